@@ -1,0 +1,55 @@
+# plmc - memcached as a protected library.
+#
+#   make            user-space parts (image, libpl, tools, tests) into build/
+#   make kmod       plmc.ko against KDIR
+#   make test       host unit tests + the VM suite (installs what it needs)
+#   make run        the demo: on /dev/plmc if present, else in the test host
+#   make vm-test    the VM suite alone
+#
+# Each folder keeps its own rules in build.mk; this file only ties them.
+
+B := $(CURDIR)/build
+CC := gcc
+CSTD := -std=gnu11
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_USER := $(CSTD) -O2 -g $(WARN) -I$(CURDIR)/include -D_GNU_SOURCE -pthread
+
+# The Debian kernel whose image and headers are installed (the test host's),
+# or the running kernel's build tree on a real host with the module.
+KVER ?= $(shell scripts/kver.sh)
+KDIR ?= $(if $(wildcard /lib/modules/$(shell uname -r)/build/Makefile),$(if $(wildcard /boot/vmlinuz-$(shell uname -r)),/lib/modules/$(shell uname -r)/build),)
+ifeq ($(KDIR),)
+KDIR := /lib/modules/$(KVER)/build
+endif
+
+.PHONY: all kmod test unit-test vm-test run deps clean bench
+all:
+
+include kvcore/build.mk
+include libpl/build.mk
+include tools/build.mk
+include tests/unit/build.mk
+include tests/vm/build.mk
+
+all: $(ALL_TARGETS)
+
+kmod:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
+
+deps:
+	scripts/deps.sh
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit-test
+	$(MAKE) vm-test
+
+vm-test: deps all
+	scripts/vm-test.sh
+
+run: deps all
+	scripts/run.sh
+
+clean:
+	rm -rf $(B)
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean >/dev/null 2>&1

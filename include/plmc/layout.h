@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: (GPL-2.0 OR MIT) */
+/*
+ * plmc/layout.h - the protected range: where everything lives.
+ *
+ * Shared by kmod/ (kernel), kvcore/ (freestanding image) and libpl/ (user).
+ * Only fixed-width types; every shared struct has its size checked below.
+ *
+ * One contiguous range at a fixed virtual address, the same in every
+ * process, so raw pointers inside it are valid everywhere:
+ *
+ *   PLMC_BASE + 0x000000  image       kvcore code + rodata   R-X  store pkey
+ *             + 0x100000  ppage       this process's page    R--  pkey 0
+ *             + 0x200000  stacks      one per thread slot    RW-  store pkey
+ *             + 0x600000  store       header, slots, kv area RW-  store pkey
+ *
+ * Three mappings (three VMAs): image, ppage, data (= stacks + store).
+ * The ppage is per process (its own physical page); all else is shared.
+ * The ppage uses pkey 0 on purpose: the gate reads it (attach id, pkey) in
+ * untrusted mode to check the PKRU value it leaves behind.
+ *
+ * Nothing outside [PLMC_BASE, PLMC_BASE + PLMC_SPAN) is part of plmc, and
+ * no client buffer may overlap that window (the confused-deputy check).
+ */
+#ifndef PLMC_LAYOUT_H
+#define PLMC_LAYOUT_H
+
+#include <linux/types.h>
+
+#define PLMC_BASE 0x600000000000ULL
+#define PLMC_SPAN (1ULL << 40) /* reserved window, 1 TiB */
+
+#define PLMC_IMAGE_OFF 0x000000ULL
+#define PLMC_IMAGE_MAX 0x100000ULL /* 1 MiB */
+#define PLMC_PPAGE_OFF 0x100000ULL
+#define PLMC_PPAGE_SIZE 0x1000ULL
+#define PLMC_DATA_OFF 0x200000ULL /* stacks, then store: one mapping */
+
+#define PLMC_MAX_SLOTS 256
+#define PLMC_STACK_SIZE 0x4000ULL /* 16 KiB per slot, no guard pages */
+#define PLMC_STACKS_OFF PLMC_DATA_OFF
+#define PLMC_STORE_OFF (PLMC_STACKS_OFF + PLMC_MAX_SLOTS * PLMC_STACK_SIZE)
+
+#define PLMC_STORE_MIN (4ULL << 20)
+#define PLMC_STORE_MAX (PLMC_SPAN - PLMC_STORE_OFF - (1ULL << 30))
+#define PLMC_STORE_ALIGN (1ULL << 20) /* store sizes are whole MiB */
+
+/* Offsets inside the store (from PLMC_STORE_OFF). */
+#define PLMC_HDR_SIZE 0x1000ULL
+#define PLMC_SLOTS_OFF PLMC_HDR_SIZE
+#define PLMC_SLOT_SIZE 256ULL
+#define PLMC_KV_OFF (PLMC_SLOTS_OFF + PLMC_MAX_SLOTS * PLMC_SLOT_SIZE)
+
+/* Absolute addresses, for the gate and kvcore. */
+#define PLMC_PPAGE_ADDR (PLMC_BASE + PLMC_PPAGE_OFF)
+#define PLMC_STACKS_ADDR (PLMC_BASE + PLMC_STACKS_OFF)
+#define PLMC_STORE_ADDR (PLMC_BASE + PLMC_STORE_OFF)
+#define PLMC_SLOTS_ADDR (PLMC_STORE_ADDR + PLMC_SLOTS_OFF)
+#define PLMC_KV_ADDR (PLMC_STORE_ADDR + PLMC_KV_OFF)
+
+/* Length of the data mapping for a store of @store_size bytes. */
+#define PLMC_DATA_LEN(store_size) (PLMC_STORE_OFF - PLMC_DATA_OFF + (store_size))
+
+#define PLMC_STORE_MAGIC 0x31524f5453434d50ULL /* "PMCSTOR1" little-endian */
+#define PLMC_PPAGE_MAGIC 0x3147415050434d50ULL /* "PMCPPAG1" */
+#define PLMC_LAYOUT_VERSION 1
+
+#define PLMC_NAME_LEN 64 /* name buffer incl. NUL: [A-Za-z0-9._-]{1,63} */
+
+/* Which backend built this process's ppage. */
+#define PLMC_BACKEND_NONE 0 /* no PKU: libpl maps a shm file, no PKRU switch */
+#define PLMC_BACKEND_KMOD 1 /* the module: real isolation */
+#define PLMC_BACKEND_PKU 2  /* memfd + pkey_mprotect, no module (later) */
+
+/*
+ * Store header, at PLMC_STORE_ADDR. Written by the creator (magic, layout,
+ * sizes, name) and by the backend (clock, generation, deaths, nattach);
+ * kvcore only reads it. 4 KiB reserved.
+ */
+struct plmc_store_hdr {
+	__u64 magic;      /* PLMC_STORE_MAGIC */
+	__u32 layout;     /* PLMC_LAYOUT_VERSION */
+	__u32 hdr_size;   /* sizeof(struct plmc_store_hdr) */
+	__u64 store_size; /* bytes from PLMC_STORE_ADDR, this header included */
+	__u64 create_sec; /* unix seconds at create */
+	/* The store's time, kept by the backend; never the client's. */
+	__u64 clock_sec; /* unix seconds (CLOCK_REALTIME), ~10 ms fresh */
+	__u64 clock_ns;  /* monotonic ns since create, the finer tick */
+	/* Death marking: set a slot's .dead, then bump generation (release). */
+	__u64 generation; /* bumped after every death marking */
+	__u64 deaths;     /* attachments that died or unmapped */
+	__u64 nattach;    /* processes attached now (informational) */
+	__u64 attach_seq; /* last attach id handed out (none backend) */
+	char name[PLMC_NAME_LEN];
+	__u64 reserved[10];
+};
+
+/*
+ * Thread slot: a stack (at PLMC_STACKS_ADDR + i * PLMC_STACK_SIZE) and this
+ * record (at PLMC_SLOTS_ADDR + i * PLMC_SLOT_SIZE). The record is also the
+ * recovery record of the call in flight.
+ *
+ * state: 0 = free; otherwise (owner attach id << 1) | busy. Only the gate
+ *        changes it, with lock cmpxchg: 0 -> id<<1|1 (claim), id<<1 ->
+ *        id<<1|1 (enter), and a release store of exit_state on exit.
+ * dead:  0, or the owner's attach id once the backend saw that attachment
+ *        die; written before generation is bumped.
+ * The module touches state and dead only; the rest belongs to kvcore.
+ */
+struct plmc_slot {
+	__u64 state;
+	__u64 dead;
+	__u64 saved_rsp;   /* client stack pointer while inside */
+	__u64 client_pkru; /* PKRU at entry (restored, store key forced off) */
+	__u64 epoch;       /* announced reader epoch; 0 outside the store */
+	__u64 exit_state;  /* what the gate stores into state on exit */
+	__u64 kv[26];      /* kvcore: held lock, intent log */
+};
+
+/* Per-process page, at PLMC_PPAGE_ADDR, read-only to the process. */
+struct plmc_ppage {
+	__u64 magic;      /* PLMC_PPAGE_MAGIC */
+	__u64 attach_id;  /* nonzero, < 2^62, unique for the store's life */
+	__u32 pkey;       /* the store's protection key here; 0 if none */
+	__u32 pkey_shift; /* 2 * pkey: PKRU access-disable bit of the key */
+	__u32 backend;    /* PLMC_BACKEND_* */
+	__u32 tgid;
+	__u32 uid;
+	__u32 pad;
+	__u64 store_size;
+	__u64 image_size;
+};
+
+/* Layout checks, in every build that includes this header. */
+#define PLMC_LAYOUT_ASSERT(c, m) _Static_assert(c, m)
+PLMC_LAYOUT_ASSERT(sizeof(struct plmc_slot) == PLMC_SLOT_SIZE, "slot size");
+PLMC_LAYOUT_ASSERT(sizeof(struct plmc_store_hdr) <= PLMC_HDR_SIZE, "hdr size");
+PLMC_LAYOUT_ASSERT(sizeof(struct plmc_ppage) <= PLMC_PPAGE_SIZE, "ppage");
+PLMC_LAYOUT_ASSERT(PLMC_STORE_OFF == 0x600000ULL, "store offset");
+PLMC_LAYOUT_ASSERT((PLMC_KV_OFF & 0xfff) == 0, "kv area page aligned");
+
+#endif /* PLMC_LAYOUT_H */

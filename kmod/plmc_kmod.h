@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * plmc_kmod.h - private types of plmc.ko.
+ *
+ * Objects and who holds them:
+ *   struct plmc_seg   one named store. References: the registry link (while
+ *                     the name exists) and one per attachment. Freed (memory
+ *                     and all) when the last goes.
+ *   struct plmc_att   one process bound to one segment through one fd.
+ *                     References: the fd (until release) and one per VMA.
+ *                     Holds a segment reference and the mm (mmgrab: identity
+ *                     only, so the pointer is never reused while we compare).
+ *   struct plmc_file  the fd's private data: at most one attachment.
+ *
+ * Lock order (outermost first):
+ *   mmap_lock -> plmc_reg_lock -> seg->lock
+ *   mmap_lock -> att->lock -> seg->lock
+ *   pf->lock is taken alone (attach), never with mmap_lock.
+ */
+#ifndef PLMC_KMOD_H
+#define PLMC_KMOD_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <plmc/ioctl.h>
+
+#define PLMC_DRV "plmc"
+
+struct plmc_seg {
+	struct kref ref;
+	struct list_head node; /* plmc_segs, under plmc_reg_lock */
+	bool linked;	       /* name visible; under plmc_reg_lock */
+	char name[PLMC_NAME_LEN];
+	kuid_t uid;
+	kgid_t gid;
+	umode_t mode;
+	u64 store_size;
+	u64 image_size;
+	void *image;		    /* PAGE_ALIGN(image_size), never changes */
+	void *data;		    /* stacks + store, PLMC_DATA_LEN bytes */
+	struct plmc_store_hdr *hdr; /* inside data: the kernel's view */
+	u64 create_ns;		    /* ktime_get_ns() at create */
+	struct mutex lock;	    /* attach_seq, nattach, death marks */
+	u64 attach_seq;
+	u64 nattach;
+};
+
+/* Region bits: each mapped at most once per attachment. */
+#define PLMC_R_IMAGE 0x1
+#define PLMC_R_PPAGE 0x2
+#define PLMC_R_DATA  0x4
+#define PLMC_R_ALL   0x7
+
+struct plmc_att {
+	struct kref ref;
+	struct plmc_seg *seg;
+	struct mm_struct *mm;
+	pid_t tgid;
+	u64 id;
+	u32 pkey;
+	struct page *ppage;
+	struct mutex lock;   /* mapped, nvma, dead */
+	unsigned int mapped; /* PLMC_R_* ever mapped */
+	unsigned int nvma;   /* live VMAs (copies included) */
+	bool dead;	     /* death already marked: once per attachment */
+};
+
+struct plmc_file {
+	struct mutex lock;    /* serialises attach */
+	struct plmc_att *att; /* set once (release), read with acquire */
+};
+
+/* main.c */
+extern int plmc_create_gid;
+
+/* segment.c */
+extern struct mutex plmc_reg_lock;
+struct plmc_seg *plmc_seg_alloc(const struct plmc_create_args *a, void *image,
+				kuid_t uid, kgid_t gid);
+int plmc_seg_publish(struct plmc_seg *seg);
+void plmc_seg_free_unpublished(struct plmc_seg *seg);
+struct plmc_seg *plmc_seg_find(const char *name);
+void plmc_seg_put(struct plmc_seg *seg);
+bool plmc_seg_may_use(const struct plmc_seg *seg);
+int plmc_seg_destroy(const char *name, u32 flags);
+int plmc_seg_info(struct plmc_info_args *a);
+u64 plmc_seg_join(struct plmc_seg *seg);
+void plmc_seg_mark_dead(struct plmc_seg *seg, u64 attach_id);
+void plmc_seg_exit(void);
+
+/* image.c */
+void *plmc_image_copy_in(u64 uptr, u64 len);
+void plmc_image_free(void *image);
+
+/* attach.c */
+int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a);
+int plmc_mmap(struct file *file, struct vm_area_struct *vma);
+void plmc_att_release_file(struct plmc_att *att);
+
+/* ioctl.c */
+long plmc_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* PLMC_KMOD_H */

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libpl/none.c - the none backend: no PKU, no module.
+ *
+ * The segment is the file /dev/shm/plmc.NAME:
+ *   [0, PLMC_IMAGE_MAX)                       the kvcore image
+ *   [PLMC_IMAGE_MAX, + PLMC_DATA_LEN(size))   stacks, then the store
+ * Attach maps the same three ranges the module would: the image (a private
+ * copy, checked, then read+exec), an anonymous ppage this file writes and
+ * then makes read-only, and the data shared read+write. Nothing protects
+ * the store from this process: it is for development and for hosts
+ * without PKU, and says so once on stderr.
+ *
+ * Create builds the file under a temporary name and link()s it into
+ * place, so an attacher never sees a half-written store. A crash leaves
+ * nattach counted (destroy then needs force) and its slots owned.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include "pl.h"
+
+#define PL_SHM_DIR "/dev/shm/"
+/* File offset of the store header. */
+#define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
+
+static void none_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, PL_SHM_DIR "plmc.%s", name);
+}
+
+static void none_announce(void)
+{
+	static int said;
+
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "plmc: backend none (no PKU on this path): "
+				"the store is not protected from this "
+				"process\n");
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static int pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : PLMC_E_CORRUPT;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
+			  __u64 size)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = PLMC_STORE_MAGIC;
+	h->layout = PLMC_LAYOUT_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->store_size = size;
+	h->create_sec = (__u64)time(NULL);
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	pl_clock_refresh(h);
+}
+
+/* Fill the temporary file: size, image, header. */
+static int none_fill(int fd, const char *name, __u64 size, unsigned mode)
+{
+	struct plmc_store_hdr h;
+	int rc;
+
+	if (fchmod(fd, mode) ||
+	    ftruncate(fd, (off_t)(PLMC_IMAGE_MAX + PLMC_DATA_LEN(size))))
+		return -errno;
+	rc = pwrite_all(fd, pl_image, pl_image_len(), 0);
+	if (rc)
+		return rc;
+	none_hdr_init(&h, name, size);
+	return pwrite_all(fd, &h, sizeof(h), PL_HDR_FOFF);
+}
+
+int pl_none_create(const char *name, __u64 size, unsigned mode)
+{
+	char path[128], tmp[160];
+	int fd, rc;
+
+	none_announce();
+	if (plmc_image_check(pl_image, pl_image_len()) != PLMC_IMG_OK)
+		return PLMC_E_IMAGE;
+	none_path(path, sizeof(path), name);
+	snprintf(tmp, sizeof(tmp), PL_SHM_DIR ".plmc.%s.%d.tmp", name,
+		 (int)getpid());
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	rc = none_fill(fd, name, size, mode);
+	if (!rc && link(tmp, path))
+		rc = -errno; /* EEXIST: the name is taken */
+	unlink(tmp);
+	close(fd);
+	return rc;
+}
+
+/* Return: 0 if @h describes a store that fits a file of @fsize bytes. */
+static int none_hdr_ok(const struct plmc_store_hdr *h, __u64 fsize)
+{
+	if (h->magic != PLMC_STORE_MAGIC || h->layout != PLMC_LAYOUT_VERSION ||
+	    h->hdr_size != sizeof(*h) || !pl_size_ok(h->store_size))
+		return PLMC_E_CORRUPT;
+	if (fsize != PLMC_IMAGE_MAX + PLMC_DATA_LEN(h->store_size))
+		return PLMC_E_CORRUPT;
+	return 0;
+}
+
+static int none_read_hdr(int fd, struct plmc_store_hdr *h)
+{
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if ((__u64)st.st_size < PL_HDR_FOFF + sizeof(*h))
+		return PLMC_E_CORRUPT;
+	rc = pread_all(fd, h, sizeof(*h), PL_HDR_FOFF);
+	return rc ? rc : none_hdr_ok(h, (__u64)st.st_size);
+}
+
+int pl_none_destroy(const char *name, int force)
+{
+	struct plmc_store_hdr h;
+	char path[128];
+	int fd, rc;
+
+	none_path(path, sizeof(path), name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = none_read_hdr(fd, &h);
+	close(fd);
+	if (rc && !force)
+		return rc;
+	if (!rc && h.nattach > 0 && !force)
+		return -EBUSY;
+	return unlink(path) ? -errno : 0;
+}
+
+/* The image: a private copy of the file's, checked, then read+exec. */
+static int none_map_image(int fd)
+{
+	struct plmc_image_hdr ih;
+	__u64 len;
+	int rc;
+
+	rc = pread_all(fd, &ih, sizeof(ih), 0);
+	if (rc)
+		return rc;
+	if (ih.image_size < sizeof(ih) || ih.image_size > PLMC_IMAGE_MAX)
+		return PLMC_E_IMAGE;
+	len = pl_round_page(ih.image_size);
+	rc = pl_map_fixed(PLMC_BASE, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (rc)
+		return rc;
+	pl.image_map = len;
+	rc = pread_all(fd, (void *)PLMC_BASE, ih.image_size, 0);
+	if (!rc && plmc_image_check((void *)PLMC_BASE, ih.image_size))
+		rc = PLMC_E_IMAGE;
+	if (!rc && mprotect((void *)PLMC_BASE, len, PROT_READ | PROT_EXEC))
+		rc = -errno;
+	if (rc)
+		munmap((void *)PLMC_BASE, len);
+	return rc;
+}
+
+static int none_map_ppage(const struct plmc_store_hdr *h)
+{
+	struct plmc_ppage *pp = (struct plmc_ppage *)PLMC_PPAGE_ADDR;
+	int rc;
+
+	rc = pl_map_fixed(PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE,
+			  PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	if (rc)
+		return rc;
+	pp->magic = PLMC_PPAGE_MAGIC;
+	pp->attach_id = pl.attach_id;
+	pp->pkey = 0;
+	pp->pkey_shift = 0;
+	pp->backend = PLMC_BACKEND_NONE;
+	pp->tgid = (__u32)getpid();
+	pp->uid = (__u32)geteuid();
+	pp->store_size = h->store_size;
+	pp->image_size = ((const struct plmc_image_hdr *)PLMC_BASE)->image_size;
+	if (mprotect(pp, PLMC_PPAGE_SIZE, PROT_READ)) {
+		rc = -errno;
+		munmap(pp, PLMC_PPAGE_SIZE);
+	}
+	return rc;
+}
+
+/* The attach id: nonzero, below 2^62, never reused in this store. */
+static int none_attach_id(struct plmc_store_hdr *h)
+{
+	__u64 id = __atomic_add_fetch(&h->attach_seq, 1, __ATOMIC_SEQ_CST);
+
+	if (id == 0 || id >= (1ULL << 62))
+		return PLMC_E_CORRUPT;
+	pl.attach_id = id;
+	return 0;
+}
+
+/*
+ * Map data, then check the header again through the mapping (the file
+ * could have changed since it was read), then take an attach id.
+ */
+static int none_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
+{
+	struct plmc_store_hdr *h = (struct plmc_store_hdr *)PLMC_STORE_ADDR;
+	__u64 len = PLMC_DATA_LEN(fh->store_size);
+	int rc;
+
+	rc = pl_map_fixed(PLMC_BASE + PLMC_DATA_OFF, len,
+			  PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+			  PLMC_IMAGE_MAX);
+	if (rc)
+		return rc;
+	rc = none_hdr_ok(h, fsize);
+	if (!rc && h->store_size != fh->store_size)
+		rc = PLMC_E_CORRUPT;
+	if (!rc)
+		rc = none_attach_id(h);
+	if (rc) {
+		munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), len);
+		return rc;
+	}
+	pl.data_len = len;
+	return 0;
+}
+
+static int none_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize)
+{
+	struct stat st;
+	char path[128];
+	int fd, rc;
+
+	none_path(path, sizeof(path), name);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = none_read_hdr(fd, h);
+	if (!rc && fstat(fd, &st))
+		rc = -errno;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*fsize = (__u64)st.st_size;
+	return fd;
+}
+
+/* Context: pl_lock held, not attached. */
+int pl_none_attach(const char *name)
+{
+	struct plmc_store_hdr fh, *h;
+	const struct plmc_image_hdr *ih;
+	__u64 fsize = 0;
+	int fd, rc;
+
+	none_announce();
+	fd = none_open(name, &fh, &fsize);
+	if (fd < 0)
+		return fd;
+	rc = none_map_image(fd);
+	if (rc)
+		goto err_close;
+	rc = none_map_data(fd, &fh, fsize);
+	if (rc)
+		goto err_image;
+	rc = none_map_ppage(&fh);
+	if (rc)
+		goto err_data;
+	h = (struct plmc_store_hdr *)PLMC_STORE_ADDR;
+	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
+	ih = (const struct plmc_image_hdr *)PLMC_BASE;
+	pl.fd = fd;
+	pl.pkey = -1;
+	pl.hdr = h;
+	__atomic_store_n(&pl.gate, (pl_gate_fn)(PLMC_BASE + ih->entry_none),
+			 __ATOMIC_RELEASE);
+	return 0;
+
+err_data:
+	munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);
+err_image:
+	munmap((void *)PLMC_BASE, pl.image_map);
+err_close:
+	close(fd);
+	return rc;
+}
+
+/* Context: pl_lock held, slots already released. */
+void pl_none_detach(void)
+{
+	__atomic_sub_fetch(&pl.hdr->nattach, 1, __ATOMIC_SEQ_CST);
+	pl.hdr = NULL;
+	munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
+	munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);
+	munmap((void *)PLMC_BASE, pl.image_map);
+	close(pl.fd);
+	pl.fd = -1;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpl/pl.h - private to libpl: the process state, the backends and the
+ * fast gate call.
+ *
+ * The fast path reads three words of struct pl_state (gate, gen, hdr) and
+ * two thread-locals; it takes no lock and, under kmod, makes no syscall.
+ * Everything else (attach, detach, create, first call of a thread) is slow
+ * and serialised by pl_lock.
+ *
+ * pl.gen names the current attachment. A thread's slot index is valid only
+ * while its pl_tls_gen equals pl.gen; attach, detach and fork bump pl.gen,
+ * so stale indices are dropped without visiting every thread.
+ */
+#ifndef PL_H
+#define PL_H
+
+#include <pthread.h>
+#include <time.h>
+#include <plmc.h>
+#include <plmc/layout.h>
+#include <plmc/gate.h>
+#include <plmc/image.h>
+#include <plmc/ioctl.h>
+
+/* Nothing here leaves libpl.so: no GOT indirection on the fast path. */
+#pragma GCC visibility push(hidden)
+
+#define PL_TLS	       __attribute__((tls_model("initial-exec")))
+#define pl_likely(x)   __builtin_expect(!!(x), 1)
+#define pl_unlikely(x) __builtin_expect(!!(x), 0)
+
+typedef long (*pl_gate_fn)(__u64 op, const struct plmc_req *req, __u64 slot);
+
+struct pl_state {
+	/* Fast path: read on every call. */
+	pl_gate_fn gate;	    /* NULL when detached */
+	unsigned long gen;	    /* current attachment's generation */
+	struct plmc_store_hdr *hdr; /* none only: kmod cannot read the store */
+	/* Slow path, under pl_lock. */
+	int backend;	 /* PLMC_BACKEND_*, valid while attached */
+	int fd;		 /* shm file or /dev/plmc */
+	int pkey;	 /* kmod: the store's key, else -1 */
+	__u64 image_map; /* bytes mapped at PLMC_BASE */
+	__u64 data_len;	 /* bytes mapped at PLMC_BASE + DATA_OFF */
+	__u64 attach_id;
+	char name[PLMC_NAME_LEN];
+	/* Slot indices in use by this process's threads (atomic bit ops). */
+	__u64 slot_map[PLMC_MAX_SLOTS / 64];
+};
+
+extern struct pl_state pl;
+extern pthread_mutex_t pl_lock;
+extern __thread int pl_tls_slot PL_TLS;
+extern __thread unsigned long pl_tls_gen PL_TLS;
+
+/* The kvcore image built into the library (image.S). */
+extern const unsigned char pl_image[];
+extern const unsigned char pl_image_end[];
+
+static inline const struct plmc_image_hdr *pl_image_hdr(void)
+{
+	return (const struct plmc_image_hdr *)pl_image;
+}
+
+static inline __u64 pl_image_len(void)
+{
+	return (__u64)(pl_image_end - pl_image);
+}
+
+static inline __u64 pl_round_page(__u64 n)
+{
+	return (n + 0xfffULL) & ~0xfffULL;
+}
+
+/* Common checks (segment.c). */
+int pl_name_ok(const char *name);
+int pl_size_ok(__u64 size);
+int pl_choose(int use);
+int pl_map_fixed(__u64 addr, __u64 len, int prot, int flags, int fd, __u64 off);
+
+/* Backends: 0 or -errno / PLMC_E_*; attach fills pl.gate and friends. */
+int pl_none_create(const char *name, __u64 size, unsigned mode);
+int pl_none_destroy(const char *name, int force);
+int pl_none_attach(const char *name);
+void pl_none_detach(void);
+int pl_kmod_create(const char *name, __u64 size, unsigned mode);
+int pl_kmod_destroy(const char *name, int force);
+int pl_kmod_attach(const char *name);
+void pl_kmod_detach(void);
+
+/* Slots (slot.c). */
+long pl_call_slow(__u64 op, const struct plmc_req *req, int moving);
+void pl_slots_release_all(void);
+void pl_slots_init_once(void);
+
+/*
+ * The none backend keeps the store clock itself: before a call, publish
+ * the coarse clocks if they moved (vDSO reads, no syscall; the shared
+ * line is written only when a tick passed). Max-only, so racing
+ * processes never move the clock backwards.
+ */
+static inline void pl_clock_bump(__u64 *word, __u64 now)
+{
+	__u64 cur = __atomic_load_n(word, __ATOMIC_RELAXED);
+
+	while (cur < now &&
+	       !__atomic_compare_exchange_n(word, &cur, now, 0,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
+static inline void pl_clock_refresh(struct plmc_store_hdr *h)
+{
+	struct timespec rt, mt;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &rt);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &mt);
+	pl_clock_bump(&h->clock_sec, (__u64)rt.tv_sec);
+	pl_clock_bump(&h->clock_ns,
+		      (__u64)mt.tv_sec * 1000000000ULL + (__u64)mt.tv_nsec);
+}
+
+/*
+ * The fast path: one compare, one indirect call. A thread without a valid
+ * slot, or whose slot turned out to be held elsewhere, goes slow.
+ */
+static inline long pl_call(__u64 op, const struct plmc_req *req)
+{
+	long rc;
+
+	if (pl_unlikely(pl_tls_gen != pl.gen))
+		return pl_call_slow(op, req, 0);
+	if (pl.hdr)
+		pl_clock_refresh(pl.hdr);
+	rc = pl.gate(op, req, (__u64)pl_tls_slot);
+	if (pl_unlikely(rc == PLMC_E_BUSY))
+		return pl_call_slow(op, req, 1);
+	return rc;
+}
+
+#pragma GCC visibility pop
+
+#endif /* PL_H */

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libpl/segment.c - create, destroy, attach and detach, whatever the
+ * backend.
+ *
+ * One store per process: it lives at a fixed address. All of this is the
+ * slow path and runs under pl_lock. Attach publishes pl.gate, then bumps
+ * pl.gen (release), so a thread that sees the new generation sees the
+ * gate. A forked child keeps no attachment: under kmod the mappings are
+ * not inherited (VM_DONTCOPY), under none the child drops its copies; in
+ * both cases the child may attach anew.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include "pl.h"
+
+struct pl_state pl = {.gen = 1, .fd = -1, .pkey = -1};
+pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_once_t pl_fork_once = PTHREAD_ONCE_INIT;
+
+int pl_name_ok(const char *name)
+{
+	size_t i, n;
+
+	if (!name)
+		return 0;
+	n = strnlen(name, PLMC_NAME_LEN);
+	if (n == 0 || n >= PLMC_NAME_LEN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int pl_size_ok(__u64 size)
+{
+	return size >= PLMC_STORE_MIN && size <= PLMC_STORE_MAX &&
+	       !(size & (PLMC_STORE_ALIGN - 1));
+}
+
+/* Return: PLMC_BACKEND_KMOD or _NONE, or -EINVAL. */
+int pl_choose(int use)
+{
+	const char *env;
+
+	if (use == PLMC_USE_KMOD)
+		return PLMC_BACKEND_KMOD;
+	if (use == PLMC_USE_NONE)
+		return PLMC_BACKEND_NONE;
+	if (use != PLMC_USE_AUTO)
+		return -EINVAL;
+	env = getenv("PLMC_BACKEND");
+	if (env && *env) {
+		if (!strcmp(env, "kmod"))
+			return PLMC_BACKEND_KMOD;
+		if (!strcmp(env, "none"))
+			return PLMC_BACKEND_NONE;
+		return -EINVAL;
+	}
+	return access(PLMC_DEV_PATH, F_OK) == 0 ? PLMC_BACKEND_KMOD
+						: PLMC_BACKEND_NONE;
+}
+
+int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
+{
+	int b = pl_choose(use);
+
+	if (b < 0)
+		return b;
+	if (!pl_name_ok(name) || !pl_size_ok(size) || (mode & ~0777U))
+		return -EINVAL;
+	if (b == PLMC_BACKEND_KMOD)
+		return pl_kmod_create(name, size, mode);
+	return pl_none_create(name, size, mode);
+}
+
+int plmc_destroy(const char *name, int force, int use)
+{
+	int b = pl_choose(use);
+
+	if (b < 0)
+		return b;
+	if (!pl_name_ok(name))
+		return -EINVAL;
+	if (b == PLMC_BACKEND_KMOD)
+		return pl_kmod_destroy(name, force);
+	return pl_none_destroy(name, force);
+}
+
+/* In the child after fork(): forget the parent's attachment. */
+static void pl_fork_child(void)
+{
+	pthread_mutex_init(&pl_lock, NULL);
+	if (!pl.gate)
+		return;
+	if (pl.backend == PLMC_BACKEND_NONE) {
+		/* Private copies of the parent's view; the file stays. */
+		munmap((void *)PLMC_BASE, pl.image_map);
+		munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
+		munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);
+	}
+	close(pl.fd);
+	pl.gate = NULL;
+	pl.hdr = NULL;
+	pl.fd = -1;
+	pl.pkey = -1;
+	pl.gen++;
+	memset(pl.slot_map, 0, sizeof(pl.slot_map));
+}
+
+static void pl_fork_register(void)
+{
+	pthread_atfork(NULL, NULL, pl_fork_child);
+}
+
+int plmc_attach(const char *name, int use)
+{
+	int b = pl_choose(use), rc;
+
+	if (b < 0)
+		return b;
+	if (!pl_name_ok(name))
+		return -EINVAL;
+	pl_slots_init_once();
+	pthread_once(&pl_fork_once, pl_fork_register);
+	pthread_mutex_lock(&pl_lock);
+	if (pl.gate) {
+		/* Idempotent for the same store; one store per process. */
+		rc = strcmp(pl.name, name) ? -EBUSY : 0;
+		goto out;
+	}
+	memset(pl.slot_map, 0, sizeof(pl.slot_map));
+	if (b == PLMC_BACKEND_KMOD)
+		rc = pl_kmod_attach(name);
+	else
+		rc = pl_none_attach(name);
+	if (rc)
+		goto out;
+	pl.backend = b;
+	snprintf(pl.name, sizeof(pl.name), "%s", name);
+	__atomic_add_fetch(&pl.gen, 1, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&pl_lock);
+	return rc;
+}
+
+int plmc_detach(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&pl_lock);
+	if (!pl.gate) {
+		rc = PLMC_E_DETACHED;
+		goto out;
+	}
+	pl_slots_release_all();
+	/* Late callers now see no gate, before anything is unmapped. */
+	__atomic_store_n(&pl.gate, NULL, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&pl.gen, 1, __ATOMIC_RELEASE);
+	if (pl.backend == PLMC_BACKEND_KMOD)
+		pl_kmod_detach();
+	else
+		pl_none_detach();
+	pl.name[0] = 0;
+out:
+	pthread_mutex_unlock(&pl_lock);
+	return rc;
+}
+
+const char *plmc_backend(void)
+{
+	if (!pl.gate)
+		return NULL;
+	return pl.backend == PLMC_BACKEND_KMOD ? "kmod" : "none";
+}
+
+/* Shared by both backends: map [addr, addr+len) exactly there or fail. */
+int pl_map_fixed(__u64 addr, __u64 len, int prot, int flags, int fd, __u64 off)
+{
+	void *p = mmap((void *)addr, len, prot, flags | MAP_FIXED_NOREPLACE, fd,
+		       (off_t)off);
+
+	if (p == MAP_FAILED)
+		return errno == EEXIST ? -EADDRINUSE : -errno;
+	if ((__u64)p != addr) {
+		/* A kernel without MAP_FIXED_NOREPLACE took it as a hint. */
+		munmap(p, len);
+		return -EADDRINUSE;
+	}
+	return 0;
+}

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install every Debian package plmc needs to build, test and benchmark.
+# Quick and quiet when everything is present (one dpkg-query); otherwise one
+# apt-get update and one install of what is missing. Runs as root, or
+# through sudo when that exists.
+set -eu
+
+PKGS="build-essential make pkg-config check liburcu-dev
+qemu-system-x86 linux-image-amd64 linux-headers-amd64
+busybox-static cpio gzip memcached libmemcached-tools gnuplot-nox"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	"install ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" = 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "deps: not root and no sudo; install:$missing" >&2
+	exit 1
+fi
+
+$SUDO apt-get update -q
+# shellcheck disable=SC2086 # one word per package: split on purpose
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	--no-install-recommends $missing

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# vm-test.sh - the VM suite: plmc.ko and the static test programs in the
+# test host (QEMU TCG, -cpu max: real PKU), one line per test, a summary.
+#
+# Run by `make vm-test` after `make all`. Exits non-zero on any failed
+# test, a missing summary, kernel trouble in the console, or a timeout.
+# The console is kept in build/vm/console.log.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+vm_kver
+vm_build_kmod
+
+progs=()
+for p in "$B"/vm/vm_*; do
+	[ -x "$p" ] && progs+=("$p")
+done
+[ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm (run make all)"
+for f in "$B/kvcore.img" "$B/kvcore-bad.img"; do
+	[ -f "$f" ] || die "missing $f (run make all)"
+done
+
+initrd="$B/vm/initrd-test.gz"
+"$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-suite.sh" \
+	"$KO" "$B/kvcore.img" "$B/kvcore-bad.img" "${progs[@]}"
+echo "vm: booting $KVER under TCG with ${#progs[@]} test programs" \
+	"(limit ${VM_TIMEOUT} s)"
+
+start=$(date +%s)
+rc=0
+vm_boot "$initrd" "$B/vm/console.log" || rc=$?
+echo "vm: the test host ran $(($(date +%s) - start)) s"
+if ! vm_judge "$B/vm/console.log" || [ "$rc" != 0 ]; then
+	[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
+	exit 1
+fi
+grep -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console.log" | tail -n 1
+echo "vm-test: all passed"

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/unit/test_segments.c - create, attach, detach, destroy (none
+ * backend): errors, idempotence, unwinding, a damaged file, fork.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "util.h"
+#include <plmc/layout.h>
+#include <plmc/image.h>
+
+static char path[128];
+
+static void setup(void)
+{
+	ut_make_name("seg");
+	snprintf(path, sizeof(path), "/dev/shm/plmc.%s", ut_name);
+}
+
+static void teardown(void)
+{
+	plmc_detach();
+	plmc_destroy(ut_name, 1, PLMC_USE_AUTO);
+}
+
+static void create(void)
+{
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO), 0);
+}
+
+START_TEST(create_twice)
+{
+	struct stat st;
+
+	create();
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0600);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
+	      -EEXIST);
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_NONE),
+	      -EEXIST);
+}
+END_TEST
+
+START_TEST(create_bad_args)
+{
+	ut_rc(plmc_create("", UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_create("a/b", UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_create("sp ace", UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
+	      -EINVAL);
+	ut_rc(plmc_create(NULL, UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_create(ut_name, (1 << 20), 0600, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE + 1, 0600, PLMC_USE_AUTO),
+	      -EINVAL);
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 01777, PLMC_USE_AUTO),
+	      -EINVAL);
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, 99), -EINVAL);
+	ck_assert_int_ne(access(path, F_OK), 0);
+}
+END_TEST
+
+START_TEST(long_name)
+{
+	char n[80];
+
+	memset(n, 'a', sizeof(n));
+	n[64] = 0; /* 64 characters: one too many */
+	ut_rc(plmc_create(n, UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_attach(n, PLMC_USE_AUTO), -EINVAL);
+	n[63] = 0; /* 63 characters: fits */
+	ut_rc(plmc_attach(n, PLMC_USE_AUTO), -ENOENT);
+}
+END_TEST
+
+START_TEST(attach_missing)
+{
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -ENOENT);
+	ck_assert_ptr_null(plmc_backend());
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), -ENOENT);
+}
+END_TEST
+
+START_TEST(destroy_busy_then_force)
+{
+	create();
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), -EBUSY);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ut_rc(plmc_destroy(ut_name, 1, PLMC_USE_AUTO), 0);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	/* The mapping outlives the name. */
+	ut_rc(plmc_set("k2", 2, "v", 1, 0, 0), PLMC_STORED);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -ENOENT);
+}
+END_TEST
+
+START_TEST(detach_then_destroy)
+{
+	int i;
+
+	create();
+	for (i = 0; i < 5; i++) {
+		ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+		ut_rc(plmc_nop(), PLMC_OK);
+		ut_rc(plmc_detach(), 0);
+	}
+	/* nattach went back to 0: no force needed. */
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
+START_TEST(attach_twice)
+{
+	create();
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_attach("some-other-store", PLMC_USE_AUTO), -EBUSY);
+	ck_assert_str_eq(plmc_backend(), "none");
+	ut_rc(plmc_delete("k", 1), PLMC_DELETED);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_detach(), PLMC_E_DETACHED);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
+START_TEST(data_survives_reattach)
+{
+	char buf[8];
+	size_t vlen;
+
+	create();
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_set("persist", 7, "yes", 3, 0, 0), PLMC_STORED);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_get("persist", 7, buf, sizeof(buf), &vlen, NULL, NULL),
+	      PLMC_OK);
+	ck_assert(vlen == 3 && !memcmp(buf, "yes", 3));
+}
+END_TEST
+
+/* Something already at PLMC_BASE: a clean error, and nothing left over. */
+START_TEST(range_taken)
+{
+	void *p;
+
+	create();
+	p = mmap((void *)(PLMC_BASE + PLMC_DATA_OFF), 4096, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -EADDRINUSE);
+	ck_assert_ptr_null(plmc_backend());
+	munmap(p, 4096);
+	/* The image and ppage mapped before the failure were undone. */
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_nop(), PLMC_OK);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
+static void poke_file(off_t off, const void *bytes, size_t len)
+{
+	int fd = open(path, O_RDWR);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, bytes, len, off), (ssize_t)len);
+	close(fd);
+}
+
+START_TEST(damaged_header)
+{
+	uint64_t junk = 0x1122334455667788ULL;
+
+	create();
+	poke_file(PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF, &junk,
+		  sizeof(junk));
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), PLMC_E_CORRUPT);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), PLMC_E_CORRUPT);
+	ut_rc(plmc_destroy(ut_name, 1, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
+START_TEST(truncated_file)
+{
+	int fd;
+
+	create();
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, PLMC_IMAGE_MAX + 4096), 0);
+	close(fd);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), PLMC_E_CORRUPT);
+}
+END_TEST
+
+/* A WRPKRU planted in the image: the image check refuses to map it. */
+START_TEST(damaged_image)
+{
+	static const unsigned char wrpkru[3] = {0x0f, 0x01, 0xef};
+	struct plmc_image_hdr ih;
+	int fd;
+
+	create();
+	fd = open(path, O_RDONLY);
+	ck_assert_int_eq(pread(fd, &ih, sizeof(ih), 0), (ssize_t)sizeof(ih));
+	close(fd);
+	poke_file((off_t)ih.image_size - 3, wrpkru, 3);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), PLMC_E_IMAGE);
+	ck_assert_ptr_null(plmc_backend());
+}
+END_TEST
+
+/* A forked child does not inherit the attachment, and may attach anew. */
+START_TEST(fork_drops_attachment)
+{
+	pid_t pid;
+	int status;
+
+	create();
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_set("p", 1, "v", 1, 0, 0), PLMC_STORED);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		bad |= plmc_backend() != NULL;
+		bad |= plmc_nop() != PLMC_E_DETACHED;
+		bad |= plmc_attach(ut_name, PLMC_USE_AUTO) != 0;
+		bad |= plmc_set("c", 1, "v", 1, 0, 0) != PLMC_STORED;
+		bad |= plmc_detach() != 0;
+		_exit(bad);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ut_rc(plmc_delete("c", 1), PLMC_DELETED);
+	ut_rc(plmc_nop(), PLMC_OK);
+	ut_rc(plmc_detach(), 0);
+	/* The child's attach and detach balanced out. */
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
+START_TEST(env_backend)
+{
+	setenv("PLMC_BACKEND", "bogus", 1);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
+	      -EINVAL);
+	/* An explicit choice ignores the variable. */
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_NONE), 0);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_NONE), 0);
+	ck_assert_str_eq(plmc_backend(), "none");
+	setenv("PLMC_BACKEND", "none", 1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("segments");
+	TCase *tc = tcase_create("segments");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, create_twice);
+	tcase_add_test(tc, create_bad_args);
+	tcase_add_test(tc, long_name);
+	tcase_add_test(tc, attach_missing);
+	tcase_add_test(tc, destroy_busy_then_force);
+	tcase_add_test(tc, detach_then_destroy);
+	tcase_add_test(tc, attach_twice);
+	tcase_add_test(tc, data_survives_reattach);
+	tcase_add_test(tc, range_taken);
+	tcase_add_test(tc, damaged_header);
+	tcase_add_test(tc, truncated_file);
+	tcase_add_test(tc, damaged_image);
+	tcase_add_test(tc, fork_drops_attachment);
+	tcase_add_test(tc, env_backend);
+	suite_add_tcase(s, tc);
+	return ut_run(s);
+}

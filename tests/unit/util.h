@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/unit/util.h - shared by the host unit tests (Check, none backend).
+ *
+ * Check runs every test in its own forked child, which suits the one
+ * store per process rule: the checked fixture creates a store with a
+ * name unique to that child, attaches, and destroys it afterwards.
+ */
+#ifndef UT_UTIL_H
+#define UT_UTIL_H
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <plmc.h>
+
+#define UT_STORE_SIZE (64ULL << 20)
+
+static char ut_name[64];
+
+static inline const char *ut_make_name(const char *tag)
+{
+	static unsigned n;
+
+	snprintf(ut_name, sizeof(ut_name), "ut-%s-%d-%u", tag, (int)getpid(),
+		 n++);
+	return ut_name;
+}
+
+/* Create and attach a fresh store; ck_assert on any failure. */
+static inline void ut_store_up(const char *tag)
+{
+	int rc;
+
+	ut_make_name(tag);
+	rc = plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO);
+	ck_assert_msg(rc == 0, "create %s: %s", ut_name, plmc_strerror(rc));
+	rc = plmc_attach(ut_name, PLMC_USE_AUTO);
+	ck_assert_msg(rc == 0, "attach %s: %s", ut_name, plmc_strerror(rc));
+}
+
+static inline void ut_store_down(void)
+{
+	plmc_detach();
+	plmc_destroy(ut_name, 1, PLMC_USE_AUTO);
+}
+
+/* Assert a call's result, naming both codes on failure. */
+#define ut_rc(call, want)                                                      \
+	do {                                                                   \
+		int ut_got_ = (call);                                          \
+		int ut_want_ = (want);                                         \
+		ck_assert_msg(ut_got_ == ut_want_,                             \
+			      "%s = %d (%s), want %d (%s)", #call, ut_got_,    \
+			      plmc_strerror(ut_got_), ut_want_,                \
+			      plmc_strerror(ut_want_));                        \
+	} while (0)
+
+static inline int ut_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
+
+#endif /* UT_UTIL_H */

@@ -1,0 +1,26 @@
+# The VM suite's payload: every tests/vm/*.c is one static test program,
+# and tools/plmc-demo.c the demo, all linked with libpl.a into $(B)/vm/.
+# scripts/vm-test.sh and scripts/run.sh pack them into the test host.
+#
+# They are part of `make all`: static links are quick, and a test that no
+# longer compiles should fail the plain build, not only the VM run.
+
+VM_SRCS := $(wildcard tests/vm/*.c)
+VM_TESTS := $(patsubst tests/vm/%.c,$(B)/vm/%,$(VM_SRCS))
+VM_PROGS := $(VM_TESTS) $(B)/vm/plmc-demo
+VM_CFLAGS := $(CFLAGS_USER) -static
+VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
+	   $(wildcard include/*.h include/plmc/*.h)
+
+ALL_TARGETS += $(VM_PROGS)
+
+.PHONY: vm-progs
+vm-progs: $(VM_PROGS)
+
+$(VM_TESTS): $(B)/vm/%: tests/vm/%.c $(VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
+
+$(B)/vm/plmc-demo: tools/plmc-demo.c $(VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread

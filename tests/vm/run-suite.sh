@@ -1,0 +1,29 @@
+#!/bin/sh
+# The VM suite's payload (/run.sh in the test host's initramfs): run every
+# /vm/vm_* program, each under a time limit, and print one summary line.
+#
+# Each program prints "PASS name [(note)]" or "FAIL name: reason" per test.
+# A program that exits non-zero, is killed or runs past its limit without
+# having printed a FAIL adds one FAIL line of its own, so a crash is never
+# silent. The last line is exactly "N passed, N failed".
+LIMIT=${VM_PROG_LIMIT:-240}
+out=/tmp/suite.out
+: >"$out"
+if [ ! -c /dev/plmc ]; then
+	echo "FAIL suite.module: /dev/plmc missing after insmod" | tee -a "$out"
+fi
+for t in /vm/vm_*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t")
+	cd /tmp || exit 1
+	timeout "$LIMIT" "$t" >/tmp/prog.out 2>&1
+	rc=$?
+	cat /tmp/prog.out
+	cat /tmp/prog.out >>"$out"
+	if [ "$rc" != 0 ] && ! grep -q '^FAIL ' /tmp/prog.out; then
+		echo "FAIL $n: exited with status $rc" | tee -a "$out"
+	fi
+done
+p=$(grep -c '^PASS ' "$out")
+f=$(grep -c '^FAIL ' "$out")
+echo "$p passed, $f failed"

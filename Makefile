@@ -5,6 +5,7 @@
 #   make test       host unit tests + the VM suite (installs what it needs)
 #   make run        the demo: on /dev/plmc if present, else in the test host
 #   make vm-test    the VM suite alone
+#   make bench      plmc against memcached, side by side (bounded)
 #
 # Each folder keeps its own rules in build.mk; this file only ties them.
 
@@ -22,7 +23,7 @@ ifeq ($(KDIR),)
 KDIR := /lib/modules/$(KVER)/build
 endif
 
-.PHONY: all kmod test unit-test vm-test run deps clean bench
+.PHONY: all kmod test unit-test vm-test run deps clean
 all:
 
 include kvcore/build.mk
@@ -30,6 +31,7 @@ include libpl/build.mk
 include tools/build.mk
 include tests/unit/build.mk
 include tests/vm/build.mk
+include bench/build.mk
 
 all: $(ALL_TARGETS)
 

@@ -60,6 +60,7 @@ struct opts {
 			     * pipelined single gets, not one multi-get */
 	double rate;        /* per-thread ops/s for open loop; 0 = closed */
 	int load;           /* store every key before the run */
+	int nop;            /* plmc: empty gate round trips only */
 	int human;
 	const char *label;
 };
@@ -258,6 +259,11 @@ static void one_op(struct worker *w, struct client *c)
 	char key[40];
 	int klen, r;
 
+	if (o.nop) {
+		if (plmc_nop() < 0)
+			w->errors++;
+		return;
+	}
 	if (o.mget) {
 		r = do_mget(c, &w->seed);
 		w->gets += o.mget;
@@ -406,7 +412,7 @@ static void usage(void)
 		"  [--threads N] [--procs N] [--ops N | --seconds S]\n"
 		"  [--keys N] [--value-size B] [--get-pct P] [--zipf THETA]\n"
 		"  [--mget N [--pipeline]] [--rate OPS_PER_THREAD]\n"
-		"  [--load] [--label NAME] [--human]\n");
+		"  [--load] [--nop] [--label NAME] [--human]\n");
 	exit(2);
 }
 
@@ -420,7 +426,8 @@ static void parse_args(int argc, char **argv)
 		{ "zipf", 1, 0, 'z' },     { "mget", 1, 0, 'm' },
 		{ "pipeline", 0, 0, 'P' }, { "rate", 1, 0, 'r' },
 		{ "load", 0, 0, 'l' },     { "label", 1, 0, 'L' },
-		{ "human", 0, 0, 'h' },    { 0, 0, 0, 0 },
+		{ "human", 0, 0, 'h' },    { "nop", 0, 0, 'N' },
+		{ 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -441,12 +448,14 @@ static void parse_args(int argc, char **argv)
 		case 'l': o.load = 1; break;
 		case 'L': o.label = optarg; break;
 		case 'h': o.human = 1; break;
+		case 'N': o.nop = 1; break;
 		default: usage();
 		}
 	}
 	if (!o.target[0] || o.threads < 1 || o.threads > 256 || o.procs < 1 ||
 	    o.keys < 1 || o.get_pct < 0 || o.get_pct > 100 || o.mget < 0 ||
-	    o.mget > 128 || (o.pipeline && !o.mget) || (o.zipf && (o.theta <= 0 || o.theta >= 1)))
+	    o.mget > 128 || (o.pipeline && !o.mget) ||
+	    (o.nop && o.kind != T_PLMC) || (o.zipf && (o.theta <= 0 || o.theta >= 1)))
 		usage();
 }
 
@@ -459,7 +468,7 @@ static void report(void)
 	printf("label=%s target=%s threads=%d procs=%d keys=%llu vsize=%zu "
 	       "get_pct=%d dist=%s mget=%d ops=%llu errors=%llu hit_pct=%.1f "
 	       "ops_per_s=%.0f p50_ns=%llu p99_ns=%llu p999_ns=%llu "
-	       "mean_ns=%.0f\n",
+	       "mean_ns=%.0f mean_cycles=%.0f\n",
 	       o.label, o.target, o.threads, o.procs,
 	       (unsigned long long)o.keys, o.vsize, o.get_pct,
 	       o.zipf ? "zipf" : "uniform", o.mget, (unsigned long long)ops,
@@ -468,7 +477,7 @@ static void report(void)
 	       (unsigned long long)hist_pct(&sh->hist, 50.0),
 	       (unsigned long long)hist_pct(&sh->hist, 99.0),
 	       (unsigned long long)hist_pct(&sh->hist, 99.9),
-	       hist_mean(&sh->hist));
+	       hist_mean(&sh->hist), hist_mean(&sh->hist) * tsc_per_ns);
 	if (o.human)
 		fprintf(stderr, "%s: %.0f ops/s, p50 %llu ns, p99 %llu ns\n",
 			o.label, tput,

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# bench/report.sh RAW NOTE - the markdown table for one bench run.
+# Each row: a contender on a workload, with ratios against memcached over a
+# Unix socket on the same workload (throughput: this / memcached; latency:
+# memcached / this, so larger is better in both).
+set -euo pipefail
+raw=$1
+note=$2
+echo "# plmc bench, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "Host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'). $note."
+echo "Latency is per operation (a multi-get is one operation); p50/p99/p99.9 in ns."
+echo
+awk '
+function kv(line, key,   i, n, a, f) {
+	n = split(line, a, " ")
+	for (i = 1; i <= n; i++) {
+		split(a[i], f, "=")
+		if (f[1] == key)
+			return f[2]
+	}
+	return ""
+}
+{
+	# label=NAME WORKLOAD... up to " target="
+	lab = $0
+	sub(/^label=/, "", lab)
+	sub(/ target=.*/, "", lab)
+	name = lab; sub(/ .*/, "", name)
+	work = lab; sub(/^[^ ]+ /, "", work)
+	n++
+	L[n] = name; W[n] = work
+	T[n] = kv($0, "ops_per_s"); P50[n] = kv($0, "p50_ns")
+	P99[n] = kv($0, "p99_ns"); P999[n] = kv($0, "p999_ns")
+	E[n] = kv($0, "errors"); C[n] = kv($0, "mean_cycles")
+	if (name == "memcached-unix") { RT[work] = T[n]; RL[work] = P50[n] }
+}
+END {
+	print "| contender | workload | ops/s | p50 | p99 | p99.9 | errors | ops/s vs memcached-unix | p50 vs memcached-unix |"
+	print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	for (i = 1; i <= n; i++) {
+		rt = (W[i] in RT && RT[W[i]] > 0) ? sprintf("%.1fx", T[i] / RT[W[i]]) : "-"
+		rl = (W[i] in RL && P50[i] > 0) ? sprintf("%.1fx", RL[W[i]] / P50[i]) : "-"
+		if (W[i] ~ /^nop/)
+			W[i] = W[i] sprintf(" (%.0f cycles per round trip)", C[i])
+		printf "| %s | %s | %.0f | %d | %d | %d | %d | %s | %s |\n", L[i], W[i], T[i], P50[i], P99[i], P999[i], E[i], rt, rl
+	}
+}' "$raw"

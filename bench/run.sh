@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# bench/run.sh quick|full - every contender on the same workloads, one run.
+#
+# Contenders: plmc direct (calls through the gate; on a host without PKU
+# the `none` backend, stated as such), memcached over TCP and over a Unix
+# socket (Debian's memcached, started here with the same threads and
+# memory, stopped afterwards), and plmcd over both when it is built.
+# The same client code (bench/mcproto.h) drives every socket contender.
+#
+# Writes bench/results/<stamp>.md (and latest.md), the raw lines, and
+# plots (PNG) of throughput against threads and of latency percentiles.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-quick}
+B=$PWD/build
+PLBENCH=$B/plbench
+out=bench/results
+stamp=$(date -u +%Y%m%d-%H%M%S)
+raw=$out/$stamp.raw
+md=$out/$stamp.md
+mkdir -p "$out"
+: >"$raw"
+
+threads_max=$(nproc)
+mem_mb=256
+port=$((20000 + RANDOM % 20000))
+sock=/tmp/plmc-bench-$$.sock
+store=bench$$
+pids=()
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	PLMC_BACKEND=${PLMC_BACKEND:-} "$B/plctl" destroy "$store" --force \
+		>/dev/null 2>&1 || true
+	rm -f "$sock"
+}
+trap cleanup EXIT
+
+if [ -e /dev/plmc ] && grep -qw pku /proc/cpuinfo; then
+	backend=kmod
+	pku_note="PKU on, module backend"
+else
+	backend=none
+	pku_note="no PKU on this CPU: backend none (same code, no PKRU switch)"
+fi
+export PLMC_BACKEND=$backend
+
+wait_socket() { # $1: test command
+	for _ in $(seq 100); do eval "$1" && return 0; sleep 0.05; done
+	echo "bench: server did not come up" >&2
+	return 1
+}
+
+start_memcached() {
+	local user=()
+	[ "$(id -u)" = 0 ] && user=(-u root)
+	memcached "${user[@]}" -l 127.0.0.1 -p "$port" -U 0 -t "$threads_max" \
+		-m "$mem_mb" -c 1024 &
+	pids+=($!)
+	memcached "${user[@]}" -s "$sock" -a 0600 -t "$threads_max" \
+		-m "$mem_mb" -c 1024 &
+	pids+=($!)
+	wait_socket "[ -S $sock ] && (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
+}
+
+"$B/plctl" create "$store" --size ${mem_mb}M --backend "$backend" >/dev/null
+start_memcached
+
+contenders=("plmc:plmc:$store" "memcached-tcp:tcp:127.0.0.1:$port"
+	"memcached-unix:unix:$sock")
+
+# run LABEL CONTENDER-TARGET ARGS...: one plbench line into $raw.
+run() {
+	local label=$1 target=$2
+	shift 2
+	"$PLBENCH" --target "$target" --label "$label" "$@" 2>/dev/null |
+		tee -a "$raw" | sed 's/^/  /' | cut -c1-150
+}
+
+if [ "$mode" = full ]; then
+	secs=3
+	keysets="1000 100000 1000000"
+	vsizes="32 1024 10240"
+	threads_list=$(seq 1 "$threads_max")
+else
+	secs=1
+	keysets="10000"
+	vsizes="32"
+	threads_list="1 $threads_max"
+fi
+
+echo "bench: $mode run, $pku_note; ${secs}s per point"
+for c in "${contenders[@]}"; do
+	name=${c%%:*}
+	target=${c#*:}
+	echo "== $name"
+	for keys in $keysets; do
+		for vs in $vsizes; do
+			# Keep the data set within half the memory: no eviction yet.
+			[ $((keys * (vs + 100))) -gt $((mem_mb << 19)) ] && continue
+			"$PLBENCH" --target "$target" --keys "$keys" \
+				--value-size "$vs" --load --ops 0 >/dev/null 2>&1
+			for mix in 100 95 50; do
+				for t in $threads_list; do
+					run "$name get$mix uniform k$keys v$vs t$t" \
+						"$target" --keys "$keys" --value-size "$vs" \
+						--get-pct "$mix" --threads "$t" --seconds "$secs"
+				done
+			done
+			run "$name get95 zipf k$keys v$vs t1" "$target" --keys "$keys" \
+				--value-size "$vs" --get-pct 95 --zipf 0.99 --seconds "$secs"
+			for n in 10 100; do
+				run "$name mget$n k$keys v$vs t1" "$target" --keys "$keys" \
+					--value-size "$vs" --mget "$n" --seconds "$secs"
+			done
+		done
+	done
+	if [ "$mode" = full ]; then
+		for t in $threads_list; do
+			run "$name get95 uniform procs$t" "$target" --keys 10000 \
+				--procs "$t" --seconds "$secs"
+		done
+	fi
+done
+echo "== gate"
+run "plmc nop t1" "plmc:$store" --nop --seconds "$secs"
+
+bench/report.sh "$raw" "$pku_note" >"$md"
+cp "$md" "$out/latest.md"
+cat "$md"
+if command -v gnuplot >/dev/null; then
+	bench/plot.sh "$raw" "$out/$stamp" && cp "$out/$stamp-threads.png" \
+		"$out/latest-threads.png" && cp "$out/$stamp-latency.png" \
+		"$out/latest-latency.png"
+	echo "plots: $out/$stamp-threads.png $out/$stamp-latency.png"
+fi

@@ -2,7 +2,8 @@
 #
 #   make            user-space parts (image, libpl, tools, tests) into build/
 #   make kmod       plmc.ko against KDIR
-#   make test       host unit tests + the VM suite (installs what it needs)
+#   make test       host unit tests, plmcd against memcached, a bounded fuzz
+#                   run, the VM suite (installs what it needs)
 #   make run        the demo: on /dev/plmc if present, else in the test host
 #   make vm-test    the VM suite alone
 #   make bench      plmc against memcached, side by side (bounded)
@@ -31,6 +32,9 @@ include libpl/build.mk
 include tools/build.mk
 include tests/unit/build.mk
 include tests/vm/build.mk
+include tools/plmcd/build.mk
+include tests/plmcd/build.mk
+include tests/fuzz/build.mk
 include bench/build.mk
 
 all: $(ALL_TARGETS)
@@ -44,6 +48,8 @@ deps:
 test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
+	$(MAKE) plmcd-test
+	$(MAKE) fuzz-test
 	$(MAKE) vm-test
 
 vm-test: deps all

@@ -32,7 +32,7 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	PLMC_BACKEND=${PLMC_BACKEND:-} "$B/plctl" destroy "$store" --force \
 		>/dev/null 2>&1 || true
-	rm -f "$sock"
+	rm -f "$sock" "$sock.plmcd"
 }
 trap cleanup EXIT
 
@@ -63,11 +63,23 @@ start_memcached() {
 	wait_socket "[ -S $sock ] && (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
 }
 
+# plmcd serves the same store plmc's direct clients use.
+start_plmcd() {
+	"$B/plmcd" -n "$store" -p "$((port + 1))" -s "$sock.plmcd" \
+		-t "$threads_max" -c 1024 2>/dev/null &
+	pids+=($!)
+	wait_socket "[ -S $sock.plmcd ] && (exec 3<>/dev/tcp/127.0.0.1/$((port + 1))) 2>/dev/null"
+}
+
 "$B/plctl" create "$store" --size ${mem_mb}M --backend "$backend" >/dev/null
 start_memcached
-
-contenders=("plmc:plmc:$store" "memcached-tcp:tcp:127.0.0.1:$port"
-	"memcached-unix:unix:$sock")
+contenders=("plmc:plmc:$store")
+if [ -x "$B/plmcd" ]; then
+	start_plmcd
+	contenders+=("plmcd-tcp:tcp:127.0.0.1:$((port + 1))"
+		"plmcd-unix:unix:$sock.plmcd")
+fi
+contenders+=("memcached-tcp:tcp:127.0.0.1:$port" "memcached-unix:unix:$sock")
 
 # run LABEL CONTENDER-TARGET ARGS...: one plbench line into $raw.
 run() {

@@ -22,6 +22,7 @@ extern "C" {
 
 #define PLMC_KEY_MAX 250             /* memcached's limit */
 #define PLMC_ITEM_MAX (1024 * 1024)  /* default max item (key + value) */
+#define PLMC_MGET_MAX 100            /* keys per gate crossing (plmc_mget) */
 
 enum plmc_status {
 	PLMC_OK = 0,
@@ -47,6 +48,9 @@ enum plmc_error {
 	PLMC_E_DETACHED = -30909, /* not attached */
 	PLMC_E_CORRUPT = -30910, /* store header not valid */
 	PLMC_E_IMAGE = -30911,   /* image rejected by the image check */
+	PLMC_E_NONNUMERIC = -30912, /* incr/decr: value is not a number */
+	PLMC_E_AGAIN = -30913,   /* memory waits on another thread's call;
+				  * libpl retries (callers see NOMEM) */
 };
 
 /* Which backend to use. AUTO: the module if /dev/plmc exists, else none
@@ -75,6 +79,38 @@ struct plmc_stats {
 	uint64_t dead_slots;  /* slots still owned by a dead attachment */
 	uint64_t slots_busy;  /* slots owned now */
 	uint64_t nattach;
+	/* Appended fields (callers built with an older plmc.h get the
+	 * prefix that fits their .size). */
+	uint64_t cmd_touch;    /* touch and gat */
+	uint64_t touch_hits;
+	uint64_t touch_misses;
+	uint64_t incr_hits;
+	uint64_t incr_misses;
+	uint64_t decr_hits;
+	uint64_t decr_misses;
+	uint64_t cas_hits;
+	uint64_t cas_misses;   /* cas on a missing key */
+	uint64_t cas_badval;   /* cas with the wrong unique */
+	uint64_t get_expired;  /* gets that found only an expired item */
+	uint64_t get_flushed;  /* gets that found only a flushed item */
+	uint64_t cmd_flush;
+	uint64_t reclaimed;    /* expired items unlinked by the store */
+	uint64_t expired_unfetched; /* ... of which never read */
+	uint64_t evicted_unfetched; /* evicted items never read */
+};
+
+/* One key of plmc_mget: fill key, klen, buf, buflen; the rest is set. */
+struct plmc_mget {
+	const void *key;
+	void *buf;	/* where the value goes */
+	size_t buflen;
+	size_t vlen;	/* out: value size (on PLMC_OK and PLMC_E_SMALLBUF) */
+	uint64_t cas;	/* out */
+	uint32_t klen;
+	uint32_t flags; /* out */
+	int32_t rc;	/* out: PLMC_OK, PLMC_NOT_FOUND, PLMC_E_SMALLBUF,
+			 * PLMC_E_KEY, PLMC_E_FAULT, PLMC_E_INVAL */
+	uint32_t pad;
 };
 
 /* Segments. mode: permission bits (0600...). use: PLMC_USE_*. */
@@ -94,6 +130,38 @@ int plmc_get(const void *key, size_t klen, void *buf, size_t buflen,
 int plmc_delete(const void *key, size_t klen);
 int plmc_stats(struct plmc_stats *st);
 int plmc_nop(void);
+
+/* memcached's storage commands. add: PLMC_NOT_STORED if the key exists;
+ * replace/append/prepend: PLMC_NOT_STORED if it does not. append and
+ * prepend keep the item's flags and exptime. */
+int plmc_add(const void *key, size_t klen, const void *val, size_t vlen,
+	     uint32_t flags, int32_t exptime);
+int plmc_replace(const void *key, size_t klen, const void *val, size_t vlen,
+		 uint32_t flags, int32_t exptime);
+int plmc_append(const void *key, size_t klen, const void *val, size_t vlen);
+int plmc_prepend(const void *key, size_t klen, const void *val, size_t vlen);
+/* PLMC_STORED, PLMC_EXISTS (unique differs), PLMC_NOT_FOUND. */
+int plmc_cas(const void *key, size_t klen, const void *val, size_t vlen,
+	     uint32_t flags, int32_t exptime, uint64_t cas);
+/* Unsigned 64-bit decimal values. incr wraps at 2^64, decr stops at 0.
+ * PLMC_OK (*value = the result, may be NULL), PLMC_NOT_FOUND,
+ * PLMC_E_NONNUMERIC. */
+int plmc_incr(const void *key, size_t klen, uint64_t delta, uint64_t *value);
+int plmc_decr(const void *key, size_t klen, uint64_t delta, uint64_t *value);
+/* PLMC_TOUCHED or PLMC_NOT_FOUND; the CAS unique stays. */
+int plmc_touch(const void *key, size_t klen, int32_t exptime);
+/* get and touch (memcached's gat; gats = pass cas). As plmc_get. */
+int plmc_gat(const void *key, size_t klen, int32_t exptime, void *buf,
+	     size_t buflen, size_t *vlen, uint32_t *flags, uint64_t *cas);
+/* Every item stored before now (delay <= 0) or before now + delay
+ * (memcached exptime forms) disappears. PLMC_OK. */
+int plmc_flush_all(int32_t delay);
+/* Many gets: one gate crossing per PLMC_MGET_MAX (100) keys; each key's
+ * result in its entry. Return: PLMC_OK, or an error for the whole call. */
+int plmc_mget(struct plmc_mget *keys, size_t n);
+/* The store image's version string, NUL-terminated. PLMC_OK or
+ * PLMC_E_SMALLBUF. */
+int plmc_version(char *buf, size_t len);
 
 /* Tests: move the store's clock forward without sleeping. */
 int plmc_clock_advance(int64_t seconds);

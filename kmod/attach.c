@@ -68,6 +68,8 @@ static void plmc_att_free(struct plmc_att *att)
 		mmdrop(att->mm);
 	if (att->ppage)
 		__free_page(att->ppage);
+	plmc_guard_del(att);
+	plmc_guard_release_files(att);
 	mutex_destroy(&att->lock);
 	kfree(att);
 }
@@ -93,6 +95,7 @@ static struct plmc_att *plmc_att_alloc(u32 pkey)
 		return NULL;
 	mutex_init(&att->lock);
 	kref_init(&att->ref);
+	INIT_LIST_HEAD(&att->guard_node);
 	att->ppage = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!att->ppage)
 		goto err_free_att;
@@ -198,6 +201,11 @@ int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a)
 	att = plmc_att_alloc(a->pkey);
 	if (!att)
 		goto out_unlock;
+	/* Guard first: no new executable code while the scan runs. */
+	plmc_guard_add(att);
+	rc = plmc_guard_scan(att);
+	if (rc)
+		goto err_free_att;
 	rc = plmc_att_join(att, a->name);
 	if (rc)
 		goto err_free_att;
@@ -231,8 +239,10 @@ void plmc_att_release_file(struct plmc_att *att)
 	die = !att->dead;
 	att->dead = true;
 	mutex_unlock(&att->lock);
-	if (die)
+	if (die) {
+		plmc_guard_del(att);
 		plmc_seg_mark_dead(att->seg, att->id);
+	}
 	plmc_att_put(att);
 }
 
@@ -297,6 +307,7 @@ static void plmc_vm_close(struct vm_area_struct *vma)
 		att->dead = true;
 	mutex_unlock(&att->lock);
 	if (die) {
+		plmc_guard_del(att);
 		plmc_att_zap(att, vma);
 		plmc_seg_mark_dead(att->seg, att->id);
 	}
@@ -334,6 +345,11 @@ static const struct vm_operations_struct plmc_vm_ops = {
 	.mprotect = plmc_vm_mprotect,
 	.pfn_mkwrite = plmc_vm_pfn_mkwrite,
 };
+
+bool plmc_is_plmc_vma(const struct vm_area_struct *vma)
+{
+	return vma->vm_ops == &plmc_vm_ops;
+}
 
 static const struct plmc_region *plmc_region_of(unsigned long pgoff)
 {

@@ -55,6 +55,11 @@ static const struct file_operations plmc_fops = {
 	.llseek = noop_llseek,
 };
 
+bool plmc_is_plmc_file(const struct file *file)
+{
+	return file->f_op == &plmc_fops;
+}
+
 static struct miscdevice plmc_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = PLMC_DRV,
@@ -66,9 +71,15 @@ static int __init plmc_init(void)
 {
 	int rc;
 
-	rc = misc_register(&plmc_misc);
+	/* No guard, no device: the store must not exist unprotected. */
+	rc = plmc_guard_init();
 	if (rc)
+		return rc;
+	rc = misc_register(&plmc_misc);
+	if (rc) {
 		pr_err(PLMC_DRV ": misc_register failed: %d\n", rc);
+		plmc_guard_exit();
+	}
 	return rc;
 }
 
@@ -76,6 +87,7 @@ static void __exit plmc_exit(void)
 {
 	misc_deregister(&plmc_misc);
 	plmc_seg_exit();
+	plmc_guard_exit();
 }
 
 module_init(plmc_init);

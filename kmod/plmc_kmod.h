@@ -16,6 +16,7 @@
  *   mmap_lock -> plmc_reg_lock -> seg->lock
  *   mmap_lock -> att->lock -> seg->lock
  *   pf->lock is taken alone (attach), never with mmap_lock.
+ *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it.
  */
 #ifndef PLMC_KMOD_H
 #define PLMC_KMOD_H
@@ -25,6 +26,9 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+
+struct file;
+struct vm_area_struct;
 #include <plmc/ioctl.h>
 
 #define PLMC_DRV "plmc"
@@ -66,6 +70,9 @@ struct plmc_att {
 	unsigned int mapped; /* PLMC_R_* ever mapped */
 	unsigned int nvma;   /* live VMAs (copies included) */
 	bool dead;	     /* death already marked: once per attachment */
+	struct list_head guard_node; /* guard.c's list, under its lock */
+	struct file **files;	     /* exec files held write-denied */
+	unsigned int nfiles;
 };
 
 struct plmc_file {
@@ -99,6 +106,18 @@ void plmc_image_free(void *image);
 int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a);
 int plmc_mmap(struct file *file, struct vm_area_struct *vma);
 void plmc_att_release_file(struct plmc_att *att);
+
+/* guard.c */
+void plmc_guard_add(struct plmc_att *att);
+void plmc_guard_del(struct plmc_att *att);
+int plmc_guard_scan(struct plmc_att *att);
+void plmc_guard_release_files(struct plmc_att *att);
+int plmc_guard_init(void);
+void plmc_guard_exit(void);
+
+/* main.c, attach.c: is this ours? */
+bool plmc_is_plmc_file(const struct file *file);
+bool plmc_is_plmc_vma(const struct vm_area_struct *vma);
 
 /* ioctl.c */
 long plmc_ioctl(struct file *file, unsigned int cmd, unsigned long arg);

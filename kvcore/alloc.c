@@ -11,6 +11,10 @@
  * the class's free list (linked through the chunk's first word). Each
  * class has its own lock; no other lock is held while taking it.
  *
+ * Each class keeps its pages on a list (newest first, linked through
+ * geo.pnext, one u32 per page after the bucket array) for the CLOCK
+ * hand of evict.c.
+ *
  * Crash: a death between taking a page and recording it as the class's
  * carve page leaks that page; a death holding a class lock leaves it held
  * (see lock.c). Store full: NULL (the caller says PLMC_E_NOMEM; eviction
@@ -35,6 +39,9 @@ int kv_geo_init(struct kv_geo *g, u64 store_size)
 
 	n = n < 1024 ? 1024 : 1ULL << (63 - __builtin_clzll(n));
 	end = PLMC_KV_ADDR + KV_AREA_HDR + n * sizeof(u64);
+	g->pnext = (u32 *)end; /* one word per page; store_size / 1 MiB
+				* bounds the page count */
+	end += (store_size / KV_PAGE_SIZE) * sizeof(u32);
 	pages = PLMC_STORE_ADDR + ((end - PLMC_STORE_ADDR + KV_PAGE_SIZE - 1) &
 				   ~(KV_PAGE_SIZE - 1));
 	if (pages - PLMC_STORE_ADDR >= store_size)
@@ -60,6 +67,15 @@ int kv_class_of(u64 size)
 u64 kv_class_size(int cls)
 {
 	return kv_sizes[cls];
+}
+
+/* Chunks carved (or to be carved) from class @cls's pages: a bound for
+ * one CLOCK revolution. Read without the lock: a hint. */
+u64 kv_class_chunks(int cls)
+{
+	u64 n = __atomic_load_n(&kv_area()->cls[cls].npages, __ATOMIC_RELAXED);
+
+	return n * (KV_PAGE_SIZE / kv_sizes[cls]);
 }
 
 /* Take a fresh page, or 0 if none is left. */
@@ -94,6 +110,10 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, u64 sz)
 	p = kv_page_take(c);
 	if (!p)
 		return 0;
+	/* Newest first on the class's page list (the CLOCK walks it). */
+	c->geo.pnext[(p - c->geo.pages) / KV_PAGE_SIZE] = (u32)cl->pages;
+	cl->pages = (p - c->geo.pages) / KV_PAGE_SIZE + 1;
+	__atomic_store_n(&cl->npages, cl->npages + 1, __ATOMIC_RELAXED);
 	cl->carve = p + sz;
 	cl->carve_end = p + KV_PAGE_SIZE;
 	return p;
@@ -126,4 +146,35 @@ void kv_free(struct kv_ctx *c, void *p, int cls)
 	cl->free = (u64)p;
 	cl->nfree++;
 	kv_unlock(c, &cl->lock);
+}
+
+/* Address of the page with index + 1 = @n, or 0 for n == 0. */
+static u64 kv_page_addr(struct kv_ctx *c, u64 n)
+{
+	return n ? c->geo.pages + (n - 1) * KV_PAGE_SIZE : 0;
+}
+
+/*
+ * Move class @cls's CLOCK hand one chunk on, over its pages in list
+ * order, wrapping around. Chunks past a page's carve point are zero
+ * (pages come zeroed and never leave their class), so they read as
+ * unlinked. Return: the chunk the hand was on, or 0 if the class has no
+ * page.
+ */
+u64 kv_clock_next(struct kv_ctx *c, int cls)
+{
+	struct kv_class *cl = &kv_area()->cls[cls];
+	u64 sz = kv_sizes[cls], p, pg, end;
+
+	kv_lock(c, &cl->lock);
+	p = cl->hand ? cl->hand : kv_page_addr(c, cl->pages);
+	if (p) {
+		pg = (p - c->geo.pages) / KV_PAGE_SIZE;
+		end = c->geo.pages + (pg + 1) * KV_PAGE_SIZE;
+		cl->hand = p + sz;
+		if (cl->hand + sz > end) /* next page, or 0: from the top */
+			cl->hand = kv_page_addr(c, c->geo.pnext[pg]);
+	}
+	kv_unlock(c, &cl->lock);
+	return p;
 }

@@ -38,31 +38,75 @@ static void kv_count(u64 *ctr)
 	kv_add(ctr, 1);
 }
 
-/* Copy the key to @key (stack), then check it: 1..250 bytes, no byte
- * <= 0x20 (space, control) and no 0x7f. */
-static int kv_key_in(const struct plmc_req *r, char *key)
+/* Check @klen bytes at @kp (client), copy them to @key (stack), then
+ * check them: 1..250 bytes, no byte <= 0x20 (space, control), no 0x7f. */
+static int kv_key_copy(u64 kp, u32 klen, char *key)
 {
 	u32 i;
 
-	if (!r->klen || r->klen > KV_KEY_MAX)
+	if (!klen || klen > KV_KEY_MAX)
 		return PLMC_E_KEY;
-	if (!kv_user_ok(r->key, r->klen))
+	if (!kv_user_ok(kp, klen))
 		return PLMC_E_FAULT;
-	memcpy(key, (const void *)r->key, r->klen);
-	for (i = 0; i < r->klen; i++)
+	memcpy(key, (const void *)kp, klen);
+	for (i = 0; i < klen; i++)
 		if ((u8)key[i] <= 0x20 || (u8)key[i] == 0x7f)
 			return PLMC_E_KEY;
 	return 0;
 }
 
-static long kv_op_get(struct kv_ctx *c, const struct plmc_req *r)
+static int kv_key_in(const struct plmc_req *r, char *key)
+{
+	return kv_key_copy(r->key, r->klen, key);
+}
+
+/*
+ * The live item for a read, or NULL. A dead (expired or flushed) item
+ * found is counted and unlinked (lazy reclaim: the miss path may lock).
+ */
+static struct kv_item *kv_get_item(struct kv_ctx *c, const char *key, u32 klen)
+{
+	u64 hash = kv_hash(key, klen);
+	struct kv_item *it = kv_lookup(c, key, klen, hash);
+	int st;
+
+	if (!it)
+		return 0;
+	st = kv_item_state(c, it);
+	if (KV_LIKELY(st == KV_LIVE))
+		return it;
+	kv_count(st == KV_EXPIRED ? &c->st->get_expired : &c->st->get_flushed);
+	kv_reap(c, key, klen, hash);
+	return 0;
+}
+/*
+ * Copy @it's value to [buf, buf + buflen) (checked) and its metadata to
+ * @resp. No lock held: the epoch keeps @it readable.
+ * Return: PLMC_OK, or PLMC_E_SMALLBUF (nothing copied, resp filled).
+ */
+static long kv_value_out(struct kv_item *it, u64 buf, u64 buflen,
+			 struct plmc_resp *resp)
+{
+	kv_item_fetched(it);
+	resp->vlen = it->vlen;
+	resp->cas = it->cas;
+	resp->flags = it->flags;
+	if (it->vlen > buflen)
+		return PLMC_E_SMALLBUF;
+	memcpy((void *)buf, it->data + it->klen, it->vlen);
+	return PLMC_OK;
+}
+
+/* GET and GAT (touch first, with r->exptime). */
+static long kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	struct plmc_resp resp = {0};
 	struct kv_item *it;
 	char key[KV_KEY_MAX];
 	long rc;
 
-	if (r->val || r->vlen || r->exptime || r->cas || r->flags)
+	if (r->val || r->vlen || r->cas || r->flags ||
+	    (op == PLMC_OP_GET && r->exptime))
 		return PLMC_E_INVAL;
 	if (!kv_user_ok(r->buf, r->buflen) || !r->out ||
 	    !kv_user_ok(r->out, sizeof(resp)))
@@ -70,34 +114,77 @@ static long kv_op_get(struct kv_ctx *c, const struct plmc_req *r)
 	rc = kv_key_in(r, key);
 	if (rc)
 		return rc;
-	kv_count(&c->ks->cmd_get);
-	it = kv_lookup(c, key, r->klen, kv_hash(key, r->klen));
-	if (!it || !kv_item_live(c, it)) {
-		kv_count(&c->ks->get_misses);
+	kv_count(&c->st->cmd_get);
+	if (op == PLMC_OP_GAT)
+		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
+	else
+		it = kv_get_item(c, key, r->klen);
+	if (op == PLMC_OP_GET)
+		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	if (!it)
 		return PLMC_NOT_FOUND;
-	}
-	kv_count(&c->ks->get_hits);
-	resp.vlen = it->vlen;
-	resp.cas = it->cas;
-	resp.flags = it->flags;
-	rc = PLMC_E_SMALLBUF;
-	if (it->vlen <= r->buflen) {
-		memcpy((void *)r->buf, it->data + it->klen, it->vlen);
-		rc = PLMC_OK;
-	}
+	rc = kv_value_out(it, r->buf, r->buflen, &resp);
 	memcpy((void *)r->out, &resp, sizeof(resp));
 	return rc;
 }
 
-static long kv_op_set(struct kv_ctx *c, const struct plmc_req *r)
+/* One MGET entry, copied in: check it, look it up, fill its results. */
+static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 {
+	struct plmc_resp resp = {0};
 	struct kv_item *it;
 	char key[KV_KEY_MAX];
-	u64 hash, exp;
+
+	e->rc = kv_key_copy(e->key, e->klen, key);
+	if (!e->rc && !kv_user_ok(e->buf, e->buflen))
+		e->rc = PLMC_E_FAULT;
+	if (e->rc)
+		return;
+	kv_count(&c->st->cmd_get);
+	it = kv_get_item(c, key, e->klen);
+	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	e->rc = PLMC_NOT_FOUND;
+	if (it)
+		e->rc = (s32)kv_value_out(it, e->buf, e->buflen, &resp);
+	e->vlen = resp.vlen;
+	e->cas = resp.cas;
+	e->flags = resp.flags;
+}
+
+/* MGET: out = array of buflen entries; each is copied in, run, and
+ * copied back whole (its in-fields as read). */
+static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
+{
+	struct plmc_mget_ent e;
+	u64 i, n = r->buflen;
+
+	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
+	    r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (!n || n > PLMC_MGET_MAX)
+		return PLMC_E_INVAL;
+	if (!kv_user_ok(r->out, n * sizeof(e)))
+		return PLMC_E_FAULT;
+	for (i = 0; i < n; i++) {
+		struct plmc_mget_ent *u = (struct plmc_mget_ent *)r->out + i;
+
+		memcpy(&e, u, sizeof(e));
+		kv_mget_one(c, &e);
+		memcpy(u, &e, sizeof(e));
+	}
+	return PLMC_OK;
+}
+
+/* Check and copy a store command's key and value; build the item, or
+ * leave *out NULL when exptime says "already expired". */
+static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
+		     struct kv_item **out)
+{
+	struct kv_item *it;
+	u64 exp;
 	int rc;
 
-	if (r->buf || r->buflen || r->out || r->cas)
-		return PLMC_E_INVAL;
+	*out = 0;
 	rc = kv_key_in(r, key);
 	if (rc)
 		return rc;
@@ -106,22 +193,90 @@ static long kv_op_set(struct kv_ctx *c, const struct plmc_req *r)
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
-	kv_count(&c->ks->cmd_set);
-	hash = kv_hash(key, r->klen);
 	exp = kv_exptime(c, r->exptime);
-	if (exp == 1) { /* already expired: the key just goes away */
-		kv_remove(c, key, r->klen, hash);
-		return PLMC_STORED;
-	}
+	if (exp == 1) /* already expired: stored, then gone */
+		return 0;
 	it = kv_item_new(c, key, r->klen, r->vlen, &rc);
 	if (!it)
 		return rc;
 	memcpy(it->data + r->klen, (const void *)r->val, r->vlen);
-	it->hash = hash;
+	it->hash = kv_hash(key, r->klen);
 	it->flags = r->flags;
 	it->exptime = exp;
-	kv_count(&c->ks->total_items);
-	return kv_store(c, it);
+	*out = it;
+	return 0;
+}
+
+/* SET, ADD, REPLACE, CAS. */
+static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+{
+	struct kv_item *it;
+	char key[KV_KEY_MAX];
+	long rc;
+
+	if (r->buf || r->buflen || r->out || (op != PLMC_OP_CAS && r->cas))
+		return PLMC_E_INVAL;
+	rc = kv_build(c, r, key, &it);
+	if (rc)
+		return rc;
+	kv_count(&c->st->cmd_set);
+	return kv_put(c, op, it, key, r->klen, kv_hash(key, r->klen), r->cas);
+}
+
+/* APPEND, PREPEND. */
+static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+{
+	char key[KV_KEY_MAX];
+	long rc;
+
+	if (r->buf || r->buflen || r->out || r->cas || r->exptime || r->flags)
+		return PLMC_E_INVAL;
+	rc = kv_key_in(r, key);
+	if (rc)
+		return rc;
+	if (r->vlen > KV_ITEM_MAX)
+		return PLMC_E_TOOBIG;
+	if (!kv_user_ok(r->val, r->vlen))
+		return PLMC_E_FAULT;
+	kv_count(&c->st->cmd_set);
+	return kv_concat(c, op == PLMC_OP_APPEND, key, r->klen,
+			 (const void *)r->val, r->vlen);
+}
+
+/* INCR, DECR: vlen = delta, out = __u64 result. */
+static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+{
+	char key[KV_KEY_MAX];
+	u64 v = 0;
+	long rc;
+
+	if (r->val || r->buf || r->buflen || r->cas || r->exptime || r->flags)
+		return PLMC_E_INVAL;
+	if (!r->out || !kv_user_ok(r->out, sizeof(v)))
+		return PLMC_E_FAULT;
+	rc = kv_key_in(r, key);
+	if (rc)
+		return rc;
+	rc = kv_delta(c, op == PLMC_OP_INCR, key, r->klen, r->vlen, &v);
+	if (rc == PLMC_OK)
+		memcpy((void *)r->out, &v, sizeof(v));
+	return rc;
+}
+
+static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
+{
+	char key[KV_KEY_MAX];
+	long rc;
+
+	if (r->val || r->buf || r->out || r->vlen || r->buflen || r->cas ||
+	    r->flags)
+		return PLMC_E_INVAL;
+	rc = kv_key_in(r, key);
+	if (rc)
+		return rc;
+	return kv_touch(c, key, r->klen, kv_exptime(c, r->exptime))
+		       ? PLMC_TOUCHED
+		       : PLMC_NOT_FOUND;
 }
 
 static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
@@ -136,9 +291,34 @@ static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 	if (rc)
 		return rc;
 	rc = kv_remove(c, key, r->klen, kv_hash(key, r->klen));
-	kv_count(rc == PLMC_DELETED ? &c->ks->delete_hits
-				    : &c->ks->delete_misses);
+	kv_count(rc == PLMC_DELETED ? &c->st->delete_hits
+				    : &c->st->delete_misses);
 	return rc;
+}
+
+static long kv_op_flush(struct kv_ctx *c, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
+	    r->cas || r->klen || r->flags)
+		return PLMC_E_INVAL;
+	kv_flush(c, r->exptime);
+	return PLMC_OK;
+}
+
+/* VERSION: the NUL-terminated string into buf. */
+static long kv_op_version(const struct plmc_req *r)
+{
+	static const char v[] = KV_VERSION;
+
+	if (r->key || r->val || r->out || r->vlen || r->exptime || r->cas ||
+	    r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (!kv_user_ok(r->buf, r->buflen))
+		return PLMC_E_FAULT;
+	if (r->buflen < sizeof(v))
+		return PLMC_E_SMALLBUF;
+	memcpy((void *)r->buf, v, sizeof(v));
+	return PLMC_OK;
 }
 
 /* buflen is the caller's sizeof(struct plmc_stats): an older, smaller
@@ -182,6 +362,9 @@ static int kv_ctx_init(struct kv_ctx *c)
 		return PLMC_E_CORRUPT;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
 		 (u64)__atomic_load_n(&kv_area()->clock_off, __ATOMIC_RELAXED);
+	c->flush_time =
+		__atomic_load_n(&kv_area()->flush_time, __ATOMIC_ACQUIRE);
+	c->flush_cas = __atomic_load_n(&kv_area()->flush_cas, __ATOMIC_RELAXED);
 	return kv_geo_init(&c->geo, size);
 }
 
@@ -189,9 +372,27 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	switch (op) {
 	case PLMC_OP_GET:
-		return kv_op_get(c, r);
+	case PLMC_OP_GAT:
+		return kv_op_get(c, op, r);
+	case PLMC_OP_MGET:
+		return kv_op_mget(c, r);
 	case PLMC_OP_SET:
-		return kv_op_set(c, r);
+	case PLMC_OP_ADD:
+	case PLMC_OP_REPLACE:
+	case PLMC_OP_CAS:
+		return kv_op_set(c, op, r);
+	case PLMC_OP_APPEND:
+	case PLMC_OP_PREPEND:
+		return kv_op_concat(c, op, r);
+	case PLMC_OP_INCR:
+	case PLMC_OP_DECR:
+		return kv_op_delta(c, op, r);
+	case PLMC_OP_TOUCH:
+		return kv_op_touch(c, r);
+	case PLMC_OP_FLUSH:
+		return kv_op_flush(c, r);
+	case PLMC_OP_VERSION:
+		return kv_op_version(r);
 	case PLMC_OP_DELETE:
 		return kv_op_delete(c, r);
 	case PLMC_OP_STATS:
@@ -217,6 +418,8 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.slot = slot;
 	c.rec = kv_slot_rec(slot);
 	c.ks = kv_slot(c.rec);
+	c.st = &kv_area()->st[slot];
+	c.pin = 0;
 	if (op == PLMC_OP_RELEASE) {
 		c.rec->exit_state = 0; /* the gate frees the slot on exit */
 		return PLMC_OK;

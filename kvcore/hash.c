@@ -16,9 +16,14 @@
  *  - A chain holds at most one item per key (replace is one store).
  *  - An unlinked item keeps its .next, so a reader standing on it still
  *    reaches the rest of the chain.
+ * Every write path goes kv_wr_begin (lock, find) -> kv_wr_link (the one
+ * release store that changes the chain) -> kv_wr_end (unlock, account,
+ * retire). Deciding (add/replace/cas checks) happens between begin and
+ * link on what begin found; building the new item happens before begin.
  * Crash: each change is one 8-byte store, so a death under the lock
  * leaves a well-formed chain (the old or the new item reachable) plus a
- * held lock and maybe an unretired item (recovery: a later issue).
+ * held lock and maybe an unretired item (recovery: a later issue; its
+ * intent record belongs just before the store in kv_wr_link).
  */
 #include "kv.h"
 
@@ -91,6 +96,77 @@ static s64 kv_item_bytes(const struct kv_item *it)
 	return (s64)(KV_ITEM_HDR + it->klen + it->vlen);
 }
 
+/* Take @key's stripe lock and find its link (w->old: what is there). */
+void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
+		 u64 hash)
+{
+	w->lock = kv_stripe(c, hash);
+	w->gone = 0;
+	w->put = 0;
+	kv_lock(c, w->lock);
+	w->link = kv_find_link(c, key, klen, hash);
+	w->old = (struct kv_item *)*w->link;
+	w->state = w->old ? kv_item_state(c, w->old) : KV_LIVE;
+}
+
+/*
+ * Put @it (complete but for its CAS) in place of w->old, or unlink w->old
+ * if @it is NULL. At most once per kv_wr_begin.
+ * Context: stripe lock held. This is the one store of a write path that
+ * changes shared state (the intent-log hook of crash recovery): before
+ * it the table is untouched, after it the new state is whole.
+ */
+void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
+{
+	struct kv_item *old = w->old;
+	u64 next = old ? old->next : 0;
+
+	if (!it && !old)
+		return;
+	if (it) {
+		it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
+					     __ATOMIC_RELAXED);
+		it->next = next;
+		/* Not yet visible: plain store. REF: a new item gets one
+		 * pass of the CLOCK hand before it can be evicted. */
+		it->iflags |= KV_IT_LINKED | KV_IT_REF;
+	}
+	__atomic_store_n(w->link, it ? (u64)it : next, __ATOMIC_RELEASE);
+	if (old)
+		__atomic_fetch_and(&old->iflags, (u16)~KV_IT_LINKED,
+				   __ATOMIC_RELAXED);
+	w->gone = old;
+	w->put = it;
+}
+
+/* Count what an unlinked item took away (lazy expiry included). */
+static void kv_wr_account_gone(struct kv_ctx *c, struct kv_wr *w)
+{
+	struct kv_item *old = w->gone;
+
+	kv_add(&c->st->bytes, -kv_item_bytes(old));
+	kv_add(&c->st->items, -1);
+	if (w->state == KV_EXPIRED) {
+		kv_add(&c->st->reclaimed, 1);
+		if (!(old->iflags & KV_IT_FETCHED))
+			kv_add(&c->st->expired_unfetched, 1);
+	}
+	kv_retire(c, old);
+}
+
+/* Drop the stripe lock; then account and retire (no lock held). */
+void kv_wr_end(struct kv_ctx *c, struct kv_wr *w)
+{
+	kv_unlock(c, w->lock);
+	if (w->put) {
+		kv_add(&c->st->bytes, kv_item_bytes(w->put));
+		kv_add(&c->st->items, 1);
+		kv_add(&c->st->total_items, 1);
+	}
+	if (w->gone)
+		kv_wr_account_gone(c, w);
+}
+
 /*
  * Publish @it (hash, key, value, flags, exptime filled in): replaces the
  * item with the same key, if any. Gives @it its CAS unique.
@@ -98,25 +174,11 @@ static s64 kv_item_bytes(const struct kv_item *it)
  */
 int kv_store(struct kv_ctx *c, struct kv_item *it)
 {
-	kv_lock_t *l = kv_stripe(c, it->hash);
-	struct kv_item *old;
-	u64 *link;
+	struct kv_wr w;
 
-	it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1, __ATOMIC_RELAXED);
-	kv_lock(c, l);
-	link = kv_find_link(c, it->data, it->klen, it->hash);
-	old = (struct kv_item *)*link;
-	it->next = old ? old->next : 0;
-	__atomic_store_n(link, (u64)it, __ATOMIC_RELEASE);
-	kv_unlock(c, l);
-
-	kv_add(&c->ks->bytes, kv_item_bytes(it));
-	if (old) {
-		kv_add(&c->ks->bytes, -kv_item_bytes(old));
-		kv_retire(c, old);
-	} else {
-		kv_add(&c->ks->items, 1);
-	}
+	kv_wr_begin(c, &w, it->data, it->klen, it->hash);
+	kv_wr_link(c, &w, it);
+	kv_wr_end(c, &w);
 	return PLMC_STORED;
 }
 
@@ -126,22 +188,12 @@ int kv_store(struct kv_ctx *c, struct kv_item *it)
  */
 int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u64 hash)
 {
-	kv_lock_t *l = kv_stripe(c, hash);
-	struct kv_item *old;
-	u64 *link;
+	struct kv_wr w;
 	int rc;
 
-	kv_lock(c, l);
-	link = kv_find_link(c, key, klen, hash);
-	old = (struct kv_item *)*link;
-	if (old)
-		__atomic_store_n(link, old->next, __ATOMIC_RELEASE);
-	kv_unlock(c, l);
-	if (!old)
-		return PLMC_NOT_FOUND;
-	rc = kv_item_live(c, old) ? PLMC_DELETED : PLMC_NOT_FOUND;
-	kv_add(&c->ks->items, -1);
-	kv_add(&c->ks->bytes, -kv_item_bytes(old));
-	kv_retire(c, old);
+	kv_wr_begin(c, &w, key, klen, hash);
+	rc = kv_wr_live(&w) ? PLMC_DELETED : PLMC_NOT_FOUND;
+	kv_wr_link(c, &w, 0);
+	kv_wr_end(c, &w);
 	return rc;
 }

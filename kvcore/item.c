@@ -1,21 +1,56 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * kvcore/item.c - items: building one, expiry rules.
+ * kvcore/item.c - items: building one, expiry and flush rules.
  *
- * An item is built completely (header, key, value, CAS) in memory no
- * reader can reach, then published by hash.c with a release store; from
- * then on nothing but its chain link changes. A crash while building
- * leaks the chunk (no one else knows it).
+ * An item is built completely (header, key, value) in memory no reader
+ * can reach, then published by hash.c with a release store; from then on
+ * only its chain link, its expiry (touch) and its fetched bit change (see
+ * kv.h). A crash while building leaks the chunk (no one else knows it).
  *
  * Time is the store's: hdr->clock_sec (kept by the backend, never the
  * client) plus the test offset of PLMC_OP_CLOCK.
  */
 #include "kv.h"
 
-/* Return: nonzero if @it has not expired at the call's store time. */
+/*
+ * memcached's flush rule (oldest_live / oldest_cas): once the flush time
+ * has come, an item is gone if it was linked at or before it, or if its
+ * CAS is older than the flush's CAS mark.
+ */
+static int kv_item_flushed(const struct kv_ctx *c, const struct kv_item *it)
+{
+	if (!c->flush_time || c->flush_time > c->now)
+		return 0;
+	return it->time <= c->flush_time ||
+	       (c->flush_cas && it->cas < c->flush_cas);
+}
+
+/* Return: KV_LIVE, KV_EXPIRED or KV_FLUSHED at the call's store time. */
+int kv_item_state(const struct kv_ctx *c, const struct kv_item *it)
+{
+	u64 exp = __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
+
+	if (kv_item_flushed(c, it))
+		return KV_FLUSHED;
+	if (exp && exp <= c->now)
+		return KV_EXPIRED;
+	return KV_LIVE;
+}
+
+/* Return: nonzero if @it is visible at the call's store time. */
 int kv_item_live(const struct kv_ctx *c, const struct kv_item *it)
 {
-	return !it->exptime || it->exptime > c->now;
+	return kv_item_state(c, it) == KV_LIVE;
+}
+
+/* A reader's one shared write (fetched + CLOCK reference), only when a
+ * bit is clear: a hot item's line is not written on every hit. */
+void kv_item_fetched(struct kv_item *it)
+{
+	const u16 b = KV_IT_FETCHED | KV_IT_REF;
+
+	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
+		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
 }
 
 /*
@@ -39,7 +74,8 @@ u64 kv_exptime(const struct kv_ctx *c, s64 exptime)
 /*
  * Allocate an item for @klen + @vlen bytes and fill in all but the value,
  * flags, expiry and CAS (the caller copies the value from the client).
- * Return: the item, or NULL with *err = PLMC_E_TOOBIG or PLMC_E_NOMEM.
+ * Return: the item, or NULL with *err = PLMC_E_TOOBIG, PLMC_E_NOMEM or
+ * PLMC_E_AGAIN (see kv_alloc_evict).
  */
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 			    u64 vlen, int *err)
@@ -52,17 +88,32 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 		*err = PLMC_E_TOOBIG;
 		return 0;
 	}
-	it = kv_alloc(c, size, &cls);
-	if (!it && kv_reclaim(c))
-		it = kv_alloc(c, size, &cls);
-	if (!it) {
-		*err = PLMC_E_NOMEM;
+	it = kv_alloc_evict(c, size, &cls, err);
+	if (!it)
 		return 0;
-	}
 	memset(it, 0, KV_ITEM_HDR);
 	it->klen = (u8)klen;
 	it->cls = (u8)cls;
 	it->vlen = (u32)vlen;
+	it->time = (u32)c->now;
 	memcpy(it->data, key, klen);
+	return it;
+}
+
+/*
+ * A new item for @old's key with room for @vlen value bytes, keeping
+ * @old's flags and expiry (append, prepend, incr, decr). The value is
+ * the caller's to fill. Return: as kv_item_new.
+ */
+struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
+			     u64 vlen, int *err)
+{
+	struct kv_item *it = kv_item_new(c, old->data, old->klen, vlen, err);
+
+	if (!it)
+		return 0;
+	it->hash = old->hash;
+	it->flags = old->flags;
+	it->exptime = __atomic_load_n(&old->exptime, __ATOMIC_RELAXED);
 	return it;
 }

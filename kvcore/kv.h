@@ -25,6 +25,7 @@
 typedef __u64 u64;
 typedef __s64 s64;
 typedef __u32 u32;
+typedef __s32 s32;
 typedef __u16 u16;
 typedef __u8 u8;
 
@@ -33,9 +34,10 @@ typedef __u8 u8;
 #define KV_PAGE_SIZE	(1ULL << 20)
 #define KV_NCLASSES	44
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
-#define KV_AREA_HDR	0x10000ULL /* struct kv_area, padded */
+#define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
 #define KV_RETIRE_BATCH 32	   /* retired items before a reclaim scan */
 #define KV_REL_MAX	(60 * 60 * 24 * 30) /* exptime <= this is relative */
+#define KV_VERSION	"1.6.18-plmc"	    /* memcached semantics it follows */
 
 #define KV_LIKELY(x)   __builtin_expect(!!(x), 1)
 #define KV_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -53,8 +55,49 @@ struct kv_class {
 	u64 carve; /* next uncarved byte in the current page, 0 = none */
 	u64 carve_end;
 	u64 nfree;
-	u64 pad[3];
+	u64 pages;  /* the class's pages: index + 1 of the newest, 0 = none;
+		     * each links to the next older via geo.pnext */
+	u64 hand;   /* CLOCK hand: next chunk to visit, 0 = start over */
+	u64 npages; /* pages on the list */
 };
+
+/*
+ * Counters of one slot, written only by the slot's current owner (no
+ * contention, relaxed atomic stores), summed at stats time. They survive
+ * the slot changing hands. Kept out of the slot record, which keeps its
+ * room for the held lock, the retired list and the intent log.
+ */
+struct kv_stat {
+	u64 get_hits;
+	u64 get_misses;
+	u64 cmd_get;
+	u64 cmd_set;
+	u64 delete_hits;
+	u64 delete_misses;
+	u64 total_items;
+	s64 items; /* delta of curr_items caused by this slot */
+	s64 bytes; /* delta of bytes */
+	u64 cmd_touch;
+	u64 touch_hits;
+	u64 touch_misses;
+	u64 incr_hits;
+	u64 incr_misses;
+	u64 decr_hits;
+	u64 decr_misses;
+	u64 cas_hits;
+	u64 cas_misses;
+	u64 cas_badval;
+	u64 get_expired;
+	u64 get_flushed;
+	u64 cmd_flush;
+	u64 reclaimed;
+	u64 expired_unfetched;
+	u64 evicted_unfetched;
+	u64 evictions;
+	u64 pad[6];
+};
+
+_Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
 
 /*
  * The kv area, at PLMC_KV_ADDR. Followed (at KV_AREA_HDR) by the bucket
@@ -69,17 +112,32 @@ struct kv_area {
 	u64 pages_used; /* 1 MiB pages taken from the bump pointer */
 	s64 clock_off;	/* test clock offset (PLMC_OP_CLOCK), seconds */
 	u64 pad2[6];
+	/*
+	 * flush_all (memcached's oldest_live / oldest_cas): once now >=
+	 * flush_time, an item is gone if it was stored at or before
+	 * flush_time, or if its CAS is below flush_cas (nonzero). 0 = no
+	 * flush. Written with single stores, read relaxed.
+	 */
+	u64 flush_time;
+	u64 flush_cas;
+	u64 pad3[6];
 	struct kv_class cls[KV_NCLASSES];
-	kv_lock_t locks[KV_NLOCKS]; /* striped bucket locks */
+	kv_lock_t locks[KV_NLOCKS];	   /* striped bucket locks */
+	struct kv_stat st[PLMC_MAX_SLOTS]; /* per-slot counters */
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
 
 /*
- * An item. Immutable once published (reachable from a bucket), except
- * .next, which writers change under the bucket lock with release stores
- * (readers follow it with acquire loads). Retired items keep .next (a
- * reader may still walk through them) and link .rnext instead.
+ * An item. Immutable once published (reachable from a bucket), except:
+ *  - .next, which writers change under the bucket lock with release
+ *    stores (readers follow it with acquire loads);
+ *  - .exptime, which touch/gat change under the bucket lock with one
+ *    relaxed 8-byte store (readers load it relaxed: old or new, both
+ *    valid);
+ *  - .iflags, where a reader sets KV_IT_FETCHED once (only when clear).
+ * Retired items keep .next (a reader may still walk through them) and
+ * link .rnext instead.
  */
 struct kv_item {
 	u64 next;  /* chain successor (absolute), 0 = end */
@@ -92,28 +150,28 @@ struct kv_item {
 	u32 vlen;
 	u8 klen;
 	u8 cls;
-	u16 pad0;
-	u32 pad1;
+	u16 iflags;  /* KV_IT_* */
+	u32 time;    /* store seconds when linked (flush_all compares it) */
 	char data[]; /* key, then value */
 };
+
+#define KV_IT_FETCHED 1 /* read at least once (expired_unfetched) */
+#define KV_IT_REF     2 /* CLOCK reference bit: read since the hand passed */
+#define KV_IT_LINKED                                                           \
+	4 /* in a chain (a hint for the evictor; the chain                     \
+	   * itself, under the stripe lock, is the truth) */
+
+/* What a lookup found (kv_item_state). */
+enum kv_state { KV_LIVE = 0, KV_EXPIRED = 1, KV_FLUSHED = 2 };
 
 #define KV_ITEM_HDR sizeof(struct kv_item)
 
 /*
- * kvcore's part of a slot record (struct plmc_slot.kv). Counters are per
- * slot, written only by the slot's current owner (no contention), summed
- * at stats time. They survive the slot changing hands.
+ * kvcore's part of a slot record (struct plmc_slot.kv): what a recovery
+ * pass needs to find (the held lock, the retired list). The rest of the
+ * record's kv words are free for the intent log.
  */
 struct kv_slot {
-	u64 get_hits;
-	u64 get_misses;
-	u64 cmd_get;
-	u64 cmd_set;
-	u64 delete_hits;
-	u64 delete_misses;
-	u64 total_items;
-	s64 items;     /* delta of curr_items caused by this slot */
-	s64 bytes;     /* delta of bytes */
 	u64 held_lock; /* address of the lock being taken/held, 0 = none */
 	u64 rhead;     /* retired list: oldest first */
 	u64 rtail;
@@ -127,7 +185,8 @@ _Static_assert(sizeof(struct kv_slot) <= sizeof(((struct plmc_slot *)0)->kv),
 struct kv_geo {
 	u64 nbuckets; /* power of two */
 	u64 *buckets;
-	u64 pages; /* address of the first page */
+	u32 *pnext; /* per page: index + 1 of the next page of its class */
+	u64 pages;  /* address of the first page */
 	u64 npages;
 };
 
@@ -155,8 +214,13 @@ static inline struct kv_slot *kv_slot(struct plmc_slot *s)
 struct kv_ctx {
 	struct plmc_slot *rec;
 	struct kv_slot *ks;
+	struct kv_stat *st;
 	u64 slot;
-	u64 now; /* store time, unix seconds */
+	u64 now;	/* store time, unix seconds */
+	u64 flush_time; /* kv_area's, read once per call */
+	u64 flush_cas;
+	const struct kv_item *pin; /* item the call is copying from: never
+				    * evicted under it */
 	struct kv_geo geo;
 };
 
@@ -185,6 +249,12 @@ int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
 void kv_free(struct kv_ctx *c, void *p, int cls);
+u64 kv_clock_next(struct kv_ctx *c, int cls);
+u64 kv_class_chunks(int cls);
+
+/* evict.c */
+int kv_evict(struct kv_ctx *c, int cls);
+void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
 /* epoch.c */
 void kv_epoch_enter(struct plmc_slot *s);
@@ -192,18 +262,60 @@ void kv_epoch_exit(struct plmc_slot *s);
 void kv_retire(struct kv_ctx *c, struct kv_item *it);
 int kv_reclaim(struct kv_ctx *c);
 
+/*
+ * A write in progress on one key (hash.c): kv_wr_begin takes the stripe
+ * lock and finds the key's link; kv_wr_link changes it (the one store
+ * that changes shared state); kv_wr_end unlocks, then accounts and
+ * retires what was unlinked. Nothing else may be locked in between, and
+ * client memory is not touched.
+ */
+struct kv_wr {
+	kv_lock_t *lock;
+	u64 *link;	      /* the link pointing at the key's item, or end */
+	struct kv_item *old;  /* the item found (any state), or NULL */
+	int state;	      /* enum kv_state of old, if any */
+	struct kv_item *gone; /* unlinked by kv_wr_link, retired at end */
+	struct kv_item *put;  /* linked by kv_wr_link */
+};
+
 /* hash.c */
 u64 kv_hash(const char *key, u32 klen);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,
 			  u64 hash);
+void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
+		 u64 hash);
+void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
+void kv_wr_end(struct kv_ctx *c, struct kv_wr *w);
 int kv_store(struct kv_ctx *c, struct kv_item *it);
 int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u64 hash);
 
+/* Nonzero if w.old is there and visible. */
+static inline int kv_wr_live(const struct kv_wr *w)
+{
+	return w->old && w->state == KV_LIVE;
+}
+
 /* item.c */
+int kv_item_state(const struct kv_ctx *c, const struct kv_item *it);
 int kv_item_live(const struct kv_ctx *c, const struct kv_item *it);
+void kv_item_fetched(struct kv_item *it);
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime);
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 			    u64 vlen, int *err);
+struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
+			     u64 vlen, int *err);
+
+/* ops.c: the memcached commands beyond get/set/delete */
+long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
+	    u32 klen, u64 hash, u64 cas);
+long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
+	       const void *val, u64 vlen);
+long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
+	      u64 *value);
+struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
+			 u64 exptime);
+void kv_flush(struct kv_ctx *c, s64 delay);
+void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u64 hash);
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);

@@ -9,6 +9,7 @@
  * through as given on purpose: the store, not libpl, must refuse them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include "pl.h"
 
@@ -87,6 +88,190 @@ int plmc_stats(struct plmc_stats *st)
 	return (int)pl_call(PLMC_OP_STATS, &r);
 }
 
+/* Shared by set/add/replace/cas: only the op and the unique differ. */
+static int pl_store(__u64 op, const void *key, size_t klen, const void *val,
+		    size_t vlen, uint32_t flags, int32_t exptime, uint64_t cas)
+{
+	struct plmc_req r = {
+		.key = (__u64)(uintptr_t)key,
+		.val = (__u64)(uintptr_t)val,
+		.vlen = vlen,
+		.exptime = exptime,
+		.cas = cas,
+		.klen = (__u32)klen,
+		.flags = flags,
+	};
+
+	if ((!key && klen) || (!val && vlen))
+		return PLMC_E_INVAL;
+	if (klen > PLMC_KEY_MAX)
+		return PLMC_E_KEY;
+	return (int)pl_call(op, &r);
+}
+
+int plmc_add(const void *key, size_t klen, const void *val, size_t vlen,
+	     uint32_t flags, int32_t exptime)
+{
+	return pl_store(PLMC_OP_ADD, key, klen, val, vlen, flags, exptime, 0);
+}
+
+int plmc_replace(const void *key, size_t klen, const void *val, size_t vlen,
+		 uint32_t flags, int32_t exptime)
+{
+	return pl_store(PLMC_OP_REPLACE, key, klen, val, vlen, flags, exptime,
+			0);
+}
+
+int plmc_append(const void *key, size_t klen, const void *val, size_t vlen)
+{
+	return pl_store(PLMC_OP_APPEND, key, klen, val, vlen, 0, 0, 0);
+}
+
+int plmc_prepend(const void *key, size_t klen, const void *val, size_t vlen)
+{
+	return pl_store(PLMC_OP_PREPEND, key, klen, val, vlen, 0, 0, 0);
+}
+
+int plmc_cas(const void *key, size_t klen, const void *val, size_t vlen,
+	     uint32_t flags, int32_t exptime, uint64_t cas)
+{
+	return pl_store(PLMC_OP_CAS, key, klen, val, vlen, flags, exptime, cas);
+}
+
+static int pl_delta(__u64 op, const void *key, size_t klen, uint64_t delta,
+		    uint64_t *value)
+{
+	__u64 v = 0;
+	struct plmc_req r = {
+		.key = (__u64)(uintptr_t)key,
+		.out = (__u64)(uintptr_t)&v,
+		.vlen = delta,
+		.klen = (__u32)klen,
+	};
+	int rc;
+
+	if (!key && klen)
+		return PLMC_E_INVAL;
+	if (klen > PLMC_KEY_MAX)
+		return PLMC_E_KEY;
+	rc = (int)pl_call(op, &r);
+	if (rc == PLMC_OK && value)
+		*value = v;
+	return rc;
+}
+
+int plmc_incr(const void *key, size_t klen, uint64_t delta, uint64_t *value)
+{
+	return pl_delta(PLMC_OP_INCR, key, klen, delta, value);
+}
+
+int plmc_decr(const void *key, size_t klen, uint64_t delta, uint64_t *value)
+{
+	return pl_delta(PLMC_OP_DECR, key, klen, delta, value);
+}
+
+int plmc_touch(const void *key, size_t klen, int32_t exptime)
+{
+	struct plmc_req r = {
+		.key = (__u64)(uintptr_t)key,
+		.exptime = exptime,
+		.klen = (__u32)klen,
+	};
+
+	if (!key && klen)
+		return PLMC_E_INVAL;
+	if (klen > PLMC_KEY_MAX)
+		return PLMC_E_KEY;
+	return (int)pl_call(PLMC_OP_TOUCH, &r);
+}
+
+int plmc_gat(const void *key, size_t klen, int32_t exptime, void *buf,
+	     size_t buflen, size_t *vlen, uint32_t *flags, uint64_t *cas)
+{
+	struct plmc_resp resp = {0};
+	struct plmc_req r = {
+		.key = (__u64)(uintptr_t)key,
+		.buf = (__u64)(uintptr_t)buf,
+		.out = (__u64)(uintptr_t)&resp,
+		.buflen = buflen,
+		.exptime = exptime,
+		.klen = (__u32)klen,
+	};
+	int rc;
+
+	if ((!key && klen) || (!buf && buflen))
+		return PLMC_E_INVAL;
+	if (klen > PLMC_KEY_MAX)
+		return PLMC_E_KEY;
+	rc = (int)pl_call(PLMC_OP_GAT, &r);
+	if (rc != PLMC_OK && rc != PLMC_E_SMALLBUF)
+		return rc;
+	if (vlen)
+		*vlen = (size_t)resp.vlen;
+	if (flags)
+		*flags = resp.flags;
+	if (cas)
+		*cas = resp.cas;
+	return rc;
+}
+
+int plmc_flush_all(int32_t delay)
+{
+	struct plmc_req r = {.exptime = delay};
+
+	return (int)pl_call(PLMC_OP_FLUSH, &r);
+}
+
+/* The public struct is the gate's entry, field for field. */
+#define PL_SAME(f)                                                             \
+	_Static_assert(offsetof(struct plmc_mget, f) ==                        \
+			       offsetof(struct plmc_mget_ent, f),              \
+		       "plmc_mget." #f)
+PL_SAME(key);
+PL_SAME(buf);
+PL_SAME(buflen);
+PL_SAME(vlen);
+PL_SAME(cas);
+PL_SAME(klen);
+PL_SAME(flags);
+PL_SAME(rc);
+_Static_assert(sizeof(struct plmc_mget) == sizeof(struct plmc_mget_ent),
+	       "plmc_mget size");
+
+/* Batches of PLMC_MGET_MAX, one gate crossing each; the array is handed
+ * to the store as is (it checks every entry). */
+int plmc_mget(struct plmc_mget *keys, size_t n)
+{
+	size_t i;
+
+	if (!keys && n)
+		return PLMC_E_INVAL;
+	for (i = 0; i < n; i += PLMC_MGET_MAX) {
+		size_t k = n - i < PLMC_MGET_MAX ? n - i : PLMC_MGET_MAX;
+		struct plmc_req r = {
+			.out = (__u64)(uintptr_t)(keys + i),
+			.buflen = k,
+		};
+		int rc = (int)pl_call(PLMC_OP_MGET, &r);
+
+		if (rc != PLMC_OK)
+			return rc;
+	}
+	return PLMC_OK;
+}
+
+int plmc_version(char *buf, size_t len)
+{
+	struct plmc_req r = {
+		.buf = (__u64)(uintptr_t)buf,
+		.buflen = len,
+	};
+
+	if (!buf && len)
+		return PLMC_E_INVAL;
+	return (int)pl_call(PLMC_OP_VERSION, &r);
+}
+
 int plmc_nop(void)
 {
 	struct plmc_req r = {0};
@@ -134,6 +319,8 @@ static const char *pl_error_str(int rc)
 		"not attached to a store",
 		"store header not valid",
 		"image rejected by the image check, or not this library's",
+		"incr/decr: the value is not an unsigned decimal number",
+		"memory waits on another thread's call; retry",
 	};
 	int i = PLMC_E_INVAL - rc;
 

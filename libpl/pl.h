@@ -125,7 +125,7 @@ static inline void pl_clock_refresh(struct plmc_store_hdr *h)
  * The fast path: one compare, one indirect call. A thread without a valid
  * slot, or whose slot turned out to be held elsewhere, goes slow.
  */
-static inline long pl_call(__u64 op, const struct plmc_req *req)
+static inline long pl_call_once(__u64 op, const struct plmc_req *req)
 {
 	long rc;
 
@@ -136,6 +136,20 @@ static inline long pl_call(__u64 op, const struct plmc_req *req)
 	rc = pl.gate(op, req, (__u64)pl_tls_slot);
 	if (pl_unlikely(rc == PLMC_E_BUSY))
 		return pl_call_slow(op, req, 1);
+	return rc;
+}
+
+/* PLMC_E_AGAIN: the store could not free memory because another thread
+ * is still inside a call (maybe descheduled); the op had no effect. The
+ * store cannot sleep, the client can: yield and retry (slot.c). */
+long pl_call_again(__u64 op, const struct plmc_req *req);
+
+static inline long pl_call(__u64 op, const struct plmc_req *req)
+{
+	long rc = pl_call_once(op, req);
+
+	if (pl_unlikely(rc == PLMC_E_AGAIN))
+		return pl_call_again(op, req);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sched.h>
 #include "pl.h"
 
 __thread int pl_tls_slot PL_TLS = -1;
@@ -126,6 +127,21 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 		start = i + 1;
 	}
 	return PLMC_E_NOSLOT;
+}
+
+/* Bounded: after PL_AGAIN_MAX yields the store is full for real. */
+#define PL_AGAIN_MAX 1000
+
+long pl_call_again(__u64 op, const struct plmc_req *req)
+{
+	long rc = PLMC_E_AGAIN;
+	int i;
+
+	for (i = 0; i < PL_AGAIN_MAX && rc == PLMC_E_AGAIN; i++) {
+		sched_yield();
+		rc = pl_call_once(op, req);
+	}
+	return rc == PLMC_E_AGAIN ? PLMC_E_NOMEM : rc;
 }
 
 /*

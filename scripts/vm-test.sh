@@ -13,13 +13,17 @@ vm_kver
 vm_build_kmod
 
 progs=()
-for p in "$B"/vm/vm_*; do
+for p in "$B"/vm/vm_* "$B"/vm/atk_*; do
 	[ -x "$p" ] && progs+=("$p")
 done
 [ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm (run make all)"
 for f in "$B/kvcore.img" "$B/kvcore-bad.img"; do
 	[ -f "$f" ] || die "missing $f (run make all)"
 done
+
+# The attack suite's O_DIRECT attack needs a block device: the RAM disk.
+brd="/lib/modules/$KVER/kernel/drivers/block/brd.ko"
+[ -f "$brd" ] && progs+=("$brd")
 
 initrd="$B/vm/initrd-test.gz"
 "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-suite.sh" \

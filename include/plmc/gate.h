@@ -29,7 +29,40 @@ enum plmc_op {
 	PLMC_OP_STATS = 4,    /* out = struct plmc_stats */
 	PLMC_OP_RELEASE = 5,  /* free this slot on the way out */
 	PLMC_OP_CLOCK = 6,    /* test: add req->exptime seconds to store time */
+	PLMC_OP_ADD = 7,      /* as SET; NOT_STORED if the key is there */
+	PLMC_OP_REPLACE = 8,  /* as SET; NOT_STORED if the key is not there */
+	PLMC_OP_APPEND = 9,   /* key, val: flags and exptime stay */
+	PLMC_OP_PREPEND = 10, /* key, val */
+	PLMC_OP_CAS = 11,     /* as SET, plus cas: the unique it must have */
+	PLMC_OP_INCR = 12,    /* key, vlen = delta, out = __u64 new value */
+	PLMC_OP_DECR = 13,    /* key, vlen = delta, out = __u64 new value */
+	PLMC_OP_TOUCH = 14,   /* key, exptime */
+	PLMC_OP_GAT = 15,     /* as GET, plus exptime (touch, then get) */
+	PLMC_OP_FLUSH = 16,   /* exptime = delay in seconds (<= 0: now) */
+	PLMC_OP_VERSION = 17, /* buf, buflen: NUL-terminated version */
+	PLMC_OP_MGET = 18,    /* out = struct plmc_mget_ent[buflen] */
 	PLMC_OP_COUNT
+};
+
+/*
+ * MGET: up to PLMC_MGET_MAX entries per call, in and out in place. The
+ * store copies each entry in once, checks it (key, buffer) and writes the
+ * whole entry back with its results; a bad entry gets its own rc
+ * (PLMC_E_KEY, PLMC_E_FAULT), the others still run. Same layout as
+ * struct plmc_mget in plmc.h.
+ */
+#define PLMC_MGET_MAX 100
+
+struct plmc_mget_ent {
+	__u64 key;    /* in: client pointer */
+	__u64 buf;    /* in: client pointer, value destination */
+	__u64 buflen; /* in */
+	__u64 vlen;   /* out: value length (OK and SMALLBUF) */
+	__u64 cas;    /* out */
+	__u32 klen;   /* in */
+	__u32 flags;  /* out */
+	__s32 rc;     /* out: OK, NOT_FOUND, E_SMALLBUF, E_KEY, E_FAULT */
+	__u32 pad;
 };
 
 /* One request. Fields an op does not use must be zero. */
@@ -56,5 +89,6 @@ struct plmc_resp {
 
 _Static_assert(sizeof(struct plmc_req) == 72, "plmc_req layout");
 _Static_assert(sizeof(struct plmc_resp) == 24, "plmc_resp layout");
+_Static_assert(sizeof(struct plmc_mget_ent) == 56, "plmc_mget_ent layout");
 
 #endif /* PLMC_GATE_H */

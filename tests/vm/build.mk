@@ -7,7 +7,11 @@
 
 VM_SRCS := $(wildcard tests/vm/*.c)
 VM_TESTS := $(patsubst tests/vm/%.c,$(B)/vm/%,$(VM_SRCS))
-VM_PROGS := $(VM_TESTS) $(B)/vm/plmc-demo
+# The attack suite (tests/attacks/atk_*.c, issue 6): same payload, same
+# harness (attacks.h includes harness.h).
+ATK_SRCS := $(wildcard tests/attacks/atk_*.c)
+ATK_PROGS := $(patsubst tests/attacks/%.c,$(B)/vm/%,$(ATK_SRCS))
+VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(B)/vm/plmc-demo
 VM_CFLAGS := $(CFLAGS_USER) -static
 VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
 	   $(wildcard include/*.h include/plmc/*.h)
@@ -18,6 +22,10 @@ ALL_TARGETS += $(VM_PROGS)
 vm-progs: $(VM_PROGS)
 
 $(VM_TESTS): $(B)/vm/%: tests/vm/%.c $(VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
+
+$(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 

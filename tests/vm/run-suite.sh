@@ -6,24 +6,38 @@
 # A program that exits non-zero, is killed or runs past its limit without
 # having printed a FAIL adds one FAIL line of its own, so a crash is never
 # silent. The last line is exactly "N passed, N failed".
+#
+# Then the attack programs (/vm/atk_*, tests/attacks/) run the same way;
+# their "ROW attack|expected|observed|result" lines become one table, and
+# their "KNOWN-GAP name: reason" lines (holes SECURITY.md documents) are
+# shown but not counted.
 LIMIT=${VM_PROG_LIMIT:-240}
 out=/tmp/suite.out
 : >"$out"
 if [ ! -c /dev/plmc ]; then
 	echo "FAIL suite.module: /dev/plmc missing after insmod" | tee -a "$out"
 fi
-for t in /vm/vm_*; do
+for t in /vm/vm_* /vm/atk_*; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t")
 	cd /tmp || exit 1
 	timeout "$LIMIT" "$t" >/tmp/prog.out 2>&1
 	rc=$?
-	cat /tmp/prog.out
+	grep -v '^ROW ' /tmp/prog.out
 	cat /tmp/prog.out >>"$out"
 	if [ "$rc" != 0 ] && ! grep -q '^FAIL ' /tmp/prog.out; then
 		echo "FAIL $n: exited with status $rc" | tee -a "$out"
 	fi
 done
+if grep -q '^ROW ' "$out"; then
+	echo "--- attack table ---"
+	grep '^ROW ' "$out" | cut -c5- |
+		awk -F'|' '{ printf "%-34s %-24s %-10s %s\n", $1, $2, $4, $3 }
+			BEGIN { printf "%-34s %-24s %-10s %s\n", "attack",
+				"expected", "result", "observed" }'
+	echo "--- $(grep -c '^ROW ' "$out") attacks," \
+		"$(grep -c '^KNOWN-GAP ' "$out") known gaps ---"
+fi
 p=$(grep -c '^PASS ' "$out")
 f=$(grep -c '^FAIL ' "$out")
 echo "$p passed, $f failed"

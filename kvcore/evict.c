@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * kvcore/evict.c - making room: CLOCK eviction within a size class.
+ *
+ * When a class has no free chunk and no page is left, the writer evicts
+ * from that class. The hand (alloc.c) walks the class's chunks in page
+ * order. A chunk that is not linked is skipped; a live linked one with
+ * its reference bit set (set at link, and by readers on a hit, only when
+ * clear) loses the bit and is skipped (second chance: a new item is not
+ * the next victim just because the hand is near); otherwise (expired,
+ * flushed, or not referenced since the last pass) it is unlinked through
+ * the ordinary write path (kv_wr_*) and retired, then kv_reclaim frees it
+ * once no other slot can still read it.
+ *
+ * The evictor reads chunks it does not own: their words may be changing
+ * (a chunk being rebuilt by another writer). Nothing read there is
+ * trusted: the key is bounded and copied, and the item is unlinked only
+ * if, under its stripe lock, the chain for that key really holds this
+ * chunk. A chunk linked at that moment is a whole item (published items
+ * do not change but for .next, .exptime and .iflags).
+ *
+ * Locks: the class lock inside kv_clock_next, then the stripe lock in
+ * kv_wr_begin, never both. No client memory is touched.
+ */
+#include "kv.h"
+
+#define KV_EVICT_TRIES 64 /* evict+reclaim rounds per allocation */
+
+/* Unlink @it (a chunk of class @cls) if it is still linked under its
+ * key. Return: 1 if done. */
+static int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls)
+{
+	char key[KV_KEY_MAX];
+	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
+	u64 hash = __atomic_load_n(&it->hash, __ATOMIC_RELAXED);
+	struct kv_wr w;
+	int done = 0;
+
+	/* A stale klen must not read past the chunk (or the store). */
+	if (!klen || klen > KV_KEY_MAX ||
+	    KV_ITEM_HDR + klen > kv_class_size(cls))
+		return 0;
+	memcpy(key, it->data, klen);
+	kv_wr_begin(c, &w, key, klen, hash);
+	if (w.old == it) {
+		kv_wr_link(c, &w, 0);
+		done = 1;
+	}
+	/* Count before kv_wr_end retires it (state says why it went). */
+	if (done && w.state == KV_LIVE) {
+		kv_add(&c->st->evictions, 1);
+		if (!(it->iflags & KV_IT_FETCHED))
+			kv_add(&c->st->evicted_unfetched, 1);
+	}
+	kv_wr_end(c, &w);
+	return done;
+}
+
+/*
+ * Evict one item of class @cls (expired ones first come as they come).
+ * Context: no lock held; c->pin is not evicted.
+ * Return: 1 if an item was unlinked (and retired), 0 if none found.
+ */
+int kv_evict(struct kv_ctx *c, int cls)
+{
+	/* Two revolutions: one may only clear reference bits. */
+	u64 n, max = 2 * kv_class_chunks(cls) + 2;
+
+	for (n = 0; n < max; n++) {
+		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
+		u16 f;
+
+		if (!it)
+			return 0;
+		f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
+		if (!(f & KV_IT_LINKED) || it == c->pin)
+			continue;
+		/* Dead items go first; a set REF buys a live one a pass. */
+		if ((f & KV_IT_REF) && kv_item_live(c, it)) {
+			__atomic_fetch_and(&it->iflags, (u16)~KV_IT_REF,
+					   __ATOMIC_RELAXED);
+			continue;
+		}
+		if (kv_evict_item(c, it, cls))
+			return 1;
+	}
+	return 0;
+}
+
+/* Give a reader that holds back reclamation a moment to leave. */
+static void kv_relax(void)
+{
+	int i;
+
+	for (i = 0; i < 256; i++)
+		__builtin_ia32_pause();
+}
+
+/*
+ * kv_alloc, making room when the class is out of chunks: first free what
+ * this slot retired, then evict from the class.
+ * Return: the chunk, or NULL with *err = PLMC_E_NOMEM (nothing to evict)
+ * or PLMC_E_AGAIN (evicted memory still readable by another slot's call:
+ * the store cannot sleep, libpl yields and retries).
+ */
+void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
+{
+	int k = kv_class_of(size), n;
+	void *p;
+
+	for (n = 0; n < KV_EVICT_TRIES; n++) {
+		p = kv_alloc(c, size, cls);
+		if (p || k < 0)
+			return p;
+		if (kv_reclaim(c))
+			continue;
+		if (!kv_evict(c, k))
+			break;
+		if (!kv_reclaim(c))
+			kv_relax();
+	}
+	p = kv_alloc(c, size, cls);
+	*err = c->ks->rhead ? PLMC_E_AGAIN : PLMC_E_NOMEM;
+	return p;
+}

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * kvcore/ops.c - memcached's store commands on top of hash.c's write
+ * path: add/replace/cas (decided under the stripe lock on what is
+ * there), append/prepend/incr/decr (read, build, then link only if the
+ * item is still the one read: optimistic, retried), touch, flush_all.
+ *
+ * Locks: only the stripe lock, between kv_wr_begin and kv_wr_end; no
+ * allocation and no client memory under it. An item built but not
+ * linked was never published, so it is freed at once.
+ *
+ * Why pointer identity is enough for the optimistic paths: the item read
+ * cannot be freed (and so reused) while this call's epoch is announced,
+ * so "the link still points at it" means "nothing replaced it".
+ */
+#include "kv.h"
+
+/* Decide a store command against what the lock found. */
+static long kv_put_decide(struct kv_ctx *c, u64 op, struct kv_wr *w, u64 cas)
+{
+	int live = kv_wr_live(w);
+
+	switch (op) {
+	case PLMC_OP_ADD:
+		return live ? PLMC_NOT_STORED : PLMC_STORED;
+	case PLMC_OP_REPLACE:
+		return live ? PLMC_STORED : PLMC_NOT_STORED;
+	case PLMC_OP_CAS:
+		if (!live) {
+			kv_add(&c->st->cas_misses, 1);
+			return PLMC_NOT_FOUND;
+		}
+		if (w->old->cas != cas) {
+			kv_add(&c->st->cas_badval, 1);
+			return PLMC_EXISTS;
+		}
+		kv_add(&c->st->cas_hits, 1);
+		return PLMC_STORED;
+	}
+	return PLMC_STORED; /* SET */
+}
+
+/*
+ * set/add/replace/cas of @it (complete but for its CAS), or of an item
+ * that is already expired (@it NULL: a STORED just removes the key).
+ * A dead (expired, flushed) item found is unlinked either way.
+ * Return: STORED, NOT_STORED, EXISTS or NOT_FOUND.
+ */
+long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
+	    u32 klen, u64 hash, u64 cas)
+{
+	struct kv_wr w;
+	long rc;
+
+	kv_wr_begin(c, &w, key, klen, hash);
+	rc = kv_put_decide(c, op, &w, cas);
+	if (rc == PLMC_STORED)
+		kv_wr_link(c, &w, it);
+	else if (w.old && !kv_wr_live(&w))
+		kv_wr_link(c, &w, 0);
+	kv_wr_end(c, &w);
+	if (rc != PLMC_STORED && it)
+		kv_free(c, it, it->cls);
+	return rc;
+}
+
+/* Unlink @key's item if it is there but dead (lazy reclaim). */
+void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u64 hash)
+{
+	struct kv_wr w;
+
+	kv_wr_begin(c, &w, key, klen, hash);
+	if (w.old && !kv_wr_live(&w))
+		kv_wr_link(c, &w, 0);
+	kv_wr_end(c, &w);
+}
+
+/*
+ * Link @it in place of @old if @old is still the live item there.
+ * Return: 1 done, 0 raced (the caller retries; @it is freed), -1 the item
+ * is gone (@it is freed).
+ */
+static int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it)
+{
+	struct kv_wr w;
+	int rc = -1;
+
+	kv_wr_begin(c, &w, old->data, old->klen, old->hash);
+	if (w.old == old && kv_wr_live(&w)) {
+		kv_wr_link(c, &w, it);
+		rc = 1;
+	} else if (kv_wr_live(&w)) {
+		rc = 0;
+	}
+	kv_wr_end(c, &w);
+	if (rc != 1)
+		kv_free(c, it, it->cls);
+	return rc;
+}
+
+/* The live item for @key, or NULL. */
+static struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
+{
+	struct kv_item *it = kv_lookup(c, key, klen, kv_hash(key, klen));
+
+	return it && kv_item_live(c, it) ? it : 0;
+}
+
+/*
+ * append/prepend @val (client memory, checked by the caller) to @key's
+ * value; flags and expiry stay. The value is copied from the client
+ * before any lock.
+ * Return: STORED, NOT_STORED (no such key), TOOBIG, NOMEM.
+ */
+long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
+	       const void *val, u64 vlen)
+{
+	for (;;) {
+		struct kv_item *old = kv_find_live(c, key, klen), *it;
+		int err, rc;
+
+		if (!old)
+			return PLMC_NOT_STORED;
+		c->pin = old; /* eviction must not take what we copy */
+		it = kv_item_copy(c, old, old->vlen + vlen, &err);
+		c->pin = 0;
+		if (!it)
+			return err;
+		memcpy(it->data + klen + (append ? 0 : vlen), old->data + klen,
+		       old->vlen);
+		memcpy(it->data + klen + (append ? old->vlen : 0), val, vlen);
+		rc = kv_swap(c, old, it);
+		if (rc)
+			return rc > 0 ? PLMC_STORED : PLMC_NOT_STORED;
+	}
+}
+
+static int kv_isspace(u8 ch)
+{
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
+/*
+ * memcached's number rule for incr/decr (strtoull, base 10): leading
+ * white space, an optional sign, at least one digit, then the end, a NUL
+ * or white space; no overflow; with a '-', the negated value must not be
+ * negative as a signed number ("-0" is 0, "-5" is refused).
+ * Return: 0 and *out, or -1 (not a number).
+ */
+static int kv_parse_u64(const char *s, u64 n, u64 *out)
+{
+	u64 i = 0, v = 0, digits = 0;
+	int neg = 0;
+
+	while (i < n && kv_isspace((u8)s[i]))
+		i++;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+		u64 d = (u64)(s[i] - '0');
+
+		if (v > (~0ULL - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (!digits || (i < n && s[i] && !kv_isspace((u8)s[i])))
+		return -1;
+	if (neg)
+		v = 0 - v; /* strtoull negates; memcached refuses it only when
+			    * the result is negative as a signed number */
+	if (neg && (s64)v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Decimal digits of @v into @buf (no NUL). Return: their count. */
+static u32 kv_utoa(u64 v, char *buf)
+{
+	char t[20];
+	u32 n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = t[n - 1 - i];
+	return n;
+}
+
+/* Build the item holding @v for @old: memcached rewrites in place (the
+ * digits, then spaces to the old length) when the digits fit, else the
+ * value is exactly the digits. */
+static struct kv_item *kv_delta_item(struct kv_ctx *c,
+				     const struct kv_item *old, u64 v, int *err)
+{
+	char digits[20];
+	u32 n = kv_utoa(v, digits);
+	u64 len = n <= old->vlen ? old->vlen : n;
+	struct kv_item *it = kv_item_copy(c, old, len, err);
+
+	if (!it)
+		return 0;
+	memcpy(it->data + it->klen, digits, n);
+	memset(it->data + it->klen + n, ' ', len - n);
+	return it;
+}
+
+/* incr wraps at 2^64; decr stops at 0. */
+static u64 kv_apply_delta(u64 v, int incr, u64 delta)
+{
+	if (incr)
+		return v + delta;
+	return delta > v ? 0 : v - delta;
+}
+
+/*
+ * incr/decr @key's decimal value by @delta; *value gets the result.
+ * Return: PLMC_OK, PLMC_NOT_FOUND, PLMC_E_NONNUMERIC, PLMC_E_NOMEM.
+ */
+long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
+	      u64 *value)
+{
+	u64 *hits = incr ? &c->st->incr_hits : &c->st->decr_hits;
+
+	for (;;) {
+		struct kv_item *old = kv_find_live(c, key, klen), *it;
+		u64 v;
+		int err, rc;
+
+		if (!old) {
+			kv_add(incr ? &c->st->incr_misses : &c->st->decr_misses,
+			       1);
+			return PLMC_NOT_FOUND;
+		}
+		if (kv_parse_u64(old->data + klen, old->vlen, &v))
+			return PLMC_E_NONNUMERIC;
+		v = kv_apply_delta(v, incr, delta);
+		c->pin = old;
+		it = kv_delta_item(c, old, v, &err);
+		c->pin = 0;
+		if (!it)
+			return err;
+		rc = kv_swap(c, old, it);
+		if (rc > 0) {
+			kv_add(hits, 1);
+			*value = v;
+			return PLMC_OK;
+		}
+		if (rc < 0) {
+			kv_add(incr ? &c->st->incr_misses : &c->st->decr_misses,
+			       1);
+			return PLMC_NOT_FOUND;
+		}
+	}
+}
+
+/*
+ * touch: set the live item's expiry to @exptime (absolute, from
+ * kv_exptime). The CAS stays (memcached's touch keeps it).
+ * Return: the item (still readable in this call's epoch), or NULL.
+ */
+struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
+			 u64 exptime)
+{
+	struct kv_item *it = 0;
+	struct kv_wr w;
+
+	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
+	if (kv_wr_live(&w)) {
+		it = w.old;
+		/* One 8-byte store: readers see the old or the new expiry. */
+		__atomic_store_n(&it->exptime, exptime, __ATOMIC_RELAXED);
+	} else if (w.old) {
+		kv_wr_link(c, &w, 0); /* lazy reclaim of a dead item */
+	}
+	kv_wr_end(c, &w);
+	kv_add(&c->st->cmd_touch, 1);
+	kv_add(it ? &c->st->touch_hits : &c->st->touch_misses, 1);
+	return it;
+}
+
+/*
+ * flush_all with memcached's rule: delay <= 0 now, else at
+ * kv_exptime(delay). Items linked at or before flush_time - which for an
+ * immediate flush is now - 1, so a CAS mark covers this second - vanish
+ * once flush_time has come. A delayed flush whose time is at most one
+ * second away also takes the CAS mark, as memcached does.
+ */
+void kv_flush(struct kv_ctx *c, s64 delay)
+{
+	struct kv_area *a = kv_area();
+	u64 at = delay > 0 ? kv_exptime(c, delay) : c->now;
+	u64 oldest;
+
+	if (at <= 1)
+		at = c->now; /* an absolute time already past: now */
+	oldest = at - 1;
+	if (oldest <= c->now)
+		__atomic_store_n(
+			&a->flush_cas,
+			__atomic_add_fetch(&a->cas_seq, 1, __ATOMIC_RELAXED),
+			__ATOMIC_RELAXED);
+	__atomic_store_n(&a->flush_time, oldest, __ATOMIC_RELEASE);
+	kv_add(&c->st->cmd_flush, 1);
+}

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * atk_gate - attacks 7, 8 and 16.
+ * A client calls the gate entry itself with every slot index, including
+ * ones another attached process owns and ones out of range: expected
+ * PLMC_E_BUSY for the other's slot, an error for bad indexes, and the
+ * owner's calls still work. One client claiming every slot is a known
+ * gap (no quota, no reclaim of a dead client's slots). (Jumps past the gate's checks are the VM
+ * suite's gate.* tests in vm_fault.)
+ * seccomp: a client that forbids itself every system call after attach
+ * still gets answers (the library makes none); one that forbids mmap
+ * before attach gets a clean refusal. Only the client is affected.
+ */
+#include "attacks.h"
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+
+typedef long (*gate_fn)(uint64_t op, const struct plmc_req *req,
+			uint64_t slot);
+
+/*
+ * Run on a store of its own: scanning every index claims every free slot
+ * (see slot_exhaustion), which must not starve the shared "atk" store.
+ */
+static int forged_slots(void)
+{
+	struct plmc_image_hdr h;
+	struct plmc_req req;
+	int go[2], done[2], nbusy = 0, nbad = 0, i, st;
+	uint64_t badidx[] = {PLMC_MAX_SLOTS, (uint64_t)-1, 1ULL << 40};
+	pid_t owner;
+	gate_fn g;
+	long rc;
+
+	if (vm_image_hdr(&h) || pipe(go) || pipe(done) ||
+	    vm_fresh("atk-slots", 0666))
+		return -1;
+	owner = fork();
+	if (owner == 0) {
+		if (vm_attach("atk-slots") || plmc_nop())
+			_exit(1);
+		vm_signal_fd(go[1]);
+		vm_wait_fd(done[0]);
+		_exit(vm_roundtrip("slot-owner", "still") ? 2 : 0);
+	}
+	if (vm_wait_fd(go[0]) || vm_attach("atk-slots"))
+		return VM_FAIL("setup");
+	g = (gate_fn)(uintptr_t)(PLMC_BASE + h.entry_pku);
+	memset(&req, 0, sizeof(req));
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		rc = g(PLMC_OP_NOP, &req, (uint64_t)i);
+		if (rc == PLMC_E_BUSY)
+			nbusy++;
+	}
+	for (i = 0; i < 3; i++)
+		if (g(PLMC_OP_NOP, &req, badidx[i]) < 0)
+			nbad++;
+	rc = g(PLMC_OP_COUNT + 5, &req, 0);
+	vm_signal_fd(done[1]);
+	st = vm_reap(owner);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return VM_FAIL("slot owner broken (0x%x)", st);
+	if (!nbusy || nbad != 3 || rc >= 0)
+		return VM_FAIL("busy %d, bad indexes refused %d/3, bad op %ld",
+			       nbusy, nbad, rc);
+	plmc_destroy("atk-slots", 1, PLMC_USE_KMOD);
+	return ATK_REFUSED("%d foreign slots BUSY, 3 bad indexes and a bad op "
+			   "refused", nbusy);
+}
+
+/* One client claims every free slot; can a newcomer still be served? */
+static int slot_exhaustion(void)
+{
+	pid_t hog, late;
+	int st;
+
+	if (vm_fresh("atk-slots", 0666))
+		return -1;
+	hog = fork();
+	if (hog == 0) {
+		struct plmc_image_hdr h;
+		struct plmc_req req;
+		gate_fn g;
+		int i;
+
+		if (vm_image_hdr(&h) || vm_attach("atk-slots"))
+			_exit(1);
+		g = (gate_fn)(uintptr_t)(PLMC_BASE + h.entry_pku);
+		memset(&req, 0, sizeof(req));
+		for (i = 0; i < PLMC_MAX_SLOTS; i++)
+			g(PLMC_OP_NOP, &req, (uint64_t)i);
+		_exit(0); /* its slots die with it: are they reclaimed? */
+	}
+	st = vm_reap(hog);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return VM_FAIL("hog failed (0x%x)", st);
+	late = fork();
+	if (late == 0)
+		_exit(vm_attach("atk-slots") || vm_roundtrip("late", "v") ? 1
+									  : 0);
+	st = vm_reap(late);
+	plmc_destroy("atk-slots", 1, PLMC_USE_KMOD);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		char why[sizeof(vm_sh->why)];
+
+		memcpy(why, vm_sh->why, sizeof(why));
+		return VM_FAIL("a later client got no slot: %.200s", why);
+	}
+	return ATK_REFUSED("a later client was served");
+}
+
+static int seccomp_deny(int nr)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit_group, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_exit, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog p = {sizeof(f) / sizeof(f[0]), f};
+
+	if (nr < 0) /* everything but exit: make the compare always true */
+		f[3] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p) ? -1 : 0;
+}
+
+static int seccomp_after(void)
+{
+	char buf[32];
+	size_t vlen;
+	int i, bad = 0, rc, last = 0;
+
+	if (vm_attach(ATK_STORE) || plmc_nop())
+		return VM_FAIL("attach");
+	if (seccomp_deny(-1))
+		return VM_FAIL("seccomp: %s", strerror(errno));
+	for (i = 0; i < 50; i++) {
+		rc = plmc_get("atk-key-3", 9, buf, sizeof(buf), &vlen, NULL,
+			      NULL);
+		if (rc != PLMC_OK || vlen != 10 ||
+		    memcmp(buf, "atk-val-21", 10)) {
+			bad++;
+			last = rc;
+		}
+	}
+	if (bad)
+		return VM_FAIL("%d of 50 gets failed under seccomp: %s", bad,
+			       plmc_strerror(last));
+	return ATK_REFUSED("50 gets answered with every syscall denied");
+}
+
+static int seccomp_before(void)
+{
+	int rc;
+
+	if (seccomp_deny(__NR_mmap))
+		return VM_FAIL("seccomp: %s", strerror(errno));
+	rc = plmc_attach(ATK_STORE, PLMC_USE_KMOD);
+	if (!rc)
+		return VM_FAIL("attached without mmap?");
+	return ATK_REFUSED("attach refused cleanly: %s", plmc_strerror(rc));
+}
+
+int main(void)
+{
+	atk_init();
+	atk_run("gate.forged_slot_index", "BUSY / refused", forged_slots,
+		NULL);
+	atk_run("gate.slot_exhaustion", "newcomer served", slot_exhaustion,
+		"no per-client slot quota; slots of dead clients are not "
+		"reclaimed yet (crash recovery)");
+	atk_run("seccomp.deny_all_after_attach", "calls work", seccomp_after,
+		NULL);
+	atk_run("seccomp.deny_mmap_before_attach", "clean refusal",
+		seccomp_before, NULL);
+	return vm_done();
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * atk_io - attack 4: make the kernel's DMA-style paths write the store:
+ * an O_DIRECT read from a RAM disk into a store buffer, and io_uring reads
+ * into the store (inline and forced to an io worker), plus registering a
+ * store buffer with io_uring (pins pages). Expected: EFAULT everywhere (the
+ * store is a PFN map: no struct page to pin; copies honour PKRU), and the
+ * control transfers into ordinary memory work.
+ */
+#include "attacks.h"
+#include <linux/io_uring.h>
+#include <sys/uio.h>
+
+/* O_DIRECT needs a block device: brd.ko rides in the payload. */
+static int odirect(void)
+{
+	void *ok;
+	int fd, e;
+	ssize_t n;
+
+	if (access("/dev/ram0", F_OK) &&
+	    system("insmod /vm/brd.ko rd_nr=1 rd_size=1024 2>/dev/null"))
+		return VM_FAIL("no /dev/ram0 (insmod brd.ko failed)");
+	fd = open("/dev/ram0", O_RDONLY | O_DIRECT);
+	if (fd < 0)
+		return VM_FAIL("open /dev/ram0 O_DIRECT: %s", strerror(errno));
+	if (posix_memalign(&ok, 4096, 4096) || pread(fd, ok, 4096, 0) != 4096)
+		return VM_FAIL("control O_DIRECT read failed: %s",
+			       strerror(errno));
+	if (vm_attach(ATK_STORE))
+		return -1;
+	n = pread(fd, (void *)(PLMC_KV_ADDR + 0x1000), 4096, 0);
+	e = errno;
+	if (n >= 0)
+		return VM_FAIL("O_DIRECT read into the store: %zd bytes", n);
+	return ATK_REFUSED("%s", vm_errno_name(e));
+}
+
+struct ring {
+	int fd;
+	struct io_uring_sqe *sqes;
+	unsigned *sq_tail, *sq_array, *cq_head, *cq_tail, sq_mask, cq_mask;
+	struct io_uring_cqe *cqes;
+};
+
+static int ring_setup(struct ring *r)
+{
+	struct io_uring_params p;
+	void *sq, *cq;
+
+	memset(&p, 0, sizeof(p));
+	r->fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (r->fd < 0)
+		return -1;
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * sizeof(unsigned),
+		  PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED, r->fd,
+		       IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || r->sqes == MAP_FAILED)
+		return -1;
+	r->sq_tail = (unsigned *)((char *)sq + p.sq_off.tail);
+	r->sq_array = (unsigned *)((char *)sq + p.sq_off.array);
+	r->sq_mask = *(unsigned *)((char *)sq + p.sq_off.ring_mask);
+	r->cq_head = (unsigned *)((char *)cq + p.cq_off.head);
+	r->cq_tail = (unsigned *)((char *)cq + p.cq_off.tail);
+	r->cq_mask = *(unsigned *)((char *)cq + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)((char *)cq + p.cq_off.cqes);
+	return 0;
+}
+
+/* One read of @len bytes from @fd into @buf; the cqe's res. */
+static int ring_read(struct ring *r, int fd, void *buf, unsigned len,
+		     unsigned sqe_flags)
+{
+	unsigned t = *r->sq_tail, h;
+	struct io_uring_sqe *e = &r->sqes[t & r->sq_mask];
+	int res;
+
+	memset(e, 0, sizeof(*e));
+	e->opcode = IORING_OP_READ;
+	e->fd = fd;
+	e->addr = (uint64_t)(uintptr_t)buf;
+	e->len = len;
+	e->flags = (uint8_t)sqe_flags;
+	r->sq_array[t & r->sq_mask] = t & r->sq_mask;
+	__atomic_store_n(r->sq_tail, t + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS,
+		    NULL, 0) < 0)
+		return -errno;
+	h = *r->cq_head;
+	if (h == __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE))
+		return -99999;
+	res = r->cqes[h & r->cq_mask].res;
+	__atomic_store_n(r->cq_head, h + 1, __ATOMIC_RELEASE);
+	return res;
+}
+
+static int uring(void)
+{
+	char ok[64];
+	struct ring r;
+	int fd, c, a1, a2;
+
+	fd = open("/vm/kvcore.img", O_RDONLY);
+	if (fd < 0)
+		return VM_FAIL("open: %s", strerror(errno));
+	if (ring_setup(&r))
+		return ATK_REFUSED("io_uring unavailable in the guest: %s",
+				   strerror(errno));
+	c = ring_read(&r, fd, ok, sizeof(ok), 0);
+	if (c != (int)sizeof(ok))
+		return VM_FAIL("control io_uring read: %d", c);
+	if (vm_attach(ATK_STORE))
+		return -1;
+	a1 = ring_read(&r, fd, (void *)(PLMC_KV_ADDR + 0x1000), 64, 0);
+	a2 = ring_read(&r, fd, (void *)(PLMC_KV_ADDR + 0x2000), 64,
+		       IOSQE_ASYNC);
+	if (a1 >= 0 || a2 >= 0)
+		return VM_FAIL("io_uring read into the store: %d / %d", a1, a2);
+	return ATK_REFUSED("inline %s, io worker %s", vm_errno_name(-a1),
+			   vm_errno_name(-a2));
+}
+
+static int uring_register(void)
+{
+	struct iovec v = {(void *)(PLMC_KV_ADDR + 0x1000), 4096};
+	struct ring r;
+	long rc;
+
+	if (ring_setup(&r))
+		return ATK_REFUSED("io_uring unavailable in the guest: %s",
+				   strerror(errno));
+	if (vm_attach(ATK_STORE))
+		return -1;
+	rc = syscall(__NR_io_uring_register, r.fd, IORING_REGISTER_BUFFERS, &v,
+		     1);
+	if (rc >= 0)
+		return VM_FAIL("registered a store buffer with io_uring");
+	return ATK_REFUSED("%s", vm_errno_name(errno));
+}
+
+int main(void)
+{
+	atk_init();
+	atk_run("io.odirect_read_into_store", "EFAULT", odirect, NULL);
+	atk_run("io.io_uring_read_into_store", "EFAULT", uring, NULL);
+	atk_run("io.io_uring_register_store", "EFAULT", uring_register, NULL);
+	return vm_done();
+}

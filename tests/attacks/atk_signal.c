@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * atk_signal - attack 12: signals arriving while a thread is inside the
+ * library (PKRU open, on a protected stack). Another process sends
+ * SIGUSR1 while the target makes gate calls, until a handler has seen a
+ * frame saved inside the library (saved PKRU with the store key open).
+ *  - no alternate stack: the design wants delivery after the gate exits;
+ *    the module does not defer signals yet (known gap: the frame goes on
+ *    the protected stack, the handler, run with the store closed, faults
+ *    there, and the client dies alone).
+ *  - on a sigaltstack: the handler runs with the store closed (x86 keeps
+ *    PKRU across delivery; the module closes it) and the sigreturn
+ *    resumes the library (the module matches it to the frame it
+ *    recorded): expected to survive, every call answered, no handler
+ *    ever seeing the store open.
+ *  - on a sigaltstack, the handler points the saved rip at its own code:
+ *    expected SIGKILL at sigreturn (the registers no longer match).
+ */
+#include "attacks.h"
+#include <cpuid.h>
+#include <ucontext.h>
+
+static volatile int inside, seen, mode, opened;
+static unsigned pkru_off, shift;
+
+static void evil(void)
+{
+	_exit(atk_store_magic_ok() ? 42 : 43);
+}
+
+static void handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uint8_t *fx = (uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t pkru;
+
+	(void)sig;
+	(void)si;
+	seen++;
+	if (!fx)
+		return;
+	pkru = *(uint32_t *)(fx + pkru_off);
+	if (pkru & (1U << shift))
+		return; /* interrupted outside the library */
+	inside++;
+	asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	if (!(pkru & (1U << shift)))
+		opened++; /* this handler could read the store */
+	if (mode == 2)
+		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)evil;
+}
+
+static int run(int m)
+{
+	static uint8_t alt[65536];
+	struct sigaction sa;
+	unsigned a, b, c, d;
+	pid_t sender;
+	stack_t ss;
+	int i, bad = 0;
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	__cpuid_count(0xd, 9, a, b, c, d);
+	pkru_off = b;
+	shift = vm_ppage()->pkey_shift;
+	mode = m;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	if (m) {
+		ss.ss_sp = alt;
+		ss.ss_size = sizeof(alt);
+		ss.ss_flags = 0;
+		if (sigaltstack(&ss, NULL))
+			return VM_FAIL("sigaltstack");
+		sa.sa_flags |= SA_ONSTACK;
+	}
+	sigaction(SIGUSR1, &sa, NULL);
+	if (m == 2)
+		vm_expect_death();
+	sender = fork();
+	if (sender == 0) {
+		pid_t t = getppid();
+
+		for (i = 0; i < 4000 && !kill(t, SIGUSR1); i++)
+			usleep(300);
+		_exit(0);
+	}
+	for (i = 0; i < 20000 && inside < 3; i++)
+		if (plmc_nop())
+			bad++;
+	kill(sender, SIGKILL);
+	vm_reap(sender);
+	vm_sh->expect_death = 0;
+	if (opened)
+		return VM_FAIL("%d handlers ran with the store open", opened);
+	if (bad)
+		return VM_FAIL("%d calls failed (%d signals, %d inside)", bad,
+			       seen, inside);
+	if (m == 2 && inside)
+		return VM_FAIL("resumed at a forged rip: not killed");
+	if (!inside)
+		return VM_FAIL("no signal landed inside the library "
+			       "(%d signals, %d calls)", seen, i);
+	return ATK_REFUSED("%d signals, %d inside the library, all calls ok",
+			   seen, inside);
+}
+
+static int plain(void)
+{
+	return run(0);
+}
+
+static int altstack(void)
+{
+	return run(1);
+}
+
+static int forged(void)
+{
+	return run(2);
+}
+
+int main(void)
+{
+	atk_init();
+	atk_run("signal.in_library_no_altstack",
+		"deferred, survives", plain,
+		"no signal deferral yet: handler on the protected stack "
+		"faults, the client dies alone");
+	atk_run("signal.in_library_altstack", "survives", altstack, NULL);
+	atk_run("signal.in_library_forged_rip", "SIGKILL", forged, NULL);
+	return vm_done();
+}

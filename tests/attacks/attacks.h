@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/attacks/attacks.h - the attack suite's runner, on top of the VM
+ * harness (tests/vm/harness.h).
+ *
+ * Every attack runs in its own forked child like a VM test; an attack
+ * "passes" when it fails to reach the store the way its expected result
+ * says. After every attack a fresh process attaches and reads back the
+ * keys seeded at the start (and the stats), so "the store is intact and
+ * other clients still work" is checked each time, whatever the attack did.
+ *
+ * Output per attack:
+ *	PASS atk.name (observed)                 the attack failed as expected
+ *	FAIL atk.name: expected X, observed Y    a hole, not documented
+ *	KNOWN-GAP atk.name: reason (observed Y)  a hole SECURITY.md documents
+ *	ROW name|expected|observed|result        for the table run-suite.sh
+ *	                                         prints at the end
+ * Only PASS and FAIL lines count in the suite's summary.
+ */
+#ifndef ATK_ATTACKS_H
+#define ATK_ATTACKS_H
+
+/* Its vm_run() is not used here: the runner below replaces it. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "../vm/harness.h"
+#pragma GCC diagnostic pop
+#include <sys/prctl.h>
+
+#define ATK_STORE "atk"
+#define ATK_NKEYS 16
+
+static inline int atk_seed(void)
+{
+	char k[32], v[32];
+	int i;
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	for (i = 0; i < ATK_NKEYS; i++) {
+		snprintf(k, sizeof(k), "atk-key-%d", i);
+		snprintf(v, sizeof(v), "atk-val-%d", i * 7);
+		if (vm_roundtrip(k, v))
+			return -1;
+	}
+	return 0;
+}
+
+/* A survivor: attach, read every seeded key, stats answer. */
+static inline int atk_intact(void)
+{
+	struct plmc_stats st;
+	char k[32], v[32];
+	int i, rc;
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	for (i = 0; i < ATK_NKEYS; i++) {
+		snprintf(k, sizeof(k), "atk-key-%d", i);
+		snprintf(v, sizeof(v), "atk-val-%d", i * 7);
+		if (vm_expect_value(k, v))
+			return -1;
+	}
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	rc = plmc_stats(&st);
+	if (rc)
+		return VM_FAIL("stats: %s", plmc_strerror(rc));
+	if (st.curr_items < ATK_NKEYS)
+		return VM_FAIL("stats: %llu items, expected >= %d",
+			       (unsigned long long)st.curr_items, ATK_NKEYS);
+	return 0;
+}
+
+/*
+ * A program whose own text holds a WRPKRU cannot attach (that is its
+ * point): it checks the store through /vm/atk_plain --intact instead.
+ */
+static inline int atk_intact_exec(void)
+{
+	execl("/vm/atk_plain", "atk_plain", "--intact", (char *)NULL);
+	return VM_FAIL("exec /vm/atk_plain: %s", strerror(errno));
+}
+
+#ifdef ATK_TAINTED
+#define ATK_CHECK atk_intact_exec
+#else
+#define ATK_CHECK atk_intact
+#endif
+
+/* Run @fn in a child; 0 and the observation in @obs, or -1 and why. */
+static int atk_child(int (*fn)(void), char *obs, size_t n)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	memset(vm_sh, 0, sizeof(*vm_sh));
+	pid = fork();
+	if (pid < 0) {
+		snprintf(obs, n, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		vm_catch();
+		alarm(VM_LIMIT_S);
+		_exit(fn() ? 1 : 0);
+	}
+	status = vm_reap(pid);
+	if (vm_verdict(status, obs, n))
+		return -1;
+	if (vm_sh->note[0])
+		snprintf(obs, n, "%s", vm_sh->note);
+	else if (vm_sh->got_signo)
+		snprintf(obs, n, "%s%s%s at 0x%llx",
+			 vm_sig_name(vm_sh->got_signo),
+			 vm_sh->got_signo == SIGSEGV ? " " : "",
+			 vm_sh->got_signo == SIGSEGV
+				 ? vm_code_name(SIGSEGV, vm_sh->got_code)
+				 : "",
+			 (unsigned long long)vm_sh->got_addr);
+	else
+		snprintf(obs, n, "refused");
+	return 0;
+}
+
+/*
+ * One attack. @gap: NULL, or the reason SECURITY.md gives for a hole that
+ * is known to be open (the row is then KNOWN-GAP, not FAIL, when the
+ * attack gets through).
+ */
+static void atk_run(const char *name, const char *expected, int (*fn)(void),
+		    const char *gap)
+{
+	char obs[1500], chk[700];
+	const char *res;
+	size_t n;
+	int bad;
+
+	bad = atk_child(fn, obs, 700);
+	if (atk_child(ATK_CHECK, chk, sizeof(chk))) {
+		n = strlen(obs);
+		snprintf(obs + n, sizeof(obs) - n, "; store check: %s", chk);
+		bad = 1;
+		gap = NULL; /* damage is never a documented gap */
+	}
+	if (!bad) {
+		res = "PASS";
+		printf("PASS atk.%s (%s)\n", name, obs);
+		vm_npass++;
+	} else if (gap) {
+		res = "KNOWN-GAP";
+		printf("KNOWN-GAP atk.%s: %s (observed: %s)\n", name, gap, obs);
+	} else {
+		res = "FAIL";
+		printf("FAIL atk.%s: expected %s, observed %s\n", name,
+		       expected, obs);
+		vm_nfail++;
+	}
+	printf("ROW %s|%s|%s|%s\n", name, expected, obs, res);
+	fflush(stdout);
+}
+
+/* Program start: a fresh store "atk" (mode 0666), seeded. */
+static void atk_init(void)
+{
+	char why[700];
+
+	vm_init();
+#ifdef ATK_TAINTED
+	return; /* uses the store the previous program left */
+#endif
+	plmc_destroy(ATK_STORE, 1, PLMC_USE_KMOD);
+	if (plmc_create(ATK_STORE, VM_STORE_SIZE, 0666, PLMC_USE_KMOD) ||
+	    atk_child(atk_seed, why, sizeof(why))) {
+		printf("FAIL atk.setup: cannot create and seed the store%s%s\n",
+		       vm_sh->why[0] ? ": " : "", vm_sh->why);
+		exit(1);
+	}
+}
+
+/* A test expecting refusal: note what was seen and pass. */
+#define ATK_REFUSED(...) (vm_note(__VA_ARGS__), 0)
+
+/* Open the store the attack wants: returns 0 only when it got in. */
+static inline int atk_store_magic_ok(void)
+{
+	return *(volatile uint64_t *)PLMC_STORE_ADDR == PLMC_STORE_MAGIC;
+}
+
+/* The raw ATTACK ioctl (no mappings). Return: 0 or the errno. */
+static inline int atk_raw_attach(void)
+{
+	struct plmc_attach_args a;
+	int fd, key, e;
+
+	fd = open(PLMC_DEV_PATH, O_RDWR);
+	key = pkey_alloc(0, PKEY_DISABLE_ACCESS);
+	if (fd < 0 || key < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.name, sizeof(a.name), "%s", ATK_STORE);
+	a.pkey = (uint32_t)key;
+	e = ioctl(fd, PLMC_IOC_ATTACH, &a) ? errno : 0;
+	close(fd);
+	pkey_free(key);
+	return e;
+}
+
+/* An executable anonymous mapping of @n pages holding @code at @off. */
+static inline void *atk_exec_blob(size_t n, size_t off, const void *code,
+				  size_t len)
+{
+	uint8_t *p = mmap(NULL, n * 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0xc3, n * 4096); /* ret */
+	memcpy(p + off, code, len);
+	if (mprotect(p, n * 4096, PROT_READ | PROT_EXEC))
+		return NULL;
+	return p;
+}
+
+#endif /* ATK_ATTACKS_H */

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fuzz_proto - libFuzzer target for plmcd's text-protocol parser.
+ *
+ * Each input is fed to one fresh connection in two reads (the first byte
+ * picks the split), so half-sent commands, swallowed data blocks and every
+ * command path are exercised. The store behind it is store_stub.c (ASan's
+ * shadow covers plmc's fixed address); ASan and UBSan watch the parser.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plmc.h"
+#include "../../tools/plmcd/plmcd.h"
+
+struct server_stats g_server;
+static struct worker_ctx w;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	w.scratch_len = PLMC_ITEM_MAX;
+	w.scratch = malloc(w.scratch_len);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
+{
+	struct conn c = { .fd = -1 };
+	size_t split = size ? data[0] % (size + 1) : 0;
+
+	buf_add(&c.in, data, split);
+	if (proto_run(&c, &w) == 0) {
+		buf_add(&c.in, data + split, size - split);
+		proto_run(&c, &w);
+	}
+	buf_free(&c.in);
+	buf_free(&c.out);
+	return 0;
+}

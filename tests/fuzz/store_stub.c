@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * store_stub.c - a tiny heap-backed stand-in for the store, for fuzzing
+ * plmcd's parser under ASan.
+ *
+ * ASan's shadow memory covers plmc's fixed address, so the real store
+ * cannot be attached in an ASan build; the store itself is proven by the
+ * unit and differential tests. Here every value lives in its own malloc
+ * block, so any overread or overwrite by the parser is caught. Semantics
+ * are simplified (no expiry), enough to drive every reply path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plmc.h"
+
+#define NSLOT 64
+
+static struct ent {
+	char key[PLMC_KEY_MAX + 1];
+	size_t klen, vlen;
+	char *val;
+	uint32_t flags;
+	uint64_t cas;
+} tab[NSLOT];
+static uint64_t next_cas = 1;
+
+static struct ent *find(const void *k, size_t kl, int create)
+{
+	struct ent *free_e = NULL;
+
+	if (!kl || kl > PLMC_KEY_MAX)
+		return NULL;
+	for (int i = 0; i < NSLOT; i++) {
+		if (tab[i].val && tab[i].klen == kl &&
+		    !memcmp(tab[i].key, k, kl))
+			return &tab[i];
+		if (!tab[i].val && !free_e)
+			free_e = &tab[i];
+	}
+	if (!create)
+		return NULL;
+	if (!free_e)
+		free_e = &tab[((const unsigned char *)k)[0] % NSLOT];
+	free(free_e->val);
+	free_e->val = NULL;
+	memcpy(free_e->key, k, kl);
+	free_e->klen = kl;
+	return free_e;
+}
+
+static int put(struct ent *e, const void *v, size_t vl, uint32_t fl)
+{
+	char *p = malloc(vl ? vl : 1);
+
+	if (!p)
+		return PLMC_E_NOMEM;
+	memcpy(p, v, vl);
+	free(e->val);
+	e->val = p;
+	e->vlen = vl;
+	e->flags = fl;
+	e->cas = next_cas++;
+	return PLMC_STORED;
+}
+
+int plmc_set(const void *k, size_t kl, const void *v, size_t vl, uint32_t fl,
+	     int32_t exp)
+{
+	struct ent *e = find(k, kl, 1);
+
+	(void)exp;
+	if (vl > PLMC_ITEM_MAX)
+		return PLMC_E_TOOBIG;
+	return e ? put(e, v, vl, fl) : PLMC_E_KEY;
+}
+
+int plmc_add(const void *k, size_t kl, const void *v, size_t vl, uint32_t fl,
+	     int32_t exp)
+{
+	return find(k, kl, 0) ? PLMC_NOT_STORED
+			      : plmc_set(k, kl, v, vl, fl, exp);
+}
+
+int plmc_replace(const void *k, size_t kl, const void *v, size_t vl,
+		 uint32_t fl, int32_t exp)
+{
+	return find(k, kl, 0) ? plmc_set(k, kl, v, vl, fl, exp)
+			      : PLMC_NOT_STORED;
+}
+
+static int join(const void *k, size_t kl, const void *v, size_t vl, int front)
+{
+	struct ent *e = find(k, kl, 0);
+	char *p;
+	int rc;
+
+	if (!e)
+		return PLMC_NOT_STORED;
+	p = malloc(e->vlen + vl + 1);
+	if (!p)
+		return PLMC_E_NOMEM;
+	memcpy(p + (front ? vl : 0), e->val, e->vlen);
+	memcpy(p + (front ? 0 : e->vlen), v, vl);
+	rc = put(e, p, e->vlen + vl, e->flags);
+	free(p);
+	return rc;
+}
+
+int plmc_append(const void *k, size_t kl, const void *v, size_t vl)
+{
+	return join(k, kl, v, vl, 0);
+}
+
+int plmc_prepend(const void *k, size_t kl, const void *v, size_t vl)
+{
+	return join(k, kl, v, vl, 1);
+}
+
+int plmc_cas(const void *k, size_t kl, const void *v, size_t vl, uint32_t fl,
+	     int32_t exp, uint64_t cas)
+{
+	struct ent *e = find(k, kl, 0);
+
+	(void)exp;
+	if (!e)
+		return PLMC_NOT_FOUND;
+	return e->cas == cas ? put(e, v, vl, fl) : PLMC_EXISTS;
+}
+
+int plmc_get(const void *k, size_t kl, void *buf, size_t buflen,
+	     size_t *vlen, uint32_t *flags, uint64_t *cas)
+{
+	struct ent *e = find(k, kl, 0);
+
+	if (!e)
+		return PLMC_NOT_FOUND;
+	*vlen = e->vlen;
+	*flags = e->flags;
+	*cas = e->cas;
+	if (e->vlen > buflen)
+		return PLMC_E_SMALLBUF;
+	memcpy(buf, e->val, e->vlen);
+	return PLMC_OK;
+}
+
+int plmc_gat(const void *k, size_t kl, int32_t exp, void *buf, size_t buflen,
+	     size_t *vlen, uint32_t *flags, uint64_t *cas)
+{
+	(void)exp;
+	return plmc_get(k, kl, buf, buflen, vlen, flags, cas);
+}
+
+int plmc_touch(const void *k, size_t kl, int32_t exp)
+{
+	(void)exp;
+	return find(k, kl, 0) ? PLMC_TOUCHED : PLMC_NOT_FOUND;
+}
+
+int plmc_delete(const void *k, size_t kl)
+{
+	struct ent *e = find(k, kl, 0);
+
+	if (!e)
+		return PLMC_NOT_FOUND;
+	free(e->val);
+	e->val = NULL;
+	return PLMC_DELETED;
+}
+
+static int arith(const void *k, size_t kl, uint64_t d, uint64_t *out, int inc)
+{
+	struct ent *e = find(k, kl, 0);
+	char num[24];
+	uint64_t v = 0;
+	int n;
+
+	if (!e)
+		return PLMC_NOT_FOUND;
+	for (size_t i = 0; i < e->vlen; i++) {
+		if (e->val[i] < '0' || e->val[i] > '9' || i > 19)
+			return PLMC_E_NONNUMERIC;
+		v = v * 10 + (uint64_t)(e->val[i] - '0');
+	}
+	v = inc ? v + d : (v > d ? v - d : 0);
+	*out = v;
+	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
+	put(e, num, (size_t)n, e->flags);
+	return PLMC_OK;
+}
+
+int plmc_incr(const void *k, size_t kl, uint64_t d, uint64_t *v)
+{
+	return arith(k, kl, d, v, 1);
+}
+
+int plmc_decr(const void *k, size_t kl, uint64_t d, uint64_t *v)
+{
+	return arith(k, kl, d, v, 0);
+}
+
+int plmc_flush_all(int32_t delay)
+{
+	(void)delay;
+	for (int i = 0; i < NSLOT; i++) {
+		free(tab[i].val);
+		tab[i].val = NULL;
+	}
+	return PLMC_OK;
+}
+
+int plmc_stats(struct plmc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return PLMC_OK;
+}
+
+const char *plmc_backend(void)
+{
+	return "stub";
+}
+
+const char *plmc_strerror(int rc)
+{
+	(void)rc;
+	return "stub error";
+}

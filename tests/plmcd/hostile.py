@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""hostile.py HOST PORT MAXCONNS - plmcd against bad clients.
+
+Each case sends something a careless or hostile client might, then checks
+the reply (or the close) and that the server still serves a fresh client
+with the data stored at the start intact. Prints PASS/FAIL lines and a
+final "N passed, N failed".
+"""
+import resource
+import socket
+import sys
+import time
+
+HOST, PORT, MAXCONNS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+results = []
+
+
+def conn():
+    s = socket.create_connection((HOST, PORT), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def recv_until(s, end, limit=1 << 22):
+    data = b""
+    while not data.endswith(end) and len(data) < limit:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def closed(s):
+    """True when the server closed the connection (reads EOF)."""
+    try:
+        s.settimeout(5)
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def healthy():
+    s = conn()
+    s.sendall(b"get canary\r\n")
+    r = recv_until(s, b"END\r\n")
+    s.close()
+    return r == b"VALUE canary 7 4\r\nlive\r\nEND\r\n"
+
+
+def case(name, fn):
+    try:
+        ok, why = fn()
+    except Exception as e:  # a crash of the server shows up here
+        ok, why = False, repr(e)
+    ok = ok and healthy()
+    results.append(ok)
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok else ": " + why))
+
+
+def long_line():
+    s = conn()
+    s.sendall(b"get " + b"k" * 200000)
+    r = recv_until(s, b"\r\n")
+    return r.startswith(b"CLIENT_ERROR") and closed(s), repr(r[:60])
+
+
+def http_request():
+    s = conn()
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: y\r\n\r\n")
+    time.sleep(0.2)
+    s.sendall(b"version\r\n")
+    r = recv_until(s, b"VERSION 1.6.18-plmc\r\n")
+    return r.startswith(b"ERROR\r\n") and r.endswith(b"VERSION 1.6.18-plmc\r\n"), repr(r[:80])
+
+
+def garbage():
+    import random
+    rnd = random.Random(7)
+    s = conn()
+    try:
+        for _ in range(64):
+            s.sendall(bytes(rnd.randrange(1, 256) for _ in range(16384)))
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    s.close()
+    return True, ""
+
+
+def half_sent():
+    for cmd in (b"set half 0 0 10\r\nabc", b"get hal", b"cas x 0 0 5 1"):
+        s = conn()
+        s.sendall(cmd)
+        s.close()
+    s = conn()
+    s.sendall(b"get half\r\n")
+    r = recv_until(s, b"END\r\n")
+    return r == b"END\r\n", repr(r)
+
+
+def binary_magic():
+    s = conn()
+    s.sendall(bytes([0x80, 0x0b]) + bytes(22))  # binary "version"
+    return closed(s), "not closed"
+
+
+def too_large_swallowed():
+    s = conn()
+    s.sendall(b"set big 0 0 2000000\r\n")
+    r1 = recv_until(s, b"\r\n")
+    s.sendall(b"x" * 2000000 + b"\r\nget canary\r\n")
+    r2 = recv_until(s, b"END\r\n")
+    ok = (r1 == b"SERVER_ERROR object too large for cache\r\n"
+          and r2 == b"VALUE canary 7 4\r\nlive\r\nEND\r\n")
+    return ok, repr((r1, r2[:60]))
+
+
+def idle_connections():
+    n = min(MAXCONNS - 16, 900)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, n + 64), hard))
+    socks = [conn() for _ in range(n)]
+    ok = healthy()
+    for s in socks:
+        s.close()
+    return ok, "a fresh client was not served with %d idle ones" % n
+
+
+def over_limit():
+    socks = []
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE,
+                           (max(soft, MAXCONNS + 64), hard))
+        socks = [conn() for _ in range(MAXCONNS)]
+        extra = conn()
+        refused = closed(extra)
+    finally:
+        for s in socks:
+            s.close()
+    time.sleep(0.3)
+    return refused, "connection past -c was not closed"
+
+
+s = conn()
+s.sendall(b"set canary 7 0 4\r\nlive\r\n")
+assert recv_until(s, b"\r\n") == b"STORED\r\n"
+s.close()
+case("over-long line: CLIENT_ERROR and close", long_line)
+case("HTTP request lines: ERROR per line, then serves", http_request)
+case("1 MiB of random bytes: no crash", garbage)
+case("half-sent commands then close: nothing stored", half_sent)
+case("binary protocol magic: clean close", binary_magic)
+case("oversize value: refused, data swallowed", too_large_swallowed)
+case("hundreds of idle connections: still serves", idle_connections)
+case("connections past -c: closed", over_limit)
+print("hostile: %d passed, %d failed" % (results.count(True), results.count(False)))
+sys.exit(0 if all(results) else 1)

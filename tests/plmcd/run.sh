@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# tests/plmcd/run.sh - plmcd proven against memcached itself.
+#  1. mcdiff: the same random session (several seeds) against Debian's
+#     memcached and plmcd, reply by reply.
+#  2. memcapable -a (Debian's libmemcached-tools names it memccapable):
+#     the text-protocol conformance tests, against plmcd over TCP.
+#  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
+#     binary magic, oversize values, idle connections, the -c limit.
+#  4. pymemcache's integration tests (Debian's python3-pymemcache ships
+#     them), with Debian's python3 and pytest. The three TLS cases are
+#     deselected: they need certificate files and a TLS listener, which
+#     neither plmcd nor Debian's memcached setup here provides.
+# Prints a line per check and a final "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+B=$PWD/build
+tmp=$(mktemp -d /tmp/plmcd-test.XXXXXX)
+store=pt$$
+port=$((21000 + RANDOM % 20000))
+pids=()
+pass=0
+fail=0
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	PLMC_BACKEND=none "$B/plctl" destroy "$store" --force >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+export PLMC_BACKEND=none
+
+check() { # name, command...
+	local name=$1
+	shift
+	if "$@" >"$tmp/out" 2>&1; then
+		echo "PASS $name ($(grep -E 'passed|differences' "$tmp/out" | tail -1 | sed 's/=//g; s/^ *//; s/ *$//'))"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name"
+		sed 's/^/    /' "$tmp/out" | head -30
+		fail=$((fail + 1))
+	fi
+}
+
+wait_for() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done; return 1; }
+
+user=()
+[ "$(id -u)" = 0 ] && user=(-u root)
+memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 2>"$tmp/mc.log" &
+pids+=($!)
+"$B/plmcd" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 400 2>"$tmp/plmcd.log" &
+pids+=($!)
+wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" || {
+	echo "FAIL servers did not start"; cat "$tmp/plmcd.log"; echo "0 passed, 1 failed"; exit 1; }
+
+for seed in 1 2 3; do
+	check "mcdiff seed $seed (3000 ops)" "$B/tests/mcdiff" "$tmp/mc.sock" "$tmp/pl.sock" 3000 "$seed"
+done
+capable=$(command -v memccapable || command -v memcapable)
+if [ -n "$capable" ]; then
+	check "memcapable -a (text protocol)" "$capable" -a -h 127.0.0.1 -p "$port"
+else
+	echo "FAIL memcapable missing (scripts/deps.sh installs libmemcached-tools)"
+	fail=$((fail + 1))
+fi
+echo "-- hostile clients (tests/plmcd/hostile.py)"
+if /usr/bin/python3 tests/plmcd/hostile.py 127.0.0.1 "$port" 400 >"$tmp/hostile" 2>&1; then :; fi
+cat "$tmp/hostile"
+pass=$((pass + $(grep -c '^PASS' "$tmp/hostile")))
+fail=$((fail + $(grep -c '^FAIL' "$tmp/hostile")))
+grep -q '^hostile: [0-9]* passed, 0 failed' "$tmp/hostile" || { echo "FAIL hostile.py did not finish"; fail=$((fail + 1)); }
+pytests=/usr/lib/python3/dist-packages/pymemcache/test/test_integration.py
+if [ -f "$pytests" ] && /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
+	check "pymemcache integration tests" /usr/bin/python3 -m pytest -q \
+		-p no:cacheprovider "$pytests" -k 'not tls' \
+		--server 127.0.0.1 --port "$port"
+else
+	echo "FAIL pymemcache tests missing (scripts/deps.sh installs python3-pymemcache python3-pytest)"
+	fail=$((fail + 1))
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

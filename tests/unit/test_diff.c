@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/unit/test_diff.c - plmc's API against Debian's memcached 1.6.18:
+ * the same seeded random stream of commands to both, every answer
+ * compared.
+ *
+ * memcached is started by the test on a Unix socket (text protocol).
+ * plmc's answers are rendered in memcached's reply words, so the
+ * comparison is one string compare per command. CAS uniques differ by
+ * design: each side's "gets" unique is remembered per key and each side
+ * gets its own in "cas"; the numbers are masked in the comparison. The
+ * two clocks are not one clock, so expiry is only "never" or "already"
+ * (negative exptime), and flush_all has no delay.
+ * Numbers stay below 2^63: memcached 1.6.18 looks for a '-' in a value
+ * >= 2^63 with strchr, past the value's end into whatever the slab
+ * chunk holds, so its answer there depends on stale memory (plmc looks
+ * only at the number; tests/unit/test_cmds.c covers 2^64 - 1 and the
+ * wrap). Its LRU crawler and maintainer are off: a background reference
+ * to an item makes incr/decr rebuild it instead of rewriting it in place
+ * (the padding differs).
+ * Skips (passes, with a message) if memcached is not installed.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include "util.h"
+
+#define MEMCACHED "/usr/bin/memcached"
+#define NKEYS	  24
+#define NOPS	  20000
+#define VMAX	  1500
+
+static pid_t mc_pid;
+static int mc_fd = -1;
+static char mc_sock[108];
+static char rbuf[1 << 21];
+static size_t rlen;
+
+static int mc_connect(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), i;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", mc_sock);
+	for (i = 0; i < 200; i++) {
+		if (!connect(fd, (struct sockaddr *)&a, sizeof(a)))
+			return fd;
+		usleep(10000);
+	}
+	close(fd);
+	return -1;
+}
+
+static void setup(void)
+{
+	ut_store_up("diff");
+	if (access(MEMCACHED, X_OK))
+		return;
+	snprintf(mc_sock, sizeof(mc_sock), "/tmp/plmc-diff-%d.sock",
+		 (int)getpid());
+	unlink(mc_sock);
+	mc_pid = fork();
+	ck_assert_int_ge(mc_pid, 0);
+	if (!mc_pid) {
+		execl(MEMCACHED, "memcached", "-u", "root", "-s", mc_sock, "-m",
+		      "64", "-o", "no_lru_crawler,no_lru_maintainer",
+		      (char *)NULL);
+		_exit(127);
+	}
+	mc_fd = mc_connect();
+	ck_assert_msg(mc_fd >= 0, "cannot connect to memcached at %s", mc_sock);
+}
+
+static void teardown(void)
+{
+	if (mc_fd >= 0)
+		close(mc_fd);
+	if (mc_pid > 0) {
+		kill(mc_pid, SIGTERM);
+		waitpid(mc_pid, NULL, 0);
+	}
+	unlink(mc_sock);
+	ut_store_down();
+}
+
+static void mc_send(const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n) {
+		ssize_t w = write(mc_fd, s, n);
+
+		ck_assert_int_gt(w, 0);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Read until the reply is whole: one line, or through "END\r\n". */
+static const char *mc_reply(int multi)
+{
+	rlen = 0;
+	for (;;) {
+		ssize_t r;
+
+		rbuf[rlen] = 0;
+		if (rlen >= 2 && !strcmp(rbuf + rlen - 2, "\r\n") &&
+		    (!multi ||
+		     (rlen >= 5 && !strcmp(rbuf + rlen - 5, "END\r\n"))))
+			return rbuf;
+		ck_assert_uint_lt(rlen, sizeof(rbuf) - 1);
+		r = read(mc_fd, rbuf + rlen, sizeof(rbuf) - 1 - rlen);
+		ck_assert_int_gt(r, 0);
+		rlen += (size_t)r;
+	}
+}
+
+/* memcached's reply text for a plmc status. */
+static const char *word(int rc)
+{
+	switch (rc) {
+	case PLMC_STORED:
+		return "STORED";
+	case PLMC_NOT_STORED:
+		return "NOT_STORED";
+	case PLMC_EXISTS:
+		return "EXISTS";
+	case PLMC_NOT_FOUND:
+		return "NOT_FOUND";
+	case PLMC_DELETED:
+		return "DELETED";
+	case PLMC_TOUCHED:
+		return "TOUCHED";
+	case PLMC_OK:
+		return "OK";
+	case PLMC_E_NONNUMERIC:
+		return "CLIENT_ERROR cannot increment or decrement "
+		       "non-numeric value";
+	}
+	return plmc_strerror(rc);
+}
+
+struct out {
+	char s[1 << 21];
+	size_t n;
+};
+
+static void outf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o->n += (size_t)vsnprintf(o->s + o->n, sizeof(o->s) - o->n, fmt, ap);
+	va_end(ap);
+	ck_assert_uint_lt(o->n, sizeof(o->s));
+}
+
+static void outb(struct out *o, const void *p, size_t n)
+{
+	ck_assert_uint_lt(o->n + n, sizeof(o->s));
+	memcpy(o->s + o->n, p, n);
+	o->n += n;
+}
+
+/* Replace every CAS number after "VALUE k f n " with "C" (in place). */
+static void mask_cas(char *s)
+{
+	char *p = s;
+
+	while ((p = strstr(p, "VALUE "))) {
+		char *eol = strstr(p, "\r\n"), *q = p;
+		int sp = 0;
+
+		ck_assert_ptr_nonnull(eol);
+		while (q < eol && sp < 4)
+			sp += *q++ == ' ';
+		if (sp == 4 && q < eol) {
+			memmove(q + 1, eol, strlen(eol) + 1);
+			*q = 'C';
+			eol = q + 1;
+		}
+		p = eol;
+	}
+}
+
+struct state {
+	unsigned seed;
+	uint64_t cas_mc[NKEYS], cas_pl[NKEYS];
+	char key[NKEYS][16];
+	char val[VMAX + 32];
+};
+
+static unsigned rnd(struct state *s, unsigned n)
+{
+	return (unsigned)rand_r(&s->seed) % n;
+}
+
+/* A value: often a number (with the odd space or sign), else bytes. */
+static size_t mkval(struct state *s)
+{
+	static const char *const nums[] = {
+		"0",  "1",  "99",    "100", "4611686018427387904",  " 42", "7 ",
+		"-0", "-3", "12abc", "",    "18446744073709551616", "+5"};
+	size_t n, i;
+
+	if (rnd(s, 3) == 0) {
+		const char *v = nums[rnd(s, sizeof(nums) / sizeof(nums[0]))];
+
+		n = strlen(v);
+		memcpy(s->val, v, n);
+		return n;
+	}
+	n = rnd(s, 4) ? rnd(s, 64) : rnd(s, VMAX);
+	for (i = 0; i < n; i++)
+		s->val[i] = (char)('!' + rnd(s, 90));
+	return n;
+}
+
+/* "VALUE key flags len cas" + data, as memcached prints a hit. */
+static void out_value(struct out *o, const char *k, uint32_t fl, const void *v,
+		      size_t n, int with_cas)
+{
+	outf(o, "VALUE %s %u %zu", k, fl, n);
+	if (with_cas)
+		outf(o, " C");
+	outf(o, "\r\n");
+	outb(o, v, n);
+	outf(o, "\r\n");
+}
+
+/* One storage command on both sides; fills @pl with plmc's answer. */
+static void do_store(struct state *s, int k, struct out *pl, struct out *mc)
+{
+	static const char *const cmd[] = {"set",    "add",     "replace",
+					  "append", "prepend", "cas"};
+	int c = (int)rnd(s, 6), rc;
+	const char *key = s->key[k];
+	size_t n = mkval(s);
+	uint32_t fl = rnd(s, 4) ? 0 : (uint32_t)rand_r(&s->seed);
+	int32_t exp = rnd(s, 20) ? 0 : -1;
+	uint64_t cmc = s->cas_mc[k], cpl = s->cas_pl[k];
+
+	if (c >= 3 && c <= 4)
+		fl = 0, exp = 0; /* ignored by memcached: keep them equal */
+	if (c == 5 && rnd(s, 4) == 0)
+		cmc = cpl = 1; /* a unique neither side has given out */
+	if (c == 5)
+		outf(mc, "cas %s %u %d %zu %llu\r\n", key, fl, exp, n,
+		     (unsigned long long)cmc);
+	else
+		outf(mc, "%s %s %u %d %zu\r\n", cmd[c], key, fl, exp, n);
+	outb(mc, s->val, n);
+	outf(mc, "\r\n");
+	switch (c) {
+	case 0:
+		rc = plmc_set(key, strlen(key), s->val, n, fl, exp);
+		break;
+	case 1:
+		rc = plmc_add(key, strlen(key), s->val, n, fl, exp);
+		break;
+	case 2:
+		rc = plmc_replace(key, strlen(key), s->val, n, fl, exp);
+		break;
+	case 3:
+		rc = plmc_append(key, strlen(key), s->val, n);
+		break;
+	case 4:
+		rc = plmc_prepend(key, strlen(key), s->val, n);
+		break;
+	default:
+		rc = plmc_cas(key, strlen(key), s->val, n, fl, exp, cpl);
+	}
+	outf(pl, "%s\r\n", word(rc));
+}
+
+static void do_delta(struct state *s, int k, struct out *pl, struct out *mc)
+{
+	int incr = (int)rnd(s, 2);
+	uint64_t d = rnd(s, 8) || incr ? rnd(s, 1000) : UINT64_MAX - rnd(s, 3);
+	uint64_t v;
+	const char *key = s->key[k];
+	int rc;
+
+	outf(mc, "%s %s %llu\r\n", incr ? "incr" : "decr", key,
+	     (unsigned long long)d);
+	rc = incr ? plmc_incr(key, strlen(key), d, &v)
+		  : plmc_decr(key, strlen(key), d, &v);
+	if (rc == PLMC_OK)
+		outf(pl, "%llu\r\n", (unsigned long long)v);
+	else
+		outf(pl, "%s\r\n", word(rc));
+}
+
+/* get / gets / gat / gats of 1..4 keys (plmc: mget, or gat per key).
+ * Return: 1 for get/gat, 2 when the reply carries CAS uniques. */
+static int do_get(struct state *s, struct out *pl, struct out *mc)
+{
+	static char bufs[4][1 << 19];
+	struct plmc_mget m[4];
+	int n = 1 + (int)rnd(s, 4), kind = (int)rnd(s, 4), i, ks[4];
+	int32_t exp = rnd(s, 10) ? 0 : -1;
+	int with_cas = kind & 1, touch = kind >= 2;
+
+	if (touch)
+		outf(mc, "%s %d", with_cas ? "gats" : "gat", exp);
+	else
+		outf(mc, "%s", with_cas ? "gets" : "get");
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < n; i++) {
+		ks[i] = (int)rnd(s, NKEYS);
+		outf(mc, " %s", s->key[ks[i]]);
+		m[i].key = s->key[ks[i]];
+		m[i].klen = (uint32_t)strlen(s->key[ks[i]]);
+		m[i].buf = bufs[i];
+		m[i].buflen = sizeof(bufs[i]);
+	}
+	outf(mc, "\r\n");
+	if (touch)
+		for (i = 0; i < n; i++)
+			m[i].rc = plmc_gat(m[i].key, m[i].klen, exp, bufs[i],
+					   sizeof(bufs[i]), &m[i].vlen,
+					   &m[i].flags, &m[i].cas);
+	else
+		ut_rc(plmc_mget(m, (size_t)n), PLMC_OK);
+	for (i = 0; i < n; i++) {
+		if (m[i].rc == PLMC_NOT_FOUND)
+			continue;
+		ck_assert_int_eq(m[i].rc, PLMC_OK);
+		out_value(pl, s->key[ks[i]], m[i].flags, bufs[i], m[i].vlen,
+			  with_cas);
+		if (with_cas)
+			s->cas_pl[ks[i]] = m[i].cas;
+	}
+	outf(pl, "END\r\n");
+	return 1 + with_cas;
+}
+
+/* Remember memcached's uniques from a gets/gats reply. */
+static void note_mc_cas(struct state *s, const char *r)
+{
+	const char *p = r;
+
+	while ((p = strstr(p, "VALUE "))) {
+		char k[64];
+		unsigned fl;
+		size_t n;
+		unsigned long long c;
+		int i;
+
+		/* Only gets/gats replies come here: every VALUE line
+		 * ends with the unique. */
+		if (sscanf(p, "VALUE %63s %u %zu %llu", k, &fl, &n, &c) == 4)
+			for (i = 0; i < NKEYS; i++)
+				if (!strcmp(k, s->key[i]))
+					s->cas_mc[i] = c;
+		p += 6;
+	}
+}
+
+/* One random command. Return: 0 one-line reply, else as do_get. */
+static int one_op(struct state *s, struct out *pl, struct out *mc)
+{
+	unsigned r = rnd(s, 100);
+	int k = (int)rnd(s, NKEYS);
+	const char *key = s->key[k];
+	int32_t exp = rnd(s, 4) ? 0 : -1;
+
+	if (r < 40) {
+		do_store(s, k, pl, mc);
+	} else if (r < 55) {
+		do_delta(s, k, pl, mc);
+	} else if (r < 85) {
+		return do_get(s, pl, mc);
+	} else if (r < 92) {
+		outf(mc, "delete %s\r\n", key);
+		outf(pl, "%s\r\n", word(plmc_delete(key, strlen(key))));
+	} else if (r < 99) {
+		outf(mc, "touch %s %d\r\n", key, exp);
+		outf(pl, "%s\r\n", word(plmc_touch(key, strlen(key), exp)));
+	} else {
+		outf(mc, "flush_all\r\n");
+		outf(pl, "%s\r\n", word(plmc_flush_all(0)));
+	}
+	return 0;
+}
+
+static void run_seed(unsigned seed, int nops)
+{
+	static struct out pl, mc;
+	static char last[8][512];
+	struct state s = {.seed = seed};
+	int i, j;
+
+	for (i = 0; i < NKEYS; i++)
+		snprintf(s.key[i], sizeof(s.key[i]), "dk%d", i);
+	mc_send("flush_all\r\n", 11);
+	ck_assert_str_eq(mc_reply(0), "OK\r\n");
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	for (i = 0; i < nops; i++) {
+		int multi;
+
+		pl.n = mc.n = 0;
+		multi = one_op(&s, &pl, &mc);
+		snprintf(last[i % 8], sizeof(last[0]), "%.*s", (int)mc.n, mc.s);
+		mc_send(mc.s, mc.n);
+		mc_reply(multi);
+		if (getenv("DIFF_TRACE"))
+			fprintf(stderr, "T %d: %.60s => %.60s || %.60s\n", i,
+				mc.s, rbuf, pl.s);
+		if (multi == 2)
+			note_mc_cas(&s, rbuf);
+		mask_cas(rbuf);
+		pl.s[pl.n] = 0;
+		if (strcmp(rbuf, pl.s)) {
+			size_t d = 0;
+
+			while (rbuf[d] && rbuf[d] == pl.s[d])
+				d++;
+			d = d > 40 ? d - 40 : 0;
+			fprintf(stderr,
+				"  differ near %zu:\n  mc: '%.120s'\n"
+				"  pl: '%.120s'\n",
+				d, rbuf + d, pl.s + d);
+			for (j = 7; j >= 0; j--)
+				fprintf(stderr, "  earlier: %.80s\n",
+					last[(i + 8 - j) % 8]);
+		}
+		ck_assert_msg(!strcmp(rbuf, pl.s),
+			      "seed %u op %d: '%.*s'\n memcached: '%.300s'\n "
+			      "plmc: '%.300s'",
+			      seed, i, (int)(mc.n < 200 ? mc.n : 200), mc.s,
+			      rbuf, pl.s);
+	}
+}
+
+START_TEST(same_answers)
+{
+	unsigned seed, nseeds;
+
+	if (mc_fd < 0) {
+		fprintf(stderr,
+			"test_diff: SKIPPED: %s not installed "
+			"(scripts/deps.sh installs it)\n",
+			MEMCACHED);
+		return;
+	}
+	/* 10 seeds x 20000 = 200,000 commands; DIFF_SEEDS=N sweeps more. */
+	nseeds = getenv("DIFF_SEEDS") ? (unsigned)atoi(getenv("DIFF_SEEDS"))
+				      : 10;
+	for (seed = 1; seed <= nseeds; seed++)
+		run_seed(seed, NOPS);
+	fprintf(stderr, "test_diff: %u seeds x %d commands: same answers\n",
+		nseeds, NOPS);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("diff");
+	TCase *tc = tcase_create("diff");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, same_answers);
+	suite_add_tcase(s, tc);
+	return ut_run(s);
+}

@@ -1,0 +1,8 @@
+# tools/plmcd: the store over memcached's text protocol.
+PLMCD := $(B)/plmcd
+PLMCD_SRC := $(wildcard tools/plmcd/*.c)
+ALL_TARGETS += $(PLMCD)
+
+$(PLMCD): $(PLMCD_SRC) tools/plmcd/plmcd.h include/plmc.h $(B)/libpl.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_USER) -o $@ $(PLMCD_SRC) $(B)/libpl.a

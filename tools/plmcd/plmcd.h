@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * plmcd.h - plmcd: the store served over memcached's text protocol.
+ *
+ * plmcd is an ordinary client of the store: it attaches like any other
+ * process and calls through the gate, so remote clients get exactly the
+ * semantics local ones get. Worker threads each run an epoll loop; the
+ * listening sockets sit in every worker's epoll (EPOLLEXCLUSIVE), and a
+ * connection lives on the worker that accepted it.
+ */
+#ifndef PLMCD_H
+#define PLMCD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLMCD_VERSION "1.6.18-plmc"
+#define PLMCD_LINE_MAX 65536	/* a command line, keys included */
+#define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
+#define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
+
+/* A growable byte buffer: [off, len) holds unconsumed bytes. */
+struct buf {
+	char *p;
+	size_t off, len, cap;
+};
+
+int buf_reserve(struct buf *b, size_t more);
+int buf_add(struct buf *b, const void *p, size_t n);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void buf_consume(struct buf *b, size_t n);
+void buf_free(struct buf *b);
+
+struct conn {
+	int fd;
+	int closing;		/* quit, or a protocol error that ends it */
+	struct buf in, out;
+	/*
+	 * A storage command stays unconsumed in `in` until its data block
+	 * has arrived whole; a refused one (too large) is discarded as it
+	 * arrives: `swallow` bytes still to drop.
+	 */
+	size_t swallow;
+};
+
+struct worker_ctx {
+	char *scratch;		/* one value, up to the max item size */
+	size_t scratch_len;
+	uint64_t conns_total;
+};
+
+/*
+ * Parse and run every complete command in c->in, appending replies to
+ * c->out. Returns 0, or -1 when the connection must close.
+ */
+int proto_run(struct conn *c, struct worker_ctx *w);
+
+/* Counters the server keeps beside the store's own (for "stats"). */
+struct server_stats {
+	uint64_t start_time;
+	uint64_t curr_connections;
+	uint64_t total_connections;
+	uint64_t threads;
+	uint64_t maxconns;
+	uint64_t tcpport;
+};
+extern struct server_stats g_server;
+
+#endif

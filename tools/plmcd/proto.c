@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plmcd/proto.c - memcached's text protocol on top of plmc.h.
+ *
+ * One complete command at a time from the connection's input buffer. A
+ * storage command is run only when its data block is there whole, so no
+ * per-connection parse state survives between reads except `swallow`.
+ * Replies follow memcached 1.6: the same words, the same error strings.
+ * noreply suppresses the reply of a command that succeeds or fails
+ * normally, not of a malformed one (memcached does the same).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "plmc.h"
+#include "plmcd.h"
+
+struct cmd {
+	char *tok[PLMCD_MAX_TOKENS];
+	size_t len[PLMCD_MAX_TOKENS];
+	int n;
+	int noreply;
+};
+
+static const char E_FORMAT[] = "CLIENT_ERROR bad command line format\r\n";
+static const char E_CHUNK[] = "CLIENT_ERROR bad data chunk\r\n";
+static const char E_TOOBIG[] = "SERVER_ERROR object too large for cache\r\n";
+static const char E_NOMEM[] = "SERVER_ERROR out of memory storing object\r\n";
+static const char E_EXPTIME[] = "CLIENT_ERROR invalid exptime argument\r\n";
+static const char E_DELETE[] = "CLIENT_ERROR bad command line format.  "
+			       "Usage: delete <key> [noreply]\r\n";
+
+static void reply(struct conn *c, const struct cmd *k, const char *s)
+{
+	if (!k->noreply)
+		buf_add(&c->out, s, strlen(s));
+}
+
+/* Split @line (n bytes, NUL-terminated at n) in place at spaces. */
+static void tokenize(char *line, size_t n, struct cmd *k)
+{
+	size_t i = 0;
+
+	k->n = 0;
+	while (i < n) {
+		if (k->n == PLMCD_MAX_TOKENS) {
+			k->n = -1; /* too many words */
+			return;
+		}
+		while (i < n && line[i] == ' ')
+			i++;
+		if (i == n)
+			break;
+		k->tok[k->n] = line + i;
+		while (i < n && line[i] != ' ')
+			i++;
+		k->len[k->n] = line + i - k->tok[k->n];
+		line[i++] = 0; /* i <= n: at worst the terminating NUL */
+		k->n++;
+	}
+	k->noreply = k->n > 1 && !strcmp(k->tok[k->n - 1], "noreply");
+	if (k->noreply)
+		k->n--;
+}
+
+/* Strict decimal parsers: the whole token, in range. */
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+static int parse_u32(const char *s, uint32_t *v)
+{
+	uint64_t x;
+
+	if (parse_u64(s, &x) || x > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static int parse_i32(const char *s, int32_t *v)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(s, &end, 10);
+	if (errno || *end || end == s || x < INT32_MIN || x > INT32_MAX)
+		return -1;
+	*v = (int32_t)x;
+	return 0;
+}
+
+static int key_ok(const struct cmd *k, int i)
+{
+	return k->len[i] > 0 && k->len[i] <= PLMC_KEY_MAX;
+}
+
+/* A store error as memcached words it. */
+static const char *store_error(int rc)
+{
+	switch (rc) {
+	case PLMC_E_TOOBIG:
+		return E_TOOBIG;
+	case PLMC_E_NOMEM:
+		return E_NOMEM;
+	case PLMC_E_KEY:
+		return E_FORMAT;
+	default:
+		return "SERVER_ERROR store failure\r\n";
+	}
+}
+
+static const char *status_word(int rc)
+{
+	switch (rc) {
+	case PLMC_STORED:
+		return "STORED\r\n";
+	case PLMC_NOT_STORED:
+		return "NOT_STORED\r\n";
+	case PLMC_EXISTS:
+		return "EXISTS\r\n";
+	case PLMC_NOT_FOUND:
+		return "NOT_FOUND\r\n";
+	case PLMC_DELETED:
+		return "DELETED\r\n";
+	case PLMC_TOUCHED:
+		return "TOUCHED\r\n";
+	default:
+		return rc < 0 ? store_error(rc) : "SERVER_ERROR unknown\r\n";
+	}
+}
+
+/* One VALUE block for a hit; nothing for a miss. */
+static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
+		   int i, int with_cas, int touch, int32_t exptime)
+{
+	size_t vlen = 0;
+	uint32_t flags = 0;
+	uint64_t cas = 0;
+	int rc;
+
+	if (touch)
+		rc = plmc_gat(k->tok[i], k->len[i], exptime, w->scratch,
+			      w->scratch_len, &vlen, &flags, &cas);
+	else
+		rc = plmc_get(k->tok[i], k->len[i], w->scratch,
+			      w->scratch_len, &vlen, &flags, &cas);
+	if (rc == PLMC_NOT_FOUND)
+		return 0;
+	if (rc != PLMC_OK)
+		return rc;
+	if (with_cas)
+		buf_printf(&c->out, "VALUE %s %u %zu %llu\r\n", k->tok[i],
+			   flags, vlen, (unsigned long long)cas);
+	else
+		buf_printf(&c->out, "VALUE %s %u %zu\r\n", k->tok[i], flags,
+			   vlen);
+	buf_add(&c->out, w->scratch, vlen);
+	buf_add(&c->out, "\r\n", 2);
+	return 0;
+}
+
+/* get|gets key... ; gat|gats exptime key... */
+static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
+		    int with_cas, int touch)
+{
+	int first = touch ? 2 : 1;
+	int32_t exptime = 0;
+
+	k->noreply = 0; /* a retrieval always answers */
+	if (k->n < first) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	if (touch && parse_i32(k->tok[1], &exptime)) {
+		buf_add(&c->out, E_EXPTIME, sizeof(E_EXPTIME) - 1);
+		return;
+	}
+	if (!touch && k->n == 1) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	for (int i = first; i < k->n; i++) {
+		if (!key_ok(k, i)) {
+			buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+			return;
+		}
+	}
+	for (int i = first; i < k->n; i++) {
+		int rc = get_one(c, w, k, i, with_cas, touch, exptime);
+
+		if (rc < 0) {
+			buf_printf(&c->out, "SERVER_ERROR %s\r\n",
+				   plmc_strerror(rc));
+			return;
+		}
+	}
+	buf_add(&c->out, "END\r\n", 5);
+}
+
+enum store_op { OP_SET, OP_ADD, OP_REPLACE, OP_APPEND, OP_PREPEND, OP_CAS };
+
+static int do_store(enum store_op op, const struct cmd *k, const char *data,
+		    size_t n, uint32_t flags, int32_t exptime, uint64_t cas)
+{
+	const char *key = k->tok[1];
+	size_t kl = k->len[1];
+
+	switch (op) {
+	case OP_SET:
+		return plmc_set(key, kl, data, n, flags, exptime);
+	case OP_ADD:
+		return plmc_add(key, kl, data, n, flags, exptime);
+	case OP_REPLACE:
+		return plmc_replace(key, kl, data, n, flags, exptime);
+	case OP_APPEND:
+		return plmc_append(key, kl, data, n);
+	case OP_PREPEND:
+		return plmc_prepend(key, kl, data, n);
+	case OP_CAS:
+		return plmc_cas(key, kl, data, n, flags, exptime, cas);
+	}
+	return PLMC_E_INVAL;
+}
+
+/*
+ * set|add|replace|append|prepend key flags exptime bytes [noreply]
+ * cas key flags exptime bytes cas [noreply]
+ * Return: bytes of input used (line + data), 0 to wait for more data.
+ */
+static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
+			size_t line_used, size_t avail, const char *data)
+{
+	int want = op == OP_CAS ? 6 : 5;
+	uint32_t flags;
+	int32_t exptime;
+	uint64_t bytes, cas = 0;
+	int rc;
+
+	if (k->n != want || !key_ok(k, 1) || parse_u32(k->tok[2], &flags) ||
+	    parse_i32(k->tok[3], &exptime) || parse_u64(k->tok[4], &bytes) ||
+	    bytes > INT32_MAX - 2 ||
+	    (op == OP_CAS && parse_u64(k->tok[5], &cas))) {
+		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		return line_used;
+	}
+	if (bytes > PLMC_ITEM_MAX) {
+		/* Too large for any item: drop the data as it comes. */
+		reply(c, k, E_TOOBIG);
+		c->swallow = bytes + 2;
+		return line_used;
+	}
+	if (avail < line_used + bytes + 2)
+		return 0;
+	if (data[bytes] != '\r' || data[bytes + 1] != '\n') {
+		buf_add(&c->out, E_CHUNK, sizeof(E_CHUNK) - 1);
+		/* memcached drops the line and reads on after the chunk */
+		return line_used + bytes + 2;
+	}
+	rc = do_store(op, k, data, bytes, flags, exptime, cas);
+	reply(c, k, status_word(rc));
+	return line_used + bytes + 2;
+}
+
+static void cmd_delete(struct conn *c, struct cmd *k)
+{
+	/* "delete key 0" is accepted for old clients; other times are not. */
+	if (k->n < 2 || k->n > 3 || !key_ok(k, 1) ||
+	    (k->n == 3 && strcmp(k->tok[2], "0"))) {
+		const char *e = k->n == 3 ? E_DELETE : E_FORMAT;
+
+		buf_add(&c->out, e, strlen(e));
+		return;
+	}
+	reply(c, k, status_word(plmc_delete(k->tok[1], k->len[1])));
+}
+
+static void cmd_arith(struct conn *c, struct cmd *k, int incr)
+{
+	uint64_t delta, val = 0;
+	char num[32];
+	int rc;
+
+	if (k->n != 3 || !key_ok(k, 1)) {
+		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		return;
+	}
+	if (parse_u64(k->tok[2], &delta)) {
+		reply(c, k, "CLIENT_ERROR invalid numeric delta argument\r\n");
+		return;
+	}
+	rc = incr ? plmc_incr(k->tok[1], k->len[1], delta, &val)
+		  : plmc_decr(k->tok[1], k->len[1], delta, &val);
+	if (rc == PLMC_OK) {
+		snprintf(num, sizeof(num), "%llu\r\n", (unsigned long long)val);
+		reply(c, k, num);
+	} else if (rc == PLMC_E_NONNUMERIC) {
+		reply(c, k, "CLIENT_ERROR cannot increment or decrement "
+			    "non-numeric value\r\n");
+	} else {
+		reply(c, k, status_word(rc));
+	}
+}
+
+static void cmd_touch(struct conn *c, struct cmd *k)
+{
+	int32_t exptime;
+
+	if (k->n != 3 || !key_ok(k, 1)) {
+		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		return;
+	}
+	if (parse_i32(k->tok[2], &exptime)) {
+		buf_add(&c->out, E_EXPTIME, sizeof(E_EXPTIME) - 1);
+		return;
+	}
+	reply(c, k, status_word(plmc_touch(k->tok[1], k->len[1], exptime)));
+}
+
+static void cmd_flush(struct conn *c, struct cmd *k)
+{
+	int32_t delay = 0;
+	int rc;
+
+	if (k->n > 2) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	if (k->n == 2 && parse_i32(k->tok[1], &delay)) {
+		buf_add(&c->out, E_EXPTIME, sizeof(E_EXPTIME) - 1);
+		return;
+	}
+	rc = plmc_flush_all(delay);
+	reply(c, k, rc < 0 ? store_error(rc) : "OK\r\n");
+}
+
+#define STAT_U(name, v) \
+	buf_printf(&c->out, "STAT %s %llu\r\n", name, (unsigned long long)(v))
+
+/* stats settings | items | slabs: what the store has so far. */
+static void stats_sub(struct conn *c, struct cmd *k)
+{
+	const char *what = k->tok[1];
+
+	if (k->n != 2) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	if (!strcmp(what, "settings")) {
+		STAT_U("maxconns", g_server.maxconns);
+		STAT_U("tcpport", g_server.tcpport);
+		STAT_U("num_threads", g_server.threads);
+		STAT_U("item_size_max", PLMC_ITEM_MAX);
+		buf_printf(&c->out, "STAT growth_factor 1.25\r\n");
+		buf_printf(&c->out, "STAT evictions on\r\n");
+		buf_printf(&c->out, "STAT cas_enabled yes\r\n");
+		buf_printf(&c->out, "STAT binding_protocol ascii\r\n");
+		buf_add(&c->out, "END\r\n", 5);
+	} else if (!strcmp(what, "items") || !strcmp(what, "slabs")) {
+		/* per-class figures are not exported by the store yet */
+		buf_add(&c->out, "END\r\n", 5);
+	} else {
+		buf_add(&c->out, "ERROR\r\n", 7);
+	}
+}
+
+static void cmd_stats(struct conn *c, struct cmd *k)
+{
+	struct plmc_stats st = { .size = sizeof(st) };
+	struct timespec ts;
+
+	if (k->n > 1) {
+		stats_sub(c, k);
+		return;
+	}
+	if (plmc_stats(&st) < 0) {
+		buf_add(&c->out, "SERVER_ERROR stats\r\n", 20);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	buf_printf(&c->out, "STAT pid %d\r\n", (int)getpid());
+	STAT_U("uptime", st.time - g_server.start_time);
+	STAT_U("time", st.time);
+	buf_printf(&c->out, "STAT version %s\r\n", PLMCD_VERSION);
+	buf_printf(&c->out, "STAT libevent none\r\n");
+	STAT_U("pointer_size", 64);
+	STAT_U("curr_connections", g_server.curr_connections);
+	STAT_U("total_connections", g_server.total_connections);
+	STAT_U("threads", g_server.threads);
+	STAT_U("cmd_get", st.cmd_get);
+	STAT_U("cmd_set", st.cmd_set);
+	STAT_U("get_hits", st.get_hits);
+	STAT_U("get_misses", st.get_misses);
+	STAT_U("delete_hits", st.delete_hits);
+	STAT_U("delete_misses", st.delete_misses);
+	STAT_U("curr_items", st.curr_items);
+	STAT_U("total_items", st.total_items);
+	STAT_U("bytes", st.bytes);
+	STAT_U("limit_maxbytes", st.limit_maxbytes);
+	STAT_U("evictions", st.evictions);
+	buf_printf(&c->out, "STAT plmc_backend %s\r\n", plmc_backend());
+	STAT_U("plmc_generation", st.generation);
+	STAT_U("plmc_deaths", st.deaths);
+	STAT_U("plmc_attached", st.nattach);
+	buf_add(&c->out, "END\r\n", 5);
+}
+
+/* Drop bytes of a refused data block as they arrive. */
+static void swallow(struct conn *c)
+{
+	size_t have = c->in.len - c->in.off;
+	size_t n = have < c->swallow ? have : c->swallow;
+
+	buf_consume(&c->in, n);
+	c->swallow -= n;
+}
+
+/*
+ * Run one command from the input. Return: bytes consumed, 0 if the command
+ * is not complete yet, or (size_t)-1 to close the connection.
+ */
+static size_t run_one(struct conn *c, struct worker_ctx *w)
+{
+	/* Tokens are cut from a copy: a storage command may have to be
+	 * parsed again when its data arrives. */
+	static __thread char line[PLMCD_LINE_MAX + 1];
+	char *s = c->in.p + c->in.off;
+	size_t avail = c->in.len - c->in.off;
+	char *nl = memchr(s, '\n', avail);
+	static __thread struct cmd k;
+	size_t line_len, used;
+
+	if ((unsigned char)s[0] == 0x80) {
+		/* binary protocol request magic: not spoken here */
+		return (size_t)-1;
+	}
+	if (!nl) {
+		if (avail > PLMCD_LINE_MAX) {
+			buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
+			return (size_t)-1;
+		}
+		return 0;
+	}
+	used = nl - s + 1;
+	line_len = nl - s;
+	if (line_len && s[line_len - 1] == '\r')
+		line_len--;
+	if (line_len > PLMCD_LINE_MAX) {
+		buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
+		return (size_t)-1;
+	}
+	memcpy(line, s, line_len);
+	line[line_len] = 0;
+	tokenize(line, line_len, &k);
+	if (k.n < 0) {
+		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		return used;
+	}
+	if (!k.n) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return used;
+	}
+	{
+		const char *v = k.tok[0];
+
+		if (!strcmp(v, "get"))
+			cmd_get(c, w, &k, 0, 0);
+		else if (!strcmp(v, "gets"))
+			cmd_get(c, w, &k, 1, 0);
+		else if (!strcmp(v, "gat"))
+			cmd_get(c, w, &k, 0, 1);
+		else if (!strcmp(v, "gats"))
+			cmd_get(c, w, &k, 1, 1);
+		else if (!strcmp(v, "set"))
+			return cmd_store(c, &k, OP_SET, used, avail, s + used);
+		else if (!strcmp(v, "add"))
+			return cmd_store(c, &k, OP_ADD, used, avail, s + used);
+		else if (!strcmp(v, "replace"))
+			return cmd_store(c, &k, OP_REPLACE, used, avail,
+					 s + used);
+		else if (!strcmp(v, "append"))
+			return cmd_store(c, &k, OP_APPEND, used, avail,
+					 s + used);
+		else if (!strcmp(v, "prepend"))
+			return cmd_store(c, &k, OP_PREPEND, used, avail,
+					 s + used);
+		else if (!strcmp(v, "cas"))
+			return cmd_store(c, &k, OP_CAS, used, avail, s + used);
+		else if (!strcmp(v, "delete"))
+			cmd_delete(c, &k);
+		else if (!strcmp(v, "incr"))
+			cmd_arith(c, &k, 1);
+		else if (!strcmp(v, "decr"))
+			cmd_arith(c, &k, 0);
+		else if (!strcmp(v, "touch"))
+			cmd_touch(c, &k);
+		else if (!strcmp(v, "flush_all"))
+			cmd_flush(c, &k);
+		else if (!strcmp(v, "stats") && !k.noreply)
+			cmd_stats(c, &k);
+		else if (!strcmp(v, "version")) /* memcached ignores the rest */
+			buf_add(&c->out, "VERSION " PLMCD_VERSION "\r\n",
+				sizeof("VERSION " PLMCD_VERSION "\r\n") - 1);
+		else if (!strcmp(v, "verbosity") && k.n <= 2 &&
+			 (k.n == 2 || k.noreply))
+			reply(c, &k, "OK\r\n");
+		else if (!strcmp(v, "quit"))
+			return (size_t)-1;
+		else
+			buf_add(&c->out, "ERROR\r\n", 7);
+	}
+	return used;
+}
+
+int proto_run(struct conn *c, struct worker_ctx *w)
+{
+	for (;;) {
+		size_t n;
+
+		if (c->swallow) {
+			swallow(c);
+			if (c->swallow)
+				return 0;
+		}
+		if (c->in.off == c->in.len)
+			return 0;
+		n = run_one(c, w);
+		if (n == (size_t)-1)
+			return -1;
+		if (n == 0)
+			return 0;
+		buf_consume(&c->in, n);
+	}
+}

@@ -221,6 +221,28 @@ static inline int mc_mget(struct mc_conn *c, char (*keys)[40], int *lens,
 	return rc < 0 ? rc : mc_read_values(c, buf, cap);
 }
 
+/* "stats": curr_items and bytes. 0 or < 0 on error. */
+static inline int mc_stats_mem(struct mc_conn *c, unsigned long long *items,
+			       unsigned long long *bytes)
+{
+	struct iovec iov[1] = { { "stats\r\n", 7 } };
+	int rc = mc_writev(c, iov, 1);
+
+	while (rc >= 0) {
+		size_t len;
+		char *l = mc_line(c, &len);
+
+		if (!l)
+			return -EIO;
+		if (len == 3 && !memcmp(l, "END", 3))
+			return 0;
+		l[len] = 0;
+		sscanf(l, "STAT curr_items %llu", items);
+		sscanf(l, "STAT bytes %llu", bytes);
+	}
+	return rc;
+}
+
 /* Pipelined gets: n requests in one write, then n replies. Hits or < 0. */
 static inline int mc_pipe_get(struct mc_conn *c, char (*keys)[40], int *lens,
 			      int n, char *buf, size_t cap)

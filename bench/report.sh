@@ -21,6 +21,13 @@ function kv(line, key,   i, n, a, f) {
 	}
 	return ""
 }
+/ items=/ {
+	m++
+	MN[m] = $1; sub(/^label=/, "", MN[m])
+	MI[m] = kv($0, "items"); MB[m] = kv($0, "bytes_per_item")
+	MP[m] = kv($0, "payload_per_item")
+	next
+}
 {
 	# label=NAME WORKLOAD... up to " target="
 	lab = $0
@@ -44,5 +51,14 @@ END {
 		if (W[i] ~ /^nop/)
 			W[i] = W[i] sprintf(" (%.0f cycles per round trip)", C[i])
 		printf "| %s | %s | %.0f | %d | %d | %d | %d | %s | %s |\n", L[i], W[i], T[i], P50[i], P99[i], P999[i], E[i], rt, rl
+	}
+	if (m) {
+		print ""
+		print "Memory per item after loading YCSB-A (100k items, 20-byte keys, 1000-byte values), as each store counts item bytes:"
+		print ""
+		print "| store | items | bytes per item | overhead beyond key + value |"
+		print "|---|---:|---:|---:|"
+		for (i = 1; i <= m; i++)
+			printf "| %s | %d | %.1f | %.1f |\n", MN[i], MI[i], MB[i], MB[i] - MP[i]
 	}
 }' "$raw"

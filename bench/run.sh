@@ -127,6 +127,21 @@ for c in "${contenders[@]}"; do
 			done
 		done
 	done
+	# YCSB as the seed paper defines it: A 100k records 50/50 read/update,
+	# B 95/5, C 1k records of 10,000 bytes 50/50, D 95/5, E 100% update,
+	# F 100% read; Zipfian keys; 1,000-byte values where unsaid.
+	"$PLBENCH" --target "$target" --keys 100000 --value-size 1000 \
+		--load --ops 0 --memstats --label "$name" 2>/dev/null |
+		grep items= >>"$raw"
+	for w in A:50 B:95 D:95 E:0 F:100; do
+		run "$name ycsb-${w%%:*} k100000 v1000 t1" "$target" --keys 100000 \
+			--value-size 1000 --get-pct "${w#*:}" --zipf 0.99 \
+			--seconds "$secs"
+	done
+	"$PLBENCH" --target "$target" --keys 1000 --value-size 10000 \
+		--load --ops 0 >/dev/null 2>&1
+	run "$name ycsb-C k1000 v10000 t1" "$target" --keys 1000 \
+		--value-size 10000 --get-pct 50 --zipf 0.99 --seconds "$secs"
 	if [ "$mode" = full ]; then
 		for t in $threads_list; do
 			run "$name get95 uniform procs$t" "$target" --keys 10000 \

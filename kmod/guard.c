@@ -81,7 +81,9 @@ void plmc_guard_add(struct plmc_att *att)
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 }
 
-/* Idempotent: every way an attachment ends calls it. */
+static u32 plmc_guard_mask(struct mm_struct *mm);
+
+/* Idempotent: every way an attachment ends calls it. May sleep. */
 void plmc_guard_del(struct plmc_att *att)
 {
 	unsigned long flags;
@@ -96,6 +98,26 @@ void plmc_guard_del(struct plmc_att *att)
 			plmc_frames[i].mm = NULL;
 		}
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
+	if (!plmc_guard_mask(att->mm))
+		plmc_xbp_unwatch_mm(att->mm);
+}
+
+/* Copy the XRSTOR sites watched in @mm. Return: how many. Any context. */
+unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites)
+{
+	struct plmc_att *att;
+	unsigned long flags;
+	unsigned int n = 0;
+
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	list_for_each_entry(att, &plmc_guards, guard_node)
+		if (att->mm == mm && att->xready && att->nxsite) {
+			n = att->nxsite;
+			memcpy(sites, att->xsite, n * sizeof(*sites));
+			break;
+		}
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
+	return n;
 }
 
 /*
@@ -492,9 +514,36 @@ static int plmc_collect(struct plmc_att *att, struct plmc_xrange *r, int *n)
 	return rc;
 }
 
+/* Legacy and REX prefixes: bytes that may start the same XRSTOR. */
+static bool plmc_is_prefix(u8 b)
+{
+	return (b >= 0x40 && b <= 0x4f) || b == 0x26 || b == 0x2e ||
+	       b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 ||
+	       b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
+}
+
+/*
+ * An XRSTOR at @buf[@i] (user address @at): watch it and every prefix
+ * start before it. Return: 0, or -EPERM when more than the debug
+ * registers can hold.
+ */
+static int plmc_add_xsite(struct plmc_att *att, const u8 *buf, size_t i,
+			  unsigned long at)
+{
+	size_t k = 0;
+
+	do {
+		if (att->nxsite >= PLMC_XSITES)
+			return -EPERM;
+		att->xsite[att->nxsite++] = at - k;
+		k++;
+	} while (k <= i && k <= 14 && plmc_is_prefix(buf[i - k]));
+	return 0;
+}
+
 /* Return: 0, -EPERM (WRPKRU found, or unreadable), -ENOMEM. */
-static int plmc_scan_range(const struct plmc_xrange *r, u8 *buf,
-			   unsigned int *nxrstor)
+static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
+			   u8 *buf, unsigned int *nxrstor)
 {
 	unsigned long a, len;
 	size_t i;
@@ -509,14 +558,33 @@ static int plmc_scan_range(const struct plmc_xrange *r, u8 *buf,
 		for (i = 0; i + 3 <= len + 2; i++) {
 			if (plmc_image_is_wrpkru(buf + i))
 				return -EPERM;
-			if (plmc_image_is_xrstor(buf + i))
-				(*nxrstor)++;
+			if (!plmc_image_is_xrstor(buf + i))
+				continue;
+			(*nxrstor)++;
+			if (plmc_add_xsite(att, buf, i, a - 2 + i))
+				return -EPERM;
 		}
 		carry[0] = buf[len];
 		carry[1] = buf[len + 1];
 		cond_resched();
 	}
 	return 0;
+}
+
+/*
+ * Publish the sites (new threads read them from now on), then watch every
+ * thread that exists. A thread made in between may be watched twice over:
+ * plmc_xbp_watch() keeps one.
+ */
+static int plmc_guard_set_xsites(struct plmc_att *att)
+{
+	unsigned long flags;
+
+	/* The scan filled them unlocked; readers use them from here on. */
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	att->xready = true;
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
+	return plmc_xbp_watch_all(att->xsite, att->nxsite);
 }
 
 /*
@@ -542,12 +610,14 @@ int plmc_guard_scan(struct plmc_att *att)
 		goto out_free;
 	rc = plmc_collect(att, r, &n);
 	for (i = 0; !rc && i < n; i++)
-		rc = plmc_scan_range(&r[i], buf, &nx);
+		rc = plmc_scan_range(att, &r[i], buf, &nx);
+	if (!rc)
+		rc = plmc_guard_set_xsites(att);
 	if (rc == -EPERM)
 		pr_info_ratelimited(PLMC_DRV ": pid %d: attach refused: executable memory breaks the rules\n",
 				    task_tgid_nr(current));
 	else if (!rc && nx)
-		pr_info_once(PLMC_DRV ": pid %d: %u XRSTOR in client code (allowed, see SECURITY.md)\n",
+		pr_info_once(PLMC_DRV ": pid %d: %u XRSTOR in client code, watched\n",
 			     task_tgid_nr(current), nx);
 out_free:
 	kfree(buf);
@@ -580,13 +650,23 @@ int plmc_guard_init(void)
 	rc = register_kretprobes(plmc_kretprobes, ARRAY_SIZE(plmc_kretprobes));
 	if (rc) {
 		pr_err(PLMC_DRV ": kretprobes: %d\n", rc);
-		unregister_kprobes(plmc_kprobes, ARRAY_SIZE(plmc_kprobes));
+		goto err_kprobes;
 	}
+	rc = plmc_xbp_init();
+	if (rc)
+		goto err_kretprobes;
+	return 0;
+
+err_kretprobes:
+	unregister_kretprobes(plmc_kretprobes, ARRAY_SIZE(plmc_kretprobes));
+err_kprobes:
+	unregister_kprobes(plmc_kprobes, ARRAY_SIZE(plmc_kprobes));
 	return rc;
 }
 
 void plmc_guard_exit(void)
 {
+	plmc_xbp_exit();
 	unregister_kretprobes(plmc_kretprobes, ARRAY_SIZE(plmc_kretprobes));
 	unregister_kprobes(plmc_kprobes, ARRAY_SIZE(plmc_kprobes));
 }

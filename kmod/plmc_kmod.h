@@ -28,6 +28,8 @@
 #include <linux/uidgid.h>
 
 struct file;
+struct mm_struct;
+struct task_struct;
 struct vm_area_struct;
 #include <plmc/ioctl.h>
 
@@ -52,6 +54,9 @@ struct plmc_seg {
 	u64 nattach;
 };
 
+/* XRSTOR starts watched per thread: x86 has four debug registers. */
+#define PLMC_XSITES 4
+
 /* Region bits: each mapped at most once per attachment. */
 #define PLMC_R_IMAGE 0x1
 #define PLMC_R_PPAGE 0x2
@@ -73,6 +78,9 @@ struct plmc_att {
 	struct list_head guard_node; /* guard.c's list, under its lock */
 	struct file **files;	     /* exec files held write-denied */
 	unsigned int nfiles;
+	unsigned long xsite[PLMC_XSITES]; /* XRSTOR starts, set by the scan */
+	unsigned int nxsite;
+	bool xready; /* xsite complete; set and read under plmc_guard_lock */
 };
 
 struct plmc_file {
@@ -114,6 +122,15 @@ int plmc_guard_scan(struct plmc_att *att);
 void plmc_guard_release_files(struct plmc_att *att);
 int plmc_guard_init(void);
 void plmc_guard_exit(void);
+unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites);
+
+/* xrstor.c */
+int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
+		   const unsigned long *sites, unsigned int n);
+int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n);
+void plmc_xbp_unwatch_mm(struct mm_struct *mm);
+int plmc_xbp_init(void);
+void plmc_xbp_exit(void);
 
 /* main.c, attach.c: is this ours? */
 bool plmc_is_plmc_file(const struct file *file);

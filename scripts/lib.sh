@@ -46,8 +46,8 @@ vm_build_kmod() {
 		cat "$log" >&2
 		die "plmc.ko failed to build for $KVER"
 	fi
-	if grep -Ei 'warning:|error:' "$log" >/dev/null; then
-		grep -Ei -B2 -A4 'warning:|error:' "$log" >&2
+	if grep -a -Ei 'warning:|error:' "$log" >/dev/null; then
+		grep -a -Ei -B2 -A4 'warning:|error:' "$log" >&2
 		# Objects that built with warnings must not look up to date
 		# next time, or the warning would pass unseen.
 		rm -f "$kb"/kmod/*.o "$kb"/kmod/*.ko
@@ -81,7 +81,7 @@ VM_KERNEL_BAD='Oops|BUG:|WARNING:|kernel BUG|Call Trace:|general protection faul
 vm_judge() {
 	log=$1
 	bad=0
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+	summary=$(grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -z "$summary" ]; then
 		echo "vm: FAILED: no summary line (timeout, crash or panic)"
 		bad=1
@@ -89,20 +89,20 @@ vm_judge() {
 		echo "vm: FAILED: $summary"
 		bad=1
 	fi
-	if ! grep -q '^plmc-vm: end$' "$log"; then
+	if ! grep -a -q '^plmc-vm: end$' "$log"; then
 		echo "vm: FAILED: the guest did not reach its end marker"
 		bad=1
 	fi
-	if grep -Eq "$VM_KERNEL_BAD" "$log"; then
+	if grep -a -Eq "$VM_KERNEL_BAD" "$log"; then
 		echo "vm: FAILED: kernel trouble in the console:"
-		grep -E -A12 "$VM_KERNEL_BAD" "$log" | head -n 60
+		grep -a -E -A12 "$VM_KERNEL_BAD" "$log" | head -n 60
 		bad=1
 	fi
 	if [ $bad != 0 ]; then
 		# From the guest's dmesg dump, or from the console when the
 		# guest never got that far; each line once.
 		echo "vm: module's kernel lines:"
-		grep -E '^\[ *[0-9]+\.[0-9]+\] .*plmc' "$log" |
+		grep -a -E '^\[ *[0-9]+\.[0-9]+\] .*plmc' "$log" |
 			awk '!seen[$0]++' | grep . || echo "  (none)"
 		echo "vm: console log: $log"
 	fi

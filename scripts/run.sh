@@ -39,9 +39,9 @@ if [ "$rc" != 0 ]; then
 	echo "run: qemu exited with status $rc"
 	exit 1
 fi
-if grep -Eq "$VM_KERNEL_BAD" "$log"; then
+if grep -a -Eq "$VM_KERNEL_BAD" "$log"; then
 	echo "run: kernel trouble in the console:"
-	grep -E -A12 "$VM_KERNEL_BAD" "$log" | head -n 40
+	grep -a -E -A12 "$VM_KERNEL_BAD" "$log" | head -n 40
 	exit 1
 fi
-grep -q '^plmc-demo: exit 0$' "$log" || exit 1
+grep -a -q '^plmc-demo: exit 0$' "$log" || exit 1

@@ -39,5 +39,5 @@ if ! vm_judge "$B/vm/console.log" || [ "$rc" != 0 ]; then
 	[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
 	exit 1
 fi
-grep -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console.log" | tail -n 1
+grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console.log" | tail -n 1 | sed 's/^/vm suite: /'
 echo "vm-test: all passed"

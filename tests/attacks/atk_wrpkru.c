@@ -4,12 +4,14 @@
  * executable memory when it attaches: in an anonymous exec mapping, and
  * split across two pages. Expected: ATTACH refused with EPERM (the module
  * scans every executable VMA); a control mapping without it attaches.
- * XRSTOR with PKRU in its mask: a known hole (static glibc itself carries
- * XRSTOR, so the module cannot refuse it): the attack shows whether it
- * opens the store.
+ * XRSTOR with PKRU in its mask (static glibc carries two, so attach cannot
+ * refuse XRSTOR): our own, and glibc's jumped onto past the instruction
+ * that sets its mask. Expected: SIGKILL before the XRSTOR runs (the
+ * module puts a hardware breakpoint on each XRSTOR it found).
  */
 #include "attacks.h"
 #include <cpuid.h>
+#include <pthread.h>
 
 /* xor ecx,ecx; xor edx,edx; xor eax,eax; wrpkru; ret */
 static const uint8_t wrpkru_code[] = {0x31, 0xc9, 0x31, 0xd2, 0x31, 0xc0,
@@ -56,27 +58,139 @@ static int control(void)
 	return ATK_REFUSED("attach accepted (control)");
 }
 
-/* XRSTOR a crafted area whose PKRU is 0: does the store open? */
-static int xrstor_pkru(void)
+static unsigned pkru_offset(void)
+{
+	unsigned a, b, c, d;
+
+	__cpuid_count(0xd, 9, a, b, c, d);
+	return a ? b : 0;
+}
+
+/* An XSAVE area whose only component is PKRU = 0 (everything open). */
+static void pkru_zero_area(uint8_t *area, unsigned off)
+{
+	memset(area, 0, 4096);
+	*(uint64_t *)(area + 512) = 1ULL << 9; /* XSTATE_BV: PKRU */
+	*(uint32_t *)(area + off) = 0;
+}
+
+/* Reached only if no one stopped the XRSTOR. */
+static void __attribute__((used, noreturn)) landed(void)
+{
+	unsigned pkru, shift = vm_ppage()->pkey_shift;
+
+	asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+	if (!(pkru & (1U << shift)))
+		vm_why("XRSTOR opened the store (PKRU 0x%x)", pkru);
+	else
+		vm_why("XRSTOR ran, store still closed (PKRU 0x%x)", pkru);
+	_exit(1);
+}
+
+/*
+ * Our one XRSTOR (in our text, so the scan saw it). One instruction
+ * without REX: every XRSTOR start costs a debug register in each thread,
+ * and there are four.
+ */
+static __attribute__((noinline)) void do_xrstor(void *area, unsigned mask)
+{
+	asm volatile("xrstor (%0)" : : "r"(area), "a"(mask), "d"(0)
+		     : "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+		       "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+		       "xmm12", "xmm13", "xmm14", "xmm15");
+}
+
+/* Our XRSTOR with PKRU in its mask. */
+static int xrstor_own(void)
 {
 	static uint8_t area[8192] __attribute__((aligned(64)));
-	unsigned a, b, c, d, off;
+	unsigned off = pkru_offset();
+
+	if (!off || off + 8 > sizeof(area))
+		return VM_FAIL("no PKRU state component (cpuid 0xd.9)");
+	if (vm_attach(ATK_STORE))
+		return -1;
+	pkru_zero_area(area, off);
+	vm_expect_death();
+	do_xrstor(area, 1U << 9);
+	landed();
+}
+
+/* Control: the same XRSTOR with a mask without PKRU runs on. */
+static int xrstor_own_control(void)
+{
+	static uint8_t area[8192] __attribute__((aligned(64)));
 
 	if (vm_attach(ATK_STORE))
 		return -1;
-	__cpuid_count(0xd, 9, a, b, c, d);
-	off = b;
-	if (!a || off + 8 > sizeof(area))
-		return VM_FAIL("no PKRU state component (cpuid 0xd.9)");
-	memset(area, 0, sizeof(area));
-	*(uint64_t *)(area + 512) = 1ULL << 9; /* XSTATE_BV: PKRU */
-	*(uint32_t *)(area + off) = 0;	       /* everything open */
-	vm_expect_fault(SIGSEGV, SEGV_PKUERR, PLMC_STORE_ADDR);
-	asm volatile("xrstor64 (%0)" : : "r"(area), "a"(1U << 9), "d"(0)
-		     : "memory");
-	if (atk_store_magic_ok())
-		return VM_FAIL("XRSTOR opened the store: header magic read");
-	return VM_FAIL("store read without fault but wrong magic");
+	memset(area, 0, sizeof(area)); /* XSTATE_BV 0: SSE to its init */
+	do_xrstor(area, 1U << 1);
+	if (plmc_nop())
+		return VM_FAIL("gate failed after a harmless XRSTOR");
+	return ATK_REFUSED("harmless XRSTOR ran; gate works");
+}
+
+static void *xrstor_thread(void *arg)
+{
+	(void)arg;
+	xrstor_own();
+	return NULL;
+}
+
+/* A thread made after attach gets its breakpoints too. */
+static int xrstor_new_thread(void)
+{
+	pthread_t t;
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	vm_expect_death();
+	if (pthread_create(&t, NULL, xrstor_thread, NULL))
+		return VM_FAIL("pthread_create");
+	pthread_join(t, NULL);
+	return VM_FAIL("thread came back");
+}
+
+/*
+ * glibc's own XRSTOR (_dl_runtime_resolve_xsave, in every static
+ * binary), jumped onto past the mov that sets its mask. Its tail then
+ * restores registers from our frame and jumps to r11: landed().
+ */
+extern char _dl_runtime_resolve_xsave[];
+
+static int xrstor_glibc(void)
+{
+	static uint8_t frame[0x40 + 8192] __attribute__((aligned(64)));
+	static uint8_t lstack[4096] __attribute__((aligned(16)));
+	/* volatile: an inlined compare would put these bytes in our text */
+	static volatile const uint8_t pat[] = {0x0f, 0xae, 0x6c, 0x24, 0x40};
+	unsigned off = pkru_offset();
+	uint8_t *t = NULL;
+	int i, j;
+
+	for (i = 0; i < 512 && !t; i++) {
+		for (j = 0; j < 5; j++)
+			if ((uint8_t)_dl_runtime_resolve_xsave[i + j] != pat[j])
+				break;
+		if (j == 5)
+			t = (uint8_t *)_dl_runtime_resolve_xsave + i;
+	}
+	if (!t || !off || off + 8 > 8192)
+		return VM_FAIL("no XRSTOR in _dl_runtime_resolve_xsave");
+	if (vm_attach(ATK_STORE))
+		return -1;
+	pkru_zero_area(frame + 0x40, off);
+	vm_expect_death();
+	{
+		register uint64_t r11 asm("r11") = (uintptr_t)landed;
+
+		asm volatile("mov %[f], %%rsp\n\tjmp *%[t]"
+			     :
+			     : [f] "S"(frame), [t] "D"(t), "a"(1UL << 9),
+			       "d"(0UL), "b"(lstack + 2048), "r"(r11)
+			     : "memory");
+	}
+	__builtin_unreachable();
 }
 
 int main(void)
@@ -86,8 +200,12 @@ int main(void)
 		NULL);
 	atk_run("wrpkru.spanning_two_pages", "attach EPERM", spanning, NULL);
 	atk_run("wrpkru.control_clean_exec", "attach ok", control, NULL);
-	atk_run("wrpkru.xrstor_with_pkru", "SIGSEGV PKUERR", xrstor_pkru,
-		"XRSTOR is allowed in client code (static glibc has it); "
-		"it loads PKRU");
+	atk_run("xrstor.own_code_pkru_mask", "SIGKILL", xrstor_own, NULL);
+	atk_run("xrstor.control_no_pkru_in_mask", "runs", xrstor_own_control,
+		NULL);
+	atk_run("xrstor.new_thread_pkru_mask", "SIGKILL", xrstor_new_thread,
+		NULL);
+	atk_run("xrstor.glibc_trampoline_jump", "SIGKILL", xrstor_glibc,
+		NULL);
 	return vm_done();
 }

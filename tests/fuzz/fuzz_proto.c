@@ -21,9 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	w.scratch_len = PLMC_ITEM_MAX;
-	w.scratch = malloc(w.scratch_len);
-	return 0;
+	return worker_ctx_init(&w);
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -227,3 +227,15 @@ const char *plmc_strerror(int rc)
 	(void)rc;
 	return "stub error";
 }
+
+int plmc_mget(struct plmc_mget *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t vlen = 0;
+
+		m[i].rc = plmc_get(m[i].key, m[i].klen, m[i].buf, m[i].buflen,
+				   &vlen, &m[i].flags, &m[i].cas);
+		m[i].vlen = vlen;
+	}
+	return PLMC_OK;
+}

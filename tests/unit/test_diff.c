@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -65,6 +66,9 @@ static void setup(void)
 	mc_pid = fork();
 	ck_assert_int_ge(mc_pid, 0);
 	if (!mc_pid) {
+		/* A failed check exits without teardown: take memcached
+		 * along. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(MEMCACHED, "memcached", "-u", "root", "-s", mc_sock, "-m",
 		      "64", "-o", "no_lru_crawler,no_lru_maintainer",
 		      (char *)NULL);

@@ -200,14 +200,13 @@ close:
 
 static void *worker_main(void *arg)
 {
-	struct worker_ctx w = { .scratch_len = PLMC_ITEM_MAX };
+	struct worker_ctx w = { 0 };
 	struct epoll_event evs[64];
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 
 	(void)arg;
-	w.scratch = malloc(w.scratch_len);
-	if (ep < 0 || !w.scratch)
-		return NULL;
+	if (ep < 0 || worker_ctx_init(&w))
+		return NULL; /* the others serve on */
 	for (int i = 0; i < nlisten; i++) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
 					  .data.ptr = &listen_fds[i] };
@@ -226,7 +225,7 @@ static void *worker_main(void *arg)
 				conn_event(ep, p, &w);
 		}
 	}
-	free(w.scratch);
+	worker_ctx_free(&w);
 	close(ep);
 	return NULL;
 }

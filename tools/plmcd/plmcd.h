@@ -44,11 +44,18 @@ struct conn {
 	size_t swallow;
 };
 
+#define PLMCD_MGET_SLOT 4096	/* per-key room in a batched multi-get */
+
 struct worker_ctx {
 	char *scratch;		/* one value, up to the max item size */
 	size_t scratch_len;
+	char *batch;		/* PLMC_MGET_MAX slots of PLMCD_MGET_SLOT */
 	uint64_t conns_total;
 };
+
+/* The per-worker buffers proto_run() needs. */
+int worker_ctx_init(struct worker_ctx *w);
+void worker_ctx_free(struct worker_ctx *w);
 
 /*
  * Parse and run every complete command in c->in, appending replies to

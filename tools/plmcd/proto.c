@@ -143,7 +143,19 @@ static const char *status_word(int rc)
 	}
 }
 
-/* One VALUE block for a hit; nothing for a miss. */
+static void value_block(struct conn *c, const char *key, uint32_t flags,
+			const void *val, size_t vlen, int with_cas, uint64_t cas)
+{
+	if (with_cas)
+		buf_printf(&c->out, "VALUE %s %u %zu %llu\r\n", key, flags,
+			   vlen, (unsigned long long)cas);
+	else
+		buf_printf(&c->out, "VALUE %s %u %zu\r\n", key, flags, vlen);
+	buf_add(&c->out, val, vlen);
+	buf_add(&c->out, "\r\n", 2);
+}
+
+/* One key through plmc_get/plmc_gat: a VALUE block, or nothing on a miss. */
 static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 		   int i, int with_cas, int touch, int32_t exptime)
 {
@@ -162,14 +174,42 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 		return 0;
 	if (rc != PLMC_OK)
 		return rc;
-	if (with_cas)
-		buf_printf(&c->out, "VALUE %s %u %zu %llu\r\n", k->tok[i],
-			   flags, vlen, (unsigned long long)cas);
-	else
-		buf_printf(&c->out, "VALUE %s %u %zu\r\n", k->tok[i], flags,
-			   vlen);
-	buf_add(&c->out, w->scratch, vlen);
-	buf_add(&c->out, "\r\n", 2);
+	value_block(c, k->tok[i], flags, w->scratch, vlen, with_cas, cas);
+	return 0;
+}
+
+/*
+ * Keys [first, end) in one gate crossing, each into its own slot of the
+ * batch area; a value too big for its slot is fetched again alone (a
+ * multi-get is not atomic in memcached either).
+ */
+static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
+		     int first, int end, int with_cas)
+{
+	static __thread struct plmc_mget m[PLMC_MGET_MAX];
+	int n = end - first, rc;
+
+	for (int j = 0; j < n; j++)
+		m[j] = (struct plmc_mget){
+			.key = k->tok[first + j],
+			.klen = (uint32_t)k->len[first + j],
+			.buf = w->batch + (size_t)j * PLMCD_MGET_SLOT,
+			.buflen = PLMCD_MGET_SLOT,
+		};
+	rc = plmc_mget(m, (size_t)n);
+	if (rc < 0)
+		return rc;
+	for (int j = 0; j < n; j++) {
+		if (m[j].rc == PLMC_OK)
+			value_block(c, k->tok[first + j], m[j].flags, m[j].buf,
+				    m[j].vlen, with_cas, m[j].cas);
+		else if (m[j].rc == PLMC_E_SMALLBUF)
+			rc = get_one(c, w, k, first + j, with_cas, 0, 0);
+		else if (m[j].rc != PLMC_NOT_FOUND)
+			rc = m[j].rc;
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -199,14 +239,18 @@ static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
 			return;
 		}
 	}
-	for (int i = first; i < k->n; i++) {
-		int rc = get_one(c, w, k, i, with_cas, touch, exptime);
+	for (int i = first; i < k->n;) {
+		int end = i + PLMC_MGET_MAX < k->n ? i + PLMC_MGET_MAX : k->n;
+		int rc = touch || end - i == 1
+				 ? get_one(c, w, k, i, with_cas, touch, exptime)
+				 : get_batch(c, w, k, i, end, with_cas);
 
 		if (rc < 0) {
 			buf_printf(&c->out, "SERVER_ERROR %s\r\n",
 				   plmc_strerror(rc));
 			return;
 		}
+		i = touch ? i + 1 : end;
 	}
 	buf_add(&c->out, "END\r\n", 5);
 }
@@ -404,13 +448,29 @@ static void cmd_stats(struct conn *c, struct cmd *k)
 	STAT_U("cmd_set", st.cmd_set);
 	STAT_U("get_hits", st.get_hits);
 	STAT_U("get_misses", st.get_misses);
-	STAT_U("delete_hits", st.delete_hits);
+	STAT_U("get_expired", st.get_expired);
+	STAT_U("get_flushed", st.get_flushed);
+	STAT_U("cmd_touch", st.cmd_touch);
+	STAT_U("cmd_flush", st.cmd_flush);
 	STAT_U("delete_misses", st.delete_misses);
+	STAT_U("delete_hits", st.delete_hits);
+	STAT_U("incr_misses", st.incr_misses);
+	STAT_U("incr_hits", st.incr_hits);
+	STAT_U("decr_misses", st.decr_misses);
+	STAT_U("decr_hits", st.decr_hits);
+	STAT_U("cas_misses", st.cas_misses);
+	STAT_U("cas_hits", st.cas_hits);
+	STAT_U("cas_badval", st.cas_badval);
+	STAT_U("touch_hits", st.touch_hits);
+	STAT_U("touch_misses", st.touch_misses);
 	STAT_U("curr_items", st.curr_items);
 	STAT_U("total_items", st.total_items);
 	STAT_U("bytes", st.bytes);
 	STAT_U("limit_maxbytes", st.limit_maxbytes);
 	STAT_U("evictions", st.evictions);
+	STAT_U("reclaimed", st.reclaimed);
+	STAT_U("expired_unfetched", st.expired_unfetched);
+	STAT_U("evicted_unfetched", st.evicted_unfetched);
 	buf_printf(&c->out, "STAT plmc_backend %s\r\n", plmc_backend());
 	STAT_U("plmc_generation", st.generation);
 	STAT_U("plmc_deaths", st.deaths);
@@ -523,6 +583,25 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 			buf_add(&c->out, "ERROR\r\n", 7);
 	}
 	return used;
+}
+
+int worker_ctx_init(struct worker_ctx *w)
+{
+	w->scratch_len = PLMC_ITEM_MAX;
+	w->scratch = malloc(w->scratch_len);
+	w->batch = malloc((size_t)PLMC_MGET_MAX * PLMCD_MGET_SLOT);
+	if (!w->scratch || !w->batch) {
+		worker_ctx_free(w);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void worker_ctx_free(struct worker_ctx *w)
+{
+	free(w->scratch);
+	free(w->batch);
+	w->scratch = w->batch = NULL;
 }
 
 int proto_run(struct conn *c, struct worker_ctx *w)

@@ -45,6 +45,8 @@ static struct {
 };
 
 static int listen_fds[2], nlisten;
+static int worker_ep[256];	/* each worker's epoll, for hand-off */
+static unsigned next_worker;
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig)
@@ -118,8 +120,18 @@ static void conn_close(int ep, struct conn *c)
 	__atomic_sub_fetch(&g_server.curr_connections, 1, __ATOMIC_RELAXED);
 }
 
-static void conn_accept(int ep, int lfd)
+/*
+ * Accept one connection and give it to the next worker in turn (as
+ * memcached does), not to whichever worker woke: with EPOLLEXCLUSIVE one
+ * busy worker could otherwise end up owning every connection. epoll_ctl on
+ * another thread's epoll is safe; the connection is then only ever touched
+ * by that worker.
+ */
+static void conn_accept(int lfd)
 {
+	int ep = worker_ep[__atomic_fetch_add(&next_worker, 1,
+					     __ATOMIC_RELAXED) %
+			   (unsigned)opt.threads];
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct conn *c;
@@ -202,10 +214,9 @@ static void *worker_main(void *arg)
 {
 	struct worker_ctx w = { 0 };
 	struct epoll_event evs[64];
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int ep = *(int *)arg;
 
-	(void)arg;
-	if (ep < 0 || worker_ctx_init(&w))
+	if (worker_ctx_init(&w))
 		return NULL; /* the others serve on */
 	for (int i = 0; i < nlisten; i++) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
@@ -220,13 +231,12 @@ static void *worker_main(void *arg)
 			void *p = evs[i].data.ptr;
 
 			if (p == &listen_fds[0] || p == &listen_fds[1])
-				conn_accept(ep, *(int *)p);
+				conn_accept(*(int *)p);
 			else
 				conn_event(ep, p, &w);
 		}
 	}
-	worker_ctx_free(&w);
-	close(ep);
+	worker_ctx_free(&w); /* main closes the epolls after every join */
 	return NULL;
 }
 
@@ -357,8 +367,15 @@ int main(int argc, char **argv)
 	g_server.threads = opt.threads;
 	g_server.maxconns = opt.maxconns;
 	g_server.tcpport = opt.port;
+	for (int i = 0; i < opt.threads; i++) {
+		worker_ep[i] = epoll_create1(EPOLL_CLOEXEC);
+		if (worker_ep[i] < 0) {
+			perror("plmcd: epoll");
+			return 1;
+		}
+	}
 	for (int i = 0; i < opt.threads; i++)
-		if (pthread_create(&tid[i], NULL, worker_main, NULL)) {
+		if (pthread_create(&tid[i], NULL, worker_main, &worker_ep[i])) {
 			perror("plmcd: thread");
 			return 1;
 		}
@@ -367,6 +384,8 @@ int main(int argc, char **argv)
 		opt.unix_path ? " and unix socket" : "");
 	for (int i = 0; i < opt.threads; i++)
 		pthread_join(tid[i], NULL);
+	for (int i = 0; i < opt.threads; i++)
+		close(worker_ep[i]);
 	if (opt.unix_path)
 		unlink(opt.unix_path);
 	if (opt.pidfile)

@@ -6,9 +6,12 @@ $(PLBENCH): bench/plbench.c bench/hist.h bench/mcproto.h include/plmc.h $(B)/lib
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_USER) -Ibench -o $@ bench/plbench.c $(B)/libpl.a -lm
 
-.PHONY: bench bench-full
+.PHONY: bench bench-full bench-profile
 bench: deps all
 	bench/run.sh quick
 
 bench-full: deps all
 	bench/run.sh full
+
+bench-profile: deps all
+	bench/profile.sh

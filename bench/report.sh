@@ -41,6 +41,8 @@ function kv(line, key,   i, n, a, f) {
 	P99[n] = kv($0, "p99_ns"); P999[n] = kv($0, "p999_ns")
 	E[n] = kv($0, "errors"); C[n] = kv($0, "mean_cycles")
 	if (name == "memcached-unix") { RT[work] = T[n]; RL[work] = P50[n] }
+	if (name == "plmc" && work ~ /^get100 uniform .* t1$/) hit_cycles = C[n]
+	if (name == "plmc" && work ~ /^nop/) nop_cycles = C[n]
 }
 END {
 	print "| contender | workload | ops/s | p50 | p99 | p99.9 | errors | ops/s vs memcached-unix | p50 vs memcached-unix |"
@@ -51,6 +53,10 @@ END {
 		if (W[i] ~ /^nop/)
 			W[i] = W[i] sprintf(" (%.0f cycles per round trip)", C[i])
 		printf "| %s | %s | %.0f | %d | %d | %d | %d | %s | %s |\n", L[i], W[i], T[i], P50[i], P99[i], P999[i], E[i], rt, rl
+	}
+	if (nop_cycles) {
+		print ""
+		printf "plmc cycles (mean, TSC, timing overhead included): %.0f per empty gate round trip, %.0f per get hit (get100, one thread).\n", nop_cycles, hit_cycles
 	}
 	if (m) {
 		print ""

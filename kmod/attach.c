@@ -210,6 +210,7 @@ int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a)
 	if (rc)
 		goto err_free_att;
 	plmc_ppage_fill(att);
+	plmc_guard_set_exit(att);
 	plmc_mm_set_undumpable(current->mm);
 	a->store_size = att->seg->store_size;
 	a->image_size = att->seg->image_size;

@@ -81,8 +81,6 @@ void plmc_guard_add(struct plmc_att *att)
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 }
 
-static u32 plmc_guard_mask(struct mm_struct *mm);
-
 /* Idempotent: every way an attachment ends calls it. May sleep. */
 void plmc_guard_del(struct plmc_att *att)
 {
@@ -100,6 +98,39 @@ void plmc_guard_del(struct plmc_att *att)
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 	if (!plmc_guard_mask(att->mm))
 		plmc_xbp_unwatch_mm(att->mm);
+}
+
+/* Return: where signals held inside the library are let go, or 0. */
+unsigned long plmc_guard_exit_addr(struct mm_struct *mm)
+{
+	struct plmc_att *att;
+	unsigned long flags, addr = 0;
+
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	list_for_each_entry(att, &plmc_guards, guard_node)
+		if (att->mm == mm && att->gate_exit) {
+			addr = att->gate_exit;
+			break;
+		}
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
+	return addr;
+}
+
+/*
+ * Once joined: the gate's exit, just after its exit WRPKRU (image site 1,
+ * see kvcore/gate.S; a WRPKRU is 3 bytes). There the store is closed and
+ * rsp is the client's: held signals can be delivered.
+ */
+void plmc_guard_set_exit(struct plmc_att *att)
+{
+	const struct plmc_image_hdr *h = att->seg->image;
+	unsigned long flags;
+
+	if (h->nsites < 2)
+		return;
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	att->gate_exit = PLMC_BASE + h->sites[1] + 3;
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 }
 
 /* Copy the XRSTOR sites watched in @mm. Return: how many. Any context. */
@@ -126,7 +157,7 @@ unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites)
  * may hold several attachments: each key must stay closed.
  * Context: any.
  */
-static u32 plmc_guard_mask(struct mm_struct *mm)
+u32 plmc_guard_mask(struct mm_struct *mm)
 {
 	struct plmc_att *att;
 	unsigned long flags;
@@ -514,12 +545,14 @@ static int plmc_collect(struct plmc_att *att, struct plmc_xrange *r, int *n)
 	return rc;
 }
 
-/* Legacy and REX prefixes: bytes that may start the same XRSTOR. */
+/*
+ * Prefixes that may start the same XRSTOR: REX, segment overrides and
+ * address size. LOCK, 66, F2 and F3 make XRSTOR #UD, so they cannot.
+ */
 static bool plmc_is_prefix(u8 b)
 {
 	return (b >= 0x40 && b <= 0x4f) || b == 0x26 || b == 0x2e ||
-	       b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 ||
-	       b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3;
+	       b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x67;
 }
 
 /*
@@ -655,8 +688,13 @@ int plmc_guard_init(void)
 	rc = plmc_xbp_init();
 	if (rc)
 		goto err_kretprobes;
+	rc = plmc_defer_init();
+	if (rc)
+		goto err_xbp;
 	return 0;
 
+err_xbp:
+	plmc_xbp_exit();
 err_kretprobes:
 	unregister_kretprobes(plmc_kretprobes, ARRAY_SIZE(plmc_kretprobes));
 err_kprobes:
@@ -666,6 +704,7 @@ err_kprobes:
 
 void plmc_guard_exit(void)
 {
+	plmc_defer_exit();
 	plmc_xbp_exit();
 	unregister_kretprobes(plmc_kretprobes, ARRAY_SIZE(plmc_kretprobes));
 	unregister_kprobes(plmc_kprobes, ARRAY_SIZE(plmc_kprobes));

@@ -54,8 +54,11 @@ struct plmc_seg {
 	u64 nattach;
 };
 
-/* XRSTOR starts watched per thread: x86 has four debug registers. */
-#define PLMC_XSITES 4
+/*
+ * XRSTOR starts watched per thread: x86 has four debug registers, and
+ * signal deferral (defer.c) needs one for the gate's exit.
+ */
+#define PLMC_XSITES 3
 
 /* Region bits: each mapped at most once per attachment. */
 #define PLMC_R_IMAGE 0x1
@@ -81,6 +84,7 @@ struct plmc_att {
 	unsigned long xsite[PLMC_XSITES]; /* XRSTOR starts, set by the scan */
 	unsigned int nxsite;
 	bool xready; /* xsite complete; set and read under plmc_guard_lock */
+	unsigned long gate_exit; /* after the exit WRPKRU; plmc_guard_lock */
 };
 
 struct plmc_file {
@@ -123,6 +127,13 @@ void plmc_guard_release_files(struct plmc_att *att);
 int plmc_guard_init(void);
 void plmc_guard_exit(void);
 unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites);
+u32 plmc_guard_mask(struct mm_struct *mm);
+unsigned long plmc_guard_exit_addr(struct mm_struct *mm);
+void plmc_guard_set_exit(struct plmc_att *att);
+
+/* defer.c */
+int plmc_defer_init(void);
+void plmc_defer_exit(void);
 
 /* xrstor.c */
 int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,

@@ -1,21 +1,16 @@
 /* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: MIT */
 /*
  * atk_signal - attack 12: signals arriving while a thread is inside the
  * library (PKRU open, on a protected stack). Another process sends
- * SIGUSR1 while the target makes gate calls, until handlers have seen two
- * frames saved inside the library (saved PKRU with the store key open)
- * with the stack pointer on a protected slot stack.
- *  - no alternate stack: the design wants delivery after the gate exits;
- *    the module does not defer signals yet (known gap: the frame goes on
- *    the protected stack, the handler, run with the store closed, faults
- *    there, and the client dies alone).
- *  - on a sigaltstack: the handler runs with the store closed (x86 keeps
- *    PKRU across delivery; the module closes it) and the sigreturn
- *    resumes the library (the module matches it to the frame it
- *    recorded): expected to survive, every call answered, no handler
- *    ever seeing the store open.
- *  - on a sigaltstack, the handler points the saved rip at its own code:
- *    expected SIGKILL at sigreturn (the registers no longer match).
+ * SIGUSR1 every 300 us while the target makes gate calls (3000 at least,
+ * and until 10 signals were handled).
+ * Expected: the module holds such signals until the gate's exit, so no
+ * handler ever gets a frame saved inside the library (saved PKRU with the
+ * store open) nor runs with the store open; the client survives and every
+ * call succeeds. Three ways: no alternate stack, a sigaltstack, and a
+ * handler that would redirect the saved rip of any frame from inside
+ * (it must never see one; if it did, the forged sigreturn must die).
  */
 #include "attacks.h"
 #include <cpuid.h>
@@ -82,7 +77,7 @@ static int run(int m)
 	}
 	sigaction(SIGUSR1, &sa, NULL);
 	if (m == 2)
-		vm_expect_death();
+		vm_expect_death(); /* only if a frame from inside shows up */
 	sender = fork();
 	if (sender == 0) {
 		pid_t t = getppid();
@@ -91,7 +86,8 @@ static int run(int m)
 			usleep(300);
 		_exit(0);
 	}
-	for (i = 0; i < 20000 && onstack < 2; i++)
+	/* At least 3000 calls and 10 signals (up to 30000 calls). */
+	for (i = 0; i < 30000 && (i < 3000 || seen < 10); i++)
 		if (plmc_nop())
 			bad++;
 	kill(sender, SIGKILL);
@@ -104,12 +100,14 @@ static int run(int m)
 			       seen, inside);
 	if (m == 2 && inside)
 		return VM_FAIL("resumed at a forged rip: not killed");
-	if (!onstack)
-		return VM_FAIL("no signal landed on a slot stack "
-			       "(%d signals, %d inside, %d calls)", seen, inside,
-			       i);
-	return ATK_REFUSED("%d signals, %d inside the library, %d on a slot "
-			   "stack, all calls ok", seen, inside, onstack);
+	if (inside)
+		return VM_FAIL("%d of %d handlers got a frame from inside the "
+			       "library (%d on a slot stack)", inside, seen,
+			       onstack);
+	if (seen < 5)
+		return VM_FAIL("only %d signals handled in %d calls", seen, i);
+	return ATK_REFUSED("%d signals, none handled inside the library, "
+			   "%d calls ok", seen, i);
 }
 
 static int plain(void)
@@ -130,11 +128,11 @@ static int forged(void)
 int main(void)
 {
 	atk_init();
-	atk_run("signal.in_library_no_altstack",
-		"deferred, survives", plain,
-		"no signal deferral yet: handler on the protected stack "
-		"faults, the client dies alone");
-	atk_run("signal.in_library_altstack", "survives", altstack, NULL);
-	atk_run("signal.in_library_forged_rip", "SIGKILL", forged, NULL);
+	atk_run("signal.in_library_no_altstack", "deferred, survives", plain,
+		NULL);
+	atk_run("signal.in_library_altstack", "deferred, survives", altstack,
+		NULL);
+	atk_run("signal.in_library_forged_rip", "no frame to forge", forged,
+		NULL);
 	return vm_done();
 }

@@ -6,6 +6,8 @@
 #                   run, the VM suite (installs what it needs)
 #   make run        the demo: on /dev/plmc if present, else in the test host
 #   make vm-test    the VM suite alone
+#   make install    libpl, headers, plmc.pc, tools, man pages, DKMS tree
+#                   (DESTDIR, PREFIX=/usr/local)
 #   make bench      plmc against memcached, side by side (bounded)
 #
 # Each folder keeps its own rules in build.mk; this file only ties them.
@@ -36,6 +38,7 @@ include tools/plmcd/build.mk
 include tests/plmcd/build.mk
 include tests/fuzz/build.mk
 include bench/build.mk
+include tools/install.mk
 
 all: $(ALL_TARGETS)
 
@@ -50,6 +53,7 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) plmcd-test
 	$(MAKE) fuzz-test
+	$(MAKE) install-test
 	$(MAKE) vm-test
 
 vm-test: deps all

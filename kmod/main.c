@@ -94,3 +94,4 @@ module_init(plmc_init);
 module_exit(plmc_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("plmc: memcached as a protected library (segments, PKU)");
+MODULE_VERSION("0.1.0");

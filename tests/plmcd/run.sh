@@ -69,7 +69,7 @@ if /usr/bin/python3 tests/plmcd/hostile.py 127.0.0.1 "$port" 400 >"$tmp/hostile"
 cat "$tmp/hostile"
 pass=$((pass + $(grep -c '^PASS' "$tmp/hostile")))
 fail=$((fail + $(grep -c '^FAIL' "$tmp/hostile")))
-grep -q '^hostile: [0-9]* passed, 0 failed' "$tmp/hostile" || { echo "FAIL hostile.py did not finish"; fail=$((fail + 1)); }
+grep -q '^hostile cases: [0-9]* passed, 0 failed' "$tmp/hostile" || { echo "FAIL hostile.py did not finish"; fail=$((fail + 1)); }
 pytests=/usr/lib/python3/dist-packages/pymemcache/test/test_integration.py
 if [ -f "$pytests" ] && /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
 	check "pymemcache integration tests" /usr/bin/python3 -m pytest -q \
@@ -79,5 +79,5 @@ else
 	echo "FAIL pymemcache tests missing (scripts/deps.sh installs python3-pymemcache python3-pytest)"
 	fail=$((fail + 1))
 fi
-echo "$pass passed, $fail failed"
+echo "plmcd: $pass passed, $fail failed"
 [ "$fail" = 0 ]

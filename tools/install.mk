@@ -1,0 +1,152 @@
+# tools/install.mk: make install, make uninstall, make install-test.
+#
+#   make install [DESTDIR=/stage] [PREFIX=/usr/local]
+#   make uninstall (same DESTDIR and PREFIX)
+#
+# Installs libpl (static, and shared with a versioned soname), the headers,
+# plmc.pc, the kvcore image, plctl, plmcd, the man pages, the systemd unit,
+# the udev rule, a sysusers.d entry for the group plmc, a modules-load.d
+# entry, and the module sources for DKMS in /usr/src/plmc-VERSION. See
+# docs/install.md. Directories are variables, so a distribution can move
+# them (LIBDIR=$(PREFIX)/lib/x86_64-linux-gnu, ...).
+#
+# libpl/build.mk links build/libpl.so with soname libpl.so; the installed
+# library is linked here again from the same objects with soname libpl.so.0
+# so that programs record the ABI version, not the development link.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+# The one version number, kept in kmod/dkms.conf (dkms needs it literally).
+PLMC_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\([^"]*\)"$$/\1/p' \
+	kmod/dkms.conf)
+ifeq ($(PLMC_VERSION),)
+$(error tools/install.mk: no PACKAGE_VERSION in kmod/dkms.conf)
+endif
+PLMC_SOMAJOR := $(firstword $(subst ., ,$(PLMC_VERSION)))
+
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+PLMCLIBDIR ?= $(PREFIX)/lib/plmc
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/plmc
+# systemd reads units from /usr/local/lib/systemd/system too; udev,
+# sysusers.d and modules-load.d read only /usr/lib and /etc.
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONF_OR_USR := $(if $(filter /usr,$(PREFIX)),/usr/lib,/etc)
+UDEVRULESDIR ?= $(SYSCONF_OR_USR)/udev/rules.d
+SYSUSERSDIR ?= $(SYSCONF_OR_USR)/sysusers.d
+MODULESLOADDIR ?= $(SYSCONF_OR_USR)/modules-load.d
+DKMSDIR ?= /usr/src/plmc-$(PLMC_VERSION)
+
+INSTALL ?= install
+DEST := $(DESTDIR)
+
+LIBPL_SO_REAL := libpl.so.$(PLMC_VERSION)
+LIBPL_SONAME := libpl.so.$(PLMC_SOMAJOR)
+INST_B := $(B)/install
+
+# Every function plmc.h declares gets a man3 page of its own: a .so link
+# to libpl.3 (tests/install checks libpl.3 names each one).
+PAREN := (
+MAN_LINKS := $(shell sed -n \
+	's/^[a-z][a-z ]*[ *]\(plmc_[a-z0-9_]*\)$(PAREN).*/\1/p' include/plmc.h)
+# Sources only: plmc.mod.c is kbuild output of a `make kmod` in the tree.
+KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/*.S)) \
+	     kmod/Kbuild
+PLMC_HDRS := $(wildcard include/plmc/*.h)
+
+INSTALL_INPUTS := $(B)/libpl.a $(INST_B)/$(LIBPL_SO_REAL) $(B)/plctl \
+		  $(B)/plmcd $(B)/kvcore.img
+
+.PHONY: install uninstall install-test
+
+$(INST_B)/$(LIBPL_SO_REAL): $(LIBPL_OBJS) libpl/libpl.map
+	@mkdir -p $(@D)
+	$(CC) -shared -pthread -Wl,--version-script=libpl/libpl.map \
+		-Wl,-soname,$(LIBPL_SONAME) -Wl,-z,noexecstack -o $@ \
+		$(LIBPL_OBJS)
+
+UNIT_OLD := \# Install to /etc/systemd/system/ (make install will)
+UNIT_NEW := \# Installed by make install in $(SYSTEMDUNITDIR)
+# A folder under PREFIX as ${prefix}/... (pkg-config --define-prefix).
+PC_REL = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+install: $(INSTALL_INPUTS)
+	$(INSTALL) -d $(DEST)$(BINDIR) $(DEST)$(LIBDIR) $(DEST)$(PKGCONFIGDIR) \
+		$(DEST)$(INCLUDEDIR)/plmc $(DEST)$(PLMCLIBDIR) \
+		$(DEST)$(MANDIR)/man3 $(DEST)$(MANDIR)/man7 \
+		$(DEST)$(MANDIR)/man8 $(DEST)$(DOCDIR) $(DEST)$(SYSTEMDUNITDIR) \
+		$(DEST)$(UDEVRULESDIR) $(DEST)$(SYSUSERSDIR) \
+		$(DEST)$(MODULESLOADDIR) $(DEST)$(DKMSDIR)/kmod \
+		$(DEST)$(DKMSDIR)/include/plmc
+	$(INSTALL) -m 0755 $(B)/plctl $(B)/plmcd $(DEST)$(BINDIR)
+	$(INSTALL) -m 0644 $(B)/libpl.a $(DEST)$(LIBDIR)
+	$(INSTALL) -m 0755 $(INST_B)/$(LIBPL_SO_REAL) $(DEST)$(LIBDIR)
+	ln -sf $(LIBPL_SO_REAL) $(DEST)$(LIBDIR)/$(LIBPL_SONAME)
+	ln -sf $(LIBPL_SONAME) $(DEST)$(LIBDIR)/libpl.so
+	$(INSTALL) -m 0644 include/plmc.h $(DEST)$(INCLUDEDIR)
+	$(INSTALL) -m 0644 $(PLMC_HDRS) $(DEST)$(INCLUDEDIR)/plmc
+	$(INSTALL) -m 0644 $(B)/kvcore.img $(DEST)$(PLMCLIBDIR)
+	$(INSTALL) -m 0644 docs/man/libpl.3 $(DEST)$(MANDIR)/man3
+	$(INSTALL) -m 0644 docs/man/plmc.7 $(DEST)$(MANDIR)/man7
+	$(INSTALL) -m 0644 docs/man/plctl.8 tools/plmcd/plmcd.8 \
+		$(DEST)$(MANDIR)/man8
+	for f in $(MAN_LINKS); do \
+		echo '.so man3/libpl.3' > $(DEST)$(MANDIR)/man3/$$f.3 || exit 1; \
+		chmod 0644 $(DEST)$(MANDIR)/man3/$$f.3; \
+	done
+	$(INSTALL) -m 0644 docs/install.md README.md LICENSE $(DEST)$(DOCDIR)
+	$(INSTALL) -m 0644 kmod/99-plmc.rules $(DEST)$(UDEVRULESDIR)
+	$(INSTALL) -m 0644 kmod/dkms.conf $(DEST)$(DKMSDIR)
+	$(INSTALL) -m 0644 $(KMOD_SRCS) $(DEST)$(DKMSDIR)/kmod
+	$(INSTALL) -m 0644 $(PLMC_HDRS) $(DEST)$(DKMSDIR)/include/plmc
+	# The generated ones go straight into DESTDIR: they name PREFIX, and
+	# a shared intermediate in build/ would race between two installs.
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call PC_REL,$(LIBDIR))' \
+		'includedir=$(call PC_REL,$(INCLUDEDIR))' \
+		'imagedir=$(call PC_REL,$(PLMCLIBDIR))' '' 'Name: plmc' \
+		'Description: plmc client runtime (memcached as a protected library)' \
+		'Version: $(PLMC_VERSION)' \
+		'Libs: -L$${libdir} -lpl' 'Libs.private: -pthread' \
+		'Cflags: -I$${includedir}' > $(DEST)$(PKGCONFIGDIR)/plmc.pc
+	sed -e 's|^ExecStart=[^ ]*/plmcd |ExecStart=$(BINDIR)/plmcd |' \
+	    -e 's|^$(UNIT_OLD)|$(UNIT_NEW)|' tools/plmcd/plmcd.service \
+		> $(DEST)$(SYSTEMDUNITDIR)/plmcd.service
+	grep -q '^ExecStart=$(BINDIR)/plmcd ' \
+		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service
+	echo 'g plmc - - -' > $(DEST)$(SYSUSERSDIR)/plmc.conf
+	echo 'plmc' > $(DEST)$(MODULESLOADDIR)/plmc.conf
+	chmod 0644 $(DEST)$(PKGCONFIGDIR)/plmc.pc \
+		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service \
+		$(DEST)$(SYSUSERSDIR)/plmc.conf $(DEST)$(MODULESLOADDIR)/plmc.conf
+
+# Files one by one (never a glob over a shared folder), then the folders
+# only plmc uses.
+uninstall:
+	rm -f $(DEST)$(BINDIR)/plctl $(DEST)$(BINDIR)/plmcd \
+		$(DEST)$(LIBDIR)/libpl.a $(DEST)$(LIBDIR)/libpl.so \
+		$(DEST)$(LIBDIR)/$(LIBPL_SONAME) \
+		$(DEST)$(LIBDIR)/$(LIBPL_SO_REAL) \
+		$(DEST)$(PKGCONFIGDIR)/plmc.pc $(DEST)$(INCLUDEDIR)/plmc.h \
+		$(patsubst include/%,$(DEST)$(INCLUDEDIR)/%,$(PLMC_HDRS)) \
+		$(DEST)$(PLMCLIBDIR)/kvcore.img \
+		$(DEST)$(MANDIR)/man3/libpl.3 $(DEST)$(MANDIR)/man7/plmc.7 \
+		$(DEST)$(MANDIR)/man8/plctl.8 $(DEST)$(MANDIR)/man8/plmcd.8 \
+		$(patsubst %,$(DEST)$(MANDIR)/man3/%.3,$(MAN_LINKS)) \
+		$(DEST)$(DOCDIR)/install.md $(DEST)$(DOCDIR)/README.md \
+		$(DEST)$(DOCDIR)/LICENSE \
+		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service \
+		$(DEST)$(UDEVRULESDIR)/99-plmc.rules \
+		$(DEST)$(SYSUSERSDIR)/plmc.conf \
+		$(DEST)$(MODULESLOADDIR)/plmc.conf
+	rm -rf $(DEST)$(DKMSDIR)
+	-rmdir $(DEST)$(INCLUDEDIR)/plmc $(DEST)$(PLMCLIBDIR) $(DEST)$(DOCDIR) \
+		2>/dev/null
+	@if [ -z '$(DESTDIR)' ] && [ -d /var/lib/dkms/plmc/$(PLMC_VERSION) ]; \
+	then echo 'note: dkms still has plmc/$(PLMC_VERSION):' \
+		'dkms remove plmc/$(PLMC_VERSION) --all'; fi
+
+install-test: $(INSTALL_INPUTS)
+	tests/install/run.sh

@@ -4,6 +4,7 @@
 #   make kmod       plmc.ko against KDIR
 #   make test       host unit tests, plmcd against memcached, a bounded fuzz
 #                   run, the VM suite (installs what it needs)
+#   make crash-test crash injection (KILLS=10000 for the full run)
 #   make run        the demo: on /dev/plmc if present, else in the test host
 #   make vm-test    the VM suite alone
 #   make install    libpl, headers, plmc.pc, tools, man pages, DKMS tree
@@ -39,6 +40,7 @@ include tests/plmcd/build.mk
 include tests/fuzz/build.mk
 include bench/build.mk
 include tools/install.mk
+include tests/crash/build.mk
 
 all: $(ALL_TARGETS)
 
@@ -54,6 +56,7 @@ test: deps
 	$(MAKE) plmcd-test
 	$(MAKE) fuzz-test
 	$(MAKE) install-test
+	$(MAKE) crash-test
 	$(MAKE) vm-test
 
 vm-test: deps all

@@ -99,6 +99,29 @@ struct plmc_stats {
 	uint64_t evicted_unfetched; /* evicted items never read */
 };
 
+/*
+ * plmc_check(): a structural check of the store, run inside it. Exact
+ * accounting (every chunk free, linked or retired; items/bytes equal to
+ * the counters; no lock held) is checked only when no other slot is in
+ * a call (.quiescent); the rest always. .errors == 0 means sound; .msg
+ * names the first problem found, or says "ok".
+ */
+struct plmc_check {
+	uint64_t size;        /* sizeof(struct plmc_check), set by the caller */
+	uint64_t errors;
+	uint64_t quiescent;   /* 1 if the exact accounting was checked */
+	uint64_t items;       /* linked items found walking every chain */
+	uint64_t bytes;
+	uint64_t chunks;      /* chunks carved from pages */
+	uint64_t free;        /* ... on free lists */
+	uint64_t retired;     /* ... on slots' retired lists */
+	uint64_t held;        /* ... held by calls in flight */
+	uint64_t pages_used;
+	uint64_t dead_slots;  /* slots still owned by a dead attachment */
+	uint64_t locks_held;  /* lock words set (0 when quiescent) */
+	char msg[128];
+};
+
 /* One key of plmc_mget: fill key, klen, buf, buflen; the rest is set. */
 struct plmc_mget {
 	const void *key;
@@ -165,6 +188,17 @@ int plmc_version(char *buf, size_t len);
 
 /* Tests: move the store's clock forward without sleeping. */
 int plmc_clock_advance(int64_t seconds);
+
+/* Crash recovery. plmc_recover: detect dead attachments (none backend)
+ * and recover every dead slot now; returns how many (>= 0) or an error.
+ * plmc_check: see struct plmc_check; PLMC_OK, the store's verdict is in
+ * .errors. plmc_crash_arm (tests only): this thread's next call that
+ * reaches crash point @point (enum plmc_crash_point in plmc/gate.h)
+ * kills the process there; 0 disarms. */
+int plmc_recover(void);
+int plmc_check(struct plmc_check *out);
+int plmc_crash_arm(int point);
+const char *plmc_crash_name(int point);
 
 const char *plmc_strerror(int rc);
 

@@ -15,10 +15,12 @@
  * geo.pnext, one u32 per page after the bucket array) for the CLOCK
  * hand of evict.c.
  *
- * Crash: a death between taking a page and recording it as the class's
- * carve page leaks that page; a death holding a class lock leaves it held
- * (see lock.c). Store full: NULL (the caller says PLMC_E_NOMEM; eviction
- * comes later).
+ * Crash: every change is a redo transaction (tx.c) that also records
+ * what the slot now owns (ks->chunk, ks->spare), so a death leaks
+ * nothing: recover.c finishes the transaction, frees the lock, and
+ * retires an owned chunk. Pages are taken under page_lock, never while a
+ * class lock is held (one lock per slot at a time), into the slot's
+ * spare, then given to the class under its lock.
  */
 #include "kv.h"
 
@@ -78,73 +80,112 @@ u64 kv_class_chunks(int cls)
 	return n * (KV_PAGE_SIZE / kv_sizes[cls]);
 }
 
-/* Take a fresh page, or 0 if none is left. */
-static u64 kv_page_take(struct kv_ctx *c)
+/*
+ * Make sure this slot has a spare page: take one under the page lock.
+ * Return: nonzero if it has one. Context: no lock held.
+ */
+static int kv_page_take(struct kv_ctx *c)
 {
-	u64 *used = &kv_area()->pages_used;
-	u64 n = __atomic_load_n(used, __ATOMIC_RELAXED);
+	struct kv_area *a = kv_area();
+	struct kv_tx t;
+	u64 n;
 
-	do {
-		if (n >= c->geo.npages)
-			return 0;
-	} while (!__atomic_compare_exchange_n(
-		used, &n, n + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-	return c->geo.pages + n * KV_PAGE_SIZE;
+	if (c->ks->spare)
+		return 1;
+	kv_lock(c, &a->page_lock);
+	n = a->pages_used;
+	if (n < c->geo.npages) {
+		kv_tx_init(&t);
+		kv_tx_set(&t, &a->pages_used, n + 1);
+		kv_tx_set(&t, &c->ks->spare, c->geo.pages + n * KV_PAGE_SIZE);
+		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_PAGE_TX);
+	}
+	kv_unlock(c, &a->page_lock);
+	return c->ks->spare != 0;
 }
 
-/* Context: class lock held. */
-static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, u64 sz)
+/*
+ * Log the take of one chunk of class @k into @t: from the free list,
+ * else from the carve page, else from this slot's spare page (which
+ * becomes the class's newest page; the old carve page has no room for
+ * one more chunk, so every older page is fully carved: check.c counts
+ * on it). Return: the chunk, or 0. Context: class lock held.
+ */
+static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
+			 struct kv_tx *t)
 {
-	u64 p = cl->free;
+	u64 sz = kv_sizes[k], p = cl->free, pg;
 
 	if (p) {
-		cl->free = *(u64 *)p;
-		cl->nfree--;
+		kv_tx_set(t, &cl->free, *(u64 *)p);
+		kv_tx_set(t, &cl->nfree, cl->nfree - 1);
 		return p;
 	}
 	if (cl->carve && sz <= cl->carve_end - cl->carve) {
 		p = cl->carve;
-		cl->carve += sz;
+		kv_tx_set(t, &cl->carve, p + sz);
 		return p;
 	}
-	p = kv_page_take(c);
+	p = c->ks->spare;
 	if (!p)
 		return 0;
+	pg = (p - c->geo.pages) / KV_PAGE_SIZE;
 	/* Newest first on the class's page list (the CLOCK walks it). */
-	c->geo.pnext[(p - c->geo.pages) / KV_PAGE_SIZE] = (u32)cl->pages;
-	cl->pages = (p - c->geo.pages) / KV_PAGE_SIZE + 1;
-	__atomic_store_n(&cl->npages, cl->npages + 1, __ATOMIC_RELAXED);
-	cl->carve = p + sz;
-	cl->carve_end = p + KV_PAGE_SIZE;
+	kv_tx_set32(t, &c->geo.pnext[pg], (u32)cl->pages);
+	kv_tx_set(t, &cl->pages, pg + 1);
+	kv_tx_set(t, &cl->npages, cl->npages + 1);
+	kv_tx_set(t, &cl->carve, p + sz);
+	kv_tx_set(t, &cl->carve_end, p + KV_PAGE_SIZE);
+	kv_tx_set(t, &c->ks->spare, 0);
 	return p;
 }
 
-/* Return: a chunk of at least @size bytes (its class in *cls), or NULL. */
+/*
+ * Return: a chunk of at least @size bytes (its class in *cls), or NULL.
+ * The chunk is recorded as this slot's (ks->chunk) in the same
+ * transaction that takes it: kv_wr_link or kv_free clears the record.
+ */
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 {
 	struct kv_class *cl;
-	int k = kv_class_of(size);
-	u64 p;
+	struct kv_tx t;
+	int k = kv_class_of(size), tries;
+	u64 p = 0;
 
 	if (k < 0)
 		return 0;
 	cl = &kv_area()->cls[k];
-	kv_lock(c, &cl->lock);
-	p = kv_chunk_take(c, cl, kv_sizes[k]);
-	kv_unlock(c, &cl->lock);
+	for (tries = 0; tries < 2 && !p; tries++) {
+		kv_lock(c, &cl->lock);
+		kv_crash(c, PLMC_CRASH_ALLOC_LOCKED);
+		kv_tx_init(&t);
+		p = kv_chunk_take(c, cl, k, &t);
+		if (p) {
+			kv_tx_set(&t, &c->ks->chunk, p | (u64)k << 56);
+			kv_tx_commit(c, c->ks, &t, PLMC_CRASH_ALLOC_TX);
+		}
+		kv_unlock(c, &cl->lock);
+		if (!p && !kv_page_take(c))
+			break;
+	}
 	*cls = k;
 	return (void *)p;
 }
 
-/* Context: no reader can reach @p any more (see epoch.c). */
-void kv_free(struct kv_ctx *c, void *p, int cls)
+/*
+ * Free chunk @p of class @cls, with @t's stores (the caller's record
+ * of the chunk: ks->chunk or its retired list) in the same transaction.
+ * Context: no reader can reach @p any more (see epoch.c); no lock held.
+ */
+void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 {
 	struct kv_class *cl = &kv_area()->cls[cls];
 
 	kv_lock(c, &cl->lock);
-	*(u64 *)p = cl->free;
-	cl->free = (u64)p;
-	cl->nfree++;
+	kv_tx_set(t, p, cl->free);
+	kv_tx_set(t, &cl->free, (u64)p);
+	kv_tx_set(t, &cl->nfree, cl->nfree + 1);
+	kv_tx_commit(c, c->ks, t, point);
 	kv_unlock(c, &cl->lock);
 }
 
@@ -164,17 +205,19 @@ static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 u64 kv_clock_next(struct kv_ctx *c, int cls)
 {
 	struct kv_class *cl = &kv_area()->cls[cls];
-	u64 sz = kv_sizes[cls], p, pg, end;
+	u64 sz = kv_sizes[cls], p, pg, end, h;
 
 	kv_lock(c, &cl->lock);
 	p = cl->hand ? cl->hand : kv_page_addr(c, cl->pages);
 	if (p) {
 		pg = (p - c->geo.pages) / KV_PAGE_SIZE;
 		end = c->geo.pages + (pg + 1) * KV_PAGE_SIZE;
-		cl->hand = p + sz;
-		if (cl->hand + sz > end) /* next page, or 0: from the top */
-			cl->hand = kv_page_addr(c, c->geo.pnext[pg]);
+		h = p + sz;
+		if (h + sz > end) /* next page, or 0: from the top */
+			h = kv_page_addr(c, c->geo.pnext[pg]);
+		__atomic_store_n(&cl->hand, h, __ATOMIC_RELAXED);
 	}
+	kv_crash(c, PLMC_CRASH_EVICT); /* one store: nothing to log */
 	kv_unlock(c, &cl->lock);
 	return p;
 }

@@ -368,9 +368,49 @@ static int kv_ctx_init(struct kv_ctx *c)
 	return kv_geo_init(&c->geo, size);
 }
 
+/* CHECK: out = struct plmc_check; buflen = the caller's sizeof. */
+static long kv_op_check(struct kv_ctx *c, const struct plmc_req *r)
+{
+	struct plmc_check ck;
+	u64 n = r->buflen < sizeof(ck) ? r->buflen : sizeof(ck);
+
+	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
+	    r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (n < sizeof(ck.size))
+		return PLMC_E_INVAL;
+	if (!kv_user_ok(r->out, n))
+		return PLMC_E_FAULT;
+	kv_check(c, &ck);
+	ck.size = n;
+	memcpy((void *)r->out, &ck, n);
+	return PLMC_OK;
+}
+
+/* CRASH (tests): arm crash point vlen in this slot; 0 disarms. */
+static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->out || r->buflen || r->exptime ||
+	    r->cas || r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (r->vlen >= PLMC_CRASH_COUNT)
+		return PLMC_E_INVAL;
+	__atomic_store_n(&c->ks->crash_at, r->vlen, __ATOMIC_RELAXED);
+	return PLMC_OK;
+}
+
 static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	switch (op) {
+	case PLMC_OP_CHECK:
+		return kv_op_check(c, r);
+	case PLMC_OP_RECOVER:
+		if (r->key || r->val || r->buf || r->out || r->vlen ||
+		    r->buflen || r->exptime || r->cas || r->klen || r->flags)
+			return PLMC_E_INVAL;
+		return kv_recover_all(c);
+	case PLMC_OP_CRASH:
+		return kv_op_crash(c, r);
 	case PLMC_OP_GET:
 	case PLMC_OP_GAT:
 		return kv_op_get(c, op, r);
@@ -420,7 +460,9 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.ks = kv_slot(c.rec);
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
+	c.recovered = 0;
 	if (op == PLMC_OP_RELEASE) {
+		c.ks->crash_at = 0; /* an arm never outlives its owner */
 		c.rec->exit_state = 0; /* the gate frees the slot on exit */
 		return PLMC_OK;
 	}
@@ -432,6 +474,14 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	rc = kv_ctx_init(&c);
 	if (rc)
 		return rc;
+	/* The one load of the fast path that notices a death. STATS and
+	 * CHECK observe the store as they find it (dead slots included). */
+	if (KV_UNLIKELY(__atomic_load_n(&kv_hdr()->generation,
+					__ATOMIC_ACQUIRE) !=
+			__atomic_load_n(&kv_area()->rec_gen,
+					__ATOMIC_RELAXED)) &&
+	    op != PLMC_OP_STATS && op != PLMC_OP_CHECK)
+		kv_recover_all(&c);
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);

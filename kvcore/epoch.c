@@ -19,8 +19,10 @@
  *   after the unlink. An announcement read stale-low only delays a free.
  * Slots owned by an attachment marked dead (slot.dead == owner id) are
  *   skipped: a dead process reads nothing.
- * Retired lists live in the slot records, so a later recovery pass can
- *   adopt a dead slot's list; a slot's list passes to its next owner.
+ * Retired lists live in the slot records and pass to the slot's next
+ *   owner; recovery (recover.c) appends a dead call's unretired item to
+ *   its slot's list, so a dead slot's memory is freed by whoever owns
+ *   that slot next. List changes are redo transactions (tx.c).
  */
 #include "kv.h"
 
@@ -37,27 +39,32 @@ void kv_epoch_exit(struct plmc_slot *s)
 	__atomic_store_n(&s->epoch, 0, __ATOMIC_RELEASE);
 }
 
-/* Context: @it is unlinked (no new reader can find it); no lock held. */
-void kv_retire(struct kv_ctx *c, struct kv_item *it)
+/*
+ * Put ks->pending (unlinked: no new reader can find it) at the tail of
+ * @ks's retired list, in one transaction logged in @ks. Its retire epoch
+ * is taken now, after the unlink (the order the proof above needs).
+ * Context: @ks is this call's slot, or a dead one it has claimed.
+ */
+void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 {
-	struct kv_slot *ks = c->ks;
+	struct kv_item *it = (struct kv_item *)ks->pending;
+	struct kv_tx t;
+	u64 r;
 
-	it->repoch = __atomic_add_fetch(&kv_area()->epoch, 1, __ATOMIC_SEQ_CST);
-	it->rnext = 0;
+	if (!it)
+		return;
+	r = __atomic_add_fetch(&kv_area()->epoch, 1, __ATOMIC_SEQ_CST);
+	kv_tx_init(&t);
+	kv_tx_set(&t, &it->repoch, r);
+	kv_tx_set(&t, &it->rnext, 0);
 	if (ks->rtail)
-		((struct kv_item *)ks->rtail)->rnext = (u64)it;
+		kv_tx_set(&t, &((struct kv_item *)ks->rtail)->rnext, (u64)it);
 	else
-		ks->rhead = (u64)it;
-	ks->rtail = (u64)it;
-	ks->rcount++;
-}
-
-static int kv_slot_dead(const struct plmc_slot *s)
-{
-	u64 dead = __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE);
-
-	return dead &&
-	       (__atomic_load_n(&s->state, __ATOMIC_RELAXED) >> 1) == dead;
+		kv_tx_set(&t, &ks->rhead, (u64)it);
+	kv_tx_set(&t, &ks->rtail, (u64)it);
+	kv_tx_set(&t, &ks->rcount, ks->rcount + 1);
+	kv_tx_set(&t, &ks->pending, 0);
+	kv_tx_commit(c, ks, &t, point);
 }
 
 /* The oldest epoch any other live slot may still read in; ~0 if none. */
@@ -94,16 +101,17 @@ int kv_reclaim(struct kv_ctx *c)
 	min = kv_epoch_min(c);
 	while (ks->rhead) {
 		struct kv_item *it = (struct kv_item *)ks->rhead;
+		struct kv_tx t;
 
 		if (it->repoch >= min)
 			break;
-		/* Unlink first: a crash here leaks one item, never frees twice.
-		 */
-		ks->rhead = it->rnext;
-		if (!ks->rhead)
-			ks->rtail = 0;
-		ks->rcount--;
-		kv_free(c, it, it->cls);
+		/* The list pop and the free are one transaction. */
+		kv_tx_init(&t);
+		kv_tx_set(&t, &ks->rhead, it->rnext);
+		if (!it->rnext)
+			kv_tx_set(&t, &ks->rtail, 0);
+		kv_tx_set(&t, &ks->rcount, ks->rcount - 1);
+		kv_free(c, it, it->cls, &t, PLMC_CRASH_RECLAIM_TX);
 		n++;
 	}
 	return n;

@@ -20,10 +20,11 @@
  * release store that changes the chain) -> kv_wr_end (unlock, account,
  * retire). Deciding (add/replace/cas checks) happens between begin and
  * link on what begin found; building the new item happens before begin.
- * Crash: each change is one 8-byte store, so a death under the lock
- * leaves a well-formed chain (the old or the new item reachable) plus a
- * held lock and maybe an unretired item (recovery: a later issue; its
- * intent record belongs just before the store in kv_wr_link).
+ * Crash: each change is one redo transaction (kv_wr_link, tx.c) whose
+ * last store is the link; a death under the lock leaves a well-formed
+ * chain, the lock (named in the slot record) and maybe a committed log;
+ * recover.c finishes the log, frees the lock and retires what the dead
+ * call had unlinked (ks->pending) or built (ks->chunk).
  */
 #include "kv.h"
 
@@ -104,25 +105,31 @@ void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 	w->gone = 0;
 	w->put = 0;
 	kv_lock(c, w->lock);
+	kv_crash(c, PLMC_CRASH_WR_LOCKED);
 	w->link = kv_find_link(c, key, klen, hash);
 	w->old = (struct kv_item *)*w->link;
 	w->state = w->old ? kv_item_state(c, w->old) : KV_LIVE;
 }
 
 /*
- * Put @it (complete but for its CAS) in place of w->old, or unlink w->old
- * if @it is NULL. At most once per kv_wr_begin.
- * Context: stripe lock held. This is the one store of a write path that
- * changes shared state (the intent-log hook of crash recovery): before
- * it the table is untouched, after it the new state is whole.
+ * Put @it (complete but for its CAS, and this slot's ks->chunk) in place
+ * of w->old, or unlink w->old if @it is NULL. At most once per
+ * kv_wr_begin. Context: stripe lock held.
+ * One transaction (tx.c): the link store, this slot's items/bytes
+ * counters, the chunk record (now published) and the pending record
+ * (the unlinked item, retired by kv_wr_end): a death anywhere leaves
+ * either none of it or, after recovery, all of it.
  */
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 {
 	struct kv_item *old = w->old;
 	u64 next = old ? old->next : 0;
+	s64 items = 0, bytes = 0;
+	struct kv_tx t;
 
 	if (!it && !old)
 		return;
+	kv_tx_init(&t);
 	if (it) {
 		it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
 					     __ATOMIC_RELAXED);
@@ -130,41 +137,51 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 		/* Not yet visible: plain store. REF: a new item gets one
 		 * pass of the CLOCK hand before it can be evicted. */
 		it->iflags |= KV_IT_LINKED | KV_IT_REF;
+		items++;
+		bytes += kv_item_bytes(it);
+		kv_tx_set(&t, &c->ks->chunk, 0);
 	}
-	__atomic_store_n(w->link, it ? (u64)it : next, __ATOMIC_RELEASE);
+	if (old) {
+		items--;
+		bytes -= kv_item_bytes(old);
+		kv_tx_set(&t, &c->ks->pending, (u64)old);
+	}
+	kv_tx_set(&t, &c->st->items, (u64)(c->st->items + items));
+	kv_tx_set(&t, &c->st->bytes, (u64)(c->st->bytes + bytes));
+	/* Last: the release store that publishes @it. */
+	kv_tx_set(&t, w->link, it ? (u64)it : next);
+	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_LINK_TX);
 	if (old)
 		__atomic_fetch_and(&old->iflags, (u16)~KV_IT_LINKED,
 				   __ATOMIC_RELAXED);
 	w->gone = old;
 	w->put = it;
+	kv_crash(c, PLMC_CRASH_LINKED);
 }
 
-/* Count what an unlinked item took away (lazy expiry included). */
+/* Count why an unlinked item went (lazy expiry); then retire it. */
 static void kv_wr_account_gone(struct kv_ctx *c, struct kv_wr *w)
 {
 	struct kv_item *old = w->gone;
 
-	kv_add(&c->st->bytes, -kv_item_bytes(old));
-	kv_add(&c->st->items, -1);
 	if (w->state == KV_EXPIRED) {
 		kv_add(&c->st->reclaimed, 1);
 		if (!(old->iflags & KV_IT_FETCHED))
 			kv_add(&c->st->expired_unfetched, 1);
 	}
-	kv_retire(c, old);
+	kv_retire(c, c->ks, PLMC_CRASH_RETIRE_TX);
 }
 
 /* Drop the stripe lock; then account and retire (no lock held). */
 void kv_wr_end(struct kv_ctx *c, struct kv_wr *w)
 {
 	kv_unlock(c, w->lock);
-	if (w->put) {
-		kv_add(&c->st->bytes, kv_item_bytes(w->put));
-		kv_add(&c->st->items, 1);
+	if (w->put)
 		kv_add(&c->st->total_items, 1);
-	}
-	if (w->gone)
+	if (w->gone) {
+		kv_crash(c, PLMC_CRASH_UNLOCKED);
 		kv_wr_account_gone(c, w);
+	}
 }
 
 /*

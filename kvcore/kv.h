@@ -109,9 +109,11 @@ struct kv_area {
 	u64 pad0[7];
 	u64 cas_seq; /* last CAS unique handed out, never reused */
 	u64 pad1[7];
-	u64 pages_used; /* 1 MiB pages taken from the bump pointer */
+	u64 pages_used; /* 1 MiB pages taken (under page_lock) */
 	s64 clock_off;	/* test clock offset (PLMC_OP_CLOCK), seconds */
-	u64 pad2[6];
+	kv_lock_t page_lock; /* pages_used; never nested in another lock */
+	u64 rec_gen;	     /* hdr->generation last scanned for the dead */
+	u64 pad2[4];
 	/*
 	 * flush_all (memcached's oldest_live / oldest_cas): once now >=
 	 * flush_time, an item is gone if it was stored at or before
@@ -167,19 +169,66 @@ enum kv_state { KV_LIVE = 0, KV_EXPIRED = 1, KV_FLUSHED = 2 };
 #define KV_ITEM_HDR sizeof(struct kv_item)
 
 /*
- * kvcore's part of a slot record (struct plmc_slot.kv): what a recovery
- * pass needs to find (the held lock, the retired list). The rest of the
- * record's kv words are free for the intent log.
+ * kvcore's part of a slot record (struct plmc_slot.kv): the recovery
+ * record of the call in flight (recover.c reads it after a death).
+ *
+ * Every change of shared state is a redo transaction (tx.c): its stores
+ * (address, value) are written to log[], then nlog is set (the commit),
+ * then they are applied, then nlog is cleared. A recoverer that finds
+ * nlog != 0 applies them again: each is an absolute store made under a
+ * lock the dead slot still holds (or to memory only it owns), so doing
+ * it twice is doing it once. Between transactions the record says what
+ * the call owns: chunk (allocated, not yet linked or freed), pending
+ * (unlinked, not yet retired), spare (a page not yet given to a class)
+ * and the held lock.
  */
+#define KV_LOG_MAX 8 /* stores per transaction */
+
 struct kv_slot {
 	u64 held_lock; /* address of the lock being taken/held, 0 = none */
 	u64 rhead;     /* retired list: oldest first */
 	u64 rtail;
 	u64 rcount;
+	u64 crash_at; /* test: enum plmc_crash_point armed by the owner */
+	u64 chunk;    /* owned chunk: address | class << 56, 0 = none */
+	u64 pending;  /* unlinked item not yet on the retired list */
+	u64 spare;    /* a taken page no class has yet, 0 = none */
+	u64 nlog;     /* committed stores in log[], 0 = no transaction */
+	u64 log[2 * KV_LOG_MAX]; /* address (width in bits 62-63), value */
+	u64 pad;
 };
 
-_Static_assert(sizeof(struct kv_slot) <= sizeof(((struct plmc_slot *)0)->kv),
-	       "kv_slot fits the slot record");
+_Static_assert(sizeof(struct kv_slot) == sizeof(((struct plmc_slot *)0)->kv),
+	       "kv_slot fills the slot record");
+
+#define KV_CHUNK_ADDR(x) ((x) & ((1ULL << 56) - 1))
+#define KV_CHUNK_CLS(x)	 ((int)((x) >> 56))
+#define KV_TX_W32	 (1ULL << 62) /* a 4-byte store */
+
+/* A transaction being built on the stack (tx.c). */
+struct kv_tx {
+	u32 n;
+	u64 e[2 * KV_LOG_MAX];
+};
+
+static inline void kv_tx_init(struct kv_tx *t)
+{
+	t->n = 0;
+}
+
+static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
+{
+	t->e[2 * t->n] = (u64)addr;
+	t->e[2 * t->n + 1] = v;
+	t->n++;
+}
+
+static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
+{
+	t->e[2 * t->n] = (u64)addr | KV_TX_W32;
+	t->e[2 * t->n + 1] = v;
+	t->n++;
+}
 
 /* Geometry, derived from the store header on every call. */
 struct kv_geo {
@@ -221,8 +270,17 @@ struct kv_ctx {
 	u64 flush_cas;
 	const struct kv_item *pin; /* item the call is copying from: never
 				    * evicted under it */
+	long recovered; /* dead slots this call recovered */
 	struct kv_geo geo;
 };
+
+/* Test-only death at a named point (PLMC_OP_CRASH arms it). */
+static inline void kv_crash(const struct kv_ctx *c, int point)
+{
+	if (KV_UNLIKELY(__atomic_load_n(&c->ks->crash_at, __ATOMIC_RELAXED) ==
+			(u64)point))
+		__builtin_trap();
+}
 
 /* Change a per-slot counter: only the slot's owner writes it (so no
  * locked op), stats reads it from other slots (so an atomic store). */
@@ -239,6 +297,19 @@ void *memset(void *d, int c, size_t n);
 void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
+/* tx.c */
+void kv_tx_commit(const struct kv_ctx *c, struct kv_slot *ks,
+		  struct kv_tx *t, int point);
+void kv_tx_replay(struct kv_slot *ks);
+
+/* recover.c */
+int kv_slot_dead(const struct plmc_slot *s);
+int kv_recover_slot(struct kv_ctx *c, u64 i);
+long kv_recover_all(struct kv_ctx *c);
+
+/* check.c */
+void kv_check(struct kv_ctx *c, struct plmc_check *out);
+
 /* lock.c */
 void kv_lock(struct kv_ctx *c, kv_lock_t *l);
 void kv_unlock(struct kv_ctx *c, kv_lock_t *l);
@@ -248,7 +319,7 @@ int kv_geo_init(struct kv_geo *g, u64 store_size);
 int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
-void kv_free(struct kv_ctx *c, void *p, int cls);
+void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
 u64 kv_class_chunks(int cls);
 
@@ -259,7 +330,7 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 /* epoch.c */
 void kv_epoch_enter(struct plmc_slot *s);
 void kv_epoch_exit(struct plmc_slot *s);
-void kv_retire(struct kv_ctx *c, struct kv_item *it);
+void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
 int kv_reclaim(struct kv_ctx *c);
 
 /*

@@ -11,9 +11,29 @@
  * held_lock names it (set before the first try, cleared after release),
  * so a recovery pass can release the lock of a dead slot: if the word
  * equals slot + 1 the dead slot held it, otherwise it never got it.
- * A crash while holding leaves the lock taken until that recovery runs.
+ * A crash while holding leaves the lock taken until recovery frees it:
+ * a waiter recovers a dead holder itself (kv_lock_wait).
  */
 #include "kv.h"
+
+/*
+ * Spin until @l looks free. Every 1024 spins, if its owner is marked
+ * dead, recover that owner (recover.c takes no lock, so this cannot
+ * deadlock): a dead holder never stops the store.
+ */
+static void kv_lock_wait(struct kv_ctx *c, kv_lock_t *l)
+{
+	u64 w, spins = 0;
+
+	while ((w = __atomic_load_n(l, __ATOMIC_RELAXED))) {
+		__builtin_ia32_pause();
+		if (++spins & 1023 || w - 1 >= PLMC_MAX_SLOTS ||
+		    w - 1 == c->slot)
+			continue;
+		if (kv_slot_dead(kv_slot_rec(w - 1)))
+			kv_recover_slot(c, w - 1);
+	}
+}
 
 void kv_lock(struct kv_ctx *c, kv_lock_t *l)
 {
@@ -27,8 +47,7 @@ void kv_lock(struct kv_ctx *c, kv_lock_t *l)
 						__ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
 			return;
-		while (__atomic_load_n(l, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+		kv_lock_wait(c, l);
 	}
 }
 

@@ -15,6 +15,16 @@
  */
 #include "kv.h"
 
+/* Free @it, built by this call and never published (ks->chunk). */
+static void kv_free_own(struct kv_ctx *c, struct kv_item *it)
+{
+	struct kv_tx t;
+
+	kv_tx_init(&t);
+	kv_tx_set(&t, &c->ks->chunk, 0);
+	kv_free(c, it, it->cls, &t, PLMC_CRASH_FREE_TX);
+}
+
 /* Decide a store command against what the lock found. */
 static long kv_put_decide(struct kv_ctx *c, u64 op, struct kv_wr *w, u64 cas)
 {
@@ -52,6 +62,8 @@ long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
 	struct kv_wr w;
 	long rc;
 
+	if (it)
+		kv_crash(c, PLMC_CRASH_BUILT);
 	kv_wr_begin(c, &w, key, klen, hash);
 	rc = kv_put_decide(c, op, &w, cas);
 	if (rc == PLMC_STORED)
@@ -60,7 +72,7 @@ long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
 		kv_wr_link(c, &w, 0);
 	kv_wr_end(c, &w);
 	if (rc != PLMC_STORED && it)
-		kv_free(c, it, it->cls);
+		kv_free_own(c, it);
 	return rc;
 }
 
@@ -94,7 +106,7 @@ static int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it)
 	}
 	kv_wr_end(c, &w);
 	if (rc != 1)
-		kv_free(c, it, it->cls);
+		kv_free_own(c, it);
 	return rc;
 }
 
@@ -272,6 +284,7 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 		it = w.old;
 		/* One 8-byte store: readers see the old or the new expiry. */
 		__atomic_store_n(&it->exptime, exptime, __ATOMIC_RELAXED);
+		kv_crash(c, PLMC_CRASH_TOUCH);
 	} else if (w.old) {
 		kv_wr_link(c, &w, 0); /* lazy reclaim of a dead item */
 	}
@@ -302,6 +315,7 @@ void kv_flush(struct kv_ctx *c, s64 delay)
 			&a->flush_cas,
 			__atomic_add_fetch(&a->cas_seq, 1, __ATOMIC_RELAXED),
 			__ATOMIC_RELAXED);
+	kv_crash(c, PLMC_CRASH_FLUSH); /* flush_cas alone hides nothing */
 	__atomic_store_n(&a->flush_time, oldest, __ATOMIC_RELEASE);
 	kv_add(&c->st->cmd_flush, 1);
 }

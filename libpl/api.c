@@ -339,3 +339,61 @@ const char *plmc_strerror(int rc)
 		return strerror(-rc);
 	return "unknown plmc error";
 }
+
+int plmc_recover(void)
+{
+	struct plmc_req r = {0};
+
+	if (pl.gate && pl.backend == PLMC_BACKEND_NONE)
+		pl_none_scan(); /* mark the dead first: no module does it */
+	return (int)pl_call(PLMC_OP_RECOVER, &r);
+}
+
+int plmc_check(struct plmc_check *out)
+{
+	struct plmc_req r = {
+		.out = (__u64)(uintptr_t)out,
+		.buflen = sizeof(*out),
+	};
+
+	if (!out)
+		return PLMC_E_INVAL;
+	return (int)pl_call(PLMC_OP_CHECK, &r);
+}
+
+int plmc_crash_arm(int point)
+{
+	struct plmc_req r = {.vlen = (__u64)point};
+
+	if (point < 0 || point >= PLMC_CRASH_COUNT)
+		return PLMC_E_INVAL;
+	return (int)pl_call(PLMC_OP_CRASH, &r);
+}
+
+const char *plmc_crash_name(int point)
+{
+	static const char *const n[PLMC_CRASH_COUNT] = {
+		[PLMC_CRASH_NONE] = "none",
+		[PLMC_CRASH_ALLOC_LOCKED] = "alloc_locked",
+		[PLMC_CRASH_ALLOC_TX] = "alloc_tx",
+		[PLMC_CRASH_PAGE_TX] = "page_tx",
+		[PLMC_CRASH_BUILT] = "built",
+		[PLMC_CRASH_WR_LOCKED] = "wr_locked",
+		[PLMC_CRASH_LINK_TX] = "link_tx",
+		[PLMC_CRASH_LINKED] = "linked",
+		[PLMC_CRASH_UNLOCKED] = "unlocked",
+		[PLMC_CRASH_RETIRE_TX] = "retire_tx",
+		[PLMC_CRASH_FREE_TX] = "free_tx",
+		[PLMC_CRASH_RECLAIM_TX] = "reclaim_tx",
+		[PLMC_CRASH_EVICT] = "evict",
+		[PLMC_CRASH_TOUCH] = "touch",
+		[PLMC_CRASH_FLUSH] = "flush",
+		[PLMC_CRASH_RECOVER_CLAIMED] = "recover_claimed",
+		[PLMC_CRASH_RECOVER_REPLAYED] = "recover_replayed",
+		[PLMC_CRASH_RECOVER_TX] = "recover_tx",
+	};
+
+	if (point < 0 || point >= PLMC_CRASH_COUNT)
+		return "unknown";
+	return n[point];
+}

@@ -13,7 +13,8 @@
  *
  * Create builds the file under a temporary name and link()s it into
  * place, so an attacher never sees a half-written store. A crash leaves
- * nattach counted (destroy then needs force) and its slots owned.
+ * its slots owned until another attached process's watcher (live.c)
+ * marks them dead; then any call recovers them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -310,15 +311,22 @@ int pl_none_attach(const char *name)
 	if (rc)
 		goto err_data;
 	h = (struct plmc_store_hdr *)PLMC_STORE_ADDR;
+	pl.hdr = h;
+	rc = pl_none_live_start(name);
+	if (rc) {
+		pl.hdr = NULL;
+		goto err_ppage;
+	}
 	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
 	ih = (const struct plmc_image_hdr *)PLMC_BASE;
 	pl.fd = fd;
 	pl.pkey = -1;
-	pl.hdr = h;
 	__atomic_store_n(&pl.gate, (pl_gate_fn)(PLMC_BASE + ih->entry_none),
 			 __ATOMIC_RELEASE);
 	return 0;
 
+err_ppage:
+	munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
 err_data:
 	munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);
 err_image:
@@ -331,6 +339,7 @@ err_close:
 /* Context: pl_lock held, slots already released. */
 void pl_none_detach(void)
 {
+	pl_none_live_stop();
 	__atomic_sub_fetch(&pl.hdr->nattach, 1, __ATOMIC_SEQ_CST);
 	pl.hdr = NULL;
 	munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);

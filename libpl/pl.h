@@ -45,6 +45,10 @@ struct pl_state {
 	__u64 data_len;	 /* bytes mapped at PLMC_BASE + DATA_OFF */
 	__u64 attach_id;
 	char name[PLMC_NAME_LEN];
+	/* none: this attachment's liveness lock file and its watcher. */
+	int live_fd;
+	int watch_stop;
+	pthread_t watch;
 	/* Slot indices in use by this process's threads (atomic bit ops). */
 	__u64 slot_map[PLMC_MAX_SLOTS / 64];
 };
@@ -84,6 +88,10 @@ int pl_none_create(const char *name, __u64 size, unsigned mode);
 int pl_none_destroy(const char *name, int force);
 int pl_none_attach(const char *name);
 void pl_none_detach(void);
+void pl_none_scan(void);
+int pl_none_live_start(const char *name);
+void pl_none_live_stop(void);
+void pl_none_forget(void);
 int pl_kmod_create(const char *name, __u64 size, unsigned mode);
 int pl_kmod_destroy(const char *name, int force);
 int pl_kmod_attach(const char *name);

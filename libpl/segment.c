@@ -18,7 +18,7 @@
 #include <sys/mman.h>
 #include "pl.h"
 
-struct pl_state pl = {.gen = 1, .fd = -1, .pkey = -1};
+struct pl_state pl = {.gen = 1, .fd = -1, .pkey = -1, .live_fd = -1};
 pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pthread_once_t pl_fork_once = PTHREAD_ONCE_INIT;
@@ -109,6 +109,7 @@ static void pl_fork_child(void)
 		munmap((void *)PLMC_BASE, pl.image_map);
 		munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
 		munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);
+		pl_none_forget(); /* the parent's liveness lock is not ours */
 	}
 	close(pl.fd);
 	pl.gate = NULL;

@@ -1,4 +1,4 @@
-# tools: plctl (create, destroy, stats, info), linked with libpl.
+# tools: plctl (create, destroy, stats, info, check, recover), linked with libpl.
 
 ALL_TARGETS += $(B)/plctl
 

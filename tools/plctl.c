@@ -6,8 +6,12 @@
  *   plctl destroy NAME [--force] [--backend kmod|none]
  *   plctl stats NAME [--backend kmod|none]
  *   plctl info NAME [--backend kmod|none]
+ *   plctl check NAME [--backend kmod|none]
+ *   plctl recover NAME [--backend kmod|none]
  *
- * Exit codes: 0 done, 1 the operation failed, 2 usage error.
+ * Exit codes: 0 done, 1 the operation failed (check: the store is not
+ * sound), 2 usage error. check and recover run inside the store (gate
+ * ops): under kmod nothing outside it can read the store.
  * An ordinary client of libpl; info talks to the module (or reads the shm
  * file's header under none) since it must work without attaching.
  */
@@ -38,7 +42,9 @@ static void usage(void)
 		"[--backend kmod|none]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
 		"       plctl stats NAME [--backend kmod|none]\n"
-		"       plctl info NAME [--backend kmod|none]\n");
+		"       plctl info NAME [--backend kmod|none]\n"
+		"       plctl check NAME [--backend kmod|none]\n"
+		"       plctl recover NAME [--backend kmod|none]\n");
 }
 
 /* "64M" -> 67108864; 0 on a malformed or overflowing size. */
@@ -186,6 +192,12 @@ static void print_stats(const struct plmc_stats *s)
 	stat_line("dead_slots", s->dead_slots);
 	stat_line("slots_busy", s->slots_busy);
 	stat_line("nattach", s->nattach);
+	stat_line("cmd_touch", s->cmd_touch);
+	stat_line("incr_hits", s->incr_hits);
+	stat_line("decr_hits", s->decr_hits);
+	stat_line("cas_hits", s->cas_hits);
+	stat_line("cmd_flush", s->cmd_flush);
+	stat_line("reclaimed", s->reclaimed);
 	printf("END\n");
 }
 
@@ -203,6 +215,50 @@ static int cmd_stats(const struct opts *o)
 		print_stats(&st);
 	plmc_detach();
 	return rc == PLMC_OK ? 0 : fail("stats", o->name, rc);
+}
+
+/* One line: "ok" or "FAILED", the figures, the first problem found.
+ * Dead slots are recovered first, as any client call would. */
+static int cmd_check(const struct opts *o)
+{
+	struct plmc_check ck;
+	int rc;
+
+	rc = plmc_attach(o->name, o->use);
+	if (rc)
+		return fail("attach", o->name, rc);
+	plmc_recover();
+	memset(&ck, 0, sizeof(ck));
+	rc = plmc_check(&ck);
+	plmc_detach();
+	if (rc != PLMC_OK)
+		return fail("check", o->name, rc);
+	printf("check %s: %s: items %llu bytes %llu chunks %llu free %llu "
+	       "retired %llu pages %llu dead_slots %llu locks %llu%s: %s\n",
+	       o->name, ck.errors ? "FAILED" : "ok",
+	       (unsigned long long)ck.items, (unsigned long long)ck.bytes,
+	       (unsigned long long)ck.chunks, (unsigned long long)ck.free,
+	       (unsigned long long)ck.retired,
+	       (unsigned long long)ck.pages_used,
+	       (unsigned long long)ck.dead_slots,
+	       (unsigned long long)ck.locks_held,
+	       ck.quiescent ? "" : " (live: accounting not checked)", ck.msg);
+	return ck.errors ? 1 : 0;
+}
+
+static int cmd_recover(const struct opts *o)
+{
+	int rc;
+
+	rc = plmc_attach(o->name, o->use);
+	if (rc)
+		return fail("attach", o->name, rc);
+	rc = plmc_recover();
+	plmc_detach();
+	if (rc < 0)
+		return fail("recover", o->name, rc);
+	printf("recovered %d slots\n", rc);
+	return 0;
 }
 
 static int info_kmod(const char *name)
@@ -298,6 +354,10 @@ int main(int argc, char **argv)
 		return cmd_stats(&o);
 	if (!strcmp(o.cmd, "info"))
 		return cmd_info(&o);
+	if (!strcmp(o.cmd, "check"))
+		return cmd_check(&o);
+	if (!strcmp(o.cmd, "recover"))
+		return cmd_recover(&o);
 	fprintf(stderr, "plctl: unknown command %s\n", o.cmd);
 	usage();
 	return 2;

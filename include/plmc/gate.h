@@ -41,7 +41,39 @@ enum plmc_op {
 	PLMC_OP_FLUSH = 16,   /* exptime = delay in seconds (<= 0: now) */
 	PLMC_OP_VERSION = 17, /* buf, buflen: NUL-terminated version */
 	PLMC_OP_MGET = 18,    /* out = struct plmc_mget_ent[buflen] */
+	PLMC_OP_CHECK = 19,   /* out = struct plmc_check, buflen = its size */
+	PLMC_OP_RECOVER = 20, /* recover every dead slot now; result: count */
+	PLMC_OP_CRASH = 21,   /* test: vlen = crash point armed in this slot */
 	PLMC_OP_COUNT
+};
+
+/*
+ * Named crash points (test only, PLMC_OP_CRASH): the calling slot dies
+ * (ud2: SIGILL) when its call reaches the point. Each sits between two
+ * steps that change shared state; *_TX points die with a redo record
+ * half applied. The arm lives in the caller's own slot record, so it can
+ * never fire in another process; RELEASE and recovery clear it.
+ */
+enum plmc_crash_point {
+	PLMC_CRASH_NONE = 0,
+	PLMC_CRASH_ALLOC_LOCKED = 1,  /* class lock held, nothing taken */
+	PLMC_CRASH_ALLOC_TX = 2,      /* chunk take half applied */
+	PLMC_CRASH_PAGE_TX = 3,       /* page take half applied (page lock) */
+	PLMC_CRASH_BUILT = 4,         /* item built, not yet locked */
+	PLMC_CRASH_WR_LOCKED = 5,     /* stripe lock held, nothing changed */
+	PLMC_CRASH_LINK_TX = 6,       /* link + counters half applied */
+	PLMC_CRASH_LINKED = 7,        /* linked, stripe lock still held */
+	PLMC_CRASH_UNLOCKED = 8,      /* unlinked item not yet retired */
+	PLMC_CRASH_RETIRE_TX = 9,     /* retired-list append half applied */
+	PLMC_CRASH_FREE_TX = 10,      /* unpublished chunk half freed */
+	PLMC_CRASH_RECLAIM_TX = 11,   /* retired item half freed */
+	PLMC_CRASH_EVICT = 12,        /* CLOCK hand moved, class lock held */
+	PLMC_CRASH_TOUCH = 13,        /* expiry stored, stripe lock held */
+	PLMC_CRASH_FLUSH = 14,        /* flush_cas stored, flush_time not */
+	PLMC_CRASH_RECOVER_CLAIMED = 15,  /* recoverer claimed a dead slot */
+	PLMC_CRASH_RECOVER_REPLAYED = 16, /* ... replayed it, locks freed */
+	PLMC_CRASH_RECOVER_TX = 17,   /* ... its retire of the dead chunk */
+	PLMC_CRASH_COUNT
 };
 
 /*

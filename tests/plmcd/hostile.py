@@ -129,6 +129,7 @@ def idle_connections():
     ok = healthy()
     for s in socks:
         s.close()
+    time.sleep(0.5)  # let the server see them go before the next case
     return ok, "a fresh client was not served with %d idle ones" % n
 
 
@@ -139,6 +140,7 @@ def over_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE,
                            (max(soft, MAXCONNS + 64), hard))
         socks = [conn() for _ in range(MAXCONNS)]
+        time.sleep(0.5)  # let the server accept (and count) every one
         extra = conn()
         refused = closed(extra)
     finally:

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: (GPL-2.0 OR MIT)
+/*
+ * kvcore/check.c - PLMC_OP_CHECK: a structural check of a live store.
+ *
+ * Always (safe while other calls run: the chains are walked like a
+ * reader, inside this call's epoch; free lists and page lists under
+ * their class lock): every chain ends (bounded walk), every item sits on
+ * a chunk boundary of its class inside the pages, has a valid key whose
+ * hash picks this bucket; every page list is as long as its count; no
+ * lock word names a dead slot; pages_used is in range.
+ * Quiescent only (no other slot inside a call, none dead): the exact
+ * accounting: per class, chunks carved == free + linked + retired +
+ * held by slot records; pages_used == pages of all classes + spare pages
+ * in slot records; the per-slot items/bytes counters sum to what the
+ * chains hold; no lock held; no slot record with a log, a chunk, a
+ * pending item or a held lock; every retire epoch <= the global epoch.
+ * Nothing is changed: the check takes class locks, and that is all.
+ */
+#include "kv.h"
+
+struct kv_chk {
+	struct plmc_check *o;
+	u64 bound; /* more steps than chunks exist: a cycle */
+	u64 linked[KV_NCLASSES];
+	u64 other[KV_NCLASSES]; /* free + retired + held */
+	u64 carved[KV_NCLASSES];
+};
+
+static void kv_bad(struct kv_chk *k, const char *msg)
+{
+	struct plmc_check *o = k->o;
+	u64 i;
+
+	if (!o->errors) {
+		for (i = 0; msg[i] && i < sizeof(o->msg) - 1; i++)
+			o->msg[i] = msg[i];
+		o->msg[i] = 0;
+	}
+	o->errors++;
+}
+
+/* Nonzero if @p is a chunk boundary of class @cls inside the pages. */
+static int kv_chunk_ok(const struct kv_ctx *c, u64 p, int cls)
+{
+	u64 off;
+
+	if (cls < 0 || cls >= KV_NCLASSES || p < c->geo.pages ||
+	    p >= c->geo.pages + c->geo.npages * KV_PAGE_SIZE)
+		return 0;
+	off = (p - c->geo.pages) % KV_PAGE_SIZE;
+	return off % kv_class_size(cls) == 0 &&
+	       off + kv_class_size(cls) <= KV_PAGE_SIZE;
+}
+
+static int kv_check_item(struct kv_chk *k, struct kv_ctx *c,
+			 const struct kv_item *it, u64 b)
+{
+	if (!kv_chunk_ok(c, (u64)it, it->cls))
+		return kv_bad(k, "item outside the pages or off its class"), 0;
+	if (!it->klen ||
+	    KV_ITEM_HDR + it->klen + it->vlen > kv_class_size(it->cls))
+		return kv_bad(k, "item larger than its chunk"), 0;
+	if (kv_hash(it->data, it->klen) != it->hash ||
+	    (it->hash & (c->geo.nbuckets - 1)) != b)
+		return kv_bad(k, "item hash does not match its key/bucket"), 0;
+	return 1;
+}
+
+static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
+{
+	u64 b, steps;
+
+	for (b = 0; b < c->geo.nbuckets; b++) {
+		u64 p = __atomic_load_n(&c->geo.buckets[b], __ATOMIC_ACQUIRE);
+
+		for (steps = 0; p; steps++) {
+			const struct kv_item *it = (const struct kv_item *)p;
+
+			if (steps > k->bound) {
+				kv_bad(k, "chain does not end");
+				break;
+			}
+			if (!kv_check_item(k, c, it, b))
+				break;
+			if (quiet && !(it->iflags & KV_IT_LINKED))
+				kv_bad(k, "linked item without LINKED");
+			k->linked[it->cls]++;
+			k->o->items++;
+			k->o->bytes += KV_ITEM_HDR + it->klen + it->vlen;
+			p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
+		}
+	}
+}
+
+/* Free list and page list of one class, under its lock. */
+static void kv_check_class(struct kv_chk *k, struct kv_ctx *c, int cls)
+{
+	struct kv_class *cl = &kv_area()->cls[cls];
+	u64 sz = kv_class_size(cls), n = 0, p, pg, newest;
+
+	kv_lock(c, &cl->lock);
+	for (p = cl->free; p && n <= k->bound; p = *(u64 *)p, n++)
+		if (!kv_chunk_ok(c, p, cls)) {
+			kv_bad(k, "free chunk outside its class");
+			break;
+		}
+	if (n != cl->nfree)
+		kv_bad(k, "free list length != nfree");
+	k->other[cls] += n;
+	k->o->free += n;
+	n = 0;
+	for (pg = cl->pages; pg && n <= c->geo.npages; n++)
+		pg = c->geo.pnext[pg - 1];
+	if (n != cl->npages)
+		kv_bad(k, "page list length != npages");
+	if (n) {
+		newest = c->geo.pages + (cl->pages - 1) * KV_PAGE_SIZE;
+		if (cl->carve < newest || cl->carve > newest + KV_PAGE_SIZE ||
+		    cl->carve_end != newest + KV_PAGE_SIZE)
+			kv_bad(k, "carve pointer off the newest page");
+		else
+			k->carved[cls] = (n - 1) * (KV_PAGE_SIZE / sz) +
+					 (cl->carve - newest) / sz;
+	}
+	kv_unlock(c, &cl->lock);
+}
+
+static void kv_check_lock(struct kv_chk *k, kv_lock_t *l)
+{
+	u64 w = __atomic_load_n(l, __ATOMIC_RELAXED);
+
+	if (!w)
+		return;
+	k->o->locks_held++;
+	if (w - 1 >= PLMC_MAX_SLOTS)
+		kv_bad(k, "lock word names no slot");
+	else if (kv_slot_dead(kv_slot_rec(w - 1)))
+		kv_bad(k, "lock held by a dead slot");
+}
+
+static void kv_check_locks(struct kv_chk *k)
+{
+	struct kv_area *a = kv_area();
+	int i;
+
+	for (i = 0; i < KV_NLOCKS; i++)
+		kv_check_lock(k, &a->locks[i]);
+	for (i = 0; i < KV_NCLASSES; i++)
+		kv_check_lock(k, &a->cls[i].lock);
+	kv_check_lock(k, &a->page_lock);
+}
+
+/* A quiescent slot record: nothing in flight; count its list. */
+static u64 kv_check_slot(struct kv_chk *k, struct kv_ctx *c, u64 i)
+{
+	struct kv_slot *ks = kv_slot(kv_slot_rec(i));
+	u64 p, n = 0, g = kv_area()->epoch, tail = 0;
+
+	if (ks->nlog || ks->pending || ks->held_lock ||
+	    (ks->chunk && i != c->slot))
+		kv_bad(k, "idle slot record has work in flight");
+	for (p = ks->rhead; p && n <= k->bound; p = tail, n++) {
+		const struct kv_item *it = (const struct kv_item *)p;
+
+		if (!kv_chunk_ok(c, p, it->cls)) {
+			kv_bad(k, "retired item outside its class");
+			return n;
+		}
+		if (it->repoch > g)
+			kv_bad(k, "retire epoch after the global epoch");
+		k->other[it->cls]++;
+		if (!it->rnext && ks->rtail != p)
+			kv_bad(k, "retired list tail mismatch");
+		tail = it->rnext;
+	}
+	if (n != ks->rcount)
+		kv_bad(k, "retired list length != rcount");
+	k->o->retired += n;
+	return ks->spare ? 1 : 0;
+}
+
+/* Return: 1 if no other slot is inside a call and none is dead. */
+static int kv_check_quiet(struct kv_chk *k, struct kv_ctx *c)
+{
+	u64 i, g = kv_area()->epoch;
+	int quiet = 1;
+
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		const struct plmc_slot *s = kv_slot_rec(i);
+		u64 e = __atomic_load_n(&s->epoch, __ATOMIC_RELAXED);
+
+		if (kv_slot_dead(s)) {
+			k->o->dead_slots++;
+			quiet = 0;
+		} else if (i != c->slot && (s->state & 1)) {
+			quiet = 0;
+		}
+		if (e > g + 1)
+			kv_bad(k, "slot announces an epoch from the future");
+	}
+	return quiet;
+}
+
+static void kv_check_exact(struct kv_chk *k, struct kv_ctx *c)
+{
+	u64 i, spares = 0, pages = 0;
+	s64 items = 0, bytes = 0;
+
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		spares += kv_check_slot(k, c, i);
+		items += (s64)kv_area()->st[i].items;
+		bytes += (s64)kv_area()->st[i].bytes;
+	}
+	for (i = 0; i < KV_NCLASSES; i++) {
+		pages += kv_area()->cls[i].npages;
+		k->o->chunks += k->carved[i];
+		if (k->carved[i] != k->linked[i] + k->other[i])
+			kv_bad(k, "chunks leaked or counted twice");
+	}
+	if (pages + spares != kv_area()->pages_used)
+		kv_bad(k, "pages leaked: classes + spares != pages_used");
+	if ((u64)items != k->o->items || (u64)bytes != k->o->bytes)
+		kv_bad(k, "item/byte counters differ from the chains");
+	if (k->o->locks_held)
+		kv_bad(k, "a lock is held in a quiescent store");
+}
+
+void kv_check(struct kv_ctx *c, struct plmc_check *o)
+{
+	struct kv_chk k;
+	int i, quiet;
+
+	memset(o, 0, sizeof(*o));
+	memset(&k, 0, sizeof(k));
+	k.o = o;
+	k.bound = c->geo.npages * (KV_PAGE_SIZE / 64) + 1;
+	quiet = kv_check_quiet(&k, c);
+	kv_check_chains(&k, c, quiet);
+	for (i = 0; i < KV_NCLASSES; i++)
+		kv_check_class(&k, c, i);
+	kv_check_locks(&k);
+	o->pages_used = kv_area()->pages_used;
+	if (o->pages_used > c->geo.npages)
+		kv_bad(&k, "pages_used past the end of the store");
+	if (quiet) {
+		/* This call's own chunk, if any, is in flight: counted. */
+		if (c->ks->chunk) {
+			k.other[KV_CHUNK_CLS(c->ks->chunk) % KV_NCLASSES]++;
+			o->held++;
+		}
+		kv_check_exact(&k, c);
+	}
+	o->quiescent = (u64)quiet;
+	if (!o->errors) {
+		static const char ok[] = "ok";
+
+		memcpy(o->msg, ok, sizeof(ok));
+	}
+}

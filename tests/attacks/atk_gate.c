@@ -173,8 +173,8 @@ int main(void)
 	atk_run("gate.forged_slot_index", "BUSY / refused", forged_slots,
 		NULL);
 	atk_run("gate.slot_exhaustion", "newcomer served", slot_exhaustion,
-		"no per-client slot quota; slots of dead clients are not "
-		"reclaimed yet (crash recovery)");
+		"no per-client slot quota: one live client may hold every "
+		"slot (dead clients' slots are recovered)");
 	atk_run("seccomp.deny_all_after_attach", "calls work", seccomp_after,
 		NULL);
 	atk_run("seccomp.deny_mmap_before_attach", "clean refusal",

@@ -11,7 +11,7 @@ VM_TESTS := $(patsubst tests/vm/%.c,$(B)/vm/%,$(VM_SRCS))
 # harness (attacks.h includes harness.h).
 ATK_SRCS := $(wildcard tests/attacks/atk_*.c)
 ATK_PROGS := $(patsubst tests/attacks/%.c,$(B)/vm/%,$(ATK_SRCS))
-VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(B)/vm/plmc-demo
+VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(B)/vm/plmc-demo $(B)/vm/crash_driver
 VM_CFLAGS := $(CFLAGS_USER) -static
 VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
 	   $(wildcard include/*.h include/plmc/*.h)
@@ -30,5 +30,10 @@ $(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h $(VM_DEPS)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 
 $(B)/vm/plmc-demo: tools/plmc-demo.c $(VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
+
+# The crash-injection driver (tests/crash/crash.c), run on the real module.
+$(B)/vm/crash_driver: tests/crash/crash.c $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread

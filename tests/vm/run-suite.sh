@@ -29,6 +29,25 @@ for t in /vm/vm_* /vm/atk_*; do
 		echo "FAIL $n: exited with status $rc" | tee -a "$out"
 	fi
 done
+# Crash injection on the real module (tests/crash/crash.c): kills at random
+# instants and at every named crash point, a checked round after each. Its
+# own summary stays in /tmp; one PASS/FAIL line goes to the suite.
+if [ -x /vm/crash_driver ]; then
+	cd /tmp || exit 1
+	timeout "$LIMIT" /vm/crash_driver -k "${VM_CRASH_KILLS:-500}" \
+		>/tmp/crash.out 2>&1
+	rc=$?
+	totals=$(grep '^crash: kills' /tmp/crash.out | cut -c8-)
+	if [ "$rc" = 0 ] && grep -q '^crash: [0-9]* passed, 0 failed' /tmp/crash.out
+	then
+		echo "PASS crash.recovery_on_module ($totals)" | tee -a "$out"
+	else
+		grep -E '^(FAIL|E )' /tmp/crash.out | head -20
+		tail -5 /tmp/crash.out
+		echo "FAIL crash.recovery_on_module: status $rc ($totals)" |
+			tee -a "$out"
+	fi
+fi
 if grep -q '^ROW ' "$out"; then
 	echo "--- attack table ---"
 	grep '^ROW ' "$out" | cut -c5- |

@@ -32,8 +32,10 @@ int plmc_set(const void *key, size_t klen, const void *val, size_t vlen,
 	return (int)pl_call(PLMC_OP_SET, &r);
 }
 
-int plmc_get(const void *key, size_t klen, void *buf, size_t buflen,
-	     size_t *vlen, uint32_t *flags, uint64_t *cas)
+/* GET and GAT: the same request and the same result handling. */
+static int get_common(__u64 op, const void *key, size_t klen, int32_t exptime,
+		      void *buf, size_t buflen, size_t *vlen, uint32_t *flags,
+		      uint64_t *cas)
 {
 	struct plmc_resp resp = {0};
 	struct plmc_req r = {
@@ -41,6 +43,7 @@ int plmc_get(const void *key, size_t klen, void *buf, size_t buflen,
 		.buf = (__u64)(uintptr_t)buf,
 		.out = (__u64)(uintptr_t)&resp,
 		.buflen = buflen,
+		.exptime = exptime,
 		.klen = (__u32)klen,
 	};
 	int rc;
@@ -49,7 +52,7 @@ int plmc_get(const void *key, size_t klen, void *buf, size_t buflen,
 		return PLMC_E_INVAL;
 	if (klen > PLMC_KEY_MAX)
 		return PLMC_E_KEY;
-	rc = (int)pl_call(PLMC_OP_GET, &r);
+	rc = (int)pl_call(op, &r);
 	if (rc != PLMC_OK && rc != PLMC_E_SMALLBUF)
 		return rc;
 	if (vlen)
@@ -59,6 +62,13 @@ int plmc_get(const void *key, size_t klen, void *buf, size_t buflen,
 	if (cas)
 		*cas = resp.cas;
 	return rc;
+}
+
+int plmc_get(const void *key, size_t klen, void *buf, size_t buflen,
+	     size_t *vlen, uint32_t *flags, uint64_t *cas)
+{
+	return get_common(PLMC_OP_GET, key, klen, 0, buf, buflen, vlen, flags,
+			  cas);
 }
 
 int plmc_delete(const void *key, size_t klen)
@@ -188,31 +198,8 @@ int plmc_touch(const void *key, size_t klen, int32_t exptime)
 int plmc_gat(const void *key, size_t klen, int32_t exptime, void *buf,
 	     size_t buflen, size_t *vlen, uint32_t *flags, uint64_t *cas)
 {
-	struct plmc_resp resp = {0};
-	struct plmc_req r = {
-		.key = (__u64)(uintptr_t)key,
-		.buf = (__u64)(uintptr_t)buf,
-		.out = (__u64)(uintptr_t)&resp,
-		.buflen = buflen,
-		.exptime = exptime,
-		.klen = (__u32)klen,
-	};
-	int rc;
-
-	if ((!key && klen) || (!buf && buflen))
-		return PLMC_E_INVAL;
-	if (klen > PLMC_KEY_MAX)
-		return PLMC_E_KEY;
-	rc = (int)pl_call(PLMC_OP_GAT, &r);
-	if (rc != PLMC_OK && rc != PLMC_E_SMALLBUF)
-		return rc;
-	if (vlen)
-		*vlen = (size_t)resp.vlen;
-	if (flags)
-		*flags = resp.flags;
-	if (cas)
-		*cas = resp.cas;
-	return rc;
+	return get_common(PLMC_OP_GAT, key, klen, exptime, buf, buflen, vlen,
+			  flags, cas);
 }
 
 int plmc_flush_all(int32_t delay)

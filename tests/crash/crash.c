@@ -495,12 +495,44 @@ static int checker(const char *name, int verify, long *us, char *msg,
 
 /* ---- lone runs: recovery points and the small store ---- */
 
+/*
+ * Wait for @pid, armed with @point, to die there (SIGILL); kill it after
+ * @ms. @who names it in the error line.
+ * Return: 1 died at the point, 0 did not (killed), -1 died otherwise.
+ */
+static int await_point(pid_t pid, int point, double ms, const char *who)
+{
+	double t0 = now_ms();
+	int st;
+
+	for (;;) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		if (now_ms() - t0 > ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			kills++;
+			return 0;
+		}
+		sleep_ms(0.5);
+	}
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGILL) {
+		kills++;
+		crash_deaths++;
+		covered[point] = 1;
+		return 1;
+	}
+	fprintf(stderr, "crash: %s at %s ended: %s %d\n", who,
+		plmc_crash_name(point), WIFSIGNALED(st) ? "signal" : "exit",
+		WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	return -1;
+}
+
 /* Run one lone client armed with @point on @name; wait for its death.
  * Return: 1 died at the point, 0 did not (killed after @ms), -1 bad. */
 static int lone(int point, double ms, int *free_r, int *nfree, int evict)
 {
-	int i = ncl, st;
-	double t0 = now_ms();
+	int i = ncl;
 
 	if (evict) {
 		cl[ncl].point = point;
@@ -531,27 +563,7 @@ static int lone(int point, double ms, int *free_r, int *nfree, int evict)
 	} else {
 		spawn(point, free_r, nfree);
 	}
-	for (;;) {
-		if (waitpid(cl[i].pid, &st, WNOHANG) == cl[i].pid)
-			break;
-		if (now_ms() - t0 > ms) {
-			kill(cl[i].pid, SIGKILL);
-			waitpid(cl[i].pid, &st, 0);
-			kills++;
-			return 0;
-		}
-		sleep_ms(0.5);
-	}
-	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGILL) {
-		kills++;
-		crash_deaths++;
-		covered[point] = 1;
-		return 1;
-	}
-	fprintf(stderr, "crash: lone client at %s ended: %s %d\n",
-		plmc_crash_name(point), WIFSIGNALED(st) ? "signal" : "exit",
-		WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-	return -1;
+	return await_point(cl[i].pid, point, ms, "lone client");
 }
 
 /* A recoverer armed with @point, started (and armed) before the death
@@ -593,9 +605,6 @@ static pid_t recoverer_start(int point, int *go)
 
 static int lone_recoverer(int point, pid_t pid, int go)
 {
-	double t0 = now_ms();
-	int st;
-
 	/* go < 0: it died before it was told to go; its arm call may
 	 * itself have recovered a dead lock owner (a reclaim waiting on a
 	 * class lock) and met the point there: that counts. */
@@ -603,27 +612,7 @@ static int lone_recoverer(int point, pid_t pid, int go)
 		close(go);
 	else if (go >= 0)
 		close(go);
-	for (;;) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			break;
-		if (now_ms() - t0 > 2000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-			kills++;
-			return 0;
-		}
-		sleep_ms(0.5);
-	}
-	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGILL) {
-		kills++;
-		crash_deaths++;
-		covered[point] = 1;
-		return 1;
-	}
-	fprintf(stderr, "crash: recoverer at %s ended: %s %d\n",
-		plmc_crash_name(point), WIFSIGNALED(st) ? "signal" : "exit",
-		WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-	return -1;
+	return await_point(pid, point, 2000, "recoverer");
 }
 
 static int is_small_point(int p)

@@ -138,6 +138,25 @@ struct plmc_mget {
 
 /* Segments. mode: permission bits (0600...). use: PLMC_USE_*. */
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use);
+
+/*
+ * A segment with settings (memcached's -m, -I, -f, -n). Fields left 0
+ * take the default. Out-of-range settings: -EINVAL, nothing created.
+ */
+struct plmc_create_opts {
+	uint64_t size;        /* sizeof(struct plmc_create_opts), set by the caller */
+	uint64_t store_size;  /* bytes, whole MiB */
+	uint32_t mode;        /* permission bits */
+	int32_t use;          /* PLMC_USE_* */
+	uint64_t item_max;    /* max item size as memcached counts it
+			       * (key + value + 59, + 4 with flags):
+			       * 1 KiB .. 1 MiB, default 1 MiB */
+	uint32_t slab_factor; /* class growth factor x 1000: 1010..4000,
+			       * default 1250 */
+	uint32_t slab_min;    /* key + value room of the smallest class:
+			       * 8..1024, default 8 */
+};
+int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
 int plmc_destroy(const char *name, int force, int use);
 
 /* Attach this process to a store; idempotent per name. */

@@ -44,6 +44,9 @@ struct plmc_seg {
 	kgid_t gid;
 	umode_t mode;
 	u64 store_size;
+	u64 item_max;	/* store settings, copied into the header */
+	u32 slab_factor;
+	u32 slab_min;
 	u64 image_size;
 	void *image;		    /* PAGE_ALIGN(image_size), never changes */
 	void *data;		    /* stacks + store, PLMC_DATA_LEN bytes */

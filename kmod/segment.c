@@ -77,6 +77,9 @@ static void plmc_seg_init_hdr(struct plmc_seg *seg)
 	h->clock_sec = h->create_sec;
 	h->clock_ns = 0;
 	memcpy(h->name, seg->name, sizeof(h->name));
+	h->item_max = seg->item_max;
+	h->slab_factor = seg->slab_factor;
+	h->slab_min = seg->slab_min;
 }
 
 /*
@@ -108,6 +111,9 @@ struct plmc_seg *plmc_seg_alloc(const struct plmc_create_args *a, void *image,
 	seg->gid = gid;
 	seg->mode = a->mode;
 	seg->store_size = a->size;
+	seg->item_max = a->item_max;
+	seg->slab_factor = a->slab_factor;
+	seg->slab_min = a->slab_min;
 	seg->image_size = a->image_len;
 	seg->image = image;
 	seg->hdr = (struct plmc_store_hdr *)((char *)seg->data +

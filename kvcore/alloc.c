@@ -5,7 +5,8 @@
  * Geometry is a pure function of store_size (no init step): the kv area
  * header, then the bucket array, then 1 MiB pages up to the store's end.
  *
- * Size classes grow by 1.25 from 64 B to 1 MiB (8-byte aligned). Pages
+ * Size classes grow by the store's factor (default 1.25) from 64 B to
+ * 1 MiB (8-byte aligned; kv_classes_init). Pages
  * come from a bump counter (pages_used, cmpxchg so it never passes the
  * end); a class carves its current page into chunks; freed chunks go on
  * the class's free list (linked through the chunk's first word). Each
@@ -24,15 +25,39 @@
  */
 #include "kv.h"
 
-static const u32 kv_sizes[KV_NCLASSES] = {
-	64,	80,	104,	136,	176,	224,	280,	352,	 440,
-	552,	696,	872,	1096,	1376,	1720,	2152,	2696,	 3376,
-	4224,	5280,	6600,	8256,	10320,	12904,	16136,	20176,	 25224,
-	31536,	39424,	49280,	61600,	77000,	96256,	120320, 150400,	 188000,
-	235000, 293752, 367192, 458992, 573744, 717184, 896480, 1048576,
-};
+/*
+ * The class sizes for the header's settings (memcached's -f and -n):
+ * the smallest holds a 56-byte item header plus slab_min bytes; each
+ * next is the last times the factor, rounded up to 8 bytes (at least 8
+ * more); the last is one page (the largest item). With the defaults:
+ * 64, 80, 104, 136, ... 896480, 1048576 (44 classes). A small factor
+ * stops at KV_NCLASSES - 1 and leaves the rest to the page class, as
+ * memcached stops at its 63 classes.
+ *
+ * Built into kv_area.csize by the first call that finds ctab differing
+ * from the settings' key. Concurrent builders write the same values;
+ * ctab is published last (release), read with acquire.
+ */
+void kv_classes_init(const struct plmc_store_hdr *h)
+{
+	struct kv_area *a = kv_area();
+	u64 f = h->slab_factor ? h->slab_factor : PLMC_CFG_FACTOR_DEF;
+	u64 m = h->slab_min ? h->slab_min : PLMC_CFG_MIN_DEF;
+	u64 key = 1ULL << 63 | f << 32 | m, sz, n = 0;
 
-_Static_assert(KV_ITEM_MAX == 1048576, "last class holds the largest item");
+	if (KV_LIKELY(__atomic_load_n(&a->ctab, __ATOMIC_ACQUIRE) == key))
+		return;
+	sz = (KV_ITEM_HDR + m + 7) & ~7ULL;
+	while (sz < KV_PAGE_SIZE && n < KV_NCLASSES - 1) {
+		u64 next = ((sz * f + 999) / 1000 + 7) & ~7ULL;
+
+		__atomic_store_n(&a->csize[n++], (u32)sz, __ATOMIC_RELAXED);
+		sz = next > sz + 8 ? next : sz + 8;
+	}
+	__atomic_store_n(&a->csize[n++], (u32)KV_PAGE_SIZE, __ATOMIC_RELAXED);
+	__atomic_store_n(&a->ncls, n, __ATOMIC_RELAXED);
+	__atomic_store_n(&a->ctab, key, __ATOMIC_RELEASE);
+}
 
 /* Return: 0, or PLMC_E_CORRUPT if the store is too small for its table. */
 int kv_geo_init(struct kv_geo *g, u64 store_size)
@@ -58,17 +83,26 @@ int kv_geo_init(struct kv_geo *g, u64 store_size)
 /* Return: the smallest class holding @size bytes, or -1 if too big. */
 int kv_class_of(u64 size)
 {
-	int i;
+	const struct kv_area *a = kv_area();
+	int lo = 0, hi = (int)a->ncls - 1;
 
-	for (i = 0; i < KV_NCLASSES; i++)
-		if (size <= kv_sizes[i])
-			return i;
-	return -1;
+	if (hi < 0 || size > a->csize[hi])
+		return -1;
+	while (lo < hi) { /* csize is increasing */
+		int mid = (lo + hi) / 2;
+
+		if (size <= a->csize[mid])
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
+/* Chunk size of class @cls; 0 for a class the settings do not use. */
 u64 kv_class_size(int cls)
 {
-	return kv_sizes[cls];
+	return (u64)cls < kv_area()->ncls ? kv_area()->csize[cls] : 0;
 }
 
 /* Chunks carved (or to be carved) from class @cls's pages: a bound for
@@ -77,7 +111,7 @@ u64 kv_class_chunks(int cls)
 {
 	u64 n = __atomic_load_n(&kv_area()->cls[cls].npages, __ATOMIC_RELAXED);
 
-	return n * (KV_PAGE_SIZE / kv_sizes[cls]);
+	return n ? n * (KV_PAGE_SIZE / kv_class_size(cls)) : 0;
 }
 
 /*
@@ -114,7 +148,7 @@ static int kv_page_take(struct kv_ctx *c)
 static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 			 struct kv_tx *t)
 {
-	u64 sz = kv_sizes[k], p = cl->free, pg;
+	u64 sz = kv_class_size(k), p = cl->free, pg;
 
 	if (p) {
 		kv_tx_set(t, &cl->free, *(u64 *)p);
@@ -205,7 +239,7 @@ static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 u64 kv_clock_next(struct kv_ctx *c, int cls)
 {
 	struct kv_class *cl = &kv_area()->cls[cls];
-	u64 sz = kv_sizes[cls], p, pg, end, h;
+	u64 sz = kv_class_size(cls), p, pg, end, h;
 
 	kv_lock(c, &cl->lock);
 	p = cl->hand ? cl->hand : kv_page_addr(c, cl->pages);

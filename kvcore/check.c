@@ -166,7 +166,7 @@ static u64 kv_check_slot(struct kv_chk *k, struct kv_ctx *c, u64 i)
 			kv_bad(k, "retired item outside its class");
 			return n;
 		}
-		if (it->repoch > g)
+		if ((u32)(it->repoch - (u32)g) - 1 < 0x7fffffffU)
 			kv_bad(k, "retire epoch after the global epoch");
 		k->other[it->cls]++;
 		if (!it->rnext && ks->rtail != p)

@@ -66,7 +66,7 @@ static int kv_key_in(const struct plmc_req *r, char *key)
  */
 static struct kv_item *kv_get_item(struct kv_ctx *c, const char *key, u32 klen)
 {
-	u64 hash = kv_hash(key, klen);
+	u32 hash = kv_hash(key, klen);
 	struct kv_item *it = kv_lookup(c, key, klen, hash);
 	int st;
 
@@ -84,10 +84,10 @@ static struct kv_item *kv_get_item(struct kv_ctx *c, const char *key, u32 klen)
  * @resp. No lock held: the epoch keeps @it readable.
  * Return: PLMC_OK, or PLMC_E_SMALLBUF (nothing copied, resp filled).
  */
-static long kv_value_out(struct kv_item *it, u64 buf, u64 buflen,
-			 struct plmc_resp *resp)
+static long kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
+			 u64 buflen, struct plmc_resp *resp)
 {
-	kv_item_fetched(it);
+	kv_item_fetched(c, it);
 	resp->vlen = it->vlen;
 	resp->cas = it->cas;
 	resp->flags = it->flags;
@@ -123,7 +123,7 @@ static long kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	if (!it)
 		return PLMC_NOT_FOUND;
-	rc = kv_value_out(it, r->buf, r->buflen, &resp);
+	rc = kv_value_out(c, it, r->buf, r->buflen, &resp);
 	memcpy((void *)r->out, &resp, sizeof(resp));
 	return rc;
 }
@@ -145,7 +145,7 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	e->rc = PLMC_NOT_FOUND;
 	if (it)
-		e->rc = (s32)kv_value_out(it, e->buf, e->buflen, &resp);
+		e->rc = (s32)kv_value_out(c, it, e->buf, e->buflen, &resp);
 	e->vlen = resp.vlen;
 	e->cas = resp.cas;
 	e->flags = resp.flags;
@@ -188,21 +188,19 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 	rc = kv_key_in(r, key);
 	if (rc)
 		return rc;
-	if (r->vlen > KV_ITEM_MAX ||
-	    KV_ITEM_HDR + r->klen + r->vlen > KV_ITEM_MAX)
+	if (!kv_item_fits(c, r->klen, r->vlen, r->flags))
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	exp = kv_exptime(c, r->exptime);
 	if (exp == 1) /* already expired: stored, then gone */
 		return 0;
-	it = kv_item_new(c, key, r->klen, r->vlen, &rc);
+	it = kv_item_new(c, key, r->klen, r->vlen, r->flags, &rc);
 	if (!it)
 		return rc;
 	memcpy(it->data + r->klen, (const void *)r->val, r->vlen);
 	it->hash = kv_hash(key, r->klen);
-	it->flags = r->flags;
-	it->exptime = exp;
+	it->exptime = (u32)exp;
 	*out = it;
 	return 0;
 }
@@ -234,7 +232,7 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	rc = kv_key_in(r, key);
 	if (rc)
 		return rc;
-	if (r->vlen > KV_ITEM_MAX)
+	if (r->vlen > c->item_max)
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
@@ -358,8 +356,11 @@ static int kv_ctx_init(struct kv_ctx *c)
 
 	if (h->magic != PLMC_STORE_MAGIC || h->layout != PLMC_LAYOUT_VERSION ||
 	    h->hdr_size != sizeof(*h) || size < PLMC_STORE_MIN ||
-	    size > PLMC_STORE_MAX || size & (PLMC_STORE_ALIGN - 1))
+	    size > PLMC_STORE_MAX || size & (PLMC_STORE_ALIGN - 1) ||
+	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min))
 		return PLMC_E_CORRUPT;
+	c->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
+	kv_classes_init(h);
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
 		 (u64)__atomic_load_n(&kv_area()->clock_off, __ATOMIC_RELAXED);
 	c->flush_time =

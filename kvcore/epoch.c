@@ -19,12 +19,22 @@
  *   after the unlink. An announcement read stale-low only delays a free.
  * Slots owned by an attachment marked dead (slot.dead == owner id) are
  *   skipped: a dead process reads nothing.
+ * Items keep only r's low 32 bits (the header stays at 56 bytes).
+ *   kv_repoch() widens them to the newest u64 <= g with those bits: that
+ *   is r itself unless r is 2^32 or more retirements old, and then it is
+ *   newer than r, which only delays the free. Never early.
  * Retired lists live in the slot records and pass to the slot's next
  *   owner; recovery (recover.c) appends a dead call's unretired item to
  *   its slot's list, so a dead slot's memory is freed by whoever owns
  *   that slot next. List changes are redo transactions (tx.c).
  */
 #include "kv.h"
+
+/* @it's retire epoch, widened against the global epoch @g (see above). */
+static u64 kv_repoch(const struct kv_item *it, u64 g)
+{
+	return g - (u32)((u32)g - it->repoch);
+}
 
 void kv_epoch_enter(struct plmc_slot *s)
 {
@@ -55,7 +65,7 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 		return;
 	r = __atomic_add_fetch(&kv_area()->epoch, 1, __ATOMIC_SEQ_CST);
 	kv_tx_init(&t);
-	kv_tx_set(&t, &it->repoch, r);
+	kv_tx_set32(&t, &it->repoch, (u32)r);
 	kv_tx_set(&t, &it->rnext, 0);
 	if (ks->rtail)
 		kv_tx_set(&t, &((struct kv_item *)ks->rtail)->rnext, (u64)it);
@@ -93,17 +103,18 @@ static u64 kv_epoch_min(struct kv_ctx *c)
 int kv_reclaim(struct kv_ctx *c)
 {
 	struct kv_slot *ks = c->ks;
-	u64 min;
+	u64 min, g;
 	int n = 0;
 
 	if (!ks->rhead)
 		return 0;
 	min = kv_epoch_min(c);
+	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
 	while (ks->rhead) {
 		struct kv_item *it = (struct kv_item *)ks->rhead;
 		struct kv_tx t;
 
-		if (it->repoch >= min)
+		if (kv_repoch(it, g) >= min)
 			break;
 		/* The list pop and the free are one transaction. */
 		kv_tx_init(&t);

@@ -32,7 +32,7 @@ static int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls)
 {
 	char key[KV_KEY_MAX];
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
-	u64 hash = __atomic_load_n(&it->hash, __ATOMIC_RELAXED);
+	u32 hash = __atomic_load_n(&it->hash, __ATOMIC_RELAXED);
 	struct kv_wr w;
 	int done = 0;
 
@@ -48,9 +48,18 @@ static int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls)
 	}
 	/* Count before kv_wr_end retires it (state says why it went). */
 	if (done && w.state == KV_LIVE) {
+		struct kv_class *cl = kv_cls(cls);
+
 		kv_add(&c->st->evictions, 1);
-		if (!(it->iflags & KV_IT_FETCHED))
+		kv_cls_add(cls, &cl->evicted, 1);
+		if (it->exptime)
+			kv_cls_add(cls, &cl->evicted_nonzero, 1);
+		__atomic_store_n(&cl->evicted_time, c->now - it->atime,
+				 __ATOMIC_RELAXED);
+		if (!(it->iflags & KV_IT_FETCHED)) {
 			kv_add(&c->st->evicted_unfetched, 1);
+			kv_cls_add(cls, &cl->evicted_unfetched, 1);
+		}
 	}
 	kv_wr_end(c, &w);
 	return done;
@@ -121,5 +130,7 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 	}
 	p = kv_alloc(c, size, cls);
 	*err = c->ks->rhead ? PLMC_E_AGAIN : PLMC_E_NOMEM;
+	if (!p && *err == PLMC_E_NOMEM)
+		kv_cls_add(k, &kv_cls(k)->outofmemory, 1);
 	return p;
 }

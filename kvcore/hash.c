@@ -28,8 +28,9 @@
  */
 #include "kv.h"
 
-/* 64-bit FNV-1a, then a final mix so the low bits pick buckets well. */
-u64 kv_hash(const char *key, u32 klen)
+/* 64-bit FNV-1a, then a final mix so the low bits pick buckets well;
+ * items keep the low 32 bits (enough for 2^32 buckets). */
+u32 kv_hash(const char *key, u32 klen)
 {
 	u64 h = 0xcbf29ce484222325ULL;
 	u32 i;
@@ -39,29 +40,29 @@ u64 kv_hash(const char *key, u32 klen)
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
-	return h;
+	return (u32)h;
 }
 
-static u64 *kv_bucket(struct kv_ctx *c, u64 hash)
+static u64 *kv_bucket(struct kv_ctx *c, u32 hash)
 {
 	return &c->geo.buckets[hash & (c->geo.nbuckets - 1)];
 }
 
-static kv_lock_t *kv_stripe(struct kv_ctx *c, u64 hash)
+static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 {
 	return &kv_area()
 			->locks[hash & (c->geo.nbuckets - 1) & (KV_NLOCKS - 1)];
 }
 
 static int kv_match(const struct kv_item *it, const char *key, u32 klen,
-		    u64 hash)
+		    u32 hash)
 {
 	return it->hash == hash && it->klen == klen &&
 	       !memcmp(it->data, key, klen);
 }
 
 /* Context: epoch announced. Return: the item for @key, or NULL. */
-struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u64 hash)
+struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	u64 p = __atomic_load_n(kv_bucket(c, hash), __ATOMIC_ACQUIRE);
 
@@ -77,7 +78,7 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u64 hash)
 
 /* Context: stripe lock held. Return: the link that points at @key's item
  * (its value is 0 if there is none: then it is the chain's last link). */
-static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u64 hash)
+static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	u64 *link = kv_bucket(c, hash);
 	u64 p;
@@ -99,7 +100,7 @@ static s64 kv_item_bytes(const struct kv_item *it)
 
 /* Take @key's stripe lock and find its link (w->old: what is there). */
 void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
-		 u64 hash)
+		 u32 hash)
 {
 	w->lock = kv_stripe(c, hash);
 	w->gone = 0;
@@ -151,9 +152,18 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 	/* Last: the release store that publishes @it. */
 	kv_tx_set(&t, w->link, it ? (u64)it : next);
 	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_LINK_TX);
-	if (old)
+	if (it) {
+		kv_cls_add(it->cls, &kv_cls(it->cls)->items, 1);
+		kv_cls_add(it->cls, &kv_cls(it->cls)->requested,
+			   kv_item_bytes(it));
+	}
+	if (old) {
 		__atomic_fetch_and(&old->iflags, (u16)~KV_IT_LINKED,
 				   __ATOMIC_RELAXED);
+		kv_cls_add(old->cls, &kv_cls(old->cls)->items, -1);
+		kv_cls_add(old->cls, &kv_cls(old->cls)->requested,
+			   -kv_item_bytes(old));
+	}
 	w->gone = old;
 	w->put = it;
 	kv_crash(c, PLMC_CRASH_LINKED);
@@ -165,9 +175,14 @@ static void kv_wr_account_gone(struct kv_ctx *c, struct kv_wr *w)
 	struct kv_item *old = w->gone;
 
 	if (w->state == KV_EXPIRED) {
+		struct kv_class *cl = kv_cls(old->cls);
+
 		kv_add(&c->st->reclaimed, 1);
-		if (!(old->iflags & KV_IT_FETCHED))
+		kv_cls_add(old->cls, &cl->reclaimed, 1);
+		if (!(old->iflags & KV_IT_FETCHED)) {
 			kv_add(&c->st->expired_unfetched, 1);
+			kv_cls_add(old->cls, &cl->expired_unfetched, 1);
+		}
 	}
 	kv_retire(c, c->ks, PLMC_CRASH_RETIRE_TX);
 }
@@ -203,7 +218,7 @@ int kv_store(struct kv_ctx *c, struct kv_item *it)
  * Unlink @key's item, expired or not.
  * Return: PLMC_DELETED if a live item was removed, else PLMC_NOT_FOUND.
  */
-int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u64 hash)
+int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	struct kv_wr w;
 	int rc;

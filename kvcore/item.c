@@ -43,14 +43,21 @@ int kv_item_live(const struct kv_ctx *c, const struct kv_item *it)
 	return kv_item_state(c, it) == KV_LIVE;
 }
 
-/* A reader's one shared write (fetched + CLOCK reference), only when a
- * bit is clear: a hot item's line is not written on every hit. */
-void kv_item_fetched(struct kv_item *it)
+/*
+ * A reader's shared writes (fetched + CLOCK reference, last access), only
+ * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
+ * item's line is not written on every hit.
+ */
+void kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 {
 	const u16 b = KV_IT_FETCHED | KV_IT_REF;
+	u32 now = (u32)c->now;
 
 	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
 		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
+	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
+	    KV_ATIME_STEP)
+		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
 }
 
 /*
@@ -62,13 +69,31 @@ void kv_item_fetched(struct kv_item *it)
  */
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime)
 {
+	u64 at;
+
 	if (exptime == 0)
 		return 0;
 	if (exptime < 0)
 		return 1;
 	if (exptime <= KV_REL_MAX)
-		return c->now + (u64)exptime;
-	return (u64)exptime <= c->now ? 1 : (u64)exptime;
+		at = c->now + (u64)exptime;
+	else if ((u64)exptime <= c->now)
+		return 1;
+	else
+		at = (u64)exptime;
+	return at > 0xffffffffULL ? 0xffffffffULL : at; /* item times: u32 */
+}
+
+/*
+ * memcached 1.6's size rule, so the same items fit: its 48-byte header,
+ * the 8-byte CAS, the key and its NUL, 4 bytes of flags when they are
+ * not 0, the value and its CRLF must fit the max item size. (Ours take
+ * 56 + key + value bytes of a chunk: always less.)
+ */
+int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags)
+{
+	return vlen <= c->item_max &&
+	       59 + klen + (flags ? 4 : 0) + vlen <= c->item_max;
 }
 
 /*
@@ -78,13 +103,13 @@ u64 kv_exptime(const struct kv_ctx *c, s64 exptime)
  * PLMC_E_AGAIN (see kv_alloc_evict).
  */
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
-			    u64 vlen, int *err)
+			    u64 vlen, u32 flags, int *err)
 {
 	u64 size = KV_ITEM_HDR + klen + vlen;
 	struct kv_item *it;
 	int cls;
 
-	if (vlen > KV_ITEM_MAX || size > KV_ITEM_MAX) {
+	if (!kv_item_fits(c, klen, vlen, flags)) {
 		*err = PLMC_E_TOOBIG;
 		return 0;
 	}
@@ -95,7 +120,9 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 	it->klen = (u8)klen;
 	it->cls = (u8)cls;
 	it->vlen = (u32)vlen;
+	it->flags = flags;
 	it->time = (u32)c->now;
+	it->atime = (u32)c->now;
 	memcpy(it->data, key, klen);
 	return it;
 }
@@ -108,12 +135,12 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 			     u64 vlen, int *err)
 {
-	struct kv_item *it = kv_item_new(c, old->data, old->klen, vlen, err);
+	struct kv_item *it =
+		kv_item_new(c, old->data, old->klen, vlen, old->flags, err);
 
 	if (!it)
 		return 0;
 	it->hash = old->hash;
-	it->flags = old->flags;
 	it->exptime = __atomic_load_n(&old->exptime, __ATOMIC_RELAXED);
 	return it;
 }

@@ -30,9 +30,9 @@ typedef __u16 u16;
 typedef __u8 u8;
 
 #define KV_KEY_MAX	250
-#define KV_ITEM_MAX	(1024 * 1024)
+#define KV_ITEM_MAX	PLMC_CFG_ITEM_MAX /* the largest class: one page */
 #define KV_PAGE_SIZE	(1ULL << 20)
-#define KV_NCLASSES	44
+#define KV_NCLASSES	64 /* at most; the settings decide how many */
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
 #define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
 #define KV_RETIRE_BATCH 32	   /* retired items before a reclaim scan */
@@ -59,7 +59,25 @@ struct kv_class {
 		     * each links to the next older via geo.pnext */
 	u64 hand;   /* CLOCK hand: next chunk to visit, 0 = start over */
 	u64 npages; /* pages on the list */
+	/*
+	 * memcached's per-class counters (stats items/slabs). Locked adds
+	 * on write paths only, never on a hit; not in the redo log, so a
+	 * death may leave them off by the call in flight.
+	 */
+	s64 items;     /* linked items of the class */
+	s64 requested; /* their bytes (header + key + value) */
+	u64 evicted;
+	u64 evicted_nonzero; /* ... that had an expiry */
+	u64 evicted_unfetched;
+	u64 evicted_time;    /* seconds since the last evicted one's access */
+	u64 reclaimed;
+	u64 expired_unfetched;
+	u64 outofmemory;
+	u64 crawler_reclaimed; /* reclaimed by the write-path scan */
+	u64 pad[6];
 };
+
+_Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
 
 /*
  * Counters of one slot, written only by the slot's current owner (no
@@ -122,46 +140,71 @@ struct kv_area {
 	 */
 	u64 flush_time;
 	u64 flush_cas;
-	u64 pad3[6];
+	u64 scan_pos;	/* next bucket of the write-path expiry scan */
+	u64 stat_reset; /* stats reset: bumps; see stats.c */
+	u64 pad3[4];
+	/*
+	 * Class sizes, derived from the header's settings by whoever first
+	 * finds ctab != their key (alloc.c). Every writer writes the same
+	 * values, so racing builders agree; ctab is stored last (release).
+	 */
+	u64 ctab;
+	u64 ncls;
+	u32 csize[KV_NCLASSES];
 	struct kv_class cls[KV_NCLASSES];
 	kv_lock_t locks[KV_NLOCKS];	   /* striped bucket locks */
 	struct kv_stat st[PLMC_MAX_SLOTS]; /* per-slot counters */
+	struct kv_stat st_base; /* stats reset: the sums at the reset */
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
 
 /*
- * An item. Immutable once published (reachable from a bucket), except:
+ * An item: 56 bytes of header, then key, then value (memcached 1.6 spends
+ * 48 + 8 (CAS) + key + 1 + value + 2). Immutable once published
+ * (reachable from a bucket), except:
  *  - .next, which writers change under the bucket lock with release
  *    stores (readers follow it with acquire loads);
  *  - .exptime, which touch/gat change under the bucket lock with one
- *    relaxed 8-byte store (readers load it relaxed: old or new, both
+ *    relaxed 4-byte store (readers load it relaxed: old or new, both
  *    valid);
- *  - .iflags, where a reader sets KV_IT_FETCHED once (only when clear).
+ *  - .iflags, where a reader sets KV_IT_FETCHED/REF once (only when
+ *    clear);
+ *  - .atime, which a reader moves forward with a relaxed store at most
+ *    once per KV_ATIME_STEP seconds (memcached's ITEM_UPDATE_INTERVAL),
+ *    so a hot item's line is not written on every hit.
  * Retired items keep .next (a reader may still walk through them) and
- * link .rnext instead.
+ * link .rnext instead. Times are store seconds (unix), 32 bits: they
+ * last until 2106; an absolute exptime past that is clamped.
  */
 struct kv_item {
-	u64 next;  /* chain successor (absolute), 0 = end */
-	u64 rnext; /* retired list link, owned by the retiring slot */
-	u64 hash;
+	u64 next;    /* chain successor (absolute), 0 = end */
+	u64 rnext;   /* retired list link, owned by the retiring slot */
 	u64 cas;
-	u64 exptime; /* absolute store seconds, 0 = never */
-	u64 repoch;  /* epoch at retire */
-	u32 flags;
+	u32 repoch;  /* low 32 bits of the epoch at retire (epoch.c) */
+	u32 hash;    /* kv_hash(key) */
+	u32 exptime; /* absolute store seconds, 0 = never */
+	u32 time;    /* store seconds when linked (flush_all compares it) */
+	u32 atime;   /* store seconds of the last access, KV_ATIME_STEP fresh */
+	u32 flags;   /* the client's 32-bit flags */
 	u32 vlen;
 	u8 klen;
 	u8 cls;
 	u16 iflags;  /* KV_IT_* */
-	u32 time;    /* store seconds when linked (flush_all compares it) */
 	char data[]; /* key, then value */
 };
+
+_Static_assert(sizeof(struct kv_item) == 56, "item header: 56 bytes");
+
+#define KV_ATIME_STEP 60 /* seconds between a hot item's atime stores */
 
 #define KV_IT_FETCHED 1 /* read at least once (expired_unfetched) */
 #define KV_IT_REF     2 /* CLOCK reference bit: read since the hand passed */
 #define KV_IT_LINKED                                                           \
 	4 /* in a chain (a hint for the evictor; the chain                     \
 	   * itself, under the stripe lock, is the truth) */
+#define KV_IT_STALE 8 /* meta: invalidated, served as stale (meta.c) */
+#define KV_IT_WON   16 /* meta: a win token was handed out (meta.c) */
 
 /* What a lookup found (kv_item_state). */
 enum kv_state { KV_LIVE = 0, KV_EXPIRED = 1, KV_FLUSHED = 2 };
@@ -268,11 +311,24 @@ struct kv_ctx {
 	u64 now;	/* store time, unix seconds */
 	u64 flush_time; /* kv_area's, read once per call */
 	u64 flush_cas;
+	u64 item_max;	/* the store's max item size (memcached's rule) */
 	const struct kv_item *pin; /* item the call is copying from: never
 				    * evicted under it */
 	long recovered; /* dead slots this call recovered */
 	struct kv_geo geo;
 };
+
+/* A per-class counter (struct kv_class): a locked add, write paths only. */
+static inline void kv_cls_add(int cls, void *ctr, s64 d)
+{
+	(void)cls;
+	__atomic_add_fetch((u64 *)ctr, (u64)d, __ATOMIC_RELAXED);
+}
+
+static inline struct kv_class *kv_cls(int cls)
+{
+	return &kv_area()->cls[cls];
+}
 
 /* Test-only death at a named point (PLMC_OP_CRASH arms it). */
 static inline void kv_crash(const struct kv_ctx *c, int point)
@@ -316,6 +372,7 @@ void kv_unlock(struct kv_ctx *c, kv_lock_t *l);
 
 /* alloc.c */
 int kv_geo_init(struct kv_geo *g, u64 store_size);
+void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
@@ -350,15 +407,15 @@ struct kv_wr {
 };
 
 /* hash.c */
-u64 kv_hash(const char *key, u32 klen);
+u32 kv_hash(const char *key, u32 klen);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,
-			  u64 hash);
+			  u32 hash);
 void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
-		 u64 hash);
+		 u32 hash);
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
 void kv_wr_end(struct kv_ctx *c, struct kv_wr *w);
 int kv_store(struct kv_ctx *c, struct kv_item *it);
-int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u64 hash);
+int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 
 /* Nonzero if w.old is there and visible. */
 static inline int kv_wr_live(const struct kv_wr *w)
@@ -369,16 +426,17 @@ static inline int kv_wr_live(const struct kv_wr *w)
 /* item.c */
 int kv_item_state(const struct kv_ctx *c, const struct kv_item *it);
 int kv_item_live(const struct kv_ctx *c, const struct kv_item *it);
-void kv_item_fetched(struct kv_item *it);
+void kv_item_fetched(const struct kv_ctx *c, struct kv_item *it);
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime);
+int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags);
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
-			    u64 vlen, int *err);
+			    u64 vlen, u32 flags, int *err);
 struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 			     u64 vlen, int *err);
 
 /* ops.c: the memcached commands beyond get/set/delete */
 long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
-	    u32 klen, u64 hash, u64 cas);
+	    u32 klen, u32 hash, u64 cas);
 long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
 	       const void *val, u64 vlen);
 long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
@@ -386,7 +444,7 @@ long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
 struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 			 u64 exptime);
 void kv_flush(struct kv_ctx *c, s64 delay);
-void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u64 hash);
+void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);

@@ -57,7 +57,7 @@ static long kv_put_decide(struct kv_ctx *c, u64 op, struct kv_wr *w, u64 cas)
  * Return: STORED, NOT_STORED, EXISTS or NOT_FOUND.
  */
 long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
-	    u32 klen, u64 hash, u64 cas)
+	    u32 klen, u32 hash, u64 cas)
 {
 	struct kv_wr w;
 	long rc;
@@ -77,7 +77,7 @@ long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
 }
 
 /* Unlink @key's item if it is there but dead (lazy reclaim). */
-void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u64 hash)
+void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	struct kv_wr w;
 
@@ -282,8 +282,8 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	if (kv_wr_live(&w)) {
 		it = w.old;
-		/* One 8-byte store: readers see the old or the new expiry. */
-		__atomic_store_n(&it->exptime, exptime, __ATOMIC_RELAXED);
+		/* One 4-byte store: readers see the old or the new expiry. */
+		__atomic_store_n(&it->exptime, (u32)exptime, __ATOMIC_RELAXED);
 		kv_crash(c, PLMC_CRASH_TOUCH);
 	} else if (w.old) {
 		kv_wr_link(c, &w, 0); /* lazy reclaim of a dead item */

@@ -26,7 +26,7 @@ static int kmod_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int pl_kmod_create(const char *name, __u64 size, unsigned mode)
+int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
 {
 	struct plmc_create_args a;
 	int fd, rc = 0;
@@ -38,12 +38,15 @@ int pl_kmod_create(const char *name, __u64 size, unsigned mode)
 		return fd;
 	memset(&a, 0, sizeof(a));
 	strncpy(a.name, name, sizeof(a.name) - 1);
-	a.size = size;
+	a.size = o->store_size;
 	a.image = (__u64)(uintptr_t)pl_image;
 	a.image_len = pl_image_len();
 	a.uid = (__u32)geteuid();
 	a.gid = (__u32)getegid();
-	a.mode = mode;
+	a.mode = o->mode;
+	a.item_max = o->item_max;
+	a.slab_factor = o->slab_factor;
+	a.slab_min = o->slab_min;
 	if (ioctl(fd, PLMC_IOC_CREATE, &a))
 		rc = -errno;
 	close(fd);

@@ -72,17 +72,34 @@ int pl_choose(int use)
 						: PLMC_BACKEND_NONE;
 }
 
-int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
+int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 {
-	int b = pl_choose(use);
+	struct plmc_create_opts c = {0};
+	int b;
 
+	/* A caller built with a shorter struct gets defaults for the rest. */
+	if (!o || o->size < offsetof(struct plmc_create_opts, item_max))
+		return -EINVAL;
+	memcpy(&c, o, o->size < sizeof(c) ? o->size : sizeof(c));
+	b = pl_choose(c.use);
 	if (b < 0)
 		return b;
-	if (!pl_name_ok(name) || !pl_size_ok(size) || (mode & ~0777U))
+	if (!pl_name_ok(name) || !pl_size_ok(c.store_size) ||
+	    (c.mode & ~0777U) ||
+	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min))
 		return -EINVAL;
 	if (b == PLMC_BACKEND_KMOD)
-		return pl_kmod_create(name, size, mode);
-	return pl_none_create(name, size, mode);
+		return pl_kmod_create(name, &c);
+	return pl_none_create(name, &c);
+}
+
+int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o), .store_size = size, .mode = mode, .use = use,
+	};
+
+	return plmc_create_ex(name, &o);
 }
 
 int plmc_destroy(const char *name, int force, int use)

@@ -38,6 +38,10 @@ struct plmc_create_args {
 	__u32 gid;
 	__u32 mode;      /* permission bits, & ~0777 must be 0 */
 	__u32 flags;     /* must be 0 */
+	/* Store settings, 0 = default; ranges: plmc_cfg_ok() (layout.h). */
+	__u64 item_max;    /* max item size in bytes (memcached -I) */
+	__u32 slab_factor; /* class growth factor x 1000 (-f) */
+	__u32 slab_min;    /* key + value room of the smallest class (-n) */
 };
 
 /* Bind the segment to this fd (once per fd) for the calling process. */

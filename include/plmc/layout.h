@@ -64,6 +64,26 @@
 #define PLMC_PPAGE_MAGIC 0x3147415050434d50ULL /* "PMCPPAG1" */
 #define PLMC_LAYOUT_VERSION 1
 
+/* Store settings (struct plmc_store_hdr, create): ranges and defaults. */
+#define PLMC_CFG_ITEM_MIN 1024ULL		/* memcached's -I floor */
+#define PLMC_CFG_ITEM_MAX (1024ULL * 1024)	/* one page: the largest class */
+#define PLMC_CFG_FACTOR_DEF 1250		/* -f 1.25 */
+#define PLMC_CFG_FACTOR_MIN 1010
+#define PLMC_CFG_FACTOR_MAX 4000
+#define PLMC_CFG_MIN_DEF 8			/* smallest class: 64 bytes */
+#define PLMC_CFG_MIN_MIN 8
+#define PLMC_CFG_MIN_MAX 1024
+
+/* Nonzero if the settings are in range (0 = default for each). */
+static inline int plmc_cfg_ok(__u64 item_max, __u32 factor, __u32 min)
+{
+	return (!item_max || (item_max >= PLMC_CFG_ITEM_MIN &&
+			      item_max <= PLMC_CFG_ITEM_MAX)) &&
+	       (!factor || (factor >= PLMC_CFG_FACTOR_MIN &&
+			    factor <= PLMC_CFG_FACTOR_MAX)) &&
+	       (!min || (min >= PLMC_CFG_MIN_MIN && min <= PLMC_CFG_MIN_MAX));
+}
+
 #define PLMC_NAME_LEN 64 /* name buffer incl. NUL: [A-Za-z0-9._-]{1,63} */
 
 /* Which backend built this process's ppage. */
@@ -91,7 +111,15 @@ struct plmc_store_hdr {
 	__u64 nattach;    /* processes attached now (informational) */
 	__u64 attach_seq; /* last attach id handed out (none backend) */
 	char name[PLMC_NAME_LEN];
-	__u64 reserved[10];
+	/*
+	 * Settings fixed at create (memcached's -I, -f, -n); 0 = default.
+	 * Written once by the creator before anyone attaches; the image
+	 * checks their ranges on every call (kv_ctx_init).
+	 */
+	__u64 item_max;    /* PLMC_ITEM_MAX_MIN..PLMC_ITEM_MAX bytes */
+	__u32 slab_factor; /* class growth x 1000: 1010..4000 */
+	__u32 slab_min;    /* key + value room of the smallest class: 8..1024 */
+	__u64 reserved[8];
 };
 
 /*

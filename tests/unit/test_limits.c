@@ -6,15 +6,16 @@
 #include "util.h"
 
 /*
- * The largest value the store accepts with a key of @klen bytes: a whole
- * item (kvcore's 64-byte item header + key + value) may be PLMC_ITEM_MAX
- * bytes (kvcore/dispatch.c, docs/store.md).
+ * The largest value the store accepts with a key of @klen bytes and
+ * nonzero flags: memcached 1.6's rule (kvcore/item.c kv_item_fits,
+ * docs/store.md), 59 bytes of its overhead + key + value, 4 more when
+ * the flags are not 0, may be PLMC_ITEM_MAX bytes. Measured against
+ * memcached 1.6.18 -I 1m: with a 10-byte key, values up to 1048507
+ * bytes (flags 0) and 1048503 (flags 1) are stored.
  */
-#define UT_ITEM_HDR 64
-
 static size_t vmax(size_t klen)
 {
-	return PLMC_ITEM_MAX - UT_ITEM_HDR - klen;
+	return PLMC_ITEM_MAX - 59 - 4 - klen;
 }
 
 static void setup(void)
@@ -83,11 +84,11 @@ END_TEST
 START_TEST(value_max)
 {
 	size_t klen = 8, max = vmax(klen), vlen = 0;
-	char *v = malloc(max + 1), *buf = malloc(max + 1);
+	char *v = malloc(max + 8), *buf = malloc(max + 8);
 	uint32_t fl;
 
 	ck_assert(v && buf);
-	for (size_t i = 0; i <= max; i++)
+	for (size_t i = 0; i < max + 8; i++)
 		v[i] = (char)(i * 31 + 7);
 	ut_rc(plmc_set("bigvalue", klen, v, max, 3, 0), PLMC_STORED);
 	ut_rc(plmc_get("bigvalue", klen, buf, max + 1, &vlen, &fl, NULL),
@@ -95,11 +96,17 @@ START_TEST(value_max)
 	ck_assert_uint_eq(vlen, max);
 	ck_assert_uint_eq(fl, 3);
 	ck_assert(memcmp(v, buf, max) == 0);
-	ut_rc(plmc_set("bigvalu2", klen, v, max + 1, 0, 0), PLMC_E_TOOBIG);
+	ut_rc(plmc_set("bigvalu2", klen, v, max + 1, 3, 0), PLMC_E_TOOBIG);
+	/* Flags 0 leave 4 bytes more, as in memcached. */
+	ut_rc(plmc_set("bigvalu3", klen, v, max + 4, 0, 0), PLMC_STORED);
+	ut_rc(plmc_set("bigvalu3", klen, v, max + 5, 0, 0), PLMC_E_TOOBIG);
+	ut_rc(plmc_get("bigvalu3", klen, buf, max + 5, &vlen, NULL, NULL),
+	      PLMC_OK);
+	ck_assert_uint_eq(vlen, max + 4);
 	ut_rc(plmc_get("bigvalu2", klen, buf, max + 1, &vlen, NULL, NULL),
 	      PLMC_NOT_FOUND);
 	/* Too big replaces nothing: the old value stays. */
-	ut_rc(plmc_set("bigvalue", klen, v, max + 1, 0, 0), PLMC_E_TOOBIG);
+	ut_rc(plmc_set("bigvalue", klen, v, max + 1, 3, 0), PLMC_E_TOOBIG);
 	ut_rc(plmc_get("bigvalue", klen, buf, max + 1, &vlen, NULL, NULL),
 	      PLMC_OK);
 	ck_assert_uint_eq(vlen, max);

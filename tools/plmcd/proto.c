@@ -262,6 +262,7 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 {
 	const char *key = k->tok[1];
 	size_t kl = k->len[1];
+	int rc;
 
 	switch (op) {
 	case OP_SET:
@@ -270,10 +271,13 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 		return plmc_add(key, kl, data, n, flags, exptime);
 	case OP_REPLACE:
 		return plmc_replace(key, kl, data, n, flags, exptime);
+	/* memcached answers NOT_STORED when the joined item would not fit. */
 	case OP_APPEND:
-		return plmc_append(key, kl, data, n);
+		rc = plmc_append(key, kl, data, n);
+		return rc == PLMC_E_TOOBIG ? PLMC_NOT_STORED : rc;
 	case OP_PREPEND:
-		return plmc_prepend(key, kl, data, n);
+		rc = plmc_prepend(key, kl, data, n);
+		return rc == PLMC_E_TOOBIG ? PLMC_NOT_STORED : rc;
 	case OP_CAS:
 		return plmc_cas(key, kl, data, n, flags, exptime, cas);
 	}

@@ -218,7 +218,9 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
-	return kv_put(c, op, it, key, r->klen, kv_hash(key, r->klen), r->cas);
+	rc = kv_put(c, op, it, key, r->klen, kv_hash(key, r->klen), r->cas);
+	kv_scan(c);
+	return rc;
 }
 
 /* APPEND, PREPEND. */
@@ -339,6 +341,30 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
+/* CLASSES: out = struct plmc_class_stats[buflen], 0 <= buflen <= 64.
+ * Return: the number of classes with pages (entries beyond buflen are
+ * not written). */
+static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
+	    r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (r->buflen > KV_NCLASSES)
+		return PLMC_E_INVAL;
+	if (!kv_user_ok(r->out, r->buflen * sizeof(struct plmc_class_stats)))
+		return PLMC_E_FAULT;
+	return kv_classes_out(c, r->out, r->buflen);
+}
+
+static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
+	    r->exptime || r->cas || r->klen || r->flags)
+		return PLMC_E_INVAL;
+	kv_stats_reset(c);
+	return PLMC_OK;
+}
+
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
@@ -438,6 +464,10 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_delete(c, r);
 	case PLMC_OP_STATS:
 		return kv_op_stats(c, r);
+	case PLMC_OP_CLASSES:
+		return kv_op_classes(c, r);
+	case PLMC_OP_STATS_RESET:
+		return kv_op_stats_reset(c, r);
 	case PLMC_OP_CLOCK:
 		return kv_op_clock(c, r);
 	}

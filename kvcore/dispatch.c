@@ -215,6 +215,13 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (r->buf || r->buflen || r->out || (op != PLMC_OP_CAS && r->cas))
 		return PLMC_E_INVAL;
 	rc = kv_build(c, r, key, &it);
+	/*
+	 * memcached's rule: a set that cannot be stored (too large, out of
+	 * memory) unlinks the key's old item, so no stale value outlives
+	 * a failed write. add/replace/cas leave it.
+	 */
+	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET)
+		kv_remove(c, key, r->klen, kv_hash(key, r->klen));
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
@@ -234,7 +241,8 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	rc = kv_key_in(r, key);
 	if (rc)
 		return rc;
-	if (r->vlen > c->item_max)
+	/* memcached first makes an item of the piece alone (flags 0 here) */
+	if (!kv_item_fits(c, r->klen, r->vlen, 0))
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;

@@ -3,6 +3,7 @@
  * tools/plctl.c - manage plmc stores from the shell.
  *
  *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--backend kmod|none]
+ *                [--item-max SIZE] [--factor F] [--slab-min N]
  *   plctl destroy NAME [--force] [--backend kmod|none]
  *   plctl stats NAME [--backend kmod|none]
  *   plctl info NAME [--backend kmod|none]
@@ -33,6 +34,9 @@ struct opts {
 	unsigned mode;
 	int use;
 	int force;
+	uint64_t item_max;     /* store settings (memcached -I -f -n) */
+	uint32_t slab_factor;  /* x 1000 */
+	uint32_t slab_min;
 };
 
 static void usage(void)
@@ -40,6 +44,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
 		"[--backend kmod|none]\n"
+		"                    [--item-max SIZE] [--factor F] "
+		"[--slab-min N]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
 		"       plctl stats NAME [--backend kmod|none]\n"
 		"       plctl info NAME [--backend kmod|none]\n"
@@ -91,6 +97,25 @@ static int parse_mode(const char *s, unsigned *mode)
 	return 0;
 }
 
+/* "1.25" -> 1250 (x 1000); 0 when malformed or out of 1.01..4. */
+static uint32_t parse_factor(const char *s)
+{
+	char *end;
+	double f = strtod(s, &end);
+
+	if (end == s || *end || !(f >= 1.01 && f <= 4.0))
+		return 0;
+	return (uint32_t)(f * 1000 + 0.5);
+}
+
+static uint32_t parse_u32(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	return end == s || *end || v > 0xffffffffUL ? 0 : (uint32_t)v;
+}
+
 /* Return: 0, or -1 after printing what is wrong. */
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -119,6 +144,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--backend") && (o->use = parse_backend(v)) >= 0)
 			continue;
+		if (!strcmp(a, "--item-max") && (o->item_max = parse_size(v)))
+			continue;
+		if (!strcmp(a, "--factor") && (o->slab_factor = parse_factor(v)))
+			continue;
+		if (!strcmp(a, "--slab-min") && (o->slab_min = parse_u32(v)))
+			continue;
 		fprintf(stderr, "plctl: bad option or value: %s %s\n", a, v);
 		return -1;
 	}
@@ -145,7 +176,21 @@ static int cmd_create(const struct opts *o)
 				"4M\n");
 		return 2;
 	}
-	rc = plmc_create(o->name, o->size, o->mode, o->use);
+	struct plmc_create_opts c = {
+		.size = sizeof(c), .store_size = o->size, .mode = o->mode,
+		.use = o->use, .item_max = o->item_max,
+		.slab_factor = o->slab_factor, .slab_min = o->slab_min,
+	};
+
+	if (o->item_max && (o->item_max < 1024 || o->item_max > PLMC_ITEM_MAX)) {
+		fprintf(stderr, "plctl: --item-max must be 1K..1M\n");
+		return 2;
+	}
+	if (o->slab_min && (o->slab_min < 8 || o->slab_min > 1024)) {
+		fprintf(stderr, "plctl: --slab-min must be 8..1024\n");
+		return 2;
+	}
+	rc = plmc_create_ex(o->name, &c);
 	if (rc)
 		return fail("create", o->name, rc);
 	printf("created %s: %llu bytes, mode %04o\n", o->name,

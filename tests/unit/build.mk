@@ -27,3 +27,10 @@ unit-test: $(UNIT_BINS) $(UNIT_IMGS)
 	rm -f /dev/shm/plmc.ut-* /dev/shm/.plmc.ut-*; \
 	if [ $$fail = 0 ]; then echo "unit-test: all passed"; \
 	else echo "unit-test: FAILED"; fi; exit $$fail
+
+# make difftest N=100: the differential test against memcached over N
+# seeds of 20,000 commands (unit-test runs 10).
+.PHONY: difftest
+difftest: $(B)/tests/test_diff $(UNIT_IMGS)
+	env PLMC_BACKEND=none PLMC_IMG=$(B)/kvcore.img \
+		DIFF_SEEDS=$(or $(N),100) $(B)/tests/test_diff

@@ -1,0 +1,20 @@
+# tests/compat: the libmemcached-compatible library against Debian's
+# libmemcached. mcapi is one program built twice; ketama maps and checks
+# keys over several servers (tests/compat/run.sh).
+COMPAT_TB := $(B)/tests/compat
+COMPAT_TESTS := $(COMPAT_TB)/mcapi-deb $(COMPAT_TB)/mcapi-plmc \
+	$(COMPAT_TB)/ketama-deb $(COMPAT_TB)/ketama-plmc
+COMPAT_TCFLAGS := $(CSTD) -O2 -g $(WARN) -D_GNU_SOURCE -pthread
+
+$(COMPAT_TB)/%-deb: tests/compat/%.c
+	@mkdir -p $(@D)
+	$(CC) $(COMPAT_TCFLAGS) -o $@ $< -lmemcached
+
+$(COMPAT_TB)/%-plmc: tests/compat/%.c $(COMPAT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(COMPAT_TCFLAGS) -I$(CURDIR)/include/compat -o $@ $< \
+		-L$(B)/compat -lmemcached
+
+.PHONY: compat-test
+compat-test: $(COMPAT_TESTS) $(PLMCD) $(B)/plctl
+	tests/compat/run.sh

@@ -703,8 +703,11 @@ memcached_return_t memcached_behavior_set_key_hash(memcached_st *m,
 				"hash %d is not offered (DEFAULT, MD5, CRC "
 				"and the FNV1 forms are)",
 				(int)type);
+	/* Like libmemcached, the continuum is not rebuilt: its points keep
+	 * the hash they were made with until the next server or
+	 * distribution change. */
 	m->hash = type;
-	return build_ring(m);
+	return MEMCACHED_SUCCESS;
 }
 
 memcached_hash_t memcached_behavior_get_key_hash(memcached_st *m)

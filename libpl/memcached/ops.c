@@ -119,7 +119,7 @@ static memcached_return_t storage(memcached_st *m, enum st_op op,
 	} else {
 		char hdr[160];
 		int h;
-		struct iovec iov[5];
+		struct iovec iov[6];
 
 		if (op == OP_CAS)
 			h = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRId32
@@ -135,11 +135,10 @@ static memcached_return_t storage(memcached_st *m, enum st_op op,
 		iov[2] = (struct iovec){ (void *)key, klen };
 		iov[3] = (struct iovec){ hdr, (size_t)h };
 		iov[4] = (struct iovec){ (void *)val, vlen };
-		rc = mc_net_send(m, s, iov, 5);
-		if (rc != MEMCACHED_SUCCESS)
-			return rc;
-		iov[0] = (struct iovec){ "\r\n", 2 };
-		return request(m, s, iov, 1, m->noreply, NULL, NULL);
+		/* One send: a request split over two segments waits for
+		 * the peer's delayed ACK under Nagle. */
+		iov[5] = (struct iovec){ "\r\n", 2 };
+		return request(m, s, iov, 6, m->noreply, NULL, NULL);
 	}
 }
 

@@ -109,6 +109,8 @@ static memcached_st *open_all(const char *dist, char **specs, int n,
 
 	if (!m)
 		return NULL;
+	/* Many small requests: no Nagle wait between them. */
+	memcached_behavior_set(m, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1);
 	if (dist_first && set_dist(m, dist))
 		goto bad;
 	for (int i = 0; i < n; i++)

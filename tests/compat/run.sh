@@ -161,7 +161,7 @@ for d in weighted ketama; do
 		fi
 	done
 done
-echo "   (keys per node, weighted: $(cut -d' ' -f2 "$tmp/where" | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
+echo "   (keys per node, ketama: $(cut -d' ' -f2 "$tmp/where" | sort | uniq -c | tr -s ' ' | tr '\n' ';'))"
 
 # -- 4. a local segment and two plmcd nodes ------------------------------
 "$B/plctl" create "${seg}a" --size 16M >/dev/null &&

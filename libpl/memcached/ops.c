@@ -397,7 +397,6 @@ void mc_items_clear(memcached_st *m)
 	for (size_t i = 0; i < m->nitems; i++)
 		free(m->items[i].value);
 	m->nitems = m->next_item = 0;
-	m->mget_hits = 0;
 	m->mget_active = 0;
 }
 
@@ -432,7 +431,6 @@ memcached_return_t mc_item_push(memcached_st *m, const char *key, size_t klen,
 	it->flags = flags;
 	it->cas = cas;
 	m->nitems++;
-	m->mget_hits = 1;
 	return MEMCACHED_SUCCESS;
 }
 
@@ -576,6 +574,7 @@ memcached_return_t memcached_mget(memcached_st *m, const char *const *keys,
 	if (!m)
 		return MEMCACHED_INVALID_ARGUMENTS;
 	mc_items_clear(m);
+	m->mget_gen++;
 	m->last_rc = MEMCACHED_SUCCESS;
 	if (!m->nservers)
 		return mc_error(m, MEMCACHED_NO_SERVERS, "no servers");
@@ -798,8 +797,12 @@ memcached_result_st *memcached_fetch_result(memcached_st *m,
 		*error = MEMCACHED_INVALID_ARGUMENTS;
 		return NULL;
 	}
+	/* As libmemcached: END when the caller's result took a value of
+	 * this mget, NOTFOUND otherwise (and always for a NULL result). */
 	if (m->next_item >= m->nitems) {
-		*error = m->mget_hits ? MEMCACHED_END : MEMCACHED_NOTFOUND;
+		*error = r && r->gen == m->mget_gen && r->count
+				 ? MEMCACHED_END
+				 : MEMCACHED_NOTFOUND;
 		mc_items_clear(m);
 		return NULL;
 	}
@@ -812,6 +815,11 @@ memcached_result_st *memcached_fetch_result(memcached_st *m,
 		}
 	}
 	it = &m->items[m->next_item++];
+	if (r->gen != m->mget_gen) {
+		r->gen = m->mget_gen;
+		r->count = 0;
+	}
+	r->count++;
 	memcpy(r->key, it->key, it->klen + 1);
 	r->key_length = it->klen;
 	r->flags = it->flags;

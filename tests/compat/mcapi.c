@@ -319,6 +319,95 @@ static void multi(memcached_st *m)
 	printf("%-36s %2d %s hits=%d\n", "fetch end", (int)rc, rcname(rc),
 	       hits);
 	show("mget 0 keys", memcached_mget(m, keys, (size_t[]){ 0 }, 0));
+
+	/* how fetches end: one result reused over two mgets, a NULL
+	 * result, a fetch after the end, a get between mget and fetch */
+	{
+		memcached_result_st res, *r;
+		int n = 0;
+
+		memcached_result_create(m, &res);
+		memcached_mget(m, keys, (size_t[]){ 2, 2, 2, 2, 2 }, 5);
+		while ((r = memcached_fetch_result(m, &res, &rc)))
+			n++;
+		printf("%-36s %2d %s hits=%d\n", "reused result, 1st mget",
+		       (int)rc, rcname(rc), n);
+		memcached_mget(m, none, (size_t[]){ 2, 2 }, 2);
+		while ((r = memcached_fetch_result(m, &res, &rc)))
+			n++;
+		show("reused result, 2nd mget (no hits)", rc);
+		memcached_result_free(&res);
+		n = 0;
+		memcached_mget(m, keys, (size_t[]){ 2, 2, 2, 2, 2 }, 5);
+		while ((r = memcached_fetch_result(m, NULL, &rc))) {
+			n++;
+			memcached_result_free(r);
+		}
+		printf("%-36s %2d %s hits=%d\n", "NULL result", (int)rc,
+		       rcname(rc), n);
+		r = memcached_fetch_result(m, NULL, &rc);
+		show("fetch after the end", rc);
+		memcached_mget(m, keys, (size_t[]){ 2, 2, 2, 2, 2 }, 5);
+		show_get(m, "get between mget and fetch", "m2");
+		r = memcached_fetch_result(m, NULL, &rc);
+		printf("%-36s %2d %s %s\n", "fetch after that get", (int)rc,
+		       rcname(rc), r ? "result" : "NULL");
+		memcached_result_free(r);
+	}
+}
+
+/* Values larger than any first-try buffer, and an mget of 150 keys. */
+static void large(memcached_st *m)
+{
+	enum { BIG = 20000, NKEYS = 150 };
+	char *big = malloc(BIG), key[32];
+	const char *keys[NKEYS];
+	size_t lens[NKEYS], len, total = 0;
+	uint32_t flags, sum = 0;
+	memcached_result_st *r;
+	memcached_return_t rc;
+	char *v;
+	int hits = 0, good = 0;
+
+	for (int i = 0; i < BIG; i++)
+		big[i] = (char)('a' + i % 26);
+	show("set 20000-byte value",
+	     memcached_set(m, "big0", 4, big, BIG, 0, 5));
+	v = memcached_get(m, "big0", 4, &len, &flags, &rc);
+	printf("%-36s %2d %s len=%zu flags=%u same=%d\n",
+	       "get 20000-byte value", (int)rc, rcname(rc), len, flags,
+	       v && len == BIG && !memcmp(v, big, BIG));
+	free(v);
+	for (int i = 0; i < NKEYS; i++) {
+		int kl = snprintf(key, sizeof(key), "many:%d", i);
+
+		keys[i] = strdup(key);
+		lens[i] = (size_t)kl;
+		if (i % 3 == 0)
+			continue; /* a third stay missing */
+		rc = memcached_set(m, key, (size_t)kl, big,
+				   (size_t)(i % 5 == 0 ? 3000 + i : i), 0,
+				   (uint32_t)i);
+		if (rc != MEMCACHED_SUCCESS)
+			printf("set %s: %d %s\n", key, (int)rc, rcname(rc));
+	}
+	show("mget 150 keys", memcached_mget(m, keys, lens, NKEYS));
+	while ((r = memcached_fetch_result(m, NULL, &rc))) {
+		int i = atoi(memcached_result_key_value(r) + 5);
+		size_t want = (size_t)(i % 5 == 0 ? 3000 + i : i);
+
+		hits++;
+		total += memcached_result_length(r);
+		sum += memcached_result_flags(r);
+		good += memcached_result_length(r) == want &&
+			!memcmp(memcached_result_value(r), big, want);
+		memcached_result_free(r);
+	}
+	printf("%-36s %2d %s hits=%d right=%d bytes=%zu flagsum=%u\n",
+	       "fetch 150 keys", (int)rc, rcname(rc), hits, good, total, sum);
+	for (int i = 0; i < NKEYS; i++)
+		free((char *)keys[i]);
+	free(big);
 }
 
 static void behaviors(memcached_st *m)
@@ -493,6 +582,8 @@ int main(int argc, char **argv)
 	touch_flush(m);
 	printf("-- multi-get\n");
 	multi(m);
+	printf("-- large values\n");
+	large(m);
 	printf("-- behaviors\n");
 	behaviors(m);
 	memcached_free(m);

@@ -224,6 +224,8 @@ struct memcached_result_st {
 	time_t expiration;
 	int allocated;
 	const memcached_st *root;
+	uint64_t gen;	/* the mget it was last filled by */
+	size_t count;	/* ... and how often */
 };
 
 /* Private: one value of an mget, waiting for fetch. */
@@ -245,7 +247,7 @@ struct memcached_st {
 	uint32_t io_msg, io_bytes, io_prefetch;
 	struct plmc_mc_item *items;	/* mget results not yet fetched */
 	size_t nitems, citems, next_item;
-	int mget_hits;			/* 0: fetch ends with NOTFOUND */
+	uint64_t mget_gen;		/* bumped by every mget */
 	int mget_active;
 	memcached_result_st result;	/* for memcached_fetch and NULL */
 	memcached_return_t last_rc;

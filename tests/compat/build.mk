@@ -1,9 +1,10 @@
 # tests/compat: the libmemcached-compatible library against Debian's
 # libmemcached. mcapi is one program built twice; ketama maps and checks
-# keys over several servers (tests/compat/run.sh).
+# keys over several servers; extra checks what only plmc's library does
+# (tests/compat/run.sh).
 COMPAT_TB := $(B)/tests/compat
 COMPAT_TESTS := $(COMPAT_TB)/mcapi-deb $(COMPAT_TB)/mcapi-plmc \
-	$(COMPAT_TB)/ketama-deb $(COMPAT_TB)/ketama-plmc
+	$(COMPAT_TB)/ketama-deb $(COMPAT_TB)/ketama-plmc $(COMPAT_TB)/extra
 COMPAT_TCFLAGS := $(CSTD) -O2 -g $(WARN) -D_GNU_SOURCE -pthread
 
 $(COMPAT_TB)/%-deb: tests/compat/%.c
@@ -14,6 +15,11 @@ $(COMPAT_TB)/%-plmc: tests/compat/%.c $(COMPAT_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(COMPAT_TCFLAGS) -I$(CURDIR)/include/compat -o $@ $< \
 		-L$(B)/compat -lmemcached
+
+$(COMPAT_TB)/extra: tests/compat/extra.c $(COMPAT_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(COMPAT_TCFLAGS) -I$(CURDIR)/include/compat -I$(CURDIR)/include \
+		-o $@ $< -L$(B)/compat -lmemcached
 
 .PHONY: compat-test
 compat-test: $(COMPAT_TESTS) $(PLMCD) $(B)/plctl

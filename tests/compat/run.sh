@@ -17,6 +17,9 @@
 #     have gone through the gate; the segment's counters say how many.
 #     Then plmcd serves that segment on that port and Debian's library,
 #     over TCP only, finds every key where it maps it.
+#  5. extra: what only plmc's library does (segments named in config
+#     strings and server_add, one segment per process, attach and detach,
+#     the binary protocol, UDP and unsupported hashes refused, messages).
 # Prints a line per check and a final "compat: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -116,6 +119,13 @@ same "mcapi: plmc's library, a local segment (gate)" "$tmp/ref" "$tmp/o5"
 run_mcapi "$tmp/r6" "$T/mcapi-deb" "--SERVER=$mc_tcp" "$mc_tcp" "$tmp/mc.sock" text
 run_mcapi "$tmp/o6" "$T/mcapi-deb" "--SERVER=$pl_tcp" "$pl_tcp" "$tmp/pl.sock" text
 same "mcapi: Debian's libmemcached, plmcd as memcached (text protocol)" "$tmp/r6" "$tmp/o6"
+
+# what only plmc's library does (its own PASS/FAIL lines)
+"$T/extra" "$seg" >"$tmp/extra" 2>&1
+grep -E '^(PASS|FAIL)' "$tmp/extra"
+pass=$((pass + $(grep -c '^PASS' "$tmp/extra")))
+fail=$((fail + $(grep -c '^FAIL' "$tmp/extra")))
+grep -q '^extra: [0-9]* passed, 0 failed' "$tmp/extra" || bad "extra did not finish" "$tmp/extra"
 
 # -- 2. the same layout, key by key -------------------------------------
 sets=("127.0.0.1:31001 127.0.0.1:31002 127.0.0.1:31003"

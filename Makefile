@@ -41,6 +41,7 @@ include tests/vm/build.mk
 include tools/plmcd/build.mk
 include tests/plmcd/build.mk
 include tests/compat/build.mk
+include tests/plctl/build.mk
 include tests/fuzz/build.mk
 include bench/build.mk
 include tools/install.mk
@@ -59,6 +60,7 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) plmcd-test
 	$(MAKE) compat-test
+	$(MAKE) plctl-test
 	$(MAKE) fuzz-test
 	$(MAKE) install-test
 	$(MAKE) crash-test

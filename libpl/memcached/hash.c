@@ -13,22 +13,21 @@
 #include "mc.h"
 
 /* MD5 (RFC 1321). The sine table is folded by the compiler. */
-#define T(i) ((uint32_t)(__builtin_fabs(__builtin_sin((double)(i))) * 4294967296.0))
+#define T(i)                                                                   \
+	((uint32_t)(__builtin_fabs(__builtin_sin((double)(i))) * 4294967296.0))
 static const uint32_t md5_t[64] = {
-	T(1),  T(2),  T(3),  T(4),  T(5),  T(6),  T(7),  T(8),
-	T(9),  T(10), T(11), T(12), T(13), T(14), T(15), T(16),
-	T(17), T(18), T(19), T(20), T(21), T(22), T(23), T(24),
-	T(25), T(26), T(27), T(28), T(29), T(30), T(31), T(32),
-	T(33), T(34), T(35), T(36), T(37), T(38), T(39), T(40),
-	T(41), T(42), T(43), T(44), T(45), T(46), T(47), T(48),
-	T(49), T(50), T(51), T(52), T(53), T(54), T(55), T(56),
-	T(57), T(58), T(59), T(60), T(61), T(62), T(63), T(64),
+	T(1),  T(2),  T(3),  T(4),  T(5),  T(6),  T(7),	 T(8),	T(9),  T(10),
+	T(11), T(12), T(13), T(14), T(15), T(16), T(17), T(18), T(19), T(20),
+	T(21), T(22), T(23), T(24), T(25), T(26), T(27), T(28), T(29), T(30),
+	T(31), T(32), T(33), T(34), T(35), T(36), T(37), T(38), T(39), T(40),
+	T(41), T(42), T(43), T(44), T(45), T(46), T(47), T(48), T(49), T(50),
+	T(51), T(52), T(53), T(54), T(55), T(56), T(57), T(58), T(59), T(60),
+	T(61), T(62), T(63), T(64),
 };
 #undef T
 
 static const unsigned char md5_s[4][4] = {
-	{ 7, 12, 17, 22 }, { 5, 9, 14, 20 }, { 4, 11, 16, 23 }, { 6, 10, 15, 21 }
-};
+	{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}};
 
 static uint32_t rol(uint32_t x, unsigned n)
 {
@@ -41,7 +40,8 @@ static void md5_block(uint32_t h[4], const unsigned char *p)
 
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-		       (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+		       (uint32_t)p[4 * i + 2] << 16 |
+		       (uint32_t)p[4 * i + 3] << 24;
 	for (int i = 0; i < 64; i++) {
 		uint32_t f;
 		int g, r = i / 16;
@@ -73,7 +73,7 @@ static void md5_block(uint32_t h[4], const unsigned char *p)
 
 void mc_md5(const void *data, size_t len, unsigned char out[16])
 {
-	uint32_t h[4] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 };
+	uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
 	const unsigned char *p = data;
 	unsigned char tail[128];
 	size_t full = len & ~(size_t)63, rest = len - full, tl;
@@ -108,7 +108,8 @@ static uint32_t crc32_ieee(const unsigned char *p, size_t len)
 
 int mc_hash_supported(int algo)
 {
-	return algo >= MEMCACHED_HASH_DEFAULT && algo <= MEMCACHED_HASH_FNV1A_32;
+	return algo >= MEMCACHED_HASH_DEFAULT &&
+	       algo <= MEMCACHED_HASH_FNV1A_32;
 }
 
 uint32_t mc_hash(int algo, const char *key, size_t len)

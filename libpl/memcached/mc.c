@@ -219,11 +219,11 @@ static memcached_return_t build_ring(memcached_st *m)
 
 			/* libmemcached's float arithmetic, step for step; the
 			 * value is >= 0, so the cast is its floor. */
-			points = (uint32_t)(float)(pct *
-						   MEMCACHED_POINTS_PER_SERVER_KETAMA /
-						   4 * (float)n +
-						   0.0000000001F) *
-				 4;
+			points =
+				(uint32_t)(float)(pct * MEMCACHED_POINTS_PER_SERVER_KETAMA /
+							  4 * (float)n +
+						  0.0000000001F) *
+				4;
 			per_hash = 4;
 		}
 		for (uint32_t p = 0; p < points / per_hash; p++) {
@@ -248,8 +248,8 @@ static memcached_return_t build_ring(memcached_st *m)
 					ring[at++].index = i;
 				}
 			} else if (at < cap) {
-				ring[at].value = mc_hash(m->hash, name,
-							 (size_t)len);
+				ring[at].value =
+					mc_hash(m->hash, name, (size_t)len);
 				ring[at++].index = i;
 			}
 		}
@@ -415,10 +415,8 @@ memcached_return_t memcached_server_add(memcached_st *m, const char *hostname,
 	return memcached_server_add_with_weight(m, hostname, port, 0);
 }
 
-memcached_return_t
-memcached_server_add_unix_socket_with_weight(memcached_st *m,
-					     const char *filename,
-					     uint32_t weight)
+memcached_return_t memcached_server_add_unix_socket_with_weight(
+	memcached_st *m, const char *filename, uint32_t weight)
 {
 	if (!m)
 		return MEMCACHED_INVALID_ARGUMENTS;
@@ -434,9 +432,8 @@ memcached_return_t memcached_server_add_unix_socket(memcached_st *m,
 	return memcached_server_add_unix_socket_with_weight(m, filename, 0);
 }
 
-memcached_return_t memcached_server_add_udp(memcached_st *m,
-					    const char *hostname,
-					    in_port_t port)
+memcached_return_t
+memcached_server_add_udp(memcached_st *m, const char *hostname, in_port_t port)
 {
 	(void)hostname;
 	(void)port;
@@ -493,17 +490,16 @@ const char *memcached_server_type(const memcached_instance_st *s)
 {
 	if (!s)
 		return "UNKNOWN";
-	return s->kind == MC_SEG ? "PLMC" : s->kind == MC_UNIX ? "SOCKET"
-							       : "TCP";
+	return s->kind == MC_SEG    ? "PLMC"
+	       : s->kind == MC_UNIX ? "SOCKET"
+				    : "TCP";
 }
 
 /* ---- server lists ----------------------------------------------------- */
 
-memcached_server_list_st
-memcached_server_list_append_with_weight(memcached_server_list_st list,
-					 const char *hostname, in_port_t port,
-					 uint32_t weight,
-					 memcached_return_t *error)
+memcached_server_list_st memcached_server_list_append_with_weight(
+	memcached_server_list_st list, const char *hostname, in_port_t port,
+	uint32_t weight, memcached_return_t *error)
 {
 	uint32_t n = list ? list[0].count : 0;
 	memcached_server_st *l;
@@ -526,7 +522,8 @@ memcached_server_list_append_with_weight(memcached_server_list_st list,
 	snprintf(l[n].hostname, sizeof(l[n].hostname), "%s", hostname);
 	l[n].kind = hostname[0] == '/' ? MC_UNIX : MC_TCP;
 	l[n].port = l[n].kind == MC_UNIX ? 0
-			: port ? port : MEMCACHED_DEFAULT_PORT;
+		    : port		 ? port
+					 : MEMCACHED_DEFAULT_PORT;
 	l[n].weight = weight;
 	for (uint32_t i = 0; i <= n; i++)
 		l[i].count = n + 1;
@@ -539,8 +536,8 @@ memcached_server_list_append(memcached_server_list_st list,
 			     const char *hostname, in_port_t port,
 			     memcached_return_t *error)
 {
-	return memcached_server_list_append_with_weight(list, hostname, port,
-							0, error);
+	return memcached_server_list_append_with_weight(list, hostname, port, 0,
+							error);
 }
 
 uint32_t memcached_server_list_count(const memcached_server_list_st list)
@@ -646,9 +643,9 @@ memcached_return_t memcached_server_push(memcached_st *m,
 	if (!m)
 		return MEMCACHED_INVALID_ARGUMENTS;
 	for (uint32_t i = 0; i < n; i++) {
-		memcached_return_t rc = mc_add_server(
-			m, list[i].hostname, list[i].port, list[i].weight,
-			list[i].kind);
+		memcached_return_t rc =
+			mc_add_server(m, list[i].hostname, list[i].port,
+				      list[i].weight, list[i].kind);
 
 		if (rc != MEMCACHED_SUCCESS)
 			return rc;
@@ -687,7 +684,8 @@ memcached_behavior_set_distribution(memcached_st *m,
 	return build_ring(m);
 }
 
-memcached_server_distribution_t memcached_behavior_get_distribution(memcached_st *m)
+memcached_server_distribution_t
+memcached_behavior_get_distribution(memcached_st *m)
 {
 	return m ? (memcached_server_distribution_t)m->distribution
 		 : MEMCACHED_DISTRIBUTION_CONSISTENT_MAX;
@@ -715,8 +713,8 @@ memcached_hash_t memcached_behavior_get_key_hash(memcached_st *m)
 	return m ? (memcached_hash_t)m->hash : MEMCACHED_HASH_MAX;
 }
 
-memcached_return_t memcached_behavior_set_distribution_hash(memcached_st *m,
-							    memcached_hash_t type)
+memcached_return_t
+memcached_behavior_set_distribution_hash(memcached_st *m, memcached_hash_t type)
 {
 	if (!m)
 		return MEMCACHED_INVALID_ARGUMENTS;
@@ -880,14 +878,20 @@ uint64_t memcached_behavior_get(memcached_st *m, memcached_behavior_t flag)
 	if (!m)
 		return MEMCACHED_INVALID_ARGUMENTS;
 	switch (flag) {
-	case MEMCACHED_BEHAVIOR_NO_BLOCK: return (uint64_t)m->no_block;
-	case MEMCACHED_BEHAVIOR_TCP_NODELAY: return (uint64_t)m->tcp_nodelay;
+	case MEMCACHED_BEHAVIOR_NO_BLOCK:
+		return (uint64_t)m->no_block;
+	case MEMCACHED_BEHAVIOR_TCP_NODELAY:
+		return (uint64_t)m->tcp_nodelay;
 	case MEMCACHED_BEHAVIOR_TCP_KEEPALIVE:
 		return (uint64_t)m->tcp_keepalive;
-	case MEMCACHED_BEHAVIOR_TCP_KEEPIDLE: return m->keepidle;
-	case MEMCACHED_BEHAVIOR_SUPPORT_CAS: return (uint64_t)m->support_cas;
-	case MEMCACHED_BEHAVIOR_VERIFY_KEY: return (uint64_t)m->verify_key;
-	case MEMCACHED_BEHAVIOR_NOREPLY: return (uint64_t)m->noreply;
+	case MEMCACHED_BEHAVIOR_TCP_KEEPIDLE:
+		return m->keepidle;
+	case MEMCACHED_BEHAVIOR_SUPPORT_CAS:
+		return (uint64_t)m->support_cas;
+	case MEMCACHED_BEHAVIOR_VERIFY_KEY:
+		return (uint64_t)m->verify_key;
+	case MEMCACHED_BEHAVIOR_NOREPLY:
+		return (uint64_t)m->noreply;
 	case MEMCACHED_BEHAVIOR_BUFFER_REQUESTS:
 		return (uint64_t)m->buffer_requests;
 	case MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY:
@@ -895,7 +899,8 @@ uint64_t memcached_behavior_get(memcached_st *m, memcached_behavior_t flag)
 	case MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS:
 	case MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS:
 		return (uint64_t)m->auto_eject;
-	case MEMCACHED_BEHAVIOR_SORT_HOSTS: return (uint64_t)m->sort_hosts;
+	case MEMCACHED_BEHAVIOR_SORT_HOSTS:
+		return (uint64_t)m->sort_hosts;
 	case MEMCACHED_BEHAVIOR_DISTRIBUTION:
 		return (uint64_t)m->distribution;
 	case MEMCACHED_BEHAVIOR_KETAMA:
@@ -903,8 +908,10 @@ uint64_t memcached_behavior_get(memcached_st *m, memcached_behavior_t flag)
 	case MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED:
 		return (uint64_t)(is_consistent(m->distribution) &&
 				  m->weighted);
-	case MEMCACHED_BEHAVIOR_HASH: return (uint64_t)m->hash;
-	case MEMCACHED_BEHAVIOR_KETAMA_HASH: return (uint64_t)m->ketama_hash;
+	case MEMCACHED_BEHAVIOR_HASH:
+		return (uint64_t)m->hash;
+	case MEMCACHED_BEHAVIOR_KETAMA_HASH:
+		return (uint64_t)m->ketama_hash;
 	case MEMCACHED_BEHAVIOR_BINARY_PROTOCOL:
 	case MEMCACHED_BEHAVIOR_USE_UDP:
 	case MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS:
@@ -933,10 +940,14 @@ uint64_t memcached_behavior_get(memcached_st *m, memcached_behavior_t flag)
 		return m->failure_limit;
 	case MEMCACHED_BEHAVIOR_SERVER_TIMEOUT_LIMIT:
 		return m->timeout_limit;
-	case MEMCACHED_BEHAVIOR_IO_MSG_WATERMARK: return m->io_msg;
-	case MEMCACHED_BEHAVIOR_IO_BYTES_WATERMARK: return m->io_bytes;
-	case MEMCACHED_BEHAVIOR_IO_KEY_PREFETCH: return m->io_prefetch;
-	default: return 0;
+	case MEMCACHED_BEHAVIOR_IO_MSG_WATERMARK:
+		return m->io_msg;
+	case MEMCACHED_BEHAVIOR_IO_BYTES_WATERMARK:
+		return m->io_bytes;
+	case MEMCACHED_BEHAVIOR_IO_KEY_PREFETCH:
+		return m->io_prefetch;
+	default:
+		return 0;
 	}
 }
 
@@ -946,39 +957,38 @@ static const struct {
 	const char *name;
 	memcached_behavior_t b;
 } conf_flags[] = {
-	{ "--NOREPLY", MEMCACHED_BEHAVIOR_NOREPLY },
-	{ "--TCP-NODELAY", MEMCACHED_BEHAVIOR_TCP_NODELAY },
-	{ "--TCP-KEEPALIVE", MEMCACHED_BEHAVIOR_TCP_KEEPALIVE },
-	{ "--SUPPORT-CAS", MEMCACHED_BEHAVIOR_SUPPORT_CAS },
-	{ "--VERIFY-KEY", MEMCACHED_BEHAVIOR_VERIFY_KEY },
-	{ "--SORT-HOSTS", MEMCACHED_BEHAVIOR_SORT_HOSTS },
-	{ "--BUFFER-REQUESTS", MEMCACHED_BEHAVIOR_BUFFER_REQUESTS },
-	{ "--HASH-WITH-NAMESPACE", MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY },
-	{ "--AUTO-EJECT-HOSTS", MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS },
-	{ "--REMOVE-FAILED-SERVERS", MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS },
-	{ "--RANDOMIZE-REPLICA-READ",
-	  MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ },
-	{ "--BINARY-PROTOCOL", MEMCACHED_BEHAVIOR_BINARY_PROTOCOL },
-	{ "--USE-UDP", MEMCACHED_BEHAVIOR_USE_UDP },
+	{"--NOREPLY", MEMCACHED_BEHAVIOR_NOREPLY},
+	{"--TCP-NODELAY", MEMCACHED_BEHAVIOR_TCP_NODELAY},
+	{"--TCP-KEEPALIVE", MEMCACHED_BEHAVIOR_TCP_KEEPALIVE},
+	{"--SUPPORT-CAS", MEMCACHED_BEHAVIOR_SUPPORT_CAS},
+	{"--VERIFY-KEY", MEMCACHED_BEHAVIOR_VERIFY_KEY},
+	{"--SORT-HOSTS", MEMCACHED_BEHAVIOR_SORT_HOSTS},
+	{"--BUFFER-REQUESTS", MEMCACHED_BEHAVIOR_BUFFER_REQUESTS},
+	{"--HASH-WITH-NAMESPACE", MEMCACHED_BEHAVIOR_HASH_WITH_PREFIX_KEY},
+	{"--AUTO-EJECT-HOSTS", MEMCACHED_BEHAVIOR_AUTO_EJECT_HOSTS},
+	{"--REMOVE-FAILED-SERVERS", MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS},
+	{"--RANDOMIZE-REPLICA-READ", MEMCACHED_BEHAVIOR_RANDOMIZE_REPLICA_READ},
+	{"--BINARY-PROTOCOL", MEMCACHED_BEHAVIOR_BINARY_PROTOCOL},
+	{"--USE-UDP", MEMCACHED_BEHAVIOR_USE_UDP},
 };
 
 static const struct {
 	const char *name;
 	memcached_behavior_t b;
 } conf_nums[] = {
-	{ "--CONNECT-TIMEOUT=", MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT },
-	{ "--POLL-TIMEOUT=", MEMCACHED_BEHAVIOR_POLL_TIMEOUT },
-	{ "--RETRY-TIMEOUT=", MEMCACHED_BEHAVIOR_RETRY_TIMEOUT },
-	{ "--SND-TIMEOUT=", MEMCACHED_BEHAVIOR_SND_TIMEOUT },
-	{ "--RCV-TIMEOUT=", MEMCACHED_BEHAVIOR_RCV_TIMEOUT },
-	{ "--SOCKET-SEND-SIZE=", MEMCACHED_BEHAVIOR_SOCKET_SEND_SIZE },
-	{ "--SOCKET-RECV-SIZE=", MEMCACHED_BEHAVIOR_SOCKET_RECV_SIZE },
-	{ "--SERVER-FAILURE-LIMIT=", MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT },
-	{ "--IO-MSG-WATERMARK=", MEMCACHED_BEHAVIOR_IO_MSG_WATERMARK },
-	{ "--IO-BYTES-WATERMARK=", MEMCACHED_BEHAVIOR_IO_BYTES_WATERMARK },
-	{ "--IO-KEY-PREFETCH=", MEMCACHED_BEHAVIOR_IO_KEY_PREFETCH },
-	{ "--TCP-KEEPIDLE=", MEMCACHED_BEHAVIOR_TCP_KEEPIDLE },
-	{ "--NUMBER-OF-REPLICAS=", MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS },
+	{"--CONNECT-TIMEOUT=", MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT},
+	{"--POLL-TIMEOUT=", MEMCACHED_BEHAVIOR_POLL_TIMEOUT},
+	{"--RETRY-TIMEOUT=", MEMCACHED_BEHAVIOR_RETRY_TIMEOUT},
+	{"--SND-TIMEOUT=", MEMCACHED_BEHAVIOR_SND_TIMEOUT},
+	{"--RCV-TIMEOUT=", MEMCACHED_BEHAVIOR_RCV_TIMEOUT},
+	{"--SOCKET-SEND-SIZE=", MEMCACHED_BEHAVIOR_SOCKET_SEND_SIZE},
+	{"--SOCKET-RECV-SIZE=", MEMCACHED_BEHAVIOR_SOCKET_RECV_SIZE},
+	{"--SERVER-FAILURE-LIMIT=", MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT},
+	{"--IO-MSG-WATERMARK=", MEMCACHED_BEHAVIOR_IO_MSG_WATERMARK},
+	{"--IO-BYTES-WATERMARK=", MEMCACHED_BEHAVIOR_IO_BYTES_WATERMARK},
+	{"--IO-KEY-PREFETCH=", MEMCACHED_BEHAVIOR_IO_KEY_PREFETCH},
+	{"--TCP-KEEPIDLE=", MEMCACHED_BEHAVIOR_TCP_KEEPIDLE},
+	{"--NUMBER-OF-REPLICAS=", MEMCACHED_BEHAVIOR_NUMBER_OF_REPLICAS},
 };
 
 static const char *const hash_names[] = {
@@ -1043,8 +1053,8 @@ static memcached_return_t conf_token(memcached_st *m, const char *tok)
 		return mc_add_server(m, host, (in_port_t)port, weight, MC_TCP);
 	}
 	if (prefix(tok, "--HASH=")) {
-		for (size_t i = 0; i < sizeof(hash_names) / sizeof(hash_names[0]);
-		     i++)
+		for (size_t i = 0;
+		     i < sizeof(hash_names) / sizeof(hash_names[0]); i++)
 			if (!strcasecmp(tok + 7, hash_names[i]))
 				return memcached_behavior_set_key_hash(
 					m, (memcached_hash_t)i);
@@ -1099,8 +1109,10 @@ static memcached_return_t parse_conf(memcached_st *m, const char *s, size_t len,
 		rc = conf_token(m, tok);
 		if (rc != MEMCACHED_SUCCESS) {
 			if (rc == MEMCACHED_PARSE_ERROR)
-				snprintf(err, errcap, "unknown or malformed "
-						      "option: %s", tok);
+				snprintf(err, errcap,
+					 "unknown or malformed "
+					 "option: %s",
+					 tok);
 			else
 				snprintf(err, errcap, "%s: %s", tok,
 					 m->last_msg);

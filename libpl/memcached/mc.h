@@ -13,9 +13,9 @@
 #include <sys/uio.h>
 #include <libmemcached/memcached.h>
 
-#define MC_TCP 0
+#define MC_TCP	0
 #define MC_UNIX 1
-#define MC_SEG 2
+#define MC_SEG	2
 
 #define MC_KEY_MAX 250
 
@@ -37,15 +37,14 @@ struct plmc_mc_item {
 memcached_return_t mc_error(memcached_st *m, memcached_return_t rc,
 			    const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-memcached_return_t mc_key_check(memcached_st *m, const char *key,
-				size_t klen);
+memcached_return_t mc_key_check(memcached_st *m, const char *key, size_t klen);
 /* Index of the server that owns key; -1 when there are none. */
 int mc_server_for(const memcached_st *m, const char *key, size_t klen);
 memcached_return_t mc_add_server(memcached_st *m, const char *host,
 				 in_port_t port, uint32_t weight, int kind);
-memcached_return_t mc_item_push(memcached_st *m, const char *key,
-				size_t klen, const char *val, size_t vlen,
-				uint32_t flags, uint64_t cas);
+memcached_return_t mc_item_push(memcached_st *m, const char *key, size_t klen,
+				const char *val, size_t vlen, uint32_t flags,
+				uint64_t cas);
 void mc_items_clear(memcached_st *m);
 
 /* hash.c */
@@ -66,8 +65,7 @@ memcached_return_t mc_net_data(memcached_st *m, memcached_instance_st *s,
 			       char *dst, size_t n);
 void mc_net_close(memcached_instance_st *s);
 /* A reply line of a storage/delete/touch/flush command as a code. */
-memcached_return_t mc_net_status(memcached_st *m, const char *line,
-				 size_t len);
+memcached_return_t mc_net_status(memcached_st *m, const char *line, size_t len);
 
 /* seg.c */
 memcached_return_t mc_seg_open(memcached_st *m, memcached_instance_st *s);

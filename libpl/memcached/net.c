@@ -33,7 +33,7 @@ void mc_net_close(memcached_instance_st *s)
 
 static int wait_fd(int fd, short ev, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = ev };
+	struct pollfd p = {.fd = fd, .events = ev};
 	int r;
 
 	do
@@ -72,7 +72,7 @@ memcached_return_t mc_net_connect(memcached_st *m, memcached_instance_st *s)
 	}
 	s->rpos = s->rlen = 0;
 	if (s->kind == MC_UNIX) {
-		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
 
 		if (strlen(s->hostname) >= sizeof(a.sun_path))
 			return mc_error(m, MEMCACHED_CONNECTION_FAILURE,
@@ -85,7 +85,7 @@ memcached_return_t mc_net_connect(memcached_st *m, memcached_instance_st *s)
 			rc = connect_to(fd, (struct sockaddr *)&a, sizeof(a),
 					m->connect_timeout);
 	} else {
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *p;
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai, *p;
 		char port[16];
 
 		snprintf(port, sizeof(port), "%u", (unsigned)s->port);
@@ -117,8 +117,9 @@ memcached_return_t mc_net_connect(memcached_st *m, memcached_instance_st *s)
 		if (fd >= 0)
 			close(fd);
 		errno = -rc;
-		return mc_error(m, rc == -ETIMEDOUT ? MEMCACHED_TIMEOUT
-						    : MEMCACHED_CONNECTION_FAILURE,
+		return mc_error(m,
+				rc == -ETIMEDOUT ? MEMCACHED_TIMEOUT
+						 : MEMCACHED_CONNECTION_FAILURE,
 				"connect %s:%u: %s", s->hostname,
 				(unsigned)s->port, strerror(-rc));
 	}
@@ -151,14 +152,15 @@ memcached_return_t mc_net_send(memcached_st *m, memcached_instance_st *s,
 	if (rc != MEMCACHED_SUCCESS)
 		return rc;
 	while (n > 0) {
-		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
 		ssize_t w = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
 
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				if (wait_fd(s->fd, POLLOUT, m->poll_timeout) <= 0)
+				if (wait_fd(s->fd, POLLOUT, m->poll_timeout) <=
+				    0)
 					return io_fail(m, s, MEMCACHED_TIMEOUT,
 						       "write to");
 				continue;
@@ -190,7 +192,8 @@ static memcached_return_t fill(memcached_st *m, memcached_instance_st *s)
 	}
 	if (s->rlen == RBUF) {
 		errno = EPROTO;
-		return io_fail(m, s, MEMCACHED_PROTOCOL_ERROR, "line too long from");
+		return io_fail(m, s, MEMCACHED_PROTOCOL_ERROR,
+			       "line too long from");
 	}
 	for (;;) {
 		r = read(s->fd, s->rbuf + s->rlen, RBUF - s->rlen);
@@ -263,7 +266,7 @@ memcached_return_t mc_net_data(memcached_st *m, memcached_instance_st *s,
 
 memcached_return_t mc_net_status(memcached_st *m, const char *l, size_t len)
 {
-#define IS(s) (len == sizeof(s) - 1 && !memcmp(l, s, len))
+#define IS(s)	  (len == sizeof(s) - 1 && !memcmp(l, s, len))
 #define STARTS(s) (len >= sizeof(s) - 1 && !memcmp(l, s, sizeof(s) - 1))
 	if (IS("STORED") || IS("DELETED") || IS("TOUCHED") || IS("OK"))
 		return MEMCACHED_SUCCESS;

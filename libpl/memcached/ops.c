@@ -26,8 +26,8 @@
 
 enum st_op { OP_SET, OP_ADD, OP_REPLACE, OP_APPEND, OP_PREPEND, OP_CAS };
 
-static const char *const st_cmd[] = { "set", "add", "replace",
-				      "append", "prepend", "cas" };
+static const char *const st_cmd[] = {"set",    "add",	  "replace",
+				     "append", "prepend", "cas"};
 
 static int32_t exp32(time_t t)
 {
@@ -87,9 +87,9 @@ static memcached_return_t request(memcached_st *m, memcached_instance_st *s,
 }
 
 static memcached_return_t storage(memcached_st *m, enum st_op op,
-				  const char *key, size_t klen,
-				  const char *val, size_t vlen, time_t exptime,
-				  uint32_t flags, uint64_t cas)
+				  const char *key, size_t klen, const char *val,
+				  size_t vlen, time_t exptime, uint32_t flags,
+				  uint64_t cas)
 {
 	memcached_instance_st *s;
 	memcached_return_t rc = prep(m, key, klen, &s);
@@ -98,18 +98,27 @@ static memcached_return_t storage(memcached_st *m, enum st_op op,
 	if (rc != MEMCACHED_SUCCESS)
 		return rc;
 	if (!val && vlen)
-		return mc_error(m, MEMCACHED_INVALID_ARGUMENTS, "value is NULL");
+		return mc_error(m, MEMCACHED_INVALID_ARGUMENTS,
+				"value is NULL");
 	if (s->kind == MC_SEG) {
 		int32_t e = exp32(exptime);
 
 		switch (op) {
-		case OP_SET: r = plmc_set(key, klen, val, vlen, flags, e); break;
-		case OP_ADD: r = plmc_add(key, klen, val, vlen, flags, e); break;
+		case OP_SET:
+			r = plmc_set(key, klen, val, vlen, flags, e);
+			break;
+		case OP_ADD:
+			r = plmc_add(key, klen, val, vlen, flags, e);
+			break;
 		case OP_REPLACE:
 			r = plmc_replace(key, klen, val, vlen, flags, e);
 			break;
-		case OP_APPEND: r = plmc_append(key, klen, val, vlen); break;
-		case OP_PREPEND: r = plmc_prepend(key, klen, val, vlen); break;
+		case OP_APPEND:
+			r = plmc_append(key, klen, val, vlen);
+			break;
+		case OP_PREPEND:
+			r = plmc_prepend(key, klen, val, vlen);
+			break;
 		default:
 			r = plmc_cas(key, klen, val, vlen, flags, e, cas);
 			break;
@@ -122,36 +131,38 @@ static memcached_return_t storage(memcached_st *m, enum st_op op,
 		struct iovec iov[6];
 
 		if (op == OP_CAS)
-			h = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRId32
-				     " %zu %" PRIu64 "%s\r\n", flags,
-				     exp32(exptime), vlen, cas,
+			h = snprintf(hdr, sizeof(hdr),
+				     " %" PRIu32 " %" PRId32 " %zu %" PRIu64
+				     "%s\r\n",
+				     flags, exp32(exptime), vlen, cas,
 				     m->noreply ? " noreply" : "");
 		else
-			h = snprintf(hdr, sizeof(hdr), " %" PRIu32 " %" PRId32
-				     " %zu%s\r\n", flags, exp32(exptime), vlen,
+			h = snprintf(hdr, sizeof(hdr),
+				     " %" PRIu32 " %" PRId32 " %zu%s\r\n",
+				     flags, exp32(exptime), vlen,
 				     m->noreply ? " noreply" : "");
-		iov[0] = (struct iovec){ (void *)st_cmd[op], strlen(st_cmd[op]) };
-		iov[1] = (struct iovec){ " ", 1 };
-		iov[2] = (struct iovec){ (void *)key, klen };
-		iov[3] = (struct iovec){ hdr, (size_t)h };
-		iov[4] = (struct iovec){ (void *)val, vlen };
+		iov[0] = (struct iovec){(void *)st_cmd[op], strlen(st_cmd[op])};
+		iov[1] = (struct iovec){" ", 1};
+		iov[2] = (struct iovec){(void *)key, klen};
+		iov[3] = (struct iovec){hdr, (size_t)h};
+		iov[4] = (struct iovec){(void *)val, vlen};
 		/* One send: a request split over two segments waits for
 		 * the peer's delayed ACK under Nagle. */
-		iov[5] = (struct iovec){ "\r\n", 2 };
+		iov[5] = (struct iovec){"\r\n", 2};
 		return request(m, s, iov, 6, m->noreply, NULL, NULL);
 	}
 }
 
-memcached_return_t memcached_set(memcached_st *m, const char *key,
-				 size_t klen, const char *val, size_t vlen,
-				 time_t exptime, uint32_t flags)
+memcached_return_t memcached_set(memcached_st *m, const char *key, size_t klen,
+				 const char *val, size_t vlen, time_t exptime,
+				 uint32_t flags)
 {
 	return storage(m, OP_SET, key, klen, val, vlen, exptime, flags, 0);
 }
 
-memcached_return_t memcached_add(memcached_st *m, const char *key,
-				 size_t klen, const char *val, size_t vlen,
-				 time_t exptime, uint32_t flags)
+memcached_return_t memcached_add(memcached_st *m, const char *key, size_t klen,
+				 const char *val, size_t vlen, time_t exptime,
+				 uint32_t flags)
 {
 	return storage(m, OP_ADD, key, klen, val, vlen, exptime, flags, 0);
 }
@@ -177,9 +188,9 @@ memcached_return_t memcached_prepend(memcached_st *m, const char *key,
 	return storage(m, OP_PREPEND, key, klen, val, vlen, exptime, flags, 0);
 }
 
-memcached_return_t memcached_cas(memcached_st *m, const char *key,
-				 size_t klen, const char *val, size_t vlen,
-				 time_t exptime, uint32_t flags, uint64_t cas)
+memcached_return_t memcached_cas(memcached_st *m, const char *key, size_t klen,
+				 const char *val, size_t vlen, time_t exptime,
+				 uint32_t flags, uint64_t cas)
 {
 	return storage(m, OP_CAS, key, klen, val, vlen, exptime, flags, cas);
 }
@@ -203,8 +214,9 @@ memcached_return_t memcached_delete(memcached_st *m, const char *key,
 		return m->noreply && r >= 0 ? MEMCACHED_SUCCESS : rc;
 	} else {
 		const char *tail = m->noreply ? " noreply\r\n" : "\r\n";
-		struct iovec iov[3] = { { "delete ", 7 }, { (void *)key, klen },
-					{ (void *)tail, strlen(tail) } };
+		struct iovec iov[3] = {{"delete ", 7},
+				       {(void *)key, klen},
+				       {(void *)tail, strlen(tail)}};
 
 		return request(m, s, iov, 3, m->noreply, NULL, NULL);
 	}
@@ -228,8 +240,8 @@ memcached_return_t memcached_touch(memcached_st *m, const char *key,
 		int t = snprintf(tail, sizeof(tail), " %" PRId32 "%s\r\n",
 				 exp32(expiration),
 				 m->noreply ? " noreply" : "");
-		struct iovec iov[3] = { { "touch ", 6 }, { (void *)key, klen },
-					{ tail, (size_t)t } };
+		struct iovec iov[3] = {
+			{"touch ", 6}, {(void *)key, klen}, {tail, (size_t)t}};
 
 		return request(m, s, iov, 3, m->noreply, NULL, NULL);
 	}
@@ -264,9 +276,10 @@ memcached_return_t memcached_flush(memcached_st *m, time_t expiration)
 					     exp32(expiration),
 					     m->noreply ? " noreply" : "");
 			else
-				n = snprintf(cmd, sizeof(cmd), "flush_all%s\r\n",
+				n = snprintf(cmd, sizeof(cmd),
+					     "flush_all%s\r\n",
 					     m->noreply ? " noreply" : "");
-			iov[0] = (struct iovec){ cmd, (size_t)n };
+			iov[0] = (struct iovec){cmd, (size_t)n};
 			rc = request(m, s, iov, 1, m->noreply, NULL, NULL);
 		}
 		if (rc != MEMCACHED_SUCCESS)
@@ -299,9 +312,9 @@ static memcached_return_t counter(memcached_st *m, int incr, const char *key,
 		int t = snprintf(tail, sizeof(tail), " %" PRIu64 "%s\r\n",
 				 delta, m->noreply ? " noreply" : "");
 		struct iovec iov[3] = {
-			{ incr ? "incr " : "decr ", 5 },
-			{ (void *)key, klen },
-			{ tail, (size_t)t },
+			{incr ? "incr " : "decr ", 5},
+			{(void *)key, klen},
+			{tail, (size_t)t},
 		};
 
 		rc = request(m, s, iov, 3, m->noreply, &l, &ll);
@@ -312,12 +325,14 @@ static memcached_return_t counter(memcached_st *m, int incr, const char *key,
 				errno = 0;
 				v = strtoull(l, &end, 10);
 				if (errno || *end)
-					rc = mc_error(m, MEMCACHED_PROTOCOL_ERROR,
+					rc = mc_error(m,
+						      MEMCACHED_PROTOCOL_ERROR,
 						      "bad counter reply");
 			} else {
 				rc = mc_net_status(m, l, ll);
 				if (rc == MEMCACHED_SUCCESS)
-					rc = mc_error(m, MEMCACHED_PROTOCOL_ERROR,
+					rc = mc_error(m,
+						      MEMCACHED_PROTOCOL_ERROR,
 						      "bad counter reply");
 			}
 		}
@@ -374,17 +389,19 @@ static memcached_return_t with_initial(memcached_st *m, int incr,
 	return rc;
 }
 
-memcached_return_t memcached_increment_with_initial(
-	memcached_st *m, const char *key, size_t klen, uint64_t offset,
-	uint64_t initial, time_t expiration, uint64_t *value)
+memcached_return_t
+memcached_increment_with_initial(memcached_st *m, const char *key, size_t klen,
+				 uint64_t offset, uint64_t initial,
+				 time_t expiration, uint64_t *value)
 {
 	return with_initial(m, 1, key, klen, offset, initial, expiration,
 			    value);
 }
 
-memcached_return_t memcached_decrement_with_initial(
-	memcached_st *m, const char *key, size_t klen, uint64_t offset,
-	uint64_t initial, time_t expiration, uint64_t *value)
+memcached_return_t
+memcached_decrement_with_initial(memcached_st *m, const char *key, size_t klen,
+				 uint64_t offset, uint64_t initial,
+				 time_t expiration, uint64_t *value)
 {
 	return with_initial(m, 0, key, klen, offset, initial, expiration,
 			    value);
@@ -435,8 +452,7 @@ memcached_return_t mc_item_push(memcached_st *m, const char *key, size_t klen,
 }
 
 /* One key from the segment; the value may grow between two tries. */
-static memcached_return_t seg_get(memcached_st *m, const char *key,
-				  size_t klen)
+static memcached_return_t seg_get(memcached_st *m, const char *key, size_t klen)
 {
 	char stackbuf[4096], *buf = stackbuf;
 	size_t cap = sizeof(stackbuf), vlen = 0;
@@ -473,7 +489,7 @@ static memcached_return_t seg_mget(memcached_st *m, const char *const *keys,
 {
 	enum { BUF = 1024 };
 	struct plmc_mget mg[PLMC_MGET_MAX];
-	char (*bufs)[BUF] = malloc((size_t)PLMC_MGET_MAX * BUF);
+	char(*bufs)[BUF] = malloc((size_t)PLMC_MGET_MAX * BUF);
 	size_t i = 0;
 	memcached_return_t rc = MEMCACHED_SUCCESS;
 
@@ -535,8 +551,9 @@ static memcached_return_t net_values(memcached_st *m, memcached_instance_st *s)
 		if (ll < 6 || memcmp(l, "VALUE ", 6)) {
 			rc = mc_net_status(m, l, ll);
 			mc_net_close(s);
-			return rc == MEMCACHED_SUCCESS ? MEMCACHED_PROTOCOL_ERROR
-						       : rc;
+			return rc == MEMCACHED_SUCCESS
+				       ? MEMCACHED_PROTOCOL_ERROR
+				       : rc;
 		}
 		n = sscanf(l + 6, "%*s%n %u %llu %llu", &kl, &flags, &bytes,
 			   &cas);
@@ -625,7 +642,7 @@ memcached_return_t memcached_mget(memcached_st *m, const char *const *keys,
 			}
 		req[at++] = '\r';
 		req[at++] = '\n';
-		iov[0] = (struct iovec){ req, at };
+		iov[0] = (struct iovec){req, at};
 		rc = mc_net_send(m, s, iov, 1);
 		free(req);
 		if (rc == MEMCACHED_SUCCESS)
@@ -878,8 +895,8 @@ char *memcached_get(memcached_st *m, const char *key, size_t klen,
 {
 	memcached_return_t dummy, rc;
 	memcached_instance_st *s;
-	const char *keys[1] = { key };
-	size_t lens[1] = { klen };
+	const char *keys[1] = {key};
+	size_t lens[1] = {klen};
 	char *v = NULL;
 
 	if (!error)

@@ -17,8 +17,8 @@
 
 static pthread_mutex_t seg_lock = PTHREAD_MUTEX_INITIALIZER;
 static char seg_name[256];
-static unsigned seg_users;	/* handles holding it */
-static int seg_ours;		/* we attached it, so we detach it */
+static unsigned seg_users; /* handles holding it */
+static int seg_ours;	   /* we attached it, so we detach it */
 
 memcached_return_t mc_seg_open(memcached_st *m, memcached_instance_st *s)
 {

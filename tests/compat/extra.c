@@ -39,7 +39,7 @@ static memcached_st *conf(const char *fmt, const char *arg)
 
 static uint64_t seg_sets(void)
 {
-	struct plmc_stats st = { .size = sizeof(st) };
+	struct plmc_stats st = {.size = sizeof(st)};
 
 	return plmc_stats(&st) == PLMC_OK ? st.cmd_set : ~0ull;
 }
@@ -176,11 +176,14 @@ int main(int argc, char **argv)
 	/* texts */
 	for (int a = 0; a < MEMCACHED_MAXIMUM_RETURN; a++)
 		for (int b = a + 1; b < MEMCACHED_MAXIMUM_RETURN; b++)
-			if (!strcmp(memcached_strerror(NULL, (memcached_return_t)a),
-				    memcached_strerror(NULL, (memcached_return_t)b)))
+			if (!strcmp(memcached_strerror(NULL,
+						       (memcached_return_t)a),
+				    memcached_strerror(NULL,
+						       (memcached_return_t)b)))
 				distinct = 0;
-	check(distinct && strstr(memcached_strerror(NULL, (memcached_return_t)999),
-				 "UNKNOWN"),
+	check(distinct &&
+		      strstr(memcached_strerror(NULL, (memcached_return_t)999),
+			     "UNKNOWN"),
 	      "strerror: a distinct text per code, UNKNOWN past the end", NULL);
 	printf("extra: %d passed, %d failed\n", pass, fail);
 	return fail != 0;

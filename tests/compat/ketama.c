@@ -68,8 +68,8 @@ static int set_dist(memcached_st *m, const char *d)
 	memcached_return_t rc = MEMCACHED_SUCCESS;
 
 	if (!strcmp(d, "weighted"))
-		rc = memcached_behavior_set(m, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED,
-					    1);
+		rc = memcached_behavior_set(
+			m, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);
 	else if (!strcmp(d, "ketama"))
 		rc = memcached_behavior_set(m, MEMCACHED_BEHAVIOR_KETAMA, 1);
 	else if (!strcmp(d, "ketama-md5")) {
@@ -165,9 +165,8 @@ int main(int argc, char **argv)
 			bad++;
 		for (int i = 0; i < n; i++) {
 			int kl = snprintf(key, sizeof(key), "key:%d", i);
-			memcached_return_t rc =
-				memcached_set(m, key, (size_t)kl, key,
-					      (size_t)kl, 0, 0);
+			memcached_return_t rc = memcached_set(
+				m, key, (size_t)kl, key, (size_t)kl, 0, 0);
 
 			if (rc != MEMCACHED_SUCCESS) {
 				fprintf(stderr, "set %s: %s\n", key,

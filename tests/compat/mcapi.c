@@ -10,8 +10,8 @@
  * CONFIG is a memcached() configuration string for the handle that runs
  * every operation; HOST:PORT and SOCKET feed the server_add, server_push
  * and config-string checks; the last word picks the protocol of the
- * _with_initial part (see with_initial()). Nothing printed depends on timing, CAS values
- * or the order servers answer in.
+ * _with_initial part (see with_initial()). Nothing printed depends on timing,
+ * CAS values or the order servers answer in.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,33 +21,58 @@
 static const char *rcname(memcached_return_t rc)
 {
 	switch (rc) {
-	case MEMCACHED_SUCCESS: return "SUCCESS";
-	case MEMCACHED_FAILURE: return "FAILURE";
-	case MEMCACHED_CONNECTION_FAILURE: return "CONNECTION_FAILURE";
-	case MEMCACHED_WRITE_FAILURE: return "WRITE_FAILURE";
-	case MEMCACHED_READ_FAILURE: return "READ_FAILURE";
-	case MEMCACHED_PROTOCOL_ERROR: return "PROTOCOL_ERROR";
-	case MEMCACHED_CLIENT_ERROR: return "CLIENT_ERROR";
-	case MEMCACHED_SERVER_ERROR: return "SERVER_ERROR";
-	case MEMCACHED_ERROR: return "ERROR";
-	case MEMCACHED_DATA_EXISTS: return "DATA_EXISTS";
-	case MEMCACHED_NOTSTORED: return "NOTSTORED";
-	case MEMCACHED_STORED: return "STORED";
-	case MEMCACHED_NOTFOUND: return "NOTFOUND";
-	case MEMCACHED_END: return "END";
-	case MEMCACHED_DELETED: return "DELETED";
-	case MEMCACHED_NO_SERVERS: return "NO_SERVERS";
-	case MEMCACHED_NOT_SUPPORTED: return "NOT_SUPPORTED";
-	case MEMCACHED_BUFFERED: return "BUFFERED";
-	case MEMCACHED_BAD_KEY_PROVIDED: return "BAD_KEY_PROVIDED";
-	case MEMCACHED_E2BIG: return "E2BIG";
-	case MEMCACHED_INVALID_ARGUMENTS: return "INVALID_ARGUMENTS";
-	case MEMCACHED_KEY_TOO_BIG: return "KEY_TOO_BIG";
-	case MEMCACHED_PARSE_ERROR: return "PARSE_ERROR";
-	case MEMCACHED_DEPRECATED: return "DEPRECATED";
+	case MEMCACHED_SUCCESS:
+		return "SUCCESS";
+	case MEMCACHED_FAILURE:
+		return "FAILURE";
+	case MEMCACHED_CONNECTION_FAILURE:
+		return "CONNECTION_FAILURE";
+	case MEMCACHED_WRITE_FAILURE:
+		return "WRITE_FAILURE";
+	case MEMCACHED_READ_FAILURE:
+		return "READ_FAILURE";
+	case MEMCACHED_PROTOCOL_ERROR:
+		return "PROTOCOL_ERROR";
+	case MEMCACHED_CLIENT_ERROR:
+		return "CLIENT_ERROR";
+	case MEMCACHED_SERVER_ERROR:
+		return "SERVER_ERROR";
+	case MEMCACHED_ERROR:
+		return "ERROR";
+	case MEMCACHED_DATA_EXISTS:
+		return "DATA_EXISTS";
+	case MEMCACHED_NOTSTORED:
+		return "NOTSTORED";
+	case MEMCACHED_STORED:
+		return "STORED";
+	case MEMCACHED_NOTFOUND:
+		return "NOTFOUND";
+	case MEMCACHED_END:
+		return "END";
+	case MEMCACHED_DELETED:
+		return "DELETED";
+	case MEMCACHED_NO_SERVERS:
+		return "NO_SERVERS";
+	case MEMCACHED_NOT_SUPPORTED:
+		return "NOT_SUPPORTED";
+	case MEMCACHED_BUFFERED:
+		return "BUFFERED";
+	case MEMCACHED_BAD_KEY_PROVIDED:
+		return "BAD_KEY_PROVIDED";
+	case MEMCACHED_E2BIG:
+		return "E2BIG";
+	case MEMCACHED_INVALID_ARGUMENTS:
+		return "INVALID_ARGUMENTS";
+	case MEMCACHED_KEY_TOO_BIG:
+		return "KEY_TOO_BIG";
+	case MEMCACHED_PARSE_ERROR:
+		return "PARSE_ERROR";
+	case MEMCACHED_DEPRECATED:
+		return "DEPRECATED";
 	case MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE:
 		return "SERVER_MEMORY_ALLOCATION_FAILURE";
-	default: return "other";
+	default:
+		return "other";
 	}
 }
 
@@ -83,7 +108,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-#define SET(m, k, v, fl) \
+#define SET(m, k, v, fl)                                                       \
 	memcached_set(m, k, strlen(k), v, strlen(v), (time_t)0, (uint32_t)(fl))
 
 /* mget + fetch_result: hits sorted by key (servers answer in any order). */
@@ -128,8 +153,8 @@ static void mget_sorted(memcached_st *m, const char *what, const char **keys,
 /* The CAS unique of key, read with mget + fetch_result. */
 static uint64_t get_cas(memcached_st *m, const char *key)
 {
-	const char *keys[1] = { key };
-	size_t lens[1] = { strlen(key) };
+	const char *keys[1] = {key};
+	size_t lens[1] = {strlen(key)};
 	memcached_result_st *r;
 	memcached_return_t rc;
 	uint64_t cas = 0;
@@ -182,7 +207,8 @@ static void storage(memcached_st *m)
 		show("cas k1 (stale unique)",
 		     memcached_cas(m, "k1", 2, "c2", 2, 0, 9, cas));
 		show_get(m, "get k1 after cas", "k1");
-		show("cas missing", memcached_cas(m, "k3", 2, "x", 1, 0, 0, cas));
+		show("cas missing",
+		     memcached_cas(m, "k3", 2, "x", 1, 0, 0, cas));
 	}
 
 	/* delete */
@@ -213,18 +239,19 @@ static void storage(memcached_st *m)
 		size_t n = 2 << 20;
 		char *v = calloc(1, n);
 
-		show("set 2 MiB value", memcached_set(m, "huge", 4, v, n, 0, 0));
+		show("set 2 MiB value",
+		     memcached_set(m, "huge", 4, v, n, 0, 0));
 		free(v);
 		show_get(m, "get 2 MiB value (refused)", "huge");
 	}
 }
 
 /* Each call runs before its value is printed. */
-#define COUNTER(what, call)                                \
-	do {                                               \
-		uint64_t v = 0;                            \
-		memcached_return_t rc_ = (call);           \
-		show_u64(what, rc_, v);                    \
+#define COUNTER(what, call)                                                    \
+	do {                                                                   \
+		uint64_t v = 0;                                                \
+		memcached_return_t rc_ = (call);                               \
+		show_u64(what, rc_, v);                                        \
 	} while (0)
 
 static void counters(memcached_st *m)
@@ -263,7 +290,8 @@ static void with_initial(const char *conf, const char *proto)
 		return;
 	}
 	if (!strcmp(proto, "binary"))
-		memcached_behavior_set(m, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1);
+		memcached_behavior_set(m, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL,
+				       1);
 	COUNTER("increment_with_initial missing",
 		memcached_increment_with_initial(m, "ni", 2, 1, 42, 0, &v));
 	COUNTER("increment_with_initial again",
@@ -273,9 +301,8 @@ static void with_initial(const char *conf, const char *proto)
 	COUNTER("decrement_with_initial again",
 		memcached_decrement_with_initial(m, "nd", 2, 5, 42, 0, &v));
 	COUNTER("increment_with_initial NOT_ADD",
-		memcached_increment_with_initial(m, "nn", 2, 1, 42,
-						 MEMCACHED_EXPIRATION_NOT_ADD,
-						 &v));
+		memcached_increment_with_initial(
+			m, "nn", 2, 1, 42, MEMCACHED_EXPIRATION_NOT_ADD, &v));
 	show_get(m, "get ni", "ni");
 	show_get(m, "get nn", "nn");
 	memcached_free(m);
@@ -295,8 +322,8 @@ static void touch_flush(memcached_st *m)
 
 static void multi(memcached_st *m)
 {
-	const char *keys[] = { "m1", "m2", "mx", "m3", "my" };
-	const char *none[] = { "q1", "q2" };
+	const char *keys[] = {"m1", "m2", "mx", "m3", "my"};
+	const char *none[] = {"q1", "q2"};
 	char kbuf[MEMCACHED_MAX_KEY];
 	size_t klen, vlen;
 	uint32_t flags;
@@ -311,14 +338,14 @@ static void multi(memcached_st *m)
 	mget_sorted(m, "mget 2 keys (no hits)", none, 2);
 	/* memcached_fetch: the older interface, key copied into kbuf */
 	show("mget 5 keys for fetch",
-	     memcached_mget(m, keys, (size_t[]){ 2, 2, 2, 2, 2 }, 5));
+	     memcached_mget(m, keys, (size_t[]){2, 2, 2, 2, 2}, 5));
 	while ((v = memcached_fetch(m, kbuf, &klen, &vlen, &flags, &rc))) {
 		hits++;
 		free(v);
 	}
 	printf("%-36s %2d %s hits=%d\n", "fetch end", (int)rc, rcname(rc),
 	       hits);
-	show("mget 0 keys", memcached_mget(m, keys, (size_t[]){ 0 }, 0));
+	show("mget 0 keys", memcached_mget(m, keys, (size_t[]){0}, 0));
 
 	/* how fetches end: one result reused over two mgets, a NULL
 	 * result, a fetch after the end, a get between mget and fetch */
@@ -327,18 +354,18 @@ static void multi(memcached_st *m)
 		int n = 0;
 
 		memcached_result_create(m, &res);
-		memcached_mget(m, keys, (size_t[]){ 2, 2, 2, 2, 2 }, 5);
+		memcached_mget(m, keys, (size_t[]){2, 2, 2, 2, 2}, 5);
 		while ((r = memcached_fetch_result(m, &res, &rc)))
 			n++;
 		printf("%-36s %2d %s hits=%d\n", "reused result, 1st mget",
 		       (int)rc, rcname(rc), n);
-		memcached_mget(m, none, (size_t[]){ 2, 2 }, 2);
+		memcached_mget(m, none, (size_t[]){2, 2}, 2);
 		while ((r = memcached_fetch_result(m, &res, &rc)))
 			n++;
 		show("reused result, 2nd mget (no hits)", rc);
 		memcached_result_free(&res);
 		n = 0;
-		memcached_mget(m, keys, (size_t[]){ 2, 2, 2, 2, 2 }, 5);
+		memcached_mget(m, keys, (size_t[]){2, 2, 2, 2, 2}, 5);
 		while ((r = memcached_fetch_result(m, NULL, &rc))) {
 			n++;
 			memcached_result_free(r);
@@ -347,7 +374,7 @@ static void multi(memcached_st *m)
 		       rcname(rc), n);
 		r = memcached_fetch_result(m, NULL, &rc);
 		show("fetch after the end", rc);
-		memcached_mget(m, keys, (size_t[]){ 2, 2, 2, 2, 2 }, 5);
+		memcached_mget(m, keys, (size_t[]){2, 2, 2, 2, 2}, 5);
 		show_get(m, "get between mget and fetch", "m2");
 		r = memcached_fetch_result(m, NULL, &rc);
 		printf("%-36s %2d %s %s\n", "fetch after that get", (int)rc,
@@ -417,17 +444,17 @@ static void behaviors(memcached_st *m)
 		const char *name;
 		uint64_t v;
 	} bs[] = {
-		{ MEMCACHED_BEHAVIOR_NO_BLOCK, "NO_BLOCK", 1 },
-		{ MEMCACHED_BEHAVIOR_TCP_NODELAY, "TCP_NODELAY", 1 },
-		{ MEMCACHED_BEHAVIOR_SUPPORT_CAS, "SUPPORT_CAS", 0 },
-		{ MEMCACHED_BEHAVIOR_HASH, "HASH", MEMCACHED_HASH_MD5 },
-		{ MEMCACHED_BEHAVIOR_DISTRIBUTION, "DISTRIBUTION",
-		  MEMCACHED_DISTRIBUTION_CONSISTENT },
-		{ MEMCACHED_BEHAVIOR_KETAMA, "KETAMA", 1 },
-		{ MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, "KETAMA_WEIGHTED", 1 },
-		{ MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, "CONNECT_TIMEOUT", 500 },
-		{ MEMCACHED_BEHAVIOR_POLL_TIMEOUT, "POLL_TIMEOUT", 700 },
-		{ MEMCACHED_BEHAVIOR_VERIFY_KEY, "VERIFY_KEY", 0 },
+		{MEMCACHED_BEHAVIOR_NO_BLOCK, "NO_BLOCK", 1},
+		{MEMCACHED_BEHAVIOR_TCP_NODELAY, "TCP_NODELAY", 1},
+		{MEMCACHED_BEHAVIOR_SUPPORT_CAS, "SUPPORT_CAS", 0},
+		{MEMCACHED_BEHAVIOR_HASH, "HASH", MEMCACHED_HASH_MD5},
+		{MEMCACHED_BEHAVIOR_DISTRIBUTION, "DISTRIBUTION",
+		 MEMCACHED_DISTRIBUTION_CONSISTENT},
+		{MEMCACHED_BEHAVIOR_KETAMA, "KETAMA", 1},
+		{MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, "KETAMA_WEIGHTED", 1},
+		{MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, "CONNECT_TIMEOUT", 500},
+		{MEMCACHED_BEHAVIOR_POLL_TIMEOUT, "POLL_TIMEOUT", 700},
+		{MEMCACHED_BEHAVIOR_VERIFY_KEY, "VERIFY_KEY", 0},
 	};
 	char line[64];
 

@@ -26,19 +26,19 @@ extern "C" {
 #endif
 
 #define LIBMEMCACHED_VERSION_STRING "1.1.4"
-#define LIBMEMCACHED_VERSION_HEX 0x001001004
-#define PLMC_COMPAT 1
+#define LIBMEMCACHED_VERSION_HEX    0x001001004
+#define PLMC_COMPAT		    1
 
-#define MEMCACHED_DEFAULT_PORT 11211
-#define MEMCACHED_DEFAULT_PORT_STRING "11211"
-#define MEMCACHED_POINTS_PER_SERVER 100
+#define MEMCACHED_DEFAULT_PORT		   11211
+#define MEMCACHED_DEFAULT_PORT_STRING	   "11211"
+#define MEMCACHED_POINTS_PER_SERVER	   100
 #define MEMCACHED_POINTS_PER_SERVER_KETAMA 160
-#define MEMCACHED_DEFAULT_TIMEOUT 5000
-#define MEMCACHED_DEFAULT_CONNECT_TIMEOUT 4000
-#define MEMCACHED_EXPIRATION_NOT_ADD 0xffffffffU
-#define MEMCACHED_MAX_KEY 251 /* 250 bytes and the terminator */
-#define MEMCACHED_MAX_BUFFER 8196
-#define MEMCACHED_MAX_HOST_SORT_LENGTH 86
+#define MEMCACHED_DEFAULT_TIMEOUT	   5000
+#define MEMCACHED_DEFAULT_CONNECT_TIMEOUT  4000
+#define MEMCACHED_EXPIRATION_NOT_ADD	   0xffffffffU
+#define MEMCACHED_MAX_KEY		   251 /* 250 bytes and the terminator */
+#define MEMCACHED_MAX_BUFFER		   8196
+#define MEMCACHED_MAX_HOST_SORT_LENGTH	   86
 
 enum memcached_return_t {
 	MEMCACHED_SUCCESS = 0,
@@ -195,11 +195,11 @@ typedef const struct memcached_instance_st *memcached_server_instance_st;
 
 /* Private: one server of a handle. */
 struct memcached_instance_st {
-	char hostname[256];	/* host, socket path or segment name */
-	char ring_host[256];	/* the name ketama hashes (a segment's peer) */
+	char hostname[256];  /* host, socket path or segment name */
+	char ring_host[256]; /* the name ketama hashes (a segment's peer) */
 	in_port_t port, ring_port;
 	uint32_t weight;
-	int kind;		/* 0 TCP, 1 Unix socket, 2 plmc segment */
+	int kind; /* 0 TCP, 1 Unix socket, 2 plmc segment */
 	int fd;
 	size_t rpos, rlen;
 	char *rbuf;
@@ -224,8 +224,8 @@ struct memcached_result_st {
 	time_t expiration;
 	int allocated;
 	const memcached_st *root;
-	uint64_t gen;	/* the mget it was last filled by */
-	size_t count;	/* ... and how often */
+	uint64_t gen; /* the mget it was last filled by */
+	size_t count; /* ... and how often */
 };
 
 /* Private: one value of an mget, waiting for fetch. */
@@ -245,16 +245,16 @@ struct memcached_st {
 	int32_t snd_timeout, rcv_timeout, send_size, recv_size;
 	uint32_t failure_limit, timeout_limit, keepidle, replicas;
 	uint32_t io_msg, io_bytes, io_prefetch;
-	struct plmc_mc_item *items;	/* mget results not yet fetched */
+	struct plmc_mc_item *items; /* mget results not yet fetched */
 	size_t nitems, citems, next_item;
-	uint64_t mget_gen;		/* bumped by every mget */
+	uint64_t mget_gen; /* bumped by every mget */
 	int mget_active;
-	memcached_result_st result;	/* for memcached_fetch and NULL */
+	memcached_result_st result; /* for memcached_fetch and NULL */
 	memcached_return_t last_rc;
 	int last_errno;
 	char last_msg[256];
 	void *user_data;
-	int seg_ref;			/* this handle holds the segment */
+	int seg_ref; /* this handle holds the segment */
 };
 
 /* Handles */
@@ -273,18 +273,16 @@ memcached_return_t libmemcached_check_configuration(const char *option_string,
 const char *memcached_lib_version(void);
 
 /* Servers */
-memcached_return_t memcached_server_add(memcached_st *ptr,
-					const char *hostname, in_port_t port);
+memcached_return_t memcached_server_add(memcached_st *ptr, const char *hostname,
+					in_port_t port);
 memcached_return_t memcached_server_add_with_weight(memcached_st *ptr,
 						    const char *hostname,
 						    in_port_t port,
 						    uint32_t weight);
 memcached_return_t memcached_server_add_unix_socket(memcached_st *ptr,
 						    const char *filename);
-memcached_return_t
-memcached_server_add_unix_socket_with_weight(memcached_st *ptr,
-					     const char *filename,
-					     uint32_t weight);
+memcached_return_t memcached_server_add_unix_socket_with_weight(
+	memcached_st *ptr, const char *filename, uint32_t weight);
 memcached_return_t memcached_server_add_udp(memcached_st *ptr,
 					    const char *hostname,
 					    in_port_t port);
@@ -293,14 +291,11 @@ memcached_server_list_st memcached_servers_parse(const char *server_strings);
 memcached_return_t memcached_server_push(memcached_st *ptr,
 					 const memcached_server_list_st list);
 memcached_server_list_st
-memcached_server_list_append(memcached_server_list_st ptr,
-			     const char *hostname, in_port_t port,
-			     memcached_return_t *error);
-memcached_server_list_st
-memcached_server_list_append_with_weight(memcached_server_list_st ptr,
-					 const char *hostname, in_port_t port,
-					 uint32_t weight,
-					 memcached_return_t *error);
+memcached_server_list_append(memcached_server_list_st ptr, const char *hostname,
+			     in_port_t port, memcached_return_t *error);
+memcached_server_list_st memcached_server_list_append_with_weight(
+	memcached_server_list_st ptr, const char *hostname, in_port_t port,
+	uint32_t weight, memcached_return_t *error);
 uint32_t memcached_server_list_count(const memcached_server_list_st ptr);
 void memcached_server_list_free(memcached_server_list_st ptr);
 const memcached_instance_st *memcached_server_by_key(memcached_st *ptr,
@@ -327,8 +322,9 @@ memcached_behavior_get_distribution(memcached_st *ptr);
 memcached_return_t memcached_behavior_set_key_hash(memcached_st *ptr,
 						   memcached_hash_t type);
 memcached_hash_t memcached_behavior_get_key_hash(memcached_st *ptr);
-memcached_return_t memcached_behavior_set_distribution_hash(memcached_st *ptr,
-							    memcached_hash_t type);
+memcached_return_t
+memcached_behavior_set_distribution_hash(memcached_st *ptr,
+					 memcached_hash_t type);
 memcached_hash_t memcached_behavior_get_distribution_hash(memcached_st *ptr);
 
 /* Hashing */
@@ -375,16 +371,12 @@ memcached_return_t memcached_increment(memcached_st *ptr, const char *key,
 memcached_return_t memcached_decrement(memcached_st *ptr, const char *key,
 				       size_t key_length, uint32_t offset,
 				       uint64_t *value);
-memcached_return_t
-memcached_increment_with_initial(memcached_st *ptr, const char *key,
-				 size_t key_length, uint64_t offset,
-				 uint64_t initial, time_t expiration,
-				 uint64_t *value);
-memcached_return_t
-memcached_decrement_with_initial(memcached_st *ptr, const char *key,
-				 size_t key_length, uint64_t offset,
-				 uint64_t initial, time_t expiration,
-				 uint64_t *value);
+memcached_return_t memcached_increment_with_initial(
+	memcached_st *ptr, const char *key, size_t key_length, uint64_t offset,
+	uint64_t initial, time_t expiration, uint64_t *value);
+memcached_return_t memcached_decrement_with_initial(
+	memcached_st *ptr, const char *key, size_t key_length, uint64_t offset,
+	uint64_t initial, time_t expiration, uint64_t *value);
 
 /* Retrieval */
 char *memcached_get(memcached_st *ptr, const char *key, size_t key_length,
@@ -413,8 +405,7 @@ size_t memcached_result_length(const memcached_result_st *self);
 uint32_t memcached_result_flags(const memcached_result_st *self);
 uint64_t memcached_result_cas(const memcached_result_st *self);
 memcached_return_t memcached_result_set_value(memcached_result_st *ptr,
-					      const char *value,
-					      size_t length);
+					      const char *value, size_t length);
 void memcached_result_set_flags(memcached_result_st *self, uint32_t flags);
 void memcached_result_set_expiration(memcached_result_st *self,
 				     time_t expiration);

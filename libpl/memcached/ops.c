@@ -446,7 +446,9 @@ memcached_return_t mc_item_push(memcached_st *m, const char *key, size_t klen,
 	it->klen = klen;
 	it->vlen = vlen;
 	it->flags = flags;
-	it->cas = cas;
+	/* A segment always knows the unique; without SUPPORT_CAS a
+	 * server is not asked for it, so neither is reported. */
+	it->cas = m->support_cas ? cas : 0;
 	m->nitems++;
 	return MEMCACHED_SUCCESS;
 }

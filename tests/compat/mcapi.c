@@ -485,6 +485,12 @@ static void behaviors(memcached_st *m)
 	show("behavior NOREPLY set 0",
 	     memcached_behavior_set(m, MEMCACHED_BEHAVIOR_NOREPLY, 0));
 	show_get(m, "get set-with-noreply", "nr");
+	{
+		const char *k[1] = { "nr" };
+
+		/* SUPPORT_CAS is off again: no unique reported */
+		mget_sorted(m, "mget without SUPPORT_CAS", k, 1);
+	}
 	show_get(m, "get deleted-with-noreply", "b1");
 }
 

@@ -365,6 +365,12 @@ static void bar(char *out, size_t width, double frac)
 	out[width] = 0;
 }
 
+/* A counter that went back (the store was recreated) reads as 0. */
+static double rate(uint64_t now, uint64_t before, double dt)
+{
+	return now >= before ? (double)(now - before) / dt : 0;
+}
+
 struct rates {
 	double gets, sets, hits, misses, evictions;
 };
@@ -446,11 +452,11 @@ static int cmd_top(struct opts *o)
 			break;
 		t1 = mono_now();
 		dt = t1 - t0 > 1e-6 ? t1 - t0 : 1e-6;
-		r.gets = (double)(cur.cmd_get - prev.cmd_get) / dt;
-		r.sets = (double)(cur.cmd_set - prev.cmd_set) / dt;
-		r.hits = (double)(cur.get_hits - prev.get_hits) / dt;
-		r.misses = (double)(cur.get_misses - prev.get_misses) / dt;
-		r.evictions = (double)(cur.evictions - prev.evictions) / dt;
+		r.gets = rate(cur.cmd_get, prev.cmd_get, dt);
+		r.sets = rate(cur.cmd_set, prev.cmd_set, dt);
+		r.hits = rate(cur.get_hits, prev.get_hits, dt);
+		r.misses = rate(cur.get_misses, prev.get_misses, dt);
+		r.evictions = rate(cur.evictions, prev.evictions, dt);
 		n++;
 		if (screen)
 			top_screen(o, &cur, &r, n);

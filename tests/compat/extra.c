@@ -4,7 +4,10 @@
  * servers, the refusals (binary protocol, UDP, unsupported hashes) and
  * their messages. Built against plmc's library only.
  *
- *   extra SEGMENT    (an existing segment; the none backend will do)
+ *   extra SEGMENT [PORT]
+ *
+ * SEGMENT: an existing segment (the none backend will do); PORT: where
+ * tests/compat/badserver.py listens, for the hostile-server checks.
  *
  * Prints PASS/FAIL per check and "N passed, N failed" (a sub-count:
  * run.sh adds it to its own).
@@ -44,6 +47,90 @@ static uint64_t seg_sets(void)
 	return plmc_stats(&st) == PLMC_OK ? st.cmd_set : ~0ull;
 }
 
+/* A good get after each bad answer: the handle recovered. */
+static int good_after(memcached_st *m)
+{
+	size_t len;
+	uint32_t flags;
+	memcached_return_t rc;
+	char *v = memcached_get(m, "good", 4, &len, &flags, &rc);
+	int ok = v && len == 2 && !memcmp(v, "ok", 2) && flags == 5;
+
+	free(v);
+	return ok;
+}
+
+/* tests/compat/badserver.py on PORT: every bad answer is a clear code,
+ * and the next call works. */
+static void hostile(const char *port)
+{
+	static const struct {
+		const char *key;
+		memcached_return_t want;
+		const char *what;
+	} gets[] = {
+		{"junk", MEMCACHED_PROTOCOL_ERROR, "a junk line"},
+		{"huge", MEMCACHED_PROTOCOL_ERROR,
+		 "VALUE of 99999999999 bytes"},
+		{"short", MEMCACHED_CONNECTION_FAILURE,
+		 "a value cut short by a close"},
+		{"longkey", MEMCACHED_PROTOCOL_ERROR,
+		 "VALUE with a 300-byte key"},
+		{"endless", MEMCACHED_PROTOCOL_ERROR, "a 70000-byte line"},
+		{"silent", MEMCACHED_TIMEOUT,
+		 "no answer (POLL_TIMEOUT 300 ms)"},
+	};
+	static const struct {
+		const char *key;
+		memcached_return_t want;
+		const char *what;
+	} sets[] = {
+		{"nomem", MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE,
+		 "SERVER_ERROR out of memory"},
+		{"toobig", MEMCACHED_E2BIG, "SERVER_ERROR object too large"},
+		{"weird", MEMCACHED_SERVER_ERROR, "another SERVER_ERROR"},
+	};
+	char conf[128], what[160];
+	memcached_st *m;
+	memcached_return_t rc;
+	uint64_t v;
+
+	snprintf(conf, sizeof(conf), "--SERVER=127.0.0.1:%s --POLL-TIMEOUT=300",
+		 port);
+	m = memcached(conf, strlen(conf));
+	check(m && good_after(m), "bad server: a good get works", m);
+	if (!m)
+		return;
+	for (size_t i = 0; i < sizeof(gets) / sizeof(gets[0]); i++) {
+		size_t len;
+		uint32_t flags;
+		char *val = memcached_get(m, gets[i].key, strlen(gets[i].key),
+					  &len, &flags, &rc);
+
+		free(val);
+		snprintf(what, sizeof(what),
+			 "bad server, get: %s -> %s, then a good get",
+			 gets[i].what, memcached_strerror(m, gets[i].want));
+		check(!val && rc == gets[i].want && good_after(m), what, m);
+	}
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		rc = memcached_set(m, sets[i].key, strlen(sets[i].key), "v", 1,
+				   0, 0);
+		snprintf(what, sizeof(what), "bad server, set: %s -> %s",
+			 sets[i].what, memcached_strerror(m, sets[i].want));
+		check(rc == sets[i].want && good_after(m), what, m);
+	}
+	rc = memcached_increment(m, "nan", 3, 1, &v);
+	check(rc == MEMCACHED_PROTOCOL_ERROR && good_after(m),
+	      "bad server, incr: a reply that is not a number", m);
+	rc = memcached_increment(m, "over", 4, 1, &v);
+	check(rc == MEMCACHED_PROTOCOL_ERROR && good_after(m),
+	      "bad server, incr: a number past 2^64", m);
+	rc = memcached_increment(m, "n", 1, 1, &v);
+	check(rc == MEMCACHED_SUCCESS && v == 7, "bad server, incr: 7", m);
+	memcached_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	const char *seg;
@@ -57,8 +144,8 @@ int main(int argc, char **argv)
 	uint64_t before;
 	int distinct = 1;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: extra SEGMENT\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: extra SEGMENT [BADSERVER_PORT]\n");
 		return 2;
 	}
 	seg = argv[1];
@@ -172,6 +259,9 @@ int main(int argc, char **argv)
 			     "no-such-segment-here"),
 	      "a missing segment: CONNECTION_FAILURE naming it", m);
 	memcached_free(m);
+
+	if (argc == 3)
+		hostile(argv[2]);
 
 	/* texts */
 	for (int a = 0; a < MEMCACHED_MAXIMUM_RETURN; a++)

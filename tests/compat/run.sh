@@ -19,7 +19,9 @@
 #     over TCP only, finds every key where it maps it.
 #  5. extra: what only plmc's library does (segments named in config
 #     strings and server_add, one segment per process, attach and detach,
-#     the binary protocol, UDP and unsupported hashes refused, messages).
+#     the binary protocol, UDP and unsupported hashes refused, messages),
+#     and a server that answers wrongly on purpose (tests/compat/
+#     badserver.py): each bad answer a clear code, the next call fine.
 # Prints a line per check and a final "compat: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -120,8 +122,13 @@ run_mcapi "$tmp/r6" "$T/mcapi-deb" "--SERVER=$mc_tcp" "$mc_tcp" "$tmp/mc.sock" t
 run_mcapi "$tmp/o6" "$T/mcapi-deb" "--SERVER=$pl_tcp" "$pl_tcp" "$tmp/pl.sock" text
 same "mcapi: Debian's libmemcached, plmcd as memcached (text protocol)" "$tmp/r6" "$tmp/o6"
 
-# what only plmc's library does (its own PASS/FAIL lines)
-"$T/extra" "$seg" >"$tmp/extra" 2>&1
+# what only plmc's library does (its own PASS/FAIL lines), with a server
+# that answers wrongly on purpose
+bad_port=$((base + 8))
+/usr/bin/python3 tests/compat/badserver.py "$bad_port" 2>"$tmp/bad.log" &
+pids+=($!)
+wait_port "$bad_port" || bad "badserver.py did not start" "$tmp/bad.log"
+"$T/extra" "$seg" "$bad_port" >"$tmp/extra" 2>&1
 grep -E '^(PASS|FAIL)' "$tmp/extra"
 pass=$((pass + $(grep -c '^PASS' "$tmp/extra")))
 fail=$((fail + $(grep -c '^FAIL' "$tmp/extra")))

@@ -12,6 +12,7 @@
  * Prints PASS/FAIL per check and "N passed, N failed" (a sub-count:
  * run.sh adds it to its own).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,68 @@ static uint64_t seg_sets(void)
 	struct plmc_stats st = {.size = sizeof(st)};
 
 	return plmc_stats(&st) == PLMC_OK ? st.cmd_set : ~0ull;
+}
+
+/* Threads, each with its own handles (libmemcached's rule), opening and
+ * freeing them while the others work: the segment's attach count must
+ * hold it attached throughout and let it go at the end. */
+static const char *thread_seg;
+
+static void *worker(void *arg)
+{
+	long id = (long)arg, bad = 0;
+	char conf[300], key[32], val[32];
+
+	snprintf(conf, sizeof(conf), "--SEGMENT=%s", thread_seg);
+	for (int round = 0; round < 3; round++) {
+		memcached_st *m = memcached(conf, strlen(conf));
+
+		if (!m)
+			return (void *)1000;
+		for (int i = 0; i < 100; i++) {
+			int kl = snprintf(key, sizeof(key), "t%ld-%d", id, i);
+			int vl = snprintf(val, sizeof(val), "%ld-%d-%d", id, i,
+					  round);
+			size_t len;
+			uint32_t flags;
+			memcached_return_t rc;
+			char *v;
+
+			if (memcached_set(m, key, (size_t)kl, val, (size_t)vl,
+					  0,
+					  (uint32_t)id) != MEMCACHED_SUCCESS) {
+				bad++;
+				continue;
+			}
+			v = memcached_get(m, key, (size_t)kl, &len, &flags,
+					  &rc);
+			bad += !v || len != (size_t)vl || memcmp(v, val, len) ||
+			       flags != (uint32_t)id;
+			free(v);
+		}
+		memcached_free(m);
+	}
+	return (void *)bad;
+}
+
+static void threads(const char *seg)
+{
+	pthread_t t[4];
+	long bad = 0;
+
+	thread_seg = seg;
+	for (long i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, worker, (void *)i);
+	for (int i = 0; i < 4; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	check(bad == 0 && plmc_backend() == NULL,
+	      "4 threads x 3 handles x 100 set+get on the segment, then "
+	      "detached",
+	      NULL);
 }
 
 /* A good get after each bad answer: the handle recovered. */
@@ -260,6 +323,7 @@ int main(int argc, char **argv)
 	      "a missing segment: CONNECTION_FAILURE naming it", m);
 	memcached_free(m);
 
+	threads(seg);
 	if (argc == 3)
 		hostile(argv[2]);
 

@@ -1,10 +1,12 @@
 # tests/compat: the libmemcached-compatible library against Debian's
-# libmemcached. mcapi is one program built twice; ketama maps and checks
+# libmemcached. mcapi is one program built twice (enums too: every
+# enumerator by name and number); ketama maps and checks
 # keys over several servers; extra checks what only plmc's library does
 # (tests/compat/run.sh).
 COMPAT_TB := $(B)/tests/compat
 COMPAT_TESTS := $(COMPAT_TB)/mcapi-deb $(COMPAT_TB)/mcapi-plmc \
-	$(COMPAT_TB)/ketama-deb $(COMPAT_TB)/ketama-plmc $(COMPAT_TB)/extra
+	$(COMPAT_TB)/ketama-deb $(COMPAT_TB)/ketama-plmc $(COMPAT_TB)/extra \
+	$(COMPAT_TB)/enums-deb $(COMPAT_TB)/enums-plmc
 COMPAT_TCFLAGS := $(CSTD) -O2 -g $(WARN) -D_GNU_SOURCE -pthread
 
 $(COMPAT_TB)/%-deb: tests/compat/%.c

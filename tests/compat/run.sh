@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # tests/compat/run.sh - plmc's libmemcached-compatible library against
 # Debian's libmemcached.
+#  0. enums: every enumerator and constant of the API, by name and number,
+#     from both headers.
 #  1. mcapi, one program on libmemcached's documented API, built against
 #     both: Debian's against memcached is the reference; plmc's against
 #     memcached (TCP, Unix socket), plmcd (TCP, Unix socket) and a local
@@ -93,6 +95,11 @@ if ! wait_sock "$tmp/mc.sock" || ! wait_sock "$tmp/pl.sock" ||
 	echo "compat: 0 passed, 1 failed"
 	exit 1
 fi
+
+# -- 0. the numbers: every enumerator and constant, both headers ---------
+"$T/enums-deb" >"$tmp/enums-deb" 2>&1
+"$T/enums-plmc" >"$tmp/enums-plmc" 2>&1
+same "enums: every memcached_return_t, behavior, distribution, hash, connection value and constant" "$tmp/enums-deb" "$tmp/enums-plmc"
 
 # -- 1. one program, two libraries -------------------------------------
 mc_tcp=127.0.0.1:$mc_port

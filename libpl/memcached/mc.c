@@ -307,8 +307,10 @@ uint32_t memcached_generate_hash(const memcached_st *m, const char *key,
 /* ---- servers ---------------------------------------------------------- */
 
 /* "plmc:NAME[@HOST[:PORT]]" or, from --SEGMENT, "NAME[@HOST[:PORT]]". */
+/* @port: the port argument of a server_add; used for "NAME@HOST"
+ * without its own ":PORT" (0 there means 11211, as for any server). */
 static memcached_return_t add_segment(memcached_st *m, const char *spec,
-				      uint32_t weight)
+				      uint32_t weight, in_port_t port_arg)
 {
 	char name[256], host[256] = "";
 	const char *at = strchr(spec, '@');
@@ -331,7 +333,7 @@ static memcached_return_t add_segment(memcached_st *m, const char *spec,
 					"segment peer needs a host");
 		memcpy(host, at + 1, hl);
 		host[hl] = 0;
-		port = MEMCACHED_DEFAULT_PORT;
+		port = port_arg ? port_arg : MEMCACHED_DEFAULT_PORT;
 		if (colon) {
 			unsigned long p = strtoul(colon + 1, &end, 10);
 
@@ -368,7 +370,7 @@ memcached_return_t mc_add_server(memcached_st *m, const char *host,
 	if (!m || !host)
 		return MEMCACHED_INVALID_ARGUMENTS;
 	if (kind == MC_TCP && !strncmp(host, "plmc:", 5))
-		return add_segment(m, host + 5, weight);
+		return add_segment(m, host + 5, weight, port);
 	if (!*host || strlen(host) >= sizeof(list->hostname))
 		return mc_error(m, MEMCACHED_INVALID_ARGUMENTS,
 				"server name must be 1 to 255 bytes");
@@ -1044,7 +1046,7 @@ static memcached_return_t conf_token(memcached_st *m, const char *tok)
 		if (!v || !*v)
 			return MEMCACHED_PARSE_ERROR;
 		if (tok[2] == 'S' && tok[3] == 'E' && tok[4] == 'G')
-			return add_segment(m, v, 0);
+			return add_segment(m, v, 0, 0);
 		if (split_server(v, strlen(v), host, sizeof(host), &port,
 				 &weight))
 			return MEMCACHED_PARSE_ERROR;

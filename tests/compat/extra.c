@@ -314,6 +314,19 @@ int main(int argc, char **argv)
 	check(v && len == 4, "server_add(\"plmc:NAME\"): same data again", m);
 	free(v);
 	memcached_free(m);
+	m = memcached_create(NULL);
+	{
+		char name[300];
+
+		snprintf(name, sizeof(name), "plmc:%s@127.0.0.1", seg);
+		rc = memcached_server_add(m, name, 4343);
+	}
+	s = memcached_server_instance_by_position(m, 0);
+	check(rc == MEMCACHED_SUCCESS && s &&
+		      !strcmp(memcached_server_name(s), "127.0.0.1") &&
+		      memcached_server_port(s) == 4343,
+	      "server_add(\"plmc:NAME@HOST\", PORT): named HOST PORT", m);
+	memcached_free(m);
 
 	m = memcached("--SEGMENT=no-such-segment-here", 30);
 	rc = m ? memcached_set(m, "k", 1, "v", 1, 0, 0) : MEMCACHED_FAILURE;

@@ -307,7 +307,7 @@ static const struct stat_row stat_rows[] = {
 	ROW("active_slabs", active_slabs),
 	ROW("total_malloced", total_malloced),
 	ROW("hash_buckets", hash_buckets),
-	ROW("plmc_growth_factor_x1000", growth_factor),
+	ROW("plmc_growth_permille", growth_factor),
 	ROW("plmc_chunk_min", chunk_size),
 	ROW("plmc_reset_time", reset_time),
 	ROW("plmc_generation", generation),

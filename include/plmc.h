@@ -138,6 +138,10 @@ struct plmc_mget {
 
 /* Segments. mode: permission bits (0600...). use: PLMC_USE_*. */
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use);
+/* The same with a slot quota: at most @slots_per_client thread slots per
+ * attached process (1..PLMC_MAX_SLOTS, 0: a quarter of them). */
+int plmc_create_quota(const char *name, uint64_t size, unsigned mode,
+		      unsigned slots_per_client, int use);
 int plmc_destroy(const char *name, int force, int use);
 
 /* Attach this process to a store; idempotent per name. */

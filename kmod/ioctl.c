@@ -56,6 +56,8 @@ static int plmc_check_create(const struct plmc_create_args *a)
 		return -EINVAL;
 	if (a->mode & ~0777U || a->flags)
 		return -EINVAL;
+	if (a->slot_quota > PLMC_MAX_SLOTS || a->pad)
+		return -EINVAL;
 	if (!a->image_len || a->image_len > PLMC_IMAGE_MAX)
 		return -EINVAL;
 	if (a->size > plmc_store_cap())

@@ -82,7 +82,7 @@ static int pread_all(int fd, void *buf, size_t len, off_t off)
 }
 
 static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
-			  __u64 size)
+			  __u64 size, unsigned quota)
 {
 	memset(h, 0, sizeof(*h));
 	h->magic = PLMC_STORE_MAGIC;
@@ -91,11 +91,13 @@ static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
 	h->store_size = size;
 	h->create_sec = (__u64)time(NULL);
 	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->slot_quota = quota;
 	pl_clock_refresh(h);
 }
 
 /* Fill the temporary file: size, image, header. */
-static int none_fill(int fd, const char *name, __u64 size, unsigned mode)
+static int none_fill(int fd, const char *name, __u64 size, unsigned mode,
+		     unsigned quota)
 {
 	struct plmc_store_hdr h;
 	int rc;
@@ -106,11 +108,12 @@ static int none_fill(int fd, const char *name, __u64 size, unsigned mode)
 	rc = pwrite_all(fd, pl_image, pl_image_len(), 0);
 	if (rc)
 		return rc;
-	none_hdr_init(&h, name, size);
+	none_hdr_init(&h, name, size, quota);
 	return pwrite_all(fd, &h, sizeof(h), PL_HDR_FOFF);
 }
 
-int pl_none_create(const char *name, __u64 size, unsigned mode)
+int pl_none_create(const char *name, __u64 size, unsigned mode,
+		   unsigned quota)
 {
 	char path[128], tmp[160];
 	int fd, rc;
@@ -124,7 +127,7 @@ int pl_none_create(const char *name, __u64 size, unsigned mode)
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = none_fill(fd, name, size, mode);
+	rc = none_fill(fd, name, size, mode, quota);
 	if (!rc && link(tmp, path))
 		rc = -errno; /* EEXIST: the name is taken */
 	unlink(tmp);

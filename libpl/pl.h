@@ -84,7 +84,8 @@ int pl_choose(int use);
 int pl_map_fixed(__u64 addr, __u64 len, int prot, int flags, int fd, __u64 off);
 
 /* Backends: 0 or -errno / PLMC_E_*; attach fills pl.gate and friends. */
-int pl_none_create(const char *name, __u64 size, unsigned mode);
+int pl_none_create(const char *name, __u64 size, unsigned mode,
+		   unsigned quota);
 int pl_none_destroy(const char *name, int force);
 int pl_none_attach(const char *name);
 void pl_none_detach(void);
@@ -92,7 +93,8 @@ void pl_none_scan(void);
 int pl_none_live_start(const char *name);
 void pl_none_live_stop(void);
 void pl_none_forget(void);
-int pl_kmod_create(const char *name, __u64 size, unsigned mode);
+int pl_kmod_create(const char *name, __u64 size, unsigned mode,
+		   unsigned quota);
 int pl_kmod_destroy(const char *name, int force);
 int pl_kmod_attach(const char *name);
 void pl_kmod_detach(void);

@@ -72,17 +72,26 @@ int pl_choose(int use)
 						: PLMC_BACKEND_NONE;
 }
 
-int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
+int plmc_create_quota(const char *name, uint64_t size, unsigned mode,
+		      unsigned slots_per_client, int use)
 {
 	int b = pl_choose(use);
 
 	if (b < 0)
 		return b;
-	if (!pl_name_ok(name) || !pl_size_ok(size) || (mode & ~0777U))
+	if (!pl_name_ok(name) || !pl_size_ok(size) || (mode & ~0777U) ||
+	    slots_per_client > PLMC_MAX_SLOTS)
 		return -EINVAL;
+	if (!slots_per_client)
+		slots_per_client = PLMC_SLOT_QUOTA_DEFAULT;
 	if (b == PLMC_BACKEND_KMOD)
-		return pl_kmod_create(name, size, mode);
-	return pl_none_create(name, size, mode);
+		return pl_kmod_create(name, size, mode, slots_per_client);
+	return pl_none_create(name, size, mode, slots_per_client);
+}
+
+int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
+{
+	return plmc_create_quota(name, size, mode, 0, use);
 }
 
 int plmc_destroy(const char *name, int force, int use)

@@ -2,7 +2,8 @@
 /*
  * tools/plctl.c - manage plmc stores from the shell.
  *
- *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--backend kmod|none]
+ *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--slots-per-client N]
+ *                [--backend kmod|none]
  *   plctl destroy NAME [--force] [--backend kmod|none]
  *   plctl stats NAME [--backend kmod|none]
  *   plctl info NAME [--backend kmod|none]
@@ -31,6 +32,7 @@ struct opts {
 	const char *name;
 	uint64_t size;
 	unsigned mode;
+	unsigned quota; /* 0: the default */
 	int use;
 	int force;
 };
@@ -39,7 +41,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
-		"[--backend kmod|none]\n"
+		"[--slots-per-client N] [--backend kmod|none]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
 		"       plctl stats NAME [--backend kmod|none]\n"
 		"       plctl info NAME [--backend kmod|none]\n"
@@ -80,6 +82,20 @@ static int parse_backend(const char *s)
 	return -1;
 }
 
+/* 1..PLMC_MAX_SLOTS */
+static int parse_quota(const char *s, unsigned *q)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || !v || v > PLMC_MAX_SLOTS)
+		return -1;
+	*q = (unsigned)v;
+	return 0;
+}
+
 static int parse_mode(const char *s, unsigned *mode)
 {
 	char *end;
@@ -117,6 +133,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--mode") && !parse_mode(v, &o->mode))
 			continue;
+		if (!strcmp(a, "--slots-per-client") &&
+		    !parse_quota(v, &o->quota))
+			continue;
 		if (!strcmp(a, "--backend") && (o->use = parse_backend(v)) >= 0)
 			continue;
 		fprintf(stderr, "plctl: bad option or value: %s %s\n", a, v);
@@ -145,11 +164,12 @@ static int cmd_create(const struct opts *o)
 				"4M\n");
 		return 2;
 	}
-	rc = plmc_create(o->name, o->size, o->mode, o->use);
+	rc = plmc_create_quota(o->name, o->size, o->mode, o->quota, o->use);
 	if (rc)
 		return fail("create", o->name, rc);
-	printf("created %s: %llu bytes, mode %04o\n", o->name,
-	       (unsigned long long)o->size, o->mode);
+	printf("created %s: %llu bytes, mode %04o, %u slots per client\n",
+	       o->name, (unsigned long long)o->size, o->mode,
+	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT);
 	return 0;
 }
 
@@ -278,11 +298,11 @@ static int info_kmod(const char *name)
 		return fail("info", name, rc);
 	printf("name %s\nbackend kmod\nstore_size %llu\nimage_size %llu\n"
 	       "nattach %llu\ngeneration %llu\ndeaths %llu\nuid %u\ngid %u\n"
-	       "mode %04o\n",
+	       "mode %04o\nslots_per_client %u\n",
 	       name, (unsigned long long)a.store_size,
 	       (unsigned long long)a.image_size, (unsigned long long)a.nattach,
 	       (unsigned long long)a.generation, (unsigned long long)a.deaths,
-	       a.uid, a.gid, a.mode);
+	       a.uid, a.gid, a.mode, a.slot_quota);
 	return 0;
 }
 
@@ -309,13 +329,15 @@ static int info_none(const char *name)
 	close(fd);
 	printf("name %s\nbackend none\nfile %s\nstore_size %llu\n"
 	       "create_sec %llu\nnattach %llu\nattach_seq %llu\n"
-	       "generation %llu\ndeaths %llu\nuid %u\ngid %u\nmode %04o\n",
+	       "generation %llu\ndeaths %llu\nuid %u\ngid %u\nmode %04o\n"
+	       "slots_per_client %u\n",
 	       name, path, (unsigned long long)h.store_size,
 	       (unsigned long long)h.create_sec, (unsigned long long)h.nattach,
 	       (unsigned long long)h.attach_seq,
 	       (unsigned long long)h.generation, (unsigned long long)h.deaths,
 	       (unsigned)st.st_uid, (unsigned)st.st_gid,
-	       (unsigned)(st.st_mode & 0777));
+	       (unsigned)(st.st_mode & 0777),
+	       h.slot_quota ? h.slot_quota : PLMC_SLOT_QUOTA_DEFAULT);
 	return 0;
 }
 

@@ -40,6 +40,10 @@
 #define PLMC_STACKS_OFF PLMC_DATA_OFF
 #define PLMC_STORE_OFF (PLMC_STACKS_OFF + PLMC_MAX_SLOTS * PLMC_STACK_SIZE)
 
+/* Slots per attachment unless the creator says otherwise: a quarter, so
+ * one client (or three) cannot take every slot. */
+#define PLMC_SLOT_QUOTA_DEFAULT (PLMC_MAX_SLOTS / 4)
+
 #define PLMC_STORE_MIN (4ULL << 20)
 #define PLMC_STORE_MAX (PLMC_SPAN - PLMC_STORE_OFF - (1ULL << 30))
 #define PLMC_STORE_ALIGN (1ULL << 20) /* store sizes are whole MiB */
@@ -91,7 +95,12 @@ struct plmc_store_hdr {
 	__u64 nattach;    /* processes attached now (informational) */
 	__u64 attach_seq; /* last attach id handed out (none backend) */
 	char name[PLMC_NAME_LEN];
-	__u64 reserved[10];
+	/* Most slots one attachment may hold (idle or busy), 1..MAX_SLOTS;
+	 * the gate refuses a free slot beyond it (PLMC_E_NOSLOT). 0 (a
+	 * header older than the field) means PLMC_SLOT_QUOTA_DEFAULT. */
+	__u32 slot_quota;
+	__u32 pad0;
+	__u64 reserved[9];
 };
 
 /*

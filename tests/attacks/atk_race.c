@@ -120,8 +120,8 @@ static int key_flip(void)
 			rc = plmc_set(k, 10, v, sizeof(vbuf), 0, 0);
 			break;
 		case 1:
-			rc = plmc_get(k, 10, out, sizeof(out), &vlen, &cas,
-				      NULL);
+			rc = plmc_get(k, 10, out, sizeof(out), &vlen, NULL,
+				      &cas);
 			break;
 		case 2:
 			for (j = 0; j < 8; j++) {
@@ -157,6 +157,34 @@ static struct plmc_mget_ent ents[4] __attribute__((aligned(64)));
 static char obuf[600];
 static struct plmc_resp oresp;
 
+/* The request a well-behaved client would send for @op. */
+static volatile uint64_t cur_op;
+
+static void req_good(uint64_t op, struct plmc_req *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->key = (uint64_t)(uintptr_t)kbuf;
+	r->klen = 10;
+	switch (op) {
+	case PLMC_OP_GET:
+		r->buf = (uint64_t)(uintptr_t)obuf;
+		r->buflen = sizeof(obuf);
+		r->out = (uint64_t)(uintptr_t)&oresp;
+		break;
+	case PLMC_OP_MGET:
+		r->key = 0;
+		r->klen = 0;
+		r->out = (uint64_t)(uintptr_t)ents;
+		r->buflen = 4;
+		break;
+	default: /* SET, CAS, APPEND, ADD */
+		r->val = (uint64_t)(uintptr_t)vbuf;
+		r->vlen = 64;
+		break;
+	}
+}
+
+/* Each field: the good value 3 times in 4, else a hostile one. */
 static void *req_flipper(void *arg)
 {
 	const uint64_t ptrs[] = {
@@ -167,23 +195,27 @@ static void *req_flipper(void *arg)
 				 ~0ULL, 300, 9};
 	volatile struct plmc_req *r = &rq;
 	volatile struct plmc_mget_ent *e = ents;
+	struct plmc_req g;
 	unsigned n = 0;
 
 	(void)arg;
 	while (racing) {
 		unsigned a = n % 7, b = (n / 7) % 8;
+		uint64_t x = (uint64_t)n * 0x9e3779b97f4a7c15ULL;
 
-		r->klen = (uint32_t)lens[b];
-		r->key = n & 1 ? ptrs[a] : (uint64_t)(uintptr_t)kbuf;
-		r->vlen = n & 2 ? lens[b] : 64;
-		r->val = n & 4 ? ptrs[(a + 1) % 7] : (uint64_t)(uintptr_t)vbuf;
-		r->buf = n & 8 ? ptrs[(a + 2) % 7] : (uint64_t)(uintptr_t)obuf;
-		r->buflen = n & 16 ? lens[(b + 3) % 8] : sizeof(obuf);
-		e[n % 4].key = n & 32 ? ptrs[a] : (uint64_t)(uintptr_t)kbuf;
-		e[n % 4].klen = (uint32_t)lens[(b + 1) % 8];
-		e[n % 4].buf = n & 64 ? ptrs[(a + 3) % 7]
-				      : (uint64_t)(uintptr_t)obuf;
-		e[n % 4].buflen = n & 128 ? lens[b] : sizeof(obuf);
+		req_good(cur_op, &g);
+		r->klen = x & 3 ? g.klen : (uint32_t)lens[b];
+		r->key = x & 0xc ? g.key : ptrs[a];
+		r->vlen = x & 0x30 ? g.vlen : lens[(b + 1) % 8];
+		r->val = x & 0xc0 ? g.val : ptrs[(a + 1) % 7];
+		r->buf = x & 0x300 ? g.buf : ptrs[(a + 2) % 7];
+		r->buflen = x & 0xc00 ? g.buflen : lens[(b + 3) % 8];
+		r->out = x & 0x3000 ? g.out : ptrs[(a + 4) % 7];
+		e[n % 4].key = x & 0xc000 ? (uint64_t)(uintptr_t)kbuf : ptrs[a];
+		e[n % 4].klen = x & 0x30000 ? 10 : (uint32_t)lens[b];
+		e[n % 4].buf = x & 0xc0000 ? (uint64_t)(uintptr_t)obuf
+					    : ptrs[(a + 3) % 7];
+		e[n % 4].buflen = x & 0x300000 ? sizeof(obuf) : lens[b];
 		n++;
 	}
 	return NULL;
@@ -226,14 +258,8 @@ static int req_flip(void)
 	for (i = 0; i < RACE_CALLS; i++) {
 		uint64_t op = ops[i % 6];
 
-		/* Fields the op does not use must be zero: set them so the
-		 * op passes that check often enough to reach the copies. */
-		rq.out = op == PLMC_OP_MGET ? (uint64_t)(uintptr_t)ents
-		       : op == PLMC_OP_GET  ? (uint64_t)(uintptr_t)&oresp
-					    : 0;
-		rq.cas = 0;
-		rq.exptime = 0;
-		rq.flags = 0;
+		cur_op = op;
+		req_good(op, &rq);
 		rc = g(op, &rq, (uint64_t)slot);
 		nok += rc >= 0;
 	}
@@ -280,6 +306,8 @@ static int unmap_call(int which)
 		m->buflen = 4096;
 		return plmc_mget(m, 1);
 	case 4: /* stats */
+		((struct plmc_stats *)(void *)p)->size =
+			sizeof(struct plmc_stats);
 		return plmc_stats((struct plmc_stats *)(void *)p);
 	case 5: /* check */
 		((struct plmc_check *)(void *)p)->size =
@@ -313,6 +341,10 @@ static int unmap_all(void)
 		int st, j;
 
 		if (pid == 0) {
+			signal(SIGSEGV, SIG_DFL); /* die of it, not exit 97 */
+			signal(SIGBUS, SIG_DFL);
+			if (vm_attach(ATK_STORE))
+				_exit(5);
 			racing = 1;
 			pthread_create(&t, NULL, unmapper, NULL);
 			for (j = 0; j < 150; j++)

@@ -11,6 +11,13 @@
  * call succeeds. Three ways: no alternate stack, a sigaltstack, and a
  * handler that would redirect the saved rip of any frame from inside
  * (it must never see one; if it did, the forged sigreturn must die).
+ *
+ * Single-step: the client sets EFLAGS.TF and calls the library, so the
+ * CPU traps after every instruction (SIGTRAP, a fault signal: never held
+ * as such). Expected: no SIGTRAP handler ever gets a frame from inside
+ * (the module stops the stepping at the first trap inside and holds it to
+ * the gate's exit), the calls succeed, and steps before the gate were
+ * seen (the stepping was real).
  */
 #include "attacks.h"
 #include <cpuid.h>
@@ -125,6 +132,64 @@ static int forged(void)
 	return run(2);
 }
 
+static volatile int stepping, steps, steps_inside;
+
+static void on_step(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uint8_t *fx = (uint8_t *)uc->uc_mcontext.fpregs;
+
+	(void)sig;
+	(void)si;
+	steps++;
+	if (fx && !(*(uint32_t *)(fx + pkru_off) & (1U << shift)))
+		steps_inside++; /* interrupted with the store open */
+	if (!stepping || steps > 20000)
+		uc->uc_mcontext.gregs[REG_EFL] &= ~0x100L; /* TF off */
+}
+
+static int single_step(void)
+{
+	static uint8_t alt[65536];
+	struct sigaction sa;
+	unsigned a, b, c, d;
+	stack_t ss;
+	int i, bad = 0, before;
+
+	if (vm_attach(ATK_STORE) || plmc_nop())
+		return -1;
+	__cpuid_count(0xd, 9, a, b, c, d);
+	pkru_off = b;
+	shift = vm_ppage()->pkey_shift;
+	ss.ss_sp = alt;
+	ss.ss_size = sizeof(alt);
+	ss.ss_flags = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_step;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	if (sigaltstack(&ss, NULL) || sigaction(SIGTRAP, &sa, NULL))
+		return VM_FAIL("sigaction");
+	for (i = 0; i < 20; i++) {
+		before = steps;
+		stepping = 1;
+		asm volatile("pushfq; orq $0x100, (%%rsp); popfq" ::: "memory",
+			     "cc");
+		if (plmc_nop())
+			bad++;
+		stepping = 0;
+		asm volatile("nop; nop" ::: "memory");
+		if (steps == before)
+			return VM_FAIL("round %d: no step seen", i);
+	}
+	if (steps_inside)
+		return VM_FAIL("%d SIGTRAP frames from inside the library (of "
+			       "%d)", steps_inside, steps);
+	if (bad)
+		return VM_FAIL("%d of 20 calls failed under single-step", bad);
+	return ATK_REFUSED("20 stepped calls ok, %d traps, none from inside",
+			   steps);
+}
+
 int main(void)
 {
 	atk_init();
@@ -134,5 +199,7 @@ int main(void)
 		NULL);
 	atk_run("signal.in_library_forged_rip", "no frame to forge", forged,
 		NULL);
+	atk_run("signal.single_step_into_library", "no trap frame inside",
+		single_step, NULL);
 	return vm_done();
 }

@@ -31,6 +31,11 @@
  * the frame is written, no handler runs. A fault inside the library
  * kills its caller, as the API says.
  *
+ * Tracers: a tracee can be stopped inside the library (SIGSTOP cannot be
+ * held; PTRACE_TRACEME needs no permission), and its registers there
+ * hold the library's data. Requests that read a guarded tracee's
+ * registers are refused (EPERM) while its ip is in the image.
+ *
  * Locking: plmc_defer_lock (spinlock, irqsave) guards plmc_defers; it is
  * innermost. A record lives from the block to the disarm work; one left
  * by a thread killed while holding (its breakpoint never hit) stays until
@@ -39,6 +44,7 @@
 #include <linux/hw_breakpoint.h>
 #include <linux/kprobes.h>
 #include <linux/perf_event.h>
+#include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
 #include <linux/slab.h>
@@ -234,9 +240,61 @@ static struct kprobe plmc_kp_sigframe = {
 	.pre_handler = plmc_pre_sigframe,
 };
 
+static noinline long plmc_defer_eperm(void)
+{
+	return -EPERM;
+}
+
+/* Requests that read registers (GPRs, FPU/XSAVE, debug, syscall info). */
+static bool plmc_ptrace_reads(long request)
+{
+	switch (request) {
+	case PTRACE_PEEKUSR:
+	case PTRACE_GETREGS:
+	case PTRACE_GETFPREGS:
+	case PTRACE_GETFPXREGS:
+	case PTRACE_GETREGSET:
+	case PTRACE_GET_SYSCALL_INFO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct kprobe plmc_kp_ptrace_read32; /* below: tells the ABIs apart */
+
+/* arch_ptrace(child, request, ...), compat_arch_ptrace(): child stopped. */
+static int plmc_pre_ptrace_read(struct kprobe *p, struct pt_regs *regs)
+{
+	struct task_struct *child = (struct task_struct *)regs->di;
+	long request = p == &plmc_kp_ptrace_read32 ? (long)(int)regs->si
+						   : (long)regs->si;
+
+	if (!plmc_ptrace_reads(request) ||
+	    !plmc_guard_mask(READ_ONCE(child->mm)) ||
+	    task_pt_regs(child)->ip - PLMC_BASE >= PLMC_IMAGE_MAX)
+		return 0;
+	pr_info_ratelimited(PLMC_DRV ": pid %d: register read of a tracee inside the library refused\n",
+			    task_tgid_nr(current));
+	regs->ip = (unsigned long)plmc_defer_eperm;
+	return 1;
+}
+
+static struct kprobe plmc_kp_ptrace_read64 = {
+	.symbol_name = "arch_ptrace",
+	.pre_handler = plmc_pre_ptrace_read,
+};
+
+static struct kprobe plmc_kp_ptrace_read32 = {
+	.symbol_name = "compat_arch_ptrace",
+	.pre_handler = plmc_pre_ptrace_read,
+};
+
 static struct kprobe *plmc_defer_kprobes[] = {
 	&plmc_kp_get_signal,
 	&plmc_kp_sigframe,
+	&plmc_kp_ptrace_read64,
+	&plmc_kp_ptrace_read32,
 };
 
 int plmc_defer_init(void)

@@ -191,8 +191,10 @@ static void *req_flipper(void *arg)
 		(uint64_t)(uintptr_t)kbuf, PLMC_STORE_ADDR, PLMC_BASE,
 		PLMC_STACKS_ADDR, 0xffff880000000000ULL, 0,
 		PLMC_BASE + PLMC_SPAN - 4};
-	const uint64_t lens[] = {10, 0, 251, 1ULL << 20, 1ULL << 40,
-				 ~0ULL, 300, 9};
+	/* No length a client could legally use up the store with: pages
+	 * do not move between size classes, so megabyte items would starve
+	 * the small class the next attack writes to. */
+	const uint64_t lens[] = {10, 0, 251, 4096, 1ULL << 40, ~0ULL, 300, 9};
 	volatile struct plmc_req *r = &rq;
 	volatile struct plmc_mget_ent *e = ents;
 	struct plmc_req g;
@@ -258,8 +260,11 @@ static int req_flip(void)
 	for (i = 0; i < RACE_CALLS; i++) {
 		uint64_t op = ops[i % 6];
 
+		/* Even calls: a clean request the flipper races to spoil
+		 * while the gate copies it; odd ones: whatever it holds. */
 		cur_op = op;
-		req_good(op, &rq);
+		if (!(i & 1))
+			req_good(op, &rq);
 		rc = g(op, &rq, (uint64_t)slot);
 		nok += rc >= 0;
 	}
@@ -327,8 +332,9 @@ static int unmap_all(void)
 	pthread_t t;
 	int i, nok = 0, nerr = 0, rc;
 
-	if (vm_attach(ATK_STORE) || vm_roundtrip("race-key-u", "1"))
+	if (vm_attach(ATK_STORE))
 		return -1;
+	plmc_set("race-key-u", 10, "1", 1, 0, 0); /* for incr; any answer */
 	ubuf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ubuf == MAP_FAILED)

@@ -18,9 +18,16 @@
  * (the module stops the stepping at the first trap inside and holds it to
  * the gate's exit), the calls succeed, and steps before the gate were
  * seen (the stepping was real).
+ *
+ * Stopped inside: a client whose thread is stopped (SIGSTOP cannot be
+ * held) while inside the library keeps its slot and its reader epoch
+ * announced. Another client then overwrites three times the store's size.
+ * Expected: its writes keep being stored (memory is reclaimed).
  */
 #include "attacks.h"
 #include <cpuid.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
 #include <ucontext.h>
 
 static volatile int inside, seen, mode, opened, onstack;
@@ -190,6 +197,65 @@ static int single_step(void)
 			   steps);
 }
 
+static int stopped_inside(void)
+{
+	int go[2], i, st, tries, fails = 0, last = 0;
+	struct user_regs_struct r;
+	static char v[4000];
+	pid_t t;
+
+	if (pipe(go) || vm_attach(ATK_STORE))
+		return -1;
+	memset(v, 'p', sizeof(v));
+	t = fork();
+	if (t == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE) ||
+		    plmc_nop())
+			_exit(1);
+		vm_signal_fd(go[1]);
+		for (;;)
+			plmc_set("park-key", 8, v, sizeof(v), 0, 0);
+	}
+	if (vm_wait_fd(go[0]))
+		return VM_FAIL("parker did not attach");
+	/* Stop it until it is stopped inside: register reads are refused
+	 * there (remote.tracer_reads_regs_inside). */
+	for (tries = 0; tries < 500; tries++) {
+		usleep(200);
+		kill(t, SIGSTOP);
+		if (waitpid(t, &st, 0) != t || !WIFSTOPPED(st))
+			return VM_FAIL("parker gone: 0x%x", st);
+		if (ptrace(PTRACE_GETREGS, t, 0, &r) && errno == EPERM)
+			break;
+		ptrace(PTRACE_CONT, t, 0, 0);
+	}
+	if (tries == 500) {
+		kill(t, SIGKILL);
+		vm_reap(t);
+		return VM_FAIL("never stopped inside in 500 tries");
+	}
+	/* 3 x 8 MiB of overwrites through the store, the parker stopped. */
+	for (i = 0; i < 6000; i++) {
+		char k[16];
+		int rc;
+
+		snprintf(k, sizeof(k), "park-%d", i % 64);
+		rc = plmc_set(k, strlen(k), v, sizeof(v), 0, 0);
+		if (rc != PLMC_STORED) {
+			fails++;
+			last = rc;
+		}
+	}
+	kill(t, SIGKILL);
+	vm_reap(t);
+	if (fails)
+		return VM_FAIL("%d of 6000 sets failed while a client was "
+			       "stopped inside: %s", fails,
+			       plmc_strerror(last));
+	return ATK_REFUSED("6000 sets of 4 KiB stored with a client stopped "
+			   "inside the library");
+}
+
 int main(void)
 {
 	atk_init();
@@ -201,5 +267,10 @@ int main(void)
 		NULL);
 	atk_run("signal.single_step_into_library", "no trap frame inside",
 		single_step, NULL);
+	atk_run("signal.stopped_inside_pins_memory", "others' sets stored",
+		stopped_inside,
+		"a live client stopped inside the library (SIGSTOP, a "
+		"tracer) keeps its reader epoch: memory retired after it is "
+		"not reclaimed until it runs or dies");
 	return vm_done();
 }

@@ -91,6 +91,7 @@ struct inside_sh {
 	volatile int frame_bytes;     /* bytes seen on the alternate stack */
 	volatile int returned;	      /* the faulting call came back */
 	volatile int sent;
+	volatile uint64_t rip; /* of the frame from inside, if one came */
 };
 
 static struct inside_sh *ish;
@@ -116,6 +117,7 @@ static void grab_and_leave(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	ish->handler_inside++;
+	ish->rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
 	memcpy(&saved_uc, uc, sizeof(saved_uc));
 	siglongjmp(out_jb, 1); /* abandon the call inside */
 }
@@ -215,8 +217,7 @@ static int fault_inside(void)
 	if (ish->handler_inside)
 		return VM_FAIL("a handler got the frame from inside (rip "
 			       "0x%llx): it could replay or edit it",
-			       (unsigned long long)saved_uc.uc_mcontext
-				       .gregs[REG_RIP]);
+			       (unsigned long long)ish->rip);
 	if (ish->frame_bytes)
 		return VM_FAIL("frame bytes written to the alternate stack");
 	if (sig != SIGKILL)

@@ -13,6 +13,7 @@
  * before attach gets a clean refusal. Only the client is affected.
  */
 #include "attacks.h"
+#include <pthread.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -146,6 +147,83 @@ static int slot_exhaustion(void)
 			   n[0], n[1]);
 }
 
+/*
+ * Two threads of one process call the raw gate with the same slot index
+ * at once (one stack, one record, if the claim let them): each does 400
+ * set+get rounds of its own key and value. Expected: every call is either
+ * refused BUSY (nothing done) or answers right, every value read back is
+ * the thread's own.
+ */
+static gate_fn two_g;
+static uint64_t two_slot;
+
+static void *two_loop(void *arg)
+{
+	long id = (long)(intptr_t)arg, busy = 0, bad = 0, i;
+	char key[16], val[64], out[64];
+	struct plmc_resp resp;
+	struct plmc_req r;
+	long rc;
+
+	snprintf(key, sizeof(key), "two-%ld", id);
+	for (i = 0; i < 400; i++) {
+		memset(val, (int)('a' + id), sizeof(val));
+		snprintf(val, sizeof(val), "%ld-%ld", id, i);
+		memset(&r, 0, sizeof(r));
+		r.key = (uint64_t)(uintptr_t)key;
+		r.klen = (uint32_t)strlen(key);
+		r.val = (uint64_t)(uintptr_t)val;
+		r.vlen = sizeof(val);
+		while ((rc = two_g(PLMC_OP_SET, &r, two_slot)) == PLMC_E_BUSY)
+			busy++;
+		if (rc != PLMC_STORED)
+			bad++;
+		memset(&r, 0, sizeof(r));
+		r.key = (uint64_t)(uintptr_t)key;
+		r.klen = (uint32_t)strlen(key);
+		r.buf = (uint64_t)(uintptr_t)out;
+		r.buflen = sizeof(out);
+		r.out = (uint64_t)(uintptr_t)&resp;
+		while ((rc = two_g(PLMC_OP_GET, &r, two_slot)) == PLMC_E_BUSY)
+			busy++;
+		if (rc != PLMC_OK || resp.vlen != sizeof(val) ||
+		    memcmp(out, val, sizeof(val)))
+			bad++;
+	}
+	return (void *)(intptr_t)(bad ? -bad : busy);
+}
+
+static int two_threads_one_slot(void)
+{
+	struct plmc_image_hdr h;
+	struct plmc_req z;
+	pthread_t t[2];
+	void *rv[2];
+	long busy = 0;
+	int i;
+
+	if (vm_image_hdr(&h) || vm_attach(ATK_STORE))
+		return -1;
+	two_g = (gate_fn)(uintptr_t)(PLMC_BASE + h.entry_pku);
+	memset(&z, 0, sizeof(z));
+	for (two_slot = 0; two_slot < PLMC_MAX_SLOTS; two_slot++)
+		if (two_g(PLMC_OP_NOP, &z, two_slot) == PLMC_OK)
+			break;
+	if (two_slot == PLMC_MAX_SLOTS)
+		return VM_FAIL("no slot");
+	for (i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, two_loop, (void *)(intptr_t)i);
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], &rv[i]);
+		if ((intptr_t)rv[i] < 0)
+			return VM_FAIL("thread %d: %ld wrong answers on a shared "
+				       "slot", i, -(long)(intptr_t)rv[i]);
+		busy += (long)(intptr_t)rv[i];
+	}
+	return ATK_REFUSED("2 x 800 calls on slot %llu: all right, %ld BUSY "
+			   "refusals", (unsigned long long)two_slot, busy);
+}
+
 static int seccomp_deny(int nr)
 {
 	struct sock_filter f[] = {
@@ -210,6 +288,8 @@ int main(void)
 		NULL);
 	atk_run("gate.slot_exhaustion", "quota, newcomer served",
 		slot_exhaustion, NULL);
+	atk_run("gate.two_threads_one_slot", "BUSY or right", two_threads_one_slot,
+		NULL);
 	atk_run("seccomp.deny_all_after_attach", "calls work", seccomp_after,
 		NULL);
 	atk_run("seccomp.deny_mmap_before_attach", "clean refusal",

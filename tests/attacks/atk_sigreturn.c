@@ -100,10 +100,17 @@ static volatile int watching;
 static sigjmp_buf out_jb;
 static ucontext_t saved_uc; /* what a replay would need */
 
+static unsigned pkru_off, key_shift;
+
+/* Interrupted with the store open (between the gate's WRPKRUs): the
+ * frame's saved PKRU has the store key's access-disable bit clear. (The
+ * gate's code before the entry WRPKRU and after the exit one runs with
+ * the store closed: a frame there holds only the client's own values.) */
 static int rip_inside(const ucontext_t *uc)
 {
-	return (uint64_t)uc->uc_mcontext.gregs[REG_RIP] - PLMC_BASE <
-	       PLMC_IMAGE_MAX;
+	const uint8_t *fx = (const uint8_t *)uc->uc_mcontext.fpregs;
+
+	return fx && !(*(const uint32_t *)(fx + pkru_off) & (1U << key_shift));
 }
 
 static void grab_and_leave(int sig, siginfo_t *si, void *ucv)
@@ -163,6 +170,10 @@ static int inside_run(void (*body)(void), int *sig)
 	pid_t pid;
 	int st;
 
+	unsigned a, b, c, d;
+
+	__cpuid_count(0xd, 9, a, b, c, d);
+	pkru_off = b;
 	ish = mmap(NULL, sizeof(*ish), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (ish == MAP_FAILED)
@@ -190,6 +201,7 @@ static void fault_body(void)
 	if (vm_attach(ATK_STORE) ||
 	    plmc_set("sr-fault", 8, v, sizeof(v), 0, 0) != PLMC_STORED)
 		_exit(2);
+	key_shift = vm_ppage()->pkey_shift;
 	buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED || mprotect(buf + 4096, 4096, PROT_NONE) ||
@@ -252,6 +264,7 @@ static void sent_body(void)
 	memset(v, 's', sizeof(v));
 	if (vm_attach(ATK_STORE) || plmc_nop() || alt_install(SIGSEGV))
 		_exit(3);
+	key_shift = vm_ppage()->pkey_shift;
 	victim_tid = (pid_t)syscall(SYS_gettid);
 	sending = 1;
 	pthread_create(&t, NULL, segv_sender, NULL);

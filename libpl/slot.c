@@ -134,7 +134,8 @@ static long slot_borrow(__u64 op, const struct plmc_req *req)
 				return rc;
 		}
 		if (!held)
-			break; /* this process holds no slot: nothing to borrow */
+			break; /* this process holds no slot: nothing to borrow
+				*/
 		sched_yield();
 	}
 	return PLMC_E_NOSLOT;

@@ -118,8 +118,10 @@ static void recovered(uint64_t deaths0, char *why, size_t n)
 			break;
 	}
 	if (d == deaths0) {
-		snprintf(why, n, "old attachment never counted dead (deaths "
-				 "%llu)", (unsigned long long)d);
+		snprintf(why, n,
+			 "old attachment never counted dead (deaths "
+			 "%llu)",
+			 (unsigned long long)d);
 		return;
 	}
 	rc = plmc_attach(ATK_STORE, PLMC_USE_KMOD);
@@ -132,13 +134,16 @@ static void recovered(uint64_t deaths0, char *why, size_t n)
 	ck.size = sizeof(ck);
 	if (rc < 0 || plmc_check(&ck) != PLMC_OK || ck.errors ||
 	    ck.dead_slots) {
-		snprintf(why, n, "recover %d; check: %llu errors, %llu dead "
-				 "slots: %s", rc, (unsigned long long)ck.errors,
+		snprintf(why, n,
+			 "recover %d; check: %llu errors, %llu dead "
+			 "slots: %s",
+			 rc, (unsigned long long)ck.errors,
 			 (unsigned long long)ck.dead_slots, ck.msg);
 		return;
 	}
-	snprintf(why, n, "deaths %llu->%llu, %d slots recovered, check "
-			 "sound",
+	snprintf(why, n,
+		 "deaths %llu->%llu, %d slots recovered, check "
+		 "sound",
 		 (unsigned long long)deaths0, (unsigned long long)d, rc);
 }
 
@@ -153,20 +158,24 @@ static int after_exec(char **argv)
 
 	for (i = 0; i < 5; i++)
 		if (probe(addrs[i], &code)) {
-			snprintf(msg, sizeof(msg), "FAIL 0x%llx readable in the "
-						   "new image",
+			snprintf(msg, sizeof(msg),
+				 "FAIL 0x%llx readable in the "
+				 "new image",
 				 (unsigned long long)addrs[i]);
 			goto out;
 		}
 	m = window_mapped();
 	if (m) {
-		snprintf(msg, sizeof(msg), "FAIL %d mappings left in the "
-					   "window", m);
+		snprintf(msg, sizeof(msg),
+			 "FAIL %d mappings left in the "
+			 "window",
+			 m);
 		goto out;
 	}
 	recovered(deaths0, rec, sizeof(rec));
-	snprintf(msg, sizeof(msg), "%s 5 probes fault (code %d), window "
-				   "empty; %s",
+	snprintf(msg, sizeof(msg),
+		 "%s 5 probes fault (code %d), window "
+		 "empty; %s",
 		 strstr(rec, "sound") ? "OK" : "FAIL", code, rec);
 out:
 	if (write(fd, msg, strlen(msg) + 1) < 0)
@@ -270,7 +279,8 @@ static int drop_window(int fixed)
 		kill(pid, SIGKILL);
 		st = vm_reap(pid);
 		if (n == (ssize_t)sizeof(bad) && bad)
-			return VM_FAIL("store bytes visible in the new mapping");
+			return VM_FAIL(
+				"store bytes visible in the new mapping");
 		if (n != (ssize_t)sizeof(bad) && WIFEXITED(st))
 			return VM_FAIL("%s refused (status %d)",
 				       fixed ? "MAP_FIXED" : "munmap",
@@ -305,7 +315,7 @@ int main(int argc, char **argv)
 		exec_inside, NULL);
 	atk_run("mm.map_fixed_whole_window", "detach, slots recovered",
 		map_fixed_all, NULL);
-	atk_run("mm.munmap_whole_window", "detach, slots recovered",
-		munmap_all, NULL);
+	atk_run("mm.munmap_whole_window", "detach, slots recovered", munmap_all,
+		NULL);
 	return vm_done();
 }

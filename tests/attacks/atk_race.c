@@ -24,8 +24,7 @@
 
 #define RACE_CALLS 1500
 
-typedef long (*gate_fn)(uint64_t op, const struct plmc_req *req,
-			uint64_t slot);
+typedef long (*gate_fn)(uint64_t op, const struct plmc_req *req, uint64_t slot);
 
 static volatile int racing;
 static volatile char kbuf[256] __attribute__((aligned(64)));
@@ -56,12 +55,13 @@ static int race_verdict(const char *what, int ncalls, int nok)
 		rc = plmc_get(k, strlen(k), buf, sizeof(buf), &vlen, NULL,
 			      NULL);
 		if (rc == PLMC_OK && vlen >= 8 &&
-		    (!memcmp(buf, "PMCSTOR1", 8) || !memcmp(buf, "PLMCIMG1", 8)))
+		    (!memcmp(buf, "PMCSTOR1", 8) ||
+		     !memcmp(buf, "PLMCIMG1", 8)))
 			return VM_FAIL("%s stored protected bytes", k);
 	}
 	return ATK_REFUSED("%d calls (%d ok) during %s; check: %llu items, "
-			   "0 errors", ncalls, nok, what,
-			   (unsigned long long)ck.items);
+			   "0 errors",
+			   ncalls, nok, what, (unsigned long long)ck.items);
 }
 
 /* ---- key and value bytes flipped under the API ---- */
@@ -188,8 +188,8 @@ static void req_good(uint64_t op, struct plmc_req *r)
 static void *req_flipper(void *arg)
 {
 	const uint64_t ptrs[] = {
-		(uint64_t)(uintptr_t)kbuf, PLMC_STORE_ADDR, PLMC_BASE,
-		PLMC_STACKS_ADDR, 0xffff880000000000ULL, 0,
+		(uint64_t)(uintptr_t)kbuf, PLMC_STORE_ADDR,	  PLMC_BASE,
+		PLMC_STACKS_ADDR,	   0xffff880000000000ULL, 0,
 		PLMC_BASE + PLMC_SPAN - 4};
 	/* No length a client could legally use up the store with: pages
 	 * do not move between size classes, so megabyte items would starve
@@ -216,7 +216,7 @@ static void *req_flipper(void *arg)
 		e[n % 4].key = x & 0xc000 ? (uint64_t)(uintptr_t)kbuf : ptrs[a];
 		e[n % 4].klen = x & 0x30000 ? 10 : (uint32_t)lens[b];
 		e[n % 4].buf = x & 0xc0000 ? (uint64_t)(uintptr_t)obuf
-					    : ptrs[(a + 3) % 7];
+					   : ptrs[(a + 3) % 7];
 		e[n % 4].buflen = x & 0x300000 ? sizeof(obuf) : lens[b];
 		n++;
 	}
@@ -238,9 +238,9 @@ static int raw_slot(gate_fn g)
 
 static int req_flip(void)
 {
-	static const uint64_t ops[] = {PLMC_OP_SET, PLMC_OP_GET, PLMC_OP_MGET,
-				       PLMC_OP_CAS, PLMC_OP_APPEND,
-				       PLMC_OP_ADD};
+	static const uint64_t ops[] = {PLMC_OP_SET,    PLMC_OP_GET,
+				       PLMC_OP_MGET,   PLMC_OP_CAS,
+				       PLMC_OP_APPEND, PLMC_OP_ADD};
 	struct plmc_image_hdr h;
 	pthread_t t;
 	gate_fn g;
@@ -372,7 +372,8 @@ static int unmap_all(void)
 	if (!rc)
 		vm_note("9 APIs x 150 calls with the buffer unmapped under "
 			"them: %d children survived, %d died of their own "
-			"fault; store checked sound", nok, nerr);
+			"fault; store checked sound",
+			nok, nerr);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include "util.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <plmc/gate.h>
 #include <plmc/image.h>
 #include <plmc/layout.h>
@@ -185,8 +186,7 @@ START_TEST(quota_caps_a_process)
 }
 END_TEST
 
-typedef long (*gate_fn)(uint64_t op, const struct plmc_req *req,
-			uint64_t slot);
+typedef long (*gate_fn)(uint64_t op, const struct plmc_req *req, uint64_t slot);
 
 /* A client calling the gate itself on every index gets the quota, no more:
  * the rest answer NOSLOT and stay free for others. */
@@ -226,8 +226,7 @@ START_TEST(gate_enforces_quota)
 	if (pid == 0) {
 		if (plmc_attach(ut_name, PLMC_USE_AUTO))
 			_exit(1);
-		_exit(scan_all(&noslot) == 8 &&
-				      noslot == PLMC_MAX_SLOTS - 16
+		_exit(scan_all(&noslot) == 8 && noslot == PLMC_MAX_SLOTS - 16
 			      ? 0
 			      : 2);
 	}
@@ -294,6 +293,63 @@ START_TEST(detach_releases)
 }
 END_TEST
 
+/* plctl create --slots-per-client: the header says it, info shows it,
+ * bad values are usage errors (exit 2). plctl sits beside the image. */
+static int plctl(const char *args, char *out, size_t n)
+{
+	char cmd[512], dir[256];
+	const char *img = getenv("PLMC_IMG");
+	const char *slash = img ? strrchr(img, '/') : NULL;
+	FILE *f;
+	size_t got;
+	int st;
+
+	ck_assert_ptr_nonnull(slash);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - img), img);
+	snprintf(cmd, sizeof(cmd), "%s/plctl %s --backend none 2>/dev/null",
+		 dir, args);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	got = fread(out, 1, n - 1, f);
+	out[got] = 0;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(plctl_slots_per_client)
+{
+	char out[2048], args[256];
+
+	snprintf(args, sizeof(args),
+		 "create %s-p --size 8M "
+		 "--slots-per-client 5",
+		 ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "5 slots per client"), "%s", out);
+	snprintf(args, sizeof(args), "info %s-p", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "slots_per_client 5\n"), "%s", out);
+	snprintf(args, sizeof(args), "destroy %s-p --force", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args),
+		 "create %s-q --size 8M "
+		 "--slots-per-client 0",
+		 ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 2);
+	snprintf(args, sizeof(args),
+		 "create %s-q --size 8M "
+		 "--slots-per-client 257",
+		 ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 2);
+	/* Default: a quarter of the slots. */
+	snprintf(args, sizeof(args), "create %s-q --size 8M", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "64 slots per client"), "%s", out);
+	snprintf(args, sizeof(args), "destroy %s-q --force", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("slots");
@@ -305,6 +361,7 @@ int main(void)
 	tcase_add_test(tc, noslot_when_full);
 	tcase_add_test(tc, quota_caps_a_process);
 	tcase_add_test(tc, gate_enforces_quota);
+	tcase_add_test(tc, plctl_slots_per_client);
 	tcase_add_test(tc, foreign_slot_skipped);
 	tcase_add_test(tc, detach_releases);
 	suite_add_tcase(s, tc);

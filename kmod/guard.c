@@ -27,7 +27,8 @@
  *   signals  a signal frame built while the store is open (a thread in
  *            the library) records the interrupted registers, and the
  *            handler then runs with the store closed (x86 keeps PKRU
- *            across delivery: it would run with the store open).
+ *            across delivery: it would run with the store open). A
+ *            second line: defer.c refuses such frames and kills first.
  *   sigreturn a sigreturn that leaves PKRU with the store key readable is
  *            SIGKILLed unless it resumes exactly the registers recorded
  *            for a frame, flags included (kretprobes on

@@ -28,9 +28,10 @@
 typedef long (*gate_fn)(uint64_t op, const struct plmc_req *req, uint64_t slot);
 
 static volatile int racing;
-static volatile char kbuf[256] __attribute__((aligned(64)));
-/* Longer than any length the flipper offers as good (4096): a call with
- * one reads and writes the client's own memory, never past it. */
+/* Each longer than any length the flipper offers that a call could act
+ * on (4096 bytes; 100 mget entries): a call given any of them reads and
+ * writes the client's own memory, never past it. */
+static volatile char kbuf[8192] __attribute__((aligned(64)));
 static volatile char vbuf[8192] __attribute__((aligned(64)));
 
 /* The store after a race: sound, and no item made of protected bytes. */
@@ -156,7 +157,7 @@ static int key_flip(void)
 /* ---- the request and the mget array flipped under the gate ---- */
 
 static struct plmc_req rq __attribute__((aligned(64)));
-static struct plmc_mget_ent ents[4] __attribute__((aligned(64)));
+static struct plmc_mget_ent ents[PLMC_MGET_MAX] __attribute__((aligned(64)));
 static char obuf[8192];
 static struct plmc_resp oresp;
 

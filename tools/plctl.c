@@ -2,8 +2,9 @@
 /*
  * tools/plctl.c - manage plmc stores from the shell.
  *
- *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--backend kmod|none]
+ *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--slots-per-client N]
  *                [--item-max SIZE] [--factor F] [--slab-min N]
+ *                [--backend kmod|none]
  *   plctl destroy NAME [--force] [--backend kmod|none]
  *   plctl stats NAME [--json] [--backend kmod|none]
  *   plctl top NAME [--interval SECONDS] [--count N] [--backend kmod|none]
@@ -38,6 +39,7 @@ struct opts {
 	const char *name;
 	uint64_t size;
 	unsigned mode;
+	unsigned quota; /* 0: the default */
 	int use;
 	int force;
 	uint64_t item_max;     /* store settings (memcached -I -f -n) */
@@ -52,7 +54,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
-		"[--backend kmod|none]\n"
+		"[--slots-per-client N] [--backend kmod|none]\n"
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
@@ -96,6 +98,20 @@ static int parse_backend(const char *s)
 	if (!strcmp(s, "none"))
 		return PLMC_USE_NONE;
 	return -1;
+}
+
+/* 1..PLMC_MAX_SLOTS */
+static int parse_quota(const char *s, unsigned *q)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || !v || v > PLMC_MAX_SLOTS)
+		return -1;
+	*q = (unsigned)v;
+	return 0;
 }
 
 static int parse_mode(const char *s, unsigned *mode)
@@ -191,6 +207,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--mode") && !parse_mode(v, &o->mode))
 			continue;
+		if (!strcmp(a, "--slots-per-client") &&
+		    !parse_quota(v, &o->quota))
+			continue;
 		if (!strcmp(a, "--backend") && (o->use = parse_backend(v)) >= 0)
 			continue;
 		if (!strcmp(a, "--item-max") && (o->item_max = parse_size(v)))
@@ -229,6 +248,7 @@ static int cmd_create(const struct opts *o)
 		.size = sizeof(c), .store_size = o->size, .mode = o->mode,
 		.use = o->use, .item_max = o->item_max,
 		.slab_factor = o->slab_factor, .slab_min = o->slab_min,
+		.slot_quota = o->quota,
 	};
 
 	if (o->item_max && (o->item_max < 1024 || o->item_max > PLMC_ITEM_MAX)) {
@@ -242,8 +262,9 @@ static int cmd_create(const struct opts *o)
 	rc = plmc_create_ex(o->name, &c);
 	if (rc)
 		return fail("create", o->name, rc);
-	printf("created %s: %llu bytes, mode %04o\n", o->name,
-	       (unsigned long long)o->size, o->mode);
+	printf("created %s: %llu bytes, mode %04o, %u slots per client\n",
+	       o->name, (unsigned long long)o->size, o->mode,
+	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT);
 	return 0;
 }
 
@@ -590,11 +611,11 @@ static int info_kmod(const char *name)
 		return fail("info", name, rc);
 	printf("name %s\nbackend kmod\nstore_size %llu\nimage_size %llu\n"
 	       "nattach %llu\ngeneration %llu\ndeaths %llu\nuid %u\ngid %u\n"
-	       "mode %04o\n",
+	       "mode %04o\nslots_per_client %u\n",
 	       name, (unsigned long long)a.store_size,
 	       (unsigned long long)a.image_size, (unsigned long long)a.nattach,
 	       (unsigned long long)a.generation, (unsigned long long)a.deaths,
-	       a.uid, a.gid, a.mode);
+	       a.uid, a.gid, a.mode, a.slot_quota);
 	return 0;
 }
 
@@ -621,13 +642,15 @@ static int info_none(const char *name)
 	close(fd);
 	printf("name %s\nbackend none\nfile %s\nstore_size %llu\n"
 	       "create_sec %llu\nnattach %llu\nattach_seq %llu\n"
-	       "generation %llu\ndeaths %llu\nuid %u\ngid %u\nmode %04o\n",
+	       "generation %llu\ndeaths %llu\nuid %u\ngid %u\nmode %04o\n"
+	       "slots_per_client %u\n",
 	       name, path, (unsigned long long)h.store_size,
 	       (unsigned long long)h.create_sec, (unsigned long long)h.nattach,
 	       (unsigned long long)h.attach_seq,
 	       (unsigned long long)h.generation, (unsigned long long)h.deaths,
 	       (unsigned)st.st_uid, (unsigned)st.st_gid,
-	       (unsigned)(st.st_mode & 0777));
+	       (unsigned)(st.st_mode & 0777),
+	       h.slot_quota ? h.slot_quota : PLMC_SLOT_QUOTA_DEFAULT);
 	return 0;
 }
 

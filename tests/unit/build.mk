@@ -18,7 +18,8 @@ $(UNIT_BINS): $(B)/tests/%: tests/unit/%.c $(B)/libpl.a \
 # Each program runs all of its tests (Check forks one child per test) and
 # prints its "N%: Checks: ..." line; every program runs even after a failure.
 # A failed test exits before its teardown: stores named ut-* are swept after.
-unit-test: $(UNIT_BINS) $(UNIT_IMGS)
+# test_slots runs plctl (beside the image in $(B)).
+unit-test: $(UNIT_BINS) $(UNIT_IMGS) $(B)/plctl
 	@fail=0; for t in $(UNIT_BINS); do \
 		echo "== $$(basename $$t)"; \
 		env PLMC_BACKEND=none PLMC_IMG=$(B)/kvcore.img \

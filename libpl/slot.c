@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sched.h>
+#include <time.h>
 #include "pl.h"
 
 __thread int pl_tls_slot PL_TLS = -1;
@@ -190,16 +191,43 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 	return slot_borrow(op, req); /* every free slot is someone else's */
 }
 
-/* Bounded: after PL_AGAIN_MAX yields the store is full for real. */
-#define PL_AGAIN_MAX 1000
+/*
+ * E_AGAIN: the memory this call needs waits on another slot's call (a
+ * reader descheduled inside its epoch). Bounded in time, not in tries:
+ * on a loaded machine a descheduled reader can be off its CPU for tens
+ * of milliseconds, so yield a while, then sleep with a growing pause,
+ * and give up after PL_AGAIN_NS (the store is then full for real, or a
+ * reader is stopped inside: SECURITY.md).
+ */
+#define PL_AGAIN_YIELDS 100
+#define PL_AGAIN_NS	(2ULL * 1000 * 1000 * 1000)
+
+static __u64 pl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
 
 long pl_call_again(__u64 op, const struct plmc_req *req)
 {
-	long rc = PLMC_E_AGAIN;
+	__u64 end = pl_now_ns() + PL_AGAIN_NS;
+	long rc = PLMC_E_AGAIN, pause = 10000; /* ns */
 	int i;
 
-	for (i = 0; i < PL_AGAIN_MAX && rc == PLMC_E_AGAIN; i++) {
-		sched_yield();
+	for (i = 0; rc == PLMC_E_AGAIN; i++) {
+		if (i < PL_AGAIN_YIELDS) {
+			sched_yield();
+		} else {
+			struct timespec ts = {0, pause};
+
+			if (pl_now_ns() > end)
+				break;
+			nanosleep(&ts, NULL);
+			if (pause < 1000000)
+				pause *= 2;
+		}
 		rc = pl_call_once(op, req);
 	}
 	return rc == PLMC_E_AGAIN ? PLMC_E_NOMEM : rc;

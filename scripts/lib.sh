@@ -46,7 +46,9 @@ vm_build_kmod() {
 		cat "$log" >&2
 		die "plmc.ko failed to build for $KVER"
 	fi
-	if grep -a -Ei 'warning:|error:' "$log" >/dev/null; then
+	# make's own note about a parent's -jN is not the module's warning.
+	if grep -a -Ei 'warning:|error:' "$log" |
+		grep -a -v 'warning: jobserver unavailable' >/dev/null; then
 		grep -a -Ei -B2 -A4 'warning:|error:' "$log" >&2
 		# Objects that built with warnings must not look up to date
 		# next time, or the warning would pass unseen.

@@ -22,7 +22,14 @@ for f in "$B/kvcore.img" "$B/kvcore-bad.img"; do
 done
 
 # The attack suite's O_DIRECT attack needs a block device: the RAM disk.
+# Debian ships 6.1's modules plain and 6.12's xz-compressed, which
+# busybox's insmod cannot read: unpack it.
 brd="/lib/modules/$KVER/kernel/drivers/block/brd.ko"
+if [ ! -f "$brd" ] && [ -f "$brd.xz" ]; then
+	mkdir -p "$B/vm/mod-$KVER"
+	xz -dc "$brd.xz" >"$B/vm/mod-$KVER/brd.ko"
+	brd="$B/vm/mod-$KVER/brd.ko"
+fi
 [ -f "$brd" ] && progs+=("$brd")
 
 initrd="$B/vm/initrd-test.gz"

@@ -55,10 +55,13 @@ enum plmc_error {
 
 /* Which backend to use. AUTO: the module if /dev/plmc exists, else none
  * (announced once on stderr). The environment variable PLMC_BACKEND
- * (kmod, none) overrides AUTO. */
+ * (kmod, none, pku) overrides AUTO. PKU: no module, the none backend's
+ * file tagged with a key of this process's (stray accesses fault; no
+ * defence against a hostile client; announced once on stderr). */
 #define PLMC_USE_AUTO 0
 #define PLMC_USE_KMOD 1
 #define PLMC_USE_NONE 2
+#define PLMC_USE_PKU 3 /* pkey_mprotect, no module: stray writes only */
 
 struct plmc_stats {
 	uint64_t size;        /* sizeof(struct plmc_stats), set by the caller */

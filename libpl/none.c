@@ -27,8 +27,6 @@
 #include "pl.h"
 
 #define PL_SHM_DIR "/dev/shm/"
-/* File offset of the store header. */
-#define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
 
 static void none_path(char *buf, size_t len, const char *name)
 {
@@ -176,7 +174,7 @@ int pl_none_destroy(const char *name, int force)
 }
 
 /* The image: a private copy of the file's, checked, then read+exec. */
-static int none_map_image(int fd)
+int pl_shm_map_image(int fd)
 {
 	struct plmc_image_hdr ih;
 	__u64 len;
@@ -203,7 +201,8 @@ static int none_map_image(int fd)
 	return rc;
 }
 
-static int none_map_ppage(const struct plmc_store_hdr *h)
+/* The ppage: anonymous, filled here, then read-only (pkey 0 either way). */
+int pl_shm_map_ppage(const struct plmc_store_hdr *h, int backend, int pkey)
 {
 	struct plmc_ppage *pp = (struct plmc_ppage *)PLMC_PPAGE_ADDR;
 	int rc;
@@ -215,9 +214,9 @@ static int none_map_ppage(const struct plmc_store_hdr *h)
 		return rc;
 	pp->magic = PLMC_PPAGE_MAGIC;
 	pp->attach_id = pl.attach_id;
-	pp->pkey = 0;
-	pp->pkey_shift = 0;
-	pp->backend = PLMC_BACKEND_NONE;
+	pp->pkey = (__u32)pkey;
+	pp->pkey_shift = 2U * (__u32)pkey;
+	pp->backend = (__u32)backend;
 	pp->tgid = (__u32)getpid();
 	pp->uid = (__u32)geteuid();
 	pp->store_size = h->store_size;
@@ -244,7 +243,7 @@ static int none_attach_id(struct plmc_store_hdr *h)
  * Map data, then check the header again through the mapping (the file
  * could have changed since it was read), then take an attach id.
  */
-static int none_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
+int pl_shm_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
 {
 	struct plmc_store_hdr *h = (struct plmc_store_hdr *)PLMC_STORE_ADDR;
 	__u64 len = PLMC_DATA_LEN(fh->store_size);
@@ -268,7 +267,8 @@ static int none_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
 	return 0;
 }
 
-static int none_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize)
+/* Return: the segment file open O_RDWR, its header checked, or -errno. */
+int pl_shm_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize)
 {
 	struct stat st;
 	char path[128];
@@ -298,16 +298,16 @@ int pl_none_attach(const char *name)
 	int fd, rc;
 
 	none_announce();
-	fd = none_open(name, &fh, &fsize);
+	fd = pl_shm_open(name, &fh, &fsize);
 	if (fd < 0)
 		return fd;
-	rc = none_map_image(fd);
+	rc = pl_shm_map_image(fd);
 	if (rc)
 		goto err_close;
-	rc = none_map_data(fd, &fh, fsize);
+	rc = pl_shm_map_data(fd, &fh, fsize);
 	if (rc)
 		goto err_image;
-	rc = none_map_ppage(&fh);
+	rc = pl_shm_map_ppage(&fh, PLMC_BACKEND_NONE, 0);
 	if (rc)
 		goto err_data;
 	h = (struct plmc_store_hdr *)PLMC_STORE_ADDR;

@@ -49,7 +49,12 @@ int pl_size_ok(__u64 size)
 	       !(size & (PLMC_STORE_ALIGN - 1));
 }
 
-/* Return: PLMC_BACKEND_KMOD or _NONE, or -EINVAL. */
+/*
+ * Return: PLMC_BACKEND_*, or -EINVAL. AUTO never picks pku on its own: it
+ * makes PKRU part of the process's contract (a thread whose PKRU opens the
+ * key stops at the gate's exit check, a library with pkeys of its own may
+ * free or reuse it), which a program should ask for, not get.
+ */
 int pl_choose(int use)
 {
 	const char *env;
@@ -58,6 +63,8 @@ int pl_choose(int use)
 		return PLMC_BACKEND_KMOD;
 	if (use == PLMC_USE_NONE)
 		return PLMC_BACKEND_NONE;
+	if (use == PLMC_USE_PKU)
+		return PLMC_BACKEND_PKU;
 	if (use != PLMC_USE_AUTO)
 		return -EINVAL;
 	env = getenv("PLMC_BACKEND");
@@ -66,6 +73,8 @@ int pl_choose(int use)
 			return PLMC_BACKEND_KMOD;
 		if (!strcmp(env, "none"))
 			return PLMC_BACKEND_NONE;
+		if (!strcmp(env, "pku"))
+			return PLMC_BACKEND_PKU;
 		return -EINVAL;
 	}
 	return access(PLMC_DEV_PATH, F_OK) == 0 ? PLMC_BACKEND_KMOD
@@ -82,7 +91,7 @@ int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
 		return -EINVAL;
 	if (b == PLMC_BACKEND_KMOD)
 		return pl_kmod_create(name, size, mode);
-	return pl_none_create(name, size, mode);
+	return pl_none_create(name, size, mode); /* pku: the same file */
 }
 
 int plmc_destroy(const char *name, int force, int use)
@@ -110,6 +119,8 @@ static void pl_fork_child(void)
 		munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
 		munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);
 		pl_none_forget(); /* the parent's liveness lock is not ours */
+	} else if (pl.backend == PLMC_BACKEND_PKU) {
+		pl_pku_forget(); /* the same, plus the view and the key */
 	}
 	close(pl.fd);
 	pl.gate = NULL;
@@ -144,6 +155,8 @@ int plmc_attach(const char *name, int use)
 	memset(pl.slot_map, 0, sizeof(pl.slot_map));
 	if (b == PLMC_BACKEND_KMOD)
 		rc = pl_kmod_attach(name);
+	else if (b == PLMC_BACKEND_PKU)
+		rc = pl_pku_attach(name);
 	else
 		rc = pl_none_attach(name);
 	if (rc)
@@ -171,6 +184,8 @@ int plmc_detach(void)
 	__atomic_add_fetch(&pl.gen, 1, __ATOMIC_RELEASE);
 	if (pl.backend == PLMC_BACKEND_KMOD)
 		pl_kmod_detach();
+	else if (pl.backend == PLMC_BACKEND_PKU)
+		pl_pku_detach();
 	else
 		pl_none_detach();
 	pl.name[0] = 0;
@@ -183,7 +198,9 @@ const char *plmc_backend(void)
 {
 	if (!pl.gate)
 		return NULL;
-	return pl.backend == PLMC_BACKEND_KMOD ? "kmod" : "none";
+	if (pl.backend == PLMC_BACKEND_KMOD)
+		return "kmod";
+	return pl.backend == PLMC_BACKEND_PKU ? "pku" : "none";
 }
 
 /* Shared by both backends: map [addr, addr+len) exactly there or fail. */

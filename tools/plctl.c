@@ -77,6 +77,8 @@ static int parse_backend(const char *s)
 		return PLMC_USE_KMOD;
 	if (!strcmp(s, "none"))
 		return PLMC_USE_NONE;
+	if (!strcmp(s, "pku"))
+		return PLMC_USE_PKU;
 	return -1;
 }
 

@@ -69,7 +69,7 @@
 /* Which backend built this process's ppage. */
 #define PLMC_BACKEND_NONE 0 /* no PKU: libpl maps a shm file, no PKRU switch */
 #define PLMC_BACKEND_KMOD 1 /* the module: real isolation */
-#define PLMC_BACKEND_PKU 2  /* memfd + pkey_mprotect, no module (later) */
+#define PLMC_BACKEND_PKU 2  /* shm file + pkey_mprotect, no module */
 
 /*
  * Store header, at PLMC_STORE_ADDR. Written by the creator (magic, layout,

@@ -141,6 +141,34 @@ struct plmc_mget {
 
 /* Segments. mode: permission bits (0600...). use: PLMC_USE_*. */
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use);
+
+/*
+ * NUMA placement of a store's pages (stacks and store), chosen at create:
+ * the module allocates them by it; the none and pku backends set it as the
+ * shm file's memory policy (mbind), which every later page fault follows.
+ * The values are those of PLMC_NUMA_* in plmc/ioctl.h. node: BIND only.
+ */
+#define PLMC_NUMA_DEFAULT    0 /* the kernel's choice */
+#define PLMC_NUMA_LOCAL      1 /* the creating (kmod) or faulting CPU's node */
+#define PLMC_NUMA_INTERLEAVE 2 /* page by page over the nodes with memory */
+#define PLMC_NUMA_BIND       3 /* that node only */
+#define PLMC_NUMA_NODES      64
+
+int plmc_create_numa(const char *name, uint64_t size, unsigned mode, int use,
+		     unsigned numa, unsigned node);
+
+/* Where a store's pages are. absent: pages not allocated yet (none and
+ * pku allocate on first touch; the module up front). */
+struct plmc_numa {
+	uint32_t numa; /* PLMC_NUMA_*: the store's policy */
+	uint32_t node;
+	uint32_t nr_nodes; /* highest node id with memory + 1 */
+	uint32_t pad;
+	uint64_t absent;
+	uint64_t pages[PLMC_NUMA_NODES];
+};
+
+int plmc_numa_info(const char *name, int use, struct plmc_numa *out);
 int plmc_destroy(const char *name, int force, int use);
 
 /* Attach this process to a store; idempotent per name. */

@@ -26,7 +26,8 @@ static int kmod_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-int pl_kmod_create(const char *name, __u64 size, unsigned mode)
+int pl_kmod_create(const char *name, __u64 size, unsigned mode,
+		   unsigned numa, unsigned node)
 {
 	struct plmc_create_args a;
 	int fd, rc = 0;
@@ -44,6 +45,8 @@ int pl_kmod_create(const char *name, __u64 size, unsigned mode)
 	a.uid = (__u32)geteuid();
 	a.gid = (__u32)getegid();
 	a.mode = mode;
+	a.numa = numa;
+	a.numa_node = node;
 	if (ioctl(fd, PLMC_IOC_CREATE, &a))
 		rc = -errno;
 	close(fd);

@@ -92,8 +92,10 @@ static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
 	pl_clock_refresh(h);
 }
 
-/* Fill the temporary file: size, image, header. */
-static int none_fill(int fd, const char *name, __u64 size, unsigned mode)
+/* Fill the temporary file: size, memory policy, image, header (the
+ * policy before the first page of the data range exists). */
+static int none_fill(int fd, const char *name, __u64 size, unsigned mode,
+		     unsigned numa, unsigned node)
 {
 	struct plmc_store_hdr h;
 	int rc;
@@ -101,6 +103,9 @@ static int none_fill(int fd, const char *name, __u64 size, unsigned mode)
 	if (fchmod(fd, mode) ||
 	    ftruncate(fd, (off_t)(PLMC_IMAGE_MAX + PLMC_DATA_LEN(size))))
 		return -errno;
+	rc = pl_shm_set_numa(fd, size, numa, node);
+	if (rc)
+		return rc;
 	rc = pwrite_all(fd, pl_image, pl_image_len(), 0);
 	if (rc)
 		return rc;
@@ -108,7 +113,8 @@ static int none_fill(int fd, const char *name, __u64 size, unsigned mode)
 	return pwrite_all(fd, &h, sizeof(h), PL_HDR_FOFF);
 }
 
-int pl_none_create(const char *name, __u64 size, unsigned mode)
+int pl_none_create(const char *name, __u64 size, unsigned mode,
+		   unsigned numa, unsigned node)
 {
 	char path[128], tmp[160];
 	int fd, rc;
@@ -122,7 +128,7 @@ int pl_none_create(const char *name, __u64 size, unsigned mode)
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	rc = none_fill(fd, name, size, mode);
+	rc = none_fill(fd, name, size, mode, numa, node);
 	if (!rc && link(tmp, path))
 		rc = -errno; /* EEXIST: the name is taken */
 	unlink(tmp);

@@ -89,7 +89,8 @@ int pl_choose(int use);
 int pl_map_fixed(__u64 addr, __u64 len, int prot, int flags, int fd, __u64 off);
 
 /* Backends: 0 or -errno / PLMC_E_*; attach fills pl.gate and friends. */
-int pl_none_create(const char *name, __u64 size, unsigned mode);
+int pl_none_create(const char *name, __u64 size, unsigned mode,
+		   unsigned numa, unsigned node);
 int pl_none_destroy(const char *name, int force);
 int pl_none_attach(const char *name);
 void pl_none_detach(void);
@@ -106,7 +107,11 @@ int pl_shm_map_ppage(const struct plmc_store_hdr *h, int backend, int pkey);
 int pl_pku_attach(const char *name);
 void pl_pku_detach(void);
 void pl_pku_forget(void);
-int pl_kmod_create(const char *name, __u64 size, unsigned mode);
+int pl_kmod_create(const char *name, __u64 size, unsigned mode,
+		   unsigned numa, unsigned node);
+/* NUMA placement (numa.c). */
+int pl_numa_ok(unsigned numa, unsigned node);
+int pl_shm_set_numa(int fd, __u64 size, unsigned numa, unsigned node);
 int pl_kmod_destroy(const char *name, int force);
 int pl_kmod_attach(const char *name);
 void pl_kmod_detach(void);

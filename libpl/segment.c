@@ -81,17 +81,25 @@ int pl_choose(int use)
 						: PLMC_BACKEND_NONE;
 }
 
-int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
+int plmc_create_numa(const char *name, uint64_t size, unsigned mode, int use,
+		     unsigned numa, unsigned node)
 {
 	int b = pl_choose(use);
 
 	if (b < 0)
 		return b;
-	if (!pl_name_ok(name) || !pl_size_ok(size) || (mode & ~0777U))
+	if (!pl_name_ok(name) || !pl_size_ok(size) || (mode & ~0777U) ||
+	    !pl_numa_ok(numa, node))
 		return -EINVAL;
 	if (b == PLMC_BACKEND_KMOD)
-		return pl_kmod_create(name, size, mode);
-	return pl_none_create(name, size, mode); /* pku: the same file */
+		return pl_kmod_create(name, size, mode, numa, node);
+	/* pku: the same file */
+	return pl_none_create(name, size, mode, numa, node);
+}
+
+int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
+{
+	return plmc_create_numa(name, size, mode, use, PLMC_NUMA_DEFAULT, 0);
 }
 
 int plmc_destroy(const char *name, int force, int use)

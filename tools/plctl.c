@@ -33,6 +33,7 @@ struct opts {
 	unsigned mode;
 	int use;
 	int force;
+	unsigned numa, node; /* create --numa */
 };
 
 static void usage(void)
@@ -40,6 +41,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
 		"[--backend kmod|none]\n"
+		"             [--numa interleave|bind=N|local]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
 		"       plctl stats NAME [--backend kmod|none]\n"
 		"       plctl info NAME [--backend kmod|none]\n"
@@ -82,6 +84,28 @@ static int parse_backend(const char *s)
 	return -1;
 }
 
+/* "interleave", "local", "bind=N". Return: 0 or -1. */
+static int parse_numa(const char *s, struct opts *o)
+{
+	char *end;
+	unsigned long n;
+
+	o->node = 0;
+	if (!strcmp(s, "interleave"))
+		o->numa = PLMC_NUMA_INTERLEAVE;
+	else if (!strcmp(s, "local"))
+		o->numa = PLMC_NUMA_LOCAL;
+	else if (!strncmp(s, "bind=", 5) && s[5] >= '0' && s[5] <= '9') {
+		n = strtoul(s + 5, &end, 10);
+		if (*end || n >= PLMC_NUMA_NODES)
+			return -1;
+		o->numa = PLMC_NUMA_BIND;
+		o->node = (unsigned)n;
+	} else
+		return -1;
+	return 0;
+}
+
 static int parse_mode(const char *s, unsigned *mode)
 {
 	char *end;
@@ -119,6 +143,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--mode") && !parse_mode(v, &o->mode))
 			continue;
+		if (!strcmp(a, "--numa") && !parse_numa(v, o))
+			continue;
 		if (!strcmp(a, "--backend") && (o->use = parse_backend(v)) >= 0)
 			continue;
 		fprintf(stderr, "plctl: bad option or value: %s %s\n", a, v);
@@ -147,7 +173,11 @@ static int cmd_create(const struct opts *o)
 				"4M\n");
 		return 2;
 	}
-	rc = plmc_create(o->name, o->size, o->mode, o->use);
+	rc = plmc_create_numa(o->name, o->size, o->mode, o->use, o->numa,
+			      o->node);
+	if (rc == -EINVAL && o->numa == PLMC_NUMA_BIND)
+		fprintf(stderr, "plctl: is node %u a node with memory here?\n",
+			o->node);
 	if (rc)
 		return fail("create", o->name, rc);
 	printf("created %s: %llu bytes, mode %04o\n", o->name,
@@ -321,9 +351,36 @@ static int info_none(const char *name)
 	return 0;
 }
 
+static const char *const numa_names[] = {"default", "local", "interleave",
+					  "bind"};
+
+/* "numa: POLICY, pages per node: 0=N 1=M ..." after the info lines. */
+static int print_numa(const char *name, int use)
+{
+	struct plmc_numa nu;
+	unsigned i;
+	int rc = plmc_numa_info(name, use, &nu);
+
+	if (rc)
+		return fail("numa info", name, rc);
+	printf("numa: %s", numa_names[nu.numa & 3]);
+	if (nu.numa == PLMC_NUMA_BIND)
+		printf("=%u", nu.node);
+	printf(", pages per node:");
+	for (i = 0; i < nu.nr_nodes && i < PLMC_NUMA_NODES; i++)
+		printf(" %u=%llu", i, (unsigned long long)nu.pages[i]);
+	if (nu.absent)
+		printf(", not yet allocated %llu",
+		       (unsigned long long)nu.absent);
+	if (nu.nr_nodes <= 1)
+		printf(" (one node: placement has no effect here)");
+	printf("\n");
+	return 0;
+}
+
 static int cmd_info(const struct opts *o)
 {
-	int use = o->use;
+	int use = o->use, rc;
 	const char *env = getenv("PLMC_BACKEND");
 
 	if (use == PLMC_USE_AUTO && env && *env)
@@ -332,11 +389,14 @@ static int cmd_info(const struct opts *o)
 		use = access(PLMC_DEV_PATH, F_OK) ? PLMC_USE_NONE
 						  : PLMC_USE_KMOD;
 	if (use == PLMC_USE_KMOD)
-		return info_kmod(o->name);
-	if (use == PLMC_USE_NONE)
-		return info_none(o->name);
-	fprintf(stderr, "plctl: PLMC_BACKEND must be kmod or none\n");
-	return 2;
+		rc = info_kmod(o->name);
+	else if (use == PLMC_USE_NONE || use == PLMC_USE_PKU)
+		rc = info_none(o->name); /* pku: the same file */
+	else {
+		fprintf(stderr, "plctl: PLMC_BACKEND must be kmod, none or pku\n");
+		return 2;
+	}
+	return rc ? rc : print_numa(o->name, use);
 }
 
 int main(int argc, char **argv)

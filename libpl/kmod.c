@@ -147,6 +147,7 @@ int pl_kmod_attach(const char *name)
 	pl.fd = fd;
 	pl.pkey = pkey;
 	pl.hdr = NULL;
+	pl.stack_numa = 0; /* module pages do not move */
 	pl.attach_id = a.attach_id;
 	__atomic_store_n(&pl.gate,
 			 (pl_gate_fn)(PLMC_BASE + pl_image_hdr()->entry_pku),

@@ -324,6 +324,7 @@ int pl_none_attach(const char *name)
 		goto err_ppage;
 	}
 	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
+	pl_numa_attach();
 	ih = (const struct plmc_image_hdr *)PLMC_BASE;
 	pl.fd = fd;
 	pl.pkey = -1;

@@ -91,6 +91,53 @@ int pl_shm_set_numa(int fd, __u64 size, unsigned numa, unsigned node)
 	return rc;
 }
 
+/*
+ * none, pku, at attach: should slot stacks follow their threads? Only with
+ * more than one node, and not under BIND (the store's node was asked for).
+ */
+void pl_numa_attach(void)
+{
+	unsigned long mask[PL_NODE_LONGS];
+	unsigned n, nodes = 0;
+	int mode = MPOL_DEFAULT;
+
+	pl.stack_numa = 0;
+	if (numa_allowed(mask))
+		return;
+	for (n = 0; n < PL_NODE_BITS; n++)
+		nodes += node_in(mask, n);
+	/* Read at the store: slot stacks may carry policies of their own. */
+	if (nodes < 2 ||
+	    syscall(SYS_get_mempolicy, &mode, NULL, 0, (void *)PLMC_STORE_ADDR,
+		    MPOL_F_ADDR) ||
+	    mode == MPOL_BIND)
+		return;
+	pl.stack_numa = 1;
+}
+
+/*
+ * A thread is about to use slot @slot: prefer its node for that slot's
+ * stack. The policy is the file's (shared), so later allocations of those
+ * pages go there whoever touches them; MPOL_MF_MOVE moves the pages only
+ * this process maps, and leaves alone those other processes map too (they
+ * stay where they are: "where possible"). One system call, slow path only.
+ */
+void pl_numa_stack(int slot)
+{
+	unsigned long mask[PL_NODE_LONGS];
+	unsigned cpu, node;
+
+	if (!pl.stack_numa || syscall(SYS_getcpu, &cpu, &node, NULL) ||
+	    node >= PL_NODE_BITS)
+		return;
+	memset(mask, 0, sizeof(mask));
+	mask[node / (8 * sizeof(long))] = 1UL << (node % (8 * sizeof(long)));
+	syscall(SYS_mbind,
+		(void *)(PLMC_STACKS_ADDR + (__u64)slot * PLMC_STACK_SIZE),
+		PLMC_STACK_SIZE, MPOL_PREFERRED, mask, PL_NODE_BITS + 1,
+		MPOL_MF_MOVE);
+}
+
 static unsigned numa_from_mode(int mode)
 {
 	switch (mode) {
@@ -189,8 +236,9 @@ static int numa_info_shm(const char *name, struct plmc_numa *out)
 		goto out_close;
 	}
 	memset(mask, 0, sizeof(mask));
-	if (!syscall(SYS_get_mempolicy, &mode, mask, PL_NODE_BITS, p,
-		     MPOL_F_ADDR)) {
+	/* At the store header: slot stacks may carry policies of their own. */
+	if (!syscall(SYS_get_mempolicy, &mode, mask, PL_NODE_BITS,
+		     (char *)p + (PLMC_STORE_OFF - PLMC_DATA_OFF), MPOL_F_ADDR)) {
 		out->numa = numa_from_mode(mode);
 		if (out->numa == PLMC_NUMA_BIND)
 			while (out->node < PLMC_NUMA_NODES - 1 &&

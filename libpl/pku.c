@@ -119,6 +119,7 @@ int pl_pku_attach(const char *name)
 		goto err_unmap;
 	}
 	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
+	pl_numa_attach();
 	pl.fd = fd;
 	__atomic_store_n(&pl.gate, (pl_gate_fn)(PLMC_BASE + entry),
 			 __ATOMIC_RELEASE);

@@ -46,6 +46,7 @@ struct pl_state {
 	int fd;		 /* shm file or /dev/plmc */
 	int pkey;	 /* kmod, pku: the store's key, else -1 */
 	void *view;	 /* pku: header + slot records without the key */
+	int stack_numa;	 /* none, pku: move slot stacks to their thread */
 	__u64 image_map; /* bytes mapped at PLMC_BASE */
 	__u64 data_len;	 /* bytes mapped at PLMC_BASE + DATA_OFF */
 	__u64 attach_id;
@@ -112,6 +113,8 @@ int pl_kmod_create(const char *name, __u64 size, unsigned mode,
 /* NUMA placement (numa.c). */
 int pl_numa_ok(unsigned numa, unsigned node);
 int pl_shm_set_numa(int fd, __u64 size, unsigned numa, unsigned node);
+void pl_numa_attach(void);
+void pl_numa_stack(int slot);
 int pl_kmod_destroy(const char *name, int force);
 int pl_kmod_attach(const char *name);
 void pl_kmod_detach(void);

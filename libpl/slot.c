@@ -115,6 +115,7 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 			return PLMC_E_NOSLOT;
 		if (pl.hdr)
 			pl_clock_refresh(pl.hdr);
+		pl_numa_stack(i); /* before the gate first touches it */
 		rc = pl.gate(op, req, (__u64)i);
 		if (rc != PLMC_E_BUSY) {
 			pl_tls_slot = i;

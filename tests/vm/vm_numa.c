@@ -10,6 +10,7 @@
  * pages counted after the store has been written through the gate. On a
  * one-node host the policies are only checked to work.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include "harness.h"
@@ -112,6 +113,73 @@ static int balanced(int use, const struct plmc_numa *nu)
 		VM_CHECK(a * 10 >= t * 4 && b * 10 >= t * 4,
 			 "%s, wanted about half each", counts(nu));
 	return 0;
+}
+
+/* The node of the page at @addr (mapped here), or -errno. */
+static int page_node(uint64_t addr)
+{
+	void *pg = (void *)(uintptr_t)(addr & ~4095ULL);
+	int st = -1;
+
+	if (syscall(SYS_move_pages, 0, 1UL, &pg, NULL, &st, 0))
+		return -errno;
+	return st;
+}
+
+/* The top page of slot @i's stack: the first one the gate touches. */
+static uint64_t stack_top(int i)
+{
+	return PLMC_STACKS_ADDR + (uint64_t)(i + 1) * PLMC_STACK_SIZE - 64;
+}
+
+static void *on_cpu1(void *arg)
+{
+	int *rc = arg;
+
+	*rc = pin(1) ? -1 : plmc_nop();
+	return NULL;
+}
+
+/*
+ * none, pku: a slot's stack moves to the node of the thread that takes
+ * it, whatever the store's policy (interleave here). The main thread runs
+ * on CPU 0 (slot 0), a second thread on CPU 1 (slot 1).
+ */
+static int stacks_follow(int use)
+{
+	struct plmc_numa nu;
+	pthread_t t;
+	int rc = -1, n0, n1;
+
+	if (pin(0) || make(use, PLMC_NUMA_INTERLEAVE, 0, &nu))
+		return -1;
+	if (pthread_create(&t, NULL, on_cpu1, &rc) || pthread_join(t, NULL) ||
+	    rc != PLMC_OK)
+		return VM_FAIL("call from CPU 1: %d", rc);
+	n0 = page_node(stack_top(0));
+	n1 = page_node(stack_top(1));
+	VM_CHECK(n0 == 0 && n1 == 1,
+		 "slot 0's stack on node %d, slot 1's on node %d: want 0, 1",
+		 n0, n1);
+	return 0;
+}
+
+static int none_stacks(void)
+{
+	if (nodes < 2) {
+		vm_note("one node: nothing to move");
+		return 0;
+	}
+	return stacks_follow(PLMC_USE_NONE);
+}
+
+static int pku_stacks(void)
+{
+	if (nodes < 2) {
+		vm_note("one node: nothing to move");
+		return 0;
+	}
+	return stacks_follow(PLMC_USE_PKU);
 }
 
 static int policies(int use)
@@ -221,6 +289,8 @@ int main(void)
 	vm_run("numa.kmod_policies", kmod_policies);
 	vm_run("numa.none_policies", none_policies);
 	vm_run("numa.pku_policies", pku_policies);
+	vm_run("numa.none_stacks_follow_threads", none_stacks);
+	vm_run("numa.pku_stacks_follow_threads", pku_stacks);
 	plmc_destroy(NAME, 1, PLMC_USE_KMOD);
 	plmc_destroy(NAME, 1, PLMC_USE_NONE);
 	return vm_done();

@@ -2,9 +2,9 @@
 /*
  * segment.c - the segment registry, segment memory and the store clock.
  *
- * A segment is one vmalloc'ed data region (stacks, then the store) plus the
- * checked image. The kernel writes the store only through its own vmalloc
- * view: the header at create, the clock words every tick, and the death
+ * A segment is one vmalloc'ed data region (stacks, then the store; with a
+ * NUMA policy, pages placed by it and vmap'ed) plus the checked image. The
+ * kernel writes the store only through its own vmalloc view: the header at create, the clock words every tick, and the death
  * marks (slot.dead, then deaths/nattach, then generation with release).
  *
  * Locking: plmc_reg_lock (mutex) guards plmc_segs, seg->linked and the

@@ -168,7 +168,7 @@ static void numa_nr_nodes(struct plmc_numa *out)
 /* Count the resident pages of [p, p + len) per node. */
 static int numa_count(char *p, unsigned long len, struct plmc_numa *out)
 {
-	unsigned long i, n = len / 4096, j, k;
+	unsigned long n = len / 4096, i, j, k;
 	unsigned char *res = malloc(n);
 	void **pages = malloc(PL_QUERY * sizeof(*pages));
 	int *st = malloc(PL_QUERY * sizeof(*st)), rc = 0;
@@ -181,8 +181,9 @@ static int numa_count(char *p, unsigned long len, struct plmc_numa *out)
 		rc = -errno;
 		goto out;
 	}
-	for (i = 0; i < n; i += PL_QUERY) {
-		for (j = 0, k = i; k < n && j < PL_QUERY; k++) {
+	/* Batches of up to PL_QUERY resident pages; k walks every page once. */
+	for (k = 0; k < n;) {
+		for (j = 0; k < n && j < PL_QUERY; k++) {
 			if (!(res[k] & 1)) {
 				out->absent++;
 				continue;
@@ -194,9 +195,9 @@ static int numa_count(char *p, unsigned long len, struct plmc_numa *out)
 			rc = -errno;
 			goto out;
 		}
-		for (k = 0; k < j; k++) {
-			if (st[k] >= 0 && st[k] < PLMC_NUMA_NODES)
-				out->pages[st[k]]++;
+		for (i = 0; i < j; i++) {
+			if (st[i] >= 0 && st[i] < PLMC_NUMA_NODES)
+				out->pages[st[i]]++;
 			else
 				out->absent++;
 		}

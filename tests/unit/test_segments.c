@@ -148,6 +148,50 @@ START_TEST(pku_backend_here)
 }
 END_TEST
 
+/*
+ * NUMA: bad policies are refused and create nothing; a good one reads
+ * back, and the page counts cover the whole data range (one node or
+ * more: the host decides).
+ */
+START_TEST(numa_create)
+{
+	static const unsigned bad[][2] = {{4, 0},
+					  {99, 0},
+					  {PLMC_NUMA_BIND, PLMC_NUMA_NODES},
+					  {PLMC_NUMA_BIND, 63},
+					  {PLMC_NUMA_INTERLEAVE, 1},
+					  {PLMC_NUMA_LOCAL, 1},
+					  {PLMC_NUMA_DEFAULT, 2}};
+	struct plmc_numa nu;
+	unsigned i;
+	uint64_t sum;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/dev/shm/plmc.%s", ut_name);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ut_rc(plmc_create_numa(ut_name, UT_STORE_SIZE, 0600,
+				       PLMC_USE_AUTO, bad[i][0], bad[i][1]),
+		      -EINVAL);
+		ck_assert_msg(access(path, F_OK) != 0, "case %u created", i);
+	}
+	ut_rc(plmc_create_numa(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO,
+			       PLMC_NUMA_INTERLEAVE, 0),
+	      0);
+	ut_rc(plmc_numa_info(ut_name, PLMC_USE_AUTO, &nu), 0);
+	ck_assert_uint_eq(nu.numa, PLMC_NUMA_INTERLEAVE);
+	ck_assert_uint_ge(nu.nr_nodes, 1);
+	for (sum = nu.absent, i = 0; i < PLMC_NUMA_NODES; i++)
+		sum += nu.pages[i];
+	ck_assert_uint_eq(sum, PLMC_DATA_LEN(UT_STORE_SIZE) / 4096);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_numa_info("no-such-store", PLMC_USE_AUTO, &nu), -ENOENT);
+	ut_rc(plmc_numa_info(ut_name, PLMC_USE_AUTO, NULL), -EINVAL);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
 START_TEST(detach_then_destroy)
 {
 	int i;
@@ -332,6 +376,7 @@ int main(void)
 	tcase_add_test(tc, fork_drops_attachment);
 	tcase_add_test(tc, env_backend);
 	tcase_add_test(tc, pku_backend_here);
+	tcase_add_test(tc, numa_create);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

@@ -55,10 +55,13 @@ enum plmc_error {
 
 /* Which backend to use. AUTO: the module if /dev/plmc exists, else none
  * (announced once on stderr). The environment variable PLMC_BACKEND
- * (kmod, none) overrides AUTO. */
+ * (kmod, none, pku) overrides AUTO. PKU: no module, the none backend's
+ * file tagged with a key of this process's (stray accesses fault; no
+ * defence against a hostile client; announced once on stderr). */
 #define PLMC_USE_AUTO 0
 #define PLMC_USE_KMOD 1
 #define PLMC_USE_NONE 2
+#define PLMC_USE_PKU 3 /* pkey_mprotect, no module: stray writes only */
 
 struct plmc_stats {
 	uint64_t size;        /* sizeof(struct plmc_stats), set by the caller */
@@ -200,8 +203,38 @@ struct plmc_create_opts {
 	uint32_t slot_quota;  /* thread slots per attached process:
 			       * 1..PLMC_MAX_SLOTS, default a quarter */
 	uint32_t pad;         /* 0 */
+	uint32_t numa;        /* PLMC_NUMA_* (below), default the kernel's */
+	uint32_t numa_node;   /* PLMC_NUMA_BIND: the node; else 0 */
 };
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
+
+/*
+ * NUMA placement of a store's pages (stacks and store), chosen at create:
+ * the module allocates them by it; the none and pku backends set it as the
+ * shm file's memory policy (mbind), which every later page fault follows.
+ * The values are those of PLMC_NUMA_* in plmc/ioctl.h. node: BIND only.
+ */
+#define PLMC_NUMA_DEFAULT    0 /* the kernel's choice */
+#define PLMC_NUMA_LOCAL      1 /* the creating (kmod) or faulting CPU's node */
+#define PLMC_NUMA_INTERLEAVE 2 /* page by page over the nodes with memory */
+#define PLMC_NUMA_BIND       3 /* that node only */
+#define PLMC_NUMA_NODES      64
+
+int plmc_create_numa(const char *name, uint64_t size, unsigned mode, int use,
+		     unsigned numa, unsigned node);
+
+/* Where a store's pages are. absent: pages not allocated yet (none and
+ * pku allocate on first touch; the module up front). */
+struct plmc_numa {
+	uint32_t numa; /* PLMC_NUMA_*: the store's policy */
+	uint32_t node;
+	uint32_t nr_nodes; /* highest node id with memory + 1 */
+	uint32_t pad;
+	uint64_t absent;
+	uint64_t pages[PLMC_NUMA_NODES];
+};
+
+int plmc_numa_info(const char *name, int use, struct plmc_numa *out);
 int plmc_destroy(const char *name, int force, int use);
 
 /* Attach this process to a store; idempotent per name. */

@@ -10,13 +10,21 @@
 #include <linux/bitops.h>
 #include <linux/mm.h>
 #include <linux/sched/coredump.h>
+#include <asm/ptrace.h>
+#include <asm/special_insns.h>
 
-/* vm_flags became read-only behind helpers in 6.3. */
+/*
+ * Clear, then set: @set wins where the two overlap (the pkey bits are
+ * both cleared and set). vm_flags became read-only behind helpers in 6.3,
+ * and vm_flags_mod() there does the opposite ((flags | set) & ~clear):
+ * used directly, it dropped the store's pkey from every mapping.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 static inline void plmc_vm_flags_mod(struct vm_area_struct *vma,
 				     unsigned long set, unsigned long clear)
 {
-	vm_flags_mod(vma, set, clear);
+	vm_flags_clear(vma, clear);
+	vm_flags_set(vma, set);
 }
 #else
 static inline void plmc_vm_flags_mod(struct vm_area_struct *vma,
@@ -40,6 +48,80 @@ static inline void plmc_mm_set_undumpable(struct mm_struct *mm)
 static inline void plmc_mm_set_undumpable(struct mm_struct *mm)
 {
 	set_mask_bits(&mm->flags, MMF_DUMPABLE_MASK, SUID_DUMP_DISABLE);
+}
+#endif
+
+/*
+ * The kernels whose probed functions guard.c, defer.c and xrstor.c read
+ * were checked: each signature against the headers, each argument
+ * register against the disassembly of Debian's image (6.1.0-57,
+ * 6.12.117+deb12), every symbol present and out of line there, and the VM
+ * suite with its attacks passing. Any other kernel may have moved an
+ * argument the guard reads, so the module refuses to load there.
+ */
+static inline bool plmc_kernel_verified(void)
+{
+	return (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) &&
+		LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)) ||
+	       (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) &&
+		LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0));
+}
+
+/*
+ * Arguments of the probed functions, read at their entry (a kprobe at
+ * offset 0: every register and the stack as the caller left them).
+ * regs_get_kernel_argument() counts from 0; from the 7th on they are on
+ * the stack. Unchanged between 6.1 and 6.12, so not wrapped here:
+ *   mmap_region(file, addr, len, vm_flags, pgoff, uf)
+ *   __access_remote_vm(mm, addr, buf, len, gup_flags) (static in 6.12;
+ *	access_remote_vm, access_process_vm and, through access_remote_vm,
+ *	ptrace_access_vm all still reach it)
+ *   __x64_sys_pkey_free(regs), __ia32_sys_pkey_free(regs)
+ *   arch_ptrace(child, request, ...), compat_arch_ptrace(child, ...)
+ *   wake_up_new_task(p), get_signal(ksig), fpu__restore_sig(buf, ia32)
+ */
+
+/* mprotect_fixup() gained a leading vma_iterator in 6.5. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+/* mprotect_fixup(vmi, tlb, vma, pprev, start, end, newflags) */
+#define PLMC_MPROTECT_ARG_VMA 2
+#define PLMC_MPROTECT_ARG_FLAGS 6
+#else
+/* mprotect_fixup(tlb, vma, pprev, start, end, newflags) */
+#define PLMC_MPROTECT_ARG_VMA 1
+#define PLMC_MPROTECT_ARG_FLAGS 5
+#endif
+
+static inline struct vm_area_struct *plmc_mprotect_vma(struct pt_regs *regs)
+{
+	return (struct vm_area_struct *)
+		regs_get_kernel_argument(regs, PLMC_MPROTECT_ARG_VMA);
+}
+
+static inline unsigned long plmc_mprotect_newflags(struct pt_regs *regs)
+{
+	return regs_get_kernel_argument(regs, PLMC_MPROTECT_ARG_FLAGS);
+}
+
+/*
+ * The PKRU of the interrupted user code, at the entry of
+ * copy_fpstate_to_sigframe(). Up to 6.11 it is still the live register.
+ * From 6.12 get_sigframe() first writes PKRU = 0 (every key open, so an
+ * alternate signal stack under any key can be written) and passes the
+ * interrupted value as a 4th argument, which update_pkru_in_sigframe()
+ * stores in the frame: the live register says nothing any more.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+/* copy_fpstate_to_sigframe(buf, buf_fx, size, pkru) */
+static inline u32 plmc_sigframe_user_pkru(struct pt_regs *regs)
+{
+	return (u32)regs_get_kernel_argument(regs, 3);
+}
+#else
+/* copy_fpstate_to_sigframe(buf, buf_fx, size) */
+static inline u32 plmc_sigframe_user_pkru(struct pt_regs *regs)
+{
+	return rdpkru();
 }
 #endif
 

@@ -56,10 +56,12 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
+#include <linux/utsname.h>
 #include <linux/version.h>
 #include <asm/special_insns.h>
 #include <plmc/image.h>
 #include "plmc_kmod.h"
+#include "compat.h"
 
 static DEFINE_SPINLOCK(plmc_guard_lock);
 static LIST_HEAD(plmc_guards); /* plmc_att.guard_node */
@@ -239,11 +241,11 @@ static int plmc_pre_mmap_region(struct kprobe *p, struct pt_regs *regs)
 	return plmc_refuse(regs, plmc_ret_eacces);
 }
 
-/* mprotect_fixup(tlb, vma, pprev, start, end, newflags) */
+/* mprotect_fixup(): the arguments move between kernels (compat.h). */
 static int plmc_pre_mprotect_fixup(struct kprobe *p, struct pt_regs *regs)
 {
-	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
-	unsigned long newflags = regs->r9;
+	struct vm_area_struct *vma = plmc_mprotect_vma(regs);
+	unsigned long newflags = plmc_mprotect_newflags(regs);
 
 	if (!(newflags & VM_EXEC) || !plmc_guard_mask(current->mm))
 		return 0;
@@ -358,7 +360,7 @@ static int plmc_enter_sigframe(struct kretprobe_instance *ri,
 	int i, mine = 0;
 
 	*(u32 *)ri->data = 0;
-	if (!mask || !plmc_pkru_opens(rdpkru(), mask))
+	if (!mask || !plmc_pkru_opens(plmc_sigframe_user_pkru(regs), mask))
 		return 0;
 	*(u32 *)ri->data = mask;
 	spin_lock_irqsave(&plmc_guard_lock, flags);
@@ -676,10 +678,10 @@ out_free:
 }
 
 /*
- * The pre-handlers read the probed functions' arguments from registers:
- * those signatures were checked on 6.1 only (mprotect_fixup gained a
- * leading argument in 6.5, mmap_region changed in 6.12). Elsewhere the
- * module refuses to load rather than guard with the wrong arguments.
+ * The pre-handlers read the probed functions' arguments: where they sit
+ * was checked for the kernels plmc_kernel_verified() names (compat.h).
+ * Elsewhere the module refuses to load rather than guard with the wrong
+ * arguments.
  *
  * Context: module init. Return: 0, or the first registration error.
  */
@@ -687,8 +689,9 @@ int plmc_guard_init(void)
 {
 	int rc;
 
-	if (LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)) {
-		pr_err(PLMC_DRV ": guard verified on 6.1 only; not loading\n");
+	if (!plmc_kernel_verified()) {
+		pr_err(PLMC_DRV ": guard verified on 6.1 and 6.12 only, not on %s; not loading\n",
+		       init_utsname()->release);
 		return -EOPNOTSUPP;
 	}
 

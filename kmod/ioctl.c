@@ -9,6 +9,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/nodemask.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include "plmc_kmod.h"
@@ -54,7 +55,14 @@ static int plmc_check_create(const struct plmc_create_args *a)
 	if (a->size < PLMC_STORE_MIN || a->size > PLMC_STORE_MAX ||
 	    a->size % PLMC_STORE_ALIGN)
 		return -EINVAL;
-	if (a->mode & ~0777U || a->flags)
+	if (a->mode & ~0777U || a->flags || a->reserved[0] || a->reserved[1])
+		return -EINVAL;
+	if (a->numa > PLMC_NUMA_MAX)
+		return -EINVAL;
+	if (a->numa == PLMC_NUMA_BIND
+		    ? a->numa_node >= MAX_NUMNODES ||
+			      !node_state(a->numa_node, N_MEMORY)
+		    : a->numa_node != 0)
 		return -EINVAL;
 	if (!plmc_cfg_ok(a->item_max, a->slab_factor, a->slab_min))
 		return -EINVAL;
@@ -170,6 +178,23 @@ static long plmc_ioc_info(void __user *argp)
 	return 0;
 }
 
+static long plmc_ioc_nodes(void __user *argp)
+{
+	struct plmc_nodes_args a;
+	int rc;
+
+	if (copy_from_user(&a, argp, sizeof(a)))
+		return -EFAULT;
+	if (plmc_check_name(a.name) || a.pad)
+		return -EINVAL;
+	rc = plmc_seg_nodes(&a);
+	if (rc)
+		return rc;
+	if (copy_to_user(argp, &a, sizeof(a)))
+		return -EFAULT;
+	return 0;
+}
+
 /* Context: process context, no locks held. */
 long plmc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
@@ -184,6 +209,8 @@ long plmc_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return plmc_ioc_destroy(argp);
 	case PLMC_IOC_INFO:
 		return plmc_ioc_info(argp);
+	case PLMC_IOC_NODES:
+		return plmc_ioc_nodes(argp);
 	default:
 		return -ENOTTY;
 	}

@@ -50,6 +50,9 @@ struct plmc_seg {
 	u64 image_size;
 	void *image;		    /* PAGE_ALIGN(image_size), never changes */
 	void *data;		    /* stacks + store, PLMC_DATA_LEN bytes */
+	struct page **pages;	    /* placed (numa != DEFAULT): vmap'ed */
+	unsigned long npages;
+	u32 numa, numa_node;	    /* PLMC_NUMA_*, as created */
 	struct plmc_store_hdr *hdr; /* inside data: the kernel's view */
 	u64 create_ns;		    /* ktime_get_ns() at create */
 	struct mutex lock;	    /* attach_seq, nattach, death marks */
@@ -109,6 +112,7 @@ void plmc_seg_put(struct plmc_seg *seg);
 bool plmc_seg_may_use(const struct plmc_seg *seg);
 int plmc_seg_destroy(const char *name, u32 flags);
 int plmc_seg_info(struct plmc_info_args *a);
+int plmc_seg_nodes(struct plmc_nodes_args *a);
 u64 plmc_seg_join(struct plmc_seg *seg);
 void plmc_seg_mark_dead(struct plmc_seg *seg, u64 attach_id);
 void plmc_seg_exit(void);

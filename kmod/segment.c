@@ -2,9 +2,9 @@
 /*
  * segment.c - the segment registry, segment memory and the store clock.
  *
- * A segment is one vmalloc'ed data region (stacks, then the store) plus the
- * checked image. The kernel writes the store only through its own vmalloc
- * view: the header at create, the clock words every tick, and the death
+ * A segment is one vmalloc'ed data region (stacks, then the store; with a
+ * NUMA policy, pages placed by it and vmap'ed) plus the checked image. The
+ * kernel writes the store only through its own vmalloc view: the header at create, the clock words every tick, and the death
  * marks (slot.dead, then deaths/nattach, then generation with release).
  *
  * Locking: plmc_reg_lock (mutex) guards plmc_segs, seg->linked and the
@@ -21,7 +21,11 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/gfp.h>
 #include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/nodemask.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -83,26 +87,99 @@ static void plmc_seg_init_hdr(struct plmc_seg *seg)
 }
 
 /*
+ * The data pages of a placed segment: one page at a time on the node the
+ * policy names, then vmap()ed into one kernel range, so everything else
+ * (the header view, remap_pfn_range through vmalloc_to_pfn) is the same as
+ * for a vmalloc'ed one. BIND adds __GFP_THISNODE (no other node, the
+ * create fails instead); LOCAL and INTERLEAVE only prefer their node.
+ * Context: process context, may sleep. Return: 0 or -ENOMEM / -EINTR.
+ */
+static int plmc_seg_place(struct plmc_seg *seg, u64 len)
+{
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN;
+	unsigned long i, n = len >> PAGE_SHIFT;
+	int nid, rc = -ENOMEM;
+
+	seg->pages = kvcalloc(n, sizeof(*seg->pages), GFP_KERNEL);
+	if (!seg->pages)
+		return -ENOMEM;
+	if (seg->numa == PLMC_NUMA_BIND) {
+		nid = seg->numa_node;
+		gfp |= __GFP_THISNODE;
+	} else if (seg->numa == PLMC_NUMA_LOCAL) {
+		nid = numa_node_id();
+	} else {
+		nid = first_node(node_states[N_MEMORY]);
+	}
+	for (i = 0; i < n; i++) {
+		seg->pages[i] = alloc_pages_node(nid, gfp, 0);
+		if (!seg->pages[i])
+			goto err_free;
+		seg->npages = i + 1;
+		if (seg->numa == PLMC_NUMA_INTERLEAVE)
+			nid = next_node_in(nid, node_states[N_MEMORY]);
+		if (!(i & 1023)) {
+			if (fatal_signal_pending(current)) {
+				rc = -EINTR;
+				goto err_free;
+			}
+			cond_resched();
+		}
+	}
+	seg->data = vmap(seg->pages, n, VM_MAP, PAGE_KERNEL);
+	if (seg->data)
+		return 0;
+err_free:
+	while (seg->npages)
+		__free_page(seg->pages[--seg->npages]);
+	kvfree(seg->pages);
+	seg->pages = NULL;
+	return rc;
+}
+
+static void plmc_seg_unplace(struct plmc_seg *seg)
+{
+	if (!seg->pages) {
+		vfree(seg->data);
+		return;
+	}
+	vunmap(seg->data);
+	while (seg->npages)
+		__free_page(seg->pages[--seg->npages]);
+	kvfree(seg->pages);
+}
+
+/*
  * plmc_seg_alloc() - build a segment, not yet visible.
  * @a: validated create arguments
  * @image: the checked image; the segment owns it on success only
  *
  * Context: process context, no locks held.
- * Return: the segment (one reference), or ERR_PTR(-ENOMEM).
+ * Return: the segment (one reference), or ERR_PTR(-ENOMEM or -EINTR).
  */
 struct plmc_seg *plmc_seg_alloc(const struct plmc_create_args *a, void *image,
 				kuid_t uid, kgid_t gid)
 {
 	struct plmc_seg *seg;
+	int rc = -ENOMEM;
 
 	seg = kzalloc(sizeof(*seg), GFP_KERNEL);
 	if (!seg)
 		return ERR_PTR(-ENOMEM);
+	seg->numa = a->numa;
+	seg->numa_node = a->numa_node;
 	/* Zeroed: stacks, header, free slots (state 0) and the kv area. */
-	seg->data = __vmalloc(PLMC_DATA_LEN(a->size),
-			      GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
-	if (!seg->data)
-		goto err_free_seg;
+	if (seg->numa == PLMC_NUMA_DEFAULT) {
+		seg->data = __vmalloc(PLMC_DATA_LEN(a->size),
+				      GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+					      __GFP_NOWARN);
+		if (!seg->data)
+			goto err_free_seg;
+	} else {
+		rc = plmc_seg_place(seg, PLMC_DATA_LEN(a->size));
+		if (rc)
+			goto err_free_seg;
+	}
 	kref_init(&seg->ref);
 	INIT_LIST_HEAD(&seg->node);
 	mutex_init(&seg->lock);
@@ -125,12 +202,12 @@ struct plmc_seg *plmc_seg_alloc(const struct plmc_create_args *a, void *image,
 
 err_free_seg:
 	kfree(seg);
-	return ERR_PTR(-ENOMEM);
+	return ERR_PTR(rc);
 }
 
 static void plmc_seg_free_mem(struct plmc_seg *seg)
 {
-	vfree(seg->data);
+	plmc_seg_unplace(seg);
 	plmc_image_free(seg->image);
 	mutex_destroy(&seg->lock);
 	kfree(seg);
@@ -350,6 +427,48 @@ int plmc_seg_info(struct plmc_info_args *a)
 out_unlock:
 	mutex_unlock(&plmc_reg_lock);
 	return rc;
+}
+
+/*
+ * plmc_seg_nodes() - where a segment's data pages are, per node. Read
+ * from the pages themselves: module pages never move, so the count is
+ * what the policy got at create.
+ * Context: no locks held, may sleep. Return: 0, -ENOENT or -EACCES.
+ */
+int plmc_seg_nodes(struct plmc_nodes_args *a)
+{
+	struct plmc_seg *seg;
+	unsigned long off;
+	int nid, rc = 0;
+	u64 len;
+
+	mutex_lock(&plmc_reg_lock);
+	seg = plmc_seg_find(a->name);
+	if (!seg)
+		rc = -ENOENT;
+	else if (!plmc_seg_may_use(seg))
+		rc = -EACCES;
+	else
+		kref_get(&seg->ref); /* the walk sleeps: not under the lock */
+	mutex_unlock(&plmc_reg_lock);
+	if (rc)
+		return rc;
+	memset(a->pages, 0, sizeof(a->pages));
+	a->numa = seg->numa;
+	a->numa_node = seg->numa_node;
+	a->nr_nodes = 0;
+	for_each_node_state(nid, N_MEMORY)
+		a->nr_nodes = min_t(u32, nid + 1, PLMC_NODES_MAX);
+	len = PLMC_DATA_LEN(seg->store_size);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		nid = page_to_nid(vmalloc_to_page((char *)seg->data + off));
+		if (nid >= 0 && nid < PLMC_NODES_MAX)
+			a->pages[nid]++;
+		if (!(off & ((PAGE_SIZE << 10) - 1)))
+			cond_resched();
+	}
+	plmc_seg_put(seg);
+	return 0;
 }
 
 /*

@@ -356,7 +356,7 @@ int plmc_recover(void)
 {
 	struct plmc_req r = {0};
 
-	if (pl.gate && pl.backend == PLMC_BACKEND_NONE)
+	if (pl.gate && pl.backend != PLMC_BACKEND_KMOD)
 		pl_none_scan(); /* mark the dead first: no module does it */
 	return (int)pl_call(PLMC_OP_RECOVER, &r);
 }

@@ -48,6 +48,8 @@ int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
 	a.slab_factor = o->slab_factor;
 	a.slab_min = o->slab_min;
 	a.slot_quota = o->slot_quota;
+	a.numa = o->numa;
+	a.numa_node = o->numa_node;
 	if (ioctl(fd, PLMC_IOC_CREATE, &a))
 		rc = -errno;
 	close(fd);
@@ -148,6 +150,7 @@ int pl_kmod_attach(const char *name)
 	pl.fd = fd;
 	pl.pkey = pkey;
 	pl.hdr = NULL;
+	pl.stack_numa = 0; /* module pages do not move */
 	pl.attach_id = a.attach_id;
 	__atomic_store_n(&pl.gate,
 			 (pl_gate_fn)(PLMC_BASE + pl_image_hdr()->entry_pku),

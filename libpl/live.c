@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libpl/live.c - none backend: noticing attachments that died.
+ * libpl/live.c - none and pku backends: noticing attachments that died.
  *
  * No module watches the processes here, so libpl does what the module
  * does at file release. Each attachment holds an exclusive flock on
@@ -40,9 +40,11 @@ static void live_path(char *buf, size_t len, __u64 id)
 		 (unsigned long long)id);
 }
 
-static struct plmc_slot *live_slot(int i)
+/* Slot @i's record, through the header view @h (none: the store itself;
+ * pku: the view without the key). */
+static struct plmc_slot *live_slot(struct plmc_store_hdr *h, int i)
 {
-	return (struct plmc_slot *)(PLMC_SLOTS_ADDR +
+	return (struct plmc_slot *)((char *)h + PLMC_SLOTS_OFF +
 				    (__u64)i * PLMC_SLOT_SIZE);
 }
 
@@ -74,7 +76,7 @@ static void live_mark(struct plmc_store_hdr *h, __u64 id, int counted)
 	int i;
 
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
-		struct plmc_slot *s = live_slot(i);
+		struct plmc_slot *s = live_slot(h, i);
 
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) >> 1 == id)
 			__atomic_store_n(&s->dead, id, __ATOMIC_RELEASE);
@@ -96,7 +98,7 @@ void pl_none_scan(void)
 	if (!h)
 		return;
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
-		struct plmc_slot *s = live_slot(i);
+		struct plmc_slot *s = live_slot(h, i);
 		__u64 id = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) >> 1;
 
 		if (!id || id == pl.attach_id ||

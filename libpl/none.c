@@ -27,8 +27,6 @@
 #include "pl.h"
 
 #define PL_SHM_DIR "/dev/shm/"
-/* File offset of the store header. */
-#define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
 
 static void none_path(char *buf, size_t len, const char *name)
 {
@@ -100,18 +98,21 @@ static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
 	pl_clock_refresh(h);
 }
 
-/* Fill the temporary file: size, image, header. */
+/* Fill the temporary file: size, memory policy, image, header (the
+ * policy before the first page of the data range exists). */
 static int none_fill(int fd, const char *name,
 		     const struct plmc_create_opts *o)
 {
 	__u64 size = o->store_size;
-
 	struct plmc_store_hdr h;
 	int rc;
 
 	if (fchmod(fd, o->mode) ||
 	    ftruncate(fd, (off_t)(PLMC_IMAGE_MAX + PLMC_DATA_LEN(size))))
 		return -errno;
+	rc = pl_shm_set_numa(fd, size, o->numa, o->numa_node);
+	if (rc)
+		return rc;
 	rc = pwrite_all(fd, pl_image, pl_image_len(), 0);
 	if (rc)
 		return rc;
@@ -185,7 +186,7 @@ int pl_none_destroy(const char *name, int force)
 }
 
 /* The image: a private copy of the file's, checked, then read+exec. */
-static int none_map_image(int fd)
+int pl_shm_map_image(int fd)
 {
 	struct plmc_image_hdr ih;
 	__u64 len;
@@ -212,7 +213,8 @@ static int none_map_image(int fd)
 	return rc;
 }
 
-static int none_map_ppage(const struct plmc_store_hdr *h)
+/* The ppage: anonymous, filled here, then read-only (pkey 0 either way). */
+int pl_shm_map_ppage(const struct plmc_store_hdr *h, int backend, int pkey)
 {
 	struct plmc_ppage *pp = (struct plmc_ppage *)PLMC_PPAGE_ADDR;
 	int rc;
@@ -224,9 +226,9 @@ static int none_map_ppage(const struct plmc_store_hdr *h)
 		return rc;
 	pp->magic = PLMC_PPAGE_MAGIC;
 	pp->attach_id = pl.attach_id;
-	pp->pkey = 0;
-	pp->pkey_shift = 0;
-	pp->backend = PLMC_BACKEND_NONE;
+	pp->pkey = (__u32)pkey;
+	pp->pkey_shift = 2U * (__u32)pkey;
+	pp->backend = (__u32)backend;
 	pp->tgid = (__u32)getpid();
 	pp->uid = (__u32)geteuid();
 	pp->store_size = h->store_size;
@@ -253,7 +255,7 @@ static int none_attach_id(struct plmc_store_hdr *h)
  * Map data, then check the header again through the mapping (the file
  * could have changed since it was read), then take an attach id.
  */
-static int none_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
+int pl_shm_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
 {
 	struct plmc_store_hdr *h = (struct plmc_store_hdr *)PLMC_STORE_ADDR;
 	__u64 len = PLMC_DATA_LEN(fh->store_size);
@@ -277,7 +279,8 @@ static int none_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
 	return 0;
 }
 
-static int none_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize)
+/* Return: the segment file open O_RDWR, its header checked, or -errno. */
+int pl_shm_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize)
 {
 	struct stat st;
 	char path[128];
@@ -307,16 +310,16 @@ int pl_none_attach(const char *name)
 	int fd, rc;
 
 	none_announce();
-	fd = none_open(name, &fh, &fsize);
+	fd = pl_shm_open(name, &fh, &fsize);
 	if (fd < 0)
 		return fd;
-	rc = none_map_image(fd);
+	rc = pl_shm_map_image(fd);
 	if (rc)
 		goto err_close;
-	rc = none_map_data(fd, &fh, fsize);
+	rc = pl_shm_map_data(fd, &fh, fsize);
 	if (rc)
 		goto err_image;
-	rc = none_map_ppage(&fh);
+	rc = pl_shm_map_ppage(&fh, PLMC_BACKEND_NONE, 0);
 	if (rc)
 		goto err_data;
 	h = (struct plmc_store_hdr *)PLMC_STORE_ADDR;
@@ -327,6 +330,7 @@ int pl_none_attach(const char *name)
 		goto err_ppage;
 	}
 	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
+	pl_numa_attach();
 	ih = (const struct plmc_image_hdr *)PLMC_BASE;
 	pl.fd = fd;
 	pl.pkey = -1;

@@ -36,11 +36,17 @@ struct pl_state {
 	/* Fast path: read on every call. */
 	pl_gate_fn gate;	    /* NULL when detached */
 	unsigned long gen;	    /* current attachment's generation */
-	struct plmc_store_hdr *hdr; /* none only: kmod cannot read the store */
+	/* none: the store's header; pku: the same header through the view
+	 * (below); kmod: NULL, it cannot read the store. The clock is
+	 * published through it before each call, the watcher marks deaths
+	 * through it (slot records follow at PLMC_SLOTS_OFF). */
+	struct plmc_store_hdr *hdr;
 	/* Slow path, under pl_lock. */
 	int backend;	 /* PLMC_BACKEND_*, valid while attached */
 	int fd;		 /* shm file or /dev/plmc */
-	int pkey;	 /* kmod: the store's key, else -1 */
+	int pkey;	 /* kmod, pku: the store's key, else -1 */
+	void *view;	 /* pku: header + slot records without the key */
+	int stack_numa;	 /* none, pku: move slot stacks to their thread */
 	__u64 image_map; /* bytes mapped at PLMC_BASE */
 	__u64 data_len;	 /* bytes mapped at PLMC_BASE + DATA_OFF */
 	__u64 attach_id;
@@ -92,7 +98,21 @@ void pl_none_scan(void);
 int pl_none_live_start(const char *name);
 void pl_none_live_stop(void);
 void pl_none_forget(void);
+/* The shm segment file, shared by none and pku (none.c). */
+#define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
+int pl_shm_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize);
+int pl_shm_map_image(int fd);
+int pl_shm_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize);
+int pl_shm_map_ppage(const struct plmc_store_hdr *h, int backend, int pkey);
+int pl_pku_attach(const char *name);
+void pl_pku_detach(void);
+void pl_pku_forget(void);
 int pl_kmod_create(const char *name, const struct plmc_create_opts *o);
+/* NUMA placement (numa.c). */
+int pl_numa_ok(unsigned numa, unsigned node);
+int pl_shm_set_numa(int fd, __u64 size, unsigned numa, unsigned node);
+void pl_numa_attach(void);
+void pl_numa_stack(int slot);
 int pl_kmod_destroy(const char *name, int force);
 int pl_kmod_attach(const char *name);
 void pl_kmod_detach(void);

@@ -49,7 +49,12 @@ int pl_size_ok(__u64 size)
 	       !(size & (PLMC_STORE_ALIGN - 1));
 }
 
-/* Return: PLMC_BACKEND_KMOD or _NONE, or -EINVAL. */
+/*
+ * Return: PLMC_BACKEND_*, or -EINVAL. AUTO never picks pku on its own: it
+ * makes PKRU part of the process's contract (a thread whose PKRU opens the
+ * key stops at the gate's exit check, a library with pkeys of its own may
+ * free or reuse it), which a program should ask for, not get.
+ */
 int pl_choose(int use)
 {
 	const char *env;
@@ -58,6 +63,8 @@ int pl_choose(int use)
 		return PLMC_BACKEND_KMOD;
 	if (use == PLMC_USE_NONE)
 		return PLMC_BACKEND_NONE;
+	if (use == PLMC_USE_PKU)
+		return PLMC_BACKEND_PKU;
 	if (use != PLMC_USE_AUTO)
 		return -EINVAL;
 	env = getenv("PLMC_BACKEND");
@@ -66,6 +73,8 @@ int pl_choose(int use)
 			return PLMC_BACKEND_KMOD;
 		if (!strcmp(env, "none"))
 			return PLMC_BACKEND_NONE;
+		if (!strcmp(env, "pku"))
+			return PLMC_BACKEND_PKU;
 		return -EINVAL;
 	}
 	return access(PLMC_DEV_PATH, F_OK) == 0 ? PLMC_BACKEND_KMOD
@@ -87,12 +96,14 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 	if (!pl_name_ok(name) || !pl_size_ok(c.store_size) ||
 	    (c.mode & ~0777U) ||
 	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min) ||
-	    c.slot_quota > PLMC_MAX_SLOTS || c.pad)
+	    c.slot_quota > PLMC_MAX_SLOTS || c.pad ||
+	    !pl_numa_ok(c.numa, c.numa_node))
 		return -EINVAL;
 	if (!c.slot_quota)
 		c.slot_quota = PLMC_SLOT_QUOTA_DEFAULT;
 	if (b == PLMC_BACKEND_KMOD)
 		return pl_kmod_create(name, &c);
+	/* pku: the same file */
 	return pl_none_create(name, &c);
 }
 
@@ -111,6 +122,17 @@ int plmc_create_quota(const char *name, uint64_t size, unsigned mode,
 	struct plmc_create_opts o = {
 		.size = sizeof(o), .store_size = size, .mode = mode, .use = use,
 		.slot_quota = slots_per_client,
+	};
+
+	return plmc_create_ex(name, &o);
+}
+
+int plmc_create_numa(const char *name, uint64_t size, unsigned mode, int use,
+		     unsigned numa, unsigned node)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o), .store_size = size, .mode = mode, .use = use,
+		.numa = numa, .numa_node = node,
 	};
 
 	return plmc_create_ex(name, &o);
@@ -141,6 +163,8 @@ static void pl_fork_child(void)
 		munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
 		munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);
 		pl_none_forget(); /* the parent's liveness lock is not ours */
+	} else if (pl.backend == PLMC_BACKEND_PKU) {
+		pl_pku_forget(); /* the same, plus the view and the key */
 	}
 	close(pl.fd);
 	pl.gate = NULL;
@@ -175,6 +199,8 @@ int plmc_attach(const char *name, int use)
 	memset(pl.slot_map, 0, sizeof(pl.slot_map));
 	if (b == PLMC_BACKEND_KMOD)
 		rc = pl_kmod_attach(name);
+	else if (b == PLMC_BACKEND_PKU)
+		rc = pl_pku_attach(name);
 	else
 		rc = pl_none_attach(name);
 	if (rc)
@@ -202,6 +228,8 @@ int plmc_detach(void)
 	__atomic_add_fetch(&pl.gen, 1, __ATOMIC_RELEASE);
 	if (pl.backend == PLMC_BACKEND_KMOD)
 		pl_kmod_detach();
+	else if (pl.backend == PLMC_BACKEND_PKU)
+		pl_pku_detach();
 	else
 		pl_none_detach();
 	pl.name[0] = 0;
@@ -214,7 +242,9 @@ const char *plmc_backend(void)
 {
 	if (!pl.gate)
 		return NULL;
-	return pl.backend == PLMC_BACKEND_KMOD ? "kmod" : "none";
+	if (pl.backend == PLMC_BACKEND_KMOD)
+		return "kmod";
+	return pl.backend == PLMC_BACKEND_PKU ? "pku" : "none";
 }
 
 /* Shared by both backends: map [addr, addr+len) exactly there or fail. */

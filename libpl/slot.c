@@ -173,6 +173,7 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 			return slot_borrow(op, req);
 		if (pl.hdr)
 			pl_clock_refresh(pl.hdr);
+		pl_numa_stack(i); /* before the gate first touches it */
 		rc = pl.gate(op, req, (__u64)i);
 		if (rc == PLMC_E_NOSLOT) { /* quota reached: nothing held */
 			slot_put(i);

@@ -12,6 +12,12 @@ clang libclang-rt-14-dev python3 python3-pytest python3-pymemcache valgrind
 libfaketime
 groff-base man-db"
 
+# A second test-host kernel, only when asked for (make vm-test KERNEL=6.12):
+# the default path checks nothing more.
+case "${KERNEL:-}" in
+6.12*) PKGS="$PKGS linux-image-6.12-amd64 linux-headers-6.12-amd64 xz-utils" ;;
+esac
+
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -48,6 +48,7 @@ struct opts {
 	int json;	 /* stats --json */
 	double interval; /* top: seconds between samples */
 	long count;	 /* top: samples, then stop (0: until interrupted) */
+	unsigned numa, node; /* create --numa */
 };
 
 static void usage(void)
@@ -57,6 +58,7 @@ static void usage(void)
 		"[--slots-per-client N] [--backend kmod|none]\n"
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
+		"                    [--numa interleave|bind=N|local]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
 		"       plctl stats NAME [--json] [--backend kmod|none]\n"
 		"       plctl top NAME [--interval SECONDS] [--count N] "
@@ -97,6 +99,8 @@ static int parse_backend(const char *s)
 		return PLMC_USE_KMOD;
 	if (!strcmp(s, "none"))
 		return PLMC_USE_NONE;
+	if (!strcmp(s, "pku"))
+		return PLMC_USE_PKU;
 	return -1;
 }
 
@@ -111,6 +115,28 @@ static int parse_quota(const char *s, unsigned *q)
 	if (errno || end == s || *end || *s == '-' || !v || v > PLMC_MAX_SLOTS)
 		return -1;
 	*q = (unsigned)v;
+	return 0;
+}
+
+/* "interleave", "local", "bind=N". Return: 0 or -1. */
+static int parse_numa(const char *s, struct opts *o)
+{
+	char *end;
+	unsigned long n;
+
+	o->node = 0;
+	if (!strcmp(s, "interleave"))
+		o->numa = PLMC_NUMA_INTERLEAVE;
+	else if (!strcmp(s, "local"))
+		o->numa = PLMC_NUMA_LOCAL;
+	else if (!strncmp(s, "bind=", 5) && s[5] >= '0' && s[5] <= '9') {
+		n = strtoul(s + 5, &end, 10);
+		if (*end || n >= PLMC_NUMA_NODES)
+			return -1;
+		o->numa = PLMC_NUMA_BIND;
+		o->node = (unsigned)n;
+	} else
+		return -1;
 	return 0;
 }
 
@@ -210,6 +236,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		if (!strcmp(a, "--slots-per-client") &&
 		    !parse_quota(v, &o->quota))
 			continue;
+		if (!strcmp(a, "--numa") && !parse_numa(v, o))
+			continue;
 		if (!strcmp(a, "--backend") && (o->use = parse_backend(v)) >= 0)
 			continue;
 		if (!strcmp(a, "--item-max") && (o->item_max = parse_size(v)))
@@ -248,7 +276,7 @@ static int cmd_create(const struct opts *o)
 		.size = sizeof(c), .store_size = o->size, .mode = o->mode,
 		.use = o->use, .item_max = o->item_max,
 		.slab_factor = o->slab_factor, .slab_min = o->slab_min,
-		.slot_quota = o->quota,
+		.slot_quota = o->quota, .numa = o->numa, .numa_node = o->node,
 	};
 
 	if (o->item_max && (o->item_max < 1024 || o->item_max > PLMC_ITEM_MAX)) {
@@ -260,6 +288,9 @@ static int cmd_create(const struct opts *o)
 		return 2;
 	}
 	rc = plmc_create_ex(o->name, &c);
+	if (rc == -EINVAL && o->numa == PLMC_NUMA_BIND)
+		fprintf(stderr, "plctl: is node %u a node with memory here?\n",
+			o->node);
 	if (rc)
 		return fail("create", o->name, rc);
 	printf("created %s: %llu bytes, mode %04o, %u slots per client\n",
@@ -829,9 +860,36 @@ static int cmd_list(int argc, char **argv)
 	return 2;
 }
 
+static const char *const numa_names[] = {"default", "local", "interleave",
+					  "bind"};
+
+/* "numa: POLICY, pages per node: 0=N 1=M ..." after the info lines. */
+static int print_numa(const char *name, int use)
+{
+	struct plmc_numa nu;
+	unsigned i;
+	int rc = plmc_numa_info(name, use, &nu);
+
+	if (rc)
+		return fail("numa info", name, rc);
+	printf("numa: %s", numa_names[nu.numa & 3]);
+	if (nu.numa == PLMC_NUMA_BIND)
+		printf("=%u", nu.node);
+	printf(", pages per node:");
+	for (i = 0; i < nu.nr_nodes && i < PLMC_NUMA_NODES; i++)
+		printf(" %u=%llu", i, (unsigned long long)nu.pages[i]);
+	if (nu.absent)
+		printf(", not yet allocated %llu",
+		       (unsigned long long)nu.absent);
+	if (nu.nr_nodes <= 1)
+		printf(" (one node: placement has no effect here)");
+	printf("\n");
+	return 0;
+}
+
 static int cmd_info(const struct opts *o)
 {
-	int use = o->use;
+	int use = o->use, rc;
 	const char *env = getenv("PLMC_BACKEND");
 
 	if (use == PLMC_USE_AUTO && env && *env)
@@ -840,11 +898,14 @@ static int cmd_info(const struct opts *o)
 		use = access(PLMC_DEV_PATH, F_OK) ? PLMC_USE_NONE
 						  : PLMC_USE_KMOD;
 	if (use == PLMC_USE_KMOD)
-		return info_kmod(o->name);
-	if (use == PLMC_USE_NONE)
-		return info_none(o->name);
-	fprintf(stderr, "plctl: PLMC_BACKEND must be kmod or none\n");
-	return 2;
+		rc = info_kmod(o->name);
+	else if (use == PLMC_USE_NONE || use == PLMC_USE_PKU)
+		rc = info_none(o->name); /* pku: the same file */
+	else {
+		fprintf(stderr, "plctl: PLMC_BACKEND must be kmod, none or pku\n");
+		return 2;
+	}
+	return rc ? rc : print_numa(o->name, use);
 }
 
 int main(int argc, char **argv)

@@ -45,7 +45,25 @@ struct plmc_create_args {
 	__u64 item_max;    /* max item size in bytes (memcached -I) */
 	__u32 slab_factor; /* class growth factor x 1000 (-f) */
 	__u32 slab_min;    /* key + value room of the smallest class (-n) */
+	__u32 numa;      /* PLMC_NUMA_*: where the store's pages go */
+	__u32 numa_node; /* PLMC_NUMA_BIND: a node with memory; else 0 */
+	__u64 reserved[2]; /* must be 0: room for fields to come */
 };
+
+/*
+ * Placement of a segment's data pages (slot stacks and store), chosen at
+ * create and fixed for the segment's life (module pages do not migrate).
+ * The module asks for each page on the node the policy names and takes
+ * another node's only where it says "preferred"; PLMC_IOC_NODES reports
+ * where the pages are.
+ */
+#define PLMC_NUMA_DEFAULT    0 /* as the kernel's vmalloc places them */
+#define PLMC_NUMA_LOCAL      1 /* the creating CPU's node, preferred */
+#define PLMC_NUMA_INTERLEAVE 2 /* page by page over the nodes with memory */
+#define PLMC_NUMA_BIND       3 /* numa_node only: create fails if it cannot */
+#define PLMC_NUMA_MAX        PLMC_NUMA_BIND
+
+#define PLMC_NODES_MAX 64 /* nodes reported by PLMC_IOC_NODES */
 
 /* Bind the segment to this fd (once per fd) for the calling process. */
 struct plmc_attach_args {
@@ -81,9 +99,20 @@ struct plmc_info_args {
 	__u32 slot_quota; /* slots one attachment may hold */
 };
 
+/* Where a segment's data pages are (anyone who may attach). */
+struct plmc_nodes_args {
+	char name[PLMC_NAME_LEN]; /* in */
+	__u32 pad;		  /* in: must be 0 */
+	__u32 numa;		  /* out: PLMC_NUMA_* given at create */
+	__u32 numa_node;	  /* out */
+	__u32 nr_nodes;		  /* out: highest node id with memory + 1 */
+	__u64 pages[PLMC_NODES_MAX]; /* out: data pages on each node */
+};
+
 #define PLMC_IOC_CREATE _IOW(PLMC_IOC_MAGIC, 1, struct plmc_create_args)
 #define PLMC_IOC_ATTACH _IOWR(PLMC_IOC_MAGIC, 2, struct plmc_attach_args)
 #define PLMC_IOC_DESTROY _IOW(PLMC_IOC_MAGIC, 3, struct plmc_destroy_args)
 #define PLMC_IOC_INFO _IOWR(PLMC_IOC_MAGIC, 4, struct plmc_info_args)
+#define PLMC_IOC_NODES _IOWR(PLMC_IOC_MAGIC, 5, struct plmc_nodes_args)
 
 #endif /* PLMC_IOCTL_H */

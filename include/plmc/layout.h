@@ -93,7 +93,7 @@ static inline int plmc_cfg_ok(__u64 item_max, __u32 factor, __u32 min)
 /* Which backend built this process's ppage. */
 #define PLMC_BACKEND_NONE 0 /* no PKU: libpl maps a shm file, no PKRU switch */
 #define PLMC_BACKEND_KMOD 1 /* the module: real isolation */
-#define PLMC_BACKEND_PKU 2  /* memfd + pkey_mprotect, no module (later) */
+#define PLMC_BACKEND_PKU 2  /* shm file + pkey_mprotect, no module */
 
 /*
  * Store header, at PLMC_STORE_ADDR. Written by the creator (magic, layout,

@@ -44,7 +44,7 @@ static int get_rc(const char *key)
 
 START_TEST(roundtrip)
 {
-	ck_assert_str_eq(plmc_backend(), "none");
+	ck_assert_str_eq(plmc_backend(), ut_backend());
 	ut_rc(plmc_nop(), PLMC_OK);
 	ut_rc(plmc_set("alpha", 5, "one", 3, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("beta", 4, "two!", 4, 42, 0), PLMC_STORED);

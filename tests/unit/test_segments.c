@@ -4,6 +4,7 @@
  * backend): errors, idempotence, unwinding, a damaged file, fork.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -101,6 +102,96 @@ START_TEST(destroy_busy_then_force)
 }
 END_TEST
 
+/*
+ * The pku backend on this host: where the CPU has no PKU, pkey_alloc
+ * fails and attach must say so and leave nothing behind (a none attach
+ * of the same store then works at the same fixed addresses). With PKU,
+ * attach works, a plain read of the store kills a child, and the parent
+ * carries on and counts that death.
+ */
+START_TEST(pku_backend_here)
+{
+	int key = pkey_alloc(0, 0), rc, st;
+	pid_t p;
+
+	create();
+	if (key >= 0)
+		pkey_free(key);
+	rc = plmc_attach(ut_name, PLMC_USE_PKU);
+	if (key < 0) {
+		ut_rc(rc, -EINVAL);
+		ck_assert_ptr_null(plmc_backend());
+		ut_rc(plmc_attach(ut_name, PLMC_USE_NONE), 0);
+		ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+		ut_rc(plmc_detach(), 0);
+		ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_PKU), 0);
+		return;
+	}
+	ut_rc(rc, 0);
+	ck_assert_str_eq(plmc_backend(), "pku");
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	p = fork();
+	if (p == 0) {
+		/* A call takes a slot: how the survivors find the death. */
+		ut_rc(plmc_attach(ut_name, PLMC_USE_PKU), 0);
+		ut_rc(plmc_nop(), PLMC_OK);
+		signal(SIGSEGV, SIG_DFL);
+		(void)*(volatile char *)PLMC_STORE_ADDR;
+		_exit(0);
+	}
+	waitpid(p, &st, 0);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV);
+	ck_assert_int_ge(plmc_recover(), 0); /* counts the child's death */
+	ut_rc(plmc_get("k", 1, NULL, 0, NULL, NULL, NULL), PLMC_E_SMALLBUF);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_PKU), 0);
+}
+END_TEST
+
+/*
+ * NUMA: bad policies are refused and create nothing; a good one reads
+ * back, and the page counts cover the whole data range (one node or
+ * more: the host decides).
+ */
+START_TEST(numa_create)
+{
+	static const unsigned bad[][2] = {{4, 0},
+					  {99, 0},
+					  {PLMC_NUMA_BIND, PLMC_NUMA_NODES},
+					  {PLMC_NUMA_BIND, 63},
+					  {PLMC_NUMA_INTERLEAVE, 1},
+					  {PLMC_NUMA_LOCAL, 1},
+					  {PLMC_NUMA_DEFAULT, 2}};
+	struct plmc_numa nu;
+	unsigned i;
+	uint64_t sum;
+	char path[128];
+
+	snprintf(path, sizeof(path), "/dev/shm/plmc.%s", ut_name);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ut_rc(plmc_create_numa(ut_name, UT_STORE_SIZE, 0600,
+				       PLMC_USE_AUTO, bad[i][0], bad[i][1]),
+		      -EINVAL);
+		ck_assert_msg(access(path, F_OK) != 0, "case %u created", i);
+	}
+	ut_rc(plmc_create_numa(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO,
+			       PLMC_NUMA_INTERLEAVE, 0),
+	      0);
+	ut_rc(plmc_numa_info(ut_name, PLMC_USE_AUTO, &nu), 0);
+	ck_assert_uint_eq(nu.numa, PLMC_NUMA_INTERLEAVE);
+	ck_assert_uint_ge(nu.nr_nodes, 1);
+	for (sum = nu.absent, i = 0; i < PLMC_NUMA_NODES; i++)
+		sum += nu.pages[i];
+	ck_assert_uint_eq(sum, PLMC_DATA_LEN(UT_STORE_SIZE) / 4096);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_numa_info("no-such-store", PLMC_USE_AUTO, &nu), -ENOENT);
+	ut_rc(plmc_numa_info(ut_name, PLMC_USE_AUTO, NULL), -EINVAL);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
 START_TEST(detach_then_destroy)
 {
 	int i;
@@ -123,7 +214,7 @@ START_TEST(attach_twice)
 	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
 	ut_rc(plmc_attach("some-other-store", PLMC_USE_AUTO), -EBUSY);
-	ck_assert_str_eq(plmc_backend(), "none");
+	ck_assert_str_eq(plmc_backend(), ut_backend());
 	ut_rc(plmc_delete("k", 1), PLMC_DELETED);
 	ut_rc(plmc_detach(), 0);
 	ut_rc(plmc_detach(), PLMC_E_DETACHED);
@@ -284,6 +375,8 @@ int main(void)
 	tcase_add_test(tc, damaged_image);
 	tcase_add_test(tc, fork_drops_attachment);
 	tcase_add_test(tc, env_backend);
+	tcase_add_test(tc, pku_backend_here);
+	tcase_add_test(tc, numa_create);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

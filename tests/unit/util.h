@@ -11,11 +11,20 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <plmc.h>
 
 #define UT_STORE_SIZE (64ULL << 20)
+
+/* The backend AUTO picks here: none on the host, pku in the VM's run. */
+static inline const char *ut_backend(void)
+{
+	const char *b = getenv("PLMC_BACKEND");
+
+	return b && *b ? b : "none";
+}
 
 static char ut_name[64];
 

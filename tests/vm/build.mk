@@ -49,3 +49,22 @@ $(B)/vm/plmc-demo: tools/plmc-demo.c $(VM_DEPS)
 $(B)/vm/crash_driver: tests/crash/crash.c $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
+
+# The pku backend's run in the test host without the module
+# (tests/vm/run-pku.sh): pku_stray (tests/vm/pku_stray.c, above) and the
+# host unit tests that exercise the store through the gate, linked
+# statically into $(B)/vm-pku/ so the module's suite does not pick them up.
+# test_evict is left out: a minute under TCG, and eviction does not depend
+# on the backend.
+PKU_UNIT := ops cmds args limits segments slots procs recover race
+PKU_UNIT_BINS := $(patsubst %,$(B)/vm-pku/test_%,$(PKU_UNIT))
+PKU_UNIT_LIBS := $(shell pkg-config --static --libs check 2>/dev/null || \
+		   echo -lcheck -lsubunit -lm -lrt)
+
+ALL_TARGETS += $(PKU_UNIT_BINS)
+
+$(PKU_UNIT_BINS): $(B)/vm-pku/%: tests/unit/%.c $(B)/libpl.a \
+		$(wildcard tests/unit/*.h libpl/*.h include/*.h include/plmc/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -static -o $@ $< $(B)/libpl.a $(PKU_UNIT_LIBS) \
+		-lpthread

@@ -44,6 +44,8 @@ enum plmc_op {
 	PLMC_OP_CHECK = 19,   /* out = struct plmc_check, buflen = its size */
 	PLMC_OP_RECOVER = 20, /* recover every dead slot now; result: count */
 	PLMC_OP_CRASH = 21,   /* test: vlen = crash point armed in this slot */
+	PLMC_OP_META = 22,    /* key, val/vlen (ms), buf/buflen (mg),
+			       * out = struct plmc_meta (in and out) */
 	PLMC_OP_COUNT
 };
 
@@ -122,5 +124,7 @@ struct plmc_resp {
 _Static_assert(sizeof(struct plmc_req) == 72, "plmc_req layout");
 _Static_assert(sizeof(struct plmc_resp) == 24, "plmc_resp layout");
 _Static_assert(sizeof(struct plmc_mget_ent) == 56, "plmc_mget_ent layout");
+/* struct plmc_meta (plmc.h) crosses the gate as it is. */
+#define PLMC_META_SIZE 136
 
 #endif /* PLMC_GATE_H */

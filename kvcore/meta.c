@@ -279,7 +279,6 @@ static long kv_meta_concat(struct kv_ctx *c, struct plmc_meta *m,
 		c->pin = 0;
 		if (!it) /* memcached: a join that does not fit is NS */
 			return err == PLMC_E_TOOBIG ? PLMC_NOT_STORED : err;
-		it->iflags = old->iflags & KV_IT_BINKEY;
 		memcpy(it->data + klen + (append ? 0 : vlen), old->data + klen,
 		       old->vlen);
 		memcpy(it->data + klen + (append ? old->vlen : 0), val, vlen);
@@ -501,7 +500,8 @@ static long kv_meta_arith(struct kv_ctx *c, struct plmc_meta *m,
 				break;
 			continue;
 		}
-		/* C0 compares nothing (memcached's add_delta). */
+		/* C first, then the number; C0 compares nothing (as
+		 * memcached's add_delta). */
 		if ((m->mflags & PLMC_MF_CAS) && m->cas_in &&
 		    old->cas != m->cas_in)
 			return PLMC_EXISTS;
@@ -513,7 +513,6 @@ static long kv_meta_arith(struct kv_ctx *c, struct plmc_meta *m,
 		c->pin = 0;
 		if (!it)
 			return err;
-		it->iflags = old->iflags & KV_IT_BINKEY;
 		if (m->mflags & PLMC_MF_TTL)
 			it->exptime = (u32)kv_exptime(c, m->ttl);
 		kv_meta_fill(c, m, old);

@@ -216,6 +216,16 @@ struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
 		return 0;
 	memcpy(it->data + it->klen, digits, n);
 	memset(it->data + it->klen + n, ' ', len - n);
+	if (n <= old->vlen) {
+		/* memcached rewrites this one in place: the item keeps its
+		 * marks (fetched, meta's) and its times. Not published yet:
+		 * plain stores. */
+		it->iflags |= __atomic_load_n(&old->iflags, __ATOMIC_RELAXED) &
+			      (KV_IT_FETCHED | KV_IT_STALE | KV_IT_WON |
+			       KV_IT_BINKEY);
+		it->time = old->time;
+		it->atime = __atomic_load_n(&old->atime, __ATOMIC_RELAXED);
+	}
 	return it;
 }
 
@@ -285,6 +295,7 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 		/* One 4-byte store: readers see the old or the new expiry. */
 		__atomic_store_n(&it->exptime, (u32)exptime, __ATOMIC_RELAXED);
 		kv_crash(c, PLMC_CRASH_TOUCH);
+		kv_item_fetched(c, it); /* a touch is an access (memcached) */
 	} else if (w.old) {
 		kv_wr_link(c, &w, 0); /* lazy reclaim of a dead item */
 	}

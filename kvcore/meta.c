@@ -500,8 +500,10 @@ static long kv_meta_arith(struct kv_ctx *c, struct plmc_meta *m,
 				break;
 			continue;
 		}
-		/* C first, then the number; C0 compares nothing (as
-		 * memcached's add_delta). */
+		/* memcached's add_delta order: an empty value, then C (C0
+		 * compares nothing), then the number. */
+		if (!old->vlen)
+			return PLMC_E_NONNUMERIC;
 		if ((m->mflags & PLMC_MF_CAS) && m->cas_in &&
 		    old->cas != m->cas_in)
 			return PLMC_EXISTS;

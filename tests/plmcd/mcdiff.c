@@ -38,7 +38,7 @@ struct side {
 };
 
 static struct side A, B;
-static int meta = 1; /* meta commands in the mix (-c: classic only) */
+static int meta = 1; /* meta commands in the mix */
 
 static int dial(const char *path)
 {
@@ -193,6 +193,8 @@ static int meta_flags(char *o, size_t cap, unsigned *x, const char *set,
 	char used[128] = {0};
 	int n = 0, want = (int)(lcg(x) % 7);
 
+	o[0] = 0;
+
 	for (int i = 0; i < want; i++) {
 		char f = set[lcg(x) % strlen(set)];
 
@@ -307,6 +309,15 @@ static int build(char *cmd, size_t cap, unsigned r, unsigned r2, int key,
 		"set k2 x 0 1\r\n",
 	};
 
+	if (meta && r % 3 == 0 && r2 % 11 == 0) {
+		/* A pipelined quiet batch in one write, ended by mn. */
+		int n = 0, m = 2 + (int)(r2 / 11 % 5);
+
+		for (int j = 0; j < m && cap - n > 200; j++)
+			n += build_meta(cmd + n, cap - n, r / 3 + (unsigned)j * 7919u,
+					r2 + (unsigned)j, (key + j) % NKEYS, cas);
+		return n + snprintf(cmd + n, cap - n, "mn\r\n");
+	}
 	if (meta && r % 3 == 0)
 		return build_meta(cmd, cap, r / 3, r2, key, cas);
 	switch (r % 14) {
@@ -342,7 +353,7 @@ int main(int argc, char **argv)
 	long ops = argc > 3 ? atol(argv[3]) : 2000;
 	unsigned seed = argc > 4 ? (unsigned)atol(argv[4]) : 1;
 	long diffs = 0;
-	char cmd[512], cmdb[512];
+	char cmd[2048], cmdb[2048];
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: mcdiff SOCK_A SOCK_B [OPS] [SEED]\n");
@@ -363,6 +374,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mcdiff: connection lost at op %ld\n", i);
 			return 1;
 		}
+		if (getenv("MCDIFF_TRACE") && atoi(getenv("MCDIFF_TRACE")) == key)
+			printf("op %ld: %s  B-cmd: %s  A: %s  B: %s\n", i, cmd, cmdb, ra, rb);
 		mask_cas(&A, ra, key);
 		mask_cas(&B, rb, key);
 		mask_meta(&A, ra, key);

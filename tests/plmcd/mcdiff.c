@@ -374,7 +374,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mcdiff: connection lost at op %ld\n", i);
 			return 1;
 		}
-		if (getenv("MCDIFF_TRACE") && atoi(getenv("MCDIFF_TRACE")) == key)
+		if (getenv("MCDIFF_TRACE") &&
+		    (atoi(getenv("MCDIFF_TRACE")) == key || atoi(getenv("MCDIFF_TRACE")) < 0))
 			printf("op %ld: %s  B-cmd: %s  A: %s  B: %s\n", i, cmd, cmdb, ra, rb);
 		mask_cas(&A, ra, key);
 		mask_cas(&B, rb, key);

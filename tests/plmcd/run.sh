@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/plmcd/run.sh - plmcd proven against memcached itself.
 #  1. mcdiff: the same random session (several seeds) against Debian's
-#     memcached and plmcd, reply by reply.
+#     memcached and plmcd, reply by reply; classic and meta commands
+#     (random flag sets, base64 keys, quiet batches, malformed lines).
 #  2. memcapable -a (Debian's libmemcached-tools names it memccapable):
 #     the text-protocol conformance tests, against plmcd over TCP.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
@@ -54,8 +55,8 @@ pids+=($!)
 wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" || {
 	echo "FAIL servers did not start"; cat "$tmp/plmcd.log"; echo "0 passed, 1 failed"; exit 1; }
 
-for seed in 1 2 3; do
-	check "mcdiff seed $seed (3000 ops)" "$B/tests/mcdiff" "$tmp/mc.sock" "$tmp/pl.sock" 3000 "$seed"
+for seed in 1 2 3 4 5; do
+	check "mcdiff seed $seed (4000 ops, a third meta)" "$B/tests/mcdiff" "$tmp/mc.sock" "$tmp/pl.sock" 4000 "$seed"
 done
 capable=$(command -v memccapable || command -v memcapable)
 if [ -n "$capable" ]; then

@@ -26,8 +26,8 @@ _Static_assert(sizeof(struct plmc_meta) == PLMC_META_SIZE, "plmc_meta layout");
 	(PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_RECACHE |     \
 	 PLMC_MF_NOBUMP | PLMC_MF_VALUE | PLMC_MF_N_AFTER_T |                  \
 	 PLMC_MF_R_AFTER_T)
-#define MF_SET	 (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
-#define MF_DEL	 (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
+#define MF_SET (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
+#define MF_DEL (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
 #define MF_ARITH                                                               \
 	(PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_CAS |         \
 	 PLMC_MF_N_AFTER_T)
@@ -60,8 +60,9 @@ static int kv_meta_valid(const struct plmc_meta *m, const struct plmc_req *r)
 	}
 	if (f & ~ok)
 		return PLMC_E_INVAL;
-	if (set ? m->mode > PLMC_MS_PREPEND
-		: m->cmd == PLMC_META_ARITH ? m->mode > PLMC_MA_DECR : m->mode)
+	if ((set && m->mode > PLMC_MS_PREPEND) ||
+	    (m->cmd == PLMC_META_ARITH && m->mode > PLMC_MA_DECR) ||
+	    (!set && m->cmd != PLMC_META_ARITH && m->mode))
 		return PLMC_E_INVAL;
 	if ((!set && m->cflags) || (!(f & PLMC_MF_TTL) && m->ttl) ||
 	    (!(f & PLMC_MF_VIVIFY) && m->vivify_ttl) ||
@@ -111,8 +112,8 @@ static void kv_meta_fill(const struct kv_ctx *c, struct plmc_meta *m,
 	m->cas = it->cas;
 	m->vlen = it->vlen;
 	m->flags = it->flags;
-	m->ttl_left = kv_ttl_left(c, __atomic_load_n(&it->exptime,
-						     __ATOMIC_RELAXED));
+	m->ttl_left =
+		kv_ttl_left(c, __atomic_load_n(&it->exptime, __ATOMIC_RELAXED));
 	m->la = (u32)c->now > at ? (u32)c->now - at : 0;
 	m->size = KV_ITEM_HDR + it->klen + it->vlen;
 	m->cls = it->cls;
@@ -188,8 +189,8 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 			u32 klen, u64 buf, u64 buflen)
 {
 	u32 hash = kv_hash(key, klen);
-	int locked = !!(m->mflags & (PLMC_MF_TTL | PLMC_MF_VIVIFY |
-				     PLMC_MF_RECACHE));
+	int locked = !!(m->mflags &
+			(PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_RECACHE));
 	struct kv_item *it = kv_meta_find(c, key, klen, hash), *nit = 0;
 	struct kv_wr w;
 	int err;
@@ -357,8 +358,8 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	it->hash = hash;
 	/* An exptime in the past links an item that is already dead: the
 	 * next lookup reclaims it, as memcached's would. */
-	it->exptime = (m->mflags & PLMC_MF_TTL) ? (u32)kv_exptime(c, m->ttl)
-						: 0;
+	it->exptime =
+		(m->mflags & PLMC_MF_TTL) ? (u32)kv_exptime(c, m->ttl) : 0;
 	if (m->mflags & PLMC_MF_BINKEY)
 		it->iflags = KV_IT_BINKEY;
 	kv_crash(c, PLMC_CRASH_BUILT);
@@ -436,8 +437,7 @@ static long kv_meta_delete(struct kv_ctx *c, struct plmc_meta *m,
 		kv_wr_link(c, &w, 0);
 	}
 	kv_wr_end(c, &w);
-	kv_add(rc == PLMC_DELETED ? &c->st->delete_hits
-				  : &c->st->delete_misses,
+	kv_add(rc == PLMC_DELETED ? &c->st->delete_hits : &c->st->delete_misses,
 	       1);
 	return rc;
 }

@@ -49,15 +49,15 @@ static int ma(const char *key, struct plmc_meta *m)
 }
 
 /* A fresh request each time: unused fields must be 0. */
-#define M(...) (&(struct plmc_meta){ __VA_ARGS__ })
+#define M(...) (&(struct plmc_meta){__VA_ARGS__})
 
 START_TEST(get_flags_and_value)
 {
-	struct plmc_meta m = { .mflags = PLMC_MF_VALUE };
+	struct plmc_meta m = {.mflags = PLMC_MF_VALUE};
 
 	ut_rc(mg("a", &m), PLMC_NOT_FOUND);
-	ut_rc(ms("a", "hello", M(.cflags = 7, .mflags = PLMC_MF_TTL,
-				 .ttl = 100)),
+	ut_rc(ms("a", "hello",
+		 M(.cflags = 7, .mflags = PLMC_MF_TTL, .ttl = 100)),
 	      PLMC_STORED);
 	memset(&m, 0, sizeof(m));
 	m.mflags = PLMC_MF_VALUE;
@@ -77,7 +77,7 @@ END_TEST
 
 START_TEST(nobump_leaves_unfetched)
 {
-	struct plmc_meta m = { .mflags = PLMC_MF_NOBUMP };
+	struct plmc_meta m = {.mflags = PLMC_MF_NOBUMP};
 
 	ut_rc(ms("a", "x", M(0)), PLMC_STORED);
 	ut_rc(mg("a", &m), PLMC_OK);
@@ -98,7 +98,7 @@ END_TEST
 
 START_TEST(ttl_update)
 {
-	struct plmc_meta m = { .mflags = PLMC_MF_TTL, .ttl = 5 };
+	struct plmc_meta m = {.mflags = PLMC_MF_TTL, .ttl = 5};
 
 	ut_rc(ms("a", "x", M(0)), PLMC_STORED);
 	ut_rc(mg("a", &m), PLMC_OK);
@@ -112,8 +112,8 @@ END_TEST
 
 START_TEST(vivify_once)
 {
-	struct plmc_meta m = { .mflags = PLMC_MF_VIVIFY | PLMC_MF_VALUE,
-			       .vivify_ttl = 30 };
+	struct plmc_meta m = {.mflags = PLMC_MF_VIVIFY | PLMC_MF_VALUE,
+			      .vivify_ttl = 30};
 
 	ut_rc(mg("v", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits, PLMC_MR_WON | PLMC_MR_CREATED);
@@ -137,16 +137,18 @@ END_TEST
 START_TEST(vivify_ttl_order)
 {
 	/* N then T on the line: T's TTL is the one the item keeps. */
-	struct plmc_meta m = { .mflags = PLMC_MF_VIVIFY | PLMC_MF_TTL,
-			       .vivify_ttl = 30, .ttl = 90 };
+	struct plmc_meta m = {.mflags = PLMC_MF_VIVIFY | PLMC_MF_TTL,
+			      .vivify_ttl = 30,
+			      .ttl = 90};
 
 	ut_rc(mg("v", &m), PLMC_OK);
 	memset(&m, 0, sizeof(m));
 	ut_rc(mg("v", &m), PLMC_OK);
 	ck_assert_int_eq(m.ttl_left, 90);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_VIVIFY | PLMC_MF_TTL |
-					  PLMC_MF_N_AFTER_T,
-				.vivify_ttl = 30, .ttl = 90 };
+	m = (struct plmc_meta){.mflags = PLMC_MF_VIVIFY | PLMC_MF_TTL |
+					 PLMC_MF_N_AFTER_T,
+			       .vivify_ttl = 30,
+			       .ttl = 90};
 	ut_rc(mg("w", &m), PLMC_OK);
 	memset(&m, 0, sizeof(m));
 	ut_rc(mg("w", &m), PLMC_OK);
@@ -156,28 +158,28 @@ END_TEST
 
 START_TEST(recache_win)
 {
-	struct plmc_meta m = { .mflags = PLMC_MF_RECACHE, .recache = 50 };
+	struct plmc_meta m = {.mflags = PLMC_MF_RECACHE, .recache = 50};
 
 	ut_rc(ms("r", "x", M(.mflags = PLMC_MF_TTL, .ttl = 100)), PLMC_STORED);
 	ut_rc(mg("r", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_WON, 0); /* 100 s left > 50 */
-	m = (struct plmc_meta){ .mflags = PLMC_MF_RECACHE, .recache = 200 };
+	m = (struct plmc_meta){.mflags = PLMC_MF_RECACHE, .recache = 200};
 	ut_rc(mg("r", &m), PLMC_OK);
-	ck_assert_uint_eq(m.rbits & (PLMC_MR_WON | PLMC_MR_TOKEN),
-			  PLMC_MR_WON);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_RECACHE, .recache = 200 };
+	ck_assert_uint_eq(m.rbits & (PLMC_MR_WON | PLMC_MR_TOKEN), PLMC_MR_WON);
+	m = (struct plmc_meta){.mflags = PLMC_MF_RECACHE, .recache = 200};
 	ut_rc(mg("r", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & (PLMC_MR_WON | PLMC_MR_TOKEN),
 			  PLMC_MR_TOKEN);
 	/* No expiry: R never wins. */
 	ut_rc(ms("n", "x", M(0)), PLMC_STORED);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_RECACHE, .recache = 9999 };
+	m = (struct plmc_meta){.mflags = PLMC_MF_RECACHE, .recache = 9999};
 	ut_rc(mg("n", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_WON, 0);
 	/* R after T sees T's TTL. */
-	m = (struct plmc_meta){ .mflags = PLMC_MF_RECACHE | PLMC_MF_TTL |
-					  PLMC_MF_R_AFTER_T,
-				.recache = 100, .ttl = 10 };
+	m = (struct plmc_meta){.mflags = PLMC_MF_RECACHE | PLMC_MF_TTL |
+					 PLMC_MF_R_AFTER_T,
+			       .recache = 100,
+			       .ttl = 10};
 	ut_rc(mg("n", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_WON, PLMC_MR_WON);
 }
@@ -185,7 +187,7 @@ END_TEST
 
 START_TEST(invalidate_stale)
 {
-	struct plmc_meta m = { 0 };
+	struct plmc_meta m = {0};
 	uint64_t cas0, cas1;
 
 	ut_rc(ms("s", "old", M(0)), PLMC_STORED);
@@ -193,7 +195,7 @@ START_TEST(invalidate_stale)
 	cas0 = m.cas;
 	ut_rc(md("s", M(.mflags = PLMC_MF_STALE | PLMC_MF_TTL, .ttl = 30)),
 	      PLMC_DELETED);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_VALUE };
+	m = (struct plmc_meta){.mflags = PLMC_MF_VALUE};
 	ut_rc(mg("s", &m), PLMC_OK);
 	cas1 = m.cas;
 	ck_assert_uint_gt(cas1, cas0); /* md I takes a new CAS */
@@ -204,17 +206,17 @@ START_TEST(invalidate_stale)
 			  PLMC_MR_STALE | PLMC_MR_WON | PLMC_MR_FETCHED);
 	memset(&m, 0, sizeof(m));
 	ut_rc(mg("s", &m), PLMC_OK);
-	ck_assert_uint_eq(m.rbits & (PLMC_MR_STALE | PLMC_MR_WON |
-				     PLMC_MR_TOKEN),
+	ck_assert_uint_eq(m.rbits &
+				  (PLMC_MR_STALE | PLMC_MR_WON | PLMC_MR_TOKEN),
 			  PLMC_MR_STALE | PLMC_MR_TOKEN);
 	/* A set with the pre-invalidation CAS and I: stored, still stale,
 	 * token state kept. Without I: EXISTS. */
 	ut_rc(ms("s", "mid", M(.mflags = PLMC_MF_CAS, .cas_in = cas0)),
 	      PLMC_EXISTS);
-	ut_rc(ms("s", "new", M(.mflags = PLMC_MF_CAS | PLMC_MF_STALE,
-			       .cas_in = cas0)),
+	ut_rc(ms("s", "new",
+		 M(.mflags = PLMC_MF_CAS | PLMC_MF_STALE, .cas_in = cas0)),
 	      PLMC_STORED);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_VALUE };
+	m = (struct plmc_meta){.mflags = PLMC_MF_VALUE};
 	ut_rc(mg("s", &m), PLMC_OK);
 	ck_assert(!memcmp(vbuf, "new", 3));
 	ck_assert_uint_eq(m.rbits & (PLMC_MR_STALE | PLMC_MR_TOKEN),
@@ -235,15 +237,14 @@ START_TEST(invalidate_stale)
 	ut_rc(md("s", M(.mflags = PLMC_MF_STALE)), PLMC_DELETED);
 	memset(&m, 0, sizeof(m));
 	ut_rc(mg("s", &m), PLMC_OK);
-	ck_assert_uint_eq(m.rbits & (PLMC_MR_WON | PLMC_MR_TOKEN),
-			  PLMC_MR_WON);
+	ck_assert_uint_eq(m.rbits & (PLMC_MR_WON | PLMC_MR_TOKEN), PLMC_MR_WON);
 	ut_rc(md("nope", M(.mflags = PLMC_MF_STALE)), PLMC_NOT_FOUND);
 }
 END_TEST
 
 START_TEST(set_modes_and_cas)
 {
-	struct plmc_meta m = { .mflags = PLMC_MF_VALUE };
+	struct plmc_meta m = {.mflags = PLMC_MF_VALUE};
 	uint64_t cas;
 
 	ut_rc(ms("k", "x", M(.mode = PLMC_MS_REPLACE)), PLMC_NOT_STORED);
@@ -260,18 +261,19 @@ START_TEST(set_modes_and_cas)
 	ck_assert(!memcmp(vbuf, "abc", 3));
 	ck_assert_uint_eq(m.flags, 3); /* append keeps the flags */
 	cas = m.cas;
-	ut_rc(ms("k", "q", M(.mode = PLMC_MS_APPEND, .mflags = PLMC_MF_CAS,
-			     .cas_in = cas + 1)),
+	ut_rc(ms("k", "q",
+		 M(.mode = PLMC_MS_APPEND, .mflags = PLMC_MF_CAS,
+		   .cas_in = cas + 1)),
 	      PLMC_EXISTS);
 	ut_rc(ms("k", "q", M(.mflags = PLMC_MF_CAS, .cas_in = cas + 1)),
 	      PLMC_EXISTS);
 	/* C0: a cas with nothing to match. */
 	ut_rc(ms("k", "q", M(.mflags = PLMC_MF_CAS)), PLMC_EXISTS);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_CAS, .cas_in = cas };
+	m = (struct plmc_meta){.mflags = PLMC_MF_CAS, .cas_in = cas};
 	ut_rc(ms("k", "new", &m), PLMC_STORED);
 	ck_assert_uint_gt(m.cas, cas);
 	ut_rc(ms("k", "r", M(.mode = PLMC_MS_REPLACE)), PLMC_STORED);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_VALUE };
+	m = (struct plmc_meta){.mflags = PLMC_MF_VALUE};
 	ut_rc(mg("k", &m), PLMC_OK);
 	ck_assert(m.vlen == 1 && vbuf[0] == 'r');
 	/* An exptime in the past: stored, and gone. */
@@ -283,7 +285,7 @@ END_TEST
 
 START_TEST(delete_cases)
 {
-	struct plmc_meta m = { 0 };
+	struct plmc_meta m = {0};
 
 	ut_rc(md("d", M(0)), PLMC_NOT_FOUND);
 	ut_rc(ms("d", "x", M(0)), PLMC_STORED);
@@ -291,8 +293,7 @@ START_TEST(delete_cases)
 	ut_rc(md("d", M(.mflags = PLMC_MF_CAS, .cas_in = m.cas + 1)),
 	      PLMC_EXISTS);
 	ut_rc(md("d", M(.mflags = PLMC_MF_CAS)), PLMC_EXISTS);
-	ut_rc(md("d", M(.mflags = PLMC_MF_CAS, .cas_in = m.cas)),
-	      PLMC_DELETED);
+	ut_rc(md("d", M(.mflags = PLMC_MF_CAS, .cas_in = m.cas)), PLMC_DELETED);
 	memset(&m, 0, sizeof(m));
 	ut_rc(mg("d", &m), PLMC_NOT_FOUND);
 }
@@ -300,28 +301,32 @@ END_TEST
 
 START_TEST(arith_cases)
 {
-	struct plmc_meta m = { .delta = 1 };
+	struct plmc_meta m = {.delta = 1};
 
 	ut_rc(ma("n", &m), PLMC_NOT_FOUND);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_VIVIFY, .initial = 7,
-				.delta = 1, .vivify_ttl = 50 };
+	m = (struct plmc_meta){.mflags = PLMC_MF_VIVIFY,
+			       .initial = 7,
+			       .delta = 1,
+			       .vivify_ttl = 50};
 	ut_rc(ma("n", &m), PLMC_OK);
 	ck_assert_uint_eq(m.number, 7); /* created with J, D not applied */
 	ck_assert_uint_eq(m.rbits & PLMC_MR_CREATED, PLMC_MR_CREATED);
 	ck_assert_int_eq(m.ttl_viv, 50);
-	m = (struct plmc_meta){ .delta = 5 };
+	m = (struct plmc_meta){.delta = 5};
 	ut_rc(ma("n", &m), PLMC_OK);
 	ck_assert_uint_eq(m.number, 12);
 	ck_assert_int_eq(m.ttl_left, 50);
-	m = (struct plmc_meta){ .mode = PLMC_MA_DECR, .delta = 100,
-				.mflags = PLMC_MF_TTL, .ttl = 9 };
+	m = (struct plmc_meta){.mode = PLMC_MA_DECR,
+			       .delta = 100,
+			       .mflags = PLMC_MF_TTL,
+			       .ttl = 9};
 	ut_rc(ma("n", &m), PLMC_OK);
 	ck_assert_uint_eq(m.number, 0);
 	ck_assert_int_eq(m.ttl_set, 9);
-	ut_rc(ma("n", M(.delta = 1, .mflags = PLMC_MF_CAS,
-			.cas_in = m.cas + 1)),
+	ut_rc(ma("n",
+		 M(.delta = 1, .mflags = PLMC_MF_CAS, .cas_in = m.cas + 1)),
 	      PLMC_EXISTS);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_VALUE };
+	m = (struct plmc_meta){.mflags = PLMC_MF_VALUE};
 	ut_rc(mg("n", &m), PLMC_OK);
 	ck_assert_int_eq(m.ttl_left, 9);
 	ck_assert(vbuf[0] == '0');
@@ -336,26 +341,24 @@ END_TEST
 
 START_TEST(binary_keys)
 {
-	static const char key[] = { 0, 1, 2, ' ', '\n' };
-	struct plmc_meta m = { .cmd = PLMC_META_SET };
+	static const char key[] = {0, 1, 2, ' ', '\n'};
+	struct plmc_meta m = {.cmd = PLMC_META_SET};
 
 	ut_rc(plmc_meta(key, sizeof(key), &m, "v", 1, NULL, 0), PLMC_E_KEY);
-	m = (struct plmc_meta){ .cmd = PLMC_META_SET,
-				.mflags = PLMC_MF_BINKEY };
+	m = (struct plmc_meta){.cmd = PLMC_META_SET, .mflags = PLMC_MF_BINKEY};
 	ut_rc(plmc_meta(key, sizeof(key), &m, "v", 1, NULL, 0), PLMC_STORED);
-	m = (struct plmc_meta){ .cmd = PLMC_META_DEBUG,
-				.mflags = PLMC_MF_BINKEY };
+	m = (struct plmc_meta){.cmd = PLMC_META_DEBUG,
+			       .mflags = PLMC_MF_BINKEY};
 	ut_rc(plmc_meta(key, sizeof(key), &m, NULL, 0, NULL, 0), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_BINKEY, PLMC_MR_BINKEY);
 	/* The same namespace as text keys: "ab" stored binary is "ab". */
-	m = (struct plmc_meta){ .cmd = PLMC_META_SET,
-				.mflags = PLMC_MF_BINKEY };
+	m = (struct plmc_meta){.cmd = PLMC_META_SET, .mflags = PLMC_MF_BINKEY};
 	ut_rc(plmc_meta(S("ab"), &m, "w", 1, NULL, 0), PLMC_STORED);
-	m = (struct plmc_meta){ 0 };
+	m = (struct plmc_meta){0};
 	ut_rc(mg("ab", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_BINKEY, PLMC_MR_BINKEY);
 	ut_rc(ms("ab", "t", M(0)), PLMC_STORED);
-	m = (struct plmc_meta){ 0 };
+	m = (struct plmc_meta){0};
 	ut_rc(mg("ab", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_BINKEY, 0);
 }
@@ -365,7 +368,7 @@ END_TEST
 START_TEST(request_checks)
 {
 	struct plmc_meta m;
-	struct plmc_req r = { 0 };
+	struct plmc_req r = {0};
 
 	ut_rc(ms("k", "v", M(0)), PLMC_STORED);
 	ut_rc(mg("k", M(.cflags = 1)), PLMC_E_INVAL);
@@ -382,14 +385,14 @@ START_TEST(request_checks)
 	ut_rc(ma("k", M(.mode = 2)), PLMC_E_INVAL);
 	ut_rc(ma("k", M(.mflags = PLMC_MF_RECACHE, .recache = 1)),
 	      PLMC_E_INVAL);
-	m = (struct plmc_meta){ .cmd = 9 };
+	m = (struct plmc_meta){.cmd = 9};
 	ut_rc(plmc_meta(S("k"), &m, NULL, 0, NULL, 0), PLMC_E_INVAL);
-	m = (struct plmc_meta){ .cmd = PLMC_META_DELETE };
+	m = (struct plmc_meta){.cmd = PLMC_META_DELETE};
 	ut_rc(plmc_meta(S("k"), &m, "x", 1, NULL, 0), PLMC_E_INVAL);
-	m = (struct plmc_meta){ .cmd = PLMC_META_SET };
+	m = (struct plmc_meta){.cmd = PLMC_META_SET};
 	ut_rc(plmc_meta(S("k"), &m, "x", 1, vbuf, 8), PLMC_E_INVAL);
 	/* Raw requests: the classic fields stay 0; pointers are checked. */
-	m = (struct plmc_meta){ .cmd = PLMC_META_DELETE };
+	m = (struct plmc_meta){.cmd = PLMC_META_DELETE};
 	r.key = (uint64_t)(uintptr_t) "k";
 	r.klen = 1;
 	r.out = (uint64_t)(uintptr_t)&m;
@@ -406,10 +409,9 @@ START_TEST(request_checks)
 	r.out = (uint64_t)(uintptr_t)&m;
 	r.key = PLMC_STORE_ADDR;
 	ut_rc((int)pl_call(PLMC_OP_META, &r), PLMC_E_FAULT);
-	m = (struct plmc_meta){ .cmd = PLMC_META_GET,
-				.mflags = PLMC_MF_VALUE };
+	m = (struct plmc_meta){.cmd = PLMC_META_GET, .mflags = PLMC_MF_VALUE};
 	ut_rc(plmc_meta(S("k"), &m, NULL, 0, vbuf, 0), PLMC_E_SMALLBUF);
-	m = (struct plmc_meta){ .mflags = PLMC_MF_VALUE };
+	m = (struct plmc_meta){.mflags = PLMC_MF_VALUE};
 	ut_rc(mg("k", &m), PLMC_OK);
 	ck_assert(m.vlen == 1 && vbuf[0] == 'v');
 }
@@ -457,37 +459,37 @@ START_TEST(one_winner_race)
 {
 	for (int round = 0; round < 20; round++) {
 		ut_rc(md("race", M(0)), round ? PLMC_DELETED : PLMC_NOT_FOUND);
-		ck_assert_int_eq(race((struct plmc_meta){
-					 .mflags = PLMC_MF_VIVIFY,
-					 .vivify_ttl = 30 }),
-				 1);
+		ck_assert_int_eq(
+			race((struct plmc_meta){.mflags = PLMC_MF_VIVIFY,
+						.vivify_ttl = 30}),
+			1);
 		ut_rc(ms("race", "x", M(.mflags = PLMC_MF_TTL, .ttl = 10)),
 		      PLMC_STORED);
-		ck_assert_int_eq(race((struct plmc_meta){
-					 .mflags = PLMC_MF_RECACHE,
-					 .recache = 60 }),
-				 1);
+		ck_assert_int_eq(
+			race((struct plmc_meta){.mflags = PLMC_MF_RECACHE,
+						.recache = 60}),
+			1);
 		ut_rc(md("race", M(.mflags = PLMC_MF_STALE)), PLMC_DELETED);
-		ck_assert_int_eq(race((struct plmc_meta){ 0 }), 1);
+		ck_assert_int_eq(race((struct plmc_meta){0}), 1);
 	}
 }
 END_TEST
 
 START_TEST(check_after)
 {
-	struct plmc_check ck = { .size = sizeof(ck) };
+	struct plmc_check ck = {.size = sizeof(ck)};
 	struct plmc_meta m;
 
 	for (int i = 0; i < 200; i++) {
 		char k[16];
 
 		snprintf(k, sizeof(k), "k%d", i % 37);
-		m = (struct plmc_meta){ .mflags = PLMC_MF_VIVIFY,
-					.vivify_ttl = 30 };
+		m = (struct plmc_meta){.mflags = PLMC_MF_VIVIFY,
+				       .vivify_ttl = 30};
 		ut_rc(mg(k, &m), PLMC_OK);
 		ut_rc(md(k, M(.mflags = PLMC_MF_STALE)), PLMC_DELETED);
 		ut_rc(ms(k, "12", M(.mode = PLMC_MS_APPEND)), PLMC_STORED);
-		m = (struct plmc_meta){ .delta = 3 };
+		m = (struct plmc_meta){.delta = 3};
 		ut_rc(ma(k, &m), PLMC_OK);
 		if (i % 3 == 0)
 			ut_rc(md(k, M(0)), PLMC_DELETED);

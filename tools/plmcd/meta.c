@@ -22,7 +22,7 @@
 #include "plmc.h"
 #include "plmcd.h"
 
-#define META_MAX_WORDS 19  /* more: "options flags (are) too long" */
+#define META_MAX_WORDS	19 /* more: "options flags (are) too long" */
 #define META_OPAQUE_MAX 32 /* an O token, its letter included */
 
 static const char E_FORMAT[] = "CLIENT_ERROR bad command line format";
@@ -38,14 +38,14 @@ struct meta_req {
 	struct plmc_meta m;
 	char key[PLMC_KEY_MAX + 1]; /* decoded when b */
 	size_t klen;
-	int bin;    /* b */
-	int quiet;  /* q */
-	int value;  /* v */
-	int has_t;  /* T seen */
-	int has_n;  /* N seen */
+	int bin;   /* b */
+	int quiet; /* q */
+	int value; /* v */
+	int has_t; /* T seen */
+	int has_n; /* N seen */
 	int has_r;
 	int has_cas;
-	char mode;  /* M's letter, 0 = none */
+	char mode; /* M's letter, 0 = none */
 };
 
 static void line(struct conn *c, const char *s)
@@ -234,8 +234,16 @@ static const char *preparse(struct cmd *k, int first, struct meta_req *q)
 			}
 			break;
 		}
-		case 'l': case 'O': case 'P': case 'L': case 'k': case 's':
-		case 't': case 'c': case 'f': case 'h':
+		case 'l':
+		case 'O':
+		case 'P':
+		case 'L':
+		case 'k':
+		case 's':
+		case 't':
+		case 'c':
+		case 'f':
+		case 'h':
 			break;
 		case 'v':
 			q->value = 1;
@@ -260,7 +268,8 @@ static const char *preparse(struct cmd *k, int first, struct meta_req *q)
 			break;
 		case 'M':
 			if (k->len[i] != 2) {
-				err = "CLIENT_ERROR incorrect length for M token";
+				err = "CLIENT_ERROR incorrect length for M "
+				      "token";
 				bad = 1;
 			} else {
 				q->mode = k->tok[i][1];
@@ -268,13 +277,15 @@ static const char *preparse(struct cmd *k, int first, struct meta_req *q)
 			break;
 		case 'J':
 			if (num_u64(arg, &q->m.initial)) {
-				err = "CLIENT_ERROR invalid numeric initial value";
+				err = "CLIENT_ERROR invalid numeric initial "
+				      "value";
 				bad = 1;
 			}
 			break;
 		case 'D':
 			if (num_u64(arg, &q->m.delta)) {
-				err = "CLIENT_ERROR invalid numeric delta value";
+				err = "CLIENT_ERROR invalid numeric delta "
+				      "value";
 				bad = 1;
 			}
 			break;
@@ -342,7 +353,7 @@ static int opaque_bad(const struct cmd *k, int first)
 static void get_opaque_error(struct conn *c, const struct cmd *k,
 			     const struct meta_req *q, int bad)
 {
-	struct plmc_meta m = { .cmd = PLMC_META_GET };
+	struct plmc_meta m = {.cmd = PLMC_META_GET};
 	int t = flag_at(k, 2, 'T');
 
 	if (q->bin)
@@ -541,8 +552,8 @@ static void meta_get(struct conn *c, struct worker_ctx *w, struct cmd *k)
 }
 
 /* ms <key> <datalen> <flags>*\r\n<data>\r\n */
-static size_t meta_set(struct conn *c, struct cmd *k, size_t used,
-		       size_t avail, const char *data)
+static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
+		       const char *data)
 {
 	static __thread struct meta_req q;
 	const char *err;
@@ -586,9 +597,9 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used,
 		err = "SERVER_ERROR object too large for cache";
 	if (err) {
 		if (err[0] == 'S') { /* memcached drops the old value too */
-			struct plmc_meta d = { .cmd = PLMC_META_DELETE,
-					       .mflags = q.bin ? PLMC_MF_BINKEY
-							       : 0 };
+			struct plmc_meta d = {.cmd = PLMC_META_DELETE,
+					      .mflags = q.bin ? PLMC_MF_BINKEY
+							      : 0};
 
 			plmc_meta(q.key, q.klen, &d, NULL, 0, NULL, 0);
 		}
@@ -625,9 +636,9 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used,
 		break;
 	default:
 		if (rc == PLMC_E_TOOBIG) {
-			struct plmc_meta d = { .cmd = PLMC_META_DELETE,
-					       .mflags = q.bin ? PLMC_MF_BINKEY
-							       : 0 };
+			struct plmc_meta d = {.cmd = PLMC_META_DELETE,
+					      .mflags = q.bin ? PLMC_MF_BINKEY
+							      : 0};
 
 			plmc_meta(q.key, q.klen, &d, NULL, 0, NULL, 0);
 		}
@@ -835,8 +846,8 @@ static void meta_debug(struct conn *c, struct cmd *k)
 	/* memcached's exp is now - exptime: negative while it lives */
 	buf_printf(&c->out,
 		   " exp=%lld la=%u cas=%llu fetch=%s cls=%u size=%llu\r\n",
-		   q.m.ttl_left == -1 ? -1LL : -(long long)q.m.ttl_left,
-		   q.m.la, (unsigned long long)q.m.cas,
+		   q.m.ttl_left == -1 ? -1LL : -(long long)q.m.ttl_left, q.m.la,
+		   (unsigned long long)q.m.cas,
 		   (q.m.rbits & PLMC_MR_FETCHED) ? "yes" : "no", q.m.cls + 1,
 		   (unsigned long long)q.m.size);
 }

@@ -247,6 +247,17 @@ static int build_meta(char *cmd, size_t cap, unsigned r, unsigned r2, int key,
 		"ms k1 2 F-1\r\nab\r\n", "ma k1 J-5 N0\r\n", "md k1 k k\r\n",
 		"mg k1 O123456789012345678901234567890123\r\n", "mn extra\r\n",
 		"ms k1 2 C-1\r\nab\r\n", "mg k1 noreply\r\n",
+		"mg k1 E5\r\n", "mg k1 Pfoo Lbar v\r\n", "ms k1 2 S5\r\nab\r\n",
+		"me k1 k\r\n", "ms k1 2 T99999999999\r\nab\r\n",
+		"mg k1 t T-5\r\n", "ma k1 M+ v\r\n", "ma k1 M- v\r\n", "mn q\r\n",
+		"ms k1 0\r\n\r\n", "ms k1 2 b\r\nab\r\n", "md k1 q C0\r\n",
+		"ma k1 J18446744073709551616 N0\r\n", "mg k1 Fabc\r\n",
+		"mg k1 Cabc\r\n", "mg k1 Jx\r\n", "mg k1 Dx\r\n",
+		"ms k1 2 F4294967297 T0\r\nab\r\n", "ms k1 +2\r\nab\r\n",
+		"mg k1 s v s\r\n", "ms k1 2 MA N0\r\nab\r\n",
+		"ma k1 N0 J5 T-1 v\r\n", "mg azE= b k k\r\n", "mg a!zE= b k v\r\n",
+		"mg =azE b k\r\n", "me azE= b\r\n", "me !!!! b\r\n",
+		"ms k1 1 I C1\r\nz\r\n", "md k1 I T0 q\r\n", "mg k1 \x01\r\n",
 	};
 	unsigned x = r ^ (r2 * 2654435761u);
 	int bin = lcg(&x) % 5 == 0;

@@ -823,7 +823,7 @@ static void meta_debug(struct conn *c, struct cmd *k)
 		q.klen = b64_decode(k->tok[1], k->len[1], q.key,
 				    sizeof(q.key) - 1);
 		if (!q.klen) {
-			line(c, E_DECODE);
+			line(c, E_FORMAT);
 			return;
 		}
 		q.m.mflags = PLMC_MF_BINKEY;

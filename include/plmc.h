@@ -97,6 +97,43 @@ struct plmc_stats {
 	uint64_t reclaimed;    /* expired items unlinked by the store */
 	uint64_t expired_unfetched; /* ... of which never read */
 	uint64_t evicted_unfetched; /* evicted items never read */
+	/* The store's settings and memory (memcached's stats settings
+	 * and stats slabs totals). */
+	uint64_t item_size_max;   /* memcached's -I */
+	uint64_t growth_factor;   /* x 1000 (-f) */
+	uint64_t chunk_size;      /* key + value room of class 1 (-n) */
+	uint64_t slab_page_size;
+	uint64_t slab_classes;    /* classes defined */
+	uint64_t active_slabs;    /* classes with a page */
+	uint64_t total_malloced;  /* bytes of pages handed to classes */
+	uint64_t hash_buckets;
+	uint64_t reset_time;      /* store time of the last stats reset, 0 */
+};
+
+/*
+ * One size class (memcached's "stats slabs" and "stats items" rows).
+ * Counters are approximate while other calls run, and across a death.
+ */
+struct plmc_class_stats {
+	uint32_t id;           /* memcached numbering: 1 = smallest */
+	uint32_t chunk_size;
+	uint64_t chunks_per_page;
+	uint64_t total_pages;
+	uint64_t total_chunks;
+	uint64_t used_chunks;
+	uint64_t free_chunks;     /* on the free list */
+	uint64_t free_chunks_end; /* not yet carved from the newest page */
+	uint64_t number;          /* linked items */
+	uint64_t mem_requested;   /* their bytes: header + key + value */
+	uint64_t age;             /* seconds since the least recent access */
+	uint64_t evicted;
+	uint64_t evicted_nonzero; /* ... that had an expiry */
+	uint64_t evicted_unfetched;
+	uint64_t evicted_time;    /* idle seconds of the last one evicted */
+	uint64_t reclaimed;
+	uint64_t expired_unfetched;
+	uint64_t outofmemory;
+	uint64_t crawler_reclaimed; /* reclaimed by the write-path scan */
 };
 
 /*
@@ -171,6 +208,12 @@ int plmc_get(const void *key, size_t klen, void *buf, size_t buflen,
 	     size_t *vlen, uint32_t *flags, uint64_t *cas);
 int plmc_delete(const void *key, size_t klen);
 int plmc_stats(struct plmc_stats *st);
+/* Per size class, for classes with a page: up to @n entries in @out;
+ * *count = how many classes have pages. PLMC_OK. */
+int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count);
+/* memcached's "stats reset": every counter but curr_items and bytes
+ * starts again from 0 (per class too). PLMC_OK. */
+int plmc_stats_reset(void);
 int plmc_nop(void);
 
 /* memcached's storage commands. add: PLMC_NOT_STORED if the key exists;

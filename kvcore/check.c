@@ -148,6 +148,7 @@ static void kv_check_locks(struct kv_chk *k)
 	for (i = 0; i < KV_NCLASSES; i++)
 		kv_check_lock(k, &a->cls[i].lock);
 	kv_check_lock(k, &a->page_lock);
+	kv_check_lock(k, &a->stat_lock);
 }
 
 /* A quiescent slot record: nothing in flight; count its list. */

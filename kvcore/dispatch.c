@@ -215,10 +215,19 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (r->buf || r->buflen || r->out || (op != PLMC_OP_CAS && r->cas))
 		return PLMC_E_INVAL;
 	rc = kv_build(c, r, key, &it);
+	/*
+	 * memcached's rule: a set that cannot be stored (too large, out of
+	 * memory) unlinks the key's old item, so no stale value outlives
+	 * a failed write. add/replace/cas leave it.
+	 */
+	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET)
+		kv_remove(c, key, r->klen, kv_hash(key, r->klen));
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
-	return kv_put(c, op, it, key, r->klen, kv_hash(key, r->klen), r->cas);
+	rc = kv_put(c, op, it, key, r->klen, kv_hash(key, r->klen), r->cas);
+	kv_scan(c);
+	return rc;
 }
 
 /* APPEND, PREPEND. */
@@ -232,7 +241,8 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	rc = kv_key_in(r, key);
 	if (rc)
 		return rc;
-	if (r->vlen > c->item_max)
+	/* memcached first makes an item of the piece alone (flags 0 here) */
+	if (!kv_item_fits(c, r->klen, r->vlen, 0))
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
@@ -339,6 +349,30 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
+/* CLASSES: out = struct plmc_class_stats[buflen], 0 <= buflen <= 64.
+ * Return: the number of classes with pages (entries beyond buflen are
+ * not written). */
+static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
+	    r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (r->buflen > KV_NCLASSES)
+		return PLMC_E_INVAL;
+	if (!kv_user_ok(r->out, r->buflen * sizeof(struct plmc_class_stats)))
+		return PLMC_E_FAULT;
+	return kv_classes_out(c, r->out, r->buflen);
+}
+
+static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
+	    r->exptime || r->cas || r->klen || r->flags)
+		return PLMC_E_INVAL;
+	kv_stats_reset(c);
+	return PLMC_OK;
+}
+
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
@@ -438,6 +472,10 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_delete(c, r);
 	case PLMC_OP_STATS:
 		return kv_op_stats(c, r);
+	case PLMC_OP_CLASSES:
+		return kv_op_classes(c, r);
+	case PLMC_OP_STATS_RESET:
+		return kv_op_stats_reset(c, r);
 	case PLMC_OP_CLOCK:
 		return kv_op_clock(c, r);
 	case PLMC_OP_META:

@@ -96,6 +96,43 @@ int kv_evict(struct kv_ctx *c, int cls)
 	return 0;
 }
 
+/*
+ * Amortized expiry (memcached's LRU crawler, done by writers instead of a
+ * thread): every store looks at the next KV_SCAN_STEP buckets after this
+ * slot's cursor (its own counter block: no shared write) and unlinks the
+ * first dead item it finds there, through the normal write path. A table
+ * of B buckets is covered every B / KV_SCAN_STEP stores of a slot.
+ * Context: epoch announced, no lock held, no item referenced.
+ */
+#define KV_SCAN_STEP 2
+
+void kv_scan(struct kv_ctx *c)
+{
+	u64 b = c->st->scan_pos, mask = c->geo.nbuckets - 1, i;
+
+	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
+	for (i = 0; i < KV_SCAN_STEP; i++) {
+		u64 p = __atomic_load_n(&c->geo.buckets[(b + i) & mask],
+					__ATOMIC_ACQUIRE);
+
+		for (; p; p = __atomic_load_n(&((struct kv_item *)p)->next,
+					      __ATOMIC_ACQUIRE)) {
+			struct kv_item *it = (struct kv_item *)p;
+			char key[KV_KEY_MAX];
+			u32 klen = it->klen;
+			int cls = it->cls;
+
+			if (kv_item_live(c, it) || !klen ||
+			    (u64)cls >= kv_area()->ncls)
+				continue;
+			memcpy(key, it->data, klen);
+			kv_reap(c, key, klen, it->hash);
+			kv_cls_add(cls, &kv_cls(cls)->crawler_reclaimed, 1);
+			return;
+		}
+	}
+}
+
 /* Give a reader that holds back reclamation a moment to leave. */
 static void kv_relax(void)
 {

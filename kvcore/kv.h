@@ -112,7 +112,8 @@ struct kv_stat {
 	u64 expired_unfetched;
 	u64 evicted_unfetched;
 	u64 evictions;
-	u64 pad[6];
+	u64 scan_pos; /* next bucket of this slot's expiry scan (evict.c) */
+	u64 pad[5];
 };
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
@@ -131,7 +132,8 @@ struct kv_area {
 	s64 clock_off;	/* test clock offset (PLMC_OP_CLOCK), seconds */
 	kv_lock_t page_lock; /* pages_used; never nested in another lock */
 	u64 rec_gen;	     /* hdr->generation last scanned for the dead */
-	u64 pad2[4];
+	kv_lock_t stat_lock; /* st_base and the class counters' reset */
+	u64 pad2[3];
 	/*
 	 * flush_all (memcached's oldest_live / oldest_cas): once now >=
 	 * flush_time, an item is gone if it was stored at or before
@@ -140,9 +142,8 @@ struct kv_area {
 	 */
 	u64 flush_time;
 	u64 flush_cas;
-	u64 scan_pos;	/* next bucket of the write-path expiry scan */
-	u64 stat_reset; /* stats reset: bumps; see stats.c */
-	u64 pad3[4];
+	u64 stat_reset; /* store time of the last stats reset */
+	u64 pad3[5];
 	/*
 	 * Class sizes, derived from the header's settings by whoever first
 	 * finds ctab != their key (alloc.c). Every writer writes the same
@@ -383,6 +384,7 @@ u64 kv_class_chunks(int cls);
 
 /* evict.c */
 int kv_evict(struct kv_ctx *c, int cls);
+void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
 /* epoch.c */
@@ -463,5 +465,7 @@ int kv_user_ok(u64 p, u64 len);
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);
+long kv_classes_out(struct kv_ctx *c, u64 out, u64 n);
+void kv_stats_reset(struct kv_ctx *c);
 
 #endif /* KV_H */

@@ -122,7 +122,8 @@ struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
  * append/prepend @val (client memory, checked by the caller) to @key's
  * value; flags and expiry stay. The value is copied from the client
  * before any lock.
- * Return: STORED, NOT_STORED (no such key), TOOBIG, NOMEM.
+ * Return: STORED, NOT_STORED (no such key, or the joined item would
+ * be over the max item size: memcached's answer), NOMEM.
  */
 long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
 	       const void *val, u64 vlen)
@@ -137,7 +138,7 @@ long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
 		it = kv_item_copy(c, old, old->vlen + vlen, &err);
 		c->pin = 0;
 		if (!it)
-			return err;
+			return err == PLMC_E_TOOBIG ? PLMC_NOT_STORED : err;
 		memcpy(it->data + klen + (append ? 0 : vlen), old->data + klen,
 		       old->vlen);
 		memcpy(it->data + klen + (append ? old->vlen : 0), val, vlen);

@@ -1,74 +1,243 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * kvcore/stats.c - PLMC_OP_STATS: per-slot counters summed, plus what the
- * store header and the slot table say. Lock-free and approximate while
- * other slots run (each counter is read once, relaxed).
+ * kvcore/stats.c - PLMC_OP_STATS, PLMC_OP_CLASSES, PLMC_OP_STATS_RESET.
+ *
+ * Per-slot counters summed, plus what the store header, the classes and
+ * the slot table say. Lock-free and approximate while other slots run
+ * (each counter is read once, relaxed).
+ *
+ * stats reset: a slot's counters are written by their owner alone (no
+ * locked op), so nobody else may zero them. The reset instead stores the
+ * sums of the moment in kv_area.st_base, and every later sum subtracts
+ * it (curr_items and bytes excepted: they are state, not counts). The
+ * class counters are locked adds, so the reset zeroes them in place.
+ * Resets take stat_lock so two cannot interleave their snapshots.
  */
 #include "kv.h"
 
 #define KV_LOAD(p) __atomic_load_n(p, __ATOMIC_RELAXED)
+#define KV_STAT_WORDS (sizeof(struct kv_stat) / sizeof(u64))
 
-/* Sum one slot's counters into @st; items/bytes deltas into @ib. */
-static void kv_stats_add(struct plmc_stats *st, const struct kv_stat *k,
-			 s64 *ib)
+/* Every slot's counters added up, word by word (items/bytes included:
+ * their s64 deltas add up in two's complement). */
+static void kv_stats_sum(struct kv_stat *sum)
 {
-	st->get_hits += KV_LOAD(&k->get_hits);
-	st->get_misses += KV_LOAD(&k->get_misses);
-	st->cmd_get += KV_LOAD(&k->cmd_get);
-	st->cmd_set += KV_LOAD(&k->cmd_set);
-	st->delete_hits += KV_LOAD(&k->delete_hits);
-	st->delete_misses += KV_LOAD(&k->delete_misses);
-	st->total_items += KV_LOAD(&k->total_items);
-	ib[0] += KV_LOAD(&k->items);
-	ib[1] += KV_LOAD(&k->bytes);
-	st->cmd_touch += KV_LOAD(&k->cmd_touch);
-	st->touch_hits += KV_LOAD(&k->touch_hits);
-	st->touch_misses += KV_LOAD(&k->touch_misses);
-	st->incr_hits += KV_LOAD(&k->incr_hits);
-	st->incr_misses += KV_LOAD(&k->incr_misses);
-	st->decr_hits += KV_LOAD(&k->decr_hits);
-	st->decr_misses += KV_LOAD(&k->decr_misses);
-	st->cas_hits += KV_LOAD(&k->cas_hits);
-	st->cas_misses += KV_LOAD(&k->cas_misses);
-	st->cas_badval += KV_LOAD(&k->cas_badval);
-	st->get_expired += KV_LOAD(&k->get_expired);
-	st->get_flushed += KV_LOAD(&k->get_flushed);
-	st->cmd_flush += KV_LOAD(&k->cmd_flush);
-	st->reclaimed += KV_LOAD(&k->reclaimed);
-	st->expired_unfetched += KV_LOAD(&k->expired_unfetched);
-	st->evicted_unfetched += KV_LOAD(&k->evicted_unfetched);
-	st->evictions += KV_LOAD(&k->evictions);
+	u64 *d = (u64 *)sum, i, j;
+
+	memset(sum, 0, sizeof(*sum));
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		const u64 *s = (const u64 *)&kv_area()->st[i];
+
+		for (j = 0; j < KV_STAT_WORDS; j++)
+			d[j] += KV_LOAD(&s[j]);
+	}
+}
+
+/* The counters since the last reset: sum - base, but for items/bytes. */
+static void kv_stats_since_reset(struct kv_stat *k)
+{
+	const u64 *b = (const u64 *)&kv_area()->st_base;
+	s64 items, bytes;
+	u64 *d = (u64 *)k, j;
+
+	kv_stats_sum(k);
+	items = k->items;
+	bytes = k->bytes;
+	for (j = 0; j < KV_STAT_WORDS; j++)
+		d[j] -= KV_LOAD(&b[j]);
+	k->items = items;
+	k->bytes = bytes;
+}
+
+static void kv_stats_copy(struct plmc_stats *st, const struct kv_stat *k)
+{
+	st->get_hits = k->get_hits;
+	st->get_misses = k->get_misses;
+	st->cmd_get = k->cmd_get;
+	st->cmd_set = k->cmd_set;
+	st->delete_hits = k->delete_hits;
+	st->delete_misses = k->delete_misses;
+	st->total_items = k->total_items;
+	st->curr_items = k->items > 0 ? (u64)k->items : 0;
+	st->bytes = k->bytes > 0 ? (u64)k->bytes : 0;
+	st->cmd_touch = k->cmd_touch;
+	st->touch_hits = k->touch_hits;
+	st->touch_misses = k->touch_misses;
+	st->incr_hits = k->incr_hits;
+	st->incr_misses = k->incr_misses;
+	st->decr_hits = k->decr_hits;
+	st->decr_misses = k->decr_misses;
+	st->cas_hits = k->cas_hits;
+	st->cas_misses = k->cas_misses;
+	st->cas_badval = k->cas_badval;
+	st->get_expired = k->get_expired;
+	st->get_flushed = k->get_flushed;
+	st->cmd_flush = k->cmd_flush;
+	st->reclaimed = k->reclaimed;
+	st->expired_unfetched = k->expired_unfetched;
+	st->evicted_unfetched = k->evicted_unfetched;
+	st->evictions = k->evictions;
 }
 
 static void kv_stats_slots(struct plmc_stats *st)
 {
-	s64 ib[2] = {0, 0};
 	u64 i;
 
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
 		struct plmc_slot *s = kv_slot_rec(i);
 		u64 state = KV_LOAD(&s->state), dead = KV_LOAD(&s->dead);
 
-		kv_stats_add(st, &kv_area()->st[i], ib);
 		if (state)
 			st->slots_busy++;
 		if (dead && state >> 1 == dead)
 			st->dead_slots++;
 	}
-	st->curr_items = ib[0] > 0 ? (u64)ib[0] : 0;
-	st->bytes = ib[1] > 0 ? (u64)ib[1] : 0;
+}
+
+static void kv_stats_settings(struct kv_ctx *c, struct plmc_stats *st)
+{
+	const struct plmc_store_hdr *h = kv_hdr();
+	const struct kv_area *a = kv_area();
+	u64 i;
+
+	st->item_size_max = c->item_max;
+	st->growth_factor = h->slab_factor ? h->slab_factor
+					   : PLMC_CFG_FACTOR_DEF;
+	st->chunk_size = h->slab_min ? h->slab_min : PLMC_CFG_MIN_DEF;
+	st->slab_page_size = KV_PAGE_SIZE;
+	st->slab_classes = a->ncls;
+	for (i = 0; i < a->ncls; i++)
+		st->active_slabs += KV_LOAD(&a->cls[i].npages) != 0;
+	st->total_malloced = KV_LOAD(&a->pages_used) * KV_PAGE_SIZE;
+	st->hash_buckets = c->geo.nbuckets;
+	st->reset_time = KV_LOAD(&a->stat_reset);
 }
 
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 {
 	const struct plmc_store_hdr *h = kv_hdr();
+	struct kv_stat k;
 
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
+	kv_stats_since_reset(&k);
+	kv_stats_copy(st, &k);
 	kv_stats_slots(st);
+	kv_stats_settings(c, st);
 	st->limit_maxbytes = c->geo.npages * KV_PAGE_SIZE;
 	st->time = c->now;
 	st->generation = __atomic_load_n(&h->generation, __ATOMIC_ACQUIRE);
 	st->deaths = KV_LOAD(&h->deaths);
 	st->nattach = KV_LOAD(&h->nattach);
+}
+
+/*
+ * Seconds since the least recent access among class @cls's linked items:
+ * a read-only walk of its carved chunks (stats items only; memcached
+ * reads its LRU tail instead). Chunks are read racily: a chunk reused
+ * under the walk gives a plausible time, never a fault (pages stay).
+ */
+static u64 kv_class_age(struct kv_ctx *c, int cls, const struct kv_class *cl)
+{
+	u64 sz = kv_class_size(cls), n = KV_LOAD(&cl->pages), oldest = c->now;
+	u64 left = c->geo.npages; /* a racy list cannot loop us forever */
+
+	while (n && n <= c->geo.npages && left--) {
+		u64 pg = c->geo.pages + (n - 1) * KV_PAGE_SIZE, p;
+
+		for (p = pg; p + sz <= pg + KV_PAGE_SIZE; p += sz) {
+			const struct kv_item *it = (const struct kv_item *)p;
+			u32 at;
+
+			if (!(KV_LOAD(&it->iflags) & KV_IT_LINKED))
+				continue;
+			at = KV_LOAD(&it->atime);
+			if (at < oldest)
+				oldest = at;
+		}
+		n = KV_LOAD(&c->geo.pnext[n - 1]);
+	}
+	return c->now - oldest;
+}
+
+static void kv_class_fill(struct kv_ctx *c, int cls, struct plmc_class_stats *o)
+{
+	const struct kv_class *cl = &kv_area()->cls[cls];
+	u64 sz = kv_class_size(cls), carve = KV_LOAD(&cl->carve);
+	u64 end = KV_LOAD(&cl->carve_end);
+	s64 items = (s64)KV_LOAD(&cl->items), req = (s64)KV_LOAD(&cl->requested);
+
+	memset(o, 0, sizeof(*o));
+	o->id = (u32)cls + 1;
+	o->chunk_size = (u32)sz;
+	o->chunks_per_page = KV_PAGE_SIZE / sz;
+	o->total_pages = KV_LOAD(&cl->npages);
+	o->free_chunks = KV_LOAD(&cl->nfree);
+	o->free_chunks_end = carve && end > carve ? (end - carve) / sz : 0;
+	o->total_chunks = o->total_pages * o->chunks_per_page;
+	if (o->total_chunks >= o->free_chunks + o->free_chunks_end)
+		o->used_chunks = o->total_chunks - o->free_chunks -
+				 o->free_chunks_end;
+	o->number = items > 0 ? (u64)items : 0;
+	o->mem_requested = req > 0 ? (u64)req : 0;
+	o->age = o->number ? kv_class_age(c, cls, cl) : 0;
+	o->evicted = KV_LOAD(&cl->evicted);
+	o->evicted_nonzero = KV_LOAD(&cl->evicted_nonzero);
+	o->evicted_unfetched = KV_LOAD(&cl->evicted_unfetched);
+	o->evicted_time = KV_LOAD(&cl->evicted_time);
+	o->reclaimed = KV_LOAD(&cl->reclaimed);
+	o->expired_unfetched = KV_LOAD(&cl->expired_unfetched);
+	o->outofmemory = KV_LOAD(&cl->outofmemory);
+	o->crawler_reclaimed = KV_LOAD(&cl->crawler_reclaimed);
+}
+
+/*
+ * Write one entry per class that has a page, up to @n, to client memory
+ * @out (checked by the caller). Return: the number of such classes.
+ */
+long kv_classes_out(struct kv_ctx *c, u64 out, u64 n)
+{
+	struct plmc_class_stats o;
+	long count = 0;
+	u64 i, ncls = kv_area()->ncls;
+
+	for (i = 0; i < ncls && i < KV_NCLASSES; i++) {
+		if (!KV_LOAD(&kv_area()->cls[i].npages))
+			continue;
+		if ((u64)count < n) {
+			kv_class_fill(c, (int)i, &o);
+			memcpy((void *)(out + (u64)count * sizeof(o)), &o,
+			       sizeof(o));
+		}
+		count++;
+	}
+	return count;
+}
+
+/* memcached's "stats reset" (see the top of this file). */
+void kv_stats_reset(struct kv_ctx *c)
+{
+	struct kv_area *a = kv_area();
+	struct kv_stat now;
+	u64 *b = (u64 *)&a->st_base, j, i;
+	const u64 *s = (const u64 *)&now;
+
+	kv_lock(c, &a->stat_lock);
+	kv_stats_sum(&now);
+	for (j = 0; j < KV_STAT_WORDS; j++)
+		__atomic_store_n(&b[j], s[j], __ATOMIC_RELAXED);
+	for (i = 0; i < KV_NCLASSES; i++) {
+		struct kv_class *cl = &a->cls[i];
+
+		__atomic_store_n(&cl->evicted, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cl->evicted_nonzero, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cl->evicted_unfetched, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cl->evicted_time, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cl->reclaimed, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cl->expired_unfetched, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cl->outofmemory, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&cl->crawler_reclaimed, 0, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&a->stat_reset, c->now, __ATOMIC_RELAXED);
+	kv_unlock(c, &a->stat_lock);
 }

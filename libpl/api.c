@@ -98,6 +98,31 @@ int plmc_stats(struct plmc_stats *st)
 	return (int)pl_call(PLMC_OP_STATS, &r);
 }
 
+int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count)
+{
+	struct plmc_req r = {
+		.out = (__u64)(uintptr_t)out,
+		.buflen = n,
+	};
+	long rc;
+
+	if (n && !out)
+		return PLMC_E_INVAL;
+	rc = pl_call(PLMC_OP_CLASSES, &r);
+	if (rc < 0)
+		return (int)rc;
+	if (count)
+		*count = (size_t)rc;
+	return PLMC_OK;
+}
+
+int plmc_stats_reset(void)
+{
+	struct plmc_req r = {0};
+
+	return (int)pl_call(PLMC_OP_STATS_RESET, &r);
+}
+
 /* Shared by set/add/replace/cas: only the op and the unique differ. */
 static int pl_store(__u64 op, const void *key, size_t klen, const void *val,
 		    size_t vlen, uint32_t flags, int32_t exptime, uint64_t cas)

@@ -13,7 +13,7 @@ vm_kver
 vm_build_kmod
 
 progs=()
-for p in "$B"/vm/vm_* "$B"/vm/atk_* "$B"/vm/crash_driver; do
+for p in "$B"/vm/vm_* "$B"/vm/atk_* "$B"/vm/ut_* "$B"/vm/crash_driver; do
 	[ -x "$p" ] && progs+=("$p")
 done
 [ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm (run make all)"

@@ -44,7 +44,9 @@ enum plmc_op {
 	PLMC_OP_CHECK = 19,   /* out = struct plmc_check, buflen = its size */
 	PLMC_OP_RECOVER = 20, /* recover every dead slot now; result: count */
 	PLMC_OP_CRASH = 21,   /* test: vlen = crash point armed in this slot */
-	PLMC_OP_META = 22,    /* key, val/vlen (ms), buf/buflen (mg),
+	PLMC_OP_CLASSES = 22, /* out = struct plmc_class_stats[buflen] */
+	PLMC_OP_STATS_RESET = 23, /* memcached's "stats reset" */
+	PLMC_OP_META = 24,    /* key, val/vlen (ms), buf/buflen (mg),
 			       * out = struct plmc_meta (in and out) */
 	PLMC_OP_COUNT
 };

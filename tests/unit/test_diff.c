@@ -33,11 +33,12 @@
 #define NKEYS	  24
 #define NOPS	  20000
 #define VMAX	  1500
+#define VBIG	  (1 << 20) /* the max item size, default */
 
 static pid_t mc_pid;
 static int mc_fd = -1;
 static char mc_sock[108];
-static char rbuf[1 << 21];
+static char rbuf[1 << 23];
 static size_t rlen;
 
 static int mc_connect(void)
@@ -55,9 +56,20 @@ static int mc_connect(void)
 	return -1;
 }
 
+/*
+ * Neither side may evict: the stream holds at most NKEYS items (1 MiB at
+ * most each), and memcached's pages stay with the class that took them,
+ * so it gets 1 GiB (allocated as used) and plmc a 256 MiB store.
+ */
 static void setup(void)
 {
-	ut_store_up("diff");
+	int rc;
+
+	ut_make_name("diff");
+	rc = plmc_create(ut_name, 256ULL << 20, 0600, PLMC_USE_AUTO);
+	ck_assert_msg(rc == 0, "create: %s", plmc_strerror(rc));
+	rc = plmc_attach(ut_name, PLMC_USE_AUTO);
+	ck_assert_msg(rc == 0, "attach: %s", plmc_strerror(rc));
 	if (access(MEMCACHED, X_OK))
 		return;
 	snprintf(mc_sock, sizeof(mc_sock), "/tmp/plmc-diff-%d.sock",
@@ -70,7 +82,7 @@ static void setup(void)
 		 * along. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl(MEMCACHED, "memcached", "-u", "root", "-s", mc_sock, "-m",
-		      "64", "-o", "no_lru_crawler,no_lru_maintainer",
+		      "1024", "-o", "no_lru_crawler,no_lru_maintainer",
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -143,12 +155,14 @@ static const char *word(int rc)
 	case PLMC_E_NONNUMERIC:
 		return "CLIENT_ERROR cannot increment or decrement "
 		       "non-numeric value";
+	case PLMC_E_TOOBIG:
+		return "SERVER_ERROR object too large for cache";
 	}
 	return plmc_strerror(rc);
 }
 
 struct out {
-	char s[1 << 21];
+	char s[1 << 23];
 	size_t n;
 };
 
@@ -193,17 +207,20 @@ static void mask_cas(char *s)
 struct state {
 	unsigned seed;
 	uint64_t cas_mc[NKEYS], cas_pl[NKEYS];
-	char key[NKEYS][16];
-	char val[VMAX + 32];
+	char key[NKEYS][256];
+	char *val; /* VBIG + 64 bytes */
 };
+
 
 static unsigned rnd(struct state *s, unsigned n)
 {
 	return (unsigned)rand_r(&s->seed) % n;
 }
 
-/* A value: often a number (with the odd space or sign), else bytes. */
-static size_t mkval(struct state *s)
+/* A value: often a number (with the odd space or sign), else bytes; 1 in
+ * 100 a value within 2 bytes of the largest item memcached takes for
+ * this key and these flags (its rule: 59 + key + value, + 4 with flags). */
+static size_t mkval(struct state *s, size_t klen, uint32_t fl)
 {
 	static const char *const nums[] = {
 		"0",  "1",  "99",    "100", "4611686018427387904",  " 42", "7 ",
@@ -217,7 +234,10 @@ static size_t mkval(struct state *s)
 		memcpy(s->val, v, n);
 		return n;
 	}
-	n = rnd(s, 4) ? rnd(s, 64) : rnd(s, VMAX);
+	if (rnd(s, 100) == 0)
+		n = VBIG - 59 - klen - (fl ? 4 : 0) - 2 + rnd(s, 5);
+	else
+		n = rnd(s, 4) ? rnd(s, 64) : rnd(s, VMAX);
 	for (i = 0; i < n; i++)
 		s->val[i] = (char)('!' + rnd(s, 90));
 	return n;
@@ -242,13 +262,14 @@ static void do_store(struct state *s, int k, struct out *pl, struct out *mc)
 					  "append", "prepend", "cas"};
 	int c = (int)rnd(s, 6), rc;
 	const char *key = s->key[k];
-	size_t n = mkval(s);
 	uint32_t fl = rnd(s, 4) ? 0 : (uint32_t)rand_r(&s->seed);
 	int32_t exp = rnd(s, 20) ? 0 : -1;
 	uint64_t cmc = s->cas_mc[k], cpl = s->cas_pl[k];
+	size_t n;
 
 	if (c >= 3 && c <= 4)
 		fl = 0, exp = 0; /* ignored by memcached: keep them equal */
+	n = mkval(s, strlen(key), fl);
 	if (c == 5 && rnd(s, 4) == 0)
 		cmc = cpl = 1; /* a unique neither side has given out */
 	if (c == 5)
@@ -302,7 +323,7 @@ static void do_delta(struct state *s, int k, struct out *pl, struct out *mc)
  * Return: 1 for get/gat, 2 when the reply carries CAS uniques. */
 static int do_get(struct state *s, struct out *pl, struct out *mc)
 {
-	static char bufs[4][1 << 19];
+	static char bufs[4][VBIG];
 	struct plmc_mget m[4];
 	int n = 1 + (int)rnd(s, 4), kind = (int)rnd(s, 4), i, ks[4];
 	int32_t exp = rnd(s, 10) ? 0 : -1;
@@ -348,7 +369,7 @@ static void note_mc_cas(struct state *s, const char *r)
 	const char *p = r;
 
 	while ((p = strstr(p, "VALUE "))) {
-		char k[64];
+		char k[256];
 		unsigned fl;
 		size_t n;
 		unsigned long long c;
@@ -356,7 +377,7 @@ static void note_mc_cas(struct state *s, const char *r)
 
 		/* Only gets/gats replies come here: every VALUE line
 		 * ends with the unique. */
-		if (sscanf(p, "VALUE %63s %u %zu %llu", k, &fl, &n, &c) == 4)
+		if (sscanf(p, "VALUE %255s %u %zu %llu", k, &fl, &n, &c) == 4)
 			for (i = 0; i < NKEYS; i++)
 				if (!strcmp(k, s->key[i]))
 					s->cas_mc[i] = c;
@@ -394,12 +415,22 @@ static int one_op(struct state *s, struct out *pl, struct out *mc)
 static void run_seed(unsigned seed, int nops)
 {
 	static struct out pl, mc;
-	static char last[8][512];
-	struct state s = {.seed = seed};
+	static char last[8][512], val[VBIG + 64];
+	static struct state s;
 	int i, j;
 
-	for (i = 0; i < NKEYS; i++)
-		snprintf(s.key[i], sizeof(s.key[i]), "dk%d", i);
+	memset(&s, 0, sizeof(s));
+	s.seed = seed;
+	s.val = val;
+	/* Short keys, and every eighth one long (up to 250 bytes). */
+	for (i = 0; i < NKEYS; i++) {
+		int n = snprintf(s.key[i], sizeof(s.key[i]), "dk%d-", i);
+
+		if (i % 8 == 7) {
+			memset(s.key[i] + n, 'x', (size_t)(190 + i * 7 % 61 - n));
+			s.key[i][190 + i * 7 % 61] = 0;
+		}
+	}
 	mc_send("flush_all\r\n", 11);
 	ck_assert_str_eq(mc_reply(0), "OK\r\n");
 	ut_rc(plmc_flush_all(0), PLMC_OK);

@@ -105,11 +105,17 @@ START_TEST(value_max)
 	ck_assert_uint_eq(vlen, max + 4);
 	ut_rc(plmc_get("bigvalu2", klen, buf, max + 1, &vlen, NULL, NULL),
 	      PLMC_NOT_FOUND);
-	/* Too big replaces nothing: the old value stays. */
-	ut_rc(plmc_set("bigvalue", klen, v, max + 1, 3, 0), PLMC_E_TOOBIG);
+	/* memcached's rule: a set too big to store removes the old value
+	 * (no stale value outlives a failed write); add and replace keep
+	 * it. */
+	ut_rc(plmc_replace("bigvalue", klen, v, max + 1, 3, 0), PLMC_E_TOOBIG);
+	ut_rc(plmc_add("bigvalue", klen, v, max + 1, 3, 0), PLMC_E_TOOBIG);
 	ut_rc(plmc_get("bigvalue", klen, buf, max + 1, &vlen, NULL, NULL),
 	      PLMC_OK);
 	ck_assert_uint_eq(vlen, max);
+	ut_rc(plmc_set("bigvalue", klen, v, max + 1, 3, 0), PLMC_E_TOOBIG);
+	ut_rc(plmc_get("bigvalue", klen, buf, max + 1, &vlen, NULL, NULL),
+	      PLMC_NOT_FOUND);
 	ut_rc(plmc_set("huge", 4, v, (size_t)1 << 40, 0, 0), PLMC_E_TOOBIG);
 	free(v);
 	free(buf);

@@ -11,7 +11,12 @@ VM_TESTS := $(patsubst tests/vm/%.c,$(B)/vm/%,$(VM_SRCS))
 # harness (attacks.h includes harness.h).
 ATK_SRCS := $(wildcard tests/attacks/atk_*.c)
 ATK_PROGS := $(patsubst tests/attacks/%.c,$(B)/vm/%,$(ATK_SRCS))
-VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(B)/vm/plmc-demo $(B)/vm/crash_driver
+# A share of the host's store tests (Check programs from tests/unit/),
+# run on the real module: every command, the settings, 4x2 stress.
+VM_UNITS := $(patsubst %,$(B)/vm/ut_%,test_cmds test_settings test_stress \
+	      test_limits test_evict)
+VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(VM_UNITS) $(B)/vm/plmc-demo \
+	    $(B)/vm/crash_driver
 VM_CFLAGS := $(CFLAGS_USER) -static
 VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
 	   $(wildcard include/*.h include/plmc/*.h)
@@ -28,6 +33,13 @@ $(VM_TESTS): $(B)/vm/%: tests/vm/%.c $(VM_DEPS)
 $(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
+
+$(VM_UNITS): $(B)/vm/ut_%: tests/unit/%.c tests/unit/util.h $(VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_CFLAGS) $(shell pkg-config --cflags check 2>/dev/null) \
+		-o $@ $< $(B)/libpl.a \
+		$(shell pkg-config --static --libs check 2>/dev/null || \
+			echo -lcheck -lsubunit -lm -lrt) -lpthread
 
 $(B)/vm/plmc-demo: tools/plmc-demo.c $(VM_DEPS)
 	@mkdir -p $(dir $@)

@@ -29,6 +29,23 @@ for t in /vm/vm_* /vm/atk_*; do
 		echo "FAIL $n: exited with status $rc" | tee -a "$out"
 	fi
 done
+# A share of the host's store tests (Check programs, /vm/ut_*), on the
+# module: one PASS/FAIL line each, with Check's own count. Sized for TCG.
+for t in /vm/ut_*; do
+	[ -x "$t" ] || continue
+	n=$(basename "$t" | sed 's/^ut_test_//')
+	cd /tmp || exit 1
+	STRESS_OPS=${VM_STRESS_OPS:-1500} CK_DEFAULT_TIMEOUT=200 \
+		timeout "$LIMIT" "$t" >/tmp/ut.out 2>&1
+	rc=$?
+	sum=$(grep -a 'Checks:' /tmp/ut.out | tail -1)
+	if [ "$rc" = 0 ]; then
+		echo "PASS unit.$n ($sum)" | tee -a "$out"
+	else
+		grep -a ':[FE]:' /tmp/ut.out | head -10
+		echo "FAIL unit.$n: status $rc ($sum)" | tee -a "$out"
+	fi
+done
 # Crash injection on the real module (tests/crash/crash.c): kills at random
 # instants and at every named crash point, a checked round after each. Its
 # own summary stays in /tmp; one PASS/FAIL line goes to the suite.

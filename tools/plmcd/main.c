@@ -3,14 +3,16 @@
  * plmcd/main.c - options, listeners and the worker loops.
  *
  *   plmcd [-n STORE] [-m MB] [-p PORT] [-l ADDR] [-s PATH] [-a MASK]
- *         [-t THREADS] [-c MAXCONNS] [-U 0] [-I SIZE] [-v] [-d] [-P FILE]
- *         [-u USER]
+ *         [-t THREADS] [-c MAXCONNS] [-U 0] [-I SIZE] [-f FACTOR] [-v]
+ *         [-d] [-P FILE] [-u USER]
  *
  * Options follow memcached's where they mean the same. The store is
  * attached by name and created (with -m MiB) when it does not exist, so
  * local clients can share it with the remote ones plmcd serves. -U takes
- * only 0 (no UDP); -I cannot raise the store's item limit (1 MiB) and is
- * refused above it; -u is accepted for compatibility and ignored.
+ * only 0 (no UDP); -I (1k..1m) and -f set the max item size and growth
+ * factor of a store plmcd creates (an existing store keeps its own);
+ * -u is accepted for compatibility and ignored. memcached's -n (smallest
+ * chunk) is plctl create --slab-min here: plmcd's -n names the store.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,7 +40,8 @@ static struct {
 	const char *store, *addr, *unix_path, *pidfile;
 	int port, threads, maxconns, verbose, daemonize;
 	unsigned unix_mask;
-	uint64_t mb;
+	uint64_t mb, item_max;
+	double factor;
 } opt = {
 	.store = "plmcd", .addr = "127.0.0.1", .port = 11211, .threads = 4,
 	.maxconns = 1024, .unix_mask = 0700, .mb = 64,
@@ -253,7 +256,8 @@ static void usage(void)
 		"  -t  worker threads (default 4)\n"
 		"  -c  max connections (default 1024)\n"
 		"  -U  UDP port: only 0 (no UDP)\n"
-		"  -I  max item size: at most 1m, the store's limit\n"
+		"  -I  max item size of a store plmcd creates: 1k..1m\n"
+		"  -f  growth factor of a store plmcd creates (1.25)\n"
 		"  -v  verbose (connections)\n"
 		"  -d  run as a daemon\n"
 		"  -P  write the pid to this file\n"
@@ -286,7 +290,7 @@ static void parse(int argc, char **argv)
 {
 	int c, port_set = 0;
 
-	while ((c = getopt(argc, argv, "n:m:p:l:s:a:t:c:U:I:vdP:u:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:m:p:l:s:a:t:c:U:I:f:vdP:u:h")) != -1) {
 		switch (c) {
 		case 'n': opt.store = optarg; break;
 		case 'm': opt.mb = strtoull(optarg, NULL, 0); break;
@@ -301,8 +305,14 @@ static void parse(int argc, char **argv)
 				die("UDP is not supported: use -U 0");
 			break;
 		case 'I':
-			if (parse_size(optarg) > PLMC_ITEM_MAX)
-				die("-I: the store's item limit is 1m");
+			opt.item_max = parse_size(optarg);
+			if (opt.item_max < 1024 || opt.item_max > PLMC_ITEM_MAX)
+				die("-I: from 1k to 1m (a store plmcd creates)");
+			break;
+		case 'f':
+			opt.factor = strtod(optarg, NULL);
+			if (!(opt.factor >= 1.01 && opt.factor <= 4.0))
+				die("-f: a growth factor from 1.01 to 4");
 			break;
 		case 'v': opt.verbose++; break;
 		case 'd': opt.daemonize = 1; break;
@@ -324,7 +334,14 @@ static int attach_store(void)
 	int rc = plmc_attach(opt.store, PLMC_USE_AUTO);
 
 	if (rc == -ENOENT) {
-		rc = plmc_create(opt.store, opt.mb << 20, 0600, PLMC_USE_AUTO);
+		struct plmc_create_opts o = {
+			.size = sizeof(o), .store_size = opt.mb << 20,
+			.mode = 0600, .use = PLMC_USE_AUTO,
+			.item_max = opt.item_max,
+			.slab_factor = (uint32_t)(opt.factor * 1000 + 0.5),
+		};
+
+		rc = plmc_create_ex(opt.store, &o);
 		if (rc == 0 || rc == -EEXIST)
 			rc = plmc_attach(opt.store, PLMC_USE_AUTO);
 	}
@@ -367,6 +384,7 @@ int main(int argc, char **argv)
 	g_server.threads = opt.threads;
 	g_server.maxconns = opt.maxconns;
 	g_server.tcpport = opt.port;
+	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
 	for (int i = 0; i < opt.threads; i++) {
 		worker_ep[i] = epoll_create1(EPOLL_CLOEXEC);
 		if (worker_ep[i] < 0) {

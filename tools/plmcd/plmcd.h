@@ -88,7 +88,11 @@ struct server_stats {
 	uint64_t threads;
 	uint64_t maxconns;
 	uint64_t tcpport;
+	uint64_t item_max; /* the store's max item size */
 };
 extern struct server_stats g_server;
+
+/* stats.c: memcached's "stats [what]"; -1 for an unknown @what. */
+int plmcd_stats(struct buf *b, const char *what);
 
 #endif

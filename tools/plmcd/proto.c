@@ -255,7 +255,6 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 {
 	const char *key = k->tok[1];
 	size_t kl = k->len[1];
-	int rc;
 
 	switch (op) {
 	case OP_SET:
@@ -264,13 +263,10 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 		return plmc_add(key, kl, data, n, flags, exptime);
 	case OP_REPLACE:
 		return plmc_replace(key, kl, data, n, flags, exptime);
-	/* memcached answers NOT_STORED when the joined item would not fit. */
 	case OP_APPEND:
-		rc = plmc_append(key, kl, data, n);
-		return rc == PLMC_E_TOOBIG ? PLMC_NOT_STORED : rc;
+		return plmc_append(key, kl, data, n);
 	case OP_PREPEND:
-		rc = plmc_prepend(key, kl, data, n);
-		return rc == PLMC_E_TOOBIG ? PLMC_NOT_STORED : rc;
+		return plmc_prepend(key, kl, data, n);
 	case OP_CAS:
 		return plmc_cas(key, kl, data, n, flags, exptime, cas);
 	}
@@ -298,8 +294,11 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
 		return line_used;
 	}
-	if (bytes > PLMC_ITEM_MAX) {
-		/* Too large for any item: drop the data as it comes. */
+	if (bytes > g_server.item_max) {
+		/* Too large for any item: drop the data as it comes. A set
+		 * also drops the key's old value, as memcached does. */
+		if (op == OP_SET)
+			plmc_delete(k->tok[1], k->len[1]);
 		reply(c, k, E_TOOBIG);
 		c->swallow = bytes + 2;
 		return line_used;
@@ -388,91 +387,16 @@ static void cmd_flush(struct conn *c, struct cmd *k)
 	reply(c, k, rc < 0 ? store_error(rc) : "OK\r\n");
 }
 
-#define STAT_U(name, v) \
-	buf_printf(&c->out, "STAT %s %llu\r\n", name, (unsigned long long)(v))
-
-/* stats settings | items | slabs: what the store has so far. */
-static void stats_sub(struct conn *c, struct cmd *k)
-{
-	const char *what = k->tok[1];
-
-	if (k->n != 2) {
-		buf_add(&c->out, "ERROR\r\n", 7);
-		return;
-	}
-	if (!strcmp(what, "settings")) {
-		STAT_U("maxconns", g_server.maxconns);
-		STAT_U("tcpport", g_server.tcpport);
-		STAT_U("num_threads", g_server.threads);
-		STAT_U("item_size_max", PLMC_ITEM_MAX);
-		buf_printf(&c->out, "STAT growth_factor 1.25\r\n");
-		buf_printf(&c->out, "STAT evictions on\r\n");
-		buf_printf(&c->out, "STAT cas_enabled yes\r\n");
-		buf_printf(&c->out, "STAT binding_protocol ascii\r\n");
-		buf_add(&c->out, "END\r\n", 5);
-	} else if (!strcmp(what, "items") || !strcmp(what, "slabs")) {
-		/* per-class figures are not exported by the store yet */
-		buf_add(&c->out, "END\r\n", 5);
-	} else {
-		buf_add(&c->out, "ERROR\r\n", 7);
-	}
-}
-
+/* stats, stats settings|slabs|items|sizes|reset (stats.c). memcached
+ * takes "stats reset <anything>" as a reset; other words after the
+ * subcommand are an error. */
 static void cmd_stats(struct conn *c, struct cmd *k)
 {
-	struct plmc_stats st = { .size = sizeof(st) };
-	struct timespec ts;
+	const char *what = k->n > 1 ? k->tok[1] : NULL;
 
-	if (k->n > 1) {
-		stats_sub(c, k);
-		return;
-	}
-	if (plmc_stats(&st) < 0) {
-		buf_add(&c->out, "SERVER_ERROR stats\r\n", 20);
-		return;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	buf_printf(&c->out, "STAT pid %d\r\n", (int)getpid());
-	STAT_U("uptime", st.time - g_server.start_time);
-	STAT_U("time", st.time);
-	buf_printf(&c->out, "STAT version %s\r\n", PLMCD_VERSION);
-	buf_printf(&c->out, "STAT libevent none\r\n");
-	STAT_U("pointer_size", 64);
-	STAT_U("curr_connections", g_server.curr_connections);
-	STAT_U("total_connections", g_server.total_connections);
-	STAT_U("threads", g_server.threads);
-	STAT_U("cmd_get", st.cmd_get);
-	STAT_U("cmd_set", st.cmd_set);
-	STAT_U("get_hits", st.get_hits);
-	STAT_U("get_misses", st.get_misses);
-	STAT_U("get_expired", st.get_expired);
-	STAT_U("get_flushed", st.get_flushed);
-	STAT_U("cmd_touch", st.cmd_touch);
-	STAT_U("cmd_flush", st.cmd_flush);
-	STAT_U("delete_misses", st.delete_misses);
-	STAT_U("delete_hits", st.delete_hits);
-	STAT_U("incr_misses", st.incr_misses);
-	STAT_U("incr_hits", st.incr_hits);
-	STAT_U("decr_misses", st.decr_misses);
-	STAT_U("decr_hits", st.decr_hits);
-	STAT_U("cas_misses", st.cas_misses);
-	STAT_U("cas_hits", st.cas_hits);
-	STAT_U("cas_badval", st.cas_badval);
-	STAT_U("touch_hits", st.touch_hits);
-	STAT_U("touch_misses", st.touch_misses);
-	STAT_U("curr_items", st.curr_items);
-	STAT_U("total_items", st.total_items);
-	STAT_U("bytes", st.bytes);
-	STAT_U("limit_maxbytes", st.limit_maxbytes);
-	STAT_U("evictions", st.evictions);
-	STAT_U("reclaimed", st.reclaimed);
-	STAT_U("expired_unfetched", st.expired_unfetched);
-	STAT_U("evicted_unfetched", st.evicted_unfetched);
-	buf_printf(&c->out, "STAT plmc_backend %s\r\n", plmc_backend());
-	STAT_U("plmc_generation", st.generation);
-	STAT_U("plmc_deaths", st.deaths);
-	STAT_U("plmc_attached", st.nattach);
-	buf_add(&c->out, "END\r\n", 5);
+	if ((k->n > 2 && strcmp(what, "reset")) ||
+	    plmcd_stats(&c->out, what) < 0)
+		buf_add(&c->out, "ERROR\r\n", 7);
 }
 
 /* Drop bytes of a refused data block as they arrive. */

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plmcd/stats.c - memcached's "stats" family over the store's figures:
+ * stats, stats settings, stats slabs, stats items, stats sizes, stats
+ * reset. Names and order follow memcached 1.6.18; a figure the store has
+ * no meaning for is left out rather than made up (docs/plmcd.md).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <plmc.h>
+#include "plmcd.h"
+
+#define STAT_U(b, name, v) \
+	buf_printf(b, "STAT %s %llu\r\n", name, (unsigned long long)(v))
+#define STAT_S(b, name, v) buf_printf(b, "STAT %s %s\r\n", name, v)
+
+static int store_stats(struct plmc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return plmc_stats(st);
+}
+
+static void stats_general(struct buf *b, const struct plmc_stats *st)
+{
+	buf_printf(b, "STAT pid %d\r\n", (int)getpid());
+	STAT_U(b, "uptime", st->time - g_server.start_time);
+	STAT_U(b, "time", st->time);
+	STAT_S(b, "version", PLMCD_VERSION);
+	STAT_S(b, "libevent", "none");
+	STAT_U(b, "pointer_size", 64);
+	STAT_U(b, "curr_connections", g_server.curr_connections);
+	STAT_U(b, "total_connections", g_server.total_connections);
+	STAT_U(b, "threads", g_server.threads);
+	STAT_U(b, "cmd_get", st->cmd_get);
+	STAT_U(b, "cmd_set", st->cmd_set);
+	STAT_U(b, "cmd_flush", st->cmd_flush);
+	STAT_U(b, "cmd_touch", st->cmd_touch);
+	STAT_U(b, "get_hits", st->get_hits);
+	STAT_U(b, "get_misses", st->get_misses);
+	STAT_U(b, "get_expired", st->get_expired);
+	STAT_U(b, "get_flushed", st->get_flushed);
+	STAT_U(b, "delete_misses", st->delete_misses);
+	STAT_U(b, "delete_hits", st->delete_hits);
+	STAT_U(b, "incr_misses", st->incr_misses);
+	STAT_U(b, "incr_hits", st->incr_hits);
+	STAT_U(b, "decr_misses", st->decr_misses);
+	STAT_U(b, "decr_hits", st->decr_hits);
+	STAT_U(b, "cas_misses", st->cas_misses);
+	STAT_U(b, "cas_hits", st->cas_hits);
+	STAT_U(b, "cas_badval", st->cas_badval);
+	STAT_U(b, "touch_hits", st->touch_hits);
+	STAT_U(b, "touch_misses", st->touch_misses);
+	STAT_U(b, "limit_maxbytes", st->limit_maxbytes);
+	STAT_U(b, "hash_power_level", __builtin_ctzll(st->hash_buckets | 1ULL << 63));
+	STAT_U(b, "hash_bytes", st->hash_buckets * 8);
+	STAT_U(b, "curr_items", st->curr_items);
+	STAT_U(b, "total_items", st->total_items);
+	STAT_U(b, "bytes", st->bytes);
+	STAT_U(b, "expired_unfetched", st->expired_unfetched);
+	STAT_U(b, "evicted_unfetched", st->evicted_unfetched);
+	STAT_U(b, "evictions", st->evictions);
+	STAT_U(b, "reclaimed", st->reclaimed);
+	STAT_S(b, "plmc_backend", plmc_backend());
+	STAT_U(b, "plmc_generation", st->generation);
+	STAT_U(b, "plmc_deaths", st->deaths);
+	STAT_U(b, "plmc_attached", st->nattach);
+}
+
+static void stats_settings(struct buf *b, const struct plmc_stats *st)
+{
+	STAT_U(b, "maxbytes", st->limit_maxbytes);
+	STAT_U(b, "maxconns", g_server.maxconns);
+	STAT_U(b, "tcpport", g_server.tcpport);
+	STAT_U(b, "udpport", 0);
+	STAT_S(b, "evictions", "on");
+	buf_printf(b, "STAT growth_factor %.2f\r\n",
+		   (double)st->growth_factor / 1000);
+	STAT_U(b, "chunk_size", st->chunk_size);
+	STAT_U(b, "num_threads", g_server.threads);
+	STAT_S(b, "cas_enabled", "yes");
+	STAT_S(b, "binding_protocol", "ascii");
+	STAT_U(b, "item_size_max", st->item_size_max);
+	STAT_U(b, "hashpower_init",
+	       __builtin_ctzll(st->hash_buckets | 1ULL << 63));
+	STAT_S(b, "slab_reassign", "no");
+	STAT_U(b, "slab_automove", 0);
+	STAT_U(b, "slab_chunk_max", st->slab_page_size);
+	STAT_S(b, "lru_crawler", "no");
+	STAT_S(b, "flush_enabled", "yes");
+	STAT_S(b, "hash_algorithm", "fnv1a");
+	STAT_S(b, "lru_maintainer_thread", "no");
+	STAT_S(b, "lru_segmented", "no");
+	STAT_S(b, "plmc_eviction", "clock");
+}
+
+static int store_classes(struct plmc_class_stats *cs, size_t *n)
+{
+	return plmc_class_stats(cs, 64, n) < 0 ? -1 : 0;
+}
+
+#define CLS_U(b, id, name, v)                                                  \
+	buf_printf(b, "STAT %u:%s %llu\r\n", id, name, (unsigned long long)(v))
+#define ITEM_U(b, id, name, v)                                                 \
+	buf_printf(b, "STAT items:%u:%s %llu\r\n", id, name,                   \
+		   (unsigned long long)(v))
+
+/* memcached's per-class hit counters (get_hits, cmd_set, ...) are kept
+ * per store, not per class: the store does not write a shared line per
+ * class on a hit. They are left out of the rows. */
+static void stats_slabs(struct buf *b, const struct plmc_stats *st)
+{
+	struct plmc_class_stats cs[64];
+	size_t n = 0, i;
+
+	if (store_classes(cs, &n) == 0)
+		for (i = 0; i < n && i < 64; i++) {
+			const struct plmc_class_stats *c = &cs[i];
+
+			CLS_U(b, c->id, "chunk_size", c->chunk_size);
+			CLS_U(b, c->id, "chunks_per_page", c->chunks_per_page);
+			CLS_U(b, c->id, "total_pages", c->total_pages);
+			CLS_U(b, c->id, "total_chunks", c->total_chunks);
+			CLS_U(b, c->id, "used_chunks", c->used_chunks);
+			CLS_U(b, c->id, "free_chunks", c->free_chunks);
+			CLS_U(b, c->id, "free_chunks_end", c->free_chunks_end);
+		}
+	STAT_U(b, "active_slabs", st->active_slabs);
+	STAT_U(b, "total_malloced", st->total_malloced);
+}
+
+static void stats_items(struct buf *b)
+{
+	struct plmc_class_stats cs[64];
+	size_t n = 0, i;
+
+	if (store_classes(cs, &n))
+		return;
+	for (i = 0; i < n && i < 64; i++) {
+		const struct plmc_class_stats *c = &cs[i];
+
+		if (!c->number && !c->evicted && !c->reclaimed)
+			continue; /* memcached lists classes that hold items */
+		ITEM_U(b, c->id, "number", c->number);
+		ITEM_U(b, c->id, "age", c->age);
+		ITEM_U(b, c->id, "mem_requested", c->mem_requested);
+		ITEM_U(b, c->id, "evicted", c->evicted);
+		ITEM_U(b, c->id, "evicted_nonzero", c->evicted_nonzero);
+		ITEM_U(b, c->id, "evicted_time", c->evicted_time);
+		ITEM_U(b, c->id, "outofmemory", c->outofmemory);
+		ITEM_U(b, c->id, "reclaimed", c->reclaimed);
+		ITEM_U(b, c->id, "expired_unfetched", c->expired_unfetched);
+		ITEM_U(b, c->id, "evicted_unfetched", c->evicted_unfetched);
+		ITEM_U(b, c->id, "crawler_reclaimed", c->crawler_reclaimed);
+	}
+}
+
+/*
+ * "stats [what]": fills @b with the reply. Return: 0, or -1 for a
+ * subcommand memcached does not know (the caller answers ERROR).
+ */
+int plmcd_stats(struct buf *b, const char *what)
+{
+	struct plmc_stats st;
+
+	if (what && !strcmp(what, "reset")) {
+		if (plmc_stats_reset() < 0)
+			return buf_add(b, "SERVER_ERROR stats reset\r\n", 26), 0;
+		buf_add(b, "RESET\r\n", 7);
+		return 0;
+	}
+	if (what && strcmp(what, "settings") && strcmp(what, "slabs") &&
+	    strcmp(what, "items") && strcmp(what, "sizes"))
+		return -1;
+	if (store_stats(&st) < 0) {
+		buf_add(b, "SERVER_ERROR stats\r\n", 20);
+		return 0;
+	}
+	if (!what)
+		stats_general(b, &st);
+	else if (!strcmp(what, "settings"))
+		stats_settings(b, &st);
+	else if (!strcmp(what, "slabs"))
+		stats_slabs(b, &st);
+	else if (!strcmp(what, "items"))
+		stats_items(b);
+	else
+		STAT_S(b, "sizes_status", "disabled");
+	buf_add(b, "END\r\n", 5);
+	return 0;
+}

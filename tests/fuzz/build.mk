@@ -4,7 +4,8 @@ FUZZ_FLAGS := -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined -fno-sani
 	-I$(CURDIR)/include -D_GNU_SOURCE -pthread
 
 FUZZ_SRC := tests/fuzz/fuzz_proto.c tests/fuzz/store_stub.c \
-	tools/plmcd/proto.c tools/plmcd/meta.c tools/plmcd/buf.c
+	tools/plmcd/proto.c tools/plmcd/meta.c tools/plmcd/stats.c \
+	tools/plmcd/buf.c
 
 $(FUZZ_PROTO): $(FUZZ_SRC) tools/plmcd/plmcd.h include/plmc.h include/plmc/gate.h
 	@mkdir -p $(@D)

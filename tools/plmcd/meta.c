@@ -593,7 +593,10 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 			err = "CLIENT_ERROR invalid mode for ms M token";
 		}
 	}
-	if (!err && (uint64_t)size > PLMC_ITEM_MAX)
+	/* memcached's item size rule, before the data is read. */
+	if (!err && ((uint64_t)size > g_server.item_max ||
+		     59 + q.klen + (q.m.cflags ? 4 : 0) + (uint64_t)size >
+			     g_server.item_max))
 		err = "SERVER_ERROR object too large for cache";
 	if (err) {
 		if (err[0] == 'S') { /* memcached drops the old value too */

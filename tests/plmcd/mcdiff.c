@@ -39,6 +39,7 @@ struct side {
 
 static struct side A, B;
 static int meta = 1; /* meta commands in the mix */
+static long nmeta;    /* meta command lines built (both sides) */
 
 static int dial(const char *path)
 {
@@ -261,6 +262,8 @@ static int build_meta(char *cmd, size_t cap, unsigned r, unsigned r2, int key,
 	};
 	unsigned x = r ^ (r2 * 2654435761u);
 	int bin = lcg(&x) % 5 == 0;
+
+	nmeta++;
 	char k[16], fl[256];
 	int vlen = (int)(r2 % 12), n;
 
@@ -380,6 +383,7 @@ int main(int argc, char **argv)
 		int nb = build(cmdb, sizeof(cmdb), r, r2, key, B.cas[key]);
 		char *ra = exchange(&A, cmd, na), *rb;
 
+
 		rb = exchange(&B, cmdb, nb);
 		if (!ra || !rb) {
 			fprintf(stderr, "mcdiff: connection lost at op %ld\n", i);
@@ -398,6 +402,8 @@ int main(int argc, char **argv)
 				       (int)strcspn(cmd, "\r"), cmd, ra, rb);
 		}
 	}
-	printf("mcdiff: %ld ops, %ld differences\n", ops, diffs);
+	/* build_meta ran once per side */
+	printf("mcdiff: %ld ops (%ld meta commands), %ld differences\n", ops,
+	       nmeta / 2, diffs);
 	return diffs ? 1 : 0;
 }

@@ -56,7 +56,7 @@ wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" || {
 	echo "FAIL servers did not start"; cat "$tmp/plmcd.log"; echo "0 passed, 1 failed"; exit 1; }
 
 for seed in 1 2 3 4 5; do
-	check "mcdiff seed $seed (4000 ops, a third meta)" "$B/tests/mcdiff" "$tmp/mc.sock" "$tmp/pl.sock" 4000 "$seed"
+	check "mcdiff seed $seed (4000 ops, classic and meta)" "$B/tests/mcdiff" "$tmp/mc.sock" "$tmp/pl.sock" 4000 "$seed"
 done
 capable=$(command -v memccapable || command -v memcapable)
 if [ -n "$capable" ]; then

@@ -259,6 +259,7 @@ static int build_meta(char *cmd, size_t cap, unsigned r, unsigned r2, int key,
 		"ma k1 N0 J5 T-1 v\r\n", "mg azE= b k k\r\n", "mg a!zE= b k v\r\n",
 		"mg =azE b k\r\n", "me azE= b\r\n", "me !!!! b\r\n",
 		"ms k1 1 I C1\r\nz\r\n", "md k1 I T0 q\r\n", "mg k1 \x01\r\n",
+		"me k1 x y z\r\n", "me azE= b x y z\r\n", "me k1 k b\r\n",
 	};
 	unsigned x = r ^ (r2 * 2654435761u);
 	int bin = lcg(&x) % 5 == 0;

@@ -815,14 +815,15 @@ static void meta_debug(struct conn *c, struct cmd *k)
 	static __thread struct meta_req q;
 	int rc;
 
-	if (k->n < 2 || k->n > 3 || k->len[1] > PLMC_KEY_MAX) {
+	/* Words after the key are ignored but for a "b" right after it. */
+	if (k->n < 2 || k->len[1] > PLMC_KEY_MAX) {
 		line(c, E_FORMAT);
 		return;
 	}
 	memset(&q, 0, sizeof(q));
 	memcpy(q.key, k->tok[1], k->len[1]);
 	q.klen = k->len[1];
-	if (k->n == 3 && !strcmp(k->tok[2], "b")) {
+	if (k->n >= 3 && !strcmp(k->tok[2], "b")) {
 		q.klen = b64_decode(k->tok[1], k->len[1], q.key,
 				    sizeof(q.key) - 1);
 		if (!q.klen) {
@@ -853,6 +854,29 @@ static void meta_debug(struct conn *c, struct cmd *k)
 		   (unsigned long long)q.m.cas,
 		   (q.m.rbits & PLMC_MR_FETCHED) ? "yes" : "no", q.m.cls + 1,
 		   (unsigned long long)q.m.size);
+}
+
+void meta_too_many(struct conn *c, struct cmd *k)
+{
+	switch (k->tok[0][1]) {
+	case 'g':
+		line(c, "CLIENT_ERROR options flags are too long");
+		break;
+	case 's':
+	case 'd':
+	case 'a':
+		line(c, "CLIENT_ERROR options flags too long");
+		break;
+	case 'n':
+		line(c, "MN");
+		break;
+	case 'e':
+		k->n = 3; /* the words it looks at are all there */
+		meta_debug(c, k);
+		break;
+	default:
+		line(c, "ERROR");
+	}
 }
 
 size_t meta_run(struct conn *c, struct worker_ctx *w, struct cmd *k,

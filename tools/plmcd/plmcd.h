@@ -70,6 +70,10 @@ struct cmd {
 size_t meta_run(struct conn *c, struct worker_ctx *w, struct cmd *k,
 		size_t used, size_t avail, const char *data);
 
+/* A meta line of more words than the tokenizer keeps: memcached's answer
+ * (ms's data block, if any, is then read as commands, as memcached does). */
+void meta_too_many(struct conn *c, struct cmd *k);
+
 /* The per-worker buffers proto_run() needs. */
 int worker_ctx_init(struct worker_ctx *w);
 void worker_ctx_free(struct worker_ctx *w);

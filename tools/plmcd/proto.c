@@ -447,7 +447,10 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	line[line_len] = 0;
 	tokenize(line, line_len, &k);
 	if (k.n < 0) {
-		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		if (k.tok[0][0] == 'm' && k.len[0] == 2)
+			meta_too_many(c, &k);
+		else
+			buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
 		return used;
 	}
 	if (!k.n) {

@@ -172,6 +172,7 @@ static int kv_meta_hit_locked(struct kv_ctx *c, const struct plmc_meta *m,
 			rexp = t;
 		/* One 4-byte store, as touch: readers see old or new. */
 		__atomic_store_n(&it->exptime, (u32)t, __ATOMIC_RELAXED);
+		kv_crash(c, PLMC_CRASH_META_TTL);
 	}
 	if ((m->mflags & PLMC_MF_RECACHE) && !(f & KV_IT_WON) && rexp &&
 	    rexp < kv_exptime(c, m->recache))

@@ -424,6 +424,7 @@ const char *plmc_crash_name(int point)
 		[PLMC_CRASH_RECOVER_CLAIMED] = "recover_claimed",
 		[PLMC_CRASH_RECOVER_REPLAYED] = "recover_replayed",
 		[PLMC_CRASH_RECOVER_TX] = "recover_tx",
+		[PLMC_CRASH_META_TTL] = "meta_ttl",
 	};
 
 	if (point < 0 || point >= PLMC_CRASH_COUNT)

@@ -77,6 +77,8 @@ enum plmc_crash_point {
 	PLMC_CRASH_RECOVER_CLAIMED = 15,  /* recoverer claimed a dead slot */
 	PLMC_CRASH_RECOVER_REPLAYED = 16, /* ... replayed it, locks freed */
 	PLMC_CRASH_RECOVER_TX = 17,   /* ... its retire of the dead chunk */
+	PLMC_CRASH_META_TTL = 18,     /* mg's T stored, the win not yet
+				       * marked, stripe lock held */
 	PLMC_CRASH_COUNT
 };
 

@@ -198,10 +198,18 @@ static int thr_op(struct thr *t)
 		rc = plmc_add(key, strlen(key), nv, strlen(nv), 0, 0);
 		want = has ? PLMC_NOT_STORED : PLMC_STORED;
 		nhas = 1;
-	} else if (op < 87) { /* touch: value unchanged */
+	} else if (op < 86) { /* touch: value unchanged */
 		logf_(t->fd, "I", j, has ? nv : NULL);
 		rc = plmc_touch(key, strlen(key), 0);
 		want = has ? PLMC_TOUCHED : PLMC_NOT_FOUND;
+	} else if (op < 87) { /* mg with T: the meta touch */
+		struct plmc_meta m = { .cmd = PLMC_META_GET,
+				       .mflags = PLMC_MF_TTL | PLMC_MF_RECACHE,
+				       .recache = 60 };
+
+		logf_(t->fd, "I", j, has ? nv : NULL);
+		rc = plmc_meta(key, strlen(key), &m, NULL, 0, NULL, 0);
+		want = has ? PLMC_OK : PLMC_NOT_FOUND;
 	} else if (op < 90) { /* md with I: re-linked stale, value kept */
 		struct plmc_meta m = { .cmd = PLMC_META_DELETE,
 				       .mflags = PLMC_MF_STALE };

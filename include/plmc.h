@@ -279,7 +279,9 @@ enum plmc_meta_mode {
 #define PLMC_MF_VALUE	  0x080u /* v: copy the value to buf (mg) */
 #define PLMC_MF_N_AFTER_T 0x100u /* N follows T on the line (its TTL wins) */
 #define PLMC_MF_R_AFTER_T 0x200u /* R follows T (R sees T's TTL) */
-#define PLMC_MF_ALL	  0x3ffu
+#define PLMC_MF_NOWIN	  0x400u /* mg: take no win token (a reply that
+				  * fails after the lookup) */
+#define PLMC_MF_ALL	  0x7ffu
 
 /* .rbits: what the store found and did. */
 #define PLMC_MR_FETCHED 0x01u /* h: fetched before this call */

@@ -25,7 +25,7 @@ _Static_assert(sizeof(struct plmc_meta) == PLMC_META_SIZE, "plmc_meta layout");
 #define MF_GET                                                                 \
 	(PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_RECACHE |     \
 	 PLMC_MF_NOBUMP | PLMC_MF_VALUE | PLMC_MF_N_AFTER_T |                  \
-	 PLMC_MF_R_AFTER_T)
+	 PLMC_MF_R_AFTER_T | PLMC_MF_NOWIN)
 #define MF_SET (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
 #define MF_DEL (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
 #define MF_ARITH                                                               \
@@ -179,6 +179,8 @@ static int kv_meta_hit_locked(struct kv_ctx *c, const struct plmc_meta *m,
 		won = 1;
 	if ((f & KV_IT_STALE) && !(f & KV_IT_WON))
 		won = 1;
+	if (m->mflags & PLMC_MF_NOWIN)
+		return 0;
 	if (won)
 		__atomic_fetch_or(&it->iflags, (u16)KV_IT_WON,
 				  __ATOMIC_RELAXED);

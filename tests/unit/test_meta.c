@@ -229,8 +229,11 @@ START_TEST(invalidate_stale)
 	ut_rc(mg("s", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & (PLMC_MR_STALE | PLMC_MR_TOKEN), 0);
 	ck_assert_int_eq(m.ttl_left, -1);
-	/* md I again: the token is free again. */
+	/* md I again: the token is free again; a NOWIN look leaves it. */
 	ut_rc(md("s", M(.mflags = PLMC_MF_STALE)), PLMC_DELETED);
+	m = (struct plmc_meta){.mflags = PLMC_MF_NOWIN};
+	ut_rc(mg("s", &m), PLMC_OK);
+	ck_assert_uint_eq(m.rbits & (PLMC_MR_WON | PLMC_MR_TOKEN), 0);
 	memset(&m, 0, sizeof(m));
 	ut_rc(mg("s", &m), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_WON, PLMC_MR_WON);

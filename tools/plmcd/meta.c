@@ -348,12 +348,13 @@ static int opaque_bad(const struct cmd *k, int first)
  * mg with an O too long: memcached finds that while it writes the reply,
  * after the lookup. What it did by then stays done: the hit's bump (not
  * when a lock flag delays the bump: h l T N R) and a T that came before
- * the O. (A vivify by N is not redone here: see docs/plmcd.md.)
+ * the O. Not the win token: memcached marks it after the reply is
+ * built. (A vivify by N is not redone here: see docs/plmcd.md.)
  */
 static void get_opaque_error(struct conn *c, const struct cmd *k,
 			     const struct meta_req *q, int bad)
 {
-	struct plmc_meta m = {.cmd = PLMC_META_GET};
+	struct plmc_meta m = {.cmd = PLMC_META_GET, .mflags = PLMC_MF_NOWIN};
 	int t = flag_at(k, 2, 'T');
 
 	if (q->bin)

@@ -518,7 +518,10 @@ static long kv_meta_arith(struct kv_ctx *c, struct plmc_meta *m,
 		c->pin = 0;
 		if (!it)
 			return err;
-		if (m->mflags & PLMC_MF_TTL)
+		/* memcached applies T to the item it rewrote in place; when
+		 * the number grew longer it replaced the item and T lands on
+		 * the old one, lost. The reply still shows T's TTL. */
+		if ((m->mflags & PLMC_MF_TTL) && it->vlen == old->vlen)
 			it->exptime = (u32)kv_exptime(c, m->ttl);
 		kv_meta_fill(c, m, old);
 		rc = kv_swap(c, old, it);

@@ -48,7 +48,13 @@ wait_for() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.05; done; 
 
 user=()
 [ "$(id -u)" = 0 ] && user=(-u root)
-memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 2>"$tmp/mc.log" &
+# The reference runs without its LRU maintainer and crawler threads: they
+# take item references at random instants, and a referenced item makes
+# memcached's incr/decr copy instead of rewriting in place, which drops
+# the item's fetched/stale/token marks (docs/plmcd.md). Only mcdiff talks
+# to it.
+memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 \
+	-o no_lru_maintainer,no_lru_crawler 2>"$tmp/mc.log" &
 pids+=($!)
 "$B/plmcd" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 400 2>"$tmp/plmcd.log" &
 pids+=($!)

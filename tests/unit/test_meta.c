@@ -333,6 +333,16 @@ START_TEST(arith_cases)
 	ut_rc(mg("n", &m), PLMC_OK);
 	ck_assert_int_eq(m.ttl_left, 9);
 	ck_assert(vbuf[0] == '0');
+	/* A number that grows longer: memcached's T is lost (it lands on
+	 * the replaced item); the reply still says T's TTL. */
+	ut_rc(ms("g", "7", M(0)), PLMC_STORED);
+	m = (struct plmc_meta){.delta = 3, .mflags = PLMC_MF_TTL, .ttl = 100};
+	ut_rc(ma("g", &m), PLMC_OK);
+	ck_assert_uint_eq(m.number, 10);
+	ck_assert_int_eq(m.ttl_set, 100);
+	m = (struct plmc_meta){0};
+	ut_rc(mg("g", &m), PLMC_OK);
+	ck_assert_int_eq(m.ttl_left, -1);
 	ut_rc(ms("t", "abc", M(0)), PLMC_STORED);
 	ut_rc(ma("t", M(.delta = 1)), PLMC_E_NONNUMERIC);
 	ut_rc(ms("e", "", M(0)), PLMC_STORED);

@@ -15,10 +15,12 @@
  * Meta commands (mg ms md ma mn me) come with random flag sets, base64
  * keys (the same names, so text and binary keys meet), quiet mode and
  * malformed lines. Their CAS numbers (" c<n>", "cas=<n>") are masked and
- * remembered like gets'; TTLs ("t<n>", "exp=<n>") may differ by one
- * second (the clocks tick apart); what differs by design is masked: last
- * access ("l<n>", "la=": memcached bumps it on the second hit, plmc once
- * a minute) and me's "cls=" and "size=" (the store's own classes).
+ * remembered like gets'; TTLs and last access ("t<n>", "exp=<n>",
+ * "l<n>", "la=<n>") may differ by one second (the clocks tick apart; the
+ * reference memcached runs without its segmented LRU, whose access times
+ * move on an item's second hit, plmc's and the plain LRU's once a
+ * minute); what differs by design is masked: me's "cls=" and "size="
+ * (the store's own classes and item bytes).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -129,19 +131,20 @@ static void mask_meta(struct side *s, char *rep, int key)
 		if (p[0] == 'c' && p[1] >= '0' && p[1] <= '9') {
 			s->cas[key] = strtoull(p + 1, NULL, 10);
 			p = collapse(p + 1);
-		} else if (p[0] == 'l' && p[1] >= '0' && p[1] <= '9') {
-			p = collapse(p + 1);
-		} else if (!strncmp(p, "cas=", 4) || !strncmp(p, "la=", 3) ||
-			   !strncmp(p, "cls=", 4) || !strncmp(p, "size=", 5)) {
+		} else if (!strncmp(p, "cas=", 4) || !strncmp(p, "cls=", 4) ||
+			   !strncmp(p, "size=", 5)) {
 			p = collapse(strchr(p, '=') + 1);
 		}
 	}
 }
 
-/* A TTL word ("t<n>" or "exp=<n>")? Sets *v. */
+/* A clock word ("t<n>", "exp=<n>", "l<n>", "la=<n>")? Sets *v. */
 static int ttl_word(const char *w, size_t n, long long *v)
 {
-	const char *d = !strncmp(w, "exp=", 4) ? w + 4 : w[0] == 't' ? w + 1 : 0;
+	const char *d = !strncmp(w, "exp=", 4)  ? w + 4
+			: !strncmp(w, "la=", 3) ? w + 3
+			: w[0] == 't' || w[0] == 'l' ? w + 1
+						     : 0;
 	char *end;
 
 	if (!d || d == w + n || !((*d >= '0' && *d <= '9') || *d == '-'))

@@ -306,6 +306,13 @@ static int build_meta(char *cmd, size_t cap, unsigned r, unsigned r2, int key,
 	return snprintf(cmd, cap, "%s", bad[lcg(&x) % (sizeof(bad) / sizeof(bad[0]))]);
 }
 
+/* A TTL no run outlives (so no item expires between the two servers'
+ * clocks), or 0 (never). */
+static unsigned ttl(unsigned r)
+{
+	return r % 10 ? 100 + r % 900 : 0;
+}
+
 static int build(char *cmd, size_t cap, unsigned r, unsigned r2, int key,
 		 unsigned long long cas)
 {
@@ -360,9 +367,9 @@ static int build(char *cmd, size_t cap, unsigned r, unsigned r2, int key,
 		return snprintf(cmd, cap, "%s k%d %u\r\n",
 				(r2 & 1) ? "incr" : "decr", key, r2 % 100);
 	case 10:
-		return snprintf(cmd, cap, "touch k%d %u\r\n", key, r2 % 1000);
+		return snprintf(cmd, cap, "touch k%d %u\r\n", key, ttl(r2));
 	default:
-		return snprintf(cmd, cap, "gat %u k%d\r\n", r2 % 1000, key);
+		return snprintf(cmd, cap, "gat %u k%d\r\n", ttl(r2), key);
 	}
 }
 

@@ -7,6 +7,8 @@
 #   make crash-test crash injection (KILLS=10000 for the full run)
 #   make run        the demo: on /dev/plmc if present, else in the test host
 #   make vm-test    the VM suite alone
+#   make compat-test the libmemcached-compatible library against Debian's
+#                   libmemcached (same program, same output; ketama)
 #   make install    libpl, headers, plmc.pc, tools, man pages, DKMS tree
 #                   (DESTDIR, PREFIX=/usr/local)
 #   make bench      plmc against memcached, side by side (bounded)
@@ -32,11 +34,14 @@ all:
 
 include kvcore/build.mk
 include libpl/build.mk
+include libpl/memcached/build.mk
 include tools/build.mk
 include tests/unit/build.mk
 include tests/vm/build.mk
 include tools/plmcd/build.mk
 include tests/plmcd/build.mk
+include tests/compat/build.mk
+include tests/plctl/build.mk
 include tests/fuzz/build.mk
 include bench/build.mk
 include tools/install.mk
@@ -54,6 +59,8 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit-test
 	$(MAKE) plmcd-test
+	$(MAKE) compat-test
+	$(MAKE) plctl-test
 	$(MAKE) fuzz-test
 	$(MAKE) install-test
 	$(MAKE) crash-test

@@ -175,10 +175,15 @@ struct plmc_mget {
 
 /* Segments. mode: permission bits (0600...). use: PLMC_USE_*. */
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use);
+/* The same with a slot quota: at most @slots_per_client thread slots per
+ * attached process (1..PLMC_MAX_SLOTS, 0: a quarter of them). */
+int plmc_create_quota(const char *name, uint64_t size, unsigned mode,
+		      unsigned slots_per_client, int use);
 
 /*
- * A segment with settings (memcached's -m, -I, -f, -n). Fields left 0
- * take the default. Out-of-range settings: -EINVAL, nothing created.
+ * A segment with settings (memcached's -m, -I, -f, -n, and the slot
+ * quota). Fields left 0 take the default. Out-of-range settings:
+ * -EINVAL, nothing created.
  */
 struct plmc_create_opts {
 	uint64_t size;        /* sizeof(struct plmc_create_opts), set by the caller */
@@ -192,6 +197,9 @@ struct plmc_create_opts {
 			       * default 1250 */
 	uint32_t slab_min;    /* key + value room of the smallest class:
 			       * 8..1024, default 8 */
+	uint32_t slot_quota;  /* thread slots per attached process:
+			       * 1..PLMC_MAX_SLOTS, default a quarter */
+	uint32_t pad;         /* 0 */
 };
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
 int plmc_destroy(const char *name, int force, int use);

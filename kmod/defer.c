@@ -13,6 +13,29 @@
  * signals are delivered right there, on the client's stack. Another
  * task_work removes the breakpoint.
  *
+ * Single-step: a client that sets EFLAGS.TF (popf, or a tracer's
+ * PTRACE_SINGLESTEP) before calling the gate gets a SIGTRAP after every
+ * instruction inside, each with the library's registers in its frame (or
+ * in the tracer's GETREGS). The first such trap inside clears TF in the
+ * thread's user registers and is held like an asynchronous signal: the
+ * client sees one SIGTRAP, after the gate's exit.
+ *
+ * No frame from inside: what is not held (a fault of the library's own,
+ * on a bad client buffer; a fault signal sent by the client to itself; a
+ * signal that could not be held) would get a frame written while the
+ * store is open, holding the library's registers at that instruction, and
+ * a handler that could read them, edit them, return into the library or
+ * siglongjmp out and leave the call (its slot, its reader epoch) hanging.
+ * So copy_fpstate_to_sigframe(), the first write of every x86 frame, is
+ * refused while the store is open and the process is killed: no byte of
+ * the frame is written, no handler runs. A fault inside the library
+ * kills its caller, as the API says.
+ *
+ * Tracers: a tracee can be stopped inside the library (SIGSTOP cannot be
+ * held; PTRACE_TRACEME needs no permission), and its registers there
+ * hold the library's data. Requests that read a guarded tracee's
+ * registers are refused (EPERM) while its ip is in the image.
+ *
  * Locking: plmc_defer_lock (spinlock, irqsave) guards plmc_defers; it is
  * innermost. A record lives from the block to the disarm work; one left
  * by a thread killed while holding (its breakpoint never hit) stays until
@@ -21,6 +44,7 @@
 #include <linux/hw_breakpoint.h>
 #include <linux/kprobes.h>
 #include <linux/perf_event.h>
+#include <linux/ptrace.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
 #include <linux/slab.h>
@@ -132,7 +156,9 @@ static int plmc_pre_get_signal(struct kprobe *p, struct pt_regs *regs)
 {
 	struct plmc_defer *d;
 	unsigned long flags, addr;
+	struct pt_regs *uregs = current_pt_regs();
 	sigset_t hold;
+	unsigned long sync, keep;
 	u32 mask;
 
 	if (current->flags & (PF_KTHREAD | PF_IO_WORKER))
@@ -140,7 +166,16 @@ static int plmc_pre_get_signal(struct kprobe *p, struct pt_regs *regs)
 	mask = plmc_guard_mask(current->mm);
 	if (!mask || (rdpkru() & mask) == mask)
 		return 0; /* not guarded, or the store is closed */
-	if (current->pending.signal.sig[0] & PLMC_SYNC_SIGS)
+	keep = PLMC_SYNC_SIGS;
+	sync = current->pending.signal.sig[0] & PLMC_SYNC_SIGS;
+	if (sync == sigmask(SIGTRAP) && (uregs->flags & X86_EFLAGS_TF)) {
+		/* A single-step trap (no other fault pending): stop the
+		 * stepping, hold the trap; it cannot recur without TF. */
+		uregs->flags &= ~X86_EFLAGS_TF;
+		keep &= ~sigmask(SIGTRAP);
+		sync = 0;
+	}
+	if (sync)
 		return 0; /* a fault of its own: let it kill */
 	addr = plmc_guard_exit_addr(current->mm);
 	if (!addr)
@@ -148,8 +183,14 @@ static int plmc_pre_get_signal(struct kprobe *p, struct pt_regs *regs)
 	spin_lock_irqsave(&plmc_defer_lock, flags);
 	d = plmc_defer_find(current);
 	spin_unlock_irqrestore(&plmc_defer_lock, flags);
-	if (d)
-		return 0; /* already holding */
+	if (d) { /* already holding: add the trap to what is held */
+		if (!(keep & sigmask(SIGTRAP)) && !d->released) {
+			sigemptyset(&hold);
+			sigaddset(&hold, SIGTRAP);
+			sigprocmask(SIG_BLOCK, &hold, NULL);
+		}
+		return 0;
+	}
 	d = kzalloc(sizeof(*d), GFP_ATOMIC);
 	if (!d)
 		return 0;
@@ -164,8 +205,7 @@ static int plmc_pre_get_signal(struct kprobe *p, struct pt_regs *regs)
 	spin_lock_irqsave(&plmc_defer_lock, flags);
 	list_add(&d->node, &plmc_defers);
 	spin_unlock_irqrestore(&plmc_defer_lock, flags);
-	siginitsetinv(&hold, sigmask(SIGKILL) | sigmask(SIGSTOP) |
-			     PLMC_SYNC_SIGS);
+	siginitsetinv(&hold, sigmask(SIGKILL) | sigmask(SIGSTOP) | keep);
 	sigprocmask(SIG_BLOCK, &hold, &d->saved);
 	return 0;
 }
@@ -175,12 +215,95 @@ static struct kprobe plmc_kp_get_signal = {
 	.pre_handler = plmc_pre_get_signal,
 };
 
+/* What a refused copy_fpstate_to_sigframe() returns: failure. */
+static noinline bool plmc_defer_no_frame(void)
+{
+	return false;
+}
+
+/* copy_fpstate_to_sigframe(buf, fx, size...): a frame with the store open? */
+static int plmc_pre_sigframe(struct kprobe *p, struct pt_regs *regs)
+{
+	u32 mask = plmc_guard_mask(current->mm);
+
+	if (!mask || (rdpkru() & mask) == mask)
+		return 0;
+	pr_info_ratelimited(PLMC_DRV ": pid %d: signal frame inside the library: killed\n",
+			    task_tgid_nr(current));
+	force_sig(SIGKILL);
+	regs->ip = (unsigned long)plmc_defer_no_frame;
+	return 1; /* ip changed: the function does not run */
+}
+
+static struct kprobe plmc_kp_sigframe = {
+	.symbol_name = "copy_fpstate_to_sigframe",
+	.pre_handler = plmc_pre_sigframe,
+};
+
+static noinline long plmc_defer_eperm(void)
+{
+	return -EPERM;
+}
+
+/* Requests that read registers (GPRs, FPU/XSAVE, debug, syscall info). */
+static bool plmc_ptrace_reads(long request)
+{
+	switch (request) {
+	case PTRACE_PEEKUSR:
+	case PTRACE_GETREGS:
+	case PTRACE_GETFPREGS:
+	case PTRACE_GETFPXREGS:
+	case PTRACE_GETREGSET:
+	case PTRACE_GET_SYSCALL_INFO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static struct kprobe plmc_kp_ptrace_read32; /* below: tells the ABIs apart */
+
+/* arch_ptrace(child, request, ...), compat_arch_ptrace(): child stopped. */
+static int plmc_pre_ptrace_read(struct kprobe *p, struct pt_regs *regs)
+{
+	struct task_struct *child = (struct task_struct *)regs->di;
+	long request = p == &plmc_kp_ptrace_read32 ? (long)(int)regs->si
+						   : (long)regs->si;
+
+	if (!plmc_ptrace_reads(request) ||
+	    !plmc_guard_mask(READ_ONCE(child->mm)) ||
+	    task_pt_regs(child)->ip - PLMC_BASE >= PLMC_IMAGE_MAX)
+		return 0;
+	pr_info_ratelimited(PLMC_DRV ": pid %d: register read of a tracee inside the library refused\n",
+			    task_tgid_nr(current));
+	regs->ip = (unsigned long)plmc_defer_eperm;
+	return 1;
+}
+
+static struct kprobe plmc_kp_ptrace_read64 = {
+	.symbol_name = "arch_ptrace",
+	.pre_handler = plmc_pre_ptrace_read,
+};
+
+static struct kprobe plmc_kp_ptrace_read32 = {
+	.symbol_name = "compat_arch_ptrace",
+	.pre_handler = plmc_pre_ptrace_read,
+};
+
+static struct kprobe *plmc_defer_kprobes[] = {
+	&plmc_kp_get_signal,
+	&plmc_kp_sigframe,
+	&plmc_kp_ptrace_read64,
+	&plmc_kp_ptrace_read32,
+};
+
 int plmc_defer_init(void)
 {
-	int rc = register_kprobe(&plmc_kp_get_signal);
+	int rc = register_kprobes(plmc_defer_kprobes,
+				  ARRAY_SIZE(plmc_defer_kprobes));
 
 	if (rc)
-		pr_err(PLMC_DRV ": kprobe get_signal: %d\n", rc);
+		pr_err(PLMC_DRV ": kprobes get_signal/sigframe: %d\n", rc);
 	return rc;
 }
 
@@ -192,7 +315,7 @@ void plmc_defer_exit(void)
 {
 	struct plmc_defer *d, *tmp;
 
-	unregister_kprobe(&plmc_kp_get_signal);
+	unregister_kprobes(plmc_defer_kprobes, ARRAY_SIZE(plmc_defer_kprobes));
 	list_for_each_entry_safe(d, tmp, &plmc_defers, node) {
 		list_del(&d->node);
 		if (d->bp)

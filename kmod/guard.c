@@ -27,11 +27,12 @@
  *   signals  a signal frame built while the store is open (a thread in
  *            the library) records the interrupted registers, and the
  *            handler then runs with the store closed (x86 keeps PKRU
- *            across delivery: it would run with the store open).
+ *            across delivery: it would run with the store open). A
+ *            second line: defer.c refuses such frames and kills first.
  *   sigreturn a sigreturn that leaves PKRU with the store key readable is
  *            SIGKILLed unless it resumes exactly the registers recorded
- *            for a frame (kretprobes on copy_fpstate_to_sigframe and
- *            fpu__restore_sig).
+ *            for a frame, flags included (kretprobes on
+ *            copy_fpstate_to_sigframe and fpu__restore_sig).
  *
  * A refusal from a kprobe points regs->ip at a stub that returns the error
  * to the probed function's caller before the function did anything.
@@ -63,8 +64,11 @@
 static DEFINE_SPINLOCK(plmc_guard_lock);
 static LIST_HEAD(plmc_guards); /* plmc_att.guard_node */
 
-/* Register state saved when a frame was built with the store open. */
+/* Register state saved when a frame was built with the store open. At
+ * most PLMC_FRAMES_PER_MM per process, so one cannot fill the table
+ * (with frames it never returns from) for everyone. */
 #define PLMC_FRAMES 64
+#define PLMC_FRAMES_PER_MM 8
 struct plmc_frame {
 	struct task_struct *task; /* identity only; NULL: free */
 	struct mm_struct *mm;
@@ -316,10 +320,21 @@ static int plmc_pre_arch_ptrace(struct kprobe *p, struct pt_regs *regs)
 	return plmc_refuse(regs, plmc_ret_eperm);
 }
 
-/* The state a sigreturn will resume: compared whole, flags aside. */
+/*
+ * Flags a sigreturn restores that steer the library: the arithmetic ones
+ * (an edited ZF or CF after a compare turns a bounds check around), DF
+ * (string direction), TF (single-step: a register trace) and AC.
+ */
+#define PLMC_FLAGS_SAME                                                       \
+	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF |       \
+	 X86_EFLAGS_SF | X86_EFLAGS_TF | X86_EFLAGS_DF | X86_EFLAGS_OF |       \
+	 X86_EFLAGS_AC)
+
+/* The state a sigreturn will resume: every GPR, ip, sp and the flags. */
 static bool plmc_regs_same(const struct pt_regs *a, const struct pt_regs *b)
 {
-	return a->ip == b->ip && a->sp == b->sp && a->ax == b->ax &&
+	return !((a->flags ^ b->flags) & PLMC_FLAGS_SAME) &&
+	       a->ip == b->ip && a->sp == b->sp && a->ax == b->ax &&
 	       a->bx == b->bx && a->cx == b->cx && a->dx == b->dx &&
 	       a->si == b->si && a->di == b->di && a->bp == b->bp &&
 	       a->r8 == b->r8 && a->r9 == b->r9 && a->r10 == b->r10 &&
@@ -340,7 +355,7 @@ static int plmc_enter_sigframe(struct kretprobe_instance *ri,
 	struct mm_struct *mm = current->mm;
 	u32 mask = plmc_guard_mask(mm);
 	unsigned long flags;
-	int i;
+	int i, mine = 0;
 
 	*(u32 *)ri->data = 0;
 	if (!mask || !plmc_pkru_opens(rdpkru(), mask))
@@ -348,6 +363,8 @@ static int plmc_enter_sigframe(struct kretprobe_instance *ri,
 	*(u32 *)ri->data = mask;
 	spin_lock_irqsave(&plmc_guard_lock, flags);
 	for (i = 0; i < PLMC_FRAMES; i++)
+		mine += plmc_frames[i].mm == mm;
+	for (i = 0; i < PLMC_FRAMES && mine < PLMC_FRAMES_PER_MM; i++)
 		if (!plmc_frames[i].task) {
 			plmc_frames[i].task = current;
 			plmc_frames[i].mm = mm;
@@ -355,7 +372,7 @@ static int plmc_enter_sigframe(struct kretprobe_instance *ri,
 			break;
 		}
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
-	/* Table full: that sigreturn will be killed (fail closed). */
+	/* Table or share full: that sigreturn will be killed (fail closed). */
 	return 0;
 }
 

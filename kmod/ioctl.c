@@ -58,6 +58,8 @@ static int plmc_check_create(const struct plmc_create_args *a)
 		return -EINVAL;
 	if (!plmc_cfg_ok(a->item_max, a->slab_factor, a->slab_min))
 		return -EINVAL;
+	if (a->slot_quota > PLMC_MAX_SLOTS || a->pad)
+		return -EINVAL;
 	if (!a->image_len || a->image_len > PLMC_IMAGE_MAX)
 		return -EINVAL;
 	if (a->size > plmc_store_cap())

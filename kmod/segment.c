@@ -120,6 +120,7 @@ struct plmc_seg *plmc_seg_alloc(const struct plmc_create_args *a, void *image,
 					     (PLMC_STORE_OFF - PLMC_DATA_OFF));
 	seg->create_ns = ktime_get_ns();
 	plmc_seg_init_hdr(seg);
+	seg->hdr->slot_quota = a->slot_quota ?: PLMC_SLOT_QUOTA_DEFAULT;
 	return seg;
 
 err_free_seg:
@@ -345,7 +346,7 @@ int plmc_seg_info(struct plmc_info_args *a)
 	a->uid = from_kuid_munged(current_user_ns(), seg->uid);
 	a->gid = from_kgid_munged(current_user_ns(), seg->gid);
 	a->mode = seg->mode;
-	a->pad = 0;
+	a->slot_quota = READ_ONCE(seg->hdr->slot_quota);
 out_unlock:
 	mutex_unlock(&plmc_reg_lock);
 	return rc;

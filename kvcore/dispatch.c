@@ -218,9 +218,12 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	/*
 	 * memcached's rule: a set that cannot be stored (too large, out of
 	 * memory) unlinks the key's old item, so no stale value outlives
-	 * a failed write. add/replace/cas leave it.
+	 * a failed write. add/replace/cas leave it, and so does a length
+	 * no memcached command line can carry (over 2^31 - 3: memcached
+	 * calls that a bad command line and changes nothing).
 	 */
-	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET)
+	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET &&
+	    r->vlen <= 0x7ffffffdULL)
 		kv_remove(c, key, r->klen, kv_hash(key, r->klen));
 	if (rc)
 		return rc;

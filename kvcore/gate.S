@@ -26,6 +26,10 @@
  *    and exit_state are read back before state is released (a release
  *    store: x86 stores are not reordered with earlier loads or stores), as
  *    a new owner may overwrite them right after.
+ *  - One attachment holds at most hdr->slot_quota slots: a claim of a
+ *    free slot that brings its count over is undone at once (PLMC_E_NOSLOT)
+ *    before the slot is used. The quota is read from the store header,
+ *    which only the creator writes. The own-idle-slot path never counts.
  *  - DF and AC are cleared before C runs (a client may set either).
  *  - Scratch registers are zeroed on the way out; callee-saved ones are
  *    restored by the C code per the ABI. No SIMD register is used.
@@ -108,6 +112,35 @@ plmc_site_in:
 	jnz 82f
 	lock cmpxchg %rcx, GA_SLOT_STATE(%r10)	/* rax == 0 here */
 	jne 82f
+
+	/*
+	 * A free slot: over the quota? Count the slots naming this id after
+	 * the claim (lock cmpxchg is a full barrier, so every claimer sees
+	 * every earlier claim: survivors never exceed the quota; two racing
+	 * claimers may both back off). Over it: give the slot back (ours,
+	 * untouched: a plain store) and answer NOSLOT.
+	 */
+	movabs $GA_SLOTS_ADDR, %r10
+	xor %eax, %eax			/* count */
+	xor %edx, %edx			/* offset of slot record i */
+2:	mov GA_SLOT_STATE(%r10, %rdx), %rcx
+	and $-2, %rcx			/* owner id << 1, busy bit off */
+	cmp %r11, %rcx
+	jne 3f
+	inc %eax
+3:	add $(1 << GA_SLOT_SHIFT), %edx
+	cmp $(GA_NSLOTS << GA_SLOT_SHIFT), %edx
+	jb 2b
+	movabs $GA_STORE_ADDR, %rcx
+	mov GA_HDR_SLOT_QUOTA(%rcx), %ecx	/* trusted: the creator's */
+	test %ecx, %ecx
+	jnz 4f
+	mov $GA_SLOT_QUOTA_DEFAULT, %ecx
+4:	SLOT_REC %r10, %r8, %rdx
+	cmp %ecx, %eax
+	jbe 1f
+	movq $0, GA_SLOT_STATE(%r10)	/* release the claim */
+	jmp 84f
 1:
 	mov %rsp, GA_SLOT_SAVED_RSP(%r10)
 	mov %r9, GA_SLOT_CLIENT_PKRU(%r10)
@@ -142,6 +175,8 @@ plmc_site_in:
 82:	mov $GA_E_BUSY, %rax
 	jmp 90f
 83:	mov $GA_E_DETACHED, %rax
+	jmp 90f
+84:	mov $GA_E_NOSLOT, %rax
 
 	/* Exit. rax = result, r9 = client PKRU; on the client's stack. */
 90:	mov %rax, %r11

@@ -20,16 +20,22 @@
 #define GA_PP_ATTACH_ID	 8
 #define GA_PP_PKEY_SHIFT 20
 
+/* struct plmc_store_hdr */
+#define GA_HDR_SLOT_QUOTA     144
+#define GA_SLOT_QUOTA_DEFAULT 64
+
 /* Addresses (layout.h) */
 #define GA_PPAGE_ADDR	       0x600000100000
 #define GA_SLOTS_ADDR	       0x600000601000
 #define GA_STACKS_ADDR	       0x600000200000
+#define GA_STORE_ADDR	       0x600000600000
 #define GA_STACK_SHIFT	       14 /* PLMC_STACK_SIZE == 1 << 14 */
 #define GA_ATTACH_ID_MAX_SHIFT 62 /* attach ids are < 2^62 */
 
 /* Results (plmc.h) */
 #define GA_E_INVAL    (-30900)
 #define GA_E_BUSY     (-30905)
+#define GA_E_NOSLOT   (-30906)
 #define GA_E_DETACHED (-30909)
 
 /* struct plmc_image_hdr (image.h) */

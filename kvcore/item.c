@@ -13,16 +13,19 @@
 #include "kv.h"
 
 /*
- * memcached's flush rule (oldest_live / oldest_cas): once the flush time
- * has come, an item is gone if it was linked at or before it, or if its
- * CAS is older than the flush's CAS mark.
+ * memcached's flush rule (oldest_live / oldest_cas): an item is gone if
+ * its CAS is older than the last immediate flush's CAS mark, or, once
+ * the flush time has come, if it was linked at or before it. The CAS
+ * mark holds even while a later delayed flush waits (memcached 1.6.18:
+ * "flush_all" then "flush_all 700" does not bring the flushed items
+ * back).
  */
 static int kv_item_flushed(const struct kv_ctx *c, const struct kv_item *it)
 {
-	if (!c->flush_time || c->flush_time > c->now)
-		return 0;
-	return it->time <= c->flush_time ||
-	       (c->flush_cas && it->cas < c->flush_cas);
+	if (c->flush_cas && it->cas < c->flush_cas)
+		return 1;
+	return c->flush_time && c->flush_time <= c->now &&
+	       it->time <= c->flush_time;
 }
 
 /* Return: KV_LIVE, KV_EXPIRED or KV_FLUSHED at the call's store time. */

@@ -47,6 +47,7 @@ int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
 	a.item_max = o->item_max;
 	a.slab_factor = o->slab_factor;
 	a.slab_min = o->slab_min;
+	a.slot_quota = o->slot_quota;
 	if (ioctl(fd, PLMC_IOC_CREATE, &a))
 		rc = -errno;
 	close(fd);

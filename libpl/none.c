@@ -96,6 +96,7 @@ static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
 	h->item_max = o->item_max;
 	h->slab_factor = o->slab_factor;
 	h->slab_min = o->slab_min;
+	h->slot_quota = o->slot_quota;
 	pl_clock_refresh(h);
 }
 

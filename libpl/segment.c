@@ -86,8 +86,11 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 		return b;
 	if (!pl_name_ok(name) || !pl_size_ok(c.store_size) ||
 	    (c.mode & ~0777U) ||
-	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min))
+	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min) ||
+	    c.slot_quota > PLMC_MAX_SLOTS || c.pad)
 		return -EINVAL;
+	if (!c.slot_quota)
+		c.slot_quota = PLMC_SLOT_QUOTA_DEFAULT;
 	if (b == PLMC_BACKEND_KMOD)
 		return pl_kmod_create(name, &c);
 	return pl_none_create(name, &c);
@@ -97,6 +100,17 @@ int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
 {
 	struct plmc_create_opts o = {
 		.size = sizeof(o), .store_size = size, .mode = mode, .use = use,
+	};
+
+	return plmc_create_ex(name, &o);
+}
+
+int plmc_create_quota(const char *name, uint64_t size, unsigned mode,
+		      unsigned slots_per_client, int use)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o), .store_size = size, .mode = mode, .use = use,
+		.slot_quota = slots_per_client,
 	};
 
 	return plmc_create_ex(name, &o);

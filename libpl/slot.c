@@ -9,7 +9,15 @@
  * indices (slot_map, atomic bit ops, no lock) and hands indices back:
  *   - first call of a thread: take the lowest free index, remember it in a
  *     thread-local and in a pthread key (whose destructor runs at exit);
- *   - PLMC_E_BUSY: drop the index, try the next one, PLMC_MAX_SLOTS tries;
+ *   - PLMC_E_BUSY on a new index: drop it, try the next one,
+ *     PLMC_MAX_SLOTS tries; BUSY on the thread's own index can only be a
+ *     borrower (below) using it: yield and retry, then move on;
+ *   - PLMC_E_NOSLOT: the process holds the store's slot quota
+ *     (hdr->slot_quota, the gate counts), so the thread has no slot of its
+ *     own: each call borrows an idle slot of another thread of this
+ *     process (the gate's cmpxchg makes it exclusive), yielding while all
+ *     are busy, PL_BORROW_MAX rounds, then PLMC_E_NOSLOT. A process may so
+ *     run more threads than its quota; they share the quota's slots;
  *   - thread exit and detach: PLMC_OP_RELEASE through the gate, then free
  *     the index.
  * A crash leaves slots owned by a dead attach id; under kmod the module
@@ -19,10 +27,17 @@
 #include <stdint.h>
 #include <string.h>
 #include <sched.h>
+#include <time.h>
 #include "pl.h"
 
 __thread int pl_tls_slot PL_TLS = -1;
 __thread unsigned long pl_tls_gen PL_TLS;
+
+/* Rounds over the process's slots before a borrower gives up; yields
+ * between rounds. Calls are microseconds: this is seconds of all busy. */
+#define PL_BORROW_MAX 100000
+/* Yields on our own index while a borrower is on it. */
+#define PL_OWN_BUSY_MAX 1000
 
 static pthread_key_t pl_slot_key;
 static pthread_once_t pl_slot_once = PTHREAD_ONCE_INIT;
@@ -57,15 +72,22 @@ static void slot_forget(void)
 	pthread_setspecific(pl_slot_key, NULL);
 }
 
-/* Give slot @i back to the store; BUSY (not ours) is fine: nothing held. */
-static void slot_release(int i)
+/*
+ * Give slot @i back to the store; BUSY (not ours) is fine: nothing held.
+ * @tries > 1: BUSY may be a borrower on it for one call; retry that often.
+ */
+static void slot_release(int i, int tries)
 {
 	struct plmc_req req;
 
 	memset(&req, 0, sizeof(req));
-	if (pl.hdr)
-		pl_clock_refresh(pl.hdr);
-	pl.gate(PLMC_OP_RELEASE, &req, (__u64)i);
+	while (tries-- > 0) {
+		if (pl.hdr)
+			pl_clock_refresh(pl.hdr);
+		if (pl.gate(PLMC_OP_RELEASE, &req, (__u64)i) != PLMC_E_BUSY)
+			return;
+		sched_yield();
+	}
 }
 
 /* Thread exit: the key's value is slot + 1; TLS is still readable here. */
@@ -75,7 +97,7 @@ static void slot_exit(void *v)
 
 	if (pl_tls_gen != pl.gen || pl_tls_slot != i || !pl.gate)
 		return; /* detached or re-attached since: not ours anymore */
-	slot_release(i);
+	slot_release(i, PL_OWN_BUSY_MAX);
 	slot_put(i);
 	pl_tls_gen = 0;
 	pl_tls_slot = -1;
@@ -92,9 +114,39 @@ void pl_slots_init_once(void)
 }
 
 /*
+ * Over quota: run the call on any index this process holds (slot_map),
+ * when the gate finds it idle. BUSY and NOSLOT have no side effect.
+ */
+static long slot_borrow(__u64 op, const struct plmc_req *req)
+{
+	int round, i, held;
+	long rc;
+
+	for (round = 0; round < PL_BORROW_MAX; round++) {
+		for (i = held = 0; i < PLMC_MAX_SLOTS; i++) {
+			__u64 w = __atomic_load_n(&pl.slot_map[i >> 6],
+						  __ATOMIC_ACQUIRE);
+
+			if (!(w & (1ULL << (i & 63))))
+				continue;
+			held++;
+			rc = pl.gate(op, req, (__u64)i);
+			if (rc != PLMC_E_BUSY && rc != PLMC_E_NOSLOT)
+				return rc;
+		}
+		if (!held)
+			break; /* this process holds no slot: nothing to borrow
+				*/
+		sched_yield();
+	}
+	return PLMC_E_NOSLOT;
+}
+
+/*
  * Slow path of pl_call(): no valid index yet, or the gate said BUSY on
- * ours (@moving). A BUSY answer has no side effect in the store, so the
- * call is simply retried on the next free index.
+ * ours (@moving). A BUSY or NOSLOT answer has no side effect in the store,
+ * so the call is simply retried: on our index after a yield (a borrower
+ * holds it for one call), on the next free index, or borrowed.
  */
 long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 {
@@ -104,6 +156,12 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 	if (!pl.gate)
 		return PLMC_E_DETACHED;
 	if (moving) {
+		for (tries = 0; tries < PL_OWN_BUSY_MAX; tries++) {
+			sched_yield();
+			rc = pl.gate(op, req, (__u64)pl_tls_slot);
+			if (rc != PLMC_E_BUSY)
+				return rc;
+		}
 		start = pl_tls_slot + 1;
 		slot_put(pl_tls_slot);
 		slot_forget();
@@ -111,11 +169,15 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 	for (tries = 0; tries < PLMC_MAX_SLOTS; tries++) {
 		int i = slot_take(start);
 
-		if (i < 0)
-			return PLMC_E_NOSLOT;
+		if (i < 0) /* every index taken by our threads */
+			return slot_borrow(op, req);
 		if (pl.hdr)
 			pl_clock_refresh(pl.hdr);
 		rc = pl.gate(op, req, (__u64)i);
+		if (rc == PLMC_E_NOSLOT) { /* quota reached: nothing held */
+			slot_put(i);
+			return slot_borrow(op, req);
+		}
 		if (rc != PLMC_E_BUSY) {
 			pl_tls_slot = i;
 			pl_tls_gen = pl.gen;
@@ -126,19 +188,46 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 		slot_put(i);
 		start = i + 1;
 	}
-	return PLMC_E_NOSLOT;
+	return slot_borrow(op, req); /* every free slot is someone else's */
 }
 
-/* Bounded: after PL_AGAIN_MAX yields the store is full for real. */
-#define PL_AGAIN_MAX 1000
+/*
+ * E_AGAIN: the memory this call needs waits on another slot's call (a
+ * reader descheduled inside its epoch). Bounded in time, not in tries:
+ * on a loaded machine a descheduled reader can be off its CPU for tens
+ * of milliseconds, so yield a while, then sleep with a growing pause,
+ * and give up after PL_AGAIN_NS (the store is then full for real, or a
+ * reader is stopped inside: SECURITY.md).
+ */
+#define PL_AGAIN_YIELDS 100
+#define PL_AGAIN_NS	(2ULL * 1000 * 1000 * 1000)
+
+static __u64 pl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
 
 long pl_call_again(__u64 op, const struct plmc_req *req)
 {
-	long rc = PLMC_E_AGAIN;
+	__u64 end = pl_now_ns() + PL_AGAIN_NS;
+	long rc = PLMC_E_AGAIN, pause = 10000; /* ns */
 	int i;
 
-	for (i = 0; i < PL_AGAIN_MAX && rc == PLMC_E_AGAIN; i++) {
-		sched_yield();
+	for (i = 0; rc == PLMC_E_AGAIN; i++) {
+		if (i < PL_AGAIN_YIELDS) {
+			sched_yield();
+		} else {
+			struct timespec ts = {0, pause};
+
+			if (pl_now_ns() > end)
+				break;
+			nanosleep(&ts, NULL);
+			if (pause < 1000000)
+				pause *= 2;
+		}
 		rc = pl_call_once(op, req);
 	}
 	return rc == PLMC_E_AGAIN ? PLMC_E_NOMEM : rc;
@@ -156,7 +245,7 @@ void pl_slots_release_all(void)
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
 		if (!(pl.slot_map[i >> 6] & (1ULL << (i & 63))))
 			continue;
-		slot_release(i);
+		slot_release(i, 1);
 		slot_put(i);
 	}
 	slot_forget();

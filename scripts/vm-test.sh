@@ -12,11 +12,20 @@ set -euo pipefail
 vm_kver
 vm_build_kmod
 
+# VM_ONLY="atk_gate vm_basic ...": pack only the programs named (while
+# iterating on a few tests; crash_driver runs only when named). Unset or
+# empty: all of them, as make test does.
+VM_ONLY=${VM_ONLY:-}
 progs=()
 for p in "$B"/vm/vm_* "$B"/vm/atk_* "$B"/vm/ut_* "$B"/vm/crash_driver; do
-	[ -x "$p" ] && progs+=("$p")
+	[ -x "$p" ] || continue
+	if [ -n "$VM_ONLY" ] && [[ " $VM_ONLY " != *" $(basename "$p") "* ]]; then
+		continue
+	fi
+	progs+=("$p")
 done
-[ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm (run make all)"
+[ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm${VM_ONLY:+ matching VM_ONLY=$VM_ONLY} (run make all)"
+[ -n "$VM_ONLY" ] && echo "vm: VM_ONLY: only ${#progs[@]} programs"
 for f in "$B/kvcore.img" "$B/kvcore-bad.img"; do
 	[ -f "$f" ] || die "missing $f (run make all)"
 done

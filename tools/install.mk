@@ -4,7 +4,8 @@
 #   make uninstall (same DESTDIR and PREFIX)
 #
 # Installs libpl (static, and shared with a versioned soname), the headers,
-# plmc.pc, the kvcore image, plctl, plmcd, the man pages, the systemd unit,
+# plmc.pc, the libmemcached-compatible library (libplmemcached.a, its
+# header, plmc-memcached.pc), the kvcore image, plctl, plmcd, the man pages, the systemd unit,
 # the udev rule, a sysusers.d entry for the group plmc, a modules-load.d
 # entry, and the module sources for DKMS in /usr/src/plmc-VERSION. See
 # docs/install.md. Directories are variables, so a distribution can move
@@ -58,7 +59,12 @@ KMOD_SRCS := $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/*.S)) \
 PLMC_HDRS := $(wildcard include/plmc/*.h)
 
 INSTALL_INPUTS := $(B)/libpl.a $(INST_B)/$(LIBPL_SO_REAL) $(B)/plctl \
-		  $(B)/plmcd $(B)/kvcore.img
+		  $(B)/plmcd $(B)/kvcore.img $(INST_B)/libplmemcached.a
+# The libmemcached-compatible library (docs/compat.md), installed under
+# plmc's own names so it never shadows a real libmemcached: the archive
+# holds only its own objects (libpl comes through plmc.pc), the header
+# goes under plmc/compat/ and plmc-memcached.pc points there.
+COMPAT_INC := $(INCLUDEDIR)/plmc/compat/libmemcached
 
 .PHONY: install uninstall install-test
 
@@ -67,6 +73,11 @@ $(INST_B)/$(LIBPL_SO_REAL): $(LIBPL_OBJS) libpl/libpl.map
 	$(CC) -shared -pthread -Wl,--version-script=libpl/libpl.map \
 		-Wl,-soname,$(LIBPL_SONAME) -Wl,-z,noexecstack -o $@ \
 		$(LIBPL_OBJS)
+
+$(INST_B)/libplmemcached.a: $(COMPAT_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
 
 UNIT_OLD := \# Install to /etc/systemd/system/ (make install will)
 UNIT_NEW := \# Installed by make install in $(SYSTEMDUNITDIR)
@@ -80,8 +91,11 @@ install: $(INSTALL_INPUTS)
 		$(DEST)$(MANDIR)/man8 $(DEST)$(DOCDIR) $(DEST)$(SYSTEMDUNITDIR) \
 		$(DEST)$(UDEVRULESDIR) $(DEST)$(SYSUSERSDIR) \
 		$(DEST)$(MODULESLOADDIR) $(DEST)$(DKMSDIR)/kmod \
-		$(DEST)$(DKMSDIR)/include/plmc
+		$(DEST)$(DKMSDIR)/include/plmc $(DEST)$(COMPAT_INC)
 	$(INSTALL) -m 0755 $(B)/plctl $(B)/plmcd $(DEST)$(BINDIR)
+	$(INSTALL) -m 0644 $(INST_B)/libplmemcached.a $(DEST)$(LIBDIR)
+	$(INSTALL) -m 0644 include/compat/libmemcached/memcached.h \
+		$(DEST)$(COMPAT_INC)
 	$(INSTALL) -m 0644 $(B)/libpl.a $(DEST)$(LIBDIR)
 	$(INSTALL) -m 0755 $(INST_B)/$(LIBPL_SO_REAL) $(DEST)$(LIBDIR)
 	ln -sf $(LIBPL_SO_REAL) $(DEST)$(LIBDIR)/$(LIBPL_SONAME)
@@ -111,6 +125,14 @@ install: $(INSTALL_INPUTS)
 		'Version: $(PLMC_VERSION)' \
 		'Libs: -L$${libdir} -lpl' 'Libs.private: -pthread' \
 		'Cflags: -I$${includedir}' > $(DEST)$(PKGCONFIGDIR)/plmc.pc
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call PC_REL,$(LIBDIR))' \
+		'includedir=$(call PC_REL,$(INCLUDEDIR))' '' \
+		'Name: plmc-memcached' \
+		'Description: libmemcached-compatible client over plmc segments and memcached servers' \
+		'Version: $(PLMC_VERSION)' 'Requires: plmc' \
+		'Libs: -L$${libdir} -lplmemcached' \
+		'Cflags: -I$${includedir}/plmc/compat' \
+		> $(DEST)$(PKGCONFIGDIR)/plmc-memcached.pc
 	sed -e 's|^ExecStart=[^ ]*/plmcd |ExecStart=$(BINDIR)/plmcd |' \
 	    -e 's|^$(UNIT_OLD)|$(UNIT_NEW)|' tools/plmcd/plmcd.service \
 		> $(DEST)$(SYSTEMDUNITDIR)/plmcd.service
@@ -119,6 +141,7 @@ install: $(INSTALL_INPUTS)
 	echo 'g plmc - - -' > $(DEST)$(SYSUSERSDIR)/plmc.conf
 	echo 'plmc' > $(DEST)$(MODULESLOADDIR)/plmc.conf
 	chmod 0644 $(DEST)$(PKGCONFIGDIR)/plmc.pc \
+		$(DEST)$(PKGCONFIGDIR)/plmc-memcached.pc \
 		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service \
 		$(DEST)$(SYSUSERSDIR)/plmc.conf $(DEST)$(MODULESLOADDIR)/plmc.conf
 
@@ -130,6 +153,9 @@ uninstall:
 		$(DEST)$(LIBDIR)/$(LIBPL_SONAME) \
 		$(DEST)$(LIBDIR)/$(LIBPL_SO_REAL) \
 		$(DEST)$(PKGCONFIGDIR)/plmc.pc $(DEST)$(INCLUDEDIR)/plmc.h \
+		$(DEST)$(LIBDIR)/libplmemcached.a \
+		$(DEST)$(PKGCONFIGDIR)/plmc-memcached.pc \
+		$(DEST)$(COMPAT_INC)/memcached.h \
 		$(patsubst include/%,$(DEST)$(INCLUDEDIR)/%,$(PLMC_HDRS)) \
 		$(DEST)$(PLMCLIBDIR)/kvcore.img \
 		$(DEST)$(MANDIR)/man3/libpl.3 $(DEST)$(MANDIR)/man7/plmc.7 \
@@ -142,7 +168,8 @@ uninstall:
 		$(DEST)$(SYSUSERSDIR)/plmc.conf \
 		$(DEST)$(MODULESLOADDIR)/plmc.conf
 	rm -rf $(DEST)$(DKMSDIR)
-	-rmdir $(DEST)$(INCLUDEDIR)/plmc $(DEST)$(PLMCLIBDIR) $(DEST)$(DOCDIR) \
+	-rmdir $(DEST)$(COMPAT_INC) $(DEST)$(INCLUDEDIR)/plmc/compat \
+		$(DEST)$(INCLUDEDIR)/plmc $(DEST)$(PLMCLIBDIR) $(DEST)$(DOCDIR) \
 		2>/dev/null
 	@if [ -z '$(DESTDIR)' ] && [ -d /var/lib/dkms/plmc/$(PLMC_VERSION) ]; \
 	then echo 'note: dkms still has plmc/$(PLMC_VERSION):' \

@@ -2,9 +2,13 @@
 /*
  * tools/plctl.c - manage plmc stores from the shell.
  *
- *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--backend kmod|none]
+ *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--slots-per-client N]
+ *                [--item-max SIZE] [--factor F] [--slab-min N]
+ *                [--backend kmod|none]
  *   plctl destroy NAME [--force] [--backend kmod|none]
- *   plctl stats NAME [--backend kmod|none]
+ *   plctl stats NAME [--json] [--backend kmod|none]
+ *   plctl top NAME [--interval SECONDS] [--count N] [--backend kmod|none]
+ *   plctl list [NAME...] [--backend kmod|none]
  *   plctl info NAME [--backend kmod|none]
  *   plctl check NAME [--backend kmod|none]
  *   plctl recover NAME [--backend kmod|none]
@@ -15,14 +19,18 @@
  * An ordinary client of libpl; info talks to the module (or reads the shm
  * file's header under none) since it must work without attaching.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <stddef.h>
+#include <time.h>
 #include <plmc.h>
 #include <plmc/ioctl.h>
 
@@ -31,17 +39,29 @@ struct opts {
 	const char *name;
 	uint64_t size;
 	unsigned mode;
+	unsigned quota; /* 0: the default */
 	int use;
 	int force;
+	uint64_t item_max;     /* store settings (memcached -I -f -n) */
+	uint32_t slab_factor;  /* x 1000 */
+	uint32_t slab_min;
+	int json;	 /* stats --json */
+	double interval; /* top: seconds between samples */
+	long count;	 /* top: samples, then stop (0: until interrupted) */
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
-		"[--backend kmod|none]\n"
+		"[--slots-per-client N] [--backend kmod|none]\n"
+		"                    [--item-max SIZE] [--factor F] "
+		"[--slab-min N]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
-		"       plctl stats NAME [--backend kmod|none]\n"
+		"       plctl stats NAME [--json] [--backend kmod|none]\n"
+		"       plctl top NAME [--interval SECONDS] [--count N] "
+		"[--backend kmod|none]\n"
+		"       plctl list [NAME...] [--backend kmod|none]\n"
 		"       plctl info NAME [--backend kmod|none]\n"
 		"       plctl check NAME [--backend kmod|none]\n"
 		"       plctl recover NAME [--backend kmod|none]\n");
@@ -80,6 +100,20 @@ static int parse_backend(const char *s)
 	return -1;
 }
 
+/* 1..PLMC_MAX_SLOTS */
+static int parse_quota(const char *s, unsigned *q)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || !v || v > PLMC_MAX_SLOTS)
+		return -1;
+	*q = (unsigned)v;
+	return 0;
+}
+
 static int parse_mode(const char *s, unsigned *mode)
 {
 	char *end;
@@ -88,6 +122,54 @@ static int parse_mode(const char *s, unsigned *mode)
 	if (end == s || *end || v > 0777)
 		return -1;
 	*mode = (unsigned)v;
+	return 0;
+}
+
+/* "1.25" -> 1250 (x 1000); 0 when malformed or out of 1.01..4. */
+static uint32_t parse_factor(const char *s)
+{
+	char *end;
+	double f = strtod(s, &end);
+
+	if (end == s || *end || !(f >= 1.01 && f <= 4.0))
+		return 0;
+	return (uint32_t)(f * 1000 + 0.5);
+}
+
+static uint32_t parse_u32(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	return end == s || *end || v > 0xffffffffUL ? 0 : (uint32_t)v;
+}
+
+/* The options of stats and top: 1 taken (with its value, but --json has
+ * none), 0 not one of them, -1 a bad value. */
+static int view_opt(struct opts *o, const char *a, const char *v)
+{
+	char *end;
+
+	if (!strcmp(a, "--json")) {
+		o->json = 1;
+		return 1;
+	}
+	if (!v)
+		return 0;
+	if (!strcmp(a, "--interval")) {
+		o->interval = strtod(v, &end);
+		if (end == v || *end || !(o->interval >= 0.01) ||
+		    o->interval > 3600)
+			return -1;
+		return 1;
+	}
+	if (!strcmp(a, "--count")) {
+		errno = 0;
+		o->count = strtol(v, &end, 10);
+		if (errno || end == v || *end || o->count < 1)
+			return -1;
+		return 1;
+	}
 	return 0;
 }
 
@@ -108,6 +190,14 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->force = 1;
 			continue;
 		}
+		switch (view_opt(o, a, v)) {
+		case 1:
+			i += strcmp(a, "--json") != 0;
+			continue;
+		case -1:
+			fprintf(stderr, "plctl: bad value: %s %s\n", a, v);
+			return -1;
+		}
 		if (!v) {
 			fprintf(stderr, "plctl: %s needs a value\n", a);
 			return -1;
@@ -117,7 +207,16 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--mode") && !parse_mode(v, &o->mode))
 			continue;
+		if (!strcmp(a, "--slots-per-client") &&
+		    !parse_quota(v, &o->quota))
+			continue;
 		if (!strcmp(a, "--backend") && (o->use = parse_backend(v)) >= 0)
+			continue;
+		if (!strcmp(a, "--item-max") && (o->item_max = parse_size(v)))
+			continue;
+		if (!strcmp(a, "--factor") && (o->slab_factor = parse_factor(v)))
+			continue;
+		if (!strcmp(a, "--slab-min") && (o->slab_min = parse_u32(v)))
 			continue;
 		fprintf(stderr, "plctl: bad option or value: %s %s\n", a, v);
 		return -1;
@@ -145,11 +244,27 @@ static int cmd_create(const struct opts *o)
 				"4M\n");
 		return 2;
 	}
-	rc = plmc_create(o->name, o->size, o->mode, o->use);
+	struct plmc_create_opts c = {
+		.size = sizeof(c), .store_size = o->size, .mode = o->mode,
+		.use = o->use, .item_max = o->item_max,
+		.slab_factor = o->slab_factor, .slab_min = o->slab_min,
+		.slot_quota = o->quota,
+	};
+
+	if (o->item_max && (o->item_max < 1024 || o->item_max > PLMC_ITEM_MAX)) {
+		fprintf(stderr, "plctl: --item-max must be 1K..1M\n");
+		return 2;
+	}
+	if (o->slab_min && (o->slab_min < 8 || o->slab_min > 1024)) {
+		fprintf(stderr, "plctl: --slab-min must be 8..1024\n");
+		return 2;
+	}
+	rc = plmc_create_ex(o->name, &c);
 	if (rc)
 		return fail("create", o->name, rc);
-	printf("created %s: %llu bytes, mode %04o\n", o->name,
-	       (unsigned long long)o->size, o->mode);
+	printf("created %s: %llu bytes, mode %04o, %u slots per client\n",
+	       o->name, (unsigned long long)o->size, o->mode,
+	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT);
 	return 0;
 }
 
@@ -167,38 +282,113 @@ static int cmd_destroy(const struct opts *o)
 	return 0;
 }
 
-static void stat_line(const char *k, uint64_t v)
+/*
+ * stats: memcached's names, in memcached's order, for every counter the
+ * store keeps; then plmc's own (plmcd's names for them). Text: "STAT name
+ * value" lines and END, as memcached's stats command; --json: one object.
+ */
+struct stat_row {
+	const char *name;
+	size_t off; /* offsetof(struct plmc_stats, field) */
+};
+
+#define ROW(n, f) { n, offsetof(struct plmc_stats, f) }
+static const struct stat_row stat_rows[] = {
+	ROW("time", time),
+	ROW("cmd_get", cmd_get),
+	ROW("cmd_set", cmd_set),
+	ROW("cmd_flush", cmd_flush),
+	ROW("cmd_touch", cmd_touch),
+	ROW("get_hits", get_hits),
+	ROW("get_misses", get_misses),
+	ROW("get_expired", get_expired),
+	ROW("get_flushed", get_flushed),
+	ROW("delete_misses", delete_misses),
+	ROW("delete_hits", delete_hits),
+	ROW("incr_misses", incr_misses),
+	ROW("incr_hits", incr_hits),
+	ROW("decr_misses", decr_misses),
+	ROW("decr_hits", decr_hits),
+	ROW("cas_misses", cas_misses),
+	ROW("cas_hits", cas_hits),
+	ROW("cas_badval", cas_badval),
+	ROW("touch_hits", touch_hits),
+	ROW("touch_misses", touch_misses),
+	ROW("curr_items", curr_items),
+	ROW("total_items", total_items),
+	ROW("bytes", bytes),
+	ROW("limit_maxbytes", limit_maxbytes),
+	ROW("evictions", evictions),
+	ROW("reclaimed", reclaimed),
+	ROW("expired_unfetched", expired_unfetched),
+	ROW("evicted_unfetched", evicted_unfetched),
+	ROW("item_size_max", item_size_max),
+	ROW("slab_page_size", slab_page_size),
+	ROW("slab_classes", slab_classes),
+	ROW("active_slabs", active_slabs),
+	ROW("total_malloced", total_malloced),
+	ROW("hash_buckets", hash_buckets),
+	ROW("plmc_growth_permille", growth_factor),
+	ROW("plmc_chunk_min", chunk_size),
+	ROW("plmc_reset_time", reset_time),
+	ROW("plmc_generation", generation),
+	ROW("plmc_deaths", deaths),
+	ROW("plmc_dead_slots", dead_slots),
+	ROW("plmc_slots_busy", slots_busy),
+	ROW("plmc_attached", nattach),
+};
+#undef ROW
+
+static uint64_t stat_val(const struct plmc_stats *s, size_t i)
 {
-	printf("STAT %s %llu\n", k, (unsigned long long)v);
+	return *(const uint64_t *)((const char *)s + stat_rows[i].off);
 }
 
-static void print_stats(const struct plmc_stats *s)
+/* JSON string body: names and versions are plain, but escape anyway. */
+static void json_str(const char *s)
 {
-	printf("STAT backend %s\n", plmc_backend());
-	stat_line("time", s->time);
-	stat_line("curr_items", s->curr_items);
-	stat_line("total_items", s->total_items);
-	stat_line("bytes", s->bytes);
-	stat_line("limit_maxbytes", s->limit_maxbytes);
-	stat_line("cmd_get", s->cmd_get);
-	stat_line("cmd_set", s->cmd_set);
-	stat_line("get_hits", s->get_hits);
-	stat_line("get_misses", s->get_misses);
-	stat_line("delete_hits", s->delete_hits);
-	stat_line("delete_misses", s->delete_misses);
-	stat_line("evictions", s->evictions);
-	stat_line("generation", s->generation);
-	stat_line("deaths", s->deaths);
-	stat_line("dead_slots", s->dead_slots);
-	stat_line("slots_busy", s->slots_busy);
-	stat_line("nattach", s->nattach);
-	stat_line("cmd_touch", s->cmd_touch);
-	stat_line("incr_hits", s->incr_hits);
-	stat_line("decr_hits", s->decr_hits);
-	stat_line("cas_hits", s->cas_hits);
-	stat_line("cmd_flush", s->cmd_flush);
-	stat_line("reclaimed", s->reclaimed);
-	printf("END\n");
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void print_stats(const char *name, const struct plmc_stats *s,
+			int json)
+{
+	char version[64] = "unknown";
+	size_t n = sizeof(stat_rows) / sizeof(stat_rows[0]);
+
+	plmc_version(version, sizeof(version));
+	if (!json) {
+		printf("STAT version %s\n", version);
+		printf("STAT pointer_size %zu\n", sizeof(void *) * 8);
+		for (size_t i = 0; i < n; i++)
+			printf("STAT %s %llu\n", stat_rows[i].name,
+			       (unsigned long long)stat_val(s, i));
+		printf("STAT plmc_backend %s\n", plmc_backend());
+		printf("END\n");
+		return;
+	}
+	printf("{\"name\": ");
+	json_str(name);
+	printf(", \"version\": ");
+	json_str(version);
+	printf(", \"pointer_size\": %zu", sizeof(void *) * 8);
+	for (size_t i = 0; i < n; i++)
+		printf(", \"%s\": %llu", stat_rows[i].name,
+		       (unsigned long long)stat_val(s, i));
+	printf(", \"plmc_backend\": ");
+	json_str(plmc_backend());
+	printf("}\n");
 }
 
 static int cmd_stats(const struct opts *o)
@@ -210,9 +400,152 @@ static int cmd_stats(const struct opts *o)
 	if (rc)
 		return fail("attach", o->name, rc);
 	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
 	rc = plmc_stats(&st);
 	if (rc == PLMC_OK)
-		print_stats(&st);
+		print_stats(o->name, &st, o->json);
+	plmc_detach();
+	return rc == PLMC_OK ? 0 : fail("stats", o->name, rc);
+}
+
+/*
+ * top: per-second rates between two samples of the counters. On a
+ * terminal (and without --count) the screen is redrawn in place with a
+ * memory and a hit-ratio bar; otherwise one line per sample, for logs
+ * and tests.
+ */
+static volatile sig_atomic_t top_stop;
+
+static void top_signal(int sig)
+{
+	(void)sig;
+	top_stop = 1;
+}
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void bar(char *out, size_t width, double frac)
+{
+	size_t full = frac <= 0 ? 0 : frac >= 1 ? width
+						: (size_t)(frac * (double)width + 0.5);
+
+	for (size_t i = 0; i < width; i++)
+		out[i] = i < full ? '#' : '.';
+	out[width] = 0;
+}
+
+/* A counter that went back (the store was recreated) reads as 0. */
+static double rate(uint64_t now, uint64_t before, double dt)
+{
+	return now >= before ? (double)(now - before) / dt : 0;
+}
+
+struct rates {
+	double gets, sets, hits, misses, evictions;
+};
+
+static void top_screen(const struct opts *o, const struct plmc_stats *s,
+		       const struct rates *r, long n)
+{
+	char mem[41], hit[41];
+	double used = s->limit_maxbytes
+			      ? (double)s->bytes / (double)s->limit_maxbytes
+			      : 0;
+	double ratio = r->hits + r->misses > 0
+			       ? r->hits / (r->hits + r->misses)
+			       : 0;
+
+	bar(mem, 40, used);
+	bar(hit, 40, ratio);
+	printf("\033[H\033[2J");
+	printf("plctl top %s  (backend %s, every %.2g s, sample %ld; "
+	       "Ctrl-C quits)\n\n",
+	       o->name, plmc_backend(), o->interval, n);
+	printf("  memory  [%s] %5.1f%%  %llu of %llu bytes\n", mem,
+	       used * 100, (unsigned long long)s->bytes,
+	       (unsigned long long)s->limit_maxbytes);
+	printf("  hits    [%s] %5.1f%%  of gets this second\n\n", hit,
+	       ratio * 100);
+	printf("  %12s %12s %12s %12s %12s\n", "gets/s", "sets/s", "hits/s",
+	       "misses/s", "evictions/s");
+	printf("  %12.0f %12.0f %12.0f %12.0f %12.0f\n\n", r->gets, r->sets,
+	       r->hits, r->misses, r->evictions);
+	printf("  items %llu  attached %llu  deaths %llu\n",
+	       (unsigned long long)s->curr_items,
+	       (unsigned long long)s->nattach, (unsigned long long)s->deaths);
+	fflush(stdout);
+}
+
+static int cmd_top(struct opts *o)
+{
+	struct plmc_stats prev, cur;
+	struct sigaction sa;
+	double start, t0, t1;
+	int rc, screen;
+	long n = 0;
+
+	if (o->interval == 0)
+		o->interval = 1.0;
+	screen = !o->count && isatty(STDOUT_FILENO);
+	rc = plmc_attach(o->name, o->use);
+	if (rc)
+		return fail("attach", o->name, rc);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = top_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	memset(&prev, 0, sizeof(prev));
+	prev.size = sizeof(prev);
+	rc = plmc_stats(&prev);
+	start = t0 = mono_now();
+	if (!screen)
+		printf("%8s %10s %10s %10s %10s %10s %10s %12s\n", "elapsed",
+		       "gets/s", "sets/s", "hits/s", "misses/s", "evict/s",
+		       "items", "bytes");
+	while (rc == PLMC_OK && !top_stop && (!o->count || n < o->count)) {
+		struct timespec ts = {
+			.tv_sec = (time_t)o->interval,
+			.tv_nsec = (long)((o->interval - (double)(time_t)o->interval) * 1e9),
+		};
+		struct rates r;
+		double dt;
+
+		while (nanosleep(&ts, &ts) && errno == EINTR && !top_stop)
+			;
+		if (top_stop)
+			break;
+		memset(&cur, 0, sizeof(cur));
+		cur.size = sizeof(cur);
+		rc = plmc_stats(&cur);
+		if (rc != PLMC_OK)
+			break;
+		t1 = mono_now();
+		dt = t1 - t0 > 1e-6 ? t1 - t0 : 1e-6;
+		r.gets = rate(cur.cmd_get, prev.cmd_get, dt);
+		r.sets = rate(cur.cmd_set, prev.cmd_set, dt);
+		r.hits = rate(cur.get_hits, prev.get_hits, dt);
+		r.misses = rate(cur.get_misses, prev.get_misses, dt);
+		r.evictions = rate(cur.evictions, prev.evictions, dt);
+		n++;
+		if (screen)
+			top_screen(o, &cur, &r, n);
+		else
+			printf("%8.2f %10.0f %10.0f %10.0f %10.0f %10.0f %10llu "
+			       "%12llu\n",
+			       t1 - start, r.gets, r.sets,
+			       r.hits, r.misses, r.evictions,
+			       (unsigned long long)cur.curr_items,
+			       (unsigned long long)cur.bytes);
+		fflush(stdout);
+		prev = cur;
+		t0 = t1;
+	}
 	plmc_detach();
 	return rc == PLMC_OK ? 0 : fail("stats", o->name, rc);
 }
@@ -278,11 +611,11 @@ static int info_kmod(const char *name)
 		return fail("info", name, rc);
 	printf("name %s\nbackend kmod\nstore_size %llu\nimage_size %llu\n"
 	       "nattach %llu\ngeneration %llu\ndeaths %llu\nuid %u\ngid %u\n"
-	       "mode %04o\n",
+	       "mode %04o\nslots_per_client %u\n",
 	       name, (unsigned long long)a.store_size,
 	       (unsigned long long)a.image_size, (unsigned long long)a.nattach,
 	       (unsigned long long)a.generation, (unsigned long long)a.deaths,
-	       a.uid, a.gid, a.mode);
+	       a.uid, a.gid, a.mode, a.slot_quota);
 	return 0;
 }
 
@@ -309,14 +642,191 @@ static int info_none(const char *name)
 	close(fd);
 	printf("name %s\nbackend none\nfile %s\nstore_size %llu\n"
 	       "create_sec %llu\nnattach %llu\nattach_seq %llu\n"
-	       "generation %llu\ndeaths %llu\nuid %u\ngid %u\nmode %04o\n",
+	       "generation %llu\ndeaths %llu\nuid %u\ngid %u\nmode %04o\n"
+	       "slots_per_client %u\n",
 	       name, path, (unsigned long long)h.store_size,
 	       (unsigned long long)h.create_sec, (unsigned long long)h.nattach,
 	       (unsigned long long)h.attach_seq,
 	       (unsigned long long)h.generation, (unsigned long long)h.deaths,
 	       (unsigned)st.st_uid, (unsigned)st.st_gid,
-	       (unsigned)(st.st_mode & 0777));
+	       (unsigned)(st.st_mode & 0777),
+	       h.slot_quota ? h.slot_quota : PLMC_SLOT_QUOTA_DEFAULT);
 	return 0;
+}
+
+/*
+ * list: the segments and who is attached.
+ *  none: every /dev/shm/plmc.NAME (its header), and the processes that
+ *        map that file (from /proc/PID/maps; other users' processes
+ *        only as root).
+ *  kmod: the module has no listing ioctl, so names cannot be found; each
+ *        NAME given is asked with PLMC_IOC_INFO, and the processes that
+ *        map /dev/plmc are listed (which segment each one holds is not
+ *        visible from outside: every segment maps at the same address).
+ */
+static int pids_mapping(const char *path, int *pids, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t plen = strlen(path);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < max) {
+		char maps[64], line[512];
+		FILE *f;
+		int pid = atoi(e->d_name);
+
+		if (pid <= 0)
+			continue;
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+		f = fopen(maps, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			size_t l = strlen(line);
+
+			if (l && line[l - 1] == '\n')
+				line[--l] = 0;
+			if (l >= plen && !strcmp(line + l - plen, path) &&
+			    (l == plen || line[l - plen - 1] == ' ')) {
+				pids[n++] = pid;
+				break;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static void print_pids(const int *pids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char path[64], comm[64] = "?";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", pids[i]);
+		f = fopen(path, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		printf("  pid %d %s\n", pids[i], comm);
+	}
+}
+
+static int list_none(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return fail("list", "/dev/shm", -errno);
+	while ((e = readdir(d))) {
+		struct plmc_store_hdr h;
+		char path[300];
+		struct stat st;
+		int fd, pids[256], n;
+
+		if (strncmp(e->d_name, "plmc.", 5) || !e->d_name[5])
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			printf("segment %s: backend none, file %s, not "
+			       "readable: %s\n",
+			       e->d_name + 5, path, strerror(errno));
+			found++;
+			continue;
+		}
+		if (fstat(fd, &st) ||
+		    pread(fd, &h, sizeof(h),
+			  PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF) !=
+			    (ssize_t)sizeof(h) ||
+		    h.magic != PLMC_STORE_MAGIC) {
+			close(fd);
+			continue; /* not a store (or being built) */
+		}
+		close(fd);
+		n = pids_mapping(path, pids, 256);
+		printf("segment %s: backend none, file %s, store_size %llu, "
+		       "uid %u, mode %04o, nattach %llu, processes %d\n",
+		       e->d_name + 5, path, (unsigned long long)h.store_size,
+		       (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
+		       (unsigned long long)h.nattach, n);
+		print_pids(pids, n);
+		found++;
+	}
+	closedir(d);
+	if (!found)
+		printf("no segments (backend none, /dev/shm)\n");
+	return 0;
+}
+
+static int list_kmod(int argc, char **argv, int first)
+{
+	int pids[256], n, rc = 0;
+
+	for (int i = first; i < argc; i++) {
+		struct plmc_info_args a;
+		int fd;
+
+		if (!strncmp(argv[i], "--", 2)) {
+			i++;
+			continue;
+		}
+		fd = open(PLMC_DEV_PATH, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return fail("open", PLMC_DEV_PATH, -errno);
+		memset(&a, 0, sizeof(a));
+		strncpy(a.name, argv[i], sizeof(a.name) - 1);
+		if (ioctl(fd, PLMC_IOC_INFO, &a)) {
+			rc = fail("info", argv[i], -errno);
+			close(fd);
+			continue;
+		}
+		close(fd);
+		printf("segment %s: backend kmod, store_size %llu, uid %u, "
+		       "mode %04o, nattach %llu\n",
+		       argv[i], (unsigned long long)a.store_size, a.uid,
+		       a.mode, (unsigned long long)a.nattach);
+	}
+	n = pids_mapping(PLMC_DEV_PATH, pids, 256);
+	printf("processes mapping %s: %d (the module has no listing "
+	       "ioctl: name segments to see them)\n",
+	       PLMC_DEV_PATH, n);
+	print_pids(pids, n);
+	return rc;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	const char *env = getenv("PLMC_BACKEND");
+	int use = PLMC_USE_AUTO;
+
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], "--backend")) {
+			if (i + 1 >= argc ||
+			    (use = parse_backend(argv[i + 1])) < 0) {
+				usage();
+				return 2;
+			}
+		}
+	if (use == PLMC_USE_AUTO && env && *env)
+		use = parse_backend(env);
+	if (use == PLMC_USE_AUTO)
+		use = access(PLMC_DEV_PATH, F_OK) ? PLMC_USE_NONE
+						  : PLMC_USE_KMOD;
+	if (use == PLMC_USE_KMOD)
+		return list_kmod(argc, argv, 2);
+	if (use == PLMC_USE_NONE)
+		return list_none();
+	fprintf(stderr, "plctl: PLMC_BACKEND must be kmod or none\n");
+	return 2;
 }
 
 static int cmd_info(const struct opts *o)
@@ -342,6 +852,8 @@ int main(int argc, char **argv)
 	struct opts o;
 
 	memset(&o, 0, sizeof(o));
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return cmd_list(argc, argv);
 	if (parse(argc, argv, &o)) {
 		usage();
 		return 2;
@@ -352,6 +864,8 @@ int main(int argc, char **argv)
 		return cmd_destroy(&o);
 	if (!strcmp(o.cmd, "stats"))
 		return cmd_stats(&o);
+	if (!strcmp(o.cmd, "top"))
+		return cmd_top(&o);
 	if (!strcmp(o.cmd, "info"))
 		return cmd_info(&o);
 	if (!strcmp(o.cmd, "check"))

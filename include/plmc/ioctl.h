@@ -38,6 +38,9 @@ struct plmc_create_args {
 	__u32 gid;
 	__u32 mode;      /* permission bits, & ~0777 must be 0 */
 	__u32 flags;     /* must be 0 */
+	__u32 slot_quota; /* slots per attachment, <= PLMC_MAX_SLOTS;
+			   * 0: PLMC_SLOT_QUOTA_DEFAULT */
+	__u32 pad;        /* must be 0 */
 	/* Store settings, 0 = default; ranges: plmc_cfg_ok() (layout.h). */
 	__u64 item_max;    /* max item size in bytes (memcached -I) */
 	__u32 slab_factor; /* class growth factor x 1000 (-f) */
@@ -75,7 +78,7 @@ struct plmc_info_args {
 	__u32 uid;
 	__u32 gid;
 	__u32 mode;
-	__u32 pad;
+	__u32 slot_quota; /* slots one attachment may hold */
 };
 
 #define PLMC_IOC_CREATE _IOW(PLMC_IOC_MAGIC, 1, struct plmc_create_args)

@@ -40,6 +40,10 @@
 #define PLMC_STACKS_OFF PLMC_DATA_OFF
 #define PLMC_STORE_OFF (PLMC_STACKS_OFF + PLMC_MAX_SLOTS * PLMC_STACK_SIZE)
 
+/* Slots per attachment unless the creator says otherwise: a quarter, so
+ * one client (or three) cannot take every slot. */
+#define PLMC_SLOT_QUOTA_DEFAULT (PLMC_MAX_SLOTS / 4)
+
 #define PLMC_STORE_MIN (4ULL << 20)
 #define PLMC_STORE_MAX (PLMC_SPAN - PLMC_STORE_OFF - (1ULL << 30))
 #define PLMC_STORE_ALIGN (1ULL << 20) /* store sizes are whole MiB */
@@ -111,15 +115,20 @@ struct plmc_store_hdr {
 	__u64 nattach;    /* processes attached now (informational) */
 	__u64 attach_seq; /* last attach id handed out (none backend) */
 	char name[PLMC_NAME_LEN];
+	/* Most slots one attachment may hold (idle or busy), 1..MAX_SLOTS;
+	 * the gate refuses a free slot beyond it (PLMC_E_NOSLOT). 0 (a
+	 * header older than the field) means PLMC_SLOT_QUOTA_DEFAULT. */
+	__u32 slot_quota;
+	__u32 pad0;
 	/*
 	 * Settings fixed at create (memcached's -I, -f, -n); 0 = default.
 	 * Written once by the creator before anyone attaches; the image
 	 * checks their ranges on every call (kv_ctx_init).
 	 */
-	__u64 item_max;    /* PLMC_ITEM_MAX_MIN..PLMC_ITEM_MAX bytes */
+	__u64 item_max;    /* PLMC_CFG_ITEM_MIN..PLMC_CFG_ITEM_MAX bytes */
 	__u32 slab_factor; /* class growth x 1000: 1010..4000 */
 	__u32 slab_min;    /* key + value room of the smallest class: 8..1024 */
-	__u64 reserved[8];
+	__u64 reserved[7];
 };
 
 /*

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * atk_deputy - attacks 5 and 6: confused deputies.
- * Kernel: read(), recv() and other syscalls handed store pointers.
- * Expected: EFAULT (the kernel's copies honour the caller's PKRU).
+ * Kernel: read(), recv() and other syscalls handed store pointers; and
+ * the other way, syscalls asked to read the store or the image out to a
+ * pipe, socket or file (write, writev, send, pwrite, vmsplice).
+ * Expected: EFAULT (the kernel's copies honour the caller's PKRU; GUP
+ * refuses the PFN mappings), nothing of the store comes out.
  * Library: API calls whose buffers overlap the store, the image, the
  * stacks, the ppage, or wrap around the address space; a buffer unmapped
  * by another thread during calls. Expected: PLMC_E_FAULT (or another
@@ -12,6 +15,7 @@
 #include "attacks.h"
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -66,6 +70,53 @@ static int kernel_misc(void)
 	return ATK_REFUSED("clock_gettime %s, uname %s, getcwd %s",
 			   vm_errno_name(ea), vm_errno_name(eb),
 			   vm_errno_name(ec));
+}
+
+/* The kernel asked to read protected memory out: nothing may come out. */
+static int kernel_out(void)
+{
+	const uint64_t src[] = {PLMC_STORE_ADDR, PLMC_KV_ADDR, PLMC_BASE,
+				PLMC_STACKS_ADDR};
+	int p[2], sv[2], fd, i, nout = 0;
+	char buf[64], what[300] = "";
+	size_t w = 0;
+
+	if (vm_attach(ATK_STORE) || pipe(p) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return VM_FAIL("setup");
+	fd = open("/tmp/atk-out", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return VM_FAIL("open: %s", strerror(errno));
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	for (i = 0; i < 4; i++) {
+		void *s = (void *)(uintptr_t)src[i];
+		struct iovec iov = {s, 32};
+		long r[5];
+		int j;
+
+		r[0] = write(p[1], s, 32);
+		r[1] = writev(p[1], &iov, 1);
+		r[2] = send(sv[1], s, 32, MSG_DONTWAIT);
+		r[3] = pwrite(fd, s, 32, 0);
+		r[4] = vmsplice(p[1], &iov, 1, 0);
+		for (j = 0; j < 5; j++)
+			if (r[j] >= 0)
+				nout++;
+		w += (size_t)snprintf(what + w, sizeof(what) - w, "%s%s",
+				      i ? "/" : "", vm_errno_name(errno));
+	}
+	/* Whatever a call claimed, nothing may be readable at the far end. */
+	if (read(p[0], buf, sizeof(buf)) > 0 ||
+	    recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT) > 0 ||
+	    pread(fd, buf, sizeof(buf), 0) > 0)
+		return VM_FAIL("store bytes came out (%d calls said yes)", nout);
+	close(fd);
+	unlink("/tmp/atk-out");
+	if (nout)
+		return VM_FAIL("%d of 20 calls accepted a protected source",
+			       nout);
+	return ATK_REFUSED("20 calls refused (%s), nothing came out", what);
 }
 
 struct bad {
@@ -163,6 +214,8 @@ int main(void)
 	atk_run("deputy.kernel_read", "EFAULT", kernel_read, NULL);
 	atk_run("deputy.kernel_recv", "EFAULT", kernel_recv, NULL);
 	atk_run("deputy.kernel_misc_syscalls", "EFAULT", kernel_misc, NULL);
+	atk_run("deputy.kernel_reads_store_out", "EFAULT, nothing out",
+		kernel_out, NULL);
 	atk_run("deputy.library_bad_buffers", "PLMC_E_FAULT", lib_deputy,
 		NULL);
 	atk_run("deputy.library_buffer_unmapped", "errors or own death",

@@ -5,7 +5,9 @@
  * into the store (inline and forced to an io worker), plus registering a
  * store buffer with io_uring (pins pages). Expected: EFAULT everywhere (the
  * store is a PFN map: no struct page to pin; copies honour PKRU), and the
- * control transfers into ordinary memory work.
+ * control transfers into ordinary memory work. The other way too: an
+ * O_DIRECT write to the RAM disk and io_uring writes to a file (inline,
+ * io worker) from the store or the image: refused, nothing written out.
  */
 #include "attacks.h"
 #include <linux/io_uring.h>
@@ -71,16 +73,16 @@ static int ring_setup(struct ring *r)
 	return 0;
 }
 
-/* One read of @len bytes from @fd into @buf; the cqe's res. */
-static int ring_read(struct ring *r, int fd, void *buf, unsigned len,
-		     unsigned sqe_flags)
+/* One @op (READ, WRITE) of @len bytes at @buf on @fd; the cqe's res. */
+static int ring_rw(struct ring *r, int op, int fd, void *buf, unsigned len,
+		   unsigned sqe_flags)
 {
 	unsigned t = *r->sq_tail, h;
 	struct io_uring_sqe *e = &r->sqes[t & r->sq_mask];
 	int res;
 
 	memset(e, 0, sizeof(*e));
-	e->opcode = IORING_OP_READ;
+	e->opcode = (uint8_t)op;
 	e->fd = fd;
 	e->addr = (uint64_t)(uintptr_t)buf;
 	e->len = len;
@@ -96,6 +98,51 @@ static int ring_read(struct ring *r, int fd, void *buf, unsigned len,
 	res = r->cqes[h & r->cq_mask].res;
 	__atomic_store_n(r->cq_head, h + 1, __ATOMIC_RELEASE);
 	return res;
+}
+
+static int ring_read(struct ring *r, int fd, void *buf, unsigned len,
+		     unsigned sqe_flags)
+{
+	return ring_rw(r, IORING_OP_READ, fd, buf, len, sqe_flags);
+}
+
+/* The kernel reading the store out: O_DIRECT and io_uring writes. */
+static int io_out(void)
+{
+	void *src[] = {(void *)PLMC_KV_ADDR, (void *)PLMC_BASE};
+	int fd, dfd, i, res[6], nout = 0;
+	struct ring r;
+	char back[64];
+
+	if (access("/dev/ram0", F_OK) &&
+	    system("insmod /vm/brd.ko rd_nr=1 rd_size=1024 2>/dev/null"))
+		return VM_FAIL("no /dev/ram0 (insmod brd.ko failed)");
+	dfd = open("/dev/ram0", O_RDWR | O_DIRECT);
+	fd = open("/tmp/atk-io-out", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (dfd < 0 || fd < 0 || ring_setup(&r))
+		return VM_FAIL("setup: %s", strerror(errno));
+	if (vm_attach(ATK_STORE))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		res[3 * i] = pwrite(dfd, src[i], 4096, 0) < 0 ? -errno : 4096;
+		res[3 * i + 1] = ring_rw(&r, IORING_OP_WRITE, fd, src[i], 64, 0);
+		res[3 * i + 2] = ring_rw(&r, IORING_OP_WRITE, fd, src[i], 64,
+					 IOSQE_ASYNC);
+	}
+	for (i = 0; i < 6; i++)
+		nout += res[i] >= 0;
+	if (pread(fd, back, sizeof(back), 0) > 0)
+		return VM_FAIL("store bytes reached the file (%d writes said "
+			       "yes)", nout);
+	close(fd);
+	unlink("/tmp/atk-io-out");
+	if (nout)
+		return VM_FAIL("%d of 6 writes from the store accepted: %d %d %d "
+			       "%d %d %d", nout, res[0], res[1], res[2], res[3],
+			       res[4], res[5]);
+	return ATK_REFUSED("O_DIRECT %s, io_uring inline %s, io worker %s",
+			   vm_errno_name(-res[0]), vm_errno_name(-res[1]),
+			   vm_errno_name(-res[2]));
 }
 
 static int uring(void)
@@ -148,5 +195,7 @@ int main(void)
 	atk_run("io.odirect_read_into_store", "EFAULT", odirect, NULL);
 	atk_run("io.io_uring_read_into_store", "EFAULT", uring, NULL);
 	atk_run("io.io_uring_register_store", "EFAULT", uring_register, NULL);
+	atk_run("io.writes_out_of_store", "EFAULT, nothing out", io_out,
+		NULL);
 	return vm_done();
 }

@@ -3,10 +3,20 @@
  * atk_remote - attack 3: reach the store sideways: /proc/self/mem,
  * process_vm_readv/writev, and ptrace from a sibling process (root and
  * another uid). Expected: EIO / EFAULT / EPERM; nothing read or written.
+ *
+ * A tracer reading the registers of a tracee stopped inside the library:
+ * the client makes its parent its tracer (PTRACE_TRACEME needs no
+ * permission) and loops on 4 KiB sets; the parent stops it with SIGSTOP
+ * 300 times and reads its registers (GETREGS, PEEKUSER, GETREGSET) at
+ * each stop. Expected: no read ever returns registers from
+ * inside the library (ip in the image): they would show its data.
  */
 #include "attacks.h"
+#include <elf.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <sys/user.h>
+#include <stddef.h>
 
 static int proc_mem(void)
 {
@@ -121,6 +131,64 @@ static int ptrace_user(void)
 	return ptrace_sibling(12345);
 }
 
+static int ip_inside(uint64_t ip)
+{
+	return ip - PLMC_BASE < PLMC_IMAGE_MAX;
+}
+
+static int tracer_reads(void)
+{
+	int go[2], i, st, stops = 0, refused = 0, leaked = 0;
+	pid_t t;
+
+	if (pipe(go))
+		return -1;
+	t = fork();
+	if (t == 0) {
+		static char v[4000];
+
+		memset(v, 't', sizeof(v));
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE) ||
+		    plmc_nop())
+			_exit(1);
+		vm_signal_fd(go[1]);
+		for (;;)
+			plmc_set("trace-key", 9, v, sizeof(v), 0, 0);
+	}
+	if (vm_wait_fd(go[0]))
+		return VM_FAIL("tracee did not attach");
+	for (i = 0; i < 300; i++) {
+		struct user_regs_struct r;
+		struct iovec iov = {&r, sizeof(r)};
+		long ip;
+
+		usleep(300);
+		kill(t, SIGSTOP);
+		if (waitpid(t, &st, 0) != t || !WIFSTOPPED(st))
+			return VM_FAIL("tracee gone: 0x%x", st);
+		stops++;
+		errno = 0;
+		ip = ptrace(PTRACE_PEEKUSER, t, offsetof(struct user, regs.rip),
+			    0);
+		if (errno == 0 && ip_inside((uint64_t)ip))
+			leaked++;
+		if (!ptrace(PTRACE_GETREGS, t, 0, &r))
+			leaked += ip_inside(r.rip);
+		else
+			refused++; /* the module's EPERM: stopped inside */
+		if (!ptrace(PTRACE_GETREGSET, t, NT_PRSTATUS, &iov))
+			leaked += ip_inside(r.rip);
+		ptrace(PTRACE_CONT, t, 0, 0); /* drop the SIGSTOP */
+	}
+	kill(t, SIGKILL);
+	vm_reap(t);
+	if (leaked)
+		return VM_FAIL("%d register reads from inside the library in %d "
+			       "stops", leaked, stops);
+	return ATK_REFUSED("%d stops: %d refused (inside), none read inside",
+			   stops, refused);
+}
+
 int main(void)
 {
 	atk_init();
@@ -130,5 +198,7 @@ int main(void)
 		NULL);
 	atk_run("remote.ptrace_sibling_uid", "ATTACH EPERM", ptrace_user,
 		NULL);
+	atk_run("remote.tracer_reads_regs_inside", "no regs from inside",
+		tracer_reads, NULL);
 	return vm_done();
 }

@@ -11,9 +11,24 @@
  * call succeeds. Three ways: no alternate stack, a sigaltstack, and a
  * handler that would redirect the saved rip of any frame from inside
  * (it must never see one; if it did, the forged sigreturn must die).
+ *
+ * Single-step: the client sets EFLAGS.TF and calls the library, so the
+ * CPU traps after every instruction (SIGTRAP, a fault signal: never held
+ * as such). Expected: no SIGTRAP handler ever gets a frame from inside
+ * (the module stops the stepping at the first trap inside and holds it to
+ * the gate's exit), the calls succeed, and steps before the gate were
+ * seen (the stepping was real).
+ *
+ * Stopped inside: a client whose thread is stopped (SIGSTOP cannot be
+ * held) while inside the library keeps its slot and its reader epoch
+ * announced. Another client then overwrites three times the store's size.
+ * Expected: its writes keep being stored (memory is reclaimed).
  */
 #include "attacks.h"
 #include <cpuid.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <time.h>
 #include <ucontext.h>
 
 static volatile int inside, seen, mode, opened, onstack;
@@ -125,6 +140,181 @@ static int forged(void)
 	return run(2);
 }
 
+static volatile int stepping, steps, steps_inside;
+
+static void on_step(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uint8_t *fx = (uint8_t *)uc->uc_mcontext.fpregs;
+
+	(void)sig;
+	(void)si;
+	steps++;
+	if (fx && !(*(uint32_t *)(fx + pkru_off) & (1U << shift)))
+		steps_inside++; /* interrupted with the store open */
+	if (!stepping || steps > 20000)
+		uc->uc_mcontext.gregs[REG_EFL] &= ~0x100L; /* TF off */
+}
+
+static int single_step(void)
+{
+	static uint8_t alt[65536];
+	struct sigaction sa;
+	unsigned a, b, c, d;
+	stack_t ss;
+	int i, bad = 0, before;
+
+	if (vm_attach(ATK_STORE) || plmc_nop())
+		return -1;
+	__cpuid_count(0xd, 9, a, b, c, d);
+	pkru_off = b;
+	shift = vm_ppage()->pkey_shift;
+	ss.ss_sp = alt;
+	ss.ss_size = sizeof(alt);
+	ss.ss_flags = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_step;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	if (sigaltstack(&ss, NULL) || sigaction(SIGTRAP, &sa, NULL))
+		return VM_FAIL("sigaction");
+	for (i = 0; i < 20; i++) {
+		before = steps;
+		stepping = 1;
+		asm volatile("pushfq; orq $0x100, (%%rsp); popfq" ::: "memory",
+			     "cc");
+		if (plmc_nop())
+			bad++;
+		stepping = 0;
+		asm volatile("nop; nop" ::: "memory");
+		if (steps == before)
+			return VM_FAIL("round %d: no step seen", i);
+	}
+	if (steps_inside)
+		return VM_FAIL("%d SIGTRAP frames from inside the library (of "
+			       "%d)", steps_inside, steps);
+	if (bad)
+		return VM_FAIL("%d of 20 calls failed under single-step", bad);
+	return ATK_REFUSED("20 stepped calls ok, %d traps, none from inside",
+			   steps);
+}
+
+/* Progress of a writer process, shared. */
+static volatile int *wdone;
+
+/*
+ * Another client overwrites 3 x 8 MiB (6000 sets of 4 KiB on 64 keys) in
+ * a process of its own, so that a blocked writer can be killed. Return:
+ * 0 all stored, 1 not done after @limit_s seconds (*wdone says how far),
+ * 2 a set failed (why in vm_sh->note).
+ */
+static int writer(int limit_s, int *ms)
+{
+	static char v[4000];
+	struct timespec t0, t1;
+	int i, st = 0;
+	pid_t w;
+
+	memset(v, 'w', sizeof(v));
+	*wdone = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	w = fork();
+	if (w == 0) {
+		if (vm_attach(ATK_STORE))
+			_exit(4);
+		for (i = 0; i < 6000; i++) {
+			char k[16];
+			int rc;
+
+			snprintf(k, sizeof(k), "park-%d", i % 64);
+			rc = plmc_set(k, strlen(k), v, sizeof(v), 0, 0);
+			if (rc != PLMC_STORED) {
+				vm_note("set %d: %s", i, plmc_strerror(rc));
+				_exit(3);
+			}
+			(*wdone)++;
+		}
+		_exit(0);
+	}
+	for (i = 0; i < limit_s * 10 && waitpid(w, &st, WNOHANG) == 0; i++)
+		usleep(100000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	if (i == limit_s * 10) {
+		kill(w, SIGKILL);
+		vm_reap(w);
+		return 1;
+	}
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 2;
+}
+
+static int stopped_inside(void)
+{
+	int go[2], st, tries, rc, ms0, ms, done0;
+	struct user_regs_struct r;
+	pid_t t;
+
+	wdone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (wdone == MAP_FAILED || pipe(go))
+		return -1;
+	t = fork();
+	if (t == 0) {
+		/* Gets of a 500 KB value: nearly all of its time is the
+		 * copy-out, inside the call with its reader epoch announced. */
+		static char big[500000];
+		size_t vlen;
+
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE) ||
+		    plmc_set("park-big", 8, big, sizeof(big), 0, 0) !=
+			    PLMC_STORED)
+			_exit(1);
+		vm_signal_fd(go[1]);
+		for (;;)
+			plmc_get("park-big", 8, big, sizeof(big), &vlen, NULL,
+				 NULL);
+	}
+	if (vm_wait_fd(go[0]))
+		return VM_FAIL("parker did not attach");
+	/* Control: the same writes with the parker running. */
+	rc = writer(60, &ms0);
+	done0 = *wdone;
+	if (rc) {
+		kill(t, SIGKILL);
+		vm_reap(t);
+		return VM_FAIL("control writer: %s after %d sets, %d ms",
+			       rc == 1 ? "not done" : vm_sh->note, done0, ms0);
+	}
+	/* Stop it until it is stopped inside: register reads are refused
+	 * there (remote.tracer_reads_regs_inside). */
+	for (tries = 0; tries < 500; tries++) {
+		usleep(200);
+		kill(t, SIGSTOP);
+		if (waitpid(t, &st, 0) != t || !WIFSTOPPED(st))
+			return VM_FAIL("parker gone: 0x%x", st);
+		if (ptrace(PTRACE_GETREGS, t, 0, &r) && errno == EPERM)
+			break;
+		ptrace(PTRACE_CONT, t, 0, 0);
+	}
+	if (tries == 500) {
+		kill(t, SIGKILL);
+		vm_reap(t);
+		return VM_FAIL("never stopped inside in 500 tries");
+	}
+	/* Five times the control's time, at least 20 s. */
+	rc = writer(ms0 / 200 > 20 ? ms0 / 200 : 20, &ms);
+	kill(t, SIGKILL);
+	vm_reap(t);
+	if (rc == 1)
+		return VM_FAIL("with a client stopped inside, another's sets "
+			       "stall: %d of 6000 in %d ms (control: 6000 in "
+			       "%d ms)", *wdone, ms, ms0);
+	if (rc)
+		return VM_FAIL("with a client stopped inside: %s", vm_sh->note);
+	return ATK_REFUSED("6000 sets of 4 KiB in %d ms with a client stopped "
+			   "inside (control %d ms)", ms, ms0);
+}
+
 int main(void)
 {
 	atk_init();
@@ -134,5 +324,12 @@ int main(void)
 		NULL);
 	atk_run("signal.in_library_forged_rip", "no frame to forge", forged,
 		NULL);
+	atk_run("signal.single_step_into_library", "no trap frame inside",
+		single_step, NULL);
+	atk_run("signal.stopped_inside_pins_memory", "others' sets stored",
+		stopped_inside,
+		"a live client stopped inside the library (SIGSTOP, a "
+		"tracer) keeps its reader epoch: memory retired after it is "
+		"not reclaimed until it runs or dies");
 	return vm_done();
 }

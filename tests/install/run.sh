@@ -4,7 +4,8 @@
 # 1. make install DESTDIR=$stage PREFIX=/usr: the exact file list, links,
 #    soname, the unit's ExecStart, the udev rule, dkms.conf.
 # 2. pkg-config against the staging root: build tests/install/example.c
-#    shared and static, run both with PLMC_BACKEND=none.
+#    shared and static, run both with PLMC_BACKEND=none; the same for a
+#    libmemcached program with plmc-memcached.pc.
 # 3. DKMS: run dkms.conf's MAKE line as dkms would (a copy of the staged
 #    /usr/src/plmc-VERSION as $dkms_tree/plmc/VERSION/build) against the
 #    test host's kernel headers; modinfo of the result; CLEAN. And with
@@ -60,6 +61,8 @@ links=$(sed -n 's/^[a-z][a-z ]*[ *]\(plmc_[a-z0-9_]*\)(.*/\1/p' include/plmc.h)
 	printf '%s\n' /usr/bin/plctl /usr/bin/plmcd \
 		/usr/lib/libpl.a /usr/lib/libpl.so "/usr/lib/libpl.so.$MAJ" \
 		"/usr/lib/libpl.so.$VER" /usr/lib/pkgconfig/plmc.pc \
+		/usr/lib/libplmemcached.a /usr/lib/pkgconfig/plmc-memcached.pc \
+		/usr/include/plmc/compat/libmemcached/memcached.h \
 		/usr/include/plmc.h /usr/lib/plmc/kvcore.img \
 		/usr/share/man/man3/libpl.3 /usr/share/man/man7/plmc.7 \
 		/usr/share/man/man8/plctl.8 /usr/share/man/man8/plmcd.8 \
@@ -144,6 +147,29 @@ check "shared example resolves libpl from the staging root" \
 check "static example runs (none backend)" \
 	sh -c "PLMC_BACKEND=none '$work/ex-static' $store-static 2>/dev/null |
 		grep -qx '$store-static: greeting=hello flags=42 backend=none'"
+# The libmemcached-compatible library: a libmemcached program (the
+# ketama checker of tests/compat) built with pkg-config only, shared and
+# static, writing and reading keys on a segment through the gate.
+check "compat: libmemcached program builds shared with pkg-config plmc-memcached" \
+	sh -c "gcc -std=gnu11 -Wall -Wextra -Werror -o '$work/km-shared' \
+		tests/compat/ketama.c \$(pkg-config --cflags --libs plmc-memcached)"
+check "compat: ... and static with pkg-config --static" \
+	sh -c "gcc -static -std=gnu11 -Wall -Wextra -Werror -o '$work/km-static' \
+		tests/compat/ketama.c \
+		\$(pkg-config --static --cflags --libs plmc-memcached) 2>'$work/ld.err' ||
+		{ cat '$work/ld.err'; exit 1; }"
+compat_run() { # binary, store
+	PLMC_BACKEND=none "$stage/usr/bin/plctl" create "$2" --size 8M >/dev/null &&
+		PLMC_BACKEND=none LD_LIBRARY_PATH="$lib" "$1" write weighted 20 "plmc:$2" 2>/dev/null |
+		grep -qx 'wrote 20 keys, 0 failed' &&
+		PLMC_BACKEND=none LD_LIBRARY_PATH="$lib" "$1" where weighted 20 "plmc:$2" >/dev/null 2>&1 &&
+		PLMC_BACKEND=none "$stage/usr/bin/plctl" stats "$2" | grep -qx 'STAT curr_items 20'
+	local rc=$?
+	PLMC_BACKEND=none "$stage/usr/bin/plctl" destroy "$2" --force >/dev/null 2>&1
+	return $rc
+}
+check "compat: shared program: 20 keys through a segment" compat_run "$work/km-shared" "$store-cshared"
+check "compat: static program: 20 keys through a segment" compat_run "$work/km-static" "$store-cstatic"
 check "example stores removed" \
 	sh -c "! ls /dev/shm/plmc.$store-* 2>/dev/null | grep -q ."
 unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
@@ -269,6 +295,7 @@ check "uninstall leaves no file or link" \
 	sh -c "! find '$stage' -type f -o -type l | grep ."
 check "uninstall removes plmc's own folders" \
 	sh -c "for d in usr/include/plmc usr/lib/plmc usr/share/doc/plmc \
+		usr/include/plmc/compat \
 		usr/src/plmc-$VER; do [ ! -e '$stage'/\$d ] || exit 1; done"
 
 local_stage=$work/local

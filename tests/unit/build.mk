@@ -18,7 +18,8 @@ $(UNIT_BINS): $(B)/tests/%: tests/unit/%.c $(B)/libpl.a \
 # Each program runs all of its tests (Check forks one child per test) and
 # prints its "N%: Checks: ..." line; every program runs even after a failure.
 # A failed test exits before its teardown: stores named ut-* are swept after.
-unit-test: $(UNIT_BINS) $(UNIT_IMGS)
+# test_slots runs plctl (beside the image in $(B)).
+unit-test: $(UNIT_BINS) $(UNIT_IMGS) $(B)/plctl
 	@fail=0; for t in $(UNIT_BINS); do \
 		echo "== $$(basename $$t)"; \
 		env PLMC_BACKEND=none PLMC_IMG=$(B)/kvcore.img \
@@ -27,3 +28,10 @@ unit-test: $(UNIT_BINS) $(UNIT_IMGS)
 	rm -f /dev/shm/plmc.ut-* /dev/shm/.plmc.ut-*; \
 	if [ $$fail = 0 ]; then echo "unit-test: all passed"; \
 	else echo "unit-test: FAILED"; fi; exit $$fail
+
+# make difftest N=100: the differential test against memcached over N
+# seeds of 20,000 commands (unit-test runs 10).
+.PHONY: difftest
+difftest: $(B)/tests/test_diff $(UNIT_IMGS)
+	env PLMC_BACKEND=none PLMC_IMG=$(B)/kvcore.img \
+		DIFF_SEEDS=$(or $(N),100) $(B)/tests/test_diff

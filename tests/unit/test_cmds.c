@@ -131,7 +131,8 @@ START_TEST(append_too_big)
 	ut_rc(plmc_append(S("b"), "!", 1), PLMC_NOT_STORED);
 	ut_rc(plmc_prepend(S("b"), "!", 1), PLMC_NOT_STORED);
 	/* A piece too big on its own: too large, as memcached says. */
-	ut_rc(plmc_append(S("b"), v, big + 10), PLMC_E_TOOBIG);
+	ut_rc(plmc_append(S("b"), v, big + 11), PLMC_E_TOOBIG);
+	ut_rc(plmc_append(S("b"), "", 0), PLMC_STORED); /* still there */
 	free(v);
 }
 END_TEST

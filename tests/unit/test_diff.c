@@ -8,9 +8,16 @@
  * plmc's answers are rendered in memcached's reply words, so the
  * comparison is one string compare per command. CAS uniques differ by
  * design: each side's "gets" unique is remembered per key and each side
- * gets its own in "cas"; the numbers are masked in the comparison. The
- * two clocks are not one clock, so expiry is only "never" or "already"
- * (negative exptime), and flush_all has no delay.
+ * gets its own in "cas"; the numbers are masked in the comparison.
+ * Time: memcached runs under libfaketime (Debian's libfaketime, its
+ * offset in a file), so the stream can move both clocks forward by 500 s
+ * at once (plmc_clock_advance on our side) and then compare expiry:
+ * relative exptimes of 100 and 1000 s, absolute ones 300 and 3000 s
+ * ahead, touch/gat to those, flush_all with a 700 s delay. Every
+ * deadline is far from every step, so the two clocks' phases (memcached
+ * ticks once a second) cannot matter. The first CLOCK_SEEDS seeds move
+ * the clock (each move waits up to a second for memcached's tick);
+ * without libfaketime, expiry is only "never" or "already".
  * Numbers stay below 2^63: memcached 1.6.18 looks for a '-' in a value
  * >= 2^63 with strchr, past the value's end into whatever the slab
  * chunk holds, so its answer there depends on stale memory (plmc looks
@@ -27,15 +34,21 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "util.h"
 
 #define MEMCACHED "/usr/bin/memcached"
+#define FAKETIME  "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+#define CLOCK_SEEDS 3
+#define CLOCK_STEP  500
 #define NKEYS	  24
 #define NOPS	  20000
 #define VMAX	  1500
 #define VBIG	  (1 << 20) /* the max item size, default */
 
 static pid_t mc_pid;
+static char ft_file[108]; /* libfaketime's offset, "" if not in use */
+static long ft_off;	  /* seconds both clocks were moved */
 static int mc_fd = -1;
 static char mc_sock[108];
 static char rbuf[1 << 23];
@@ -75,12 +88,29 @@ static void setup(void)
 	snprintf(mc_sock, sizeof(mc_sock), "/tmp/plmc-diff-%d.sock",
 		 (int)getpid());
 	unlink(mc_sock);
+	ft_file[0] = 0;
+	if (!access(FAKETIME, R_OK)) {
+		FILE *f;
+
+		snprintf(ft_file, sizeof(ft_file), "/tmp/plmc-diff-%d.ft",
+			 (int)getpid());
+		f = fopen(ft_file, "w");
+		ck_assert_ptr_nonnull(f);
+		fprintf(f, "+0\n");
+		fclose(f);
+		ft_off = 0;
+	}
 	mc_pid = fork();
 	ck_assert_int_ge(mc_pid, 0);
 	if (!mc_pid) {
 		/* A failed check exits without teardown: take memcached
 		 * along. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (ft_file[0]) {
+			setenv("LD_PRELOAD", FAKETIME, 1);
+			setenv("FAKETIME_TIMESTAMP_FILE", ft_file, 1);
+			setenv("FAKETIME_NO_CACHE", "1", 1);
+		}
 		execl(MEMCACHED, "memcached", "-u", "root", "-s", mc_sock, "-m",
 		      "1024", "-o", "no_lru_crawler,no_lru_maintainer",
 		      (char *)NULL);
@@ -94,10 +124,14 @@ static void teardown(void)
 {
 	if (mc_fd >= 0)
 		close(mc_fd);
+	/* SIGKILL: under libfaketime, memcached's event loop may wait on a
+	 * timer set in its moved clock. The offset file goes after it. */
 	if (mc_pid > 0) {
-		kill(mc_pid, SIGTERM);
+		kill(mc_pid, SIGKILL);
 		waitpid(mc_pid, NULL, 0);
 	}
+	if (ft_file[0])
+		unlink(ft_file);
 	unlink(mc_sock);
 	ut_store_down();
 }
@@ -209,6 +243,8 @@ struct state {
 	uint64_t cas_mc[NKEYS], cas_pl[NKEYS];
 	char key[NKEYS][256];
 	char *val; /* VBIG + 64 bytes */
+	int clock;  /* this seed moves the clocks */
+	int dflush; /* a delayed flush_all comes next */
 };
 
 
@@ -243,6 +279,59 @@ static size_t mkval(struct state *s, size_t klen, uint32_t fl)
 	return n;
 }
 
+/*
+ * An exptime: usually 0, else "already expired", and with the clock
+ * moving also 100 / 1000 s relative or 300 / 3000 s absolute (now is
+ * the shared fake time: real time plus both clocks' offset).
+ */
+static int32_t pick_exp(struct state *s, unsigned one_in)
+{
+	long now = (long)time(NULL) + ft_off;
+
+	if (rnd(s, one_in))
+		return 0;
+	if (!s->clock)
+		return -1;
+	switch (rnd(s, 5)) {
+	case 0:
+		return -1;
+	case 1:
+		return 100;
+	case 2:
+		return 1000;
+	case 3:
+		return (int32_t)(now + 300);
+	}
+	return (int32_t)(now + 3000);
+}
+
+/* memcached's own clock ("stats" time), in its fake seconds. */
+static long mc_time(void)
+{
+	const char *p;
+
+	mc_send("stats\r\n", 7);
+	p = strstr(mc_reply(1), "STAT time ");
+	ck_assert_ptr_nonnull(p);
+	return atol(p + 10);
+}
+
+/* Both clocks CLOCK_STEP seconds on; wait for memcached's next tick. */
+static void clock_step(void)
+{
+	FILE *f = fopen(ft_file, "w");
+	int i;
+
+	ck_assert_ptr_nonnull(f);
+	ft_off += CLOCK_STEP;
+	fprintf(f, "+%ld\n", ft_off);
+	fclose(f);
+	ut_rc(plmc_clock_advance(CLOCK_STEP), PLMC_OK);
+	for (i = 0; i < 60 && mc_time() < (long)time(NULL) + ft_off - 1; i++)
+		usleep(50000);
+	ck_assert_msg(i < 60, "memcached's clock did not follow libfaketime");
+}
+
 /* "VALUE key flags len cas" + data, as memcached prints a hit. */
 static void out_value(struct out *o, const char *k, uint32_t fl, const void *v,
 		      size_t n, int with_cas)
@@ -263,7 +352,7 @@ static void do_store(struct state *s, int k, struct out *pl, struct out *mc)
 	int c = (int)rnd(s, 6), rc;
 	const char *key = s->key[k];
 	uint32_t fl = rnd(s, 4) ? 0 : (uint32_t)rand_r(&s->seed);
-	int32_t exp = rnd(s, 20) ? 0 : -1;
+	int32_t exp = pick_exp(s, 20);
 	uint64_t cmc = s->cas_mc[k], cpl = s->cas_pl[k];
 	size_t n;
 
@@ -321,21 +410,23 @@ static void do_delta(struct state *s, int k, struct out *pl, struct out *mc)
 
 /* get / gets / gat / gats of 1..4 keys (plmc: mget, or gat per key).
  * Return: 1 for get/gat, 2 when the reply carries CAS uniques. */
-static int do_get(struct state *s, struct out *pl, struct out *mc)
+static int do_get(struct state *s, struct out *pl, struct out *mc, int all)
 {
-	static char bufs[4][VBIG];
-	struct plmc_mget m[4];
-	int n = 1 + (int)rnd(s, 4), kind = (int)rnd(s, 4), i, ks[4];
-	int32_t exp = rnd(s, 10) ? 0 : -1;
+	static char bufs[NKEYS][VBIG];
+	struct plmc_mget m[NKEYS];
+	int n = 1 + (int)rnd(s, 4), kind = (int)rnd(s, 4), i, ks[NKEYS];
+	int32_t exp = pick_exp(s, 10);
 	int with_cas = kind & 1, touch = kind >= 2;
 
+	if (all) /* a plain get of every key, in order */
+		n = NKEYS, kind = with_cas = touch = 0;
 	if (touch)
 		outf(mc, "%s %d", with_cas ? "gats" : "gat", exp);
 	else
 		outf(mc, "%s", with_cas ? "gets" : "get");
 	memset(m, 0, sizeof(m));
 	for (i = 0; i < n; i++) {
-		ks[i] = (int)rnd(s, NKEYS);
+		ks[i] = all ? i : (int)rnd(s, NKEYS);
 		outf(mc, " %s", s->key[ks[i]]);
 		m[i].key = s->key[ks[i]];
 		m[i].klen = (uint32_t)strlen(s->key[ks[i]]);
@@ -391,20 +482,42 @@ static int one_op(struct state *s, struct out *pl, struct out *mc)
 	unsigned r = rnd(s, 100);
 	int k = (int)rnd(s, NKEYS);
 	const char *key = s->key[k];
-	int32_t exp = rnd(s, 4) ? 0 : -1;
+	int32_t exp = pick_exp(s, 4);
 
-	if (r < 40) {
+	if (s->dflush) {
+		s->dflush = 0;
+		outf(mc, "flush_all 700\r\n");
+		outf(pl, "%s\r\n", word(plmc_flush_all(700)));
+		return 0;
+	}
+	if (s->clock && rnd(s, 2500) == 0) {
+		clock_step(); /* then a command both answer alike */
+		outf(mc, "verbosity 0\r\n");
+		outf(pl, "OK\r\n");
+	} else if (r < 40) {
 		do_store(s, k, pl, mc);
 	} else if (r < 55) {
 		do_delta(s, k, pl, mc);
 	} else if (r < 85) {
-		return do_get(s, pl, mc);
+		return do_get(s, pl, mc, 0);
 	} else if (r < 92) {
 		outf(mc, "delete %s\r\n", key);
 		outf(pl, "%s\r\n", word(plmc_delete(key, strlen(key))));
 	} else if (r < 99) {
 		outf(mc, "touch %s %d\r\n", key, exp);
 		outf(pl, "%s\r\n", word(plmc_touch(key, strlen(key), exp)));
+	} else if (s->clock && rnd(s, 2)) {
+		/*
+		 * A delayed flush, after a get of every key: memcached's
+		 * flush check ignores the last immediate flush's CAS mark
+		 * while a later flush time is still ahead, so items that
+		 * flush hid and nothing has touched since come back (or not:
+		 * its allocator reclaims some from LRU tails). plmc keeps
+		 * them hidden. Reading every key first makes memcached drop
+		 * them too, so both sides agree whatever its LRUs did.
+		 */
+		s->dflush = 1;
+		return do_get(s, pl, mc, 1);
 	} else {
 		outf(mc, "flush_all\r\n");
 		outf(pl, "%s\r\n", word(plmc_flush_all(0)));
@@ -422,6 +535,7 @@ static void run_seed(unsigned seed, int nops)
 	memset(&s, 0, sizeof(s));
 	s.seed = seed;
 	s.val = val;
+	s.clock = ft_file[0] && seed <= CLOCK_SEEDS;
 	/* Short keys, and every eighth one long (up to 250 bytes). */
 	for (i = 0; i < NKEYS; i++) {
 		int n = snprintf(s.key[i], sizeof(s.key[i]), "dk%d-", i);
@@ -487,8 +601,12 @@ START_TEST(same_answers)
 				      : 10;
 	for (seed = 1; seed <= nseeds; seed++)
 		run_seed(seed, NOPS);
-	fprintf(stderr, "test_diff: %u seeds x %d commands: same answers\n",
-		nseeds, NOPS);
+	fprintf(stderr,
+		"test_diff: %u seeds x %d commands: same answers (%s, "
+		"clocks moved %ld s)\n",
+		nseeds, NOPS,
+		ft_file[0] ? "with expiry as time moves" : "no libfaketime",
+		ft_off);
 }
 END_TEST
 

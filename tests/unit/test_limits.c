@@ -98,8 +98,8 @@ START_TEST(value_max)
 	ck_assert(memcmp(v, buf, max) == 0);
 	ut_rc(plmc_set("bigvalu2", klen, v, max + 1, 3, 0), PLMC_E_TOOBIG);
 	/* Flags 0 leave 4 bytes more, as in memcached. */
-	ut_rc(plmc_set("bigvalu3", klen, v, max + 4, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("bigvalu3", klen, v, max + 5, 0, 0), PLMC_E_TOOBIG);
+	ut_rc(plmc_set("bigvalu3", klen, v, max + 4, 0, 0), PLMC_STORED);
 	ut_rc(plmc_get("bigvalu3", klen, buf, max + 5, &vlen, NULL, NULL),
 	      PLMC_OK);
 	ck_assert_uint_eq(vlen, max + 4);

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
  * tests/unit/test_slots.c - thread slots: released at thread exit and at
- * detach, NOSLOT when every slot is held, and a slot held by another
- * process is skipped (the gate answers BUSY, libpl moves on).
+ * detach, a slot held by another process is skipped (the gate answers
+ * BUSY, libpl moves on), the per-attachment slot quota (the gate answers
+ * NOSLOT past it; libpl's extra threads borrow idle slots of their own
+ * process), and NOSLOT for a process when the store has no slot left.
  */
 #include <pthread.h>
 #include <sys/wait.h>
 #include "util.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <plmc/gate.h>
+#include <plmc/image.h>
 #include <plmc/layout.h>
 
 static void setup(void)
@@ -74,35 +80,163 @@ static void *nop_thread(void *arg)
 	return (void *)(intptr_t)plmc_nop();
 }
 
+/* Recreate the fixture's store with @quota slots per client; attach. */
+static void store_with_quota(unsigned quota)
+{
+	ut_store_down();
+	ut_make_name("quota");
+	ut_rc(plmc_create_quota(ut_name, UT_STORE_SIZE, 0600, quota,
+				PLMC_USE_AUTO),
+	      0);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+}
+
+/* @n threads call once and hold on; 0 if every call was answered OK. */
+static pthread_t held[PLMC_MAX_SLOTS + 64];
+static int held_rc[PLMC_MAX_SLOTS + 64];
+
+static void hold_start(int n)
+{
+	int i;
+
+	pthread_barrier_init(&hold_in, NULL, (unsigned)n + 1);
+	pthread_barrier_init(&hold_out, NULL, (unsigned)n + 1);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(
+			pthread_create(&held[i], NULL, hold_slot, &held_rc[i]),
+			0);
+	pthread_barrier_wait(&hold_in);
+	for (i = 0; i < n; i++)
+		ut_rc(held_rc[i], PLMC_OK);
+}
+
+static void hold_end(int n)
+{
+	int i;
+
+	pthread_barrier_wait(&hold_out);
+	for (i = 0; i < n; i++)
+		pthread_join(held[i], NULL);
+	pthread_barrier_destroy(&hold_in);
+	pthread_barrier_destroy(&hold_out);
+}
+
+/* A child process attaches and makes one call; its result. */
+static int child_call(void)
+{
+	int st;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int rc = plmc_attach(ut_name, PLMC_USE_AUTO);
+
+		if (!rc)
+			rc = plmc_nop();
+		_exit(rc == PLMC_OK ? 0 : rc == PLMC_E_NOSLOT ? 3 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st) == 0   ? PLMC_OK
+	       : WEXITSTATUS(st) == 3 ? PLMC_E_NOSLOT
+				      : PLMC_E_INVAL;
+}
+
+/*
+ * Quota = every slot: this process takes them all. One more thread of it
+ * borrows an idle slot and is served; another process gets NOSLOT.
+ */
 START_TEST(noslot_when_full)
 {
 	enum { N = PLMC_MAX_SLOTS - 1 }; /* plus this thread: all slots */
-	static pthread_t t[N];
-	static int rc[N];
 	pthread_t extra;
 	void *xrc;
-	int i;
 
+	store_with_quota(PLMC_MAX_SLOTS);
 	ut_rc(plmc_nop(), PLMC_OK);
-	pthread_barrier_init(&hold_in, NULL, N + 1);
-	pthread_barrier_init(&hold_out, NULL, N + 1);
-	for (i = 0; i < N; i++)
-		ck_assert_int_eq(pthread_create(&t[i], NULL, hold_slot, &rc[i]),
-				 0);
-	pthread_barrier_wait(&hold_in);
-	for (i = 0; i < N; i++)
-		ut_rc(rc[i], PLMC_OK);
+	hold_start(N);
 	ck_assert_uint_eq(slots_busy(), PLMC_MAX_SLOTS);
 	ck_assert_int_eq(pthread_create(&extra, NULL, nop_thread, NULL), 0);
 	pthread_join(extra, &xrc);
-	ut_rc((int)(intptr_t)xrc, PLMC_E_NOSLOT);
-	pthread_barrier_wait(&hold_out);
-	for (i = 0; i < N; i++)
-		pthread_join(t[i], NULL);
+	ut_rc((int)(intptr_t)xrc, PLMC_OK); /* borrowed */
+	ck_assert_uint_eq(slots_busy(), PLMC_MAX_SLOTS);
+	ut_rc(child_call(), PLMC_E_NOSLOT);
+	hold_end(N);
 	ck_assert_uint_eq(slots_busy(), 1);
-	ck_assert_int_eq(pthread_create(&extra, NULL, nop_thread, NULL), 0);
-	pthread_join(extra, &xrc);
-	ut_rc((int)(intptr_t)xrc, PLMC_OK);
+	ut_rc(child_call(), PLMC_OK);
+}
+END_TEST
+
+/*
+ * The default quota (a quarter of the slots): 100 threads of one process
+ * are all served on 64 slots, and another process still gets one.
+ */
+START_TEST(quota_caps_a_process)
+{
+	enum { N = 100 };
+
+	ck_assert_int_eq(PLMC_SLOT_QUOTA_DEFAULT, 64);
+	ut_rc(plmc_nop(), PLMC_OK);
+	hold_start(N - 1);
+	ck_assert_uint_eq(slots_busy(), PLMC_SLOT_QUOTA_DEFAULT);
+	ut_rc(child_call(), PLMC_OK);
+	ut_rc(plmc_set("q", 1, "v", 1, 0, 0), PLMC_STORED);
+	hold_end(N - 1);
+	ck_assert_uint_le(slots_busy(), PLMC_SLOT_QUOTA_DEFAULT);
+}
+END_TEST
+
+typedef long (*gate_fn)(uint64_t op, const struct plmc_req *req, uint64_t slot);
+
+/* A client calling the gate itself on every index gets the quota, no more:
+ * the rest answer NOSLOT and stay free for others. */
+static int scan_all(int *noslot)
+{
+	const struct plmc_image_hdr *h = (const void *)(uintptr_t)PLMC_BASE;
+	gate_fn g = (gate_fn)(uintptr_t)(PLMC_BASE + h->entry_none);
+	struct plmc_req req;
+	int i, ok = 0;
+	long rc;
+
+	memset(&req, 0, sizeof(req));
+	*noslot = 0;
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		rc = g(PLMC_OP_NOP, &req, (uint64_t)i);
+		ok += rc == PLMC_OK;
+		*noslot += rc == PLMC_E_NOSLOT;
+	}
+	return ok;
+}
+
+START_TEST(gate_enforces_quota)
+{
+	int noslot, ok, st;
+	pid_t pid;
+
+	store_with_quota(8);
+	ok = scan_all(&noslot);
+	ck_assert_int_eq(ok, 8);
+	ck_assert_int_eq(noslot, PLMC_MAX_SLOTS - 8);
+	/* Again: its own 8 idle slots still work, nothing more. */
+	ok = scan_all(&noslot);
+	ck_assert_int_eq(ok, 8);
+	ck_assert_uint_eq(slots_busy(), 8); /* stats rides on one of them */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (plmc_attach(ut_name, PLMC_USE_AUTO))
+			_exit(1);
+		_exit(scan_all(&noslot) == 8 && noslot == PLMC_MAX_SLOTS - 16
+			      ? 0
+			      : 2);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "second client: 0x%x", st);
+	/* A bad quota is refused at create. */
+	ut_rc(plmc_create_quota("ut-quota-bad", UT_STORE_SIZE, 0600,
+				PLMC_MAX_SLOTS + 1, PLMC_USE_AUTO),
+	      -EINVAL);
 }
 END_TEST
 
@@ -159,6 +293,63 @@ START_TEST(detach_releases)
 }
 END_TEST
 
+/* plctl create --slots-per-client: the header says it, info shows it,
+ * bad values are usage errors (exit 2). plctl sits beside the image. */
+static int plctl(const char *args, char *out, size_t n)
+{
+	char cmd[512], dir[256];
+	const char *img = getenv("PLMC_IMG");
+	const char *slash = img ? strrchr(img, '/') : NULL;
+	FILE *f;
+	size_t got;
+	int st;
+
+	ck_assert_ptr_nonnull(slash);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - img), img);
+	snprintf(cmd, sizeof(cmd), "%s/plctl %s --backend none 2>/dev/null",
+		 dir, args);
+	f = popen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	got = fread(out, 1, n - 1, f);
+	out[got] = 0;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(plctl_slots_per_client)
+{
+	char out[2048], args[256];
+
+	snprintf(args, sizeof(args),
+		 "create %s-p --size 8M "
+		 "--slots-per-client 5",
+		 ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "5 slots per client"), "%s", out);
+	snprintf(args, sizeof(args), "info %s-p", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "slots_per_client 5\n"), "%s", out);
+	snprintf(args, sizeof(args), "destroy %s-p --force", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args),
+		 "create %s-q --size 8M "
+		 "--slots-per-client 0",
+		 ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 2);
+	snprintf(args, sizeof(args),
+		 "create %s-q --size 8M "
+		 "--slots-per-client 257",
+		 ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 2);
+	/* Default: a quarter of the slots. */
+	snprintf(args, sizeof(args), "create %s-q --size 8M", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "64 slots per client"), "%s", out);
+	snprintf(args, sizeof(args), "destroy %s-q --force", ut_name);
+	ck_assert_int_eq(plctl(args, out, sizeof(out)), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("slots");
@@ -168,6 +359,9 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, many_short_threads);
 	tcase_add_test(tc, noslot_when_full);
+	tcase_add_test(tc, quota_caps_a_process);
+	tcase_add_test(tc, gate_enforces_quota);
+	tcase_add_test(tc, plctl_slots_per_client);
 	tcase_add_test(tc, foreign_slot_skipped);
 	tcase_add_test(tc, detach_releases);
 	suite_add_tcase(s, tc);

@@ -267,6 +267,71 @@ static int t_threads(void)
 	return 0;
 }
 
+/*
+ * More threads than the store's slot quota (64): the gate gives the
+ * process 64 slots, the rest of its threads borrow idle ones; every
+ * thread's calls succeed and the process never holds more than 64.
+ */
+#define QTHREADS 100
+#define QOPS	 10
+
+static pthread_barrier_t q_alive, q_done;
+
+static void *quota_body(void *arg)
+{
+	long t = (long)arg;
+	char key[32], val[32];
+	void *bad = NULL;
+	int i;
+
+	for (i = 0; i < QOPS && !bad; i++) {
+		snprintf(key, sizeof(key), "q%ld.%d", t, i);
+		snprintf(val, sizeof(val), "quota %ld op %d", t, i);
+		if (vm_roundtrip(key, val))
+			bad = (void *)1;
+	}
+	pthread_barrier_wait(&q_alive);
+	pthread_barrier_wait(&q_done);
+	return bad;
+}
+
+static int t_threads_past_quota(void)
+{
+	static pthread_t th[QTHREADS];
+	struct plmc_stats st;
+	void *ret;
+	long i, bad = 0;
+	int rc;
+
+	if (vm_fresh("basic-q", 0600) || vm_attach("basic-q"))
+		return -1;
+	pthread_barrier_init(&q_alive, NULL, QTHREADS + 1);
+	pthread_barrier_init(&q_done, NULL, QTHREADS + 1);
+	for (i = 0; i < QTHREADS; i++)
+		if (pthread_create(&th[i], NULL, quota_body, (void *)i))
+			return VM_FAIL("pthread_create: %s", strerror(errno));
+	pthread_barrier_wait(&q_alive); /* all alive, holding what they got */
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	rc = plmc_stats(&st);
+	pthread_barrier_wait(&q_done);
+	for (i = 0; i < QTHREADS; i++) {
+		pthread_join(th[i], &ret);
+		bad += ret != NULL;
+	}
+	plmc_detach();
+	plmc_destroy("basic-q", 1, PLMC_USE_KMOD);
+	VM_CHECK(!bad, "%ld of %d threads failed: %s", bad, QTHREADS,
+		 vm_sh->why);
+	VM_CHECK(rc == PLMC_OK, "stats: %s", plmc_strerror(rc));
+	VM_CHECK(st.slots_busy <= PLMC_SLOT_QUOTA_DEFAULT,
+		 "%llu slots held by one process (quota %d)",
+		 (unsigned long long)st.slots_busy, PLMC_SLOT_QUOTA_DEFAULT);
+	vm_note("%d threads x %d round trips on %llu slots", QTHREADS, QOPS,
+		(unsigned long long)st.slots_busy);
+	return 0;
+}
+
 int main(void)
 {
 	vm_init();
@@ -277,6 +342,7 @@ int main(void)
 	vm_run("basic.two_processes_share", t_share);
 	vm_run("basic.detach_reattach", t_detach);
 	vm_run("basic.threads", t_threads);
+	vm_run("basic.threads_past_quota", t_threads_past_quota);
 	plmc_destroy("basic", 1, PLMC_USE_KMOD);
 	return vm_done();
 }

@@ -194,7 +194,17 @@ static int t_bad_fields(void)
 	if (expect_errno(fd, PLMC_IOC_CREATE, &a, EFAULT, "image at 16"))
 		return -1;
 	VM_CHECK(exists(fd, NAME) == 0, "bad image pointer: created anyway");
-	vm_note("%u cases", (unsigned)(sizeof(c) / sizeof(c[0])) + 1);
+	/* Slot quota: at most every slot; the padding after it zero. */
+	good_args(&a);
+	a.slot_quota = PLMC_MAX_SLOTS + 1;
+	if (expect_errno(fd, PLMC_IOC_CREATE, &a, EINVAL, "slot_quota 257"))
+		return -1;
+	good_args(&a);
+	a.pad = 1;
+	if (expect_errno(fd, PLMC_IOC_CREATE, &a, EINVAL, "create pad 1"))
+		return -1;
+	VM_CHECK(exists(fd, NAME) == 0, "bad quota: created anyway");
+	vm_note("%u cases", (unsigned)(sizeof(c) / sizeof(c[0])) + 3);
 	return 0;
 }
 

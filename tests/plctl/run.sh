@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# tests/plctl/run.sh - plctl's operator views on a live store (backend
+# none): stats (memcached's format and --json, figures from a known
+# workload), top (rates: zero when idle, gets under a get load, the
+# terminal view), list (the segment, the processes attached to it).
+# The workload is tests/compat's ketama program on plmc's library, the
+# store named as a local segment: every operation goes through the gate.
+# Prints PASS/FAIL lines and "plctl: N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+B=$PWD/build
+K=$B/tests/compat/ketama-plmc
+export PLMC_BACKEND=none
+work=$(mktemp -d /tmp/plctl-test.XXXXXX)
+seg=pt-ctl-$$
+pids=()
+pass=0
+fail=0
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	"$B/plctl" destroy "$seg" --force >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+ok() { echo "PASS: $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+check() { # check "what" command...
+	local what=$1
+	shift
+	if "$@" >"$work/out" 2>&1; then
+		ok "$what"
+	else
+		bad "$what"
+		sed 's/^/    /' "$work/out" | tail -20
+	fi
+}
+stat_of() { sed -n "s/^STAT $1 //p" "$work/stats"; }
+
+"$B/plctl" create "$seg" --size 8M >/dev/null || { echo "plctl: 0 passed, 1 failed"; exit 1; }
+# 50 sets (after one flush), then 60 gets: 50 hits, 10 misses.
+"$K" write weighted 50 "plmc:$seg" >/dev/null 2>&1
+"$K" where weighted 60 "plmc:$seg" >/dev/null 2>&1
+
+# --- stats ------------------------------------------------------------------
+"$B/plctl" stats "$seg" >"$work/stats" 2>/dev/null
+stats_format() {
+	head -1 "$work/stats" | grep -qx 'STAT version .*' &&
+		tail -1 "$work/stats" | grep -qx END &&
+		! sed '$d' "$work/stats" | grep -vqE '^STAT [a-z_]+ [^ ]+$'
+}
+check "stats: STAT name value lines, then END" stats_format
+stats_figures() {
+	[ "$(stat_of cmd_set)" = 50 ] && [ "$(stat_of cmd_get)" = 60 ] &&
+		[ "$(stat_of get_hits)" = 50 ] && [ "$(stat_of get_misses)" = 10 ] &&
+		[ "$(stat_of curr_items)" = 50 ] && [ "$(stat_of cmd_flush)" = 1 ] &&
+		[ "$(stat_of plmc_backend)" = none ] &&
+		[ "$(stat_of limit_maxbytes)" -gt 0 ]
+}
+check "stats: the workload's figures (50 sets, 60 gets, 50 hits, 10 misses)" stats_figures
+"$B/plctl" stats "$seg" --json >"$work/json" 2>/dev/null
+json_same() {
+	/usr/bin/python3 - "$work/json" "$work/stats" "$seg" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j.pop("name") == sys.argv[3]
+text = {}
+for line in open(sys.argv[2]):
+    p = line.split()
+    if p[0] == "STAT":
+        text[p[1]] = p[2]
+for k, v in text.items():
+    if k == "time":
+        continue
+    assert str(j[k]) == v, (k, j[k], v)
+assert isinstance(j["cmd_get"], int) and j["cmd_get"] == 60
+assert set(text) == set(j), set(text) ^ set(j)
+PY
+}
+check "stats --json: one object, the same figures as the text" json_same
+check "stats of a missing store: exit 1 and a message" \
+	sh -c "'$B/plctl' stats no-such-$seg 2>'$work/err' >/dev/null; test \$? = 1 && grep -q 'plctl: attach no-such-$seg' '$work/err'"
+
+# --- top --------------------------------------------------------------------
+"$B/plctl" top "$seg" --count 3 --interval 0.2 >"$work/top" 2>/dev/null
+top_idle() {
+	[ "$(wc -l <"$work/top")" = 4 ] && head -1 "$work/top" | grep -q 'gets/s' &&
+		awk 'NR > 1 { if ($2 != 0 || $3 != 0 || $4 != 0 || $5 != 0 || $7 != 50) exit 1 }' "$work/top"
+}
+check "top --count 3: a header and 3 lines, idle rates 0, 50 items" top_idle
+( while :; do "$K" where weighted 60 "plmc:$seg" >/dev/null 2>&1; done ) &
+pids+=($!)
+loader=$!
+"$B/plctl" top "$seg" --count 4 --interval 0.25 >"$work/top" 2>/dev/null
+kill "$loader" 2>/dev/null
+wait "$loader" 2>/dev/null
+top_busy() {
+	[ "$(wc -l <"$work/top")" = 5 ] &&
+		awk 'NR > 1 { if ($3 != 0) exit 1; d = $2 - $4 - $5; if (d > 1 || d < -1) exit 1; if ($2 > 0) busy++ }
+		     END { exit busy > 0 ? 0 : 1 }' "$work/top"
+}
+check "top under a get load: gets/s > 0 = hits/s + misses/s, sets/s 0" top_busy
+sed 's/^/    /' "$work/top"
+check "top --count 0: usage error (exit 2)" \
+	sh -c "'$B/plctl' top '$seg' --count 0 >/dev/null 2>&1; test \$? = 2"
+check "top --interval 0: usage error (exit 2)" \
+	sh -c "'$B/plctl' top '$seg' --interval 0 >/dev/null 2>&1; test \$? = 2"
+top_screen() {
+	# a terminal: redrawn in place with the two bars; SIGINT ends it
+	timeout -s INT 2 script -qfec "'$B/plctl' top '$seg' --interval 0.2" "$work/tty" >/dev/null 2>&1
+	grep -aq $'\033\\[H' "$work/tty" && grep -aq 'memory  \[' "$work/tty" &&
+		grep -aq 'hits    \[' "$work/tty" && grep -aq 'items 50' "$work/tty"
+}
+check "top on a terminal: the screen view (bars, redraw), ends on SIGINT" top_screen
+
+# --- list -------------------------------------------------------------------
+"$B/plmcd" -n "$seg" -p 0 -s "$work/pl.sock" -t 1 2>/dev/null &
+holder=$!
+pids+=($holder)
+for _ in $(seq 100); do [ -S "$work/pl.sock" ] && break; sleep 0.05; done
+"$B/plctl" list >"$work/list" 2>/dev/null
+list_attached() {
+	grep -q "^segment $seg: backend none, file /dev/shm/plmc.$seg, store_size 8388608, .* processes 1\$" "$work/list" &&
+		grep -A1 "^segment $seg:" "$work/list" | grep -qx "  pid $holder plmcd"
+}
+check "list: the segment and its attached process (pid, name)" list_attached
+kill "$holder"
+wait "$holder" 2>/dev/null
+"$B/plctl" list >"$work/list" 2>/dev/null
+check "list: no process once it exited" \
+	grep -q "^segment $seg: .* processes 0\$" "$work/list"
+check "list under kmod without /dev/plmc: exit 1, says why" \
+	sh -c "PLMC_BACKEND=kmod '$B/plctl' list '$seg' 2>&1 | grep -q '/dev/plmc'; s=\$?; PLMC_BACKEND=kmod '$B/plctl' list '$seg' >/dev/null 2>&1; test \$? = 1 -a \$s = 0"
+
+echo "plctl: $pass passed, $fail failed"
+[ "$fail" = 0 ]

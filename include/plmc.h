@@ -285,6 +285,87 @@ int plmc_flush_all(int32_t delay);
 /* Many gets: one gate crossing per PLMC_MGET_MAX (100) keys; each key's
  * result in its entry. Return: PLMC_OK, or an error for the whole call. */
 int plmc_mget(struct plmc_mget *keys, size_t n);
+/*
+ * memcached's meta commands (mg, ms, md, ma, me) as one call: the store
+ * decides under the key's lock, so the win/stale/vivify tokens go to one
+ * caller only. Fill the "in" fields (the rest 0), call plmc_meta(); the
+ * "out" fields come back. See docs/api.md for the rules of each command.
+ */
+enum plmc_meta_cmd {
+	PLMC_META_GET = 1,    /* mg: value into buf when PLMC_MF_VALUE */
+	PLMC_META_SET = 2,    /* ms: val, vlen; .mode = PLMC_MS_* */
+	PLMC_META_DELETE = 3, /* md */
+	PLMC_META_ARITH = 4,  /* ma: .mode = PLMC_MA_*; .number = result */
+	PLMC_META_DEBUG = 5,  /* me: metadata only, nothing changes */
+};
+
+enum plmc_meta_mode {
+	PLMC_MS_SET = 0,     /* M S (default) */
+	PLMC_MS_ADD = 1,     /* M E */
+	PLMC_MS_REPLACE = 2, /* M R */
+	PLMC_MS_APPEND = 3,  /* M A */
+	PLMC_MS_PREPEND = 4, /* M P */
+	PLMC_MA_INCR = 0,    /* M I, M + (default) */
+	PLMC_MA_DECR = 1,    /* M D, M - */
+};
+
+/* .mflags: which meta flags the request carries. */
+#define PLMC_MF_BINKEY	  0x001u /* b: key bytes are binary (any byte) */
+#define PLMC_MF_TTL	  0x002u /* T: new TTL .ttl (mg, ma, md with I; ms) */
+#define PLMC_MF_VIVIFY	  0x004u /* N: create on miss, TTL .vivify_ttl */
+#define PLMC_MF_RECACHE	  0x008u /* R: win if the TTL left < .recache */
+#define PLMC_MF_CAS	  0x010u /* C: compare with .cas_in */
+#define PLMC_MF_STALE	  0x020u /* I: md marks stale; ms may store stale */
+#define PLMC_MF_NOBUMP	  0x040u /* u: no fetched mark, no access time */
+#define PLMC_MF_VALUE	  0x080u /* v: copy the value to buf (mg) */
+#define PLMC_MF_N_AFTER_T 0x100u /* N follows T on the line (its TTL wins) */
+#define PLMC_MF_R_AFTER_T 0x200u /* R follows T (R sees T's TTL) */
+#define PLMC_MF_NOWIN	  0x400u /* mg: take no win token (a reply that
+				  * fails after the lookup) */
+#define PLMC_MF_ALL	  0x7ffu
+
+/* .rbits: what the store found and did. */
+#define PLMC_MR_FETCHED 0x01u /* h: fetched before this call */
+#define PLMC_MR_STALE	0x02u /* X: the item is stale */
+#define PLMC_MR_TOKEN	0x04u /* Z: a win token went out before */
+#define PLMC_MR_WON	0x08u /* W: this caller won (recache it) */
+#define PLMC_MR_CREATED 0x10u /* N created the item */
+#define PLMC_MR_BINKEY	0x20u /* the item's key was stored binary */
+
+struct plmc_meta {
+	uint32_t cmd;	     /* in: enum plmc_meta_cmd */
+	uint32_t mode;	     /* in: enum plmc_meta_mode */
+	uint32_t mflags;     /* in: PLMC_MF_* */
+	uint32_t cflags;     /* in: ms client flags (F) */
+	int64_t ttl;	     /* in: T, memcached exptime rules */
+	int64_t vivify_ttl;  /* in: N */
+	int64_t recache;     /* in: R */
+	uint64_t cas_in;     /* in: C */
+	uint64_t delta;	     /* in: ma D */
+	uint64_t initial;    /* in: ma J */
+	uint64_t cas;	     /* out: the item's CAS (after the call) */
+	uint64_t vlen;	     /* out: value length */
+	uint64_t number;     /* out: ma's new value */
+	int64_t ttl_left;    /* out: seconds left as found, -1 = never */
+	int64_t ttl_set;     /* out: T's TTL as seconds left, -1 = never */
+	int64_t ttl_viv;     /* out: N's */
+	uint64_t size;	     /* out: the item's bytes (me) */
+	uint32_t flags;	     /* out: client flags */
+	uint32_t rbits;	     /* out: PLMC_MR_* */
+	uint32_t la;	     /* out: seconds since the last access */
+	uint32_t cls;	     /* out: size class (me) */
+};
+
+/*
+ * One meta command on @key. val/vlen: the ms value; buf/buflen: where
+ * mg's value goes. Return: PLMC_OK (hit, done), PLMC_NOT_FOUND (EN/NF),
+ * PLMC_STORED, PLMC_NOT_STORED, PLMC_EXISTS, PLMC_DELETED, or an error
+ * (PLMC_E_NONNUMERIC, PLMC_E_SMALLBUF, PLMC_E_TOOBIG, PLMC_E_NOMEM,
+ * PLMC_E_KEY, PLMC_E_INVAL).
+ */
+int plmc_meta(const void *key, size_t klen, struct plmc_meta *m,
+	      const void *val, size_t vlen, void *buf, size_t buflen);
+
 /* The store image's version string, NUL-terminated. PLMC_OK or
  * PLMC_E_SMALLBUF. */
 int plmc_version(char *buf, size_t len);

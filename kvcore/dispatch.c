@@ -24,7 +24,7 @@
 #define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
 
 /* Return: nonzero if [p, p + len) is client memory we may touch. */
-static int kv_user_ok(u64 p, u64 len)
+int kv_user_ok(u64 p, u64 len)
 {
 	if (!len)
 		return 1;
@@ -481,6 +481,8 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_stats_reset(c, r);
 	case PLMC_OP_CLOCK:
 		return kv_op_clock(c, r);
+	case PLMC_OP_META:
+		return kv_op_meta(c, r);
 	}
 	return PLMC_E_BADOP;
 }

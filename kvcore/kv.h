@@ -206,6 +206,7 @@ _Static_assert(sizeof(struct kv_item) == 56, "item header: 56 bytes");
 	   * itself, under the stripe lock, is the truth) */
 #define KV_IT_STALE 8 /* meta: invalidated, served as stale (meta.c) */
 #define KV_IT_WON   16 /* meta: a win token was handed out (meta.c) */
+#define KV_IT_BINKEY 32 /* meta: the key was stored base64-decoded (ms b) */
 
 /* What a lookup found (kv_item_state). */
 enum kv_state { KV_LIVE = 0, KV_EXPIRED = 1, KV_FLUSHED = 2 };
@@ -447,6 +448,20 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 			 u64 exptime);
 void kv_flush(struct kv_ctx *c, s64 delay);
 void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
+void kv_free_own(struct kv_ctx *c, struct kv_item *it);
+int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it);
+struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen);
+int kv_parse_u64(const char *s, u64 n, u64 *out);
+u32 kv_utoa(u64 v, char *buf);
+struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
+			      u64 v, int *err);
+u64 kv_apply_delta(u64 v, int incr, u64 delta);
+
+/* meta.c: memcached's meta commands (PLMC_OP_META) */
+long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
+
+/* dispatch.c */
+int kv_user_ok(u64 p, u64 len);
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);

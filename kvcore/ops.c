@@ -16,7 +16,7 @@
 #include "kv.h"
 
 /* Free @it, built by this call and never published (ks->chunk). */
-static void kv_free_own(struct kv_ctx *c, struct kv_item *it)
+void kv_free_own(struct kv_ctx *c, struct kv_item *it)
 {
 	struct kv_tx t;
 
@@ -92,7 +92,7 @@ void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
  * Return: 1 done, 0 raced (the caller retries; @it is freed), -1 the item
  * is gone (@it is freed).
  */
-static int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it)
+int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it)
 {
 	struct kv_wr w;
 	int rc = -1;
@@ -111,7 +111,7 @@ static int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it)
 }
 
 /* The live item for @key, or NULL. */
-static struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
+struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
 {
 	struct kv_item *it = kv_lookup(c, key, klen, kv_hash(key, klen));
 
@@ -160,7 +160,7 @@ static int kv_isspace(u8 ch)
  * negative as a signed number ("-0" is 0, "-5" is refused).
  * Return: 0 and *out, or -1 (not a number).
  */
-static int kv_parse_u64(const char *s, u64 n, u64 *out)
+int kv_parse_u64(const char *s, u64 n, u64 *out)
 {
 	u64 i = 0, v = 0, digits = 0;
 	int neg = 0;
@@ -188,7 +188,7 @@ static int kv_parse_u64(const char *s, u64 n, u64 *out)
 }
 
 /* Decimal digits of @v into @buf (no NUL). Return: their count. */
-static u32 kv_utoa(u64 v, char *buf)
+u32 kv_utoa(u64 v, char *buf)
 {
 	char t[20];
 	u32 n = 0, i;
@@ -205,8 +205,8 @@ static u32 kv_utoa(u64 v, char *buf)
 /* Build the item holding @v for @old: memcached rewrites in place (the
  * digits, then spaces to the old length) when the digits fit, else the
  * value is exactly the digits. */
-static struct kv_item *kv_delta_item(struct kv_ctx *c,
-				     const struct kv_item *old, u64 v, int *err)
+struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
+			      u64 v, int *err)
 {
 	char digits[20];
 	u32 n = kv_utoa(v, digits);
@@ -217,11 +217,21 @@ static struct kv_item *kv_delta_item(struct kv_ctx *c,
 		return 0;
 	memcpy(it->data + it->klen, digits, n);
 	memset(it->data + it->klen + n, ' ', len - n);
+	if (n <= old->vlen) {
+		/* memcached rewrites this one in place: the item keeps its
+		 * marks (fetched, meta's) and its times. Not published yet:
+		 * plain stores. */
+		it->iflags |= __atomic_load_n(&old->iflags, __ATOMIC_RELAXED) &
+			      (KV_IT_FETCHED | KV_IT_STALE | KV_IT_WON |
+			       KV_IT_BINKEY);
+		it->time = old->time;
+		it->atime = __atomic_load_n(&old->atime, __ATOMIC_RELAXED);
+	}
 	return it;
 }
 
 /* incr wraps at 2^64; decr stops at 0. */
-static u64 kv_apply_delta(u64 v, int incr, u64 delta)
+u64 kv_apply_delta(u64 v, int incr, u64 delta)
 {
 	if (incr)
 		return v + delta;
@@ -286,6 +296,7 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 		/* One 4-byte store: readers see the old or the new expiry. */
 		__atomic_store_n(&it->exptime, (u32)exptime, __ATOMIC_RELAXED);
 		kv_crash(c, PLMC_CRASH_TOUCH);
+		kv_item_fetched(c, it); /* a touch is an access (memcached) */
 	} else if (w.old) {
 		kv_wr_link(c, &w, 0); /* lazy reclaim of a dead item */
 	}

@@ -272,6 +272,27 @@ int plmc_mget(struct plmc_mget *keys, size_t n)
 	return PLMC_OK;
 }
 
+/* The store copies *m in, checks every field and writes it back whole. */
+int plmc_meta(const void *key, size_t klen, struct plmc_meta *m,
+	      const void *val, size_t vlen, void *buf, size_t buflen)
+{
+	struct plmc_req r = {
+		.key = (__u64)(uintptr_t)key,
+		.val = (__u64)(uintptr_t)val,
+		.buf = (__u64)(uintptr_t)buf,
+		.out = (__u64)(uintptr_t)m,
+		.vlen = vlen,
+		.buflen = buflen,
+		.klen = (__u32)klen,
+	};
+
+	if (!m || (!key && klen) || (!val && vlen) || (!buf && buflen))
+		return PLMC_E_INVAL;
+	if (klen > PLMC_KEY_MAX)
+		return PLMC_E_KEY;
+	return (int)pl_call(PLMC_OP_META, &r);
+}
+
 int plmc_version(char *buf, size_t len)
 {
 	struct plmc_req r = {
@@ -403,6 +424,7 @@ const char *plmc_crash_name(int point)
 		[PLMC_CRASH_RECOVER_CLAIMED] = "recover_claimed",
 		[PLMC_CRASH_RECOVER_REPLAYED] = "recover_replayed",
 		[PLMC_CRASH_RECOVER_TX] = "recover_tx",
+		[PLMC_CRASH_META_TTL] = "meta_ttl",
 	};
 
 	if (point < 0 || point >= PLMC_CRASH_COUNT)

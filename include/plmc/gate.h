@@ -46,6 +46,8 @@ enum plmc_op {
 	PLMC_OP_CRASH = 21,   /* test: vlen = crash point armed in this slot */
 	PLMC_OP_CLASSES = 22, /* out = struct plmc_class_stats[buflen] */
 	PLMC_OP_STATS_RESET = 23, /* memcached's "stats reset" */
+	PLMC_OP_META = 24,    /* key, val/vlen (ms), buf/buflen (mg),
+			       * out = struct plmc_meta (in and out) */
 	PLMC_OP_COUNT
 };
 
@@ -75,6 +77,8 @@ enum plmc_crash_point {
 	PLMC_CRASH_RECOVER_CLAIMED = 15,  /* recoverer claimed a dead slot */
 	PLMC_CRASH_RECOVER_REPLAYED = 16, /* ... replayed it, locks freed */
 	PLMC_CRASH_RECOVER_TX = 17,   /* ... its retire of the dead chunk */
+	PLMC_CRASH_META_TTL = 18,     /* mg's T stored, the win not yet
+				       * marked, stripe lock held */
 	PLMC_CRASH_COUNT
 };
 
@@ -124,5 +128,7 @@ struct plmc_resp {
 _Static_assert(sizeof(struct plmc_req) == 72, "plmc_req layout");
 _Static_assert(sizeof(struct plmc_resp) == 24, "plmc_resp layout");
 _Static_assert(sizeof(struct plmc_mget_ent) == 56, "plmc_mget_ent layout");
+/* struct plmc_meta (plmc.h) crosses the gate as it is. */
+#define PLMC_META_SIZE 136
 
 #endif /* PLMC_GATE_H */

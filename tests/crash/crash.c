@@ -174,7 +174,14 @@ static int thr_op(struct thr *t)
 	} else if (op < 60 || (op < 75 && has && strlen(nv) > VMAX - 40)) {
 		rstr(&t->seed, nv, 8 + (int)(rnd(&t->seed) % 400));
 		logf_(t->fd, "I", j, nv);
-		rc = plmc_set(key, strlen(key), nv, strlen(nv), 0, 0);
+		if (op < 50) {
+			rc = plmc_set(key, strlen(key), nv, strlen(nv), 0, 0);
+		} else { /* the meta path: ms */
+			struct plmc_meta m = { .cmd = PLMC_META_SET };
+
+			rc = plmc_meta(key, strlen(key), &m, nv, strlen(nv),
+				       NULL, 0);
+		}
 		want = PLMC_STORED;
 		nhas = 1;
 	} else if (op < 75) { /* append */
@@ -191,10 +198,25 @@ static int thr_op(struct thr *t)
 		rc = plmc_add(key, strlen(key), nv, strlen(nv), 0, 0);
 		want = has ? PLMC_NOT_STORED : PLMC_STORED;
 		nhas = 1;
-	} else if (op < 90) { /* touch: value unchanged */
+	} else if (op < 86) { /* touch: value unchanged */
 		logf_(t->fd, "I", j, has ? nv : NULL);
 		rc = plmc_touch(key, strlen(key), 0);
 		want = has ? PLMC_TOUCHED : PLMC_NOT_FOUND;
+	} else if (op < 87) { /* mg with T: the meta touch */
+		struct plmc_meta m = { .cmd = PLMC_META_GET,
+				       .mflags = PLMC_MF_TTL | PLMC_MF_RECACHE,
+				       .recache = 60 };
+
+		logf_(t->fd, "I", j, has ? nv : NULL);
+		rc = plmc_meta(key, strlen(key), &m, NULL, 0, NULL, 0);
+		want = has ? PLMC_OK : PLMC_NOT_FOUND;
+	} else if (op < 90) { /* md with I: re-linked stale, value kept */
+		struct plmc_meta m = { .cmd = PLMC_META_DELETE,
+				       .mflags = PLMC_MF_STALE };
+
+		logf_(t->fd, "I", j, has ? nv : NULL);
+		rc = plmc_meta(key, strlen(key), &m, NULL, 0, NULL, 0);
+		want = has ? PLMC_DELETED : PLMC_NOT_FOUND;
 	} else { /* delete */
 		logf_(t->fd, "I", j, NULL);
 		rc = plmc_delete(key, strlen(key));

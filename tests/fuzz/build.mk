@@ -4,9 +4,10 @@ FUZZ_FLAGS := -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined -fno-sani
 	-I$(CURDIR)/include -D_GNU_SOURCE -pthread
 
 FUZZ_SRC := tests/fuzz/fuzz_proto.c tests/fuzz/store_stub.c \
-	tools/plmcd/proto.c tools/plmcd/buf.c tools/plmcd/stats.c
+	tools/plmcd/proto.c tools/plmcd/meta.c tools/plmcd/stats.c \
+	tools/plmcd/buf.c
 
-$(FUZZ_PROTO): $(FUZZ_SRC) tools/plmcd/plmcd.h include/plmc.h
+$(FUZZ_PROTO): $(FUZZ_SRC) tools/plmcd/plmcd.h include/plmc.h include/plmc/gate.h
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) -o $@ $(FUZZ_SRC)
 
@@ -16,7 +17,8 @@ FUZZ_SECONDS ?= 20
 fuzz-test fuzz: $(FUZZ_PROTO)
 	@mkdir -p $(B)/fuzz/corpus
 	@if $(FUZZ_PROTO) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
-		-print_final_stats=1 $(B)/fuzz/corpus tests/fuzz/corpus \
+		-print_final_stats=1 -dict=tests/fuzz/proto.dict \
+		$(B)/fuzz/corpus tests/fuzz/corpus \
 		>$(B)/fuzz/log 2>&1; then \
 		grep -E 'stat::number_of_executed_runs|DONE' $(B)/fuzz/log | tail -2; \
 		echo "fuzz: no crash in $(FUZZ_SECONDS) s"; \

@@ -21,6 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
+	g_server.item_max = PLMC_ITEM_MAX;
 	return worker_ctx_init(&w);
 }
 

@@ -53,6 +53,27 @@ struct worker_ctx {
 	uint64_t conns_total;
 };
 
+/* One command line cut into words (in place, NUL-terminated). */
+struct cmd {
+	char *tok[PLMCD_MAX_TOKENS];
+	size_t len[PLMCD_MAX_TOKENS];
+	int n;
+	int noreply; /* the last word was "noreply" (not counted in n) */
+};
+
+/*
+ * The meta commands (meta.c): mg ms md ma mn me, or ERROR for another
+ * m? word. @used: bytes of the line; @avail: bytes in the input; @data:
+ * what follows the line. Return: bytes consumed, 0 to wait for ms's
+ * data block.
+ */
+size_t meta_run(struct conn *c, struct worker_ctx *w, struct cmd *k,
+		size_t used, size_t avail, const char *data);
+
+/* A meta line of more words than the tokenizer keeps: memcached's answer
+ * (ms's data block, if any, is then read as commands, as memcached does). */
+void meta_too_many(struct conn *c, struct cmd *k);
+
 /* The per-worker buffers proto_run() needs. */
 int worker_ctx_init(struct worker_ctx *w);
 void worker_ctx_free(struct worker_ctx *w);

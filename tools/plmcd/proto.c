@@ -20,13 +20,6 @@
 #include "plmc.h"
 #include "plmcd.h"
 
-struct cmd {
-	char *tok[PLMCD_MAX_TOKENS];
-	size_t len[PLMCD_MAX_TOKENS];
-	int n;
-	int noreply;
-};
-
 static const char E_FORMAT[] = "CLIENT_ERROR bad command line format\r\n";
 static const char E_CHUNK[] = "CLIENT_ERROR bad data chunk\r\n";
 static const char E_TOOBIG[] = "SERVER_ERROR object too large for cache\r\n";
@@ -454,7 +447,10 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	line[line_len] = 0;
 	tokenize(line, line_len, &k);
 	if (k.n < 0) {
-		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		if (k.tok[0][0] == 'm' && k.len[0] == 2)
+			meta_too_many(c, &k);
+		else
+			buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
 		return used;
 	}
 	if (!k.n) {
@@ -505,6 +501,8 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 		else if (!strcmp(v, "verbosity") && k.n <= 2 &&
 			 (k.n == 2 || k.noreply))
 			reply(c, &k, "OK\r\n");
+		else if (v[0] == 'm' && k.len[0] == 2)
+			return meta_run(c, w, &k, used, avail, s + used);
 		else if (!strcmp(v, "quit"))
 			return (size_t)-1;
 		else

@@ -217,25 +217,6 @@ int plmc_stats(struct plmc_stats *st)
 	return PLMC_OK;
 }
 
-/* One class with the stub's items, so stats slabs/items print rows. */
-int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count)
-{
-	if (n) {
-		memset(out, 0, sizeof(*out));
-		out->id = 1;
-		out->chunk_size = 64;
-		out->chunks_per_page = 16384;
-		out->number = 1;
-	}
-	*count = 1;
-	return PLMC_OK;
-}
-
-int plmc_stats_reset(void)
-{
-	return PLMC_OK;
-}
-
 const char *plmc_backend(void)
 {
 	return "stub";

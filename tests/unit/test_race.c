@@ -70,22 +70,6 @@ static void *rmw(void *arg)
 	return (void *)bad;
 }
 
-static int run_threads(void *(*fn)(void *))
-{
-	pthread_t t[NTHR];
-	long bad = 0;
-	void *r;
-	int i;
-
-	for (i = 0; i < NTHR; i++)
-		pthread_create(&t[i], NULL, fn, (void *)(long)i);
-	for (i = 0; i < NTHR; i++) {
-		pthread_join(t[i], &r);
-		bad += (long)r;
-	}
-	return bad != 0;
-}
-
 /* Fork NPROC children that attach and run @fn in NTHR threads. */
 static void run_procs(void *(*fn)(void *))
 {
@@ -98,7 +82,7 @@ static void run_procs(void *(*fn)(void *))
 		if (!pid[i]) {
 			if (plmc_attach(ut_name, PLMC_USE_AUTO))
 				_exit(2);
-			_exit(run_threads(fn));
+			_exit(ut_threads(fn, NTHR));
 		}
 	}
 	for (i = 0; i < NPROC; i++) {

@@ -213,6 +213,15 @@ START_TEST(gate_enforces_quota)
 	int noslot, ok, st;
 	pid_t pid;
 
+	/* Raw calls through the none entry read the image header from
+	 * client code: only the none backend leaves both readable (the
+	 * kmod VM suite's atk_gate.slot_exhaustion covers the module). */
+	if (strcmp(plmc_backend(), "none")) {
+		fprintf(stderr, "gate_enforces_quota: backend %s: raw none "
+				"entry not usable, not run\n",
+			plmc_backend());
+		return;
+	}
 	store_with_quota(8);
 	ok = scan_all(&noslot);
 	ck_assert_int_eq(ok, 8);
@@ -304,7 +313,8 @@ static int plctl(const char *args, char *out, size_t n)
 	size_t got;
 	int st;
 
-	ck_assert_ptr_nonnull(slash);
+	if (!slash)
+		return -1; /* no build tree here (the pku boot): no plctl */
 	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - img), img);
 	snprintf(cmd, sizeof(cmd), "%s/plctl %s --backend none 2>/dev/null",
 		 dir, args);
@@ -320,6 +330,11 @@ START_TEST(plctl_slots_per_client)
 {
 	char out[2048], args[256];
 
+	if (!getenv("PLMC_IMG")) { /* the pku boot carries no plctl */
+		fprintf(stderr, "plctl_slots_per_client: no build tree, "
+				"no plctl: not run here\n");
+		return;
+	}
 	snprintf(args, sizeof(args),
 		 "create %s-p --size 8M "
 		 "--slots-per-client 5",

@@ -205,22 +205,6 @@ static void *work(void *arg)
 	return (void *)w.bad;
 }
 
-static int run_threads(void)
-{
-	pthread_t t[NTHR];
-	long bad = 0;
-	void *r;
-	int i;
-
-	for (i = 0; i < NTHR; i++)
-		pthread_create(&t[i], NULL, work, (void *)(long)i);
-	for (i = 0; i < NTHR; i++) {
-		pthread_join(t[i], &r);
-		bad += (long)r;
-	}
-	return bad != 0;
-}
-
 START_TEST(mixed_4x2)
 {
 	struct plmc_check ck = {.size = sizeof(ck)};
@@ -240,7 +224,7 @@ START_TEST(mixed_4x2)
 		if (!pid[i]) {
 			if (plmc_attach(ut_name, PLMC_USE_AUTO))
 				_exit(2);
-			_exit(run_threads());
+			_exit(ut_threads(work, NTHR));
 		}
 	}
 	for (i = 0; i < NPROC; i++) {

@@ -10,6 +10,7 @@
 #define UT_UTIL_H
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,24 @@ static inline void ut_store_down(void)
 			      plmc_strerror(ut_got_), ut_want_,                \
 			      plmc_strerror(ut_want_));                        \
 	} while (0)
+
+/* Run @fn in @n threads (its argument: the thread's index, at most 64).
+ * Return: nonzero if any returned nonzero (a count of bad results). */
+static inline int ut_threads(void *(*fn)(void *), int n)
+{
+	pthread_t t[64];
+	long bad = 0;
+	void *r;
+	int i;
+
+	for (i = 0; i < n && i < 64; i++)
+		pthread_create(&t[i], NULL, fn, (void *)(long)i);
+	for (i = 0; i < n && i < 64; i++) {
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	return bad != 0;
+}
 
 static inline int ut_run(Suite *s)
 {

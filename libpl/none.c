@@ -120,12 +120,15 @@ static int none_fill(int fd, const char *name,
 	return pwrite_all(fd, &h, sizeof(h), PL_HDR_FOFF);
 }
 
-int pl_none_create(const char *name, const struct plmc_create_opts *o)
+/* @backend: none, or pku (the same file; pku announces at attach). */
+int pl_none_create(const char *name, const struct plmc_create_opts *o,
+		   int backend)
 {
 	char path[128], tmp[160];
 	int fd, rc;
 
-	none_announce();
+	if (backend == PLMC_BACKEND_NONE)
+		none_announce();
 	if (plmc_image_check(pl_image, pl_image_len()) != PLMC_IMG_OK)
 		return PLMC_E_IMAGE;
 	none_path(path, sizeof(path), name);

@@ -90,7 +90,8 @@ int pl_choose(int use);
 int pl_map_fixed(__u64 addr, __u64 len, int prot, int flags, int fd, __u64 off);
 
 /* Backends: 0 or -errno / PLMC_E_*; attach fills pl.gate and friends. */
-int pl_none_create(const char *name, const struct plmc_create_opts *o);
+int pl_none_create(const char *name, const struct plmc_create_opts *o,
+		   int backend);
 int pl_none_destroy(const char *name, int force);
 int pl_none_attach(const char *name);
 void pl_none_detach(void);

@@ -104,7 +104,7 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 	if (b == PLMC_BACKEND_KMOD)
 		return pl_kmod_create(name, &c);
 	/* pku: the same file */
-	return pl_none_create(name, &c);
+	return pl_none_create(name, &c, b);
 }
 
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use)

@@ -56,7 +56,7 @@ user=()
 memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 \
 	-o no_lru_maintainer,no_lru_crawler 2>"$tmp/mc.log" &
 pids+=($!)
-"$B/plmcd" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 400 2>"$tmp/plmcd.log" &
+"$B/plmcd" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 2100 2>"$tmp/plmcd.log" &
 pids+=($!)
 wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" || {
 	echo "FAIL servers did not start"; cat "$tmp/plmcd.log"; echo "0 passed, 1 failed"; exit 1; }
@@ -72,7 +72,7 @@ else
 	fail=$((fail + 1))
 fi
 echo "-- hostile clients (tests/plmcd/hostile.py)"
-if /usr/bin/python3 tests/plmcd/hostile.py 127.0.0.1 "$port" 400 >"$tmp/hostile" 2>&1; then :; fi
+if /usr/bin/python3 tests/plmcd/hostile.py 127.0.0.1 "$port" 2100 >"$tmp/hostile" 2>&1; then :; fi
 cat "$tmp/hostile"
 pass=$((pass + $(grep -c '^PASS' "$tmp/hostile")))
 fail=$((fail + $(grep -c '^FAIL' "$tmp/hostile")))

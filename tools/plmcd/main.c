@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -329,6 +330,31 @@ static void parse(int argc, char **argv)
 		usage();
 }
 
+/*
+ * One descriptor per connection, plus listeners and epolls: raise the
+ * soft limit to -c and some, as memcached does, or refuse to start.
+ */
+static int raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)opt.maxconns + 64 + (rlim_t)opt.threads;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur >= want)
+		return 0;
+	if (rl.rlim_max < want) {
+		fprintf(stderr,
+			"plmcd: -c %d needs %llu descriptors; the hard limit "
+			"is %llu\n",
+			opt.maxconns, (unsigned long long)want,
+			(unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = want;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int attach_store(void)
 {
 	int rc = plmc_attach(opt.store, PLMC_USE_AUTO);
@@ -358,7 +384,7 @@ int main(int argc, char **argv)
 	pthread_t tid[256];
 
 	parse(argc, argv);
-	if (attach_store() < 0)
+	if (raise_nofile() < 0 || attach_store() < 0)
 		return 1;
 	if (opt.port && (listen_fds[nlisten++] = listen_tcp()) < 0)
 		return 1;

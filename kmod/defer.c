@@ -51,7 +51,6 @@
 #include <linux/task_work.h>
 #include <asm/special_insns.h>
 #include "plmc_kmod.h"
-#include "compat.h"
 
 struct plmc_defer {
 	struct list_head node;
@@ -222,16 +221,12 @@ static noinline bool plmc_defer_no_frame(void)
 	return false;
 }
 
-/*
- * copy_fpstate_to_sigframe(buf, fx, size...): a frame with the store open?
- * The interrupted PKRU, not the live one: 6.12 opens every key before
- * this call (compat.h).
- */
+/* copy_fpstate_to_sigframe(buf, fx, size...): a frame with the store open? */
 static int plmc_pre_sigframe(struct kprobe *p, struct pt_regs *regs)
 {
 	u32 mask = plmc_guard_mask(current->mm);
 
-	if (!mask || (plmc_sigframe_user_pkru(regs) & mask) == mask)
+	if (!mask || (rdpkru() & mask) == mask)
 		return 0;
 	pr_info_ratelimited(PLMC_DRV ": pid %d: signal frame inside the library: killed\n",
 			    task_tgid_nr(current));

@@ -68,6 +68,8 @@ static void plmc_att_free(struct plmc_att *att)
 		mmdrop(att->mm);
 	if (att->ppage)
 		__free_page(att->ppage);
+	plmc_stop_del(att);
+	put_pid(att->pid);
 	plmc_guard_del(att);
 	plmc_guard_release_files(att);
 	mutex_destroy(&att->lock);
@@ -96,11 +98,13 @@ static struct plmc_att *plmc_att_alloc(u32 pkey)
 	mutex_init(&att->lock);
 	kref_init(&att->ref);
 	INIT_LIST_HEAD(&att->guard_node);
+	INIT_LIST_HEAD(&att->stop_node);
 	att->ppage = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!att->ppage)
 		goto err_free_att;
 	att->pkey = pkey;
 	att->tgid = task_tgid_nr(current);
+	att->pid = get_task_pid(current, PIDTYPE_TGID);
 	mmgrab(current->mm);
 	att->mm = current->mm;
 	return att;
@@ -211,6 +215,7 @@ int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a)
 		goto err_free_att;
 	plmc_ppage_fill(att);
 	plmc_guard_set_exit(att);
+	plmc_stop_add(att);
 	plmc_mm_set_undumpable(current->mm);
 	a->store_size = att->seg->store_size;
 	a->image_size = att->seg->image_size;
@@ -241,6 +246,7 @@ void plmc_att_release_file(struct plmc_att *att)
 	att->dead = true;
 	mutex_unlock(&att->lock);
 	if (die) {
+		plmc_stop_del(att);
 		plmc_guard_del(att);
 		plmc_seg_mark_dead(att->seg, att->id);
 	}
@@ -308,6 +314,7 @@ static void plmc_vm_close(struct vm_area_struct *vma)
 		att->dead = true;
 	mutex_unlock(&att->lock);
 	if (die) {
+		plmc_stop_del(att);
 		plmc_guard_del(att);
 		plmc_att_zap(att, vma);
 		plmc_seg_mark_dead(att->seg, att->id);

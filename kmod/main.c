@@ -87,6 +87,7 @@ static void __exit plmc_exit(void)
 {
 	misc_deregister(&plmc_misc);
 	plmc_seg_exit();
+	plmc_stop_exit();
 	plmc_guard_exit();
 }
 

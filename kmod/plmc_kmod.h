@@ -17,6 +17,7 @@
  *   mmap_lock -> att->lock -> seg->lock
  *   pf->lock is taken alone (attach), never with mmap_lock.
  *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it.
+ *   mmap_lock -> plmc_stop_lock (mutex, stop.c): RCU and kill_pid under it.
  */
 #ifndef PLMC_KMOD_H
 #define PLMC_KMOD_H
@@ -29,6 +30,7 @@
 
 struct file;
 struct mm_struct;
+struct pid;
 struct task_struct;
 struct vm_area_struct;
 #include <plmc/ioctl.h>
@@ -77,6 +79,7 @@ struct plmc_att {
 	struct plmc_seg *seg;
 	struct mm_struct *mm;
 	pid_t tgid;
+	struct pid *pid; /* the process (PIDTYPE_TGID), referenced */
 	u64 id;
 	u32 pkey;
 	struct page *ppage;
@@ -91,6 +94,9 @@ struct plmc_att {
 	unsigned int nxsite;
 	bool xready; /* xsite complete; set and read under plmc_guard_lock */
 	unsigned long gate_exit; /* after the exit WRPKRU; plmc_guard_lock */
+	struct list_head stop_node; /* stop.c's list, under its lock */
+	u64 stopped_ms;		    /* stopped inside so far; stop.c's lock */
+	bool stop_killed;	    /* SIGKILL sent; stop.c's lock */
 };
 
 struct plmc_file {
@@ -141,6 +147,11 @@ void plmc_guard_set_exit(struct plmc_att *att);
 /* defer.c */
 int plmc_defer_init(void);
 void plmc_defer_exit(void);
+
+/* stop.c */
+void plmc_stop_add(struct plmc_att *att);
+void plmc_stop_del(struct plmc_att *att);
+void plmc_stop_exit(void);
 
 /* xrstor.c */
 int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,

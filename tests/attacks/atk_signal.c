@@ -21,8 +21,12 @@
  *
  * Stopped inside: a client whose thread is stopped (SIGSTOP cannot be
  * held) while inside the library keeps its slot and its reader epoch
- * announced. Another client then overwrites three times the store's size.
- * Expected: its writes keep being stored (memory is reclaimed).
+ * announced, so nothing retired after it could be reused. Expected: the
+ * module kills it (SIGKILL) once stopped there for stop_grace_ms, not
+ * before; its death is counted and recovered (plmc_check sound), and
+ * another client's overwrites of three times the store are all stored.
+ * Controls: stopped inside for a quarter of the grace and continued, or
+ * stopped outside the library for twice the grace: not killed.
  */
 #include "attacks.h"
 #include <cpuid.h>
@@ -248,20 +252,58 @@ static int writer(int limit_s, int *ms)
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 2;
 }
 
-static int stopped_inside(void)
+/* The module's stop_grace_ms, or -1. */
+static int grace_ms(void)
 {
-	int go[2], st, tries, rc, ms0, ms, done0;
-	struct user_regs_struct r;
+	FILE *f = fopen("/sys/module/plmc/parameters/stop_grace_ms", "r");
+	int g = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &g) != 1)
+			g = -1;
+		fclose(f);
+	}
+	return g;
+}
+
+static int deaths(uint64_t *d)
+{
+	struct plmc_info_args a;
+	int fd = open(PLMC_DEV_PATH, O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.name, sizeof(a.name), "%s", ATK_STORE);
+	rc = ioctl(fd, PLMC_IOC_INFO, &a);
+	close(fd);
+	*d = a.deaths;
+	return rc;
+}
+
+static int ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int)((t1.tv_sec - t0->tv_sec) * 1000 +
+		     (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/*
+ * A traced parker: gets of a 500 KB value, nearly all of their time the
+ * copy-out, inside the call with its reader epoch announced. Return: its
+ * pid (it has attached), or -1.
+ */
+static pid_t parker(void)
+{
+	int go[2];
 	pid_t t;
 
-	wdone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (wdone == MAP_FAILED || pipe(go))
+	if (pipe(go))
 		return -1;
 	t = fork();
 	if (t == 0) {
-		/* Gets of a 500 KB value: nearly all of its time is the
-		 * copy-out, inside the call with its reader epoch announced. */
 		static char big[500000];
 		size_t vlen;
 
@@ -274,10 +316,58 @@ static int stopped_inside(void)
 			plmc_get("park-big", 8, big, sizeof(big), &vlen, NULL,
 				 NULL);
 	}
-	if (vm_wait_fd(go[0]))
+	if (t < 0 || vm_wait_fd(go[0])) {
+		if (t > 0) {
+			kill(t, SIGKILL);
+			vm_reap(t);
+		}
+		return -1;
+	}
+	return t;
+}
+
+/* Stop @t until it is stopped inside: register reads are refused there
+ * (remote.tracer_reads_regs_inside). Return: 0, or -1 (gone or never). */
+static int stop_inside(pid_t t)
+{
+	struct user_regs_struct r;
+	int tries, st;
+
+	for (tries = 0; tries < 500; tries++) {
+		usleep(200);
+		kill(t, SIGSTOP);
+		if (waitpid(t, &st, 0) != t || !WIFSTOPPED(st))
+			return -1;
+		if (ptrace(PTRACE_GETREGS, t, 0, &r) && errno == EPERM)
+			return 0;
+		ptrace(PTRACE_CONT, t, 0, 0);
+	}
+	return -1;
+}
+
+/*
+ * The module kills the stopped client after stop_grace_ms (not before),
+ * then its death is an ordinary one: the slots it held are recovered, the
+ * store checks sound, and another client's overwrites of three times the
+ * store are all stored.
+ */
+static int stopped_inside(void)
+{
+	int rc, ms0, ms, done0, grace, st = 0, waited;
+	struct plmc_check ck;
+	struct timespec t0;
+	uint64_t d0, d1;
+	pid_t t;
+
+	grace = grace_ms();
+	if (grace <= 0)
+		return VM_FAIL("stop_grace_ms not readable or 0: %d", grace);
+	wdone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (wdone == MAP_FAILED || (t = parker()) < 0)
 		return VM_FAIL("parker did not attach");
 	/* Control: the same writes with the parker running. */
-	rc = writer(60, &ms0);
+	rc = writer(40, &ms0);
 	done0 = *wdone;
 	if (rc) {
 		kill(t, SIGKILL);
@@ -285,34 +375,128 @@ static int stopped_inside(void)
 		return VM_FAIL("control writer: %s after %d sets, %d ms",
 			       rc == 1 ? "not done" : vm_sh->note, done0, ms0);
 	}
-	/* Stop it until it is stopped inside: register reads are refused
-	 * there (remote.tracer_reads_regs_inside). */
-	for (tries = 0; tries < 500; tries++) {
-		usleep(200);
-		kill(t, SIGSTOP);
-		if (waitpid(t, &st, 0) != t || !WIFSTOPPED(st))
-			return VM_FAIL("parker gone: 0x%x", st);
-		if (ptrace(PTRACE_GETREGS, t, 0, &r) && errno == EPERM)
-			break;
-		ptrace(PTRACE_CONT, t, 0, 0);
-	}
-	if (tries == 500) {
+	if (deaths(&d0) || stop_inside(t)) {
 		kill(t, SIGKILL);
 		vm_reap(t);
 		return VM_FAIL("never stopped inside in 500 tries");
 	}
-	/* Five times the control's time, at least 20 s. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Left stopped: the module's kill is the only way out. */
+	while ((rc = waitpid(t, &st, WNOHANG)) == 0 &&
+	       ms_since(&t0) < grace + 15000)
+		usleep(20000);
+	waited = ms_since(&t0);
+	if (rc != t) {
+		kill(t, SIGKILL);
+		vm_reap(t);
+		return VM_FAIL("stopped inside, still alive after %d ms "
+			       "(grace %d ms)", waited, grace);
+	}
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGKILL)
+		return VM_FAIL("stopped client ended with status 0x%x", st);
+	/* The module may count up to two checks (200 ms) before the stop. */
+	if (waited < grace - 300)
+		return VM_FAIL("killed after %d ms, before the grace (%d ms)",
+			       waited, grace);
+	/* Its mappings went in its exit, before the wait saw it. */
+	if (deaths(&d1) || d1 != d0 + 1)
+		return VM_FAIL("the kill counted as %lld deaths",
+			       (long long)(d1 - d0));
 	rc = writer(ms0 / 200 > 20 ? ms0 / 200 : 20, &ms);
+	if (rc)
+		return VM_FAIL("after the kill, another's sets: %s (%d of 6000 "
+			       "in %d ms)", rc == 1 ? "stall" : vm_sh->note,
+			       *wdone, ms);
+	if (vm_attach(ATK_STORE))
+		return VM_FAIL("attach after the kill");
+	rc = plmc_recover();
+	memset(&ck, 0, sizeof(ck));
+	ck.size = sizeof(ck);
+	if (rc < 0 || plmc_check(&ck) != PLMC_OK || ck.errors ||
+	    ck.dead_slots)
+		return VM_FAIL("recover %d; check: %llu errors, %llu dead "
+			       "slots: %s", rc, (unsigned long long)ck.errors,
+			       (unsigned long long)ck.dead_slots, ck.msg);
+	return ATK_REFUSED("killed %d ms after the stop (grace %d), 1 death, "
+			   "check sound; 6000 sets in %d ms (control %d)",
+			   waited, grace, ms, ms0);
+}
+
+/* Control: a stop inside shorter than the grace is not punished. */
+static int stopped_briefly_inside(void)
+{
+	int grace = grace_ms(), st, rc;
+	pid_t t;
+
+	if (grace <= 0)
+		return VM_FAIL("stop_grace_ms not readable or 0: %d", grace);
+	if ((t = parker()) < 0)
+		return VM_FAIL("parker did not attach");
+	if (stop_inside(t)) {
+		kill(t, SIGKILL);
+		vm_reap(t);
+		return VM_FAIL("never stopped inside in 500 tries");
+	}
+	usleep(grace * 1000 / 4);
+	ptrace(PTRACE_CONT, t, 0, 0);
+	usleep(grace * 1000 + 500000);
+	rc = waitpid(t, &st, WNOHANG);
 	kill(t, SIGKILL);
 	vm_reap(t);
-	if (rc == 1)
-		return VM_FAIL("with a client stopped inside, another's sets "
-			       "stall: %d of 6000 in %d ms (control: 6000 in "
-			       "%d ms)", *wdone, ms, ms0);
 	if (rc)
-		return VM_FAIL("with a client stopped inside: %s", vm_sh->note);
-	return ATK_REFUSED("6000 sets of 4 KiB in %d ms with a client stopped "
-			   "inside (control %d ms)", ms, ms0);
+		return VM_FAIL("stopped inside %d ms then continued: killed",
+			       grace / 4);
+	return ATK_REFUSED("stopped inside %d ms (grace %d), continued: "
+			   "alive %d ms later", grace / 4, grace,
+			   grace + 500);
+}
+
+/*
+ * Control: a client stopped outside the library (SIGSTOP while it sleeps
+ * in its own code), for twice the grace, is never killed and works when
+ * continued.
+ */
+static int stopped_outside(void)
+{
+	int grace = grace_ms(), go[2], cont[2], st;
+	pid_t c;
+
+	if (grace <= 0)
+		return VM_FAIL("stop_grace_ms not readable or 0: %d", grace);
+	if (pipe(go) || pipe(cont))
+		return -1;
+	c = fork();
+	if (c == 0) {
+		char v[8];
+		size_t vlen;
+
+		if (vm_attach(ATK_STORE) ||
+		    plmc_set("park-out", 8, "out", 3, 0, 0) != PLMC_STORED)
+			_exit(1);
+		vm_signal_fd(go[1]);
+		if (vm_wait_fd(cont[0]))
+			_exit(2);
+		_exit(plmc_get("park-out", 8, v, sizeof(v), &vlen, NULL,
+			       NULL) == PLMC_OK && vlen == 3 ? 0 : 3);
+	}
+	if (c < 0 || vm_wait_fd(go[0]))
+		return VM_FAIL("client did not attach");
+	kill(c, SIGSTOP);
+	if (waitpid(c, &st, WUNTRACED) != c || !WIFSTOPPED(st))
+		return VM_FAIL("client not stopped: 0x%x", st);
+	usleep(2 * grace * 1000);
+	if (waitpid(c, &st, WNOHANG) != 0) {
+		vm_reap(c);
+		return VM_FAIL("stopped outside the library: killed (0x%x)",
+			       st);
+	}
+	kill(c, SIGCONT);
+	vm_signal_fd(cont[1]);
+	st = vm_reap(c);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return VM_FAIL("continued client: status 0x%x", st);
+	return ATK_REFUSED("stopped outside %d ms (grace %d): alive, its get "
+			   "served after", 2 * grace, grace);
 }
 
 int main(void)
@@ -326,10 +510,12 @@ int main(void)
 		NULL);
 	atk_run("signal.single_step_into_library", "no trap frame inside",
 		single_step, NULL);
-	atk_run("signal.stopped_inside_pins_memory", "others' sets stored",
-		stopped_inside,
-		"a live client stopped inside the library (SIGSTOP, a "
-		"tracer) keeps its reader epoch: memory retired after it is "
-		"not reclaimed until it runs or dies");
+	atk_run("signal.stopped_inside_pins_memory",
+		"killed after the grace, recovered, others' sets stored",
+		stopped_inside, NULL);
+	atk_run("signal.stopped_briefly_inside", "survives", stopped_briefly_inside,
+		NULL);
+	atk_run("signal.stopped_outside_survives", "survives", stopped_outside,
+		NULL);
 	return vm_done();
 }

@@ -39,6 +39,9 @@ trap cleanup EXIT
 if [ -e /dev/plmc ] && grep -qw pku /proc/cpuinfo; then
 	backend=kmod
 	pku_note="PKU on, module backend"
+elif grep -qw pku /proc/cpuinfo; then
+	backend=none
+	pku_note="PKU in the CPU but no module here: backend none (same code, no PKRU switch)"
 else
 	backend=none
 	pku_note="no PKU on this CPU: backend none (same code, no PKRU switch)"

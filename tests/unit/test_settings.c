@@ -211,7 +211,9 @@ START_TEST(stats_reset)
 	ck_assert_uint_eq(st.get_hits, 0);
 	ck_assert_uint_eq(st.get_misses, 0);
 	ck_assert_uint_eq(st.total_items, 0);
-	ck_assert_uint_eq(st.reset_time, st.time);
+	/* the reset's store time: this second, or the one before */
+	ck_assert_uint_le(st.reset_time, st.time);
+	ck_assert_uint_ge(st.reset_time + 2, st.time);
 	/* State is not a count: it stays. */
 	ck_assert_uint_eq(st.curr_items, 2);
 	ck_assert_uint_eq(st.bytes, 2 * (56 + 1 + 1));
@@ -255,6 +257,19 @@ START_TEST(write_path_scan)
 }
 END_TEST
 
+/*
+ * The store's clock is real time plus the test offset: a slow host (the
+ * VM's TCG) may see a real second or two pass inside the test, so ages
+ * are checked within a few seconds above what the offsets make them.
+ */
+static void age_near(uint64_t got, uint64_t want)
+{
+	ck_assert_msg(got - want <= 3, "age %llu, want %llu (+3)",
+		      (unsigned long long)got, (unsigned long long)want);
+}
+
+#define AGE_NEAR(got, want) age_near((got), (want))
+
 /* The last-access time: "age" of a class and evicted_time follow it. */
 START_TEST(access_time)
 {
@@ -268,16 +283,16 @@ START_TEST(access_time)
 	ut_rc(plmc_clock_advance(100), PLMC_OK);
 	ut_rc(plmc_get("hot", 3, v, sizeof(v), &n, NULL, NULL), PLMC_OK);
 	ck_assert_uint_eq(classes(cs), 1);
-	ck_assert_uint_eq(cs[0].age, 100); /* "old" was last seen at 0 */
+	AGE_NEAR(cs[0].age, 100); /* "old" was last seen at 0 */
 	ut_rc(plmc_get("old", 3, v, sizeof(v), &n, NULL, NULL), PLMC_OK);
 	classes(cs);
-	ck_assert_uint_eq(cs[0].age, 0);
+	AGE_NEAR(cs[0].age, 0);
 	/* Within KV_ATIME_STEP (60 s) a hit does not move it. */
 	ut_rc(plmc_clock_advance(30), PLMC_OK);
 	ut_rc(plmc_get("old", 3, v, sizeof(v), &n, NULL, NULL), PLMC_OK);
 	ut_rc(plmc_get("hot", 3, v, sizeof(v), &n, NULL, NULL), PLMC_OK);
 	classes(cs);
-	ck_assert_uint_eq(cs[0].age, 30);
+	AGE_NEAR(cs[0].age, 30);
 }
 END_TEST
 

@@ -279,12 +279,11 @@ static int cmd_create(const struct opts *o)
 		.slot_quota = o->quota, .numa = o->numa, .numa_node = o->node,
 	};
 
-	if (o->item_max && (o->item_max < 1024 || o->item_max > PLMC_ITEM_MAX)) {
-		fprintf(stderr, "plctl: --item-max must be 1K..1M\n");
-		return 2;
-	}
-	if (o->slab_min && (o->slab_min < 8 || o->slab_min > 1024)) {
-		fprintf(stderr, "plctl: --slab-min must be 8..1024\n");
+	/* The store's own rule (layout.h), so the message comes before
+	 * create's -EINVAL. */
+	if (!plmc_cfg_ok(o->item_max, o->slab_factor, o->slab_min)) {
+		fprintf(stderr, "plctl: --item-max must be 1K..1M, --slab-min "
+				"8..1024\n");
 		return 2;
 	}
 	rc = plmc_create_ex(o->name, &c);

@@ -73,23 +73,7 @@ static void *rmw(void *arg)
 /* Fork NPROC children that attach and run @fn in NTHR threads. */
 static void run_procs(void *(*fn)(void *))
 {
-	pid_t pid[NPROC];
-	int i, st;
-
-	for (i = 0; i < NPROC; i++) {
-		pid[i] = fork();
-		ck_assert_int_ge(pid[i], 0);
-		if (!pid[i]) {
-			if (plmc_attach(ut_name, PLMC_USE_AUTO))
-				_exit(2);
-			_exit(ut_threads(fn, NTHR));
-		}
-	}
-	for (i = 0; i < NPROC; i++) {
-		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
-		ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st),
-			      "child %d: status %#x", i, st);
-	}
+	ut_procs(fn, NPROC, NTHR);
 }
 
 START_TEST(no_lost_updates)

@@ -209,8 +209,6 @@ START_TEST(mixed_4x2)
 {
 	struct plmc_check ck = {.size = sizeof(ck)};
 	struct plmc_stats st;
-	pid_t pid[NPROC];
-	int i, s;
 
 	if (getenv("STRESS_OPS"))
 		nops = atoi(getenv("STRESS_OPS"));
@@ -218,20 +216,7 @@ START_TEST(mixed_4x2)
 	/* 16 MiB: 14 pages for the 11 classes the values span. */
 	ut_rc(plmc_create(ut_name, 16ULL << 20, 0600, PLMC_USE_AUTO), 0);
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
-	for (i = 0; i < NPROC; i++) {
-		pid[i] = fork();
-		ck_assert_int_ge(pid[i], 0);
-		if (!pid[i]) {
-			if (plmc_attach(ut_name, PLMC_USE_AUTO))
-				_exit(2);
-			_exit(ut_threads(work, NTHR));
-		}
-	}
-	for (i = 0; i < NPROC; i++) {
-		ck_assert_int_eq(waitpid(pid[i], &s, 0), pid[i]);
-		ck_assert_msg(WIFEXITED(s) && !WEXITSTATUS(s),
-			      "child %d: status %#x", i, s);
-	}
+	ut_procs(work, NPROC, NTHR);
 	ut_rc(plmc_check(&ck), PLMC_OK);
 	ck_assert_msg(ck.errors == 0, "check: %s", ck.msg);
 	ck_assert_uint_eq(ck.quiescent, 1);

@@ -11,6 +11,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,30 @@ static inline int ut_threads(void *(*fn)(void *), int n)
 		bad += (long)r;
 	}
 	return bad != 0;
+}
+
+/* Fork @nproc children that attach to ut_name on their own and run @fn
+ * in @nthr threads each; assert every child exited 0. */
+static inline void ut_procs(void *(*fn)(void *), int nproc, int nthr)
+{
+	pid_t pid[64];
+	int i, st;
+
+	ck_assert_int_le(nproc, 64);
+	for (i = 0; i < nproc; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (!pid[i]) {
+			if (plmc_attach(ut_name, PLMC_USE_AUTO))
+				_exit(2);
+			_exit(ut_threads(fn, nthr));
+		}
+	}
+	for (i = 0; i < nproc; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &st, 0), pid[i]);
+		ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st),
+			      "child %d: status %#x", i, st);
+	}
 }
 
 static inline int ut_run(Suite *s)

@@ -35,25 +35,6 @@ static void *caller(void *arg)
 }
 
 /* Deaths and nattach of the store, from the module. */
-static int info(uint64_t *deaths, uint64_t *nattach)
-{
-	struct plmc_info_args a;
-	int fd = open(PLMC_DEV_PATH, O_RDWR | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	snprintf(a.name, sizeof(a.name), "%s", ATK_STORE);
-	rc = ioctl(fd, PLMC_IOC_INFO, &a);
-	close(fd);
-	if (rc)
-		return -1;
-	*deaths = a.deaths;
-	if (nattach)
-		*nattach = a.nattach;
-	return 0;
-}
-
 static sigjmp_buf probe_jb;
 static volatile int probe_code;
 
@@ -114,7 +95,7 @@ static void recovered(uint64_t deaths0, char *why, size_t n)
 
 	for (i = 0; i < 200 && d == deaths0; i++) {
 		usleep(10000);
-		if (info(&d, NULL))
+		if (atk_deaths(&d))
 			break;
 	}
 	if (d == deaths0) {
@@ -192,7 +173,7 @@ static int exec_inside(void)
 	pid_t pid;
 	int st;
 
-	if (pipe(p) || info(&deaths0, NULL))
+	if (pipe(p) || atk_deaths(&deaths0))
 		return VM_FAIL("setup");
 	pid = fork();
 	if (pid == 0) {
@@ -231,7 +212,7 @@ static int drop_window(int fixed)
 	char why[300];
 	int st, p[2];
 
-	if (pipe(p) || info(&deaths0, NULL))
+	if (pipe(p) || atk_deaths(&deaths0))
 		return VM_FAIL("setup");
 	pid = fork();
 	if (pid == 0) {

@@ -266,21 +266,6 @@ static int grace_ms(void)
 	return g;
 }
 
-static int deaths(uint64_t *d)
-{
-	struct plmc_info_args a;
-	int fd = open(PLMC_DEV_PATH, O_RDWR | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	snprintf(a.name, sizeof(a.name), "%s", ATK_STORE);
-	rc = ioctl(fd, PLMC_IOC_INFO, &a);
-	close(fd);
-	*d = a.deaths;
-	return rc;
-}
-
 static int ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -356,7 +341,7 @@ static int stopped_inside(void)
 	int rc, ms0, ms, done0, grace, st = 0, waited;
 	struct plmc_check ck;
 	struct timespec t0;
-	uint64_t d0, d1;
+	uint64_t d0 = 0, d1 = 0;
 	pid_t t;
 
 	grace = grace_ms();
@@ -375,7 +360,7 @@ static int stopped_inside(void)
 		return VM_FAIL("control writer: %s after %d sets, %d ms",
 			       rc == 1 ? "not done" : vm_sh->note, done0, ms0);
 	}
-	if (deaths(&d0) || stop_inside(t)) {
+	if (atk_deaths(&d0) || stop_inside(t)) {
 		kill(t, SIGKILL);
 		vm_reap(t);
 		return VM_FAIL("never stopped inside in 500 tries");
@@ -399,7 +384,7 @@ static int stopped_inside(void)
 		return VM_FAIL("killed after %d ms, before the grace (%d ms)",
 			       waited, grace);
 	/* Its mappings went in its exit, before the wait saw it. */
-	if (deaths(&d1) || d1 != d0 + 1)
+	if (atk_deaths(&d1) || d1 != d0 + 1)
 		return VM_FAIL("the kill counted as %lld deaths",
 			       (long long)(d1 - d0));
 	rc = writer(ms0 / 200 > 20 ? ms0 / 200 : 20, &ms);

@@ -223,4 +223,23 @@ static inline void *atk_exec_blob(size_t n, size_t off, const void *code,
 	return p;
 }
 
+/* The attack store's death count, from the module (PLMC_IOC_INFO), so
+ * an attack can tell its victim's death was seen. Return: 0 or -1. */
+static inline int atk_deaths(uint64_t *d)
+{
+	struct plmc_info_args a;
+	int fd = open(PLMC_DEV_PATH, O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	snprintf(a.name, sizeof(a.name), "%s", ATK_STORE);
+	rc = ioctl(fd, PLMC_IOC_INFO, &a);
+	close(fd);
+	if (rc)
+		return -1;
+	*d = a.deaths;
+	return 0;
+}
+
 #endif /* ATK_ATTACKS_H */

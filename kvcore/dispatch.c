@@ -376,6 +376,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
+#ifdef PLMC_TEST_IMAGE
+/* CLOCK (test image): move the store's clock by exptime seconds. */
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
@@ -384,6 +386,18 @@ static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 	__atomic_add_fetch(&kv_area()->clock_off, r->exptime, __ATOMIC_RELAXED);
 	return PLMC_OK;
 }
+
+/* The test clock offset; the production image has none (always 0). */
+static u64 kv_clock_off(void)
+{
+	return (u64)__atomic_load_n(&kv_area()->clock_off, __ATOMIC_RELAXED);
+}
+#else
+static u64 kv_clock_off(void)
+{
+	return 0;
+}
+#endif
 
 /* Check the store header; fill in geometry and time. */
 static int kv_ctx_init(struct kv_ctx *c)
@@ -399,7 +413,7 @@ static int kv_ctx_init(struct kv_ctx *c)
 	c->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	kv_classes_init(h);
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
-		 (u64)__atomic_load_n(&kv_area()->clock_off, __ATOMIC_RELAXED);
+		 kv_clock_off();
 	c->flush_time =
 		__atomic_load_n(&kv_area()->flush_time, __ATOMIC_ACQUIRE);
 	c->flush_cas = __atomic_load_n(&kv_area()->flush_cas, __ATOMIC_RELAXED);
@@ -425,7 +439,8 @@ static long kv_op_check(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* CRASH (tests): arm crash point vlen in this slot; 0 disarms. */
+#ifdef PLMC_TEST_IMAGE
+/* CRASH (test image): arm crash point vlen in this slot; 0 disarms. */
 static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (r->key || r->val || r->buf || r->out || r->buflen || r->exptime ||
@@ -436,6 +451,15 @@ static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
 	__atomic_store_n(&c->ks->crash_at, r->vlen, __ATOMIC_RELAXED);
 	return PLMC_OK;
 }
+#else
+/*
+ * The production image serves no test-only op (layout.h: the store's
+ * clock is never the client's; no client may choose where a call dies).
+ * Refused before anything is read or changed.
+ */
+#define kv_op_clock(c, r) PLMC_E_TESTONLY
+#define kv_op_crash(c, r) PLMC_E_TESTONLY
+#endif
 
 static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {

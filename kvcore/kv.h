@@ -129,7 +129,8 @@ struct kv_area {
 	u64 cas_seq; /* last CAS unique handed out, never reused */
 	u64 pad1[7];
 	u64 pages_used; /* 1 MiB pages taken (under page_lock) */
-	s64 clock_off;	/* test clock offset (PLMC_OP_CLOCK), seconds */
+	s64 clock_off;	/* test clock offset (PLMC_OP_CLOCK), seconds; only
+			 * the test image reads or writes it */
 	kv_lock_t page_lock; /* pages_used; never nested in another lock */
 	u64 rec_gen;	     /* hdr->generation last scanned for the dead */
 	kv_lock_t stat_lock; /* st_base and the class counters' reset */
@@ -234,7 +235,8 @@ struct kv_slot {
 	u64 rhead;     /* retired list: oldest first */
 	u64 rtail;
 	u64 rcount;
-	u64 crash_at; /* test: enum plmc_crash_point armed by the owner */
+	u64 crash_at; /* test image: enum plmc_crash_point armed by the
+		       * owner; 0 in the production image */
 	u64 chunk;    /* owned chunk: address | class << 56, 0 = none */
 	u64 pending;  /* unlinked item not yet on the retired list */
 	u64 spare;    /* a taken page no class has yet, 0 = none */
@@ -332,13 +334,25 @@ static inline struct kv_class *kv_cls(int cls)
 	return &kv_area()->cls[cls];
 }
 
-/* Test-only death at a named point (PLMC_OP_CRASH arms it). */
+/*
+ * Test-only death at a named point (PLMC_OP_CRASH arms it). Only the test
+ * image (PLMC_TEST_IMAGE, kvcore/build.mk) has the points; in the
+ * production image they compile to nothing.
+ */
+#ifdef PLMC_TEST_IMAGE
 static inline void kv_crash(const struct kv_ctx *c, int point)
 {
 	if (KV_UNLIKELY(__atomic_load_n(&c->ks->crash_at, __ATOMIC_RELAXED) ==
 			(u64)point))
 		__builtin_trap();
 }
+#else
+static inline void kv_crash(const struct kv_ctx *c, int point)
+{
+	(void)c;
+	(void)point;
+}
+#endif
 
 /* Change a per-slot counter: only the slot's owner writes it (so no
  * locked op), stats reads it from other slots (so an atomic store). */

@@ -113,7 +113,8 @@ static int none_fill(int fd, const char *name,
 	rc = pl_shm_set_numa(fd, size, o->numa, o->numa_node);
 	if (rc)
 		return rc;
-	rc = pwrite_all(fd, pl_image, pl_image_len(), 0);
+	rc = pwrite_all(fd, pl_image_for(o->flags), pl_image_len_for(o->flags),
+			0);
 	if (rc)
 		return rc;
 	none_hdr_init(&h, name, o);
@@ -129,7 +130,8 @@ int pl_none_create(const char *name, const struct plmc_create_opts *o,
 
 	if (backend == PLMC_BACKEND_NONE)
 		none_announce();
-	if (plmc_image_check(pl_image, pl_image_len()) != PLMC_IMG_OK)
+	if (plmc_image_check(pl_image_for(o->flags),
+			     pl_image_len_for(o->flags)) != PLMC_IMG_OK)
 		return PLMC_E_IMAGE;
 	none_path(path, sizeof(path), name);
 	snprintf(tmp, sizeof(tmp), PL_SHM_DIR ".plmc.%s.%d.tmp", name,

@@ -169,7 +169,7 @@ START_TEST(evict_churn)
 
 	ut_store_down();
 	ut_make_name("race-small");
-	ut_rc(plmc_create(ut_name, 16ULL << 20, 0600, PLMC_USE_AUTO), 0);
+	ut_rc(ut_create(ut_name, 16ULL << 20), 0);
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
 	run_procs(churn);
 	ut_rc(plmc_stats(&st), PLMC_OK);

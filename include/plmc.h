@@ -180,8 +180,9 @@ struct plmc_mget {
 
 /* Segments. mode: permission bits (0600...). use: PLMC_USE_*. */
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use);
-/* The same with a slot quota: at most @slots_per_client thread slots per
- * attached process (1..PLMC_MAX_SLOTS, 0: a quarter of them). */
+/* The same with a slot quota: at most @slots_per_client thread slots for
+ * the attached processes of one uid together (1..PLMC_MAX_SLOTS, 0: a
+ * quarter of them). */
 int plmc_create_quota(const char *name, uint64_t size, unsigned mode,
 		      unsigned slots_per_client, int use);
 
@@ -202,7 +203,7 @@ struct plmc_create_opts {
 			       * default 1250 */
 	uint32_t slab_min;    /* key + value room of the smallest class:
 			       * 8..1024, default 8 */
-	uint32_t slot_quota;  /* thread slots per attached process:
+	uint32_t slot_quota;  /* thread slots per uid (its processes together):
 			       * 1..PLMC_MAX_SLOTS, default a quarter */
 	uint32_t flags;       /* PLMC_CREATE_* (below), default 0 */
 	uint32_t numa;        /* PLMC_NUMA_* (below), default the kernel's */

@@ -521,16 +521,23 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	struct plmc_req r;
 	long rc;
 
-	if (op == PLMC_OP_NOP)
-		return PLMC_OK;
 	c.slot = slot;
 	c.rec = kv_slot_rec(slot);
 	c.ks = kv_slot(c.rec);
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
 	c.recovered = 0;
+	/* A slot the gate took over from a dead owner: its record first,
+	 * whatever the op. Acquire pairs with the backend's dead mark. */
+	if (KV_UNLIKELY(__atomic_load_n(&c.rec->dead, __ATOMIC_ACQUIRE)))
+		kv_recover_own(&c);
+	if (op == PLMC_OP_NOP)
+		return PLMC_OK;
 	if (op == PLMC_OP_RELEASE) {
 		c.ks->crash_at = 0; /* an arm never outlives its owner */
+		/* Before the gate's release store of state (x86 keeps the
+		 * order): a claimer never counts a free slot's uid. */
+		__atomic_store_n(&c.rec->uid, ~0U, __ATOMIC_RELAXED);
 		c.rec->exit_state = 0; /* the gate frees the slot on exit */
 		return PLMC_OK;
 	}

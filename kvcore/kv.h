@@ -377,6 +377,7 @@ void kv_tx_replay(struct kv_slot *ks);
 /* recover.c */
 int kv_slot_dead(const struct plmc_slot *s);
 int kv_recover_slot(struct kv_ctx *c, u64 i);
+void kv_recover_own(struct kv_ctx *c);
 long kv_recover_all(struct kv_ctx *c);
 
 /* check.c */

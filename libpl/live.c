@@ -146,6 +146,11 @@ int pl_none_live_start(const char *name)
 	}
 	pl.live_fd = fd;
 	pl.watch_stop = 0;
+	/* Mark the dead before this process's first call: a newcomer whose
+	 * every free slot is gone takes over the corpses' (gate.S), which
+	 * it can only do once they are marked, and no one else may be
+	 * attached to mark them. */
+	pl_none_scan();
 	rc = -pthread_create(&pl.watch, NULL, live_watch, NULL);
 	if (rc) {
 		unlink(path);

@@ -33,6 +33,19 @@ int kv_user_ok(u64 p, u64 len)
 	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
 }
 
+/* Return: 0 if every field of @r outside @used is 0, else PLMC_E_INVAL. */
+int kv_req_only(const struct plmc_req *r, u32 used)
+{
+	const u64 f[] = {r->key,    r->val,	     r->buf, r->out,  r->vlen,
+			 r->buflen, (u64)r->exptime, r->cas, r->klen, r->flags};
+	u32 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!(used & (1U << i)) && f[i])
+			return PLMC_E_INVAL;
+	return 0;
+}
+
 static void kv_count(u64 *ctr)
 {
 	kv_add(ctr, 1);
@@ -61,25 +74,6 @@ static int kv_key_in(const struct plmc_req *r, char *key)
 }
 
 /*
- * The live item for a read, or NULL. A dead (expired or flushed) item
- * found is counted and unlinked (lazy reclaim: the miss path may lock).
- */
-static struct kv_item *kv_get_item(struct kv_ctx *c, const char *key, u32 klen)
-{
-	u32 hash = kv_hash(key, klen);
-	struct kv_item *it = kv_lookup(c, key, klen, hash);
-	int st;
-
-	if (!it)
-		return 0;
-	st = kv_item_state(c, it);
-	if (KV_LIKELY(st == KV_LIVE))
-		return it;
-	kv_count(st == KV_EXPIRED ? &c->st->get_expired : &c->st->get_flushed);
-	kv_reap(c, key, klen, hash);
-	return 0;
-}
-/*
  * Copy @it's value to [buf, buf + buflen) (checked) and its metadata to
  * @resp. No lock held: the epoch keeps @it readable.
  * Return: PLMC_OK, or PLMC_E_SMALLBUF (nothing copied, resp filled).
@@ -105,8 +99,8 @@ static long kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	char key[KV_KEY_MAX];
 	long rc;
 
-	if (r->val || r->vlen || r->cas || r->flags ||
-	    (op == PLMC_OP_GET && r->exptime))
+	if (kv_req_only(r, RQ_KEYS | RQ_BUF | RQ_BUFLEN | RQ_OUT |
+				   (op == PLMC_OP_GAT ? RQ_EXPTIME : 0)))
 		return PLMC_E_INVAL;
 	if (!kv_user_ok(r->buf, r->buflen) || !r->out ||
 	    !kv_user_ok(r->out, sizeof(resp)))
@@ -118,7 +112,7 @@ static long kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (op == PLMC_OP_GAT)
 		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
 	else
-		it = kv_get_item(c, key, r->klen);
+		it = kv_find_read(c, key, r->klen, kv_hash(key, r->klen));
 	if (op == PLMC_OP_GET)
 		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	if (!it)
@@ -141,7 +135,7 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 	if (e->rc)
 		return;
 	kv_count(&c->st->cmd_get);
-	it = kv_get_item(c, key, e->klen);
+	it = kv_find_read(c, key, e->klen, kv_hash(key, e->klen));
 	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	e->rc = PLMC_NOT_FOUND;
 	if (it)
@@ -158,8 +152,7 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 	struct plmc_mget_ent e;
 	u64 i, n = r->buflen;
 
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (!n || n > PLMC_MGET_MAX)
 		return PLMC_E_INVAL;
@@ -212,7 +205,8 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	char key[KV_KEY_MAX];
 	long rc;
 
-	if (r->buf || r->buflen || r->out || (op != PLMC_OP_CAS && r->cas))
+	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN | RQ_EXPTIME | RQ_FLAGS |
+				   (op == PLMC_OP_CAS ? RQ_CAS : 0)))
 		return PLMC_E_INVAL;
 	rc = kv_build(c, r, key, &it);
 	/*
@@ -237,9 +231,10 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	char key[KV_KEY_MAX];
+	u64 cas;
 	long rc;
 
-	if (r->buf || r->buflen || r->out || r->cas || r->exptime || r->flags)
+	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc)
@@ -251,7 +246,7 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_FAULT;
 	kv_count(&c->st->cmd_set);
 	return kv_concat(c, op == PLMC_OP_APPEND, key, r->klen,
-			 (const void *)r->val, r->vlen);
+			 (const void *)r->val, r->vlen, 0, &cas);
 }
 
 /* INCR, DECR: vlen = delta, out = __u64 result. */
@@ -261,7 +256,7 @@ static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	u64 v = 0;
 	long rc;
 
-	if (r->val || r->buf || r->buflen || r->cas || r->exptime || r->flags)
+	if (kv_req_only(r, RQ_KEYS | RQ_VLEN | RQ_OUT))
 		return PLMC_E_INVAL;
 	if (!r->out || !kv_user_ok(r->out, sizeof(v)))
 		return PLMC_E_FAULT;
@@ -279,8 +274,7 @@ static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
 	char key[KV_KEY_MAX];
 	long rc;
 
-	if (r->val || r->buf || r->out || r->vlen || r->buflen || r->cas ||
-	    r->flags)
+	if (kv_req_only(r, RQ_KEYS | RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc)
@@ -295,8 +289,7 @@ static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 	char key[KV_KEY_MAX];
 	int rc;
 
-	if (r->val || r->buf || r->out || r->vlen || r->buflen || r->exptime ||
-	    r->cas || r->flags)
+	if (kv_req_only(r, RQ_KEYS))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc)
@@ -309,8 +302,7 @@ static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 
 static long kv_op_flush(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
-	    r->cas || r->klen || r->flags)
+	if (kv_req_only(r, RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	kv_flush(c, r->exptime);
 	return PLMC_OK;
@@ -321,8 +313,7 @@ static long kv_op_version(const struct plmc_req *r)
 {
 	static const char v[] = KV_VERSION;
 
-	if (r->key || r->val || r->out || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_BUF | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (!kv_user_ok(r->buf, r->buflen))
 		return PLMC_E_FAULT;
@@ -339,8 +330,7 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	struct plmc_stats st;
 	u64 n = r->buflen < sizeof(st) ? r->buflen : sizeof(st);
 
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (n < sizeof(st.size))
 		return PLMC_E_INVAL;
@@ -357,8 +347,7 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
  * not written). */
 static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (r->buflen > KV_NCLASSES)
 		return PLMC_E_INVAL;
@@ -369,8 +358,7 @@ static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
 
 static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
-	    r->exptime || r->cas || r->klen || r->flags)
+	if (kv_req_only(r, 0))
 		return PLMC_E_INVAL;
 	kv_stats_reset(c);
 	return PLMC_OK;
@@ -380,8 +368,7 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 /* CLOCK (test image): move the store's clock by exptime seconds. */
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
-	    r->cas || r->klen || r->flags)
+	if (kv_req_only(r, RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	__atomic_add_fetch(&kv_area()->clock_off, r->exptime, __ATOMIC_RELAXED);
 	return PLMC_OK;
@@ -426,8 +413,7 @@ static long kv_op_check(struct kv_ctx *c, const struct plmc_req *r)
 	struct plmc_check ck;
 	u64 n = r->buflen < sizeof(ck) ? r->buflen : sizeof(ck);
 
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (n < sizeof(ck.size))
 		return PLMC_E_INVAL;
@@ -443,8 +429,7 @@ static long kv_op_check(struct kv_ctx *c, const struct plmc_req *r)
 /* CRASH (test image): arm crash point vlen in this slot; 0 disarms. */
 static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->buflen || r->exptime ||
-	    r->cas || r->klen || r->flags)
+	if (kv_req_only(r, RQ_VLEN))
 		return PLMC_E_INVAL;
 	if (r->vlen >= PLMC_CRASH_COUNT)
 		return PLMC_E_INVAL;
@@ -467,8 +452,7 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	case PLMC_OP_CHECK:
 		return kv_op_check(c, r);
 	case PLMC_OP_RECOVER:
-		if (r->key || r->val || r->buf || r->out || r->vlen ||
-		    r->buflen || r->exptime || r->cas || r->klen || r->flags)
+		if (kv_req_only(r, 0))
 			return PLMC_E_INVAL;
 		return kv_recover_all(c);
 	case PLMC_OP_CRASH:

@@ -456,7 +456,20 @@ struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
 	    u32 klen, u32 hash, u64 cas);
 long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
-	       const void *val, u64 vlen);
+	       const void *val, u64 vlen, u64 cas, u64 *cas_out);
+
+/* An incr/decr in progress (kv_arith): in, then out. */
+struct kv_arith {
+	int incr;
+	int set_exp;	/* meta T: an item rewritten in place gets exp */
+	u32 exp;
+	u64 delta;
+	u64 cas;	/* nonzero: the item's CAS must be this (meta C) */
+	u64 value;	/* out: the new number */
+	struct kv_item *old, *it; /* out: replaced and linked */
+};
+
+long kv_arith(struct kv_ctx *c, const char *key, u32 klen, struct kv_arith *a);
 long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
 	      u64 *value);
 struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
@@ -464,19 +477,36 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 void kv_flush(struct kv_ctx *c, s64 delay);
 void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 void kv_free_own(struct kv_ctx *c, struct kv_item *it);
-int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it);
+#define KV_CARRY_EXP (1U << 16) /* kv_swap: the new item takes the expiry */
+int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
+	    u32 carry);
 struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen);
+struct kv_item *kv_find_read(struct kv_ctx *c, const char *key, u32 klen,
+			     u32 hash);
 int kv_parse_u64(const char *s, u64 n, u64 *out);
 u32 kv_utoa(u64 v, char *buf);
-struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
-			      u64 v, int *err);
-u64 kv_apply_delta(u64 v, int incr, u64 delta);
 
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 
 /* dispatch.c */
 int kv_user_ok(u64 p, u64 len);
+/*
+ * The fields of struct plmc_req, as bits of a "used" mask: every field an
+ * op does not use must be 0 (kv_req_only), so it stays free for later.
+ */
+#define RQ_KEY	   (1U << 0)
+#define RQ_VAL	   (1U << 1)
+#define RQ_BUF	   (1U << 2)
+#define RQ_OUT	   (1U << 3)
+#define RQ_VLEN	   (1U << 4)
+#define RQ_BUFLEN  (1U << 5)
+#define RQ_EXPTIME (1U << 6)
+#define RQ_CAS	   (1U << 7)
+#define RQ_KLEN	   (1U << 8)
+#define RQ_FLAGS   (1U << 9)
+#define RQ_KEYS	   (RQ_KEY | RQ_KLEN)
+int kv_req_only(const struct plmc_req *r, u32 used);
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);

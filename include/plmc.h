@@ -151,7 +151,10 @@ struct plmc_class_stats {
 struct plmc_check {
 	uint64_t size;        /* sizeof(struct plmc_check), set by the caller */
 	uint64_t errors;
-	uint64_t quiescent;   /* 1 if the exact accounting was checked */
+	uint64_t quiescent;   /* 1 if the exact accounting was checked: no
+			       * other call ran during the whole check;
+			       * 0: it could not be (others were writing),
+			       * its results were dropped, not reported */
 	uint64_t items;       /* linked items found walking every chain */
 	uint64_t bytes;
 	uint64_t chunks;      /* chunks carved from pages */

@@ -511,6 +511,11 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
 	c.recovered = 0;
+	/* Before anything of this call can change the store: a check that
+	 * reads seq unchanged after its walk saw no call of this slot run
+	 * (check.c; x86 keeps stores in order, and the epoch xchg below is
+	 * a full barrier before the op's first store). */
+	__atomic_store_n(&c.ks->seq, c.ks->seq + 1, __ATOMIC_RELAXED);
 	/* A slot the gate took over from a dead owner: its record first,
 	 * whatever the op. Acquire pairs with the backend's dead mark. */
 	if (KV_UNLIKELY(__atomic_load_n(&c.rec->dead, __ATOMIC_ACQUIRE)))

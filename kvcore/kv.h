@@ -231,6 +231,8 @@ enum kv_state { KV_LIVE = 0, KV_EXPIRED = 1, KV_FLUSHED = 2 };
 #define KV_LOG_MAX 8 /* stores per transaction */
 
 struct kv_slot {
+	u64 seq;       /* calls entered on this slot (check.c: did anyone
+			* run while the check walked?); the owner's only */
 	u64 held_lock; /* address of the lock being taken/held, 0 = none */
 	u64 rhead;     /* retired list: oldest first */
 	u64 rtail;
@@ -242,7 +244,6 @@ struct kv_slot {
 	u64 spare;    /* a taken page no class has yet, 0 = none */
 	u64 nlog;     /* committed stores in log[], 0 = no transaction */
 	u64 log[2 * KV_LOG_MAX]; /* address (width in bits 62-63), value */
-	u64 pad;
 };
 
 _Static_assert(sizeof(struct kv_slot) == sizeof(((struct plmc_slot *)0)->kv),

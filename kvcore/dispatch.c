@@ -524,6 +524,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 		return PLMC_OK;
 	if (op == PLMC_OP_RELEASE) {
 		c.ks->crash_at = 0; /* an arm never outlives its owner */
+		/* What the slot retired goes now if nobody reads it, else
+		 * the list is an orphan's: noted for adoption. */
+		kv_reclaim(&c, 0);
+		kv_orphan_note(c.ks);
 		/* Before the gate's release store of state (x86 keeps the
 		 * order): a claimer never counts a free slot's uid. */
 		__atomic_store_n(&c.rec->uid, ~0U, __ATOMIC_RELAXED);
@@ -549,7 +553,9 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	if (c.ks->rcount >= KV_RETIRE_BATCH)
-		kv_reclaim(&c);
+	/* Own list every KV_RETIRE_BATCH retirements; orphans (free slots'
+	 * lists, epoch.c) every 64th call while the hint says there are. */
+	if (c.ks->rcount >= KV_RETIRE_BATCH || !(c.ks->seq & 63))
+		kv_reclaim(&c, !(c.ks->seq & 63));
 	return rc;
 }

@@ -158,11 +158,11 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0)
 			return p;
-		if (kv_reclaim(c))
+		if (kv_reclaim(c, 1))
 			continue;
 		if (!kv_evict(c, k))
 			break;
-		if (!kv_reclaim(c))
+		if (!kv_reclaim(c, 0))
 			kv_relax();
 	}
 	p = kv_alloc(c, size, cls);

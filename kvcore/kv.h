@@ -134,7 +134,9 @@ struct kv_area {
 	kv_lock_t page_lock; /* pages_used; never nested in another lock */
 	u64 rec_gen;	     /* hdr->generation last scanned for the dead */
 	kv_lock_t stat_lock; /* st_base and the class counters' reset */
-	u64 pad2[3];
+	u64 orphans;	     /* free slots left with a retired list: a hint
+			      * (epoch.c, kv_adopt), relaxed */
+	u64 pad2[2];
 	/*
 	 * flush_all (memcached's oldest_live / oldest_cas): once now >=
 	 * flush_time, an item is gone if it was stored at or before
@@ -407,7 +409,8 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 void kv_epoch_enter(struct plmc_slot *s);
 void kv_epoch_exit(struct plmc_slot *s);
 void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
-int kv_reclaim(struct kv_ctx *c);
+int kv_reclaim(struct kv_ctx *c, int adopt);
+void kv_orphan_note(const struct kv_slot *ks);
 
 /*
  * A write in progress on one key (hash.c): kv_wr_begin takes the stripe

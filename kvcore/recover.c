@@ -117,6 +117,7 @@ int kv_recover_slot(struct kv_ctx *c, u64 i)
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return 0;
 	kv_recover_record(c, i, s);
+	kv_orphan_note(kv_slot(s));
 	/* The uid first: a claimer counting uids never sees a free slot's
 	 * stale uid (gate.S). Release stores pair with the gate's claim
 	 * (lock cmpxchg) and kv_slot_dead()'s acquire load of dead. */

@@ -4,39 +4,67 @@
  *
  * No module watches the processes here, so libpl does what the module
  * does at file release. Each attachment holds an exclusive flock on
- * /dev/shm/.plmc.NAME.ID (ID = its attach id) for its whole life; the
+ * /dev/shm/.plmc.NAME.ID.live (ID = its attach id) for its whole life; the
  * kernel drops the lock when the last descriptor of that open file goes,
  * i.e. when the process dies, whatever pid the system hands out next: a
  * lock belongs to an open file, so pid reuse cannot fool it. The file is
  * locked under a temporary name and renamed into place, so a watcher
- * never finds it unlocked while its owner lives.
+ * never finds it unlocked while its owner lives. It holds one line, "PID
+ * STARTTIME PIDNS" (its process, /proc's start time, pid namespace).
+ *
+ * The lock goes only at the very end of the owner's exit (after its mm is
+ * torn down), or later if a child inherited the descriptor. The death is
+ * known sooner: once every thread of the owner has PF_EXITING set (or the
+ * process is gone), none of them can run user code again, so its slots
+ * may be recovered. A watcher asks /proc for that (same pid namespace
+ * only; the start time guards against pid reuse) about owners that are
+ * in a call, every PL_WATCH_DEEP-th scan, and plmc_recover and attach
+ * always do: a waiter on a lock the dying owner held is freed without
+ * waiting for its exit to finish.
  *
  * A watcher thread per attached process looks every 2 ms at the owners
  * of busy slots (plmc_recover looks once, at once). An owner whose lock
- * can be taken (shared, so probes do not block each other) is dead: each slot whose state names it gets dead = id,
- * then hdr->generation++ (release), the module's order; the next gate
- * entry of any thread sees the generation move and recovers (kvcore's
- * recover.c). The unlink of the file elects the one process that counts
- * the death (deaths++, nattach--); marking twice is harmless.
+ * can be taken (shared, so probes do not block each other) is dead: each
+ * slot whose state names it gets dead = id, then hdr->generation++
+ * (release), the module's order; the next gate entry of any thread sees
+ * the generation move and recovers (kvcore's recover.c). The unlink of the
+ * file elects the one process that counts the death (deaths++); marking
+ * twice is harmless.
+ *
+ * nattach is not kept by increments and decrements (an attach killed
+ * between its file and its count would make it drift): it is recounted
+ * from the files whose lock is held, at every attach, detach and counted
+ * death. The same sweep removes the files of attachments that died
+ * before anyone looked at them (killed during attach, or owning no slot):
+ * their lock is free. plctl destroy --force removes them all.
  * fork: the child closes its copy of the descriptor (the parent's lock
  * stays with the parent) and has no watcher.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include "pl.h"
 
-#define PL_WATCH_NS 2000000L /* 2 ms */
+#define PL_WATCH_NS	 2000000L /* 2 ms */
+#define PL_WATCH_DEEP	 8	  /* every 8th scan asks /proc too */
+#define PL_WATCH_SWEEP	 1024	  /* every 1024th scan (2 s) sweeps */
+#define PL_PF_EXITING	 0x4	  /* task flag, /proc/PID/stat field 9 */
+#define PL_SHM		 "/dev/shm/"
 
 static char live_name[PLMC_NAME_LEN];
+static char live_ns[64]; /* this process's pid namespace: "pid:[N]" */
 
 static void live_path(char *buf, size_t len, __u64 id)
 {
-	snprintf(buf, len, "/dev/shm/.plmc.%s.%llu.live", live_name,
+	snprintf(buf, len, PL_SHM ".plmc.%s.%llu.live", live_name,
 		 (unsigned long long)id);
 }
 
@@ -48,26 +76,190 @@ static struct plmc_slot *live_slot(struct plmc_store_hdr *h, int i)
 				    (__u64)i * PLMC_SLOT_SIZE);
 }
 
-/* Return: 1 if attachment @id is gone (*counted: this caller saw it
- * first), 0 if it lives. */
-static int live_gone(__u64 id, int *counted)
+/*
+ * /proc/.../stat of a task: its state, flags and start time.
+ * Return: 0, -ENOENT (no such task), or another -errno (unreadable).
+ */
+static int proc_stat(const char *path, char *state, unsigned long *flags,
+		     unsigned long long *start)
+{
+	char buf[1024], *p;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ESRCH ? -ENOENT : -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 && errno == ESRCH ? -ENOENT : -EIO;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the command may hold spaces and ')' */
+	if (!p || sscanf(p + 2,
+			 "%c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u "
+			 "%*d %*d %*d %*d %*d %*d %llu",
+			 state, flags, start) != 3)
+		return -EIO;
+	return 0;
+}
+
+/* Nonzero if a task in @state with @flags can never run user code. */
+static int task_done(char state, unsigned long flags)
+{
+	return (flags & PL_PF_EXITING) || state == 'Z' || state == 'X';
+}
+
+/* Every thread of @pid done (or gone)? 1 yes, 0 no or unknown. */
+static int threads_done(int pid)
+{
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+	int done = 1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT || errno == ESRCH;
+	while (done && (d = readdir(dir))) {
+		char tpath[96], st;
+		unsigned long fl;
+		unsigned long long start;
+		int rc;
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(tpath, sizeof(tpath), "/proc/%d/task/%.16s/stat", pid,
+			 d->d_name);
+		rc = proc_stat(tpath, &st, &fl, &start);
+		done = rc == -ENOENT || (!rc && task_done(st, fl));
+	}
+	closedir(dir);
+	return done;
+}
+
+/*
+ * The owner of the lock file @fd, by its line: 1 if it is past running
+ * user code (gone, or every thread exiting), 0 if it lives or we cannot
+ * tell (another pid namespace, no line yet).
+ */
+static int live_exiting(int fd)
+{
+	char buf[160], ns[64], path[64], st;
+	unsigned long long start, now;
+	unsigned long fl;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	int pid, rc;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (sscanf(buf, "%d %llu %63s", &pid, &start, ns) != 3 || pid <= 0 ||
+	    !live_ns[0] || strcmp(ns, live_ns))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	rc = proc_stat(path, &st, &fl, &now);
+	if (rc == -ENOENT || (!rc && now != start))
+		return 1; /* reaped: the pid is gone or someone else's */
+	if (rc || !task_done(st, fl))
+		return 0; /* the leader runs: a cheap "alive" */
+	return threads_done(pid);
+}
+
+/*
+ * Return: 1 if attachment @id is gone (*counted: this caller saw it
+ * first), 0 if it lives. @deep: also ask /proc whether it is exiting.
+ */
+static int live_gone(__u64 id, int deep, int *counted)
 {
 	char path[160];
 	int fd, gone = 0;
 
 	*counted = 0;
 	live_path(path, sizeof(path), id);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT; /* already found dead, or detached */
 	/* Shared: two probes at once (this process's watcher and a
 	 * plmc_recover) must not see each other's lock as the owner's. */
-	if (!flock(fd, LOCK_SH | LOCK_NB)) {
+	if (!flock(fd, LOCK_SH | LOCK_NB) || (deep && live_exiting(fd))) {
 		gone = 1;
 		*counted = !unlink(path);
 	}
 	close(fd);
 	return gone;
+}
+
+#define PL_TMP_AGE 10 /* seconds */
+
+/*
+ * A temporary file ("ID.live.PID.tmp", its lock free) is stale if its
+ * creator is gone, or if it is older than PL_TMP_AGE: for a moment
+ * after its open it is not locked yet, while its creator attaches.
+ */
+static int live_stale_tmp(int fd, const char *tail)
+{
+	struct stat st;
+	int pid = atoi(tail);
+
+	if (pid > 0 && kill(pid, 0) && errno == ESRCH)
+		return 1;
+	return !fstat(fd, &st) && st.st_mtime + PL_TMP_AGE < time(NULL);
+}
+
+/*
+ * Sweep the store's liveness files: remove those whose lock is free (the
+ * dead nobody found: killed during attach, or owning no slot; stale
+ * temporary ones), and return how many are held (live attachments).
+ * Return: that count, or -1 if /dev/shm cannot be read.
+ */
+static int live_sweep(const char *name)
+{
+	char pre[PLMC_NAME_LEN + 16], path[sizeof(PL_SHM) + 256];
+	size_t np = (size_t)snprintf(pre, sizeof(pre), ".plmc.%s.", name);
+	struct dirent *d;
+	int held = 0;
+	DIR *dir = opendir(PL_SHM);
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		const char *rest = d->d_name + np;
+		char *end;
+		int fd;
+
+		if (strncmp(d->d_name, pre, np) || rest[0] < '0' ||
+		    rest[0] > '9')
+			continue;
+		strtoull(rest, &end, 10); /* ID.live or ID.live.PID.tmp */
+		if (strncmp(end, ".live", 5) ||
+		    (end[5] && !strstr(end + 5, ".tmp")))
+			continue;
+		snprintf(path, sizeof(path), PL_SHM "%s", d->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (!flock(fd, LOCK_SH | LOCK_NB)) {
+			/* Nobody holds it: dead (a temporary one, maybe
+			 * not locked yet: see live_stale_tmp). */
+			if (!end[5] || live_stale_tmp(fd, end + 6))
+				unlink(path);
+		} else if (!end[5]) {
+			held++;
+		}
+		close(fd);
+	}
+	closedir(dir);
+	return held;
+}
+
+/* nattach := the live attachments, from their files (see above). */
+static void live_recount(struct plmc_store_hdr *h)
+{
+	int n = live_sweep(live_name);
+
+	if (n >= 0)
+		__atomic_store_n(&h->nattach, (__u64)n, __ATOMIC_RELAXED);
 }
 
 /* What the module's death marking does: dead marks, then generation. */
@@ -78,59 +270,98 @@ static void live_mark(struct plmc_store_hdr *h, __u64 id, int counted)
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
 		struct plmc_slot *s = live_slot(h, i);
 
+		/* Acquire pairs with the gate's lock cmpxchg claim. */
 		if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) >> 1 == id)
+			/* Release pairs with kv_slot_dead()'s acquire. */
 			__atomic_store_n(&s->dead, id, __ATOMIC_RELEASE);
 	}
 	if (counted) {
 		__atomic_add_fetch(&h->deaths, 1, __ATOMIC_RELAXED);
-		__atomic_sub_fetch(&h->nattach, 1, __ATOMIC_RELAXED);
+		live_recount(h);
 	}
+	/* Release: pairs with kv_dispatch's acquire load of generation, so
+	 * a call that sees the new generation sees every mark above. */
 	__atomic_add_fetch(&h->generation, 1, __ATOMIC_RELEASE);
 }
 
-/* Look once at every busy slot's owner; mark the dead ones. */
-void pl_none_scan(void)
+/* Look once at every busy slot's owner; mark the dead ones. @deep: also
+ * ask /proc about owners that are in a call (see above). */
+static void live_scan(int deep)
 {
 	struct plmc_store_hdr *h = __atomic_load_n(&pl.hdr, __ATOMIC_ACQUIRE);
 	__u64 seen[PLMC_MAX_SLOTS];
+	int busy[PLMC_MAX_SLOTS];
 	int i, j, ns = 0, counted;
 
 	if (!h)
 		return;
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
 		struct plmc_slot *s = live_slot(h, i);
-		__u64 id = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) >> 1;
+		__u64 st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
+		__u64 id = st >> 1;
 
 		if (!id || id == pl.attach_id ||
 		    __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE) == id)
 			continue;
 		for (j = 0; j < ns && seen[j] != id; j++)
 			;
-		if (j < ns)
-			continue;
-		seen[ns++] = id;
-		if (live_gone(id, &counted))
-			live_mark(h, id, counted);
+		if (j == ns) {
+			seen[ns] = id;
+			busy[ns++] = 0;
+		}
+		busy[j] |= (int)(st & 1);
 	}
+	for (j = 0; j < ns; j++)
+		if (live_gone(seen[j], deep && busy[j], &counted))
+			live_mark(h, seen[j], counted);
+}
+
+/* plmc_recover: look now, asking /proc too. */
+void pl_none_scan(void)
+{
+	struct plmc_store_hdr *h = __atomic_load_n(&pl.hdr, __ATOMIC_ACQUIRE);
+
+	live_scan(1);
+	if (h)
+		live_recount(h);
 }
 
 static void *live_watch(void *arg)
 {
 	struct timespec ts = {0, PL_WATCH_NS};
+	unsigned long n = 0;
 
 	(void)arg;
 	while (!__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE)) {
-		pl_none_scan();
+		live_scan(!(n % PL_WATCH_DEEP));
+		if (!(++n % PL_WATCH_SWEEP))
+			live_sweep(live_name);
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
 }
 
+/* "PID STARTTIME PIDNS\n" of this process into @buf. Return: length. */
+static int live_ident(char *buf, size_t n)
+{
+	char path[64], st;
+	unsigned long fl;
+	unsigned long long start = 0;
+	ssize_t k = readlink("/proc/self/ns/pid", live_ns, sizeof(live_ns) - 1);
+
+	live_ns[k > 0 ? k : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)getpid());
+	if (proc_stat(path, &st, &fl, &start))
+		start = 0;
+	return snprintf(buf, n, "%d %llu %s\n", (int)getpid(), start,
+			live_ns[0] ? live_ns : "-");
+}
+
 /* Context: pl_lock held; pl.attach_id and pl.hdr set. */
 int pl_none_live_start(const char *name)
 {
-	char path[160], tmp[192];
-	int fd, rc;
+	char path[160], tmp[192], line[128];
+	int fd, rc, len;
 
 	snprintf(live_name, sizeof(live_name), "%s", name);
 	live_path(path, sizeof(path), pl.attach_id);
@@ -138,8 +369,11 @@ int pl_none_live_start(const char *name)
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) || rename(tmp, path)) {
-		rc = -errno;
+	len = live_ident(line, sizeof(line));
+	if (flock(fd, LOCK_EX | LOCK_NB) ||
+	    pwrite(fd, line, (size_t)len, 0) != len || fchmod(fd, 0644) ||
+	    rename(tmp, path)) {
+		rc = errno ? -errno : -EIO;
 		unlink(tmp);
 		close(fd);
 		return rc;
@@ -149,18 +383,19 @@ int pl_none_live_start(const char *name)
 	/* Mark the dead before this process's first call: a newcomer whose
 	 * every free slot is gone takes over the corpses' (gate.S), which
 	 * it can only do once they are marked, and no one else may be
-	 * attached to mark them. */
+	 * attached to mark them. Then count the attached, this one too. */
 	pl_none_scan();
 	rc = -pthread_create(&pl.watch, NULL, live_watch, NULL);
 	if (rc) {
 		unlink(path);
 		close(fd);
 		pl.live_fd = -1;
+		live_recount(pl.hdr);
 	}
 	return rc;
 }
 
-/* Detach: stop the watcher, then drop the lock file. */
+/* Detach: stop the watcher, then drop the lock file, then recount. */
 void pl_none_live_stop(void)
 {
 	char path[160];
@@ -173,6 +408,8 @@ void pl_none_live_stop(void)
 	unlink(path);
 	close(pl.live_fd);
 	pl.live_fd = -1;
+	if (pl.hdr)
+		live_recount(pl.hdr);
 }
 
 /* fork child: the descriptor is the parent's lock; no watcher here. */
@@ -181,4 +418,29 @@ void pl_none_forget(void)
 	if (pl.live_fd >= 0)
 		close(pl.live_fd);
 	pl.live_fd = -1;
+}
+
+/* plctl destroy --force: the liveness files of @name, held or not. */
+void pl_none_live_remove(const char *name)
+{
+	char pre[PLMC_NAME_LEN + 16], path[sizeof(PL_SHM) + 256];
+	size_t np = (size_t)snprintf(pre, sizeof(pre), ".plmc.%s.", name);
+	struct dirent *d;
+	DIR *dir = opendir(PL_SHM);
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		char *end;
+
+		if (strncmp(d->d_name, pre, np) || d->d_name[np] < '0' ||
+		    d->d_name[np] > '9')
+			continue;
+		strtoull(d->d_name + np, &end, 10);
+		if (strncmp(end, ".live", 5))
+			continue;
+		snprintf(path, sizeof(path), PL_SHM "%s", d->d_name);
+		unlink(path);
+	}
+	closedir(dir);
 }

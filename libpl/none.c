@@ -187,7 +187,10 @@ int pl_none_destroy(const char *name, int force)
 		return rc;
 	if (!rc && h.nattach > 0 && !force)
 		return -EBUSY;
-	return unlink(path) ? -errno : 0;
+	if (unlink(path))
+		return -errno;
+	pl_none_live_remove(name); /* liveness files, of the dead too */
+	return 0;
 }
 
 /* The image: a private copy of the file's, checked, then read+exec. */
@@ -334,8 +337,7 @@ int pl_none_attach(const char *name)
 		pl.hdr = NULL;
 		goto err_ppage;
 	}
-	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
-	pl_numa_attach();
+	pl_numa_attach(); /* nattach: live.c recounts it */
 	ih = (const struct plmc_image_hdr *)PLMC_BASE;
 	pl.fd = fd;
 	pl.pkey = -1;
@@ -357,8 +359,7 @@ err_close:
 /* Context: pl_lock held, slots already released. */
 void pl_none_detach(void)
 {
-	pl_none_live_stop();
-	__atomic_sub_fetch(&pl.hdr->nattach, 1, __ATOMIC_SEQ_CST);
+	pl_none_live_stop(); /* recounts nattach */
 	pl.hdr = NULL;
 	munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
 	munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);

@@ -266,8 +266,22 @@ static inline void kv_tx_init(struct kv_tx *t)
 	t->n = 0;
 }
 
+/*
+ * A transaction holds at most KV_LOG_MAX stores (the longest use 7 of
+ * them). One more would write past e[]
+ * and past the slot record's log: it traps instead, before anything is
+ * committed (a crash with nothing to repair). Every test runs the store,
+ * so a path that grew too long fails there; the check is one compare.
+ */
+static inline void kv_tx_room(const struct kv_tx *t)
+{
+	if (KV_UNLIKELY(t->n >= KV_LOG_MAX))
+		__builtin_trap();
+}
+
 static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
 {
+	kv_tx_room(t);
 	t->e[2 * t->n] = (u64)addr;
 	t->e[2 * t->n + 1] = v;
 	t->n++;
@@ -275,6 +289,7 @@ static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
 
 static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 {
+	kv_tx_room(t);
 	t->e[2 * t->n] = (u64)addr | KV_TX_W32;
 	t->e[2 * t->n + 1] = v;
 	t->n++;

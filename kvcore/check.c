@@ -92,6 +92,8 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 	u64 b, steps;
 
 	for (b = 0; b < c->geo.nbuckets; b++) {
+		/* Acquire (and for each next): pairs with the link's release
+		 * store (kv_wr_link, tx.c), as in kv_lookup. */
 		u64 p = __atomic_load_n(&c->geo.buckets[b], __ATOMIC_ACQUIRE);
 
 		for (steps = 0; p; steps++) {
@@ -108,6 +110,7 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 			k->linked[it->cls]++;
 			k->o->items++;
 			k->o->bytes += KV_ITEM_HDR + it->klen + it->vlen;
+			/* Pairs with the release store of next (tx.c). */
 			p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
 		}
 	}
@@ -230,6 +233,8 @@ static int kv_check_quiet(struct kv_chk *k, struct kv_ctx *c)
 			k->o->dead_slots++;
 			quiet = 0;
 		} else if (i != c->slot &&
+			   /* Acquire: pairs with the gate's lock cmpxchg
+			    * claim and its release store at exit. */
 			   (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) & 1)) {
 			quiet = 0;
 		}
@@ -255,6 +260,8 @@ static int kv_check_still(struct kv_chk *k, struct kv_ctx *c)
 
 		if (i == c->slot)
 			continue;
+		/* Acquire: pairs with the gate's claim (lock cmpxchg) and
+		 * kv_dispatch's seq store, as in kv_check_quiet. */
 		if (kv_slot_dead(s) ||
 		    (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) & 1) ||
 		    __atomic_load_n(&kv_slot(s)->seq, __ATOMIC_ACQUIRE) !=

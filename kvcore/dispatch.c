@@ -401,6 +401,8 @@ static int kv_ctx_init(struct kv_ctx *c)
 	kv_classes_init(h);
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
 		 kv_clock_off();
+	/* Acquire: pairs with kv_flush()'s release store of flush_time,
+	 * so the flush_cas stored before it is read below. */
 	c->flush_time =
 		__atomic_load_n(&kv_area()->flush_time, __ATOMIC_ACQUIRE);
 	c->flush_cas = __atomic_load_n(&kv_area()->flush_cas, __ATOMIC_RELAXED);
@@ -543,7 +545,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	if (rc)
 		return rc;
 	/* The one load of the fast path that notices a death. STATS and
-	 * CHECK observe the store as they find it (dead slots included). */
+	 * CHECK observe the store as they find it (dead slots included).
+	 * Acquire: pairs with the backend's release of generation (kmod:
+	 * smp_store_release in plmc_seg_mark_dead; live.c: live_mark), so
+	 * every dead mark made before the bump is seen by the recovery. */
 	if (KV_UNLIKELY(__atomic_load_n(&kv_hdr()->generation,
 					__ATOMIC_ACQUIRE) !=
 			__atomic_load_n(&kv_area()->rec_gen,

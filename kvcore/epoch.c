@@ -38,14 +38,20 @@ static u64 kv_repoch(const struct kv_item *it, u64 g)
 
 void kv_epoch_enter(struct plmc_slot *s)
 {
+	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
+	 * at or before g was unlinked before, so this walk cannot reach it. */
 	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
 
-	/* xchg: a full barrier between the announcement and the walk. */
+	/* xchg: a full barrier between the announcement and the walk; pairs
+	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees
+	 * this announcement, or this walk sees the unlink). */
 	__atomic_exchange_n(&s->epoch, g + 1, __ATOMIC_SEQ_CST);
 }
 
 void kv_epoch_exit(struct plmc_slot *s)
 {
+	/* Release: every read of the call comes before; pairs with
+	 * kv_epoch_min()'s acquire load (a 0 seen there means done). */
 	__atomic_store_n(&s->epoch, 0, __ATOMIC_RELEASE);
 }
 
@@ -63,6 +69,9 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 
 	if (!it)
 		return;
+	/* Seq_cst: after the unlink (kv_wr_end's release of the stripe
+	 * lock came before); pairs with kv_epoch_enter()'s acquire load and
+	 * kv_reclaim()'s acquire load of the epoch. */
 	r = __atomic_add_fetch(&kv_area()->epoch, 1, __ATOMIC_SEQ_CST);
 	kv_tx_init(&t);
 	kv_tx_set32(&t, &it->repoch, (u32)r);
@@ -82,12 +91,16 @@ static u64 kv_epoch_min(struct kv_ctx *c)
 {
 	u64 min = ~0ULL, e, i;
 
+	/* Pairs with kv_epoch_enter()'s xchg (see there) and orders this
+	 * call's unlinks and retirements before the scan. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
 		struct plmc_slot *s = kv_slot_rec(i);
 
 		if (i == c->slot)
 			continue;
+		/* Acquire: pairs with kv_epoch_exit()'s release store and
+		 * recovery's (recover.c) withdrawal of a dead announcement. */
 		e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
 		if (e && e < min && !kv_slot_dead(s))
 			min = e;

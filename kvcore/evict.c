@@ -112,6 +112,8 @@ void kv_scan(struct kv_ctx *c)
 
 	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
 	for (i = 0; i < KV_SCAN_STEP; i++) {
+		/* Acquire, as kv_lookup: pairs with kv_wr_link()'s release
+		 * of the link, so a linked item is read complete. */
 		u64 p = __atomic_load_n(&c->geo.buckets[(b + i) & mask],
 					__ATOMIC_ACQUIRE);
 

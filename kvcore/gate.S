@@ -204,7 +204,9 @@ plmc_site_in:
 	mov GA_SLOT_CLIENT_PKRU(%r10), %r9d
 	mov GA_SLOT_EXIT_STATE(%r10), %rcx
 	mov GA_SLOT_SAVED_RSP(%r10), %rsp
-	mov %rcx, GA_SLOT_STATE(%r10)	/* release */
+	/* Release (x86: a plain store): pairs with the next claimer's lock
+	 * cmpxchg and recover.c's/check.c's acquire loads of state. */
+	mov %rcx, GA_SLOT_STATE(%r10)
 	jmp 90f
 
 81:	mov $GA_E_INVAL, %rax

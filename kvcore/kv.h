@@ -12,6 +12,9 @@
  * same address in every process.
  *
  * Memory order: __atomic builtins with a stated order, never volatile.
+ * Every acquire, release, acq_rel and seq_cst one (and every fence) says
+ * in a comment which operation it pairs with, as liburcu does; a relaxed
+ * one is either a counter or a word whose readers accept old or new.
  */
 #ifndef KV_H
 #define KV_H

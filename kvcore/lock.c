@@ -72,6 +72,8 @@ void kv_lock(struct kv_ctx *c, kv_lock_t *l)
 	__atomic_store_n(&c->ks->held_lock, (u64)l, __ATOMIC_RELAXED);
 	for (;;) {
 		expect = 0;
+		/* Acquire: pairs with kv_unlock()'s release store (and with
+		 * recovery's release of a dead holder's word, recover.c). */
 		if (__atomic_compare_exchange_n(l, &expect, want, 0,
 						__ATOMIC_ACQUIRE,
 						__ATOMIC_RELAXED))
@@ -82,6 +84,7 @@ void kv_lock(struct kv_ctx *c, kv_lock_t *l)
 
 void kv_unlock(struct kv_ctx *c, kv_lock_t *l)
 {
+	/* Release: pairs with the next kv_lock()'s acquire cmpxchg. */
 	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&c->ks->held_lock, 0, __ATOMIC_RELAXED);
 }

@@ -409,6 +409,8 @@ void kv_flush(struct kv_ctx *c, s64 delay)
 			__atomic_add_fetch(&a->cas_seq, 1, __ATOMIC_RELAXED),
 			__ATOMIC_RELAXED);
 	kv_crash(c, PLMC_CRASH_FLUSH); /* flush_cas alone hides nothing */
+	/* Release: pairs with kv_ctx_init()'s acquire load of flush_time:
+	 * a call that sees the flush sees its CAS mark. */
 	__atomic_store_n(&a->flush_time, oldest, __ATOMIC_RELEASE);
 	kv_add(&c->st->cmd_flush, 1);
 }

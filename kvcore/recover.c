@@ -35,6 +35,9 @@
 /* Nonzero if @s is owned by an attachment the backend marked dead. */
 int kv_slot_dead(const struct plmc_slot *s)
 {
+	/* Acquire: pairs with the backend's dead mark (kmod: WRITE_ONCE
+	 * before smp_store_release of generation; live.c: a release store)
+	 * and recovery's release store clearing it. */
 	u64 dead = __atomic_load_n(&s->dead, __ATOMIC_ACQUIRE);
 
 	return dead &&
@@ -147,6 +150,8 @@ void kv_recover_own(struct kv_ctx *c)
  * (at its entry included). */
 long kv_recover_all(struct kv_ctx *c)
 {
+	/* Acquire: pairs with the backend's release of generation, so the
+	 * scan below sees every dead mark made before it. */
 	u64 gen = __atomic_load_n(&kv_hdr()->generation, __ATOMIC_ACQUIRE);
 	u64 *seen = &kv_area()->rec_gen, cur, i;
 
@@ -155,6 +160,10 @@ long kv_recover_all(struct kv_ctx *c)
 	/* Marks come before the generation bump (release), so this scan
 	 * saw every mark of @gen; later deaths bump it again. */
 	cur = __atomic_load_n(seen, __ATOMIC_RELAXED);
+	/* Release: the recoveries above come before the new rec_gen; it
+	 * pairs with no acquire on purpose: the fast path's relaxed load of
+	 * rec_gen only decides whether to scan, and a stale value only
+	 * scans again. */
 	while (cur < gen &&
 	       !__atomic_compare_exchange_n(seen, &cur, gen, 0,
 					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))

@@ -33,19 +33,6 @@ int kv_user_ok(u64 p, u64 len)
 	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
 }
 
-/* Return: 0 if every field of @r outside @used is 0, else PLMC_E_INVAL. */
-int kv_req_only(const struct plmc_req *r, u32 used)
-{
-	const u64 f[] = {r->key,    r->val,	     r->buf, r->out,  r->vlen,
-			 r->buflen, (u64)r->exptime, r->cas, r->klen, r->flags};
-	u32 i;
-
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
-		if (!(used & (1U << i)) && f[i])
-			return PLMC_E_INVAL;
-	return 0;
-}
-
 static void kv_count(u64 *ctr)
 {
 	kv_add(ctr, 1);

@@ -528,7 +528,24 @@ int kv_user_ok(u64 p, u64 len);
 #define RQ_KLEN	   (1U << 8)
 #define RQ_FLAGS   (1U << 9)
 #define RQ_KEYS	   (RQ_KEY | RQ_KLEN)
-int kv_req_only(const struct plmc_req *r, u32 used);
+
+/*
+ * Return: 0 if every field of @r outside @used is 0, else PLMC_E_INVAL.
+ * Inline: with @used a constant, it folds to the tests of the unused
+ * fields only, as if written out by hand in each handler.
+ */
+static inline int kv_req_only(const struct plmc_req *r, u32 used)
+{
+	return ((!(used & RQ_KEY) && r->key) || (!(used & RQ_VAL) && r->val) ||
+		(!(used & RQ_BUF) && r->buf) || (!(used & RQ_OUT) && r->out) ||
+		(!(used & RQ_VLEN) && r->vlen) ||
+		(!(used & RQ_BUFLEN) && r->buflen) ||
+		(!(used & RQ_EXPTIME) && r->exptime) ||
+		(!(used & RQ_CAS) && r->cas) || (!(used & RQ_KLEN) && r->klen) ||
+		(!(used & RQ_FLAGS) && r->flags))
+		       ? PLMC_E_INVAL
+		       : 0;
+}
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);

@@ -12,6 +12,7 @@
  * the liveness files of dead attachments go (none and pku backends).
  */
 #include <dirent.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -215,6 +216,111 @@ START_TEST(death_known_before_exit_ends)
 	fprintf(stderr, "death_known_before_exit_ends: waiters served in "
 			"%.3f s\n", dt);
 	ck_assert_msg(dt < 1.0, "waiters took %.3f s", dt);
+}
+END_TEST
+
+static int hold_pipe = -1;
+
+/* SIGILL at the armed point, holding the stripe lock: say so, hold it
+ * 400 ms (alive), then die. */
+static void hold_then_die(int sig)
+{
+	struct timespec ts = {0, 400 * 1000 * 1000};
+
+	(void)sig;
+	if (write(hold_pipe, "h", 1) != 1)
+		_exit(3);
+	nanosleep(&ts, NULL);
+	_exit(0);
+}
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int race_cpu = -1, waiter_done;
+static double waiter_cpu, rival_cpu;
+
+static void pin(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(race_cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *waiter(void *arg)
+{
+	double t0;
+	long rc;
+
+	pin();
+	t0 = thread_cpu_s();
+	rc = plmc_set("k", 1, "w", 1, 0, 0);
+	waiter_cpu = thread_cpu_s() - t0;
+	__atomic_store_n(&waiter_done, 1, __ATOMIC_RELEASE);
+	return (void *)rc;
+}
+
+static void *rival(void *arg)
+{
+	double t0;
+
+	pin();
+	t0 = thread_cpu_s();
+	while (!__atomic_load_n(&waiter_done, __ATOMIC_ACQUIRE))
+		;
+	rival_cpu = thread_cpu_s() - t0;
+	return NULL;
+}
+
+/*
+ * A waiter on a lock whose live holder keeps it 400 ms gives the CPU
+ * away: pinned to one CPU with a busy rival thread, it uses a small
+ * fraction of the rival's CPU time (a pure spin takes an equal share).
+ * (none and pku: the holder sits in its SIGILL handler at the point.)
+ */
+START_TEST(waiter_yields)
+{
+	pthread_t w, r;
+	int p[2], st;
+	pid_t pid;
+	void *rc;
+	char c;
+
+	if (!strcmp(plmc_backend(), "kmod"))
+		return;
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		hold_pipe = p[1];
+		signal(SIGILL, hold_then_die);
+		if (plmc_attach(ut_name, PLMC_USE_AUTO) ||
+		    plmc_crash_arm(PLMC_CRASH_WR_LOCKED) != PLMC_OK)
+			_exit(10);
+		plmc_set("k", 1, "x", 1, 0, 0);
+		_exit(11);
+	}
+	ck_assert_int_eq(read(p[0], &c, 1), 1); /* the lock is held */
+	race_cpu = sched_getcpu();
+	waiter_done = 0;
+	pthread_create(&r, NULL, rival, NULL);
+	pthread_create(&w, NULL, waiter, NULL);
+	pthread_join(w, &rc);
+	pthread_join(r, NULL);
+	ut_rc((int)(intptr_t)rc, PLMC_STORED);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	fprintf(stderr, "waiter_yields: waiter %.3f s CPU, rival %.3f s\n",
+		waiter_cpu, rival_cpu);
+	ck_assert_msg(waiter_cpu * 4 < rival_cpu,
+		      "waiter %.3f s of CPU against the rival's %.3f s",
+		      waiter_cpu, rival_cpu);
 }
 END_TEST
 
@@ -429,6 +535,7 @@ int main(void)
 	tcase_add_test(tc, dead_lock_holder_does_not_block);
 	tcase_add_test(tc, check_counts_and_arm_bounds);
 	tcase_add_test(tc, death_known_before_exit_ends);
+	tcase_add_test(tc, waiter_yields);
 	tcase_add_test(tc, no_chunks_stranded);
 	tcase_add_test(tc, liveness_files_cleaned);
 	suite_add_tcase(s, tc);

@@ -18,9 +18,10 @@
  * process is gone), none of them can run user code again, so its slots
  * may be recovered. A watcher asks /proc for that (same pid namespace
  * only; the start time guards against pid reuse) about owners that are
- * in a call, every PL_WATCH_DEEP-th scan, and plmc_recover and attach
- * always do: a waiter on a lock the dying owner held is freed without
- * waiting for its exit to finish.
+ * in a call, every PL_WATCH_DEEP-th scan and PL_WATCH_ASK of them at a
+ * time (round robin: a bounded cost per watcher), and plmc_recover and
+ * attach about all: a waiter on a lock the dying owner held is freed
+ * without waiting for its exit to finish.
  *
  * A watcher thread per attached process looks every 2 ms at the owners
  * of busy slots (plmc_recover looks once, at once). An owner whose lock
@@ -54,7 +55,8 @@
 #include "pl.h"
 
 #define PL_WATCH_NS	 2000000L /* 2 ms */
-#define PL_WATCH_DEEP	 8	  /* every 8th scan asks /proc too */
+#define PL_WATCH_DEEP	 8	  /* every 8th scan asks /proc too ... */
+#define PL_WATCH_ASK	 4	  /* ... about at most 4 owners */
 #define PL_WATCH_SWEEP	 1024	  /* every 1024th scan (2 s) sweeps */
 #define PL_PF_EXITING	 0x4	  /* task flag, /proc/PID/stat field 9 */
 #define PL_SHM		 "/dev/shm/"
@@ -284,10 +286,15 @@ static void live_mark(struct plmc_store_hdr *h, __u64 id, int counted)
 	__atomic_add_fetch(&h->generation, 1, __ATOMIC_RELEASE);
 }
 
-/* Look once at every busy slot's owner; mark the dead ones. @deep: also
- * ask /proc about owners that are in a call (see above). */
+/*
+ * Look once at every busy slot's owner; mark the dead ones. @deep: ask
+ * /proc too about at most that many owners that are in a call (round
+ * robin, so the cost of a watcher stays bounded however many processes
+ * are attached); -1: about all of them.
+ */
 static void live_scan(int deep)
 {
+	static unsigned rr; /* the watcher's round robin over owners */
 	struct plmc_store_hdr *h = __atomic_load_n(&pl.hdr, __ATOMIC_ACQUIRE);
 	__u64 seen[PLMC_MAX_SLOTS];
 	int busy[PLMC_MAX_SLOTS];
@@ -311,9 +318,18 @@ static void live_scan(int deep)
 		}
 		busy[j] |= (int)(st & 1);
 	}
-	for (j = 0; j < ns; j++)
-		if (live_gone(seen[j], deep && busy[j], &counted))
+	for (i = 0; i < ns; i++) {
+		int ask = 0;
+
+		j = deep < 0 ? i : (int)((rr + (unsigned)i) % (unsigned)ns);
+		if (busy[j] && deep) {
+			ask = 1;
+			deep -= deep > 0;
+		}
+		if (live_gone(seen[j], ask, &counted))
 			live_mark(h, seen[j], counted);
+	}
+	rr += PL_WATCH_ASK;
 }
 
 /* plmc_recover: look now, asking /proc too. */
@@ -321,7 +337,7 @@ void pl_none_scan(void)
 {
 	struct plmc_store_hdr *h = __atomic_load_n(&pl.hdr, __ATOMIC_ACQUIRE);
 
-	live_scan(1);
+	live_scan(-1);
 	if (h)
 		live_recount(h);
 }
@@ -333,7 +349,7 @@ static void *live_watch(void *arg)
 
 	(void)arg;
 	while (!__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE)) {
-		live_scan(!(n % PL_WATCH_DEEP));
+		live_scan(n % PL_WATCH_DEEP ? 0 : PL_WATCH_ASK);
 		if (!(++n % PL_WATCH_SWEEP))
 			live_sweep(live_name);
 		nanosleep(&ts, NULL);

@@ -185,8 +185,14 @@ int pl_none_destroy(const char *name, int force)
 	close(fd);
 	if (rc && !force)
 		return rc;
-	if (!rc && h.nattach > 0 && !force)
-		return -EBUSY;
+	/* Attached: the held liveness files say (the header's nattach may
+	 * be stale if the last ones died with nobody left to recount). */
+	if (!rc && !force) {
+		int live = pl_none_live_count(name);
+
+		if (live > 0 || (live < 0 && h.nattach > 0))
+			return -EBUSY;
+	}
 	if (unlink(path))
 		return -errno;
 	pl_none_live_remove(name); /* liveness files, of the dead too */

@@ -106,6 +106,7 @@ int pl_none_live_start(const char *name);
 void pl_none_live_stop(void);
 void pl_none_forget(void);
 void pl_none_live_remove(const char *name);
+int pl_none_live_count(const char *name);
 /* The shm segment file, shared by none and pku (none.c). */
 #define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
 int pl_shm_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize);

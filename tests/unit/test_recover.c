@@ -12,6 +12,7 @@
  * the liveness files of dead attachments go (none and pku backends).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -498,6 +499,39 @@ START_TEST(liveness_files_cleaned)
 }
 END_TEST
 
+/*
+ * destroy (not forced) refuses while a client is attached, and not after
+ * the last one died with nobody attached to recount nattach: the held
+ * liveness files decide. (none and pku)
+ */
+START_TEST(destroy_after_deaths)
+{
+	int up[2];
+	pid_t pid;
+	char c;
+
+	if (!strcmp(plmc_backend(), "kmod"))
+		return;
+	ck_assert_int_eq(pipe(up), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_nop() ||
+		    write(up[1], "u", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), -EBUSY);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+	ck_assert_int_eq(live_files(ut_name, NULL, 0), 0);
+}
+END_TEST
+
 /* The check counts what is there; a bad arm is refused. */
 START_TEST(check_counts_and_arm_bounds)
 {
@@ -539,6 +573,7 @@ int main(void)
 	tcase_add_test(tc, waiter_yields);
 	tcase_add_test(tc, no_chunks_stranded);
 	tcase_add_test(tc, liveness_files_cleaned);
+	tcase_add_test(tc, destroy_after_deaths);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

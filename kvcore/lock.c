@@ -15,37 +15,64 @@
  * a waiter recovers a dead holder itself (kv_lock_wait).
  *
  * Waiting is bounded in CPU, not only in time: a waiter pauses a while
- * (a holder's critical section is short), then gives the CPU away with
- * sched_yield between looks, so waiters never starve the holder, nor a
- * dying holder's exit that the backend's death mark waits for.
+ * (a holder's critical section is short), then yields a few times, then
+ * sleeps between looks (20 us, doubling up to 1 ms), so waiters never
+ * starve the holder, nor a dying holder's exit that the backend's death
+ * mark waits for. Yielding alone is not enough: a fair scheduler (CFS)
+ * keeps running a waiter that used little CPU, yield or not.
  */
 #include "kv.h"
 
-#define KV_SPIN_PAUSES 1024 /* pauses before a waiter starts to yield */
+#define KV_SPIN_PAUSES	  1024 /* pauses before a waiter gives the CPU away */
+#define KV_SPIN_YIELDS	  64   /* then yields, then sleeps */
+#define KV_NAP_MIN_NS	  20000
+#define KV_NAP_MAX_NS	  1000000
 #define KV_SYS_SCHED_YIELD 24 /* x86-64 */
+#define KV_SYS_NANOSLEEP   35
 
-/*
- * Give the CPU away: sched_yield(2), a raw syscall (the image calls
- * nothing outside itself; the kernel neither reads nor changes PKRU
- * here). Its result is ignored: a seccomp filter that refuses it just
- * makes the wait a spin again.
- */
-static void kv_yield(void)
+/* A raw syscall (the image calls nothing outside itself). */
+static long kv_syscall2(long nr, long a, long b)
 {
 	long rc;
 
 	__asm__ volatile("syscall"
 			 : "=a"(rc)
-			 : "0"((long)KV_SYS_SCHED_YIELD)
+			 : "0"(nr), "D"(a), "S"(b)
 			 : "rcx", "r11", "memory");
-	(void)rc;
+	return rc;
 }
 
 /*
- * Wait until @l looks free: KV_SPIN_PAUSES pauses, then a yield per
- * look. Every 1024 pauses and at every yield, if its owner is marked
- * dead, recover that owner (recover.c takes no lock, so this cannot
- * deadlock): a dead holder never stops the store.
+ * Give the CPU away for look @n past the pauses: sched_yield(2) at first,
+ * then nanosleep(2) for 20 us doubling to 1 ms. The kernel neither reads
+ * nor changes PKRU on either (nanosleep reads its timespec on this slot's
+ * stack, which the open PKRU lets it). Results are ignored: a signal
+ * ends a nap early (the next look comes sooner), a seccomp filter that
+ * refuses both makes the wait a spin again.
+ */
+static void kv_lock_relax(u64 n)
+{
+	struct {
+		s64 sec, nsec;
+	} ts = {0, KV_NAP_MIN_NS};
+
+	if (n < KV_SPIN_YIELDS) {
+		kv_syscall2(KV_SYS_SCHED_YIELD, 0, 0);
+		return;
+	}
+	n -= KV_SPIN_YIELDS;
+	while (n-- && ts.nsec < KV_NAP_MAX_NS)
+		ts.nsec *= 2;
+	if (ts.nsec > KV_NAP_MAX_NS)
+		ts.nsec = KV_NAP_MAX_NS;
+	kv_syscall2(KV_SYS_NANOSLEEP, (long)&ts, 0);
+}
+
+/*
+ * Wait until @l looks free: KV_SPIN_PAUSES pauses, then one
+ * kv_lock_relax() per look. At each of those looks, if its owner is
+ * marked dead, recover that owner (recover.c takes no lock, so this
+ * cannot deadlock): a dead holder never stops the store.
  */
 static void kv_lock_wait(struct kv_ctx *c, kv_lock_t *l)
 {
@@ -56,7 +83,7 @@ static void kv_lock_wait(struct kv_ctx *c, kv_lock_t *l)
 			__builtin_ia32_pause();
 			continue;
 		}
-		kv_yield();
+		kv_lock_relax(spins - KV_SPIN_PAUSES);
 		if (w - 1 >= PLMC_MAX_SLOTS || w - 1 == c->slot)
 			continue;
 		if (kv_slot_dead(kv_slot_rec(w - 1)))

@@ -43,6 +43,7 @@ include tests/plmcd/build.mk
 include tests/compat/build.mk
 include tests/plctl/build.mk
 include tests/fuzz/build.mk
+include python/build.mk
 include bench/build.mk
 include tools/install.mk
 include tests/crash/build.mk
@@ -60,6 +61,7 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) plmcd-test
 	$(MAKE) compat-test
+	$(MAKE) python-test
 	$(MAKE) plctl-test
 	$(MAKE) fuzz-test
 	$(MAKE) install-test

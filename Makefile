@@ -1,6 +1,8 @@
 # plmc - memcached as a protected library.
 #
-#   make            user-space parts (image, libpl, tools, tests) into build/
+#   make            what is installed (image, libpl, the compatible library,
+#                   plctl, plmcd, the Python module) into build/
+#   make tests      the test programs too (make test builds them first)
 #   make kmod       plmc.ko against KDIR
 #   make test       host unit tests, plmcd against memcached, a bounded fuzz
 #                   run, the VM suite (installs what it needs)
@@ -29,7 +31,7 @@ ifeq ($(KDIR),)
 KDIR := /lib/modules/$(KVER)/build
 endif
 
-.PHONY: all kmod test unit-test vm-test run deps clean
+.PHONY: all tests kmod test unit-test vm-test run deps clean
 all:
 
 include kvcore/build.mk
@@ -50,6 +52,10 @@ include tests/crash/build.mk
 
 all: $(ALL_TARGETS)
 
+# The test programs (VM payload, attack suite, crash driver, differential
+# clients, bench): built by make test, not by a plain make.
+tests: $(ALL_TARGETS) $(TEST_TARGETS)
+
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
 
@@ -57,7 +63,7 @@ deps:
 	scripts/deps.sh
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all tests
 	$(MAKE) unit-test
 	$(MAKE) plmcd-test
 	$(MAKE) compat-test
@@ -68,10 +74,10 @@ test: deps
 	$(MAKE) crash-test
 	$(MAKE) vm-test
 
-vm-test: deps all
+vm-test: deps all tests
 	scripts/vm-test.sh
 
-run: deps all
+run: deps all $(B)/vm/plmc-demo
 	scripts/run.sh
 
 clean:

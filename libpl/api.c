@@ -336,6 +336,25 @@ static const char *pl_status_str(int rc)
 	return "unknown plmc status";
 }
 
+/* libpl's own codes (plmc.h: from PLMC_E_NOMODULE on). */
+static const char *pl_cause_str(int rc)
+{
+	switch (rc) {
+	case PLMC_E_NOMODULE:
+		return "backend kmod: " PLMC_DEV_PATH " is missing (the plmc "
+		       "module is not loaded)";
+	case PLMC_E_NOPKU:
+		return "no memory protection keys (PKU) on this CPU or "
+		       "kernel: backends kmod and pku need them";
+	case PLMC_E_BACKEND:
+		return "PLMC_BACKEND names no backend (kmod, none or pku)";
+	case PLMC_E_NAME:
+		return "bad store name: 1 to 63 characters of A-Z a-z 0-9 "
+		       ". _ -";
+	}
+	return NULL;
+}
+
 static const char *pl_error_str(int rc)
 {
 	static const char *const s[] = {
@@ -357,6 +376,8 @@ static const char *pl_error_str(int rc)
 	};
 	int i = PLMC_E_INVAL - rc;
 
+	if (pl_cause_str(rc))
+		return pl_cause_str(rc);
 	if (i >= 0 && i < (int)(sizeof(s) / sizeof(s[0])))
 		return s[i];
 	return "unknown plmc error";

@@ -92,7 +92,7 @@ int pl_pku_attach(const char *name)
 	/* Access disabled in this thread's PKRU; new threads inherit it. */
 	pkey = pkey_alloc(0, PKEY_DISABLE_ACCESS);
 	if (pkey < 0) {
-		rc = -errno; /* EINVAL or ENOSPC: no PKU, or no key left */
+		rc = pl_pkey_error(errno);
 		goto err_close;
 	}
 	rc = pl_shm_map_image(fd);

@@ -302,6 +302,26 @@ static int fail(const char *what, const char *name, int rc)
 	return 1;
 }
 
+/*
+ * The segment holds the store's header and hash table (about 1/64 of it)
+ * before the item pages, so memcached's limit_maxbytes comes out below
+ * --size: say how much, from the store itself. Quietly nothing when this
+ * caller may not attach.
+ */
+static void print_item_room(const struct opts *o)
+{
+	struct plmc_stats st = {.size = sizeof(st)};
+
+	if (plmc_attach(o->name, o->use))
+		return;
+	if (plmc_stats(&st) == PLMC_OK)
+		printf("items: %llu bytes (limit_maxbytes; the other %llu "
+		       "hold the hash table and headers)\n",
+		       (unsigned long long)st.limit_maxbytes,
+		       (unsigned long long)(o->size - st.limit_maxbytes));
+	plmc_detach();
+}
+
 static int cmd_create(const struct opts *o)
 {
 	int rc;
@@ -339,6 +359,7 @@ static int cmd_create(const struct opts *o)
 	printf("created %s: %llu bytes, mode %04o, %u slots per client\n",
 	       o->name, (unsigned long long)o->size, o->mode,
 	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT);
+	print_item_room(o);
 	return 0;
 }
 

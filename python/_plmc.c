@@ -42,12 +42,16 @@ static PyObject *raise_rc(int rc)
 static PyObject *py_attach(PyObject *self, PyObject *args)
 {
 	const char *name;
+	PyThreadState *ts;
 	int use, rc;
 
 	if (!PyArg_ParseTuple(args, "si", &name, &use))
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS rc = plmc_attach(name, use);
-	Py_END_ALLOW_THREADS if (rc < 0) return raise_rc(rc);
+	ts = PyEval_SaveThread();
+	rc = plmc_attach(name, use);
+	PyEval_RestoreThread(ts);
+	if (rc < 0)
+		return raise_rc(rc);
 	Py_RETURN_NONE;
 }
 
@@ -57,12 +61,16 @@ static PyObject *py_create(PyObject *self, PyObject *args)
 	const char *name;
 	unsigned long long size;
 	unsigned int mode;
+	PyThreadState *ts;
 	int use, rc;
 
 	if (!PyArg_ParseTuple(args, "sKIi", &name, &size, &mode, &use))
 		return NULL;
-	Py_BEGIN_ALLOW_THREADS rc = plmc_create(name, size, mode, use);
-	Py_END_ALLOW_THREADS if (rc < 0) return raise_rc(rc);
+	ts = PyEval_SaveThread();
+	rc = plmc_create(name, size, mode, use);
+	PyEval_RestoreThread(ts);
+	if (rc < 0)
+		return raise_rc(rc);
 	Py_RETURN_NONE;
 }
 
@@ -130,7 +138,8 @@ static PyObject *get_one(const char *key, size_t klen)
 	uint64_t cas = 0;
 
 	for (;;) {
-		PyObject *val = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
+		PyObject *val =
+			PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap);
 		int rc;
 
 		if (!val)
@@ -186,8 +195,8 @@ static PyObject *py_get_many(PyObject *self, PyObject *arg)
 	if (!out)
 		goto fail;
 	for (Py_ssize_t base = 0; base < n; base += PLMC_MGET_MAX) {
-		Py_ssize_t cnt = n - base < PLMC_MGET_MAX ? n - base
-							  : PLMC_MGET_MAX;
+		Py_ssize_t cnt =
+			n - base < PLMC_MGET_MAX ? n - base : PLMC_MGET_MAX;
 		int rc;
 
 		if (!mg) {
@@ -207,8 +216,9 @@ static PyObject *py_get_many(PyObject *self, PyObject *arg)
 				goto fail;
 			memset(&mg[i], 0, sizeof(mg[i]));
 			mg[i].key = kb;
-			mg[i].klen = (uint32_t)(kl > PLMC_KEY_MAX ? PLMC_KEY_MAX + 1
-								  : kl);
+			mg[i].klen =
+				(uint32_t)(kl > PLMC_KEY_MAX ? PLMC_KEY_MAX + 1
+							     : kl);
 			mg[i].buf = bufs + (size_t)i * MGET_BUF;
 			mg[i].buflen = MGET_BUF;
 		}
@@ -221,10 +231,10 @@ static PyObject *py_get_many(PyObject *self, PyObject *arg)
 			PyObject *r;
 
 			if (mg[i].rc == PLMC_OK)
-				r = Py_BuildValue("(y#IK)", (char *)mg[i].buf,
-						  (Py_ssize_t)mg[i].vlen,
-						  mg[i].flags,
-						  (unsigned long long)mg[i].cas);
+				r = Py_BuildValue(
+					"(y#IK)", (char *)mg[i].buf,
+					(Py_ssize_t)mg[i].vlen, mg[i].flags,
+					(unsigned long long)mg[i].cas);
 			else if (mg[i].rc == PLMC_NOT_FOUND)
 				r = Py_NewRef(Py_None);
 			else if (mg[i].rc == PLMC_E_SMALLBUF)
@@ -296,26 +306,29 @@ static PyObject *py_flush_all(PyObject *self, PyObject *args)
 }
 
 /* The counters of struct plmc_stats under memcached's stat names. */
-#define STAT(f) { #f, offsetof(struct plmc_stats, f) }
+#define STAT(f)                                                                \
+	{                                                                      \
+#f, offsetof(struct plmc_stats, f)                             \
+	}
 static const struct {
 	const char *name;
 	size_t off;
 } stat_fields[] = {
-	STAT(curr_items),     STAT(total_items),   STAT(bytes),
-	STAT(limit_maxbytes), STAT(get_hits),	   STAT(get_misses),
-	STAT(cmd_get),	      STAT(cmd_set),	   STAT(delete_hits),
-	STAT(delete_misses),  STAT(evictions),	   STAT(time),
-	STAT(cmd_touch),      STAT(touch_hits),	   STAT(touch_misses),
-	STAT(incr_hits),      STAT(incr_misses),   STAT(decr_hits),
-	STAT(decr_misses),    STAT(cas_hits),	   STAT(cas_misses),
-	STAT(cas_badval),     STAT(get_expired),   STAT(get_flushed),
-	STAT(cmd_flush),      STAT(reclaimed),	   STAT(expired_unfetched),
+	STAT(curr_items),	 STAT(total_items),    STAT(bytes),
+	STAT(limit_maxbytes),	 STAT(get_hits),       STAT(get_misses),
+	STAT(cmd_get),		 STAT(cmd_set),	       STAT(delete_hits),
+	STAT(delete_misses),	 STAT(evictions),      STAT(time),
+	STAT(cmd_touch),	 STAT(touch_hits),     STAT(touch_misses),
+	STAT(incr_hits),	 STAT(incr_misses),    STAT(decr_hits),
+	STAT(decr_misses),	 STAT(cas_hits),       STAT(cas_misses),
+	STAT(cas_badval),	 STAT(get_expired),    STAT(get_flushed),
+	STAT(cmd_flush),	 STAT(reclaimed),      STAT(expired_unfetched),
 	STAT(evicted_unfetched), STAT(total_malloced), STAT(hash_buckets),
 };
 
 static PyObject *py_stats(PyObject *self, PyObject *unused)
 {
-	struct plmc_stats st = { .size = sizeof(st) };
+	struct plmc_stats st = {.size = sizeof(st)};
 	PyObject *d;
 	int rc = plmc_stats(&st);
 
@@ -359,7 +372,7 @@ typedef struct {
 
 static int ring_init(Ring *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "config", "ketama", NULL };
+	static char *kwlist[] = {"config", "ketama", NULL};
 	const char *conf;
 	Py_ssize_t len;
 	int ketama = 0;
@@ -372,8 +385,8 @@ static int ring_init(Ring *self, PyObject *args, PyObject *kw)
 		PyErr_SetString(PyExc_TypeError, "Ring already set up");
 		return -1;
 	}
-	if (libmemcached_check_configuration(conf, (size_t)len, err,
-					     sizeof(err)) != MEMCACHED_SUCCESS) {
+	if (libmemcached_check_configuration(
+		    conf, (size_t)len, err, sizeof(err)) != MEMCACHED_SUCCESS) {
 		PyErr_Format(PyExc_ValueError, "server configuration: %s",
 			     err[0] ? err : "not understood");
 		return -1;
@@ -385,9 +398,9 @@ static int ring_init(Ring *self, PyObject *args, PyObject *kw)
 	}
 	/* libmemcached's KETAMA_WEIGHTED: MD5 key hash, 160 points per unit
 	 * of weight share (the classic ketama of other clients too). */
-	if (ketama && memcached_behavior_set(self->mc,
-					     MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED,
-					     1) != MEMCACHED_SUCCESS) {
+	if (ketama &&
+	    memcached_behavior_set(self->mc, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED,
+				   1) != MEMCACHED_SUCCESS) {
 		PyErr_Format(PyExc_ValueError, "ketama: %s",
 			     memcached_last_error_message(self->mc));
 		return -1;
@@ -401,7 +414,7 @@ static void ring_dealloc(Ring *self)
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-static const char *const kinds[] = { "tcp", "unix", "segment" };
+static const char *const kinds[] = {"tcp", "unix", "segment"};
 
 /* servers() -> [(kind, name, port, weight)] in the handle's order */
 static PyObject *ring_servers(Ring *self, PyObject *unused)
@@ -444,18 +457,19 @@ static PyObject *ring_index(Ring *self, PyObject *arg)
 }
 
 static PyMethodDef ring_methods[] = {
-	{ "servers", (PyCFunction)ring_servers, METH_NOARGS,
-	  "servers() -> [(kind, name, port, weight)]" },
-	{ "index", (PyCFunction)ring_index, METH_O,
-	  "index(key: bytes) -> position of the server that owns key" },
-	{ NULL },
+	{"servers", (PyCFunction)ring_servers, METH_NOARGS,
+	 "servers() -> [(kind, name, port, weight)]"},
+	{"index", (PyCFunction)ring_index, METH_O,
+	 "index(key: bytes) -> position of the server that owns key"},
+	{NULL},
 };
 
 static PyTypeObject RingType = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "plmc._plmc.Ring",
-	.tp_doc = "Ring(config, ketama=False): key placement of a "
-		  "libmemcached configuration string, as libpl/memcached "
-		  "computes it; ketama: then MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED",
+	.tp_doc =
+		"Ring(config, ketama=False): key placement of a "
+		"libmemcached configuration string, as libpl/memcached "
+		"computes it; ketama: then MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED",
 	.tp_basicsize = sizeof(Ring),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_new = PyType_GenericNew,
@@ -465,34 +479,36 @@ static PyTypeObject RingType = {
 };
 
 static PyMethodDef methods[] = {
-	{ "attach", py_attach, METH_VARARGS, "attach(name, use)" },
-	{ "create", py_create, METH_VARARGS, "create(name, size, mode, use)" },
-	{ "backend", py_backend, METH_NOARGS, "backend() -> str or None" },
-	{ "store", py_store, METH_VARARGS,
-	  "store(cmd, key, value, flags, exptime, cas) -> status" },
-	{ "get", py_get, METH_O, "get(key) -> (value, flags, cas) or None" },
-	{ "get_many", py_get_many, METH_O,
-	  "get_many(keys) -> [(value, flags, cas) or None]" },
-	{ "delete", py_delete, METH_O, "delete(key) -> status" },
-	{ "arith", py_arith, METH_VARARGS,
-	  "arith(key, delta, decr) -> (status, value)" },
-	{ "touch", py_touch, METH_VARARGS, "touch(key, exptime) -> status" },
-	{ "flush_all", py_flush_all, METH_VARARGS, "flush_all(delay) -> status" },
-	{ "stats", py_stats, METH_NOARGS, "stats() -> dict" },
-	{ "version", py_version, METH_NOARGS, "version() -> str" },
-	{ NULL },
+	{"attach", py_attach, METH_VARARGS, "attach(name, use)"},
+	{"create", py_create, METH_VARARGS, "create(name, size, mode, use)"},
+	{"backend", py_backend, METH_NOARGS, "backend() -> str or None"},
+	{"store", py_store, METH_VARARGS,
+	 "store(cmd, key, value, flags, exptime, cas) -> status"},
+	{"get", py_get, METH_O, "get(key) -> (value, flags, cas) or None"},
+	{"get_many", py_get_many, METH_O,
+	 "get_many(keys) -> [(value, flags, cas) or None]"},
+	{"delete", py_delete, METH_O, "delete(key) -> status"},
+	{"arith", py_arith, METH_VARARGS,
+	 "arith(key, delta, decr) -> (status, value)"},
+	{"touch", py_touch, METH_VARARGS, "touch(key, exptime) -> status"},
+	{"flush_all", py_flush_all, METH_VARARGS, "flush_all(delay) -> status"},
+	{"stats", py_stats, METH_NOARGS, "stats() -> dict"},
+	{"version", py_version, METH_NOARGS, "version() -> str"},
+	{NULL},
 };
 
 static struct PyModuleDef module = {
-	PyModuleDef_HEAD_INIT, .m_name = "plmc._plmc",
+	PyModuleDef_HEAD_INIT,
+	.m_name = "plmc._plmc",
 	.m_doc = "libpl, the plmc client runtime (see the plmc package)",
-	.m_size = -1, .m_methods = methods,
+	.m_size = -1,
+	.m_methods = methods,
 };
 
-#define ADD_INT(m, name, v)                                  \
-	do {                                                 \
-		if (PyModule_AddIntConstant(m, name, v) < 0) \
-			goto fail;                           \
+#define ADD_INT(m, name, v)                                                    \
+	do {                                                                   \
+		if (PyModule_AddIntConstant(m, name, v) < 0)                   \
+			goto fail;                                             \
 	} while (0)
 
 PyMODINIT_FUNC PyInit__plmc(void)
@@ -504,8 +520,8 @@ PyMODINIT_FUNC PyInit__plmc(void)
 	m = PyModule_Create(&module);
 	if (!m)
 		return NULL;
-	plmc_error = PyErr_NewException("plmc._plmc.Error", PyExc_OSError,
-					NULL);
+	plmc_error =
+		PyErr_NewException("plmc._plmc.Error", PyExc_OSError, NULL);
 	if (!plmc_error || PyModule_AddObjectRef(m, "Error", plmc_error) < 0 ||
 	    PyModule_AddObjectRef(m, "Ring", (PyObject *)&RingType) < 0)
 		goto fail;

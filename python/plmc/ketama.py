@@ -78,7 +78,8 @@ class KetamaClient:
         if kind == "segment":
             return plmc.Client(name, **self._kwargs)
         from pymemcache.client.base import Client as Remote
-        kw = {k: v for k, v in self._kwargs.items() if k != "use"}
+        kw = {k: v for k, v in self._kwargs.items()
+              if k not in ("use", "create", "mode")}  # plmc.Client's own
         return Remote(name if kind == "unix" else (name, port), **kw)
 
     def _index(self, key):

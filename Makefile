@@ -12,7 +12,9 @@
 #   make compat-test the libmemcached-compatible library against Debian's
 #                   libmemcached (same program, same output; ketama)
 #   make install    libpl, headers, plmc.pc, tools, man pages, DKMS tree
-#                   (DESTDIR, PREFIX=/usr/local)
+#                   (DESTDIR, PREFIX=/usr/local); make install-python
+#   make deb        the Debian packages into build/deb/ (deb-test: build,
+#                   install, use and remove them in a throwaway root)
 #   make bench      plmc against memcached, side by side (bounded)
 #
 # Each folder keeps its own rules in build.mk; this file only ties them.
@@ -71,6 +73,7 @@ test: deps
 	$(MAKE) plctl-test
 	$(MAKE) fuzz-test
 	$(MAKE) install-test
+	$(MAKE) deb-test
 	$(MAKE) crash-test
 	$(MAKE) vm-test
 

@@ -46,3 +46,21 @@ python: $(PY_MOD) $(PY_FILES)
 # tests/python (pytest): against memcached and Debian's libmemcached.
 python-test: $(PY_MOD) $(PY_FILES) $(B)/plctl $(COMPAT_TB)/ketama-deb
 	tests/python/run.sh
+
+# make install-python [DESTDIR=] [PYTHONDIR=]: the package into Python's
+# site folder (Debian's python3 reads /usr/local/lib/python3.X/dist-packages
+# and, for Debian packages, /usr/lib/python3/dist-packages).
+PY_VER := $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHONDIR ?= $(PREFIX)/lib/python$(PY_VER)/dist-packages
+
+.PHONY: install-python uninstall-python
+install-python: $(PY_MOD) $(PY_FILES)
+	$(INSTALL) -d $(DESTDIR)$(PYTHONDIR)/plmc
+	$(INSTALL) -m 0644 $(PY_SRCS) $(DESTDIR)$(PYTHONDIR)/plmc
+	$(INSTALL) -m 0644 $(PY_MOD) $(DESTDIR)$(PYTHONDIR)/plmc
+
+uninstall-python:
+	rm -f $(patsubst python/plmc/%,$(DESTDIR)$(PYTHONDIR)/plmc/%,$(PY_SRCS)) \
+		$(DESTDIR)$(PYTHONDIR)/plmc/$(notdir $(PY_MOD))
+	rm -rf $(DESTDIR)$(PYTHONDIR)/plmc/__pycache__
+	-rmdir $(DESTDIR)$(PYTHONDIR)/plmc 2>/dev/null

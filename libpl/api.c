@@ -336,14 +336,19 @@ static const char *pl_status_str(int rc)
 	return "unknown plmc status";
 }
 
-/* libpl's own codes (plmc.h: from PLMC_E_NOMODULE on). */
+/*
+ * libpl's own codes (plmc.h: from PLMC_E_BACKEND on), and the two errno
+ * values libpl returns for one cause only: -ENODEV (backend kmod, no
+ * /dev/plmc) and -EOPNOTSUPP (no protection keys), named for that cause
+ * rather than by strerror.
+ */
 static const char *pl_cause_str(int rc)
 {
 	switch (rc) {
-	case PLMC_E_NOMODULE:
+	case -ENODEV:
 		return "backend kmod: " PLMC_DEV_PATH " is missing (the plmc "
 		       "module is not loaded)";
-	case PLMC_E_NOPKU:
+	case -EOPNOTSUPP:
 		return "no memory protection keys (PKU) on this CPU or "
 		       "kernel: backends kmod and pku need them";
 	case PLMC_E_BACKEND:
@@ -376,8 +381,6 @@ static const char *pl_error_str(int rc)
 	};
 	int i = PLMC_E_INVAL - rc;
 
-	if (pl_cause_str(rc))
-		return pl_cause_str(rc);
 	if (i >= 0 && i < (int)(sizeof(s) / sizeof(s[0])))
 		return s[i];
 	return "unknown plmc error";
@@ -387,6 +390,8 @@ const char *plmc_strerror(int rc)
 {
 	if (rc >= 0)
 		return pl_status_str(rc);
+	if (pl_cause_str(rc))
+		return pl_cause_str(rc);
 	if (rc <= PLMC_E_INVAL && rc > PLMC_E_INVAL - 100)
 		return pl_error_str(rc);
 	if (rc > -4096)

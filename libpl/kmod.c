@@ -19,14 +19,14 @@
 #include <sys/mman.h>
 #include "pl.h"
 
-/* Return: the fd, PLMC_E_NOMODULE when there is no /dev/plmc (a
- * missing device is not a missing store), or -errno. */
+/* Return: the fd, -ENODEV when there is no /dev/plmc (a missing
+ * device is not a missing store: -ENOENT stays the store's), or -errno. */
 static int kmod_open(void)
 {
 	int fd = open(PLMC_DEV_PATH, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		return errno == ENOENT ? PLMC_E_NOMODULE : -errno;
+		return errno == ENOENT ? -ENODEV : -errno;
 	return fd;
 }
 

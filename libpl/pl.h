@@ -85,7 +85,7 @@ static inline __u64 pl_round_page(__u64 n)
 
 /* Common checks (segment.c). */
 int pl_name_ok(const char *name);
-/* What a failed pkey_alloc means: PLMC_E_NOPKU when the CPU or the
+/* What a failed pkey_alloc means: -EOPNOTSUPP when the CPU or the
  * kernel has no protection keys (the kernel says EINVAL or ENOSPC
  * then, by version), else -err (ENOSPC: every key taken). */
 int pl_pkey_error(int err);

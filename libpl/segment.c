@@ -57,7 +57,7 @@ static int pl_ospke(void)
 
 int pl_pkey_error(int err)
 {
-	return pl_ospke() ? -err : PLMC_E_NOPKU;
+	return pl_ospke() ? -err : -EOPNOTSUPP;
 }
 
 int pl_size_ok(__u64 size)

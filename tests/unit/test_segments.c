@@ -124,7 +124,7 @@ START_TEST(pku_backend_here)
 		pkey_free(key);
 	rc = plmc_attach(ut_name, PLMC_USE_PKU);
 	if (key < 0) { /* this CPU (or kernel) has no PKU */
-		ut_rc(rc, PLMC_E_NOPKU);
+		ut_rc(rc, -EOPNOTSUPP);
 		ck_assert_ptr_null(plmc_backend());
 		ut_rc(plmc_attach(ut_name, PLMC_USE_NONE), 0);
 		ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
@@ -347,9 +347,9 @@ START_TEST(fork_drops_attachment)
 END_TEST
 
 /*
- * Each wrong setup says what is wrong: no module for kmod is not a
- * missing store; the missing store is still ENOENT when the backend is
- * there. Nothing is created.
+ * Each wrong setup says what is wrong: no module for kmod (ENODEV) is
+ * not a missing store (ENOENT, when the backend is there); plmc_strerror
+ * names libpl's causes. Nothing is created.
  */
 START_TEST(causes_named)
 {
@@ -357,11 +357,11 @@ START_TEST(causes_named)
 
 	snprintf(path, sizeof(path), "/dev/shm/plmc.%s", ut_name);
 	if (access(PLMC_DEV_PATH, F_OK) != 0) {
-		ut_rc(plmc_attach(ut_name, PLMC_USE_KMOD), PLMC_E_NOMODULE);
+		ut_rc(plmc_attach(ut_name, PLMC_USE_KMOD), -ENODEV);
 		ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_KMOD),
-		      PLMC_E_NOMODULE);
+		      -ENODEV);
 		setenv("PLMC_BACKEND", "kmod", 1);
-		ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), PLMC_E_NOMODULE);
+		ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -ENODEV);
 		unsetenv("PLMC_BACKEND");
 	}
 	ut_rc(plmc_attach(ut_name, PLMC_USE_NONE), -ENOENT);
@@ -371,8 +371,8 @@ START_TEST(causes_named)
 	ut_rc(plmc_numa_info("", PLMC_USE_NONE, NULL), PLMC_E_NAME);
 	ck_assert_int_ne(access(path, F_OK), 0);
 	ck_assert_ptr_null(plmc_backend());
-	ck_assert(strstr(plmc_strerror(PLMC_E_NOMODULE), "not loaded"));
-	ck_assert(strstr(plmc_strerror(PLMC_E_NOPKU), "PKU"));
+	ck_assert(strstr(plmc_strerror(-ENODEV), "not loaded"));
+	ck_assert(strstr(plmc_strerror(-EOPNOTSUPP), "PKU"));
 	ck_assert(strstr(plmc_strerror(PLMC_E_BACKEND), "PLMC_BACKEND"));
 	ck_assert(strstr(plmc_strerror(PLMC_E_NAME), "store name"));
 }

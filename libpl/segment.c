@@ -44,15 +44,13 @@ int pl_name_ok(const char *name)
 	return 1;
 }
 
-/* CPUID.(EAX=7,ECX=0):ECX bit 4, OSPKE: the CPU has PKU and the kernel
- * turned it on. */
-static int pl_ospke(void)
+int pl_ospke(void)
 {
-	unsigned a, b, c, d;
+	unsigned int a, b, c, d;
 
 	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
 		return 0;
-	return (c >> 4) & 1;
+	return !!(c & bit_OSPKE);
 }
 
 int pl_pkey_error(int err)

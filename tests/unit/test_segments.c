@@ -108,8 +108,9 @@ START_TEST(destroy_busy_then_force)
 END_TEST
 
 /*
- * The pku backend on this host: where the CPU has no PKU, pkey_alloc
- * fails and attach must say so and leave nothing behind (a none attach
+ * The pku backend on this host: where the CPU has no PKU, attach must say
+ * so (EOPNOTSUPP, not a key shortage or a bad argument) and leave nothing
+ * behind (a none attach
  * of the same store then works at the same fixed addresses). With PKU,
  * attach works, a plain read of the store kills a child, and the parent
  * carries on and counts that death.

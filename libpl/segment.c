@@ -111,8 +111,7 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 		return b;
 	if (!pl_name_ok(name))
 		return PLMC_E_NAME;
-	if (!pl_size_ok(c.store_size) ||
-	    (c.mode & ~0777U) ||
+	if (!pl_size_ok(c.store_size) || (c.mode & ~0777U) ||
 	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min) ||
 	    c.slot_quota > PLMC_MAX_SLOTS || c.pad ||
 	    !pl_numa_ok(c.numa, c.numa_node))

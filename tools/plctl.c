@@ -104,8 +104,9 @@ static int unknown_arg(const char *a)
 	if (KNOWN(a, opts_valued) || KNOWN(a, opts_flags))
 		return 0;
 	if (!strncmp(a, "-", 1))
-		fprintf(stderr, "plctl: unknown option %s (plctl --help "
-				"lists them)\n", a);
+		fprintf(stderr,
+			"plctl: unknown option %s (plctl --help lists them)\n",
+			a);
 	else
 		fprintf(stderr, "plctl: unexpected argument %s\n", a);
 	return 1;

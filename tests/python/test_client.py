@@ -310,3 +310,32 @@ def test_one_store_per_process(store):
         plmc.Client("another-" + store, create=8 << 20)
     assert "one store per process" in str(e.value)
     assert store in str(e.value)
+
+
+def test_threads_share_the_store(store):
+    """Each Python thread takes its own slot on its first call (libpl);
+    values written by one thread are read by the others."""
+    import threading
+    c = plmc.Client(store, default_noreply=False)
+    errors = []
+
+    def work(t):
+        try:
+            for i in range(300):
+                k = "t%d-%d" % (t, i)
+                assert c.set(k, k.encode()) is True
+                assert c.get(k) == k.encode()
+            assert c.incr("tcount", 300) is not None
+        except Exception as e:  # reported below, with the thread
+            errors.append((t, e))
+
+    c.set("tcount", b"0")
+    ts = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert errors == []
+    assert c.get("tcount") == b"1200"
+    assert len(c.get_many(["t%d-%d" % (t, i) for t in range(4)
+                           for i in range(300)])) == 1200

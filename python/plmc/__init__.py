@@ -139,6 +139,12 @@ _SERVER_ERRORS = {
 
 _attached = None  # the store this process attached through Client
 
+# pymemcache's Client arguments about its socket: taken, and meaningless
+# for a store reached by a call (ignore_exc is kept: a failed get is a
+# miss).
+_SOCKET_ARGS = {"connect_timeout", "timeout", "no_delay", "ignore_exc",
+                "socket_module", "socket_keepalive", "tls_context"}
+
 
 class Client:
     """pymemcache's Client on this host's plmc store NAME (see the module)."""
@@ -164,6 +170,10 @@ class Client:
         self.default_noreply = default_noreply
         self.allow_unicode_keys = allow_unicode_keys
         self.encoding = encoding
+        unknown = set(ignored) - _SOCKET_ARGS
+        if unknown:
+            raise TypeError("plmc.Client: unexpected keyword argument(s) "
+                            "%s" % ", ".join(sorted(unknown)))
         self.ignore_exc = bool(ignored.get("ignore_exc", False))
         global _attached
         if _attached is not None and _attached != name:

@@ -290,6 +290,14 @@ def test_stats_are_pymemcache_shaped(pair):
     assert st[b"limit_maxbytes"] > 0
 
 
+def test_pymemcache_socket_arguments_taken(store):
+    c = plmc.Client(store, connect_timeout=1, timeout=1, no_delay=True,
+                    ignore_exc=True)
+    assert c.set("sock-args", b"1")
+    with pytest.raises(TypeError):
+        plmc.Client(store, conect_timeout=1)  # misspelt: refused
+
+
 def test_missing_store_names_the_store():
     """In a process of its own: this one is attached to the test store."""
     code = ("import plmc\n"

@@ -44,7 +44,7 @@ $(PY_B)/%.py: python/plmc/%.py
 python: $(PY_MOD) $(PY_FILES)
 
 # tests/python (pytest): against memcached and Debian's libmemcached.
-python-test: $(PY_MOD) $(PY_FILES) $(B)/plctl $(COMPAT_TB)/ketama-deb
+python-test: $(PY_MOD) $(PY_FILES) $(B)/plctl $(PLMCD) $(COMPAT_TB)/ketama-deb
 	tests/python/run.sh
 
 # make install-python [DESTDIR=] [PYTHONDIR=]: the package into Python's

@@ -10,6 +10,7 @@ B=${B:-$ROOT/build}
 export PYTHONPATH=$B/python
 export PLCTL=$B/plctl
 export KETAMA_DEB=$B/tests/compat/ketama-deb
+export PLMCD=$B/plmcd
 [ -e /dev/plmc ] || export PLMC_BACKEND=${PLMC_BACKEND:-none}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT

@@ -115,3 +115,36 @@ def test_bad_server_lists():
         plmc.KetamaClient(config="--NOSUCH=1")
     with pytest.raises(ValueError):
         plmc.KetamaClient(["host with space:1"])
+
+
+def test_a_plmcd_node(nodes, store, tmpdir_s):
+    """A plmcd (another store, its own process) on a Unix socket next to
+    the local store and a memcached: each key where libmemcached puts it,
+    read back through plmcd by pymemcache directly."""
+    import time
+    peer, tcp = nodes
+    sock = os.path.join(tmpdir_s, "plmcd.sock")
+    plmcd = os.environ.get("PLMCD", "build/plmcd")
+    proc = subprocess.Popen([plmcd, "-n", "py-plmcd-%d" % os.getpid(),
+                             "-m", "8", "-p", "0", "-s", sock, "-t", "1"],
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.02)
+        servers = ["plmc:%s@%s" % (store, peer), sock, tcp[0]]
+        kc = plmc.KetamaClient(servers, default_noreply=False)
+        keys = ["key:%d" % i for i in range(300)]
+        assert kc.set_many({k: k.encode() for k in keys}) == []
+        want = deb_map(300, [peer, sock, tcp[0]])
+        remote = PyClient(sock)
+        on_plmcd = [k for k in keys if want[k].startswith(sock)]
+        assert on_plmcd  # the node takes a share
+        for k in keys:
+            assert (remote.get(k) == k.encode()) == (k in on_plmcd), k
+        assert kc.get_many(keys) == {k: k.encode() for k in keys}
+        kc.delete_many(keys)
+    finally:
+        proc.terminate()
+        proc.wait()

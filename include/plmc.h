@@ -53,6 +53,9 @@ enum plmc_error {
 				  * libpl retries (callers see NOMEM) */
 	PLMC_E_TESTONLY = -30914, /* a test-only op (clock, crash point):
 				   * the store runs the production image */
+	/* libpl's own, each naming a cause EINVAL used to cover */
+	PLMC_E_BACKEND = -30920, /* PLMC_BACKEND is not kmod, none or pku */
+	PLMC_E_NAME = -30921,    /* store name: 1..63 of [A-Za-z0-9._-] */
 };
 
 /* Which backend to use. AUTO: the module if /dev/plmc exists, else none

@@ -393,7 +393,9 @@ int pl_none_live_start(const char *name)
 	if (fd < 0)
 		return -errno;
 	len = live_ident(line, sizeof(line));
-	if (flock(fd, LOCK_EX | LOCK_NB) ||
+	/* Blocking: a sweep (another process's) may be probing this new
+	 * file with a shared lock for a moment; nobody else locks it. */
+	if (flock(fd, LOCK_EX) ||
 	    pwrite(fd, line, (size_t)len, 0) != len || fchmod(fd, 0644) ||
 	    rename(tmp, path)) {
 		rc = errno ? -errno : -EIO;

@@ -54,12 +54,12 @@
 #include <sys/stat.h>
 #include "pl.h"
 
-#define PL_WATCH_NS	 2000000L /* 2 ms */
-#define PL_WATCH_DEEP	 8	  /* every 8th scan asks /proc too ... */
-#define PL_WATCH_ASK	 4	  /* ... about at most 4 owners */
-#define PL_WATCH_SWEEP	 1024	  /* every 1024th scan (2 s) sweeps */
-#define PL_PF_EXITING	 0x4	  /* task flag, /proc/PID/stat field 9 */
-#define PL_SHM		 "/dev/shm/"
+#define PL_WATCH_NS    2000000L /* 2 ms */
+#define PL_WATCH_DEEP  8	/* every 8th scan asks /proc too ... */
+#define PL_WATCH_ASK   4	/* ... about at most 4 owners */
+#define PL_WATCH_SWEEP 1024	/* every 1024th scan (2 s) sweeps */
+#define PL_PF_EXITING  0x4	/* task flag, /proc/PID/stat field 9 */
+#define PL_SHM	       "/dev/shm/"
 
 static char live_name[PLMC_NAME_LEN];
 static char live_ns[64]; /* this process's pid namespace: "pid:[N]" */
@@ -395,9 +395,8 @@ int pl_none_live_start(const char *name)
 	len = live_ident(line, sizeof(line));
 	/* Blocking: a sweep (another process's) may be probing this new
 	 * file with a shared lock for a moment; nobody else locks it. */
-	if (flock(fd, LOCK_EX) ||
-	    pwrite(fd, line, (size_t)len, 0) != len || fchmod(fd, 0644) ||
-	    rename(tmp, path)) {
+	if (flock(fd, LOCK_EX) || pwrite(fd, line, (size_t)len, 0) != len ||
+	    fchmod(fd, 0644) || rename(tmp, path)) {
 		rc = errno ? -errno : -EIO;
 		unlink(tmp);
 		close(fd);

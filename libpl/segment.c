@@ -119,8 +119,9 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 	if (!c.slot_quota)
 		c.slot_quota = PLMC_SLOT_QUOTA_DEFAULT;
 	if (c.flags & PLMC_CREATE_TEST_IMAGE)
-		fprintf(stderr, "plmc: store %s runs the test image: any "
-				"client may move its clock or crash a call\n",
+		fprintf(stderr,
+			"plmc: store %s runs the test image: any "
+			"client may move its clock or crash a call\n",
 			name);
 	if (b == PLMC_BACKEND_KMOD)
 		return pl_kmod_create(name, &c);

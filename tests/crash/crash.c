@@ -63,8 +63,11 @@ static int opt_rounds = 100000;
 static int crash_create(const char *name, unsigned long long size)
 {
 	struct plmc_create_opts o = {
-		.size = sizeof(o), .store_size = size, .mode = 0600,
-		.use = PLMC_USE_AUTO, .flags = PLMC_CREATE_TEST_IMAGE,
+		.size = sizeof(o),
+		.store_size = size,
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
+		.flags = PLMC_CREATE_TEST_IMAGE,
 	};
 
 	return plmc_create_ex(name, &o);
@@ -756,8 +759,7 @@ static int run_round(int round, unsigned *seed)
 			 "rm -f /dev/shm/plmc.%s /dev/shm/.plmc.%s.*", small,
 			 small);
 		plmc_destroy(small, 1, PLMC_USE_AUTO); /* a fresh one */
-		if (system(cmd) ||
-		    crash_create(small, 8 << 20)) {
+		if (system(cmd) || crash_create(small, 8 << 20)) {
 			fprintf(stderr, "crash: cannot create %s\n", small);
 			bad = 1;
 		}

@@ -221,7 +221,9 @@ END_TEST
 START_TEST(create_flags_checked)
 {
 	struct plmc_create_opts o = {
-		.size = sizeof(o), .store_size = UT_STORE_SIZE, .mode = 0600,
+		.size = sizeof(o),
+		.store_size = UT_STORE_SIZE,
+		.mode = 0600,
 		.flags = 0x2,
 	};
 

@@ -283,9 +283,10 @@ START_TEST(touch_not_lost)
 
 			if (left < t - 100 || left > t) {
 				if (!lost)
-					fprintf(stderr, "touch %d of %s: %d s "
-						"set, %lld left\n", i,
-						keys[k], t, (long long)left);
+					fprintf(stderr,
+						"touch %d of %s: %d s "
+						"set, %lld left\n",
+						i, keys[k], t, (long long)left);
 				lost++;
 			}
 		}
@@ -415,8 +416,10 @@ START_TEST(check_while_writing)
 		int st;
 
 		ck_assert_int_eq(waitpid(w[i], &st, 0), w[i]);
-		ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st), "writer %d: "
-			      "0x%x", i, st);
+		ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st),
+			      "writer %d: "
+			      "0x%x",
+			      i, st);
 	}
 	fprintf(stderr, "check_while_writing: %d of 300 quiescent\n", quiet);
 	ck_assert_msg(!bad, "%d of 300 checks reported false errors", bad);

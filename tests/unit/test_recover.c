@@ -214,8 +214,10 @@ START_TEST(death_known_before_exit_ends)
 	dt = now_s() - t0;
 	kill(orphan, SIGKILL);
 	waitpid(orphan, NULL, 0);
-	fprintf(stderr, "death_known_before_exit_ends: waiters served in "
-			"%.3f s\n", dt);
+	fprintf(stderr,
+		"death_known_before_exit_ends: waiters served in "
+		"%.3f s\n",
+		dt);
 	ck_assert_msg(dt < 1.0, "waiters took %.3f s", dt);
 }
 END_TEST
@@ -396,8 +398,7 @@ START_TEST(no_chunks_stranded)
 			      ck.free == ck.chunks - ck.held,
 		      "retired %llu, items %llu, free %llu of %llu chunks",
 		      (unsigned long long)ck.retired,
-		      (unsigned long long)ck.items,
-		      (unsigned long long)ck.free,
+		      (unsigned long long)ck.items, (unsigned long long)ck.free,
 		      (unsigned long long)ck.chunks);
 }
 END_TEST

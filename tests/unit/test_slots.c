@@ -361,8 +361,10 @@ START_TEST(dead_slots_taken_over)
 	ut_rc(plmc_nop(), PLMC_OK);
 	plmc_recover();
 	ut_rc(plmc_check(&ck), PLMC_OK);
-	ck_assert_msg(ck.errors == 0 && ck.dead_slots == 0, "check: %s, %llu "
-		      "dead", ck.msg, (unsigned long long)ck.dead_slots);
+	ck_assert_msg(ck.errors == 0 && ck.dead_slots == 0,
+		      "check: %s, %llu "
+		      "dead",
+		      ck.msg, (unsigned long long)ck.dead_slots);
 	ut_rc(plmc_get("h", 1, NULL, 0, NULL, NULL, NULL), PLMC_E_SMALLBUF);
 	ck_assert_uint_eq(slots_busy(), 1);
 }

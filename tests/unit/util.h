@@ -47,8 +47,11 @@ static inline const char *ut_make_name(const char *tag)
 static inline int ut_create(const char *name, unsigned long long size)
 {
 	struct plmc_create_opts o = {
-		.size = sizeof(o), .store_size = size, .mode = 0600,
-		.use = PLMC_USE_AUTO, .flags = PLMC_CREATE_TEST_IMAGE,
+		.size = sizeof(o),
+		.store_size = size,
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
+		.flags = PLMC_CREATE_TEST_IMAGE,
 	};
 
 	return plmc_create_ex(name, &o);

@@ -340,8 +340,11 @@ static int t_threads_past_quota(void)
 static int t_test_ops_refused(void)
 {
 	struct plmc_create_opts o = {
-		.size = sizeof(o), .store_size = VM_STORE_SIZE, .mode = 0600,
-		.use = PLMC_USE_KMOD, .flags = PLMC_CREATE_TEST_IMAGE,
+		.size = sizeof(o),
+		.store_size = VM_STORE_SIZE,
+		.mode = 0600,
+		.use = PLMC_USE_KMOD,
+		.flags = PLMC_CREATE_TEST_IMAGE,
 	};
 	char v[8];
 	int rc, i;

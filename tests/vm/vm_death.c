@@ -165,8 +165,8 @@ static int t_dead_slots_taken_over(void)
 	pid_t pid;
 
 	plmc_destroy("death-all", 1, PLMC_USE_KMOD);
-	rc = plmc_create_quota("death-all", VM_STORE_SIZE, 0600,
-			       PLMC_MAX_SLOTS, PLMC_USE_KMOD);
+	rc = plmc_create_quota("death-all", VM_STORE_SIZE, 0600, PLMC_MAX_SLOTS,
+			       PLMC_USE_KMOD);
 	if (rc)
 		return VM_FAIL("create: %s", plmc_strerror(rc));
 	if (pipe(ready))

@@ -38,21 +38,46 @@ static void kv_count(u64 *ctr)
 	kv_add(ctr, 1);
 }
 
-/* Check @klen bytes at @kp (client), copy them to @key (stack), then
- * check them: 1..250 bytes, no byte <= 0x20 (space, control), no 0x7f. */
-static int kv_key_copy(u64 kp, u32 klen, char *key)
+#define KV_ONES  0x0101010101010101ULL
+#define KV_HIGHS 0x8080808080808080ULL
+
+/* Nonzero if a byte of @w is <= 0x20 (space, control) or 0x7f: the
+ * bit tricks "has a byte less than 0x21" and "has a zero byte" (of w ^
+ * 0x7f...), exact for whether any byte matches. */
+static inline u64 kv_key_bad_word(u64 w)
 {
+	u64 x = w ^ (0x7f * KV_ONES);
+
+	return ((w - 0x21 * KV_ONES) & ~w & KV_HIGHS) |
+	       ((x - KV_ONES) & ~x & KV_HIGHS);
+}
+
+/* Nonzero if the @klen (1..250) bytes at @key (our copy) are a valid
+ * key: a word at a time, the last word overlapping the one before. */
+static int kv_key_valid(const char *key, u32 klen)
+{
+	u64 bad = 0;
 	u32 i;
 
+	if (klen < 8) /* the bytes above the key: 'A', a valid one */
+		return !kv_key_bad_word(kv_ld_short(key, klen) |
+					(0x41 * KV_ONES) << (8 * klen));
+	for (i = 0; i + 8 < klen; i += 8)
+		bad |= kv_key_bad_word(kv_ld64(key + i));
+	return !(bad | kv_key_bad_word(kv_ld64(key + klen - 8)));
+}
+
+/* Check @klen bytes at @kp (client), copy them to @key (stack), then
+ * check the copy: 1..250 bytes, no byte <= 0x20 (space, control), no
+ * 0x7f. */
+static int kv_key_copy(u64 kp, u32 klen, char *key)
+{
 	if (!klen || klen > KV_KEY_MAX)
 		return PLMC_E_KEY;
 	if (!kv_user_ok(kp, klen))
 		return PLMC_E_FAULT;
 	memcpy(key, (const void *)kp, klen);
-	for (i = 0; i < klen; i++)
-		if ((u8)key[i] <= 0x20 || (u8)key[i] == 0x7f)
-			return PLMC_E_KEY;
-	return 0;
+	return kv_key_valid(key, klen) ? 0 : PLMC_E_KEY;
 }
 
 static int kv_key_in(const struct plmc_req *r, char *key)
@@ -385,25 +410,54 @@ static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* Check the store header; fill in geometry and time. */
-static int kv_ctx_init(struct kv_ctx *c)
+/*
+ * Check the store header and derive what follows from it (classes,
+ * geometry, the item limit) into the kv area: once per store, not per
+ * call. The header's settings are written once at create, before anyone
+ * attaches; store_size is compared on every call all the same (a
+ * changed size derives and checks again). Racing derivers write the
+ * same values; geo_key is published last (release), read with acquire.
+ */
+static int kv_derive(const struct plmc_store_hdr *h)
 {
-	const struct plmc_store_hdr *h = kv_hdr();
+	struct kv_area *a = kv_area();
 	u64 size = h->store_size;
+	struct kv_geo g;
 
 	if (h->magic != PLMC_STORE_MAGIC || h->layout != PLMC_LAYOUT_VERSION ||
 	    h->hdr_size != sizeof(*h) || size < PLMC_STORE_MIN ||
 	    size > PLMC_STORE_MAX || size & (PLMC_STORE_ALIGN - 1) ||
 	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min))
 		return PLMC_E_CORRUPT;
-	c->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
+	if (kv_geo_init(&g, size))
+		return PLMC_E_CORRUPT;
 	kv_classes_init(h);
+	a->geo = g;
+	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
+	__atomic_store_n(&a->geo_key, size | 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* Fill in geometry (derived once, kv_derive) and time. */
+static int kv_ctx_init(struct kv_ctx *c)
+{
+	const struct plmc_store_hdr *h = kv_hdr();
+	const struct kv_area *a = kv_area();
+
+	if (KV_UNLIKELY(__atomic_load_n(&a->geo_key, __ATOMIC_ACQUIRE) !=
+			(h->store_size | 1))) {
+		int rc = kv_derive(h);
+
+		if (rc)
+			return rc;
+	}
+	c->geo = a->geo;
+	c->item_max = a->item_max;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
-		 (u64)__atomic_load_n(&kv_area()->clock_off, __ATOMIC_RELAXED);
-	c->flush_time =
-		__atomic_load_n(&kv_area()->flush_time, __ATOMIC_ACQUIRE);
-	c->flush_cas = __atomic_load_n(&kv_area()->flush_cas, __ATOMIC_RELAXED);
-	return kv_geo_init(&c->geo, size);
+		 (u64)__atomic_load_n(&a->clock_off, __ATOMIC_RELAXED);
+	c->flush_time = __atomic_load_n(&a->flush_time, __ATOMIC_ACQUIRE);
+	c->flush_cas = __atomic_load_n(&a->flush_cas, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /* CHECK: out = struct plmc_check; buflen = the caller's sizeof. */

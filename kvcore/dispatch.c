@@ -149,7 +149,7 @@ static long kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!it)
 		return PLMC_NOT_FOUND;
 	rc = kv_value_out(c, it, r->buf, r->buflen, &resp);
-	memcpy((void *)r->out, &resp, sizeof(resp));
+	kv_copy_words((void *)r->out, &resp, sizeof(resp));
 	return rc;
 }
 
@@ -193,9 +193,9 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 	for (i = 0; i < n; i++) {
 		struct plmc_mget_ent *u = (struct plmc_mget_ent *)r->out + i;
 
-		memcpy(&e, u, sizeof(e));
+		kv_copy_words(&e, u, sizeof(e));
 		kv_mget_one(c, &e);
-		memcpy(u, &e, sizeof(e));
+		kv_copy_words(u, &e, sizeof(e));
 	}
 	return PLMC_OK;
 }
@@ -568,7 +568,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 		return PLMC_E_BADOP;
 	if (!kv_user_ok(req, sizeof(r)))
 		return PLMC_E_FAULT;
-	memcpy(&r, (const void *)req, sizeof(r));
+	kv_copy_words(&r, (const void *)req, sizeof(r));
 	rc = kv_ctx_init(&c);
 	if (rc)
 		return rc;

@@ -236,6 +236,7 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	struct kv_item *it;
 	char key[KV_KEY_MAX];
 	long rc;
+	u32 hash;
 
 	if (r->buf || r->buflen || r->out || (op != PLMC_OP_CAS && r->cas))
 		return PLMC_E_INVAL;
@@ -253,7 +254,8 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
-	rc = kv_put(c, op, it, key, r->klen, kv_hash(key, r->klen), r->cas);
+	hash = it ? it->hash : kv_hash(key, r->klen); /* hashed once */
+	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
 	kv_scan(c);
 	return rc;
 }

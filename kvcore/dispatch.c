@@ -52,32 +52,43 @@ static inline u64 kv_key_bad_word(u64 w)
 	       ((x - KV_ONES) & ~x & KV_HIGHS);
 }
 
-/* Nonzero if the @klen (1..250) bytes at @key (our copy) are a valid
- * key: a word at a time, the last word overlapping the one before. */
-static int kv_key_valid(const char *key, u32 klen)
-{
-	u64 bad = 0;
-	u32 i;
-
-	if (klen < 8) /* the bytes above the key: 'A', a valid one */
-		return !kv_key_bad_word(kv_ld_short(key, klen) |
-					(0x41 * KV_ONES) << (8 * klen));
-	for (i = 0; i + 8 < klen; i += 8)
-		bad |= kv_key_bad_word(kv_ld64(key + i));
-	return !(bad | kv_key_bad_word(kv_ld64(key + klen - 8)));
-}
-
-/* Check @klen bytes at @kp (client), copy them to @key (stack), then
- * check the copy: 1..250 bytes, no byte <= 0x20 (space, control), no
- * 0x7f. */
+/*
+ * Check @klen bytes at @kp (client) and copy them to @key (stack): 1..250
+ * bytes, no byte <= 0x20 (space, control), no 0x7f. One pass, a word at
+ * a time: each word is loaded once into a register, and that register
+ * is both checked and stored, so what lands in @key is exactly what was
+ * checked (the copy-then-check rule: a client changing its bytes
+ * meanwhile changes nothing). The last word overlaps the one before; its
+ * bytes are checked again as reloaded and stored over the earlier ones.
+ * No byte past kp + klen is read.
+ */
 static int kv_key_copy(u64 kp, u32 klen, char *key)
 {
+	const u8 *s = (const u8 *)kp;
+	u64 bad = 0, w;
+	u32 i;
+
 	if (!klen || klen > KV_KEY_MAX)
 		return PLMC_E_KEY;
 	if (!kv_user_ok(kp, klen))
 		return PLMC_E_FAULT;
-	memcpy(key, (const void *)kp, klen);
-	return kv_key_valid(key, klen) ? 0 : PLMC_E_KEY;
+	if (klen < 8) {
+		w = kv_ld_short(s, klen);
+		kv_st_short(key, w, klen);
+		/* the bytes above the key: 'A', a valid one */
+		return kv_key_bad_word(w | (0x41 * KV_ONES) << (8 * klen))
+			       ? PLMC_E_KEY
+			       : 0;
+	}
+	for (i = 0; i + 8 < klen; i += 8) {
+		w = kv_ld64(s + i);
+		bad |= kv_key_bad_word(w);
+		kv_st64(key + i, w);
+	}
+	w = kv_ld64(s + klen - 8);
+	bad |= kv_key_bad_word(w);
+	kv_st64(key + klen - 8, w);
+	return bad ? PLMC_E_KEY : 0;
 }
 
 static int kv_key_in(const struct plmc_req *r, char *key)
@@ -495,6 +506,8 @@ static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
 
 static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
+	if (KV_LIKELY(op == PLMC_OP_GET)) /* the common case: one compare */
+		return kv_op_get(c, op, r);
 	switch (op) {
 	case PLMC_OP_CHECK:
 		return kv_op_check(c, r);

@@ -94,7 +94,8 @@ u32 kv_hash(const void *key, u32 klen)
 
 /* Nonzero if the @n bytes at @a and @b are equal: a word at a time, the
  * last word overlapping the one before it (no byte past either end). */
-int kv_key_eq(const void *a, const void *b, u32 n)
+static inline __attribute__((always_inline)) int
+kv_key_eq_inline(const void *a, const void *b, u32 n)
 {
 	const u8 *x = a, *y = b;
 	u64 diff = 0;
@@ -105,6 +106,11 @@ int kv_key_eq(const void *a, const void *b, u32 n)
 	for (i = 0; i + 8 < n; i += 8)
 		diff |= kv_ld64(x + i) ^ kv_ld64(y + i);
 	return !(diff | (kv_ld64(x + n - 8) ^ kv_ld64(y + n - 8)));
+}
+
+int kv_key_eq(const void *a, const void *b, u32 n)
+{
+	return kv_key_eq_inline(a, b, n);
 }
 
 static u64 *kv_bucket(struct kv_ctx *c, u32 hash)
@@ -122,7 +128,7 @@ static int kv_match(const struct kv_item *it, const char *key, u32 klen,
 		    u32 hash)
 {
 	return it->hash == hash && it->klen == klen &&
-	       kv_key_eq(it->data, key, klen);
+	       kv_key_eq_inline(it->data, key, klen);
 }
 
 /* Context: epoch announced. Return: the item for @key, or NULL. */

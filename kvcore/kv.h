@@ -393,6 +393,16 @@ static inline u64 kv_ld_short(const void *p, u32 n)
 	       (u64)b[n - 1] << (8 * (n - 1));
 }
 
+/* Store the low @n (0..7) bytes of @w at @p, none past p + n. */
+static inline void kv_st_short(void *p, u64 w, u32 n)
+{
+	u8 *b = p;
+	u32 i;
+
+	for (i = 0; i < n; i++, w >>= 8)
+		b[i] = (u8)w;
+}
+
 /* Copy @n bytes, a compile-time multiple of 8 (a request, a response,
  * an mget entry): unrolled inline, each word read once. */
 static inline __attribute__((always_inline)) void

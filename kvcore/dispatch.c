@@ -134,7 +134,8 @@ static long kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
 }
 
 /* GET and GAT (touch first, with r->exptime). */
-static long kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+static inline __attribute__((always_inline)) long
+kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	struct plmc_resp resp = {0};
 	struct kv_item *it;

@@ -410,6 +410,7 @@ kv_copy_words(void *d, const void *s, u64 n)
 {
 	u64 i;
 
+#pragma GCC unroll 16
 	for (i = 0; i < n; i += 8)
 		kv_st64((u8 *)d + i, kv_ld64((const u8 *)s + i));
 }

@@ -23,8 +23,9 @@
 #define KV_USER_MIN 0x10000ULL	 /* below mmap_min_addr: never mapped */
 #define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
 
-/* Return: nonzero if [p, p + len) is client memory we may touch. */
-int kv_user_ok(u64 p, u64 len)
+/* Return: nonzero if [p, p + len) is client memory we may touch.
+ * Inline here (the hot paths), one copy for the other files. */
+static inline __attribute__((always_inline)) int kv_user_ok_in(u64 p, u64 len)
 {
 	if (!len)
 		return 1;
@@ -32,6 +33,13 @@ int kv_user_ok(u64 p, u64 len)
 		return 0;
 	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
 }
+
+int kv_user_ok(u64 p, u64 len)
+{
+	return kv_user_ok_in(p, len);
+}
+
+#define kv_user_ok kv_user_ok_in
 
 static void kv_count(u64 *ctr)
 {
@@ -62,7 +70,8 @@ static inline u64 kv_key_bad_word(u64 w)
  * bytes are checked again as reloaded and stored over the earlier ones.
  * No byte past kp + klen is read.
  */
-static int kv_key_copy(u64 kp, u32 klen, char *key)
+static inline __attribute__((always_inline)) int
+kv_key_copy(u64 kp, u32 klen, char *key)
 {
 	const u8 *s = (const u8 *)kp;
 	u64 bad = 0, w;
@@ -100,7 +109,8 @@ static int kv_key_in(const struct plmc_req *r, char *key)
  * The live item for a read, or NULL. A dead (expired or flushed) item
  * found is counted and unlinked (lazy reclaim: the miss path may lock).
  */
-static struct kv_item *kv_get_item(struct kv_ctx *c, const char *key, u32 klen)
+static inline __attribute__((always_inline)) struct kv_item *
+kv_get_item(struct kv_ctx *c, const char *key, u32 klen)
 {
 	u32 hash = kv_hash(key, klen);
 	struct kv_item *it = kv_lookup(c, key, klen, hash);
@@ -148,7 +158,7 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!kv_user_ok(r->buf, r->buflen) || !r->out ||
 	    !kv_user_ok(r->out, sizeof(resp)))
 		return PLMC_E_FAULT;
-	rc = kv_key_in(r, key);
+	rc = kv_key_copy(r->key, r->klen, key); /* inline: the hot path */
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_get);

@@ -95,8 +95,7 @@ static int bare_get(const char *k, size_t klen, char *buf, size_t bufsz)
 
 	bare_lock(h);
 	for (e = bare.b[h & bare.mask]; e; e = e->next)
-		if (e->h == h && e->klen == klen &&
-		    !memcmp(e->data, k, klen)) {
+		if (e->h == h && e->klen == klen && !memcmp(e->data, k, klen)) {
 			if (e->vlen <= bufsz)
 				memcpy(buf, e->data + klen, e->vlen);
 			hit = 1;

@@ -46,7 +46,7 @@ static void kv_count(u64 *ctr)
 	kv_add(ctr, 1);
 }
 
-#define KV_ONES  0x0101010101010101ULL
+#define KV_ONES	 0x0101010101010101ULL
 #define KV_HIGHS 0x8080808080808080ULL
 
 /* Nonzero if a byte of @w is <= 0x20 (space, control) or 0x7f: the
@@ -70,8 +70,8 @@ static inline u64 kv_key_bad_word(u64 w)
  * bytes are checked again as reloaded and stored over the earlier ones.
  * No byte past kp + klen is read.
  */
-static inline __attribute__((always_inline)) int
-kv_key_copy(u64 kp, u32 klen, char *key)
+static inline __attribute__((always_inline)) int kv_key_copy(u64 kp, u32 klen,
+							     char *key)
 {
 	const u8 *s = (const u8 *)kp;
 	u64 bad = 0, w;

@@ -83,7 +83,10 @@ void *memset(void *d, int c, size_t n)
 	size_t i;
 
 	if (n >= KV_REP_MIN) {
-		asm volatile("rep stosb" : "+D"(dp), "+c"(n) : "a"(c) : "memory");
+		asm volatile("rep stosb"
+			     : "+D"(dp), "+c"(n)
+			     : "a"(c)
+			     : "memory");
 		return d;
 	}
 	if (n < 8) {

@@ -21,13 +21,13 @@
  * watcher probes that owner again for up to PL_GONE_WAIT_MS. Then it
  * looks at the owners of every owned slot (plmc_recover looks once, at
  * once; a queue overflow looks too). An owner whose lock
- * can be taken (shared, so probes do not block each other) is dead: each slot whose state names it gets dead = id,
- * then hdr->generation++ (release), the module's order; the next gate
- * entry of any thread sees the generation move and recovers (kvcore's
- * recover.c). The unlink of the file elects the one process that counts
- * the death (deaths++, nattach--); marking twice is harmless.
- * fork: the child closes its copy of the descriptor (the parent's lock
- * stays with the parent) and has no watcher.
+ * can be taken (shared, so probes do not block each other) is dead: each slot
+ * whose state names it gets dead = id, then hdr->generation++ (release), the
+ * module's order; the next gate entry of any thread sees the generation move
+ * and recovers (kvcore's recover.c). The unlink of the file elects the one
+ * process that counts the death (deaths++, nattach--); marking twice is
+ * harmless. fork: the child closes its copy of the descriptor (the parent's
+ * lock stays with the parent) and has no watcher.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -172,7 +172,8 @@ static void live_wait_gone(__u64 id)
  * store's attachment (or events were lost: then look at everyone). */
 static int live_events(int fd)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n = read(fd, buf, sizeof(buf));
 	int seen = 0;
 	char *p;

@@ -43,6 +43,7 @@
 #include "pl.h"
 
 #define PL_GONE_WAIT_MS 1000 /* a dying owner's lock is gone well before */
+#define PL_POLL_MS	2    /* without inotify only */
 
 static char live_name[PLMC_NAME_LEN];
 
@@ -193,47 +194,54 @@ static int live_events(int fd)
 	return seen;
 }
 
+/*
+ * Without inotify (fs.inotify.max_user_instances reached: one instance
+ * per attached process), the watcher falls back to looking every
+ * PL_POLL_MS, as it always did before: attach never fails for want of it.
+ */
 static void *live_watch(void *arg)
 {
 	struct pollfd p[2] = {
-		{.fd = pl.watch_fd, .events = POLLIN},
 		{.fd = pl.wake_fd, .events = POLLIN},
+		{.fd = pl.watch_fd, .events = POLLIN},
 	};
+	int n = pl.watch_fd >= 0 ? 2 : 1, r;
 
 	(void)arg;
 	pl_none_scan(); /* deaths from before the watch began */
 	while (!__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE)) {
-		if (poll(p, 2, -1) < 0)
+		r = poll(p, (nfds_t)n, n == 2 ? -1 : PL_POLL_MS);
+		if (r < 0)
 			continue; /* EINTR */
-		if (p[1].revents)
+		if (p[0].revents)
 			break; /* detach */
-		if (p[0].revents && live_events(pl.watch_fd))
+		if (!r || (p[1].revents && live_events(pl.watch_fd)))
 			pl_none_scan();
 	}
 	return NULL;
 }
 
-/* The inotify watch on /dev/shm and the eventfd that ends the watcher.
- * Return: 0 or -errno. */
+/* The eventfd that ends the watcher and, if the kernel gives one, the
+ * inotify watch on /dev/shm (else watch_fd = -1: polling). Return: 0 or
+ * -errno. */
 static int live_watch_open(void)
 {
-	pl.watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (pl.watch_fd < 0)
-		return -errno;
-	if (inotify_add_watch(pl.watch_fd, "/dev/shm", IN_CLOSE_WRITE) < 0)
-		goto err;
 	pl.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (pl.wake_fd >= 0)
-		return 0;
-err:
-	close(pl.watch_fd);
-	pl.watch_fd = -1;
-	return -errno;
+	if (pl.wake_fd < 0)
+		return -errno;
+	pl.watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (pl.watch_fd >= 0 &&
+	    inotify_add_watch(pl.watch_fd, "/dev/shm", IN_CLOSE_WRITE) < 0) {
+		close(pl.watch_fd);
+		pl.watch_fd = -1;
+	}
+	return 0;
 }
 
 static void live_watch_close(void)
 {
-	close(pl.watch_fd);
+	if (pl.watch_fd >= 0)
+		close(pl.watch_fd);
 	close(pl.wake_fd);
 	pl.watch_fd = pl.wake_fd = -1;
 }
@@ -295,7 +303,8 @@ void pl_none_forget(void)
 {
 	if (pl.live_fd >= 0) {
 		close(pl.live_fd);
-		close(pl.watch_fd);
+		if (pl.watch_fd >= 0)
+			close(pl.watch_fd);
 		close(pl.wake_fd);
 	}
 	pl.live_fd = pl.watch_fd = pl.wake_fd = -1;

@@ -143,6 +143,32 @@ static long kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
 	return PLMC_OK;
 }
 
+/*
+ * Write a response or an mget entry back to client memory a word at a
+ * time, each word built from the fields as they were stored: reading
+ * the stack copy back as whole words would make the CPU merge 4-byte
+ * stores into an 8-byte load (a store-forwarding stall, ~12 cycles, per
+ * such word).
+ */
+static inline void kv_resp_out(u64 out, const struct plmc_resp *r)
+{
+	kv_st64((void *)out, r->vlen);
+	kv_st64((void *)(out + 8), r->cas);
+	kv_st64((void *)(out + 16), r->flags); /* pad 0 */
+}
+
+static inline void kv_ent_out(struct plmc_mget_ent *u,
+			      const struct plmc_mget_ent *e)
+{
+	kv_copy_words(u, e, 40); /* key .. cas: 8-byte fields */
+	kv_st64(&u->klen, e->klen | (u64)e->flags << 32);
+	kv_st64(&u->rc, (u32)e->rc | (u64)e->pad << 32);
+}
+
+_Static_assert(__builtin_offsetof(struct plmc_mget_ent, klen) == 40 &&
+		       __builtin_offsetof(struct plmc_mget_ent, rc) == 48,
+	       "kv_ent_out: entry layout");
+
 /* GET and GAT (touch first, with r->exptime). */
 static inline __attribute__((always_inline)) long
 kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
@@ -171,7 +197,7 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!it)
 		return PLMC_NOT_FOUND;
 	rc = kv_value_out(c, it, r->buf, r->buflen, &resp);
-	kv_copy_words((void *)r->out, &resp, sizeof(resp));
+	kv_resp_out(r->out, &resp);
 	return rc;
 }
 
@@ -217,7 +243,7 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 
 		kv_copy_words(&e, u, sizeof(e));
 		kv_mget_one(c, &e);
-		kv_copy_words(u, &e, sizeof(e));
+		kv_ent_out(u, &e);
 	}
 	return PLMC_OK;
 }

@@ -258,7 +258,7 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 	int rc;
 
 	*out = 0;
-	rc = kv_key_in(r, key);
+	rc = kv_key_copy(r->key, r->klen, key); /* inline: the set path */
 	if (rc)
 		return rc;
 	if (!kv_item_fits(c, r->klen, r->vlen, r->flags))

@@ -482,6 +482,7 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	if (kv_geo_init(&g, size))
 		return PLMC_E_CORRUPT;
 	kv_classes_init(h);
+	kv_hash_init(h, a->sip);
 	a->geo = g;
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	__atomic_store_n(&a->geo_key, size | 1, __ATOMIC_RELEASE);

@@ -57,12 +57,23 @@
 		v2 = KV_ROTL(v2, 32);                                          \
 	} while (0)
 
+/* The initial state from the secret, once per store (kv_derive, with
+ * the geometry: published before geo_key). */
+void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip)
+{
+	u64 k0 = h->hash_key[0], k1 = h->hash_key[1];
+
+	sip[0] = k0 ^ 0x736f6d6570736575ULL;
+	sip[1] = k1 ^ 0x646f72616e646f6dULL;
+	sip[2] = k0 ^ 0x6c7967656e657261ULL;
+	sip[3] = k1 ^ 0x7465646279746573ULL;
+}
+
+/* Context: after kv_ctx_init (the kv area's sip[] is derived). */
 u32 kv_hash(const void *key, u32 klen)
 {
-	const struct plmc_store_hdr *h = kv_hdr();
-	u64 k0 = h->hash_key[0], k1 = h->hash_key[1];
-	u64 v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
-	u64 v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+	const u64 *sip = kv_area()->sip;
+	u64 v0 = sip[0], v1 = sip[1], v2 = sip[2], v3 = sip[3];
 	const u8 *p = key, *end = p + (klen & ~7U);
 	u32 rem = klen & 7;
 	u64 m;

@@ -174,6 +174,7 @@ struct kv_area {
 	u64 geo_key;
 	u64 item_max;
 	struct kv_geo geo;
+	u64 sip[4]; /* SipHash's initial state from hdr->hash_key (hash.c) */
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -476,6 +477,7 @@ struct kv_wr {
 };
 
 /* hash.c */
+void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);
 u32 kv_hash(const void *key, u32 klen);
 int kv_key_eq(const void *a, const void *b, u32 n);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,

@@ -134,27 +134,6 @@ struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
 }
 
 /*
- * The live item for a read (get, mget, mg, me), or NULL. A dead (expired
- * or flushed) item found is counted and unlinked (lazy reclaim: the miss
- * path may lock).
- */
-struct kv_item *kv_find_read(struct kv_ctx *c, const char *key, u32 klen,
-			     u32 hash)
-{
-	struct kv_item *it = kv_lookup(c, key, klen, hash);
-	int st;
-
-	if (!it)
-		return 0;
-	st = kv_item_state(c, it);
-	if (KV_LIKELY(st == KV_LIVE))
-		return it;
-	kv_add(st == KV_EXPIRED ? &c->st->get_expired : &c->st->get_flushed, 1);
-	kv_reap(c, key, klen, hash);
-	return 0;
-}
-
-/*
  * append/prepend @val (client memory, checked by the caller) to @key's
  * value; flags and expiry stay. The value is copied from the client
  * before any lock. @cas: nonzero, the item's CAS must be this (meta's

@@ -4,62 +4,80 @@
  *
  * No module watches the processes here, so libpl does what the module
  * does at file release. Each attachment holds an exclusive flock on
- * /dev/shm/.plmc.NAME.ID.live (ID = its attach id) for its whole life; the
- * kernel drops the lock when the last descriptor of that open file goes,
- * i.e. when the process dies, whatever pid the system hands out next: a
- * lock belongs to an open file, so pid reuse cannot fool it. The file is
- * locked under a temporary name and renamed into place, so a watcher
- * never finds it unlocked while its owner lives. It holds one line, "PID
- * STARTTIME PIDNS" (its process, /proc's start time, pid namespace).
+ * /dev/shm/.plmc.NAME.ID.live (ID = its attach id) for its whole life;
+ * the kernel drops the lock when the last descriptor of that open file
+ * goes, i.e. when the process dies, whatever pid the system hands out
+ * next: a lock belongs to an open file, so pid reuse cannot fool it. The
+ * file is locked under a temporary name and renamed into place, so a
+ * watcher never finds it unlocked while its owner lives. It holds one
+ * line, "PID STARTTIME PIDNS" (its process, /proc's start time, pid
+ * namespace).
  *
- * The lock goes only at the very end of the owner's exit (after its mm is
- * torn down), or later if a child inherited the descriptor. The death is
- * known sooner: once every thread of the owner has PF_EXITING set (or the
- * process is gone), none of them can run user code again, so its slots
- * may be recovered. A watcher asks /proc for that (same pid namespace
- * only; the start time guards against pid reuse) about owners that are
- * in a call, every PL_WATCH_DEEP-th scan and PL_WATCH_ASK of them at a
- * time (round robin: a bounded cost per watcher), and plmc_recover and
- * attach about all: a waiter on a lock the dying owner held is freed
- * without waiting for its exit to finish.
+ * A watcher thread per attached process sleeps in poll() until an
+ * attachment of this store dies: inotify reports the close of a live
+ * file opened for writing (IN_CLOSE_WRITE), which only its owner does
+ * (probes open read-only) and the kernel does for it at death. The close
+ * is reported just before the kernel drops the file's lock (__fput calls
+ * fsnotify_close, then locks_remove_file), so after an event the
+ * watcher probes that owner again for up to PL_GONE_WAIT_MS. Then it
+ * looks at the owners of every owned slot (plmc_recover looks once, at
+ * once; a queue overflow looks too). An owner whose lock can be taken
+ * (shared, so probes do not block each other) is dead: each slot whose
+ * state names it gets dead = id, then hdr->generation++ (release), the
+ * module's order; the next gate entry of any thread sees the generation
+ * move and recovers (kvcore's recover.c). The unlink of the file elects
+ * the one process that counts the death (deaths++); marking twice is
+ * harmless.
  *
- * A watcher thread per attached process looks every 2 ms at the owners
- * of busy slots (plmc_recover looks once, at once). An owner whose lock
- * can be taken (shared, so probes do not block each other) is dead: each
- * slot whose state names it gets dead = id, then hdr->generation++
- * (release), the module's order; the next gate entry of any thread sees
- * the generation move and recovers (kvcore's recover.c). The unlink of the
- * file elects the one process that counts the death (deaths++); marking
- * twice is harmless.
+ * The lock goes (and the close is reported) only at the very end of the
+ * owner's exit, after its mm is torn down, or never while a child that
+ * inherited the descriptor lives. The death is known sooner: once every
+ * thread of the owner has PF_EXITING set (or the process is gone), none
+ * of them can run user code again, so its slots may be recovered. The
+ * watcher asks /proc for that (same pid namespace only; the start time
+ * guards against pid reuse) about owners that are in a call: it wakes
+ * every PL_IDLE_MS to look at the slots (two wake-ups a second: the price
+ * of not waiting for a stalled exit; an idle process costs next to
+ * nothing still), every PL_DEEP_MS while another attachment is in a
+ * call, and asks about PL_WATCH_ASK owners at a time (round robin: a
+ * bounded cost per watcher); plmc_recover and attach ask about all. A
+ * waiter on a lock a dying owner held is freed without waiting for its
+ * exit to finish.
  *
  * nattach is not kept by increments and decrements (an attach killed
  * between its file and its count would make it drift): it is recounted
  * from the files whose lock is held, at every attach, detach and counted
- * death. The same sweep removes the files of attachments that died
- * before anyone looked at them (killed during attach, or owning no slot):
- * their lock is free. plctl destroy --force removes them all.
+ * death. The same sweep, run after any close event of this store's
+ * files, removes the files of attachments that died before anyone looked
+ * at them (killed during attach, or owning no slot): their lock is free.
+ * plctl destroy --force removes them all.
  * fork: the child closes its copy of the descriptor (the parent's lock
  * stays with the parent) and has no watcher.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include "pl.h"
 
-#define PL_WATCH_NS    2000000L /* 2 ms */
-#define PL_WATCH_DEEP  8	/* every 8th scan asks /proc too ... */
-#define PL_WATCH_ASK   4	/* ... about at most 4 owners */
-#define PL_WATCH_SWEEP 1024	/* every 1024th scan (2 s) sweeps */
-#define PL_PF_EXITING  0x4	/* task flag, /proc/PID/stat field 9 */
-#define PL_SHM	       "/dev/shm/"
+#define PL_GONE_WAIT_MS 1000 /* a dying owner's lock is gone well before */
+#define PL_POLL_MS	2    /* without inotify only */
+#define PL_IDLE_MS	500  /* a look at the slots while all is quiet */
+#define PL_DEEP_MS	16   /* ... while another attachment is in a call */
+#define PL_WATCH_ASK	4    /* owners asked about (/proc) per look */
+#define PL_POLL_SWEEP	1024 /* without inotify: sweep every 2 s */
+#define PL_PF_EXITING	0x4  /* task flag, /proc/PID/stat field 9 */
+#define PL_SHM		"/dev/shm/"
 
 static char live_name[PLMC_NAME_LEN];
 static char live_ns[64]; /* this process's pid namespace: "pid:[N]" */
@@ -294,21 +312,22 @@ static void live_mark(struct plmc_store_hdr *h, __u64 id, int counted)
 }
 
 /*
- * Look once at every busy slot's owner; mark the dead ones. @deep: ask
+ * Look once at every owned slot's owner; mark the dead ones. @deep: ask
  * /proc too about at most that many owners that are in a call (round
  * robin, so the cost of a watcher stays bounded however many processes
  * are attached); -1: about all of them.
+ * Return: nonzero if another live attachment is in a call.
  */
-static void live_scan(int deep)
+static int live_scan(int deep)
 {
 	static unsigned rr; /* the watcher's round robin over owners */
 	struct plmc_store_hdr *h = __atomic_load_n(&pl.hdr, __ATOMIC_ACQUIRE);
 	__u64 seen[PLMC_MAX_SLOTS];
 	int busy[PLMC_MAX_SLOTS];
-	int i, j, ns = 0, counted;
+	int i, j, ns = 0, counted, any = 0;
 
 	if (!h)
-		return;
+		return 0;
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
 		struct plmc_slot *s = live_slot(h, i);
 		__u64 st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
@@ -335,11 +354,14 @@ static void live_scan(int deep)
 		}
 		if (live_gone(seen[j], ask, &counted))
 			live_mark(h, seen[j], counted);
+		else
+			any |= busy[j];
 	}
 	rr += PL_WATCH_ASK;
+	return any;
 }
 
-/* plmc_recover: look now, asking /proc too. */
+/* plmc_recover, attach: look now, asking /proc about everyone. */
 void pl_none_scan(void)
 {
 	struct plmc_store_hdr *h = __atomic_load_n(&pl.hdr, __ATOMIC_ACQUIRE);
@@ -349,19 +371,151 @@ void pl_none_scan(void)
 		live_recount(h);
 }
 
+/* Return: the attach id a live file's name gives (".plmc.NAME.ID.live"
+ * of this store), or 0 if @name is not one. */
+static __u64 live_id_of(const char *name)
+{
+	size_t n = strlen(live_name), len = strlen(name);
+	char *end;
+	__u64 id;
+
+	if (strncmp(name, ".plmc.", 6) || strncmp(name + 6, live_name, n) ||
+	    name[6 + n] != '.' || len < 6 + n + 1 + 5 ||
+	    strcmp(name + len - 5, ".live"))
+		return 0;
+	id = strtoull(name + 7 + n, &end, 10);
+	return end == name + len - 5 ? id : 0;
+}
+
+/* After @id's live file was closed for writing: wait (bounded) until its
+ * lock is gone, i.e. the kernel finished closing it. */
+static void live_wait_gone(__u64 id)
+{
+	char path[160];
+	int i, fd;
+
+	live_path(path, sizeof(path), id);
+	for (i = 0; i < PL_GONE_WAIT_MS; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return; /* counted already, or detached */
+		if (!flock(fd, LOCK_SH | LOCK_NB)) {
+			flock(fd, LOCK_UN);
+			close(fd);
+			return;
+		}
+		close(fd);
+		if (__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE))
+			return;
+		poll(NULL, 0, 1);
+	}
+}
+
+/* Nonzero if @name is one of this store's liveness files (any form). */
+static int live_ours(const char *name)
+{
+	size_t n = strlen(live_name);
+
+	return !strncmp(name, ".plmc.", 6) &&
+	       !strncmp(name + 6, live_name, n) && name[6 + n] == '.' &&
+	       name[7 + n] >= '0' && name[7 + n] <= '9';
+}
+
+/* Read the queued events. Return: nonzero if one was a death of this
+ * store's attachment (or events were lost: then look at everyone);
+ * *@sweep: a file of this store was closed (sweep and recount). */
+static int live_events(int fd, int *sweep)
+{
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(fd, buf, sizeof(buf));
+	int seen = 0;
+	char *p;
+
+	for (p = buf; n > 0 && p < buf + n;) {
+		const struct inotify_event *e = (const void *)p;
+		__u64 id = e->len ? live_id_of(e->name) : 0;
+
+		if (e->mask & IN_Q_OVERFLOW)
+			seen = *sweep = 1;
+		if (e->len && live_ours(e->name))
+			*sweep = 1;
+		if (id && id != pl.attach_id) {
+			live_wait_gone(id);
+			seen = 1;
+		}
+		p += sizeof(*e) + e->len;
+	}
+	return seen;
+}
+
+/*
+ * The watcher. With inotify: sleep until a close event (a death), or
+ * PL_IDLE_MS (PL_DEEP_MS while another attachment is in a call) to ask
+ * /proc about owners in a call. Without inotify
+ * (fs.inotify.max_user_instances reached: one instance per attached
+ * process), it looks every PL_POLL_MS, as it always did: attach never
+ * fails for want of it.
+ */
 static void *live_watch(void *arg)
 {
-	struct timespec ts = {0, PL_WATCH_NS};
-	unsigned long n = 0;
+	struct pollfd p[2] = {
+		{.fd = pl.wake_fd, .events = POLLIN},
+		{.fd = pl.watch_fd, .events = POLLIN},
+	};
+	int n = pl.watch_fd >= 0 ? 2 : 1, r, busy, sweep;
+	unsigned long k = 0;
 
 	(void)arg;
+	busy = live_scan(PL_WATCH_ASK); /* deaths from before the watch */
 	while (!__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE)) {
-		live_scan(n % PL_WATCH_DEEP ? 0 : PL_WATCH_ASK);
-		if (!(++n % PL_WATCH_SWEEP))
-			live_sweep(live_name);
-		nanosleep(&ts, NULL);
+		int ms = n == 1 ? PL_POLL_MS : busy ? PL_DEEP_MS : PL_IDLE_MS;
+
+		r = poll(p, (nfds_t)n, ms);
+		if (r < 0)
+			continue; /* EINTR */
+		if (p[0].revents)
+			break; /* detach */
+		sweep = 0;
+		if (!r) {
+			++k;
+			busy = live_scan(
+				n == 2 || !(k % (PL_DEEP_MS / PL_POLL_MS))
+					? PL_WATCH_ASK
+					: 0);
+			sweep = n == 1 && !(k % PL_POLL_SWEEP);
+		} else if (p[1].revents && live_events(pl.watch_fd, &sweep)) {
+			busy = live_scan(PL_WATCH_ASK);
+		}
+		if (sweep && pl.hdr)
+			live_recount(pl.hdr);
 	}
 	return NULL;
+}
+
+/* The eventfd that ends the watcher and, if the kernel gives one, the
+ * inotify watch on /dev/shm (else watch_fd = -1: polling). Return: 0 or
+ * -errno. */
+static int live_watch_open(void)
+{
+	pl.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (pl.wake_fd < 0)
+		return -errno;
+	pl.watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (pl.watch_fd >= 0 &&
+	    inotify_add_watch(pl.watch_fd, "/dev/shm", IN_CLOSE_WRITE) < 0) {
+		close(pl.watch_fd);
+		pl.watch_fd = -1;
+	}
+	return 0;
+}
+
+static void live_watch_close(void)
+{
+	if (pl.watch_fd >= 0)
+		close(pl.watch_fd);
+	close(pl.wake_fd);
+	pl.watch_fd = pl.wake_fd = -1;
 }
 
 /* "PID STARTTIME PIDNS\n" of this process into @buf. Return: length. */
@@ -409,7 +563,12 @@ int pl_none_live_start(const char *name)
 	 * it can only do once they are marked, and no one else may be
 	 * attached to mark them. Then count the attached, this one too. */
 	pl_none_scan();
-	rc = -pthread_create(&pl.watch, NULL, live_watch, NULL);
+	rc = live_watch_open();
+	if (!rc) {
+		rc = -pthread_create(&pl.watch, NULL, live_watch, NULL);
+		if (rc)
+			live_watch_close();
+	}
 	if (rc) {
 		unlink(path);
 		close(fd);
@@ -427,7 +586,10 @@ void pl_none_live_stop(void)
 	if (pl.live_fd < 0)
 		return;
 	__atomic_store_n(&pl.watch_stop, 1, __ATOMIC_RELEASE);
+	if (eventfd_write(pl.wake_fd, 1))
+		perror("plmc: waking the watcher"); /* cannot happen */
 	pthread_join(pl.watch, NULL);
+	live_watch_close();
 	live_path(path, sizeof(path), pl.attach_id);
 	unlink(path);
 	close(pl.live_fd);
@@ -439,9 +601,13 @@ void pl_none_live_stop(void)
 /* fork child: the descriptor is the parent's lock; no watcher here. */
 void pl_none_forget(void)
 {
-	if (pl.live_fd >= 0)
+	if (pl.live_fd >= 0) {
 		close(pl.live_fd);
-	pl.live_fd = -1;
+		if (pl.watch_fd >= 0)
+			close(pl.watch_fd);
+		close(pl.wake_fd);
+	}
+	pl.live_fd = pl.watch_fd = pl.wake_fd = -1;
 }
 
 /* plctl destroy --force: the liveness files of @name, held or not. */

@@ -115,7 +115,9 @@ u64 kv_class_chunks(int cls)
 }
 
 /*
- * Make sure this slot has a spare page: take one under the page lock.
+ * Make sure this slot has a spare page: take one under the page lock,
+ * from the global pool (zeroed pages moves gave back) or, while the
+ * store has untouched pages, from the bump counter.
  * Return: nonzero if it has one. Context: no lock held.
  */
 static int kv_page_take(struct kv_ctx *c)
@@ -128,7 +130,15 @@ static int kv_page_take(struct kv_ctx *c)
 		return 1;
 	kv_lock(c, &a->page_lock);
 	n = a->pages_used;
-	if (n < c->geo.npages) {
+	if (a->pool) { /* the global pool first: pages moves gave back */
+		u64 pg = a->pool - 1;
+
+		kv_tx_init(&t);
+		kv_tx_set(&t, &a->pool, c->geo.pnext[pg]);
+		kv_tx_set(&t, &a->npool, a->npool - 1);
+		kv_tx_set(&t, &c->ks->spare, c->geo.pages + pg * KV_PAGE_SIZE);
+		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_PAGE_TX);
+	} else if (n < c->geo.npages) {
 		kv_tx_init(&t);
 		kv_tx_set(&t, &a->pages_used, n + 1);
 		kv_tx_set(&t, &c->ks->spare, c->geo.pages + n * KV_PAGE_SIZE);
@@ -192,6 +202,10 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 	for (tries = 0; tries < 2 && !p; tries++) {
 		kv_lock(c, &cl->lock);
 		kv_crash(c, PLMC_CRASH_ALLOC_LOCKED);
+		kv_move_skim(c, cl);
+		if (cl->last_take != c->now) /* automove's idleness clock */
+			__atomic_store_n(&cl->last_take, c->now,
+					 __ATOMIC_RELAXED);
 		kv_tx_init(&t);
 		p = kv_chunk_take(c, cl, k, &t);
 		if (p) {
@@ -216,9 +230,13 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 	struct kv_class *cl = &kv_area()->cls[cls];
 
 	kv_lock(c, &cl->lock);
-	kv_tx_set(t, p, cl->free);
-	kv_tx_set(t, &cl->free, (u64)p);
-	kv_tx_set(t, &cl->nfree, cl->nfree + 1);
+	if (KV_UNLIKELY(kv_move_owns(cl, (u64)p, &c->geo))) {
+		kv_move_take(t, cl); /* its page is leaving: not reused */
+	} else {
+		kv_tx_set(t, p, cl->free);
+		kv_tx_set(t, &cl->free, (u64)p);
+		kv_tx_set(t, &cl->nfree, cl->nfree + 1);
+	}
 	kv_tx_commit(c, c->ks, t, point);
 	kv_unlock(c, &cl->lock);
 }
@@ -232,9 +250,9 @@ static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 /*
  * Move class @cls's CLOCK hand one chunk on, over its pages in list
  * order, wrapping around. Chunks past a page's carve point are zero
- * (pages come zeroed and never leave their class), so they read as
- * unlinked. Return: the chunk the hand was on, or 0 if the class has no
- * page.
+ * (pages come zeroed: fresh, or zeroed by the move that freed them), so
+ * they read as unlinked. Return: the chunk the hand was on, or 0 if the
+ * class has no page.
  */
 u64 kv_clock_next(struct kv_ctx *c, int cls)
 {

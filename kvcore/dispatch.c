@@ -376,6 +376,20 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
+/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
+static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->out || r->buflen || r->cas ||
+	    r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (op == PLMC_OP_REASSIGN)
+		return kv_reassign(c, r->exptime, r->vlen);
+	if (r->exptime || r->vlen > 2)
+		return PLMC_E_INVAL;
+	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
+	return PLMC_OK;
+}
+
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
@@ -483,6 +497,9 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_clock(c, r);
 	case PLMC_OP_META:
 		return kv_op_meta(c, r);
+	case PLMC_OP_REASSIGN:
+	case PLMC_OP_AUTOMOVE:
+		return kv_op_slabs(c, op, r);
 	}
 	return PLMC_E_BADOP;
 }

@@ -14,12 +14,16 @@
  *    (src loses it, the pool or dst gains it), the store checks clean.
  *  - dead_pages: expired items' pages go to another class without one
  *    live item evicted.
+ *  - move_points: a client dies at each step of a move (the crash
+ *    points); recovery leaves a sound store and later calls finish the
+ *    move.
  *  - shifting_stress: 4 processes x 2 threads storing sizes that drift
  *    over time on a 16 MiB store, values self-checking; then plmc_check.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <plmc/gate.h>
 #include "util.h"
 
 static void store(uint64_t mb)
@@ -249,6 +253,75 @@ START_TEST(dead_pages)
 }
 END_TEST
 
+/* ---- a death at each step of a move; the next call resumes it ---- */
+
+static void shift_child(int point)
+{
+	int i;
+
+	if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_crash_arm(point))
+		_exit(10);
+	for (i = 0; i < 3000; i++)
+		put("c", i, shift[i % 3] + (size_t)i, 0);
+	_exit(0); /* never reached the point */
+}
+
+static void move_crash(int point)
+{
+	struct plmc_stats st;
+	pid_t pid;
+	int i, s;
+
+	store(16);
+	fill_1k();
+	for (i = 0; i < 30000; i += 2) { /* free chunks on every page */
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "f:%d", i);
+
+		plmc_delete(k, (size_t)kl);
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid)
+		shift_child(point);
+	ck_assert_int_eq(waitpid(pid, &s, 0), pid);
+	ck_assert_msg(WIFSIGNALED(s) && WTERMSIG(s) == SIGILL,
+		      "%s: child did not die there (status %#x)",
+		      plmc_crash_name(point), s);
+	ck_assert_int_ge(plmc_recover(), 1);
+	check_clean();
+	/* Later calls finish what the dead one started and go on. */
+	for (i = 0; i < 300; i++) {
+		ut_rc(put("p", i, shift[i % 3], 0), PLMC_STORED);
+		if (i % 30 == 0)
+			plmc_clock_advance(1); /* the scan steps once a second */
+	}
+	for (i = 0; i < 10; i++) {
+		stats(&st);
+		if (!st.slab_reassign_running)
+			break;
+		plmc_clock_advance(1);
+		ut_rc(put("q", i, 100, 0), PLMC_STORED);
+	}
+	ck_assert_msg(!st.slab_reassign_running, "%s: a move stays stuck",
+		      plmc_crash_name(point));
+	for (i = 290; i < 300; i++)
+		ck_assert(has("p", i, shift[i % 3]));
+	check_clean();
+}
+
+START_TEST(move_points)
+{
+	static const int p[] = {
+		PLMC_CRASH_MOVE_START_TX, PLMC_CRASH_MOVE_TAKE_TX,
+		PLMC_CRASH_MOVE_ZERO,	  PLMC_CRASH_MOVE_DONE_TX,
+		PLMC_CRASH_POOL_TX,
+	};
+
+	move_crash(p[_i]);
+}
+END_TEST
+
 /* ---- shifting sizes from several processes ---- */
 
 #define NPROC 4
@@ -355,6 +428,7 @@ int main(void)
 	tcase_add_test(t, size_sweep);
 	tcase_add_test(t, reassign);
 	tcase_add_test(t, dead_pages);
+	tcase_add_loop_test(t, move_points, 0, 5);
 	tcase_add_test(t, shifting_stress);
 	suite_add_tcase(s, t);
 	return ut_run(s);

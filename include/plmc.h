@@ -112,8 +112,9 @@ struct plmc_stats {
 	uint64_t hash_buckets;
 	uint64_t reset_time;      /* store time of the last stats reset, 0 */
 	/* Page moves between classes (memcached's names; docs/store.md). */
-	uint64_t slab_reassign_rescues;       /* live items kept: always 0,
-					       * a moving page's items go */
+	uint64_t slab_reassign_rescues;       /* live items copied off a
+					       * moving page into free chunks
+					       * of their class */
 	uint64_t slab_reassign_chunk_rescues; /* always 0 (no chunked items) */
 	uint64_t slab_reassign_evictions_nomem; /* live items evicted off
 						 * moving pages */

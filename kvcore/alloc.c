@@ -188,8 +188,10 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
  * Return: a chunk of at least @size bytes (its class in *cls), or NULL.
  * The chunk is recorded as this slot's (ks->chunk) in the same
  * transaction that takes it: kv_wr_link or kv_free clears the record.
+ * @page: 0 = only what the class has (a page move's rescue, move.c: a
+ * new page would undo the move), else a new page if needed.
  */
-void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
+void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page)
 {
 	struct kv_class *cl;
 	struct kv_tx t;
@@ -199,7 +201,7 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 	if (k < 0)
 		return 0;
 	cl = &kv_area()->cls[k];
-	for (tries = 0; tries < 2 && !p; tries++) {
+	for (tries = 0; tries < 1 + !!page && !p; tries++) {
 		kv_lock(c, &cl->lock);
 		kv_crash(c, PLMC_CRASH_ALLOC_LOCKED);
 		kv_move_skim(c, cl);
@@ -213,11 +215,16 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 			kv_tx_commit(c, c->ks, &t, PLMC_CRASH_ALLOC_TX);
 		}
 		kv_unlock(c, &cl->lock);
-		if (!p && !kv_page_take(c))
+		if (!p && (!page || !kv_page_take(c)))
 			break;
 	}
 	*cls = k;
 	return (void *)p;
+}
+
+void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
+{
+	return kv_alloc_in(c, size, cls, 1);
 }
 
 /*

@@ -181,6 +181,7 @@ struct kv_area {
 	struct kv_stat st_base; /* stats reset: the sums at the reset */
 	u64 mv_running; /* moves started and not finished: a hint for the
 			 * write-path scan (move.c), locked adds */
+	u64 mv_rescues; /* live items copied off moving pages */
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -403,6 +404,7 @@ void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
+void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page);
 void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
 u64 kv_class_chunks(int cls);
@@ -444,6 +446,7 @@ struct kv_wr {
 	int state;	      /* enum kv_state of old, if any */
 	struct kv_item *gone; /* unlinked by kv_wr_link, retired at end */
 	struct kv_item *put;  /* linked by kv_wr_link */
+	int keep_cas;	      /* a page move's copy: @put keeps old's CAS */
 };
 
 /* hash.c */

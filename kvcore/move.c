@@ -13,9 +13,11 @@
  *      page's free chunks off the free list into the move (kv_move_skim)
  *      and kv_free puts freed ones into it (kv_move_take) instead of the
  *      free list; each counts in mv_got.
- *   2. drain (no lock): every chunk of the page still linked is unlinked
- *      through the ordinary write path (kv_evict_item: stripe lock, redo
- *      link, retire), then this slot's retired items are reclaimed once
+ *   2. drain (no lock): every chunk of the page still linked is copied
+ *      into a free chunk of the class if it has one (memcached's rescue,
+ *      kv_move_rescue) or else unlinked (kv_evict_item), both through the
+ *      ordinary write path (stripe lock, redo link, retire); then this
+ *      slot's retired items are reclaimed once
  *      no other call can read them (epoch.c): that frees them, into the
  *      move. Items another call is still building (allocated before the
  *      start) get linked later: the next step unlinks them.
@@ -37,15 +39,18 @@
  *   0: only plmc_slabs_reassign starts moves;
  *   1 (default): a class out of chunks with no page in the pool takes a
  *      page from another class when it has no page at all, when the
- *      other class has taken no chunk for KV_MOVE_IDLE seconds, or when
- *      that class's oldest page holds no live item (expired, flushed or
- *      empty: looked at most once a second per class);
+ *      other class has more than two pages' worth of free chunks (its
+ *      live items on the page are rescued into them: memcached's mode
+ *      1 rule), when the other class has taken no chunk for
+ *      KV_MOVE_IDLE seconds, or when that class's oldest page holds no
+ *      live item (expired, flushed or empty: looked at most once a
+ *      second per class);
  *   2: on every allocation that would evict, a page is moved instead.
  * In modes 1 and 2 a class whose eviction finds nothing (all its chunks
  * being rebuilt or retired by other calls) also takes a page.
- * The victim is the class whose last chunk take is oldest, with at least
- * two pages (one, when the needing class has none), no move of its own
- * in progress. Freed pages go to the pool, where the next class that
+ * The victim is a class rich in free chunks, else the one whose last
+ * chunk take is oldest, with at least two pages (one, when the needing
+ * class has none), no move of its own in progress. Freed pages go to the pool, where the next class that
  * runs out takes them.
  *
  * Locks: one at a time, as everywhere (the class lock, a stripe lock in
@@ -209,6 +214,54 @@ static void kv_move_finish(struct kv_ctx *c, struct kv_class *cl, u64 addr)
 }
 
 /*
+ * memcached's rescue: copy linked item @it off the moving page into a
+ * free chunk of its class (never one on that page: kv_move_skim), and
+ * put the copy in its place, CAS and times kept, through the ordinary
+ * write path. The copy is made under the stripe lock, where the only
+ * field that changes in a published item besides the link (the expiry:
+ * touch) cannot change. Return: 1 if rescued; 0 if no free chunk was to
+ * be had without evicting, or @it left its chain meanwhile.
+ * Context: no lock held.
+ */
+static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
+{
+	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
+	u64 size = KV_ITEM_HDR + klen + __atomic_load_n(&it->vlen,
+							__ATOMIC_RELAXED);
+	char key[KV_KEY_MAX];
+	struct kv_item *nw;
+	struct kv_wr w;
+	int k, done = 0;
+
+	if (!klen || klen > KV_KEY_MAX || size > kv_class_size(cls))
+		return 0; /* a stale read: leave it to the eviction */
+	/* Only into chunks the class has: a fresh page would undo the
+	 * move (and could be the very page the move is for). */
+	if (!__atomic_load_n(&kv_cls(cls)->nfree, __ATOMIC_RELAXED) ||
+	    c->ks->spare)
+		return 0;
+	nw = kv_alloc_in(c, size, &k, 0);
+	if (!nw)
+		return 0;
+	nw->cls = (u8)k; /* kv_free_own frees it there if not used */
+	memcpy(key, it->data, klen);
+	kv_wr_begin(c, &w, key, klen, __atomic_load_n(&it->hash,
+						      __ATOMIC_RELAXED));
+	if (w.old == it && k == cls) {
+		memcpy(nw, it, size);
+		w.keep_cas = 1;
+		kv_wr_link(c, &w, nw);
+		done = 1;
+	}
+	kv_wr_end(c, &w);
+	if (done)
+		kv_add(&c->st->total_items, -1); /* not a new item */
+	else
+		kv_free_own(c, nw);
+	return done;
+}
+
+/*
  * Steps 2 and 3 for class @cls's move.
  * Return: 1 if its page reached the pool, 0 if it is still in use, -1
  * if no move of @cls runs. Context: no lock held.
@@ -223,12 +276,21 @@ static int kv_move_step(struct kv_ctx *c, int cls)
 		return -1;
 	sz = kv_class_size(cls);
 	addr = kv_mv_addr(&c->geo, mv);
+	kv_lock(c, &cl->lock); /* the page's free chunks first: what is
+				* left on the free list can take rescues */
+	if (cl->mv == mv)
+		kv_move_filter(c, cl);
+	kv_unlock(c, &cl->lock);
 	for (i = 0; i < KV_MV_CARVED(mv); i++) {
 		struct kv_item *it = (struct kv_item *)(addr + i * sz);
 
-		if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
-		     KV_IT_LINKED) &&
-		    it != c->pin)
+		if (!(__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
+		      KV_IT_LINKED) ||
+		    it == c->pin)
+			continue;
+		if (kv_item_live(c, it) && kv_move_rescue(c, it, cls))
+			kv_mv_count(&kv_area()->mv_rescues);
+		else
 			kv_evict_item(c, it, cls, 1);
 	}
 	kv_reclaim(c);
@@ -260,8 +322,19 @@ int kv_automove(void)
 	return m ? (int)(m - 1) : 1;
 }
 
+/* Nonzero if class @cls has more than two pages' worth of free chunks
+ * (memcached's mode 1 gives such a page back): its page's live items
+ * can be rescued into them instead of evicted. A hint. */
+static int kv_move_spare(u64 cls)
+{
+	u64 nf = __atomic_load_n(&kv_cls((int)cls)->nfree, __ATOMIC_RELAXED);
+
+	return nf > 2 * (KV_PAGE_SIZE / kv_class_size((int)cls));
+}
+
 /*
- * The donor for class @k: the class (not @k, no move running, at least
+ * The donor for class @k: a class with more than two pages of free
+ * chunks, else the class (not @k, no move running, at least
  * @min pages) whose last chunk take is the oldest; ties: the most pages.
  * Return: its index, or -1. Read without locks: a hint.
  */
@@ -279,6 +352,8 @@ static int kv_move_victim(int k, u64 min)
 		if ((int)i == k || n < min || !n ||
 		    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 			continue;
+		if (kv_move_spare(i)) /* memcached's mode 1 rule */
+			t = 0;
 		if (t < best_t || (t == best_t && n > best_n)) {
 			best_t = t;
 			best_n = n;
@@ -324,7 +399,7 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v)
 	struct kv_class *kc = kv_cls(k);
 	u64 t = __atomic_load_n(&kv_cls(v)->last_take, __ATOMIC_RELAXED);
 
-	if (t + KV_MOVE_IDLE <= c->now)
+	if (t + KV_MOVE_IDLE <= c->now || kv_move_spare((u64)v))
 		return 1;
 	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
 		return 0; /* found live items this second: evict instead */

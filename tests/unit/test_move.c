@@ -12,6 +12,8 @@
  *    fresh 64 MiB store: all 512 stored.
  *  - reassign: memcached's slabs reassign answers, a page really moves
  *    (src loses it, the pool or dst gains it), the store checks clean.
+ *  - rescue: a page of a class with free chunks moves, its live items
+ *    copied into them (memcached's rescue), CAS kept, none lost.
  *  - dead_pages: expired items' pages go to another class without one
  *    live item evicted.
  *  - move_points: a client dies at each step of a move (the crash
@@ -230,6 +232,53 @@ START_TEST(reassign)
 }
 END_TEST
 
+/* A class with free chunks to spare gives a page without losing an
+ * item: its live items on the page are copied (memcached's rescue). */
+static uint64_t cas_of(int i)
+{
+	static char b[2048];
+	char k[32];
+	int kl = snprintf(k, sizeof(k), "r:%d", i);
+	uint64_t cas = 0;
+	size_t n;
+
+	ut_rc(plmc_get(k, (size_t)kl, b, sizeof(b), &n, NULL, &cas), PLMC_OK);
+	return cas;
+}
+
+START_TEST(rescue)
+{
+	static uint64_t cas[6000];
+	struct plmc_stats st;
+	int i, id;
+
+	store(16);
+	for (i = 0; i < 12000; i++)
+		ut_rc(put("r", i, 1000, 0), PLMC_STORED);
+	for (i = 0; i < 12000; i++) /* every other one: free chunks */
+		if (i % 2) {
+			char k[32];
+			int kl = snprintf(k, sizeof(k), "r:%d", i);
+
+			ut_rc(plmc_delete(k, (size_t)kl), PLMC_DELETED);
+		}
+	for (i = 0; i < 12000; i += 2)
+		cas[i / 2] = cas_of(i);
+	id = class_of(1000);
+	ut_rc(plmc_slabs_reassign(id, 0), PLMC_REASSIGN_OK);
+	for (i = 0; i < 12000; i += 2)
+		ck_assert_uint_eq(cas_of(i), cas[i / 2]);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 1);
+	ck_assert_uint_gt(st.slab_reassign_rescues, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	ck_assert_uint_eq(st.curr_items, 6000);
+	for (i = 0; i < 12000; i += 2)
+		ck_assert_msg(has("r", i, 1000), "r:%d lost", i);
+	check_clean();
+}
+END_TEST
+
 /* Expired items' pages serve another class: no live item evicted. */
 START_TEST(dead_pages)
 {
@@ -427,6 +476,7 @@ int main(void)
 	tcase_add_test(t, size_shift_automove_off);
 	tcase_add_test(t, size_sweep);
 	tcase_add_test(t, reassign);
+	tcase_add_test(t, rescue);
 	tcase_add_test(t, dead_pages);
 	tcase_add_loop_test(t, move_points, 0, 5);
 	tcase_add_test(t, shifting_stress);

@@ -115,6 +115,9 @@ void kv_scan(struct kv_ctx *c)
 {
 	u64 b = c->st->scan_pos, mask = c->geo.nbuckets - 1, i;
 
+#ifdef KV_BENCH_NO_SCAN /* bench only: the scan's cost (docs/store.md) */
+	return;
+#endif
 	kv_move_poll(c);
 	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
 	for (i = 0; i < KV_SCAN_STEP; i++) {

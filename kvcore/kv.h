@@ -86,7 +86,7 @@ struct kv_class {
 	u64 mv_got;
 	u64 last_take; /* store seconds of the last chunk taken (automove) */
 	u64 mv_tried;  /* store seconds of automove's last dead-page look */
-	u64 mv_poll;   /* store seconds of the scan's last step of mv */
+	u64 mv_poll;   /* store seconds of the last walk of mv's page */
 	u64 pad[1];
 };
 

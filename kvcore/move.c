@@ -33,7 +33,8 @@
  * being zeroed) through the epoch, as for any unlinked item. A step that
  * finds the page still in use returns and a later one (any slot's) goes
  * on: moves in progress are stepped by the allocator when it runs out,
- * and by the write-path scan at most once a second per class.
+ * and by the write-path scan; the page walk (step 2's unlinks) runs at
+ * most once a second per move after the first.
  *
  * Policy (kv_move_for, memcached's slab_automove modes):
  *   0: only plmc_slabs_reassign starts moves;
@@ -190,6 +191,7 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min)
 	kv_tx_set(&t, &cl->mv, pg | carved << 32);
 	kv_tx_set(&t, &cl->mv_got, 0);
 	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_MOVE_START_TX);
+	__atomic_store_n(&cl->mv_poll, 0, __ATOMIC_RELAXED); /* walk now */
 	/* A hint for the write-path scan; kv_move_poll corrects it. */
 	kv_mv_count(&kv_area()->mv_running);
 out:
@@ -281,6 +283,12 @@ static int kv_move_step(struct kv_ctx *c, int cls)
 	if (cl->mv == mv)
 		kv_move_filter(c, cl);
 	kv_unlock(c, &cl->lock);
+	/* The walk costs a load per chunk (16384 for the smallest class):
+	 * once per second per move is enough for the items linked late
+	 * (built from chunks taken before the start). */
+	if (__atomic_load_n(&cl->mv_poll, __ATOMIC_RELAXED) == c->now)
+		goto take;
+	__atomic_store_n(&cl->mv_poll, c->now, __ATOMIC_RELAXED);
 	for (i = 0; i < KV_MV_CARVED(mv); i++) {
 		struct kv_item *it = (struct kv_item *)(addr + i * sz);
 
@@ -293,6 +301,7 @@ static int kv_move_step(struct kv_ctx *c, int cls)
 		else
 			kv_evict_item(c, it, cls, 1);
 	}
+take:
 	kv_reclaim(c);
 	kv_pool_put(c); /* kv_move_finish needs the spare free */
 	kv_lock(c, &cl->lock);
@@ -473,10 +482,8 @@ void kv_move_poll(struct kv_ctx *c)
 		if (!__atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 			continue;
 		any = 1;
-		if (__atomic_load_n(&cl->mv_poll, __ATOMIC_RELAXED) == c->now)
-			continue;
-		__atomic_store_n(&cl->mv_poll, c->now, __ATOMIC_RELAXED);
-		kv_move_step(c, (int)i);
+		if (__atomic_load_n(&cl->mv_poll, __ATOMIC_RELAXED) != c->now)
+			kv_move_step(c, (int)i); /* sets mv_poll */
 	}
 	if (!any)
 		__atomic_compare_exchange_n(&a->mv_running, &hint, 0, 0,

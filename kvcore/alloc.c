@@ -25,14 +25,23 @@
  */
 #include "kv.h"
 
+#define KV_MC_FIRST 96 /* memcached's first chunk: 48-byte header + -n 48 */
+
 /*
  * The class sizes for the header's settings (memcached's -f and -n):
  * the smallest holds a 56-byte item header plus slab_min bytes; each
- * next is the last times the factor, rounded up to 8 bytes (at least 8
- * more); the last is one page (the largest item). With the defaults:
- * 64, 80, 104, 136, ... 896480, 1048576 (44 classes). A small factor
- * stops at KV_NCLASSES - 1 and leaves the rest to the page class, as
- * memcached stops at its 63 classes.
+ * next is the last times the factor, truncated, then rounded up to 8
+ * bytes (memcached's arithmetic; at least 8 more); the last is one page
+ * (the largest item). Two sizes of memcached's own default ladder are
+ * joined when the ladder passes them: its first chunk (96: 48-byte
+ * header + its -n 48) and its largest (half a page, slab_chunk_max).
+ * So from 96 up to half a page the classes are memcached 1.6's with the
+ * same -f, and since an item here takes 3 to 7 bytes less than there
+ * (56-byte header; memcached 48 + 8 CAS + 1 + 2, + 4 with flags), every
+ * item lands in a chunk no larger than memcached's. With the defaults:
+ * 64, 80, 96, 120, 152, ... 394840, 524288, 655360, 819200, 1024000,
+ * 1048576 (45 classes). A small factor stops at KV_NCLASSES - 1 and
+ * leaves the rest to the page class, as memcached stops at its 63.
  *
  * Built into kv_area.csize by the first call that finds ctab differing
  * from the settings' key. Concurrent builders write the same values;
@@ -49,9 +58,13 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 		return;
 	sz = (KV_ITEM_HDR + m + 7) & ~7ULL;
 	while (sz < KV_PAGE_SIZE && n < KV_NCLASSES - 1) {
-		u64 next = ((sz * f + 999) / 1000 + 7) & ~7ULL;
+		u64 next = (sz * f / 1000 + 7) & ~7ULL;
 
 		__atomic_store_n(&a->csize[n++], (u32)sz, __ATOMIC_RELAXED);
+		if (sz < KV_MC_FIRST && next > KV_MC_FIRST)
+			next = KV_MC_FIRST;
+		if (sz < KV_PAGE_SIZE / 2 && next > KV_PAGE_SIZE / 2)
+			next = KV_PAGE_SIZE / 2;
 		sz = next > sz + 8 ? next : sz + 8;
 	}
 	__atomic_store_n(&a->csize[n++], (u32)KV_PAGE_SIZE, __ATOMIC_RELAXED);

@@ -179,8 +179,8 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 				continue;
 			/* Pages but nothing linked: every chunk is being
 			 * built or retired by other calls, which free them
-			 * soon. */
-			if (kv_class_chunks(k))
+			 * soon (unless what is left is our own pin). */
+			if (kv_class_chunks(k) && !c->pin)
 				m = -1;
 			break;
 		}

@@ -36,7 +36,8 @@
  * and by the write-path scan; the page walk (step 2's unlinks) runs at
  * most once a second per move after the first.
  *
- * Policy (kv_move_for, memcached's slab_automove modes):
+ * Policy (kv_move_for, memcached's slab_automove modes; and in modes 1
+ * and 2 kv_move_giveback, memcached's background rule, from the scan):
  *   0: only plmc_slabs_reassign starts moves;
  *   1 (default): a class out of chunks with no page in the pool takes a
  *      page from another class when it has no page at all, when the
@@ -463,17 +464,46 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 }
 
 /*
- * The write-path scan's share: step running moves, at most once a
- * second per class, so a move started by plmc_slabs_reassign ends even
- * when no allocation runs out. Corrects the mv_running hint when it
- * finds none (a death between a start and its count leaves it high).
+ * memcached's automove 1, without its thread: once the store has no
+ * untouched page and the pool is empty, a class with more than two
+ * pages' worth of free chunks (expired, flushed or deleted items the
+ * scan and the readers reclaimed) gives its oldest page to the pool,
+ * its live items rescued into those chunks. One class is looked at per
+ * store, round robin on this slot's scan cursor: a few loads.
+ */
+static void kv_move_giveback(struct kv_ctx *c)
+{
+	struct kv_area *a = kv_area();
+	u64 k = (c->st->scan_pos >> 1) % a->ncls;
+	struct kv_class *cl = &a->cls[k];
+
+	if (KV_LIKELY(!kv_move_spare(k)) || !kv_automove() ||
+	    __atomic_load_n(&a->npool, __ATOMIC_RELAXED) ||
+	    __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) <
+		    c->geo.npages ||
+	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
+	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+		return;
+	if (kv_move_start(c, (int)k, 2) == PLMC_REASSIGN_OK)
+		kv_move_step(c, (int)k);
+}
+
+/*
+ * The write-path scan's share: give pages back (above), and step running
+ * moves (a walk at most once a second per class), so a move started by
+ * plmc_slabs_reassign ends even when no allocation runs out. Corrects
+ * the mv_running hint when it finds none (a death between a start and
+ * its count leaves it high).
+ * Context: no lock held, no chunk owned, no item pinned.
  */
 void kv_move_poll(struct kv_ctx *c)
 {
 	struct kv_area *a = kv_area();
-	u64 hint = __atomic_load_n(&a->mv_running, __ATOMIC_RELAXED), i;
+	u64 hint, i;
 	int any = 0;
 
+	kv_move_giveback(c);
+	hint = __atomic_load_n(&a->mv_running, __ATOMIC_RELAXED);
 	if (KV_LIKELY(!hint))
 		return;
 	for (i = 0; i < a->ncls; i++) {

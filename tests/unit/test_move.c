@@ -16,6 +16,9 @@
  *    copied into them (memcached's rescue), CAS kept, none lost.
  *  - dead_pages: expired items' pages go to another class without one
  *    live item evicted.
+ *  - giveback: expired items' memory returns to the global pool with
+ *    no class short of memory (the scan reclaims, the class gives pages
+ *    back, live items rescued).
  *  - move_points: a client dies at each step of a move (the crash
  *    points); recovery leaves a sound store and later calls finish the
  *    move.
@@ -302,6 +305,39 @@ START_TEST(dead_pages)
 }
 END_TEST
 
+/* Expired memory goes back to the pool with no class needing it: the
+ * write-path scan reclaims the expired items, their class then has
+ * pages of free chunks to spare and gives pages to the pool. The stores
+ * that drive it rewrite one key (no memory needed). */
+START_TEST(giveback)
+{
+	struct plmc_stats st;
+	int i, n;
+
+	store(16);
+	for (n = 0;; n++) { /* until every page is taken, none evicted */
+		ut_rc(put("g", n, 1000, n % 4 ? 5 : 0), PLMC_STORED);
+		stats(&st);
+		if (st.total_malloced >= st.limit_maxbytes)
+			break;
+	}
+	ck_assert_uint_eq(st.evictions, 0);
+	ut_rc(plmc_clock_advance(10), PLMC_OK);
+	ut_rc(plmc_stats_reset(), PLMC_OK);
+	for (i = 0; i < 40000; i++)
+		ut_rc(put("one", 0, 1000, 0), PLMC_STORED);
+	stats(&st);
+	ck_assert_uint_gt(st.reclaimed, 0);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	ck_assert_uint_gt(st.slab_global_page_pool, 0);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	for (i = 0; i <= n; i += 4) /* the live ones all stayed */
+		ck_assert_msg(has("g", i, 1000), "g:%d lost", i);
+	check_clean();
+}
+END_TEST
+
 /* ---- a death at each step of a move; the next call resumes it ---- */
 
 static void shift_child(int point)
@@ -478,6 +514,7 @@ int main(void)
 	tcase_add_test(t, reassign);
 	tcase_add_test(t, rescue);
 	tcase_add_test(t, dead_pages);
+	tcase_add_test(t, giveback);
 	tcase_add_loop_test(t, move_points, 0, 5);
 	tcase_add_test(t, shifting_stress);
 	suite_add_tcase(s, t);

@@ -43,10 +43,11 @@
  *      page from another class when it has no page at all, when the
  *      other class has more than two pages' worth of free chunks (its
  *      live items on the page are rescued into them: memcached's mode
- *      1 rule), when the other class has taken no chunk for
- *      KV_MOVE_IDLE seconds, or when that class's oldest page holds no
- *      live item (expired, flushed or empty: looked at most once a
- *      second per class);
+ *      1 rule), when the other class has taken no chunk for longer
+ *      than twice the idle time of the items the needy class evicts
+ *      (memcached's age rule) or for KV_MOVE_IDLE seconds, or when that
+ *      class's oldest page holds no live item (expired, flushed or
+ *      empty: looked at most once a second per class);
  *   2: on every allocation that would evict, a page is moved instead.
  * In modes 1 and 2 a class whose eviction finds nothing (all its chunks
  * being rebuilt or retired by other calls) also takes a page.
@@ -403,13 +404,23 @@ static int kv_move_page_dead(struct kv_ctx *c, int v)
 	return 1;
 }
 
-/* Mode 1: is a page of @v worth more to @k than an eviction in @k? */
+/*
+ * Mode 1: is a page of @v worth more to @k than an eviction in @k? Yes
+ * if @v has chunks to spare, or its newest item is older (it has taken
+ * no chunk since) than twice the idle time of the items @k last evicted
+ * (memcached's age rule, with the store's second clock: a class that
+ * stores every second is never a donor this way), or KV_MOVE_IDLE, or
+ * its oldest page is dead.
+ */
 static int kv_move_worth(struct kv_ctx *c, int k, int v)
 {
 	struct kv_class *kc = kv_cls(k);
 	u64 t = __atomic_load_n(&kv_cls(v)->last_take, __ATOMIC_RELAXED);
+	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED);
+	u64 idle = c->now > t ? c->now - t : 0;
 
-	if (t + KV_MOVE_IDLE <= c->now || kv_move_spare((u64)v))
+	if (idle >= KV_MOVE_IDLE || idle > 2 * age + 1 ||
+	    kv_move_spare((u64)v))
 		return 1;
 	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
 		return 0; /* found live items this second: evict instead */

@@ -17,10 +17,10 @@
  *      into a free chunk of the class if it has one (memcached's rescue,
  *      kv_move_rescue) or else unlinked (kv_evict_item), both through the
  *      ordinary write path (stripe lock, redo link, retire); then this
- *      slot's retired items are reclaimed once
- *      no other call can read them (epoch.c): that frees them, into the
- *      move. Items another call is still building (allocated before the
- *      start) get linked later: the next step unlinks them.
+ *      slot's retired items are reclaimed once no other call can read
+ *      them (epoch.c): that frees them, into the move. Items another
+ *      call is still building (allocated before the start) get linked
+ *      later: the next step unlinks them.
  *   3. finish: when mv_got equals the carved count, every chunk is back
  *      and none is reachable (a free chunk passed its grace period before
  *      it was freed; a retired one is freed only after it). The page is
@@ -53,16 +53,23 @@
  * being rebuilt or retired by other calls) also takes a page.
  * The victim is a class rich in free chunks, else the one whose last
  * chunk take is oldest, with at least two pages (one, when the needing
- * class has none), no move of its own in progress. Freed pages go to the pool, where the next class that
- * runs out takes them.
+ * class has none), no move of its own in progress. Freed pages go to
+ * the pool, where the next class that runs out takes them.
+ *
+ * Invariant (what makes the finish safe): a chunk of the page counts in
+ * mv_got at most once, and once counted it is on no free list and owned
+ * by nobody. The free list is the only way a freed chunk is used again,
+ * and the finish empties it of the page's chunks (kv_move_filter) under
+ * the same lock hold that compares mv_got with the carved count; the
+ * skim and kv_free's diversion only save that walk work.
  *
  * Locks: one at a time, as everywhere (the class lock, a stripe lock in
  * kv_evict_item, page_lock in kv_pool_put).
  */
 #include "kv.h"
 
-#define KV_MOVE_IDLE 30 /* seconds without a chunk take: a donor */
-#define KV_MV_PG(mv)  ((mv) & 0xffffffffULL) /* page index + 1 */
+#define KV_MOVE_IDLE	 30 /* seconds without a chunk take: a donor */
+#define KV_MV_PG(mv)	 ((mv) & 0xffffffffULL) /* page index + 1 */
 #define KV_MV_CARVED(mv) ((mv) >> 32)
 
 static u64 kv_mv_addr(const struct kv_geo *g, u64 mv)
@@ -230,8 +237,8 @@ static void kv_move_finish(struct kv_ctx *c, struct kv_class *cl, u64 addr)
 static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 {
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
-	u64 size = KV_ITEM_HDR + klen + __atomic_load_n(&it->vlen,
-							__ATOMIC_RELAXED);
+	u64 size = KV_ITEM_HDR + klen +
+		   __atomic_load_n(&it->vlen, __ATOMIC_RELAXED);
 	char key[KV_KEY_MAX];
 	struct kv_item *nw;
 	struct kv_wr w;
@@ -249,8 +256,8 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 		return 0;
 	nw->cls = (u8)k; /* kv_free_own frees it there if not used */
 	memcpy(key, it->data, klen);
-	kv_wr_begin(c, &w, key, klen, __atomic_load_n(&it->hash,
-						      __ATOMIC_RELAXED));
+	kv_wr_begin(c, &w, key, klen,
+		    __atomic_load_n(&it->hash, __ATOMIC_RELAXED));
 	if (w.old == it && k == cls) {
 		memcpy(nw, it, size);
 		w.keep_cas = 1;
@@ -419,8 +426,7 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v)
 	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED);
 	u64 idle = c->now > t ? c->now - t : 0;
 
-	if (idle >= KV_MOVE_IDLE || idle > 2 * age + 1 ||
-	    kv_move_spare((u64)v))
+	if (idle >= KV_MOVE_IDLE || idle > 2 * age + 1 || kv_move_spare((u64)v))
 		return 1;
 	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
 		return 0; /* found live items this second: evict instead */
@@ -466,8 +472,7 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 		return r;
 	np = __atomic_load_n(&kv_cls(k)->npages, __ATOMIC_RELAXED);
 	v = kv_move_victim(k, np ? 2 : 1);
-	if (v < 0 ||
-	    (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))
+	if (v < 0 || (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))
 		return r;
 	if (kv_move_start(c, v, np ? 2 : 1) != PLMC_REASSIGN_OK)
 		return r;
@@ -490,8 +495,7 @@ static void kv_move_giveback(struct kv_ctx *c)
 
 	if (KV_LIKELY(!kv_move_spare(k)) || !kv_automove() ||
 	    __atomic_load_n(&a->npool, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) <
-		    c->geo.npages ||
+	    __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) < c->geo.npages ||
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;
@@ -537,7 +541,8 @@ u64 kv_move_running(void)
 	u64 i, n = 0;
 
 	for (i = 0; i < kv_area()->ncls; i++)
-		n += __atomic_load_n(&kv_cls((int)i)->mv, __ATOMIC_RELAXED) != 0;
+		n += __atomic_load_n(&kv_cls((int)i)->mv, __ATOMIC_RELAXED) !=
+		     0;
 	return n;
 }
 

@@ -66,7 +66,8 @@ static int has(const char *pfx, int i, size_t vlen)
 	size_t j;
 
 	if (plmc_get(k, (size_t)kl, buf, sizeof(buf), &n, NULL, NULL) !=
-	    PLMC_OK || n != vlen)
+		    PLMC_OK ||
+	    n != vlen)
 		return 0;
 	for (j = 0; j < n; j++)
 		if (buf[j] != 'a' + i % 26)
@@ -378,8 +379,9 @@ static void move_crash(int point)
 	/* Later calls finish what the dead one started and go on. */
 	for (i = 0; i < 300; i++) {
 		ut_rc(put("p", i, shift[i % 3], 0), PLMC_STORED);
+		/* The scan walks a moving page once a second. */
 		if (i % 30 == 0)
-			plmc_clock_advance(1); /* the scan steps once a second */
+			plmc_clock_advance(1);
 	}
 	for (i = 0; i < 10; i++) {
 		stats(&st);
@@ -490,7 +492,8 @@ START_TEST(shifting_stress)
 	ut_procs(shifter, NPROC, NTHR);
 	ut_rc(plmc_recover(), 0);
 	stats(&st);
-	fprintf(stderr, "shifting_stress: moved %lu pages, evictions %lu, "
+	fprintf(stderr,
+		"shifting_stress: moved %lu pages, evictions %lu, "
 		"move evictions %lu, busy %lu, pool %lu\n",
 		(unsigned long)st.slabs_moved, (unsigned long)st.evictions,
 		(unsigned long)st.slab_reassign_evictions_nomem,

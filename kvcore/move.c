@@ -258,7 +258,11 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 	memcpy(key, it->data, klen);
 	kv_wr_begin(c, &w, key, klen,
 		    __atomic_load_n(&it->hash, __ATOMIC_RELAXED));
-	if (w.old == it && k == cls) {
+	/* Under the lock a linked @it is whole and fixed: its size now,
+	 * not the one read before (the chunk may have held an item still
+	 * being built then). */
+	size = KV_ITEM_HDR + it->klen + it->vlen;
+	if (w.old == it && k == cls && size <= kv_class_size(cls)) {
 		memcpy(nw, it, size);
 		w.keep_cas = 1;
 		kv_wr_link(c, &w, nw);

@@ -546,7 +546,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	if (c.ks->rcount >= KV_RETIRE_BATCH)
+	if (kv_reclaim_due(c.ks))
 		kv_reclaim(&c);
 	return rc;
 }

@@ -36,6 +36,7 @@ typedef __u8 u8;
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
 #define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
 #define KV_RETIRE_BATCH 32	   /* retired items before a reclaim scan */
+#define KV_RETIRE_BYTES (256 << 10) /* ... or retired chunk bytes (evict.c) */
 #define KV_REL_MAX	(60 * 60 * 24 * 30) /* exptime <= this is relative */
 #define KV_VERSION	"1.6.18-plmc"	    /* memcached semantics it follows */
 
@@ -421,6 +422,7 @@ void kv_pool_put(struct kv_ctx *c);
 int kv_automove(void);
 
 /* evict.c */
+int kv_reclaim_due(const struct kv_slot *ks);
 int kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
 void kv_scan(struct kv_ctx *c);

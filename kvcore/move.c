@@ -291,11 +291,6 @@ static int kv_move_step(struct kv_ctx *c, int cls)
 		return -1;
 	sz = kv_class_size(cls);
 	addr = kv_mv_addr(&c->geo, mv);
-	kv_lock(c, &cl->lock); /* the page's free chunks first: what is
-				* left on the free list can take rescues */
-	if (cl->mv == mv)
-		kv_move_filter(c, cl);
-	kv_unlock(c, &cl->lock);
 	/* The walk costs a load per chunk (16384 for the smallest class):
 	 * once per second per move is enough for the items linked late
 	 * (built from chunks taken before the start). */

@@ -61,7 +61,8 @@
  * by nobody. The free list is the only way a freed chunk is used again,
  * and the finish empties it of the page's chunks (kv_move_filter) under
  * the same lock hold that compares mv_got with the carved count; the
- * skim and kv_free's diversion only save that walk work.
+ * skim and kv_free's diversion only save that walk work (and the skim
+ * keeps a rescue's chunk off the page).
  *
  * Locks: one at a time, as everywhere (the class lock, a stripe lock in
  * kv_evict_item, page_lock in kv_pool_put).

@@ -370,6 +370,16 @@ int plmc_meta(const void *key, size_t klen, struct plmc_meta *m,
  * PLMC_E_SMALLBUF. */
 int plmc_version(char *buf, size_t len);
 
+/*
+ * memcached's "slabs reassign <src> <dst>" (move a page from class @src,
+ * -1: any, to class @dst) and "slabs automove <0|1|2>". PLMC_OK, or a
+ * negative code (-EOPNOTSUPP where the store cannot move pages).
+ * TEMPORARY declaration for plmcd; libpl/slabs_stub.c until the store's
+ * slab moves land.
+ */
+int plmc_slabs_reassign(int src, int dst);
+int plmc_slabs_automove(int mode);
+
 /* Tests: move the store's clock forward without sleeping. */
 int plmc_clock_advance(int64_t seconds);
 

@@ -74,4 +74,4 @@ cd "$run" || exit 1
 list=()
 for f in $files; do list+=("t/$f"); done
 # a file that hangs (a server that never answers) fails instead of stalling
-prove --exec "timeout ${MC_FILE_TIMEOUT:-300} perl" -j "${MC_JOBS:-4}" "${list[@]}"
+prove --timer --exec "timeout ${MC_FILE_TIMEOUT:-300} perl" -j "${MC_JOBS:-4}" "${list[@]}"

@@ -3,10 +3,12 @@
 #  1. mcdiff: the same random session (several seeds) against Debian's
 #     memcached and plmcd, reply by reply; classic and meta commands
 #     (random flag sets, base64 keys, quiet batches, malformed lines).
-#  2. memcapable -a (Debian's libmemcached-tools names it memccapable):
-#     the text-protocol conformance tests, against plmcd over TCP.
+#  2. memcapable -a and -b (Debian's libmemcached-tools names it
+#     memccapable): the text and binary protocol conformance tests.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit.
+#  5. memslap --binary (Debian's memcslap) against plmcd: a real binary
+#     client's load, every request answered.
 #  4. pymemcache's integration tests (Debian's python3-pymemcache ships
 #     them), with Debian's python3 and pytest. The three TLS cases are
 #     deselected: they need certificate files and a TLS listener, which
@@ -56,7 +58,7 @@ user=()
 memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 \
 	-o no_lru_maintainer,no_lru_crawler 2>"$tmp/mc.log" &
 pids+=($!)
-"$B/plmcd" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 2100 2>"$tmp/plmcd.log" &
+"$B/plmcd" "${user[@]}" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 2100 2>"$tmp/plmcd.log" &
 pids+=($!)
 wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" || {
 	echo "FAIL servers did not start"; cat "$tmp/plmcd.log"; echo "0 passed, 1 failed"; exit 1; }
@@ -67,6 +69,7 @@ done
 capable=$(command -v memccapable || command -v memcapable)
 if [ -n "$capable" ]; then
 	check "memcapable -a (text protocol)" "$capable" -a -h 127.0.0.1 -p "$port"
+	check "memcapable -b (binary protocol)" "$capable" -b -h 127.0.0.1 -p "$port"
 else
 	echo "FAIL memcapable missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
@@ -84,6 +87,14 @@ if [ -f "$pytests" ] && /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
 		--server 127.0.0.1 --port "$port"
 else
 	echo "FAIL pymemcache tests missing (scripts/deps.sh installs python3-pymemcache python3-pytest)"
+	fail=$((fail + 1))
+fi
+if command -v memcslap >/dev/null; then
+	check "memcslap --binary (a real binary-protocol client)" \
+		memcslap --binary --servers="127.0.0.1:$port" --concurrency=4 \
+		--execute-number=2000 --flush
+else
+	echo "FAIL memcslap missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
 echo "plmcd: $pass passed, $fail failed"

@@ -171,6 +171,8 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 	}
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, w->scratch,
 		       w->scratch_len);
+	if (!touch)
+		detail_record(q->key, q->klen, DETAIL_GET, rc == PLMC_OK);
 	if (rc == PLMC_NOT_FOUND) {
 		if (q->quiet)
 			return;
@@ -220,6 +222,7 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 		m.mflags |= PLMC_MF_CAS;
 		m.cas_in = q->cas;
 	}
+	detail_record(q->key, q->klen, DETAIL_SET, 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
 	if (rc == PLMC_STORED)
 		ok(c, q, NULL, 0, m.cas);
@@ -240,6 +243,7 @@ static void bin_delete(struct conn *c, const struct bin_req *q)
 		m.mflags |= PLMC_MF_CAS;
 		m.cas_in = q->cas;
 	}
+	detail_record(q->key, q->klen, DETAIL_DEL, 0);
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, NULL, 0);
 	if (rc == PLMC_DELETED || rc == PLMC_OK)
 		ok(c, q, NULL, 0, 0);
@@ -305,7 +309,14 @@ static void bin_stat(struct conn *c, const struct bin_req *q)
 	}
 	memcpy(what, q->key, q->klen);
 	what[q->klen] = 0;
-	if (plmcd_stats(&t, q->klen ? what : NULL) < 0 ||
+	if (!strncmp(what, "detail ", 7)) {
+		detail_command(&t, what + 7);
+		if (!memcmp(t.p, "CLIENT", 6)) {
+			buf_free(&t);
+			error(c, q, ST_ENOENT);
+			return;
+		}
+	} else if (plmcd_stats(&t, q->klen ? what : NULL) < 0 ||
 	    (t.len >= 6 && !memcmp(t.p, "SERVER", 6))) {
 		buf_free(&t);
 		error(c, q, ST_ENOENT);

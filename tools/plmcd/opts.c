@@ -104,7 +104,8 @@ static void usage(FILE *f)
 		"   - slab_reassign, slab_automove[=0|1|2]: slab page moves (store permitting)\n"
 		"   - relaxed_privileges, drop_privileges: accepted; plmcd has no seccomp filter\n"
 		"   other memcached -o options: see plmcd(8)\n"
-		"Refused, by name: -M -L -D -S -Y -e -Z -N, UDP, extstore (ext_*), TLS (ssl_*),\n"
+		"-D <char>                 per-prefix stats delimiter (turns \"stats detail\" on)\n"
+		"Refused, by name: -M -L -S -Y -e -Z -N, UDP, extstore (ext_*), TLS (ssl_*),\n"
 		"the proxy (proxy_*): see plmcd(8).\n");
 }
 
@@ -275,7 +276,12 @@ static int parse_flag(int c, const char *arg)
 			      "out-of-memory mode)"); break;
 	case 'L': refuse("-L", "the store's pages are mapped by the "
 			      "module or shm, not by plmcd"); break;
-	case 'D': refuse("-D", "no per-prefix stats (stats detail)"); break;
+	case 'D':
+		if (!arg[0] || arg[1])
+			die("%s: one delimiter character", "-D");
+		detail_delim = arg[0];
+		detail_on = 1; /* memcached: -D turns collection on */
+		break;
 	case 'S': refuse("-S", "no SASL authentication"); break;
 	case 'Y': refuse("-Y", "no ASCII authentication"); break;
 	case 'e': refuse("-e", "the store itself outlives plmcd: name "

@@ -140,6 +140,14 @@ struct server_stats {
 };
 extern struct server_stats g_server;
 
+/* detail.c: memcached's per-prefix stats ("stats detail", -D). */
+enum detail_op { DETAIL_GET, DETAIL_SET, DETAIL_DEL };
+extern int detail_on;
+extern char detail_delim;
+void detail_record(const char *key, size_t klen, enum detail_op op, int hit);
+void detail_reset(void);
+void detail_command(struct buf *b, const char *what);
+
 /* stats.c: memcached's "stats [what]"; -1 for an unknown @what. */
 int plmcd_stats(struct buf *b, const char *what);
 

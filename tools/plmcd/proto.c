@@ -152,7 +152,7 @@ static void value_block(struct conn *c, const char *key, uint32_t flags,
 {
 	if (with_cas)
 		buf_printf(&c->out, "VALUE %s %u %zu %llu\r\n", key, flags,
-			   vlen, (unsigned long long)cas);
+			   vlen, (unsigned long long)(g_opt.no_cas ? 0 : cas));
 	else
 		buf_printf(&c->out, "VALUE %s %u %zu\r\n", key, flags, vlen);
 	buf_add(&c->out, val, vlen);
@@ -174,6 +174,7 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	else
 		rc = plmc_get(k->tok[i], k->len[i], w->scratch,
 			      w->scratch_len, &vlen, &flags, &cas);
+	detail_record(k->tok[i], k->len[i], DETAIL_GET, rc == PLMC_OK);
 	if (rc == PLMC_NOT_FOUND)
 		return 0;
 	if (rc != PLMC_OK)
@@ -204,6 +205,9 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	if (rc < 0)
 		return rc;
 	for (int j = 0; j < n; j++) {
+		if (m[j].rc != PLMC_E_SMALLBUF) /* get_one counts that one */
+			detail_record(k->tok[first + j], k->len[first + j],
+				      DETAIL_GET, m[j].rc == PLMC_OK);
 		if (m[j].rc == PLMC_OK)
 			value_block(c, k->tok[first + j], m[j].flags, m[j].buf,
 				    m[j].vlen, with_cas, m[j].cas);
@@ -327,6 +331,7 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		/* memcached drops the line and reads on after the chunk */
 		return line_used + bytes + 2;
 	}
+	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
 	reply(c, k, status_word(rc));
 	return line_used + bytes + 2;
@@ -348,6 +353,7 @@ static void cmd_delete(struct conn *c, struct cmd *k)
 		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
 		return;
 	}
+	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
 	reply(c, k, status_word(plmc_delete(k->tok[1], k->len[1])));
 }
 
@@ -429,6 +435,10 @@ static void cmd_stats(struct conn *c, struct cmd *k)
 {
 	const char *what = k->n > 1 ? k->tok[1] : NULL;
 
+	if (what && !strcmp(what, "detail")) {
+		detail_command(&c->out, k->n > 2 ? k->tok[2] : NULL);
+		return;
+	}
 	if ((k->n > 2 && strcmp(what, "reset")) ||
 	    plmcd_stats(&c->out, what) < 0)
 		buf_add(&c->out, "ERROR\r\n", 7);

@@ -202,6 +202,7 @@ int plmcd_stats(struct buf *b, const char *what)
 	struct plmc_stats st;
 
 	if (what && !strcmp(what, "reset")) {
+		detail_reset();
 		if (plmc_stats_reset() < 0)
 			return buf_add(b, "SERVER_ERROR stats reset\r\n", 26), 0;
 		buf_add(b, "RESET\r\n", 7);

@@ -138,7 +138,9 @@ install: $(INSTALL_INPUTS)
 		> $(DEST)$(SYSTEMDUNITDIR)/plmcd.service
 	grep -q '^ExecStart=$(BINDIR)/plmcd ' \
 		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service
-	echo 'g plmc - - -' > $(DEST)$(SYSUSERSDIR)/plmc.conf
+	printf '%s\n' 'g plmc - - -' \
+		'u plmcd - "plmcd (plmc store over memcached protocol)" /nonexistent /usr/sbin/nologin' \
+		'm plmcd plmc' > $(DEST)$(SYSUSERSDIR)/plmc.conf
 	echo 'plmc' > $(DEST)$(MODULESLOADDIR)/plmc.conf
 	chmod 0644 $(DEST)$(PKGCONFIGDIR)/plmc.pc \
 		$(DEST)$(PKGCONFIGDIR)/plmc-memcached.pc \

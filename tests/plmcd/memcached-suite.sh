@@ -19,7 +19,12 @@ B=$top/build
 ver=1.6.18
 cache=$B/memcached-src
 tmp=$(mktemp -d /tmp/plmcd-mcsuite.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+stop_servers() {
+	# the servers this run started (memcached-debug records each pid)
+	[ -f "$tmp/pids" ] && while read -r p; do kill "$p" 2>/dev/null; done <"$tmp/pids"
+	rm -rf "$tmp"
+}
+trap stop_servers EXIT
 
 PASS_FILES="
 "
@@ -62,7 +67,7 @@ cp tests/plmcd/memcached-debug "$run/memcached-debug"
 printf '#!/bin/sh\nshift\nexec "$@"\n' >"$run/timedrun"
 chmod +x "$run/timedrun"
 
-export PLMCD=$B/plmcd PLMC_BACKEND=none
+export PLMCD=$B/plmcd PLMC_BACKEND=none PLMCD_PIDS=$tmp/pids
 files=${MC_FILES:-$PASS_FILES}
 for f in "$run"/t/*.t; do
 	b=$(basename "$f")
@@ -74,4 +79,4 @@ cd "$run" || exit 1
 list=()
 for f in $files; do list+=("t/$f"); done
 # a file that hangs (a server that never answers) fails instead of stalling
-prove --timer --exec "timeout ${MC_FILE_TIMEOUT:-300} perl" -j "${MC_JOBS:-4}" "${list[@]}"
+prove --exec "timeout ${MC_FILE_TIMEOUT:-300} perl" -j "${MC_JOBS:-4}" "${list[@]}"

@@ -97,5 +97,11 @@ else
 	echo "FAIL memcslap missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
+# The shipped unit's hardening, as systemd rates it, against Debian's
+# memcached unit (4.8).
+score=$(systemd-analyze security --offline=true tools/plmcd/plmcd.service 2>/dev/null |
+	sed -n 's/.*Overall exposure level for plmcd.service: \([0-9.]*\).*/\1/p')
+check "plmcd.service exposure ${score:-?} <= 4.8 (Debian's memcached.service)" \
+	awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 <= 4.8) }'
 echo "plmcd: $pass passed, $fail failed"
 [ "$fail" = 0 ]

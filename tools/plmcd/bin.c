@@ -224,6 +224,8 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 	}
 	detail_record(q->key, q->klen, DETAIL_SET, 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
+	if (rc == PLMC_E_TOOBIG && q->base == OP_SET)
+		plmc_delete(q->key, q->klen); /* as the text protocol's set */
 	if (rc == PLMC_STORED)
 		ok(c, q, NULL, 0, m.cas);
 	else if (rc == PLMC_NOT_STORED)
@@ -469,13 +471,18 @@ static size_t decode(struct conn *c, struct bin_req *q)
 		return (size_t)-1;
 	}
 	if (q->bodylen > g_server.item_max + PLMC_KEY_MAX + 32) {
-		/* too large for any item: answer, then drop the body */
+		/* too large for any item: answer, then drop the body; a set
+		 * also drops the key's old value, as memcached does */
+		if (avail < BIN_HDR + (size_t)q->extlen + q->klen)
+			return 0;
+		if (q->base == OP_SET && q->klen <= PLMC_KEY_MAX)
+			plmc_delete(h + BIN_HDR + q->extlen, q->klen);
+		c->swallow = q->bodylen;
 		error(c, q, q->base == OP_SET || q->base == OP_ADD ||
 				    q->base == OP_REPLACE ||
 				    q->base == OP_APPEND ||
 				    q->base == OP_PREPEND
 			    ? ST_E2BIG : ST_EINVAL);
-		c->swallow = q->bodylen;
 		return BIN_HDR;
 	}
 	if (avail < BIN_HDR + (size_t)q->bodylen)

@@ -145,7 +145,7 @@ static void cmd_slabs(struct conn *c, struct cmd *k, int words)
 	}
 	if (k->n == 3 && !strcmp(k->tok[1], "automove")) {
 		if (u32_word(k->tok[2], &mode) || mode > 2) {
-			out(c, k, "ERROR\r\n");
+			out(c, k, "CLIENT_ERROR bad command line format\r\n");
 			return;
 		}
 		if (plmc_slabs_automove((int)mode) == PLMC_OK) {

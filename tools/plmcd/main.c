@@ -38,10 +38,16 @@ struct server_stats g_server;
  * acceptor only links it in under @lock, the owner unlinks and sweeps
  * under @lock too (the list is what -o idle_timeout walks).
  */
+#define PLMCD_YIELD_MAX 1024
+
 struct worker {
 	int ep;
 	pthread_mutex_t lock;
 	struct conn *head;
+	/* connections that stopped after -R requests with input left, to
+	 * run again after this round of events (only this worker's) */
+	struct conn *yield[PLMCD_YIELD_MAX];
+	int nyield;
 };
 
 static int listen_fds[2], nlisten;
@@ -132,6 +138,9 @@ static void conn_link(struct worker *wk, struct conn *c)
 
 static void conn_close(struct worker *wk, struct conn *c)
 {
+	for (int i = 0; c->yielded && i < wk->nyield; i++)
+		if (wk->yield[i] == c)
+			wk->yield[i] = NULL;
 	pthread_mutex_lock(&wk->lock);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -233,8 +242,54 @@ static int conn_flush(int ep, struct conn *c)
 	return 0;
 }
 
+/* Run what is buffered; a connection that yields (-R) waits its turn. */
+static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
+{
+	int rc = proto_run(c, w);
+
+	if (rc < 0 || c->out.len > PLMCD_OUT_MAX)
+		return -1; /* a client that never reads: drop it */
+	if (rc > 0) {
+		if (c->yielded)
+			return 0;
+		if (wk->nyield == PLMCD_YIELD_MAX)
+			return conn_input(wk, c, w); /* no room: go on now */
+		c->yielded = 1;
+		wk->yield[wk->nyield++] = c;
+	}
+	return 0;
+}
+
+static void conn_finish(struct worker *wk, struct conn *c)
+{
+	if (conn_flush(wk->ep, c) < 0 || c->closing)
+		conn_close(wk, c);
+}
+
+/* The yielded connections, each for another -R requests. */
+static void run_yielded(struct worker *wk, struct worker_ctx *w)
+{
+	struct conn *list[PLMCD_YIELD_MAX];
+	int n = wk->nyield;
+
+	memcpy(list, wk->yield, sizeof(list[0]) * (size_t)n);
+	wk->nyield = 0;
+	for (int i = 0; i < n; i++) {
+		struct conn *c = list[i];
+
+		if (!c)
+			continue; /* closed meanwhile */
+		c->yielded = 0;
+		if (conn_input(wk, c, w) < 0)
+			c->closing = 1;
+		conn_finish(wk, c);
+	}
+}
+
 static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
+	if (c->yielded)
+		goto flush; /* its turn comes after this round */
 	for (;;) {
 		ssize_t r;
 
@@ -251,13 +306,13 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 				   __ATOMIC_RELAXED);
 		c->in.len += r;
 		c->last = now_sec();
-		if (proto_run(c, w) < 0 || c->out.len > PLMCD_OUT_MAX)
-			c->closing = 1; /* a client that never reads: drop it */
-		if (c->closing || (size_t)r < 16384)
+		if (conn_input(wk, c, w) < 0)
+			c->closing = 1;
+		if (c->closing || c->yielded || (size_t)r < 16384)
 			break;
 	}
-	if (conn_flush(wk->ep, c) < 0 || c->closing)
-		goto close;
+flush:
+	conn_finish(wk, c);
 	return;
 close:
 	conn_close(wk, c);
@@ -301,7 +356,7 @@ static void *worker_main(void *arg)
 		epoll_ctl(wk->ep, EPOLL_CTL_ADD, listen_fds[i], &ev);
 	}
 	while (!stopping) {
-		int n = epoll_wait(wk->ep, evs, 64, 200);
+		int n = epoll_wait(wk->ep, evs, 64, wk->nyield ? 0 : 200);
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -311,6 +366,8 @@ static void *worker_main(void *arg)
 			else
 				conn_event(wk, p, &w);
 		}
+		if (wk->nyield)
+			run_yielded(wk, &w);
 		if (g_opt.idle_timeout)
 			idle_sweep(wk);
 	}

@@ -61,6 +61,7 @@ struct conn {
 	struct buf in, out;
 	struct conn *prev, *next; /* the owning worker's list (idle sweep) */
 	uint64_t last;		/* monotonic seconds of the last request */
+	int yielded;		/* on the worker's list to run again (-R) */
 	uint64_t id;
 	/*
 	 * A storage command stays unconsumed in `in` until its data block
@@ -106,7 +107,9 @@ void worker_ctx_free(struct worker_ctx *w);
 
 /*
  * Parse and run every complete command in c->in, appending replies to
- * c->out. Returns 0, or -1 when the connection must close.
+ * c->out. Returns 0; 1 when it stopped after -R requests with more
+ * input left (run it again after the other connections); -1 when the
+ * connection must close.
  */
 int proto_run(struct conn *c, struct worker_ctx *w);
 

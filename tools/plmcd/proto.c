@@ -589,8 +589,17 @@ void worker_ctx_free(struct worker_ctx *w)
 
 int proto_run(struct conn *c, struct worker_ctx *w)
 {
-	for (;;) {
+	for (int done = 0;; done++) {
 		size_t n;
+
+		/* -R: after that many requests, let the worker serve the
+		 * others first (memcached's conn_yields) */
+		if (done == g_opt.reqs_per_event && c->in.off < c->in.len &&
+		    !c->swallow) {
+			__atomic_add_fetch(&g_server.conn_yields, 1,
+					   __ATOMIC_RELAXED);
+			return 1;
+		}
 
 		if (c->swallow) {
 			swallow(c);

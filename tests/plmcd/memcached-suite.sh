@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/plmcd/memcached-suite.sh - memcached 1.6.18's own t/ suite against
-# plmcd. Debian's source package is fetched at test time (a temporary
-# deb-src list, nothing added to the system's sources, nothing committed);
+# plmcd. Debian's source package is fetched at test time by
+# fetch-memcached.sh (a temporary deb-src list, nothing added to the
+# system's sources, nothing committed; scripts/deps.sh runs it first, as
+# plmc-iso has no network);
 # its t/ files run with prove from a directory that holds
 # tests/plmcd/memcached-debug (memcached's command line mapped onto
 # plmcd's) where memcached's harness expects its binary. Each server the
@@ -85,30 +87,12 @@ issue_163.t: the LRU crawler's reclaim counters
 issue_183.t: the LRU crawler's reclaim counters
 "
 
-fetch() {
-	local sl=$tmp/apt
-	[ -d "$cache/memcached-$ver/t" ] && return 0
-	mkdir -p "$sl/parts" "$sl/lists/partial" "$sl/cache/archives/partial" "$cache"
-	cat >"$sl/parts/src.sources" <<-SRC
-	Types: deb-src
-	URIs: http://deb.debian.org/debian
-	Suites: bookworm
-	Components: main
-	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-	SRC
-	local o=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$sl/parts"
-		-o "Dir::State::Lists=$sl/lists" -o "Dir::Cache=$sl/cache")
-	apt-get "${o[@]}" -qq update >"$tmp/apt.log" 2>&1 &&
-		(cd "$cache" && apt-get "${o[@]}" -qq source --download-only "memcached=$ver-1") >>"$tmp/apt.log" 2>&1 &&
-		tar -C "$cache" -xf "$cache/memcached_$ver.orig.tar.xz" || {
-		cat "$tmp/apt.log"
-		return 1
-	}
-}
-
 src=${MC_SRC:-}
 if [ -z "$src" ]; then
-	fetch || { echo "FAIL could not fetch memcached $ver's source (apt-get source)"; exit 1; }
+	tests/plmcd/fetch-memcached.sh "$cache" || {
+		echo "FAIL no memcached $ver source: scripts/deps.sh fetches it (outside plmc-iso)"
+		exit 1
+	}
 	src=$cache/memcached-$ver
 fi
 run=$tmp/mc

@@ -105,7 +105,7 @@ install: $(INSTALL_INPUTS)
 	$(INSTALL) -m 0644 $(B)/kvcore.img $(DEST)$(PLMCLIBDIR)
 	$(INSTALL) -m 0644 docs/man/libpl.3 $(DEST)$(MANDIR)/man3
 	$(INSTALL) -m 0644 docs/man/plmc.7 $(DEST)$(MANDIR)/man7
-	$(INSTALL) -m 0644 docs/man/plctl.8 tools/plmcd/plmcd.8 \
+	$(INSTALL) -m 0644 docs/man/plctl.8 docs/man/plmcd.8 \
 		$(DEST)$(MANDIR)/man8
 	for f in $(MAN_LINKS); do \
 		echo '.so man3/libpl.3' > $(DEST)$(MANDIR)/man3/$$f.3 || exit 1; \

@@ -7,7 +7,10 @@
 #     memccapable): the text and binary protocol conformance tests.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit.
-#  5. memslap --binary (Debian's memcslap) against plmcd: a real binary
+#  5. operator flags: root without -u refused, -d -P -u nobody serves as
+#     nobody from a store of its own, -d -n leaves no stale attachment;
+#     the systemd unit's exposure against memcached's.
+#  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
 #     client's load, every request answered.
 #  4. pymemcache's integration tests (Debian's python3-pymemcache ships
 #     them), with Debian's python3 and pytest. The three TLS cases are
@@ -97,6 +100,56 @@ else
 	echo "FAIL memcslap missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
+echo "-- operator flags (-u, -d, -P, own and shared stores)"
+ask_version() { # port: "VERSION ..." or nothing
+	/usr/bin/python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"version\r\n")
+print(s.recv(100).decode().strip())
+PY
+}
+wait_gone() { for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
+op_port=$((port + 1))
+root_refused() { # as root without -u: memcached's refusal, nothing served
+	local out
+	out=$("$B/plmcd" -p "$op_port" 2>&1) && return 1 # must fail
+	echo "$out"
+	grep -q "can't run as root without the -u switch" <<<"$out" &&
+		[ -z "$(ask_version "$op_port")" ]
+}
+daemon_user() { # -d -P -u nobody: the daemon serves as nobody, its own store
+	"$B/plmcd" -u nobody -d -P "$tmp/d.pid" -p "$op_port" 2>/dev/null || return 1
+	sleep 0.5
+	local pid uid v
+	pid=$(cat "$tmp/d.pid") || return 1
+	uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")
+	v=$(ask_version "$op_port")
+	ls /dev/shm | grep -q "^plmc.plmcd-127.0.0.1-$op_port\$" || { echo "no own store"; kill "$pid"; return 1; }
+	kill "$pid"
+	wait_gone "$pid" || return 1
+	echo "uid $uid, $v, own store destroyed at exit: $(ls /dev/shm | grep -c "plmcd-127.0.0.1-$op_port")"
+	[ "$uid" = "$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] &&
+		[ "$v" = "VERSION 1.6.18-plmc" ] && ! ls /dev/shm | grep -q "plmcd-127.0.0.1-$op_port"
+}
+daemon_shared() { # -d -n: the daemon attaches after forking; no stale attachment
+	"$B/plmcd" -u root -d -P "$tmp/s.pid" -n "$store-d" -p "$op_port" 2>/dev/null || return 1
+	sleep 0.5
+	local pid v
+	pid=$(cat "$tmp/s.pid") || return 1
+	v=$(ask_version "$op_port")
+	kill "$pid"
+	wait_gone "$pid" || return 1
+	[ "$v" = "VERSION 1.6.18-plmc" ] && "$B/plctl" destroy "$store-d"
+}
+if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
+	check "as root without -u: refused as memcached refuses" root_refused
+	check "-d -P -u nobody: daemon serves as nobody, own store destroyed at exit" daemon_user
+	check "-d -n: shared store, plain destroy after the daemon exits (no stale attach)" daemon_shared
+else
+	echo "SKIP -u checks (not root)"
+fi
+
 # The shipped unit's hardening, as systemd rates it, against Debian's
 # memcached unit (4.8).
 score=$(systemd-analyze security --offline=true tools/plmcd/plmcd.service 2>/dev/null |

@@ -85,6 +85,10 @@ int pl_pku_attach(const char *name)
 	__u64 fsize = 0, entry;
 	int fd, pkey, rc;
 
+	/* pkey_alloc answers ENOSPC both without PKU and when every key is
+	 * taken: ask the CPU first, to tell the caller which. */
+	if (!pl_ospke())
+		return -EOPNOTSUPP; /* no PKU in this CPU or kernel */
 	pku_announce();
 	fd = pl_shm_open(name, &fh, &fsize);
 	if (fd < 0)
@@ -92,7 +96,7 @@ int pl_pku_attach(const char *name)
 	/* Access disabled in this thread's PKRU; new threads inherit it. */
 	pkey = pkey_alloc(0, PKEY_DISABLE_ACCESS);
 	if (pkey < 0) {
-		rc = -errno; /* EINVAL or ENOSPC: no PKU, or no key left */
+		rc = -errno; /* ENOSPC: every key is taken */
 		goto err_close;
 	}
 	rc = pl_shm_map_image(fd);

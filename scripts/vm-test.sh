@@ -2,7 +2,7 @@
 # vm-test.sh - the VM suite: plmc.ko and the static test programs in the
 # test host (QEMU TCG, -cpu max: real PKU), one line per test, a summary.
 #
-# Run by `make vm-test` after `make all`. Exits non-zero on any failed
+# Run by `make vm-test` after `make tests`. Exits non-zero on any failed
 # test, a missing summary, kernel trouble in the console, or a timeout.
 # The console is kept in build/vm/console.log. A second boot, without the
 # module, runs the pku backend's tests (build/vm/console-pku.log).
@@ -25,10 +25,10 @@ for p in "$B"/vm/vm_* "$B"/vm/atk_* "$B"/vm/ut_* "$B"/vm/crash_driver; do
 	fi
 	progs+=("$p")
 done
-[ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm${VM_ONLY:+ matching VM_ONLY=$VM_ONLY} (run make all)"
+[ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm${VM_ONLY:+ matching VM_ONLY=$VM_ONLY} (run make tests)"
 [ -n "$VM_ONLY" ] && echo "vm: VM_ONLY: only ${#progs[@]} programs"
 for f in "$B/kvcore.img" "$B/kvcore-bad.img"; do
-	[ -f "$f" ] || die "missing $f (run make all)"
+	[ -f "$f" ] || die "missing $f (run make tests)"
 done
 
 # The attack suite's O_DIRECT attack needs a block device: the RAM disk.
@@ -58,11 +58,18 @@ if ! vm_judge "$B/vm/console.log" || [ "$rc" != 0 ]; then
 fi
 grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console.log" | tail -n 1 | sed 's/^/vm suite: /'
 
+# VM_ONLY names the programs of the first boot: the later boots are left
+# out unless VM_PKU=1 asks for them too.
+if [ -n "$VM_ONLY" ] && [ "${VM_PKU:-0}" != 1 ]; then
+	echo "vm: VM_ONLY: the pku and no-PKU boots are left out (VM_PKU=1 runs them)"
+	exit 0
+fi
+
 # The pku backend, in a test host booted without the module: unit tests
 # through the gate and the stray-access tests (tests/vm/run-pku.sh).
 pku=()
 for p in "$B"/vm-pku/test_* "$B/vm/pku_stray"; do
-	[ -x "$p" ] || die "missing $p (run make all)"
+	[ -x "$p" ] || die "missing $p (run make tests)"
 	pku+=("$p")
 done
 initrd="$B/vm/initrd-pku.gz"
@@ -78,4 +85,26 @@ if ! vm_judge "$B/vm/console-pku.log" || [ "$rc" != 0 ]; then
 	exit 1
 fi
 grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console-pku.log" | tail -n 1 | sed 's/^/vm pku: /'
+
+# A CPU without PKU (-cpu max,pku=off), plmc.ko offered to insmod: the
+# module must refuse to load and say why; libpl falls back to the none
+# backend, says so, and the same unit tests pass through it
+# (tests/vm/run-pku.sh in its nopku mode; tests/vm/nopku_check.c).
+nopku=("$B/vm/nopku_check")
+for p in "$B"/vm-pku/test_*; do
+	nopku+=("$p")
+done
+initrd="$B/vm/initrd-nopku.gz"
+"$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-pku.sh" \
+	"$KO" "$B/kvcore.img" "${nopku[@]}"
+echo "vm: booting $KVER on a CPU without PKU (pku=off): ${#nopku[@]} programs"
+start=$(date +%s)
+rc=0
+VM_CPU=max,pku=off vm_boot "$initrd" "$B/vm/console-nopku.log" || rc=$?
+echo "vm: the test host ran $(($(date +%s) - start)) s"
+if ! vm_judge "$B/vm/console-nopku.log" || [ "$rc" != 0 ]; then
+	[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
+	exit 1
+fi
+grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console-nopku.log" | tail -n 1 | sed 's/^/vm no-pku: /'
 echo "vm-test: all passed"

@@ -1,7 +1,7 @@
 # tests/plmcd: plmcd against memcached (differential), memcapable, and
 # memcached's own t/ suite.
 MCDIFF := $(B)/tests/mcdiff
-ALL_TARGETS += $(MCDIFF)
+TEST_TARGETS += $(MCDIFF)
 
 $(MCDIFF): tests/plmcd/mcdiff.c
 	@mkdir -p $(@D)

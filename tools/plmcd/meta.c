@@ -185,6 +185,97 @@ static int num_flags(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* N, T, R: a TTL each. Return 0, or -1 for a bad number. */
+static int ttl_flag(unsigned char f, const char *arg, struct meta_req *q)
+{
+	int64_t v;
+
+	if (num_i32(arg, &v))
+		return -1;
+	if (f == 'N') {
+		q->m.vivify_ttl = v;
+		q->has_n = 1;
+	} else if (f == 'T') {
+		q->m.ttl = v;
+		q->has_t = 1;
+	} else {
+		q->m.recache = v;
+		q->has_r = 1;
+	}
+	return 0;
+}
+
+/*
+ * A flag that carries a value (b's key, N T R F C M J D). Return 0, or
+ * -1 with *err set to its error words (NULL: the generic format error).
+ */
+static int value_flag(const struct cmd *k, int i, struct meta_req *q,
+		      const char **err)
+{
+	unsigned char f = (unsigned char)k->tok[i][0];
+	const char *arg = k->tok[i] + 1;
+
+	*err = E_TOKEN;
+	switch (f) {
+	case 'b':
+		q->bin = 1;
+		q->klen = b64_decode(k->tok[1], k->len[1], q->key,
+				     sizeof(q->key) - 1);
+		*err = E_DECODE;
+		return q->klen ? 0 : -1;
+	case 'N':
+	case 'T':
+	case 'R':
+		return ttl_flag(f, arg, q);
+	case 'F':
+		*err = NULL;
+		return num_flags(arg, &q->m.cflags);
+	case 'C':
+		if (num_u64(arg, &q->m.cas_in))
+			return -1;
+		q->has_cas = 1;
+		return 0;
+	case 'M':
+		*err = "CLIENT_ERROR incorrect length for M token";
+		if (k->len[i] != 2)
+			return -1;
+		q->mode = k->tok[i][1];
+		return 0;
+	case 'J':
+		*err = "CLIENT_ERROR invalid numeric initial value";
+		return num_u64(arg, &q->m.initial);
+	default: /* 'D' */
+		*err = "CLIENT_ERROR invalid numeric delta value";
+		return num_u64(arg, &q->m.delta);
+	}
+}
+
+/*
+ * A flag without a value: what it switches on. Return 0, or -1 for a
+ * letter no meta command knows.
+ */
+static int plain_flag(unsigned char f, struct meta_req *q)
+{
+	switch (f) {
+	case 'l': case 'O': case 'P': case 'L': case 'k':
+	case 's': case 't': case 'c': case 'f': case 'h':
+		return 0; /* reply flags: read when the reply is written */
+	case 'v':
+		q->value = 1;
+		return 0;
+	case 'u':
+		q->m.mflags |= PLMC_MF_NOBUMP;
+		return 0;
+	case 'q':
+		q->quiet = 1;
+		return 0;
+	case 'I':
+		q->m.mflags |= PLMC_MF_STALE;
+		return 0;
+	}
+	return -1;
+}
+
 /*
  * memcached's _meta_flag_preparse over words [first, k->n): a repeated
  * flag (or a byte >= 127) or an unknown one stops at once; a bad number
@@ -194,105 +285,22 @@ static int num_flags(const char *s, uint32_t *out)
 static const char *preparse(struct cmd *k, int first, struct meta_req *q)
 {
 	unsigned char seen[128] = {0};
-	const char *err = NULL;
+	const char *err = NULL, *e;
 	int bad = 0;
 
 	for (int i = first; i < k->n; i++) {
 		unsigned char f = (unsigned char)k->tok[i][0];
-		const char *arg = k->tok[i] + 1;
 
 		if (f >= 127 || seen[f])
 			return "CLIENT_ERROR duplicate flag";
 		seen[f] = 1;
-		switch (f) {
-		case 'b':
-			q->klen = b64_decode(k->tok[1], k->len[1], q->key,
-					     sizeof(q->key) - 1);
-			if (!q->klen) {
-				err = E_DECODE;
+		if (f && strchr("bNTRFCMJD", f)) {
+			if (value_flag(k, i, q, &e)) {
 				bad = 1;
+				if (e)
+					err = e;
 			}
-			q->bin = 1;
-			break;
-		case 'N':
-		case 'T':
-		case 'R': {
-			int64_t v;
-
-			if (num_i32(arg, &v)) {
-				err = E_TOKEN;
-				bad = 1;
-			} else if (f == 'N') {
-				q->m.vivify_ttl = v;
-				q->has_n = 1;
-			} else if (f == 'T') {
-				q->m.ttl = v;
-				q->has_t = 1;
-			} else {
-				q->m.recache = v;
-				q->has_r = 1;
-			}
-			break;
-		}
-		case 'l':
-		case 'O':
-		case 'P':
-		case 'L':
-		case 'k':
-		case 's':
-		case 't':
-		case 'c':
-		case 'f':
-		case 'h':
-			break;
-		case 'v':
-			q->value = 1;
-			break;
-		case 'u':
-			q->m.mflags |= PLMC_MF_NOBUMP;
-			break;
-		case 'q':
-			q->quiet = 1;
-			break;
-		case 'F':
-			if (num_flags(arg, &q->m.cflags))
-				bad = 1;
-			break;
-		case 'C':
-			if (num_u64(arg, &q->m.cas_in)) {
-				err = E_TOKEN;
-				bad = 1;
-			} else {
-				q->has_cas = 1;
-			}
-			break;
-		case 'M':
-			if (k->len[i] != 2) {
-				err = "CLIENT_ERROR incorrect length for M "
-				      "token";
-				bad = 1;
-			} else {
-				q->mode = k->tok[i][1];
-			}
-			break;
-		case 'J':
-			if (num_u64(arg, &q->m.initial)) {
-				err = "CLIENT_ERROR invalid numeric initial "
-				      "value";
-				bad = 1;
-			}
-			break;
-		case 'D':
-			if (num_u64(arg, &q->m.delta)) {
-				err = "CLIENT_ERROR invalid numeric delta "
-				      "value";
-				bad = 1;
-			}
-			break;
-		case 'I':
-			q->m.mflags |= PLMC_MF_STALE;
-			break;
-		default:
+		} else if (plain_flag(f, q)) {
 			return "CLIENT_ERROR invalid flag";
 		}
 	}

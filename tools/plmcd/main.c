@@ -245,7 +245,11 @@ static int conn_flush(int ep, struct conn *c)
 /* Run what is buffered; a connection that yields (-R) waits its turn. */
 static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
-	int rc = proto_run(c, w);
+	int rc;
+
+	c->busy = 1;
+	rc = proto_run(c, w);
+	c->busy = 0;
 
 	if (rc < 0 || c->out.len > PLMCD_OUT_MAX)
 		return -1; /* a client that never reads: drop it */
@@ -373,6 +377,61 @@ static void *worker_main(void *arg)
 	}
 	worker_ctx_free(&w); /* main closes the epolls after every join */
 	return NULL;
+}
+
+/* "addr" of a socket as memcached prints it: tcp:ADDR:PORT, unix:PATH. */
+static void sock_name(char *out, size_t n, int fd, int peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&ss,
+					       &len)) {
+		snprintf(out, n, "?");
+	} else if (ss.ss_family == AF_UNIX) {
+		snprintf(out, n, "unix:%s", g_opt.unix_path ? g_opt.unix_path : "");
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(out, n, "tcp:%s:%u", ip, ntohs(in->sin_port));
+	}
+}
+
+/*
+ * "stats conns": the listeners, then every connection of every worker
+ * (read under the worker's lock: its owner unlinks a connection under
+ * that lock before freeing it).
+ */
+static void conns_report(struct buf *b)
+{
+	uint64_t now = now_sec();
+	char a[160];
+
+	for (int i = 0; i < nlisten; i++) {
+		sock_name(a, sizeof(a), listen_fds[i], 0);
+		buf_printf(b, "STAT %d:addr %s\r\nSTAT %d:state conn_listening\r\n",
+			   listen_fds[i], a, listen_fds[i]);
+	}
+	for (int w = 0; w < g_opt.threads; w++) {
+		pthread_mutex_lock(&workers[w].lock);
+		for (struct conn *c = workers[w].head; c; c = c->next) {
+			sock_name(a, sizeof(a), c->fd, 1);
+			buf_printf(b, "STAT %d:addr %s\r\n", c->fd, a);
+			sock_name(a, sizeof(a), c->fd, 0);
+			buf_printf(b, "STAT %d:listen_addr %s\r\n", c->fd, a);
+			/* memcached's names: running, a command or its
+			 * data still arriving, or waiting for one */
+			buf_printf(b, "STAT %d:state %s\r\n", c->fd,
+				   c->busy ? "conn_parse_cmd" :
+				   c->in.off < c->in.len ? "conn_nread" :
+				   "conn_waiting");
+			buf_printf(b, "STAT %d:secs_since_last_cmd %llu\r\n",
+				   c->fd, (unsigned long long)(now - c->last));
+		}
+		pthread_mutex_unlock(&workers[w].lock);
+	}
 }
 
 /*
@@ -600,6 +659,7 @@ int main(int argc, char **argv)
 	g_server.maxconns = g_opt.maxconns;
 	g_server.tcpport = g_opt.port;
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
+	g_server.conns = conns_report;
 	if (start_workers(tid) < 0)
 		goto out;
 	fprintf(stderr, "plmcd: serving %s store %s (backend %s)%s%s\n",

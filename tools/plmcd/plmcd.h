@@ -62,6 +62,7 @@ struct conn {
 	struct conn *prev, *next; /* the owning worker's list (idle sweep) */
 	uint64_t last;		/* monotonic seconds of the last request */
 	int yielded;		/* on the worker's list to run again (-R) */
+	int busy;		/* its commands are running ("stats conns") */
 	uint64_t id;
 	/*
 	 * A storage command stays unconsumed in `in` until its data block
@@ -140,6 +141,9 @@ struct server_stats {
 	uint64_t maxconns;
 	uint64_t tcpport;
 	uint64_t item_max; /* the store's max item size */
+	/* "stats conns": one row set per listener and connection (main.c;
+	 * NULL where there are none, as in the fuzz target) */
+	void (*conns)(struct buf *b);
 };
 extern struct server_stats g_server;
 

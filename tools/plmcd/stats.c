@@ -208,6 +208,12 @@ int plmcd_stats(struct buf *b, const char *what)
 		buf_add(b, "RESET\r\n", 7);
 		return 0;
 	}
+	if (what && !strcmp(what, "conns")) {
+		if (g_server.conns)
+			g_server.conns(b);
+		buf_add(b, "END\r\n", 5);
+		return 0;
+	}
 	if (what && strcmp(what, "settings") && strcmp(what, "slabs") &&
 	    strcmp(what, "items") && strcmp(what, "sizes"))
 		return -1;

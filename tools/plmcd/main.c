@@ -210,6 +210,10 @@ static void conn_accept(int lfd)
 	ev.data.ptr = c;
 	conn_link(wk, c);
 	__atomic_add_fetch(&g_server.curr_connections, 1, __ATOMIC_RELAXED);
+	/* Linked before the owner can see an event for it (its close
+	 * unlinks). If the add fails the owner never sees it, and its idle
+	 * sweep passes over a connection accepted this instant, so closing
+	 * it here is this thread's alone. */
 	if (epoll_ctl(wk->ep, EPOLL_CTL_ADD, fd, &ev)) {
 		conn_close(wk, c);
 		return;

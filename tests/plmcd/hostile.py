@@ -130,8 +130,12 @@ def too_large_swallowed():
     r1 = recv_until(s, b"\r\n")
     s.sendall(b"x" * 2000000 + b"\r\nget canary\r\n")
     r2 = recv_until(s, b"END\r\n")
+    s.sendall(b"stats\r\n")
+    st = recv_until(s, b"END\r\n")
     ok = (r1 == b"SERVER_ERROR object too large for cache\r\n"
-          and r2 == b"VALUE canary 7 4\r\nlive\r\nEND\r\n")
+          and r2 == b"VALUE canary 7 4\r\nlive\r\nEND\r\n"
+          and b"STAT store_too_large 0\r\n" not in st
+          and b"STAT store_too_large " in st)
     return ok, repr((r1, r2[:60]))
 
 
@@ -180,7 +184,7 @@ case("HTTP request line: closed without a reply, then serves others", http_reque
 case("1 MiB of random bytes: no crash", garbage)
 case("half-sent commands then close: nothing stored", half_sent)
 case("binary protocol: version answers; bad magic closes", binary_magic)
-case("oversize value: refused, data swallowed", too_large_swallowed)
+case("oversize value: refused, data swallowed, store_too_large counted", too_large_swallowed)
 case("2000 idle connections: still serves", idle_connections)
 case("connections past -c: ERROR Too many open connections, counted", over_limit)
 print("hostile cases: %d passed, %d failed" % (results.count(True), results.count(False)))

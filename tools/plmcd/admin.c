@@ -106,6 +106,21 @@ static void cmd_memlimit(struct conn *c, struct cmd *k, int words)
 		out(c, k, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
 }
 
+/*
+ * memcached's replies to plmc_slabs_reassign()'s results, PLMC_REASSIGN_OK
+ * (0) .. PLMC_REASSIGN_SAME (5) in the store's plmc.h (the names land with
+ * the store's slab moves; until then libpl/slabs_stub.c answers
+ * -EOPNOTSUPP).
+ */
+static const char *const reassign_reply[] = {
+	"OK\r\n",
+	"BUSY currently processing reassign request\r\n",
+	"BADCLASS invalid src or dst class id\r\n",
+	"NOSPARE source class has no spare pages\r\n",
+	"UNSAFE src class is in an unsafe state\r\n",
+	"SAME src and dst class are identical\r\n",
+};
+
 static void slabs_reassign(struct conn *c, struct cmd *k)
 {
 	int32_t src, dst;
@@ -120,14 +135,9 @@ static void slabs_reassign(struct conn *c, struct cmd *k)
 		return;
 	}
 	rc = plmc_slabs_reassign(src, dst);
-	if (rc == PLMC_OK)
-		out(c, k, "OK\r\n");
-	else if (rc == -EBUSY || rc == PLMC_E_BUSY)
-		out(c, k, "BUSY currently processing reassign request\r\n");
-	else if (rc == -EINVAL || rc == PLMC_E_INVAL)
-		out(c, k, "BADCLASS invalid src or dst class id\r\n");
-	else if (rc == -ENOSPC || rc == PLMC_E_NOMEM)
-		out(c, k, "NOSPARE source class has no spare pages\r\n");
+	if (rc >= 0 && rc < (int)(sizeof(reassign_reply) /
+				   sizeof(reassign_reply[0])))
+		out(c, k, reassign_reply[rc]);
 	else if (rc == -EOPNOTSUPP)
 		out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
 	else

@@ -224,6 +224,7 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 	}
 	detail_record(q->key, q->klen, DETAIL_SET, 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
+	stats_store_rc(rc);
 	if (rc == PLMC_E_TOOBIG && q->base == OP_SET)
 		plmc_delete(q->key, q->klen); /* as the text protocol's set */
 	if (rc == PLMC_STORED)
@@ -477,6 +478,7 @@ static size_t decode(struct conn *c, struct bin_req *q)
 			return 0;
 		if (q->base == OP_SET && q->klen <= PLMC_KEY_MAX)
 			plmc_delete(h + BIN_HDR + q->extlen, q->klen);
+		stats_store_rc(PLMC_E_TOOBIG);
 		c->swallow = q->bodylen;
 		error(c, q, q->base == OP_SET || q->base == OP_ADD ||
 				    q->base == OP_REPLACE ||

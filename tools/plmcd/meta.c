@@ -661,6 +661,7 @@ static void set_reply(struct conn *c, const struct cmd *k,
 	default:
 		if (rc == PLMC_E_TOOBIG)
 			drop_old(q);
+		stats_store_rc(rc);
 		server_error(c, rc);
 		return;
 	}
@@ -691,8 +692,10 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 	/* From here a refused command swallows its data block. */
 	err = set_parse(k, &q, size);
 	if (err) {
-		if (err[0] == 'S')
+		if (err[0] == 'S') {
 			drop_old(&q);
+			stats_store_rc(PLMC_E_TOOBIG);
+		}
 		line(c, err);
 		c->swallow = (size_t)size + 2;
 		return used;

@@ -135,6 +135,7 @@ struct server_stats {
 	uint64_t bytes_read, bytes_written;
 	uint64_t conn_yields, idle_kicks;
 	uint64_t listen_disabled_num;
+	uint64_t store_too_large, store_no_memory; /* refused stores */
 	uint64_t curr_connections;
 	uint64_t total_connections;
 	uint64_t threads;
@@ -154,6 +155,9 @@ extern char detail_delim;
 void detail_record(const char *key, size_t klen, enum detail_op op, int hit);
 void detail_reset(void);
 void detail_command(struct buf *b, const char *what);
+
+/* Count a store refused as too large or for memory (stats.c). */
+void stats_store_rc(int rc);
 
 /* stats.c: memcached's "stats [what]"; -1 for an unknown @what. */
 int plmcd_stats(struct buf *b, const char *what);

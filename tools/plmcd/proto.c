@@ -320,6 +320,7 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		 * also drops the key's old value, as memcached does. */
 		if (op == OP_SET)
 			plmc_delete(k->tok[1], k->len[1]);
+		stats_store_rc(PLMC_E_TOOBIG);
 		reply(c, k, E_TOOBIG);
 		c->swallow = bytes + 2;
 		return line_used;
@@ -333,6 +334,7 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
+	stats_store_rc(rc);
 	reply(c, k, status_word(rc));
 	return line_used + bytes + 2;
 }

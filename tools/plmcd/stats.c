@@ -23,6 +23,16 @@ static int store_stats(struct plmc_stats *st)
 	return plmc_stats(st);
 }
 
+void stats_store_rc(int rc)
+{
+	if (rc == PLMC_E_TOOBIG)
+		__atomic_add_fetch(&g_server.store_too_large, 1,
+				   __ATOMIC_RELAXED);
+	else if (rc == PLMC_E_NOMEM)
+		__atomic_add_fetch(&g_server.store_no_memory, 1,
+				   __ATOMIC_RELAXED);
+}
+
 static void rusage(struct buf *b)
 {
 	struct rusage ru;
@@ -67,6 +77,8 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "cas_badval", st->cas_badval);
 	STAT_U(b, "touch_hits", st->touch_hits);
 	STAT_U(b, "touch_misses", st->touch_misses);
+	STAT_U(b, "store_too_large", g_server.store_too_large);
+	STAT_U(b, "store_no_memory", g_server.store_no_memory);
 	STAT_U(b, "auth_cmds", 0);
 	STAT_U(b, "auth_errors", 0);
 	STAT_U(b, "idle_kicks", g_server.idle_kicks);

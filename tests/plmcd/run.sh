@@ -142,6 +142,31 @@ daemon_shared() { # -d -n: the daemon attaches after forking; no stale attachmen
 	wait_gone "$pid" || return 1
 	[ "$v" = "VERSION 1.6.18-plmc" ] && "$B/plctl" destroy "$store-d"
 }
+flags_fd() { # -F refuses flush_all (text and binary); -D turns prefix stats on
+	"$B/plmcd" -u root -F -D / -p "$op_port" 2>/dev/null &
+	local pid=$! r
+	sleep 0.5
+	r=$(/usr/bin/python3 - "$op_port" <<'PY'
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"flush_all\r\nset a/1 0 0 1\r\nx\r\nget a/1\r\nstats detail dump\r\n")
+time.sleep(0.3)
+t = s.recv(4096)
+b = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+b.sendall(struct.pack(">BBHBBHIIQ", 0x80, 0x08, 0, 0, 0, 0, 0, 0, 0))
+h = b.recv(4096)
+print(t == b"CLIENT_ERROR flush_all not allowed\r\nSTORED\r\nVALUE a/1 0 1\r\nx\r\n"
+      b"END\r\nPREFIX a get 1 hit 1 set 1 del 0\r\nEND\r\n",
+      struct.unpack(">H", h[6:8])[0] == 0x20, repr(t))
+PY
+)
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$r"
+	[ "${r%% *}" = True ] && [ "$(echo "$r" | cut -d' ' -f2)" = True ]
+}
+check "-F refuses flush_all (text, binary AUTH_ERROR); -D counts per prefix" flags_fd
+
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused
 	check "-d -P -u nobody: daemon serves as nobody, own store destroyed at exit" daemon_user

@@ -166,6 +166,18 @@ PY
 	[ "${r%% *}" = True ] && [ "$(echo "$r" | cut -d' ' -f2)" = True ]
 }
 check "-F refuses flush_all (text, binary AUTH_ERROR); -D counts per prefix" flags_fd
+listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
+	"$B/plmcd" -u root -l "127.0.0.1,127.0.0.1:$((op_port + 1))" -p "$op_port" 2>/dev/null &
+	local pid=$! a b
+	sleep 0.5
+	a=$(ask_version "$op_port")
+	b=$(ask_version "$((op_port + 1))")
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$a / $b"
+	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
+}
+check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

@@ -50,7 +50,8 @@ struct worker {
 	int nyield;
 };
 
-static int listen_fds[2], nlisten;
+#define PLMCD_MAX_LISTEN 9 /* -l: 8 addresses, and -s */
+static int listen_fds[PLMCD_MAX_LISTEN], nlisten;
 static struct worker workers[PLMCD_MAX_THREADS];
 static unsigned next_worker;
 static volatile sig_atomic_t stopping;
@@ -77,18 +78,30 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static int listen_tcp(void)
+/* One -l entry: ADDR or ADDR:PORT (memcached's form; -p by default). */
+static int listen_tcp(char *spec)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons(g_opt.port) };
+	char *colon = strchr(spec, ':');
 	int one = 1, fd;
 
-	if (inet_pton(AF_INET, g_opt.addr, &a.sin_addr) != 1) {
-		fprintf(stderr, "plmcd: -l %s: not an IPv4 address\n",
-			g_opt.addr);
+	if (colon) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+
+		if (*end || end == colon + 1 || port < 1 || port > 65535) {
+			fprintf(stderr, "plmcd: -l %s: bad port\n", spec);
+			return -1;
+		}
+		*colon = 0;
+		a.sin_port = htons((uint16_t)port);
+	}
+	if (inet_pton(AF_INET, spec, &a.sin_addr) != 1) {
+		fprintf(stderr, "plmcd: -l %s: not an IPv4 address\n", spec);
 		return -1;
 	}
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -99,6 +112,30 @@ static int listen_tcp(void)
 		return -1;
 	}
 	return fd;
+}
+
+/* -l ADDR[:PORT][,ADDR[:PORT]...], as memcached takes it. */
+static int listen_tcp_all(void)
+{
+	char *list = strdup(g_opt.addr), *save = NULL;
+	int rc = 0;
+
+	if (!list)
+		return -1;
+	for (char *s = strtok_r(list, ",", &save); s && rc == 0;
+	     s = strtok_r(NULL, ",", &save)) {
+		if (nlisten == PLMCD_MAX_LISTEN - 1) {
+			fprintf(stderr, "plmcd: -l: at most %d addresses\n",
+				PLMCD_MAX_LISTEN - 1);
+			rc = -1;
+		} else if ((listen_fds[nlisten] = listen_tcp(s)) < 0) {
+			rc = -1;
+		} else {
+			nlisten++;
+		}
+	}
+	free(list);
+	return rc;
 }
 
 static int listen_unix(void)
@@ -369,7 +406,8 @@ static void *worker_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
-			if (p == &listen_fds[0] || p == &listen_fds[1])
+			if ((int *)p >= listen_fds &&
+			    (int *)p < listen_fds + nlisten)
 				conn_accept(*(int *)p);
 			else
 				conn_event(wk, p, &w);
@@ -531,8 +569,10 @@ static const char *own_store_name(void)
 	uint64_t h = 1469598103934665603ULL;
 
 	if (g_opt.port && !g_opt.unix_path) {
-		snprintf(own_store, sizeof(own_store), "plmcd-%s-%d",
-			 g_opt.addr, g_opt.port);
+		/* the first -l address (up to a ',' or ':') */
+		snprintf(own_store, sizeof(own_store), "plmcd-%.*s-%d",
+			 (int)strcspn(g_opt.addr, ",:"), g_opt.addr,
+			 g_opt.port);
 		return own_store;
 	}
 	for (const char *p = g_opt.unix_path; *p; p++)
@@ -631,7 +671,7 @@ static int setup(void)
 {
 	if (limits() < 0)
 		return -1;
-	if (g_opt.port && (listen_fds[nlisten++] = listen_tcp()) < 0)
+	if (g_opt.port && listen_tcp_all() < 0)
 		return -1;
 	if (g_opt.unix_path && (listen_fds[nlisten++] = listen_unix()) < 0)
 		return -1;

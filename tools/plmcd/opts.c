@@ -85,6 +85,7 @@ static void usage(FILE *f)
 		"-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
 		"-k, --lock-memory         lock down all paged memory\n"
 		"-v, --verbose             verbose (connections, errors)\n"
+		"-vv                       very verbose (also print client commands)\n"
 		"-h, --help                print this help and exit\n"
 		"-i, --license             print the license and exit\n"
 		"-V, --version             print version and exit\n"

@@ -507,6 +507,8 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	}
 	memcpy(line, s, line_len);
 	line[line_len] = 0;
+	if (g_opt.verbose > 1) /* -vv: memcached logs each command so */
+		fprintf(stderr, "<%d %s\n", c->fd, line);
 	tokenize(line, line_len, &k);
 	if (k.n < 0) {
 		if (k.tok[0][0] == 'm' && k.len[0] == 2)

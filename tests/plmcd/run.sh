@@ -109,6 +109,7 @@ s.sendall(b"version\r\n")
 print(s.recv(100).decode().strip())
 PY
 }
+wait_port() { for _ in $(seq 200); do [ -n "$(ask_version "$1")" ] && return 0; sleep 0.05; done; return 1; }
 wait_gone() { for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
 op_port=$((port + 1))
 root_refused() { # as root without -u: memcached's refusal, nothing served
@@ -120,7 +121,7 @@ root_refused() { # as root without -u: memcached's refusal, nothing served
 }
 daemon_user() { # -d -P -u nobody: the daemon serves as nobody, its own store
 	"$B/plmcd" -u nobody -d -P "$tmp/d.pid" -p "$op_port" 2>/dev/null || return 1
-	sleep 0.5
+	wait_port "$op_port"
 	local pid uid v
 	pid=$(cat "$tmp/d.pid") || return 1
 	uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")
@@ -134,7 +135,7 @@ daemon_user() { # -d -P -u nobody: the daemon serves as nobody, its own store
 }
 daemon_shared() { # -d -n: the daemon attaches after forking; no stale attachment
 	"$B/plmcd" -u root -d -P "$tmp/s.pid" -n "$store-d" -p "$op_port" 2>/dev/null || return 1
-	sleep 0.5
+	wait_port "$op_port"
 	local pid v
 	pid=$(cat "$tmp/s.pid") || return 1
 	v=$(ask_version "$op_port")
@@ -145,7 +146,7 @@ daemon_shared() { # -d -n: the daemon attaches after forking; no stale attachmen
 flags_fd() { # -F refuses flush_all (text and binary); -D turns prefix stats on
 	"$B/plmcd" -u root -F -D / -p "$op_port" 2>/dev/null &
 	local pid=$! r
-	sleep 0.5
+	wait_port "$op_port"
 	r=$(/usr/bin/python3 - "$op_port" <<'PY'
 import socket, struct, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
@@ -169,7 +170,8 @@ check "-F refuses flush_all (text, binary AUTH_ERROR); -D counts per prefix" fla
 listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 	"$B/plmcd" -u root -l "127.0.0.1,127.0.0.1:$((op_port + 1))" -p "$op_port" 2>/dev/null &
 	local pid=$! a b
-	sleep 0.5
+	wait_port "$op_port"
+	wait_port "$((op_port + 1))"
 	a=$(ask_version "$op_port")
 	b=$(ask_version "$((op_port + 1))")
 	kill "$pid"

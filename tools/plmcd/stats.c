@@ -138,7 +138,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "flush_enabled", g_opt.no_flush ? "no" : "yes");
 	STAT_S(b, "dump_enabled", g_opt.no_dump ? "no" : "yes");
 	STAT_S(b, "shutdown_command", g_opt.enable_shutdown ? "yes" : "no");
-	STAT_S(b, "hash_algorithm", "fnv1a");
+	STAT_S(b, "hash_algorithm", "siphash13"); /* keyed per store */
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
 	STAT_S(b, "plmc_eviction", "clock");

@@ -16,7 +16,8 @@
  *   mmap_lock -> plmc_reg_lock -> seg->lock
  *   mmap_lock -> att->lock -> seg->lock
  *   pf->lock is taken alone (attach), never with mmap_lock.
- *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it.
+ *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it;
+ *   so is plmc_frame_lock (spinlock, sigframe.c).
  *   mmap_lock -> plmc_stop_lock (mutex, stop.c): RCU and kill_pid under it.
  */
 #ifndef PLMC_KMOD_H
@@ -132,17 +133,42 @@ int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a);
 int plmc_mmap(struct file *file, struct vm_area_struct *vma);
 void plmc_att_release_file(struct plmc_att *att);
 
-/* guard.c */
+/* guard.c: the list of guarded attachments, load and unload */
+struct pt_regs;
 void plmc_guard_add(struct plmc_att *att);
 void plmc_guard_del(struct plmc_att *att);
-int plmc_guard_scan(struct plmc_att *att);
-void plmc_guard_release_files(struct plmc_att *att);
 int plmc_guard_init(void);
 void plmc_guard_exit(void);
 unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites);
+int plmc_guard_set_xsites(struct plmc_att *att);
 u32 plmc_guard_mask(struct mm_struct *mm);
+bool plmc_guard_has_pkey(struct mm_struct *mm, unsigned long pkey);
 unsigned long plmc_guard_exit_addr(struct mm_struct *mm);
 void plmc_guard_set_exit(struct plmc_att *att);
+/* Refusal stubs for kprobe pre-handlers: plmc_refuse(regs, stub). */
+long plmc_ret_eacces(void);
+long plmc_ret_eperm(void);
+long plmc_ret_zero(void);
+int plmc_refuse(struct pt_regs *regs, long (*stub)(void));
+
+/* exec.c: executable memory */
+int plmc_guard_scan(struct plmc_att *att);
+void plmc_guard_release_files(struct plmc_att *att);
+int plmc_exec_init(void);
+void plmc_exec_exit(void);
+
+/* refuse.c: pkey_free, ptrace writes */
+int plmc_refuse_init(void);
+void plmc_refuse_exit(void);
+
+/* remote.c: __access_remote_vm writes */
+int plmc_remote_init(void);
+void plmc_remote_exit(void);
+
+/* sigframe.c: frame records, the sigreturn check */
+void plmc_frames_forget(struct mm_struct *mm);
+int plmc_sigframe_init(void);
+void plmc_sigframe_exit(void);
 
 /* defer.c */
 int plmc_defer_init(void);

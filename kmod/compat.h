@@ -52,9 +52,10 @@ static inline void plmc_mm_set_undumpable(struct mm_struct *mm)
 #endif
 
 /*
- * The kernels whose probed functions guard.c, defer.c and xrstor.c read
- * were checked: each signature against the headers, each argument
- * register against the disassembly of Debian's image (6.1.0-57,
+ * The kernels whose probed functions exec.c, refuse.c, remote.c,
+ * sigframe.c, defer.c and xrstor.c read were checked: each signature
+ * against the headers, each argument register against the disassembly
+ * of Debian's image (6.1.0-57,
  * 6.12.117+deb12), every symbol present and out of line there, and the VM
  * suite with its attacks passing. Any other kernel may have moved an
  * argument the guard reads, so the module refuses to load there.

@@ -169,6 +169,16 @@ noinline long plmc_ret_zero(void)
 	return 0;
 }
 
+noinline long plmc_ret_enomem(void)
+{
+	return -ENOMEM;
+}
+
+noinline long plmc_ret_eagain(void)
+{
+	return -EAGAIN;
+}
+
 int plmc_refuse(struct pt_regs *regs, long (*stub)(void))
 {
 	regs->ip = (unsigned long)stub;

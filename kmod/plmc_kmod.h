@@ -149,6 +149,8 @@ void plmc_guard_set_exit(struct plmc_att *att);
 long plmc_ret_eacces(void);
 long plmc_ret_eperm(void);
 long plmc_ret_zero(void);
+long plmc_ret_enomem(void);
+long plmc_ret_eagain(void);
 int plmc_refuse(struct pt_regs *regs, long (*stub)(void));
 
 /* exec.c: executable memory */

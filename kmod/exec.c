@@ -8,9 +8,10 @@
  *
  *   attach   every executable VMA is checked: not writable, not an unlinked
  *            file (memfd, O_TMPFILE), not a file open for writing, and no
- *            WRPKRU bytes (0F 01 EF) anywhere in it. The files behind them
- *            are held write-denied (deny_write_access) for the attachment's
- *            life, so their page cache cannot change under the mapping.
+ *            WRPKRU bytes (0F 01 EF) anywhere in it, across page edges and
+ *            the seams of adjacent VMAs. The files behind them are held
+ *            write-denied (deny_write_access) for the attachment's life,
+ *            so their page cache cannot change under the mapping.
  *   mmap     a new executable mapping is refused (-EACCES) unless it is
  *            the module's own image or a file passing the rules below,
  *            scanned when mapped (kprobe on mmap_region; the scan itself
@@ -19,8 +20,8 @@
  *            mprotect_fixup, which mprotect and pkey_mprotect both reach).
  *
  * The invariant: after attach, every executable byte of the mm was
- * scanned and cannot change. Executable bytes come from three sources,
- * and each is closed as a class, whatever the syscall that gets there:
+ * scanned and cannot change. Each way bytes come into executable memory
+ * or change there is closed as a class, whatever the syscall:
  *
  *   page cache  of a file behind an exec VMA: a regular, linked file on a
  *               filesystem whose page cache only the kernel fills
@@ -42,7 +43,13 @@
  *               VMA would show file bytes past the scanned end, a moved
  *               one would carry an XRSTOR away from its breakpoint.
  *               brk never makes executable memory (READ_IMPLIES_EXEC
- *               would make the heap RWX: kprobe on do_brk_flags).
+ *               would make the heap RWX: kprobe on do_brk_flags), nor
+ *               does arch_prctl(ARCH_MAP_VDSO_*) (map_vdso_once).
+ *   discards    of anonymous exec pages (present since attach) are
+ *               refused: they would read back as zeros (do_madvise).
+ *   seams       an instruction may straddle two adjacent exec VMAs: the
+ *               attach scan carries bytes across them, and late code is
+ *               refused next to executable memory.
  *
  * XRSTOR is not refused at attach: static glibc carries two (the lazy
  * binding trampolines kept for static dlopen), so refusing it would refuse
@@ -108,8 +115,9 @@ static DEFINE_MUTEX(plmc_held_lock);
 
 /*
  * PLMC_XMEM_OFF (KCFLAGS=-DPLMC_XMEM_OFF, test builds only, see
- * docs/testing.md) leaves out the defences of the invariant above, to show
- * that each attack of tests/attacks/atk_xmem.c gets through without them.
+ * docs/testing.md) leaves out the defences of the invariant above and the
+ * late-code scan, to show that each attack of tests/attacks/atk_xmem.c
+ * and atk_dlopen.c gets through without them.
  */
 #ifdef PLMC_XMEM_OFF
 #define PLMC_XMEM 0
@@ -228,6 +236,26 @@ static void plmc_held_release(struct mm_struct *mm)
 	mutex_unlock(&plmc_held_lock);
 }
 
+/*
+ * Is [addr, addr + len) next to executable memory? Late code was scanned
+ * on its own: an instruction straddling its edge and a neighbour's (the
+ * 0F 01 of a WRPKRU at one's end, the EF at the other's start) was not.
+ * mmap_lock held.
+ */
+static bool plmc_exec_neighbour(struct mm_struct *mm, unsigned long addr,
+				unsigned long len)
+{
+	struct vm_area_struct *v;
+
+	if (!PLMC_XMEM)
+		return false;
+	v = addr ? vma_lookup(mm, addr - 1) : NULL;
+	if (v && (v->vm_flags & VM_EXEC))
+		return true;
+	v = vma_lookup(mm, addr + len);
+	return v && (v->vm_flags & VM_EXEC);
+}
+
 /* mmap_region(file, addr, len, vm_flags, pgoff, uf) */
 static int plmc_pre_mmap_region(struct kprobe *p, struct pt_regs *regs)
 {
@@ -238,7 +266,8 @@ static int plmc_pre_mmap_region(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	if (file && plmc_is_plmc_file(file))
 		return 0; /* the image: plmc_mmap checks it */
-	if (file && plmc_grant_covers(file_inode(file), regs->r8, regs->dx))
+	if (file && plmc_grant_covers(file_inode(file), regs->r8, regs->dx) &&
+	    !plmc_exec_neighbour(current->mm, regs->si, regs->dx))
 		return 0; /* scanned by plmc_sys_mmap_exec() */
 	pr_info_ratelimited(PLMC_DRV ": pid %d: new executable mapping refused\n",
 			    task_tgid_nr(current));
@@ -302,17 +331,66 @@ static int plmc_pre_anon_vma_prepare(struct kprobe *p, struct pt_regs *regs)
 	return plmc_refuse(regs, plmc_ret_enomem);
 }
 
-/* Does [start, end) of @mm hold executable memory? mmap_lock held. */
+/*
+ * Does [start, end) of @mm hold executable memory (@anon: anonymous
+ * executable memory only)? mmap_lock held.
+ */
 static bool plmc_range_exec(struct mm_struct *mm, unsigned long start,
-			    unsigned long end)
+			    unsigned long end, bool anon)
 {
 	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, start);
 
 	for_each_vma_range(vmi, vma, end)
-		if (vma->vm_flags & VM_EXEC)
+		if ((vma->vm_flags & VM_EXEC) && (!anon || !vma->vm_file))
 			return true;
 	return false;
+}
+
+/* Advice that drops pages: an anonymous one reads back as zeros. */
+static bool plmc_madv_discards(int behavior)
+{
+	return behavior == MADV_DONTNEED || behavior == MADV_DONTNEED_LOCKED ||
+	       behavior == MADV_FREE;
+}
+
+/*
+ * do_madvise(mm, start, len, behavior), for madvise(2) and process_madvise
+ * (whose advice never discards). A dropped file page comes back from the
+ * write-denied page cache, the same; a dropped anonymous exec page would
+ * come back as zeros. Anonymous exec VMAs exist only from before attach
+ * (none can be made after), so only an mm that had one is checked, under a
+ * trylock (mmap_lock is not held yet and a kprobe cannot sleep; -EAGAIN
+ * when it is taken).
+ */
+static int plmc_pre_do_madvise(struct kprobe *p, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (struct mm_struct *)regs->di;
+	unsigned long start = regs->si, len = PAGE_ALIGN(regs->dx);
+	bool exec;
+
+	if (!plmc_madv_discards((int)regs->cx) || !plmc_guard_anon_exec(mm))
+		return 0;
+	if (!mmap_read_trylock(mm))
+		return plmc_refuse(regs, plmc_ret_eagain);
+	exec = start + len > start &&
+	       plmc_range_exec(mm, start, start + len, true);
+	mmap_read_unlock(mm);
+	if (!exec)
+		return 0;
+	pr_info_ratelimited(PLMC_DRV ": pid %d: discard of anonymous executable memory refused\n",
+			    task_tgid_nr(current));
+	return plmc_refuse(regs, plmc_ret_eperm);
+}
+
+/* map_vdso_once(image, addr): arch_prctl(ARCH_MAP_VDSO_*) maps a vDSO. */
+static int plmc_pre_map_vdso(struct kprobe *p, struct pt_regs *regs)
+{
+	if (!plmc_guard_mask(current->mm))
+		return 0;
+	pr_info_ratelimited(PLMC_DRV ": pid %d: new vDSO mapping refused\n",
+			    task_tgid_nr(current));
+	return plmc_refuse(regs, plmc_ret_eperm);
 }
 
 #ifdef PLMC_UFFD_REGISTER_RANGE
@@ -323,7 +401,7 @@ static int plmc_pre_uffd_register(struct kprobe *p, struct pt_regs *regs)
 	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
 	struct mm_struct *mm = vma->vm_mm;
 
-	if (!plmc_guard_mask(mm) || !plmc_range_exec(mm, regs->cx, regs->r8))
+	if (!plmc_guard_mask(mm) || !plmc_range_exec(mm, regs->cx, regs->r8, false))
 		return 0;
 	pr_info_ratelimited(PLMC_DRV ": pid %d: userfaultfd on executable memory refused\n",
 			    task_tgid_nr(current));
@@ -355,7 +433,8 @@ static int plmc_uffd_fill_check(struct pt_regs *regs, unsigned long len)
 		return 0;
 	if (!mmap_read_trylock(mm))
 		return plmc_refuse(regs, plmc_ret_eagain);
-	exec = start + len > start && plmc_range_exec(mm, start, start + len);
+	exec = start + len > start &&
+	       plmc_range_exec(mm, start, start + len, false);
 	mmap_read_unlock(mm);
 	if (!exec)
 		return 0;
@@ -484,6 +563,8 @@ static int plmc_collect(struct plmc_att *att, struct plmc_xrange *r, int *n)
 		if (vma->vm_file && plmc_hold_file(att, vma->vm_file))
 			break;
 		rc = 0;
+		if (!vma->vm_file)
+			att->anon_exec = true; /* madvise discards checked */
 		r[*n].start = vma->vm_start;
 		r[*n].end = vma->vm_end;
 		(*n)++;
@@ -521,31 +602,47 @@ static int plmc_add_xsite(struct plmc_att *att, const u8 *buf, size_t i,
 	return 0;
 }
 
+/*
+ * Bytes carried from one page to the next, and from a range to the next
+ * when they touch: an instruction may straddle a page or two adjacent
+ * VMAs, and an XRSTOR may have up to 14 prefix bytes (15 bytes at most
+ * in all), each of which could start it.
+ */
+#define PLMC_CARRY 14
+
+struct plmc_carry {
+	unsigned long end; /* the address just after the bytes carried */
+	size_t n;	   /* how many, at the start of the scan buffer */
+};
+
 /* Return: 0, -EPERM (WRPKRU found, or unreadable), -ENOMEM. */
 static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
-			   u8 *buf, unsigned int *nxrstor)
+			   u8 *buf, struct plmc_carry *c, unsigned int *nxrstor)
 {
 	unsigned long a, len;
-	size_t i;
-	u8 carry[2] = {0, 0};
+	size_t i, keep;
 
 	for (a = r->start; a < r->end; a += len) {
 		len = min_t(unsigned long, PAGE_SIZE, r->end - a);
-		buf[0] = carry[0];
-		buf[1] = carry[1];
-		if (copy_from_user(buf + 2, (const void __user *)a, len))
+		/* Not adjacent: nothing before @a runs into it. */
+		if (a != c->end || (!PLMC_XMEM && a == r->start))
+			c->n = 0;
+		if (copy_from_user(buf + c->n, (const void __user *)a, len))
 			return -EPERM; /* execute-only or gone: refuse */
-		for (i = 0; i + 3 <= len + 2; i++) {
+		/* Every 3-byte window ending in the new bytes, once. */
+		for (i = c->n >= 2 ? c->n - 2 : 0; i + 3 <= c->n + len; i++) {
 			if (plmc_image_is_wrpkru(buf + i))
 				return -EPERM;
 			if (!plmc_image_is_xrstor(buf + i))
 				continue;
 			(*nxrstor)++;
-			if (plmc_add_xsite(att, buf, i, a - 2 + i))
+			if (plmc_add_xsite(att, buf, i, a - c->n + i))
 				return -EPERM;
 		}
-		carry[0] = buf[len];
-		carry[1] = buf[len + 1];
+		keep = min_t(size_t, PLMC_CARRY, c->n + len);
+		memmove(buf, buf + c->n + len - keep, keep);
+		c->n = keep;
+		c->end = a + len;
 		cond_resched();
 	}
 	return 0;
@@ -561,6 +658,7 @@ static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
  */
 int plmc_guard_scan(struct plmc_att *att)
 {
+	struct plmc_carry carry = { .end = 0, .n = 0 };
 	struct plmc_xrange *r;
 	unsigned int nx = 0;
 	int n = 0, i, rc;
@@ -568,13 +666,13 @@ int plmc_guard_scan(struct plmc_att *att)
 
 	r = kcalloc(PLMC_SCAN_MAX, sizeof(*r), GFP_KERNEL);
 	att->files = kcalloc(PLMC_SCAN_MAX, sizeof(*att->files), GFP_KERNEL);
-	buf = kmalloc(PAGE_SIZE + 4, GFP_KERNEL);
+	buf = kmalloc(PAGE_SIZE + PLMC_CARRY, GFP_KERNEL);
 	rc = -ENOMEM;
 	if (!r || !att->files || !buf)
 		goto out_free;
 	rc = plmc_collect(att, r, &n);
 	for (i = 0; !rc && i < n; i++)
-		rc = plmc_scan_range(att, &r[i], buf, &nx);
+		rc = plmc_scan_range(att, &r[i], buf, &carry, &nx);
 	if (!rc)
 		rc = plmc_guard_set_xsites(att);
 	if (rc == -EPERM)
@@ -746,6 +844,16 @@ static struct kprobe plmc_kp_anon __maybe_unused = {
 	.pre_handler = plmc_pre_anon_vma_prepare,
 };
 
+static struct kprobe plmc_kp_madvise __maybe_unused = {
+	.symbol_name = "do_madvise",
+	.pre_handler = plmc_pre_do_madvise,
+};
+
+static struct kprobe plmc_kp_vdso __maybe_unused = {
+	.symbol_name = "map_vdso_once",
+	.pre_handler = plmc_pre_map_vdso,
+};
+
 static struct kprobe *plmc_kprobes[] = {
 	&plmc_kp_mmap,
 	&plmc_kp_mprotect,
@@ -754,6 +862,8 @@ static struct kprobe *plmc_kprobes[] = {
 	&plmc_kp_resize,
 	&plmc_kp_brk,
 	&plmc_kp_anon,
+	&plmc_kp_madvise,
+	&plmc_kp_vdso,
 	&plmc_kp_uffd[0],
 #ifndef PLMC_UFFD_REGISTER_RANGE
 	&plmc_kp_uffd[1],

@@ -134,6 +134,28 @@ u32 plmc_guard_mask(struct mm_struct *mm)
 	return mask;
 }
 
+/*
+ * Did an attachment of @mm find anonymous executable memory at attach?
+ * (Set by its scan before xready, read here with it.) Any context.
+ */
+bool plmc_guard_anon_exec(struct mm_struct *mm)
+{
+	struct plmc_att *att;
+	unsigned long flags;
+	bool found = false;
+
+	if (!mm)
+		return false;
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	list_for_each_entry(att, &plmc_guards, guard_node)
+		if (att->mm == mm && att->xready && att->anon_exec) {
+			found = true;
+			break;
+		}
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
+	return found;
+}
+
 /* Is @pkey the store key of a live attachment of @mm? Any context. */
 bool plmc_guard_has_pkey(struct mm_struct *mm, unsigned long pkey)
 {

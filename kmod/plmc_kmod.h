@@ -17,7 +17,8 @@
  *   mmap_lock -> att->lock -> seg->lock
  *   pf->lock is taken alone (attach), never with mmap_lock.
  *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it;
- *   so is plmc_frame_lock (spinlock, sigframe.c).
+ *   so are plmc_frame_lock (sigframe.c) and plmc_grant_lock (exec.c).
+ *   plmc_held_lock (mutex, exec.c) -> plmc_guard_lock; never with mmap_lock.
  *   mmap_lock -> plmc_stop_lock (mutex, stop.c): RCU and kill_pid under it.
  */
 #ifndef PLMC_KMOD_H
@@ -94,6 +95,7 @@ struct plmc_att {
 	unsigned long xsite[PLMC_XSITES]; /* XRSTOR starts, set by the scan */
 	unsigned int nxsite;
 	bool xready; /* xsite complete; set and read under plmc_guard_lock */
+	bool anon_exec; /* anonymous exec memory at attach; set by the scan */
 	unsigned long gate_exit; /* after the exit WRPKRU; plmc_guard_lock */
 	struct list_head stop_node; /* stop.c's list, under its lock */
 	u64 stopped_ms;		    /* stopped inside so far; stop.c's lock */
@@ -142,6 +144,7 @@ void plmc_guard_exit(void);
 unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites);
 int plmc_guard_set_xsites(struct plmc_att *att);
 u32 plmc_guard_mask(struct mm_struct *mm);
+bool plmc_guard_anon_exec(struct mm_struct *mm);
 bool plmc_guard_has_pkey(struct mm_struct *mm, unsigned long pkey);
 unsigned long plmc_guard_exit_addr(struct mm_struct *mm);
 void plmc_guard_set_exit(struct plmc_att *att);

@@ -12,21 +12,25 @@
  *    WRPKRU; an exec page holding an XRSTOR (watched by a hardware
  *    breakpoint at its address) moved with MAYMOVE|FIXED and with
  *    MREMAP_DONTUNMAP
- *  - userfaultfd: an exec page zapped with MADV_DONTNEED and refilled
- *    with UFFDIO_COPY (anonymous r-x, and a private mapping of a read-only
- *    tmpfs file)
+ *  - userfaultfd: an exec page zapped with MADV_DONTNEED and filled with
+ *    UFFDIO_COPY (anonymous r-x, whose zap is refused on its own, and a
+ *    private mapping of a read-only tmpfs file)
+ *  - a WRPKRU across the seam of two exec file mappings side by side,
+ *    both mapped before attach, and the second mapped after attach
  *  - a private exec mapping whose page was rewritten before attach (the
  *    scan sees the copy; MADV_DONTNEED would show the file's WRPKRU)
  *  - the file under an exec mapping: written through a hard link,
  *    truncated and extended; another page shown by remap_file_pages (it
  *    needs the file open for writing: attach refuses that mapping)
  *  - brk under personality(READ_IMPLIES_EXEC): an RWX heap
+ *  - MADV_DONTNEED of an anonymous exec page (it reads back as zeros);
+ *    a new vDSO mapped with arch_prctl(ARCH_MAP_VDSO_64)
  *  - a file on a filesystem outside the module's list (hugetlbfs stands in
  *    for FUSE and NFS, which the test host lacks)
  *
- * Controls (the paths run): mremap of data, userfaultfd on data, brk, a
- * zapped exec file page refaulting the same bytes, a clean tmpfs file
- * mapped exec at attach.
+ * Controls (the paths run): mremap of data, userfaultfd on data, brk,
+ * MADV_DONTNEED of data beside anonymous exec memory, a zapped exec file
+ * page refaulting the same bytes, a clean tmpfs file mapped exec at attach.
  */
 #include "attacks.h"
 #include <cpuid.h>
@@ -68,6 +72,8 @@ static void load_code(void)
 		xrstor_code[i] = xrstor_v[i];
 }
 
+static int run_wrpkru(const uint8_t *code);
+
 static int become_user(void)
 {
 	if (setgid(ATK_UID) || setuid(ATK_UID))
@@ -75,9 +81,10 @@ static int become_user(void)
 	return 0;
 }
 
-/* @path: @npages pages of ret, @code at page @at (or none: @at < 0). */
-static int make_file(const char *path, int npages, int at, const void *code,
-		     size_t len)
+/* @path: @npages pages of ret, @code at page @at, byte @off (@at < 0:
+ * none). */
+static int make_file_at(const char *path, int npages, int at, size_t off,
+			const void *code, size_t len)
 {
 	uint8_t page[PG];
 	int fd, i, bad = 0;
@@ -89,11 +96,84 @@ static int make_file(const char *path, int npages, int at, const void *code,
 	for (i = 0; i < npages; i++) {
 		memset(page, 0xc3, sizeof(page));
 		if (i == at)
-			memcpy(page + 64, code, len);
+			memcpy(page + off, code, len);
 		bad |= write(fd, page, PG) != (ssize_t)PG;
 	}
 	close(fd);
 	return bad ? VM_FAIL("write %s", path) : 0;
+}
+
+static int make_file(const char *path, int npages, int at, const void *code,
+		     size_t len)
+{
+	return make_file_at(path, npages, at, 64, code, len);
+}
+
+/*
+ * Two clean files whose pages, side by side, hold one WRPKRU across the
+ * seam: "xor ecx; xor edx; xor eax; 0F 01" ends the first, "EF; ret"
+ * starts the second. Map the first r-x at @p (two pages reserved there);
+ * the second is /tmp/xmem-seam-b.
+ */
+static int seam_setup(uint8_t **p)
+{
+	int fd;
+
+	if (make_file_at("/tmp/xmem-seam-a", 1, 0, PG - 8, wrpkru_code, 8) ||
+	    make_file_at("/tmp/xmem-seam-b", 1, 0, 0, wrpkru_code + 8, 2))
+		return -1;
+	*p = mmap(NULL, 2 * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	fd = open("/tmp/xmem-seam-a", O_RDONLY);
+	if (*p == MAP_FAILED || fd < 0 ||
+	    mmap(*p, PG, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, fd,
+		 0) != (void *)*p)
+		return VM_FAIL("map the first file");
+	close(fd);
+	return 0;
+}
+
+/* Map /tmp/xmem-seam-b r-x at @at (MAP_FIXED). */
+static void *seam_map_b(uint8_t *at)
+{
+	int fd = open("/tmp/xmem-seam-b", O_RDONLY);
+	void *q = mmap(at, PG, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
+		       fd, 0);
+
+	close(fd);
+	return q;
+}
+
+/* Both mapped before attach: the scan must see across the seam. */
+static int seam_attach(void)
+{
+	uint8_t *p;
+	int rc;
+
+	if (become_user() || seam_setup(&p))
+		return -1;
+	if (seam_map_b(p + PG) == MAP_FAILED)
+		return VM_FAIL("map the second file");
+	rc = plmc_attach(ATK_STORE, PLMC_USE_KMOD);
+	if (rc)
+		return ATK_REFUSED("attach refused: %s", plmc_strerror(rc));
+	return run_wrpkru(p + PG - 8);
+}
+
+/* The second mapped after attach, as late code, next to the first. */
+static int seam_late(void)
+{
+	uint8_t *p;
+
+	if (become_user() || seam_setup(&p) || vm_attach(ATK_STORE))
+		return -1;
+	if (seam_map_b(p + PG) == MAP_FAILED) {
+		if (errno != EACCES)
+			return VM_FAIL("late map: %s, expected EACCES",
+				       vm_errno_name(errno));
+		return ATK_REFUSED("late exec mapping next to exec memory "
+				   "EACCES");
+	}
+	return run_wrpkru(p + PG - 8);
 }
 
 /* Map @path's page @pgoff r-x (@flags: MAP_PRIVATE or MAP_SHARED). */
@@ -250,14 +330,16 @@ static int uffd_open(void)
  * userfaultfd and fill it with a WRPKRU page. Refused at the register
  * (6.12) or at the fill (6.1).
  */
-static int uffd_refill(uint8_t *p)
+static int uffd_refill(uint8_t *p, int zap)
 {
 	static uint8_t src[PG] __attribute__((aligned(4096)));
 	struct uffdio_register reg;
 	struct uffdio_copy cp;
 	int fd;
 
-	if (madvise(p, PG, MADV_DONTNEED))
+	/* Anonymous exec memory refuses the zap (dontneed_anon_exec): the
+	 * copy must then be refused on its own, over the present page. */
+	if (zap && madvise(p, PG, MADV_DONTNEED) && (zap != 2 || errno != EPERM))
 		return VM_FAIL("MADV_DONTNEED: %s", strerror(errno));
 	fd = uffd_open();
 	if (fd < 0)
@@ -293,6 +375,7 @@ static int uffd_refill(uint8_t *p)
 	return run_wrpkru(p + 64);
 }
 
+/* Anonymous r-x (its zap is refused too: the copy is tried anyway). */
 static int uffd_anon(void)
 {
 	uint8_t *p;
@@ -304,7 +387,70 @@ static int uffd_anon(void)
 		return VM_FAIL("blob");
 	if (vm_attach(ATK_STORE))
 		return -1;
-	return uffd_refill(p);
+	return uffd_refill(p, 2);
+}
+
+/* Zap an anonymous exec page: it would read back as zeros. */
+static int dontneed_anon(void)
+{
+	uint8_t *p;
+
+	if (become_user())
+		return -1;
+	p = anon_exec(ret_code, sizeof(ret_code));
+	if (!p || vm_attach(ATK_STORE))
+		return VM_FAIL("setup");
+	if (madvise(p, PG, MADV_DONTNEED)) {
+		if (errno != EPERM)
+			return VM_FAIL("MADV_DONTNEED: %s, expected EPERM",
+				       vm_errno_name(errno));
+		if (p[64] != 0xc3)
+			return VM_FAIL("refused, but the page changed");
+		return ATK_REFUSED("MADV_DONTNEED EPERM, page intact");
+	}
+	return VM_FAIL("anonymous exec page zapped: reads %02x, was c3",
+		       p[64]);
+}
+
+/* Unmap the vDSO and map a new one (arch_prctl): exec bytes never scanned. */
+static int vdso_remap(void)
+{
+	unsigned long lo = 0, hi = 0;
+	char line[256];
+	FILE *f;
+	long rc;
+
+	if (become_user() || vm_attach(ATK_STORE))
+		return -1;
+	/* The vDSO and its data pages ([vvar], [vvar_vclock]) all go:
+	 * a new one is mapped only where none is left. */
+	f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+
+		if (!strstr(line, "[vdso]") && !strstr(line, "[vvar"))
+			continue;
+		if (sscanf(line, "%lx-%lx", &a, &b) != 2 ||
+		    munmap((void *)a, b - a))
+			return VM_FAIL("unmap %s", line);
+		if (strstr(line, "[vdso]")) {
+			lo = a;
+			hi = b;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!lo || !hi)
+		return VM_FAIL("no vDSO");
+	/* Success returns the vDSO's size. */
+	rc = syscall(SYS_arch_prctl, 0x2003 /* ARCH_MAP_VDSO_64 */, lo);
+	if (rc < 0) {
+		if (errno != EPERM)
+			return VM_FAIL("ARCH_MAP_VDSO_64: %s, expected EPERM",
+				       vm_errno_name(errno));
+		return ATK_REFUSED("ARCH_MAP_VDSO_64 EPERM");
+	}
+	return VM_FAIL("a new vDSO mapped after attach, never scanned");
 }
 
 static int uffd_tmpfs(void)
@@ -319,7 +465,7 @@ static int uffd_tmpfs(void)
 		return VM_FAIL("map");
 	if (vm_attach(ATK_STORE))
 		return -1;
-	return uffd_refill(p);
+	return uffd_refill(p, 1);
 }
 
 /* The file holds a WRPKRU; the mapping's private copy does not. */
@@ -546,6 +692,24 @@ static int control_brk(void)
 	return ATK_REFUSED("sbrk works");
 }
 
+/* Anonymous exec memory at attach: discarding data still works. */
+static int control_dontneed_data(void)
+{
+	uint8_t *x, *d;
+
+	if (become_user())
+		return -1;
+	x = anon_exec(ret_code, sizeof(ret_code));
+	d = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (!x || d == MAP_FAILED || vm_attach(ATK_STORE))
+		return VM_FAIL("setup");
+	d[0] = 9;
+	if (madvise(d, PG, MADV_DONTNEED) || d[0] != 0)
+		return VM_FAIL("MADV_DONTNEED of data: %s", strerror(errno));
+	return ATK_REFUSED("data discarded beside anonymous exec memory");
+}
+
 static int control_exec_file(void)
 {
 	const char *f = "/tmp/xmem-clean";
@@ -575,6 +739,11 @@ int main(void)
 		mremap_move_dontunmap, NULL);
 	atk_run("xmem.uffd_refill_anon_exec", "EPERM", uffd_anon, NULL);
 	atk_run("xmem.uffd_refill_tmpfs_exec", "EPERM", uffd_tmpfs, NULL);
+	atk_run("xmem.dontneed_anon_exec", "EPERM", dontneed_anon, NULL);
+	atk_run("xmem.vdso_remap", "EPERM", vdso_remap, NULL);
+	atk_run("xmem.wrpkru_across_two_files", "attach EPERM", seam_attach,
+		NULL);
+	atk_run("xmem.late_code_next_to_exec", "EACCES", seam_late, NULL);
 	atk_run("xmem.cow_copy_hides_file", "attach EPERM", cow_hides_file,
 		NULL);
 	atk_run("xmem.hardlink_write", "ETXTBSY", hardlink_write, NULL);
@@ -586,6 +755,8 @@ int main(void)
 	atk_run("xmem.control_mremap_data", "works", control_mremap_data, NULL);
 	atk_run("xmem.control_uffd_data", "works", control_uffd_data, NULL);
 	atk_run("xmem.control_brk", "works", control_brk, NULL);
+	atk_run("xmem.control_dontneed_data", "works", control_dontneed_data,
+		NULL);
 	atk_run("xmem.control_exec_file_zap", "works", control_exec_file,
 		NULL);
 	return vm_done();

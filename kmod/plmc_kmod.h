@@ -18,7 +18,9 @@
  *   pf->lock is taken alone (attach), never with mmap_lock.
  *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it;
  *   so are plmc_frame_lock (sigframe.c) and plmc_grant_lock (exec.c).
- *   plmc_held_lock (mutex, exec.c) -> plmc_guard_lock; never with mmap_lock.
+ *   mmap_lock -> plmc_held_lock (mutex, exec.c) -> plmc_guard_lock: the
+ *   attachment's free may run under mmap_lock (vm_close); the mmap syscall
+ *   takes plmc_held_lock before mmap_lock is taken, never under it.
  *   mmap_lock -> plmc_stop_lock (mutex, stop.c): RCU and kill_pid under it.
  */
 #ifndef PLMC_KMOD_H

@@ -67,7 +67,8 @@ static int clean(void)
 		return VM_FAIL("dlopen after attach: %s", dlerror());
 	f = (int (*)(void))dlsym(h, "xlib_answer");
 	if (!f || f() != 42)
-		return VM_FAIL("xlib_answer: %s", f ? "wrong answer" : dlerror());
+		return VM_FAIL("xlib_answer: %s",
+			       f ? "wrong answer" : dlerror());
 	if (store_works("clean"))
 		return -1;
 	fd = open(path, O_RDWR);

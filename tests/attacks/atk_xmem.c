@@ -47,7 +47,7 @@
 #define UFFD_USER_MODE_ONLY 1
 #endif
 
-#define PG 4096UL
+#define PG	4096UL
 #define ATK_UID 12345
 
 /*
@@ -243,8 +243,8 @@ static int mremap_grow(void)
 	const char *f = "/tmp/xmem-grow";
 	uint8_t *p, *q;
 
-	if (become_user() || make_file(f, 2, 1, wrpkru_code,
-				       sizeof(wrpkru_code)))
+	if (become_user() ||
+	    make_file(f, 2, 1, wrpkru_code, sizeof(wrpkru_code)))
 		return -1;
 	/* Two pages reserved, the file's first over the first, so the
 	 * second is free for the grow. */
@@ -255,8 +255,7 @@ static int mremap_grow(void)
 		int fd = open(f, O_RDONLY);
 
 		if (fd < 0 || mmap(p, PG, PROT_READ | PROT_EXEC,
-				   MAP_PRIVATE | MAP_FIXED, fd,
-				   0) != (void *)p)
+				   MAP_PRIVATE | MAP_FIXED, fd, 0) != (void *)p)
 			return VM_FAIL("map the clean page");
 		close(fd);
 	}
@@ -339,7 +338,8 @@ static int uffd_refill(uint8_t *p, int zap)
 
 	/* Anonymous exec memory refuses the zap (dontneed_anon_exec): the
 	 * copy must then be refused on its own, over the present page. */
-	if (zap && madvise(p, PG, MADV_DONTNEED) && (zap != 2 || errno != EPERM))
+	if (zap && madvise(p, PG, MADV_DONTNEED) &&
+	    (zap != 2 || errno != EPERM))
 		return VM_FAIL("MADV_DONTNEED: %s", strerror(errno));
 	fd = uffd_open();
 	if (fd < 0)
@@ -408,8 +408,7 @@ static int dontneed_anon(void)
 			return VM_FAIL("refused, but the page changed");
 		return ATK_REFUSED("MADV_DONTNEED EPERM, page intact");
 	}
-	return VM_FAIL("anonymous exec page zapped: reads %02x, was c3",
-		       p[64]);
+	return VM_FAIL("anonymous exec page zapped: reads %02x, was c3", p[64]);
 }
 
 /* Unmap the vDSO and map a new one (arch_prctl): exec bytes never scanned. */
@@ -568,8 +567,7 @@ static int remap_pages(void)
 		if (errno != EACCES && errno != EPERM)
 			return VM_FAIL("remap_file_pages: %s, expected EACCES",
 				       vm_errno_name(errno));
-		return ATK_REFUSED("remap_file_pages %s",
-				   vm_errno_name(errno));
+		return ATK_REFUSED("remap_file_pages %s", vm_errno_name(errno));
 	}
 	return run_wrpkru(p + 64);
 }
@@ -604,8 +602,7 @@ static int fs_not_owned(void)
 	if (hp < 0 || write(hp, "4", 1) != 1)
 		return VM_FAIL("nr_hugepages");
 	close(hp);
-	if (mount("none", dir, "hugetlbfs", 0, "mode=01777") &&
-	    errno != EBUSY)
+	if (mount("none", dir, "hugetlbfs", 0, "mode=01777") && errno != EBUSY)
 		return VM_FAIL("mount hugetlbfs: %s", strerror(errno));
 	if (become_user())
 		return -1;
@@ -757,7 +754,6 @@ int main(void)
 	atk_run("xmem.control_brk", "works", control_brk, NULL);
 	atk_run("xmem.control_dontneed_data", "works", control_dontneed_data,
 		NULL);
-	atk_run("xmem.control_exec_file_zap", "works", control_exec_file,
-		NULL);
+	atk_run("xmem.control_exec_file_zap", "works", control_exec_file, NULL);
 	return vm_done();
 }

@@ -31,12 +31,12 @@
  *               An exec VMA with private copies of file pages (anon_vma:
  *               it was written once) is refused at attach: dropping a copy
  *               would show the file's bytes, which nobody scanned.
- *   anonymous   pages: none may be added to an exec VMA after attach
- *               (kprobe on __anon_vma_prepare, the first step of every
- *               anonymous page a VMA gets: COW, userfaultfd copy, forced
- *               writes); userfaultfd may not register an exec VMA (6.12:
- *               userfaultfd_register_range) nor fill one (6.1: the fills),
- *               and attach refuses an exec VMA already registered.
+ *   anonymous   pages: none may be added to a file-backed exec VMA
+ *               after attach (kprobe on __anon_vma_prepare, the first step
+ *               of every anonymous page a VMA gets: COW, userfaultfd copy,
+ *               forced writes); userfaultfd may not register an exec VMA
+ *               (6.12: userfaultfd_register_range) nor fill one (6.1: the
+ *               fills), and attach refuses an exec VMA already registered.
  *   addresses   an exec VMA cannot move or grow (kprobe on
  *               vma_to_resize, which every mremap that moves, grows,
  *               duplicates or MREMAP_DONTUNMAPs goes through): a grown
@@ -319,12 +319,20 @@ static int plmc_pre_do_brk_flags(struct kprobe *p, struct pt_regs *regs)
 	return plmc_refuse(regs, plmc_ret_eperm);
 }
 
-/* __anon_vma_prepare(vma): a VMA's first anonymous page is on its way. */
+/*
+ * __anon_vma_prepare(vma): a VMA's first anonymous page is on its way.
+ * Refused for a file-backed exec VMA (none has one: attach refuses them,
+ * late code starts without). Not for an anonymous exec VMA: its pages
+ * were all faulted in by the attach scan, and nothing can replace them
+ * (userfaultfd and discards are refused, it is never writable); a read
+ * fault there may still ask (a huge zero page), and must not fail.
+ */
 static int plmc_pre_anon_vma_prepare(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (struct vm_area_struct *)regs->di;
 
-	if (!(vma->vm_flags & VM_EXEC) || !plmc_guard_mask(vma->vm_mm))
+	if (!(vma->vm_flags & VM_EXEC) || !vma->vm_file ||
+	    !plmc_guard_mask(vma->vm_mm))
 		return 0;
 	pr_info_ratelimited(PLMC_DRV ": pid %d: anonymous page in executable memory refused\n",
 			    task_tgid_nr(current));

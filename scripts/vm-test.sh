@@ -41,6 +41,10 @@ if [ ! -f "$brd" ] && [ -f "$brd.xz" ]; then
 	brd="$B/vm/mod-$KVER/brd.ko"
 fi
 [ -f "$brd" ] && progs+=("$brd")
+# The libraries atk_dlopen loads after attach (tests/attacks/xlib.c).
+for s in "$B"/vm/xlib_*.so; do
+	[ -f "$s" ] && progs+=("$s")
+done
 
 initrd="$B/vm/initrd-test.gz"
 "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-suite.sh" \

@@ -1,31 +1,65 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * atk_wrpkru_text - attack 9: a stray WRPKRU in the program's own text
- * (a function never called). Expected: ATTACH refused with EPERM.
+ * atk_wrpkru_text - attack 9: a WRPKRU in the program's own file text,
+ * as Debian's dynamic libc has one (pkey_set). Attach accepts it and
+ * watches it with a hardware breakpoint, as it watches XRSTOR.
+ * Expected: reaching it with an EAX that opens the store's key is killed
+ * before it runs (the store is never read); the control reaches the same
+ * instruction with an EAX that keeps the key closed, runs on, and a read
+ * of the store still faults with SEGV_PKUERR.
  */
-#define ATK_TAINTED 1
 #include "attacks.h"
 
-/* Never called: only its bytes matter. */
-__attribute__((used, noinline)) void atk_stray_wrpkru(void)
+/* Our one WRPKRU, in file text: PKRU = @v. Called only by the tests. */
+__attribute__((used, noinline)) void atk_text_wrpkru(uint32_t v)
 {
-	asm volatile("xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
-		     "xor %%eax, %%eax\n\twrpkru" ::: "eax", "ecx", "edx");
+	asm volatile("xor %%ecx, %%ecx\n\txor %%edx, %%edx\n\twrpkru"
+		     :
+		     : "a"(v)
+		     : "ecx", "edx", "memory");
 }
 
-static int stray(void)
+static uint32_t rdpkru_now(void)
 {
-	int e = atk_raw_attach();
+	uint32_t v;
 
-	if (e != EPERM)
-		return VM_FAIL("attach with WRPKRU in our text: %s",
-			       e ? vm_errno_name(e) : "accepted");
-	return ATK_REFUSED("attach EPERM");
+	asm volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx");
+	return v;
+}
+
+static int opening(void)
+{
+	if (vm_attach(ATK_STORE))
+		return -1;
+	vm_expect_death();
+	atk_text_wrpkru(0);
+	if (atk_store_magic_ok())
+		return VM_FAIL("WRPKRU 0 ran and the store header was read");
+	return VM_FAIL("WRPKRU 0 ran (store not read)");
+}
+
+static int control(void)
+{
+	uint32_t shift = vm_ppage()->pkey_shift, now;
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	now = rdpkru_now();
+	if (!(now & (1U << shift)))
+		return VM_FAIL("store key open before the test (PKRU 0x%x)", now);
+	atk_text_wrpkru(now);
+	if (plmc_nop())
+		return VM_FAIL("gate failed after a harmless WRPKRU");
+	vm_expect_fault(SIGSEGV, SEGV_PKUERR, PLMC_STORE_ADDR);
+	(void)atk_store_magic_ok();
+	return VM_FAIL("store read after a WRPKRU that kept it closed");
 }
 
 int main(void)
 {
 	atk_init();
-	atk_run("wrpkru.stray_in_program_text", "attach EPERM", stray, NULL);
+	atk_run("wrpkru.text_opening_store", "SIGKILL", opening, NULL);
+	atk_run("wrpkru.text_control_keeps_closed", "runs; SEGV_PKUERR",
+		control, NULL);
 	return vm_done();
 }

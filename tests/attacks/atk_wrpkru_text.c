@@ -40,10 +40,11 @@ static int opening(void)
 
 static int control(void)
 {
-	uint32_t shift = vm_ppage()->pkey_shift, now;
+	uint32_t shift, now;
 
 	if (vm_attach(ATK_STORE))
 		return -1;
+	shift = vm_ppage()->pkey_shift; /* mapped by the attach */
 	now = rdpkru_now();
 	if (!(now & (1U << shift)))
 		return VM_FAIL("store key open before the test (PKRU 0x%x)", now);

@@ -264,8 +264,13 @@ int plmc_guard_init(void)
 	rc = plmc_defer_init();
 	if (rc)
 		goto err_xbp;
+	rc = plmc_rseq_init();
+	if (rc)
+		goto err_defer;
 	return 0;
 
+err_defer:
+	plmc_defer_exit();
 err_xbp:
 	plmc_xbp_exit();
 err_sigframe:
@@ -281,6 +286,7 @@ err_refuse:
 
 void plmc_guard_exit(void)
 {
+	plmc_rseq_exit();
 	plmc_defer_exit();
 	plmc_xbp_exit();
 	plmc_sigframe_exit();

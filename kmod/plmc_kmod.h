@@ -193,6 +193,9 @@ int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
 int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n, u32 pkey);
 void plmc_xbp_unwatch_mm(struct mm_struct *mm);
 int plmc_xbp_init(void);
+/* rseq.c */
+int plmc_rseq_init(void);
+void plmc_rseq_exit(void);
 void plmc_xbp_exit(void);
 
 /* main.c, attach.c: is this ours? */

@@ -54,6 +54,9 @@
  * XRSTOR is not refused at attach: static glibc carries two (the lazy
  * binding trampolines kept for static dlopen), so refusing it would refuse
  * every ordinary program. Each one found is watched instead (xrstor.c).
+ * Nor is a WRPKRU in file text: Debian's dynamic libc carries one in
+ * pkey_set(); it is watched the same way (three sites in all: ld.so's two
+ * XRSTOR and libc's WRPKRU). A WRPKRU in anonymous exec memory is refused.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -477,6 +480,7 @@ static struct kprobe plmc_kp_uffd[] __maybe_unused = {
 
 struct plmc_xrange {
 	unsigned long start, end;
+	bool file; /* file-backed: a WRPKRU there may be watched */
 };
 
 /* Return: 0, or -EPERM with the reason logged. */
@@ -575,6 +579,7 @@ static int plmc_collect(struct plmc_att *att, struct plmc_xrange *r, int *n)
 			att->anon_exec = true; /* madvise discards checked */
 		r[*n].start = vma->vm_start;
 		r[*n].end = vma->vm_end;
+		r[*n].file = !!vma->vm_file;
 		(*n)++;
 	}
 	mmap_read_unlock(mm);
@@ -582,8 +587,9 @@ static int plmc_collect(struct plmc_att *att, struct plmc_xrange *r, int *n)
 }
 
 /*
- * Prefixes that may start the same XRSTOR: REX, segment overrides and
- * address size. LOCK, 66, F2 and F3 make XRSTOR #UD, so they cannot.
+ * Prefixes that may start the same XRSTOR or WRPKRU: REX, segment
+ * overrides and address size. LOCK, 66, F2 and F3 make both #UD, so they
+ * cannot.
  */
 static bool plmc_is_prefix(u8 b)
 {
@@ -592,8 +598,9 @@ static bool plmc_is_prefix(u8 b)
 }
 
 /*
- * An XRSTOR at @buf[@i] (user address @at): watch it and every prefix
- * start before it. Return: 0, or -EPERM when more than the debug
+ * An XRSTOR or WRPKRU at @buf[@i] (user address @at): watch it and every
+ * prefix start before it (xrstor.c decides at the breakpoint which it is,
+ * from the frozen bytes). Return: 0, or -EPERM when more than the debug
  * registers can hold.
  */
 static int plmc_add_xsite(struct plmc_att *att, const u8 *buf, size_t i,
@@ -623,7 +630,14 @@ struct plmc_carry {
 	size_t n;	   /* how many, at the start of the scan buffer */
 };
 
-/* Return: 0, -EPERM (WRPKRU found, or unreadable), -ENOMEM. */
+/*
+ * A WRPKRU is watched like an XRSTOR only in file text, starting in this
+ * range: Debian's dynamic libc carries one (pkey_set), so refusing it
+ * would refuse every dynamically linked program. Anonymous exec memory
+ * has no such excuse, and one across a seam is refused too.
+ *
+ * Return: 0, -EPERM (a WRPKRU refused, too many sites, or unreadable).
+ */
 static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
 			   u8 *buf, struct plmc_carry *c, unsigned int *nxrstor)
 {
@@ -639,9 +653,11 @@ static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
 			return -EPERM; /* execute-only or gone: refuse */
 		/* Every 3-byte window ending in the new bytes, once. */
 		for (i = c->n >= 2 ? c->n - 2 : 0; i + 3 <= c->n + len; i++) {
-			if (plmc_image_is_wrpkru(buf + i))
+			if (plmc_image_is_wrpkru(buf + i) &&
+			    (!r->file || a - c->n + i < r->start))
 				return -EPERM;
-			if (!plmc_image_is_xrstor(buf + i))
+			if (!plmc_image_is_xrstor(buf + i) &&
+			    !plmc_image_is_wrpkru(buf + i))
 				continue;
 			(*nxrstor)++;
 			if (plmc_add_xsite(att, buf, i, a - c->n + i))
@@ -687,7 +703,7 @@ int plmc_guard_scan(struct plmc_att *att)
 		pr_info_ratelimited(PLMC_DRV ": pid %d: attach refused: executable memory breaks the rules\n",
 				    task_tgid_nr(current));
 	else if (!rc && nx)
-		pr_info_once(PLMC_DRV ": pid %d: %u XRSTOR in client code, watched\n",
+		pr_info_once(PLMC_DRV ": pid %d: %u XRSTOR or WRPKRU in client code, watched\n",
 			     task_tgid_nr(current), nx);
 out_free:
 	kfree(buf);

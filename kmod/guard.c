@@ -94,8 +94,12 @@ void plmc_guard_set_exit(struct plmc_att *att)
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 }
 
-/* Copy the XRSTOR sites watched in @mm. Return: how many. Any context. */
-unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites)
+/*
+ * Copy the XRSTOR and WRPKRU sites watched in @mm, and the store's key.
+ * Return: how many. Any context.
+ */
+unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites,
+			       u32 *pkey)
 {
 	struct plmc_att *att;
 	unsigned long flags;
@@ -106,6 +110,7 @@ unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites)
 		if (att->mm == mm && att->xready && att->nxsite) {
 			n = att->nxsite;
 			memcpy(sites, att->xsite, n * sizeof(*sites));
+			*pkey = att->pkey;
 			break;
 		}
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
@@ -220,7 +225,7 @@ int plmc_guard_set_xsites(struct plmc_att *att)
 	spin_lock_irqsave(&plmc_guard_lock, flags);
 	att->xready = true;
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
-	return plmc_xbp_watch_all(att->xsite, att->nxsite);
+	return plmc_xbp_watch_all(att->xsite, att->nxsite, att->pkey);
 }
 
 /*
@@ -259,8 +264,13 @@ int plmc_guard_init(void)
 	rc = plmc_defer_init();
 	if (rc)
 		goto err_xbp;
+	rc = plmc_rseq_init();
+	if (rc)
+		goto err_defer;
 	return 0;
 
+err_defer:
+	plmc_defer_exit();
 err_xbp:
 	plmc_xbp_exit();
 err_sigframe:
@@ -276,6 +286,7 @@ err_refuse:
 
 void plmc_guard_exit(void)
 {
+	plmc_rseq_exit();
 	plmc_defer_exit();
 	plmc_xbp_exit();
 	plmc_sigframe_exit();

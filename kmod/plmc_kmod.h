@@ -67,7 +67,7 @@ struct plmc_seg {
 };
 
 /*
- * XRSTOR starts watched per thread: x86 has four debug registers, and
+ * XRSTOR and WRPKRU starts watched per thread: x86 has four debug registers, and
  * signal deferral (defer.c) needs one for the gate's exit.
  */
 #define PLMC_XSITES 3
@@ -94,7 +94,7 @@ struct plmc_att {
 	struct list_head guard_node; /* guard.c's list, under its lock */
 	struct file **files;	     /* exec files held write-denied */
 	unsigned int nfiles;
-	unsigned long xsite[PLMC_XSITES]; /* XRSTOR starts, set by the scan */
+	unsigned long xsite[PLMC_XSITES]; /* XRSTOR/WRPKRU starts, by the scan */
 	unsigned int nxsite;
 	bool xready; /* xsite complete; set and read under plmc_guard_lock */
 	bool anon_exec; /* anonymous exec memory at attach; set by the scan */
@@ -143,7 +143,8 @@ void plmc_guard_add(struct plmc_att *att);
 void plmc_guard_del(struct plmc_att *att);
 int plmc_guard_init(void);
 void plmc_guard_exit(void);
-unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites);
+unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites,
+			       u32 *pkey);
 int plmc_guard_set_xsites(struct plmc_att *att);
 u32 plmc_guard_mask(struct mm_struct *mm);
 bool plmc_guard_anon_exec(struct mm_struct *mm);
@@ -188,10 +189,13 @@ void plmc_stop_exit(void);
 
 /* xrstor.c */
 int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
-		   const unsigned long *sites, unsigned int n);
-int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n);
+		   const unsigned long *sites, unsigned int n, u32 pkey);
+int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n, u32 pkey);
 void plmc_xbp_unwatch_mm(struct mm_struct *mm);
 int plmc_xbp_init(void);
+/* rseq.c */
+int plmc_rseq_init(void);
+void plmc_rseq_exit(void);
 void plmc_xbp_exit(void);
 
 /* main.c, attach.c: is this ours? */

@@ -150,12 +150,22 @@ static bool plmc_frame_take(void)
 	return found;
 }
 
-/* fpu__restore_sig() returned: registers and PKRU are what user gets. */
+/*
+ * fpu__restore_sig() returned: registers and PKRU are what user gets.
+ *
+ * RFLAGS.RF comes from the frame too, and it suppresses instruction
+ * breakpoints for the instruction execution resumes at: a forged frame
+ * with RF set resumed onto a watched WRPKRU or XRSTOR (xrstor.c) ran it
+ * unseen. A guarded process has no debugger to want RF, so it is cleared:
+ * the breakpoint then fires, and decides, as for any other arrival.
+ */
 static int plmc_ret_restore_sig(struct kretprobe_instance *ri,
 				struct pt_regs *regs)
 {
 	u32 mask = plmc_guard_mask(current->mm);
 
+	if (mask)
+		current_pt_regs()->flags &= ~X86_EFLAGS_RF;
 	if (!mask || !plmc_pkru_opens(rdpkru(), mask) || plmc_frame_take())
 		return 0;
 	pr_info_ratelimited(PLMC_DRV ": pid %d: forged sigreturn killed\n",

@@ -92,13 +92,14 @@ def main():
     d = tempfile.mkdtemp(prefix="plmc-shift-")
     os.chmod(d, 0o777)  # memcached runs as nobody when we are root
     user = ["-u", "nobody"] if os.getuid() == 0 else []
+    puser = ["-u", "root"] if os.getuid() == 0 else []  # plmcd: its store
     fails = 0
     for name, mb, case in (("size shift", 16, size_shift),
                            ("size sweep", 64, size_sweep)):
         store = "shift%d-%d" % (os.getpid(), mb)
         ps = os.path.join(d, "pl%d.sock" % mb)
         ms = os.path.join(d, "mc%d.sock" % mb)
-        procs = [subprocess.Popen([plmcd, "-n", store, "-m", str(mb),
+        procs = [subprocess.Popen([plmcd, *puser, "-n", store, "-m", str(mb),
                                    "-s", ps, "-t", "1"],
                                   stderr=subprocess.DEVNULL),
                  subprocess.Popen([memcached, *user, "-s", ms, "-a", "0777",

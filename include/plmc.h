@@ -116,6 +116,33 @@ struct plmc_stats {
 	uint64_t total_malloced;  /* bytes of pages handed to classes */
 	uint64_t hash_buckets;
 	uint64_t reset_time;      /* store time of the last stats reset, 0 */
+	/* Page moves between classes (memcached's names; docs/store.md). */
+	uint64_t slab_reassign_rescues;       /* live items copied off a
+					       * moving page into free chunks
+					       * of their class */
+	uint64_t slab_reassign_chunk_rescues; /* always 0 (no chunked items) */
+	uint64_t slab_reassign_evictions_nomem; /* live items evicted off
+						 * moving pages */
+	uint64_t slab_reassign_inline_reclaim; /* free chunks taken off a
+						* free list for a move */
+	uint64_t slab_reassign_busy_items;   /* move steps that found the
+					      * page still in use */
+	uint64_t slab_reassign_busy_deletes; /* dead items unlinked off
+					      * moving pages */
+	uint64_t slab_reassign_running;      /* classes with a move now */
+	uint64_t slabs_moved;                /* pages moved */
+	uint64_t slab_global_page_pool;      /* pages in the global pool */
+	uint64_t slab_automove;              /* the mode, 0..2 */
+};
+
+/* plmc_slabs_reassign() results: memcached's "slabs reassign" replies. */
+enum plmc_reassign {
+	PLMC_REASSIGN_OK = 0,       /* the page is moving (or moved) */
+	PLMC_REASSIGN_BUSY = 1,     /* a page of src is already moving */
+	PLMC_REASSIGN_BADCLASS = 2, /* src or dst is no class */
+	PLMC_REASSIGN_NOSPARE = 3,  /* src has fewer than 2 pages */
+	PLMC_REASSIGN_UNSAFE = 4,   /* not returned: a move is always safe */
+	PLMC_REASSIGN_SAME = 5,     /* src == dst */
 };
 
 /*
@@ -384,6 +411,21 @@ struct plmc_meta {
  */
 int plmc_meta(const void *key, size_t klen, struct plmc_meta *m,
 	      const void *val, size_t vlen, void *buf, size_t buflen);
+
+/*
+ * memcached's "slabs reassign SRC DST": move one page of class @src
+ * (memcached's numbering, 1 = the smallest; -1 = whichever class has
+ * been idle longest) to class @dst (0 = the global pool). The page's
+ * items are evicted; it goes through the global pool, where the next
+ * class that runs out of chunks takes it. Return: PLMC_REASSIGN_* (>= 0)
+ * or an error. A move readers still hold back finishes in a later call.
+ */
+int plmc_slabs_reassign(int src, int dst);
+
+/* memcached's "slabs automove MODE": 0 moves pages only when asked, 1
+ * (the default) when a class runs out and another idles or holds only
+ * dead items, 2 instead of every eviction. PLMC_OK or PLMC_E_INVAL. */
+int plmc_slabs_automove(int mode);
 
 /* The store image's version string, NUL-terminated. PLMC_OK or
  * PLMC_E_SMALLBUF. */

@@ -425,6 +425,19 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
+/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
+static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+{
+	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
+		return PLMC_E_INVAL;
+	if (op == PLMC_OP_REASSIGN)
+		return kv_reassign(c, r->exptime, r->vlen);
+	if (r->exptime || r->vlen > 2)
+		return PLMC_E_INVAL;
+	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
+	return PLMC_OK;
+}
+
 #ifdef PLMC_TEST_IMAGE
 /* CLOCK (test image): move the store's clock by exptime seconds. */
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
@@ -589,6 +602,9 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_clock(c, r);
 	case PLMC_OP_META:
 		return kv_op_meta(c, r);
+	case PLMC_OP_REASSIGN:
+	case PLMC_OP_AUTOMOVE:
+		return kv_op_slabs(c, op, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -654,9 +670,9 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	/* Own list every KV_RETIRE_BATCH retirements; orphans (free slots'
-	 * lists, epoch.c) every 64th call while the hint says there are. */
-	if (c.ks->rcount >= KV_RETIRE_BATCH || !(c.ks->seq & 63))
+	/* Own list when due (kv_reclaim_due); orphans (free slots' lists,
+	 * epoch.c) every 64th call while the hint says there are. */
+	if (kv_reclaim_due(c.ks) || !(c.ks->seq & 63))
 		kv_reclaim(&c, !(c.ks->seq & 63));
 	return rc;
 }

@@ -38,7 +38,6 @@
 #include <sys/syscall.h>
 
 #define BIG 500000
-#define PARAM "/sys/module/plmc/parameters/"
 
 static char big[BIG];
 static char cstack[256 * 1024] __attribute__((aligned(64)));
@@ -51,62 +50,6 @@ struct obs {
 	char off[300], on[300];
 };
 static struct obs *obs;
-
-static int param_get(const char *name)
-{
-	char path[128];
-	FILE *f;
-	int v = -1;
-
-	snprintf(path, sizeof(path), PARAM "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%d", &v) != 1) {
-		/* bool parameters read Y/N */
-		char c = 0;
-
-		rewind(f);
-		v = fscanf(f, "%c", &c) == 1 ? c == 'Y' : -1;
-	}
-	fclose(f);
-	return v;
-}
-
-static int param_set(const char *name, int v)
-{
-	char path[128];
-	FILE *f;
-	int rc;
-
-	snprintf(path, sizeof(path), PARAM "%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	rc = fprintf(f, "%d\n", v) > 0 ? 0 : -1;
-	return fclose(f) ? -1 : rc;
-}
-
-/* Run @fn(@arg) as uid 12345 in a child. Return: 0 or -1 (why set). */
-static int as_user(int (*fn)(int), int arg)
-{
-	pid_t u = fork();
-	int st;
-
-	if (u == 0) {
-		if (setgid(12345) || setuid(12345))
-			_exit(VM_FAIL("setuid") ? 1 : 1);
-		_exit(fn(arg) ? 1 : 0);
-	}
-	if (u < 0)
-		return VM_FAIL("fork");
-	st = vm_reap(u);
-	if (WIFEXITED(st) && !WEXITSTATUS(st))
-		return 0;
-	if (!vm_sh->why[0])
-		return VM_FAIL("user side ended 0x%x", st);
-	return -1;
-}
 
 static void kill_reap(pid_t p)
 {
@@ -202,6 +145,7 @@ static int member_run(int arg)
 		go_w = go[1];
 		attacker(mode);
 	}
+	close(go[1]); /* a member that never starts: read() sees EOF */
 	if (a < 0 || read(go[0], &c, sizeof(c)) != sizeof(c)) {
 		kill_reap(a);
 		return VM_FAIL("%s: no member", mode_name(mode));
@@ -215,8 +159,8 @@ static int member_run(int arg)
 	if (mode == M_KILL)
 		kill(c, SIGKILL);
 	/* Killed inside: at once. Stopped inside: after the grace. */
-	sta = wait_end(a, mode == M_KILL || mode == M_LOCK ? 1500
-							     : grace + 1500);
+	sta = wait_end(a,
+		       mode == M_KILL || mode == M_LOCK ? 1500 : grace + 1500);
 	waited = atk_ms_since(&t0);
 	stc = wait_end(c, 1000);
 	if (on && (!killed(sta) || (stc != -1 && !WIFSIGNALED(stc)))) {
@@ -245,8 +189,11 @@ static int member_run(int arg)
 	if (!on) {
 		kill_reap(c);
 		kill_reap(a);
-		snprintf(out, sizeof(obs->off), "A alive %d ms, %d of 6000 sets (%s)",
-			 waited, done, rc == 1 ? "stall" : rc ? "NOMEM" : "ok");
+		snprintf(out, sizeof(obs->off),
+			 "A alive %d ms, %d of 6000 sets (%s)", waited, done,
+			 rc == 1 ? "stall"
+			 : rc	 ? "NOMEM"
+				 : "ok");
 		if (!rc)
 			return VM_FAIL("defence off, %s: the attack did not "
 				       "hurt (6000 sets stored)",
@@ -258,28 +205,31 @@ static int member_run(int arg)
 		return VM_FAIL("%s, then %d of 6000 sets (%s) in %d ms",
 			       mode_name(mode), done,
 			       rc == 1 ? "stall" : vm_sh->note, ms);
-	snprintf(out, sizeof(obs->on), "A killed after %d ms, 6000 of 6000 "
-		 "sets in %d ms", waited, ms);
+	snprintf(out, sizeof(obs->on),
+		 "A killed after %d ms, 6000 of 6000 "
+		 "sets in %d ms",
+		 waited, ms);
 	return 0;
 }
 
 /* tasks_guard=0 (the attack gets through), then 1 (refused). */
 static int run_member(int mode)
 {
-	int was = param_get("tasks_guard"), rc;
+	int was = atk_param_get("tasks_guard"), rc;
 
 	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (obs == MAP_FAILED || was < 0)
 		return VM_FAIL("no shared page or no tasks_guard");
 	memset(obs, 0, sizeof(*obs));
-	if (param_set("tasks_guard", 0))
+	if (atk_param_set("tasks_guard", 0))
 		return VM_FAIL("cannot clear tasks_guard");
-	rc = as_user(member_run, mode);
-	param_set("tasks_guard", 1);
+	rc = atk_fresh_store() ? -1 : atk_as_user(member_run, mode);
+	atk_param_set("tasks_guard", 1);
 	if (!rc)
-		rc = as_user(member_run, mode | 1 << 4);
-	param_set("tasks_guard", was);
+		rc = atk_fresh_store() ? -1
+				       : atk_as_user(member_run, mode | 1 << 4);
+	atk_param_set("tasks_guard", was);
 	if (rc)
 		return -1;
 	return ATK_REFUSED("tasks_guard=0: %s; on: %s", obs->off, obs->on);
@@ -337,7 +287,8 @@ static int spawn_user(int unused)
 		if (st == -1 || !WIFEXITED(st))
 			return VM_FAIL("vfork %d: 0x%x", i, st);
 		if (posix_spawn(&c, "/bin/true", NULL, NULL, argv, NULL))
-			return VM_FAIL("posix_spawn %d: %s", i, strerror(errno));
+			return VM_FAIL("posix_spawn %d: %s", i,
+				       strerror(errno));
 		st = vm_reap(c);
 		if (!WIFEXITED(st))
 			return VM_FAIL("spawned child %d: 0x%x", i, st);
@@ -351,7 +302,7 @@ static int spawn_user(int unused)
 
 static int spawn_survives(void)
 {
-	return as_user(spawn_user, 0);
+	return atk_as_user(spawn_user, 0);
 }
 
 /* A userfaultfd over @len bytes of fresh memory nobody will serve. */
@@ -365,8 +316,8 @@ static void *uffd_buffer(size_t len)
 	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
 	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
 		return NULL;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	memset(&reg, 0, sizeof(reg));
@@ -388,7 +339,7 @@ static void parker_uffd(int go, bool inside)
 	if (vm_attach(ATK_STORE) ||
 	    plmc_set("park-big", 8, big, sizeof(big), 0, 0) != PLMC_STORED)
 		_exit(1);
-	buf = uffd_buffer(BIG + 4096);
+	buf = uffd_buffer((BIG + 8191) & ~4095UL);
 	if (!buf)
 		_exit(2);
 	vm_signal_fd(go);
@@ -413,6 +364,7 @@ static int uffd_run(int on)
 	a = fork();
 	if (a == 0)
 		parker_uffd(go[1], true);
+	close(go[1]);
 	if (a < 0 || vm_wait_fd(go[0])) {
 		kill_reap(a);
 		return VM_FAIL("parker did not attach");
@@ -423,9 +375,13 @@ static int uffd_run(int on)
 	if (!on) {
 		rc = atk_writer(8, &ms, &done);
 		kill_reap(a);
-		snprintf(out, sizeof(obs->off), "parked %d ms, alive; %d of "
-			 "6000 sets (%s)", waited, done,
-			 rc == 1 ? "stall" : rc ? "NOMEM" : "ok");
+		snprintf(out, sizeof(obs->off),
+			 "parked %d ms, alive; %d of "
+			 "6000 sets (%s)",
+			 waited, done,
+			 rc == 1 ? "stall"
+			 : rc	 ? "NOMEM"
+				 : "ok");
 		if (st != -1 || !rc)
 			return VM_FAIL("stop_grace_ms=0: %s", out);
 		return 0;
@@ -433,8 +389,9 @@ static int uffd_run(int on)
 	if (!killed(st)) {
 		kill_reap(a);
 		return VM_FAIL("parked inside on userfaultfd: %s after %d ms "
-			       "(grace %d)", st == -1 ? "alive" : "ended otherwise",
-			       waited, grace);
+			       "(grace %d)",
+			       st == -1 ? "alive" : "ended otherwise", waited,
+			       grace);
 	}
 	if (waited < grace - 300)
 		return VM_FAIL("killed after %d ms, before the grace %d",
@@ -445,26 +402,28 @@ static int uffd_run(int on)
 	if (rc)
 		return VM_FAIL("after the kill: %d of 6000 sets (%s)", done,
 			       rc == 1 ? "stall" : vm_sh->note);
-	snprintf(out, sizeof(obs->on), "killed %d ms after parking (grace "
-		 "%d), 1 death, 6000 of 6000 sets in %d ms", waited, grace, ms);
+	snprintf(out, sizeof(obs->on),
+		 "killed %d ms after parking (grace "
+		 "%d), 1 death, 6000 of 6000 sets in %d ms",
+		 waited, grace, ms);
 	return 0;
 }
 
 static int uffd_parked_inside(void)
 {
-	int was = param_get("stop_grace_ms"), rc;
+	int was = atk_param_get("stop_grace_ms"), rc;
 
 	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (obs == MAP_FAILED || was <= 0)
 		return VM_FAIL("no shared page or stop_grace_ms %d", was);
 	memset(obs, 0, sizeof(*obs));
-	if (param_set("stop_grace_ms", 0))
+	if (atk_param_set("stop_grace_ms", 0))
 		return VM_FAIL("cannot set stop_grace_ms");
-	rc = as_user(uffd_run, 0);
-	param_set("stop_grace_ms", was);
+	rc = atk_fresh_store() ? -1 : atk_as_user(uffd_run, 0);
+	atk_param_set("stop_grace_ms", was);
 	if (!rc)
-		rc = as_user(uffd_run, 1);
+		rc = atk_fresh_store() ? -1 : atk_as_user(uffd_run, 1);
 	if (rc)
 		return -1;
 	return ATK_REFUSED("stop_grace_ms=0: %s; %d: %s", obs->off, was,
@@ -482,6 +441,7 @@ static int uffd_outside_user(int unused)
 	a = fork();
 	if (a == 0)
 		parker_uffd(go[1], false);
+	close(go[1]);
 	if (a < 0 || vm_wait_fd(go[0])) {
 		kill_reap(a);
 		return VM_FAIL("parker did not attach");
@@ -491,12 +451,13 @@ static int uffd_outside_user(int unused)
 	if (st != -1)
 		return VM_FAIL("parked in its own code: ended 0x%x", st);
 	return ATK_REFUSED("parked on userfaultfd in its own code %d ms: "
-			   "alive", 2 * grace);
+			   "alive",
+			   2 * grace);
 }
 
 static int uffd_parked_outside(void)
 {
-	return as_user(uffd_outside_user, 0);
+	return atk_as_user(uffd_outside_user, 0);
 }
 
 int main(void)

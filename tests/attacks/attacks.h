@@ -345,4 +345,85 @@ static inline int atk_stop_inside(pid_t t)
 	return -1;
 }
 
+/*
+ * A fresh store "atk" (root), seeded: an attack that fills the store on
+ * purpose (its defence off) must not leave the next run a full one.
+ * Return: 0 or -1 (why set).
+ */
+static inline int atk_fresh_store(void)
+{
+	pid_t c;
+	int st;
+
+	plmc_destroy(ATK_STORE, 1, PLMC_USE_KMOD);
+	if (plmc_create(ATK_STORE, VM_STORE_SIZE, 0666, PLMC_USE_KMOD))
+		return VM_FAIL("cannot create a fresh store");
+	c = fork();
+	if (c == 0)
+		_exit(atk_seed() ? 1 : 0);
+	st = c < 0 ? -1 : vm_reap(c);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st))
+		return VM_FAIL("cannot seed a fresh store");
+	return 0;
+}
+
+/* Module parameters (root): the attacks turn a defence off, then on. */
+#define ATK_PARAM "/sys/module/plmc/parameters/"
+
+static inline int atk_param_get(const char *name)
+{
+	char path[128];
+	FILE *f;
+	int v = -1;
+
+	snprintf(path, sizeof(path), ATK_PARAM "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1) {
+		/* bool parameters read Y/N */
+		char c = 0;
+
+		rewind(f);
+		v = fscanf(f, "%c", &c) == 1 ? c == 'Y' : -1;
+	}
+	fclose(f);
+	return v;
+}
+
+static inline int atk_param_set(const char *name, int v)
+{
+	char path[128];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), ATK_PARAM "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	rc = fprintf(f, "%d\n", v) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : rc;
+}
+
+/* Run @fn(@arg) as uid 12345 in a child. Return: 0 or -1 (why set). */
+static inline int atk_as_user(int (*fn)(int), int arg)
+{
+	pid_t u = fork();
+	int st;
+
+	if (u == 0) {
+		if (setgid(12345) || setuid(12345))
+			_exit(VM_FAIL("setuid") ? 1 : 1);
+		_exit(fn(arg) ? 1 : 0);
+	}
+	if (u < 0)
+		return VM_FAIL("fork");
+	st = vm_reap(u);
+	if (WIFEXITED(st) && !WEXITSTATUS(st))
+		return 0;
+	if (!vm_sh->why[0])
+		return VM_FAIL("user side ended 0x%x", st);
+	return -1;
+}
+
 #endif /* ATK_ATTACKS_H */

@@ -111,7 +111,7 @@ static int plmc_pre_set_dumpable(struct kprobe *p, struct pt_regs *regs)
 {
 	struct mm_struct *mm = (struct mm_struct *)regs->di;
 
-	if (!plmc_intro_on() || regs->si == SUID_DUMP_DISABLE ||
+	if (!plmc_intro_on() || (int)regs->si == SUID_DUMP_DISABLE ||
 	    !plmc_guard_mask(mm))
 		return 0;
 	return plmc_intro_skip(regs, plmc_intro_zero);

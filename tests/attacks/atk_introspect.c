@@ -264,10 +264,9 @@ static int dumpable_user(int on)
 	kill_reap(a);
 	d = res->d;
 	snprintf(out_of(on), sizeof(obs->on),
-		 "prctl before attach %d; after: "
-		 "%d (%s), dumpable %d; same-uid PTRACE_ATTACH %s",
-		 res->before, res->rc, res->rc ? vm_errno_name(res->e) : "ok",
-		 d, rc ? vm_errno_name(e) : "attached");
+		 "prctl %s, dumpable %d, PTRACE_ATTACH %s",
+		 res->rc ? vm_errno_name(res->e) : "ok", d,
+		 rc ? vm_errno_name(e) : "ok");
 	if (res->before)
 		return VM_FAIL("control: %s", out_of(on));
 	if (on && (!res->rc || res->e != EPERM || d || !rc))
@@ -330,8 +329,9 @@ static int park(bool inside)
 	int i;
 	FILE *f;
 
-	if (vm_attach(ATK_STORE) ||
-	    plmc_set("intro-big", 9, big, sizeof(big), 0, 0) != PLMC_STORED)
+	if (inside &&
+	    (vm_attach(ATK_STORE) ||
+	     plmc_set("intro-big", 9, big, sizeof(big), 0, 0) != PLMC_STORED))
 		return -1;
 	park_buf = uffd_buffer((BIG + 8191) & ~4095UL);
 	if (!park_buf)
@@ -389,21 +389,54 @@ static int read_syscall(char *txt, size_t n)
 	return ip_inside(ip) || sp_on_stacks(sp);
 }
 
-static int syscall_user(int on)
+/*
+ * An attached process with a thread parked inside makes itself dumpable
+ * while the defence is off (else /proc/self/task/TID/syscall is root's:
+ * the first line), then reads the parked thread's syscall file with the
+ * defence as @on says: the second line alone. Return: 0 or -1.
+ */
+static int syscall_run(int on)
 {
-	char txt[200];
-	int got;
+	int was = atk_param_get("introspect_guard"), ready[2], go[2], st;
+	pid_t a;
 
-	if (park(true))
-		return -1;
-	got = read_syscall(txt, sizeof(txt));
-	snprintf(out_of(on), sizeof(obs->on), "\"%s\"", txt);
-	if (on && got)
-		return VM_FAIL("the thread's state from inside: %s", txt);
-	if (!on && !got)
+	if (was < 0 || pipe(ready) || pipe(go))
+		return VM_FAIL("no introspect_guard or pipe");
+	atk_param_set("introspect_guard", 0);
+	a = fork();
+	if (a == 0) {
+		char txt[200];
+		int got;
+
+		if (setgid(12345) || setuid(12345) || park(true) ||
+		    prctl(PR_SET_DUMPABLE, 1))
+			_exit(2);
+		vm_signal_fd(ready[1]);
+		if (vm_wait_fd(go[0]))
+			_exit(3);
+		got = read_syscall(txt, sizeof(txt));
+		snprintf(out_of(on), sizeof(obs->on), "\"%s\"", txt);
+		_exit(got ? 4 : 0);
+	}
+	close(ready[1]);
+	if (a < 0 || vm_wait_fd(ready[0])) {
+		atk_param_set("introspect_guard", was);
+		if (a > 0)
+			vm_reap(a);
+		return VM_FAIL("client did not attach, park, turn dumpable");
+	}
+	atk_param_set("introspect_guard", on);
+	vm_signal_fd(go[1]);
+	st = vm_reap(a);
+	atk_param_set("introspect_guard", was);
+	if (!WIFEXITED(st) || (WEXITSTATUS(st) && WEXITSTATUS(st) != 4))
+		return VM_FAIL("reader ended 0x%x", st);
+	if (on && WEXITSTATUS(st))
+		return VM_FAIL("the thread's state from inside: %s", obs->on);
+	if (!on && !WEXITSTATUS(st))
 		return VM_FAIL("introspect_guard=0: %s (the attack is not "
 			       "real)",
-			       txt);
+			       obs->off);
 	return 0;
 }
 
@@ -411,13 +444,23 @@ static int proc_syscall(void)
 {
 	int grace = atk_param_get("stop_grace_ms"), rc;
 
+	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (obs == MAP_FAILED)
+		return VM_FAIL("mmap");
+	memset(obs, 0, sizeof(*obs));
 	/* The parked thread must outlive the reads. */
 	atk_param_set("stop_grace_ms", 60000);
-	rc = off_then_on("introspect_guard", syscall_user);
+	rc = syscall_run(0);
+	if (!rc)
+		rc = syscall_run(1);
 	atk_param_set("stop_grace_ms", grace);
-	return rc;
+	if (rc)
+		return -1;
+	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
 }
 
+/* Control: a process (not attached) parks a thread in its own code. */
 static int syscall_outside_user(int unused)
 {
 	char txt[200];
@@ -530,6 +573,77 @@ static int core_dump(void)
 	return rc;
 }
 
+/*
+ * The second line alone: dumpability turned back on while the defence is
+ * off (prctl accepted), then the defence on, then abort() with a thread
+ * inside: do_coredump() is refused by itself.
+ */
+static int core_second_line(void)
+{
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
+	int was = atk_param_get("introspect_guard"), ready[2], go[2], st;
+	char path[64];
+	pid_t a;
+
+	if (was < 0 || pipe(ready) || pipe(go))
+		return VM_FAIL("no introspect_guard or pipe");
+	atk_param_set("introspect_guard", 0);
+	a = fork();
+	if (a == 0) {
+		if (setgid(12345) || setuid(12345))
+			_exit(1);
+		setrlimit(RLIMIT_CORE, &rl);
+		if (park(true) || prctl(PR_SET_DUMPABLE, 1))
+			_exit(2);
+		vm_signal_fd(ready[1]);
+		if (vm_wait_fd(go[0]))
+			_exit(3);
+		abort();
+	}
+	close(ready[1]);
+	if (a < 0 || vm_wait_fd(ready[0])) {
+		atk_param_set("introspect_guard", was);
+		if (a > 0)
+			vm_reap(a);
+		return VM_FAIL("client did not attach, park and turn dumpable");
+	}
+	atk_param_set("introspect_guard", 1);
+	vm_signal_fd(go[1]);
+	st = vm_reap(a);
+	atk_param_set("introspect_guard", was);
+	snprintf(path, sizeof(path), CORE_PREFIX "%d", (int)a);
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
+		return VM_FAIL("client ended 0x%x, not by SIGABRT", st);
+	if (access(path, F_OK) == 0)
+		return VM_FAIL("dumpable again and aborted: core written");
+	return ATK_REFUSED("dumpable 1 (accepted with the defence off), "
+			   "aborted with a thread inside: no core%s",
+			   WCOREDUMP(st) ? " (core flag set)" : "");
+}
+
+static int core_second(void)
+{
+	char pat[256] = "core";
+	FILE *f;
+	int rc, g = atk_param_get("stop_grace_ms");
+
+	f = fopen("/proc/sys/kernel/core_pattern", "r");
+	if (f && fgets(pat, sizeof(pat), f))
+		pat[strcspn(pat, "\n")] = 0;
+	if (f)
+		fclose(f);
+	if (write_file("/proc/sys/kernel/core_pattern", CORE_PREFIX "%p"))
+		return VM_FAIL("cannot set core_pattern");
+	atk_param_set("stop_grace_ms", 60000);
+	rc = core_second_line();
+	atk_param_set("stop_grace_ms", g);
+	write_file("/proc/sys/kernel/core_pattern", pat);
+	if (system("rm -f " CORE_PREFIX "*")) {
+		/* nothing to remove */
+	}
+	return rc;
+}
+
 int main(void)
 {
 	atk_init();
@@ -542,5 +656,7 @@ int main(void)
 	atk_run("introspect.proc_syscall_outside", "shows its sp and ip",
 		proc_syscall_outside, NULL);
 	atk_run("introspect.core_dump_inside", "no core file", core_dump, NULL);
+	atk_run("introspect.core_dump_dumpable_again", "no core file",
+		core_second, NULL);
 	return vm_done();
 }

@@ -467,7 +467,8 @@ static int syscall_outside_user(int unused)
 	unsigned long long sp = 0, ip = 0;
 	long nr;
 
-	if (park(false))
+	/* setuid() left it non-dumpable: its /proc files would be root's. */
+	if (prctl(PR_SET_DUMPABLE, 1) || park(false))
 		return -1;
 	read_syscall(txt, sizeof(txt));
 	if (sscanf(txt, "%ld 0x%llx 0x%llx", &nr, &sp, &ip) != 3 || !ip ||

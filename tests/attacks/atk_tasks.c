@@ -376,9 +376,7 @@ static int uffd_run(int on)
 		rc = atk_writer(8, &ms, &done);
 		kill_reap(a);
 		snprintf(out, sizeof(obs->off),
-			 "parked %d ms, alive; %d of "
-			 "6000 sets (%s)",
-			 waited, done,
+			 "alive at %d ms, %d/6000 sets (%s)", waited, done,
 			 rc == 1 ? "stall"
 			 : rc	 ? "NOMEM"
 				 : "ok");
@@ -403,9 +401,8 @@ static int uffd_run(int on)
 		return VM_FAIL("after the kill: %d of 6000 sets (%s)", done,
 			       rc == 1 ? "stall" : vm_sh->note);
 	snprintf(out, sizeof(obs->on),
-		 "killed %d ms after parking (grace "
-		 "%d), 1 death, 6000 of 6000 sets in %d ms",
-		 waited, grace, ms);
+		 "killed at %d ms, 1 death, 6000/6000 sets in %d ms", waited,
+		 ms);
 	return 0;
 }
 
@@ -426,8 +423,7 @@ static int uffd_parked_inside(void)
 		rc = atk_fresh_store() ? -1 : atk_as_user(uffd_run, 1);
 	if (rc)
 		return -1;
-	return ATK_REFUSED("stop_grace_ms=0: %s; %d: %s", obs->off, was,
-			   obs->on);
+	return ATK_REFUSED("grace 0: %s; %d: %s", obs->off, was, obs->on);
 }
 
 /* Control: parked on userfaultfd in its own code: never killed. */

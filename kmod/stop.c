@@ -227,7 +227,12 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 		plmc_att_mark_dead(att);
 		return m.foreign;
 	}
-	if (att->stop_killed || !grace || !m.held) {
+	if (att->stop_killed) {
+		/* Again, for any member the first walk could not see yet. */
+		plmc_stop_kill(att, all);
+		return m.foreign;
+	}
+	if (!grace || !m.held) {
 		att->stopped_ms = 0;
 		return m.foreign;
 	}

@@ -12,6 +12,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <asm/cpufeature.h>
 #include "plmc_kmod.h"
 
 int plmc_create_gid = -1;
@@ -70,6 +71,16 @@ static struct miscdevice plmc_misc = {
 static int __init plmc_init(void)
 {
 	int rc;
+
+	/*
+	 * Without PKU (or with it turned off: nopku, -cpu ...,pku=off) there
+	 * is nothing to hide the store with. Refuse to load, saying why, so
+	 * libpl falls back to its none backend and says so too.
+	 */
+	if (!cpu_feature_enabled(X86_FEATURE_OSPKE)) {
+		pr_err(PLMC_DRV ": this CPU has no PKU, or the kernel has it off: no device\n");
+		return -ENODEV;
+	}
 
 	/* No guard, no device: the store must not exist unprotected. */
 	rc = plmc_guard_init();

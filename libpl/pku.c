@@ -21,6 +21,7 @@
  * the watcher's death marks (live.c). Only libpl uses the view; a stray
  * write that lands in it is not caught (72 KiB, outside the fixed range).
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -29,6 +30,20 @@
 
 /* Header page and slot records: what the clock and the watcher write. */
 #define PL_VIEW_LEN PLMC_KV_OFF
+
+/*
+ * Whether the CPU has PKU and the kernel turned it on (CPUID.7.0:ECX
+ * OSPKE). pkey_alloc answers ENOSPC both without PKU and when every key is
+ * taken; this tells the caller which.
+ */
+static int pku_os_enabled(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return 0;
+	return !!(c & bit_OSPKE);
+}
 
 static void pku_announce(void)
 {
@@ -85,6 +100,8 @@ int pl_pku_attach(const char *name)
 	__u64 fsize = 0, entry;
 	int fd, pkey, rc;
 
+	if (!pku_os_enabled())
+		return -EOPNOTSUPP; /* no PKU in this CPU or kernel */
 	pku_announce();
 	fd = pl_shm_open(name, &fh, &fsize);
 	if (fd < 0)
@@ -92,7 +109,7 @@ int pl_pku_attach(const char *name)
 	/* Access disabled in this thread's PKRU; new threads inherit it. */
 	pkey = pkey_alloc(0, PKEY_DISABLE_ACCESS);
 	if (pkey < 0) {
-		rc = -errno; /* EINVAL or ENOSPC: no PKU, or no key left */
+		rc = -errno; /* ENOSPC: every key is taken */
 		goto err_close;
 	}
 	rc = pl_shm_map_image(fd);

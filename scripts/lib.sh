@@ -77,10 +77,11 @@ vm_numa_args() {
 
 # vm_boot INITRD LOG: boot the test host, console to stdout and LOG.
 # Returns qemu's status under timeout (124: it ran past $VM_TIMEOUT s).
+# VM_CPU picks the CPU model (default max: real PKU; max,pku=off: none).
 vm_boot() {
 	local rc
 	# shellcheck disable=SC2046 # one word per option: split on purpose
-	timeout "$VM_TIMEOUT" qemu-system-x86_64 -M q35 -cpu max -m 1G \
+	timeout "$VM_TIMEOUT" qemu-system-x86_64 -M q35 -cpu "${VM_CPU:-max}" -m 1G \
 		$(vm_numa_args) -nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" \
 		-initrd "$1" -append "console=ttyS0 quiet panic=-1" \
 		</dev/null 2>&1 | tr -d '\r' | tee "$2"

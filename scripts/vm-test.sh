@@ -58,6 +58,13 @@ if ! vm_judge "$B/vm/console.log" || [ "$rc" != 0 ]; then
 fi
 grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console.log" | tail -n 1 | sed 's/^/vm suite: /'
 
+# VM_ONLY names the programs of the first boot: the later boots are left
+# out unless VM_PKU=1 asks for them too.
+if [ -n "$VM_ONLY" ] && [ "${VM_PKU:-0}" != 1 ]; then
+	echo "vm: VM_ONLY: the pku and no-PKU boots are left out (VM_PKU=1 runs them)"
+	exit 0
+fi
+
 # The pku backend, in a test host booted without the module: unit tests
 # through the gate and the stray-access tests (tests/vm/run-pku.sh).
 pku=()
@@ -78,4 +85,26 @@ if ! vm_judge "$B/vm/console-pku.log" || [ "$rc" != 0 ]; then
 	exit 1
 fi
 grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console-pku.log" | tail -n 1 | sed 's/^/vm pku: /'
+
+# A CPU without PKU (-cpu max,pku=off), plmc.ko offered to insmod: the
+# module must refuse to load and say why; libpl falls back to the none
+# backend, says so, and the same unit tests pass through it
+# (tests/vm/run-pku.sh in its nopku mode; tests/vm/nopku_check.c).
+nopku=("$B/vm/nopku_check")
+for p in "$B"/vm-pku/test_*; do
+	nopku+=("$p")
+done
+initrd="$B/vm/initrd-nopku.gz"
+"$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-pku.sh" \
+	"$KO" "$B/kvcore.img" "${nopku[@]}"
+echo "vm: booting $KVER on a CPU without PKU (pku=off): ${#nopku[@]} programs"
+start=$(date +%s)
+rc=0
+VM_CPU=max,pku=off vm_boot "$initrd" "$B/vm/console-nopku.log" || rc=$?
+echo "vm: the test host ran $(($(date +%s) - start)) s"
+if ! vm_judge "$B/vm/console-nopku.log" || [ "$rc" != 0 ]; then
+	[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
+	exit 1
+fi
+grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console-nopku.log" | tail -n 1 | sed 's/^/vm no-pku: /'
 echo "vm-test: all passed"

@@ -374,25 +374,39 @@ static inline int vm_image_hdr(struct plmc_image_hdr *h)
 	return 0;
 }
 
-/* Whole file into a malloc'd buffer. */
+/*
+ * Whole file into a malloc'd buffer, NUL-terminated (*len excludes the
+ * NUL). Read to EOF, not to the size stat gives: /proc files say 0.
+ */
 static inline void *vm_slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
-	void *p = NULL;
-	long n;
+	size_t n = 0, cap = 0, got;
+	char *p = NULL, *q;
 
 	if (!f)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0) {
-		p = malloc((size_t)n);
-		rewind(f);
-		if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-			free(p);
-			p = NULL;
+	for (;;) {
+		if (cap - n < 4096) {
+			cap = cap ? cap * 2 : 65536;
+			q = realloc(p, cap + 1);
+			if (!q) {
+				free(p);
+				p = NULL;
+				break;
+			}
+			p = q;
 		}
-		*len = (size_t)n;
+		got = fread(p + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
 	}
 	fclose(f);
+	if (p) {
+		p[n] = 0;
+		*len = n;
+	}
 	return p;
 }
 

@@ -3,6 +3,11 @@
 # plmc.ko): the host unit tests in /vm/test_* with PLMC_BACKEND=pku (AUTO
 # picks pku there), then /vm/pku_stray. One summary line at the end.
 #
+# The same payload serves the boot without PKU (-cpu max,pku=off, plmc.ko
+# offered to insmod, /vm/nopku_check packed instead of /vm/pku_stray): the
+# module must have refused to load, and the unit tests run with AUTO,
+# which falls back to the none backend there.
+#
 # Check's own "N%: Checks: ..." lines are shown indented, so CI's totals
 # (which read them at the start of a line) count each check once, here.
 LIMIT=${VM_PROG_LIMIT:-240}
@@ -13,7 +18,14 @@ mount -t tmpfs tmpfs /dev/shm
 if [ -c /dev/plmc ] || grep -q '^plmc ' /proc/modules; then
 	echo "FAIL pku.setup: the module is loaded" | tee -a "$out"
 fi
-export PLMC_BACKEND=pku CK_TIMEOUT_MULTIPLIER=20
+nopku=0
+[ -x /vm/nopku_check ] && nopku=1
+if [ $nopku = 1 ]; then
+	dmesg >/tmp/dmesg
+else
+	export PLMC_BACKEND=pku
+fi
+export CK_TIMEOUT_MULTIPLIER=20
 for t in /vm/test_*; do
 	[ -x "$t" ] || continue
 	n=$(basename "$t")
@@ -22,7 +34,7 @@ for t in /vm/test_*; do
 	timeout "$LIMIT" "$t" >/tmp/prog.out 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
-	grep -v '^plmc: backend pku' /tmp/prog.out | sed 's/^/  /'
+	grep -v '^plmc: backend \(pku\|none\)' /tmp/prog.out | sed 's/^/  /'
 	line=$(grep -E '^[0-9]+%: Checks: ' /tmp/prog.out | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "FAIL unit.$n: no Check summary (status $rc)" | tee -a "$out"
@@ -42,6 +54,17 @@ for t in /vm/test_*; do
 done
 rm -f /dev/shm/plmc.ut-* /dev/shm/.plmc.ut-*
 cd /tmp || exit 1
+if [ $nopku = 1 ]; then
+	timeout "$LIMIT" /vm/nopku_check >/tmp/prog.out 2>&1
+	rc=$?
+	cat /tmp/prog.out | tee -a "$out"
+	[ "$rc" != 0 ] && ! grep -q '^FAIL ' /tmp/prog.out &&
+		echo "FAIL nopku_check: exited with status $rc" | tee -a "$out"
+	p=$(grep -c '^PASS ' "$out")
+	f=$(grep -c '^FAIL ' "$out")
+	echo "$p passed, $f failed"
+	exit 0
+fi
 timeout "$LIMIT" /vm/pku_stray >/tmp/prog.out 2>&1
 rc=$?
 grep -v '^plmc: backend pku' /tmp/prog.out

@@ -228,8 +228,13 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 		return m.foreign;
 	}
 	if (att->stop_killed) {
-		/* Again, for any member the first walk could not see yet. */
-		plmc_stop_kill(att, all);
+		/*
+		 * Again: for a member the first walk could not see yet, and
+		 * to wake one a tracer holds in its exit stop (a fatal signal
+		 * ends a ptrace stop; the first one was already dequeued).
+		 */
+		if (READ_ONCE(plmc_tasks_guard))
+			plmc_stop_kill(att, all);
 		return m.foreign;
 	}
 	if (!grace || !m.held) {

@@ -456,6 +456,89 @@ static int uffd_parked_outside(void)
 	return atk_as_user(uffd_outside_user, 0);
 }
 
+/*
+ * A client stopped inside, traced with PTRACE_O_TRACEEXIT: the module's
+ * SIGKILL sends it into its exit, where its tracer holds it (the exit
+ * stop comes before its mappings go). Its death must be marked anyway.
+ * @on: tasks_guard (off: the kill is sent once, the death waits for the
+ * exit).
+ */
+static int exit_stop_run(int on)
+{
+	int go[2], st, ms, done, rc, grace = atk_grace_ms(), waited;
+	char *out = on ? obs->on : obs->off;
+	struct timespec t0;
+	uint64_t d0 = 0, d1 = 0;
+	pid_t a;
+
+	if (pipe(go) || atk_deaths(&d0))
+		return VM_FAIL("pipe or deaths");
+	a = fork();
+	if (a == 0) {
+		size_t vlen;
+
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE) ||
+		    plmc_set("park-big", 8, big, sizeof(big), 0, 0) !=
+			    PLMC_STORED)
+			_exit(1);
+		vm_signal_fd(go[1]);
+		for (;;)
+			plmc_get("park-big", 8, big, sizeof(big), &vlen, NULL,
+				 NULL);
+	}
+	close(go[1]);
+	if (a < 0 || vm_wait_fd(go[0]) || atk_stop_inside(a) ||
+	    ptrace(PTRACE_SETOPTIONS, a, 0, PTRACE_O_TRACEEXIT)) {
+		kill_reap(a);
+		return VM_FAIL("client never stopped inside, traced");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* The module's kill ends the stop; the exit stop is ours to hold. */
+	if (waitpid(a, &st, 0) != a || !WIFSTOPPED(st) ||
+	    st >> 16 != PTRACE_EVENT_EXIT) {
+		kill_reap(a);
+		return VM_FAIL("no exit stop (0x%x)", st);
+	}
+	waited = atk_ms_since(&t0);
+	usleep(500000); /* held in its exit stop */
+	atk_deaths(&d1);
+	rc = atk_writer(on ? 20 : 8, &ms, &done);
+	kill_reap(a);
+	snprintf(out, sizeof(obs->on),
+		 "exit stop at %d ms, %lld deaths, "
+		 "%d/6000 sets (%s)",
+		 waited, (long long)(d1 - d0), done,
+		 rc == 1 ? "stall"
+		 : rc	 ? "NOMEM"
+			 : "ok");
+	if (on && (d1 != d0 + 1 || rc))
+		return VM_FAIL("%s", out);
+	if (!on && !rc)
+		return VM_FAIL("tasks_guard=0: %s (the attack is not real)",
+			       out);
+	return 0;
+}
+
+static int exit_stop(void)
+{
+	int was = atk_param_get("tasks_guard"), rc;
+
+	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (obs == MAP_FAILED || was < 0)
+		return VM_FAIL("no shared page or no tasks_guard");
+	memset(obs, 0, sizeof(*obs));
+	atk_param_set("tasks_guard", 0);
+	rc = atk_fresh_store() ? -1 : atk_as_user(exit_stop_run, 0);
+	atk_param_set("tasks_guard", 1);
+	if (!rc)
+		rc = atk_fresh_store() ? -1 : atk_as_user(exit_stop_run, 1);
+	atk_param_set("tasks_guard", was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
+}
+
 int main(void)
 {
 	atk_init();
@@ -475,6 +558,9 @@ int main(void)
 	atk_run("tasks.uffd_parked_inside",
 		"killed after the grace; others' sets stored",
 		uffd_parked_inside, NULL);
+	atk_run("tasks.killed_held_in_exit_stop",
+		"death marked while its tracer holds its exit", exit_stop,
+		NULL);
 	atk_run("tasks.uffd_parked_outside_survives", "survives",
 		uffd_parked_outside, NULL);
 	return vm_done();

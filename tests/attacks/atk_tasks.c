@@ -465,7 +465,7 @@ static int uffd_parked_outside(void)
  */
 static int exit_stop_run(int on)
 {
-	int go[2], st, ms, done, rc, grace = atk_grace_ms(), waited;
+	int go[2], st, ms, done, rc, waited;
 	char *out = on ? obs->on : obs->off;
 	struct timespec t0;
 	uint64_t d0 = 0, d1 = 0;

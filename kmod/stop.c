@@ -229,9 +229,10 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 	}
 	if (att->stop_killed) {
 		/*
-		 * Again: for a member the first walk could not see yet, and
-		 * to wake one a tracer holds in its exit stop (a fatal signal
-		 * ends a ptrace stop; the first one was already dequeued).
+		 * Again, for a member the first walk could not see yet. (It
+		 * does not free one a tracer holds in its exit stop: a dying
+		 * group takes no more signals. The early mark above is what
+		 * lets the survivors go on.)
 		 */
 		if (READ_ONCE(plmc_tasks_guard))
 			plmc_stop_kill(att, all);

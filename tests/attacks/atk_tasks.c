@@ -458,10 +458,11 @@ static int uffd_parked_outside(void)
 
 /*
  * A client stopped inside, traced with PTRACE_O_TRACEEXIT: the module's
- * SIGKILL sends it into its exit, where its tracer holds it (the exit
- * stop comes before its mappings go). Its death must be marked anyway.
- * @on: tasks_guard (off: the kill is sent once, the death waits for the
- * exit).
+ * SIGKILL sends it into its exit, where its tracer holds it for as long
+ * as it likes (the exit stop comes before its mappings go, and a dying
+ * process takes no more SIGKILL). Its death must be marked anyway, since
+ * it can never run user code again. @on: tasks_guard (off: no early mark,
+ * the death waits for the exit).
  */
 static int exit_stop_run(int on)
 {
@@ -503,7 +504,9 @@ static int exit_stop_run(int on)
 	usleep(500000); /* held in its exit stop */
 	atk_deaths(&d1);
 	rc = atk_writer(on ? 20 : 8, &ms, &done);
-	kill_reap(a);
+	/* A dying process takes no SIGKILL: only its tracer lets it go. */
+	ptrace(PTRACE_CONT, a, 0, 0);
+	vm_reap(a);
 	snprintf(out, sizeof(obs->on),
 		 "exit stop at %d ms, %lld deaths, "
 		 "%d/6000 sets (%s)",

@@ -1,6 +1,8 @@
 # plmc - memcached as a protected library.
 #
-#   make            user-space parts (image, libpl, tools, tests) into build/
+#   make            what is installed (image, libpl, the compatible library,
+#                   plctl, plmcd, the Python module) into build/
+#   make tests      the test programs too (make test builds them first)
 #   make kmod       plmc.ko against KDIR
 #   make test       host unit tests, plmcd against memcached, a bounded fuzz
 #                   run, the VM suite (installs what it needs)
@@ -10,7 +12,9 @@
 #   make compat-test the libmemcached-compatible library against Debian's
 #                   libmemcached (same program, same output; ketama)
 #   make install    libpl, headers, plmc.pc, tools, man pages, DKMS tree
-#                   (DESTDIR, PREFIX=/usr/local)
+#                   (DESTDIR, PREFIX=/usr/local); make install-python
+#   make deb        the Debian packages into build/deb/ (deb-test: build,
+#                   install, use and remove them in a throwaway root)
 #   make bench      plmc against memcached, side by side (bounded)
 #
 # Each folder keeps its own rules in build.mk; this file only ties them.
@@ -29,7 +33,7 @@ ifeq ($(KDIR),)
 KDIR := /lib/modules/$(KVER)/build
 endif
 
-.PHONY: all kmod test unit-test vm-test run deps clean
+.PHONY: all tests kmod test unit-test vm-test run deps clean
 all:
 
 include kvcore/build.mk
@@ -43,11 +47,16 @@ include tests/plmcd/build.mk
 include tests/compat/build.mk
 include tests/plctl/build.mk
 include tests/fuzz/build.mk
+include python/build.mk
 include bench/build.mk
 include tools/install.mk
 include tests/crash/build.mk
 
 all: $(ALL_TARGETS)
+
+# The test programs (VM payload, attack suite, crash driver, differential
+# clients, bench): built by make test, not by a plain make.
+tests: $(ALL_TARGETS) $(TEST_TARGETS)
 
 kmod:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
@@ -56,20 +65,22 @@ deps:
 	scripts/deps.sh
 
 test: deps
-	$(MAKE) all
+	$(MAKE) all tests
 	$(MAKE) unit-test
 	$(MAKE) plmcd-test
 	$(MAKE) compat-test
+	$(MAKE) python-test
 	$(MAKE) plctl-test
 	$(MAKE) fuzz-test
 	$(MAKE) install-test
+	$(MAKE) deb-test
 	$(MAKE) crash-test
 	$(MAKE) vm-test
 
-vm-test: deps all
+vm-test: deps all tests
 	scripts/vm-test.sh
 
-run: deps all
+run: deps all $(B)/vm/plmc-demo
 	scripts/run.sh
 
 clean:

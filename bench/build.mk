@@ -1,17 +1,17 @@
 # bench/: the load generator, one binary for every contender.
 PLBENCH := $(B)/plbench
-ALL_TARGETS += $(PLBENCH)
+TEST_TARGETS += $(PLBENCH)
 
 $(PLBENCH): bench/plbench.c bench/hist.h bench/mcproto.h include/plmc.h $(B)/libpl.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_USER) -Ibench -o $@ bench/plbench.c $(B)/libpl.a -lm
 
 .PHONY: bench bench-full bench-profile
-bench: deps all
+bench: deps all $(PLBENCH)
 	bench/run.sh quick
 
-bench-full: deps all
+bench-full: deps all $(PLBENCH)
 	bench/run.sh full
 
-bench-profile: deps all
+bench-profile: deps all $(PLBENCH)
 	bench/profile.sh

@@ -152,6 +152,14 @@ for c in "${contenders[@]}"; do
 		done
 	fi
 done
+# Python: plmc.Client against pymemcache over the Unix socket (one thread,
+# the same loop; bench/python.py), when the module is built.
+if [ -d "$B/python/plmc" ] && /usr/bin/python3 -c 'import pymemcache' 2>/dev/null; then
+	echo "== python"
+	PYTHONPATH=$B/python /usr/bin/python3 bench/python.py --store "$store" \
+		--sock "$sock" --seconds "$secs" 2>/dev/null | tee -a "$raw" |
+		sed 's/^/  /' | cut -c1-150
+fi
 echo "== gate"
 run "plmc nop t1" "plmc:$store" --nop --seconds "$secs"
 

@@ -51,6 +51,9 @@ enum plmc_error {
 	PLMC_E_NONNUMERIC = -30912, /* incr/decr: value is not a number */
 	PLMC_E_AGAIN = -30913,   /* memory waits on another thread's call;
 				  * libpl retries (callers see NOMEM) */
+	/* libpl's own, each naming a cause EINVAL used to cover */
+	PLMC_E_BACKEND = -30920, /* PLMC_BACKEND is not kmod, none or pku */
+	PLMC_E_NAME = -30921,    /* store name: 1..63 of [A-Za-z0-9._-] */
 };
 
 /* Which backend to use. AUTO: the module if /dev/plmc exists, else none

@@ -17,8 +17,8 @@ KV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 KV_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,-T,kvcore/kvcore.ld -Wl,--no-undefined -Wl,-z,noexecstack
 
-ALL_TARGETS += $(B)/kvcore.elf $(B)/kvcore.img $(B)/kvcore-bad.img \
-	$(B)/imgcheck
+ALL_TARGETS += $(B)/kvcore.elf $(B)/kvcore.img $(B)/imgcheck
+TEST_TARGETS += $(B)/kvcore-bad.img
 
 KV_OBJS := $(patsubst kvcore/%.c,$(B)/kvcore/%.o,$(KV_SRCS)) \
 	$(B)/kvcore/gate.o

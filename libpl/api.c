@@ -336,6 +336,30 @@ static const char *pl_status_str(int rc)
 	return "unknown plmc status";
 }
 
+/*
+ * libpl's own codes (plmc.h: from PLMC_E_BACKEND on), and the two errno
+ * values libpl returns for one cause only: -ENODEV (backend kmod, no
+ * /dev/plmc) and -EOPNOTSUPP (no protection keys), named for that cause
+ * rather than by strerror.
+ */
+static const char *pl_cause_str(int rc)
+{
+	switch (rc) {
+	case -ENODEV:
+		return "backend kmod: " PLMC_DEV_PATH " is missing (the plmc "
+		       "module is not loaded)";
+	case -EOPNOTSUPP:
+		return "no memory protection keys (PKU) on this CPU or "
+		       "kernel: backends kmod and pku need them";
+	case PLMC_E_BACKEND:
+		return "PLMC_BACKEND names no backend (kmod, none or pku)";
+	case PLMC_E_NAME:
+		return "bad store name: 1 to 63 characters of A-Z a-z 0-9 "
+		       ". _ -";
+	}
+	return NULL;
+}
+
 static const char *pl_error_str(int rc)
 {
 	static const char *const s[] = {
@@ -366,6 +390,8 @@ const char *plmc_strerror(int rc)
 {
 	if (rc >= 0)
 		return pl_status_str(rc);
+	if (pl_cause_str(rc))
+		return pl_cause_str(rc);
 	if (rc <= PLMC_E_INVAL && rc > PLMC_E_INVAL - 100)
 		return pl_error_str(rc);
 	if (rc > -4096)

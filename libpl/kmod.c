@@ -19,11 +19,15 @@
 #include <sys/mman.h>
 #include "pl.h"
 
+/* Return: the fd, -ENODEV when there is no /dev/plmc (a missing
+ * device is not a missing store: -ENOENT stays the store's), or -errno. */
 static int kmod_open(void)
 {
 	int fd = open(PLMC_DEV_PATH, O_RDWR | O_CLOEXEC);
 
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return errno == ENOENT ? -ENODEV : -errno;
+	return fd;
 }
 
 int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
@@ -127,7 +131,7 @@ int pl_kmod_attach(const char *name)
 		return fd;
 	pkey = pkey_alloc(0, PKEY_DISABLE_ACCESS);
 	if (pkey < 0) {
-		rc = -errno; /* EINVAL or ENOSPC: no PKU, or no key left */
+		rc = pl_pkey_error(errno);
 		goto err_close;
 	}
 	memset(&a, 0, sizeof(a));

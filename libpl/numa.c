@@ -282,7 +282,9 @@ int plmc_numa_info(const char *name, int use, struct plmc_numa *out)
 
 	if (b < 0)
 		return b;
-	if (!pl_name_ok(name) || !out)
+	if (!pl_name_ok(name))
+		return PLMC_E_NAME;
+	if (!out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (b == PLMC_BACKEND_KMOD)

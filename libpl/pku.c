@@ -21,7 +21,6 @@
  * the watcher's death marks (live.c). Only libpl uses the view; a stray
  * write that lands in it is not caught (72 KiB, outside the fixed range).
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -30,20 +29,6 @@
 
 /* Header page and slot records: what the clock and the watcher write. */
 #define PL_VIEW_LEN PLMC_KV_OFF
-
-/*
- * Whether the CPU has PKU and the kernel turned it on (CPUID.7.0:ECX
- * OSPKE). pkey_alloc answers ENOSPC both without PKU and when every key is
- * taken; this tells the caller which.
- */
-static int pku_os_enabled(void)
-{
-	unsigned int a, b, c, d;
-
-	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		return 0;
-	return !!(c & bit_OSPKE);
-}
 
 static void pku_announce(void)
 {
@@ -100,7 +85,9 @@ int pl_pku_attach(const char *name)
 	__u64 fsize = 0, entry;
 	int fd, pkey, rc;
 
-	if (!pku_os_enabled())
+	/* pkey_alloc answers ENOSPC both without PKU and when every key is
+	 * taken: ask the CPU first, to tell the caller which. */
+	if (!pl_ospke())
 		return -EOPNOTSUPP; /* no PKU in this CPU or kernel */
 	pku_announce();
 	fd = pl_shm_open(name, &fh, &fsize);

@@ -85,6 +85,13 @@ static inline __u64 pl_round_page(__u64 n)
 
 /* Common checks (segment.c). */
 int pl_name_ok(const char *name);
+/* CPUID.(EAX=7,ECX=0):ECX OSPKE: the CPU has PKU and the kernel turned
+ * it on. */
+int pl_ospke(void);
+/* What a failed pkey_alloc means: -EOPNOTSUPP when the CPU or the
+ * kernel has no protection keys (the kernel says EINVAL or ENOSPC
+ * then, by version), else -err (ENOSPC: every key taken). */
+int pl_pkey_error(int err);
 int pl_size_ok(__u64 size);
 int pl_choose(int use);
 int pl_map_fixed(__u64 addr, __u64 len, int prot, int flags, int fd, __u64 off);

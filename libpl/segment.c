@@ -10,6 +10,7 @@
  * not inherited (VM_DONTCOPY), under none the child drops its copies; in
  * both cases the child may attach anew.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,20 @@ int pl_name_ok(const char *name)
 	return 1;
 }
 
+int pl_ospke(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return 0;
+	return !!(c & bit_OSPKE);
+}
+
+int pl_pkey_error(int err)
+{
+	return pl_ospke() ? -err : -EOPNOTSUPP;
+}
+
 int pl_size_ok(__u64 size)
 {
 	return size >= PLMC_STORE_MIN && size <= PLMC_STORE_MAX &&
@@ -50,7 +65,8 @@ int pl_size_ok(__u64 size)
 }
 
 /*
- * Return: PLMC_BACKEND_*, or -EINVAL. AUTO never picks pku on its own: it
+ * Return: PLMC_BACKEND_*, -EINVAL (no such use), or PLMC_E_BACKEND
+ * (PLMC_BACKEND names none). AUTO never picks pku on its own: it
  * makes PKRU part of the process's contract (a thread whose PKRU opens the
  * key stops at the gate's exit check, a library with pkeys of its own may
  * free or reuse it), which a program should ask for, not get.
@@ -75,7 +91,7 @@ int pl_choose(int use)
 			return PLMC_BACKEND_NONE;
 		if (!strcmp(env, "pku"))
 			return PLMC_BACKEND_PKU;
-		return -EINVAL;
+		return PLMC_E_BACKEND;
 	}
 	return access(PLMC_DEV_PATH, F_OK) == 0 ? PLMC_BACKEND_KMOD
 						: PLMC_BACKEND_NONE;
@@ -93,8 +109,9 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 	b = pl_choose(c.use);
 	if (b < 0)
 		return b;
-	if (!pl_name_ok(name) || !pl_size_ok(c.store_size) ||
-	    (c.mode & ~0777U) ||
+	if (!pl_name_ok(name))
+		return PLMC_E_NAME;
+	if (!pl_size_ok(c.store_size) || (c.mode & ~0777U) ||
 	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min) ||
 	    c.slot_quota > PLMC_MAX_SLOTS || c.pad ||
 	    !pl_numa_ok(c.numa, c.numa_node))
@@ -145,7 +162,7 @@ int plmc_destroy(const char *name, int force, int use)
 	if (b < 0)
 		return b;
 	if (!pl_name_ok(name))
-		return -EINVAL;
+		return PLMC_E_NAME;
 	if (b == PLMC_BACKEND_KMOD)
 		return pl_kmod_destroy(name, force);
 	return pl_none_destroy(name, force);
@@ -187,7 +204,7 @@ int plmc_attach(const char *name, int use)
 	if (b < 0)
 		return b;
 	if (!pl_name_ok(name))
-		return -EINVAL;
+		return PLMC_E_NAME;
 	pl_slots_init_once();
 	pthread_once(&pl_fork_once, pl_fork_register);
 	pthread_mutex_lock(&pl_lock);

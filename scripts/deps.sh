@@ -8,7 +8,7 @@ set -eu
 PKGS="build-essential make pkg-config check liburcu-dev
 qemu-system-x86 linux-image-amd64 linux-headers-amd64
 busybox-static cpio gzip memcached libmemcached-tools libmemcached-dev gnuplot-nox
-clang libclang-rt-14-dev python3 python3-pytest python3-pymemcache valgrind
+clang libclang-rt-14-dev python3 python3-dev python3-pytest python3-pymemcache valgrind
 libfaketime
 groff-base man-db"
 
@@ -16,6 +16,11 @@ groff-base man-db"
 # the default path checks nothing more.
 case "${KERNEL:-}" in
 6.12*) PKGS="$PKGS linux-image-6.12-amd64 linux-headers-6.12-amd64 xz-utils" ;;
+esac
+# The Debian packages (make deb, make deb-test) only: their build tools,
+# lintian, and dkms for installing plmc-dkms.
+case "${DEB:-}" in
+1) PKGS="$PKGS debhelper dh-dkms dh-python dkms lintian" ;;
 esac
 
 missing=""

@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 demo="$B/vm/plmc-demo"
-[ -x "$demo" ] || die "missing $demo (run make all)"
+[ -x "$demo" ] || die "missing $demo (make run builds it)"
 
 if [ -c /dev/plmc ]; then
 	echo "run: /dev/plmc is here: running the demo on this machine"

@@ -2,7 +2,7 @@
 # vm-test.sh - the VM suite: plmc.ko and the static test programs in the
 # test host (QEMU TCG, -cpu max: real PKU), one line per test, a summary.
 #
-# Run by `make vm-test` after `make all`. Exits non-zero on any failed
+# Run by `make vm-test` after `make tests`. Exits non-zero on any failed
 # test, a missing summary, kernel trouble in the console, or a timeout.
 # The console is kept in build/vm/console.log. A second boot, without the
 # module, runs the pku backend's tests (build/vm/console-pku.log).
@@ -25,10 +25,10 @@ for p in "$B"/vm/vm_* "$B"/vm/atk_* "$B"/vm/ut_* "$B"/vm/crash_driver; do
 	fi
 	progs+=("$p")
 done
-[ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm${VM_ONLY:+ matching VM_ONLY=$VM_ONLY} (run make all)"
+[ ${#progs[@]} -gt 0 ] || die "no test programs in $B/vm${VM_ONLY:+ matching VM_ONLY=$VM_ONLY} (run make tests)"
 [ -n "$VM_ONLY" ] && echo "vm: VM_ONLY: only ${#progs[@]} programs"
 for f in "$B/kvcore.img" "$B/kvcore-bad.img"; do
-	[ -f "$f" ] || die "missing $f (run make all)"
+	[ -f "$f" ] || die "missing $f (run make tests)"
 done
 
 # The attack suite's O_DIRECT attack needs a block device: the RAM disk.
@@ -69,7 +69,7 @@ fi
 # through the gate and the stray-access tests (tests/vm/run-pku.sh).
 pku=()
 for p in "$B"/vm-pku/test_* "$B/vm/pku_stray"; do
-	[ -x "$p" ] || die "missing $p (run make all)"
+	[ -x "$p" ] || die "missing $p (run make tests)"
 	pku+=("$p")
 done
 initrd="$B/vm/initrd-pku.gz"

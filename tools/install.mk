@@ -144,10 +144,29 @@ install: $(INSTALL_INPUTS)
 		$(DEST)$(PKGCONFIGDIR)/plmc-memcached.pc \
 		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service \
 		$(DEST)$(SYSUSERSDIR)/plmc.conf $(DEST)$(MODULESLOADDIR)/plmc.conf
+	$(LDCONFIG_STEP)
+
+# Into the live system (no DESTDIR), the dynamic linker's cache must learn
+# libpl.so.0, or programs linked with -lpl do not start; as root, run
+# ldconfig, else say so. A staging root (DESTDIR) is a package's business.
+define LDCONFIG_STEP
+	@if [ -n '$(DESTDIR)' ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+		echo ldconfig; ldconfig; \
+	else echo 'note: run ldconfig as root, so that programs find' \
+		'$(LIBDIR)/$(LIBPL_SONAME)'; fi
+endef
 
 # Files one by one (never a glob over a shared folder), then the folders
-# only plmc uses.
+# only plmc uses. On the live system, DKMS first: while dkms has
+# plmc/VERSION registered, removing its source folder would leave
+# plmc.ko in /lib/modules and dkms status and remove failing; dkms remove
+# takes the modules out of every kernel and forgets the version.
 uninstall:
+	@if [ -z '$(DESTDIR)' ] && command -v dkms >/dev/null && \
+	    dkms status -m plmc -v $(PLMC_VERSION) 2>/dev/null | grep -q .; \
+	then echo 'dkms remove plmc/$(PLMC_VERSION) --all'; \
+		dkms remove plmc/$(PLMC_VERSION) --all || exit 1; fi
 	rm -f $(DEST)$(BINDIR)/plctl $(DEST)$(BINDIR)/plmcd \
 		$(DEST)$(LIBDIR)/libpl.a $(DEST)$(LIBDIR)/libpl.so \
 		$(DEST)$(LIBDIR)/$(LIBPL_SONAME) \
@@ -171,9 +190,38 @@ uninstall:
 	-rmdir $(DEST)$(COMPAT_INC) $(DEST)$(INCLUDEDIR)/plmc/compat \
 		$(DEST)$(INCLUDEDIR)/plmc $(DEST)$(PLMCLIBDIR) $(DEST)$(DOCDIR) \
 		2>/dev/null
-	@if [ -z '$(DESTDIR)' ] && [ -d /var/lib/dkms/plmc/$(PLMC_VERSION) ]; \
-	then echo 'note: dkms still has plmc/$(PLMC_VERSION):' \
-		'dkms remove plmc/$(PLMC_VERSION) --all'; fi
+	$(LDCONFIG_STEP)
 
 install-test: $(INSTALL_INPUTS)
 	tests/install/run.sh
+
+# make deb: the Debian packages (debian/), built by dpkg-buildpackage -b
+# -us -uc in a copy of the source tree under build/deb/, so that its
+# output (the .debs, .buildinfo, .changes, lintian's report) stays in
+# build/deb/ and not in the folder above the tree.
+# make deb-test: build them, then install, use and remove them in a
+# throwaway root (tests/deb/run.sh).
+DEB_B := $(B)/deb
+DEB_SRC := $(DEB_B)/plmc-$(PLMC_VERSION)
+
+.PHONY: deb deb-test
+deb:
+	DEB=1 scripts/deps.sh
+	rm -rf $(DEB_B)
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -co --exclude-standard -z | \
+			xargs -0 tar -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+		tar -cf - --exclude=./build . | tar -xf - -C $(DEB_SRC); \
+	fi
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning \
+		$(DEB_B)/plmc_$(PLMC_VERSION)_amd64.changes \
+		>$(DEB_B)/lintian.txt 2>&1; rc=$$?; \
+		grep -v 'root privileges' $(DEB_B)/lintian.txt; exit $$rc
+	ls $(DEB_B)/*.deb
+
+deb-test: all
+	DEB=1 scripts/deps.sh
+	tests/deb/run.sh

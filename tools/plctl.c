@@ -12,9 +12,11 @@
  *   plctl info NAME [--backend kmod|none]
  *   plctl check NAME [--backend kmod|none]
  *   plctl recover NAME [--backend kmod|none]
+ *   plctl --help | --version
  *
  * Exit codes: 0 done, 1 the operation failed (check: the store is not
- * sound), 2 usage error. check and recover run inside the store (gate
+ * sound), 2 usage error (the usage goes to stderr then; --help prints it
+ * to stdout and exits 0). check and recover run inside the store (gate
  * ops): under kmod nothing outside it can read the store.
  * An ordinary client of libpl; info talks to the module (or reads the shm
  * file's header under none) since it must work without attaching.
@@ -51,11 +53,15 @@ struct opts {
 	unsigned numa, node; /* create --numa */
 };
 
-static void usage(void)
+#ifndef PLMC_VERSION
+#define PLMC_VERSION "unknown"
+#endif
+
+static void usage_to(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
-		"[--slots-per-client N] [--backend kmod|none]\n"
+		"[--slots-per-client N] [--backend kmod|none|pku]\n"
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
 		"                    [--numa interleave|bind=N|local]\n"
@@ -66,7 +72,44 @@ static void usage(void)
 		"       plctl list [NAME...] [--backend kmod|none]\n"
 		"       plctl info NAME [--backend kmod|none]\n"
 		"       plctl check NAME [--backend kmod|none]\n"
-		"       plctl recover NAME [--backend kmod|none]\n");
+		"       plctl recover NAME [--backend kmod|none]\n"
+		"       plctl --help | --version\n");
+}
+
+static void usage(void)
+{
+	usage_to(stderr);
+}
+
+/* Options that take a value, and those that do not. */
+static const char *const opts_valued[] = {
+	"--size", "--mode", "--slots-per-client", "--numa", "--backend",
+	"--item-max", "--factor", "--slab-min", "--interval", "--count",
+};
+static const char *const opts_flags[] = {"--force", "--json"};
+
+static int known(const char *a, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(a, list[i]))
+			return 1;
+	return 0;
+}
+
+#define KNOWN(a, l) known(a, l, sizeof(l) / sizeof(l[0]))
+
+/* An argument that is no option: say which, before anything else. */
+static int unknown_arg(const char *a)
+{
+	if (KNOWN(a, opts_valued) || KNOWN(a, opts_flags))
+		return 0;
+	if (!strncmp(a, "-", 1))
+		fprintf(stderr,
+			"plctl: unknown option %s (plctl --help lists them)\n",
+			a);
+	else
+		fprintf(stderr, "plctl: unexpected argument %s\n", a);
+	return 1;
 }
 
 /* "64M" -> 67108864; 0 on a malformed or overflowing size. */
@@ -212,6 +255,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (i = 3; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (unknown_arg(a))
+			return -1;
 		if (!strcmp(a, "--force")) {
 			o->force = 1;
 			continue;
@@ -258,6 +303,26 @@ static int fail(const char *what, const char *name, int rc)
 	return 1;
 }
 
+/*
+ * The segment holds the store's header and hash table (about 1/64 of it)
+ * before the item pages, so memcached's limit_maxbytes comes out below
+ * --size: say how much, from the store itself. Quietly nothing when this
+ * caller may not attach.
+ */
+static void print_item_room(const struct opts *o)
+{
+	struct plmc_stats st = {.size = sizeof(st)};
+
+	if (plmc_attach(o->name, o->use))
+		return;
+	if (plmc_stats(&st) == PLMC_OK)
+		printf("items: %llu bytes (limit_maxbytes; the other %llu "
+		       "hold the hash table and headers)\n",
+		       (unsigned long long)st.limit_maxbytes,
+		       (unsigned long long)(o->size - st.limit_maxbytes));
+	plmc_detach();
+}
+
 static int cmd_create(const struct opts *o)
 {
 	int rc;
@@ -295,6 +360,7 @@ static int cmd_create(const struct opts *o)
 	printf("created %s: %llu bytes, mode %04o, %u slots per client\n",
 	       o->name, (unsigned long long)o->size, o->mode,
 	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT);
+	print_item_room(o);
 	return 0;
 }
 
@@ -748,7 +814,24 @@ static void print_pids(const int *pids, int n)
 	}
 }
 
-static int list_none(void)
+/* Is @name one of the NAMEs on plctl list's line (all when none)? */
+static int listed(const char *name, int argc, char **argv, int first)
+{
+	int any = 0;
+
+	for (int i = first; i < argc; i++) {
+		if (!strcmp(argv[i], "--backend")) {
+			i++;
+			continue;
+		}
+		any = 1;
+		if (!strcmp(argv[i], name))
+			return 1;
+	}
+	return !any;
+}
+
+static int list_none(int argc, char **argv, int first)
 {
 	DIR *d = opendir("/dev/shm");
 	struct dirent *e;
@@ -762,7 +845,8 @@ static int list_none(void)
 		struct stat st;
 		int fd, pids[256], n;
 
-		if (strncmp(e->d_name, "plmc.", 5) || !e->d_name[5])
+		if (strncmp(e->d_name, "plmc.", 5) || !e->d_name[5] ||
+		    !listed(e->d_name + 5, argc, argv, first))
 			continue;
 		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -792,8 +876,13 @@ static int list_none(void)
 		found++;
 	}
 	closedir(d);
-	if (!found)
+	if (!found && listed("", argc, argv, first))
 		printf("no segments (backend none, /dev/shm)\n");
+	else if (!found) {
+		fprintf(stderr, "plctl: list: no such store (backend none, "
+				"/dev/shm)\n");
+		return 1;
+	}
 	return 0;
 }
 
@@ -845,6 +934,10 @@ static int cmd_list(int argc, char **argv)
 				usage();
 				return 2;
 			}
+			i++;
+		} else if (argv[i][0] == '-') {
+			unknown_arg(argv[i]);
+			return 2;
 		}
 	if (use == PLMC_USE_AUTO && env && *env)
 		use = parse_backend(env);
@@ -853,9 +946,9 @@ static int cmd_list(int argc, char **argv)
 						  : PLMC_USE_KMOD;
 	if (use == PLMC_USE_KMOD)
 		return list_kmod(argc, argv, 2);
-	if (use == PLMC_USE_NONE)
-		return list_none();
-	fprintf(stderr, "plctl: PLMC_BACKEND must be kmod or none\n");
+	if (use == PLMC_USE_NONE || use == PLMC_USE_PKU)
+		return list_none(argc, argv, 2); /* pku: the same files */
+	fprintf(stderr, "plctl: PLMC_BACKEND must be kmod, none or pku\n");
 	return 2;
 }
 
@@ -912,6 +1005,16 @@ int main(int argc, char **argv)
 	struct opts o;
 
 	memset(&o, 0, sizeof(o));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage_to(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("plctl (plmc) %s\n", PLMC_VERSION);
+			return 0;
+		}
+	}
 	if (argc >= 2 && !strcmp(argv[1], "list"))
 		return cmd_list(argc, argv);
 	if (parse(argc, argv, &o)) {

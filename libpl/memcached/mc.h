@@ -2,8 +2,11 @@
 /*
  * libpl/memcached/mc.h - internals of the libmemcached-compatible client.
  *
- * Files: mc.c (handles, servers, configuration strings, behaviors, the
- * ketama continuum, errors), hash.c (libmemcached's key hashes, MD5),
+ * Files, one concern each: handle.c (a handle's lifetime, clone, the
+ * last error), error.c (return codes as text), server.c (adding servers),
+ * serverlist.c (server lists and their strings), ring.c (which server
+ * owns a key: the ketama continuum), behavior.c (behaviors), conf.c
+ * (configuration strings), hash.c (libmemcached's key hashes, MD5),
  * net.c (text-protocol connections), seg.c (a plmc segment as a server),
  * ops.c (the operations, dispatched per server kind).
  */
@@ -33,15 +36,34 @@ struct plmc_mc_item {
 	uint64_t cas;
 };
 
-/* mc.c */
+/* handle.c: record rc and a message as the handle's last error; returns
+ * rc. */
 memcached_return_t mc_error(memcached_st *m, memcached_return_t rc,
 			    const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 memcached_return_t mc_key_check(memcached_st *m, const char *key, size_t klen);
+
+/* ring.c */
 /* Index of the server that owns key; -1 when there are none. */
 int mc_server_for(const memcached_st *m, const char *key, size_t klen);
+/* Rebuild the continuum after a change of servers or distribution. */
+memcached_return_t mc_ring_build(memcached_st *m);
+int mc_is_consistent(int distribution);
+
+/* server.c */
 memcached_return_t mc_add_server(memcached_st *m, const char *host,
 				 in_port_t port, uint32_t weight, int kind);
+/* "NAME[@HOST[:PORT]]": a segment, placed on the ring as HOST:PORT when
+ * given (port_arg: the port a server_add passed, 0 = 11211). */
+memcached_return_t mc_add_segment(memcached_st *m, const char *spec,
+				  uint32_t weight, in_port_t port_arg);
+
+/* serverlist.c: one "host[:port][ weight]", "[v6]:port" or "/path" of
+ * len bytes into host, *port, *weight; 0 or -1. */
+int mc_split_server(const char *s, size_t len, char *host, size_t hcap,
+		    unsigned *port, uint32_t *weight);
+
+/* ops.c: the results a fetch hands out one by one. */
 memcached_return_t mc_item_push(memcached_st *m, const char *key, size_t klen,
 				const char *val, size_t vlen, uint32_t flags,
 				uint64_t cas);

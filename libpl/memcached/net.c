@@ -7,9 +7,19 @@
  * one buffer per server, so replies may be pipelined. Timeouts are the
  * handle's: CONNECT_TIMEOUT for connect, POLL_TIMEOUT for every wait on
  * the socket (milliseconds; <= 0 waits for ever).
+ *
+ * Host names go through glibc's getaddrinfo found at run time (dlsym),
+ * not linked: a static link of this library then pulls in none of glibc's
+ * NSS code, nor its warning (getaddrinfo in a static program needs the
+ * NSS libraries of the very glibc it was linked with). A static program
+ * has no dynamic symbols, so dlsym finds nothing there: it connects to
+ * numeric addresses (and localhost) only, and says so for a name.
  */
+#include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -58,6 +68,78 @@ static int connect_to(int fd, const struct sockaddr *a, socklen_t len, int ms)
 	return 0;
 }
 
+/* One address: a non-blocking socket connected within @ms. Return: the
+ * fd, or -errno. */
+static int try_addr(const struct sockaddr *a, socklen_t len, int ms)
+{
+	int fd = socket(a->sa_family,
+			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0),
+	    rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = connect_to(fd, a, len, ms);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+typedef int (*gai_fn)(const char *, const char *, const struct addrinfo *,
+		      struct addrinfo **);
+/* open_name's "no such name": out of the range of -errno */
+#define NO_NAME INT_MIN
+typedef void (*fai_fn)(struct addrinfo *);
+
+/* Each address of a name in turn. Return: the fd, -errno of the last
+ * try, or NO_NAME when the name does not resolve (or cannot be resolved
+ * here: a static program). */
+static int open_name(const memcached_instance_st *s, int ms)
+{
+	gai_fn gai = (gai_fn)dlsym(RTLD_DEFAULT, "getaddrinfo");
+	fai_fn fai = (fai_fn)dlsym(RTLD_DEFAULT, "freeaddrinfo");
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai, *p;
+	char port[16];
+	int fd = -ECONNREFUSED;
+
+	if (!gai || !fai)
+		return NO_NAME;
+	snprintf(port, sizeof(port), "%u", (unsigned)s->port);
+	if (gai(s->hostname, port, &hints, &ai))
+		return NO_NAME;
+	for (p = ai; p; p = p->ai_next) {
+		fd = try_addr(p->ai_addr, p->ai_addrlen, ms);
+		if (fd >= 0)
+			break;
+	}
+	fai(ai);
+	return fd;
+}
+
+/* A TCP server: a numeric address as it is, a name by open_name, and
+ * localhost as 127.0.0.1 where names cannot be resolved. */
+static int open_tcp(const memcached_instance_st *s, int ms)
+{
+	struct sockaddr_in a4 = {.sin_family = AF_INET,
+				 .sin_port = htons(s->port)};
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
+				  .sin6_port = htons(s->port)};
+	int fd;
+
+	if (inet_pton(AF_INET, s->hostname, &a4.sin_addr) == 1)
+		return try_addr((struct sockaddr *)&a4, sizeof(a4), ms);
+	if (inet_pton(AF_INET6, s->hostname, &a6.sin6_addr) == 1)
+		return try_addr((struct sockaddr *)&a6, sizeof(a6), ms);
+	fd = open_name(s, ms);
+	if (fd == NO_NAME && !strcmp(s->hostname, "localhost") &&
+	    !dlsym(RTLD_DEFAULT, "getaddrinfo")) {
+		a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return try_addr((struct sockaddr *)&a4, sizeof(a4), ms);
+	}
+	return fd;
+}
+
 memcached_return_t mc_net_connect(memcached_st *m, memcached_instance_st *s)
 {
 	int fd = -1, rc = -ECONNREFUSED, one = 1;
@@ -85,27 +167,15 @@ memcached_return_t mc_net_connect(memcached_st *m, memcached_instance_st *s)
 			rc = connect_to(fd, (struct sockaddr *)&a, sizeof(a),
 					m->connect_timeout);
 	} else {
-		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai, *p;
-		char port[16];
-
-		snprintf(port, sizeof(port), "%u", (unsigned)s->port);
-		if (getaddrinfo(s->hostname, port, &hints, &ai))
+		fd = open_tcp(s, m->connect_timeout);
+		if (fd == NO_NAME)
 			return mc_error(m, MEMCACHED_HOST_LOOKUP_FAILURE,
-					"cannot resolve %s", s->hostname);
-		for (p = ai; p; p = p->ai_next) {
-			fd = socket(p->ai_family,
-				    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-				    0);
-			if (fd < 0)
-				continue;
-			rc = connect_to(fd, p->ai_addr, p->ai_addrlen,
-					m->connect_timeout);
-			if (!rc)
-				break;
-			close(fd);
-			fd = -1;
-		}
-		freeaddrinfo(ai);
+					"cannot resolve %s%s", s->hostname,
+					dlsym(RTLD_DEFAULT, "getaddrinfo")
+						? ""
+						: " (a static program connects "
+						  "to numeric addresses only)");
+		rc = fd < 0 ? fd : 0;
 		if (fd >= 0 && m->tcp_nodelay)
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 				   sizeof(one));

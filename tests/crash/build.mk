@@ -11,7 +11,7 @@
 KILLS ?= 500
 CRASH_BIN := $(B)/crash
 
-ALL_TARGETS += $(CRASH_BIN)
+TEST_TARGETS += $(CRASH_BIN)
 
 $(CRASH_BIN): tests/crash/crash.c $(B)/libpl.a \
 		$(wildcard include/*.h include/plmc/*.h)

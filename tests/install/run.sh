@@ -158,6 +158,32 @@ check "compat: ... and static with pkg-config --static" \
 		tests/compat/ketama.c \
 		\$(pkg-config --static --cflags --libs plmc-memcached) 2>'$work/ld.err' ||
 		{ cat '$work/ld.err'; exit 1; }"
+check "compat: the static link prints no warning (no getaddrinfo from glibc's NSS)" \
+	sh -c "! grep . '$work/ld.err'"
+# Names go through glibc's resolver found at run time: with a name of the
+# test's own in /etc/hosts (a private mount namespace), the shared program
+# resolves it and is refused on port 1 (nothing listens); the static one
+# cannot resolve it, but takes localhost and numeric addresses.
+printf '127.0.0.1 localhost\n127.0.0.1 plmc-test-name\n' >"$work/hosts"
+names_run() { # binary server: the error of one set, under that hosts file
+	unshare -m --propagation private sh -c \
+		"mount --bind '$work/hosts' /etc/hosts &&
+		LD_LIBRARY_PATH='$lib' '$1' write ketama 1 '$2' 2>&1" |
+		sed -n 's/^set key:0: //p'
+}
+if unshare -m true 2>/dev/null; then
+	check "compat: a shared program resolves names (refused on the port, not unknown)" \
+		test "$(names_run "$work/km-shared" plmc-test-name:1)" = "CONNECTION FAILED"
+	static_names() {
+		[ "$(names_run "$work/km-static" plmc-test-name:1)" = 'HOST NAME LOOKUP FAILED' ] &&
+			[ "$(names_run "$work/km-static" localhost:1)" = 'CONNECTION FAILED' ] &&
+			[ "$(names_run "$work/km-static" 127.0.0.1:1)" = 'CONNECTION FAILED' ]
+	}
+	check "compat: a static program resolves no name, and takes localhost and addresses" \
+		static_names
+else
+	echo "SKIP: name resolution checks (no unshare -m here)"
+fi
 compat_run() { # binary, store
 	PLMC_BACKEND=none "$stage/usr/bin/plctl" create "$2" --size 8M >/dev/null &&
 		PLMC_BACKEND=none LD_LIBRARY_PATH="$lib" "$1" write weighted 20 "plmc:$2" 2>/dev/null |

@@ -133,5 +133,45 @@ check "list: no process once it exited" \
 check "list under kmod without /dev/plmc: exit 1, says why" \
 	sh -c "PLMC_BACKEND=kmod '$B/plctl' list '$seg' 2>&1 | grep -q '/dev/plmc'; s=\$?; PLMC_BACKEND=kmod '$B/plctl' list '$seg' >/dev/null 2>&1; test \$? = 1 -a \$s = 0"
 
+# --- a newcomer's first commands ----------------------------------------------
+check "--help: the usage on stdout, exit 0, every command" \
+	sh -c "'$B/plctl' --help >'$work/help' 2>'$work/help.err' &&
+		[ ! -s '$work/help.err' ] && grep -q 'plctl create NAME' '$work/help' &&
+		grep -q 'plctl --help | --version' '$work/help'"
+check "--version: plctl (plmc) VERSION, exit 0" \
+	sh -c "'$B/plctl' --version | grep -Eqx 'plctl \(plmc\) [0-9]+\.[0-9]+\.[0-9]+'"
+check "a misspelt flag is named as unknown, exit 2" \
+	sh -c "'$B/plctl' stats '$seg' --jsn 2>&1 | head -1 |
+		grep -qx 'plctl: unknown option --jsn (plctl --help lists them)';
+		'$B/plctl' stats '$seg' --jsn >/dev/null 2>&1; test \$? = 2"
+"$B/plctl" create "$seg-other" --size 8M >/dev/null 2>&1
+check "list NAME shows that store only (backend none)" \
+	sh -c "'$B/plctl' list '$seg' | grep '^segment' >'$work/l1' &&
+		[ \$(wc -l <'$work/l1') = 1 ] && grep -q '^segment $seg: ' '$work/l1' &&
+		'$B/plctl' list | grep -q '^segment $seg-other: '"
+check "list NAME of no store: exit 1, says so" \
+	sh -c "'$B/plctl' list no-such-$seg 2>&1 | grep -q 'no such store';
+		'$B/plctl' list no-such-$seg >/dev/null 2>&1; test \$? = 1"
+"$B/plctl" destroy "$seg-other" >/dev/null 2>&1
+# Each wrong setup named for what it is (libpl's error codes).
+cause() { # expected-text command...
+	local want=$1
+	shift
+	"$@" >/dev/null 2>"$work/cause"
+	[ $? = 1 ] && grep -qF "$want" "$work/cause" || { cat "$work/cause"; return 1; }
+}
+[ -e /dev/plmc ] ||
+	check "kmod without the module: says the module is not loaded" \
+		cause "the plmc module is not loaded" env PLMC_BACKEND=kmod "$B/plctl" stats "$seg"
+grep -qw pku /proc/cpuinfo ||
+	check "pku without PKU: says the CPU has no PKU" \
+		cause "no memory protection keys (PKU)" env PLMC_BACKEND=pku "$B/plctl" stats "$seg"
+check "an unknown PLMC_BACKEND: names the variable" \
+	cause "PLMC_BACKEND names no backend" env PLMC_BACKEND=kmd "$B/plctl" stats "$seg"
+check "a bad store name: says what a name may hold" \
+	cause "bad store name" "$B/plctl" create 'a/b' --size 8M
+check "a missing store is still 'No such file or directory'" \
+	cause "No such file or directory" "$B/plctl" stats "no-such-$seg"
+
 echo "plctl: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,6 +1,6 @@
 # tests/plmcd: plmcd against memcached (differential) and memcapable.
 MCDIFF := $(B)/tests/mcdiff
-ALL_TARGETS += $(MCDIFF)
+TEST_TARGETS += $(MCDIFF)
 
 $(MCDIFF): tests/plmcd/mcdiff.c
 	@mkdir -p $(@D)

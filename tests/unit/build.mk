@@ -8,7 +8,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 UNIT_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 UNIT_CFLAGS := $(CFLAGS_USER) $(shell pkg-config --cflags check 2>/dev/null)
 # The broken image is kvcore's to build; depend on it where it has a rule.
-UNIT_IMGS := $(B)/kvcore.img $(filter $(B)/kvcore-bad.img,$(ALL_TARGETS))
+UNIT_IMGS := $(B)/kvcore.img $(filter $(B)/kvcore-bad.img,$(TEST_TARGETS))
 
 $(UNIT_BINS): $(B)/tests/%: tests/unit/%.c $(B)/libpl.a \
 		$(wildcard tests/unit/*.h libpl/*.h include/*.h include/plmc/*.h)

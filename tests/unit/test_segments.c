@@ -13,6 +13,7 @@
 #include "util.h"
 #include <plmc/layout.h>
 #include <plmc/image.h>
+#include <plmc/ioctl.h>
 
 static char path[128];
 
@@ -50,11 +51,15 @@ END_TEST
 
 START_TEST(create_bad_args)
 {
-	ut_rc(plmc_create("", UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
-	ut_rc(plmc_create("a/b", UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_create("", UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
+	      PLMC_E_NAME);
+	ut_rc(plmc_create("a/b", UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
+	      PLMC_E_NAME);
 	ut_rc(plmc_create("sp ace", UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
-	      -EINVAL);
-	ut_rc(plmc_create(NULL, UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
+	      PLMC_E_NAME);
+	ut_rc(plmc_create(NULL, UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
+	      PLMC_E_NAME);
+	ut_rc(plmc_attach("a/b", PLMC_USE_AUTO), PLMC_E_NAME);
 	ut_rc(plmc_create(ut_name, (1 << 20), 0600, PLMC_USE_AUTO), -EINVAL);
 	ut_rc(plmc_create(ut_name, UT_STORE_SIZE + 1, 0600, PLMC_USE_AUTO),
 	      -EINVAL);
@@ -71,8 +76,8 @@ START_TEST(long_name)
 
 	memset(n, 'a', sizeof(n));
 	n[64] = 0; /* 64 characters: one too many */
-	ut_rc(plmc_create(n, UT_STORE_SIZE, 0600, PLMC_USE_AUTO), -EINVAL);
-	ut_rc(plmc_attach(n, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_create(n, UT_STORE_SIZE, 0600, PLMC_USE_AUTO), PLMC_E_NAME);
+	ut_rc(plmc_attach(n, PLMC_USE_AUTO), PLMC_E_NAME);
 	n[63] = 0; /* 63 characters: fits */
 	ut_rc(plmc_attach(n, PLMC_USE_AUTO), -ENOENT);
 }
@@ -119,7 +124,7 @@ START_TEST(pku_backend_here)
 	if (key >= 0)
 		pkey_free(key);
 	rc = plmc_attach(ut_name, PLMC_USE_PKU);
-	if (key < 0) {
+	if (key < 0) { /* this CPU (or kernel) has no PKU */
 		ut_rc(rc, -EOPNOTSUPP);
 		ck_assert_ptr_null(plmc_backend());
 		ut_rc(plmc_attach(ut_name, PLMC_USE_NONE), 0);
@@ -342,12 +347,44 @@ START_TEST(fork_drops_attachment)
 }
 END_TEST
 
+/*
+ * Each wrong setup says what is wrong: no module for kmod (ENODEV) is
+ * not a missing store (ENOENT, when the backend is there); plmc_strerror
+ * names libpl's causes. Nothing is created.
+ */
+START_TEST(causes_named)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "/dev/shm/plmc.%s", ut_name);
+	if (access(PLMC_DEV_PATH, F_OK) != 0) {
+		ut_rc(plmc_attach(ut_name, PLMC_USE_KMOD), -ENODEV);
+		ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_KMOD),
+		      -ENODEV);
+		setenv("PLMC_BACKEND", "kmod", 1);
+		ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -ENODEV);
+		unsetenv("PLMC_BACKEND");
+	}
+	ut_rc(plmc_attach(ut_name, PLMC_USE_NONE), -ENOENT);
+	ut_rc(plmc_attach(ut_name, 7), -EINVAL); /* no such PLMC_USE_ */
+	ut_rc(plmc_create("-/-", UT_STORE_SIZE, 0600, PLMC_USE_NONE),
+	      PLMC_E_NAME);
+	ut_rc(plmc_numa_info("", PLMC_USE_NONE, NULL), PLMC_E_NAME);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	ck_assert_ptr_null(plmc_backend());
+	ck_assert(strstr(plmc_strerror(-ENODEV), "not loaded"));
+	ck_assert(strstr(plmc_strerror(-EOPNOTSUPP), "PKU"));
+	ck_assert(strstr(plmc_strerror(PLMC_E_BACKEND), "PLMC_BACKEND"));
+	ck_assert(strstr(plmc_strerror(PLMC_E_NAME), "store name"));
+}
+END_TEST
+
 START_TEST(env_backend)
 {
 	setenv("PLMC_BACKEND", "bogus", 1);
-	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -EINVAL);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), PLMC_E_BACKEND);
 	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO),
-	      -EINVAL);
+	      PLMC_E_BACKEND);
 	/* An explicit choice ignores the variable. */
 	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_NONE), 0);
 	ut_rc(plmc_attach(ut_name, PLMC_USE_NONE), 0);
@@ -376,6 +413,7 @@ int main(void)
 	tcase_add_test(tc, damaged_image);
 	tcase_add_test(tc, fork_drops_attachment);
 	tcase_add_test(tc, env_backend);
+	tcase_add_test(tc, causes_named);
 	tcase_add_test(tc, pku_backend_here);
 	tcase_add_test(tc, numa_create);
 	suite_add_tcase(s, tc);

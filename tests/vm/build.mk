@@ -2,8 +2,8 @@
 # and tools/plmc-demo.c the demo, all linked with libpl.a into $(B)/vm/.
 # scripts/vm-test.sh and scripts/run.sh pack them into the test host.
 #
-# They are part of `make all`: static links are quick, and a test that no
-# longer compiles should fail the plain build, not only the VM run.
+# They are built by `make tests` (and so by make test, vm-test and
+# .ci/run), not by a plain `make`, which builds only what is installed.
 
 VM_SRCS := $(wildcard tests/vm/*.c)
 VM_TESTS := $(patsubst tests/vm/%.c,$(B)/vm/%,$(VM_SRCS))
@@ -22,7 +22,7 @@ VM_CFLAGS := $(CFLAGS_USER) -static
 VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
 	   $(wildcard include/*.h include/plmc/*.h)
 
-ALL_TARGETS += $(VM_PROGS)
+TEST_TARGETS += $(VM_PROGS)
 
 .PHONY: vm-progs
 vm-progs: $(VM_PROGS)
@@ -62,7 +62,7 @@ PKU_UNIT_BINS := $(patsubst %,$(B)/vm-pku/test_%,$(PKU_UNIT))
 PKU_UNIT_LIBS := $(shell pkg-config --static --libs check 2>/dev/null || \
 		   echo -lcheck -lsubunit -lm -lrt)
 
-ALL_TARGETS += $(PKU_UNIT_BINS)
+TEST_TARGETS += $(PKU_UNIT_BINS)
 
 $(PKU_UNIT_BINS): $(B)/vm-pku/%: tests/unit/%.c $(B)/libpl.a \
 		$(wildcard tests/unit/*.h libpl/*.h include/*.h include/plmc/*.h)

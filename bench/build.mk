@@ -2,9 +2,9 @@
 PLBENCH := $(B)/plbench
 TEST_TARGETS += $(PLBENCH)
 
-$(PLBENCH): bench/plbench.c bench/hist.h bench/mcproto.h include/plmc.h $(B)/libpl.a
+$(PLBENCH): bench/plbench.c bench/hist.h bench/mcproto.h bench/local.h include/plmc.h $(B)/libpl.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_USER) -Ibench -o $@ bench/plbench.c $(B)/libpl.a -lm
+	$(CC) $(CFLAGS_USER) -Ibench -o $@ bench/plbench.c $(B)/libpl.a -llmdb -lm
 
 .PHONY: bench bench-full bench-profile
 bench: deps all $(PLBENCH)

@@ -37,12 +37,17 @@
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
+#include <valgrind/callgrind.h>
 
 #include "plmc.h"
 #include "hist.h"
 #include "mcproto.h"
+#include "local.h"
 
-enum target_kind { T_PLMC, T_TCP, T_UNIX };
+enum target_kind { T_PLMC, T_TCP, T_UNIX, T_BARE, T_LMDB, T_NULL };
+
+#define IS_SOCK() (o.kind == T_TCP || o.kind == T_UNIX)
+#define IS_LOCAL() (o.kind == T_BARE || o.kind == T_LMDB || o.kind == T_NULL)
 
 struct opts {
 	enum target_kind kind;
@@ -62,6 +67,8 @@ struct opts {
 	int load;           /* store every key before the run */
 	int nop;            /* plmc: empty gate round trips only */
 	int memstats;       /* report the store's items and item bytes */
+	int callgrind;      /* count only the operations (run under
+			     * valgrind --tool=callgrind --collect-atstart=no) */
 	int human;
 	const char *label;
 };
@@ -195,27 +202,34 @@ static int client_open(struct client *c)
 	if (!c->val || !c->buf)
 		return -ENOMEM;
 	memset(c->val, 'v', o.vsize);
-	if (o.kind == T_PLMC)
+	if (!IS_SOCK())
 		return 0;
 	return mc_connect(&c->mc, o.kind == T_UNIX, o.target);
 }
 
 static void client_close(struct client *c)
 {
-	if (o.kind != T_PLMC)
+	if (IS_SOCK())
 		mc_close(&c->mc);
 	free(c->val);
 	free(c->buf);
 }
 
-/* Return 1 on hit, 0 on miss, < 0 on error. */
-static int do_get(struct client *c, const char *k, int klen)
+/* Return 1 on hit, 0 on miss, < 0 on error. Not inlined: callgrind
+ * counts the operations alone by these names (bench/profile.sh). */
+static __attribute__((noinline)) int do_get(struct client *c, const char *k, int klen)
 {
 	size_t vlen;
 	uint32_t fl;
 	uint64_t cas;
 	int rc;
 
+	if (o.kind == T_NULL) /* callgrind's own cost, subtracted */
+		return 0;
+	if (o.kind == T_BARE)
+		return bare_get(k, (size_t)klen, c->buf, c->bufsz);
+	if (o.kind == T_LMDB)
+		return lmdb_get(k, (size_t)klen, c->buf, c->bufsz);
 	if (o.kind != T_PLMC)
 		return mc_get(&c->mc, k, klen, c->buf, c->bufsz);
 	rc = plmc_get(k, klen, c->buf, c->bufsz, &vlen, &fl, &cas);
@@ -224,8 +238,15 @@ static int do_get(struct client *c, const char *k, int klen)
 	return rc == PLMC_NOT_FOUND ? 0 : -1;
 }
 
-static int do_set(struct client *c, const char *k, int klen)
+static __attribute__((noinline)) int do_set(struct client *c, const char *k,
+					  int klen)
 {
+	if (o.kind == T_NULL)
+		return 0;
+	if (o.kind == T_BARE)
+		return bare_set(k, (size_t)klen, c->val, o.vsize);
+	if (o.kind == T_LMDB)
+		return lmdb_set(k, (size_t)klen, c->val, o.vsize);
 	if (o.kind != T_PLMC)
 		return mc_set(&c->mc, k, klen, c->val, o.vsize);
 	return plmc_set(k, klen, c->val, o.vsize, 0, 0) == PLMC_STORED ? 0
@@ -251,13 +272,31 @@ static int plmc_mget_all(struct client *c, char (*keys)[40], int *lens)
 }
 
 /* A multi-get of o.mget keys: hits returned, < 0 on error. */
-static int do_mget(struct client *c, uint64_t *seed)
+/* bare and lmdb: single gets in a loop (no multi-get of their own). */
+static int local_mget(struct client *c, char (*keys)[40], int *lens)
 {
-	char keys[128][40];
-	int lens[128];
+	size_t slot = c->bufsz / (size_t)o.mget;
+	int hits = 0, r;
 
-	for (int i = 0; i < o.mget; i++)
-		lens[i] = key_of(pick(seed), keys[i]);
+	for (int i = 0; i < o.mget; i++) {
+		char *b = c->buf + i * slot;
+
+		r = o.kind == T_BARE ? bare_get(keys[i], lens[i], b, slot)
+				     : lmdb_get(keys[i], lens[i], b, slot);
+		if (r < 0)
+			return -1;
+		hits += r;
+	}
+	return hits;
+}
+
+static __attribute__((noinline)) int do_mget(struct client *c,
+					   char (*keys)[40], int *lens)
+{
+	if (o.kind == T_NULL)
+		return 0;
+	if (o.kind == T_BARE || o.kind == T_LMDB)
+		return local_mget(c, keys, lens);
 	if (o.kind != T_PLMC && o.pipeline)
 		return mc_pipe_get(&c->mc, keys, lens, o.mget, c->buf,
 				   c->bufsz);
@@ -284,7 +323,16 @@ static void one_op(struct worker *w, struct client *c)
 		return;
 	}
 	if (o.mget) {
-		r = do_mget(c, &w->seed);
+		char keys[128][40];
+		int lens[128];
+
+		for (int i = 0; i < o.mget; i++)
+			lens[i] = key_of(pick(&w->seed), keys[i]);
+		if (o.callgrind)
+			CALLGRIND_TOGGLE_COLLECT;
+		r = do_mget(c, keys, lens);
+		if (o.callgrind)
+			CALLGRIND_TOGGLE_COLLECT;
 		w->gets += o.mget;
 		if (r < 0)
 			w->errors++;
@@ -294,12 +342,20 @@ static void one_op(struct worker *w, struct client *c)
 	}
 	klen = key_of(pick(&w->seed), key);
 	if ((int)(rnd(&w->seed) % 100) < o.get_pct) {
+		if (o.callgrind)
+			CALLGRIND_TOGGLE_COLLECT;
 		r = do_get(c, key, klen);
+		if (o.callgrind)
+			CALLGRIND_TOGGLE_COLLECT;
 		w->gets++;
 		if (r > 0)
 			w->hits++;
 	} else {
+		if (o.callgrind)
+			CALLGRIND_TOGGLE_COLLECT;
 		r = do_set(c, key, klen);
+		if (o.callgrind)
+			CALLGRIND_TOGGLE_COLLECT;
 		w->sets++;
 	}
 	if (r < 0)
@@ -364,6 +420,10 @@ static int attach_target(void)
 {
 	int rc;
 
+	if (o.kind == T_BARE)
+		return bare_open(o.keys);
+	if (o.kind == T_LMDB)
+		return lmdb_open(o.target);
 	if (o.kind != T_PLMC)
 		return 0;
 	rc = plmc_attach(o.target, PLMC_USE_AUTO);
@@ -398,6 +458,9 @@ static void run_process(int p)
 
 	if (!w || attach_target() < 0)
 		_exit(1);
+	/* The bare table lives in this process only: fill it here, untimed. */
+	if (o.kind == T_BARE && o.load && preload())
+		_exit(1);
 	for (int t = 0; t < o.threads; t++) {
 		w[t].id = p * o.threads + t;
 		w[t].seed = 0x9E3779B97F4A7C15ull * (w[t].id + 1) | 1;
@@ -418,6 +481,12 @@ static int parse_target(const char *s)
 		o.kind = T_TCP, s += 4;
 	else if (!strncmp(s, "unix:", 5))
 		o.kind = T_UNIX, s += 5;
+	else if (!strncmp(s, "null:", 5))
+		o.kind = T_NULL, s = "none"; /* no operation: calibration */
+	else if (!strncmp(s, "bare:", 5))
+		o.kind = T_BARE, s = "heap"; /* nothing to name */
+	else if (!strncmp(s, "lmdb:", 5))
+		o.kind = T_LMDB, s += 5;
 	else
 		return -1;
 	snprintf(o.target, sizeof(o.target), "%s", s);
@@ -427,11 +496,12 @@ static int parse_target(const char *s)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: plbench --target plmc:NAME|tcp:HOST:PORT|unix:PATH\n"
+		"usage: plbench --target plmc:NAME|tcp:HOST:PORT|unix:PATH|bare:|lmdb:DIR\n"
 		"  [--threads N] [--procs N] [--ops N | --seconds S]\n"
 		"  [--keys N] [--value-size B] [--get-pct P] [--zipf THETA]\n"
 		"  [--mget N [--pipeline]] [--rate OPS_PER_THREAD]\n"
-		"  [--load] [--nop] [--memstats] [--label NAME] [--human]\n");
+		"  [--load] [--nop] [--memstats] [--label NAME] [--human]\n"
+		"  [--callgrind]  (count the operations only, under callgrind)\n");
 	exit(2);
 }
 
@@ -446,7 +516,7 @@ static void parse_args(int argc, char **argv)
 		{ "pipeline", 0, 0, 'P' }, { "rate", 1, 0, 'r' },
 		{ "load", 0, 0, 'l' },     { "label", 1, 0, 'L' },
 		{ "human", 0, 0, 'h' },    { "nop", 0, 0, 'N' },
-		{ "memstats", 0, 0, 'M' },
+		{ "memstats", 0, 0, 'M' }, { "callgrind", 0, 0, 'C' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -470,6 +540,7 @@ static void parse_args(int argc, char **argv)
 		case 'h': o.human = 1; break;
 		case 'N': o.nop = 1; break;
 		case 'M': o.memstats = 1; break;
+		case 'C': o.callgrind = 1; break;
 		default: usage();
 		}
 	}
@@ -488,6 +559,8 @@ static void mem_report(void)
 	struct mc_conn *mc;
 	struct plmc_stats st = { .size = sizeof(st) };
 
+	if (IS_LOCAL())
+		return; /* no store statistics to ask */
 	if (o.kind == T_PLMC) {
 		if (attach_target() < 0 || plmc_stats(&st) < 0)
 			return;
@@ -549,7 +622,7 @@ int main(int argc, char **argv)
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
 	pthread_mutex_init(&sh->lock, &ma);
-	if (o.load) {
+	if (o.load && o.kind != T_BARE && o.kind != T_NULL) {
 		pid_t pid = fork();
 
 		if (pid == 0)

@@ -2,13 +2,20 @@
 # bench/run.sh quick|full - every contender on the same workloads, one run.
 #
 # Contenders: plmc direct (calls through the gate; on a host without PKU
-# the `none` backend, stated as such), memcached over TCP and over a Unix
+# the `none` backend, stated as such), the limit (`bare`: an in-process
+# hash table and memcpy, bench/local.h), LMDB (what a local user would
+# pick instead), memcached over TCP and over a Unix
 # socket (Debian's memcached, started here with the same threads and
 # memory, stopped afterwards), and plmcd over both when it is built.
 # The same client code (bench/mcproto.h) drives every socket contender.
 #
 # Writes bench/results/<stamp>.md (and latest.md), the raw lines, and
 # plots (PNG) of throughput against threads and of latency percentiles.
+# The host's load (/proc/loadavg) before and after goes with the table:
+# socket latencies fall on a loaded host (servers stop sleeping), so a
+# ratio against memcached means little without it. Instructions per
+# operation (bench/instr.sh, callgrind) come first: they do not depend
+# on the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-quick}
@@ -26,13 +33,16 @@ mem_mb=256
 port=$((20000 + RANDOM % 20000))
 sock=/tmp/plmc-bench-$$.sock
 store=bench$$
+lmdir=$(mktemp -d /tmp/plmc-bench-lmdb.XXXXXX)
 pids=()
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	PLMC_BACKEND=${PLMC_BACKEND:-} "$B/plctl" destroy "$store" --force \
 		>/dev/null 2>&1 || true
 	rm -f "$sock" "$sock.plmcd"
+	rm -rf "$lmdir"
 }
 trap cleanup EXIT
 
@@ -76,7 +86,7 @@ start_plmcd() {
 
 "$B/plctl" create "$store" --size ${mem_mb}M --backend "$backend" >/dev/null
 start_memcached
-contenders=("plmc:plmc:$store")
+contenders=("plmc:plmc:$store" "bare:bare:" "lmdb:lmdb:$lmdir")
 if [ -x "$B/plmcd" ]; then
 	start_plmcd
 	contenders+=("plmcd-tcp:tcp:127.0.0.1:$((port + 1))"
@@ -85,10 +95,12 @@ fi
 contenders+=("memcached-tcp:tcp:127.0.0.1:$port" "memcached-unix:unix:$sock")
 
 # run LABEL CONTENDER-TARGET ARGS...: one plbench line into $raw.
+# The bare table lives in each client process: it fills itself (untimed).
 run() {
-	local label=$1 target=$2
+	local label=$1 target=$2 fill=()
 	shift 2
-	"$PLBENCH" --target "$target" --label "$label" "$@" 2>/dev/null |
+	[ "${target%%:*}" = bare ] && fill=(--load)
+	"$PLBENCH" --target "$target" --label "$label" "${fill[@]}" "$@" 2>/dev/null |
 		tee -a "$raw" | sed 's/^/  /' | cut -c1-150
 }
 
@@ -104,7 +116,11 @@ else
 	threads_list="1 $threads_max"
 fi
 
-echo "bench: $mode run, $pku_note; ${secs}s per point"
+echo "bench: instructions per operation (callgrind)"
+instr=$(mktemp)
+bench/instr.sh "$instr" >/dev/null 2>&1 || echo "(instr.sh failed)" >"$instr"
+cat "$instr"
+echo "bench: $mode run, $pku_note; ${secs}s per point; load $load_before"
 for c in "${contenders[@]}"; do
 	name=${c%%:*}
 	target=${c#*:}
@@ -135,7 +151,7 @@ for c in "${contenders[@]}"; do
 	# F 100% read; Zipfian keys; 1,000-byte values where unsaid.
 	"$PLBENCH" --target "$target" --keys 100000 --value-size 1000 \
 		--load --ops 0 --memstats --label "$name" 2>/dev/null |
-		grep items= >>"$raw"
+		{ grep items= || true; } >>"$raw"
 	for w in A:50 B:95 D:95 E:0 F:100; do
 		run "$name ycsb-${w%%:*} k100000 v1000 t1" "$target" --keys 100000 \
 			--value-size 1000 --get-pct "${w#*:}" --zipf 0.99 \
@@ -163,7 +179,17 @@ fi
 echo "== gate"
 run "plmc nop t1" "plmc:$store" --nop --seconds "$secs"
 
-bench/report.sh "$raw" "$pku_note" >"$md"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+{
+	bench/report.sh "$raw" "$pku_note"
+	echo
+	echo "Host load (1, 5, 15 min): $load_before before, $load_after after."
+	echo
+	echo "## Instructions per operation (callgrind, backend none)"
+	echo
+	cat "$instr"
+} >"$md"
+rm -f "$instr"
 cp "$md" "$out/latest.md"
 cat "$md"
 if command -v gnuplot >/dev/null; then

@@ -25,6 +25,7 @@
 #include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -84,6 +85,8 @@ static void plmc_seg_init_hdr(struct plmc_seg *seg)
 	h->item_max = seg->item_max;
 	h->slab_factor = seg->slab_factor;
 	h->slab_min = seg->slab_min;
+	/* The hash secret (layout.h): only the image reads it. */
+	get_random_bytes(h->hash_key, sizeof(h->hash_key));
 }
 
 /*

@@ -28,19 +28,100 @@
  */
 #include "kv.h"
 
-/* 64-bit FNV-1a, then a final mix so the low bits pick buckets well;
- * items keep the low 32 bits (enough for 2^32 buckets). */
-u32 kv_hash(const char *key, u32 klen)
+/*
+ * SipHash-1-3 (Aumasson and Bernstein; one round per word, three to
+ * finish) keyed with the store's secret (hdr->hash_key: random bits from
+ * the kernel at create, never shown to clients), so which keys share a
+ * bucket cannot be worked out offline: a tenant cannot aim a flood of
+ * keys at one chain (SECURITY.md). Items keep the low 32 bits (enough
+ * for 2^32 buckets). Word-wide: 8 bytes per round, the tail in one
+ * load that reads nothing past the key.
+ */
+#define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define KV_SIPROUND                                                            \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = KV_ROTL(v1, 13);                                          \
+		v1 ^= v0;                                                      \
+		v0 = KV_ROTL(v0, 32);                                          \
+		v2 += v3;                                                      \
+		v3 = KV_ROTL(v3, 16);                                          \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = KV_ROTL(v3, 21);                                          \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = KV_ROTL(v1, 17);                                          \
+		v1 ^= v2;                                                      \
+		v2 = KV_ROTL(v2, 32);                                          \
+	} while (0)
+
+/* The initial state from the secret, once per store (kv_derive, with
+ * the geometry: published before geo_key). */
+void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip)
 {
-	u64 h = 0xcbf29ce484222325ULL;
+	u64 k0 = h->hash_key[0], k1 = h->hash_key[1];
+
+	sip[0] = k0 ^ 0x736f6d6570736575ULL;
+	sip[1] = k1 ^ 0x646f72616e646f6dULL;
+	sip[2] = k0 ^ 0x6c7967656e657261ULL;
+	sip[3] = k1 ^ 0x7465646279746573ULL;
+}
+
+/* Context: after kv_ctx_init (the kv area's sip[] is derived). */
+u32 kv_hash(const void *key, u32 klen)
+{
+	const u64 *sip = kv_area()->sip;
+	u64 v0 = sip[0], v1 = sip[1], v2 = sip[2], v3 = sip[3];
+	const u8 *p = key, *end = p + (klen & ~7U);
+	u32 rem = klen & 7;
+	u64 m;
+
+	for (; p < end; p += 8) {
+		m = kv_ld64(p);
+		v3 ^= m;
+		KV_SIPROUND;
+		v0 ^= m;
+	}
+	/* The last 0..7 bytes: the end of the last whole word, shifted
+	 * down, when there is one (no byte past the key is read). */
+	if (!rem)
+		m = 0;
+	else if (klen >= 8)
+		m = kv_ld64(p + rem - 8) >> (64 - 8 * rem);
+	else
+		m = kv_ld_short(p, rem);
+	m |= (u64)klen << 56;
+	v3 ^= m;
+	KV_SIPROUND;
+	v0 ^= m;
+	v2 ^= 0xff;
+	KV_SIPROUND;
+	KV_SIPROUND;
+	KV_SIPROUND;
+	return (u32)(v0 ^ v1 ^ v2 ^ v3);
+}
+
+/* Nonzero if the @n bytes at @a and @b are equal: a word at a time, the
+ * last word overlapping the one before it (no byte past either end). */
+static inline __attribute__((always_inline)) int
+kv_key_eq_inline(const void *a, const void *b, u32 n)
+{
+	const u8 *x = a, *y = b;
+	u64 diff = 0;
 	u32 i;
 
-	for (i = 0; i < klen; i++)
-		h = (h ^ (u8)key[i]) * 0x100000001b3ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (u32)h;
+	if (n < 8)
+		return kv_ld_short(x, n) == kv_ld_short(y, n);
+	for (i = 0; i + 8 < n; i += 8)
+		diff |= kv_ld64(x + i) ^ kv_ld64(y + i);
+	return !(diff | (kv_ld64(x + n - 8) ^ kv_ld64(y + n - 8)));
+}
+
+int kv_key_eq(const void *a, const void *b, u32 n)
+{
+	return kv_key_eq_inline(a, b, n);
 }
 
 static u64 *kv_bucket(struct kv_ctx *c, u32 hash)
@@ -58,7 +139,7 @@ static int kv_match(const struct kv_item *it, const char *key, u32 klen,
 		    u32 hash)
 {
 	return it->hash == hash && it->klen == klen &&
-	       !memcmp(it->data, key, klen);
+	       kv_key_eq_inline(it->data, key, klen);
 }
 
 /* Context: epoch announced. Return: the item for @key, or NULL. */

@@ -5,7 +5,8 @@
  * Everything kvcore keeps lives in the store (the data mapping): the image
  * has no writable section. A zeroed store plus the header fields written at
  * create (store_size, clock) is a valid empty store: every geometry value
- * is derived from store_size on each call, and zero means "empty" for
+ * is derived from store_size by the first call (and cached in the kv
+ * area, keyed by store_size), and zero means "empty" for
  * every list, counter and lock below. There is no init step to crash in.
  *
  * Pointers inside the store are absolute addresses: the range sits at the
@@ -118,6 +119,15 @@ struct kv_stat {
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
 
+/* Geometry, derived from the store header once (dispatch.c, kv_derive). */
+struct kv_geo {
+	u64 nbuckets; /* power of two */
+	u64 *buckets;
+	u32 *pnext; /* per page: index + 1 of the next page of its class */
+	u64 pages;  /* address of the first page */
+	u64 npages;
+};
+
 /*
  * The kv area, at PLMC_KV_ADDR. Followed (at KV_AREA_HDR) by the bucket
  * array, then by the 1 MiB pages (from the first 1 MiB boundary of the
@@ -156,6 +166,15 @@ struct kv_area {
 	kv_lock_t locks[KV_NLOCKS];	   /* striped bucket locks */
 	struct kv_stat st[PLMC_MAX_SLOTS]; /* per-slot counters */
 	struct kv_stat st_base; /* stats reset: the sums at the reset */
+	/*
+	 * What the header's settings give (dispatch.c, kv_derive): valid
+	 * when geo_key == store_size | 1 (0 in a new store: derive on the
+	 * first call). Written before geo_key (release).
+	 */
+	u64 geo_key;
+	u64 item_max;
+	struct kv_geo geo;
+	u64 sip[4]; /* SipHash's initial state from hdr->hash_key (hash.c) */
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -275,15 +294,6 @@ static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 	t->n++;
 }
 
-/* Geometry, derived from the store header on every call. */
-struct kv_geo {
-	u64 nbuckets; /* power of two */
-	u64 *buckets;
-	u32 *pnext; /* per page: index + 1 of the next page of its class */
-	u64 pages;  /* address of the first page */
-	u64 npages;
-};
-
 static inline struct plmc_store_hdr *kv_hdr(void)
 {
 	return (struct plmc_store_hdr *)PLMC_STORE_ADDR;
@@ -349,6 +359,63 @@ static inline void kv_add(void *ctr, s64 d)
 	__atomic_store_n(p, *p + (u64)d, __ATOMIC_RELAXED);
 }
 
+/*
+ * Word-wide access at any alignment (x86 allows it; may_alias keeps gcc's
+ * aliasing rules out of it). Used by lib.c's copies and compares, the key
+ * check and the hash: every one reads only the bytes it was given, so a
+ * client buffer that ends at an unmapped page is never read past.
+ */
+typedef u64 kv_u64u __attribute__((aligned(1), may_alias));
+typedef u32 kv_u32u __attribute__((aligned(1), may_alias));
+typedef u16 kv_u16u __attribute__((aligned(1), may_alias));
+
+static inline u64 kv_ld64(const void *p)
+{
+	return *(const kv_u64u *)p;
+}
+
+static inline void kv_st64(void *p, u64 v)
+{
+	*(kv_u64u *)p = v;
+}
+
+/* The @n (0..7) bytes at @p as a little-endian word (zero above them),
+ * each byte read once, none past p + n: two overlapping loads. */
+static inline u64 kv_ld_short(const void *p, u32 n)
+{
+	const u8 *b = p;
+
+	if (n >= 4)
+		return (u64) * (const kv_u32u *)b |
+		       (u64) * (const kv_u32u *)(b + n - 4) << (8 * (n - 4));
+	if (!n)
+		return 0;
+	return (u64)b[0] | (u64)b[n >> 1] << (8 * (n >> 1)) |
+	       (u64)b[n - 1] << (8 * (n - 1));
+}
+
+/* Store the low @n (0..7) bytes of @w at @p, none past p + n. */
+static inline void kv_st_short(void *p, u64 w, u32 n)
+{
+	u8 *b = p;
+	u32 i;
+
+	for (i = 0; i < n; i++, w >>= 8)
+		b[i] = (u8)w;
+}
+
+/* Copy @n bytes, a compile-time multiple of 8 (a request, a response,
+ * an mget entry): unrolled inline, each word read once. */
+static inline __attribute__((always_inline)) void
+kv_copy_words(void *d, const void *s, u64 n)
+{
+	u64 i;
+
+#pragma GCC unroll 16
+	for (i = 0; i < n; i += 8)
+		kv_st64((u8 *)d + i, kv_ld64((const u8 *)s + i));
+}
+
 /* lib.c */
 void *memcpy(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);
@@ -410,7 +477,9 @@ struct kv_wr {
 };
 
 /* hash.c */
-u32 kv_hash(const char *key, u32 klen);
+void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);
+u32 kv_hash(const void *key, u32 klen);
+int kv_key_eq(const void *a, const void *b, u32 n);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,
 			  u32 hash);
 void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,

@@ -33,9 +33,9 @@ int plmc_set(const void *key, size_t klen, const void *val, size_t vlen,
 }
 
 /* GET and GAT: the same request and the same result handling. */
-static int get_common(__u64 op, const void *key, size_t klen, int32_t exptime,
-		      void *buf, size_t buflen, size_t *vlen, uint32_t *flags,
-		      uint64_t *cas)
+static inline __attribute__((always_inline)) int
+get_common(__u64 op, const void *key, size_t klen, int32_t exptime, void *buf,
+	   size_t buflen, size_t *vlen, uint32_t *flags, uint64_t *cas)
 {
 	struct plmc_resp resp = {0};
 	struct plmc_req r = {

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include "pl.h"
 
@@ -79,8 +80,27 @@ static int pread_all(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
-			  const struct plmc_create_opts *o)
+/* The hash secret (layout.h): from the kernel's generator, never a
+ * guess. Return: 0 or -errno (nothing is created without one). */
+static int none_hash_key(struct plmc_store_hdr *h)
+{
+	size_t got = 0;
+
+	while (got < sizeof(h->hash_key)) {
+		ssize_t n = getrandom((char *)h->hash_key + got,
+				      sizeof(h->hash_key) - got, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int none_hdr_init(struct plmc_store_hdr *h, const char *name,
+			 const struct plmc_create_opts *o)
 {
 	__u64 size = o->store_size;
 
@@ -96,6 +116,7 @@ static void none_hdr_init(struct plmc_store_hdr *h, const char *name,
 	h->slab_min = o->slab_min;
 	h->slot_quota = o->slot_quota;
 	pl_clock_refresh(h);
+	return none_hash_key(h);
 }
 
 /* Fill the temporary file: size, memory policy, image, header (the
@@ -116,8 +137,11 @@ static int none_fill(int fd, const char *name,
 	rc = pwrite_all(fd, pl_image, pl_image_len(), 0);
 	if (rc)
 		return rc;
-	none_hdr_init(&h, name, o);
-	return pwrite_all(fd, &h, sizeof(h), PL_HDR_FOFF);
+	rc = none_hdr_init(&h, name, o);
+	if (!rc)
+		rc = pwrite_all(fd, &h, sizeof(h), PL_HDR_FOFF);
+	explicit_bzero(h.hash_key, sizeof(h.hash_key)); /* no copy left */
+	return rc;
 }
 
 /* @backend: none, or pku (the same file; pku announces at attach). */

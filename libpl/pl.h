@@ -51,8 +51,11 @@ struct pl_state {
 	__u64 data_len;	 /* bytes mapped at PLMC_BASE + DATA_OFF */
 	__u64 attach_id;
 	char name[PLMC_NAME_LEN];
-	/* none: this attachment's liveness lock file and its watcher. */
+	/* none: this attachment's liveness lock file and its watcher
+	 * (blocked on watch_fd, inotify; wake_fd, an eventfd, ends it). */
 	int live_fd;
+	int watch_fd;
+	int wake_fd;
 	int watch_stop;
 	pthread_t watch;
 	/* Slot indices in use by this process's threads (atomic bit ops). */
@@ -63,6 +66,7 @@ extern struct pl_state pl;
 extern pthread_mutex_t pl_lock;
 extern __thread int pl_tls_slot PL_TLS;
 extern __thread unsigned long pl_tls_gen PL_TLS;
+extern __thread __u64 pl_tls_clock_tsc PL_TLS; /* TSC at the last refresh */
 
 /* The kvcore image built into the library (image.S). */
 extern const unsigned char pl_image[];
@@ -158,6 +162,27 @@ static inline void pl_clock_refresh(struct plmc_store_hdr *h)
 }
 
 /*
+ * The clocks are read at most once per PL_CLOCK_CYCLES TSC cycles per
+ * thread (about 0.5 ms at 4 GHz, 2 ms at 1 GHz): the coarse clocks move
+ * once per kernel tick (1-4 ms), so reading them on every call found the
+ * same value almost every time. The TSC is a hint only: a difference
+ * that wraps (another CPU's TSC behind, a TSC reset) is huge and reads
+ * at once; the store's time (clock_sec) stays within a few ms of real
+ * time while anyone calls, and whoever calls after a pause reads first.
+ */
+#define PL_CLOCK_CYCLES (1ULL << 21)
+
+static inline void pl_clock_tick(struct plmc_store_hdr *h)
+{
+	__u64 t = __builtin_ia32_rdtsc();
+
+	if (pl_likely(t - pl_tls_clock_tsc < PL_CLOCK_CYCLES))
+		return;
+	pl_tls_clock_tsc = t;
+	pl_clock_refresh(h);
+}
+
+/*
  * The fast path: one compare, one indirect call. A thread without a valid
  * slot, or whose slot turned out to be held elsewhere, goes slow.
  */
@@ -168,7 +193,7 @@ static inline long pl_call_once(__u64 op, const struct plmc_req *req)
 	if (pl_unlikely(pl_tls_gen != pl.gen))
 		return pl_call_slow(op, req, 0);
 	if (pl.hdr)
-		pl_clock_refresh(pl.hdr);
+		pl_clock_tick(pl.hdr);
 	rc = pl.gate(op, req, (__u64)pl_tls_slot);
 	if (pl_unlikely(rc == PLMC_E_BUSY))
 		return pl_call_slow(op, req, 1);

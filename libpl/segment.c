@@ -19,7 +19,8 @@
 #include <sys/mman.h>
 #include "pl.h"
 
-struct pl_state pl = {.gen = 1, .fd = -1, .pkey = -1, .live_fd = -1};
+struct pl_state pl = {.gen = 1, .fd = -1, .pkey = -1, .live_fd = -1,
+		      .watch_fd = -1, .wake_fd = -1};
 pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pthread_once_t pl_fork_once = PTHREAD_ONCE_INIT;

@@ -32,6 +32,7 @@
 
 __thread int pl_tls_slot PL_TLS = -1;
 __thread unsigned long pl_tls_gen PL_TLS;
+__thread __u64 pl_tls_clock_tsc PL_TLS;
 
 /* Rounds over the process's slots before a borrower gives up; yields
  * between rounds. Calls are microseconds: this is seconds of all busy. */

@@ -9,6 +9,7 @@ PKGS="build-essential make pkg-config check liburcu-dev
 qemu-system-x86 linux-image-amd64 linux-headers-amd64
 busybox-static cpio gzip memcached libmemcached-tools libmemcached-dev gnuplot-nox
 clang libclang-rt-14-dev python3 python3-dev python3-pytest python3-pymemcache valgrind
+liblmdb-dev
 libfaketime
 groff-base man-db"
 

@@ -128,7 +128,16 @@ struct plmc_store_hdr {
 	__u64 item_max;    /* PLMC_CFG_ITEM_MIN..PLMC_CFG_ITEM_MAX bytes */
 	__u32 slab_factor; /* class growth x 1000: 1010..4000 */
 	__u32 slab_min;    /* key + value room of the smallest class: 8..1024 */
-	__u64 reserved[7];
+	/*
+	 * The hash secret (kvcore/hash.c): 128 random bits from the kernel,
+	 * written once at create by whoever builds the header (the module:
+	 * get_random_bytes; none/pku: getrandom), before anyone attaches.
+	 * Only the image reads it: it is in no stats, no ioctl answer and
+	 * no client view, so bucket choice cannot be computed from outside
+	 * (hash flooding). 0, 0 in a header older than the field.
+	 */
+	__u64 hash_key[2];
+	__u64 reserved[5];
 };
 
 /*

@@ -89,7 +89,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "slab_chunk_max", st->slab_page_size);
 	STAT_S(b, "lru_crawler", "no");
 	STAT_S(b, "flush_enabled", "yes");
-	STAT_S(b, "hash_algorithm", "fnv1a");
+	STAT_S(b, "hash_algorithm", "siphash13"); /* keyed per store */
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
 	STAT_S(b, "plmc_eviction", "clock");

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/unit/test_watch.c - the none backend's death watcher (libpl/live.c).
+ *
+ * It must not wake while nothing happens (it blocks in poll on inotify),
+ * and it must still mark a dead attachment's slots on its own, with no
+ * call from this process to prompt it: a survivor spinning on a dead
+ * holder's lock depends on that. The store is read directly (none
+ * backend: mapped readable here) to see the mark.
+ */
+#include <dirent.h>
+#include <signal.h>
+#include <time.h>
+#include "util.h"
+#include <plmc/layout.h>
+
+static void setup(void)
+{
+	ut_store_up("watch");
+}
+
+static void teardown(void)
+{
+	ut_store_down();
+}
+
+/* Context switches of the watcher: the one thread of this process that
+ * is not the caller (the test runs single-threaded). -1 if none. */
+static long watcher_switches(void)
+{
+	char path[320], line[256];
+	long n = -1, v;
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+	FILE *f;
+
+	ck_assert(dir);
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.' || atoi(d->d_name) == (int)gettid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		n = 0;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "voluntary_ctxt_switches: %ld", &v) ==
+				    1 ||
+			    sscanf(line, "nonvoluntary_ctxt_switches: %ld",
+				   &v) == 1)
+				n += v;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Idle: the watcher sleeps through 300 ms (it woke 150 times before). */
+START_TEST(watcher_idle)
+{
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	long a, b;
+
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	nanosleep(&ts, NULL); /* past the start-up scan */
+	a = watcher_switches();
+	ck_assert_int_ge(a, 0);
+	nanosleep(&ts, NULL);
+	b = watcher_switches();
+	ck_assert_msg(b - a <= 2, "watcher woke %ld times while idle", b - a);
+}
+END_TEST
+
+static const struct plmc_slot *slot_rec(int i)
+{
+	return (const struct plmc_slot *)(PLMC_STORE_ADDR + PLMC_SLOTS_OFF +
+					  (uint64_t)i * PLMC_SLOT_SIZE);
+}
+
+/* Return: how many slot records carry a dead mark. */
+static int dead_marks(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < PLMC_MAX_SLOTS; i++)
+		n += __atomic_load_n(&slot_rec(i)->dead, __ATOMIC_ACQUIRE) != 0;
+	return n;
+}
+
+/* A child attaches, takes a slot and is killed: the parent's watcher,
+ * asleep until then, marks the child's slot dead by itself. Control:
+ * no mark while the child lives. */
+START_TEST(watcher_sees_death)
+{
+	int go[2], i, st;
+	char c;
+	pid_t pid;
+
+	ck_assert(!pipe(go));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		close(go[0]);
+		if (plmc_attach(ut_name, PLMC_USE_AUTO) ||
+		    plmc_set("child", 5, "v", 1, 0, 0) != PLMC_STORED)
+			_exit(2);
+		if (write(go[1], "x", 1) != 1)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	close(go[1]);
+	ck_assert_int_eq(read(go[0], &c, 1), 1);
+	usleep(100 * 1000);
+	ck_assert_int_eq(dead_marks(), 0);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	for (i = 0; i < 500 && !dead_marks(); i++)
+		usleep(10 * 1000);
+	ck_assert_msg(dead_marks() > 0, "no dead mark 5 s after the death");
+	/* The survivor carries on and recovers the slot. */
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	if (strcmp(ut_backend(), "none")) { /* reads the slot records */
+		printf("test_watch: backend none only, skipped\n");
+		return 0;
+	}
+	s = suite_create("watch");
+	tc = tcase_create("watch");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, watcher_idle);
+	tcase_add_test(tc, watcher_sees_death);
+	suite_add_tcase(s, tc);
+	return ut_run(s);
+}

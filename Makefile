@@ -48,6 +48,7 @@ include tests/compat/build.mk
 include tests/plctl/build.mk
 include tests/fuzz/build.mk
 include python/build.mk
+include tests/vm/python/build.mk
 include bench/build.mk
 include tools/install.mk
 include tests/crash/build.mk

@@ -57,7 +57,7 @@ def start(a, msock, psock, store):
     mc = subprocess.Popen([a.memcached, *user, "-s", msock, "-a", "0777",
                            "-m", str(a.mb), "-t", "1",
                            "-o", "no_lru_crawler,no_lru_maintainer"])
-    pl = subprocess.Popen([a.plmcd, "-n", store, "-m", str(a.mb), "-s", psock,
+    pl = subprocess.Popen([a.plmcd, "-u", "root", "-n", store, "-m", str(a.mb), "-s", psock,
                            "-t", "1"], stderr=subprocess.DEVNULL)
     return pl, mc
 

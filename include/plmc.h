@@ -369,6 +369,21 @@ struct plmc_meta {
 int plmc_meta(const void *key, size_t klen, struct plmc_meta *m,
 	      const void *val, size_t vlen, void *buf, size_t buflen);
 
+/*
+ * memcached's "slabs reassign SRC DST": move one page of class @src
+ * (memcached's numbering, 1 = the smallest; -1 = whichever class has
+ * been idle longest) to class @dst (0 = the global pool). The page's
+ * items are evicted; it goes through the global pool, where the next
+ * class that runs out of chunks takes it. Return: PLMC_REASSIGN_* (>= 0)
+ * or an error. A move readers still hold back finishes in a later call.
+ */
+int plmc_slabs_reassign(int src, int dst);
+
+/* memcached's "slabs automove MODE": 0 moves pages only when asked, 1
+ * (the default) when a class runs out and another idles or holds only
+ * dead items, 2 instead of every eviction. PLMC_OK or PLMC_E_INVAL. */
+int plmc_slabs_automove(int mode);
+
 /* The store image's version string, NUL-terminated. PLMC_OK or
  * PLMC_E_SMALLBUF. */
 int plmc_version(char *buf, size_t len);

@@ -60,18 +60,23 @@ static const struct plmc_region plmc_regions[] = {
 #define PLMC_VM_PKEY_MASK                                                      \
 	(VM_PKEY_BIT0 | VM_PKEY_BIT1 | VM_PKEY_BIT2 | VM_PKEY_BIT3)
 
+/*
+ * The mm goes last: the guard's frame records and hardware breakpoints
+ * compare against att->mm, and a freed mm could be reused by another
+ * process while they still matched it.
+ */
 static void plmc_att_free(struct plmc_att *att)
 {
 	if (att->seg)
 		plmc_seg_put(att->seg);
-	if (att->mm)
-		mmdrop(att->mm);
 	if (att->ppage)
 		__free_page(att->ppage);
 	plmc_stop_del(att);
 	put_pid(att->pid);
 	plmc_guard_del(att);
 	plmc_guard_release_files(att);
+	if (att->mm)
+		mmdrop(att->mm);
 	mutex_destroy(&att->lock);
 	kfree(att);
 }

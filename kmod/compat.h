@@ -52,9 +52,10 @@ static inline void plmc_mm_set_undumpable(struct mm_struct *mm)
 #endif
 
 /*
- * The kernels whose probed functions guard.c, defer.c and xrstor.c read
- * were checked: each signature against the headers, each argument
- * register against the disassembly of Debian's image (6.1.0-57,
+ * The kernels whose probed functions exec.c, refuse.c, remote.c,
+ * sigframe.c, defer.c and xrstor.c read were checked: each signature
+ * against the headers, each argument register against the disassembly
+ * of Debian's image (6.1.0-57,
  * 6.12.117+deb12), every symbol present and out of line there, and the VM
  * suite with its attacks passing. Any other kernel may have moved an
  * argument the guard reads, so the module refuses to load there.
@@ -80,6 +81,31 @@ static inline bool plmc_kernel_verified(void)
  *   arch_ptrace(child, request, ...), compat_arch_ptrace(child, ...)
  *   wake_up_new_task(p), get_signal(ksig), fpu__restore_sig(buf, ia32)
  */
+
+/*
+ * userfaultfd registration. 6.12 registers through the out-of-line
+ * userfaultfd_register_range(ctx, vma, vm_flags, start, end, wp_async),
+ * mmap_lock held: exec.c refuses there. 6.1 registers inline in
+ * userfaultfd_ioctl(); exec.c refuses the fills instead, mcopy_atomic(mm,
+ * dst, src, len, ...), mfill_zeropage(mm, dst, len, ...) and
+ * mcopy_continue(mm, dst, len, ...), which take the mm first.
+ * Unchanged and probed the same way on both: vma_to_resize(addr, old_len,
+ * new_len, flags), static but out of line in both images, do_brk_flags()
+ * (arguments unused), __anon_vma_prepare(vma).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define PLMC_UFFD_REGISTER_RANGE 1
+#endif
+
+/* An exec VMA registered with a userfaultfd (a fill could change it). */
+static inline bool plmc_vma_uffd(const struct vm_area_struct *vma)
+{
+#ifdef CONFIG_USERFAULTFD
+	return vma->vm_userfaultfd_ctx.ctx;
+#else
+	return false;
+#endif
+}
 
 /* mprotect_fixup() gained a leading vma_iterator in 6.5. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)

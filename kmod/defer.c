@@ -227,14 +227,40 @@ static noinline bool plmc_defer_no_frame(void)
  * The interrupted PKRU is the live register up to 6.11, an argument from
  * 6.12 (compat.h).
  */
+/*
+ * Does a frame around @buf (the frame proper, below) and @buf_fx (its
+ * XSAVE area, @size bytes, above) touch the plmc window? From 6.12 the
+ * kernel writes frames with PKRU 0, so a client pointing its stack or its
+ * sigaltstack into the store would have the kernel write the frame there:
+ * its own registers over the store. The frame below buf_fx is under 4 KiB
+ * (siginfo, ucontext, red zone); 8 KiB is counted.
+ */
+static bool plmc_frame_in_window(struct pt_regs *regs)
+{
+	unsigned long buf = regs_get_kernel_argument(regs, 0);
+	unsigned long fx = regs_get_kernel_argument(regs, 1);
+	unsigned long size = regs_get_kernel_argument(regs, 2);
+	unsigned long lo = min(buf, fx) - min(min(buf, fx), 8192UL);
+	unsigned long hi = max(buf, fx) + (size & 0xffffffffUL);
+
+	return lo < PLMC_BASE + PLMC_SPAN && hi > PLMC_BASE;
+}
+
 static int plmc_pre_sigframe(struct kprobe *p, struct pt_regs *regs)
 {
 	u32 mask = plmc_guard_mask(current->mm);
 
-	if (!mask || (plmc_sigframe_user_pkru(regs) & mask) == mask)
+	if (!mask)
 		return 0;
-	pr_info_ratelimited(PLMC_DRV ": pid %d: signal frame inside the library: killed\n",
-			    task_tgid_nr(current));
+	if (plmc_frame_in_window(regs)) {
+		pr_info_ratelimited(PLMC_DRV ": pid %d: signal frame in the plmc window: killed\n",
+				    task_tgid_nr(current));
+	} else if ((plmc_sigframe_user_pkru(regs) & mask) == mask) {
+		return 0;
+	} else {
+		pr_info_ratelimited(PLMC_DRV ": pid %d: signal frame inside the library: killed\n",
+				    task_tgid_nr(current));
+	}
 	force_sig(SIGKILL);
 	regs->ip = (unsigned long)plmc_defer_no_frame;
 	return 1; /* ip changed: the function does not run */

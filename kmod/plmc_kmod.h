@@ -16,7 +16,11 @@
  *   mmap_lock -> plmc_reg_lock -> seg->lock
  *   mmap_lock -> att->lock -> seg->lock
  *   pf->lock is taken alone (attach), never with mmap_lock.
- *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it.
+ *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it;
+ *   so are plmc_frame_lock (sigframe.c) and plmc_grant_lock (exec.c).
+ *   mmap_lock -> plmc_held_lock (mutex, exec.c) -> plmc_guard_lock: the
+ *   attachment's free may run under mmap_lock (vm_close); the mmap syscall
+ *   takes plmc_held_lock before mmap_lock is taken, never under it.
  *   mmap_lock -> plmc_stop_lock (mutex, stop.c) -> att->lock -> seg->lock;
  *   RCU and the signal code under plmc_stop_lock too.
  */
@@ -64,7 +68,7 @@ struct plmc_seg {
 };
 
 /*
- * XRSTOR starts watched per thread: x86 has four debug registers, and
+ * XRSTOR and WRPKRU starts watched per thread: x86 has four debug registers, and
  * signal deferral (defer.c) needs one for the gate's exit.
  */
 #define PLMC_XSITES 3
@@ -91,9 +95,10 @@ struct plmc_att {
 	struct list_head guard_node; /* guard.c's list, under its lock */
 	struct file **files;	     /* exec files held write-denied */
 	unsigned int nfiles;
-	unsigned long xsite[PLMC_XSITES]; /* XRSTOR starts, set by the scan */
+	unsigned long xsite[PLMC_XSITES]; /* XRSTOR/WRPKRU starts, by the scan */
 	unsigned int nxsite;
 	bool xready; /* xsite complete; set and read under plmc_guard_lock */
+	bool anon_exec; /* anonymous exec memory at attach; set by the scan */
 	unsigned long gate_exit; /* after the exit WRPKRU; plmc_guard_lock */
 	struct list_head stop_node; /* stop.c's list, under its lock */
 	u64 stopped_ms;		    /* stopped inside so far; stop.c's lock */
@@ -135,17 +140,46 @@ int plmc_mmap(struct file *file, struct vm_area_struct *vma);
 void plmc_att_release_file(struct plmc_att *att);
 void plmc_att_mark_dead(struct plmc_att *att);
 
-/* guard.c */
+/* guard.c: the list of guarded attachments, load and unload */
+struct pt_regs;
 void plmc_guard_add(struct plmc_att *att);
 void plmc_guard_del(struct plmc_att *att);
-int plmc_guard_scan(struct plmc_att *att);
-void plmc_guard_release_files(struct plmc_att *att);
 int plmc_guard_init(void);
 void plmc_guard_exit(void);
-unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites);
+unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites,
+			       u32 *pkey);
+int plmc_guard_set_xsites(struct plmc_att *att);
 u32 plmc_guard_mask(struct mm_struct *mm);
+bool plmc_guard_anon_exec(struct mm_struct *mm);
+bool plmc_guard_has_pkey(struct mm_struct *mm, unsigned long pkey);
 unsigned long plmc_guard_exit_addr(struct mm_struct *mm);
 void plmc_guard_set_exit(struct plmc_att *att);
+/* Refusal stubs for kprobe pre-handlers: plmc_refuse(regs, stub). */
+long plmc_ret_eacces(void);
+long plmc_ret_eperm(void);
+long plmc_ret_zero(void);
+long plmc_ret_enomem(void);
+long plmc_ret_eagain(void);
+int plmc_refuse(struct pt_regs *regs, long (*stub)(void));
+
+/* exec.c: executable memory */
+int plmc_guard_scan(struct plmc_att *att);
+void plmc_guard_release_files(struct plmc_att *att);
+int plmc_exec_init(void);
+void plmc_exec_exit(void);
+
+/* refuse.c: pkey_free, ptrace writes */
+int plmc_refuse_init(void);
+void plmc_refuse_exit(void);
+
+/* remote.c: __access_remote_vm writes */
+int plmc_remote_init(void);
+void plmc_remote_exit(void);
+
+/* sigframe.c: frame records, the sigreturn check */
+void plmc_frames_forget(struct mm_struct *mm);
+int plmc_sigframe_init(void);
+void plmc_sigframe_exit(void);
 
 /* defer.c */
 int plmc_defer_init(void);
@@ -170,10 +204,13 @@ void plmc_intro_exit(void);
 
 /* xrstor.c */
 int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
-		   const unsigned long *sites, unsigned int n);
-int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n);
+		   const unsigned long *sites, unsigned int n, u32 pkey);
+int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n, u32 pkey);
 void plmc_xbp_unwatch_mm(struct mm_struct *mm);
 int plmc_xbp_init(void);
+/* rseq.c */
+int plmc_rseq_init(void);
+void plmc_rseq_exit(void);
 void plmc_xbp_exit(void);
 
 /* main.c, attach.c: is this ours? */

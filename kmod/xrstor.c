@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xrstor.c - watch the XRSTOR instructions of an attached process.
+ * xrstor.c - watch the XRSTOR and WRPKRU instructions of an attached
+ * process.
  *
  * XRSTOR with bit 9 (PKRU) in EDX:EAX loads PKRU from memory the client
- * controls. The attach scan cannot refuse XRSTOR (static glibc carries
- * two), so every thread of a guarded process gets a hardware execute
- * breakpoint on each XRSTOR the scan found (and on each prefix byte that
- * could start the same instruction): a thread that reaches one with EAX
- * bit 9 set is killed before the instruction runs. Threads made later get
+ * controls; WRPKRU loads it from EAX. The attach scan cannot refuse XRSTOR
+ * (static glibc carries two) nor a WRPKRU in file text (Debian's dynamic
+ * libc carries one, in pkey_set), so every thread of a guarded process
+ * gets a hardware execute breakpoint on each one the scan found (and on
+ * each prefix byte that could start the same instruction): a thread that
+ * reaches an XRSTOR with EAX bit 9 set, or a WRPKRU whose EAX would let it
+ * at the store's key, is killed before the instruction runs. Threads made later get
  * theirs from a task_work queued when they are first woken, which runs
  * before their first user instruction.
  *
@@ -22,6 +25,8 @@
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/task_work.h>
+#include <linux/uaccess.h>
+#include <plmc/image.h>
 #include "plmc_kmod.h"
 
 #define PLMC_XBP_PKRU (1UL << 9) /* XFEATURE_PKRU in the XRSTOR mask */
@@ -38,14 +43,51 @@ struct plmc_xbp {
 static DEFINE_MUTEX(plmc_xbp_lock);
 static LIST_HEAD(plmc_xbps);
 
-/* Context: #DB from user mode, before the instruction runs. */
+/*
+ * What the watched bytes at @ip start: past any prefixes (the scan only
+ * watches starts whose prefixes cannot change the instruction), an XRSTOR
+ * or a WRPKRU. The text cannot change after attach (exec.c), so the bytes
+ * read here are the bytes the scan found. Return: 1 XRSTOR, 2 WRPKRU, 0
+ * unreadable or neither.
+ */
+static int plmc_xbp_kind(unsigned long ip)
+{
+	u8 b[15 + 3];
+	int i = 0;
+
+	if (copy_from_user_nofault(b, (const void __user *)ip, sizeof(b)))
+		return 0;
+	while (i < 15 && ((b[i] >= 0x40 && b[i] <= 0x4f) || b[i] == 0x26 ||
+			  b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e ||
+			  b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x67))
+		i++;
+	if (plmc_image_is_xrstor(b + i))
+		return 1;
+	if (plmc_image_is_wrpkru(b + i))
+		return 2;
+	return 0;
+}
+
+/*
+ * Context: #DB from user mode, before the instruction runs. The event's
+ * context is the store's pkey. An XRSTOR with EAX bit 9 would load PKRU
+ * from client memory; a WRPKRU whose EAX clears the store key's
+ * access-disable bit would open the store. Either, or bytes that cannot be
+ * read, kill the process first (fail closed).
+ */
 static void plmc_xbp_hit(struct perf_event *bp, struct perf_sample_data *d,
 			 struct pt_regs *regs)
 {
-	if (!(regs->ax & PLMC_XBP_PKRU))
+	u32 pkey = (u32)(unsigned long)bp->overflow_handler_context;
+	int kind = plmc_xbp_kind(regs->ip);
+
+	if (kind == 1 && !(regs->ax & PLMC_XBP_PKRU))
 		return;
-	pr_info_ratelimited(PLMC_DRV ": pid %d: XRSTOR of PKRU killed\n",
-			    task_tgid_nr(current));
+	if (kind == 2 && (regs->ax & (1UL << (2 * pkey))))
+		return; /* the store key stays access-disabled */
+	pr_info_ratelimited(PLMC_DRV ": pid %d: %s opening the store killed\n",
+			    task_tgid_nr(current),
+			    kind == 2 ? "WRPKRU" : "XRSTOR of PKRU");
 	force_sig(SIGKILL);
 }
 
@@ -72,7 +114,7 @@ static void plmc_xbp_free(struct plmc_xbp *x)
  * Context: process context, may sleep. Return: 0 or -errno.
  */
 int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
-		   const unsigned long *sites, unsigned int n)
+		   const unsigned long *sites, unsigned int n, u32 pkey)
 {
 	struct perf_event_attr attr;
 	struct perf_event *ev;
@@ -91,7 +133,8 @@ int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
 		attr.bp_addr = sites[x->n];
 		attr.bp_len = sizeof(long); /* what x86 wants for exec */
 		attr.bp_type = HW_BREAKPOINT_X;
-		ev = register_user_hw_breakpoint(&attr, plmc_xbp_hit, NULL, tsk);
+		ev = register_user_hw_breakpoint(&attr, plmc_xbp_hit,
+						 (void *)(unsigned long)pkey, tsk);
 		if (IS_ERR(ev)) {
 			rc = PTR_ERR(ev);
 			goto err_free;
@@ -114,7 +157,7 @@ err_free:
 }
 
 /* Every thread of the current process. Context: may sleep. */
-int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n)
+int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n, u32 pkey)
 {
 	struct task_struct *t, *arr[PLMC_XBP_THREADS];
 	unsigned int nt = 0, i;
@@ -135,7 +178,8 @@ int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n)
 	rcu_read_unlock();
 	for (i = 0; i < nt; i++) {
 		if (!rc && !many)
-			rc = plmc_xbp_watch(arr[i], current->mm, sites, n);
+			rc = plmc_xbp_watch(arr[i], current->mm, sites, n,
+					    pkey);
 		put_task_struct(arr[i]);
 	}
 	return many ? -EPERM : rc;
@@ -167,10 +211,11 @@ static void plmc_xbp_work_fn(struct callback_head *cb)
 {
 	unsigned long sites[PLMC_XSITES];
 	unsigned int n;
+	u32 pkey = 0;
 
 	kfree(container_of(cb, struct plmc_xbp_work, cb));
-	n = plmc_guard_xsites(current->mm, sites);
-	if (plmc_xbp_watch(current, current->mm, sites, n))
+	n = plmc_guard_xsites(current->mm, sites, &pkey);
+	if (plmc_xbp_watch(current, current->mm, sites, n, pkey))
 		force_sig(SIGKILL); /* fail closed */
 }
 
@@ -181,7 +226,9 @@ static int plmc_pre_new_task(struct kprobe *p, struct pt_regs *regs)
 	unsigned long sites[PLMC_XSITES];
 	struct plmc_xbp_work *w;
 
-	if (!t->mm || !plmc_guard_xsites(t->mm, sites))
+	u32 pkey;
+
+	if (!t->mm || !plmc_guard_xsites(t->mm, sites, &pkey))
 		return 0;
 	w = kmalloc(sizeof(*w), GFP_ATOMIC);
 	if (w) {

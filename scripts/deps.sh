@@ -33,6 +33,11 @@ for p in $PKGS; do
 	esac
 done
 
+# memcached's own t/ suite (make plmcd-test) runs from Debian's source
+# package, fetched here, where the network is (plmc-iso has none).
+"$(dirname "$0")/../tests/plmcd/fetch-memcached.sh" ||
+	echo "deps: memcached's source not fetched; make plmcd-test will fail" >&2
+
 if [ -z "$missing" ]; then
 	exit 0
 fi

@@ -5,6 +5,9 @@
 # RUN   a shell script, installed as /run.sh: the payload
 # FILE  copied into /vm/ (the module, images, static programs)
 #
+# VM_TREE, when set, names a folder copied as it is into the root (the
+# Python of scripts/vm-pytree.sh: /usr, /lib, /lib64).
+#
 # The archive holds busybox-static (one link per applet), /init, /run.sh
 # and /vm/. /init mounts proc, sysfs and devtmpfs, loads /vm/plmc.ko when
 # it is there, runs /run.sh, dumps the kernel log between markers, prints
@@ -68,6 +71,9 @@ install -m 755 "$run" "$stage/run.sh"
 for f in "$@"; do
 	install -m 755 "$f" "$stage/vm/"
 done
+if [ -n "${VM_TREE:-}" ]; then
+	cp -a "$VM_TREE/." "$stage/"
+fi
 
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$out.tmp"

@@ -41,9 +41,18 @@ if [ ! -f "$brd" ] && [ -f "$brd.xz" ]; then
 	brd="$B/vm/mod-$KVER/brd.ko"
 fi
 [ -f "$brd" ] && progs+=("$brd")
+# The libraries atk_dlopen loads after attach (tests/attacks/xlib.c).
+for s in "$B"/vm/xlib_*.so; do
+	[ -f "$s" ] && progs+=("$s")
+done
+
+# Python (tests/vm/python/vm_python.sh) needs its tree in the root.
+pytree=""
+[[ " ${progs[*]} " == *"/vm_python "* ]] && [ -d "$B/vm/pytree" ] &&
+	pytree="$B/vm/pytree"
 
 initrd="$B/vm/initrd-test.gz"
-"$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-suite.sh" \
+VM_TREE=$pytree "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-suite.sh" \
 	"$KO" "$B/kvcore.img" "$B/kvcore-bad.img" "${progs[@]}"
 echo "vm: booting $KVER under TCG with ${#progs[@]} test programs" \
 	"(limit ${VM_TIMEOUT} s)"

@@ -105,7 +105,7 @@ install: $(INSTALL_INPUTS)
 	$(INSTALL) -m 0644 $(B)/kvcore.img $(DEST)$(PLMCLIBDIR)
 	$(INSTALL) -m 0644 docs/man/libpl.3 $(DEST)$(MANDIR)/man3
 	$(INSTALL) -m 0644 docs/man/plmc.7 $(DEST)$(MANDIR)/man7
-	$(INSTALL) -m 0644 docs/man/plctl.8 tools/plmcd/plmcd.8 \
+	$(INSTALL) -m 0644 docs/man/plctl.8 docs/man/plmcd.8 \
 		$(DEST)$(MANDIR)/man8
 	for f in $(MAN_LINKS); do \
 		echo '.so man3/libpl.3' > $(DEST)$(MANDIR)/man3/$$f.3 || exit 1; \
@@ -138,7 +138,9 @@ install: $(INSTALL_INPUTS)
 		> $(DEST)$(SYSTEMDUNITDIR)/plmcd.service
 	grep -q '^ExecStart=$(BINDIR)/plmcd ' \
 		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service
-	echo 'g plmc - - -' > $(DEST)$(SYSUSERSDIR)/plmc.conf
+	printf '%s\n' 'g plmc - - -' \
+		'u plmcd - "plmcd (plmc store over memcached protocol)" /nonexistent /usr/sbin/nologin' \
+		'm plmcd plmc' > $(DEST)$(SYSUSERSDIR)/plmc.conf
 	echo 'plmc' > $(DEST)$(MODULESLOADDIR)/plmc.conf
 	chmod 0644 $(DEST)$(PKGCONFIGDIR)/plmc.pc \
 		$(DEST)$(PKGCONFIGDIR)/plmc-memcached.pc \

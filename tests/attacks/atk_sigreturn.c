@@ -17,6 +17,11 @@
  *  - a sibling thread sends SIGSEGV (a fault's signal, never held) to a
  *    thread making calls, 2000 times. Expected: no handler ever gets a
  *    frame from inside; a signal landing inside kills the process.
+ *
+ * A frame in the store: from 6.12 the kernel writes signal frames with
+ * PKRU 0, so a sigaltstack (or stack pointer) inside the plmc window had
+ * the kernel write the client's registers over the store. Expected:
+ * SIGKILL before the frame; control: an ordinary alternate stack.
  */
 #include "attacks.h"
 #include <cpuid.h>
@@ -296,6 +301,66 @@ static int sent_inside(void)
 			       : "the client lives");
 }
 
+static void frame_handler(int sig)
+{
+	(void)sig;
+	vm_why("a handler ran on a stack in the plmc window");
+	_exit(1);
+}
+
+/*
+ * A sigaltstack inside the store, 2 KiB into the KV area: from 6.12 the
+ * kernel writes frames with PKRU 0, so it would write the frame (our
+ * registers) over the store. Expected: SIGKILL before any frame byte; on
+ * both kernels (on 6.1 the write would fault: no frame either).
+ */
+static int frame_in_store(void)
+{
+	struct sigaction sa;
+	stack_t ss;
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	ss.ss_sp = (void *)(uintptr_t)(PLMC_KV_ADDR + 2048);
+	ss.ss_size = 65536;
+	ss.ss_flags = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = frame_handler;
+	sa.sa_flags = SA_ONSTACK;
+	if (sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL))
+		return VM_FAIL("sigaltstack: %s", strerror(errno));
+	vm_expect_death();
+	raise(SIGUSR1);
+	return VM_FAIL("raise returned: no frame and no death");
+}
+
+/* Control: the same with an ordinary alternate stack runs the handler. */
+static volatile sig_atomic_t frame_ok;
+static void frame_ok_handler(int sig)
+{
+	(void)sig;
+	frame_ok = 1;
+}
+
+static int frame_control(void)
+{
+	static char stk[65536];
+	struct sigaction sa;
+	stack_t ss = { .ss_sp = stk, .ss_size = sizeof(stk) };
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = frame_ok_handler;
+	sa.sa_flags = SA_ONSTACK;
+	if (sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL))
+		return VM_FAIL("sigaltstack: %s", strerror(errno));
+	raise(SIGUSR1);
+	if (!frame_ok || plmc_nop())
+		return VM_FAIL("the handler did not run, or the gate failed");
+	return ATK_REFUSED("handler ran on its own alternate stack");
+}
+
 int main(void)
 {
 	atk_init();
@@ -305,5 +370,9 @@ int main(void)
 		fault_inside, NULL);
 	atk_run("sigreturn.sync_signal_sent_inside", "no frame from inside",
 		sent_inside, NULL);
+	atk_run("sigreturn.frame_in_store", "SIGKILL, no frame",
+		frame_in_store, NULL);
+	atk_run("sigreturn.control_frame_altstack", "handler runs",
+		frame_control, NULL);
 	return vm_done();
 }

@@ -81,7 +81,7 @@ memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 2>>"$tmp/mc.log" &
 pids+=($!)
 memcached "${user[@]}" -l 127.0.0.1 -p "$mc_port" -m 64 -U 0 2>>"$tmp/mc.log" &
 pids+=($!)
-"$B/plmcd" -n "$seg" -m 64 -p "$pl_port" -s "$tmp/pl.sock" -t 2 2>"$tmp/plmcd.log" &
+"$B/plmcd" -u root -n "$seg" -m 64 -p "$pl_port" -s "$tmp/pl.sock" -t 2 2>"$tmp/plmcd.log" &
 pids+=($!)
 for p in "$k1" "$k2" "$k3"; do
 	memcached "${user[@]}" -l 127.0.0.1 -p "$p" -m 16 -U 0 2>>"$tmp/mc.log" &
@@ -191,9 +191,9 @@ echo "   (keys per node, ketama: $(cut -d' ' -f2 "$tmp/where" | sort | uniq -c |
 "$B/plctl" create "${seg}a" --size 16M >/dev/null &&
 	"$B/plctl" create "${seg}b" --size 16M >/dev/null &&
 	"$B/plctl" create "${seg}c" --size 16M >/dev/null || bad "plctl create"
-"$B/plmcd" -n "${seg}b" -p "$pb" -t 1 2>>"$tmp/plmcd.log" &
+"$B/plmcd" -u root -n "${seg}b" -p "$pb" -t 1 2>>"$tmp/plmcd.log" &
 pids+=($!)
-"$B/plmcd" -n "${seg}c" -p "$pc" -t 1 2>>"$tmp/plmcd.log" &
+"$B/plmcd" -u root -n "${seg}c" -p "$pc" -t 1 2>>"$tmp/plmcd.log" &
 pids+=($!)
 wait_port "$pb" && wait_port "$pc" || bad "plmcd nodes did not start" "$tmp/plmcd.log"
 local_spec="plmc:${seg}a@127.0.0.1:$pa"
@@ -211,7 +211,7 @@ else
 	cat "$tmp/wr" "$tmp/wr.err" >"$tmp/why"
 	bad "mixed: gate writes (want $want sets on the segment, got ${got:-none})" "$tmp/why"
 fi
-"$B/plmcd" -n "${seg}a" -p "$pa" -t 1 2>>"$tmp/plmcd.log" &
+"$B/plmcd" -u root -n "${seg}a" -p "$pa" -t 1 2>>"$tmp/plmcd.log" &
 pids+=($!)
 wait_port "$pa" || bad "plmcd on the segment did not start" "$tmp/plmcd.log"
 # shellcheck disable=SC2086

@@ -171,7 +171,7 @@ assert len(c.get_many(['key:%d' % i for i in range(20)])) == 20
 c.set('from-python', b'py', noreply=False)
 print('ok')"
 sock=/tmp/plmcd.sock
-plmcd -n deb-store -s "$sock" >/tmp/plmcd.log 2>&1 &
+plmcd -u root -n deb-store -s "$sock" >/tmp/plmcd.log 2>&1 &
 pid=$!
 for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
 check "plmcd serves the store on a Unix socket (pymemcache reads it)" \

@@ -9,6 +9,7 @@
  * block, so any overread or overwrite by the parser is caught. Semantics
  * are simplified (no expiry), enough to drive every reply path.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,4 +350,25 @@ int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count)
 int plmc_stats_reset(void)
 {
 	return PLMC_OK;
+}
+
+/* plmcd's operator commands (admin.c): the store's clock and slab moves;
+ * the stub's items never expire and it has no pages to move. */
+int plmc_clock_advance(int64_t seconds)
+{
+	(void)seconds;
+	return PLMC_OK;
+}
+
+int plmc_slabs_reassign(int src, int dst)
+{
+	(void)src;
+	(void)dst;
+	return -EOPNOTSUPP;
+}
+
+int plmc_slabs_automove(int mode)
+{
+	(void)mode;
+	return -EOPNOTSUPP;
 }

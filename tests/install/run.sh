@@ -113,6 +113,9 @@ check "udev rule: /dev/plmc group plmc mode 0660" \
 	"$stage/usr/lib/udev/rules.d/99-plmc.rules"
 check "sysusers.d creates the group plmc" \
 	grep -qx 'g plmc - - -' "$stage/usr/lib/sysusers.d/plmc.conf"
+check "sysusers.d creates the user plmcd in the group plmc; the unit runs as it" \
+	sh -c "grep -qx 'm plmcd plmc' '$stage/usr/lib/sysusers.d/plmc.conf' &&
+		grep -qx 'User=plmcd' '$stage/usr/lib/systemd/system/plmcd.service'"
 check "installed plctl runs (usage, exit 2)" \
 	sh -c "'$stage/usr/bin/plctl' >/dev/null 2>&1; test \$? = 2"
 

@@ -115,7 +115,7 @@ top_screen() {
 check "top on a terminal: the screen view (bars, redraw), ends on SIGINT" top_screen
 
 # --- list -------------------------------------------------------------------
-"$B/plmcd" -n "$seg" -p 0 -s "$work/pl.sock" -t 1 2>/dev/null &
+"$B/plmcd" -u root -n "$seg" -p 0 -s "$work/pl.sock" -t 1 2>/dev/null &
 holder=$!
 pids+=($holder)
 for _ in $(seq 100); do [ -S "$work/pl.sock" ] && break; sleep 0.05; done

@@ -1,4 +1,5 @@
-# tests/plmcd: plmcd against memcached (differential) and memcapable.
+# tests/plmcd: plmcd against memcached (differential), memcapable, and
+# memcached's own t/ suite.
 MCDIFF := $(B)/tests/mcdiff
 TEST_TARGETS += $(MCDIFF)
 
@@ -6,6 +7,11 @@ $(MCDIFF): tests/plmcd/mcdiff.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_USER) -o $@ $<
 
-.PHONY: plmcd-test
+.PHONY: plmcd-test plmcd-suite
 plmcd-test: $(MCDIFF) $(PLMCD)
 	tests/plmcd/run.sh
+	tests/plmcd/memcached-suite.sh
+
+# memcached 1.6.18's own t/ suite against plmcd (fetched with apt-get source).
+plmcd-suite: $(PLMCD)
+	tests/plmcd/memcached-suite.sh

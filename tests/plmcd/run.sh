@@ -3,10 +3,15 @@
 #  1. mcdiff: the same random session (several seeds) against Debian's
 #     memcached and plmcd, reply by reply; classic and meta commands
 #     (random flag sets, base64 keys, quiet batches, malformed lines).
-#  2. memcapable -a (Debian's libmemcached-tools names it memccapable):
-#     the text-protocol conformance tests, against plmcd over TCP.
+#  2. memcapable -a and -b (Debian's libmemcached-tools names it
+#     memccapable): the text and binary protocol conformance tests.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit.
+#  5. operator flags: root without -u refused, -d -P -u nobody serves as
+#     nobody from a store of its own, -d -n leaves no stale attachment;
+#     the systemd unit's exposure against memcached's.
+#  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
+#     client's load, every request answered.
 #  4. pymemcache's integration tests (Debian's python3-pymemcache ships
 #     them), with Debian's python3 and pytest. The three TLS cases are
 #     deselected: they need certificate files and a TLS listener, which
@@ -56,7 +61,7 @@ user=()
 memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 \
 	-o no_lru_maintainer,no_lru_crawler 2>"$tmp/mc.log" &
 pids+=($!)
-"$B/plmcd" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 2100 2>"$tmp/plmcd.log" &
+"$B/plmcd" "${user[@]}" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 2100 2>"$tmp/plmcd.log" &
 pids+=($!)
 wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" || {
 	echo "FAIL servers did not start"; cat "$tmp/plmcd.log"; echo "0 passed, 1 failed"; exit 1; }
@@ -67,6 +72,7 @@ done
 capable=$(command -v memccapable || command -v memcapable)
 if [ -n "$capable" ]; then
 	check "memcapable -a (text protocol)" "$capable" -a -h 127.0.0.1 -p "$port"
+	check "memcapable -b (binary protocol)" "$capable" -b -h 127.0.0.1 -p "$port"
 else
 	echo "FAIL memcapable missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
@@ -86,5 +92,108 @@ else
 	echo "FAIL pymemcache tests missing (scripts/deps.sh installs python3-pymemcache python3-pytest)"
 	fail=$((fail + 1))
 fi
+if command -v memcslap >/dev/null; then
+	check "memcslap --binary (a real binary-protocol client)" \
+		memcslap --binary --servers="127.0.0.1:$port" --concurrency=4 \
+		--execute-number=2000 --flush
+else
+	echo "FAIL memcslap missing (scripts/deps.sh installs libmemcached-tools)"
+	fail=$((fail + 1))
+fi
+echo "-- operator flags (-u, -d, -P, own and shared stores)"
+ask_version() { # port: "VERSION ..." or nothing
+	/usr/bin/python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"version\r\n")
+print(s.recv(100).decode().strip())
+PY
+}
+wait_port() { for _ in $(seq 200); do [ -n "$(ask_version "$1")" ] && return 0; sleep 0.05; done; return 1; }
+wait_gone() { for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done; return 1; }
+op_port=$((port + 1))
+root_refused() { # as root without -u: memcached's refusal, nothing served
+	local out
+	out=$("$B/plmcd" -p "$op_port" 2>&1) && return 1 # must fail
+	echo "$out"
+	grep -q "can't run as root without the -u switch" <<<"$out" &&
+		[ -z "$(ask_version "$op_port")" ]
+}
+daemon_user() { # -d -P -u nobody: the daemon serves as nobody, its own store
+	"$B/plmcd" -u nobody -d -P "$tmp/d.pid" -p "$op_port" 2>/dev/null || return 1
+	wait_port "$op_port"
+	local pid uid v
+	pid=$(cat "$tmp/d.pid") || return 1
+	uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")
+	v=$(ask_version "$op_port")
+	ls /dev/shm | grep -q "^plmc.plmcd-127.0.0.1-$op_port\$" || { echo "no own store"; kill "$pid"; return 1; }
+	kill "$pid"
+	wait_gone "$pid" || return 1
+	echo "uid $uid, $v, own store destroyed at exit: $(ls /dev/shm | grep -c "plmcd-127.0.0.1-$op_port")"
+	[ "$uid" = "$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] &&
+		[ "$v" = "VERSION 1.6.18-plmc" ] && ! ls /dev/shm | grep -q "plmcd-127.0.0.1-$op_port"
+}
+daemon_shared() { # -d -n: the daemon attaches after forking; no stale attachment
+	"$B/plmcd" -u root -d -P "$tmp/s.pid" -n "$store-d" -p "$op_port" 2>/dev/null || return 1
+	wait_port "$op_port"
+	local pid v
+	pid=$(cat "$tmp/s.pid") || return 1
+	v=$(ask_version "$op_port")
+	kill "$pid"
+	wait_gone "$pid" || return 1
+	[ "$v" = "VERSION 1.6.18-plmc" ] && "$B/plctl" destroy "$store-d"
+}
+flags_fd() { # -F refuses flush_all (text and binary); -D turns prefix stats on
+	"$B/plmcd" -u root -F -D / -p "$op_port" 2>/dev/null &
+	local pid=$! r
+	wait_port "$op_port"
+	r=$(/usr/bin/python3 - "$op_port" <<'PY'
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"flush_all\r\nset a/1 0 0 1\r\nx\r\nget a/1\r\nstats detail dump\r\n")
+time.sleep(0.3)
+t = s.recv(4096)
+b = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+b.sendall(struct.pack(">BBHBBHIIQ", 0x80, 0x08, 0, 0, 0, 0, 0, 0, 0))
+h = b.recv(4096)
+print(t == b"CLIENT_ERROR flush_all not allowed\r\nSTORED\r\nVALUE a/1 0 1\r\nx\r\n"
+      b"END\r\nPREFIX a get 1 hit 1 set 1 del 0\r\nEND\r\n",
+      struct.unpack(">H", h[6:8])[0] == 0x20, repr(t))
+PY
+)
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$r"
+	[ "${r%% *}" = True ] && [ "$(echo "$r" | cut -d' ' -f2)" = True ]
+}
+check "-F refuses flush_all (text, binary AUTH_ERROR); -D counts per prefix" flags_fd
+listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
+	"$B/plmcd" -u root -l "127.0.0.1,127.0.0.1:$((op_port + 1))" -p "$op_port" 2>/dev/null &
+	local pid=$! a b
+	wait_port "$op_port"
+	wait_port "$((op_port + 1))"
+	a=$(ask_version "$op_port")
+	b=$(ask_version "$((op_port + 1))")
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$a / $b"
+	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
+}
+check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
+
+if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
+	check "as root without -u: refused as memcached refuses" root_refused
+	check "-d -P -u nobody: daemon serves as nobody, own store destroyed at exit" daemon_user
+	check "-d -n: shared store, plain destroy after the daemon exits (no stale attach)" daemon_shared
+else
+	echo "SKIP -u checks (not root)"
+fi
+
+# The shipped unit's hardening, as systemd rates it, against Debian's
+# memcached unit (4.8).
+score=$(systemd-analyze security --offline=true tools/plmcd/plmcd.service 2>/dev/null |
+	sed -n 's/.*Overall exposure level for plmcd.service: \([0-9.]*\).*/\1/p')
+check "plmcd.service exposure ${score:-?} <= 4.8 (Debian's memcached.service)" \
+	awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 <= 4.8) }'
 echo "plmcd: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -125,7 +125,7 @@ def test_a_plmcd_node(nodes, store, tmpdir_s):
     peer, tcp = nodes
     sock = os.path.join(tmpdir_s, "plmcd.sock")
     plmcd = os.environ.get("PLMCD", "build/plmcd")
-    proc = subprocess.Popen([plmcd, "-n", "py-plmcd-%d" % os.getpid(),
+    proc = subprocess.Popen([plmcd, "-u", "root", "-n", "py-plmcd-%d" % os.getpid(),
                              "-m", "8", "-p", "0", "-s", sock, "-t", "1"],
                             stderr=subprocess.DEVNULL)
     try:

@@ -16,8 +16,11 @@ ATK_PROGS := $(patsubst tests/attacks/%.c,$(B)/vm/%,$(ATK_SRCS))
 # meta op (its one-winner races through the real gate).
 VM_UNITS := $(patsubst %,$(B)/vm/ut_%,test_cmds test_settings test_stress \
 	      test_limits test_evict test_meta)
+# The libraries atk_dlopen loads after attach (tests/attacks/xlib.c): no
+# libc, no dependencies, so the static test program can dlopen them.
+XLIBS := $(patsubst %,$(B)/vm/xlib_%.so,clean wrpkru xrstor)
 VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(VM_UNITS) $(B)/vm/plmc-demo \
-	    $(B)/vm/crash_driver
+	    $(B)/vm/crash_driver $(XLIBS)
 VM_CFLAGS := $(CFLAGS_USER) -static
 VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
 	   $(wildcard include/*.h include/plmc/*.h)
@@ -34,6 +37,11 @@ $(VM_TESTS): $(B)/vm/%: tests/vm/%.c $(VM_DEPS)
 $(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
+
+$(XLIBS): $(B)/vm/xlib_%.so: tests/attacks/xlib.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -nostdlib -O2 -Wall -Werror \
+		-DXLIB_$(shell echo $* | tr a-z A-Z) -o $@ $<
 
 $(VM_UNITS): $(B)/vm/ut_%: tests/unit/%.c tests/unit/util.h $(VM_DEPS)
 	@mkdir -p $(dir $@)

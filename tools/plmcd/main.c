@@ -1,35 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
- * plmcd/main.c - options, listeners and the worker loops.
+ * plmcd/main.c - listeners, the worker loops, the store's lifetime.
  *
- *   plmcd [-n STORE] [-m MB] [-p PORT] [-l ADDR] [-s PATH] [-a MASK]
- *         [-t THREADS] [-c MAXCONNS] [-U 0] [-I SIZE] [-f FACTOR] [-v]
- *         [-d] [-P FILE] [-u USER]
- *
- * Options follow memcached's where they mean the same. The store is
- * attached by name and created (with -m MiB) when it does not exist, so
- * local clients can share it with the remote ones plmcd serves. -U takes
- * only 0 (no UDP); -I (1k..1m) and -f set the max item size and growth
- * factor of a store plmcd creates (an existing store keeps its own);
- * -u is accepted for compatibility and ignored. memcached's -n (smallest
- * chunk) is plctl create --slab-min here: plmcd's -n names the store.
+ * The command line is memcached's (opts.c). Without -n plmcd serves a
+ * store of its own, empty at start and destroyed at exit, as each
+ * memcached has its own cache; -n NAME serves (and creates, with -m MiB,
+ * if missing) a named store shared with local clients.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plmc.h"
@@ -37,26 +33,42 @@
 
 struct server_stats g_server;
 
-static struct {
-	const char *store, *addr, *unix_path, *pidfile;
-	int port, threads, maxconns, verbose, daemonize;
-	unsigned unix_mask;
-	uint64_t mb, item_max;
-	double factor;
-} opt = {
-	.store = "plmcd", .addr = "127.0.0.1", .port = 11211, .threads = 4,
-	.maxconns = 1024, .unix_mask = 0700, .mb = 64,
+/*
+ * One per thread. A connection lives on the worker that owns it; the
+ * acceptor only links it in under @lock, the owner unlinks and sweeps
+ * under @lock too (the list is what -o idle_timeout walks).
+ */
+#define PLMCD_YIELD_MAX 1024
+
+struct worker {
+	int ep;
+	pthread_mutex_t lock;
+	struct conn *head;
+	/* connections that stopped after -R requests with input left, to
+	 * run again after this round of events (only this worker's) */
+	struct conn *yield[PLMCD_YIELD_MAX];
+	int nyield;
 };
 
-static int listen_fds[2], nlisten;
-static int worker_ep[256];	/* each worker's epoll, for hand-off */
+#define PLMCD_MAX_LISTEN 9 /* -l: 8 addresses, and -s */
+static int listen_fds[PLMCD_MAX_LISTEN], nlisten;
+static struct worker workers[PLMCD_MAX_THREADS];
 static unsigned next_worker;
 static volatile sig_atomic_t stopping;
+static char own_store[64]; /* PLMC_NAME_LEN: [A-Za-z0-9._-]{1,63} */ /* set when the store is ours */
 
 static void on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
+}
+
+static uint64_t now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
 }
 
 static int set_nonblock(int fd)
@@ -66,27 +78,64 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-static int listen_tcp(void)
+/* One -l entry: ADDR or ADDR:PORT (memcached's form; -p by default). */
+static int listen_tcp(char *spec)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons(opt.port) };
+				 .sin_port = htons(g_opt.port) };
+	char *colon = strchr(spec, ':');
 	int one = 1, fd;
 
-	if (inet_pton(AF_INET, opt.addr, &a.sin_addr) != 1) {
-		fprintf(stderr, "plmcd: bad address %s\n", opt.addr);
+	if (colon) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+
+		if (*end || end == colon + 1 || port < 1 || port > 65535) {
+			fprintf(stderr, "plmcd: -l %s: bad port\n", spec);
+			return -1;
+		}
+		*colon = 0;
+		a.sin_port = htons((uint16_t)port);
+	}
+	if (inet_pton(AF_INET, spec, &a.sin_addr) != 1) {
+		fprintf(stderr, "plmcd: -l %s: not an IPv4 address\n", spec);
 		return -1;
 	}
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(fd, 1024) || set_nonblock(fd)) {
+	    listen(fd, g_opt.backlog) || set_nonblock(fd)) {
 		perror("plmcd: tcp listen");
 		close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* -l ADDR[:PORT][,ADDR[:PORT]...], as memcached takes it. */
+static int listen_tcp_all(void)
+{
+	char *list = strdup(g_opt.addr), *save = NULL;
+	int rc = 0;
+
+	if (!list)
+		return -1;
+	for (char *s = strtok_r(list, ",", &save); s && rc == 0;
+	     s = strtok_r(NULL, ",", &save)) {
+		if (nlisten == PLMCD_MAX_LISTEN - 1) {
+			fprintf(stderr, "plmcd: -l: at most %d addresses\n",
+				PLMCD_MAX_LISTEN - 1);
+			rc = -1;
+		} else if ((listen_fds[nlisten] = listen_tcp(s)) < 0) {
+			rc = -1;
+		} else {
+			nlisten++;
+		}
+	}
+	free(list);
+	return rc;
 }
 
 static int listen_unix(void)
@@ -95,16 +144,16 @@ static int listen_unix(void)
 	mode_t old;
 	int fd;
 
-	if (strlen(opt.unix_path) >= sizeof(a.sun_path))
+	if (strlen(g_opt.unix_path) >= sizeof(a.sun_path))
 		return -1;
-	memcpy(a.sun_path, opt.unix_path, strlen(opt.unix_path) + 1);
+	memcpy(a.sun_path, g_opt.unix_path, strlen(g_opt.unix_path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
-	unlink(opt.unix_path);
-	old = umask(~opt.unix_mask & 0777);
+	unlink(g_opt.unix_path);
+	old = umask(~g_opt.unix_mask & 0777);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(fd, 1024) || set_nonblock(fd)) {
+	    listen(fd, g_opt.backlog) || set_nonblock(fd)) {
 		umask(old);
 		perror("plmcd: unix listen");
 		close(fd);
@@ -114,9 +163,30 @@ static int listen_unix(void)
 	return fd;
 }
 
-static void conn_close(int ep, struct conn *c)
+static void conn_link(struct worker *wk, struct conn *c)
 {
-	epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+	pthread_mutex_lock(&wk->lock);
+	c->next = wk->head;
+	if (wk->head)
+		wk->head->prev = c;
+	wk->head = c;
+	pthread_mutex_unlock(&wk->lock);
+}
+
+static void conn_close(struct worker *wk, struct conn *c)
+{
+	for (int i = 0; c->yielded && i < wk->nyield; i++)
+		if (wk->yield[i] == c)
+			wk->yield[i] = NULL;
+	pthread_mutex_lock(&wk->lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		wk->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&wk->lock);
+	epoll_ctl(wk->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -125,25 +195,42 @@ static void conn_close(int ep, struct conn *c)
 }
 
 /*
+ * Past -c, memcached (maxconns_fast) answers this line and closes; the
+ * write is best effort on a fresh socket whose buffer is empty.
+ */
+static void conn_reject(int fd)
+{
+	static const char msg[] = "ERROR Too many open connections\r\n";
+	ssize_t w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
+
+	(void)w;
+	close(fd);
+	__atomic_add_fetch(&g_server.rejected_connections, 1,
+			   __ATOMIC_RELAXED);
+}
+
+/*
  * Accept one connection and give it to the next worker in turn (as
  * memcached does), not to whichever worker woke: with EPOLLEXCLUSIVE one
  * busy worker could otherwise end up owning every connection. epoll_ctl on
  * another thread's epoll is safe; the connection is then only ever touched
- * by that worker.
+ * by that worker (and its list, under the worker's lock).
  */
 static void conn_accept(int lfd)
 {
-	int ep = worker_ep[__atomic_fetch_add(&next_worker, 1,
-					     __ATOMIC_RELAXED) %
-			   (unsigned)opt.threads];
+	struct worker *wk = &workers[__atomic_fetch_add(&next_worker, 1,
+						       __ATOMIC_RELAXED) %
+				     (unsigned)g_opt.threads];
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), one = 1;
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct conn *c;
 
 	if (fd < 0)
 		return;
-	if (g_server.curr_connections >= (uint64_t)opt.maxconns) {
-		close(fd); /* memcached refuses the same way past -c */
+	/* the listeners count as connections in memcached's figure */
+	if (__atomic_load_n(&g_server.curr_connections, __ATOMIC_RELAXED) >=
+	    (uint64_t)g_opt.maxconns) {
+		conn_reject(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -153,15 +240,22 @@ static void conn_accept(int lfd)
 		return;
 	}
 	c->fd = fd;
+	c->last = now_sec();
+	c->proto = g_opt.proto;
+	c->id = __atomic_add_fetch(&g_server.total_connections, 1,
+				   __ATOMIC_RELAXED);
 	ev.data.ptr = c;
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) {
-		close(fd);
-		free(c);
+	conn_link(wk, c);
+	__atomic_add_fetch(&g_server.curr_connections, 1, __ATOMIC_RELAXED);
+	/* Linked before the owner can see an event for it (its close
+	 * unlinks). If the add fails the owner never sees it, and its idle
+	 * sweep passes over a connection accepted this instant, so closing
+	 * it here is this thread's alone. */
+	if (epoll_ctl(wk->ep, EPOLL_CTL_ADD, fd, &ev)) {
+		conn_close(wk, c);
 		return;
 	}
-	__atomic_add_fetch(&g_server.curr_connections, 1, __ATOMIC_RELAXED);
-	__atomic_add_fetch(&g_server.total_connections, 1, __ATOMIC_RELAXED);
-	if (opt.verbose)
+	if (g_opt.verbose)
 		fprintf(stderr, "<%d new client connection\n", fd);
 }
 
@@ -180,6 +274,8 @@ static int conn_flush(int ep, struct conn *c)
 			break;
 		if (w <= 0)
 			return -1;
+		__atomic_add_fetch(&g_server.bytes_written, (uint64_t)w,
+				   __ATOMIC_RELAXED);
 		buf_consume(&c->out, w);
 	}
 	ev.events = EPOLLIN | (c->out.off < c->out.len ? EPOLLOUT : 0);
@@ -187,8 +283,58 @@ static int conn_flush(int ep, struct conn *c)
 	return 0;
 }
 
-static void conn_event(int ep, struct conn *c, struct worker_ctx *w)
+/* Run what is buffered; a connection that yields (-R) waits its turn. */
+static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
+	int rc;
+
+	c->busy = 1;
+	rc = proto_run(c, w);
+	c->busy = 0;
+
+	if (rc < 0 || c->out.len > PLMCD_OUT_MAX)
+		return -1; /* a client that never reads: drop it */
+	if (rc > 0) {
+		if (c->yielded)
+			return 0;
+		if (wk->nyield == PLMCD_YIELD_MAX)
+			return conn_input(wk, c, w); /* no room: go on now */
+		c->yielded = 1;
+		wk->yield[wk->nyield++] = c;
+	}
+	return 0;
+}
+
+static void conn_finish(struct worker *wk, struct conn *c)
+{
+	if (conn_flush(wk->ep, c) < 0 || c->closing)
+		conn_close(wk, c);
+}
+
+/* The yielded connections, each for another -R requests. */
+static void run_yielded(struct worker *wk, struct worker_ctx *w)
+{
+	struct conn *list[PLMCD_YIELD_MAX];
+	int n = wk->nyield;
+
+	memcpy(list, wk->yield, sizeof(list[0]) * (size_t)n);
+	wk->nyield = 0;
+	for (int i = 0; i < n; i++) {
+		struct conn *c = list[i];
+
+		if (!c)
+			continue; /* closed meanwhile */
+		c->yielded = 0;
+		if (conn_input(wk, c, w) < 0)
+			c->closing = 1;
+		conn_finish(wk, c);
+	}
+}
+
+static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
+{
+	if (c->yielded)
+		goto flush; /* its turn comes after this round */
 	for (;;) {
 		ssize_t r;
 
@@ -201,24 +347,50 @@ static void conn_event(int ep, struct conn *c, struct worker_ctx *w)
 			break;
 		if (r <= 0)
 			goto close;
+		__atomic_add_fetch(&g_server.bytes_read, (uint64_t)r,
+				   __ATOMIC_RELAXED);
 		c->in.len += r;
-		if (proto_run(c, w) < 0 || c->out.len > PLMCD_OUT_MAX)
-			c->closing = 1; /* a client that never reads: drop it */
-		if (c->closing || (size_t)r < 16384)
+		c->last = now_sec();
+		if (conn_input(wk, c, w) < 0)
+			c->closing = 1;
+		if (c->closing || c->yielded || (size_t)r < 16384)
 			break;
 	}
-	if (conn_flush(ep, c) < 0 || c->closing)
-		goto close;
+flush:
+	conn_finish(wk, c);
 	return;
 close:
-	conn_close(ep, c);
+	conn_close(wk, c);
+}
+
+/* -o idle_timeout: close what has been quiet that long (memcached's
+ * idle_kicks). Only this worker frees its connections, so the list
+ * walk may close as it goes. */
+static void idle_sweep(struct worker *wk)
+{
+	uint64_t now = now_sec();
+	struct conn *c, *next;
+
+	pthread_mutex_lock(&wk->lock);
+	c = wk->head;
+	pthread_mutex_unlock(&wk->lock);
+	for (; c; c = next) {
+		pthread_mutex_lock(&wk->lock);
+		next = c->next;
+		pthread_mutex_unlock(&wk->lock);
+		if (now - c->last > (uint64_t)g_opt.idle_timeout) {
+			__atomic_add_fetch(&g_server.idle_kicks, 1,
+					   __ATOMIC_RELAXED);
+			conn_close(wk, c);
+		}
+	}
 }
 
 static void *worker_main(void *arg)
 {
+	struct worker *wk = arg;
 	struct worker_ctx w = { 0 };
 	struct epoll_event evs[64];
-	int ep = *(int *)arg;
 
 	if (worker_ctx_init(&w))
 		return NULL; /* the others serve on */
@@ -226,108 +398,82 @@ static void *worker_main(void *arg)
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE,
 					  .data.ptr = &listen_fds[i] };
 
-		epoll_ctl(ep, EPOLL_CTL_ADD, listen_fds[i], &ev);
+		epoll_ctl(wk->ep, EPOLL_CTL_ADD, listen_fds[i], &ev);
 	}
 	while (!stopping) {
-		int n = epoll_wait(ep, evs, 64, 200);
+		int n = epoll_wait(wk->ep, evs, 64, wk->nyield ? 0 : 200);
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
-			if (p == &listen_fds[0] || p == &listen_fds[1])
+			if ((int *)p >= listen_fds &&
+			    (int *)p < listen_fds + nlisten)
 				conn_accept(*(int *)p);
 			else
-				conn_event(ep, p, &w);
+				conn_event(wk, p, &w);
 		}
+		if (wk->nyield)
+			run_yielded(wk, &w);
+		if (g_opt.idle_timeout)
+			idle_sweep(wk);
 	}
 	worker_ctx_free(&w); /* main closes the epolls after every join */
 	return NULL;
 }
 
-static void usage(void)
+/* "addr" of a socket as memcached prints it: tcp:ADDR:PORT, unix:PATH. */
+static void sock_name(char *out, size_t n, int fd, int peer)
 {
-	fprintf(stderr,
-		"usage: plmcd [-n STORE] [-m MB] [-p PORT] [-l ADDR] [-s PATH]\n"
-		"             [-a MASK] [-t THREADS] [-c MAXCONNS]\n"
-		"  -n  store name (created with -m MiB if missing; default plmcd)\n"
-		"  -p  TCP port (default 11211; 0 = no TCP)\n"
-		"  -l  TCP address (default 127.0.0.1)\n"
-		"  -s  Unix socket path (no TCP unless -p is also given)\n"
-		"  -a  Unix socket permissions (octal, default 0700)\n"
-		"  -t  worker threads (default 4)\n"
-		"  -c  max connections (default 1024)\n"
-		"  -U  UDP port: only 0 (no UDP)\n"
-		"  -I  max item size of a store plmcd creates: 1k..1m\n"
-		"  -f  growth factor of a store plmcd creates (1.25)\n"
-		"  -v  verbose (connections)\n"
-		"  -d  run as a daemon\n"
-		"  -P  write the pid to this file\n"
-		"  -u  accepted, ignored (plmcd keeps no privileges to drop)\n");
-	exit(2);
-}
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "?";
 
-static void die(const char *msg)
-{
-	fprintf(stderr, "plmcd: %s\n", msg);
-	exit(2);
-}
+	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&ss,
+					       &len)) {
+		snprintf(out, n, "?");
+	} else if (ss.ss_family == AF_UNIX) {
+		snprintf(out, n, "unix:%s", g_opt.unix_path ? g_opt.unix_path : "");
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 
-/* memcached's size suffixes: k, m. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	uint64_t v = strtoull(s, &end, 10);
-
-	if (*end == 'k' || *end == 'K')
-		v <<= 10;
-	else if (*end == 'm' || *end == 'M')
-		v <<= 20;
-	else if (*end)
-		die("bad size");
-	return v;
-}
-
-static void parse(int argc, char **argv)
-{
-	int c, port_set = 0;
-
-	while ((c = getopt(argc, argv, "n:m:p:l:s:a:t:c:U:I:f:vdP:u:h")) != -1) {
-		switch (c) {
-		case 'n': opt.store = optarg; break;
-		case 'm': opt.mb = strtoull(optarg, NULL, 0); break;
-		case 'p': opt.port = atoi(optarg); port_set = 1; break;
-		case 'l': opt.addr = optarg; break;
-		case 's': opt.unix_path = optarg; break;
-		case 'a': opt.unix_mask = strtoul(optarg, NULL, 8); break;
-		case 't': opt.threads = atoi(optarg); break;
-		case 'c': opt.maxconns = atoi(optarg); break;
-		case 'U':
-			if (strcmp(optarg, "0"))
-				die("UDP is not supported: use -U 0");
-			break;
-		case 'I':
-			opt.item_max = parse_size(optarg);
-			if (opt.item_max < 1024 || opt.item_max > PLMC_ITEM_MAX)
-				die("-I: from 1k to 1m (a store plmcd creates)");
-			break;
-		case 'f':
-			opt.factor = strtod(optarg, NULL);
-			if (!(opt.factor >= 1.01 && opt.factor <= 4.0))
-				die("-f: a growth factor from 1.01 to 4");
-			break;
-		case 'v': opt.verbose++; break;
-		case 'd': opt.daemonize = 1; break;
-		case 'P': opt.pidfile = optarg; break;
-		case 'u': break; /* no privileges to drop: nothing to do */
-		default: usage();
-		}
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		snprintf(out, n, "tcp:%s:%u", ip, ntohs(in->sin_port));
 	}
-	if (opt.unix_path && !port_set)
-		opt.port = 0;
-	if (optind != argc || opt.threads < 1 || opt.threads > 256 ||
-	    opt.maxconns < 1 || opt.port < 0 || opt.port > 65535 ||
-	    (!opt.port && !opt.unix_path) || opt.unix_mask > 0777)
-		usage();
+}
+
+/*
+ * "stats conns": the listeners, then every connection of every worker
+ * (read under the worker's lock: its owner unlinks a connection under
+ * that lock before freeing it).
+ */
+static void conns_report(struct buf *b)
+{
+	uint64_t now = now_sec();
+	char a[160];
+
+	for (int i = 0; i < nlisten; i++) {
+		sock_name(a, sizeof(a), listen_fds[i], 0);
+		buf_printf(b, "STAT %d:addr %s\r\nSTAT %d:state conn_listening\r\n",
+			   listen_fds[i], a, listen_fds[i]);
+	}
+	for (int w = 0; w < g_opt.threads; w++) {
+		pthread_mutex_lock(&workers[w].lock);
+		for (struct conn *c = workers[w].head; c; c = c->next) {
+			sock_name(a, sizeof(a), c->fd, 1);
+			buf_printf(b, "STAT %d:addr %s\r\n", c->fd, a);
+			sock_name(a, sizeof(a), c->fd, 0);
+			buf_printf(b, "STAT %d:listen_addr %s\r\n", c->fd, a);
+			/* memcached's names: running, a command or its
+			 * data still arriving, or waiting for one */
+			buf_printf(b, "STAT %d:state %s\r\n", c->fd,
+				   c->busy ? "conn_parse_cmd" :
+				   c->in.off < c->in.len ? "conn_nread" :
+				   "conn_waiting");
+			buf_printf(b, "STAT %d:secs_since_last_cmd %llu\r\n",
+				   c->fd, (unsigned long long)(now - c->last));
+		}
+		pthread_mutex_unlock(&workers[w].lock);
+	}
 }
 
 /*
@@ -337,7 +483,7 @@ static void parse(int argc, char **argv)
 static int raise_nofile(void)
 {
 	struct rlimit rl;
-	rlim_t want = (rlim_t)opt.maxconns + 64 + (rlim_t)opt.threads;
+	rlim_t want = (rlim_t)g_opt.maxconns + 64 + (rlim_t)g_opt.threads;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return -1;
@@ -347,7 +493,7 @@ static int raise_nofile(void)
 		fprintf(stderr,
 			"plmcd: -c %d needs %llu descriptors; the hard limit "
 			"is %llu\n",
-			opt.maxconns, (unsigned long long)want,
+			g_opt.maxconns, (unsigned long long)want,
 			(unsigned long long)rl.rlim_max);
 		return -1;
 	}
@@ -355,85 +501,228 @@ static int raise_nofile(void)
 	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* -r and -k, as memcached does them. */
+static int limits(void)
+{
+	if (g_opt.coredumps) {
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_CORE, &rl);
+		}
+	}
+	if (g_opt.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE)) {
+		perror("plmcd: -k: mlockall (memcached warns and goes on; "
+		       "plmcd stops)");
+		return -1;
+	}
+	return raise_nofile();
+}
+
+/*
+ * memcached refuses to run as root without -u; with -u it becomes that
+ * user (and its groups: the plmc group opens /dev/plmc) before serving.
+ * Done after the listeners are bound, so a low port still works.
+ */
+static int drop_privileges(void)
+{
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	if (!g_opt.user) {
+		fprintf(stderr, "plmcd: can't run as root without the -u "
+				"switch\n");
+		return -1;
+	}
+	pw = getpwnam(g_opt.user);
+	if (!pw) {
+		fprintf(stderr, "plmcd: -u %s: no such user\n", g_opt.user);
+		return -1;
+	}
+	if (pw->pw_uid == 0)
+		return 0; /* -u root: stay (memcached allows it) */
+	if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) ||
+	    setuid(pw->pw_uid)) {
+		fprintf(stderr, "plmcd: -u %s: %s\n", g_opt.user,
+			strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) { /* must fail from now on */
+		fprintf(stderr, "plmcd: -u %s: root could be regained\n",
+			g_opt.user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Without -n the store is plmcd's own, as a memcached's cache is: named
+ * after the address (which plmcd holds, so no other plmcd can serve the
+ * name), created empty, destroyed at exit. A leftover from a plmcd that
+ * was killed is destroyed first; one still attached by a local client
+ * stops the start instead.
+ */
+static const char *own_store_name(void)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	if (g_opt.port && !g_opt.unix_path) {
+		/* the first -l address (up to a ',' or ':') */
+		snprintf(own_store, sizeof(own_store), "plmcd-%.*s-%d",
+			 (int)strcspn(g_opt.addr, ",:"), g_opt.addr,
+			 g_opt.port);
+		return own_store;
+	}
+	for (const char *p = g_opt.unix_path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(own_store, sizeof(own_store), "plmcd-unix-%016llx",
+		 (unsigned long long)h);
+	return own_store;
+}
+
+static int create_store(const char *name)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o), .store_size = g_opt.mb << 20,
+		.mode = 0600, .use = PLMC_USE_AUTO,
+		.item_max = g_opt.item_max,
+		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
+		.slab_min = g_opt.slab_min,
+	};
+
+	return plmc_create_ex(name, &o);
+}
+
 static int attach_store(void)
 {
-	int rc = plmc_attach(opt.store, PLMC_USE_AUTO);
+	const char *name = g_opt.store ? g_opt.store : own_store_name();
+	int rc;
 
-	if (rc == -ENOENT) {
-		struct plmc_create_opts o = {
-			.size = sizeof(o), .store_size = opt.mb << 20,
-			.mode = 0600, .use = PLMC_USE_AUTO,
-			.item_max = opt.item_max,
-			.slab_factor = (uint32_t)(opt.factor * 1000 + 0.5),
-		};
-
-		rc = plmc_create_ex(opt.store, &o);
-		if (rc == 0 || rc == -EEXIST)
-			rc = plmc_attach(opt.store, PLMC_USE_AUTO);
+	if (!g_opt.store) {
+		rc = plmc_destroy(name, 0, PLMC_USE_AUTO);
+		if (rc < 0 && rc != -ENOENT) {
+			fprintf(stderr, "plmcd: leftover store %s: %s\n", name,
+				plmc_strerror(rc));
+			own_store[0] = 0;
+			return rc;
+		}
+		rc = create_store(name);
+	} else {
+		rc = plmc_attach(name, PLMC_USE_AUTO);
+		if (rc != -ENOENT)
+			goto out;
+		rc = create_store(name);
+		if (rc == -EEXIST)
+			rc = 0;
 	}
-	if (rc < 0)
-		fprintf(stderr, "plmcd: store %s: %s\n", opt.store,
+	if (rc == 0)
+		rc = plmc_attach(name, PLMC_USE_AUTO);
+out:
+	if (rc < 0) {
+		fprintf(stderr, "plmcd: store %s: %s\n", name,
 			plmc_strerror(rc));
+		if (!g_opt.store)
+			plmc_destroy(name, 1, PLMC_USE_AUTO);
+		own_store[0] = 0;
+	}
 	return rc;
+}
+
+static int write_pidfile(void)
+{
+	FILE *f;
+
+	if (!g_opt.pidfile)
+		return 0;
+	f = fopen(g_opt.pidfile, "w");
+	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
+		perror(g_opt.pidfile);
+		return -1;
+	}
+	return 0;
+}
+
+static int start_workers(pthread_t *tid)
+{
+	for (int i = 0; i < g_opt.threads; i++) {
+		workers[i].ep = epoll_create1(EPOLL_CLOEXEC);
+		pthread_mutex_init(&workers[i].lock, NULL);
+		if (workers[i].ep < 0) {
+			perror("plmcd: epoll");
+			return -1;
+		}
+	}
+	for (int i = 0; i < g_opt.threads; i++)
+		if (pthread_create(&tid[i], NULL, worker_main, &workers[i])) {
+			perror("plmcd: thread");
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * Order: listen (the address is ours), daemonize, pid file, drop root,
+ * then attach: the store is attached by the process that serves it, so
+ * a daemon's parent leaves no attach count behind.
+ */
+static int setup(void)
+{
+	if (limits() < 0)
+		return -1;
+	if (g_opt.port && listen_tcp_all() < 0)
+		return -1;
+	if (g_opt.unix_path && (listen_fds[nlisten++] = listen_unix()) < 0)
+		return -1;
+	if (g_opt.daemonize && daemon(0, 0)) {
+		perror("plmcd: daemon");
+		return -1;
+	}
+	if (write_pidfile() < 0 || drop_privileges() < 0)
+		return -1;
+	return attach_store();
 }
 
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct plmc_stats st = { .size = sizeof(st) };
-	pthread_t tid[256];
+	pthread_t tid[PLMCD_MAX_THREADS];
+	int rc = 1;
 
-	parse(argc, argv);
-	if (raise_nofile() < 0 || attach_store() < 0)
-		return 1;
-	if (opt.port && (listen_fds[nlisten++] = listen_tcp()) < 0)
-		return 1;
-	if (opt.unix_path && (listen_fds[nlisten++] = listen_unix()) < 0)
-		return 1;
-	if (opt.daemonize && daemon(0, 0)) {
-		perror("plmcd: daemon");
-		return 1;
-	}
-	if (opt.pidfile) {
-		FILE *f = fopen(opt.pidfile, "w");
-
-		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
-			perror(opt.pidfile);
-			return 1;
-		}
-	}
+	opts_parse(argc, argv);
+	if (setup() < 0)
+		goto out;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	plmc_stats(&st);
 	g_server.start_time = st.time;
-	g_server.threads = opt.threads;
-	g_server.maxconns = opt.maxconns;
-	g_server.tcpport = opt.port;
+	g_server.threads = g_opt.threads;
+	g_server.maxconns = g_opt.maxconns;
+	g_server.tcpport = g_opt.port;
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
-	for (int i = 0; i < opt.threads; i++) {
-		worker_ep[i] = epoll_create1(EPOLL_CLOEXEC);
-		if (worker_ep[i] < 0) {
-			perror("plmcd: epoll");
-			return 1;
-		}
-	}
-	for (int i = 0; i < opt.threads; i++)
-		if (pthread_create(&tid[i], NULL, worker_main, &worker_ep[i])) {
-			perror("plmcd: thread");
-			return 1;
-		}
-	fprintf(stderr, "plmcd: serving store %s (backend %s)%s%s\n",
-		opt.store, plmc_backend(), opt.port ? " on tcp" : "",
-		opt.unix_path ? " and unix socket" : "");
-	for (int i = 0; i < opt.threads; i++)
+	g_server.conns = conns_report;
+	if (start_workers(tid) < 0)
+		goto out;
+	fprintf(stderr, "plmcd: serving %s store %s (backend %s)%s%s\n",
+		g_opt.store ? "shared" : "its own",
+		g_opt.store ? g_opt.store : own_store,
+		plmc_backend(), g_opt.port ? " on tcp" : "",
+		g_opt.unix_path ? " and unix socket" : "");
+	for (int i = 0; i < g_opt.threads; i++)
 		pthread_join(tid[i], NULL);
-	for (int i = 0; i < opt.threads; i++)
-		close(worker_ep[i]);
-	if (opt.unix_path)
-		unlink(opt.unix_path);
-	if (opt.pidfile)
-		unlink(opt.pidfile);
+	for (int i = 0; i < g_opt.threads; i++)
+		close(workers[i].ep);
+	rc = 0;
+out:
+	if (g_opt.unix_path && nlisten)
+		unlink(g_opt.unix_path);
+	if (g_opt.pidfile)
+		unlink(g_opt.pidfile);
 	plmc_detach();
-	return 0;
+	if (own_store[0])
+		plmc_destroy(own_store, 1, PLMC_USE_AUTO);
+	return rc;
 }

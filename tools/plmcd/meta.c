@@ -185,6 +185,97 @@ static int num_flags(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* N, T, R: a TTL each. Return 0, or -1 for a bad number. */
+static int ttl_flag(unsigned char f, const char *arg, struct meta_req *q)
+{
+	int64_t v;
+
+	if (num_i32(arg, &v))
+		return -1;
+	if (f == 'N') {
+		q->m.vivify_ttl = v;
+		q->has_n = 1;
+	} else if (f == 'T') {
+		q->m.ttl = v;
+		q->has_t = 1;
+	} else {
+		q->m.recache = v;
+		q->has_r = 1;
+	}
+	return 0;
+}
+
+/*
+ * A flag that carries a value (b's key, N T R F C M J D). Return 0, or
+ * -1 with *err set to its error words (NULL: the generic format error).
+ */
+static int value_flag(const struct cmd *k, int i, struct meta_req *q,
+		      const char **err)
+{
+	unsigned char f = (unsigned char)k->tok[i][0];
+	const char *arg = k->tok[i] + 1;
+
+	*err = E_TOKEN;
+	switch (f) {
+	case 'b':
+		q->bin = 1;
+		q->klen = b64_decode(k->tok[1], k->len[1], q->key,
+				     sizeof(q->key) - 1);
+		*err = E_DECODE;
+		return q->klen ? 0 : -1;
+	case 'N':
+	case 'T':
+	case 'R':
+		return ttl_flag(f, arg, q);
+	case 'F':
+		*err = NULL;
+		return num_flags(arg, &q->m.cflags);
+	case 'C':
+		if (num_u64(arg, &q->m.cas_in))
+			return -1;
+		q->has_cas = 1;
+		return 0;
+	case 'M':
+		*err = "CLIENT_ERROR incorrect length for M token";
+		if (k->len[i] != 2)
+			return -1;
+		q->mode = k->tok[i][1];
+		return 0;
+	case 'J':
+		*err = "CLIENT_ERROR invalid numeric initial value";
+		return num_u64(arg, &q->m.initial);
+	default: /* 'D' */
+		*err = "CLIENT_ERROR invalid numeric delta value";
+		return num_u64(arg, &q->m.delta);
+	}
+}
+
+/*
+ * A flag without a value: what it switches on. Return 0, or -1 for a
+ * letter no meta command knows.
+ */
+static int plain_flag(unsigned char f, struct meta_req *q)
+{
+	switch (f) {
+	case 'l': case 'O': case 'P': case 'L': case 'k':
+	case 's': case 't': case 'c': case 'f': case 'h':
+		return 0; /* reply flags: read when the reply is written */
+	case 'v':
+		q->value = 1;
+		return 0;
+	case 'u':
+		q->m.mflags |= PLMC_MF_NOBUMP;
+		return 0;
+	case 'q':
+		q->quiet = 1;
+		return 0;
+	case 'I':
+		q->m.mflags |= PLMC_MF_STALE;
+		return 0;
+	}
+	return -1;
+}
+
 /*
  * memcached's _meta_flag_preparse over words [first, k->n): a repeated
  * flag (or a byte >= 127) or an unknown one stops at once; a bad number
@@ -194,105 +285,22 @@ static int num_flags(const char *s, uint32_t *out)
 static const char *preparse(struct cmd *k, int first, struct meta_req *q)
 {
 	unsigned char seen[128] = {0};
-	const char *err = NULL;
+	const char *err = NULL, *e;
 	int bad = 0;
 
 	for (int i = first; i < k->n; i++) {
 		unsigned char f = (unsigned char)k->tok[i][0];
-		const char *arg = k->tok[i] + 1;
 
 		if (f >= 127 || seen[f])
 			return "CLIENT_ERROR duplicate flag";
 		seen[f] = 1;
-		switch (f) {
-		case 'b':
-			q->klen = b64_decode(k->tok[1], k->len[1], q->key,
-					     sizeof(q->key) - 1);
-			if (!q->klen) {
-				err = E_DECODE;
+		if (f && strchr("bNTRFCMJD", f)) {
+			if (value_flag(k, i, q, &e)) {
 				bad = 1;
+				if (e)
+					err = e;
 			}
-			q->bin = 1;
-			break;
-		case 'N':
-		case 'T':
-		case 'R': {
-			int64_t v;
-
-			if (num_i32(arg, &v)) {
-				err = E_TOKEN;
-				bad = 1;
-			} else if (f == 'N') {
-				q->m.vivify_ttl = v;
-				q->has_n = 1;
-			} else if (f == 'T') {
-				q->m.ttl = v;
-				q->has_t = 1;
-			} else {
-				q->m.recache = v;
-				q->has_r = 1;
-			}
-			break;
-		}
-		case 'l':
-		case 'O':
-		case 'P':
-		case 'L':
-		case 'k':
-		case 's':
-		case 't':
-		case 'c':
-		case 'f':
-		case 'h':
-			break;
-		case 'v':
-			q->value = 1;
-			break;
-		case 'u':
-			q->m.mflags |= PLMC_MF_NOBUMP;
-			break;
-		case 'q':
-			q->quiet = 1;
-			break;
-		case 'F':
-			if (num_flags(arg, &q->m.cflags))
-				bad = 1;
-			break;
-		case 'C':
-			if (num_u64(arg, &q->m.cas_in)) {
-				err = E_TOKEN;
-				bad = 1;
-			} else {
-				q->has_cas = 1;
-			}
-			break;
-		case 'M':
-			if (k->len[i] != 2) {
-				err = "CLIENT_ERROR incorrect length for M "
-				      "token";
-				bad = 1;
-			} else {
-				q->mode = k->tok[i][1];
-			}
-			break;
-		case 'J':
-			if (num_u64(arg, &q->m.initial)) {
-				err = "CLIENT_ERROR invalid numeric initial "
-				      "value";
-				bad = 1;
-			}
-			break;
-		case 'D':
-			if (num_u64(arg, &q->m.delta)) {
-				err = "CLIENT_ERROR invalid numeric delta "
-				      "value";
-				bad = 1;
-			}
-			break;
-		case 'I':
-			q->m.mflags |= PLMC_MF_STALE;
-			break;
-		default:
+		} else if (plain_flag(f, q)) {
 			return "CLIENT_ERROR invalid flag";
 		}
 	}
@@ -449,35 +457,121 @@ static void server_error(struct conn *c, int rc)
 		buf_printf(&c->out, "SERVER_ERROR %s\r\n", plmc_strerror(rc));
 }
 
-/* mg <key> <flags>* */
-static void meta_get(struct conn *c, struct worker_ctx *w, struct cmd *k)
+/* Return flags of a hit, in request order: T and N change the TTL that a
+ * later t reports, as memcached's do. mg and ma share these. */
+static void item_flag(struct conn *c, const struct cmd *k, int i,
+		      const struct meta_req *q, int64_t *ttl)
 {
-	static __thread struct meta_req q;
-	const char *err;
-	int64_t ttl;
-	int rc, bad;
+	switch (k->tok[i][0]) {
+	case 'T':
+		*ttl = q->m.ttl_set;
+		break;
+	case 'N':
+		if (q->m.rbits & PLMC_MR_CREATED)
+			*ttl = q->m.ttl_viv;
+		break;
+	case 't':
+		echo_ttl(c, *ttl);
+		break;
+	case 'c':
+		buf_printf(&c->out, " c%llu", (unsigned long long)q->m.cas);
+		break;
+	case 'O':
+		buf_add(&c->out, " ", 1);
+		buf_add(&c->out, k->tok[i], k->len[i]);
+		break;
+	}
+}
 
-	if (meta_common(c, k, &q, "CLIENT_ERROR options flags are too long"))
-		return;
-	err = preparse(k, 2, &q);
+/* One return flag of an mg hit. */
+static void get_flag(struct conn *c, const struct cmd *k, int i,
+		     const struct meta_req *q, int64_t *ttl)
+{
+	switch (k->tok[i][0]) {
+	case 's':
+		buf_printf(&c->out, " s%llu", (unsigned long long)q->m.vlen);
+		break;
+	case 'f':
+		buf_printf(&c->out, " f%u", q->m.flags);
+		break;
+	case 'l':
+		buf_printf(&c->out, " l%u", q->m.la);
+		break;
+	case 'h':
+		buf_printf(&c->out, " h%d", !!(q->m.rbits & PLMC_MR_FETCHED));
+		break;
+	case 'k':
+		/* the item's own key, as it was stored */
+		echo_key(c, q->key, q->klen, !!(q->m.rbits & PLMC_MR_BINKEY));
+		break;
+	default:
+		item_flag(c, k, i, q, ttl);
+	}
+}
+
+/* An mg hit: VA/HD, the flags, the token marks, the value. */
+static void get_reply(struct conn *c, struct worker_ctx *w,
+		      const struct cmd *k, const struct meta_req *q)
+{
+	int64_t ttl = q->m.ttl_left;
+
+	if (q->value)
+		buf_printf(&c->out, "VA %llu", (unsigned long long)q->m.vlen);
+	else
+		buf_add(&c->out, "HD", 2);
+	for (int i = 2; i < k->n; i++)
+		get_flag(c, k, i, q, &ttl);
+	if (q->m.rbits & PLMC_MR_TOKEN)
+		buf_add(&c->out, " Z", 2);
+	if (q->m.rbits & PLMC_MR_STALE)
+		buf_add(&c->out, " X", 2);
+	if (q->m.rbits & PLMC_MR_WON)
+		buf_add(&c->out, " W", 2);
+	buf_add(&c->out, "\r\n", 2);
+	if (q->value) {
+		buf_add(&c->out, w->scratch, q->m.vlen);
+		buf_add(&c->out, "\r\n", 2);
+	}
+}
+
+/* mg's line into @q. Return 0 to go on, else the reply is made. */
+static int get_parse(struct conn *c, struct cmd *k, struct meta_req *q)
+{
+	const char *err;
+	int bad;
+
+	if (meta_common(c, k, q, "CLIENT_ERROR options flags are too long"))
+		return -1;
+	err = preparse(k, 2, q);
 	if (err) {
 		line(c, err);
-		return;
+		return -1;
 	}
 	bad = opaque_at(k, 2);
 	if (bad >= 0) {
-		get_opaque_error(c, k, &q, bad);
-		return;
+		get_opaque_error(c, k, q, bad);
+		return -1;
 	}
-	order_bits(k, 2, &q);
-	if (q.has_r)
-		q.m.mflags |= PLMC_MF_RECACHE;
-	if (q.value)
-		q.m.mflags |= PLMC_MF_VALUE;
-	finish(&q, PLMC_META_GET,
+	order_bits(k, 2, q);
+	if (q->has_r)
+		q->m.mflags |= PLMC_MF_RECACHE;
+	if (q->value)
+		q->m.mflags |= PLMC_MF_VALUE;
+	finish(q, PLMC_META_GET,
 	       PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_RECACHE |
 		       PLMC_MF_NOBUMP | PLMC_MF_VALUE | PLMC_MF_N_AFTER_T |
 		       PLMC_MF_R_AFTER_T);
+	return 0;
+}
+
+/* mg <key> <flags>* */
+static void meta_get(struct conn *c, struct worker_ctx *w, struct cmd *k)
+{
+	struct meta_req q;
+	int rc;
+
+	if (get_parse(c, k, &q))
+		return;
 	rc = plmc_meta(q.key, q.klen, &q.m, NULL, 0,
 		       q.value ? w->scratch : NULL,
 		       q.value ? w->scratch_len : 0);
@@ -487,79 +581,106 @@ static void meta_get(struct conn *c, struct worker_ctx *w, struct cmd *k)
 		buf_add(&c->out, "EN", 2);
 		echo_ok(c, k, 2, &q);
 		buf_add(&c->out, "\r\n", 2);
-		return;
+	} else if (rc != PLMC_OK) {
+		server_error(c, rc);
+	} else {
+		get_reply(c, w, k, &q);
 	}
-	if (rc != PLMC_OK) {
+}
+
+/* ms's M letter into the store's mode; NULL, or the error line. */
+static const char *set_mode(struct meta_req *q)
+{
+	switch (q->mode) {
+	case 0:
+	case 'S':
+		q->m.mode = PLMC_MS_SET;
+		return NULL;
+	case 'E':
+		q->m.mode = PLMC_MS_ADD;
+		return NULL;
+	case 'A':
+		q->m.mode = PLMC_MS_APPEND;
+		return NULL;
+	case 'P':
+		q->m.mode = PLMC_MS_PREPEND;
+		return NULL;
+	case 'R':
+		q->m.mode = PLMC_MS_REPLACE;
+		return NULL;
+	}
+	return "CLIENT_ERROR invalid mode for ms M token";
+}
+
+/* The flags after ms's length; NULL, or the error line (the data block
+ * is then swallowed). */
+static const char *set_parse(struct cmd *k, struct meta_req *q, int64_t size)
+{
+	const char *err = preparse(k, 3, q);
+
+	if (!err && opaque_bad(k, 3))
+		err = E_OPAQUE;
+	if (!err)
+		err = set_mode(q);
+	/* memcached's item size rule, before the data is read. */
+	if (!err && ((uint64_t)size > g_server.item_max ||
+		     59 + q->klen + (q->m.cflags ? 4 : 0) + (uint64_t)size >
+			     g_server.item_max))
+		err = "SERVER_ERROR object too large for cache";
+	return err;
+}
+
+/* An ms too large drops the key's old value, as memcached does. */
+static void drop_old(const struct meta_req *q)
+{
+	struct plmc_meta d = {.cmd = PLMC_META_DELETE,
+			      .mflags = q->bin ? PLMC_MF_BINKEY : 0};
+
+	plmc_meta(q->key, q->klen, &d, NULL, 0, NULL, 0);
+}
+
+/* ms's status word and its O k c echoes; nothing when quiet and stored. */
+static void set_reply(struct conn *c, const struct cmd *k,
+		      const struct meta_req *q, int rc)
+{
+	switch (rc) {
+	case PLMC_STORED:
+		if (q->quiet)
+			return;
+		buf_add(&c->out, "HD", 2);
+		break;
+	case PLMC_NOT_STORED:
+		buf_add(&c->out, "NS", 2);
+		break;
+	case PLMC_EXISTS:
+		buf_add(&c->out, "EX", 2);
+		break;
+	case PLMC_NOT_FOUND:
+		buf_add(&c->out, "NF", 2);
+		break;
+	default:
+		if (rc == PLMC_E_TOOBIG)
+			drop_old(q);
+		stats_store_rc(rc);
 		server_error(c, rc);
 		return;
 	}
-	if (q.value)
-		buf_printf(&c->out, "VA %llu", (unsigned long long)q.m.vlen);
-	else
-		buf_add(&c->out, "HD", 2);
-	ttl = q.m.ttl_left;
-	for (int i = 2; i < k->n; i++) {
-		switch (k->tok[i][0]) {
-		case 'T':
-			ttl = q.m.ttl_set;
-			break;
-		case 'N':
-			if (q.m.rbits & PLMC_MR_CREATED)
-				ttl = q.m.ttl_viv;
-			break;
-		case 's':
-			buf_printf(&c->out, " s%llu",
-				   (unsigned long long)q.m.vlen);
-			break;
-		case 't':
-			echo_ttl(c, ttl);
-			break;
-		case 'c':
-			buf_printf(&c->out, " c%llu",
-				   (unsigned long long)q.m.cas);
-			break;
-		case 'f':
-			buf_printf(&c->out, " f%u", q.m.flags);
-			break;
-		case 'l':
-			buf_printf(&c->out, " l%u", q.m.la);
-			break;
-		case 'h':
-			buf_printf(&c->out, " h%d",
-				   !!(q.m.rbits & PLMC_MR_FETCHED));
-			break;
-		case 'O':
-			buf_add(&c->out, " ", 1);
-			buf_add(&c->out, k->tok[i], k->len[i]);
-			break;
-		case 'k':
-			/* the item's own key, as it was stored */
-			echo_key(c, q.key, q.klen,
-				 !!(q.m.rbits & PLMC_MR_BINKEY));
-			break;
-		}
+	for (int i = 3; i < k->n; i++) {
+		if (k->tok[i][0] == 'k')
+			echo_key(c, q->key, q->klen, q->bin);
+		else if (k->tok[i][0] == 'O' || k->tok[i][0] == 'c')
+			item_flag(c, k, i, q, NULL);
 	}
-	if (q.m.rbits & PLMC_MR_TOKEN)
-		buf_add(&c->out, " Z", 2);
-	if (q.m.rbits & PLMC_MR_STALE)
-		buf_add(&c->out, " X", 2);
-	if (q.m.rbits & PLMC_MR_WON)
-		buf_add(&c->out, " W", 2);
 	buf_add(&c->out, "\r\n", 2);
-	if (q.value) {
-		buf_add(&c->out, w->scratch, q.m.vlen);
-		buf_add(&c->out, "\r\n", 2);
-	}
 }
 
 /* ms <key> <datalen> <flags>*\r\n<data>\r\n */
 static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 		       const char *data)
 {
-	static __thread struct meta_req q;
+	struct meta_req q;
 	const char *err;
 	int64_t size;
-	int rc;
 
 	if (meta_common(c, k, &q, "CLIENT_ERROR options flags too long"))
 		return used;
@@ -569,43 +690,11 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 		return used;
 	}
 	/* From here a refused command swallows its data block. */
-	err = preparse(k, 3, &q);
-	if (!err && opaque_bad(k, 3))
-		err = E_OPAQUE;
-	if (!err) {
-		switch (q.mode) {
-		case 0:
-		case 'S':
-			q.m.mode = PLMC_MS_SET;
-			break;
-		case 'E':
-			q.m.mode = PLMC_MS_ADD;
-			break;
-		case 'A':
-			q.m.mode = PLMC_MS_APPEND;
-			break;
-		case 'P':
-			q.m.mode = PLMC_MS_PREPEND;
-			break;
-		case 'R':
-			q.m.mode = PLMC_MS_REPLACE;
-			break;
-		default:
-			err = "CLIENT_ERROR invalid mode for ms M token";
-		}
-	}
-	/* memcached's item size rule, before the data is read. */
-	if (!err && ((uint64_t)size > g_server.item_max ||
-		     59 + q.klen + (q.m.cflags ? 4 : 0) + (uint64_t)size >
-			     g_server.item_max))
-		err = "SERVER_ERROR object too large for cache";
+	err = set_parse(k, &q, size);
 	if (err) {
-		if (err[0] == 'S') { /* memcached drops the old value too */
-			struct plmc_meta d = {.cmd = PLMC_META_DELETE,
-					      .mflags = q.bin ? PLMC_MF_BINKEY
-							      : 0};
-
-			plmc_meta(q.key, q.klen, &d, NULL, 0, NULL, 0);
+		if (err[0] == 'S') {
+			drop_old(&q);
+			stats_store_rc(PLMC_E_TOOBIG);
 		}
 		line(c, err);
 		c->swallow = (size_t)size + 2;
@@ -622,56 +711,15 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 		q.m.mflags &= ~PLMC_MF_STALE;
 	finish(&q, PLMC_META_SET,
 	       PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE);
-	rc = plmc_meta(q.key, q.klen, &q.m, data, (size_t)size, NULL, 0);
-	switch (rc) {
-	case PLMC_STORED:
-		if (q.quiet)
-			return used + (size_t)size + 2;
-		buf_add(&c->out, "HD", 2);
-		break;
-	case PLMC_NOT_STORED:
-		buf_add(&c->out, "NS", 2);
-		break;
-	case PLMC_EXISTS:
-		buf_add(&c->out, "EX", 2);
-		break;
-	case PLMC_NOT_FOUND:
-		buf_add(&c->out, "NF", 2);
-		break;
-	default:
-		if (rc == PLMC_E_TOOBIG) {
-			struct plmc_meta d = {.cmd = PLMC_META_DELETE,
-					      .mflags = q.bin ? PLMC_MF_BINKEY
-							      : 0};
-
-			plmc_meta(q.key, q.klen, &d, NULL, 0, NULL, 0);
-		}
-		server_error(c, rc);
-		return used + (size_t)size + 2;
-	}
-	for (int i = 3; i < k->n; i++) {
-		switch (k->tok[i][0]) {
-		case 'O':
-			buf_add(&c->out, " ", 1);
-			buf_add(&c->out, k->tok[i], k->len[i]);
-			break;
-		case 'k':
-			echo_key(c, q.key, q.klen, q.bin);
-			break;
-		case 'c':
-			buf_printf(&c->out, " c%llu",
-				   (unsigned long long)q.m.cas);
-			break;
-		}
-	}
-	buf_add(&c->out, "\r\n", 2);
+	set_reply(c, k, &q,
+		  plmc_meta(q.key, q.klen, &q.m, data, (size_t)size, NULL, 0));
 	return used + (size_t)size + 2;
 }
 
 /* md <key> <flags>* */
 static void meta_delete(struct conn *c, struct cmd *k)
 {
-	static __thread struct meta_req q;
+	struct meta_req q;
 	int rc;
 
 	if (meta_common(c, k, &q, "CLIENT_ERROR options flags too long"))
@@ -711,109 +759,107 @@ static void meta_delete(struct conn *c, struct cmd *k)
 	buf_add(&c->out, "\r\n", 2);
 }
 
-/* ma <key> <flags>* */
-static void meta_arith(struct conn *c, struct cmd *k)
+/* ma's M letter; -1 for one it does not know. */
+static int arith_mode(struct meta_req *q)
 {
-	static __thread struct meta_req q;
-	char num[24];
-	int64_t ttl;
-	int rc, n, bad;
-
-	if (meta_common(c, k, &q, "CLIENT_ERROR options flags too long"))
-		return;
-	q.m.delta = 1;
-	if (preparse(k, 2, &q)) {
-		line(c, E_FLAG_MD);
-		return;
-	}
-	/* An O too long is found while the reply is written: the op is done
-	 * by then, with the T and N that came before it. */
-	bad = opaque_at(k, 2);
-	if (bad >= 0 && flag_at(k, 2, 'T') > bad)
-		q.has_t = 0;
-	if (bad >= 0 && flag_at(k, 2, 'N') > bad)
-		q.m.vivify_ttl = 0;
-	switch (q.mode) {
+	switch (q->mode) {
 	case 0:
 	case 'I':
 	case '+':
-		q.m.mode = PLMC_MA_INCR;
-		break;
+		q->m.mode = PLMC_MA_INCR;
+		return 0;
 	case 'D':
 	case '-':
-		q.m.mode = PLMC_MA_DECR;
-		break;
-	default:
-		line(c, "CLIENT_ERROR invalid mode for ma M token");
-		return;
+		q->m.mode = PLMC_MA_DECR;
+		return 0;
 	}
-	order_bits(k, 2, &q);
-	finish(&q, PLMC_META_ARITH,
+	return -1;
+}
+
+/* ma's line into @q; *bad: the first O too long, or -1. Return 0 to go
+ * on, else the reply is made. */
+static int arith_parse(struct conn *c, struct cmd *k, struct meta_req *q,
+		       int *bad)
+{
+	if (meta_common(c, k, q, "CLIENT_ERROR options flags too long"))
+		return -1;
+	q->m.delta = 1;
+	if (preparse(k, 2, q)) {
+		line(c, E_FLAG_MD);
+		return -1;
+	}
+	/* An O too long is found while the reply is written: the op is done
+	 * by then, with the T and N that came before it. */
+	*bad = opaque_at(k, 2);
+	if (*bad >= 0 && flag_at(k, 2, 'T') > *bad)
+		q->has_t = 0;
+	if (*bad >= 0 && flag_at(k, 2, 'N') > *bad)
+		q->m.vivify_ttl = 0;
+	if (arith_mode(q)) {
+		line(c, "CLIENT_ERROR invalid mode for ma M token");
+		return -1;
+	}
+	order_bits(k, 2, q);
+	finish(q, PLMC_META_ARITH,
 	       PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_CAS |
 		       PLMC_MF_N_AFTER_T);
-	rc = plmc_meta(q.key, q.klen, &q.m, NULL, 0, NULL, 0);
-	if (bad >= 0 && rc != PLMC_E_NONNUMERIC) {
-		line(c, E_OPAQUE);
-		return;
-	}
-	if (rc == PLMC_NOT_FOUND || rc == PLMC_EXISTS) {
-		buf_add(&c->out, rc == PLMC_EXISTS ? "EX" : "NF", 2);
-		echo_ok(c, k, 2, &q);
-		buf_add(&c->out, "\r\n", 2);
-		return;
-	}
-	if (rc == PLMC_E_NONNUMERIC) {
-		line(c, E_NONNUM);
-		return;
-	}
-	if (rc != PLMC_OK) {
-		server_error(c, rc);
-		return;
-	}
-	if (q.quiet && !(q.m.rbits & PLMC_MR_CREATED))
-		return;
-	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)q.m.number);
-	if (q.value)
+	return 0;
+}
+
+/* An ma that changed the number: VA/HD, the flags, the number. */
+static void arith_reply(struct conn *c, const struct cmd *k,
+			const struct meta_req *q)
+{
+	int64_t ttl = q->m.ttl_left;
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%llu",
+			 (unsigned long long)q->m.number);
+
+	if (q->value)
 		buf_printf(&c->out, "VA %d", n);
 	else
 		buf_add(&c->out, "HD", 2);
-	ttl = q.m.ttl_left;
 	for (int i = 2; i < k->n; i++) {
-		switch (k->tok[i][0]) {
-		case 'c':
-			buf_printf(&c->out, " c%llu",
-				   (unsigned long long)q.m.cas);
-			break;
-		case 't':
-			echo_ttl(c, ttl);
-			break;
-		case 'T':
-			ttl = q.m.ttl_set;
-			break;
-		case 'N':
-			if (q.m.rbits & PLMC_MR_CREATED)
-				ttl = q.m.ttl_viv;
-			break;
-		case 'O':
-			buf_add(&c->out, " ", 1);
-			buf_add(&c->out, k->tok[i], k->len[i]);
-			break;
-		case 'k':
-			echo_key(c, q.key, q.klen, q.bin);
-			break;
-		}
+		if (k->tok[i][0] == 'k')
+			echo_key(c, q->key, q->klen, q->bin);
+		else
+			item_flag(c, k, i, q, &ttl);
 	}
 	buf_add(&c->out, "\r\n", 2);
-	if (q.value) {
+	if (q->value) {
 		buf_add(&c->out, num, (size_t)n);
 		buf_add(&c->out, "\r\n", 2);
+	}
+}
+
+/* ma <key> <flags>* */
+static void meta_arith(struct conn *c, struct cmd *k)
+{
+	struct meta_req q;
+	int rc, bad;
+
+	if (arith_parse(c, k, &q, &bad))
+		return;
+	rc = plmc_meta(q.key, q.klen, &q.m, NULL, 0, NULL, 0);
+	if (bad >= 0 && rc != PLMC_E_NONNUMERIC) {
+		line(c, E_OPAQUE);
+	} else if (rc == PLMC_NOT_FOUND || rc == PLMC_EXISTS) {
+		buf_add(&c->out, rc == PLMC_EXISTS ? "EX" : "NF", 2);
+		echo_ok(c, k, 2, &q);
+		buf_add(&c->out, "\r\n", 2);
+	} else if (rc == PLMC_E_NONNUMERIC) {
+		line(c, E_NONNUM);
+	} else if (rc != PLMC_OK) {
+		server_error(c, rc);
+	} else if (!q.quiet || (q.m.rbits & PLMC_MR_CREATED)) {
+		arith_reply(c, k, &q);
 	}
 }
 
 /* me <key> [b]: memcached's debug line; our class numbers and sizes. */
 static void meta_debug(struct conn *c, struct cmd *k)
 {
-	static __thread struct meta_req q;
+	struct meta_req q;
 	int rc;
 
 	/* Words after the key are ignored but for a "b" right after it. */

@@ -18,6 +18,28 @@
 #define PLMCD_LINE_MAX 65536	/* a command line, keys included */
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
+#define PLMCD_MAX_THREADS 256
+
+enum plmcd_proto { PROTO_AUTO, PROTO_ASCII, PROTO_BINARY };
+
+/* The command line (opts.c), memcached's flags where they mean the same. */
+struct plmcd_opts {
+	const char *store;	/* -n: a shared, named store; NULL: our own */
+	const char *addr, *unix_path, *pidfile, *user;
+	int port, port_set, threads, maxconns, verbose, daemonize;
+	int backlog, reqs_per_event, idle_timeout, coredumps, lock_memory;
+	int enable_shutdown, no_flush, no_dump, no_watch, no_cas;
+	int slab_reassign, slab_automove;
+	int debug_time;		/* -o debug_time: the debugtime command */
+	enum plmcd_proto proto;
+	unsigned unix_mask;
+	uint64_t mb, item_max;
+	uint32_t slab_min;
+	double factor;
+};
+extern struct plmcd_opts g_opt;
+
+void opts_parse(int argc, char **argv);
 
 /* A growable byte buffer: [off, len) holds unconsumed bytes. */
 struct buf {
@@ -35,7 +57,13 @@ void buf_free(struct buf *b);
 struct conn {
 	int fd;
 	int closing;		/* quit, or a protocol error that ends it */
+	int proto;		/* PROTO_ASCII or PROTO_BINARY once chosen */
 	struct buf in, out;
+	struct conn *prev, *next; /* the owning worker's list (idle sweep) */
+	uint64_t last;		/* monotonic seconds of the last request */
+	int yielded;		/* on the worker's list to run again (-R) */
+	int busy;		/* its commands are running ("stats conns") */
+	uint64_t id;
 	/*
 	 * A storage command stays unconsumed in `in` until its data block
 	 * has arrived whole; a refused one (too large) is discarded as it
@@ -80,21 +108,56 @@ void worker_ctx_free(struct worker_ctx *w);
 
 /*
  * Parse and run every complete command in c->in, appending replies to
- * c->out. Returns 0, or -1 when the connection must close.
+ * c->out. Returns 0; 1 when it stopped after -R requests with more
+ * input left (run it again after the other connections); -1 when the
+ * connection must close.
  */
 int proto_run(struct conn *c, struct worker_ctx *w);
+
+/*
+ * The operator commands (admin.c): verbosity, shutdown, cache_memlimit,
+ * slabs, debugtime. Return: 0 handled, -1 close the connection, 1 not
+ * one of them.
+ */
+int admin_run(struct conn *c, struct cmd *k);
+
+/*
+ * The binary protocol (bin.c): one request from c->in if it is whole.
+ * Return: 1 ran one (or skipped a refused body), 0 wait for more, -1
+ * close the connection.
+ */
+int bin_run(struct conn *c, struct worker_ctx *w);
 
 /* Counters the server keeps beside the store's own (for "stats"). */
 struct server_stats {
 	uint64_t start_time;
+	uint64_t rejected_connections;
+	uint64_t bytes_read, bytes_written;
+	uint64_t conn_yields, idle_kicks;
+	uint64_t listen_disabled_num;
+	uint64_t store_too_large, store_no_memory; /* refused stores */
 	uint64_t curr_connections;
 	uint64_t total_connections;
 	uint64_t threads;
 	uint64_t maxconns;
 	uint64_t tcpport;
 	uint64_t item_max; /* the store's max item size */
+	/* "stats conns": one row set per listener and connection (main.c;
+	 * NULL where there are none, as in the fuzz target) */
+	void (*conns)(struct buf *b);
 };
 extern struct server_stats g_server;
+
+/* detail.c: memcached's per-prefix stats ("stats detail", -D). */
+enum detail_op { DETAIL_GET, DETAIL_SET, DETAIL_DEL };
+extern int detail_on;
+extern char detail_delim;
+void detail_record(const char *key, size_t klen, enum detail_op op, int hit);
+void detail_reset(void);
+void detail_command(struct buf *b, const char *what);
+
+/* Count a store refused as too large or for memory (stats.c). */
+void stats_store_rc(int rc);
 
 /* stats.c: memcached's "stats [what]"; -1 for an unknown @what. */
 int plmcd_stats(struct buf *b, const char *what);

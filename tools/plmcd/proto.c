@@ -96,6 +96,17 @@ static int parse_i32(const char *s, int32_t *v)
 	return 0;
 }
 
+/* Words on the line, noreply included (memcached's ntokens - 1). */
+static int words(const struct cmd *k)
+{
+	return k->n + k->noreply;
+}
+
+static void error(struct conn *c)
+{
+	buf_add(&c->out, "ERROR\r\n", 7);
+}
+
 static int key_ok(const struct cmd *k, int i)
 {
 	return k->len[i] > 0 && k->len[i] <= PLMC_KEY_MAX;
@@ -141,7 +152,7 @@ static void value_block(struct conn *c, const char *key, uint32_t flags,
 {
 	if (with_cas)
 		buf_printf(&c->out, "VALUE %s %u %zu %llu\r\n", key, flags,
-			   vlen, (unsigned long long)cas);
+			   vlen, (unsigned long long)(g_opt.no_cas ? 0 : cas));
 	else
 		buf_printf(&c->out, "VALUE %s %u %zu\r\n", key, flags, vlen);
 	buf_add(&c->out, val, vlen);
@@ -163,6 +174,7 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	else
 		rc = plmc_get(k->tok[i], k->len[i], w->scratch,
 			      w->scratch_len, &vlen, &flags, &cas);
+	detail_record(k->tok[i], k->len[i], DETAIL_GET, rc == PLMC_OK);
 	if (rc == PLMC_NOT_FOUND)
 		return 0;
 	if (rc != PLMC_OK)
@@ -193,6 +205,9 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	if (rc < 0)
 		return rc;
 	for (int j = 0; j < n; j++) {
+		if (m[j].rc != PLMC_E_SMALLBUF) /* get_one counts that one */
+			detail_record(k->tok[first + j], k->len[first + j],
+				      DETAIL_GET, m[j].rc == PLMC_OK);
 		if (m[j].rc == PLMC_OK)
 			value_block(c, k->tok[first + j], m[j].flags, m[j].buf,
 				    m[j].vlen, with_cas, m[j].cas);
@@ -287,6 +302,12 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 	uint64_t bytes, cas = 0;
 	int rc;
 
+	/* memcached: the wrong number of words is an unknown command (its
+	 * data block, if sent, is then read as commands too). */
+	if (words(k) != want && words(k) != want + 1) {
+		error(c);
+		return line_used;
+	}
 	if (k->n != want || !key_ok(k, 1) || parse_u32(k->tok[2], &flags) ||
 	    parse_i32(k->tok[3], &exptime) || parse_u64(k->tok[4], &bytes) ||
 	    bytes > INT32_MAX - 2 ||
@@ -299,6 +320,7 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		 * also drops the key's old value, as memcached does. */
 		if (op == OP_SET)
 			plmc_delete(k->tok[1], k->len[1]);
+		stats_store_rc(PLMC_E_TOOBIG);
 		reply(c, k, E_TOOBIG);
 		c->swallow = bytes + 2;
 		return line_used;
@@ -310,21 +332,30 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		/* memcached drops the line and reads on after the chunk */
 		return line_used + bytes + 2;
 	}
+	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
+	stats_store_rc(rc);
 	reply(c, k, status_word(rc));
 	return line_used + bytes + 2;
 }
 
 static void cmd_delete(struct conn *c, struct cmd *k)
 {
-	/* "delete key 0" is accepted for old clients; other times are not. */
-	if (k->n < 2 || k->n > 3 || !key_ok(k, 1) ||
-	    (k->n == 3 && strcmp(k->tok[2], "0"))) {
-		const char *e = k->n == 3 ? E_DELETE : E_FORMAT;
-
-		buf_add(&c->out, e, strlen(e));
+	/* "delete key 0" is accepted for old clients; other times are
+	 * not, and noreply silences that error too (as memcached). */
+	if (words(k) < 2 || words(k) > 4) {
+		error(c);
 		return;
 	}
+	if (k->n > 3 || (k->n == 3 && strcmp(k->tok[2], "0"))) {
+		reply(c, k, E_DELETE);
+		return;
+	}
+	if (!key_ok(k, 1)) {
+		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		return;
+	}
+	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
 	reply(c, k, status_word(plmc_delete(k->tok[1], k->len[1])));
 }
 
@@ -334,6 +365,10 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 	char num[32];
 	int rc;
 
+	if (words(k) != 3 && words(k) != 4) {
+		error(c);
+		return;
+	}
 	if (k->n != 3 || !key_ok(k, 1)) {
 		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
 		return;
@@ -359,6 +394,10 @@ static void cmd_touch(struct conn *c, struct cmd *k)
 {
 	int32_t exptime;
 
+	if (words(k) != 3 && words(k) != 4) {
+		error(c);
+		return;
+	}
 	if (k->n != 3 || !key_ok(k, 1)) {
 		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
 		return;
@@ -375,6 +414,10 @@ static void cmd_flush(struct conn *c, struct cmd *k)
 	int32_t delay = 0;
 	int rc;
 
+	if (g_opt.no_flush) {
+		buf_add(&c->out, "CLIENT_ERROR flush_all not allowed\r\n", 36);
+		return;
+	}
 	if (k->n > 2) {
 		buf_add(&c->out, "ERROR\r\n", 7);
 		return;
@@ -394,6 +437,10 @@ static void cmd_stats(struct conn *c, struct cmd *k)
 {
 	const char *what = k->n > 1 ? k->tok[1] : NULL;
 
+	if (what && !strcmp(what, "detail")) {
+		detail_command(&c->out, k->n > 2 ? k->tok[2] : NULL);
+		return;
+	}
 	if ((k->n > 2 && strcmp(what, "reset")) ||
 	    plmcd_stats(&c->out, what) < 0)
 		buf_add(&c->out, "ERROR\r\n", 7);
@@ -407,6 +454,25 @@ static void swallow(struct conn *c)
 
 	buf_consume(&c->in, n);
 	c->swallow -= n;
+}
+
+/*
+ * The operator commands (admin.c), or ERROR; a line that ends like an
+ * HTTP request line closes the connection unanswered (memcached does:
+ * a web client on the port gets nothing it could render).
+ */
+static size_t other(struct conn *c, struct cmd *k, size_t used)
+{
+	int rc = admin_run(c, k);
+
+	if (rc < 0)
+		return (size_t)-1;
+	if (rc == 0)
+		return used;
+	if (k->n && !strncmp(k->tok[k->n - 1], "HTTP/", 5))
+		return (size_t)-1;
+	buf_add(&c->out, "ERROR\r\n", 7);
+	return used;
 }
 
 /*
@@ -424,10 +490,6 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	static __thread struct cmd k;
 	size_t line_len, used;
 
-	if ((unsigned char)s[0] == 0x80) {
-		/* binary protocol request magic: not spoken here */
-		return (size_t)-1;
-	}
 	if (!nl) {
 		if (avail > PLMCD_LINE_MAX) {
 			buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
@@ -445,6 +507,8 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	}
 	memcpy(line, s, line_len);
 	line[line_len] = 0;
+	if (g_opt.verbose > 1) /* -vv: memcached logs each command so */
+		fprintf(stderr, "<%d %s\n", c->fd, line);
 	tokenize(line, line_len, &k);
 	if (k.n < 0) {
 		if (k.tok[0][0] == 'm' && k.len[0] == 2)
@@ -498,15 +562,12 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 		else if (!strcmp(v, "version")) /* memcached ignores the rest */
 			buf_add(&c->out, "VERSION " PLMCD_VERSION "\r\n",
 				sizeof("VERSION " PLMCD_VERSION "\r\n") - 1);
-		else if (!strcmp(v, "verbosity") && k.n <= 2 &&
-			 (k.n == 2 || k.noreply))
-			reply(c, &k, "OK\r\n");
 		else if (v[0] == 'm' && k.len[0] == 2)
 			return meta_run(c, w, &k, used, avail, s + used);
 		else if (!strcmp(v, "quit"))
 			return (size_t)-1;
 		else
-			buf_add(&c->out, "ERROR\r\n", 7);
+			return other(c, &k, used);
 	}
 	return used;
 }
@@ -532,8 +593,17 @@ void worker_ctx_free(struct worker_ctx *w)
 
 int proto_run(struct conn *c, struct worker_ctx *w)
 {
-	for (;;) {
+	for (int done = 0;; done++) {
 		size_t n;
+
+		/* -R: after that many requests, let the worker serve the
+		 * others first (memcached's conn_yields) */
+		if (done == g_opt.reqs_per_event && c->in.off < c->in.len &&
+		    !c->swallow) {
+			__atomic_add_fetch(&g_server.conn_yields, 1,
+					   __ATOMIC_RELAXED);
+			return 1;
+		}
 
 		if (c->swallow) {
 			swallow(c);
@@ -542,6 +612,16 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 		}
 		if (c->in.off == c->in.len)
 			return 0;
+		if (c->proto == PROTO_AUTO) /* memcached: the first byte */
+			c->proto = (unsigned char)c->in.p[c->in.off] == 0x80
+					   ? PROTO_BINARY : PROTO_ASCII;
+		if (c->proto == PROTO_BINARY) {
+			int rc = bin_run(c, w);
+
+			if (rc <= 0)
+				return rc;
+			continue;
+		}
 		n = run_one(c, w);
 		if (n == (size_t)-1)
 			return -1;

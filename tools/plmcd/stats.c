@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <plmc.h>
 #include "plmcd.h"
@@ -22,6 +23,27 @@ static int store_stats(struct plmc_stats *st)
 	return plmc_stats(st);
 }
 
+void stats_store_rc(int rc)
+{
+	if (rc == PLMC_E_TOOBIG)
+		__atomic_add_fetch(&g_server.store_too_large, 1,
+				   __ATOMIC_RELAXED);
+	else if (rc == PLMC_E_NOMEM)
+		__atomic_add_fetch(&g_server.store_no_memory, 1,
+				   __ATOMIC_RELAXED);
+}
+
+static void rusage(struct buf *b)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	buf_printf(b, "STAT rusage_user %ld.%06ld\r\n", (long)ru.ru_utime.tv_sec,
+		   (long)ru.ru_utime.tv_usec);
+	buf_printf(b, "STAT rusage_system %ld.%06ld\r\n",
+		   (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
+}
+
 static void stats_general(struct buf *b, const struct plmc_stats *st)
 {
 	buf_printf(b, "STAT pid %d\r\n", (int)getpid());
@@ -30,9 +52,12 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "version", PLMCD_VERSION);
 	STAT_S(b, "libevent", "none");
 	STAT_U(b, "pointer_size", 64);
+	rusage(b);
+	STAT_U(b, "max_connections", g_server.maxconns);
 	STAT_U(b, "curr_connections", g_server.curr_connections);
 	STAT_U(b, "total_connections", g_server.total_connections);
-	STAT_U(b, "threads", g_server.threads);
+	STAT_U(b, "rejected_connections", g_server.rejected_connections);
+	STAT_U(b, "connection_structures", g_server.curr_connections);
 	STAT_U(b, "cmd_get", st->cmd_get);
 	STAT_U(b, "cmd_set", st->cmd_set);
 	STAT_U(b, "cmd_flush", st->cmd_flush);
@@ -52,9 +77,24 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "cas_badval", st->cas_badval);
 	STAT_U(b, "touch_hits", st->touch_hits);
 	STAT_U(b, "touch_misses", st->touch_misses);
+	STAT_U(b, "store_too_large", g_server.store_too_large);
+	STAT_U(b, "store_no_memory", g_server.store_no_memory);
+	STAT_U(b, "auth_cmds", 0);
+	STAT_U(b, "auth_errors", 0);
+	STAT_U(b, "idle_kicks", g_server.idle_kicks);
+	STAT_U(b, "bytes_read", g_server.bytes_read);
+	STAT_U(b, "bytes_written", g_server.bytes_written);
 	STAT_U(b, "limit_maxbytes", st->limit_maxbytes);
+	/* plmcd never stops accepting: past -c it answers and closes */
+	STAT_U(b, "accepting_conns", 1);
+	STAT_U(b, "listen_disabled_num", g_server.listen_disabled_num);
+	STAT_U(b, "time_in_listen_disabled_us", 0);
+	STAT_U(b, "threads", g_server.threads);
+	STAT_U(b, "conn_yields", g_server.conn_yields);
 	STAT_U(b, "hash_power_level", __builtin_ctzll(st->hash_buckets | 1ULL << 63));
 	STAT_U(b, "hash_bytes", st->hash_buckets * 8);
+	STAT_U(b, "hash_is_expanding", 0);
+	STAT_U(b, "malloc_fails", 0);
 	STAT_U(b, "curr_items", st->curr_items);
 	STAT_U(b, "total_items", st->total_items);
 	STAT_U(b, "bytes", st->bytes);
@@ -74,21 +114,30 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "maxconns", g_server.maxconns);
 	STAT_U(b, "tcpport", g_server.tcpport);
 	STAT_U(b, "udpport", 0);
+	STAT_S(b, "inter", g_opt.addr && g_server.tcpport ? g_opt.addr : "NULL");
+	STAT_U(b, "verbosity", g_opt.verbose);
 	STAT_S(b, "evictions", "on");
 	buf_printf(b, "STAT growth_factor %.2f\r\n",
 		   (double)st->growth_factor / 1000);
 	STAT_U(b, "chunk_size", st->chunk_size);
 	STAT_U(b, "num_threads", g_server.threads);
-	STAT_S(b, "cas_enabled", "yes");
-	STAT_S(b, "binding_protocol", "ascii");
+	STAT_S(b, "cas_enabled", g_opt.no_cas ? "no" : "yes");
+	STAT_S(b, "binding_protocol", g_opt.proto == PROTO_BINARY ? "binary" :
+			g_opt.proto == PROTO_ASCII ? "ascii" : "auto-negotiate");
+	STAT_U(b, "reqs_per_event", g_opt.reqs_per_event);
+	STAT_U(b, "tcp_backlog", g_opt.backlog);
+	STAT_S(b, "maxconns_fast", "yes");
+	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
 	STAT_U(b, "item_size_max", st->item_size_max);
 	STAT_U(b, "hashpower_init",
 	       __builtin_ctzll(st->hash_buckets | 1ULL << 63));
-	STAT_S(b, "slab_reassign", "no");
-	STAT_U(b, "slab_automove", 0);
+	STAT_S(b, "slab_reassign", g_opt.slab_reassign ? "yes" : "no");
+	STAT_U(b, "slab_automove", g_opt.slab_automove);
 	STAT_U(b, "slab_chunk_max", st->slab_page_size);
 	STAT_S(b, "lru_crawler", "no");
-	STAT_S(b, "flush_enabled", "yes");
+	STAT_S(b, "flush_enabled", g_opt.no_flush ? "no" : "yes");
+	STAT_S(b, "dump_enabled", g_opt.no_dump ? "no" : "yes");
+	STAT_S(b, "shutdown_command", g_opt.enable_shutdown ? "yes" : "no");
 	STAT_S(b, "hash_algorithm", "siphash13"); /* keyed per store */
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
@@ -165,9 +214,16 @@ int plmcd_stats(struct buf *b, const char *what)
 	struct plmc_stats st;
 
 	if (what && !strcmp(what, "reset")) {
+		detail_reset();
 		if (plmc_stats_reset() < 0)
 			return buf_add(b, "SERVER_ERROR stats reset\r\n", 26), 0;
 		buf_add(b, "RESET\r\n", 7);
+		return 0;
+	}
+	if (what && !strcmp(what, "conns")) {
+		if (g_server.conns)
+			g_server.conns(b);
+		buf_add(b, "END\r\n", 5);
 		return 0;
 	}
 	if (what && strcmp(what, "settings") && strcmp(what, "slabs") &&

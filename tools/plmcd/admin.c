@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/*
+ * plmcd/admin.c - memcached's operator commands: verbosity, shutdown,
+ * cache_memlimit, slabs reassign|automove, debugtime (-o debug_time).
+ * Word counts, replies and error strings follow memcached 1.6.18's
+ * proto_text.c; noreply silences what it silences there.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plmc.h"
+#include "plmcd.h"
+
+static void out(struct conn *c, const struct cmd *k, const char *s)
+{
+	if (!k->noreply)
+		buf_add(&c->out, s, strlen(s));
+}
+
+static int u32_word(const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	x = strtoull(s, &end, 10);
+	if (*end || x > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static int i32_word(const char *s, int32_t *v)
+{
+	char *end;
+	long x = strtol(s, &end, 10);
+
+	if (!*s || *end || x < INT32_MIN || x > INT32_MAX)
+		return -1;
+	*v = (int32_t)x;
+	return 0;
+}
+
+/* verbosity <level> [noreply]: memcached caps the level at 2. */
+static void cmd_verbosity(struct conn *c, struct cmd *k, int words)
+{
+	uint32_t level;
+
+	if (words != 2 && words != 3) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	if (k->n < 2 || u32_word(k->tok[1], &level)) {
+		out(c, k, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	g_opt.verbose = level > 2 ? 2 : (int)level;
+	out(c, k, "OK\r\n");
+}
+
+/* shutdown [graceful] (-A): the workers stop and plmcd exits (its own
+ * store is destroyed; a named one stays). */
+static int cmd_shutdown(struct conn *c, struct cmd *k)
+{
+	if (!g_opt.enable_shutdown) {
+		buf_add(&c->out, "ERROR: shutdown not enabled\r\n", 29);
+		return 0;
+	}
+	if (k->n == 1 || (k->n == 2 && !strcmp(k->tok[1], "graceful"))) {
+		raise(SIGINT);
+		return -1; /* close this connection, as memcached does */
+	}
+	buf_add(&c->out, "CLIENT_ERROR invalid shutdown mode\r\n", 36);
+	return 0;
+}
+
+/* cache_memlimit <MB>: the store's size is fixed when it is created, so
+ * only the size it has is "adjusted" to. */
+static void cmd_memlimit(struct conn *c, struct cmd *k, int words)
+{
+	struct plmc_stats st = { .size = sizeof(st) };
+	uint32_t mb;
+
+	if (words != 2 && words != 3) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	if (k->n < 2 || u32_word(k->tok[1], &mb)) {
+		out(c, k, "ERROR\r\n");
+		return;
+	}
+	if (mb < 8) {
+		out(c, k, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+		return;
+	}
+	if (mb > 1000000000) {
+		out(c, k, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+		return;
+	}
+	if (plmc_stats(&st) == 0 && st.limit_maxbytes == (uint64_t)mb << 20)
+		out(c, k, "OK\r\n");
+	else
+		out(c, k, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+}
+
+/*
+ * memcached's replies to plmc_slabs_reassign()'s results, PLMC_REASSIGN_OK
+ * (0) .. PLMC_REASSIGN_SAME (5) in the store's plmc.h (the names land with
+ * the store's slab moves; until then libpl/slabs_stub.c answers
+ * -EOPNOTSUPP).
+ */
+static const char *const reassign_reply[] = {
+	"OK\r\n",
+	"BUSY currently processing reassign request\r\n",
+	"BADCLASS invalid src or dst class id\r\n",
+	"NOSPARE source class has no spare pages\r\n",
+	"UNSAFE src class is in an unsafe state\r\n",
+	"SAME src and dst class are identical\r\n",
+};
+
+static void slabs_reassign(struct conn *c, struct cmd *k)
+{
+	int32_t src, dst;
+	int rc;
+
+	if (!g_opt.slab_reassign) {
+		out(c, k, "CLIENT_ERROR slab reassignment disabled\r\n");
+		return;
+	}
+	if (i32_word(k->tok[2], &src) || i32_word(k->tok[3], &dst)) {
+		out(c, k, "CLIENT_ERROR bad command line format\r\n");
+		return;
+	}
+	rc = plmc_slabs_reassign(src, dst);
+	if (rc >= 0 && rc < (int)(sizeof(reassign_reply) /
+				   sizeof(reassign_reply[0])))
+		out(c, k, reassign_reply[rc]);
+	else if (rc == -EOPNOTSUPP)
+		out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
+	else
+		out(c, k, "SERVER_ERROR slab reassign failed\r\n");
+}
+
+/* slabs reassign <src> <dst> | slabs automove <0|1|2> */
+static void cmd_slabs(struct conn *c, struct cmd *k, int words)
+{
+	uint32_t mode;
+
+	if (words >= 4 && k->n == 4 && !strcmp(k->tok[1], "reassign")) {
+		slabs_reassign(c, k);
+		return;
+	}
+	if (k->n == 3 && !strcmp(k->tok[1], "automove")) {
+		if (u32_word(k->tok[2], &mode) || mode > 2) {
+			out(c, k, "CLIENT_ERROR bad command line format\r\n");
+			return;
+		}
+		if (plmc_slabs_automove((int)mode) == PLMC_OK) {
+			g_opt.slab_automove = (int)mode;
+			out(c, k, "OK\r\n");
+		} else {
+			out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
+		}
+		return;
+	}
+	buf_add(&c->out, "ERROR\r\n", 7);
+}
+
+/* debugtime <seconds>: memcached-debug's clock shift, for memcached's
+ * own expiry tests; plmcd offers it only with -o debug_time and only on
+ * a store of its own (it moves the store's clock for every client). */
+static void cmd_debugtime(struct conn *c, struct cmd *k)
+{
+	char *end;
+	long long d;
+
+	if (!g_opt.debug_time || k->n < 2) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	d = strtoll(k->tok[1], &end, 10);
+	if (*end || end == k->tok[1] || plmc_clock_advance(d) < 0) {
+		buf_add(&c->out, "ERROR\r\n", 7);
+		return;
+	}
+	out(c, k, "OK\r\n");
+}
+
+int admin_run(struct conn *c, struct cmd *k)
+{
+	const char *v = k->tok[0];
+	int words = k->n + k->noreply;
+
+	if (!strcmp(v, "verbosity"))
+		cmd_verbosity(c, k, words);
+	else if (!strcmp(v, "shutdown"))
+		return cmd_shutdown(c, k);
+	else if (!strcmp(v, "cache_memlimit"))
+		cmd_memlimit(c, k, words);
+	else if (!strcmp(v, "slabs"))
+		cmd_slabs(c, k, words);
+	else if (!strcmp(v, "debugtime"))
+		cmd_debugtime(c, k);
+	else
+		return 1;
+	return 0;
+}

@@ -67,22 +67,6 @@ static bool plmc_ip_inside(unsigned long ip)
 	return ip - PLMC_BASE < PLMC_IMAGE_MAX;
 }
 
-static noinline int plmc_intro_zero(void)
-{
-	return 0;
-}
-
-static noinline long plmc_intro_eperm(void)
-{
-	return -EPERM;
-}
-
-static int plmc_intro_skip(struct pt_regs *regs, void *stub)
-{
-	regs->ip = (unsigned long)stub;
-	return 1; /* ip changed: the probed function does not run */
-}
-
 /*
  * perf_event_output_forward/_backward(event, data, regs), and
  * perf_event_output(event, data, regs): @regs interrupted the current
@@ -103,7 +87,7 @@ static int plmc_pre_perf_output(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	if (!plmc_ip_inside(ip))
 		return 0;
-	return plmc_intro_skip(regs, plmc_intro_zero);
+	return plmc_refuse(regs, plmc_ret_zero);
 }
 
 /* set_dumpable(mm, value) */
@@ -114,7 +98,7 @@ static int plmc_pre_set_dumpable(struct kprobe *p, struct pt_regs *regs)
 	if (!plmc_intro_on() || (int)regs->si == SUID_DUMP_DISABLE ||
 	    !plmc_guard_mask(mm))
 		return 0;
-	return plmc_intro_skip(regs, plmc_intro_zero);
+	return plmc_refuse(regs, plmc_ret_zero);
 }
 
 /* prctl(option, arg2...): the syscall's user registers, 64-bit or ia32. */
@@ -124,7 +108,7 @@ static int plmc_prctl_check(struct pt_regs *regs, unsigned long option,
 	if (!plmc_intro_on() || option != PR_SET_DUMPABLE ||
 	    arg2 == SUID_DUMP_DISABLE || !plmc_guard_mask(current->mm))
 		return 0;
-	return plmc_intro_skip(regs, plmc_intro_eperm);
+	return plmc_refuse(regs, plmc_ret_eperm);
 }
 
 static int plmc_pre_prctl64(struct kprobe *p, struct pt_regs *regs)
@@ -148,7 +132,7 @@ static int plmc_pre_coredump(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 	pr_info_ratelimited(PLMC_DRV ": pid %d: no core dump of an attached process\n",
 			    task_tgid_nr(current));
-	return plmc_intro_skip(regs, plmc_intro_zero);
+	return plmc_refuse(regs, plmc_ret_zero);
 }
 
 /*
@@ -174,7 +158,7 @@ static int plmc_pre_may_access(struct kprobe *p, struct pt_regs *regs)
 	rcu_read_unlock();
 	if (!inside)
 		return 0;
-	return plmc_intro_skip(regs, plmc_intro_zero);
+	return plmc_refuse(regs, plmc_ret_zero);
 }
 
 /* task_current_syscall(target, info): what it read, judged after. */

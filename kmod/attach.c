@@ -260,6 +260,25 @@ void plmc_att_release_file(struct plmc_att *att)
 	plmc_att_put(att);
 }
 
+/*
+ * plmc_att_mark_dead() - stop.c saw that no task of the mm can run user
+ * code again (all killed and off their CPUs): tell the survivors now,
+ * not when the exit unmaps (a task blocked for good in the kernel would
+ * hold that back for ever). The unmap then finds the death marked.
+ * Context: may sleep (plmc_stop_lock held: stop_lock -> att->lock).
+ */
+void plmc_att_mark_dead(struct plmc_att *att)
+{
+	bool die;
+
+	mutex_lock(&att->lock);
+	die = !att->dead;
+	att->dead = true;
+	mutex_unlock(&att->lock);
+	if (die)
+		plmc_seg_mark_dead(att->seg, att->id);
+}
+
 /* Context: mmap_lock held for writing (mremap's copy). */
 static void plmc_vm_open(struct vm_area_struct *vma)
 {

@@ -86,11 +86,25 @@ static int __init plmc_init(void)
 	rc = plmc_guard_init();
 	if (rc)
 		return rc;
+	rc = plmc_tasks_init();
+	if (rc)
+		goto err_guard;
+	rc = plmc_intro_init();
+	if (rc)
+		goto err_tasks;
 	rc = misc_register(&plmc_misc);
 	if (rc) {
 		pr_err(PLMC_DRV ": misc_register failed: %d\n", rc);
-		plmc_guard_exit();
+		goto err_intro;
 	}
+	return 0;
+
+err_intro:
+	plmc_intro_exit();
+err_tasks:
+	plmc_tasks_exit();
+err_guard:
+	plmc_guard_exit();
 	return rc;
 }
 
@@ -99,6 +113,8 @@ static void __exit plmc_exit(void)
 	misc_deregister(&plmc_misc);
 	plmc_seg_exit();
 	plmc_stop_exit();
+	plmc_intro_exit();
+	plmc_tasks_exit();
 	plmc_guard_exit();
 }
 

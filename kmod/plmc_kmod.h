@@ -21,7 +21,8 @@
  *   mmap_lock -> plmc_held_lock (mutex, exec.c) -> plmc_guard_lock: the
  *   attachment's free may run under mmap_lock (vm_close); the mmap syscall
  *   takes plmc_held_lock before mmap_lock is taken, never under it.
- *   mmap_lock -> plmc_stop_lock (mutex, stop.c): RCU and kill_pid under it.
+ *   mmap_lock -> plmc_stop_lock (mutex, stop.c) -> att->lock -> seg->lock;
+ *   RCU and the signal code under plmc_stop_lock too.
  */
 #ifndef PLMC_KMOD_H
 #define PLMC_KMOD_H
@@ -102,6 +103,7 @@ struct plmc_att {
 	struct list_head stop_node; /* stop.c's list, under its lock */
 	u64 stopped_ms;		    /* stopped inside so far; stop.c's lock */
 	bool stop_killed;	    /* SIGKILL sent; stop.c's lock */
+	bool stop_marked;	    /* death marked by stop.c; its lock */
 };
 
 struct plmc_file {
@@ -136,6 +138,7 @@ void plmc_image_free(void *image);
 int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a);
 int plmc_mmap(struct file *file, struct vm_area_struct *vma);
 void plmc_att_release_file(struct plmc_att *att);
+void plmc_att_mark_dead(struct plmc_att *att);
 
 /* guard.c: the list of guarded attachments, load and unload */
 struct pt_regs;
@@ -186,6 +189,18 @@ void plmc_defer_exit(void);
 void plmc_stop_add(struct plmc_att *att);
 void plmc_stop_del(struct plmc_att *att);
 void plmc_stop_exit(void);
+void plmc_stop_foreign(void);
+bool plmc_stop_any(void);
+bool plmc_task_inside(struct task_struct *t);
+
+/* tasks.c */
+extern bool plmc_tasks_guard;
+int plmc_tasks_init(void);
+void plmc_tasks_exit(void);
+
+/* introspect.c */
+int plmc_intro_init(void);
+void plmc_intro_exit(void);
 
 /* xrstor.c */
 int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,

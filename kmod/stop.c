@@ -1,45 +1,71 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stop.c - a client stopped inside the library is killed after a grace.
+ * stop.c - no task keeps the library's resources past a grace.
  *
  * A thread inside a library call holds its slot and its announced reader
- * epoch (and maybe a store lock) until the call returns. Stopped there
- * (SIGSTOP, or the group stop another thread's SIGTSTP starts, neither
- * of which defer.c can hold; a tracer the client chose with
- * PTRACE_TRACEME; a cgroup v2 freezer it owns) it never returns, and no
- * memory retired after its epoch can be reused by anyone. A live process
- * is not a dead one, so the survivors cannot recover it. The policy:
- * a process with a thread that stays stopped inside the library for
- * stop_grace_ms is sent SIGKILL. From there it is an ordinary death
- * (attach.c marks its slots dead, the survivors recover them).
+ * epoch (and maybe a store lock) until the call returns. Held up there it
+ * never returns, and no memory retired after its epoch can be reused by
+ * anyone. A live process is not a dead one, so the survivors cannot
+ * recover it. The policy: an attachment whose mm has a task held up inside
+ * the library for stop_grace_ms is killed: every task of the mm gets
+ * SIGKILL, and its death is marked as soon as none of them can run
+ * another user instruction (not when the exit finishes: a task blocked
+ * for good in the kernel would hold the death back for ever).
  *
- * "Stopped inside", for one thread of the attached mm:
- *   stopped  task_is_stopped_or_traced() (job control and every ptrace
- *            stop), or frozen by the cgroup v2 freezer (task->frozen).
- *            Not the legacy freezer (TASK_FROZEN): system suspend and
- *            hibernation freeze every client wherever it is.
+ * Members: every user task whose mm is the attached mm, whatever its
+ * thread group: the attaching process's threads, a clone(CLONE_VM) child
+ * (its own thread group), a vfork child before it execs. They all run
+ * with the attachment's ppage and slots, so they are one attachment
+ * (tasks.c kills them all when one dies inside the library).
+ *
+ * "Held up inside", for one member:
+ *   held     stopped or traced (task_is_stopped_or_traced()), frozen by
+ *            the cgroup v2 freezer (task->frozen), or asleep
+ *            (TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE set: a fault on
+ *            client memory served by userfaultfd, FUSE, NFS, a page lock).
+ *            The library makes no system call, so a sleep there is always
+ *            a fault or a stop. Not the legacy freezer (TASK_FROZEN
+ *            alone): system suspend and hibernation freeze every client
+ *            wherever it is. Not a runnable task (preempted, or spinning):
+ *            it makes progress when it runs.
  *   inside   its user ip (task_pt_regs, saved at kernel entry and stable
- *            while it is stopped) is in the image window, as defer.c's
+ *            while it is held) is in the image window, as defer.c's
  *            tracer-read refusal judges it. The library makes no call
  *            out of the image, so a thread holding a slot has its ip
- *            there; one only descheduled, or blocked in a syscall of its
- *            own code, is not stopped or not inside, and is never counted.
+ *            there; one blocked in a syscall of its own code is not inside.
+ *
+ * "Can never run user code again", for one member: it is dying (SIGKILL
+ * pending, a group exit under way, or PF_EXITING) and it is not on a CPU.
+ * Every return to user mode passes exit_to_user_mode_loop(), which reads
+ * the thread flags after any schedule() and delivers the pending SIGKILL
+ * first; a task off its CPU can only come back through there. A task on a
+ * CPU might be between that check and user mode, so it is looked at again
+ * at the next period. Dying tasks cannot create new members (copy_process
+ * refuses with a fatal signal pending).
+ *
+ * Which tasks are walked: the attaching process's threads, and every
+ * task of the system while a member may sit outside that thread group.
+ * tasks.c bumps plmc_stop_seq whenever a task of a watched mm starts
+ * outside its parent's thread group (and attach bumps it: members may
+ * predate it); a whole walk that finds no foreign member, with the seq
+ * unchanged since before it, lets the later periods walk the one process.
  *
  * The check is a delayed work every PLMC_STOP_PERIOD_MS while anything is
- * attached, off every path a client's calls take. A process's stopped
+ * attached, off every path a client's calls take. An attachment's held
  * time grows by the time since the last check (at most two periods: a
- * suspend, or a late work, does not count as being stopped) while some
- * thread is stopped inside at each check, and falls back to 0 at the first
- * check that finds none. A reading taken while a thread wakes is only one
- * sample: a kill needs every sample over the whole grace.
+ * suspend, or a late work, does not count) while some member is held
+ * inside at each check, and falls back to 0 at the first check that finds
+ * none. A reading taken while a thread wakes is only one sample: a kill
+ * needs every sample over the whole grace.
  *
  * Locking: plmc_stop_lock (mutex) guards plmc_stops and the per
  * attachment counters; it may be taken under mmap_lock (death in
- * vm_close), and nothing but RCU and the signal code (kill_pid) is taken
- * under it. Threads are walked under rcu_read_lock(). The list holds no
- * reference: every way an attachment ends removes it, plmc_att_free()
- * last, so the work never sees a freed one.
+ * vm_close). Under it: RCU, the signal code (send_sig), and att->lock ->
+ * seg->lock (plmc_att_mark_dead). Tasks are walked under rcu_read_lock().
+ * The list holds no reference: every way an attachment ends removes it,
+ * plmc_att_free() last, so the work never sees a freed one.
  */
+#include <linux/atomic.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -55,13 +81,24 @@
 static unsigned int plmc_stop_grace_ms = 2000;
 module_param_named(stop_grace_ms, plmc_stop_grace_ms, uint, 0644);
 MODULE_PARM_DESC(stop_grace_ms,
-		 "SIGKILL a client with a thread stopped inside the library this long, in ms (0: never)");
+		 "SIGKILL an attachment with a task held up inside the library this long, in ms (0: never)");
 
 #define PLMC_STOP_PERIOD_MS 100
 
 static DEFINE_MUTEX(plmc_stop_lock);
 static LIST_HEAD(plmc_stops); /* plmc_att.stop_node */
 static unsigned long plmc_stop_last; /* jiffies of the last check */
+
+/*
+ * Bumped (full barrier: atomic_inc_return) after a task outside its
+ * parent's thread group joins a watched mm, and at every attach. Read
+ * (acquire) before a whole walk: a bump the read sees comes after the new
+ * task was put on the task list, so the walk sees the task; a bump it
+ * does not see keeps the next period walking everything.
+ */
+static atomic_t plmc_stop_seq = ATOMIC_INIT(1);
+static int plmc_stop_clean_seq; /* under plmc_stop_lock */
+static atomic_t plmc_stop_n = ATOMIC_INIT(0); /* attachments listed */
 
 static void plmc_stop_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(plmc_stop_work, plmc_stop_fn);
@@ -71,32 +108,147 @@ static unsigned long plmc_stop_period(void)
 	return max(msecs_to_jiffies(PLMC_STOP_PERIOD_MS), 1UL);
 }
 
-/* Context: RCU read side. */
-static bool plmc_stopped_inside(struct task_struct *t, struct mm_struct *mm)
+void plmc_stop_foreign(void)
 {
-	if ((t->flags & (PF_KTHREAD | PF_IO_WORKER)) || READ_ONCE(t->mm) != mm)
-		return false; /* no user registers, or not this mm (exiting) */
-	if (!task_is_stopped_or_traced(t) && !t->frozen)
-		return false;
+	atomic_inc_return(&plmc_stop_seq);
+}
+
+/* What one walk of an attachment's members found. */
+struct plmc_members {
+	bool held;    /* a member held up inside the library */
+	bool live;    /* a member that may run user code again */
+	bool foreign; /* a member outside the attaching thread group */
+	bool kill;    /* send SIGKILL to every member met */
+};
+
+/* Context: RCU read side. A task that runs user code of @mm? */
+static bool plmc_is_member(struct task_struct *t, struct mm_struct *mm)
+{
+	return !(t->flags & (PF_KTHREAD | PF_IO_WORKER)) &&
+	       READ_ONCE(t->mm) == mm;
+}
+
+/* Is anything attached on the system? Any context, NMI included. */
+bool plmc_stop_any(void)
+{
+	return atomic_read(&plmc_stop_n) != 0;
+}
+
+/*
+ * Is @t's user ip in the image window? Context: @t's stack pinned (RCU:
+ * vmapped stacks are freed after a grace period; or @t is current).
+ */
+bool plmc_task_inside(struct task_struct *t)
+{
 	return task_pt_regs(t)->ip - PLMC_BASE < PLMC_IMAGE_MAX;
 }
 
-/* Does a thread of @att's process sit stopped inside the library? */
-static bool plmc_stop_check(struct plmc_att *att)
+/* Context: RCU read side. */
+static bool plmc_held_inside(struct task_struct *t)
+{
+	unsigned int state = READ_ONCE(t->__state);
+
+	if (!task_is_stopped_or_traced(t) && !t->frozen &&
+	    !(state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)))
+		return false;
+	return plmc_task_inside(t);
+}
+
+/* Context: RCU read side. See the top: "can never run user code again". */
+static bool plmc_task_done(struct task_struct *t)
+{
+	bool dying = (t->flags & PF_EXITING) || __fatal_signal_pending(t) ||
+		     (READ_ONCE(t->signal->flags) & SIGNAL_GROUP_EXIT);
+
+	return dying && !READ_ONCE(t->on_cpu);
+}
+
+/* Context: RCU read side. */
+static void plmc_member_visit(struct task_struct *t, struct plmc_att *att,
+			      struct plmc_members *m)
+{
+	if (!plmc_is_member(t, att->mm))
+		return;
+	if (task_tgid(t) != att->pid)
+		m->foreign = true;
+	if (m->kill)
+		send_sig(SIGKILL, t, 1); /* the whole thread group */
+	if (!plmc_task_done(t))
+		m->live = true;
+	if (plmc_held_inside(t))
+		m->held = true;
+}
+
+/* Walk @att's members: its own process, or everything (@all). */
+static void plmc_members_walk(struct plmc_att *att, bool all,
+			      struct plmc_members *m)
 {
 	struct task_struct *p, *t;
-	bool found = false;
 
 	rcu_read_lock();
-	p = pid_task(att->pid, PIDTYPE_TGID);
-	if (p)
-		for_each_thread(p, t)
-			if (plmc_stopped_inside(t, att->mm)) {
-				found = true;
-				break;
-			}
+	if (all) {
+		for_each_process_thread(p, t)
+			plmc_member_visit(t, att, m);
+	} else {
+		p = pid_task(att->pid, PIDTYPE_TGID);
+		if (p)
+			for_each_thread(p, t)
+				plmc_member_visit(t, att, m);
+	}
 	rcu_read_unlock();
-	return found;
+}
+
+/* Send SIGKILL to every member of @att. Context: plmc_stop_lock held. */
+static void plmc_stop_kill(struct plmc_att *att, bool all)
+{
+	struct plmc_members m = {.kill = true};
+
+	att->stop_killed = true;
+	plmc_members_walk(att, all, &m);
+}
+
+/*
+ * One attachment, one period: count its held time, kill it past the
+ * grace, mark its death once no member can run user code. Return: did
+ * the walk find a member outside the attaching process?
+ */
+static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
+			  unsigned long step)
+{
+	struct plmc_members m = {};
+
+	if (att->stop_marked)
+		return false;
+	plmc_members_walk(att, all, &m);
+	if (!m.live && READ_ONCE(plmc_tasks_guard)) {
+		/* Every member killed (by us or anyone) and off its CPU, or
+		 * none left: the survivors may recover it now. */
+		att->stop_marked = true;
+		plmc_att_mark_dead(att);
+		return m.foreign;
+	}
+	if (att->stop_killed) {
+		/*
+		 * Again, for a member the first walk could not see yet. (It
+		 * does not free one a tracer holds in its exit stop: a dying
+		 * group takes no more signals. The early mark above is what
+		 * lets the survivors go on.)
+		 */
+		if (READ_ONCE(plmc_tasks_guard))
+			plmc_stop_kill(att, all);
+		return m.foreign;
+	}
+	if (!grace || !m.held) {
+		att->stopped_ms = 0;
+		return m.foreign;
+	}
+	att->stopped_ms += jiffies_to_msecs(step);
+	if (att->stopped_ms < grace)
+		return m.foreign;
+	pr_info_ratelimited(PLMC_DRV ": pid %d: a task held up inside the library for %llu ms: killed\n",
+			    att->tgid, att->stopped_ms);
+	plmc_stop_kill(att, all);
+	return m.foreign;
 }
 
 /* Context: workqueue. Re-arms itself while any attachment is listed. */
@@ -104,40 +256,36 @@ static void plmc_stop_fn(struct work_struct *work)
 {
 	unsigned int grace = READ_ONCE(plmc_stop_grace_ms);
 	unsigned long now = jiffies, step;
+	bool all, foreign = false;
 	struct plmc_att *att;
+	int seq;
 
 	mutex_lock(&plmc_stop_lock);
 	step = min(now - plmc_stop_last, 2 * plmc_stop_period());
 	plmc_stop_last = now;
-	list_for_each_entry(att, &plmc_stops, stop_node) {
-		if (att->stop_killed)
-			continue;
-		if (!grace || !plmc_stop_check(att)) {
-			att->stopped_ms = 0;
-			continue;
-		}
-		att->stopped_ms += jiffies_to_msecs(step);
-		if (att->stopped_ms < grace)
-			continue;
-		att->stop_killed = true;
-		pr_info_ratelimited(PLMC_DRV ": pid %d: stopped inside the library for %llu ms: killed\n",
-				    att->tgid, att->stopped_ms);
-		kill_pid(att->pid, SIGKILL, 1);
-	}
+	/* Pairs with the full barrier of the bump in plmc_stop_foreign(). */
+	seq = atomic_read_acquire(&plmc_stop_seq);
+	all = READ_ONCE(plmc_tasks_guard) && seq != plmc_stop_clean_seq;
+	list_for_each_entry(att, &plmc_stops, stop_node)
+		foreign |= plmc_stop_one(att, all, grace, step);
+	if (all && !foreign)
+		plmc_stop_clean_seq = seq;
 	if (!list_empty(&plmc_stops))
 		schedule_delayed_work(&plmc_stop_work, plmc_stop_period());
 	mutex_unlock(&plmc_stop_lock);
 }
 
-/* The attachment is complete: watch its process. Context: may sleep. */
+/* The attachment is complete: watch its mm. Context: may sleep. */
 void plmc_stop_add(struct plmc_att *att)
 {
+	plmc_stop_foreign(); /* CLONE_VM relatives may predate the attach */
 	mutex_lock(&plmc_stop_lock);
 	if (list_empty(&plmc_stops)) {
 		plmc_stop_last = jiffies;
 		schedule_delayed_work(&plmc_stop_work, plmc_stop_period());
 	}
 	list_add_tail(&att->stop_node, &plmc_stops);
+	atomic_inc(&plmc_stop_n);
 	mutex_unlock(&plmc_stop_lock);
 }
 
@@ -145,8 +293,10 @@ void plmc_stop_add(struct plmc_att *att)
 void plmc_stop_del(struct plmc_att *att)
 {
 	mutex_lock(&plmc_stop_lock);
-	if (!list_empty(&att->stop_node))
+	if (!list_empty(&att->stop_node)) {
 		list_del_init(&att->stop_node);
+		atomic_dec(&plmc_stop_n);
+	}
 	mutex_unlock(&plmc_stop_lock);
 }
 

@@ -30,9 +30,6 @@
  */
 #include "attacks.h"
 #include <cpuid.h>
-#include <sys/ptrace.h>
-#include <sys/user.h>
-#include <time.h>
 #include <ucontext.h>
 
 static volatile int inside, seen, mode, opened, onstack;
@@ -202,79 +199,6 @@ static int single_step(void)
 			   steps);
 }
 
-/* Progress of a writer process, shared. */
-static volatile int *wdone;
-
-/*
- * Another client overwrites 3 x 8 MiB (6000 sets of 4 KiB on 64 keys) in
- * a process of its own, so that a blocked writer can be killed. Return:
- * 0 all stored, 1 not done after @limit_s seconds (*wdone says how far),
- * 2 a set failed (why in vm_sh->note).
- */
-static int writer(int limit_s, int *ms)
-{
-	static char v[4000];
-	struct timespec t0, t1;
-	int i, st = 0;
-	pid_t w;
-
-	memset(v, 'w', sizeof(v));
-	*wdone = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	w = fork();
-	if (w == 0) {
-		if (vm_attach(ATK_STORE))
-			_exit(4);
-		for (i = 0; i < 6000; i++) {
-			char k[16];
-			int rc;
-
-			snprintf(k, sizeof(k), "park-%d", i % 64);
-			rc = plmc_set(k, strlen(k), v, sizeof(v), 0, 0);
-			if (rc != PLMC_STORED) {
-				vm_note("set %d: %s", i, plmc_strerror(rc));
-				_exit(3);
-			}
-			(*wdone)++;
-		}
-		_exit(0);
-	}
-	for (i = 0; i < limit_s * 10 && waitpid(w, &st, WNOHANG) == 0; i++)
-		usleep(100000);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	*ms = (int)((t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
-	if (i == limit_s * 10) {
-		kill(w, SIGKILL);
-		vm_reap(w);
-		return 1;
-	}
-	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 2;
-}
-
-/* The module's stop_grace_ms, or -1. */
-static int grace_ms(void)
-{
-	FILE *f = fopen("/sys/module/plmc/parameters/stop_grace_ms", "r");
-	int g = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &g) != 1)
-			g = -1;
-		fclose(f);
-	}
-	return g;
-}
-
-static int ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (int)((t1.tv_sec - t0->tv_sec) * 1000 +
-		     (t1.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
 /*
  * A traced parker: gets of a 500 KB value, nearly all of their time the
  * copy-out, inside the call with its reader epoch announced. Return: its
@@ -311,25 +235,6 @@ static pid_t parker(void)
 	return t;
 }
 
-/* Stop @t until it is stopped inside: register reads are refused there
- * (remote.tracer_reads_regs_inside). Return: 0, or -1 (gone or never). */
-static int stop_inside(pid_t t)
-{
-	struct user_regs_struct r;
-	int tries, st;
-
-	for (tries = 0; tries < 500; tries++) {
-		usleep(200);
-		kill(t, SIGSTOP);
-		if (waitpid(t, &st, 0) != t || !WIFSTOPPED(st))
-			return -1;
-		if (ptrace(PTRACE_GETREGS, t, 0, &r) && errno == EPERM)
-			return 0;
-		ptrace(PTRACE_CONT, t, 0, 0);
-	}
-	return -1;
-}
-
 /*
  * The module kills the stopped client after stop_grace_ms (not before),
  * then its death is an ordinary one: the slots it held are recovered, the
@@ -338,29 +243,26 @@ static int stop_inside(pid_t t)
  */
 static int stopped_inside(void)
 {
-	int rc, ms0, ms, done0, grace, st = 0, waited;
+	int rc, ms0, ms, done0, done, grace, st = 0, waited;
 	struct plmc_check ck;
 	struct timespec t0;
 	uint64_t d0 = 0, d1 = 0;
 	pid_t t;
 
-	grace = grace_ms();
+	grace = atk_grace_ms();
 	if (grace <= 0)
 		return VM_FAIL("stop_grace_ms not readable or 0: %d", grace);
-	wdone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (wdone == MAP_FAILED || (t = parker()) < 0)
+	if ((t = parker()) < 0)
 		return VM_FAIL("parker did not attach");
 	/* Control: the same writes with the parker running. */
-	rc = writer(40, &ms0);
-	done0 = *wdone;
+	rc = atk_writer(40, &ms0, &done0);
 	if (rc) {
 		kill(t, SIGKILL);
 		vm_reap(t);
 		return VM_FAIL("control writer: %s after %d sets, %d ms",
 			       rc == 1 ? "not done" : vm_sh->note, done0, ms0);
 	}
-	if (atk_deaths(&d0) || stop_inside(t)) {
+	if (atk_deaths(&d0) || atk_stop_inside(t)) {
 		kill(t, SIGKILL);
 		vm_reap(t);
 		return VM_FAIL("never stopped inside in 500 tries");
@@ -368,9 +270,9 @@ static int stopped_inside(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Left stopped: the module's kill is the only way out. */
 	while ((rc = waitpid(t, &st, WNOHANG)) == 0 &&
-	       ms_since(&t0) < grace + 15000)
+	       atk_ms_since(&t0) < grace + 15000)
 		usleep(20000);
-	waited = ms_since(&t0);
+	waited = atk_ms_since(&t0);
 	if (rc != t) {
 		kill(t, SIGKILL);
 		vm_reap(t);
@@ -387,11 +289,11 @@ static int stopped_inside(void)
 	if (atk_deaths(&d1) || d1 != d0 + 1)
 		return VM_FAIL("the kill counted as %lld deaths",
 			       (long long)(d1 - d0));
-	rc = writer(ms0 / 200 > 20 ? ms0 / 200 : 20, &ms);
+	rc = atk_writer(ms0 / 200 > 20 ? ms0 / 200 : 20, &ms, &done);
 	if (rc)
 		return VM_FAIL("after the kill, another's sets: %s (%d of 6000 "
 			       "in %d ms)", rc == 1 ? "stall" : vm_sh->note,
-			       *wdone, ms);
+			       done, ms);
 	if (vm_attach(ATK_STORE))
 		return VM_FAIL("attach after the kill");
 	rc = plmc_recover();
@@ -410,14 +312,14 @@ static int stopped_inside(void)
 /* Control: a stop inside shorter than the grace is not punished. */
 static int stopped_briefly_inside(void)
 {
-	int grace = grace_ms(), st, rc;
+	int grace = atk_grace_ms(), st, rc;
 	pid_t t;
 
 	if (grace <= 0)
 		return VM_FAIL("stop_grace_ms not readable or 0: %d", grace);
 	if ((t = parker()) < 0)
 		return VM_FAIL("parker did not attach");
-	if (stop_inside(t)) {
+	if (atk_stop_inside(t)) {
 		kill(t, SIGKILL);
 		vm_reap(t);
 		return VM_FAIL("never stopped inside in 500 tries");
@@ -443,7 +345,7 @@ static int stopped_briefly_inside(void)
  */
 static int stopped_outside(void)
 {
-	int grace = grace_ms(), go[2], cont[2], st;
+	int grace = atk_grace_ms(), go[2], cont[2], st;
 	pid_t c;
 
 	if (grace <= 0)

@@ -26,6 +26,9 @@
 #include "../vm/harness.h"
 #pragma GCC diagnostic pop
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <time.h>
 
 #define ATK_STORE "atk"
 #define ATK_NKEYS 16
@@ -240,6 +243,187 @@ static inline int atk_deaths(uint64_t *d)
 		return -1;
 	*d = a.deaths;
 	return 0;
+}
+
+/*
+ * Another client overwrites 3 x 8 MiB (6000 sets of 4 KiB on 64 keys) in
+ * a process of its own, so that a blocked writer can be killed. Return:
+ * 0 all stored, 1 not done after @limit_s seconds, 2 a set failed (why in
+ * vm_sh->note), -1 no shared page; *done: how many sets were stored.
+ */
+static inline int atk_writer(int limit_s, int *ms, int *done)
+{
+	static char v[4000];
+	volatile int *atk_wdone;
+	struct timespec t0, t1;
+	int i, st = 0, rc;
+	pid_t w;
+
+	*ms = 0;
+	*done = 0;
+	atk_wdone = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (atk_wdone == MAP_FAILED)
+		return -1;
+	memset(v, 'w', sizeof(v));
+	*atk_wdone = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	w = fork();
+	if (w == 0) {
+		if (vm_attach(ATK_STORE))
+			_exit(4);
+		for (i = 0; i < 6000; i++) {
+			char k[16];
+			int rc;
+
+			snprintf(k, sizeof(k), "park-%d", i % 64);
+			rc = plmc_set(k, strlen(k), v, sizeof(v), 0, 0);
+			if (rc != PLMC_STORED) {
+				vm_note("set %d: %s", i, plmc_strerror(rc));
+				_exit(3);
+			}
+			(*atk_wdone)++;
+		}
+		_exit(0);
+	}
+	for (i = 0; i < limit_s * 10 && waitpid(w, &st, WNOHANG) == 0; i++)
+		usleep(100000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	*ms = (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	if (i == limit_s * 10) {
+		kill(w, SIGKILL);
+		vm_reap(w);
+		rc = 1;
+	} else {
+		rc = WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : 2;
+	}
+	*done = *atk_wdone;
+	munmap((void *)atk_wdone, 4096);
+	return rc;
+}
+
+/* The module's stop_grace_ms, or -1. */
+static inline int atk_grace_ms(void)
+{
+	FILE *f = fopen("/sys/module/plmc/parameters/stop_grace_ms", "r");
+	int g = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &g) != 1)
+			g = -1;
+		fclose(f);
+	}
+	return g;
+}
+
+static inline int atk_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int)((t1.tv_sec - t0->tv_sec) * 1000 +
+		     (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* Stop @t until it is stopped inside: register reads are refused there
+ * (remote.tracer_reads_regs_inside). Return: 0, or -1 (gone or never). */
+static inline int atk_stop_inside(pid_t t)
+{
+	struct user_regs_struct r;
+	int tries, st;
+
+	for (tries = 0; tries < 500; tries++) {
+		usleep(200);
+		kill(t, SIGSTOP);
+		if (waitpid(t, &st, 0) != t || !WIFSTOPPED(st))
+			return -1;
+		if (ptrace(PTRACE_GETREGS, t, 0, &r) && errno == EPERM)
+			return 0;
+		ptrace(PTRACE_CONT, t, 0, 0);
+	}
+	return -1;
+}
+
+/*
+ * A fresh store "atk" (root), seeded: an attack that fills the store on
+ * purpose (its defence off) must not leave the next run a full one.
+ * Return: 0 or -1 (why set).
+ */
+static inline int atk_fresh_store(void)
+{
+	pid_t c;
+	int st;
+
+	plmc_destroy(ATK_STORE, 1, PLMC_USE_KMOD);
+	if (plmc_create(ATK_STORE, VM_STORE_SIZE, 0666, PLMC_USE_KMOD))
+		return VM_FAIL("cannot create a fresh store");
+	c = fork();
+	if (c == 0)
+		_exit(atk_seed() ? 1 : 0);
+	st = c < 0 ? -1 : vm_reap(c);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st))
+		return VM_FAIL("cannot seed a fresh store");
+	return 0;
+}
+
+/* Module parameters (root): the attacks turn a defence off, then on. */
+#define ATK_PARAM "/sys/module/plmc/parameters/"
+
+static inline int atk_param_get(const char *name)
+{
+	char path[128];
+	FILE *f;
+	int v = -1;
+
+	snprintf(path, sizeof(path), ATK_PARAM "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &v) != 1) {
+		/* bool parameters read Y/N */
+		char c = 0;
+
+		rewind(f);
+		v = fscanf(f, "%c", &c) == 1 ? c == 'Y' : -1;
+	}
+	fclose(f);
+	return v;
+}
+
+static inline int atk_param_set(const char *name, int v)
+{
+	char path[128];
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), ATK_PARAM "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	rc = fprintf(f, "%d\n", v) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : rc;
+}
+
+/* Run @fn(@arg) as uid 12345 in a child. Return: 0 or -1 (why set). */
+static inline int atk_as_user(int (*fn)(int), int arg)
+{
+	pid_t u = fork();
+	int st;
+
+	if (u == 0) {
+		if (setgid(12345) || setuid(12345))
+			_exit(VM_FAIL("setuid") ? 1 : 1);
+		_exit(fn(arg) ? 1 : 0);
+	}
+	if (u < 0)
+		return VM_FAIL("fork");
+	st = vm_reap(u);
+	if (WIFEXITED(st) && !WEXITSTATUS(st))
+		return 0;
+	if (!vm_sh->why[0])
+		return VM_FAIL("user side ended 0x%x", st);
+	return -1;
 }
 
 #endif /* ATK_ATTACKS_H */

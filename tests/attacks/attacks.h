@@ -263,11 +263,14 @@ static inline int atk_deaths(uint64_t *d)
 }
 
 /*
- * Another client overwrites 3 x 8 MiB (6000 sets of 4 KiB on 64 keys) in
- * a process of its own, so that a blocked writer can be killed. Return:
+ * Another client overwrites three times the store (ATK_WSETS sets of 4 KiB
+ * on 64 keys: more than a store's worth of retired values, which a pinned
+ * epoch keeps from being reused) in a process of its own, so that a blocked writer can be killed. Return:
  * 0 all stored, 1 not done after @limit_s seconds, 2 a set failed (why in
  * vm_sh->note), -1 no shared page; *done: how many sets were stored.
  */
+#define ATK_WSETS ((int)(3 * VM_STORE_SIZE / 4096))
+
 static inline int atk_writer(int limit_s, int *ms, int *done)
 {
 	static char v[4000];
@@ -289,7 +292,7 @@ static inline int atk_writer(int limit_s, int *ms, int *done)
 	if (w == 0) {
 		if (vm_attach(ATK_STORE))
 			_exit(4);
-		for (i = 0; i < 6000; i++) {
+		for (i = 0; i < ATK_WSETS; i++) {
 			char k[16];
 			int rc;
 

@@ -51,6 +51,8 @@ enum plmc_error {
 	PLMC_E_NONNUMERIC = -30912, /* incr/decr: value is not a number */
 	PLMC_E_AGAIN = -30913,   /* memory waits on another thread's call;
 				  * libpl retries (callers see NOMEM) */
+	PLMC_E_TESTONLY = -30914, /* a test-only op (clock, crash point):
+				   * the store runs the production image */
 	/* libpl's own, each naming a cause EINVAL used to cover */
 	PLMC_E_BACKEND = -30920, /* PLMC_BACKEND is not kmod, none or pku */
 	PLMC_E_NAME = -30921,    /* store name: 1..63 of [A-Za-z0-9._-] */
@@ -179,7 +181,10 @@ struct plmc_class_stats {
 struct plmc_check {
 	uint64_t size;        /* sizeof(struct plmc_check), set by the caller */
 	uint64_t errors;
-	uint64_t quiescent;   /* 1 if the exact accounting was checked */
+	uint64_t quiescent;   /* 1 if the exact accounting was checked: no
+			       * other call ran during the whole check;
+			       * 0: it could not be (others were writing),
+			       * its results were dropped, not reported */
 	uint64_t items;       /* linked items found walking every chain */
 	uint64_t bytes;
 	uint64_t chunks;      /* chunks carved from pages */
@@ -208,8 +213,9 @@ struct plmc_mget {
 
 /* Segments. mode: permission bits (0600...). use: PLMC_USE_*. */
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use);
-/* The same with a slot quota: at most @slots_per_client thread slots per
- * attached process (1..PLMC_MAX_SLOTS, 0: a quarter of them). */
+/* The same with a slot quota: at most @slots_per_client thread slots for
+ * the attached processes of one uid together (1..PLMC_MAX_SLOTS, 0: a
+ * quarter of them). */
 int plmc_create_quota(const char *name, uint64_t size, unsigned mode,
 		      unsigned slots_per_client, int use);
 
@@ -230,13 +236,23 @@ struct plmc_create_opts {
 			       * default 1250 */
 	uint32_t slab_min;    /* key + value room of the smallest class:
 			       * 8..1024, default 8 */
-	uint32_t slot_quota;  /* thread slots per attached process:
+	uint32_t slot_quota;  /* thread slots per uid (its processes together):
 			       * 1..PLMC_MAX_SLOTS, default a quarter */
-	uint32_t pad;         /* 0 */
+	uint32_t flags;       /* PLMC_CREATE_* (below), default 0 */
 	uint32_t numa;        /* PLMC_NUMA_* (below), default the kernel's */
 	uint32_t numa_node;   /* PLMC_NUMA_BIND: the node; else 0 */
 };
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
+
+/*
+ * PLMC_CREATE_TEST_IMAGE: the store runs the test image, which also serves
+ * plmc_clock_advance() and plmc_crash_arm() to every client (any client
+ * may then move the store's clock or make its own call die at a chosen
+ * point). For test suites only; the production image answers both with
+ * PLMC_E_TESTONLY and changes nothing. Announced once on stderr.
+ */
+#define PLMC_CREATE_TEST_IMAGE 0x1u
+#define PLMC_CREATE_FLAGS      PLMC_CREATE_TEST_IMAGE /* all known flags */
 
 /*
  * NUMA placement of a store's pages (stacks and store), chosen at create:
@@ -415,15 +431,16 @@ int plmc_slabs_automove(int mode);
  * PLMC_E_SMALLBUF. */
 int plmc_version(char *buf, size_t len);
 
-/* Tests: move the store's clock forward without sleeping. */
+/* Tests: move the store's clock forward without sleeping. Test image
+ * only (PLMC_CREATE_TEST_IMAGE), else PLMC_E_TESTONLY. */
 int plmc_clock_advance(int64_t seconds);
 
 /* Crash recovery. plmc_recover: detect dead attachments (none backend)
  * and recover every dead slot now; returns how many (>= 0) or an error.
  * plmc_check: see struct plmc_check; PLMC_OK, the store's verdict is in
- * .errors. plmc_crash_arm (tests only): this thread's next call that
- * reaches crash point @point (enum plmc_crash_point in plmc/gate.h)
- * kills the process there; 0 disarms. */
+ * .errors. plmc_crash_arm (test image only, else PLMC_E_TESTONLY):
+ * this thread's next call that reaches crash point @point (enum
+ * plmc_crash_point in plmc/gate.h) kills the process there; 0 disarms. */
 int plmc_recover(void);
 int plmc_check(struct plmc_check *out);
 int plmc_crash_arm(int point);

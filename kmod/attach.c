@@ -176,7 +176,9 @@ static void plmc_ppage_fill(struct plmc_att *att)
 	pp->pkey_shift = 2 * att->pkey;
 	pp->backend = PLMC_BACKEND_KMOD;
 	pp->tgid = task_tgid_vnr(current);
-	pp->uid = from_kuid_munged(current_user_ns(), current_uid());
+	/* The init namespace's uid: the gate bounds slots per uid, and a
+	 * user namespace must not give one user several of them. */
+	pp->uid = from_kuid_munged(&init_user_ns, current_uid());
 	pp->store_size = att->seg->store_size;
 	pp->image_size = att->seg->image_size;
 }

@@ -54,6 +54,8 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 	u64 m = h->slab_min ? h->slab_min : PLMC_CFG_MIN_DEF;
 	u64 key = 1ULL << 63 | f << 32 | m, sz, n = 0;
 
+	/* Acquire: pairs with the release store of ctab below (another
+	 * builder's): the sizes it published are seen whole. */
 	if (KV_LIKELY(__atomic_load_n(&a->ctab, __ATOMIC_ACQUIRE) == key))
 		return;
 	sz = (KV_ITEM_HDR + m + 7) & ~7ULL;
@@ -69,6 +71,8 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 	}
 	__atomic_store_n(&a->csize[n++], (u32)KV_PAGE_SIZE, __ATOMIC_RELAXED);
 	__atomic_store_n(&a->ncls, n, __ATOMIC_RELAXED);
+	/* Release: pairs with the acquire load of ctab above (every
+	 * caller's): the sizes and ncls before it are seen with it. */
 	__atomic_store_n(&a->ctab, key, __ATOMIC_RELEASE);
 }
 

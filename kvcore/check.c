@@ -15,12 +15,21 @@
  * global pool; the per-slot items/bytes counters sum to what the
  * chains hold; no lock held; no slot record with a log, a chunk, a
  * pending item or a held lock; every retire epoch <= the global epoch.
+ * Quiescence must hold for the whole check, not only at its start: each
+ * slot's call counter (kv_slot.seq, bumped at every call's entry before
+ * it changes anything) is read before its state at the start and again
+ * after the walk; if any other slot entered a call, was in one, or is
+ * dead at either end, the exact results are dropped and the check says
+ * it could not do them (quiescent = 0), never a false error.
  * Nothing is changed: the check takes class locks, and that is all.
  */
 #include "kv.h"
 
 struct kv_chk {
 	struct plmc_check *o;
+	u64 xerrors;	/* errors of the exact (quiescent-only) part */
+	char xmsg[sizeof(((struct plmc_check *)0)->msg)];
+	u64 seq[PLMC_MAX_SLOTS]; /* each slot's kv_slot.seq at the start */
 	u64 bound; /* more steps than chunks exist: a cycle */
 	u64 linked[KV_NCLASSES];
 	u64 other[KV_NCLASSES]; /* free + retired + held */
@@ -29,17 +38,29 @@ struct kv_chk {
 	u64 pool;   /* pages in the global pool */
 };
 
-static void kv_bad(struct kv_chk *k, const char *msg)
+static void kv_msg(char *dst, u64 n, const char *msg)
 {
-	struct plmc_check *o = k->o;
 	u64 i;
 
-	if (!o->errors) {
-		for (i = 0; msg[i] && i < sizeof(o->msg) - 1; i++)
-			o->msg[i] = msg[i];
-		o->msg[i] = 0;
-	}
-	o->errors++;
+	for (i = 0; msg[i] && i < n - 1; i++)
+		dst[i] = msg[i];
+	dst[i] = 0;
+}
+
+/* A problem the check finds whatever others do. */
+static void kv_bad(struct kv_chk *k, const char *msg)
+{
+	if (!k->o->errors)
+		kv_msg(k->o->msg, sizeof(k->o->msg), msg);
+	k->o->errors++;
+}
+
+/* A problem of the exact part: counted only if the store stayed quiet. */
+static void kv_xbad(struct kv_chk *k, const char *msg)
+{
+	if (!k->xerrors)
+		kv_msg(k->xmsg, sizeof(k->xmsg), msg);
+	k->xerrors++;
 }
 
 /* Nonzero if @p is a chunk boundary of class @cls inside the pages. */
@@ -74,6 +95,8 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 	u64 b, steps;
 
 	for (b = 0; b < c->geo.nbuckets; b++) {
+		/* Acquire (and for each next): pairs with the link's release
+		 * store (kv_wr_link, tx.c), as in kv_lookup. */
 		u64 p = __atomic_load_n(&c->geo.buckets[b], __ATOMIC_ACQUIRE);
 
 		for (steps = 0; p; steps++) {
@@ -86,10 +109,11 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 			if (!kv_check_item(k, c, it, b))
 				break;
 			if (quiet && !(it->iflags & KV_IT_LINKED))
-				kv_bad(k, "linked item without LINKED");
+				kv_xbad(k, "linked item without LINKED");
 			k->linked[it->cls]++;
 			k->o->items++;
 			k->o->bytes += KV_ITEM_HDR + it->klen + it->vlen;
+			/* Pairs with the release store of next (tx.c). */
 			p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
 		}
 	}
@@ -191,47 +215,92 @@ static u64 kv_check_slot(struct kv_chk *k, struct kv_ctx *c, u64 i)
 
 	if (ks->nlog || ks->pending || ks->held_lock ||
 	    (ks->chunk && i != c->slot))
-		kv_bad(k, "idle slot record has work in flight");
+		kv_xbad(k, "idle slot record has work in flight");
 	for (p = ks->rhead; p && n <= k->bound; p = tail, n++) {
 		const struct kv_item *it = (const struct kv_item *)p;
 
 		if (!kv_chunk_ok(c, p, it->cls)) {
-			kv_bad(k, "retired item outside its class");
+			kv_xbad(k, "retired item outside its class");
 			return n;
 		}
 		if ((u32)(it->repoch - (u32)g) - 1 < 0x7fffffffU)
-			kv_bad(k, "retire epoch after the global epoch");
+			kv_xbad(k, "retire epoch after the global epoch");
 		k->other[it->cls]++;
 		if (!it->rnext && ks->rtail != p)
-			kv_bad(k, "retired list tail mismatch");
+			kv_xbad(k, "retired list tail mismatch");
 		tail = it->rnext;
 	}
 	if (n != ks->rcount)
-		kv_bad(k, "retired list length != rcount");
+		kv_xbad(k, "retired list length != rcount");
 	k->o->retired += n;
 	return ks->spare ? 1 : 0;
 }
 
-/* Return: 1 if no other slot is inside a call and none is dead. */
+/*
+ * Return: 1 if no other slot is inside a call and none is dead. Records
+ * each slot's call counter first (@start), then reads its state: a call
+ * entering after the state read bumps the counter after the counter read
+ * (gate: state, then kv_dispatch's seq), so kv_check_still() sees it.
+ */
 static int kv_check_quiet(struct kv_chk *k, struct kv_ctx *c)
 {
-	u64 i, g = kv_area()->epoch;
+	u64 i, g, e;
 	int quiet = 1;
 
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
-		const struct plmc_slot *s = kv_slot_rec(i);
-		u64 e = __atomic_load_n(&s->epoch, __ATOMIC_RELAXED);
+		struct plmc_slot *s = kv_slot_rec(i);
 
+		/* Acquire (x86: loads in order): the counter before the
+		 * state; pairs with the owner's seq store in kv_dispatch,
+		 * made after its gate's lock cmpxchg of state. */
+		k->seq[i] = __atomic_load_n(&kv_slot(s)->seq, __ATOMIC_ACQUIRE);
+		/* The global epoch read after the announcement: it was made
+		 * from an epoch <= g (the epoch only grows), so an
+		 * announcement past g + 1 is corrupt, not a race. */
+		e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+		g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+		if (e > g + 1)
+			kv_bad(k, "slot announces an epoch from the future");
 		if (kv_slot_dead(s)) {
 			k->o->dead_slots++;
 			quiet = 0;
-		} else if (i != c->slot && (s->state & 1)) {
+		} else if (i != c->slot &&
+			   /* Acquire: pairs with the gate's lock cmpxchg
+			    * claim and its release store at exit. */
+			   (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) & 1)) {
 			quiet = 0;
 		}
-		if (e > g + 1)
-			kv_bad(k, "slot announces an epoch from the future");
 	}
 	return quiet;
+}
+
+/*
+ * After the walk: 1 if no other slot entered a call since kv_check_quiet
+ * (counter unchanged), none is in one and none is dead. The fence orders
+ * every load of the walk before these: a store of any call the walk saw
+ * came after that call's seq store (kv_dispatch), so the counter read
+ * here shows it.
+ */
+static int kv_check_still(struct kv_chk *k, struct kv_ctx *c)
+{
+	u64 i;
+
+	/* Pairs with the seq store and the epoch xchg in kv_dispatch. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		struct plmc_slot *s = kv_slot_rec(i);
+
+		if (i == c->slot)
+			continue;
+		/* Acquire: pairs with the gate's claim (lock cmpxchg) and
+		 * kv_dispatch's seq store, as in kv_check_quiet. */
+		if (kv_slot_dead(s) ||
+		    (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) & 1) ||
+		    __atomic_load_n(&kv_slot(s)->seq, __ATOMIC_ACQUIRE) !=
+			    k->seq[i])
+			return 0;
+	}
+	return 1;
 }
 
 static void kv_check_exact(struct kv_chk *k, struct kv_ctx *c)
@@ -248,15 +317,15 @@ static void kv_check_exact(struct kv_chk *k, struct kv_ctx *c)
 		pages += kv_area()->cls[i].npages;
 		k->o->chunks += k->carved[i];
 		if (k->carved[i] != k->linked[i] + k->other[i])
-			kv_bad(k, "chunks leaked or counted twice");
+			kv_xbad(k, "chunks leaked or counted twice");
 	}
 	if (pages + spares + k->moving + k->pool != kv_area()->pages_used)
-		kv_bad(k, "pages leaked: classes + spares + moving + pool != "
+		kv_xbad(k, "pages leaked: classes + spares + moving + pool != "
 			  "pages_used");
 	if ((u64)items != k->o->items || (u64)bytes != k->o->bytes)
-		kv_bad(k, "item/byte counters differ from the chains");
+		kv_xbad(k, "item/byte counters differ from the chains");
 	if (k->o->locks_held)
-		kv_bad(k, "a lock is held in a quiescent store");
+		kv_xbad(k, "a lock is held in a quiescent store");
 }
 
 void kv_check(struct kv_ctx *c, struct plmc_check *o)
@@ -284,6 +353,12 @@ void kv_check(struct kv_ctx *c, struct plmc_check *o)
 			o->held++;
 		}
 		kv_check_exact(&k, c);
+		quiet = kv_check_still(&k, c);
+	}
+	if (quiet && k.xerrors) {
+		if (!o->errors)
+			memcpy(o->msg, k.xmsg, sizeof(o->msg));
+		o->errors += k.xerrors;
 	}
 	o->quiescent = (u64)quiet;
 	if (!o->errors) {

@@ -106,26 +106,6 @@ static int kv_key_in(const struct plmc_req *r, char *key)
 }
 
 /*
- * The live item for a read, or NULL. A dead (expired or flushed) item
- * found is counted and unlinked (lazy reclaim: the miss path may lock).
- */
-static inline __attribute__((always_inline)) struct kv_item *
-kv_get_item(struct kv_ctx *c, const char *key, u32 klen)
-{
-	u32 hash = kv_hash(key, klen);
-	struct kv_item *it = kv_lookup(c, key, klen, hash);
-	int st;
-
-	if (!it)
-		return 0;
-	st = kv_item_state(c, it);
-	if (KV_LIKELY(st == KV_LIVE))
-		return it;
-	kv_count(st == KV_EXPIRED ? &c->st->get_expired : &c->st->get_flushed);
-	kv_reap(c, key, klen, hash);
-	return 0;
-}
-/*
  * Copy @it's value to [buf, buf + buflen) (checked) and its metadata to
  * @resp. No lock held: the epoch keeps @it readable.
  * Return: PLMC_OK, or PLMC_E_SMALLBUF (nothing copied, resp filled).
@@ -178,8 +158,8 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	char key[KV_KEY_MAX];
 	long rc;
 
-	if (r->val || r->vlen || r->cas || r->flags ||
-	    (op == PLMC_OP_GET && r->exptime))
+	if (kv_req_only(r, RQ_KEYS | RQ_BUF | RQ_BUFLEN | RQ_OUT |
+				   (op == PLMC_OP_GAT ? RQ_EXPTIME : 0)))
 		return PLMC_E_INVAL;
 	if (!kv_user_ok(r->buf, r->buflen) || !r->out ||
 	    !kv_user_ok(r->out, sizeof(resp)))
@@ -191,7 +171,7 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (op == PLMC_OP_GAT)
 		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
 	else
-		it = kv_get_item(c, key, r->klen);
+		it = kv_find_read(c, key, r->klen, kv_hash(key, r->klen));
 	if (op == PLMC_OP_GET)
 		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	if (!it)
@@ -214,7 +194,7 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 	if (e->rc)
 		return;
 	kv_count(&c->st->cmd_get);
-	it = kv_get_item(c, key, e->klen);
+	it = kv_find_read(c, key, e->klen, kv_hash(key, e->klen));
 	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	e->rc = PLMC_NOT_FOUND;
 	if (it)
@@ -231,8 +211,7 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 	struct plmc_mget_ent e;
 	u64 i, n = r->buflen;
 
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (!n || n > PLMC_MGET_MAX)
 		return PLMC_E_INVAL;
@@ -286,7 +265,8 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	long rc;
 	u32 hash;
 
-	if (r->buf || r->buflen || r->out || (op != PLMC_OP_CAS && r->cas))
+	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN | RQ_EXPTIME | RQ_FLAGS |
+				   (op == PLMC_OP_CAS ? RQ_CAS : 0)))
 		return PLMC_E_INVAL;
 	rc = kv_build(c, r, key, &it);
 	/*
@@ -312,9 +292,10 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	char key[KV_KEY_MAX];
+	u64 cas;
 	long rc;
 
-	if (r->buf || r->buflen || r->out || r->cas || r->exptime || r->flags)
+	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc)
@@ -326,7 +307,7 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_FAULT;
 	kv_count(&c->st->cmd_set);
 	return kv_concat(c, op == PLMC_OP_APPEND, key, r->klen,
-			 (const void *)r->val, r->vlen);
+			 (const void *)r->val, r->vlen, 0, &cas);
 }
 
 /* INCR, DECR: vlen = delta, out = __u64 result. */
@@ -336,7 +317,7 @@ static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	u64 v = 0;
 	long rc;
 
-	if (r->val || r->buf || r->buflen || r->cas || r->exptime || r->flags)
+	if (kv_req_only(r, RQ_KEYS | RQ_VLEN | RQ_OUT))
 		return PLMC_E_INVAL;
 	if (!r->out || !kv_user_ok(r->out, sizeof(v)))
 		return PLMC_E_FAULT;
@@ -354,8 +335,7 @@ static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
 	char key[KV_KEY_MAX];
 	long rc;
 
-	if (r->val || r->buf || r->out || r->vlen || r->buflen || r->cas ||
-	    r->flags)
+	if (kv_req_only(r, RQ_KEYS | RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc)
@@ -370,8 +350,7 @@ static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 	char key[KV_KEY_MAX];
 	int rc;
 
-	if (r->val || r->buf || r->out || r->vlen || r->buflen || r->exptime ||
-	    r->cas || r->flags)
+	if (kv_req_only(r, RQ_KEYS))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc)
@@ -384,8 +363,7 @@ static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 
 static long kv_op_flush(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
-	    r->cas || r->klen || r->flags)
+	if (kv_req_only(r, RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	kv_flush(c, r->exptime);
 	return PLMC_OK;
@@ -396,8 +374,7 @@ static long kv_op_version(const struct plmc_req *r)
 {
 	static const char v[] = KV_VERSION;
 
-	if (r->key || r->val || r->out || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_BUF | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (!kv_user_ok(r->buf, r->buflen))
 		return PLMC_E_FAULT;
@@ -414,8 +391,7 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	struct plmc_stats st;
 	u64 n = r->buflen < sizeof(st) ? r->buflen : sizeof(st);
 
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (n < sizeof(st.size))
 		return PLMC_E_INVAL;
@@ -432,8 +408,7 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
  * not written). */
 static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (r->buflen > KV_NCLASSES)
 		return PLMC_E_INVAL;
@@ -444,8 +419,7 @@ static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
 
 static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
-	    r->exptime || r->cas || r->klen || r->flags)
+	if (kv_req_only(r, 0))
 		return PLMC_E_INVAL;
 	kv_stats_reset(c);
 	return PLMC_OK;
@@ -454,8 +428,7 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 /* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
 static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->buflen || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
 		return PLMC_E_INVAL;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
@@ -465,14 +438,27 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
+#ifdef PLMC_TEST_IMAGE
+/* CLOCK (test image): move the store's clock by exptime seconds. */
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
-	    r->cas || r->klen || r->flags)
+	if (kv_req_only(r, RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	__atomic_add_fetch(&kv_area()->clock_off, r->exptime, __ATOMIC_RELAXED);
 	return PLMC_OK;
 }
+
+/* The test clock offset; the production image has none (always 0). */
+static u64 kv_clock_off(void)
+{
+	return (u64)__atomic_load_n(&kv_area()->clock_off, __ATOMIC_RELAXED);
+}
+#else
+static u64 kv_clock_off(void)
+{
+	return 0;
+}
+#endif
 
 /*
  * Check the store header and derive what follows from it (classes,
@@ -499,6 +485,8 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	kv_hash_init(h, a->sip);
 	a->geo = g;
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
+	/* Release: pairs with kv_ctx_init()'s acquire load of geo_key, so
+	 * a caller that sees the key sees the geometry and classes. */
 	__atomic_store_n(&a->geo_key, size | 1, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -509,6 +497,7 @@ static int kv_ctx_init(struct kv_ctx *c)
 	const struct plmc_store_hdr *h = kv_hdr();
 	const struct kv_area *a = kv_area();
 
+	/* Acquire: pairs with kv_derive()'s release store of geo_key. */
 	if (KV_UNLIKELY(__atomic_load_n(&a->geo_key, __ATOMIC_ACQUIRE) !=
 			(h->store_size | 1))) {
 		int rc = kv_derive(h);
@@ -519,7 +508,9 @@ static int kv_ctx_init(struct kv_ctx *c)
 	c->geo = a->geo;
 	c->item_max = a->item_max;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
-		 (u64)__atomic_load_n(&a->clock_off, __ATOMIC_RELAXED);
+		 kv_clock_off();
+	/* Acquire: pairs with kv_flush()'s release store of flush_time,
+	 * so the flush_cas stored before it is read below. */
 	c->flush_time = __atomic_load_n(&a->flush_time, __ATOMIC_ACQUIRE);
 	c->flush_cas = __atomic_load_n(&a->flush_cas, __ATOMIC_RELAXED);
 	return 0;
@@ -531,8 +522,7 @@ static long kv_op_check(struct kv_ctx *c, const struct plmc_req *r)
 	struct plmc_check ck;
 	u64 n = r->buflen < sizeof(ck) ? r->buflen : sizeof(ck);
 
-	if (r->key || r->val || r->buf || r->vlen || r->exptime || r->cas ||
-	    r->klen || r->flags)
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (n < sizeof(ck.size))
 		return PLMC_E_INVAL;
@@ -544,17 +534,26 @@ static long kv_op_check(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* CRASH (tests): arm crash point vlen in this slot; 0 disarms. */
+#ifdef PLMC_TEST_IMAGE
+/* CRASH (test image): arm crash point vlen in this slot; 0 disarms. */
 static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (r->key || r->val || r->buf || r->out || r->buflen || r->exptime ||
-	    r->cas || r->klen || r->flags)
+	if (kv_req_only(r, RQ_VLEN))
 		return PLMC_E_INVAL;
 	if (r->vlen >= PLMC_CRASH_COUNT)
 		return PLMC_E_INVAL;
 	__atomic_store_n(&c->ks->crash_at, r->vlen, __ATOMIC_RELAXED);
 	return PLMC_OK;
 }
+#else
+/*
+ * The production image serves no test-only op (layout.h: the store's
+ * clock is never the client's; no client may choose where a call dies).
+ * Refused before anything is read or changed.
+ */
+#define kv_op_clock(c, r) PLMC_E_TESTONLY
+#define kv_op_crash(c, r) PLMC_E_TESTONLY
+#endif
 
 static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
@@ -564,8 +563,7 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	case PLMC_OP_CHECK:
 		return kv_op_check(c, r);
 	case PLMC_OP_RECOVER:
-		if (r->key || r->val || r->buf || r->out || r->vlen ||
-		    r->buflen || r->exptime || r->cas || r->klen || r->flags)
+		if (kv_req_only(r, 0))
 			return PLMC_E_INVAL;
 		return kv_recover_all(c);
 	case PLMC_OP_CRASH:
@@ -621,16 +619,32 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	struct plmc_req r;
 	long rc;
 
-	if (op == PLMC_OP_NOP)
-		return PLMC_OK;
 	c.slot = slot;
 	c.rec = kv_slot_rec(slot);
 	c.ks = kv_slot(c.rec);
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
 	c.recovered = 0;
+	/* Before anything of this call can change the store: a check that
+	 * reads seq unchanged after its walk saw no call of this slot run
+	 * (check.c; x86 keeps stores in order, and the epoch xchg below is
+	 * a full barrier before the op's first store). */
+	__atomic_store_n(&c.ks->seq, c.ks->seq + 1, __ATOMIC_RELAXED);
+	/* A slot the gate took over from a dead owner: its record first,
+	 * whatever the op. Acquire pairs with the backend's dead mark. */
+	if (KV_UNLIKELY(__atomic_load_n(&c.rec->dead, __ATOMIC_ACQUIRE)))
+		kv_recover_own(&c);
+	if (op == PLMC_OP_NOP)
+		return PLMC_OK;
 	if (op == PLMC_OP_RELEASE) {
 		c.ks->crash_at = 0; /* an arm never outlives its owner */
+		/* What the slot retired goes now if nobody reads it, else
+		 * the list is an orphan's: noted for adoption. */
+		kv_reclaim(&c, 0);
+		kv_orphan_note(c.ks);
+		/* Before the gate's release store of state (x86 keeps the
+		 * order): a claimer never counts a free slot's uid. */
+		__atomic_store_n(&c.rec->uid, ~0U, __ATOMIC_RELAXED);
 		c.rec->exit_state = 0; /* the gate frees the slot on exit */
 		return PLMC_OK;
 	}
@@ -643,7 +657,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	if (rc)
 		return rc;
 	/* The one load of the fast path that notices a death. STATS and
-	 * CHECK observe the store as they find it (dead slots included). */
+	 * CHECK observe the store as they find it (dead slots included).
+	 * Acquire: pairs with the backend's release of generation (kmod:
+	 * smp_store_release in plmc_seg_mark_dead; live.c: live_mark), so
+	 * every dead mark made before the bump is seen by the recovery. */
 	if (KV_UNLIKELY(__atomic_load_n(&kv_hdr()->generation,
 					__ATOMIC_ACQUIRE) !=
 			__atomic_load_n(&kv_area()->rec_gen,
@@ -653,7 +670,9 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	if (kv_reclaim_due(c.ks))
-		kv_reclaim(&c);
+	/* Own list when due (kv_reclaim_due); orphans (free slots' lists,
+	 * epoch.c) every 64th call while the hint says there are. */
+	if (kv_reclaim_due(c.ks) || !(c.ks->seq & 63))
+		kv_reclaim(&c, !(c.ks->seq & 63));
 	return rc;
 }

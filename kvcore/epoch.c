@@ -38,14 +38,20 @@ static u64 kv_repoch(const struct kv_item *it, u64 g)
 
 void kv_epoch_enter(struct plmc_slot *s)
 {
+	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
+	 * at or before g was unlinked before, so this walk cannot reach it. */
 	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
 
-	/* xchg: a full barrier between the announcement and the walk. */
+	/* xchg: a full barrier between the announcement and the walk; pairs
+	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees
+	 * this announcement, or this walk sees the unlink). */
 	__atomic_exchange_n(&s->epoch, g + 1, __ATOMIC_SEQ_CST);
 }
 
 void kv_epoch_exit(struct plmc_slot *s)
 {
+	/* Release: every read of the call comes before; pairs with
+	 * kv_epoch_min()'s acquire load (a 0 seen there means done). */
 	__atomic_store_n(&s->epoch, 0, __ATOMIC_RELEASE);
 }
 
@@ -63,6 +69,9 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 
 	if (!it)
 		return;
+	/* Seq_cst: after the unlink (kv_wr_end's release of the stripe
+	 * lock came before); pairs with kv_epoch_enter()'s acquire load and
+	 * kv_reclaim()'s acquire load of the epoch. */
 	r = __atomic_add_fetch(&kv_area()->epoch, 1, __ATOMIC_SEQ_CST);
 	kv_tx_init(&t);
 	kv_tx_set32(&t, &it->repoch, (u32)r);
@@ -82,12 +91,16 @@ static u64 kv_epoch_min(struct kv_ctx *c)
 {
 	u64 min = ~0ULL, e, i;
 
+	/* Pairs with kv_epoch_enter()'s xchg (see there) and orders this
+	 * call's unlinks and retirements before the scan. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
 		struct plmc_slot *s = kv_slot_rec(i);
 
 		if (i == c->slot)
 			continue;
+		/* Acquire: pairs with kv_epoch_exit()'s release store and
+		 * recovery's (recover.c) withdrawal of a dead announcement. */
 		e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
 		if (e && e < min && !kv_slot_dead(s))
 			min = e;
@@ -96,20 +109,18 @@ static u64 kv_epoch_min(struct kv_ctx *c)
 }
 
 /*
- * Free what this slot retired and nobody can still read.
- * Context: this slot holds no item reference and no lock.
+ * Free what slot record @ks retired and nobody can still read (@min, @g:
+ * the oldest epoch read, the global epoch). @ks is this call's own, or an
+ * orphan it claimed; the transactions are logged in this call's record
+ * (kv_free), which is right either way: both records name this caller's
+ * id, so if it dies the recoverer replays the log of its own slot.
  * Return: the number of items freed.
  */
-int kv_reclaim(struct kv_ctx *c)
+static int kv_reclaim_list(struct kv_ctx *c, struct kv_slot *ks, u64 min,
+			   u64 g)
 {
-	struct kv_slot *ks = c->ks;
-	u64 min, g;
 	int n = 0;
 
-	if (!ks->rhead)
-		return 0;
-	min = kv_epoch_min(c);
-	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
 	while (ks->rhead) {
 		struct kv_item *it = (struct kv_item *)ks->rhead;
 		struct kv_tx t;
@@ -125,5 +136,94 @@ int kv_reclaim(struct kv_ctx *c)
 		kv_free(c, it, it->cls, &t, PLMC_CRASH_RECLAIM_TX);
 		n++;
 	}
+	return n;
+}
+
+/*
+ * A slot went free with a retired list (RELEASE, recovery): count it in
+ * kv_area.orphans, the hint that makes callers adopt such lists (nobody
+ * may own that slot again, and its chunks must not stay stranded).
+ */
+void kv_orphan_note(const struct kv_slot *ks)
+{
+	if (__atomic_load_n(&ks->rhead, __ATOMIC_RELAXED))
+		__atomic_add_fetch(&kv_area()->orphans, 1, __ATOMIC_RELAXED);
+}
+
+#define KV_ADOPT_MAX 4 /* orphan lists one call adopts at most */
+
+/*
+ * Adopt the retired lists of free slots: claim the slot as a recoverer
+ * does (cmpxchg 0 -> our id | busy: nobody else may touch its record
+ * meanwhile, and a death of ours leaves it marked with our id for
+ * recovery), free what nobody reads, give the slot back (uid ~0 first,
+ * as gate.S wants). A scan that finds no orphan clears the hint, unless
+ * a new one was noted meanwhile (the cmpxchg).
+ * Return: the number of items freed.
+ */
+static int kv_adopt(struct kv_ctx *c, u64 min, u64 g)
+{
+	u64 *hint = &kv_area()->orphans;
+	u64 h = __atomic_load_n(hint, __ATOMIC_RELAXED), i;
+	u64 id = ((const struct plmc_ppage *)PLMC_PPAGE_ADDR)->attach_id;
+	int n = 0, found = 0;
+
+	if (!h)
+		return 0;
+	for (i = 0; i < PLMC_MAX_SLOTS && found < KV_ADOPT_MAX; i++) {
+		struct plmc_slot *s = kv_slot_rec(i);
+		struct kv_slot *ks = kv_slot(s);
+		u64 st = 0;
+
+		if (i == c->slot || __atomic_load_n(&s->state, __ATOMIC_RELAXED) ||
+		    !__atomic_load_n(&ks->rhead, __ATOMIC_RELAXED))
+			continue;
+		/* Acq_rel: pairs with the release stores that freed the slot
+		 * (gate exit, recovery) and with our release below. */
+		if (!__atomic_compare_exchange_n(&s->state, &st, id << 1 | 1, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		found++;
+		n += kv_reclaim_list(c, ks, min, g);
+		if (!ks->rhead) {
+			u64 o = __atomic_load_n(hint, __ATOMIC_RELAXED);
+
+			while (o && !__atomic_compare_exchange_n(
+					    hint, &o, o - 1, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				;
+		}
+		__atomic_store_n(&s->uid, ~0U, __ATOMIC_RELAXED);
+		/* Release: pairs with the next claimer's lock cmpxchg. */
+		__atomic_store_n(&s->state, 0, __ATOMIC_RELEASE);
+	}
+	if (!found)
+		__atomic_compare_exchange_n(hint, &h, 0, 0, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED);
+	return n;
+}
+
+/*
+ * Free what this slot retired and nobody can still read; with @adopt,
+ * also what free slots left behind (kv_adopt).
+ * Context: this slot holds no item reference and no lock.
+ * Return: the number of items freed.
+ */
+int kv_reclaim(struct kv_ctx *c, int adopt)
+{
+	u64 min, g;
+	int n;
+
+	if (!c->ks->rhead &&
+	    (!adopt || !__atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED)))
+		return 0;
+	min = kv_epoch_min(c);
+	/* Acquire: pairs with kv_retire()'s seq_cst add (an item's retire
+	 * epoch is at most the g read here). */
+	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+	n = kv_reclaim_list(c, c->ks, min, g);
+	if (adopt)
+		n += kv_adopt(c, min, g);
 	return n;
 }

@@ -121,6 +121,8 @@ void kv_scan(struct kv_ctx *c)
 	kv_move_poll(c);
 	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
 	for (i = 0; i < KV_SCAN_STEP; i++) {
+		/* Acquire, as kv_lookup: pairs with kv_wr_link()'s release
+		 * of the link, so a linked item is read complete. */
 		u64 p = __atomic_load_n(&c->geo.buckets[(b + i) & mask],
 					__ATOMIC_ACQUIRE);
 
@@ -183,7 +185,7 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0)
 			return p;
-		if (kv_reclaim(c))
+		if (kv_reclaim(c, 1))
 			continue;
 		m = kv_move_for(c, k, 0); /* a page from another class? */
 		if (m > 0)
@@ -199,7 +201,7 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 				m = -1;
 			break;
 		}
-		if (!kv_reclaim(c))
+		if (!kv_reclaim(c, 0))
 			kv_relax();
 	}
 	p = kv_alloc(c, size, cls);

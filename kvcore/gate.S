@@ -26,10 +26,15 @@
  *    and exit_state are read back before state is released (a release
  *    store: x86 stores are not reordered with earlier loads or stores), as
  *    a new owner may overwrite them right after.
- *  - One attachment holds at most hdr->slot_quota slots: a claim of a
- *    free slot that brings its count over is undone at once (PLMC_E_NOSLOT)
- *    before the slot is used. The quota is read from the store header,
- *    which only the creator writes. The own-idle-slot path never counts.
+ *  - One uid holds at most hdr->slot_quota slots, however many processes
+ *    it runs: a claim of a new slot that brings the count of the uid's
+ *    slots (owners not marked dead) over it is undone at once
+ *    (PLMC_E_NOSLOT) before the slot is used. The quota is read from the
+ *    store header, which only the creator writes; the uid from the ppage
+ *    (the backend's). The own-idle-slot path never counts.
+ *  - A slot whose owner the backend marked dead is taken over by the
+ *    claim (a newcomer is never refused by corpses); kv_dispatch then
+ *    recovers its record before the call runs.
  *  - DF and AC are cleared before C runs (a client may set either).
  *  - Scratch registers are zeroed on the way out; callee-saved ones are
  *    restored by the C code per the ABI. No SIMD register is used.
@@ -102,30 +107,59 @@ plmc_site_in:
 	jnz 83f
 	add %r11, %r11			/* id << 1: ours, not busy */
 
-	/* Claim: id<<1 -> id<<1|1 (ours), else 0 -> id<<1|1 (free). */
+	/*
+	 * Claim: id<<1 -> id<<1|1 (ours), else 0 -> id<<1|1 (free), else
+	 * take over a slot whose owner the backend marked dead (dead ==
+	 * state >> 1): state -> id<<1|1, and kv_dispatch recovers the dead
+	 * call's record before anything else (recover.c). The dead mark is
+	 * read before the cmpxchg and the cmpxchg expects the state it was
+	 * read with: a dead id never owns a slot again, so a state that
+	 * still names it is still the dead one's (a recoverer's claim or
+	 * its release changes it, and the cmpxchg fails).
+	 */
 	SLOT_REC %r10, %r8, %rax
 	lea 1(%r11), %rcx
 	mov %r11, %rax
 	lock cmpxchg %rcx, GA_SLOT_STATE(%r10)
 	je 1f
 	test %rax, %rax
-	jnz 82f
-	lock cmpxchg %rcx, GA_SLOT_STATE(%r10)	/* rax == 0 here */
+	jz 5f
+	mov %rax, %rdx			/* taken: owner marked dead? */
+	shr $1, %rdx
+	jz 82f
+	cmp GA_SLOT_DEAD(%r10), %rdx
 	jne 82f
+5:	lock cmpxchg %rcx, GA_SLOT_STATE(%r10)	/* rax: 0 or the dead state */
+	jne 82f
+	mov %rax, GA_SLOT_EXIT_STATE(%r10)	/* what to put back if over */
 
 	/*
-	 * A free slot: over the quota? Count the slots naming this id after
-	 * the claim (lock cmpxchg is a full barrier, so every claimer sees
-	 * every earlier claim: survivors never exceed the quota; two racing
-	 * claimers may both back off). Over it: give the slot back (ours,
-	 * untouched: a plain store) and answer NOSLOT.
+	 * A new slot (free or taken over): over this uid's quota? Park the
+	 * client PKRU in the record (r9 is needed), record the uid (from the
+	 * ppage: the backend's, read-only here), then count the slots of
+	 * live owners that name this uid. Store, mfence, loads: of two
+	 * claimers of one uid racing, at least one sees the other's uid, so
+	 * survivors never exceed the quota (both may back off). A stale uid
+	 * of a slot being re-claimed reads as ~0 (kvcore writes it before
+	 * any slot goes free). Slots of dead owners do not count: a uid
+	 * whose processes were killed is not starved by their corpses.
+	 * Over it: put the state back (0, or the dead owner's so recovery
+	 * still finds it) and answer NOSLOT.
 	 */
+	mov %r9d, GA_SLOT_CLIENT_PKRU(%r10)
+	movabs $GA_PPAGE_ADDR, %rax
+	mov GA_PP_UID(%rax), %r9d
+	mov %r9d, GA_SLOT_UID(%r10)
+	mfence				/* pairs with the other claimers' */
 	movabs $GA_SLOTS_ADDR, %r10
 	xor %eax, %eax			/* count */
 	xor %edx, %edx			/* offset of slot record i */
 2:	mov GA_SLOT_STATE(%r10, %rdx), %rcx
-	and $-2, %rcx			/* owner id << 1, busy bit off */
-	cmp %r11, %rcx
+	shr $1, %rcx			/* owner id */
+	jz 3f
+	cmp GA_SLOT_DEAD(%r10, %rdx), %rcx
+	je 3f
+	cmp GA_SLOT_UID(%r10, %rdx), %r9d
 	jne 3f
 	inc %eax
 3:	add $(1 << GA_SLOT_SHIFT), %edx
@@ -137,13 +171,16 @@ plmc_site_in:
 	jnz 4f
 	mov $GA_SLOT_QUOTA_DEFAULT, %ecx
 4:	SLOT_REC %r10, %r8, %rdx
+	mov GA_SLOT_CLIENT_PKRU(%r10), %r9d
 	cmp %ecx, %eax
 	jbe 1f
-	movq $0, GA_SLOT_STATE(%r10)	/* release the claim */
+	movl $-1, GA_SLOT_UID(%r10)
+	mov GA_SLOT_EXIT_STATE(%r10), %rcx
+	mov %rcx, GA_SLOT_STATE(%r10)	/* put the claim back */
 	jmp 84f
 1:
 	mov %rsp, GA_SLOT_SAVED_RSP(%r10)
-	mov %r9, GA_SLOT_CLIENT_PKRU(%r10)
+	mov %r9d, GA_SLOT_CLIENT_PKRU(%r10)
 	mov %r11, GA_SLOT_EXIT_STATE(%r10)
 
 	/* Switch to the slot's stack: top = STACKS + (i + 1) * SIZE. */
@@ -164,10 +201,12 @@ plmc_site_in:
 
 	/* Leave: read the record back, then release the slot. */
 	SLOT_REC %r10, %r8, %rcx
-	mov GA_SLOT_CLIENT_PKRU(%r10), %r9
+	mov GA_SLOT_CLIENT_PKRU(%r10), %r9d
 	mov GA_SLOT_EXIT_STATE(%r10), %rcx
 	mov GA_SLOT_SAVED_RSP(%r10), %rsp
-	mov %rcx, GA_SLOT_STATE(%r10)	/* release */
+	/* Release (x86: a plain store): pairs with the next claimer's lock
+	 * cmpxchg and recover.c's/check.c's acquire loads of state. */
+	mov %rcx, GA_SLOT_STATE(%r10)
 	jmp 90f
 
 81:	mov $GA_E_INVAL, %rax

@@ -10,6 +10,8 @@
 
 /* struct plmc_slot */
 #define GA_SLOT_STATE	    0
+#define GA_SLOT_DEAD	    8
+#define GA_SLOT_UID	    28
 #define GA_SLOT_SAVED_RSP   16
 #define GA_SLOT_CLIENT_PKRU 24
 #define GA_SLOT_EXIT_STATE  40
@@ -19,6 +21,7 @@
 /* struct plmc_ppage */
 #define GA_PP_ATTACH_ID	 8
 #define GA_PP_PKEY_SHIFT 20
+#define GA_PP_UID	 32
 
 /* struct plmc_store_hdr */
 #define GA_HDR_SLOT_QUOTA     144

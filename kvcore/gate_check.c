@@ -11,6 +11,9 @@
 #define GA_CHECK(a, b) _Static_assert((a) == (b), #a " != " #b)
 
 GA_CHECK(GA_SLOT_STATE, offsetof(struct plmc_slot, state));
+GA_CHECK(GA_SLOT_DEAD, offsetof(struct plmc_slot, dead));
+GA_CHECK(GA_SLOT_UID, offsetof(struct plmc_slot, uid));
+GA_CHECK(GA_PP_UID, offsetof(struct plmc_ppage, uid));
 GA_CHECK(GA_SLOT_SAVED_RSP, offsetof(struct plmc_slot, saved_rsp));
 GA_CHECK(GA_SLOT_CLIENT_PKRU, offsetof(struct plmc_slot, client_pkru));
 GA_CHECK(GA_SLOT_EXIT_STATE, offsetof(struct plmc_slot, exit_state));

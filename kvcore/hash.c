@@ -145,6 +145,9 @@ static int kv_match(const struct kv_item *it, const char *key, u32 klen,
 /* Context: epoch announced. Return: the item for @key, or NULL. */
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
+	/* Acquire (here and for each next): pairs with kv_wr_link()'s
+	 * release store of the link, so the item it points at is read as
+	 * it was built (publication). */
 	u64 p = __atomic_load_n(kv_bucket(c, hash), __ATOMIC_ACQUIRE);
 
 	while (p) {
@@ -152,6 +155,7 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 
 		if (kv_match(it, key, klen, hash))
 			return it;
+		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
 	}
 	return 0;

@@ -4,11 +4,14 @@
  *
  * An item is built completely (header, key, value) in memory no reader
  * can reach, then published by hash.c with a release store; from then on
- * only its chain link, its expiry (touch) and its fetched bit change (see
- * kv.h). A crash while building leaks the chunk (no one else knows it).
+ * only its chain link, its expiry (touch, gat, meta T), its marks (fetched,
+ * CLOCK reference, meta's win) and its access time change (see kv.h). A
+ * crash while building does not leak the chunk: the slot record names it
+ * (ks->chunk, from the allocation's transaction on), and recovery retires
+ * it (recover.c).
  *
  * Time is the store's: hdr->clock_sec (kept by the backend, never the
- * client) plus the test offset of PLMC_OP_CLOCK.
+ * client), plus the offset of PLMC_OP_CLOCK in the test image only.
  */
 #include "kv.h"
 

@@ -13,6 +13,9 @@
  * same address in every process.
  *
  * Memory order: __atomic builtins with a stated order, never volatile.
+ * Every acquire, release, acq_rel and seq_cst one (and every fence) says
+ * in a comment which operation it pairs with, as liburcu does; a relaxed
+ * one is either a counter or a word whose readers accept old or new.
  */
 #ifndef KV_H
 #define KV_H
@@ -153,10 +156,13 @@ struct kv_area {
 	u64 cas_seq; /* last CAS unique handed out, never reused */
 	u64 pad1[7];
 	u64 pages_used; /* 1 MiB pages taken (under page_lock) */
-	s64 clock_off;	/* test clock offset (PLMC_OP_CLOCK), seconds */
+	s64 clock_off;	/* test clock offset (PLMC_OP_CLOCK), seconds; only
+			 * the test image reads or writes it */
 	kv_lock_t page_lock; /* pages_used; never nested in another lock */
 	u64 rec_gen;	     /* hdr->generation last scanned for the dead */
 	kv_lock_t stat_lock; /* st_base and the class counters' reset */
+	u64 orphans;	     /* free slots left with a retired list: a hint
+			      * (epoch.c, kv_adopt), relaxed */
 	/* The global page pool (move.c), under page_lock: pages no class
 	 * has, zeroed, linked through geo.pnext (index + 1, 0 = none). */
 	u64 pool;
@@ -276,17 +282,19 @@ enum kv_state { KV_LIVE = 0, KV_EXPIRED = 1, KV_FLUSHED = 2 };
 #define KV_LOG_MAX 8 /* stores per transaction */
 
 struct kv_slot {
+	u64 seq;       /* calls entered on this slot (check.c: did anyone
+			* run while the check walked?); the owner's only */
 	u64 held_lock; /* address of the lock being taken/held, 0 = none */
 	u64 rhead;     /* retired list: oldest first */
 	u64 rtail;
 	u64 rcount;
-	u64 crash_at; /* test: enum plmc_crash_point armed by the owner */
+	u64 crash_at; /* test image: enum plmc_crash_point armed by the
+		       * owner; 0 in the production image */
 	u64 chunk;    /* owned chunk: address | class << 56, 0 = none */
 	u64 pending;  /* unlinked item not yet on the retired list */
 	u64 spare;    /* a taken page no class has yet, 0 = none */
 	u64 nlog;     /* committed stores in log[], 0 = no transaction */
 	u64 log[2 * KV_LOG_MAX]; /* address (width in bits 62-63), value */
-	u64 pad;
 };
 
 _Static_assert(sizeof(struct kv_slot) == sizeof(((struct plmc_slot *)0)->kv),
@@ -307,8 +315,22 @@ static inline void kv_tx_init(struct kv_tx *t)
 	t->n = 0;
 }
 
+/*
+ * A transaction holds at most KV_LOG_MAX stores (the longest use 7 of
+ * them). One more would write past e[]
+ * and past the slot record's log: it traps instead, before anything is
+ * committed (a crash with nothing to repair). Every test runs the store,
+ * so a path that grew too long fails there; the check is one compare.
+ */
+static inline void kv_tx_room(const struct kv_tx *t)
+{
+	if (KV_UNLIKELY(t->n >= KV_LOG_MAX))
+		__builtin_trap();
+}
+
 static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
 {
+	kv_tx_room(t);
 	t->e[2 * t->n] = (u64)addr;
 	t->e[2 * t->n + 1] = v;
 	t->n++;
@@ -316,6 +338,7 @@ static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
 
 static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 {
+	kv_tx_room(t);
 	t->e[2 * t->n] = (u64)addr | KV_TX_W32;
 	t->e[2 * t->n + 1] = v;
 	t->n++;
@@ -369,13 +392,25 @@ static inline struct kv_class *kv_cls(int cls)
 	return &kv_area()->cls[cls];
 }
 
-/* Test-only death at a named point (PLMC_OP_CRASH arms it). */
+/*
+ * Test-only death at a named point (PLMC_OP_CRASH arms it). Only the test
+ * image (PLMC_TEST_IMAGE, kvcore/build.mk) has the points; in the
+ * production image they compile to nothing.
+ */
+#ifdef PLMC_TEST_IMAGE
 static inline void kv_crash(const struct kv_ctx *c, int point)
 {
 	if (KV_UNLIKELY(__atomic_load_n(&c->ks->crash_at, __ATOMIC_RELAXED) ==
 			(u64)point))
 		__builtin_trap();
 }
+#else
+static inline void kv_crash(const struct kv_ctx *c, int point)
+{
+	(void)c;
+	(void)point;
+}
+#endif
 
 /* Change a per-slot counter: only the slot's owner writes it (so no
  * locked op), stats reads it from other slots (so an atomic store). */
@@ -457,6 +492,7 @@ void kv_tx_replay(struct kv_slot *ks);
 /* recover.c */
 int kv_slot_dead(const struct plmc_slot *s);
 int kv_recover_slot(struct kv_ctx *c, u64 i);
+void kv_recover_own(struct kv_ctx *c);
 long kv_recover_all(struct kv_ctx *c);
 
 /* check.c */
@@ -499,7 +535,8 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 void kv_epoch_enter(struct plmc_slot *s);
 void kv_epoch_exit(struct plmc_slot *s);
 void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
-int kv_reclaim(struct kv_ctx *c);
+int kv_reclaim(struct kv_ctx *c, int adopt);
+void kv_orphan_note(const struct kv_slot *ks);
 
 /*
  * A write in progress on one key (hash.c): kv_wr_begin takes the stripe
@@ -552,7 +589,20 @@ struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
 	    u32 klen, u32 hash, u64 cas);
 long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
-	       const void *val, u64 vlen);
+	       const void *val, u64 vlen, u64 cas, u64 *cas_out);
+
+/* An incr/decr in progress (kv_arith): in, then out. */
+struct kv_arith {
+	int incr;
+	int set_exp;	/* meta T: an item rewritten in place gets exp */
+	u32 exp;
+	u64 delta;
+	u64 cas;	/* nonzero: the item's CAS must be this (meta C) */
+	u64 value;	/* out: the new number */
+	struct kv_item *old, *it; /* out: replaced and linked */
+};
+
+long kv_arith(struct kv_ctx *c, const char *key, u32 klen, struct kv_arith *a);
 long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
 	      u64 *value);
 struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
@@ -560,19 +610,72 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 void kv_flush(struct kv_ctx *c, s64 delay);
 void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 void kv_free_own(struct kv_ctx *c, struct kv_item *it);
-int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it);
+#define KV_CARRY_EXP (1U << 16) /* kv_swap: the new item takes the expiry */
+int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
+	    u32 carry);
 struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen);
 int kv_parse_u64(const char *s, u64 n, u64 *out);
 u32 kv_utoa(u64 v, char *buf);
-struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
-			      u64 v, int *err);
-u64 kv_apply_delta(u64 v, int incr, u64 delta);
+
+/*
+ * The live item for a read (get, mget, mg, me), or NULL. A dead (expired
+ * or flushed) item found is counted and unlinked (lazy reclaim: the miss
+ * path may lock). Inline: it is the get path.
+ */
+static inline __attribute__((always_inline)) struct kv_item *
+kv_find_read(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	struct kv_item *it = kv_lookup(c, key, klen, hash);
+	int st;
+
+	if (!it)
+		return 0;
+	st = kv_item_state(c, it);
+	if (KV_LIKELY(st == KV_LIVE))
+		return it;
+	kv_add(st == KV_EXPIRED ? &c->st->get_expired : &c->st->get_flushed, 1);
+	kv_reap(c, key, klen, hash);
+	return 0;
+}
 
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 
 /* dispatch.c */
 int kv_user_ok(u64 p, u64 len);
+/*
+ * The fields of struct plmc_req, as bits of a "used" mask: every field an
+ * op does not use must be 0 (kv_req_only), so it stays free for later.
+ */
+#define RQ_KEY	   (1U << 0)
+#define RQ_VAL	   (1U << 1)
+#define RQ_BUF	   (1U << 2)
+#define RQ_OUT	   (1U << 3)
+#define RQ_VLEN	   (1U << 4)
+#define RQ_BUFLEN  (1U << 5)
+#define RQ_EXPTIME (1U << 6)
+#define RQ_CAS	   (1U << 7)
+#define RQ_KLEN	   (1U << 8)
+#define RQ_FLAGS   (1U << 9)
+#define RQ_KEYS	   (RQ_KEY | RQ_KLEN)
+
+/*
+ * Return: 0 if every field of @r outside @used is 0, else PLMC_E_INVAL.
+ * Inline: with @used a constant, it folds to the tests of the unused
+ * fields only, as if written out by hand in each handler.
+ */
+static inline int kv_req_only(const struct plmc_req *r, u32 used)
+{
+	return ((!(used & RQ_KEY) && r->key) || (!(used & RQ_VAL) && r->val) ||
+		(!(used & RQ_BUF) && r->buf) || (!(used & RQ_OUT) && r->out) ||
+		(!(used & RQ_VLEN) && r->vlen) ||
+		(!(used & RQ_BUFLEN) && r->buflen) ||
+		(!(used & RQ_EXPTIME) && r->exptime) ||
+		(!(used & RQ_CAS) && r->cas) || (!(used & RQ_KLEN) && r->klen) ||
+		(!(used & RQ_FLAGS) && r->flags))
+		       ? PLMC_E_INVAL
+		       : 0;
+}
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);

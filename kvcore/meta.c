@@ -13,9 +13,11 @@
  * on mg is one 4-byte store, W one atomic or, each valid alone, so a
  * death between the two leaves nothing to repair (as touch).
  *
- * Everything else follows ops.c: items are built before the lock, no
- * client memory is touched under it, optimistic copy-then-swap for the
- * paths that read the old value (append, prepend, ma, md with I).
+ * Everything else follows ops.c and shares its code: items are built
+ * before the lock, no client memory is touched under it, optimistic
+ * copy-then-swap for the paths that read the old value (append and
+ * prepend are kv_concat, ma is kv_arith, md with I is kv_swap), which
+ * take the old item's expiry and marks under the lock.
  */
 #include "kv.h"
 
@@ -70,11 +72,8 @@ static int kv_meta_valid(const struct plmc_meta *m, const struct plmc_req *r)
 	    (!(f & PLMC_MF_CAS) && m->cas_in) ||
 	    (m->cmd != PLMC_META_ARITH && (m->delta || m->initial)))
 		return PLMC_E_INVAL;
-	if ((!set && (r->val || r->vlen)) || (!get && (r->buf || r->buflen)))
-		return PLMC_E_INVAL;
-	if (r->exptime || r->cas || r->flags)
-		return PLMC_E_INVAL;
-	return 0;
+	return kv_req_only(r, RQ_KEYS | RQ_OUT | (set ? RQ_VAL | RQ_VLEN : 0) |
+				      (get ? RQ_BUF | RQ_BUFLEN : 0));
 }
 
 /* Copy the key in, then check it: 1..250 bytes; a text key (no b) has
@@ -121,24 +120,6 @@ static void kv_meta_fill(const struct kv_ctx *c, struct plmc_meta *m,
 		   (f & KV_IT_STALE ? PLMC_MR_STALE : 0) |
 		   (f & KV_IT_WON ? PLMC_MR_TOKEN : 0) |
 		   (f & KV_IT_BINKEY ? PLMC_MR_BINKEY : 0);
-}
-
-/* The live item for @key, or NULL; a dead one found is counted and
- * unlinked (as a get does). */
-static struct kv_item *kv_meta_find(struct kv_ctx *c, const char *key, u32 klen,
-				    u32 hash)
-{
-	struct kv_item *it = kv_lookup(c, key, klen, hash);
-	int st;
-
-	if (!it)
-		return 0;
-	st = kv_item_state(c, it);
-	if (st == KV_LIVE)
-		return it;
-	kv_add(st == KV_EXPIRED ? &c->st->get_expired : &c->st->get_flushed, 1);
-	kv_reap(c, key, klen, hash);
-	return 0;
 }
 
 /* The expiry a created item ends with: T and N apply in line order. */
@@ -194,7 +175,7 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	u32 hash = kv_hash(key, klen);
 	int locked = !!(m->mflags &
 			(PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_RECACHE));
-	struct kv_item *it = kv_meta_find(c, key, klen, hash), *nit = 0;
+	struct kv_item *it = kv_find_read(c, key, klen, hash), *nit = 0;
 	struct kv_wr w;
 	int err;
 
@@ -263,39 +244,6 @@ miss:
 	return PLMC_NOT_FOUND;
 }
 
-/* ms with M A / M P: join onto the live value; flags and expiry stay. */
-static long kv_meta_concat(struct kv_ctx *c, struct plmc_meta *m,
-			   const char *key, u32 klen, const void *val, u64 vlen)
-{
-	int append = m->mode == PLMC_MS_APPEND;
-	u64 cas = (m->mflags & PLMC_MF_CAS) ? m->cas_in : 0;
-
-	for (;;) {
-		struct kv_item *old = kv_find_live(c, key, klen), *it;
-		int err, rc;
-
-		if (!old)
-			return PLMC_NOT_STORED;
-		if (cas && cas != old->cas)
-			return PLMC_EXISTS;
-		c->pin = old;
-		it = kv_item_copy(c, old, old->vlen + vlen, &err);
-		c->pin = 0;
-		if (!it) /* memcached: a join that does not fit is NS */
-			return err == PLMC_E_TOOBIG ? PLMC_NOT_STORED : err;
-		memcpy(it->data + klen + (append ? 0 : vlen), old->data + klen,
-		       old->vlen);
-		memcpy(it->data + klen + (append ? old->vlen : 0), val, vlen);
-		rc = kv_swap(c, old, it);
-		if (rc > 0) {
-			m->cas = it->cas;
-			return PLMC_STORED;
-		}
-		if (rc < 0)
-			return PLMC_NOT_STORED;
-	}
-}
-
 /*
  * ms: memcached's do_store_item for meta. A C makes set and replace a
  * cas; a C with I that is older than the item's CAS stores the value as
@@ -352,8 +300,15 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	if (!kv_user_ok(val, vlen))
 		return PLMC_E_FAULT;
 	kv_add(&c->st->cmd_set, 1);
-	if (m->mode == PLMC_MS_APPEND || m->mode == PLMC_MS_PREPEND)
-		return kv_meta_concat(c, m, key, klen, (const void *)val, vlen);
+	if (m->mode == PLMC_MS_APPEND || m->mode == PLMC_MS_PREPEND) {
+		u64 cas = 0;
+
+		rc = kv_concat(c, m->mode == PLMC_MS_APPEND, key, klen,
+			       (const void *)val, vlen,
+			       (m->mflags & PLMC_MF_CAS) ? m->cas_in : 0, &cas);
+		m->cas = cas;
+		return rc;
+	}
 	it = kv_item_new(c, key, klen, vlen, m->cflags, &err);
 	if (!it)
 		return err;
@@ -389,6 +344,7 @@ static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 	for (;;) {
 		struct kv_item *old = kv_find_live(c, key, klen), *it;
 		int err, rc;
+		u32 carry;
 
 		if (!old) {
 			kv_add(&c->st->delete_misses, 1);
@@ -404,14 +360,18 @@ static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 		if (!it)
 			return err;
 		memcpy(it->data + klen, old->data + klen, old->vlen);
-		it->iflags = (__atomic_load_n(&old->iflags, __ATOMIC_RELAXED) &
-			      (KV_IT_FETCHED | KV_IT_BINKEY)) |
-			     KV_IT_STALE;
+		/* Stale, the token cleared; fetched and the key's form are
+		 * taken under the lock (kv_swap), and the expiry unless T
+		 * sets it. */
+		it->iflags = KV_IT_STALE;
 		it->time = old->time;
 		it->atime = __atomic_load_n(&old->atime, __ATOMIC_RELAXED);
-		if (m->mflags & PLMC_MF_TTL)
+		carry = KV_IT_FETCHED | KV_IT_BINKEY | KV_CARRY_EXP;
+		if (m->mflags & PLMC_MF_TTL) {
 			it->exptime = (u32)kv_exptime(c, m->ttl);
-		rc = kv_swap(c, old, it);
+			carry &= ~KV_CARRY_EXP;
+		}
+		rc = kv_swap(c, old, it, carry);
 		if (rc > 0) {
 			m->cas = it->cas;
 			return PLMC_DELETED;
@@ -478,62 +438,44 @@ static int kv_meta_arith_create(struct kv_ctx *c, struct plmc_meta *m,
 	return 1;
 }
 
-/* ma: incr/decr as kv_delta, plus C, N/J and T. */
+/* ma: incr/decr (kv_arith, as incr), plus C, N/J and T. */
 static long kv_meta_arith(struct kv_ctx *c, struct plmc_meta *m,
 			  const char *key, u32 klen)
 {
-	int incr = m->mode == PLMC_MA_INCR;
-	u64 *hits = incr ? &c->st->incr_hits : &c->st->decr_hits;
-	u64 *misses = incr ? &c->st->incr_misses : &c->st->decr_misses;
+	struct kv_arith a = {
+		.incr = m->mode == PLMC_MA_INCR,
+		.set_exp = !!(m->mflags & PLMC_MF_TTL),
+		.exp = (u32)kv_exptime(c, m->ttl),
+		.delta = m->delta,
+		.cas = (m->mflags & PLMC_MF_CAS) ? m->cas_in : 0,
+	};
+	long rc;
+	int err;
 
 	for (;;) {
-		struct kv_item *old = kv_find_live(c, key, klen), *it;
-		u64 v;
-		int err, rc;
-
-		if (!old && !(m->mflags & PLMC_MF_VIVIFY)) {
-			kv_add(misses, 1);
+		rc = kv_arith(c, key, klen, &a);
+		if (rc != PLMC_NOT_FOUND)
+			break;
+		if (!(m->mflags & PLMC_MF_VIVIFY)) {
+			kv_add(a.incr ? &c->st->incr_misses
+				      : &c->st->decr_misses,
+			       1);
 			return PLMC_NOT_FOUND;
 		}
-		if (!old) {
-			rc = kv_meta_arith_create(c, m, key, klen, &err);
-			if (rc < 0)
-				return err;
-			if (rc > 0)
-				break;
-			continue;
-		}
-		/* memcached's add_delta order: an empty value, then C (C0
-		 * compares nothing), then the number. */
-		if (!old->vlen)
-			return PLMC_E_NONNUMERIC;
-		if ((m->mflags & PLMC_MF_CAS) && m->cas_in &&
-		    old->cas != m->cas_in)
-			return PLMC_EXISTS;
-		if (kv_parse_u64(old->data + klen, old->vlen, &v))
-			return PLMC_E_NONNUMERIC;
-		v = kv_apply_delta(v, incr, m->delta);
-		c->pin = old;
-		it = kv_delta_item(c, old, v, &err);
-		c->pin = 0;
-		if (!it)
+		rc = kv_meta_arith_create(c, m, key, klen, &err);
+		if (rc < 0)
 			return err;
-		/* memcached applies T to the item it rewrote in place; when
-		 * the number grew longer it replaced the item and T lands on
-		 * the old one, lost. The reply still shows T's TTL. */
-		if ((m->mflags & PLMC_MF_TTL) && it->vlen == old->vlen)
-			it->exptime = (u32)kv_exptime(c, m->ttl);
-		kv_meta_fill(c, m, old);
-		rc = kv_swap(c, old, it);
-		if (rc > 0) {
-			kv_add(hits, 1);
-			m->cas = it->cas;
-			m->vlen = it->vlen;
-			m->number = v;
-			m->rbits = 0;
-			break;
-		}
+		if (rc > 0)
+			goto done;
 	}
+	if (rc != PLMC_OK)
+		return rc;
+	kv_meta_fill(c, m, a.old); /* as found */
+	m->cas = a.it->cas;
+	m->vlen = a.it->vlen;
+	m->number = a.value;
+	m->rbits = 0;
+done:
 	if (m->mflags & PLMC_MF_TTL)
 		m->ttl_set = kv_ttl_left(c, kv_exptime(c, m->ttl));
 	if (m->mflags & PLMC_MF_VIVIFY)
@@ -545,7 +487,7 @@ static long kv_meta_arith(struct kv_ctx *c, struct plmc_meta *m,
 static long kv_meta_debug(struct kv_ctx *c, struct plmc_meta *m,
 			  const char *key, u32 klen)
 {
-	struct kv_item *it = kv_meta_find(c, key, klen, kv_hash(key, klen));
+	struct kv_item *it = kv_find_read(c, key, klen, kv_hash(key, klen));
 
 	if (!it)
 		return PLMC_NOT_FOUND;

@@ -311,7 +311,7 @@ static int kv_move_step(struct kv_ctx *c, int cls)
 			kv_evict_item(c, it, cls, 1);
 	}
 take:
-	kv_reclaim(c);
+	kv_reclaim(c, 1);
 	kv_pool_put(c); /* kv_move_finish needs the spare free */
 	kv_lock(c, &cl->lock);
 	if (cl->mv == mv) {

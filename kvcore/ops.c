@@ -11,7 +11,12 @@
  *
  * Why pointer identity is enough for the optimistic paths: the item read
  * cannot be freed (and so reused) while this call's epoch is announced,
- * so "the link still points at it" means "nothing replaced it".
+ * so "the link still points at it" means "nothing replaced it". It does
+ * not mean "nothing changed it": a published item's expiry (touch, gat,
+ * meta T) and its win mark (mg) change in place under the stripe lock.
+ * So what the new item inherits from the old one (expiry, marks) is
+ * copied in kv_swap, under that lock, after the identity check: a touch
+ * or a win between the read and the swap is never lost.
  */
 #include "kv.h"
 
@@ -88,17 +93,27 @@ void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 }
 
 /*
- * Link @it in place of @old if @old is still the live item there.
+ * Link @it in place of @old if @old is still the live item there. Under
+ * the stripe lock, before the link, @it takes from @old what @carry names
+ * (KV_CARRY_EXP: the expiry; the low 16 bits: those iflags), as they are
+ * now: touch, gat, meta's T and W change them only under this lock.
  * Return: 1 done, 0 raced (the caller retries; @it is freed), -1 the item
  * is gone (@it is freed).
  */
-int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it)
+int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
+	    u32 carry)
 {
 	struct kv_wr w;
 	int rc = -1;
 
 	kv_wr_begin(c, &w, old->data, old->klen, old->hash);
 	if (w.old == old && kv_wr_live(&w)) {
+		/* @it is not published yet: plain stores. */
+		if (carry & KV_CARRY_EXP)
+			it->exptime = __atomic_load_n(&old->exptime,
+						      __ATOMIC_RELAXED);
+		it->iflags |= __atomic_load_n(&old->iflags, __ATOMIC_RELAXED) &
+			      (u16)carry;
 		kv_wr_link(c, &w, it);
 		rc = 1;
 	} else if (kv_wr_live(&w)) {
@@ -121,12 +136,13 @@ struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
 /*
  * append/prepend @val (client memory, checked by the caller) to @key's
  * value; flags and expiry stay. The value is copied from the client
- * before any lock.
+ * before any lock. @cas: nonzero, the item's CAS must be this (meta's
+ * C); *@cas_out: the new item's CAS.
  * Return: STORED, NOT_STORED (no such key, or the joined item would
- * be over the max item size: memcached's answer), NOMEM.
+ * be over the max item size: memcached's answer), EXISTS, NOMEM.
  */
 long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
-	       const void *val, u64 vlen)
+	       const void *val, u64 vlen, u64 cas, u64 *cas_out)
 {
 	for (;;) {
 		struct kv_item *old = kv_find_live(c, key, klen), *it;
@@ -134,6 +150,8 @@ long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
 
 		if (!old)
 			return PLMC_NOT_STORED;
+		if (cas && cas != old->cas)
+			return PLMC_EXISTS;
 		c->pin = old; /* eviction must not take what we copy */
 		it = kv_item_copy(c, old, old->vlen + vlen, &err);
 		c->pin = 0;
@@ -142,7 +160,9 @@ long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
 		memcpy(it->data + klen + (append ? 0 : vlen), old->data + klen,
 		       old->vlen);
 		memcpy(it->data + klen + (append ? old->vlen : 0), val, vlen);
-		rc = kv_swap(c, old, it);
+		rc = kv_swap(c, old, it, KV_CARRY_EXP);
+		if (rc > 0)
+			*cas_out = it->cas;
 		if (rc)
 			return rc > 0 ? PLMC_STORED : PLMC_NOT_STORED;
 	}
@@ -204,9 +224,11 @@ u32 kv_utoa(u64 v, char *buf)
 
 /* Build the item holding @v for @old: memcached rewrites in place (the
  * digits, then spaces to the old length) when the digits fit, else the
- * value is exactly the digits. */
-struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
-			      u64 v, int *err)
+ * value is exactly the digits. *@carry: what kv_swap must take from @old
+ * (an item rewritten in place keeps its marks; the expiry always). */
+static struct kv_item *kv_delta_item(struct kv_ctx *c,
+				     const struct kv_item *old, u64 v,
+				     u32 *carry, int *err)
 {
 	char digits[20];
 	u32 n = kv_utoa(v, digits);
@@ -217,13 +239,13 @@ struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
 		return 0;
 	memcpy(it->data + it->klen, digits, n);
 	memset(it->data + it->klen + n, ' ', len - n);
+	*carry = KV_CARRY_EXP;
 	if (n <= old->vlen) {
 		/* memcached rewrites this one in place: the item keeps its
 		 * marks (fetched, meta's) and its times. Not published yet:
-		 * plain stores. */
-		it->iflags |= __atomic_load_n(&old->iflags, __ATOMIC_RELAXED) &
-			      (KV_IT_FETCHED | KV_IT_STALE | KV_IT_WON |
-			       KV_IT_BINKEY);
+		 * plain stores; the marks are taken under the lock. */
+		*carry |=
+			KV_IT_FETCHED | KV_IT_STALE | KV_IT_WON | KV_IT_BINKEY;
 		it->time = old->time;
 		it->atime = __atomic_load_n(&old->atime, __ATOMIC_RELAXED);
 	}
@@ -231,11 +253,73 @@ struct kv_item *kv_delta_item(struct kv_ctx *c, const struct kv_item *old,
 }
 
 /* incr wraps at 2^64; decr stops at 0. */
-u64 kv_apply_delta(u64 v, int incr, u64 delta)
+static u64 kv_apply_delta(u64 v, int incr, u64 delta)
 {
 	if (incr)
 		return v + delta;
 	return delta > v ? 0 : v - delta;
+}
+
+/* One try of kv_arith on @old. Return: as kv_arith, or 1 (raced: again). */
+static long kv_arith_try(struct kv_ctx *c, struct kv_arith *a,
+			 struct kv_item *old)
+{
+	struct kv_item *it;
+	u32 carry;
+	u64 v;
+	int err, rc;
+
+	/* memcached's add_delta order: an empty value, then C (C0 compares
+	 * nothing), then the number. */
+	if (!old->vlen)
+		return PLMC_E_NONNUMERIC;
+	if (a->cas && old->cas != a->cas)
+		return PLMC_EXISTS;
+	if (kv_parse_u64(old->data + old->klen, old->vlen, &v))
+		return PLMC_E_NONNUMERIC;
+	v = kv_apply_delta(v, a->incr, a->delta);
+	c->pin = old;
+	it = kv_delta_item(c, old, v, &carry, &err);
+	c->pin = 0;
+	if (!it)
+		return err;
+	/* meta's T lands on an item rewritten in place; when the number
+	 * grew longer memcached replaced the item and T was lost with the
+	 * old one. */
+	if (a->set_exp && it->vlen == old->vlen) {
+		it->exptime = a->exp;
+		carry &= ~KV_CARRY_EXP;
+	}
+	rc = kv_swap(c, old, it, carry);
+	if (rc <= 0)
+		return 1; /* raced, or gone: look again */
+	a->value = v;
+	a->old = old;
+	a->it = it;
+	return PLMC_OK;
+}
+
+/*
+ * incr/decr (and meta's ma) of @key's decimal value: a->value gets the
+ * result, a->old and a->it the items replaced and linked (readable in
+ * this call's epoch). Counts a hit; the caller counts misses.
+ * Return: PLMC_OK, PLMC_NOT_FOUND, PLMC_EXISTS (a->cas differs),
+ * PLMC_E_NONNUMERIC, PLMC_E_NOMEM.
+ */
+long kv_arith(struct kv_ctx *c, const char *key, u32 klen, struct kv_arith *a)
+{
+	long rc;
+
+	do {
+		struct kv_item *old = kv_find_live(c, key, klen);
+
+		if (!old)
+			return PLMC_NOT_FOUND;
+		rc = kv_arith_try(c, a, old);
+	} while (rc == 1);
+	if (rc == PLMC_OK)
+		kv_add(a->incr ? &c->st->incr_hits : &c->st->decr_hits, 1);
+	return rc;
 }
 
 /*
@@ -245,38 +329,14 @@ u64 kv_apply_delta(u64 v, int incr, u64 delta)
 long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
 	      u64 *value)
 {
-	u64 *hits = incr ? &c->st->incr_hits : &c->st->decr_hits;
+	struct kv_arith a = {.incr = incr, .delta = delta};
+	long rc = kv_arith(c, key, klen, &a);
 
-	for (;;) {
-		struct kv_item *old = kv_find_live(c, key, klen), *it;
-		u64 v;
-		int err, rc;
-
-		if (!old) {
-			kv_add(incr ? &c->st->incr_misses : &c->st->decr_misses,
-			       1);
-			return PLMC_NOT_FOUND;
-		}
-		if (kv_parse_u64(old->data + klen, old->vlen, &v))
-			return PLMC_E_NONNUMERIC;
-		v = kv_apply_delta(v, incr, delta);
-		c->pin = old;
-		it = kv_delta_item(c, old, v, &err);
-		c->pin = 0;
-		if (!it)
-			return err;
-		rc = kv_swap(c, old, it);
-		if (rc > 0) {
-			kv_add(hits, 1);
-			*value = v;
-			return PLMC_OK;
-		}
-		if (rc < 0) {
-			kv_add(incr ? &c->st->incr_misses : &c->st->decr_misses,
-			       1);
-			return PLMC_NOT_FOUND;
-		}
-	}
+	if (rc == PLMC_NOT_FOUND)
+		kv_add(incr ? &c->st->incr_misses : &c->st->decr_misses, 1);
+	if (rc == PLMC_OK)
+		*value = a.value;
+	return rc;
 }
 
 /*
@@ -328,6 +388,8 @@ void kv_flush(struct kv_ctx *c, s64 delay)
 			__atomic_add_fetch(&a->cas_seq, 1, __ATOMIC_RELAXED),
 			__ATOMIC_RELAXED);
 	kv_crash(c, PLMC_CRASH_FLUSH); /* flush_cas alone hides nothing */
+	/* Release: pairs with kv_ctx_init()'s acquire load of flush_time:
+	 * a call that sees the flush sees its CAS mark. */
 	__atomic_store_n(&a->flush_time, oldest, __ATOMIC_RELEASE);
 	kv_add(&c->st->cmd_flush, 1);
 }

@@ -135,6 +135,8 @@ void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 	kv_stats_settings(c, st);
 	st->limit_maxbytes = c->geo.npages * KV_PAGE_SIZE;
 	st->time = c->now;
+	/* Acquire: pairs with the backend's release of generation (as in
+	 * kv_dispatch); the deaths read with it are at least as new. */
 	st->generation = __atomic_load_n(&h->generation, __ATOMIC_ACQUIRE);
 	st->deaths = KV_LOAD(&h->deaths);
 	st->nattach = KV_LOAD(&h->nattach);

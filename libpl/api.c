@@ -397,6 +397,8 @@ static const char *pl_error_str(int rc)
 		"image rejected by the image check, or not this library's",
 		"incr/decr: the value is not an unsigned decimal number",
 		"memory waits on another thread's call; retry",
+		"test-only operation: the store runs the production image "
+		"(create it with the test image)",
 	};
 	int i = PLMC_E_INVAL - rc;
 

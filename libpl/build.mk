@@ -1,8 +1,8 @@
 # libpl: the client runtime, as build/libpl.a and build/libpl.so.
 #
 # Every object is position-independent so the same objects make both.
-# image.S embeds $(B)/kvcore.img (kvcore/build.mk) with .incbin, so the
-# library is rebuilt whenever the image changes.
+# image.S embeds $(B)/kvcore.img and $(B)/kvcore-test.img (kvcore/build.mk)
+# with .incbin, so the library is rebuilt whenever an image changes.
 
 LIBPL_SRCS := $(wildcard libpl/*.c)
 LIBPL_OBJS := $(patsubst libpl/%.c,$(B)/libpl/%.o,$(LIBPL_SRCS)) \
@@ -17,9 +17,10 @@ $(patsubst libpl/%.c,$(B)/libpl/%.o,$(LIBPL_SRCS)): $(B)/libpl/%.o: \
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBPL_CFLAGS) -c -o $@ $<
 
-$(B)/libpl/image.o: libpl/image.S $(B)/kvcore.img
+$(B)/libpl/image.o: libpl/image.S $(B)/kvcore.img $(B)/kvcore-test.img
 	@mkdir -p $(dir $@)
-	$(CC) -fPIC -DPL_IMAGE_PATH='"$(B)/kvcore.img"' -c -o $@ $<
+	$(CC) -fPIC -DPL_IMAGE_PATH='"$(B)/kvcore.img"' \
+		-DPL_TEST_IMAGE_PATH='"$(B)/kvcore-test.img"' -c -o $@ $<
 
 $(B)/libpl.a: $(LIBPL_OBJS)
 	@rm -f $@

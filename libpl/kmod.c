@@ -6,9 +6,9 @@
  * thread; other threads start with it disabled too), bind the segment
  * with PLMC_IOC_ATTACH, then the three fixed mappings ioctl.h describes.
  * From then on the store is unreadable here: libpl only reads the ppage
- * and trusts the ioctl's answers. The gate address comes from the image
- * built into libpl, which must be the image the segment runs (same size,
- * checked; the module checked the image itself at create).
+ * and trusts the ioctl's answers. The gate address comes from the images
+ * built into libpl, one of which must be the image the segment runs (same
+ * size, checked; the module checked the image itself at create).
  * Any failure unwinds every step; a crash is the module's to notice.
  */
 #include <errno.h>
@@ -35,7 +35,8 @@ int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
 	struct plmc_create_args a;
 	int fd, rc = 0;
 
-	if (plmc_image_check(pl_image, pl_image_len()) != PLMC_IMG_OK)
+	if (plmc_image_check(pl_image_for(o->flags),
+			     pl_image_len_for(o->flags)) != PLMC_IMG_OK)
 		return PLMC_E_IMAGE;
 	fd = kmod_open();
 	if (fd < 0)
@@ -43,8 +44,8 @@ int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
 	memset(&a, 0, sizeof(a));
 	strncpy(a.name, name, sizeof(a.name) - 1);
 	a.size = o->store_size;
-	a.image = (__u64)(uintptr_t)pl_image;
-	a.image_len = pl_image_len();
+	a.image = (__u64)(uintptr_t)pl_image_for(o->flags);
+	a.image_len = pl_image_len_for(o->flags);
 	a.uid = (__u32)geteuid();
 	a.gid = (__u32)getegid();
 	a.mode = o->mode;
@@ -120,11 +121,35 @@ static int kmod_ppage_ok(const struct plmc_attach_args *a, int pkey)
 	return 0;
 }
 
+/*
+ * The gate's pku entry offset in the segment's image, known by its size:
+ * the production or the test image built into this library. The store is
+ * unreadable here, so the size is all there is to go by; both images put
+ * the gate at the same offsets (kvcore/build.mk), and a pair of same-size
+ * images whose entries differed would be refused.
+ * Return: the offset, or 0 for an image this library did not build.
+ */
+static __u64 kmod_entry(__u64 image_size)
+{
+	const struct plmc_image_hdr *p = (const void *)pl_image_for(0);
+	const struct plmc_image_hdr *t =
+		(const void *)pl_image_for(PLMC_CREATE_TEST_IMAGE);
+	int prod = image_size == pl_image_len_for(0);
+	int test = image_size == pl_image_len_for(PLMC_CREATE_TEST_IMAGE);
+
+	if (prod && test && p->entry_pku != t->entry_pku)
+		return 0;
+	if (prod)
+		return p->entry_pku;
+	return test ? t->entry_pku : 0;
+}
+
 /* Context: pl_lock held, not attached. */
 int pl_kmod_attach(const char *name)
 {
 	struct plmc_attach_args a;
 	int fd, pkey, rc;
+	__u64 entry;
 
 	fd = kmod_open();
 	if (fd < 0)
@@ -141,7 +166,8 @@ int pl_kmod_attach(const char *name)
 		rc = -errno;
 		goto err_pkey;
 	}
-	if (a.image_size != pl_image_len()) {
+	entry = kmod_entry(a.image_size);
+	if (!entry) {
 		rc = PLMC_E_IMAGE; /* another build's image: entry unknown */
 		goto err_pkey;
 	}
@@ -156,8 +182,7 @@ int pl_kmod_attach(const char *name)
 	pl.hdr = NULL;
 	pl.stack_numa = 0; /* module pages do not move */
 	pl.attach_id = a.attach_id;
-	__atomic_store_n(&pl.gate,
-			 (pl_gate_fn)(PLMC_BASE + pl_image_hdr()->entry_pku),
+	__atomic_store_n(&pl.gate, (pl_gate_fn)(PLMC_BASE + entry),
 			 __ATOMIC_RELEASE);
 	return 0;
 

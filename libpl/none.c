@@ -134,7 +134,8 @@ static int none_fill(int fd, const char *name,
 	rc = pl_shm_set_numa(fd, size, o->numa, o->numa_node);
 	if (rc)
 		return rc;
-	rc = pwrite_all(fd, pl_image, pl_image_len(), 0);
+	rc = pwrite_all(fd, pl_image_for(o->flags), pl_image_len_for(o->flags),
+			0);
 	if (rc)
 		return rc;
 	rc = none_hdr_init(&h, name, o);
@@ -153,7 +154,8 @@ int pl_none_create(const char *name, const struct plmc_create_opts *o,
 
 	if (backend == PLMC_BACKEND_NONE)
 		none_announce();
-	if (plmc_image_check(pl_image, pl_image_len()) != PLMC_IMG_OK)
+	if (plmc_image_check(pl_image_for(o->flags),
+			     pl_image_len_for(o->flags)) != PLMC_IMG_OK)
 		return PLMC_E_IMAGE;
 	none_path(path, sizeof(path), name);
 	snprintf(tmp, sizeof(tmp), PL_SHM_DIR ".plmc.%s.%d.tmp", name,
@@ -207,9 +209,18 @@ int pl_none_destroy(const char *name, int force)
 	close(fd);
 	if (rc && !force)
 		return rc;
-	if (!rc && h.nattach > 0 && !force)
-		return -EBUSY;
-	return unlink(path) ? -errno : 0;
+	/* Attached: the held liveness files say (the header's nattach may
+	 * be stale if the last ones died with nobody left to recount). */
+	if (!rc && !force) {
+		int live = pl_none_live_count(name);
+
+		if (live > 0 || (live < 0 && h.nattach > 0))
+			return -EBUSY;
+	}
+	if (unlink(path))
+		return -errno;
+	pl_none_live_remove(name); /* liveness files, of the dead too */
+	return 0;
 }
 
 /* The image: a private copy of the file's, checked, then read+exec. */
@@ -356,8 +367,7 @@ int pl_none_attach(const char *name)
 		pl.hdr = NULL;
 		goto err_ppage;
 	}
-	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
-	pl_numa_attach();
+	pl_numa_attach(); /* nattach: live.c recounts it */
 	ih = (const struct plmc_image_hdr *)PLMC_BASE;
 	pl.fd = fd;
 	pl.pkey = -1;
@@ -379,8 +389,7 @@ err_close:
 /* Context: pl_lock held, slots already released. */
 void pl_none_detach(void)
 {
-	pl_none_live_stop();
-	__atomic_sub_fetch(&pl.hdr->nattach, 1, __ATOMIC_SEQ_CST);
+	pl_none_live_stop(); /* recounts nattach */
 	pl.hdr = NULL;
 	munmap((void *)PLMC_PPAGE_ADDR, PLMC_PPAGE_SIZE);
 	munmap((void *)(PLMC_BASE + PLMC_DATA_OFF), pl.data_len);

@@ -122,8 +122,7 @@ int pl_pku_attach(const char *name)
 		pl.hdr = NULL;
 		goto err_unmap;
 	}
-	__atomic_add_fetch(&h->nattach, 1, __ATOMIC_SEQ_CST);
-	pl_numa_attach();
+	pl_numa_attach(); /* nattach: live.c recounts it */
 	pl.fd = fd;
 	__atomic_store_n(&pl.gate, (pl_gate_fn)(PLMC_BASE + entry),
 			 __ATOMIC_RELEASE);
@@ -145,8 +144,7 @@ err_close:
 /* Context: pl_lock held, slots already released. */
 void pl_pku_detach(void)
 {
-	pl_none_live_stop();
-	__atomic_sub_fetch(&pl.hdr->nattach, 1, __ATOMIC_SEQ_CST);
+	pl_none_live_stop(); /* recounts nattach */
 	pl.hdr = NULL;
 	pku_unmap();
 	close(pl.fd);

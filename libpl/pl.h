@@ -68,18 +68,24 @@ extern __thread int pl_tls_slot PL_TLS;
 extern __thread unsigned long pl_tls_gen PL_TLS;
 extern __thread __u64 pl_tls_clock_tsc PL_TLS; /* TSC at the last refresh */
 
-/* The kvcore image built into the library (image.S). */
+/* The kvcore images built into the library (image.S): production and
+ * test (PLMC_CREATE_TEST_IMAGE). */
 extern const unsigned char pl_image[];
 extern const unsigned char pl_image_end[];
+extern const unsigned char pl_image_test[];
+extern const unsigned char pl_image_test_end[];
 
-static inline const struct plmc_image_hdr *pl_image_hdr(void)
+/* The image a create with @flags (PLMC_CREATE_*) hands the store. */
+static inline const unsigned char *pl_image_for(__u32 flags)
 {
-	return (const struct plmc_image_hdr *)pl_image;
+	return flags & PLMC_CREATE_TEST_IMAGE ? pl_image_test : pl_image;
 }
 
-static inline __u64 pl_image_len(void)
+static inline __u64 pl_image_len_for(__u32 flags)
 {
-	return (__u64)(pl_image_end - pl_image);
+	return flags & PLMC_CREATE_TEST_IMAGE
+		       ? (__u64)(pl_image_test_end - pl_image_test)
+		       : (__u64)(pl_image_end - pl_image);
 }
 
 static inline __u64 pl_round_page(__u64 n)
@@ -110,6 +116,8 @@ void pl_none_scan(void);
 int pl_none_live_start(const char *name);
 void pl_none_live_stop(void);
 void pl_none_forget(void);
+void pl_none_live_remove(const char *name);
+int pl_none_live_count(const char *name);
 /* The shm segment file, shared by none and pku (none.c). */
 #define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
 int pl_shm_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize);

@@ -114,11 +114,16 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 		return PLMC_E_NAME;
 	if (!pl_size_ok(c.store_size) || (c.mode & ~0777U) ||
 	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min) ||
-	    c.slot_quota > PLMC_MAX_SLOTS || c.pad ||
+	    c.slot_quota > PLMC_MAX_SLOTS || (c.flags & ~PLMC_CREATE_FLAGS) ||
 	    !pl_numa_ok(c.numa, c.numa_node))
 		return -EINVAL;
 	if (!c.slot_quota)
 		c.slot_quota = PLMC_SLOT_QUOTA_DEFAULT;
+	if (c.flags & PLMC_CREATE_TEST_IMAGE)
+		fprintf(stderr,
+			"plmc: store %s runs the test image: any "
+			"client may move its clock or crash a call\n",
+			name);
 	if (b == PLMC_BACKEND_KMOD)
 		return pl_kmod_create(name, &c);
 	/* pku: the same file */

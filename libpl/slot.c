@@ -12,16 +12,18 @@
  *   - PLMC_E_BUSY on a new index: drop it, try the next one,
  *     PLMC_MAX_SLOTS tries; BUSY on the thread's own index can only be a
  *     borrower (below) using it: yield and retry, then move on;
- *   - PLMC_E_NOSLOT: the process holds the store's slot quota
- *     (hdr->slot_quota, the gate counts), so the thread has no slot of its
- *     own: each call borrows an idle slot of another thread of this
+ *   - PLMC_E_NOSLOT: this process's uid holds the store's slot quota
+ *     (hdr->slot_quota, the gate counts per uid), so the thread has no
+ *     slot of its own: each call borrows an idle slot of another thread of this
  *     process (the gate's cmpxchg makes it exclusive), yielding while all
  *     are busy, PL_BORROW_MAX rounds, then PLMC_E_NOSLOT. A process may so
  *     run more threads than its quota; they share the quota's slots;
  *   - thread exit and detach: PLMC_OP_RELEASE through the gate, then free
  *     the index.
- * A crash leaves slots owned by a dead attach id; under kmod the module
- * marks them dead, under none they stay taken (none is for development).
+ * A crash leaves slots owned by a dead attach id until the backend marks
+ * them dead: the module at file release (kmod), the liveness watcher of
+ * any attached process (live.c: none, pku). Then any call recovers them,
+ * and a claim of such a slot takes it over (gate.S).
  */
 #include <errno.h>
 #include <stdint.h>

@@ -4,7 +4,7 @@
  *
  *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--slots-per-client N]
  *                [--item-max SIZE] [--factor F] [--slab-min N]
- *                [--backend kmod|none]
+ *                [--test-image] [--backend kmod|none]
  *   plctl destroy NAME [--force] [--backend kmod|none]
  *   plctl stats NAME [--json] [--backend kmod|none]
  *   plctl top NAME [--interval SECONDS] [--count N] [--backend kmod|none]
@@ -44,6 +44,7 @@ struct opts {
 	unsigned quota; /* 0: the default */
 	int use;
 	int force;
+	int test_image; /* create --test-image */
 	uint64_t item_max;     /* store settings (memcached -I -f -n) */
 	uint32_t slab_factor;  /* x 1000 */
 	uint32_t slab_min;
@@ -64,7 +65,8 @@ static void usage_to(FILE *f)
 		"[--slots-per-client N] [--backend kmod|none|pku]\n"
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
-		"                    [--numa interleave|bind=N|local]\n"
+		"                    [--numa interleave|bind=N|local] "
+		"[--test-image]\n"
 		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
 		"       plctl stats NAME [--json] [--backend kmod|none]\n"
 		"       plctl top NAME [--interval SECONDS] [--count N] "
@@ -261,6 +263,10 @@ static int parse(int argc, char **argv, struct opts *o)
 			o->force = 1;
 			continue;
 		}
+		if (!strcmp(a, "--test-image")) {
+			o->test_image = 1;
+			continue;
+		}
 		switch (view_opt(o, a, v)) {
 		case 1:
 			i += strcmp(a, "--json") != 0;
@@ -342,6 +348,7 @@ static int cmd_create(const struct opts *o)
 		.use = o->use, .item_max = o->item_max,
 		.slab_factor = o->slab_factor, .slab_min = o->slab_min,
 		.slot_quota = o->quota, .numa = o->numa, .numa_node = o->node,
+		.flags = o->test_image ? PLMC_CREATE_TEST_IMAGE : 0,
 	};
 
 	/* The store's own rule (layout.h), so the message comes before
@@ -357,9 +364,10 @@ static int cmd_create(const struct opts *o)
 			o->node);
 	if (rc)
 		return fail("create", o->name, rc);
-	printf("created %s: %llu bytes, mode %04o, %u slots per client\n",
+	printf("created %s: %llu bytes, mode %04o, %u slots per client%s\n",
 	       o->name, (unsigned long long)o->size, o->mode,
-	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT);
+	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT,
+	       o->test_image ? ", test image" : "");
 	print_item_room(o);
 	return 0;
 }

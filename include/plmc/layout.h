@@ -40,8 +40,8 @@
 #define PLMC_STACKS_OFF PLMC_DATA_OFF
 #define PLMC_STORE_OFF (PLMC_STACKS_OFF + PLMC_MAX_SLOTS * PLMC_STACK_SIZE)
 
-/* Slots per attachment unless the creator says otherwise: a quarter, so
- * one client (or three) cannot take every slot. */
+/* Slots per uid unless the creator says otherwise: a quarter, so one
+ * user's clients (or three users') cannot take every slot. */
 #define PLMC_SLOT_QUOTA_DEFAULT (PLMC_MAX_SLOTS / 4)
 
 #define PLMC_STORE_MIN (4ULL << 20)
@@ -115,9 +115,11 @@ struct plmc_store_hdr {
 	__u64 nattach;    /* processes attached now (informational) */
 	__u64 attach_seq; /* last attach id handed out (none backend) */
 	char name[PLMC_NAME_LEN];
-	/* Most slots one attachment may hold (idle or busy), 1..MAX_SLOTS;
-	 * the gate refuses a free slot beyond it (PLMC_E_NOSLOT). 0 (a
-	 * header older than the field) means PLMC_SLOT_QUOTA_DEFAULT. */
+	/* Most slots the attachments of one uid may hold together (idle or
+	 * busy; slots of attachments marked dead do not count),
+	 * 1..MAX_SLOTS; the gate refuses a new slot beyond it
+	 * (PLMC_E_NOSLOT). 0 (a header older than the field) means
+	 * PLMC_SLOT_QUOTA_DEFAULT. */
 	__u32 slot_quota;
 	__u32 pad0;
 	/*
@@ -147,7 +149,9 @@ struct plmc_store_hdr {
  *
  * state: 0 = free; otherwise (owner attach id << 1) | busy. Only the gate
  *        changes it, with lock cmpxchg: 0 -> id<<1|1 (claim), id<<1 ->
- *        id<<1|1 (enter), and a release store of exit_state on exit.
+ *        id<<1|1 (enter), dead<<1[|1] -> id<<1|1 (take over a slot
+ *        whose owner is marked dead), and a release store of exit_state
+ *        on exit; recovery (kvcore) frees a dead owner's slot.
  * dead:  0, or the owner's attach id once the backend saw that attachment
  *        die; written before generation is bumped.
  * The module touches state and dead only; the rest belongs to kvcore.
@@ -156,7 +160,9 @@ struct plmc_slot {
 	__u64 state;
 	__u64 dead;
 	__u64 saved_rsp;   /* client stack pointer while inside */
-	__u64 client_pkru; /* PKRU at entry (restored, store key forced off) */
+	__u32 client_pkru; /* PKRU at entry (restored, store key forced off) */
+	__u32 uid;	   /* the owner's uid (ppage), for the per-uid quota;
+			    * ~0 while the slot is free or being freed */
 	__u64 epoch;       /* announced reader epoch; 0 outside the store */
 	__u64 exit_state;  /* what the gate stores into state on exit */
 	__u64 kv[26];      /* kvcore: held lock, intent log */

@@ -72,11 +72,12 @@ static int forged_slots(void)
 }
 
 /*
- * One live client calls the gate on every slot index, claiming every free
- * slot it can, and stays attached (alive, holding them). Expected: the
- * gate stops it at the store's quota (PLMC_SLOT_QUOTA_DEFAULT) with
- * NOSLOT, and a newcomer is served while the hog lives; then the hog dies
- * and its slots are recovered.
+ * One live client (an unprivileged uid) calls the gate on every slot
+ * index, claiming every free slot it can, and stays attached (alive,
+ * holding them). Expected: the gate stops it at the store's quota per uid
+ * (PLMC_SLOT_QUOTA_DEFAULT) with NOSLOT, and a newcomer of another uid
+ * (root) is served while the hog lives; then the hog dies and its slots
+ * are recovered.
  */
 static int slot_exhaustion(void)
 {
@@ -94,7 +95,8 @@ static int slot_exhaustion(void)
 		long rc;
 		int i;
 
-		if (vm_image_hdr(&h) || vm_attach("atk-slots"))
+		if (vm_image_hdr(&h) || setgid(12345) || setuid(12345) ||
+		    vm_attach("atk-slots"))
 			_exit(1);
 		g = (gate_fn)(uintptr_t)(PLMC_BASE + h.entry_pku);
 		memset(&req, 0, sizeof(req));

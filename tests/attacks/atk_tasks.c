@@ -30,6 +30,8 @@
  * grace, recovered (stop_grace_ms=0: never). Control: a thread parked on
  * such a buffer in its own code, for twice the grace, lives on.
  */
+/* The class-lock case dies at a crash point: the test image. */
+#define ATK_TEST_IMAGE 1
 #include "attacks.h"
 #include <linux/userfaultfd.h>
 #include <sched.h>

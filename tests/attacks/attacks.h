@@ -165,6 +165,24 @@ static void atk_run(const char *name, const char *expected, int (*fn)(void),
 }
 
 /* Program start: a fresh store "atk" (mode 0666), seeded. */
+/*
+ * The attack store: the production image, unless the program defines
+ * ATK_TEST_IMAGE because it needs a crash point to die holding a lock
+ * (crash points exist only in the test image).
+ */
+static inline int atk_create(void)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o), .store_size = VM_STORE_SIZE, .mode = 0666,
+		.use = PLMC_USE_KMOD,
+	};
+
+#ifdef ATK_TEST_IMAGE
+	o.flags = PLMC_CREATE_TEST_IMAGE;
+#endif
+	return plmc_create_ex(ATK_STORE, &o);
+}
+
 static void atk_init(void)
 {
 	char why[700];
@@ -174,8 +192,7 @@ static void atk_init(void)
 	return; /* uses the store the previous program left */
 #endif
 	plmc_destroy(ATK_STORE, 1, PLMC_USE_KMOD);
-	if (plmc_create(ATK_STORE, VM_STORE_SIZE, 0666, PLMC_USE_KMOD) ||
-	    atk_child(atk_seed, why, sizeof(why))) {
+	if (atk_create() || atk_child(atk_seed, why, sizeof(why))) {
 		printf("FAIL atk.setup: cannot create and seed the store%s%s\n",
 		       vm_sh->why[0] ? ": " : "", vm_sh->why);
 		exit(1);
@@ -356,7 +373,7 @@ static inline int atk_fresh_store(void)
 	int st;
 
 	plmc_destroy(ATK_STORE, 1, PLMC_USE_KMOD);
-	if (plmc_create(ATK_STORE, VM_STORE_SIZE, 0666, PLMC_USE_KMOD))
+	if (atk_create())
 		return VM_FAIL("cannot create a fresh store");
 	c = fork();
 	if (c == 0)

@@ -59,6 +59,20 @@ static char dir[256], big[64], small[64];
 static int opt_kills = 500, opt_cli = 4, opt_thr = 2, opt_ms = 60;
 static int opt_rounds = 100000;
 
+/* The driver's stores run the test image: it arms crash points. */
+static int crash_create(const char *name, unsigned long long size)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o),
+		.store_size = size,
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
+		.flags = PLMC_CREATE_TEST_IMAGE,
+	};
+
+	return plmc_create_ex(name, &o);
+}
+
 struct cli {
 	pid_t pid;
 	int ranges[MAXTHR];
@@ -747,8 +761,7 @@ static int run_round(int round, unsigned *seed)
 			 "rm -f /dev/shm/plmc.%s /dev/shm/.plmc.%s.*", small,
 			 small);
 		plmc_destroy(small, 1, PLMC_USE_AUTO); /* a fresh one */
-		if (system(cmd) ||
-		    plmc_create(small, 8 << 20, 0600, PLMC_USE_AUTO)) {
+		if (system(cmd) || crash_create(small, 8 << 20)) {
 			fprintf(stderr, "crash: cannot create %s\n", small);
 			bad = 1;
 		}
@@ -824,7 +837,7 @@ int main(int argc, char **argv)
 	snprintf(small, sizeof(small), "crash-%d-e", (int)getpid());
 	snprintf(dir, sizeof(dir), "/tmp/plmc-crash.%d", (int)getpid());
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s", dir);
-	if (system(cmd) || plmc_create(big, 64 << 20, 0600, PLMC_USE_AUTO)) {
+	if (system(cmd) || crash_create(big, 64 << 20)) {
 		fprintf(stderr, "crash: cannot create %s\n", big);
 		return 1;
 	}

@@ -79,7 +79,7 @@ static void start_both(uint64_t store_mb, const char *mc_mb, int quiet)
 	int rc;
 
 	ut_make_name("diff");
-	rc = plmc_create(ut_name, store_mb << 20, 0600, PLMC_USE_AUTO);
+	rc = ut_create(ut_name, store_mb << 20);
 	ck_assert_msg(rc == 0, "create: %s", plmc_strerror(rc));
 	rc = plmc_attach(ut_name, PLMC_USE_AUTO);
 	ck_assert_msg(rc == 0, "attach: %s", plmc_strerror(rc));

@@ -13,7 +13,7 @@ static void setup(void)
 	int rc;
 
 	ut_make_name("evict");
-	rc = plmc_create(ut_name, SMALL_STORE, 0600, PLMC_USE_AUTO);
+	rc = ut_create(ut_name, SMALL_STORE);
 	ck_assert_msg(rc == 0, "create: %s", plmc_strerror(rc));
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
 }

@@ -37,7 +37,7 @@ static void store(uint64_t mb)
 	int rc;
 
 	ut_make_name("move");
-	rc = plmc_create(ut_name, mb << 20, 0600, PLMC_USE_AUTO);
+	rc = ut_create(ut_name, mb << 20); /* test image: clock, crash points */
 	ck_assert_msg(rc == 0, "create: %s", plmc_strerror(rc));
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
 }

@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 #include <time.h>
+#include <errno.h>
+#include <plmc/gate.h>
 #include "util.h"
 
 static void setup(void)
@@ -183,10 +185,59 @@ START_TEST(many_keys)
 }
 END_TEST
 
+/*
+ * A store created without PLMC_CREATE_TEST_IMAGE runs the production
+ * image: it refuses the test-only ops with PLMC_E_TESTONLY and changes
+ * nothing (the clock stays, an arm never fires). The same calls on the
+ * test image (every other test here) succeed.
+ */
+START_TEST(prod_refuses_test_ops)
+{
+	char buf[8];
+	size_t vlen;
+	int i;
+
+	ut_make_name("prod");
+	ut_rc(plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 100), PLMC_STORED);
+	ut_rc(plmc_clock_advance(3600), PLMC_E_TESTONLY);
+	ut_rc(plmc_clock_advance(-3600), PLMC_E_TESTONLY);
+	ut_rc(plmc_get("k", 1, buf, sizeof(buf), &vlen, NULL, NULL), PLMC_OK);
+	for (i = 1; i < PLMC_CRASH_COUNT; i++)
+		ut_rc(plmc_crash_arm(i), PLMC_E_TESTONLY);
+	/* Every point would have fired somewhere in these. */
+	ut_rc(plmc_set("k", 1, "w", 1, 0, 0), PLMC_STORED);
+	ut_rc(plmc_touch("k", 1, 10), PLMC_TOUCHED);
+	ut_rc(plmc_delete("k", 1), PLMC_DELETED);
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	ck_assert_str_eq(plmc_strerror(PLMC_E_TESTONLY),
+			 "test-only operation: the store runs the production "
+			 "image (create it with the test image)");
+	ut_store_down();
+}
+END_TEST
+
+START_TEST(create_flags_checked)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o),
+		.store_size = UT_STORE_SIZE,
+		.mode = 0600,
+		.flags = 0x2,
+	};
+
+	ut_make_name("flags");
+	ut_rc(plmc_create_ex(ut_name, &o), -EINVAL);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -ENOENT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ops");
 	TCase *tc = tcase_create("ops");
+	TCase *tp = tcase_create("prod");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -199,5 +250,9 @@ int main(void)
 	tcase_add_test(tc, exptime_absolute);
 	tcase_add_test(tc, many_keys);
 	suite_add_tcase(s, tc);
+	tcase_set_timeout(tp, 30);
+	tcase_add_test(tp, prod_refuses_test_ops);
+	tcase_add_test(tp, create_flags_checked);
+	suite_add_tcase(s, tp);
 	return ut_run(s);
 }

@@ -21,6 +21,7 @@ static int store_with(const char *tag, uint64_t item_max, uint32_t factor,
 		.item_max = item_max,
 		.slab_factor = factor,
 		.slab_min = min,
+		.flags = PLMC_CREATE_TEST_IMAGE, /* the clock moves here */
 	};
 	int rc;
 

@@ -214,7 +214,7 @@ START_TEST(mixed_4x2)
 		nops = atoi(getenv("STRESS_OPS"));
 	ut_make_name("stress");
 	/* 16 MiB: 14 pages for the 11 classes the values span. */
-	ut_rc(plmc_create(ut_name, 16ULL << 20, 0600, PLMC_USE_AUTO), 0);
+	ut_rc(ut_create(ut_name, 16ULL << 20), 0);
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
 	ut_procs(work, NPROC, NTHR);
 	ut_rc(plmc_check(&ck), PLMC_OK);

@@ -39,13 +39,32 @@ static inline const char *ut_make_name(const char *tag)
 	return ut_name;
 }
 
-/* Create and attach a fresh store; ck_assert on any failure. */
+/*
+ * Create @name (@size bytes, mode 0600) running the test image, which
+ * serves plmc_clock_advance() and plmc_crash_arm(): the store tests move
+ * the clock and arm crash points. Return: as plmc_create_ex.
+ */
+static inline int ut_create(const char *name, unsigned long long size)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o),
+		.store_size = size,
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
+		.flags = PLMC_CREATE_TEST_IMAGE,
+	};
+
+	return plmc_create_ex(name, &o);
+}
+
+/* Create (test image) and attach a fresh store; ck_assert on any
+ * failure. */
 static inline void ut_store_up(const char *tag)
 {
 	int rc;
 
 	ut_make_name(tag);
-	rc = plmc_create(ut_name, UT_STORE_SIZE, 0600, PLMC_USE_AUTO);
+	rc = ut_create(ut_name, UT_STORE_SIZE);
 	ck_assert_msg(rc == 0, "create %s: %s", ut_name, plmc_strerror(rc));
 	rc = plmc_attach(ut_name, PLMC_USE_AUTO);
 	ck_assert_msg(rc == 0, "attach %s: %s", ut_name, plmc_strerror(rc));

@@ -332,6 +332,58 @@ static int t_threads_past_quota(void)
 	return 0;
 }
 
+/*
+ * The store created by vm_fresh runs the production image: the test-only
+ * ops (clock, crash points) are refused and change nothing. A store
+ * created with the test image serves them (control).
+ */
+static int t_test_ops_refused(void)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o),
+		.store_size = VM_STORE_SIZE,
+		.mode = 0600,
+		.use = PLMC_USE_KMOD,
+		.flags = PLMC_CREATE_TEST_IMAGE,
+	};
+	char v[8];
+	int rc, i;
+
+	if (vm_attach("basic") ||
+	    plmc_set("ttl", 3, "v", 1, 0, 100) != PLMC_STORED)
+		return VM_FAIL("set: %s", vm_sh->why);
+	rc = plmc_clock_advance(3600);
+	VM_CHECK(rc == PLMC_E_TESTONLY, "clock on production: %s",
+		 plmc_strerror(rc));
+	for (i = 1; i < PLMC_CRASH_COUNT; i++) {
+		rc = plmc_crash_arm(i);
+		VM_CHECK(rc == PLMC_E_TESTONLY, "crash arm %d: %s", i,
+			 plmc_strerror(rc));
+	}
+	rc = plmc_get("ttl", 3, v, sizeof(v), NULL, NULL, NULL);
+	VM_CHECK(rc == PLMC_OK, "item after a refused clock: %s",
+		 plmc_strerror(rc));
+	if (vm_roundtrip("after.arms", "alive"))
+		return -1;
+	plmc_detach();
+	plmc_destroy("basic-test", 1, PLMC_USE_KMOD);
+	rc = plmc_create_ex("basic-test", &o);
+	VM_CHECK(!rc, "create test image: %s", plmc_strerror(rc));
+	if (vm_attach("basic-test") ||
+	    plmc_set("ttl", 3, "v", 1, 0, 100) != PLMC_STORED)
+		return -1;
+	rc = plmc_clock_advance(3600);
+	VM_CHECK(rc == PLMC_OK, "clock on the test image: %s",
+		 plmc_strerror(rc));
+	rc = plmc_get("ttl", 3, v, sizeof(v), NULL, NULL, NULL);
+	VM_CHECK(rc == PLMC_NOT_FOUND, "item after the clock moved: %s",
+		 plmc_strerror(rc));
+	plmc_detach();
+	plmc_destroy("basic-test", 1, PLMC_USE_KMOD);
+	vm_note("production: TESTONLY, item kept; test image: clock moved");
+	return 0;
+}
+
 int main(void)
 {
 	vm_init();
@@ -343,6 +395,7 @@ int main(void)
 	vm_run("basic.detach_reattach", t_detach);
 	vm_run("basic.threads", t_threads);
 	vm_run("basic.threads_past_quota", t_threads_past_quota);
+	vm_run("basic.test_ops_refused", t_test_ops_refused);
 	plmc_destroy("basic", 1, PLMC_USE_KMOD);
 	return vm_done();
 }

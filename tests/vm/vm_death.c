@@ -3,9 +3,12 @@
  * vm_death.c - the module notices an attached process die: a client that
  * owns a slot (it made a call) is SIGKILLed; the survivors see deaths and
  * generation go up, its slot marked dead, nattach back down, and their own
- * data intact. A clean exit is counted the same way (it unmaps too).
+ * data intact. A clean exit is counted the same way (it unmaps too). A
+ * client killed holding every slot of a store leaves no one to recover
+ * them: a newcomer's claim takes a dead slot over and is served.
  */
 #include "harness.h"
+#include <pthread.h>
 
 static int stats(struct plmc_stats *st)
 {
@@ -122,6 +125,78 @@ static int t_clean_exit(void)
 	return vm_expect_value("exit.key", "bye");
 }
 
+static pthread_barrier_t hold_in, hold_out;
+
+static void *hold_slot(void *arg)
+{
+	*(long *)arg = plmc_nop();
+	pthread_barrier_wait(&hold_in);
+	pthread_barrier_wait(&hold_out);
+	return NULL;
+}
+
+/* Attach to @name and hold every slot (256 threads), then wait. */
+static void hog_all(const char *name, int ready)
+{
+	static pthread_t t[PLMC_MAX_SLOTS];
+	static long rc[PLMC_MAX_SLOTS];
+	int i;
+
+	if (vm_attach(name) || vm_roundtrip("hog.key", "v"))
+		_exit(1);
+	pthread_barrier_init(&hold_in, NULL, PLMC_MAX_SLOTS);
+	pthread_barrier_init(&hold_out, NULL, PLMC_MAX_SLOTS);
+	for (i = 0; i < PLMC_MAX_SLOTS - 1; i++)
+		if (pthread_create(&t[i], NULL, hold_slot, &rc[i]))
+			_exit(1);
+	pthread_barrier_wait(&hold_in);
+	for (i = 0; i < PLMC_MAX_SLOTS - 1; i++)
+		if (rc[i] != PLMC_OK)
+			_exit(1);
+	vm_signal_fd(ready);
+	for (;;)
+		pause();
+}
+
+static int t_dead_slots_taken_over(void)
+{
+	struct plmc_check ck;
+	int ready[2], rc;
+	pid_t pid;
+
+	plmc_destroy("death-all", 1, PLMC_USE_KMOD);
+	rc = plmc_create_quota("death-all", VM_STORE_SIZE, 0600, PLMC_MAX_SLOTS,
+			       PLMC_USE_KMOD);
+	if (rc)
+		return VM_FAIL("create: %s", plmc_strerror(rc));
+	if (pipe(ready))
+		return VM_FAIL("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0)
+		hog_all("death-all", ready[1]);
+	if (vm_wait_fd(ready[0])) {
+		vm_reap(pid);
+		return VM_FAIL("hog did not take every slot");
+	}
+	kill(pid, SIGKILL);
+	vm_reap(pid);
+	/* No one else was attached: only the newcomer's claim can help. */
+	if (vm_attach("death-all") || vm_roundtrip("late", "served") ||
+	    vm_expect_value("hog.key", "v"))
+		return -1;
+	plmc_recover();
+	memset(&ck, 0, sizeof(ck));
+	ck.size = sizeof(ck);
+	rc = plmc_check(&ck);
+	VM_CHECK(rc == PLMC_OK && !ck.errors && !ck.dead_slots,
+		 "check %d: %s, %llu dead slots", rc, ck.msg,
+		 (unsigned long long)ck.dead_slots);
+	plmc_detach();
+	plmc_destroy("death-all", 1, PLMC_USE_KMOD);
+	vm_note("256 dead slots, newcomer served, check clean");
+	return 0;
+}
+
 int main(void)
 {
 	vm_init();
@@ -132,6 +207,7 @@ int main(void)
 	vm_run("death.sigkill_idle_client", t_sigkill_idle);
 	vm_run("death.sigkill_calling_client", t_sigkill_busy);
 	vm_run("death.clean_exit_counted", t_clean_exit);
+	vm_run("death.dead_slots_taken_over", t_dead_slots_taken_over);
 	plmc_destroy("death", 1, PLMC_USE_KMOD);
 	return vm_done();
 }

@@ -102,7 +102,7 @@ static int t_list(void)
 {
 	static const char *const argv[] = {"plctl", "list", STORE, NULL};
 	static char out[8192];
-	char want[64];
+	char want[128];
 	int up[2], down[2], rc;
 	pid_t holder;
 
@@ -121,9 +121,10 @@ static int t_list(void)
 	vm_signal_fd(down[1]);
 	vm_reap(holder);
 	VM_CHECK(rc == 0, "plctl list exit %d: %.200s", rc, out);
-	VM_CHECK(strstr(out, "segment " STORE ": backend kmod, store_size "
-			     "8388608, ") &&
-			 strstr(out, ", nattach 1\n"),
+	snprintf(want, sizeof(want),
+		 "segment " STORE ": backend kmod, store_size %llu, ",
+		 (unsigned long long)VM_STORE_SIZE);
+	VM_CHECK(strstr(out, want) && strstr(out, ", nattach 1\n"),
 		 "segment line: %.300s", out);
 	snprintf(want, sizeof(want), "\n  pid %d ", (int)holder);
 	VM_CHECK(strstr(out, "processes mapping /dev/plmc: ") &&

@@ -4,6 +4,12 @@
 # the same keys and values over a Unix socket, one value size at a time.
 #
 #   bench/mem-fill.py PLMCD MEMCACHED [--mb 64] [--sizes 32,100,500,2000]
+#   bench/mem-fill.py PLMCD MEMCACHED --mb 1024 --outside 1000000
+#
+# The second form stores N items per size without eviction and prints
+# resident bytes per item as seen from outside: the store file's blocks
+# (pages, table, headers) against memcached's resident set, each less
+# what it held empty.
 #
 # Starts both servers itself on private sockets and stops them. plmc's
 # figure is per MiB of its pages (limit_maxbytes), memcached's per MiB of
@@ -48,6 +54,50 @@ def fill(path, vsize, batch=2000):
             return int(st["curr_items"]) + int(st["evictions"]), \
                 int(st["limit_maxbytes"])
 
+def fill_n(path, vsize, n, klen, batch=2000):
+    s = connect(path)
+    val = b"v" * vsize
+    pad = b"k" * max(0, klen - 11)
+    for b in range(0, n, batch):
+        s.sendall(b"".join(b"set %skey%08d 0 0 %d noreply\r\n%s\r\n" %
+                           (pad, b + i, vsize, val) for i in range(batch)))
+    st = stats(s)
+    return int(st["curr_items"]), int(st.get("evictions", 0))
+
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for l in f:
+            if l.startswith("VmRSS:"):
+                return int(l.split()[1]) * 1024
+    return 0
+
+def shm_bytes(store):
+    return os.stat("/dev/shm/plmc." + store).st_blocks * 512
+
+def outside(a, msock, psock, store):
+    # Bytes per item as the machine sees them: the store's resident
+    # bytes (the tmpfs file's blocks: item pages, table, headers) and
+    # memcached's resident set, less what each held empty.
+    print("| value | key | items | plmc B/item | memcached B/item | plmc/memcached |")
+    print("|---|---|---|---|---|---|")
+    for v in [int(x) for x in a.sizes.split(",")]:
+        pl, mc = start(a, msock, psock, store)
+        try:
+            connect(psock).close(), connect(msock).close()
+            p0, m0 = shm_bytes(store), rss(mc.pid)
+            pn, pe = fill_n(psock, v, a.outside, a.klen)
+            mn, me = fill_n(msock, v, a.outside, a.klen)
+            if pe or me or pn != a.outside or mn != a.outside:
+                sys.exit("evicted: raise --mb")
+            pb = (shm_bytes(store) - p0) / pn
+            mb = (rss(mc.pid) - m0) / mn
+            print("| %d B | %d B | %d | %.0f | %.0f | %.2f |" %
+                  (v, max(a.klen, 11), pn, pb, mb, pb / mb), flush=True)
+        finally:
+            for p in (pl, mc):
+                p.terminate()
+                p.wait()
+
 def start(a, msock, psock, store):
     for f in (msock, psock):
         if os.path.exists(f):
@@ -67,12 +117,23 @@ def main():
     ap.add_argument("memcached")
     ap.add_argument("--mb", type=int, default=64)
     ap.add_argument("--sizes", default="32,100,500,2000")
+    ap.add_argument("--outside", type=int, default=0, metavar="N",
+                    help="store N items per size (no eviction: --mb "
+                    "must hold them) and print resident bytes per item")
+    ap.add_argument("--klen", type=int, default=11,
+                    help="key length (--outside; at least 11)")
     a = ap.parse_args()
     d = tempfile.mkdtemp(prefix="plmc-mem-")
     os.chmod(d, 0o777)  # memcached runs as nobody when we are root
     msock, psock = d + "/mc.sock", d + "/pl.sock"
     store = "memfill-%d" % os.getpid()
     procs = ()
+    if a.outside:
+        try:
+            outside(a, msock, psock, store)
+        finally:
+            subprocess.run(["rm", "-rf", d, "/dev/shm/plmc." + store])
+        return
     try:
         print("| value | plmc items/MiB | memcached items/MiB | plmc/memcached |")
         print("|---|---|---|---|")

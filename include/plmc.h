@@ -114,6 +114,33 @@ struct plmc_stats {
 	uint64_t total_malloced;  /* bytes of pages handed to classes */
 	uint64_t hash_buckets;
 	uint64_t reset_time;      /* store time of the last stats reset, 0 */
+	/* Page moves between classes (memcached's names; docs/store.md). */
+	uint64_t slab_reassign_rescues;       /* live items copied off a
+					       * moving page into free chunks
+					       * of their class */
+	uint64_t slab_reassign_chunk_rescues; /* always 0 (no chunked items) */
+	uint64_t slab_reassign_evictions_nomem; /* live items evicted off
+						 * moving pages */
+	uint64_t slab_reassign_inline_reclaim; /* free chunks taken off a
+						* free list for a move */
+	uint64_t slab_reassign_busy_items;   /* move steps that found the
+					      * page still in use */
+	uint64_t slab_reassign_busy_deletes; /* dead items unlinked off
+					      * moving pages */
+	uint64_t slab_reassign_running;      /* classes with a move now */
+	uint64_t slabs_moved;                /* pages moved */
+	uint64_t slab_global_page_pool;      /* pages in the global pool */
+	uint64_t slab_automove;              /* the mode, 0..2 */
+};
+
+/* plmc_slabs_reassign() results: memcached's "slabs reassign" replies. */
+enum plmc_reassign {
+	PLMC_REASSIGN_OK = 0,       /* the page is moving (or moved) */
+	PLMC_REASSIGN_BUSY = 1,     /* a page of src is already moving */
+	PLMC_REASSIGN_BADCLASS = 2, /* src or dst is no class */
+	PLMC_REASSIGN_NOSPARE = 3,  /* src has fewer than 2 pages */
+	PLMC_REASSIGN_UNSAFE = 4,   /* not returned: a move is always safe */
+	PLMC_REASSIGN_SAME = 5,     /* src == dst */
 };
 
 /*

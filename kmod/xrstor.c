@@ -113,6 +113,32 @@ static void plmc_xbp_free(struct plmc_xbp *x)
  * plmc_xbp_watch() - put a breakpoint on each site in @tsk.
  * Context: process context, may sleep. Return: 0 or -errno.
  */
+/*
+ * Drop the breakpoints of @mm's threads that are exiting or gone. Their
+ * events hold the task_struct (so reading its flags is safe) and with it
+ * about 14 KiB each: kept until the attachment ended, a client making
+ * threads in a loop grew unreclaimable kernel memory without bound. A
+ * thread with PF_EXITING never runs user code again. Reaped whenever a
+ * thread of the mm is watched, so what is kept is bounded by the live
+ * threads plus those that exited since the last one was made.
+ * Context: may sleep.
+ */
+static void plmc_xbp_reap(struct mm_struct *mm)
+{
+	struct plmc_xbp *x, *tmp;
+	LIST_HEAD(gone);
+
+	mutex_lock(&plmc_xbp_lock);
+	list_for_each_entry_safe(x, tmp, &plmc_xbps, node)
+		if (x->mm == mm && (READ_ONCE(x->task->flags) & PF_EXITING))
+			list_move(&x->node, &gone);
+	mutex_unlock(&plmc_xbp_lock);
+	list_for_each_entry_safe(x, tmp, &gone, node) {
+		list_del(&x->node);
+		plmc_xbp_free(x);
+	}
+}
+
 int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
 		   const unsigned long *sites, unsigned int n, u32 pkey)
 {
@@ -123,6 +149,7 @@ int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
 
 	if (!n)
 		return 0;
+	plmc_xbp_reap(mm);
 	x = kzalloc(sizeof(*x), GFP_KERNEL);
 	if (!x)
 		return -ENOMEM;

@@ -25,14 +25,23 @@
  */
 #include "kv.h"
 
+#define KV_MC_FIRST 96 /* memcached's first chunk: 48-byte header + -n 48 */
+
 /*
  * The class sizes for the header's settings (memcached's -f and -n):
  * the smallest holds a 56-byte item header plus slab_min bytes; each
- * next is the last times the factor, rounded up to 8 bytes (at least 8
- * more); the last is one page (the largest item). With the defaults:
- * 64, 80, 104, 136, ... 896480, 1048576 (44 classes). A small factor
- * stops at KV_NCLASSES - 1 and leaves the rest to the page class, as
- * memcached stops at its 63 classes.
+ * next is the last times the factor, truncated, then rounded up to 8
+ * bytes (memcached's arithmetic; at least 8 more); the last is one page
+ * (the largest item). Two sizes of memcached's own default ladder are
+ * joined when the ladder passes them: its first chunk (96: 48-byte
+ * header + its -n 48) and its largest (half a page, slab_chunk_max).
+ * So from 96 up to half a page the classes are memcached 1.6's with the
+ * same -f, and since an item here takes 3 to 7 bytes less than there
+ * (56-byte header; memcached 48 + 8 CAS + 1 + 2, + 4 with flags), every
+ * item lands in a chunk no larger than memcached's. With the defaults:
+ * 64, 80, 96, 120, 152, ... 394840, 524288, 655360, 819200, 1024000,
+ * 1048576 (45 classes). A small factor stops at KV_NCLASSES - 1 and
+ * leaves the rest to the page class, as memcached stops at its 63.
  *
  * Built into kv_area.csize by the first call that finds ctab differing
  * from the settings' key. Concurrent builders write the same values;
@@ -49,9 +58,13 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 		return;
 	sz = (KV_ITEM_HDR + m + 7) & ~7ULL;
 	while (sz < KV_PAGE_SIZE && n < KV_NCLASSES - 1) {
-		u64 next = ((sz * f + 999) / 1000 + 7) & ~7ULL;
+		u64 next = (sz * f / 1000 + 7) & ~7ULL;
 
 		__atomic_store_n(&a->csize[n++], (u32)sz, __ATOMIC_RELAXED);
+		if (sz < KV_MC_FIRST && next > KV_MC_FIRST)
+			next = KV_MC_FIRST;
+		if (sz < KV_PAGE_SIZE / 2 && next > KV_PAGE_SIZE / 2)
+			next = KV_PAGE_SIZE / 2;
 		sz = next > sz + 8 ? next : sz + 8;
 	}
 	__atomic_store_n(&a->csize[n++], (u32)KV_PAGE_SIZE, __ATOMIC_RELAXED);
@@ -115,7 +128,9 @@ u64 kv_class_chunks(int cls)
 }
 
 /*
- * Make sure this slot has a spare page: take one under the page lock.
+ * Make sure this slot has a spare page: take one under the page lock,
+ * from the global pool (zeroed pages moves gave back) or, while the
+ * store has untouched pages, from the bump counter.
  * Return: nonzero if it has one. Context: no lock held.
  */
 static int kv_page_take(struct kv_ctx *c)
@@ -128,7 +143,15 @@ static int kv_page_take(struct kv_ctx *c)
 		return 1;
 	kv_lock(c, &a->page_lock);
 	n = a->pages_used;
-	if (n < c->geo.npages) {
+	if (a->pool) { /* the global pool first: pages moves gave back */
+		u64 pg = a->pool - 1;
+
+		kv_tx_init(&t);
+		kv_tx_set(&t, &a->pool, c->geo.pnext[pg]);
+		kv_tx_set(&t, &a->npool, a->npool - 1);
+		kv_tx_set(&t, &c->ks->spare, c->geo.pages + pg * KV_PAGE_SIZE);
+		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_PAGE_TX);
+	} else if (n < c->geo.npages) {
 		kv_tx_init(&t);
 		kv_tx_set(&t, &a->pages_used, n + 1);
 		kv_tx_set(&t, &c->ks->spare, c->geo.pages + n * KV_PAGE_SIZE);
@@ -178,8 +201,10 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
  * Return: a chunk of at least @size bytes (its class in *cls), or NULL.
  * The chunk is recorded as this slot's (ks->chunk) in the same
  * transaction that takes it: kv_wr_link or kv_free clears the record.
+ * @page: 0 = only what the class has (a page move's rescue, move.c: a
+ * new page would undo the move), else a new page if needed.
  */
-void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
+void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page)
 {
 	struct kv_class *cl;
 	struct kv_tx t;
@@ -189,9 +214,13 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 	if (k < 0)
 		return 0;
 	cl = &kv_area()->cls[k];
-	for (tries = 0; tries < 2 && !p; tries++) {
+	for (tries = 0; tries < 1 + !!page && !p; tries++) {
 		kv_lock(c, &cl->lock);
 		kv_crash(c, PLMC_CRASH_ALLOC_LOCKED);
+		kv_move_skim(c, cl);
+		if (cl->last_take != c->now) /* automove's idleness clock */
+			__atomic_store_n(&cl->last_take, c->now,
+					 __ATOMIC_RELAXED);
 		kv_tx_init(&t);
 		p = kv_chunk_take(c, cl, k, &t);
 		if (p) {
@@ -199,11 +228,16 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 			kv_tx_commit(c, c->ks, &t, PLMC_CRASH_ALLOC_TX);
 		}
 		kv_unlock(c, &cl->lock);
-		if (!p && !kv_page_take(c))
+		if (!p && (!page || !kv_page_take(c)))
 			break;
 	}
 	*cls = k;
 	return (void *)p;
+}
+
+void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
+{
+	return kv_alloc_in(c, size, cls, 1);
 }
 
 /*
@@ -216,9 +250,13 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 	struct kv_class *cl = &kv_area()->cls[cls];
 
 	kv_lock(c, &cl->lock);
-	kv_tx_set(t, p, cl->free);
-	kv_tx_set(t, &cl->free, (u64)p);
-	kv_tx_set(t, &cl->nfree, cl->nfree + 1);
+	if (KV_UNLIKELY(kv_move_owns(cl, (u64)p, &c->geo))) {
+		kv_move_take(t, cl); /* its page is leaving: not reused */
+	} else {
+		kv_tx_set(t, p, cl->free);
+		kv_tx_set(t, &cl->free, (u64)p);
+		kv_tx_set(t, &cl->nfree, cl->nfree + 1);
+	}
 	kv_tx_commit(c, c->ks, t, point);
 	kv_unlock(c, &cl->lock);
 }
@@ -232,9 +270,9 @@ static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 /*
  * Move class @cls's CLOCK hand one chunk on, over its pages in list
  * order, wrapping around. Chunks past a page's carve point are zero
- * (pages come zeroed and never leave their class), so they read as
- * unlinked. Return: the chunk the hand was on, or 0 if the class has no
- * page.
+ * (pages come zeroed: fresh, or zeroed by the move that freed them), so
+ * they read as unlinked. Return: the chunk the hand was on, or 0 if the
+ * class has no page.
  */
 u64 kv_clock_next(struct kv_ctx *c, int cls)
 {

@@ -10,8 +10,9 @@
  * lock word names a dead slot; pages_used is in range.
  * Quiescent only (no other slot inside a call, none dead): the exact
  * accounting: per class, chunks carved == free + linked + retired +
- * held by slot records; pages_used == pages of all classes + spare pages
- * in slot records; the per-slot items/bytes counters sum to what the
+ * held by slot records + taken back by a page move; pages_used == pages
+ * of all classes + spare pages in slot records + pages moving + the
+ * global pool; the per-slot items/bytes counters sum to what the
  * chains hold; no lock held; no slot record with a log, a chunk, a
  * pending item or a held lock; every retire epoch <= the global epoch.
  * Nothing is changed: the check takes class locks, and that is all.
@@ -24,6 +25,8 @@ struct kv_chk {
 	u64 linked[KV_NCLASSES];
 	u64 other[KV_NCLASSES]; /* free + retired + held */
 	u64 carved[KV_NCLASSES];
+	u64 moving; /* pages leaving a class (move.c) */
+	u64 pool;   /* pages in the global pool */
 };
 
 static void kv_bad(struct kv_chk *k, const char *msg)
@@ -122,7 +125,36 @@ static void kv_check_class(struct kv_chk *k, struct kv_ctx *c, int cls)
 			k->carved[cls] = (n - 1) * (KV_PAGE_SIZE / sz) +
 					 (cl->carve - newest) / sz;
 	}
+	if (cl->mv) { /* a page leaving: its chunks, those taken back */
+		if ((cl->mv & 0xffffffffULL) > c->geo.npages ||
+		    cl->mv_got > (cl->mv >> 32) ||
+		    (cl->mv >> 32) > KV_PAGE_SIZE / sz)
+			kv_bad(k, "page move record out of range");
+		k->carved[cls] += cl->mv >> 32;
+		k->other[cls] += cl->mv_got;
+		k->moving++;
+	}
 	kv_unlock(c, &cl->lock);
+}
+
+/* The global page pool, under page_lock: as long as its count. */
+static void kv_check_pool(struct kv_chk *k, struct kv_ctx *c)
+{
+	struct kv_area *a = kv_area();
+	u64 pg, n = 0;
+
+	kv_lock(c, &a->page_lock);
+	for (pg = a->pool; pg && n <= c->geo.npages; n++) {
+		if (pg > c->geo.npages) {
+			kv_bad(k, "pool page outside the store");
+			break;
+		}
+		pg = c->geo.pnext[pg - 1];
+	}
+	if (n != a->npool)
+		kv_bad(k, "pool length != npool");
+	k->pool = n;
+	kv_unlock(c, &a->page_lock);
 }
 
 static void kv_check_lock(struct kv_chk *k, kv_lock_t *l)
@@ -218,8 +250,9 @@ static void kv_check_exact(struct kv_chk *k, struct kv_ctx *c)
 		if (k->carved[i] != k->linked[i] + k->other[i])
 			kv_bad(k, "chunks leaked or counted twice");
 	}
-	if (pages + spares != kv_area()->pages_used)
-		kv_bad(k, "pages leaked: classes + spares != pages_used");
+	if (pages + spares + k->moving + k->pool != kv_area()->pages_used)
+		kv_bad(k, "pages leaked: classes + spares + moving + pool != "
+			  "pages_used");
 	if ((u64)items != k->o->items || (u64)bytes != k->o->bytes)
 		kv_bad(k, "item/byte counters differ from the chains");
 	if (k->o->locks_held)
@@ -239,6 +272,7 @@ void kv_check(struct kv_ctx *c, struct plmc_check *o)
 	kv_check_chains(&k, c, quiet);
 	for (i = 0; i < KV_NCLASSES; i++)
 		kv_check_class(&k, c, i);
+	kv_check_pool(&k, c);
 	kv_check_locks(&k);
 	o->pages_used = kv_area()->pages_used;
 	if (o->pages_used > c->geo.npages)

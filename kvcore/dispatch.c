@@ -451,6 +451,20 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
+/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
+static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+{
+	if (r->key || r->val || r->buf || r->out || r->buflen || r->cas ||
+	    r->klen || r->flags)
+		return PLMC_E_INVAL;
+	if (op == PLMC_OP_REASSIGN)
+		return kv_reassign(c, r->exptime, r->vlen);
+	if (r->exptime || r->vlen > 2)
+		return PLMC_E_INVAL;
+	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
+	return PLMC_OK;
+}
+
 static long kv_op_clock(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (r->key || r->val || r->buf || r->out || r->vlen || r->buflen ||
@@ -590,6 +604,9 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_clock(c, r);
 	case PLMC_OP_META:
 		return kv_op_meta(c, r);
+	case PLMC_OP_REASSIGN:
+	case PLMC_OP_AUTOMOVE:
+		return kv_op_slabs(c, op, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -636,7 +653,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	if (c.ks->rcount >= KV_RETIRE_BATCH)
+	if (kv_reclaim_due(c.ks))
 		kv_reclaim(&c);
 	return rc;
 }

@@ -27,8 +27,9 @@
 #define KV_EVICT_TRIES 64 /* evict+reclaim rounds per allocation */
 
 /* Unlink @it (a chunk of class @cls) if it is still linked under its
- * key. Return: 1 if done. */
-static int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls)
+ * key; @move: for a page move (move.c), counted as memcached's
+ * slab_reassign_evictions_nomem, not as an eviction. Return: 1 if done. */
+int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
 {
 	char key[KV_KEY_MAX];
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
@@ -47,7 +48,11 @@ static int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls)
 		done = 1;
 	}
 	/* Count before kv_wr_end retires it (state says why it went). */
-	if (done && w.state == KV_LIVE) {
+	if (done && move)
+		__atomic_add_fetch(w.state == KV_LIVE ? &kv_area()->mv_evictions
+						      : &kv_area()->mv_dead,
+				   1, __ATOMIC_RELAXED);
+	else if (done && w.state == KV_LIVE) {
 		struct kv_class *cl = kv_cls(cls);
 
 		kv_add(&c->st->evictions, 1);
@@ -90,7 +95,7 @@ int kv_evict(struct kv_ctx *c, int cls)
 					   __ATOMIC_RELAXED);
 			continue;
 		}
-		if (kv_evict_item(c, it, cls))
+		if (kv_evict_item(c, it, cls, 0))
 			return 1;
 	}
 	return 0;
@@ -110,6 +115,10 @@ void kv_scan(struct kv_ctx *c)
 {
 	u64 b = c->st->scan_pos, mask = c->geo.nbuckets - 1, i;
 
+#ifdef KV_BENCH_NO_SCAN /* bench only: the scan's cost (docs/store.md) */
+	return;
+#endif
+	kv_move_poll(c);
 	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
 	for (i = 0; i < KV_SCAN_STEP; i++) {
 		u64 p = __atomic_load_n(&c->geo.buckets[(b + i) & mask],
@@ -133,6 +142,21 @@ void kv_scan(struct kv_ctx *c)
 	}
 }
 
+/*
+ * Whether this slot's retired items are worth a reclaim scan at the end
+ * of its call: KV_RETIRE_BATCH of them, or KV_RETIRE_BYTES of chunks
+ * (the newest one's class as the measure): 32 retired items of 50 KB
+ * would hold more than a page each slot, out of every class's reach
+ * until the slot's next failed allocation.
+ */
+int kv_reclaim_due(const struct kv_slot *ks)
+{
+	const struct kv_item *t = (const struct kv_item *)ks->rtail;
+
+	return ks->rcount >= KV_RETIRE_BATCH ||
+	       (t && ks->rcount * kv_class_size(t->cls) >= KV_RETIRE_BYTES);
+}
+
 /* Give a reader that holds back reclamation a moment to leave. */
 static void kv_relax(void)
 {
@@ -144,14 +168,15 @@ static void kv_relax(void)
 
 /*
  * kv_alloc, making room when the class is out of chunks: first free what
- * this slot retired, then evict from the class.
+ * this slot retired, then take a page from another class if the
+ * automove policy says so (move.c), else evict from the class.
  * Return: the chunk, or NULL with *err = PLMC_E_NOMEM (nothing to evict)
  * or PLMC_E_AGAIN (evicted memory still readable by another slot's call:
  * the store cannot sleep, libpl yields and retries).
  */
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 {
-	int k = kv_class_of(size), n;
+	int k = kv_class_of(size), n, m = 0;
 	void *p;
 
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
@@ -160,13 +185,27 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 			return p;
 		if (kv_reclaim(c))
 			continue;
-		if (!kv_evict(c, k))
+		m = kv_move_for(c, k, 0); /* a page from another class? */
+		if (m > 0)
+			continue;
+		if (!kv_evict(c, k)) {
+			m = kv_move_for(c, k, 1);
+			if (m > 0)
+				continue;
+			/* Pages but nothing linked: every chunk is being
+			 * built or retired by other calls, which free them
+			 * soon (unless what is left is our own pin). */
+			if (kv_class_chunks(k) && !c->pin)
+				m = -1;
 			break;
+		}
 		if (!kv_reclaim(c))
 			kv_relax();
 	}
 	p = kv_alloc(c, size, cls);
-	*err = c->ks->rhead ? PLMC_E_AGAIN : PLMC_E_NOMEM;
+	/* AGAIN: memory waits on another call (retired items, or a page
+	 * move held by readers): libpl yields and retries. */
+	*err = c->ks->rhead || m < 0 ? PLMC_E_AGAIN : PLMC_E_NOMEM;
 	if (!p && *err == PLMC_E_NOMEM)
 		kv_cls_add(k, &kv_cls(k)->outofmemory, 1);
 	return p;

@@ -186,6 +186,7 @@ void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 	w->lock = kv_stripe(c, hash);
 	w->gone = 0;
 	w->put = 0;
+	w->keep_cas = 0;
 	kv_lock(c, w->lock);
 	kv_crash(c, PLMC_CRASH_WR_LOCKED);
 	w->link = kv_find_link(c, key, klen, hash);
@@ -213,8 +214,9 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 		return;
 	kv_tx_init(&t);
 	if (it) {
-		it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
-					     __ATOMIC_RELAXED);
+		if (!w->keep_cas)
+			it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
+						     __ATOMIC_RELAXED);
 		it->next = next;
 		/* Not yet visible: plain store. REF: a new item gets one
 		 * pass of the CLOCK hand before it can be evicted. */

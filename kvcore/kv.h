@@ -37,6 +37,7 @@ typedef __u8 u8;
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
 #define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
 #define KV_RETIRE_BATCH 32	   /* retired items before a reclaim scan */
+#define KV_RETIRE_BYTES (256 << 10) /* ... or retired chunk bytes (evict.c) */
 #define KV_REL_MAX	(60 * 60 * 24 * 30) /* exptime <= this is relative */
 #define KV_VERSION	"1.6.18-plmc"	    /* memcached semantics it follows */
 
@@ -75,7 +76,20 @@ struct kv_class {
 	u64 expired_unfetched;
 	u64 outofmemory;
 	u64 crawler_reclaimed; /* reclaimed by the write-path scan */
-	u64 pad[6];
+	/*
+	 * A page leaving the class (move.c), under the class lock: mv =
+	 * its index + 1 | chunks carved from it << 32, 0 = none; mv_got =
+	 * its chunks taken back so far (off the free list, or freed into
+	 * the move by kv_free). The page is off the class's list; when
+	 * mv_got reaches the carved count no reader or writer can reach
+	 * any of its chunks and it goes to the global pool.
+	 */
+	u64 mv;
+	u64 mv_got;
+	u64 last_take; /* store seconds of the last chunk taken (automove) */
+	u64 mv_tried;  /* store seconds of automove's last dead-page look */
+	u64 mv_poll;   /* store seconds of the last walk of mv's page */
+	u64 pad[1];
 };
 
 _Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
@@ -143,7 +157,11 @@ struct kv_area {
 	kv_lock_t page_lock; /* pages_used; never nested in another lock */
 	u64 rec_gen;	     /* hdr->generation last scanned for the dead */
 	kv_lock_t stat_lock; /* st_base and the class counters' reset */
-	u64 pad2[3];
+	/* The global page pool (move.c), under page_lock: pages no class
+	 * has, zeroed, linked through geo.pnext (index + 1, 0 = none). */
+	u64 pool;
+	u64 npool;
+	u64 automove; /* slab_automove mode + 1; 0 = the default (1) */
 	/*
 	 * flush_all (memcached's oldest_live / oldest_cas): once now >=
 	 * flush_time, an item is gone if it was stored at or before
@@ -153,7 +171,13 @@ struct kv_area {
 	u64 flush_time;
 	u64 flush_cas;
 	u64 stat_reset; /* store time of the last stats reset */
-	u64 pad3[5];
+	/* Page move counters (memcached's slab_reassign_*): locked adds,
+	 * approximate across a death, like the class counters. */
+	u64 slabs_moved;
+	u64 mv_evictions; /* live items evicted off moving pages */
+	u64 mv_inline;	  /* free chunks taken straight off a free list */
+	u64 mv_busy;	  /* steps that found the page still in use */
+	u64 mv_dead;	  /* dead items unlinked off moving pages */
 	/*
 	 * Class sizes, derived from the header's settings by whoever first
 	 * finds ctab != their key (alloc.c). Every writer writes the same
@@ -166,6 +190,9 @@ struct kv_area {
 	kv_lock_t locks[KV_NLOCKS];	   /* striped bucket locks */
 	struct kv_stat st[PLMC_MAX_SLOTS]; /* per-slot counters */
 	struct kv_stat st_base; /* stats reset: the sums at the reset */
+	u64 mv_running; /* moves started and not finished: a hint for the
+			 * write-path scan (move.c), locked adds */
+	u64 mv_rescues; /* live items copied off moving pages */
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
 	 * when geo_key == store_size | 1 (0 in a new store: derive on the
@@ -445,12 +472,26 @@ void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
+void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page);
 void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
 u64 kv_class_chunks(int cls);
 
+/* move.c */
+int kv_move_owns(const struct kv_class *cl, u64 p, const struct kv_geo *g);
+void kv_move_take(struct kv_tx *t, struct kv_class *cl);
+void kv_move_skim(struct kv_ctx *c, struct kv_class *cl);
+int kv_move_for(struct kv_ctx *c, int cls, int starved);
+u64 kv_move_running(void);
+void kv_move_poll(struct kv_ctx *c);
+long kv_reassign(struct kv_ctx *c, s64 src, u64 dst);
+void kv_pool_put(struct kv_ctx *c);
+int kv_automove(void);
+
 /* evict.c */
+int kv_reclaim_due(const struct kv_slot *ks);
 int kv_evict(struct kv_ctx *c, int cls);
+int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
@@ -474,6 +515,7 @@ struct kv_wr {
 	int state;	      /* enum kv_state of old, if any */
 	struct kv_item *gone; /* unlinked by kv_wr_link, retired at end */
 	struct kv_item *put;  /* linked by kv_wr_link */
+	int keep_cas;	      /* a page move's copy: @put keeps old's CAS */
 };
 
 /* hash.c */

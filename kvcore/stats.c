@@ -111,6 +111,15 @@ static void kv_stats_settings(struct kv_ctx *c, struct plmc_stats *st)
 	st->total_malloced = KV_LOAD(&a->pages_used) * KV_PAGE_SIZE;
 	st->hash_buckets = c->geo.nbuckets;
 	st->reset_time = KV_LOAD(&a->stat_reset);
+	st->slab_reassign_rescues = KV_LOAD(&a->mv_rescues);
+	st->slab_reassign_evictions_nomem = KV_LOAD(&a->mv_evictions);
+	st->slab_reassign_inline_reclaim = KV_LOAD(&a->mv_inline);
+	st->slab_reassign_busy_items = KV_LOAD(&a->mv_busy);
+	st->slab_reassign_busy_deletes = KV_LOAD(&a->mv_dead);
+	st->slab_reassign_running = kv_move_running();
+	st->slabs_moved = KV_LOAD(&a->slabs_moved);
+	st->slab_global_page_pool = KV_LOAD(&a->npool);
+	st->slab_automove = (u64)kv_automove();
 }
 
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)

@@ -116,6 +116,25 @@ int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count)
 	return PLMC_OK;
 }
 
+int plmc_slabs_reassign(int src, int dst)
+{
+	struct plmc_req r = {
+		.exptime = src,
+		.vlen = (__u64)(int64_t)dst,
+	};
+
+	return (int)pl_call(PLMC_OP_REASSIGN, &r);
+}
+
+int plmc_slabs_automove(int mode)
+{
+	struct plmc_req r = {
+		.vlen = (__u64)(int64_t)mode,
+	};
+
+	return (int)pl_call(PLMC_OP_AUTOMOVE, &r);
+}
+
 int plmc_stats_reset(void)
 {
 	struct plmc_req r = {0};
@@ -451,6 +470,11 @@ const char *plmc_crash_name(int point)
 		[PLMC_CRASH_RECOVER_REPLAYED] = "recover_replayed",
 		[PLMC_CRASH_RECOVER_TX] = "recover_tx",
 		[PLMC_CRASH_META_TTL] = "meta_ttl",
+		[PLMC_CRASH_MOVE_START_TX] = "move_start_tx",
+		[PLMC_CRASH_MOVE_TAKE_TX] = "move_take_tx",
+		[PLMC_CRASH_MOVE_ZERO] = "move_zero",
+		[PLMC_CRASH_MOVE_DONE_TX] = "move_done_tx",
+		[PLMC_CRASH_POOL_TX] = "pool_tx",
 	};
 
 	if (point < 0 || point >= PLMC_CRASH_COUNT)

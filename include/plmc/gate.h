@@ -48,6 +48,10 @@ enum plmc_op {
 	PLMC_OP_STATS_RESET = 23, /* memcached's "stats reset" */
 	PLMC_OP_META = 24,    /* key, val/vlen (ms), buf/buflen (mg),
 			       * out = struct plmc_meta (in and out) */
+	PLMC_OP_REASSIGN = 25, /* exptime = src class (-1 any), vlen = dst
+				* (0 = the global pool): memcached's
+				* slabs reassign */
+	PLMC_OP_AUTOMOVE = 26, /* vlen = mode 0..2: slabs automove */
 	PLMC_OP_COUNT
 };
 
@@ -79,6 +83,15 @@ enum plmc_crash_point {
 	PLMC_CRASH_RECOVER_TX = 17,   /* ... its retire of the dead chunk */
 	PLMC_CRASH_META_TTL = 18,     /* mg's T stored, the win not yet
 				       * marked, stripe lock held */
+	PLMC_CRASH_MOVE_START_TX = 19, /* page off its class's list, half
+					* applied (class lock) */
+	PLMC_CRASH_MOVE_TAKE_TX = 20,  /* a moving page's free chunk half
+					* taken off the free list */
+	PLMC_CRASH_MOVE_ZERO = 21,     /* moving page half zeroed */
+	PLMC_CRASH_MOVE_DONE_TX = 22,  /* move closed, page to the spare,
+					* half applied */
+	PLMC_CRASH_POOL_TX = 23,       /* spare page half pushed on the
+					* global pool (page lock) */
 	PLMC_CRASH_COUNT
 };
 

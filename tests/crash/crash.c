@@ -16,7 +16,7 @@
  *    new ones (new key ranges); at the end it SIGKILLs all that live.
  *  - recovery points: a lone client dies at "built" (holding a chunk),
  *    then a lone recoverer armed with the point recovers it and dies.
- *  - page/evict/flush points: a lone client on a fresh small store
+ *  - page/evict/flush/move points: a lone client on a fresh small store
  *    ("crash-PID-e", 8 MiB: it fills, evicts, flushes) dies there.
  *  - then a checker process attaches, recovers (timed), runs the
  *    store's check (must be quiescent, 0 errors, no dead slot) and reads
@@ -640,7 +640,9 @@ static int lone_recoverer(int point, pid_t pid, int go)
 static int is_small_point(int p)
 {
 	return p == PLMC_CRASH_PAGE_TX || p == PLMC_CRASH_EVICT ||
-	       p == PLMC_CRASH_FLUSH;
+	       p == PLMC_CRASH_FLUSH || p == PLMC_CRASH_MOVE_START_TX ||
+	       p == PLMC_CRASH_MOVE_TAKE_TX || p == PLMC_CRASH_MOVE_ZERO ||
+	       p == PLMC_CRASH_MOVE_DONE_TX || p == PLMC_CRASH_POOL_TX;
 }
 
 static int is_recover_point(int p)

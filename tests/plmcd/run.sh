@@ -5,6 +5,8 @@
 #     (random flag sets, base64 keys, quiet batches, malformed lines).
 #  2. memcapable -a and -b (Debian's libmemcached-tools names it
 #     memccapable): the text and binary protocol conformance tests.
+#  2b. sizeshift.py: issue 14's size shift (16 MiB) and size sweep
+#     (64 MiB) on fresh plmcd and memcached servers: every set stored.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit.
 #  5. operator flags: root without -u refused, -d -P -u nobody serves as
@@ -77,6 +79,8 @@ else
 	echo "FAIL memcapable missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
+check "size shift and size sweep (tests/plmcd/sizeshift.py)" \
+	/usr/bin/python3 tests/plmcd/sizeshift.py "$B/plmcd" "$(command -v memcached)"
 echo "-- hostile clients (tests/plmcd/hostile.py)"
 if /usr/bin/python3 tests/plmcd/hostile.py 127.0.0.1 "$port" 2100 >"$tmp/hostile" 2>&1; then :; fi
 cat "$tmp/hostile"

@@ -74,12 +74,12 @@ static int mc_connect(void)
  * most each), and memcached's pages stay with the class that took them,
  * so it gets 1 GiB (allocated as used) and plmc a 256 MiB store.
  */
-static void setup(void)
+static void start_both(uint64_t store_mb, const char *mc_mb, int quiet)
 {
 	int rc;
 
 	ut_make_name("diff");
-	rc = plmc_create(ut_name, 256ULL << 20, 0600, PLMC_USE_AUTO);
+	rc = plmc_create(ut_name, store_mb << 20, 0600, PLMC_USE_AUTO);
 	ck_assert_msg(rc == 0, "create: %s", plmc_strerror(rc));
 	rc = plmc_attach(ut_name, PLMC_USE_AUTO);
 	ck_assert_msg(rc == 0, "attach: %s", plmc_strerror(rc));
@@ -111,13 +111,22 @@ static void setup(void)
 			setenv("FAKETIME_TIMESTAMP_FILE", ft_file, 1);
 			setenv("FAKETIME_NO_CACHE", "1", 1);
 		}
-		execl(MEMCACHED, "memcached", "-u", "root", "-s", mc_sock, "-m",
-		      "1024", "-o", "no_lru_crawler,no_lru_maintainer",
-		      (char *)NULL);
+		if (quiet)
+			execl(MEMCACHED, "memcached", "-u", "root", "-s",
+			      mc_sock, "-m", mc_mb, "-o",
+			      "no_lru_crawler,no_lru_maintainer", (char *)NULL);
+		else /* its page mover needs the LRU maintainer */
+			execl(MEMCACHED, "memcached", "-u", "root", "-s",
+			      mc_sock, "-m", mc_mb, (char *)NULL);
 		_exit(127);
 	}
 	mc_fd = mc_connect();
 	ck_assert_msg(mc_fd >= 0, "cannot connect to memcached at %s", mc_sock);
+}
+
+static void setup(void)
+{
+	start_both(256, "1024", 1);
 }
 
 static void teardown(void)
@@ -610,6 +619,242 @@ START_TEST(same_answers)
 }
 END_TEST
 
+/*
+ * ---- With eviction and shifting sizes ----
+ *
+ * Both sides get 16 MiB (memcached -m 16 with its default threads: its
+ * page mover runs in the LRU maintainer) and a stream whose value sizes
+ * shift by phase: 30,000 values of 1 KB (both evict), then phases of
+ * 100 B, 5 KB, 100 KB, 300 B, 20 KB and 1 KB values over 40,000 keys.
+ * Which items an eviction picks differs by design (memcached: LRU per
+ * class, its page mover's own timing; plmc: CLOCK, docs/store.md), so a
+ * get may miss on either side for a key that was stored. What must
+ * agree, and is compared:
+ *  - every set is STORED (memcached's rare out-of-memory answer, which
+ *    plmc must not give, is counted, not failed);
+ *  - a hit returns exactly the last value stored for the key, on each
+ *    side, with its flags (each side's own last store: add may store on
+ *    one side and not the other once an eviction differs);
+ *  - a key just stored is read back on both sides;
+ *  - a key known absent (deleted, never stored) misses on both, delete
+ *    of it answers NOT_FOUND and add of it STORED on both.
+ * Hit counts are printed.
+ */
+#define EKEYS 40000
+
+struct eside {
+	uint32_t gen[EKEYS]; /* 0: absent for sure; else the value's gen */
+	uint32_t len[EKEYS];
+};
+
+static size_t evalue(char *v, int k, uint32_t gen, size_t len)
+{
+	int n = snprintf(v, 32, "k%d/g%u|", k, gen);
+
+	if (len < (size_t)n)
+		len = (size_t)n;
+	memset(v + n, 'a' + (int)((unsigned)k + gen) % 26, len - (size_t)n);
+	return len;
+}
+
+/* memcached's answer to "get KEY": -1 on a miss, else the value's length
+ * (bytes in @v, flags must be 7: the stream's). */
+static long mc_get1(const char *key, char *v)
+{
+	char cmd[64];
+	const char *r, *eol;
+	unsigned fl;
+	size_t n;
+
+	mc_send(cmd, (size_t)snprintf(cmd, sizeof(cmd), "get %s\r\n", key));
+	r = mc_reply(1);
+	if (!strcmp(r, "END\r\n"))
+		return -1;
+	ck_assert_int_eq(sscanf(r, "VALUE %*s %u %zu", &fl, &n), 2);
+	ck_assert_uint_eq(fl, 7);
+	eol = strstr(r, "\r\n");
+	memcpy(v, eol + 2, n);
+	return (long)n;
+}
+
+static char *mc_line(const char *cmd, size_t n)
+{
+	mc_send(cmd, n);
+	return (char *)mc_reply(0);
+}
+
+struct ecount {
+	long sets, mc_oom, gets, both, mc_only, pl_only, none;
+};
+
+/* One side's hit must be its own last store of @k. */
+static void ehit_ok(const struct eside *e, int k, const char *v, long n,
+		    const char *who)
+{
+	static char want[110000];
+	size_t w;
+
+	ck_assert_msg(e->gen[k], "%s: key %d read back after a delete", who,
+		      k);
+	w = evalue(want, k, e->gen[k], e->len[k]);
+	ck_assert_msg((size_t)n == w && !memcmp(v, want, w),
+		      "%s: key %d: a value it never stored last", who, k);
+}
+
+static void eget(struct eside *pl, struct eside *mc, int k, int must,
+		 struct ecount *ct)
+{
+	static char vm[110000], vp[110000];
+	char key[32];
+	size_t n;
+	uint32_t fl;
+	long m;
+	int rc;
+
+	snprintf(key, sizeof(key), "ek%d", k);
+	m = mc_get1(key, vm);
+	rc = plmc_get(key, strlen(key), vp, sizeof(vp), &n, &fl, NULL);
+	ck_assert(rc == PLMC_OK || rc == PLMC_NOT_FOUND);
+	if (m >= 0)
+		ehit_ok(mc, k, vm, m, "memcached");
+	if (rc == PLMC_OK) {
+		ck_assert_uint_eq(fl, 7);
+		ehit_ok(pl, k, vp, (long)n, "plmc");
+	}
+	if (must) /* just stored on both sides */
+		ck_assert_msg(m >= 0 && rc == PLMC_OK,
+			      "key %d just stored: memcached %s, plmc %s", k,
+			      m >= 0 ? "hit" : "miss", plmc_strerror(rc));
+	ct->gets++;
+	ct->both += m >= 0 && rc == PLMC_OK;
+	ct->mc_only += m >= 0 && rc != PLMC_OK;
+	ct->pl_only += m < 0 && rc == PLMC_OK;
+	ct->none += m < 0 && rc != PLMC_OK;
+}
+
+/* set (@add: add) of key @k, @len bytes, on both sides. Return: 1 if
+ * both stored. */
+static int eset(struct eside *pl, struct eside *mc, int k, size_t len,
+		int add, struct ecount *ct)
+{
+	static char v[110000], cmd[110100];
+	uint32_t gen = (pl->gen[k] > mc->gen[k] ? pl->gen[k] : mc->gen[k]) + 1;
+	int sure = !pl->gen[k] && !mc->gen[k], rc, h;
+	const char *r;
+	char key[32];
+
+	snprintf(key, sizeof(key), "ek%d", k);
+	len = evalue(v, k, gen, len);
+	h = snprintf(cmd, sizeof(cmd), "%s %s 7 0 %zu\r\n", add ? "add" : "set",
+		     key, len);
+	memcpy(cmd + h, v, len);
+	memcpy(cmd + h + len, "\r\n", 2);
+	r = mc_line(cmd, (size_t)h + len + 2);
+	rc = add ? plmc_add(key, strlen(key), v, len, 7, 0)
+		 : plmc_set(key, strlen(key), v, len, 7, 0);
+	if (!add || sure) {
+		ck_assert_msg(rc == PLMC_STORED, "%s %s (%zu B): plmc %s",
+			      add ? "add" : "set", key, len,
+			      plmc_strerror(rc));
+		if (strcmp(r, "STORED\r\n")) {
+			ck_assert_msg(!strncmp(r, "SERVER_ERROR out of memory",
+					       26),
+				      "memcached: %s", r);
+			ct->mc_oom++;
+		}
+	}
+	ct->sets++;
+	if (rc == PLMC_STORED)
+		pl->gen[k] = gen, pl->len[k] = (uint32_t)len;
+	if (!strcmp(r, "STORED\r\n"))
+		mc->gen[k] = gen, mc->len[k] = (uint32_t)len;
+	else if (!add) /* a failed set unlinks the old item (both rules) */
+		mc->gen[k] = 0;
+	return rc == PLMC_STORED && !strcmp(r, "STORED\r\n");
+}
+
+static void edel(struct eside *pl, struct eside *mc, int k)
+{
+	char cmd[64], key[32];
+	int sure = !pl->gen[k] && !mc->gen[k], rc;
+	const char *r;
+
+	snprintf(key, sizeof(key), "ek%d", k);
+	r = mc_line(cmd, (size_t)snprintf(cmd, sizeof(cmd), "delete %s\r\n",
+					  key));
+	rc = plmc_delete(key, strlen(key));
+	if (sure) {
+		ck_assert_str_eq(r, "NOT_FOUND\r\n");
+		ut_rc(rc, PLMC_NOT_FOUND);
+	}
+	pl->gen[k] = mc->gen[k] = 0;
+}
+
+static void run_evict(unsigned seed, struct ecount *ct)
+{
+	static const size_t phase[] = {100, 5000, 100000, 300, 20000, 1000};
+	static struct eside pl, mc;
+	unsigned s = seed;
+	size_t p;
+	int i, k;
+
+	memset(&pl, 0, sizeof(pl));
+	memset(&mc, 0, sizeof(mc));
+	for (k = 0; k < 30000; k++)
+		eset(&pl, &mc, k, 1000, 0, ct);
+	for (p = 0; p < sizeof(phase) / sizeof(phase[0]); p++)
+		for (i = 0; i < 4000; i++) {
+			unsigned r = (unsigned)rand_r(&s) % 100;
+			size_t len = phase[p] - phase[p] / 10 +
+				     (size_t)rand_r(&s) % (phase[p] / 5 + 1);
+
+			k = rand_r(&s) % EKEYS;
+			if (r < 55) {
+				if (eset(&pl, &mc, k, len, 0, ct) &&
+				    rand_r(&s) % 4 == 0)
+					eget(&pl, &mc, k, 1, ct);
+			} else if (r < 85) {
+				eget(&pl, &mc, k, 0, ct);
+			} else if (r < 93) {
+				edel(&pl, &mc, k);
+			} else {
+				eset(&pl, &mc, k, len, 1, ct);
+			}
+		}
+}
+
+START_TEST(evict_shifting)
+{
+	struct ecount ct = {0};
+	struct plmc_check ck = {.size = sizeof(ck)};
+	struct plmc_stats st = {.size = sizeof(st)};
+
+	if (mc_fd < 0) {
+		fprintf(stderr, "test_diff: evict_shifting SKIPPED: %s not "
+				"installed\n", MEMCACHED);
+		return;
+	}
+	run_evict(1, &ct);
+	ut_rc(plmc_stats(&st), PLMC_OK);
+	ut_rc(plmc_check(&ck), PLMC_OK);
+	ck_assert_msg(!ck.errors, "check: %s", ck.msg);
+	fprintf(stderr,
+		"test_diff: evict_shifting: %ld sets (memcached out of "
+		"memory %ld), %ld gets: both hit %ld, memcached only %ld, "
+		"plmc only %ld, neither %ld; plmc evictions %lu, pages moved "
+		"%lu\n",
+		ct.sets, ct.mc_oom, ct.gets, ct.both, ct.mc_only, ct.pl_only,
+		ct.none, (unsigned long)st.evictions,
+		(unsigned long)st.slabs_moved);
+	ck_assert_uint_gt(st.evictions, 0);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+}
+END_TEST
+
+static void setup_small(void)
+{
+	start_both(16, "16", 0);
+}
 int main(void)
 {
 	Suite *s = suite_create("diff");
@@ -618,6 +863,11 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, same_answers);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("evict");
+	tcase_add_checked_fixture(tc, setup_small, teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, evict_shifting);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

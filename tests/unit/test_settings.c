@@ -85,7 +85,7 @@ START_TEST(default_settings)
 	ck_assert_uint_eq(st.growth_factor, 1250);
 	ck_assert_uint_eq(st.chunk_size, 8);
 	ck_assert_uint_eq(st.slab_page_size, MIB);
-	ck_assert_uint_eq(st.slab_classes, 44);
+	ck_assert_uint_eq(st.slab_classes, 46);
 	ck_assert_uint_eq(st.active_slabs, 0);
 	ck_assert_uint_ge(st.hash_buckets, 1024);
 }

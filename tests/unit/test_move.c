@@ -1,0 +1,543 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/unit/test_move.c - memory follows the sizes: pages move between
+ * size classes (memcached's slab_reassign / slab_automove and its global
+ * page pool), through local clients.
+ *
+ *  - size_shift: a 16 MiB store full of 1 KB values takes a 100 B, a
+ *    5 KB and a 100 KB value, and three more after flush_all (memcached
+ *    -m 16 stores all six); with automove 0 the first is refused, the
+ *    control that shows the moves are what stores it.
+ *  - size_sweep: every size from 1 KB to 1 MB in 2 KB steps into a
+ *    fresh 64 MiB store: all 512 stored.
+ *  - reassign: memcached's slabs reassign answers, a page really moves
+ *    (src loses it, the pool or dst gains it), the store checks clean.
+ *  - rescue: a page of a class with free chunks moves, its live items
+ *    copied into them (memcached's rescue), CAS kept, none lost.
+ *  - dead_pages: expired items' pages go to another class without one
+ *    live item evicted.
+ *  - giveback: expired items' memory returns to the global pool with
+ *    no class short of memory (the scan reclaims, the class gives pages
+ *    back, live items rescued).
+ *  - move_points: a client dies at each step of a move (the crash
+ *    points); recovery leaves a sound store and later calls finish the
+ *    move.
+ *  - shifting_stress: 4 processes x 2 threads storing sizes that drift
+ *    over time on a 16 MiB store, values self-checking; then plmc_check.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <plmc/gate.h>
+#include "util.h"
+
+static void store(uint64_t mb)
+{
+	int rc;
+
+	ut_make_name("move");
+	rc = plmc_create(ut_name, mb << 20, 0600, PLMC_USE_AUTO);
+	ck_assert_msg(rc == 0, "create: %s", plmc_strerror(rc));
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+}
+
+static void teardown(void)
+{
+	ut_store_down();
+}
+
+static char big[1 << 20];
+
+static int put(const char *pfx, int i, size_t vlen, int32_t exp)
+{
+	char k[64];
+	int kl = snprintf(k, sizeof(k), "%s:%d", pfx, i);
+
+	memset(big, 'a' + i % 26, vlen);
+	return plmc_set(k, (size_t)kl, big, vlen, 0, exp);
+}
+
+static int has(const char *pfx, int i, size_t vlen)
+{
+	static char buf[1 << 20];
+	char k[64];
+	int kl = snprintf(k, sizeof(k), "%s:%d", pfx, i);
+	size_t n;
+	size_t j;
+
+	if (plmc_get(k, (size_t)kl, buf, sizeof(buf), &n, NULL, NULL) !=
+		    PLMC_OK ||
+	    n != vlen)
+		return 0;
+	for (j = 0; j < n; j++)
+		if (buf[j] != 'a' + i % 26)
+			return 0;
+	return 1;
+}
+
+static void check_clean(void)
+{
+	struct plmc_check ck = {.size = sizeof(ck)};
+
+	ut_rc(plmc_check(&ck), PLMC_OK);
+	ck_assert_msg(ck.errors == 0, "check: %s", ck.msg);
+	ck_assert_uint_eq(ck.quiescent, 1);
+}
+
+static void stats(struct plmc_stats *st)
+{
+	st->size = sizeof(*st);
+	ut_rc(plmc_stats(st), PLMC_OK);
+}
+
+static void fill_1k(void)
+{
+	int i;
+
+	for (i = 0; i < 30000; i++)
+		ut_rc(put("f", i, 1000, 0), PLMC_STORED);
+}
+
+static const size_t shift[3] = {100, 5000, 100000};
+
+START_TEST(size_shift)
+{
+	struct plmc_stats st;
+	int i;
+
+	store(16);
+	fill_1k();
+	for (i = 0; i < 3; i++)
+		ut_rc(put("s", i, shift[i], 0), PLMC_STORED);
+	for (i = 0; i < 3; i++)
+		ck_assert_msg(has("s", i, shift[i]), "size %zu lost", shift[i]);
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	for (i = 0; i < 3; i++)
+		ut_rc(put("t", i, shift[i], 0), PLMC_STORED);
+	for (i = 0; i < 3; i++)
+		ck_assert_msg(has("t", i, shift[i]), "size %zu lost", shift[i]);
+	stats(&st);
+	ck_assert_uint_ge(st.slabs_moved, 3);
+	ck_assert_uint_eq(st.slab_reassign_running, 0);
+	check_clean();
+}
+END_TEST
+
+/* The control: with moves off, the old behaviour (NOMEM) comes back;
+ * one reassign by hand makes room. */
+START_TEST(size_shift_automove_off)
+{
+	struct plmc_stats st;
+
+	store(16);
+	ut_rc(plmc_slabs_automove(0), PLMC_OK);
+	fill_1k();
+	ut_rc(put("s", 0, 100, 0), PLMC_E_NOMEM);
+	ut_rc(plmc_slabs_reassign(-1, 0), PLMC_REASSIGN_OK);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 1);
+	ck_assert_uint_eq(st.slab_global_page_pool, 1);
+	ck_assert_uint_eq(st.slab_automove, 0);
+	ut_rc(put("s", 0, 100, 0), PLMC_STORED);
+	stats(&st);
+	ck_assert_uint_eq(st.slab_global_page_pool, 0);
+	check_clean();
+}
+END_TEST
+
+START_TEST(size_sweep)
+{
+	struct plmc_stats st;
+	size_t v;
+	int i = 0, stored = 0;
+
+	store(64);
+	for (v = 1024; v <= 1024 * 1024 - 1024; v += 2048, i++)
+		stored += put("w", i, v, 0) == PLMC_STORED;
+	ck_assert_int_eq(i, 512);
+	ck_assert_int_eq(stored, 512);
+	/* The newest is always there (the oldest were evicted). */
+	ck_assert(has("w", 511, 1024 + 511 * 2048));
+	stats(&st);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	check_clean();
+}
+END_TEST
+
+/* Class id (memcached's numbering) holding values of @vlen. */
+static int class_of(size_t vlen)
+{
+	struct plmc_class_stats cs[64];
+	size_t n, i;
+
+	ut_rc(plmc_class_stats(cs, 64, &n), PLMC_OK);
+	for (i = 0; i < n && i < 64; i++)
+		if (cs[i].chunk_size >= 56 + 8 + vlen && cs[i].number)
+			return (int)cs[i].id;
+	return -1;
+}
+
+static uint64_t pages_of(int id)
+{
+	struct plmc_class_stats cs[64];
+	size_t n, i;
+
+	ut_rc(plmc_class_stats(cs, 64, &n), PLMC_OK);
+	for (i = 0; i < n && i < 64; i++)
+		if ((int)cs[i].id == id)
+			return cs[i].total_pages;
+	return 0;
+}
+
+START_TEST(reassign)
+{
+	struct plmc_stats st;
+	int i, id;
+	uint64_t p0;
+
+	store(16);
+	for (i = 0; i < 3000; i++)
+		ut_rc(put("r", i, 1000, 0), PLMC_STORED);
+	id = class_of(1000);
+	ck_assert_int_gt(id, 0);
+	p0 = pages_of(id);
+	ck_assert_uint_ge(p0, 2);
+	ut_rc(plmc_slabs_reassign(0, 1), PLMC_REASSIGN_BADCLASS);
+	ut_rc(plmc_slabs_reassign(id, 200), PLMC_REASSIGN_BADCLASS);
+	ut_rc(plmc_slabs_reassign(-2, 1), PLMC_REASSIGN_BADCLASS);
+	ut_rc(plmc_slabs_reassign(id, id), PLMC_REASSIGN_SAME);
+	ut_rc(plmc_slabs_reassign(1, 2), PLMC_REASSIGN_NOSPARE);
+	ut_rc(plmc_slabs_automove(3), PLMC_E_INVAL);
+	ut_rc(plmc_slabs_automove(-1), PLMC_E_INVAL);
+	ut_rc(plmc_slabs_reassign(id, 1), PLMC_REASSIGN_OK);
+	ck_assert_uint_eq(pages_of(id), p0 - 1);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 1);
+	ck_assert_uint_eq(st.slab_global_page_pool, 1);
+	ck_assert_uint_gt(st.slab_reassign_evictions_nomem, 0);
+	ck_assert_uint_eq(st.curr_items + st.slab_reassign_evictions_nomem,
+			  3000);
+	/* What is left is intact, what went is gone whole. */
+	for (i = 0; i < 3000; i++)
+		if (!has("r", i, 1000)) {
+			char k[32], b[8];
+			size_t n;
+			int kl = snprintf(k, sizeof(k), "r:%d", i);
+
+			ut_rc(plmc_get(k, (size_t)kl, b, sizeof(b), &n, NULL,
+				       NULL),
+			      PLMC_NOT_FOUND);
+		}
+	/* The pool page goes to the next class that needs one. */
+	ut_rc(put("x", 0, 100, 0), PLMC_STORED);
+	stats(&st);
+	ck_assert_uint_eq(st.slab_global_page_pool, 0);
+	check_clean();
+}
+END_TEST
+
+/* A class with free chunks to spare gives a page without losing an
+ * item: its live items on the page are copied (memcached's rescue). */
+static uint64_t cas_of(int i)
+{
+	static char b[2048];
+	char k[32];
+	int kl = snprintf(k, sizeof(k), "r:%d", i);
+	uint64_t cas = 0;
+	size_t n;
+
+	ut_rc(plmc_get(k, (size_t)kl, b, sizeof(b), &n, NULL, &cas), PLMC_OK);
+	return cas;
+}
+
+START_TEST(rescue)
+{
+	static uint64_t cas[6000];
+	struct plmc_stats st;
+	int i, id;
+
+	store(16);
+	for (i = 0; i < 12000; i++)
+		ut_rc(put("r", i, 1000, 0), PLMC_STORED);
+	for (i = 0; i < 12000; i++) /* every other one: free chunks */
+		if (i % 2) {
+			char k[32];
+			int kl = snprintf(k, sizeof(k), "r:%d", i);
+
+			ut_rc(plmc_delete(k, (size_t)kl), PLMC_DELETED);
+		}
+	for (i = 0; i < 12000; i += 2)
+		cas[i / 2] = cas_of(i);
+	id = class_of(1000);
+	ut_rc(plmc_slabs_reassign(id, 0), PLMC_REASSIGN_OK);
+	for (i = 0; i < 12000; i += 2)
+		ck_assert_uint_eq(cas_of(i), cas[i / 2]);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 1);
+	ck_assert_uint_gt(st.slab_reassign_rescues, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	ck_assert_uint_eq(st.curr_items, 6000);
+	for (i = 0; i < 12000; i += 2)
+		ck_assert_msg(has("r", i, 1000), "r:%d lost", i);
+	check_clean();
+}
+END_TEST
+
+/* Expired items' pages serve another class: no live item evicted. */
+START_TEST(dead_pages)
+{
+	struct plmc_stats st;
+	int i;
+
+	store(16);
+	for (i = 0; i < 30000; i++)
+		ut_rc(put("d", i, 1000, 5), PLMC_STORED);
+	ut_rc(plmc_stats_reset(), PLMC_OK);
+	ut_rc(plmc_clock_advance(10), PLMC_OK);
+	for (i = 0; i < 3000; i++)
+		ut_rc(put("n", i, 2000, 0), PLMC_STORED);
+	for (i = 0; i < 3000; i++)
+		ck_assert_msg(has("n", i, 2000), "n:%d lost", i);
+	stats(&st);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	check_clean();
+}
+END_TEST
+
+/* Expired memory goes back to the pool with no class needing it: the
+ * write-path scan reclaims the expired items, their class then has
+ * pages of free chunks to spare and gives pages to the pool. The stores
+ * that drive it rewrite one key (no memory needed). */
+START_TEST(giveback)
+{
+	struct plmc_stats st;
+	int i, n;
+
+	store(16);
+	for (n = 0;; n++) { /* until every page is taken, none evicted */
+		ut_rc(put("g", n, 1000, n % 4 ? 5 : 0), PLMC_STORED);
+		stats(&st);
+		if (st.total_malloced >= st.limit_maxbytes)
+			break;
+	}
+	ck_assert_uint_eq(st.evictions, 0);
+	ut_rc(plmc_clock_advance(10), PLMC_OK);
+	ut_rc(plmc_stats_reset(), PLMC_OK);
+	for (i = 0; i < 40000; i++)
+		ut_rc(put("one", 0, 1000, 0), PLMC_STORED);
+	stats(&st);
+	ck_assert_uint_gt(st.reclaimed, 0);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	ck_assert_uint_gt(st.slab_global_page_pool, 0);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	for (i = 0; i <= n; i += 4) /* the live ones all stayed */
+		ck_assert_msg(has("g", i, 1000), "g:%d lost", i);
+	check_clean();
+}
+END_TEST
+
+/* ---- a death at each step of a move; the next call resumes it ---- */
+
+static void shift_child(int point)
+{
+	int i;
+
+	if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_crash_arm(point))
+		_exit(10);
+	for (i = 0; i < 3000; i++)
+		put("c", i, shift[i % 3] + (size_t)i, 0);
+	_exit(0); /* never reached the point */
+}
+
+static void move_crash(int point)
+{
+	struct plmc_stats st;
+	pid_t pid;
+	int i, s;
+
+	store(16);
+	fill_1k();
+	for (i = 0; i < 30000; i += 2) { /* free chunks on every page */
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "f:%d", i);
+
+		plmc_delete(k, (size_t)kl);
+	}
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid)
+		shift_child(point);
+	ck_assert_int_eq(waitpid(pid, &s, 0), pid);
+	ck_assert_msg(WIFSIGNALED(s) && WTERMSIG(s) == SIGILL,
+		      "%s: child did not die there (status %#x)",
+		      plmc_crash_name(point), s);
+	ck_assert_int_ge(plmc_recover(), 1);
+	check_clean();
+	/* Later calls finish what the dead one started and go on. */
+	for (i = 0; i < 300; i++) {
+		ut_rc(put("p", i, shift[i % 3], 0), PLMC_STORED);
+		/* The scan walks a moving page once a second. */
+		if (i % 30 == 0)
+			plmc_clock_advance(1);
+	}
+	for (i = 0; i < 10; i++) {
+		stats(&st);
+		if (!st.slab_reassign_running)
+			break;
+		plmc_clock_advance(1);
+		ut_rc(put("q", i, 100, 0), PLMC_STORED);
+	}
+	ck_assert_msg(!st.slab_reassign_running, "%s: a move stays stuck",
+		      plmc_crash_name(point));
+	for (i = 290; i < 300; i++)
+		ck_assert(has("p", i, shift[i % 3]));
+	check_clean();
+}
+
+START_TEST(move_points)
+{
+	static const int p[] = {
+		PLMC_CRASH_MOVE_START_TX, PLMC_CRASH_MOVE_TAKE_TX,
+		PLMC_CRASH_MOVE_ZERO,	  PLMC_CRASH_MOVE_DONE_TX,
+		PLMC_CRASH_POOL_TX,
+	};
+
+	move_crash(p[_i]);
+}
+END_TEST
+
+/* ---- shifting sizes from several processes ---- */
+
+#define NPROC 4
+#define NTHR  2
+#define NKEYS 4000
+
+static int nops = 30000;
+
+static size_t mkval(char *v, int k, size_t len)
+{
+	int n = snprintf(v, 32, "k%d|", k);
+
+	memset(v + n, 'a' + k % 26, len - (size_t)n);
+	return len;
+}
+
+static int val_ok(const char *v, size_t len, int k)
+{
+	char pre[32];
+	int n = snprintf(pre, sizeof(pre), "k%d|", k);
+	size_t i;
+
+	if (len < (size_t)n || memcmp(v, pre, (size_t)n))
+		return 0;
+	for (i = (size_t)n; i < len; i++)
+		if (v[i] != (char)('a' + k % 26))
+			return 0;
+	return 1;
+}
+
+/* Sets and NOMEM answers of all processes (shared, set up before fork). */
+static _Atomic long *tally;
+
+/*
+ * Sizes drift: phase p of 6 picks around 64 << 2p bytes. A set may
+ * answer NOMEM (memcached's "out of memory": every chunk of the class in
+ * flight in the other 7 calls, and libpl's 2 s of retries spent, which
+ * happens under TCG): counted, bounded by the test. Anything else but
+ * STORED, and any value that is not its key's, fails.
+ */
+static void *shifter(void *arg)
+{
+	static __thread char v[70000], b[70000];
+	unsigned seed = (unsigned)getpid() * 31 + (unsigned)(long)arg;
+	long bad = 0;
+	int i;
+
+	for (i = 0; i < nops; i++) {
+		int k = rand_r(&seed) % NKEYS, ph = i * 6 / nops, rc;
+		size_t len = (size_t)(64 << (ph * 2)) / 4 +
+			     (size_t)(rand_r(&seed) % (64 << (ph * 2)) / 2) +
+			     16;
+		char key[32];
+		int kl = snprintf(key, sizeof(key), "s%d", k);
+		size_t n;
+
+		if (len > sizeof(v))
+			len = sizeof(v);
+		if (rand_r(&seed) % 3) {
+			rc = plmc_set(key, (size_t)kl, v, mkval(v, k, len), 0,
+				      rand_r(&seed) % 4 ? 0 : 1);
+			tally[0]++;
+			if (rc == PLMC_E_NOMEM)
+				tally[1]++;
+			else if (rc != PLMC_STORED && bad++ < 3)
+				fprintf(stderr, "set %zu: %s\n", len,
+					plmc_strerror(rc));
+		} else {
+			rc = plmc_get(key, (size_t)kl, b, sizeof(b), &n, NULL,
+				      NULL);
+			if ((rc == PLMC_OK && !val_ok(b, n, k)) ||
+			    (rc != PLMC_OK && rc != PLMC_NOT_FOUND))
+				if (bad++ < 3)
+					fprintf(stderr, "get: %s\n",
+						plmc_strerror(rc));
+		}
+		if (i % 5000 == 0)
+			plmc_clock_advance(1);
+	}
+	if (bad)
+		fprintf(stderr, "shifter: %ld bad\n", bad);
+	return (void *)bad;
+}
+
+START_TEST(shifting_stress)
+{
+	struct plmc_stats st;
+	const char *e = getenv("STRESS_OPS");
+
+	if (e)
+		nops = atoi(e);
+	tally = mmap(NULL, 2 * sizeof(*tally), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert(tally != MAP_FAILED);
+	store(16);
+	ut_procs(shifter, NPROC, NTHR);
+	ut_rc(plmc_recover(), 0);
+	stats(&st);
+	fprintf(stderr,
+		"shifting_stress: %ld sets (%ld NOMEM), moved %lu pages, "
+		"evictions %lu, move evictions %lu, busy %lu, pool %lu\n",
+		(long)tally[0], (long)tally[1], (unsigned long)st.slabs_moved,
+		(unsigned long)st.evictions,
+		(unsigned long)st.slab_reassign_evictions_nomem,
+		(unsigned long)st.slab_reassign_busy_items,
+		(unsigned long)st.slab_global_page_pool);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	ck_assert_int_le(tally[1] * 100, tally[0]); /* NOMEM: <= 1% */
+	check_clean();
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("move");
+	TCase *t = tcase_create("move");
+
+	tcase_add_checked_fixture(t, NULL, teardown);
+	tcase_set_timeout(t, 600);
+	tcase_add_test(t, size_shift);
+	tcase_add_test(t, size_shift_automove_off);
+	tcase_add_test(t, size_sweep);
+	tcase_add_test(t, reassign);
+	tcase_add_test(t, rescue);
+	tcase_add_test(t, dead_pages);
+	tcase_add_test(t, giveback);
+	tcase_add_loop_test(t, move_points, 0, 5);
+	tcase_add_test(t, shifting_stress);
+	suite_add_tcase(s, t);
+	return ut_run(s);
+}

@@ -29,6 +29,7 @@ stop_servers() {
 trap stop_servers EXIT
 
 PASS_FILES="
+binary.t
 00-startup.t binary-get.t bogus-commands.t cas.t daemonize.t
 evictions.t expirations.t flags.t getandtouch.t idle-timeout.t
 incrdecr.t issue_104.t issue_108.t issue_140.t issue_152.t issue_192.t
@@ -69,10 +70,9 @@ watcher_connid.t: watch not yet
 lru-crawler.t: lru_crawler commands and metadump not yet
 lru-maintainer.t: segmented LRU (hot/warm/cold) and its counters
 lru.t: segmented LRU
-binary.t: 2891 of 2892 pass; its boundary loop meets the store's out of memory (a class without pages: needs slab moves)
-getset.t: sizes up to 1 MiB one after another: a class without pages (needs slab moves)
-slabs_reassign.t: slab moves (store side, branch store-cache)
-slabs-reassign2.t: slab moves (store side)
+getset.t: sizes growing to 1 MiB: the connection closes after 540 of 37,991 steps (not yet understood)
+slabs_reassign.t: 127 of 131 pass; the rest check memcached's page counts after its mover
+slabs-reassign2.t: 8 of 12 pass; the rest compare total_malloced (memcached's allocator)
 slabs-reassign-chunked.t: slab moves and chunked items
 chunked-items.t: chunked items over 1 MiB; slab_chunk_max
 conn-limits.t: read_buf_mem_limit: no per-connection buffer limit

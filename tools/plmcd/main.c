@@ -620,6 +620,11 @@ static int attach_store(void)
 	if (rc == 0)
 		rc = plmc_attach(name, PLMC_USE_AUTO);
 out:
+	/* -o slab_automove: the store keeps the mode, for every client. */
+	if (rc == 0 && g_opt.slab_automove_set &&
+	    plmc_slabs_automove(g_opt.slab_automove) != PLMC_OK)
+		fprintf(stderr, "plmcd: store %s cannot set slab_automove\n",
+			name);
 	if (rc < 0) {
 		fprintf(stderr, "plmcd: store %s: %s\n", name,
 			plmc_strerror(rc));

@@ -160,10 +160,12 @@ static void ext_option(char *o)
 		g_opt.slab_reassign = 0;
 	} else if (!strcmp(o, "slab_automove")) {
 		g_opt.slab_automove = val ? (int)parse_long(val, "-o slab_automove") : 1;
+		g_opt.slab_automove_set = 1;
 		if (g_opt.slab_automove < 0 || g_opt.slab_automove > 2)
 			die("%s: 0, 1 or 2", "-o slab_automove");
 	} else if (!strcmp(o, "no_slab_automove")) {
 		g_opt.slab_automove = 0;
+		g_opt.slab_automove_set = 1;
 	} else if (!strcmp(o, "relaxed_privileges") ||
 		   !strcmp(o, "drop_privileges") ||
 		   !strcmp(o, "no_drop_privileges")) {

@@ -30,6 +30,7 @@ struct plmcd_opts {
 	int backlog, reqs_per_event, idle_timeout, coredumps, lock_memory;
 	int enable_shutdown, no_flush, no_dump, no_watch, no_cas;
 	int slab_reassign, slab_automove;
+	int slab_automove_set; /* -o slab_automove given: tell the store */
 	int debug_time;		/* -o debug_time: the debugtime command */
 	enum plmcd_proto proto;
 	unsigned unix_mask;

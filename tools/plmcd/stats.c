@@ -102,6 +102,19 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "evicted_unfetched", st->evicted_unfetched);
 	STAT_U(b, "evictions", st->evictions);
 	STAT_U(b, "reclaimed", st->reclaimed);
+	STAT_U(b, "slab_reassign_rescues", st->slab_reassign_rescues);
+	STAT_U(b, "slab_reassign_chunk_rescues",
+	       st->slab_reassign_chunk_rescues);
+	STAT_U(b, "slab_reassign_evictions_nomem",
+	       st->slab_reassign_evictions_nomem);
+	STAT_U(b, "slab_reassign_inline_reclaim",
+	       st->slab_reassign_inline_reclaim);
+	STAT_U(b, "slab_reassign_busy_items", st->slab_reassign_busy_items);
+	STAT_U(b, "slab_reassign_busy_deletes",
+	       st->slab_reassign_busy_deletes);
+	STAT_U(b, "slab_reassign_running", st->slab_reassign_running);
+	STAT_U(b, "slabs_moved", st->slabs_moved);
+	STAT_U(b, "slab_global_page_pool", st->slab_global_page_pool);
 	STAT_S(b, "plmc_backend", plmc_backend());
 	STAT_U(b, "plmc_generation", st->generation);
 	STAT_U(b, "plmc_deaths", st->deaths);
@@ -132,7 +145,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "hashpower_init",
 	       __builtin_ctzll(st->hash_buckets | 1ULL << 63));
 	STAT_S(b, "slab_reassign", g_opt.slab_reassign ? "yes" : "no");
-	STAT_U(b, "slab_automove", g_opt.slab_automove);
+	STAT_U(b, "slab_automove", st->slab_automove); /* the store's */
 	STAT_U(b, "slab_chunk_max", st->slab_page_size);
 	STAT_S(b, "lru_crawler", "no");
 	STAT_S(b, "flush_enabled", g_opt.no_flush ? "no" : "yes");

@@ -147,6 +147,17 @@ daemon_shared() { # -d -n: the daemon attaches after forking; no stale attachmen
 	wait_gone "$pid" || return 1
 	[ "$v" = "VERSION 1.6.18-plmc" ] && "$B/plctl" destroy "$store-d"
 }
+shared_m_said() { # -n of a store that exists: -m is ignored, and said so
+	"$B/plctl" create "$store-m" --size 8M >/dev/null || return 1
+	"$B/plmcd" -u root -n "$store-m" -m 64 -p "$op_port" 2>"$tmp/m.err" &
+	local pid=$!
+	wait_port "$op_port"
+	kill "$pid"
+	wait_gone "$pid"
+	cat "$tmp/m.err"
+	"$B/plctl" destroy "$store-m" --force >/dev/null
+	grep -q "exists: -m 64 ignored" "$tmp/m.err"
+}
 flags_fd() { # -F refuses flush_all (text and binary); -D turns prefix stats on
 	"$B/plmcd" -u root -F -D / -p "$op_port" 2>/dev/null &
 	local pid=$! r
@@ -172,7 +183,7 @@ PY
 }
 check "-F refuses flush_all (text, binary AUTH_ERROR); -D counts per prefix" flags_fd
 listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
-	"$B/plmcd" -u root -l "127.0.0.1,127.0.0.1:$((op_port + 1))" -p "$op_port" 2>/dev/null &
+	"$B/plmcd" -u root -l "127.0.0.1,127.0.0.1:$((op_port + 1))" -p "$op_port" 2>"$tmp/l.err" &
 	local pid=$! a b
 	wait_port "$op_port"
 	wait_port "$((op_port + 1))"
@@ -180,6 +191,7 @@ listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 	b=$(ask_version "$((op_port + 1))")
 	kill "$pid"
 	wait_gone "$pid"
+	cat "$tmp/l.err" # plmcd's own words, shown if this fails
 	echo "$a / $b"
 	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
 }
@@ -189,6 +201,7 @@ if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused
 	check "-d -P -u nobody: daemon serves as nobody, own store destroyed at exit" daemon_user
 	check "-d -n: shared store, plain destroy after the daemon exits (no stale attach)" daemon_shared
+	check "-n of an existing store with -m: ignored, and said so" shared_m_said
 else
 	echo "SKIP -u checks (not root)"
 fi

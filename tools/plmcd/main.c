@@ -611,6 +611,11 @@ static int attach_store(void)
 		rc = create_store(name);
 	} else {
 		rc = plmc_attach(name, PLMC_USE_AUTO);
+		/* A shared store keeps the size it was made with. */
+		if (rc == 0 && g_opt.mb_set)
+			fprintf(stderr, "plmcd: store %s exists: -m %u ignored "
+				"(its size was set when it was created)\n",
+				name, (unsigned)g_opt.mb);
 		if (rc != -ENOENT)
 			goto out;
 		rc = create_store(name);

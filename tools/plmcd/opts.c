@@ -300,7 +300,7 @@ static int parse_flag(int c, const char *arg)
 static void parse_number_flag(int c, const char *arg)
 {
 	switch (c) {
-	case 'm': g_opt.mb = parse_size(arg, "-m"); break;
+	case 'm': g_opt.mb = parse_size(arg, "-m"); g_opt.mb_set = 1; break;
 	case 'p': g_opt.port = (int)parse_long(arg, "-p"); g_opt.port_set = 1; break;
 	case 'a': g_opt.unix_mask = strtoul(arg, NULL, 8); break;
 	case 't':

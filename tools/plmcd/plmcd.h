@@ -31,6 +31,7 @@ struct plmcd_opts {
 	int enable_shutdown, no_flush, no_dump, no_watch, no_cas;
 	int slab_reassign, slab_automove;
 	int slab_automove_set; /* -o slab_automove given: tell the store */
+	int mb_set;            /* -m given: a store that exists says so */
 	int debug_time;		/* -o debug_time: the debugtime command */
 	enum plmcd_proto proto;
 	unsigned unix_mask;

@@ -590,6 +590,8 @@ static int create_store(const char *name)
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
 		.slab_min = g_opt.slab_min,
+		/* debugtime moves the store clock: a test image's op only */
+		.flags = g_opt.debug_time ? PLMC_CREATE_TEST_IMAGE : 0,
 	};
 
 	return plmc_create_ex(name, &o);

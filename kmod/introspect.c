@@ -41,8 +41,10 @@
  * introspect_guard=0 (module parameter) turns all of it off (the attack
  * suite shows with it what it closes).
  */
+#include <linux/hw_breakpoint.h>
 #include <linux/kprobes.h>
 #include <linux/moduleparam.h>
+#include <linux/perf_event.h>
 #include <linux/prctl.h>
 #include <linux/ptrace.h>
 #include <linux/rcupdate.h>
@@ -182,6 +184,34 @@ static int plmc_syscall_ret(struct kretprobe_instance *ri,
 	return 0;
 }
 
+/*
+ * register_perf_hw_breakpoint(bp): a data breakpoint (read or write) on an
+ * address in the plmc window counts, or samples, the library's accesses to
+ * the store made for the client: its control flow over store data. Refused
+ * (-EPERM) when the calling or the watched task's mm is guarded. The
+ * module's own breakpoints are execute-only (xrstor.c, defer.c).
+ */
+static int plmc_pre_hw_breakpoint(struct kprobe *p, struct pt_regs *regs)
+{
+	struct perf_event *bp = (struct perf_event *)regs->di;
+	struct task_struct *t = bp->hw.target;
+	u64 a = bp->attr.bp_addr;
+
+	if (!plmc_intro_on() ||
+	    !(bp->attr.bp_type & (HW_BREAKPOINT_R | HW_BREAKPOINT_W)) ||
+	    a + bp->attr.bp_len <= PLMC_BASE || a >= PLMC_BASE + PLMC_SPAN)
+		return 0;
+	if (!plmc_guard_mask(current->mm) &&
+	    !(t && plmc_guard_mask(READ_ONCE(t->mm))))
+		return 0;
+	return plmc_refuse(regs, plmc_ret_eperm);
+}
+
+static struct kprobe plmc_kp_hw_breakpoint = {
+	.symbol_name = "register_perf_hw_breakpoint",
+	.pre_handler = plmc_pre_hw_breakpoint,
+};
+
 static struct kprobe plmc_kp_out_fwd = {
 	.symbol_name = "perf_event_output_forward",
 	.pre_handler = plmc_pre_perf_output,
@@ -225,7 +255,7 @@ static struct kprobe plmc_kp_may_access = {
 static struct kprobe *plmc_intro_kprobes[] = {
 	&plmc_kp_out_fwd,  &plmc_kp_out_bwd,	&plmc_kp_out,
 	&plmc_kp_set_dumpable, &plmc_kp_prctl64, &plmc_kp_prctl32,
-	&plmc_kp_coredump, &plmc_kp_may_access,
+	&plmc_kp_coredump, &plmc_kp_may_access, &plmc_kp_hw_breakpoint,
 };
 
 static struct kretprobe plmc_krp_syscall = {

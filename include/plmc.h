@@ -241,6 +241,10 @@ struct plmc_create_opts {
 	uint32_t flags;       /* PLMC_CREATE_* (below), default 0 */
 	uint32_t numa;        /* PLMC_NUMA_* (below), default the kernel's */
 	uint32_t numa_node;   /* PLMC_NUMA_BIND: the node; else 0 */
+	uint32_t gid;         /* PLMC_CREATE_GROUP: the store's group (attach
+			       * checks it with mode, like a file's); else
+			       * the caller's effective gid */
+	uint32_t pad;         /* 0 */
 };
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
 
@@ -252,7 +256,14 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
  * PLMC_E_TESTONLY and changes nothing. Announced once on stderr.
  */
 #define PLMC_CREATE_TEST_IMAGE 0x1u
-#define PLMC_CREATE_FLAGS      PLMC_CREATE_TEST_IMAGE /* all known flags */
+/*
+ * PLMC_CREATE_GROUP: the store belongs to group .gid, not to the caller's
+ * effective gid (plctl create --group plmc --mode 0660: a service in that
+ * group may attach). Root may name any group; others one of their own
+ * (kmod: the module checks it; none and pku: fchown of the file).
+ */
+#define PLMC_CREATE_GROUP      0x2u
+#define PLMC_CREATE_FLAGS      (PLMC_CREATE_TEST_IMAGE | PLMC_CREATE_GROUP)
 
 /*
  * NUMA placement of a store's pages (stacks and store), chosen at create:

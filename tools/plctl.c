@@ -2,7 +2,8 @@
 /*
  * tools/plctl.c - manage plmc stores from the shell.
  *
- *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--slots-per-client N]
+ *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--group GROUP]
+ *                [--slots-per-client N]
  *                [--item-max SIZE] [--factor F] [--slab-min N]
  *                [--test-image] [--backend kmod|none]
  *   plctl destroy NAME [--force] [--backend kmod|none]
@@ -24,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,8 @@ struct opts {
 	double interval; /* top: seconds between samples */
 	long count;	 /* top: samples, then stop (0: until interrupted) */
 	unsigned numa, node; /* create --numa */
+	int has_gid;	     /* create --group */
+	unsigned gid;
 };
 
 #ifndef PLMC_VERSION
@@ -62,7 +66,9 @@ static void usage_to(FILE *f)
 {
 	fprintf(f,
 		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
-		"[--slots-per-client N] [--backend kmod|none|pku]\n"
+		"[--group GROUP]\n"
+		"                    [--slots-per-client N] "
+		"[--backend kmod|none|pku]\n"
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
 		"                    [--numa interleave|bind=N|local] "
@@ -87,8 +93,10 @@ static void usage(void)
 static const char *const opts_valued[] = {
 	"--size", "--mode", "--slots-per-client", "--numa", "--backend",
 	"--item-max", "--factor", "--slab-min", "--interval", "--count",
+	"--group",
 };
-static const char *const opts_flags[] = {"--force", "--json"};
+static const char *const opts_flags[] = {"--force", "--json",
+					 "--test-image"};
 
 static int known(const char *a, const char *const *list, size_t n)
 {
@@ -185,6 +193,43 @@ static int parse_numa(const char *s, struct opts *o)
 	return 0;
 }
 
+/* A group by name, or a number. Return: 0 or -1. */
+static int parse_group(const char *s, struct opts *o)
+{
+	struct group *g = getgrnam(s);
+	char *end;
+	unsigned long v;
+
+	if (g) {
+		o->gid = (unsigned)g->gr_gid;
+	} else {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || end == s || *end || *s == '-' ||
+		    v >= 0xffffffffUL) {
+			fprintf(stderr, "plctl: --group %s: no such group\n",
+				s);
+			return -1;
+		}
+		o->gid = (unsigned)v;
+	}
+	o->has_gid = 1;
+	return 0;
+}
+
+/* An option given twice is a mistake to point out, not to settle by
+ * taking the last: "--size 8M --size 16M" names two stores. Return: 1 if
+ * argv[3..i) has @a already (said on stderr). */
+static int repeated(char **argv, int i, const char *a)
+{
+	for (int j = 3; j < i; j++)
+		if (!strcmp(argv[j], a)) {
+			fprintf(stderr, "plctl: %s given twice\n", a);
+			return 1;
+		}
+	return 0;
+}
+
 static int parse_mode(const char *s, unsigned *mode)
 {
 	char *end;
@@ -257,7 +302,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (i = 3; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (unknown_arg(a))
+		if (unknown_arg(a) || repeated(argv, i, a))
 			return -1;
 		if (!strcmp(a, "--force")) {
 			o->force = 1;
@@ -284,6 +329,11 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--mode") && !parse_mode(v, &o->mode))
 			continue;
+		if (!strcmp(a, "--group")) {
+			if (parse_group(v, o))
+				return -1;
+			continue;
+		}
 		if (!strcmp(a, "--slots-per-client") &&
 		    !parse_quota(v, &o->quota))
 			continue;
@@ -348,7 +398,9 @@ static int cmd_create(const struct opts *o)
 		.use = o->use, .item_max = o->item_max,
 		.slab_factor = o->slab_factor, .slab_min = o->slab_min,
 		.slot_quota = o->quota, .numa = o->numa, .numa_node = o->node,
-		.flags = o->test_image ? PLMC_CREATE_TEST_IMAGE : 0,
+		.flags = (o->test_image ? PLMC_CREATE_TEST_IMAGE : 0) |
+			 (o->has_gid ? PLMC_CREATE_GROUP : 0),
+		.gid = o->gid,
 	};
 
 	/* The store's own rule (layout.h), so the message comes before
@@ -362,10 +414,15 @@ static int cmd_create(const struct opts *o)
 	if (rc == -EINVAL && o->numa == PLMC_NUMA_BIND)
 		fprintf(stderr, "plctl: is node %u a node with memory here?\n",
 			o->node);
+	if (rc == -EPERM && o->has_gid)
+		fprintf(stderr, "plctl: only root may give a store a group "
+				"it is not in (--group %u)\n", o->gid);
 	if (rc)
 		return fail("create", o->name, rc);
-	printf("created %s: %llu bytes, mode %04o, %u slots per client%s\n",
+	printf("created %s: %llu bytes, mode %04o, group %u, %u slots per "
+	       "client%s\n",
 	       o->name, (unsigned long long)o->size, o->mode,
+	       o->has_gid ? o->gid : (unsigned)getegid(),
 	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT,
 	       o->test_image ? ", test image" : "");
 	print_item_room(o);
@@ -943,6 +1000,9 @@ static int cmd_list(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (!strcmp(argv[i], "--json")) {
+			fprintf(stderr, "plctl: --json is for stats only\n");
+			return 2;
 		} else if (argv[i][0] == '-') {
 			unknown_arg(argv[i]);
 			return 2;
@@ -1027,6 +1087,14 @@ int main(int argc, char **argv)
 		return cmd_list(argc, argv);
 	if (parse(argc, argv, &o)) {
 		usage();
+		return 2;
+	}
+	if (o.json && strcmp(o.cmd, "stats")) {
+		fprintf(stderr, "plctl: --json is for stats only\n");
+		return 2;
+	}
+	if (o.has_gid && strcmp(o.cmd, "create")) {
+		fprintf(stderr, "plctl: --group is for create only\n");
 		return 2;
 	}
 	if (!strcmp(o.cmd, "create"))

@@ -677,7 +677,9 @@ static int start_workers(pthread_t *tid)
 /*
  * Order: listen (the address is ours), daemonize, pid file, drop root,
  * then attach: the store is attached by the process that serves it, so
- * a daemon's parent leaves no attach count behind.
+ * a daemon's parent leaves no attach count behind. With -d the parent
+ * waits until the child serves (daemon.c): an error up to then is
+ * printed by the parent, which exits 1.
  */
 static int setup(void)
 {
@@ -687,10 +689,8 @@ static int setup(void)
 		return -1;
 	if (g_opt.unix_path && (listen_fds[nlisten++] = listen_unix()) < 0)
 		return -1;
-	if (g_opt.daemonize && daemon(0, 0)) {
-		perror("plmcd: daemon");
+	if (g_opt.daemonize && daemon_start() < 0)
 		return -1;
-	}
 	if (write_pidfile() < 0 || drop_privileges() < 0)
 		return -1;
 	return attach_store();
@@ -704,6 +704,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	opts_parse(argc, argv);
+	signal(SIGPIPE, SIG_IGN); /* -d: a parent gone before daemon_ready */
 	if (setup() < 0)
 		goto out;
 	sigaction(SIGTERM, &sa, NULL);
@@ -723,6 +724,7 @@ int main(int argc, char **argv)
 		g_opt.store ? g_opt.store : own_store,
 		plmc_backend(), g_opt.port ? " on tcp" : "",
 		g_opt.unix_path ? " and unix socket" : "");
+	daemon_ready(); /* -d: the parent exits 0 now */
 	for (int i = 0; i < g_opt.threads; i++)
 		pthread_join(tid[i], NULL);
 	for (int i = 0; i < g_opt.threads; i++)

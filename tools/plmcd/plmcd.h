@@ -43,6 +43,11 @@ extern struct plmcd_opts g_opt;
 
 void opts_parse(int argc, char **argv);
 
+/* -d (daemon.c): fork; the parent waits for daemon_ready() and exits 0,
+ * or relays the child's errors and exits 1. Return: 0 in the child. */
+int daemon_start(void);
+void daemon_ready(void);
+
 /* A growable byte buffer: [off, len) holds unconsumed bytes. */
 struct buf {
 	char *p;

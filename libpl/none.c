@@ -160,9 +160,9 @@ static int none_reserve(int fd, const char *name, __u64 size)
 		free_b = (__u64)vfs.f_bavail * vfs.f_frsize +
 			 (__u64)st.st_blocks * 512;
 	fprintf(stderr,
-		"plmc: store %s needs %llu MiB in " PL_SHM_DIR
-		" (backend none), which has %llu MiB free: make the store "
-		"smaller or " PL_SHM_DIR " larger\n",
+		"plmc: store %s needs %llu MiB in /dev/shm (backend "
+		"none), which has %llu MiB free: make the store smaller or "
+		"/dev/shm larger\n",
 		name, (unsigned long long)((end - PLMC_IMAGE_MAX) >> 20),
 		(unsigned long long)(free_b >> 20));
 	return rc;

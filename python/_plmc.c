@@ -478,8 +478,19 @@ static PyTypeObject RingType = {
 	.tp_methods = ring_methods,
 };
 
+/* strerror(code): libpl's text for a status or error code */
+static PyObject *py_strerror(PyObject *self, PyObject *arg)
+{
+	long rc = PyLong_AsLong(arg);
+
+	if (rc == -1 && PyErr_Occurred())
+		return NULL;
+	return PyUnicode_FromString(plmc_strerror((int)rc));
+}
+
 static PyMethodDef methods[] = {
 	{"attach", py_attach, METH_VARARGS, "attach(name, use)"},
+	{"strerror", py_strerror, METH_O, "strerror(code) -> str"},
 	{"create", py_create, METH_VARARGS, "create(name, size, mode, use)"},
 	{"backend", py_backend, METH_NOARGS, "backend() -> str or None"},
 	{"store", py_store, METH_VARARGS,

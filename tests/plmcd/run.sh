@@ -10,7 +10,9 @@
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit.
 #  5. operator flags: root without -u refused, -d -P -u nobody serves as
-#     nobody from a store of its own, -d -n leaves no stale attachment;
+#     nobody from a store of its own, -d -n leaves no stale attachment,
+#     -d reports a store error and exits 1; plmcd.service's options as an
+#     unprivileged user on a store made with --group (docs/install.md);
 #     the systemd unit's exposure against memcached's.
 #  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
 #     client's load, every request answered.
@@ -158,6 +160,59 @@ shared_m_said() { # -n of a store that exists: -m is ignored, and said so
 	"$B/plctl" destroy "$store-m" --force >/dev/null
 	grep -q "exists: -m 64 ignored" "$tmp/m.err"
 }
+daemon_store_error() { # -d with a store it may not attach: the parent says so, exit 1
+	"$B/plctl" create "$store-p" --size 8M >/dev/null || return 1 # root's, 0600
+	"$B/plmcd" -u nobody -n "$store-p" -d -P "$tmp/e.pid" -p "$op_port" 2>"$tmp/e.err"
+	local rc=$?
+	cat "$tmp/e.err"
+	"$B/plctl" destroy "$store-p" --force >/dev/null
+	echo "rc $rc"
+	[ "$rc" = 1 ] && grep -q "plmcd: store $store-p: Permission denied" "$tmp/e.err" &&
+		[ ! -e "$tmp/e.pid" ] && [ -z "$(ask_version "$op_port")" ]
+}
+daemon_ok_silent() { # -d that serves: exit 0 once serving, the parent prints no error
+	"$B/plmcd" -u nobody -d -P "$tmp/o.pid" -p "$op_port" 2>"$tmp/o.err" || return 1
+	# served the moment the parent returns: no wait needed
+	local v pid
+	v=$(ask_version "$op_port")
+	pid=$(cat "$tmp/o.pid")
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$v"
+	cat "$tmp/o.err"
+	[ "$v" = "VERSION 1.6.18-plmc" ] && ! grep -qi "error\|denied" "$tmp/o.err"
+}
+# plmcd.service runs as User=plmcd, SupplementaryGroups=plmc, no
+# capabilities, with PLMCD_OPTS: its own options here (the store's name
+# and the port changed), as a user in a group of its own (users), not root.
+unit_opts() {
+	sed -n 's/^Environment=PLMCD_OPTS="\(.*\)"$/\1/p' tools/plmcd/plmcd.service |
+		sed "s/-n cache/-n $store-u/; s/-p 11211/-p $op_port/"
+}
+unit_store() { # create-args...: serve it as the unit would; echo the answer
+	"$B/plctl" create "$store-u" --size 64M "$@" >/dev/null || return 1
+	# shellcheck disable=SC2046 # the unit's options, split as systemd does
+	setpriv --reuid=nobody --regid=nogroup --groups=users \
+		"$B/plmcd" $(unit_opts) >/dev/null 2>"$tmp/u.err" &
+	local pid=$!
+	wait_port "$op_port"
+	ask_version "$op_port"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cat "$tmp/u.err" >&2
+	"$B/plctl" destroy "$store-u" --force >/dev/null
+}
+unit_group_store() { # the documented store: --group users --mode 0660
+	local v
+	[ -n "$(unit_opts)" ] || { echo "no PLMCD_OPTS in the unit"; return 1; }
+	v=$(unit_store --mode 0660 --group users)
+	echo "options: $(unit_opts); with --group: $v"
+	[ "$v" = "VERSION 1.6.18-plmc" ] || return 1
+	# control: the same store without --group is root's group: refused
+	v=$(unit_store --mode 0660 2>/dev/null)
+	echo "without --group: ${v:-nothing served}"
+	[ -z "$v" ] && grep -q "Permission denied" "$tmp/u.err"
+}
 flags_fd() { # -F refuses flush_all (text and binary); -D turns prefix stats on
 	"$B/plmcd" -u root -F -D / -p "$op_port" 2>/dev/null &
 	local pid=$! r
@@ -202,6 +257,9 @@ if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "-d -P -u nobody: daemon serves as nobody, own store destroyed at exit" daemon_user
 	check "-d -n: shared store, plain destroy after the daemon exits (no stale attach)" daemon_shared
 	check "-n of an existing store with -m: ignored, and said so" shared_m_said
+	check "-d with a store it may not attach: the error, exit 1, nothing left" daemon_store_error
+	check "-d: exit 0 only once serving" daemon_ok_silent
+	check "the unit's options as a service user on a --group store (and refused without)" unit_group_store
 else
 	echo "SKIP -u checks (not root)"
 fi

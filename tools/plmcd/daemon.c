@@ -44,8 +44,11 @@ static void __attribute__((noreturn)) daemon_parent(int rfd, pid_t child)
 		if (write(2, buf, (size_t)n) < 0)
 			break;
 	}
-	/* No NUL: the child failed before serving and is exiting. */
+	/* No NUL: the child failed before serving and is exiting. Its pid
+	 * file may be left where the user -u names could not unlink it. */
 	waitpid(child, &st, 0);
+	if (g_opt.pidfile)
+		unlink(g_opt.pidfile);
 	_exit(1);
 }
 

@@ -270,6 +270,32 @@ score=$(systemd-analyze security --offline=true tools/plmcd/plmcd.service 2>/dev
 	sed -n 's/.*Overall exposure level for plmcd.service: \([0-9.]*\).*/\1/p')
 check "plmcd.service exposure ${score:-?} <= 4.8 (Debian's memcached.service)" \
 	awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 <= 4.8) }'
+m_values() { # -m as memcached reads it (MiB; m/g suffix); bad ones named with the bounds
+	local m out
+	for m in -5 99999999 abc 4k; do
+		out=$("$B/plmcd" "${user[@]}" -m "$m" -p 0 -s "$tmp/m.sock" 2>&1) && return 1
+		echo "$out"
+		grep -q "^plmcd: -m $m: the store's size in MiB (memcached's -m), 4 to [0-9]*" <<<"$out" || return 1
+	done
+	"$B/plmcd" "${user[@]}" -m 8m -p 0 -s "$tmp/m.sock" 2>"$tmp/m8.err" &
+	local pid=$!
+	wait_for "$tmp/m.sock"
+	out=$(/usr/bin/python3 -c "
+from pymemcache.client.base import Client
+print(Client('$tmp/m.sock').stats()[b'limit_maxbytes'])")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	echo "-m 8m: limit_maxbytes $out"
+	[ -n "$out" ] && [ "$out" -gt $((6 << 20)) ] && [ "$out" -le $((8 << 20)) ]
+}
+check "-m 8m is 8 MiB; -m -5, 99999999, abc, 4k refused naming -m and its bounds" m_values
+check "--version: memcached's version and the plmc release" \
+	sh -c "'$B/plmcd' --version | grep -Eqx 'plmcd 1\.6\.18-plmc \(plmc [0-9]+\.[0-9]+\.[0-9]+\)'"
+[ -e /dev/plmc ] ||
+	check "its own store under kmod without the module: says so, not 'leftover'" \
+		sh -c "PLMC_BACKEND=kmod '$B/plmcd' ${user[*]} -p 0 -s '$tmp/k.sock' 2>'$tmp/k.err';
+			cat '$tmp/k.err'; grep -q 'the plmc module is not loaded' '$tmp/k.err' &&
+			! grep -q leftover '$tmp/k.err'"
 # The unit allows mbind (the store's NUMA policy) after ~@resources:
 # systemd's own reading of the filter, not the file's text.
 check "plmcd.service's system call filter lets mbind through" \

@@ -5,4 +5,5 @@ ALL_TARGETS += $(PLMCD)
 
 $(PLMCD): $(PLMCD_SRC) tools/plmcd/plmcd.h include/plmc.h $(B)/libpl.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_USER) -o $@ $(PLMCD_SRC) $(B)/libpl.a
+	$(CC) $(CFLAGS_USER) -DPLMC_VERSION='"$(PLMC_VERSION)"' -o $@ \
+		$(PLMCD_SRC) $(B)/libpl.a

@@ -605,8 +605,14 @@ static int attach_store(void)
 	if (!g_opt.store) {
 		rc = plmc_destroy(name, 0, PLMC_USE_AUTO);
 		if (rc < 0 && rc != -ENOENT) {
-			fprintf(stderr, "plmcd: leftover store %s: %s\n", name,
-				plmc_strerror(rc));
+			/* Only a store that is there is a leftover: no module,
+			 * no PKU, a bad backend are said as they are. */
+			fprintf(stderr, "plmcd: %s %s: %s\n",
+				rc == -EBUSY || rc == -EPERM || rc == -EACCES
+					? "leftover store (a plmcd killed "
+					  "before its exit?)"
+					: "store",
+				name, plmc_strerror(rc));
 			own_store[0] = 0;
 			return rc;
 		}

@@ -14,13 +14,19 @@
  * One difference by design: plmcd's -n names the store (shared with
  * local clients); memcached's -n (smallest chunk) is --slab-min-size.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plmc.h"
+#include "plmc/layout.h" /* PLMC_STORE_MAX */
 #include "plmcd.h"
+
+#ifndef PLMC_VERSION
+#define PLMC_VERSION "unknown"
+#endif
 
 struct plmcd_opts g_opt = {
 	.addr = "127.0.0.1", .port = 11211, .threads = 4, .maxconns = 1024,
@@ -60,6 +66,35 @@ static uint64_t parse_size(const char *s, const char *flag)
 		v <<= 20, end++;
 	if (*end)
 		die("%s: not a size", flag);
+	return v;
+}
+
+/*
+ * -m: the store's size in MiB, as memcached's -m (which reads the leading
+ * number and ignores the rest: "100m" is 100). A suffix m or g is taken
+ * for what it says (MiB, GiB); anything else, a sign, or a size no store
+ * can have is named with -m and the bounds.
+ */
+static uint64_t parse_mb(const char *s)
+{
+	const uint64_t max = PLMC_STORE_MAX >> 20;
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || *s == '-' || *s == '+' || errno)
+		v = 0, end = (char *)"?";
+	else if ((*end == 'g' || *end == 'G') && v <= max)
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		end++;
+	if (*end || v > max) {
+		fprintf(stderr, "plmcd: -m %s: the store's size in MiB "
+			"(memcached's -m), 4 to %llu; an m or g suffix "
+			"may follow\n", s, (unsigned long long)max);
+		exit(2);
+	}
 	return v;
 }
 
@@ -300,7 +335,7 @@ static int parse_flag(int c, const char *arg)
 static void parse_number_flag(int c, const char *arg)
 {
 	switch (c) {
-	case 'm': g_opt.mb = parse_size(arg, "-m"); g_opt.mb_set = 1; break;
+	case 'm': g_opt.mb = parse_mb(arg); g_opt.mb_set = 1; break;
 	case 'p': g_opt.port = (int)parse_long(arg, "-p"); g_opt.port_set = 1; break;
 	case 'a': g_opt.unix_mask = strtoul(arg, NULL, 8); break;
 	case 't':
@@ -360,7 +395,9 @@ void opts_parse(int argc, char **argv)
 			break;
 		case 'o': ext_options(optarg); break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("plmcd " PLMCD_VERSION "\n"); exit(0);
+		case 'V': /* memcached's line, then the plmc release */
+			printf("plmcd " PLMCD_VERSION " (plmc " PLMC_VERSION ")\n");
+			exit(0);
 		case 'i':
 			printf("plmcd is MIT licensed (see the plmc source "
 			       "tree's LICENSE).\n");

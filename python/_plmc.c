@@ -324,6 +324,7 @@ static const struct {
 	STAT(cas_badval),	 STAT(get_expired),    STAT(get_flushed),
 	STAT(cmd_flush),	 STAT(reclaimed),      STAT(expired_unfetched),
 	STAT(evicted_unfetched), STAT(total_malloced), STAT(hash_buckets),
+	STAT(nattach),
 };
 
 static PyObject *py_stats(PyObject *self, PyObject *unused)

@@ -21,6 +21,8 @@ libpl/memcached (libmemcached's): the same C code decides it.
 
 import errno
 import os
+import resource
+import threading
 
 from plmc import _plmc
 
@@ -173,6 +175,7 @@ _SERVER_ERRORS = {
 
 _attached = None  # the store this process attached through Client
 _attached_use = USE_AUTO
+_attached_at = None  # store time of this process's attach (stats uptime)
 # A fork() child has no attachment (libpl forgets the parent's: under
 # kmod the mapping is not inherited), so the next call attaches again,
 # as pymemcache reconnects a socket in a child; never a silent miss.
@@ -218,24 +221,21 @@ def _create(name, size, mode, use):
             raise PlmcError(c.args[0], "plmc store %s: create: %s"
                             % (name, c.args[1])) from None
 
-# pymemcache's Client arguments about its socket: taken, and meaningless
-# for a store reached by a call (ignore_exc is kept: a failed get is a
-# miss).
-_SOCKET_ARGS = {"connect_timeout", "timeout", "no_delay", "ignore_exc",
-                "socket_module", "socket_keepalive", "tls_context"}
-
-
 class Client:
     """pymemcache's Client on this host's plmc store NAME (see the module)."""
 
     def __init__(self, name, serde=None, serializer=None, deserializer=None,
+                 connect_timeout=None, timeout=None, no_delay=False,
+                 ignore_exc=False, socket_module=None, socket_keepalive=None,
                  key_prefix=b"", default_noreply=True,
-                 allow_unicode_keys=False, encoding="ascii",
-                 use=USE_AUTO, create=None, mode=0o600, **ignored):
+                 allow_unicode_keys=False, encoding="ascii", tls_context=None,
+                 *, use=USE_AUTO, create=None, mode=0o600):
+        # pymemcache's arguments in pymemcache's order, so positional
+        # calls mean the same; its socket settings (timeouts, no_delay,
+        # socket_module, ...) mean nothing for a store reached by a call
+        # (ignore_exc is kept: a failed get is a miss).
         # create: a size in bytes (whole MiB) to create the store with
         # when it does not exist; mode its permission bits.
-        # **ignored: pymemcache's socket settings (timeouts, no_delay,
-        # ignore_exc, ...), meaningless for a store reached by a call.
         if not isinstance(name, str) or not name:
             raise ValueError("plmc.Client needs a store name, got %r"
                              % (name,))
@@ -249,11 +249,7 @@ class Client:
         self.default_noreply = default_noreply
         self.allow_unicode_keys = allow_unicode_keys
         self.encoding = encoding
-        unknown = set(ignored) - _SOCKET_ARGS
-        if unknown:
-            raise TypeError("plmc.Client: unexpected keyword argument(s) "
-                            "%s" % ", ".join(sorted(unknown)))
-        self.ignore_exc = bool(ignored.get("ignore_exc", False))
+        self.ignore_exc = bool(ignore_exc)
         global _attached
         if _attached is not None and _attached != name:
             raise PlmcError(errno.EBUSY, "plmc store %s: this process is "
@@ -269,7 +265,9 @@ class Client:
                                 % (name, e.args[1])) from None
             _create(name, create, mode, use)
             _plmc.attach(name, use)
-        global _attached_use, _forked
+        global _attached_use, _forked, _attached_at
+        if _attached != name or _attached_at is None:
+            _attached_at = _plmc.stats()["time"]
         _attached, _attached_use, _forked = name, use, False
 
     # -- helpers ---------------------------------------------------------
@@ -492,10 +490,36 @@ class Client:
             raise MemcacheClientError(b"stats groups are not offered by "
                                       b"plmc.Client; use plctl stats")
         _live()
-        out = {k.encode("ascii"): v for k, v in _plmc.stats().items()}
+        st = _plmc.stats()
+        nattach = st.pop("nattach")
+        out = {k.encode("ascii"): v for k, v in st.items()}
+        # What memcached says of its server, as a local store can say it:
+        # this process for the server (a library has no server), the
+        # processes attached to the store for its connections.
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        out.update({
+            b"pid": os.getpid(),
+            b"uptime": st["time"] - (_attached_at or st["time"]),
+            b"rusage_user": use.ru_utime, b"rusage_system": use.ru_stime,
+            b"threads": threading.active_count(),
+            b"curr_connections": nattach,
+        })
         out[b"version"] = _plmc.version().encode("ascii")
         out[b"backend"] = (_plmc.backend() or "").encode("ascii")
         return out
+
+    def cache_memlimit(self, memlimit):
+        """memcached's cache_memlimit, as plmcd answers it: a store's size
+        is fixed when it is made, so only the size it has is accepted."""
+        _check_integer(memlimit, "memlimit")
+        if memlimit < 8:
+            raise MemcacheServerError(b"MEMLIMIT_TOO_SMALL cannot set "
+                                      b"maxbytes to less than 8m")
+        _live()
+        if _plmc.stats()["limit_maxbytes"] != memlimit << 20:
+            raise MemcacheServerError(b"MEMLIMIT_ADJUST_FAILED out of "
+                                      b"bounds or unable to adjust")
+        return True
 
     def version(self):
         _live()

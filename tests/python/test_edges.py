@@ -128,3 +128,42 @@ except ValueError as e:
 sys.exit(1)
 """ % (create,)], capture_output=True, text=True)
     assert r.returncode == 0 and words in r.stdout, (r.stdout, r.stderr)
+
+
+def test_constructor_takes_pymemcaches_positional_order(store):
+    """Client(server, serde, serializer, deserializer, connect_timeout,
+    timeout, no_delay, ignore_exc, socket_module, socket_keepalive,
+    key_prefix, ...): a positional call means what it means there."""
+    import socket
+    c = plmc.Client(store, None, None, None, 1.0, 2.0, True, False, socket,
+                    None, b"pos:")
+    assert c.key_prefix == b"pos:"
+    p = PyClient("/nonexistent", None, None, None, 1.0, 2.0, True, False,
+                 socket, None, b"pos:")
+    assert p.key_prefix == c.key_prefix
+    with pytest.raises(TypeError):
+        plmc.Client(store, conect_timeout=1)
+
+
+def test_stats_say_what_memcacheds_say_of_the_server(pair):
+    """uptime, pid, threads, rusage_*, curr_connections: memcached's
+    names with what a local store has (the caller's process)."""
+    a, b = pair
+    sa, sb = a.stats(), b.stats()
+    for k in (b"uptime", b"pid", b"threads", b"rusage_user",
+              b"rusage_system", b"curr_connections"):
+        assert k in sa and k in sb, k
+        assert type(sb[k]) is type(sa[k]), (k, sa[k], sb[k])
+    assert sb[b"pid"] == os.getpid() and sb[b"curr_connections"] >= 1
+
+
+def test_cache_memlimit_as_plmcd(pair):
+    """cache_memlimit: the store's own size is accepted (True, as
+    pymemcache returns), another is refused as plmcd refuses it."""
+    _, b = pair
+    mb = b.stats()[b"limit_maxbytes"] >> 20
+    assert b.cache_memlimit(mb) is True
+    with pytest.raises(plmc.MemcacheServerError):
+        b.cache_memlimit(mb + 1)
+    with pytest.raises(plmc.MemcacheServerError):
+        b.cache_memlimit(4)

@@ -106,6 +106,31 @@ else
 	echo "FAIL memcslap missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
+# flags and exptime past 32 bits: memcached cuts them to 32 bits (2**31
+# seconds is in the past, 2**32 is 0; flags 2**32 is 0), a sign on flags
+# or a number beyond a long is its CLIENT_ERROR: the same bytes back.
+limits32() {
+	/usr/bin/python3 - "$tmp/mc.sock" "$tmp/pl.sock" <<'PY'
+import socket, sys, time
+cmds = (b"set x32a 0 2147483648 1\r\nx\r\nget x32a\r\n"
+        b"set x32b 4294967296 0 1\r\nx\r\nget x32b\r\n"
+        b"set x32c 0 4294967296 1\r\nx\r\nget x32c\r\n"
+        b"touch x32c 2147483648\r\nget x32c\r\n"
+        b"set x32d -1 0 1\r\nx\r\nset x32e 0 99999999999999999999 1\r\nx\r\n"
+        b"gat 4294967296 x32b\r\nflush_all 4294967296\r\n")
+out = []
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(cmds)
+    time.sleep(0.3)
+    out.append(s.recv(65536))
+print(out[0])
+print(out[1])
+sys.exit(0 if out[0] == out[1] and out[0].count(b"STORED") == 3 else 1)
+PY
+}
+check "flags and exptime past 32 bits: memcached's answers, byte for byte" limits32
 echo "-- operator flags (-u, -d, -P, own and shared stores)"
 ask_version() { # port: "VERSION ..." or nothing
 	/usr/bin/python3 - "$1" <<'PY' 2>/dev/null

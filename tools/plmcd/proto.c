@@ -73,11 +73,17 @@ static int parse_u64(const char *s, uint64_t *v)
 	return errno || *end ? -1 : 0;
 }
 
+/*
+ * flags and exptime as memcached 1.6.18 reads them (safe_strtoul and
+ * safe_strtol into 32-bit variables): any number a long holds, cut to 32
+ * bits. So "set k 4294967296 0 1" stores flags 0, exptime 2147483648 is
+ * -2147483648 (in the past: stored, already expired) and 4294967296 is 0.
+ */
 static int parse_u32(const char *s, uint32_t *v)
 {
 	uint64_t x;
 
-	if (parse_u64(s, &x) || x > UINT32_MAX)
+	if (parse_u64(s, &x))
 		return -1;
 	*v = (uint32_t)x;
 	return 0;
@@ -90,9 +96,9 @@ static int parse_i32(const char *s, int32_t *v)
 
 	errno = 0;
 	x = strtol(s, &end, 10);
-	if (errno || *end || end == s || x < INT32_MIN || x > INT32_MAX)
+	if (errno || *end || end == s)
 		return -1;
-	*v = (int32_t)x;
+	*v = (int32_t)(uint32_t)(unsigned long)x;
 	return 0;
 }
 

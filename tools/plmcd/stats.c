@@ -79,11 +79,11 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "touch_misses", st->touch_misses);
 	STAT_U(b, "store_too_large", g_server.store_too_large);
 	STAT_U(b, "store_no_memory", g_server.store_no_memory);
-	STAT_U(b, "auth_cmds", 0);
-	STAT_U(b, "auth_errors", 0);
+	auth_stats(b);
 	STAT_U(b, "idle_kicks", g_server.idle_kicks);
 	STAT_U(b, "bytes_read", g_server.bytes_read);
 	STAT_U(b, "bytes_written", g_server.bytes_written);
+	tls_stats(b);
 	STAT_U(b, "limit_maxbytes", st->limit_maxbytes);
 	/* plmcd never stops accepting: past -c it answers and closes */
 	STAT_U(b, "accepting_conns", 1);
@@ -154,6 +154,9 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "hash_algorithm", "siphash13"); /* keyed per store */
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
+	STAT_S(b, "auth_enabled_sasl", g_opt.sasl ? "yes" : "no");
+	STAT_S(b, "auth_enabled_ascii", g_opt.auth_file ? g_opt.auth_file : "no");
+	tls_settings(b);
 	STAT_S(b, "plmc_eviction", "clock");
 }
 

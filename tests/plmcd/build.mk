@@ -11,7 +11,10 @@ $(MCDIFF): tests/plmcd/mcdiff.c
 plmcd-test: $(MCDIFF) $(PLMCD)
 	tests/plmcd/run.sh
 	tests/plmcd/memcached-suite.sh
+	MC_TLS=1 tests/plmcd/memcached-suite.sh
 
-# memcached 1.6.18's own t/ suite against plmcd (fetched with apt-get source).
+# memcached 1.6.18's own t/ suite against plmcd (fetched with apt-get source),
+# then again over TLS (SSL_TEST=1, as memcached's make test_tls).
 plmcd-suite: $(PLMCD)
 	tests/plmcd/memcached-suite.sh
+	MC_TLS=1 tests/plmcd/memcached-suite.sh

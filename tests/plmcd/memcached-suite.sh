@@ -47,9 +47,11 @@ ascii-auth.t binary-sasl.t
 ssl_cert_refresh.t ssl_ports.t ssl_proto_version.t
 ssl_session_resumption.t ssl_settings.t ssl_verify_modes.t
 "
-# Over TLS (MC_TLS=1) the unix-socket files have nothing to test (the
-# harness's TLS mode is TCP only; memcached skips them the same way).
-TLS_SKIP="unixsocket.t"
+# Over TLS (MC_TLS=1): the unix-socket file has nothing to test (the
+# harness's TLS mode is TCP only), and binary-sasl.t's client calls
+# send() on the socket, which IO::Socket::SSL does not implement (the
+# file dies before its SASL cases, against memcached too).
+TLS_SKIP="unixsocket.t binary-sasl.t"
 # file: reason (docs/plmcd.md keeps the same list and says more)
 LACKS="
 udp.t: no UDP

@@ -190,6 +190,8 @@ void auth_set_user(struct conn *c, const char *user, size_t len)
 	memcpy(c->user, user, len);
 	c->user[len] = 0;
 	c->authed = 1;
+	if (g_opt.verbose)
+		fprintf(stderr, "<%d authenticated as %s\n", c->fd, c->user);
 }
 
 const char *conn_user(const struct conn *c)

@@ -130,6 +130,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "inter", g_opt.addr && g_server.tcpport ? g_opt.addr : "NULL");
 	STAT_U(b, "verbosity", g_opt.verbose);
 	STAT_S(b, "evictions", "on");
+	STAT_S(b, "domain_socket", g_opt.unix_path ? g_opt.unix_path : "NULL");
 	buf_printf(b, "STAT growth_factor %.2f\r\n",
 		   (double)st->growth_factor / 1000);
 	STAT_U(b, "chunk_size", st->chunk_size);

@@ -281,6 +281,84 @@ def tls_cases():
          refused(None))
 
 
+def refresh_cases():
+    """refresh_certs with a broken file: memcached's error line, and
+    the old certificate keeps serving."""
+    import shutil
+    crt, key = os.path.join(TMP, "r_crt.pem"), os.path.join(TMP, "r_key.pem")
+    shutil.copy(cert("server_crt.pem"), crt)
+    shutil.copy(cert("server_key.pem"), key)
+    port = free_port()
+    ctx = tls_ctx()
+    srv = start(["-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s" % (crt, key),
+                 "-l", HOST, "-p", str(port)], port, ctx)
+
+    def ask(line):
+        s = ctx.wrap_socket(socket.create_connection((HOST, port),
+                                                     timeout=5),
+                            server_hostname=HOST)
+        s.sendall(line)
+        return s.recv(4096)
+
+    def broken():
+        with open(crt, "w") as f:
+            f.write("not a certificate\n")
+        r = ask(b"refresh_certs\r\n")
+        still = ask(b"version\r\n").startswith(b"VERSION")
+        shutil.copy(cert("server_crt.pem"), crt)
+        again = ask(b"refresh_certs\r\n")
+        return r.startswith(b"Error loading the certificate chain: " +
+                            crt.encode()) and r.endswith(b"\r\n") and \
+            still and again == b"OK\r\n", "%r / %s / %r" % (r[:80], still,
+                                                            again)
+    case("refresh_certs with a broken certificate: memcached's error, the "
+         "old one still serves; fixed, OK", broken)
+    stop(srv)
+
+
+def option_cases():
+    """Bad TLS and auth options stop plmcd with a message naming them."""
+    bad_auth = os.path.join(TMP, "bad_auth")
+    with open(bad_auth, "w") as f:
+        f.write("alice:x\nno-colon-here\n")
+    good_auth = os.path.join(TMP, "authfile")
+    crt, key = cert("server_crt.pem"), cert("server_key.pem")
+    tls = ["-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s" % (crt, key)]
+    port = str(free_port())
+    wrong = [
+        (["-Z"], "-Z needs -o ssl_chain_cert"),
+        (["-Z", "-o", "ssl_chain_cert=/nonexistent,ssl_key=" + key],
+         "Error loading the certificate chain: /nonexistent"),
+        (["-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s" % (crt, crt)],
+         "Error loading the key"),
+        (tls + ["-o", "ssl_verify_mode=9"], "Invalid ssl_verify_mode"),
+        (tls + ["-o", "ssl_min_version=7"], "Invalid ssl_min_version"),
+        (tls + ["-o", "ssl_ciphers=NO-SUCH-CIPHER"],
+         "Error setting the provided cipher(s): NO-SUCH-CIPHER"),
+        (tls + ["-s", os.path.join(TMP, "s.sock"), "-p", "0"],
+         "You cannot enable SSL without a TCP port"),
+        (["-l", "notls:127.0.0.1"], "notls: without -Z"),
+        (["-Y", "/nonexistent"], "-Y /nonexistent"),
+        (["-Y", bad_auth], "line 2"),
+        (["-Y", good_auth, "-B", "binary"], "BINARY protocol"),
+        (["-S", "-B", "ascii"], "ASCII protocol while using SASL"),
+        (["-S", "-Y", good_auth], "-S and -Y"),
+    ]
+
+    def fn():
+        bad = []
+        root = ["-u", "root"] if os.getuid() == 0 else []
+        for args, says in wrong:
+            r = subprocess.run([PLMCD] + root + ["-p", port] + args,
+                               capture_output=True, timeout=20)
+            if r.returncode == 0 or says not in r.stderr.decode():
+                bad.append("%s: rc %d %r" % (" ".join(args), r.returncode,
+                                             r.stderr[-200:]))
+        return not bad and not ask_version(int(port)), "; ".join(bad)
+    case("%d bad TLS and auth command lines: each refused with a message "
+         "naming it, nothing served" % len(wrong), fn)
+
+
 def auth_cases():
     afile = os.path.join(TMP, "authfile")
     with open(afile, "w") as f:
@@ -353,6 +431,31 @@ def auth_cases():
             "authenticated as alice" in log, "no 'authenticated as' lines"
     case("-Y: plmcd knows each connection's user (conn_user, -vv log)",
          user_known)
+
+    def logs_in(login):
+        try:
+            return client().set(b"login", login)
+        except MemcacheClientError:
+            return False
+
+    def reload():
+        import signal
+        with open(afile, "w") as f:
+            f.write("dave:newpass\n")
+        srv.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        new_in, old_out = logs_in(b"dave newpass"), \
+            not logs_in(b"alice wonderland")
+        with open(afile, "w") as f:
+            f.write("broken line\n")
+        srv.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        kept = logs_in(b"dave newpass")
+        return new_in and old_out and kept and srv.poll() is None, \
+            "new user %s, old user gone %s, bad file kept the table %s" % (
+                new_in, old_out, kept)
+    case("-Y: SIGHUP reads the file again; a broken file keeps the old "
+         "table", reload)
     stop(srv)
 
 
@@ -445,7 +548,9 @@ def sasl_cases():
 def main():
     try:
         tls_cases()
+        refresh_cases()
         auth_cases()
+        option_cases()
         sasl_cases()
     finally:
         for p in servers:

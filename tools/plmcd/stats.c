@@ -83,7 +83,6 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "idle_kicks", g_server.idle_kicks);
 	STAT_U(b, "bytes_read", g_server.bytes_read);
 	STAT_U(b, "bytes_written", g_server.bytes_written);
-	tls_stats(b);
 	STAT_U(b, "limit_maxbytes", st->limit_maxbytes);
 	/* plmcd never stops accepting: past -c it answers and closes */
 	STAT_U(b, "accepting_conns", 1);
@@ -95,6 +94,7 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "hash_bytes", st->hash_buckets * 8);
 	STAT_U(b, "hash_is_expanding", 0);
 	STAT_U(b, "malloc_fails", 0);
+	tls_stats(b); /* where memcached puts them, with -Z only */
 	STAT_U(b, "curr_items", st->curr_items);
 	STAT_U(b, "total_items", st->total_items);
 	STAT_U(b, "bytes", st->bytes);

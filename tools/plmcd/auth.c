@@ -194,9 +194,10 @@ void auth_set_user(struct conn *c, const char *user, size_t len)
 		fprintf(stderr, "<%d authenticated as %s\n", c->fd, c->user);
 }
 
+/* Without -Y and -S every connection is "authed" with no name: NULL. */
 const char *conn_user(const struct conn *c)
 {
-	return c->authed ? c->user : NULL;
+	return c->authed && c->user[0] ? c->user : NULL;
 }
 
 static void say(struct conn *c, const char *s)

@@ -119,7 +119,8 @@ static void finish(struct conn *c, int rc, const char *out, unsigned outlen,
 		return;
 	}
 	if (rc == SASL_OK &&
-	    sasl_getprop(c->sasl, SASL_USERNAME, &user) == SASL_OK && user) {
+	    sasl_getprop(c->sasl, SASL_USERNAME, &user) == SASL_OK && user &&
+	    *(const char *)user) {
 		auth_set_user(c, user, strlen(user));
 		auth_count(1);
 		reply(c, q, ST_OK, "Authenticated", 13);

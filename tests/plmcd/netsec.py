@@ -316,6 +316,41 @@ def refresh_cases():
     stop(srv)
 
 
+def tls_auth_cases():
+    """-Z with -Y, the recommended pair: the login's password crosses
+    the wire in the clear on a notls: listener, and not over TLS."""
+    afile = os.path.join(TMP, "authfile2")
+    with open(afile, "w") as f:
+        f.write("erin:pw-on-the-wire-93\n")
+    tport, pport = free_port(), free_port()
+    ctx = tls_ctx()
+    srv = start(["-Z", "-o", "ssl_chain_cert=%s,ssl_key=%s" %
+                 (cert("server_crt.pem"), cert("server_key.pem")),
+                 "-Y", afile,
+                 "-l", "%s:%d,notls:%s:%d" % (HOST, tport, HOST, pport),
+                 "-p", str(tport)], tport, ctx)
+
+    def login_through(port, tls):
+        tap = Tap(port)
+        c = Client((HOST, tap.port), tls_context=ctx if tls else None,
+                   timeout=5, default_noreply=False)
+        ok = c.set(b"login", b"erin pw-on-the-wire-93") and \
+            c.set(b"k", SECRET) and c.get(b"k") == SECRET
+        c.close()
+        time.sleep(0.1)
+        return ok, b"pw-on-the-wire-93" in tap.seen
+
+    def fn():
+        ok_plain, seen_plain = login_through(pport, False)
+        ok_tls, seen_tls = login_through(tport, True)
+        return ok_plain and ok_tls and seen_plain and not seen_tls, \
+            "plain: login %s, password seen %s; TLS: login %s, seen %s" % (
+                ok_plain, seen_plain, ok_tls, seen_tls)
+    case("-Z with -Y: the login works over both; its password is on the "
+         "wire without TLS, not with it", fn)
+    stop(srv)
+
+
 def option_cases():
     """Bad TLS and auth options stop plmcd with a message naming them."""
     bad_auth = os.path.join(TMP, "bad_auth")
@@ -550,6 +585,7 @@ def main():
         tls_cases()
         refresh_cases()
         auth_cases()
+        tls_auth_cases()
         option_cases()
         sasl_cases()
     finally:

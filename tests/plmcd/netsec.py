@@ -229,6 +229,36 @@ def tls_cases():
     case("two stalled handshakes (half a ClientHello, nothing) do not "
          "block a third client", stall)
 
+    def slow_reader():
+        # 20 gets of a 900 KB value asked at once and read a second
+        # later: the socket fills, SSL_write stops part way (partial
+        # writes) while more replies are queued behind it (the buffer
+        # moves), and every byte must still arrive in order
+        big = bytes(random.getrandbits(8) for _ in range(256)) * 3600
+        c = Client((HOST, tport), tls_context=ctx, timeout=10,
+                   default_noreply=False)
+        c.set(b"big", big)
+        s = ctx.wrap_socket(socket.create_connection((HOST, tport),
+                                                     timeout=10),
+                            server_hostname=HOST)
+        # two batches: the second arrives while a write of the first
+        # waits, so its replies grow (and may move) the buffer under it
+        s.sendall(b"get big\r\n" * 10)
+        time.sleep(0.5)
+        s.sendall(b"get big\r\n" * 10)
+        time.sleep(0.5)
+        want = (b"VALUE big 0 %d\r\n" % len(big) + big + b"\r\nEND\r\n") * 20
+        got = b""
+        while len(got) < len(want):
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += d
+        return got == want, "%d of %d bytes, equal %s" % (
+            len(got), len(want), got == want[:len(got)])
+    case("a TLS client that reads late gets 20 x 900 KB replies whole and "
+         "in order", slow_reader)
+
     def refresh():
         s = ctx.wrap_socket(socket.create_connection((HOST, tport),
                                                      timeout=5),

@@ -68,12 +68,13 @@ static void done(struct conn *c)
 START_TEST(other_commands_refused)
 {
 	static const char *const lines[] = {
-		"get foo\r\n", "delete foo\r\n", "flush_all\r\n", "mg foo v\r\n",
-		"set foo 0 0\r\n", "set foo 0 0 x\r\n", "version\r\n",
+		"get foo\r\n",	"delete foo\r\n",  "flush_all\r\n",
+		"mg foo v\r\n", "set foo 0 0\r\n", "set foo 0 0 x\r\n",
+		"version\r\n",
 	};
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		struct conn c = { .fd = -1 };
+		struct conn c = {.fd = -1};
 
 		ck_assert_uint_eq(feed(&c, lines[i]), strlen(lines[i]));
 		ck_assert(said(&c, "CLIENT_ERROR unauthenticated\r\n"));
@@ -85,7 +86,7 @@ END_TEST
 
 START_TEST(login_waits_for_data)
 {
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 
 	ck_assert_uint_eq(feed(&c, "set a 0 0 11\r\nbob bui"), 0);
 	ck_assert_uint_eq(c.out.len, 0);
@@ -98,7 +99,7 @@ END_TEST
 
 START_TEST(password_with_colon_and_crlf_file)
 {
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 
 	feed(&c, "set a 0 0 17\r\nalice wonder:land\r\n");
 	ck_assert(said(&c, "STORED\r\n"));
@@ -109,7 +110,7 @@ END_TEST
 
 START_TEST(wrong_password_counted)
 {
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 	uint64_t cmds = auth_cmds, errs = auth_errors;
 
 	feed(&c, "set a 0 0 10\r\nbob builde\r\n");
@@ -124,18 +125,18 @@ END_TEST
 
 START_TEST(malformed_logins)
 {
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 
 	feed(&c, "set a 0 0 3\r\nbobXY");
 	ck_assert(said(&c, "CLIENT_ERROR bad command line termination\r\n"));
 	done(&c);
-	c = (struct conn){ .fd = -1 };
+	c = (struct conn){.fd = -1};
 	feed(&c, "set a 0 0 3\r\nbob\r\n");
 	ck_assert(said(&c, "CLIENT_ERROR bad authentication token format\r\n"));
 	ck_assert(!c.authed);
 	done(&c);
 	/* past 1 KiB: not a login; the block is then read as lines */
-	c = (struct conn){ .fd = -1 };
+	c = (struct conn){.fd = -1};
 	feed(&c, "set a 0 0 2000\r\n");
 	ck_assert(said(&c, "CLIENT_ERROR unauthenticated\r\n"));
 	done(&c);
@@ -144,7 +145,7 @@ END_TEST
 
 START_TEST(bad_file_keeps_table)
 {
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 
 	ck_assert_int_eq(write_file("carol:x\nno colon\n"), 0);
 	ck_assert_int_eq(auth_load(path), -1);
@@ -153,7 +154,7 @@ START_TEST(bad_file_keeps_table)
 	feed(&c, "set a 0 0 11\r\nbob builder\r\n");
 	ck_assert(said(&c, "STORED\r\n"));
 	done(&c);
-	c = (struct conn){ .fd = -1 };
+	c = (struct conn){.fd = -1};
 	feed(&c, "set a 0 0 7\r\ncarol x\r\n");
 	ck_assert(said(&c, "CLIENT_ERROR authentication failure\r\n"));
 	done(&c);
@@ -162,14 +163,14 @@ END_TEST
 
 START_TEST(user_name_bounded)
 {
-	struct conn c = { .fd = -1 };
+	struct conn c = {.fd = -1};
 	char name[400];
 
 	memset(name, 'u', sizeof(name));
 	auth_set_user(&c, name, sizeof(name));
 	ck_assert_uint_eq(strlen(conn_user(&c)), PLMCD_USER_MAX);
 	/* without -Y and -S a connection is let in with no name */
-	c = (struct conn){ .fd = -1, .authed = 1 };
+	c = (struct conn){.fd = -1, .authed = 1};
 	ck_assert_ptr_null(conn_user(&c));
 }
 END_TEST

@@ -28,7 +28,7 @@
 
 #include "plmcd.h"
 
-#define PLMCD_AUTH_MAX 1024	/* the login's "user password" block */
+#define PLMCD_AUTH_MAX	   1024 /* the login's "user password" block */
 #define PLMCD_AUTH_ENTRIES 4096
 
 struct auth_entry {
@@ -65,9 +65,10 @@ static int parse(char *data, struct auth_entry *e, size_t *n, size_t *bad)
 			return -1;
 		}
 		*colon = 0;
-		e[*n] = (struct auth_entry){ .user = s, .ulen = colon - s,
-					     .pass = colon + 1,
-					     .plen = end - colon - 1 };
+		e[*n] = (struct auth_entry){.user = s,
+					    .ulen = colon - s,
+					    .pass = colon + 1,
+					    .plen = end - colon - 1};
 		++*n;
 		s = next;
 	}
@@ -118,8 +119,10 @@ int auth_load(const char *file)
 		goto fail;
 	}
 	if (parse(data, e, &n, &bad)) {
-		fprintf(stderr, "plmcd: -Y %s: line %zu: not \"user:password\" "
-			"(or past %d entries)\n", file, bad, PLMCD_AUTH_ENTRIES);
+		fprintf(stderr,
+			"plmcd: -Y %s: line %zu: not \"user:password\" "
+			"(or past %d entries)\n",
+			file, bad, PLMCD_AUTH_ENTRIES);
 		goto fail;
 	}
 	pthread_rwlock_wrlock(&table_lock);

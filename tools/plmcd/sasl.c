@@ -25,14 +25,17 @@
 
 enum {
 	OP_VERSION = 0x0b,
-	OP_SASL_LIST = 0x20, OP_SASL_AUTH, OP_SASL_STEP,
-	ST_OK = 0x00, ST_EINVAL = 0x04, ST_AUTH_ERROR = 0x20,
+	OP_SASL_LIST = 0x20,
+	OP_SASL_AUTH,
+	OP_SASL_STEP,
+	ST_OK = 0x00,
+	ST_EINVAL = 0x04,
+	ST_AUTH_ERROR = 0x20,
 	ST_AUTH_CONTINUE = 0x21,
-	SASL_MECH_MAX = 32,	/* memcached's MAX_SASL_MECH_LEN */
+	SASL_MECH_MAX = 32, /* memcached's MAX_SASL_MECH_LEN */
 };
 
-static const char *const conf_dirs[] = { "/etc/sasl2", "/usr/lib/sasl2",
-					 NULL };
+static const char *const conf_dirs[] = {"/etc/sasl2", "/usr/lib/sasl2", NULL};
 
 /* Cyrus asks where memcached.conf lives (SASL_CB_GETCONFPATH). */
 static int conf_path(void *ctx, const char **path)
@@ -56,9 +59,9 @@ static int log_cb(void *ctx, int level, const char *msg)
 typedef int (*sasl_fn)(void);
 
 static sasl_callback_t callbacks[] = {
-	{ SASL_CB_GETCONFPATH, (sasl_fn)(void (*)(void))conf_path, NULL },
-	{ SASL_CB_LOG, (sasl_fn)(void (*)(void))log_cb, NULL },
-	{ SASL_CB_LIST_END, NULL, NULL },
+	{SASL_CB_GETCONFPATH, (sasl_fn)(void (*)(void))conf_path, NULL},
+	{SASL_CB_LOG, (sasl_fn)(void (*)(void))log_cb, NULL},
+	{SASL_CB_LIST_END, NULL, NULL},
 };
 
 int sasl_setup(void)

@@ -35,7 +35,7 @@
 
 #include "plmcd.h"
 
-static SSL_CTX *ctx;		/* the current context; under ctx_lock */
+static SSL_CTX *ctx; /* the current context; under ctx_lock */
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t handshake_errors, new_sessions, last_refresh;
 
@@ -125,7 +125,8 @@ static SSL_CTX *ctx_build(struct buf *err)
 	if (load_certs(c, err))
 		goto fail;
 	SSL_CTX_set_verify(c, g_opt.ssl_verify_mode, NULL);
-	if (g_opt.ssl_ciphers && !SSL_CTX_set_cipher_list(c, g_opt.ssl_ciphers)) {
+	if (g_opt.ssl_ciphers &&
+	    !SSL_CTX_set_cipher_list(c, g_opt.ssl_ciphers)) {
 		buf_printf(err, "Error setting the provided cipher(s): %s",
 			   g_opt.ssl_ciphers);
 		goto fail;
@@ -157,7 +158,7 @@ fail:
 
 int tls_setup(void)
 {
-	struct buf err = { 0 };
+	struct buf err = {0};
 
 	if (!g_opt.ssl_enabled)
 		return 0;
@@ -286,8 +287,8 @@ ssize_t conn_recv(struct conn *c, void *p, size_t n)
 	if (!c->tls)
 		return recv(c->fd, p, n, 0);
 	ERR_clear_error();
-	return tls_result(c, SSL_read(c->tls, p, n > INT32_MAX ? INT32_MAX
-							      : (int)n));
+	return tls_result(
+		c, SSL_read(c->tls, p, n > INT32_MAX ? INT32_MAX : (int)n));
 }
 
 ssize_t conn_send(struct conn *c, const void *p, size_t n)
@@ -295,8 +296,8 @@ ssize_t conn_send(struct conn *c, const void *p, size_t n)
 	if (!c->tls)
 		return send(c->fd, p, n, MSG_NOSIGNAL);
 	ERR_clear_error();
-	return tls_result(c, SSL_write(c->tls, p, n > INT32_MAX ? INT32_MAX
-							       : (int)n));
+	return tls_result(
+		c, SSL_write(c->tls, p, n > INT32_MAX ? INT32_MAX : (int)n));
 }
 
 void tls_stats(struct buf *b)
@@ -315,10 +316,14 @@ void tls_stats(struct buf *b)
 static const char *proto_text(int v)
 {
 	switch (v) {
-	case TLS1_VERSION: return "tlsv1.0";
-	case TLS1_1_VERSION: return "tlsv1.1";
-	case TLS1_2_VERSION: return "tlsv1.2";
-	case TLS1_3_VERSION: return "tlsv1.3";
+	case TLS1_VERSION:
+		return "tlsv1.0";
+	case TLS1_1_VERSION:
+		return "tlsv1.1";
+	case TLS1_2_VERSION:
+		return "tlsv1.2";
+	case TLS1_3_VERSION:
+		return "tlsv1.3";
 	}
 	return "unknown";
 }
@@ -328,10 +333,12 @@ void tls_settings(struct buf *b)
 {
 	const char *none = "NULL";
 
-	buf_printf(b, "STAT ssl_enabled %s\r\n", g_opt.ssl_enabled ? "yes" : "no");
+	buf_printf(b, "STAT ssl_enabled %s\r\n",
+		   g_opt.ssl_enabled ? "yes" : "no");
 	buf_printf(b, "STAT ssl_chain_cert %s\r\n",
 		   g_opt.ssl_chain_cert ? g_opt.ssl_chain_cert : none);
-	buf_printf(b, "STAT ssl_key %s\r\n", g_opt.ssl_key ? g_opt.ssl_key : none);
+	buf_printf(b, "STAT ssl_key %s\r\n",
+		   g_opt.ssl_key ? g_opt.ssl_key : none);
 	buf_printf(b, "STAT ssl_verify_mode %d\r\n", g_opt.ssl_verify_mode);
 	buf_printf(b, "STAT ssl_keyformat %d\r\n", g_opt.ssl_keyformat);
 	buf_printf(b, "STAT ssl_ciphers %s\r\n",

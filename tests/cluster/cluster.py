@@ -465,7 +465,7 @@ def outage(nodes, pools, retry_s, limit, kc):
     check(victim.start(), "node 2 restarted on its store")
     px = proxy(port)
     back = None
-    end = time.time() + retry_s + 5
+    end = time.time() + retry_s + 10
     while time.time() < end:
         v, _ = retried(lambda: px.get(theirs[0]), limit + 2)
         if v == theirs[0].encode():

@@ -152,6 +152,10 @@ check "list NAME shows that store only (backend none)" \
 check "list NAME of no store: exit 1, says so" \
 	sh -c "'$B/plctl' list no-such-$seg 2>&1 | grep -q 'no such store';
 		'$B/plctl' list no-such-$seg >/dev/null 2>&1; test \$? = 1"
+check "list NAME NAME: the store shown, the missing one named, exit 1" \
+	sh -c "'$B/plctl' list '$seg' no-such-$seg >'$work/l2' 2>&1; test \$? = 1 &&
+		grep -q '^segment $seg: ' '$work/l2' &&
+		grep -qx 'plctl: list no-such-$seg: no such store (backend none, /dev/shm)' '$work/l2'"
 "$B/plctl" destroy "$seg-other" >/dev/null 2>&1
 # Each wrong setup named for what it is (libpl's error codes).
 cause() { # expected-text command...

@@ -5,6 +5,8 @@
 # the same nodes, a node killed and restarted mid-run
 # (tests/cluster/cluster.py says what is checked). Backend none on a host
 # without the module. Ends with "cluster: N passed, N failed".
+# PORT_OFFSET=N moves every port of nutcracker.yml by N (default: a
+# random offset; -10000 puts node 1 on memcached's 11211).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export B=${B:-$ROOT/build}

@@ -15,8 +15,10 @@ of them killed and restarted mid-run (tests/cluster/run.sh starts it).
      miss or an error. The proxy ejects the node (its stats count the
      ejection); the dead node's keys miss; writes for them succeed with
      the client's retry that twemproxy's docs ask for and land on the
-     node the ring without the dead one names. plmc.KetamaClient (no
-     proxy, no ejection) still reads the live nodes' keys.
+     node the ring without the dead one names, where Debian's
+     libmemcached ejecting on its own (REMOVE_FAILED_SERVERS) writes them
+     too. plmc.KetamaClient (no proxy, no ejection) still reads the live
+     nodes' keys.
   3. The node restarted on the same store: the store outlived its plmcd,
      so once the proxy retries the node (server_retry_timeout) its keys
      read their old values again (and not the copies written during the
@@ -185,7 +187,10 @@ class DebRing:
     """Debian's libmemcached over ctypes: memcached_generate_hash() is the
     index of the server a key goes to."""
     BEHAVIOR_HASH = 2             # enum memcached_behavior_t
+    BEHAVIOR_RETRY_TIMEOUT = 15
     BEHAVIOR_KETAMA_WEIGHTED = 16
+    BEHAVIOR_SERVER_FAILURE_LIMIT = 21
+    BEHAVIOR_REMOVE_FAILED_SERVERS = 35
     HASH = {"md5": 1, "fnv1a_64": 4}  # enum memcached_hash_t
 
     lib = None
@@ -203,6 +208,10 @@ class DebRing:
             lib.memcached_generate_hash.argtypes = [
                 ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
             lib.memcached_free.argtypes = [ctypes.c_void_p]
+            lib.memcached_set.argtypes = [
+                ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+                ctypes.c_char_p, ctypes.c_size_t, ctypes.c_long,
+                ctypes.c_uint32]
             DebRing.lib = lib
         lib = DebRing.lib
         self.addrs = addrs
@@ -222,6 +231,21 @@ class DebRing:
         k = key.encode()
         return self.addrs[DebRing.lib.memcached_generate_hash(self.m, k,
                                                               len(k))]
+
+    def eject(self, limit, retry_s):
+        """libmemcached's own ejection, as twemproxy's auto_eject_hosts:
+        a node that failed limit times leaves the ring for retry_s."""
+        lib = DebRing.lib
+        for b, v in ((self.BEHAVIOR_REMOVE_FAILED_SERVERS, 1),
+                     (self.BEHAVIOR_SERVER_FAILURE_LIMIT, limit),
+                     (self.BEHAVIOR_RETRY_TIMEOUT, retry_s)):
+            assert lib.memcached_behavior_set(self.m, b, v) == 0
+
+    def set(self, key, value):
+        """memcached_set(); True when stored."""
+        k = key.encode()
+        return DebRing.lib.memcached_set(self.m, k, len(k), value,
+                                         len(value), 0, 0) == 0
 
     def close(self):
         DebRing.lib.memcached_free(self.m)
@@ -412,6 +436,12 @@ def outage(nodes, pools, retry_s, limit, kc):
     theirs = [k for k in keys if home[k] == victim.addr]
     others = [k for k in keys if home[k] != victim.addr]
 
+    # libmemcached counts at most one failure per retry timeout (the node
+    # is "disabled until timed retry" in between): with a limit of 1 it
+    # ejects at the first failure, as nutcracker after its limit.
+    ejecting = DebRing(addrs, hash_name)
+    ejecting.eject(1, int(retry_s))
+
     reader = Reader(port, others)
     reader.start()
     time.sleep(0.3)
@@ -453,6 +483,26 @@ def outage(nodes, pools, retry_s, limit, kc):
           "node the 2-node ring names (%s; %d retries)"
           % (len(theirs), spread(moved), retries),
           "%d not stored\n" % len(unstored) + "\n".join(wrong[:10]))
+
+    # Debian's libmemcached ejecting on its own (REMOVE_FAILED_SERVERS)
+    # puts them where nutcracker did: its value replaces the proxy's.
+    unstored = [k for k in theirs
+                if not any(ejecting.set(k, b"deb-" + k.encode())
+                           for _ in range(3))]
+    ejecting.close()
+    wrong = []
+    for nd in alive:
+        c = nd.direct()
+        got = c.get_many(theirs)
+        c.close()
+        wrong += [k for k in theirs if (moved[k] == nd.addr) !=
+                  (got.get(k) == b"deb-" + k.encode())]
+    check(not unstored and not wrong,
+          "node down: Debian's libmemcached with REMOVE_FAILED_SERVERS "
+          "(its own ejection) writes its %d keys where nutcracker did"
+          % len(theirs),
+          "%d not stored, %d elsewhere: %s" % (len(unstored), len(wrong),
+                                               wrong[:5]))
 
     # A ketama client without a proxy does not eject: the live nodes'
     # keys still read, the dead node's fail.

@@ -419,146 +419,181 @@ class Reader(threading.Thread):
         px.close()
 
 
-def outage(nodes, pools, retry_s, limit, kc):
-    addrs = [nd.addr for nd in nodes]
-    port, hash_name, _, stats_port = pools["plmc"]
-    victim = nodes[1]
-    alive = [nodes[0], nodes[2]]
-    n = 900
-    keys = ["out:%d" % i for i in range(n)]
+def ring_map(addrs, hash_name, keys):
+    """{key: node} as Debian's libmemcached places keys over addrs."""
     dr = DebRing(addrs, hash_name)
-    home = {k: dr.where(k) for k in keys}
+    out = {k: dr.where(k) for k in keys}
     dr.close()
-    px = proxy(port)
-    for k in keys:
-        px.set(k, k.encode())
-    px.close()
-    theirs = [k for k in keys if home[k] == victim.addr]
-    others = [k for k in keys if home[k] != victim.addr]
+    return out
 
-    # libmemcached counts at most one failure per retry timeout (the node
-    # is "disabled until timed retry" in between): with a limit of 1 it
-    # ejects at the first failure, as nutcracker after its limit.
-    ejecting = DebRing(addrs, hash_name)
-    ejecting.eject(1, int(retry_s))
 
-    reader = Reader(port, others)
-    reader.start()
-    time.sleep(0.3)
-    t0 = time.time()
-    check(victim.kill(), "node 2 (%s) killed mid-run" % victim.addr)
+class Outage:
+    """Node 2 killed and restarted under a reader of the other nodes'
+    keys; one method per step, in the order run() calls them."""
 
-    # The dead node's keys: an error until the proxy ejects the node,
-    # then misses (the ring without it sends them to the others).
-    px = proxy(port)
-    first, errors = retried(lambda: px.get(theirs[0]), limit + 2)
-    found = [k for k in theirs if retried(lambda: px.get(k), limit + 2)[0]
-             is not None]
-    st = ejections(stats_port, "plmc")
-    check(first is None and not found and st.get("server_ejects", 0) >= 1,
-          "node down: nutcracker ejected it (server_ejects %s, %d error "
-          "replies first); its %d keys miss" % (st.get("server_ejects"),
-                                               errors, len(theirs)),
-          "first read %s, %d of them not a miss (found or failed)"
-          % ("failed" if first is FAILED else repr(first), len(found)))
+    def __init__(self, nodes, pools, retry_s, limit, kc):
+        self.nodes = nodes
+        self.addrs = [nd.addr for nd in nodes]
+        self.port, self.hash, _, self.stats_port = pools["plmc"]
+        self.retry_s = retry_s
+        self.tries = limit + 2  # more than server_failure_limit
+        self.kc = kc
+        self.victim = nodes[1]
+        self.alive = [nodes[0], nodes[2]]
+        keys = ["out:%d" % i for i in range(900)]
+        home = ring_map(self.addrs, self.hash, keys)
+        self.theirs = [k for k in keys if home[k] == self.victim.addr]
+        self.others = [k for k in keys if home[k] != self.victim.addr]
+        self.moved = ring_map([a for a in self.addrs
+                               if a != self.victim.addr], self.hash,
+                              self.theirs)
+        px = proxy(self.port)
+        for k in keys:
+            px.set(k, k.encode())
+        px.close()
 
-    # Writes for the dead node's keys: redistributed over the two others.
-    dr = DebRing([a for a in addrs if a != victim.addr], hash_name)
-    moved = {k: dr.where(k) for k in theirs}
-    dr.close()
-    retries = 0
-    unstored = []
-    for k in theirs:
-        r, tries = retried(lambda: px.set(k, b"during-" + k.encode()),
-                           limit + 2)
-        retries += tries
-        if r is not True:
-            unstored.append(k)
-    px.close()
-    got = holders(alive, theirs)
-    wrong = ["%s on %s, want %s" % (k, got[k], moved[k]) for k in theirs
-             if got[k] != [moved[k]]]
-    check(not unstored and not wrong,
-          "node down: its %d keys written through nutcracker, each on the "
-          "node the 2-node ring names (%s; %d retries)"
-          % (len(theirs), spread(moved), retries),
-          "%d not stored\n" % len(unstored) + "\n".join(wrong[:10]))
+    def run(self):
+        # Made before the kill, so its ring has all three nodes.
+        # libmemcached counts at most one failure per retry timeout (the
+        # node is "disabled until timed retry" in between): with a limit
+        # of 1 it ejects at the first failure, as nutcracker after its.
+        ejecting = DebRing(self.addrs, self.hash)
+        ejecting.eject(1, int(self.retry_s))
+        reader = Reader(self.port, self.others)
+        reader.start()
+        time.sleep(0.3)
+        t0 = time.time()
+        check(self.victim.kill(),
+              "node 2 (%s) killed mid-run" % self.victim.addr)
+        self.down_reads()
+        self.down_writes()
+        self.down_libmemcached(ejecting)
+        ejecting.close()
+        self.down_ketama_client()
+        self.back(t0)
+        self.back_writes()
+        time.sleep(0.2)
+        reader.stop.set()
+        reader.join()
+        check(reader.reads > 100 and not reader.wrong,
+              "the live nodes' keys: %d reads through nutcracker across the "
+              "kill and the restart, %d wrong" % (reader.reads,
+                                                  len(reader.wrong)),
+              "\n".join(reader.wrong[:10]))
 
-    # Debian's libmemcached ejecting on its own (REMOVE_FAILED_SERVERS)
-    # puts them where nutcracker did: its value replaces the proxy's.
-    unstored = [k for k in theirs
-                if not any(ejecting.set(k, b"deb-" + k.encode())
-                           for _ in range(3))]
-    ejecting.close()
-    wrong = []
-    for nd in alive:
-        c = nd.direct()
-        got = c.get_many(theirs)
-        c.close()
-        wrong += [k for k in theirs if (moved[k] == nd.addr) !=
-                  (got.get(k) == b"deb-" + k.encode())]
-    check(not unstored and not wrong,
-          "node down: Debian's libmemcached with REMOVE_FAILED_SERVERS "
-          "(its own ejection) writes its %d keys where nutcracker did"
-          % len(theirs),
-          "%d not stored, %d elsewhere: %s" % (len(unstored), len(wrong),
-                                               wrong[:5]))
+    def down_reads(self):
+        """The dead node's keys: an error until the proxy ejects the
+        node, then misses (the ring without it sends them elsewhere)."""
+        px = proxy(self.port)
+        first, errors = retried(lambda: px.get(self.theirs[0]), self.tries)
+        found = [k for k in self.theirs
+                 if retried(lambda: px.get(k), self.tries)[0] is not None]
+        px.close()
+        st = ejections(self.stats_port, "plmc")
+        check(first is None and not found and
+              st.get("server_ejects", 0) >= 1,
+              "node down: nutcracker ejected it (server_ejects %s, %d error "
+              "replies first); its %d keys miss"
+              % (st.get("server_ejects"), errors, len(self.theirs)),
+              "first read %s, %d of them not a miss (found or failed)"
+              % ("failed" if first is FAILED else repr(first), len(found)))
 
-    # A ketama client without a proxy does not eject: the live nodes'
-    # keys still read, the dead node's fail.
-    kc_keys = ["kc:%d" % i for i in range(600)]
-    live_kc = [k for k in kc_keys if kc.client_for(k) is not kc.clients[1]]
-    good = sum(1 for k in live_kc if kc.get(k) == b"v-" + k.encode())
-    check(good == len(live_kc),
-          "node down: plmc.KetamaClient reads its %d keys on the live nodes"
-          % len(live_kc), "%d read" % good)
+    def down_writes(self):
+        """Writes for the dead node's keys: on the 2-node ring."""
+        px = proxy(self.port)
+        retries = 0
+        unstored = []
+        for k in self.theirs:
+            r, tries = retried(lambda: px.set(k, b"during-" + k.encode()),
+                               self.tries)
+            retries += tries
+            if r is not True:
+                unstored.append(k)
+        px.close()
+        got = holders(self.alive, self.theirs)
+        wrong = ["%s on %s, want %s" % (k, got[k], self.moved[k])
+                 for k in self.theirs if got[k] != [self.moved[k]]]
+        check(not unstored and not wrong,
+              "node down: its %d keys written through nutcracker, each on "
+              "the node the 2-node ring names (%s; %d retries)"
+              % (len(self.theirs), spread(self.moved), retries),
+              "%d not stored\n" % len(unstored) + "\n".join(wrong[:10]))
 
-    # 3. Back on the same store: the proxy retries the node after
-    # server_retry_timeout and finds the keys it kept.
-    check(victim.start(), "node 2 restarted on its store")
-    px = proxy(port)
-    back = None
-    end = time.time() + retry_s + 10
-    while time.time() < end:
-        v, _ = retried(lambda: px.get(theirs[0]), limit + 2)
-        if v == theirs[0].encode():
-            back = time.time() - t0
-            break
-        time.sleep(0.05)
-    vals = {}
-    for i in range(0, len(theirs), 100):
-        got = retried(lambda: px.get_many(theirs[i:i + 100]), limit + 2)[0]
-        vals.update(got if got is not FAILED else {})
-    stale = [k for k in theirs if vals.get(k) != k.encode()]
-    check(back is not None and not stale,
-          "node back: rejoined %.1f s after the kill (retry timeout %.1f s); "
-          "its %d keys read their values from before the kill, which its "
-          "store kept (the outage's writes stay on the others, as "
-          "twemproxy documents)" % (back or -1, retry_s, len(theirs)),
-          "%d keys differ: %s" % (len(stale), stale[:5]))
+    def down_libmemcached(self, ejecting):
+        """Debian's libmemcached ejecting on its own puts the dead node's
+        keys where nutcracker did: its value replaces the proxy's."""
+        unstored = [k for k in self.theirs
+                    if not any(ejecting.set(k, b"deb-" + k.encode())
+                               for _ in range(3))]
+        wrong = []
+        for nd in self.alive:
+            c = nd.direct()
+            got = c.get_many(self.theirs)
+            c.close()
+            wrong += [k for k in self.theirs if (self.moved[k] == nd.addr) !=
+                      (got.get(k) == b"deb-" + k.encode())]
+        check(not unstored and not wrong,
+              "node down: Debian's libmemcached with REMOVE_FAILED_SERVERS "
+              "(its own ejection) writes its %d keys where nutcracker did"
+              % len(self.theirs),
+              "%d not stored, %d elsewhere: %s"
+              % (len(unstored), len(wrong), wrong[:5]))
 
-    keys = ["after:%d" % i for i in range(300)]
-    dr = DebRing(addrs, hash_name)
-    want = {k: dr.where(k) for k in keys}
-    dr.close()
-    unstored = [k for k in keys
-                if retried(lambda: px.set(k, b"x"), limit + 2)[0] is not True]
-    px.close()
-    got = holders(nodes, keys)
-    wrong = [k for k in keys if got[k] != [want[k]]]
-    check(not unstored and not wrong,
-          "node back: %d new keys through nutcracker on the 3-node ring "
-          "again (%s)" % (len(keys), spread(want)),
-          "%d not stored, %d misplaced" % (len(unstored), len(wrong)))
+    def down_ketama_client(self):
+        """A ketama client without a proxy does not eject: the live
+        nodes' keys still read (the dead node's fail)."""
+        kc = self.kc
+        keys = ["kc:%d" % i for i in range(600)]
+        live = [k for k in keys if kc.client_for(k) is not kc.clients[1]]
+        good = sum(1 for k in live if kc.get(k) == b"v-" + k.encode())
+        check(good == len(live),
+              "node down: plmc.KetamaClient reads its %d keys on the live "
+              "nodes" % len(live), "%d read" % good)
 
-    time.sleep(0.2)
-    reader.stop.set()
-    reader.join()
-    check(reader.reads > 100 and not reader.wrong,
-          "the live nodes' keys: %d reads through nutcracker across the "
-          "kill and the restart, %d wrong" % (reader.reads,
-                                              len(reader.wrong)),
-          "\n".join(reader.wrong[:10]))
+    def back(self, t0):
+        """Restarted on the same store: once server_retry_timeout has
+        passed the proxy tries the node again and finds the keys its
+        store kept."""
+        check(self.victim.start(), "node 2 restarted on its store")
+        px = proxy(self.port)
+        first = self.theirs[0]
+        back = None
+        end = time.time() + self.retry_s + 10
+        while back is None and time.time() < end:
+            if retried(lambda: px.get(first), self.tries)[0] == \
+                    first.encode():
+                back = time.time() - t0
+            else:
+                time.sleep(0.05)
+        vals = {}
+        for i in range(0, len(self.theirs), 100):
+            got = retried(lambda: px.get_many(self.theirs[i:i + 100]),
+                          self.tries)[0]
+            vals.update(got if got is not FAILED else {})
+        px.close()
+        stale = [k for k in self.theirs if vals.get(k) != k.encode()]
+        check(back is not None and not stale,
+              "node back: rejoined %.1f s after the kill (retry timeout "
+              "%.1f s); its %d keys read their values from before the "
+              "kill, which its store kept (the outage's writes stay on the "
+              "others, as twemproxy documents)"
+              % (back or -1, self.retry_s, len(self.theirs)),
+              "%d keys differ: %s" % (len(stale), stale[:5]))
+
+    def back_writes(self):
+        """New keys on the 3-node ring again."""
+        keys = ["after:%d" % i for i in range(300)]
+        want = ring_map(self.addrs, self.hash, keys)
+        px = proxy(self.port)
+        unstored = [k for k in keys if retried(lambda: px.set(k, b"x"),
+                                               self.tries)[0] is not True]
+        px.close()
+        got = holders(self.nodes, keys)
+        wrong = [k for k in keys if got[k] != [want[k]]]
+        check(not unstored and not wrong,
+              "node back: %d new keys through nutcracker on the 3-node "
+              "ring again (%s)" % (len(keys), spread(want)),
+              "%d not stored, %d misplaced" % (len(unstored), len(wrong)))
 
 
 def main():
@@ -578,7 +613,7 @@ def main():
             return
         placement(nodes, pools)
         kc = clients_to_proxy(nodes, pools)
-        outage(nodes, pools, retry_s, limit, kc)
+        Outage(nodes, pools, retry_s, limit, kc).run()
         kc.close()
     except Exception:  # a crash of the test is a failure, with its trace
         bad("the test stopped", traceback.format_exc())

@@ -670,9 +670,16 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	/* Own list when due (kv_reclaim_due); orphans (free slots' lists,
-	 * epoch.c) every 64th call while the hint says there are. */
-	if (kv_reclaim_due(c.ks) || !(c.ks->seq & 63))
-		kv_reclaim(&c, !(c.ks->seq & 63));
+	/* Own list a little per call (kv_reclaim_step): once due, and
+	 * every 64th call whatever its length (a short list, such as one
+	 * taken over from a dead owner, must not wait for more retires);
+	 * orphans (free slots' lists, epoch.c) every 64th call while the
+	 * hint says there are. */
+	if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
+	    KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
+		kv_reclaim_step(&c, !(c.ks->seq & 63));
+	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
+	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))
+		kv_reclaim(&c, 1);
 	return rc;
 }

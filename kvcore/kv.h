@@ -37,9 +37,10 @@ typedef __u8 u8;
 #define KV_ITEM_MAX	PLMC_CFG_ITEM_MAX /* the largest class: one page */
 #define KV_PAGE_SIZE	(1ULL << 20)
 #define KV_NCLASSES	64 /* at most; the settings decide how many */
+#define KV_CLS_TAB	2048 /* kv_class_of by table up to 16 KiB */
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
 #define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
-#define KV_RETIRE_BATCH 32	   /* retired items before a reclaim scan */
+#define KV_RETIRE_BATCH 64	   /* retired items before a reclaim scan */
 #define KV_RETIRE_BYTES (256 << 10) /* ... or retired chunk bytes (evict.c) */
 #define KV_REL_MAX	(60 * 60 * 24 * 30) /* exptime <= this is relative */
 #define KV_VERSION	"1.6.18-plmc"	    /* memcached semantics it follows */
@@ -131,7 +132,19 @@ struct kv_stat {
 	u64 evicted_unfetched;
 	u64 evictions;
 	u64 scan_pos; /* next bucket of this slot's expiry scan (evict.c) */
-	u64 pad[5];
+	/* Reclamation spread over calls (epoch.c, kv_reclaim_step): items
+	 * of this slot's retired list whose retire epoch is below rsafe
+	 * may be freed at any time; a scan of the slots' epochs runs a
+	 * chunk per call (rscan: next slot + 1 | the list's length at its
+	 * start << 16, 0 = none), its running minimum in rmin, the epoch
+	 * read at its start in rg; rfree: items at the list's head a
+	 * finished scan found under the bound, not yet freed (a hint:
+	 * each is checked against rsafe when freed). */
+	u64 rsafe;
+	u64 rscan;
+	u64 rmin;
+	u64 rg;
+	u64 rfree;
 };
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
@@ -192,6 +205,10 @@ struct kv_area {
 	u64 ctab;
 	u64 ncls;
 	u32 csize[KV_NCLASSES];
+	/* The class of a size up to KV_CLS_TAB * 8 bytes, by (size - 1) / 8:
+	 * one load instead of a search (alloc.c, kv_class_of). Built with
+	 * csize, before ctab. */
+	u8 cls_tab[KV_CLS_TAB];
 	struct kv_class cls[KV_NCLASSES];
 	kv_lock_t locks[KV_NLOCKS];	   /* striped bucket locks */
 	struct kv_stat st[PLMC_MAX_SLOTS]; /* per-slot counters */
@@ -304,23 +321,33 @@ _Static_assert(sizeof(struct kv_slot) == sizeof(((struct plmc_slot *)0)->kv),
 #define KV_CHUNK_CLS(x)	 ((int)((x) >> 56))
 #define KV_TX_W32	 (1ULL << 62) /* a 4-byte store */
 
-/* A transaction being built on the stack (tx.c). */
+/*
+ * A transaction being built (tx.c): its stores go straight into the log
+ * of the slot record @ks it will be committed in (no copy at commit).
+ * That is safe while the record's nlog is 0, which holds between
+ * transactions: a recoverer ignores log[] until the commit, and only
+ * the record's owner (this call, or the recoverer that claimed it)
+ * writes it. Nothing may commit another transaction in the same record
+ * between kv_tx_init and kv_tx_commit (recovery of another slot, which
+ * a lock wait may run, commits only in that slot's record).
+ */
 struct kv_tx {
 	u32 n;
-	u64 e[2 * KV_LOG_MAX];
+	struct kv_slot *ks;
 };
 
-static inline void kv_tx_init(struct kv_tx *t)
+static inline void kv_tx_init(struct kv_tx *t, struct kv_slot *ks)
 {
 	t->n = 0;
+	t->ks = ks;
 }
 
 /*
  * A transaction holds at most KV_LOG_MAX stores (the longest use 7 of
- * them). One more would write past e[]
- * and past the slot record's log: it traps instead, before anything is
- * committed (a crash with nothing to repair). Every test runs the store,
- * so a path that grew too long fails there; the check is one compare.
+ * them). One more would write past the slot record's log: it traps
+ * instead, before anything is committed (a crash with nothing to
+ * repair). Every test runs the store, so a path that grew too long
+ * fails there; the check is one compare.
  */
 static inline void kv_tx_room(const struct kv_tx *t)
 {
@@ -328,20 +355,24 @@ static inline void kv_tx_room(const struct kv_tx *t)
 		__builtin_trap();
 }
 
-static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
+/* Plain stores: the record is this call's own, and kv_tx_commit()'s
+ * release store of nlog publishes them to a recoverer. */
+static inline void kv_tx_put(struct kv_tx *t, u64 a, u64 v)
 {
 	kv_tx_room(t);
-	t->e[2 * t->n] = (u64)addr;
-	t->e[2 * t->n + 1] = v;
+	t->ks->log[2 * t->n] = a;
+	t->ks->log[2 * t->n + 1] = v;
 	t->n++;
+}
+
+static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
+{
+	kv_tx_put(t, (u64)addr, v);
 }
 
 static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 {
-	kv_tx_room(t);
-	t->e[2 * t->n] = (u64)addr | KV_TX_W32;
-	t->e[2 * t->n + 1] = v;
-	t->n++;
+	kv_tx_put(t, (u64)addr | KV_TX_W32, v);
 }
 
 static inline struct plmc_store_hdr *kv_hdr(void)
@@ -485,8 +516,7 @@ void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
 /* tx.c */
-void kv_tx_commit(const struct kv_ctx *c, struct kv_slot *ks,
-		  struct kv_tx *t, int point);
+void kv_tx_commit(const struct kv_ctx *c, struct kv_tx *t, int point);
 void kv_tx_replay(struct kv_slot *ks);
 
 /* recover.c */
@@ -536,6 +566,7 @@ void kv_epoch_enter(struct plmc_slot *s);
 void kv_epoch_exit(struct plmc_slot *s);
 void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
 int kv_reclaim(struct kv_ctx *c, int adopt);
+void kv_reclaim_step(struct kv_ctx *c, int any);
 void kv_orphan_note(const struct kv_slot *ks);
 
 /*

@@ -287,13 +287,60 @@ void kv_reclaim_step(struct kv_ctx *c, int any)
 		return;
 	/* Acquire: as in kv_reclaim() (widens the items' 32-bit epochs). */
 	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
-	n = st->rfree < KV_FREE_STEP ? st->rfree : KV_FREE_STEP;
+	/* A call that reused a chunk (kv_reuse) has freed its share: the
+	 * list stays at the batch while sets keep it turning over. */
+	n = !c->reused ? KV_FREE_STEP
+	    : c->ks->rcount > KV_RETIRE_BATCH ? 1
+					      : 0;
+	n = st->rfree < n ? st->rfree : n;
+	if (!n)
+		return;
 	/* Fewer freed than asked: the head is over the bound (a full
 	 * kv_reclaim freed some meanwhile): nothing more to do. */
 	n = (u64)kv_reclaim_list(c, c->ks, st->rsafe, g, (int)n) == n
 		    ? st->rfree - n
 		    : 0;
 	__atomic_store_n(&st->rfree, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * Take this slot's oldest retired item as the chunk of a new item of
+ * class @cls, when the spread scan's bound says nobody can read it: the
+ * free and the take in one transaction logged in this slot (the list
+ * pop and ks->chunk, as kv_alloc_in records a take), no class lock.
+ * Not while a page of the class is moving (its chunks go back through
+ * kv_free; a move starting after the look finds the new item linked
+ * on its page and rescues it, as any item linked before it started).
+ * Return: the chunk, or NULL (the caller allocates from the class).
+ */
+void *kv_reuse(struct kv_ctx *c, int cls)
+{
+	struct kv_slot *ks = c->ks;
+	struct kv_item *it = (struct kv_item *)ks->rhead;
+	struct kv_class *cl = kv_cls(cls);
+	struct kv_tx t;
+	u64 g;
+
+	if (!it || it->cls != cls || __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+		return 0;
+	/* Acquire: as in kv_reclaim() (widens the item's 32-bit epoch). */
+	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+	if (kv_repoch(it, g) >= c->st->rsafe)
+		return 0;
+	kv_tx_init(&t, ks);
+	kv_tx_set(&t, &ks->rhead, it->rnext);
+	if (!it->rnext)
+		kv_tx_set(&t, &ks->rtail, 0);
+	kv_tx_set(&t, &ks->rcount, ks->rcount - 1);
+	kv_tx_set(&t, &ks->chunk, (u64)it | (u64)cls << 56);
+	kv_tx_commit(c, &t, PLMC_CRASH_ALLOC_TX);
+	if (c->st->rfree)
+		__atomic_store_n(&c->st->rfree, c->st->rfree - 1,
+				 __ATOMIC_RELAXED);
+	if (cl->last_take != c->now) /* automove's idleness clock */
+		__atomic_store_n(&cl->last_take, c->now, __ATOMIC_RELAXED);
+	c->reused++;
+	return it;
 }
 
 /*

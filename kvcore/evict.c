@@ -179,8 +179,12 @@ static void kv_relax(void)
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 {
 	int k = kv_class_of(size), n, m = 0;
-	void *p;
+	void *p = k >= 0 ? kv_reuse(c, k) : 0;
 
+	if (p) { /* a chunk of this slot's own retired list */
+		*cls = k;
+		return p;
+	}
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0)

@@ -408,6 +408,7 @@ struct kv_ctx {
 	const struct kv_item *pin; /* item the call is copying from: never
 				    * evicted under it */
 	long recovered; /* dead slots this call recovered */
+	int reused;	/* chunks this call took off its retired list */
 	struct kv_geo geo;
 };
 
@@ -567,6 +568,7 @@ void kv_epoch_exit(struct plmc_slot *s);
 void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
 int kv_reclaim(struct kv_ctx *c, int adopt);
 void kv_reclaim_step(struct kv_ctx *c, int any);
+void *kv_reuse(struct kv_ctx *c, int cls);
 void kv_orphan_note(const struct kv_slot *ks);
 
 /*

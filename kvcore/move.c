@@ -490,12 +490,18 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 static void kv_move_giveback(struct kv_ctx *c)
 {
 	struct kv_area *a = kv_area();
-	u64 k = (c->st->scan_pos >> 1) % a->ncls;
-	struct kv_class *cl = &a->cls[k];
+	struct kv_class *cl;
+	u64 k;
 
-	if (KV_LIKELY(!kv_move_spare(k)) || !kv_automove() ||
-	    __atomic_load_n(&a->npool, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) < c->geo.npages ||
+	/* The store-wide tests first: a store with untouched pages (or
+	 * pool pages) needs no page given back, and they cost a load. */
+	if (KV_LIKELY(__atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) <
+		      c->geo.npages) ||
+	    __atomic_load_n(&a->npool, __ATOMIC_RELAXED) || !kv_automove())
+		return;
+	k = (c->st->scan_pos >> 1) % a->ncls;
+	cl = &a->cls[k];
+	if (!kv_move_spare(k) ||
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;

@@ -110,7 +110,8 @@ static int kv_key_in(const struct plmc_req *r, char *key)
  * @resp. No lock held: the epoch keeps @it readable.
  * Return: PLMC_OK, or PLMC_E_SMALLBUF (nothing copied, resp filled).
  */
-static long kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
+static inline __attribute__((always_inline)) long
+kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
 			 u64 buflen, struct plmc_resp *resp)
 {
 	kv_item_fetched(c, it);

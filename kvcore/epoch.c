@@ -47,25 +47,6 @@ static u64 kv_repoch(const struct kv_item *it, u64 g)
 	return g - (u32)((u32)g - it->repoch);
 }
 
-void kv_epoch_enter(struct plmc_slot *s)
-{
-	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
-	 * at or before g was unlinked before, so this walk cannot reach it. */
-	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
-
-	/* xchg: a full barrier between the announcement and the walk; pairs
-	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees
-	 * this announcement, or this walk sees the unlink). */
-	__atomic_exchange_n(&s->epoch, g + 1, __ATOMIC_SEQ_CST);
-}
-
-void kv_epoch_exit(struct plmc_slot *s)
-{
-	/* Release: every read of the call comes before; pairs with
-	 * kv_epoch_min()'s acquire load (a 0 seen there means done). */
-	__atomic_store_n(&s->epoch, 0, __ATOMIC_RELEASE);
-}
-
 /*
  * Put ks->pending (unlinked: no new reader can find it) at the tail of
  * @ks's retired list, in one transaction logged in @ks. Its retire epoch

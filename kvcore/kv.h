@@ -556,18 +556,49 @@ void kv_pool_put(struct kv_ctx *c);
 int kv_automove(void);
 
 /* evict.c */
-int kv_reclaim_due(const struct kv_slot *ks);
 int kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
-/* epoch.c */
-void kv_epoch_enter(struct plmc_slot *s);
-void kv_epoch_exit(struct plmc_slot *s);
+/* epoch.c (entry and exit inline: every call runs them) */
+static inline void kv_epoch_enter(struct plmc_slot *s)
+{
+	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
+	 * at or before g was unlinked before, so this walk cannot reach it. */
+	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+
+	/* xchg: a full barrier between the announcement and the walk; pairs
+	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees
+	 * this announcement, or this walk sees the unlink). */
+	__atomic_exchange_n(&s->epoch, g + 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void kv_epoch_exit(struct plmc_slot *s)
+{
+	/* Release: every read of the call comes before; pairs with
+	 * kv_epoch_min()'s acquire load (a 0 seen there means done). */
+	__atomic_store_n(&s->epoch, 0, __ATOMIC_RELEASE);
+}
+
 void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
 int kv_reclaim(struct kv_ctx *c, int adopt);
 void kv_reclaim_step(struct kv_ctx *c, int any);
+/*
+ * Whether this slot's retired items are worth a reclaim scan at the end
+ * of its call: KV_RETIRE_BATCH of them, or KV_RETIRE_BYTES of chunks
+ * (the newest one's class as the measure): 64 retired items of 50 KB
+ * would hold more than a page each slot, out of every class's reach
+ * until the slot's next failed allocation.
+ */
+static inline int kv_reclaim_due(const struct kv_slot *ks)
+{
+	const struct kv_item *t = (const struct kv_item *)ks->rtail;
+
+	return ks->rcount >= KV_RETIRE_BATCH ||
+	       (t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES);
+}
+
 void *kv_reuse(struct kv_ctx *c, int cls);
 void kv_orphan_note(const struct kv_slot *ks);
 
@@ -607,10 +638,62 @@ static inline int kv_wr_live(const struct kv_wr *w)
 	return w->old && w->state == KV_LIVE;
 }
 
-/* item.c */
-int kv_item_state(const struct kv_ctx *c, const struct kv_item *it);
-int kv_item_live(const struct kv_ctx *c, const struct kv_item *it);
-void kv_item_fetched(const struct kv_ctx *c, struct kv_item *it);
+/* item.c (and the read path's item tests, inline: every get runs them) */
+/*
+ * memcached's flush rule (oldest_live / oldest_cas): an item is gone if
+ * its CAS is older than the last immediate flush's CAS mark, or, once
+ * the flush time has come, if it was linked at or before it. The CAS
+ * mark holds even while a later delayed flush waits (memcached 1.6.18:
+ * "flush_all" then "flush_all 700" does not bring the flushed items
+ * back).
+ */
+static inline __attribute__((always_inline)) int
+kv_item_flushed(const struct kv_ctx *c, const struct kv_item *it)
+{
+	if (c->flush_cas && it->cas < c->flush_cas)
+		return 1;
+	return c->flush_time && c->flush_time <= c->now &&
+	       it->time <= c->flush_time;
+}
+
+/* Return: KV_LIVE, KV_EXPIRED or KV_FLUSHED at the call's store time. */
+static inline __attribute__((always_inline)) int
+kv_item_state(const struct kv_ctx *c, const struct kv_item *it)
+{
+	u64 exp = __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
+
+	if (kv_item_flushed(c, it))
+		return KV_FLUSHED;
+	if (exp && exp <= c->now)
+		return KV_EXPIRED;
+	return KV_LIVE;
+}
+
+/* Return: nonzero if @it is visible at the call's store time. */
+static inline int kv_item_live(const struct kv_ctx *c,
+			       const struct kv_item *it)
+{
+	return kv_item_state(c, it) == KV_LIVE;
+}
+
+/*
+ * A reader's shared writes (fetched + CLOCK reference, last access), only
+ * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
+ * item's line is not written on every hit.
+ */
+static inline __attribute__((always_inline)) void
+kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
+{
+	const u16 b = KV_IT_FETCHED | KV_IT_REF;
+	u32 now = (u32)c->now;
+
+	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
+		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
+	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
+	    KV_ATIME_STEP)
+		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
+}
+
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime);
 int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags);
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,

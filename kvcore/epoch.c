@@ -199,6 +199,7 @@ static int kv_adopt(struct kv_ctx *c, u64 min, u64 g)
 
 #define KV_SCAN_SLOTS 16 /* slots a call's share of a scan reads */
 #define KV_FREE_STEP  2	 /* retired items a call frees at most */
+#define KV_SCAN_CALLS (PLMC_MAX_SLOTS / KV_SCAN_SLOTS) /* calls a scan takes */
 
 /* Raise this slot's bound to @safe (a valid bound never lowers it). */
 static void kv_rsafe_raise(struct kv_ctx *c, u64 safe)
@@ -239,8 +240,8 @@ static void kv_scan_epochs(struct kv_ctx *c)
 /*
  * The end of a call: go on with the spread scan (started once the list
  * is due, kv_reclaim_due, or with @any whatever its length, when what
- * the last one found is freed), then
- * free up to KV_FREE_STEP items under the bound it gave.
+ * the last one found is nearly used up), then free up to KV_FREE_STEP
+ * items under the bound it gave.
  * Context: no lock held, no item referenced.
  */
 void kv_reclaim_step(struct kv_ctx *c, int any)
@@ -248,7 +249,9 @@ void kv_reclaim_step(struct kv_ctx *c, int any)
 	struct kv_stat *st = c->st;
 	u64 g, n;
 
-	if (!st->rscan && !st->rfree && c->ks->rhead &&
+	/* The next scan starts while the last one's items last (rfree,
+	 * a scan's length ahead), so sets reusing them never wait. */
+	if (!st->rscan && st->rfree <= KV_SCAN_CALLS && c->ks->rhead &&
 	    (any || kv_reclaim_due(c->ks))) {
 		/* Pairs with kv_epoch_enter()'s xchg (Dekker, as in
 		 * kv_epoch_min) and orders this slot's unlinks before the
@@ -269,10 +272,11 @@ void kv_reclaim_step(struct kv_ctx *c, int any)
 	/* Acquire: as in kv_reclaim() (widens the items' 32-bit epochs). */
 	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
 	/* A call that reused a chunk (kv_reuse) has freed its share: the
-	 * list stays at the batch while sets keep it turning over. */
+	 * list stays near the batch (a scan's worth over it at most) while
+	 * sets keep it turning over. */
 	n = !c->reused ? KV_FREE_STEP
-	    : c->ks->rcount > KV_RETIRE_BATCH ? 1
-					      : 0;
+	    : c->ks->rcount > 2 * KV_RETIRE_BATCH ? 1
+						  : 0;
 	n = st->rfree < n ? st->rfree : n;
 	if (!n)
 		return;

@@ -87,8 +87,7 @@ int daemon_start(void)
 		daemon_parent(p[0], pid);
 	}
 	close(p[0]);
-	if (setsid() < 0 || chdir("/") ||
-	    redirect(0, "/dev/null", O_RDONLY) ||
+	if (setsid() < 0 || chdir("/") || redirect(0, "/dev/null", O_RDONLY) ||
 	    redirect(1, "/dev/null", O_WRONLY) || dup2(p[1], 2) < 0) {
 		perror("plmcd: daemon");
 		return -1;

@@ -245,6 +245,16 @@ struct plmc_create_opts {
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
 
 /*
+ * The store_size whose item memory (stats' limit_maxbytes, memcached's
+ * -m) is exactly @item_bytes: the header, slot records and hash table
+ * come on top (plmc/geometry.h computes the layout for the store and
+ * for this). @item_bytes: whole MiB. Return: the size, or 0 if no store
+ * has exactly that much (not whole MiB, under the smallest store's 3
+ * MiB, or past the largest store).
+ */
+uint64_t plmc_store_size_for(uint64_t item_bytes);
+
+/*
  * PLMC_CREATE_TEST_IMAGE: the store runs the test image, which also serves
  * plmc_clock_advance() and plmc_crash_arm() to every client (any client
  * may then move the store's clock or make its own call die at a chosen

@@ -76,25 +76,20 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 	__atomic_store_n(&a->ctab, key, __ATOMIC_RELEASE);
 }
 
-/* Return: 0, or PLMC_E_CORRUPT if the store is too small for its table. */
+/* Return: 0, or PLMC_E_CORRUPT if the store is too small for its table.
+ * The layout is plmc/geometry.h's, the one libpl sizes stores with. */
 int kv_geo_init(struct kv_geo *g, u64 store_size)
 {
-	u64 n = store_size / 512, end, pages;
+	struct plmc_geometry pg;
 
-	n = n < 1024 ? 1024 : 1ULL << (63 - __builtin_clzll(n));
-	end = PLMC_KV_ADDR + KV_AREA_HDR + n * sizeof(u64);
-	g->pnext = (u32 *)end; /* one word per page; store_size / 1 MiB
-				* bounds the page count */
-	end += (store_size / KV_PAGE_SIZE) * sizeof(u32);
-	pages = PLMC_STORE_ADDR + ((end - PLMC_STORE_ADDR + KV_PAGE_SIZE - 1) &
-				   ~(KV_PAGE_SIZE - 1));
-	if (pages - PLMC_STORE_ADDR >= store_size)
+	if (plmc_geometry(store_size, &pg))
 		return PLMC_E_CORRUPT;
-	g->nbuckets = n;
-	g->buckets = (u64 *)(PLMC_KV_ADDR + KV_AREA_HDR);
-	g->pages = pages;
-	g->npages = (store_size - (pages - PLMC_STORE_ADDR)) / KV_PAGE_SIZE;
-	return g->npages ? 0 : PLMC_E_CORRUPT;
+	g->nbuckets = pg.nbuckets;
+	g->buckets = (u64 *)(PLMC_STORE_ADDR + pg.table_off);
+	g->pnext = (u32 *)(PLMC_STORE_ADDR + pg.pnext_off);
+	g->pages = PLMC_STORE_ADDR + pg.pages_off;
+	g->npages = pg.npages;
+	return 0;
 }
 
 /* Return: the smallest class holding @size bytes, or -1 if too big. */

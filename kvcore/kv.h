@@ -22,6 +22,7 @@
 
 #include <linux/types.h>
 #include <plmc/layout.h>
+#include <plmc/geometry.h>
 #include <plmc/gate.h>
 #include <plmc.h> /* status codes, struct plmc_stats (gcc's freestanding
 		     * stddef.h/stdint.h only) */
@@ -35,10 +36,10 @@ typedef __u8 u8;
 
 #define KV_KEY_MAX	250
 #define KV_ITEM_MAX	PLMC_CFG_ITEM_MAX /* the largest class: one page */
-#define KV_PAGE_SIZE	(1ULL << 20)
+#define KV_PAGE_SIZE	PLMC_GEO_PAGE
 #define KV_NCLASSES	64 /* at most; the settings decide how many */
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
-#define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
+#define KV_AREA_HDR	PLMC_GEO_AREA /* struct kv_area, padded */
 #define KV_RETIRE_BATCH 32	   /* retired items before a reclaim scan */
 #define KV_RETIRE_BYTES (256 << 10) /* ... or retired chunk bytes (evict.c) */
 #define KV_REL_MAX	(60 * 60 * 24 * 30) /* exptime <= this is relative */

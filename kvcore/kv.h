@@ -137,14 +137,38 @@ struct kv_stat {
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
 
-/* Geometry, derived from the store header once (dispatch.c, kv_derive). */
+/* Geometry, derived from the store header once (dispatch.c, kv_derive;
+ * the layout is plmc/geometry.h's). */
 struct kv_geo {
-	u64 nbuckets; /* power of two */
-	u64 *buckets;
+	u64 nbuckets; /* the first table's buckets: power of two */
+	u64 *buckets; /* the first table (table.c: dir offsets count from it) */
+	u64 mask0;    /* the mask of the table a new store starts with */
+	u64 maxbkt;   /* the most buckets the table grows to */
+	u64 *dirs;    /* the two directories of grown tables, tdir each */
+	u64 tdir;
+	u64 treserve; /* pages kept for the table's growth */
 	u32 *pnext; /* per page: index + 1 of the next page of its class */
 	u64 pages;  /* address of the first page */
-	u64 npages;
+	u64 npages; /* all pages */
+	u64 ipages; /* pages items may hold: limit_maxbytes */
 };
+
+/*
+ * A hash table (table.c): its mask and its directory, one offset from
+ * geo.buckets per 2^KV_TPAGE_SHIFT buckets. Stored XOR the first
+ * table's values, so a zeroed store holds the first table. Written only
+ * while no call can read it (before tstate publishes it, after a grace
+ * period once it was retired).
+ */
+struct kv_tdesc {
+	u64 mask_x; /* mask ^ geo.mask0 */
+	u64 dir_x;  /* directory address ^ &kv_area.tdir0 */
+};
+
+#define KV_TPAGE_SHIFT 17 /* buckets per table page: 2^17 (1 MiB) */
+#define KV_T_CUR       1ULL /* tstate: the table readers look in first */
+#define KV_T_GROWING   2ULL /* tstate: items move from it to the other */
+#define KV_T_MARK      (~0ULL) /* tgrace: grace epoch not taken yet */
 
 /*
  * The kv area, at PLMC_KV_ADDR. Followed (at KV_AREA_HDR) by the bucket
@@ -209,6 +233,24 @@ struct kv_area {
 	u64 item_max;
 	struct kv_geo geo;
 	u64 sip[4]; /* SipHash's initial state from hdr->hash_key (hash.c) */
+	/*
+	 * The hash table and its growth (table.c). tstate: KV_T_CUR picks
+	 * the table (tdesc[]) readers walk first; with KV_T_GROWING its
+	 * items move, bucket tcursor next, into the other, which readers
+	 * walk after it. tstate is written with release under a lock
+	 * (page_lock to start a growth, the last bucket's stripe to end
+	 * it), read with acquire. The rest under page_lock or the stripe
+	 * lock of bucket tcursor, as table.c says.
+	 */
+	u64 tstate;
+	u64 tcursor; /* growing: the next old bucket to move */
+	u64 tgrace;  /* epoch the next step waits out (0: none; MARK:
+		      * not taken yet) */
+	u64 tprep;   /* pages taken so far for the next table */
+	u64 tfree;   /* pages of the retired table given back so far */
+	u64 tpages;  /* pages tables hold (page_lock) */
+	u64 tdir0;   /* the first table's directory: one entry, 0 */
+	struct kv_tdesc tdesc[2];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -505,6 +547,7 @@ void kv_unlock(struct kv_ctx *c, kv_lock_t *l);
 
 /* alloc.c */
 int kv_geo_init(struct kv_geo *g, u64 store_size);
+u64 kv_pages_left(const struct kv_ctx *c);
 void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
@@ -533,6 +576,7 @@ void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
 /* epoch.c */
+u64 kv_epoch_min(struct kv_ctx *c);
 void kv_epoch_enter(struct plmc_slot *s);
 void kv_epoch_exit(struct plmc_slot *s);
 void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
@@ -555,6 +599,46 @@ struct kv_wr {
 	struct kv_item *put;  /* linked by kv_wr_link */
 	int keep_cas;	      /* a page move's copy: @put keeps old's CAS */
 };
+
+/* table.c */
+/* A table as a call sees it (kv_tview). */
+struct kv_tview {
+	u64 mask;
+	const u64 *dir;
+};
+
+static inline struct kv_tview kv_tview(const struct kv_ctx *c, u64 k)
+{
+	const struct kv_tdesc *d = &kv_area()->tdesc[k];
+	struct kv_tview v;
+
+	/* Relaxed: written before the tstate store that made the caller
+	 * look here (release), read after its acquire load of tstate. */
+	v.mask = __atomic_load_n(&d->mask_x, __ATOMIC_RELAXED) ^ c->geo.mask0;
+	v.dir = (const u64 *)(__atomic_load_n(&d->dir_x, __ATOMIC_RELAXED) ^
+			      (u64)&kv_area()->tdir0);
+	return v;
+}
+
+/* The bucket of @hash (or of index @hash: < mask + 1) in table @v. */
+static inline u64 *kv_tbucket(const struct kv_ctx *c, struct kv_tview v,
+			      u64 hash)
+{
+	u64 b = hash & v.mask;
+
+	return (u64 *)((u64)c->geo.buckets + v.dir[b >> KV_TPAGE_SHIFT]) +
+	       (b & ((1ULL << KV_TPAGE_SHIFT) - 1));
+}
+
+/* Acquire: pairs with table.c's release stores of tstate, so the
+ * descriptors (and, growing, the buckets moved) are seen. */
+static inline u64 kv_tstate(void)
+{
+	return __atomic_load_n(&kv_area()->tstate, __ATOMIC_ACQUIRE);
+}
+
+void kv_table_step(struct kv_ctx *c);
+u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v, u64 k);
 
 /* hash.c */
 void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);

@@ -494,8 +494,7 @@ static void kv_move_giveback(struct kv_ctx *c)
 	struct kv_class *cl = &a->cls[k];
 
 	if (KV_LIKELY(!kv_move_spare(k)) || !kv_automove() ||
-	    __atomic_load_n(&a->npool, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) < c->geo.npages ||
+	    kv_pages_left(c) ||
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;

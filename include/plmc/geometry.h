@@ -10,10 +10,19 @@
  * Inside the store (offsets from PLMC_STORE_ADDR):
  *
  *   PLMC_KV_OFF                  struct kv_area (PLMC_GEO_AREA bytes)
- *   + PLMC_GEO_AREA              the bucket array, nbuckets u64
+ *   + PLMC_GEO_AREA              the first hash table, nbuckets u64
+ *   then                         two table directories, tdir u64 each
  *   then                         the page links, one u32 per MiB of store
- *   next MiB boundary .. end     npages pages of 1 MiB: the item memory
- *                                (memcached's limit_maxbytes)
+ *   next MiB boundary .. end     npages pages of 1 MiB
+ *
+ * The hash table starts as the first table (at most PLMC_GEO_TBL0
+ * buckets) and grows online, doubling, up to max_buckets (store_size /
+ * 512, as memcached's grows at 1.5 items a bucket: kvcore/table.c). A
+ * grown table lives in pages (tpages for the largest, listed in a
+ * directory), and while the table doubles the old one and the new one
+ * are both there: at most treserve = 1.5 tpages pages. Those are kept
+ * from the items, so ipages (the rest) is the item memory, memcached's
+ * limit_maxbytes, and the table can always grow.
  */
 #ifndef PLMC_GEOMETRY_H
 #define PLMC_GEOMETRY_H
@@ -24,17 +33,25 @@
 #define PLMC_GEO_AREA	   0x20000ULL	 /* struct kv_area, padded */
 #define PLMC_GEO_PAGE	   (1ULL << 20) /* slab page */
 #define PLMC_GEO_MIN_BKTS  1024ULL	 /* = the bucket lock stripes */
+#define PLMC_GEO_TBL0	   (1ULL << 16) /* memcached's first hashpower */
+#define PLMC_GEO_PAGE_BKTS (PLMC_GEO_PAGE / 8) /* buckets in a page */
 
 struct plmc_geometry {
-	__u64 nbuckets;	 /* power of two */
-	__u64 table_off; /* the bucket array */
-	__u64 pnext_off; /* the page links */
-	__u64 pages_off; /* the first page, MiB-aligned */
-	__u64 npages;	 /* pages of items */
+	__u64 nbuckets;	   /* the first table: power of two */
+	__u64 max_buckets; /* the most the table grows to */
+	__u64 tpages;	   /* pages of the largest table (0: no growth) */
+	__u64 treserve;	   /* pages kept for the table's growth */
+	__u64 table_off;   /* the first table */
+	__u64 tdir;	   /* entries of a directory: tpages, at least 1 */
+	__u64 dir_off;	   /* the two directories */
+	__u64 pnext_off;   /* the page links */
+	__u64 pages_off;   /* the first page, MiB-aligned */
+	__u64 npages;	   /* pages (items, and grown tables) */
+	__u64 ipages;	   /* npages - treserve: item memory */
 };
 
-/* Buckets in the table of a store of @store_size bytes: the largest
- * power of two <= store_size / 512, at least PLMC_GEO_MIN_BKTS. */
+/* The most buckets the table of a store of @store_size bytes has: the
+ * largest power of two <= store_size / 512, at least PLMC_GEO_MIN_BKTS. */
 static inline __u64 plmc_geo_buckets(__u64 store_size)
 {
 	__u64 n = store_size / 512;
@@ -50,19 +67,33 @@ static inline __u64 plmc_geo_buckets(__u64 store_size)
  */
 static inline int plmc_geometry(__u64 store_size, struct plmc_geometry *g)
 {
-	__u64 n = plmc_geo_buckets(store_size);
+	__u64 m = plmc_geo_buckets(store_size);
+	__u64 n = m < PLMC_GEO_TBL0 ? m : PLMC_GEO_TBL0;
+	__u64 tp = m > n ? m / PLMC_GEO_PAGE_BKTS : 0;
 	__u64 table = PLMC_KV_OFF + PLMC_GEO_AREA;
-	__u64 pnext = table + n * sizeof(__u64);
+	__u64 dir = table + n * sizeof(__u64);
+	__u64 td = tp ? tp : 1;
+	__u64 pnext = dir + 2 * td * sizeof(__u64);
 	__u64 end = pnext + (store_size / PLMC_GEO_PAGE) * sizeof(__u32);
 	__u64 pages = (end + PLMC_GEO_PAGE - 1) & ~(PLMC_GEO_PAGE - 1);
+	__u64 np;
 
 	if (pages >= store_size)
 		return -1;
+	np = (store_size - pages) / PLMC_GEO_PAGE;
+	if (np <= tp + tp / 2)
+		return -1;
 	g->nbuckets = n;
+	g->max_buckets = m;
+	g->tpages = tp;
+	g->treserve = tp + tp / 2;
+	g->tdir = td;
 	g->table_off = table;
+	g->dir_off = dir;
 	g->pnext_off = pnext;
 	g->pages_off = pages;
-	g->npages = (store_size - pages) / PLMC_GEO_PAGE;
+	g->npages = np;
+	g->ipages = np - g->treserve;
 	return 0;
 }
 
@@ -71,7 +102,7 @@ static inline __u64 plmc_geo_npages(__u64 store_size)
 {
 	struct plmc_geometry g;
 
-	return plmc_geometry(store_size, &g) ? 0 : g.npages;
+	return plmc_geometry(store_size, &g) ? 0 : g.ipages;
 }
 
 /*
@@ -80,10 +111,10 @@ static inline __u64 plmc_geo_npages(__u64 store_size)
  * Return: that size, or 0 if @item_bytes is not whole MiB or no store
  * of at most PLMC_STORE_MAX bytes has that much.
  *
- * One more MiB of store adds at most one page (the table and the links
- * grow by less than a MiB per MiB; at a power of two the table doubles,
- * which can only take pages away), so the page count never jumps over
- * a value: stepping up by the pages still missing never passes it.
+ * One more MiB of store adds at most one item page (the links grow by
+ * less than a MiB per MiB; at a power of two the table's reserve
+ * doubles, which can only take pages away), so the count never jumps
+ * over a value: stepping up by the pages still missing never passes it.
  */
 static inline __u64 plmc_geo_store_size(__u64 item_bytes)
 {

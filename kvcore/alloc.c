@@ -78,7 +78,7 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 
 /* Return: 0, or PLMC_E_CORRUPT if the store is too small for its table.
  * The layout is plmc/geometry.h's, the one libpl sizes stores with. */
-int kv_geo_init(struct kv_geo *g, u64 store_size)
+int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size)
 {
 	struct plmc_geometry pg;
 
@@ -99,21 +99,21 @@ int kv_geo_init(struct kv_geo *g, u64 store_size)
 	pg.treserve++;
 	pg.ipages--;
 #endif
-	g->maxbkt = pg.max_buckets;
-	g->dirs = (u64 *)(PLMC_STORE_ADDR + pg.dir_off);
-	g->tdir = pg.tdir;
-	g->treserve = pg.treserve;
+	tg->maxbkt = pg.max_buckets;
+	tg->dirs = (u64 *)(PLMC_STORE_ADDR + pg.dir_off);
+	tg->tdir = pg.tdir;
+	tg->treserve = pg.treserve;
+	tg->ipages = pg.ipages;
 	g->pnext = (u32 *)(PLMC_STORE_ADDR + pg.pnext_off);
 	g->pages = PLMC_STORE_ADDR + pg.pages_off;
 	g->npages = pg.npages;
-	g->ipages = pg.ipages;
 	return 0;
 }
 
 /*
  * Pages a class may still take (untouched or pooled): all free pages
- * but those the table's growth is promised (geo.treserve less what the
- * tables hold), so items never hold more than geo.ipages and the table
+ * but those the table's growth is promised (tg.treserve less what the
+ * tables hold), so items never hold more than tg.ipages and the table
  * can always double (table.c). Exact under page_lock, else a hint.
  */
 u64 kv_pages_left(const struct kv_ctx *c)
@@ -123,7 +123,7 @@ u64 kv_pages_left(const struct kv_ctx *c)
 		   __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) +
 		   __atomic_load_n(&a->npool, __ATOMIC_RELAXED);
 	u64 held = __atomic_load_n(&a->tpages, __ATOMIC_RELAXED);
-	u64 keep = c->geo.treserve > held ? c->geo.treserve - held : 0;
+	u64 keep = a->tg.treserve > held ? a->tg.treserve - held : 0;
 
 	return free > keep ? free - keep : 0;
 }

@@ -143,7 +143,7 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 		n += kv_table_pages(c, o, !cur) - a->tfree;
 	}
 	k->tpages = n;
-	if (v.mask + 1 < PLMC_GEO_MIN_BKTS || v.mask + 1 > c->geo.maxbkt ||
+	if (v.mask + 1 < PLMC_GEO_MIN_BKTS || v.mask + 1 > kv_area()->tg.maxbkt ||
 	    (v.mask & (v.mask + 1)))
 		kv_bad(k, "table size out of range");
 }

@@ -158,19 +158,31 @@ kv_walk(const u64 *bucket, const char *key, u32 klen, u32 hash)
 	return 0;
 }
 
-/* Context: epoch announced. Return: the item for @key, or NULL.
- * While the table grows, a miss in the old table looks in the new one
- * (after it: the order table.c's moves rely on). */
-struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+/* While the table grows: the old table, then, on a miss, the new one
+ * (after it: the order table.c's moves rely on). Out of line, so the
+ * common lookup keeps few registers. */
+static __attribute__((noinline, cold)) struct kv_item *
+kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash,
+		  u64 s)
 {
-	u64 s = kv_tstate();
 	struct kv_item *it =
 		kv_walk(kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash), key,
 			klen, hash);
 
-	if (KV_LIKELY(it || !(s & KV_T_GROWING)))
+	if (it)
 		return it;
 	return kv_walk(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash), key,
+		       klen, hash);
+}
+
+/* Context: epoch announced. Return: the item for @key, or NULL. */
+struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	u64 s = kv_tstate();
+
+	if (KV_UNLIKELY(s & KV_T_GROWING))
+		return kv_lookup_growing(c, key, klen, hash, s);
+	return kv_walk(kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash), key,
 		       klen, hash);
 }
 

@@ -143,14 +143,19 @@ struct kv_geo {
 	u64 nbuckets; /* the first table's buckets: power of two */
 	u64 *buckets; /* the first table (table.c: dir offsets count from it) */
 	u64 mask0;    /* the mask of the table a new store starts with */
+	u32 *pnext; /* per page: index + 1 of the next page of its class */
+	u64 pages;  /* address of the first page */
+	u64 npages; /* all pages */
+};
+
+/* The rest of the geometry, for the table's growth (table.c) and the
+ * page allocator: derived with kv_geo, not copied into each call. */
+struct kv_tgeo {
 	u64 maxbkt;   /* the most buckets the table grows to */
 	u64 *dirs;    /* the two directories of grown tables, tdir each */
 	u64 tdir;
 	u64 treserve; /* pages kept for the table's growth */
-	u32 *pnext; /* per page: index + 1 of the next page of its class */
-	u64 pages;  /* address of the first page */
-	u64 npages; /* all pages */
-	u64 ipages; /* pages items may hold: limit_maxbytes */
+	u64 ipages;   /* pages items may hold: limit_maxbytes */
 };
 
 /*
@@ -232,6 +237,7 @@ struct kv_area {
 	u64 geo_key;
 	u64 item_max;
 	struct kv_geo geo;
+	struct kv_tgeo tg;
 	u64 sip[4]; /* SipHash's initial state from hdr->hash_key (hash.c) */
 	/*
 	 * The hash table and its growth (table.c). tstate: KV_T_CUR picks
@@ -546,7 +552,7 @@ void kv_lock(struct kv_ctx *c, kv_lock_t *l);
 void kv_unlock(struct kv_ctx *c, kv_lock_t *l);
 
 /* alloc.c */
-int kv_geo_init(struct kv_geo *g, u64 store_size);
+int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size);
 u64 kv_pages_left(const struct kv_ctx *c);
 void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);

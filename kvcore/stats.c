@@ -135,7 +135,7 @@ void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 	kv_stats_copy(st, &k);
 	kv_stats_slots(st);
 	kv_stats_settings(c, st);
-	st->limit_maxbytes = c->geo.ipages * KV_PAGE_SIZE;
+	st->limit_maxbytes = kv_area()->tg.ipages * KV_PAGE_SIZE;
 	st->time = c->now;
 	/* Acquire: pairs with the backend's release of generation (as in
 	 * kv_dispatch); the deaths read with it are at least as new. */

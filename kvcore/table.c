@@ -15,7 +15,7 @@
  *
  *  1. prep (page_lock): pages for the doubled table are taken one per
  *     step (pool first, then untouched ones: both zeroed) into the other
- *     directory; geo.treserve of the pages are kept from the items
+ *     directory; tg.treserve of the pages are kept from the items
  *     (kv_pages_left), so they are there. With the last, one
  *     transaction writes the other descriptor and tstate = CUR|GROWING
  *     (release), and tgrace = MARK; then tgrace = a new epoch.
@@ -128,7 +128,7 @@ static void kv_table_prep(struct kv_ctx *c, u64 s)
 	struct kv_area *a = kv_area();
 	u64 k = !(s & KV_T_CUR), n = a->tprep, mask, pg;
 	struct kv_tview v = kv_tview(c, s & KV_T_CUR);
-	u64 *dir = c->geo.dirs + k * c->geo.tdir;
+	u64 *dir = a->tg.dirs + k * a->tg.tdir;
 	struct kv_tx t;
 
 	mask = v.mask << 1 | 1;
@@ -197,7 +197,7 @@ static int kv_table_full(const struct kv_ctx *c, u64 s)
 {
 	u64 mask = kv_tview(c, s & KV_T_CUR).mask;
 
-	return mask + 1 < c->geo.maxbkt &&
+	return mask + 1 < kv_area()->tg.maxbkt &&
 	       kv_table_items() > (mask + 1) + (mask + 1) / 2;
 }
 

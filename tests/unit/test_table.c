@@ -214,7 +214,6 @@ START_TEST(readers)
 	/* 122,000 items: doubled from 1024 to 2^17 while they read */
 	ck_assert_uint_eq(st.hash_buckets, 1ULL << 17);
 	ck_assert_uint_gt(reads, RKEYS);
-	fprintf(stderr, "readers: %ld misses in %ld reads\n", misses, reads);
 	ck_assert_msg(misses == 0, "%ld misses in %ld reads", misses, reads);
 	check_clean();
 }

@@ -486,6 +486,7 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	kv_hash_init(h, a->sip);
 	a->geo = g;
 	a->tg = tg;
+	kv_table_init(&g);
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	/* Release: pairs with kv_ctx_init()'s acquire load of geo_key, so
 	 * a caller that sees the key sees the geometry and classes. */

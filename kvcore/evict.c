@@ -113,8 +113,7 @@ int kv_evict(struct kv_ctx *c, int cls)
 
 void kv_scan(struct kv_ctx *c)
 {
-	u64 b = c->st->scan_pos, i;
-	struct kv_tview v;
+	u64 b = c->st->scan_pos, i, s;
 
 	kv_table_step(c); /* the table's growth (table.c) */
 #ifdef KV_BENCH_NO_SCAN /* bench only: the scan's cost (docs/store.md) */
@@ -123,12 +122,11 @@ void kv_scan(struct kv_ctx *c)
 	kv_move_poll(c);
 	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
 	/* The table readers walk first (growing: the old one). */
-	v = kv_tview(c, kv_tstate() & KV_T_CUR);
+	s = kv_tstate();
 	for (i = 0; i < KV_SCAN_STEP; i++) {
 		/* Acquire, as kv_lookup: pairs with kv_wr_link()'s release
 		 * of the link, so a linked item is read complete. */
-		u64 p = __atomic_load_n(kv_tbucket(c, v, b + i),
-					__ATOMIC_ACQUIRE);
+		u64 p = __atomic_load_n(kv_tcur(c, s, b + i), __ATOMIC_ACQUIRE);
 
 		for (; p; p = __atomic_load_n(&((struct kv_item *)p)->next,
 					      __ATOMIC_ACQUIRE)) {

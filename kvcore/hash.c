@@ -165,9 +165,7 @@ static __attribute__((noinline, cold)) struct kv_item *
 kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash,
 		  u64 s)
 {
-	struct kv_item *it =
-		kv_walk(kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash), key,
-			klen, hash);
+	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, hash);
 
 	if (it)
 		return it;
@@ -182,8 +180,7 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 
 	if (KV_UNLIKELY(s & KV_T_GROWING))
 		return kv_lookup_growing(c, key, klen, hash, s);
-	return kv_walk(kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash), key,
-		       klen, hash);
+	return kv_walk(kv_tcur(c, s, hash), key, klen, hash);
 }
 
 /* The link on the chain at @link that points at @key's item, or the
@@ -209,8 +206,7 @@ static u64 *kv_chain_link(u64 *link, const char *key, u32 klen, u32 hash)
 static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	u64 s = kv_tstate();
-	u64 *link = kv_chain_link(kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash),
-				  key, klen, hash);
+	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, hash);
 
 	if (*link || !(s & KV_T_GROWING))
 		return link;

@@ -249,6 +249,13 @@ struct kv_area {
 	 * lock of bucket tcursor, as table.c says.
 	 */
 	u64 tstate;
+	/* The current table's buckets when they are one array: its address
+	 * (odd: use the directory) and mask. Set before the first call is
+	 * served (kv_table_init), then only by the switch to a new table,
+	 * in its transaction before tstate: a call that read tstate reads
+	 * the values of its table (the grace periods, table.c). */
+	u64 tbase;
+	u64 tmask;
 	u64 tcursor; /* growing: the next old bucket to move */
 	u64 tgrace;  /* epoch the next step waits out (0: none; MARK:
 		      * not taken yet) */
@@ -643,6 +650,24 @@ static inline u64 kv_tstate(void)
 	return __atomic_load_n(&kv_area()->tstate, __ATOMIC_ACQUIRE);
 }
 
+/* The bucket of @hash in the current table of tstate @s (the one
+ * readers walk first): one array in the common case, else through its
+ * directory. */
+static inline u64 *kv_tcur(const struct kv_ctx *c, u64 s, u64 hash)
+{
+	const struct kv_area *a = kv_area();
+	/* Relaxed: tbase and tmask were stored before the tstate store the
+	 * caller read with acquire (table.c), and stay until a grace
+	 * period after the next switch. */
+	u64 base = __atomic_load_n(&a->tbase, __ATOMIC_RELAXED);
+
+	if (KV_LIKELY(!(base & 1)))
+		return (u64 *)base +
+		       (hash & __atomic_load_n(&a->tmask, __ATOMIC_RELAXED));
+	return kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash);
+}
+
+void kv_table_init(const struct kv_geo *g);
 void kv_table_step(struct kv_ctx *c);
 u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v, u64 k);
 

@@ -81,6 +81,25 @@ static u64 kv_table_need(const struct kv_ctx *c, u64 mask)
 	return (mask >> KV_TPAGE_SHIFT) + 1;
 }
 
+/*
+ * A new store's first table as the current one (tbase, tmask), by the
+ * first call (kv_derive), before any call is served. Racing or late
+ * derivers change nothing: both words only go from 0, and never return
+ * to it (a mask is >= 1023; a base is an address, or 1).
+ */
+void kv_table_init(const struct kv_geo *g)
+{
+	struct kv_area *a = kv_area();
+	u64 zero = 0;
+
+	/* Relaxed: published by kv_derive()'s release of geo_key. */
+	__atomic_compare_exchange_n(&a->tmask, &zero, g->mask0, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	zero = 0;
+	__atomic_compare_exchange_n(&a->tbase, &zero, (u64)g->buckets, 0,
+				    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
 /* Live items (the class counters: write paths' locked adds). */
 static u64 kv_table_items(void)
 {
@@ -262,6 +281,12 @@ static int kv_table_move(struct kv_ctx *c, u64 s, u64 b)
 	kv_tx_init(&t);
 	kv_tx_set(&t, &a->tcursor, b + 1);
 	if (b == o.mask) {
+		/* one array (a page or less): its address; else odd */
+		kv_tx_set(&t, &a->tbase,
+			  n.mask >> KV_TPAGE_SHIFT
+				  ? 1
+				  : (u64)c->geo.buckets + n.dir[0]);
+		kv_tx_set(&t, &a->tmask, n.mask);
 		kv_tx_set(&t, &a->tgrace, KV_T_MARK);
 		/* Last: the release store that ends the growth. */
 		kv_tx_set(&t, &a->tstate, !(s & KV_T_CUR));

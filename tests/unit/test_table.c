@@ -221,36 +221,24 @@ END_TEST
 
 /* ---- a death at each step of a growth ---- */
 
-static void grow_child(int point)
+static void grow_work(void)
 {
 	int i;
 
-	if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_crash_arm(point))
-		_exit(10);
 	for (i = 0; i < 200000; i++)
 		if (put("c", i) != PLMC_STORED)
 			_exit(11);
-	_exit(0); /* never reached the point */
 }
 
 static void grow_crash(int point, int before)
 {
 	struct plmc_stats st;
-	pid_t pid;
-	int i, s;
+	int i;
 
 	store(64, 1);
 	for (i = 0; i < before; i++) /* a table with items to move */
 		ut_rc(put("b", i), PLMC_STORED);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (!pid)
-		grow_child(point);
-	ck_assert_int_eq(waitpid(pid, &s, 0), pid);
-	ck_assert_msg(WIFSIGNALED(s) && WTERMSIG(s) == SIGILL,
-		      "%s: child did not die there (status %#x)",
-		      plmc_crash_name(point), s);
-	ck_assert_int_ge(plmc_recover(), 1);
+	ut_die_at(point, grow_work);
 	check_clean();
 	/* Later calls go on from the dead one's step, to the largest table. */
 	for (i = 0; i < 200000; i++)

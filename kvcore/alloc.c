@@ -180,7 +180,8 @@ static int kv_page_take(struct kv_ctx *c)
 	kv_lock(c, &a->page_lock);
 	n = a->pages_used;
 	left = kv_pages_left(c); /* none: the rest is the table's */
-	if (left && a->pool) { /* the global pool first: pages moves gave back */
+	/* the global pool first: pages moves gave back */
+	if (left && a->pool) {
 		u64 pg = a->pool - 1;
 
 		kv_tx_init(&t);

@@ -85,8 +85,7 @@ static int kv_check_item(struct kv_chk *k, struct kv_ctx *c,
 	if (!it->klen ||
 	    KV_ITEM_HDR + it->klen + it->vlen > kv_class_size(it->cls))
 		return kv_bad(k, "item larger than its chunk"), 0;
-	if (kv_hash(it->data, it->klen) != it->hash ||
-	    (it->hash & mask) != b)
+	if (kv_hash(it->data, it->klen) != it->hash || (it->hash & mask) != b)
 		return kv_bad(k, "item hash does not match its key/bucket"), 0;
 	return 1;
 }
@@ -143,8 +142,8 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 		n += kv_table_pages(c, o, !cur) - a->tfree;
 	}
 	k->tpages = n;
-	if (v.mask + 1 < PLMC_GEO_MIN_BKTS || v.mask + 1 > kv_area()->tg.maxbkt ||
-	    (v.mask & (v.mask + 1)))
+	if (v.mask + 1 < PLMC_GEO_MIN_BKTS ||
+	    v.mask + 1 > kv_area()->tg.maxbkt || (v.mask & (v.mask + 1)))
 		kv_bad(k, "table size out of range");
 }
 
@@ -351,7 +350,7 @@ static void kv_check_exact(struct kv_chk *k, struct kv_ctx *c)
 	if (pages + spares + k->moving + k->pool + kv_area()->tpages !=
 	    kv_area()->pages_used)
 		kv_xbad(k, "pages leaked: classes + spares + moving + pool + "
-			  "table != pages_used");
+			   "table != pages_used");
 	if (k->tpages != kv_area()->tpages)
 		kv_xbad(k, "table pages != the tables' size");
 	if ((u64)items != k->o->items || (u64)bytes != k->o->bytes)

@@ -162,8 +162,7 @@ kv_walk(const u64 *bucket, const char *key, u32 klen, u32 hash)
  * (after it: the order table.c's moves rely on). Out of line, so the
  * common lookup keeps few registers. */
 static __attribute__((noinline, cold)) struct kv_item *
-kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash,
-		  u64 s)
+kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 {
 	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, hash);
 

@@ -151,8 +151,8 @@ struct kv_geo {
 /* The rest of the geometry, for the table's growth (table.c) and the
  * page allocator: derived with kv_geo, not copied into each call. */
 struct kv_tgeo {
-	u64 maxbkt;   /* the most buckets the table grows to */
-	u64 *dirs;    /* the two directories of grown tables, tdir each */
+	u64 maxbkt; /* the most buckets the table grows to */
+	u64 *dirs;  /* the two directories of grown tables, tdir each */
 	u64 tdir;
 	u64 treserve; /* pages kept for the table's growth */
 	u64 ipages;   /* pages items may hold: limit_maxbytes */
@@ -170,9 +170,9 @@ struct kv_tdesc {
 	u64 dir_x;  /* directory address ^ &kv_area.tdir0 */
 };
 
-#define KV_TPAGE_SHIFT 17 /* buckets per table page: 2^17 (1 MiB) */
-#define KV_T_CUR       1ULL /* tstate: the table readers look in first */
-#define KV_T_GROWING   2ULL /* tstate: items move from it to the other */
+#define KV_TPAGE_SHIFT 17      /* buckets per table page: 2^17 (1 MiB) */
+#define KV_T_CUR       1ULL    /* tstate: the table readers look in first */
+#define KV_T_GROWING   2ULL    /* tstate: items move from it to the other */
 #define KV_T_MARK      (~0ULL) /* tgrace: grace epoch not taken yet */
 
 /*

@@ -164,7 +164,8 @@ static void kv_table_prep(struct kv_ctx *c, u64 s)
 			return; /* every page in use: a later step tries */
 		}
 		kv_tx_set(&t, &dir[n],
-			  c->geo.pages + pg * KV_PAGE_SIZE - (u64)c->geo.buckets);
+			  c->geo.pages + pg * KV_PAGE_SIZE -
+				  (u64)c->geo.buckets);
 		kv_tx_set(&t, &a->tprep, n + 1);
 		kv_tx_set(&t, &a->tpages, a->tpages + 1);
 		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_TABLE_PAGE_TX);
@@ -274,8 +275,8 @@ static int kv_table_move(struct kv_ctx *c, u64 s, u64 b)
 		nb = kv_tbucket(c, n, x->hash);
 		kv_tx_init(&t);
 		kv_tx_set(&t, &x->next, *nb);
-		kv_tx_set(&t, nb, (u64)x);   /* on the new chain ... */
-		kv_tx_set(&t, link, 0);	     /* ... before off the old one */
+		kv_tx_set(&t, nb, (u64)x); /* on the new chain ... */
+		kv_tx_set(&t, link, 0);	   /* ... before off the old one */
 		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_TABLE_MOVE_TX);
 	}
 	kv_tx_init(&t);
@@ -316,10 +317,10 @@ static void kv_table_moves(struct kv_ctx *c, u64 s)
 		kv_lock(c, l);
 		/* Under the lock: nobody else moves @b meanwhile, and no
 		 * write to its keys is half done. */
-		last = kv_tstate() == s && KV_T_LOAD(a->tcursor) == b &&
-		       !KV_T_LOAD(a->tgrace)
-			       ? kv_table_move(c, s, b)
-			       : -1;
+		last = -1;
+		if (kv_tstate() == s && KV_T_LOAD(a->tcursor) == b &&
+		    !KV_T_LOAD(a->tgrace))
+			last = kv_table_move(c, s, b);
 		kv_unlock(c, l);
 		if (last) {
 			if (last > 0)

@@ -30,10 +30,10 @@
 #include <linux/types.h>
 #include <plmc/layout.h>
 
-#define PLMC_GEO_AREA	   0x20000ULL	 /* struct kv_area, padded */
-#define PLMC_GEO_PAGE	   (1ULL << 20) /* slab page */
-#define PLMC_GEO_MIN_BKTS  1024ULL	 /* = the bucket lock stripes */
-#define PLMC_GEO_TBL0	   (1ULL << 16) /* memcached's first hashpower */
+#define PLMC_GEO_AREA	   0x20000ULL	       /* struct kv_area, padded */
+#define PLMC_GEO_PAGE	   (1ULL << 20)	       /* slab page */
+#define PLMC_GEO_MIN_BKTS  1024ULL	       /* = the bucket lock stripes */
+#define PLMC_GEO_TBL0	   (1ULL << 16)	       /* memcached's first hashpower */
 #define PLMC_GEO_PAGE_BKTS (PLMC_GEO_PAGE / 8) /* buckets in a page */
 
 struct plmc_geometry {
@@ -57,7 +57,7 @@ static inline __u64 plmc_geo_buckets(__u64 store_size)
 	__u64 n = store_size / 512;
 
 	return n < PLMC_GEO_MIN_BKTS ? PLMC_GEO_MIN_BKTS
-				      : 1ULL << (63 - __builtin_clzll(n));
+				     : 1ULL << (63 - __builtin_clzll(n));
 }
 
 /*

@@ -435,8 +435,8 @@ static void *shifter(void *arg)
 		if (len > sizeof(v))
 			len = sizeof(v);
 		if (rand_r(&seed) % 3) {
-			rc = plmc_set(key, (size_t)kl, v, ut_mkval(v, k, len), 0,
-				      rand_r(&seed) % 4 ? 0 : 1);
+			rc = plmc_set(key, (size_t)kl, v, ut_mkval(v, k, len),
+				      0, rand_r(&seed) % 4 ? 0 : 1);
 			tally[0]++;
 			if (rc == PLMC_E_NOMEM)
 				tally[1]++;

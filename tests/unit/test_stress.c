@@ -99,7 +99,8 @@ static void op_value(struct worker *w, int k, int op)
 					&fl, NULL)
 			     : plmc_get(key, kl, buf, sizeof(buf), &vlen, &fl,
 					NULL);
-		if (rc == PLMC_OK && (!ut_val_ok(buf, vlen, k) || fl != (uint32_t)k))
+		if (rc == PLMC_OK &&
+		    (!ut_val_ok(buf, vlen, k) || fl != (uint32_t)k))
 			BAD(w, "get %s: foreign or torn value (%zu: %.16s)\n",
 			    key, vlen, buf);
 		else if (rc != PLMC_OK && rc != PLMC_NOT_FOUND)
@@ -152,7 +153,8 @@ static void op_mget(struct worker *w)
 		return;
 	}
 	for (i = 0; i < 10; i++)
-		if ((m[i].rc == PLMC_OK && !ut_val_ok(bufs[i], m[i].vlen, k[i])) ||
+		if ((m[i].rc == PLMC_OK &&
+		     !ut_val_ok(bufs[i], m[i].vlen, k[i])) ||
 		    (m[i].rc != PLMC_OK && m[i].rc != PLMC_NOT_FOUND))
 			BAD(w, "mget k%d: rc %d\n", k[i], m[i].rc);
 }

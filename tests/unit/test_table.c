@@ -202,9 +202,9 @@ START_TEST(readers)
 	for (i = 0; i < 2; i++)
 		ck_assert_int_eq(pthread_create(&r[i], NULL, reader, NULL), 0);
 	for (i = 0; i < 2; i++)
-		ck_assert_int_eq(pthread_create(&w[i], NULL, writer,
-						(void *)(long)i),
-				 0);
+		ck_assert_int_eq(
+			pthread_create(&w[i], NULL, writer, (void *)(long)i),
+			0);
 	for (i = 0; i < 2; i++)
 		pthread_join(w[i], NULL);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);

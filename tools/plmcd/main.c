@@ -588,7 +588,8 @@ static int create_store(const char *name)
 		.size = sizeof(o),
 		/* -m is item memory (limit_maxbytes), as in memcached */
 		.store_size = plmc_store_size_for(g_opt.mb << 20),
-		.mode = 0600, .use = PLMC_USE_AUTO,
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
 		.slab_min = g_opt.slab_min,

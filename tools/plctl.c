@@ -330,10 +330,11 @@ static int fail(const char *what, const char *name, int rc)
 }
 
 /*
- * The segment holds the store's header and hash table before the item
- * pages, so with --size memcached's limit_maxbytes comes out below it
- * (with -m it is -m): say how much, from the store itself. Quietly
- * nothing when this caller may not attach.
+ * The segment holds the store's header and hash table (and the pages
+ * kept for the table to grow into) besides the item pages, so with
+ * --size memcached's limit_maxbytes comes out below it (with -m it is
+ * -m): say how much, from the store itself. Quietly nothing when this
+ * caller may not attach.
  */
 static void print_item_room(const struct opts *o)
 {

@@ -134,12 +134,12 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 	struct kv_tview v = kv_tview(c, cur), o = kv_tview(c, !cur);
 
 	kv_check_table(k, c, quiet, v);
-	n = kv_table_pages(c, v, cur) + a->tprep;
+	n = kv_table_pages(c, v) + a->tprep;
 	if (s & KV_T_GROWING) {
 		kv_check_table(k, c, quiet, o);
-		n += kv_table_pages(c, o, !cur);
+		n += kv_table_pages(c, o);
 	} else if (g) {
-		n += kv_table_pages(c, o, !cur) - a->tfree;
+		n += kv_table_pages(c, o) - a->tfree;
 	}
 	k->tpages = n;
 	if (v.mask + 1 < PLMC_GEO_MIN_BKTS ||

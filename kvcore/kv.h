@@ -669,7 +669,7 @@ static inline u64 *kv_tcur(const struct kv_ctx *c, u64 s, u64 hash)
 
 void kv_table_init(const struct kv_geo *g);
 void kv_table_step(struct kv_ctx *c);
-u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v, u64 k);
+u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v);
 
 /* hash.c */
 void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);

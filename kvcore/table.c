@@ -59,9 +59,8 @@
 
 /* Pages table @v holds: 0 for one in the geometry's first table, else
  * one per 2^KV_TPAGE_SHIFT buckets, at least one. */
-u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v, u64 k)
+u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v)
 {
-	(void)k;
 	if (v.dir[0] < c->geo.nbuckets * sizeof(u64))
 		return 0;
 	return (v.mask >> KV_TPAGE_SHIFT) + 1;
@@ -196,7 +195,7 @@ static void kv_table_free(struct kv_ctx *c, u64 s)
 	struct kv_tx t;
 
 	kv_tx_init(&t);
-	if (n < kv_table_pages(c, v, k)) {
+	if (n < kv_table_pages(c, v)) {
 		pg = ((u64)c->geo.buckets + v.dir[n] - c->geo.pages) /
 		     KV_PAGE_SIZE;
 		kv_tx_set32(&t, &c->geo.pnext[pg], (u32)a->pool);

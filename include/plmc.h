@@ -73,7 +73,7 @@ struct plmc_stats {
 	uint64_t curr_items;
 	uint64_t total_items; /* items ever stored */
 	uint64_t bytes;       /* bytes used by items */
-	uint64_t limit_maxbytes;
+	uint64_t limit_maxbytes; /* item memory: pages the items may hold */
 	uint64_t get_hits;
 	uint64_t get_misses;
 	uint64_t cmd_get;
@@ -114,7 +114,7 @@ struct plmc_stats {
 	uint64_t slab_classes;    /* classes defined */
 	uint64_t active_slabs;    /* classes with a page */
 	uint64_t total_malloced;  /* bytes of pages handed to classes */
-	uint64_t hash_buckets;
+	uint64_t hash_buckets;    /* of the current table (it grows) */
 	uint64_t reset_time;      /* store time of the last stats reset, 0 */
 	/* Page moves between classes (memcached's names; docs/store.md). */
 	uint64_t slab_reassign_rescues;       /* live items copied off a

@@ -60,6 +60,14 @@ struct pl_state {
 	pthread_t watch;
 	/* Slot indices in use by this process's threads (atomic bit ops). */
 	__u64 slot_map[PLMC_MAX_SLOTS / 64];
+	/* none, pku: the watcher parks (poll with no timeout) while this
+	 * process makes no call; a thread's clock refresh (pl_clock_tick,
+	 * the first call after any pause included) bumps active and, if
+	 * the watcher is parked, wakes it through wake_fd (live.c). Their
+	 * own line: written about once a millisecond per calling thread,
+	 * they must not evict the fast path's words above. */
+	__u64 active __attribute__((aligned(64)));
+	int watch_parked;
 };
 
 extern struct pl_state pl;
@@ -117,6 +125,7 @@ int pl_none_live_start(const char *name);
 void pl_none_live_stop(void);
 void pl_none_forget(void);
 void pl_none_live_remove(const char *name);
+void pl_live_poke(void);
 int pl_none_live_count(const char *name);
 /* The shm segment file, shared by none and pku (none.c). */
 #define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
@@ -188,6 +197,7 @@ static inline void pl_clock_tick(struct plmc_store_hdr *h)
 		return;
 	pl_tls_clock_tsc = t;
 	pl_clock_refresh(h);
+	pl_live_poke(); /* this process calls: the watcher looks again */
 }
 
 /*

@@ -3,7 +3,8 @@
  * tests/unit/test_watch.c - the none backend's death watcher (libpl/live.c).
  *
  * It must not wake while nothing happens (it blocks in poll on inotify),
- * and it must still mark a dead attachment's slots on its own, with no
+ * nor while only other processes call (it parks while this one makes no
+ * call), and it must still mark a dead attachment's slots on its own, with no
  * call from this process to prompt it: a survivor spinning on a dead
  * holder's lock depends on that. The store is read directly (none
  * backend: mapped readable here) to see the mark.
@@ -69,6 +70,48 @@ START_TEST(watcher_idle)
 	nanosleep(&ts, NULL);
 	b = watcher_switches();
 	ck_assert_msg(b - a <= 2, "watcher woke %ld times while idle", b - a);
+}
+END_TEST
+
+/*
+ * Parked: once this process stops calling, its watcher sleeps with no
+ * timeout even while another attachment calls without pause (before, it
+ * woke every 16 ms then to ask /proc about that caller: 60 a second).
+ * Control: a call of this process wakes it again.
+ */
+START_TEST(watcher_parks)
+{
+	struct timespec settle = {1, 200 * 1000 * 1000};
+	struct timespec ms100 = {0, 100 * 1000 * 1000};
+	long a, b;
+	int st;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (!pid) { /* calls for 3 s without a pause */
+		time_t end = time(NULL) + 3;
+		char buf[8];
+		size_t len;
+
+		if (plmc_attach(ut_name, PLMC_USE_AUTO))
+			_exit(2);
+		while (time(NULL) < end)
+			plmc_get("k", 1, buf, sizeof(buf), &len, NULL, NULL);
+		_exit(0);
+	}
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	nanosleep(&settle, NULL); /* two looks: the second one parks */
+	a = watcher_switches();
+	ck_assert_int_ge(a, 0);
+	nanosleep(&settle, NULL);
+	b = watcher_switches();
+	ck_assert_msg(b - a <= 1, "watcher woke %ld times while parked",
+		      b - a);
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	nanosleep(&ms100, NULL);
+	ck_assert_msg(watcher_switches() > b, "a call did not wake it");
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && !WEXITSTATUS(st));
 }
 END_TEST
 
@@ -140,6 +183,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, watcher_idle);
 	tcase_add_test(tc, watcher_sees_death);
+	tcase_add_test(tc, watcher_parks);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

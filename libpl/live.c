@@ -496,9 +496,12 @@ static int live_park(struct plmc_store_hdr *h, __u64 *seen)
 }
 
 /*
- * A thread of this process refreshed its clock (pl_clock_tick: at most
- * once per PL_CLOCK_CYCLES, and on the first call after any pause): if
- * the watcher is parked, wake it (one eventfd write per park).
+ * A thread of this process is about to call: it refreshed its clock
+ * (pl_clock_refresh: on a thread's first call, then at most once per
+ * PL_CLOCK_CYCLES, and on the first call after any pause) or calls
+ * through a path with no refresh (slot.c). If the watcher is parked,
+ * wake it (one eventfd write per park). pl.wake_fd is -1 without a
+ * watcher (create, a fork child): parked is 0 then.
  */
 void pl_live_poke(void)
 {

@@ -155,7 +155,10 @@ void pl_slots_init_once(void);
  * The none backend keeps the store clock itself: before a call, publish
  * the coarse clocks if they moved (vDSO reads, no syscall; the shared
  * line is written only when a tick passed). Max-only, so racing
- * processes never move the clock backwards.
+ * processes never move the clock backwards. Every gate call of a
+ * process refreshes first (the fast path at most once per
+ * PL_CLOCK_CYCLES per thread) or pokes the watcher itself (slot.c's
+ * borrow and BUSY retries): live.c's park depends on it.
  */
 static inline void pl_clock_bump(__u64 *word, __u64 now)
 {
@@ -176,6 +179,7 @@ static inline void pl_clock_refresh(struct plmc_store_hdr *h)
 	pl_clock_bump(&h->clock_sec, (__u64)rt.tv_sec);
 	pl_clock_bump(&h->clock_ns,
 		      (__u64)mt.tv_sec * 1000000000ULL + (__u64)mt.tv_nsec);
+	pl_live_poke(); /* this process calls: its watcher looks again */
 }
 
 /*
@@ -197,7 +201,6 @@ static inline void pl_clock_tick(struct plmc_store_hdr *h)
 		return;
 	pl_tls_clock_tsc = t;
 	pl_clock_refresh(h);
-	pl_live_poke(); /* this process calls: the watcher looks again */
 }
 
 /*

@@ -11,6 +11,8 @@
  */
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include "util.h"
 #include <plmc/layout.h>
@@ -85,17 +87,24 @@ START_TEST(watcher_parks)
 	struct timespec ms100 = {0, 100 * 1000 * 1000};
 	long a, b;
 	int st;
-	pid_t pid = fork();
+	/* Shared: the child calls until told to stop (its exit would
+	 * wake the watcher: a close event). */
+	int *stop = mmap(NULL, sizeof(*stop), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
 
+	ck_assert(stop != MAP_FAILED);
+	pid = fork();
 	ck_assert_int_ge(pid, 0);
-	if (!pid) { /* calls for 3 s without a pause */
-		time_t end = time(NULL) + 3;
+	if (!pid) { /* calls without a pause */
 		char buf[8];
 		size_t len;
 
-		if (plmc_attach(ut_name, PLMC_USE_AUTO))
+		/* A failed assert ends the parent: end with it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) ||
+		    plmc_attach(ut_name, PLMC_USE_AUTO))
 			_exit(2);
-		while (time(NULL) < end)
+		while (!__atomic_load_n(stop, __ATOMIC_RELAXED))
 			plmc_get("k", 1, buf, sizeof(buf), &len, NULL, NULL);
 		_exit(0);
 	}
@@ -105,11 +114,11 @@ START_TEST(watcher_parks)
 	ck_assert_int_ge(a, 0);
 	nanosleep(&settle, NULL);
 	b = watcher_switches();
-	ck_assert_msg(b - a <= 1, "watcher woke %ld times while parked",
-		      b - a);
+	ck_assert_msg(b - a <= 1, "watcher woke %ld times while parked", b - a);
 	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
 	nanosleep(&ms100, NULL);
 	ck_assert_msg(watcher_switches() > b, "a call did not wake it");
+	__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert(WIFEXITED(st) && !WEXITSTATUS(st));
 }

@@ -9,7 +9,8 @@
 #     (64 MiB) on fresh plmcd and memcached servers: every set stored.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit.
-#  5. operator flags: root without -u refused, -d -P -u nobody serves as
+#  5. operator flags: an idle plmcd does not wake (and SIGTERM still
+#     stops it), root without -u refused, -d -P -u nobody serves as
 #     nobody from a store of its own, -d -n leaves no stale attachment,
 #     -d reports a store error and exits 1; plmcd.service's options as an
 #     unprivileged user on a store made with --group (docs/install.md);
@@ -288,6 +289,28 @@ listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
 }
 check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
+
+# Context switches of every thread of process $1, summed.
+switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'
+}
+idle_quiet() { # an idle plmcd (4 workers, a store watcher) does not wake; SIGTERM still stops it
+	"$B/plmcd" -u root -t 4 -n "$store-q" -p "$op_port" 2>"$tmp/q.err" &
+	local pid=$! a b v
+	wait_port "$op_port" || { kill "$pid"; return 1; }
+	v=$(ask_version "$op_port")
+	sleep 1.5 # the watcher parks one look after the last call
+	a=$(switches "$pid")
+	sleep 2
+	b=$(switches "$pid")
+	kill "$pid"
+	wait_gone "$pid" || { echo "SIGTERM did not stop it"; kill -9 "$pid"; return 1; }
+	"$B/plctl" destroy "$store-q" >/dev/null 2>&1
+	echo "$v; $((b - a)) switches in 2 s idle (before: 5 a second per worker); stopped by SIGTERM"
+	[ "$v" = "VERSION 1.6.18-plmc" ] && [ $((b - a)) -le 2 ]
+}
+[ "$(id -u)" = 0 ] && check "idle plmcd: no wake-ups, SIGTERM still stops it" idle_quiet
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

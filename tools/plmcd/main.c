@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -58,14 +59,29 @@ static volatile sig_atomic_t reload_auth; /* SIGHUP: -Y read again */
 static struct worker workers[PLMCD_MAX_THREADS];
 static unsigned next_worker;
 static volatile sig_atomic_t stopping;
+/* An eventfd in every worker's epoll, edge-triggered and never read: a
+ * signal (stop, SIGHUP) writes it, so every worker wakes once to look at
+ * the flags. Workers block with no timeout otherwise (unless -o
+ * idle_timeout needs sweeps): an idle plmcd does not wake. */
+static int wake_fd = -1;
 static char own_store[64]; /* PLMC_NAME_LEN: [A-Za-z0-9._-]{1,63} */ /* set when the store is ours */
 
 static void on_signal(int sig)
 {
+	static const uint64_t one = 1;
+	int e = errno;
+	ssize_t r = 0;
+
 	if (sig == SIGHUP)
 		reload_auth = 1;
 	else
 		stopping = 1;
+	/* write(): async-signal-safe; it cannot fail here (a counter
+	 * near 2^64 would only drop this wake). */
+	if (wake_fd >= 0)
+		r = write(wake_fd, &one, sizeof(one));
+	(void)r;
+	errno = e;
 }
 
 static uint64_t now_sec(void)
@@ -434,11 +450,17 @@ static void *worker_main(void *arg)
 		epoll_ctl(wk->ep, EPOLL_CTL_ADD, listen_fds[i], &ev);
 	}
 	while (!stopping) {
-		int n = epoll_wait(wk->ep, evs, 64, wk->nyield ? 0 : 200);
+		/* Sweeps need a clock; nothing else does (wake_fd). */
+		int n = epoll_wait(wk->ep, evs, 64,
+				   wk->nyield		? 0
+				   : g_opt.idle_timeout ? 200
+							: -1);
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
+			if (p == &wake_fd)
+				continue; /* the flags are read below */
 			if ((int *)p >= listen_fds &&
 			    (int *)p < listen_fds + nlisten)
 				conn_accept(p);
@@ -704,10 +726,19 @@ static int write_pidfile(void)
 
 static int start_workers(pthread_t *tid)
 {
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.ptr = &wake_fd };
+
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0) {
+		perror("plmcd: eventfd");
+		return -1;
+	}
 	for (int i = 0; i < g_opt.threads; i++) {
 		workers[i].ep = epoll_create1(EPOLL_CLOEXEC);
 		pthread_mutex_init(&workers[i].lock, NULL);
-		if (workers[i].ep < 0) {
+		if (workers[i].ep < 0 ||
+		    epoll_ctl(workers[i].ep, EPOLL_CTL_ADD, wake_fd, &ev)) {
 			perror("plmcd: epoll");
 			return -1;
 		}

@@ -71,6 +71,22 @@ def long_line():
     return r.startswith(b"CLIENT_ERROR") and closed(s), repr(r[:60])
 
 
+def long_multiget():
+    # memcached takes a get line of any length (t/getset.t sends 18,725
+    # keys): past the 64 KiB line limit and the tokenizer's 4,096 words,
+    # every key is answered; a key past 250 bytes in it is refused
+    s = conn()
+    n = 20000
+    s.sendall(b"get " + b"canary " * n + b"\r\n")
+    want = b"VALUE canary 7 4\r\nlive\r\n" * n + b"END\r\n"
+    r = recv_until(s, b"END\r\n", len(want))
+    s.sendall(b"get " + b"canary " * 10000 + b"k" * 251 + b"\r\n")
+    r2 = recv_until(s, b"\r\n")
+    s.close()
+    return (r == want and r2 == b"CLIENT_ERROR bad command line format\r\n",
+            "%d of %d bytes; then %r" % (len(r), len(want), r2[:60]))
+
+
 def http_request():
     # memcached closes a connection whose line ends like an HTTP request
     # line, without a reply (a browser on the port renders nothing)
@@ -180,6 +196,7 @@ s.sendall(b"set canary 7 0 4\r\nlive\r\n")
 assert recv_until(s, b"\r\n") == b"STORED\r\n"
 s.close()
 case("over-long line: CLIENT_ERROR and close", long_line)
+case("get of 20000 keys on one 140 KB line: every key answered", long_multiget)
 case("HTTP request line: closed without a reply, then serves others", http_request)
 case("1 MiB of random bytes: no crash", garbage)
 case("half-sent commands then close: nothing stored", half_sent)

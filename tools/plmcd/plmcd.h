@@ -16,6 +16,7 @@
 
 #define PLMCD_VERSION "1.6.18-plmc"
 #define PLMCD_LINE_MAX 65536	/* a command line, keys included */
+#define PLMCD_GETLINE_MAX (16u << 20) /* a get or gets line (memcached: no limit) */
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256

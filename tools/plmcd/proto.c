@@ -221,6 +221,29 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	return 0;
 }
 
+/*
+ * Fetch the keys from @first on, a batch per gate crossing (one at a
+ * time for gat). Return: 0, or -1 after a SERVER_ERROR reply.
+ */
+static int get_keys(struct conn *c, struct worker_ctx *w, const struct cmd *k,
+		    int first, int with_cas, int touch, int32_t exptime)
+{
+	for (int i = first; i < k->n;) {
+		int end = i + PLMC_MGET_MAX < k->n ? i + PLMC_MGET_MAX : k->n;
+		int rc = touch || end - i == 1
+				 ? get_one(c, w, k, i, with_cas, touch, exptime)
+				 : get_batch(c, w, k, i, end, with_cas);
+
+		if (rc < 0) {
+			buf_printf(&c->out, "SERVER_ERROR %s\r\n",
+				   plmc_strerror(rc));
+			return -1;
+		}
+		i = touch ? i + 1 : end;
+	}
+	return 0;
+}
+
 /* get|gets key... ; gat|gats exptime key... */
 static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
 		    int with_cas, int touch)
@@ -247,20 +270,88 @@ static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
 			return;
 		}
 	}
-	for (int i = first; i < k->n;) {
-		int end = i + PLMC_MGET_MAX < k->n ? i + PLMC_MGET_MAX : k->n;
-		int rc = touch || end - i == 1
-				 ? get_one(c, w, k, i, with_cas, touch, exptime)
-				 : get_batch(c, w, k, i, end, with_cas);
+	if (get_keys(c, w, k, first, with_cas, touch, exptime) == 0)
+		buf_add(&c->out, "END\r\n", 5);
+}
 
-		if (rc < 0) {
-			buf_printf(&c->out, "SERVER_ERROR %s\r\n",
-				   plmc_strerror(rc));
-			return;
+/*
+ * A get or gets line longer than PLMCD_LINE_MAX, or of more words than a
+ * struct cmd holds: memcached takes multi-gets of any length (its t/
+ * getset.t sends 18,725 keys on one line). @s (@n bytes, without the
+ * line end) is read in place: the keys are checked first, as cmd_get
+ * does, then copied into @line a chunk at a time (every key fits: at
+ * most PLMC_KEY_MAX bytes) and fetched. A client that stops reading is
+ * dropped once its replies pass PLMCD_OUT_MAX.
+ * Return: 0, or -1 to close the connection.
+ */
+static int cmd_get_long(struct conn *c, struct worker_ctx *w, struct cmd *k,
+			const char *s, size_t n, char *line)
+{
+	size_t i = 0, klen;
+	int with_cas = s[strspn(s, " ") + 3] == 's';
+
+	for (i = strspn(s, " ") + 3 + with_cas; i < n; i += klen) {
+		i += strspn(s + i, " ");
+		klen = strcspn(s + i, " ");
+		if (klen > PLMC_KEY_MAX) {
+			buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+			return 0;
 		}
-		i = touch ? i + 1 : end;
+	}
+	i = strspn(s, " ") + 3 + with_cas;
+	while (i < n) {
+		size_t used = 0;
+
+		k->n = 1;
+		k->noreply = 0;
+		for (; i < n && k->n < PLMCD_MAX_TOKENS; i += klen) {
+			i += strspn(s + i, " ");
+			klen = strcspn(s + i, " ");
+			if (!klen)
+				break; /* trailing spaces */
+			if (used + klen + 1 > PLMCD_LINE_MAX)
+				break;
+			memcpy(line + used, s + i, klen);
+			line[used + klen] = 0;
+			k->tok[k->n] = line + used;
+			k->len[k->n++] = klen;
+			used += klen + 1;
+		}
+		if (k->n > 1 && get_keys(c, w, k, 1, with_cas, 0, 0))
+			return 0;
+		if (c->out.len > PLMCD_OUT_MAX)
+			return -1;
 	}
 	buf_add(&c->out, "END\r\n", 5);
+	return 0;
+}
+
+/*
+ * memcached's test for a line with no end in sight: only a get or gets
+ * (after at most 100 spaces) may grow past the line limit.
+ */
+static int long_get(const char *s, size_t n)
+{
+	size_t sp = 0;
+
+	while (sp < n && s[sp] == ' ')
+		sp++;
+	return sp <= 100 && n - sp >= 5 &&
+	       (!memcmp(s + sp, "get ", 4) || !memcmp(s + sp, "gets ", 5));
+}
+
+/*
+ * A get line still without its end may keep growing while its last
+ * word could still be a key: a word past PLMC_KEY_MAX is no key, so a
+ * client streaming one is cut off then rather than at
+ * PLMCD_GETLINE_MAX (memcached waits for the line end either way).
+ */
+static int long_get_growing(const char *s, size_t n)
+{
+	const char *sp = memrchr(s, ' ', n);
+
+	return long_get(s, n) && n <= PLMCD_GETLINE_MAX &&
+	       (size_t)(s + n - (sp + 1)) <= PLMC_KEY_MAX;
 }
 
 enum store_op { OP_SET, OP_ADD, OP_REPLACE, OP_APPEND, OP_PREPEND, OP_CAS };
@@ -491,7 +582,7 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	size_t line_len, used;
 
 	if (!nl) {
-		if (avail > PLMCD_LINE_MAX) {
+		if (avail > PLMCD_LINE_MAX && !long_get_growing(s, avail)) {
 			buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
 			return (size_t)-1;
 		}
@@ -501,6 +592,11 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	line_len = nl - s;
 	if (line_len && s[line_len - 1] == '\r')
 		line_len--;
+	if (line_len > PLMCD_LINE_MAX && long_get(s, line_len)) {
+		s[line_len] = 0; /* the line is consumed whole: its end may go */
+		return cmd_get_long(c, w, &k, s, line_len, line) ? (size_t)-1
+								 : used;
+	}
 	if (line_len > PLMCD_LINE_MAX) {
 		buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
 		return (size_t)-1;
@@ -510,6 +606,11 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	if (g_opt.verbose > 1) /* -vv: memcached logs each command so */
 		fprintf(stderr, "<%d %s\n", c->fd, line);
 	tokenize(line, line_len, &k);
+	if (k.n < 0 && long_get(s, line_len)) {
+		s[line_len] = 0;
+		return cmd_get_long(c, w, &k, s, line_len, line) ? (size_t)-1
+								 : used;
+	}
 	if (k.n < 0) {
 		if (k.tok[0][0] == 'm' && k.len[0] == 2)
 			meta_too_many(c, &k);

@@ -605,6 +605,8 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
 		return kv_op_slabs(c, op, r);
+	case PLMC_OP_WALK:
+		return kv_op_walk(c, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -671,8 +673,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
 	/* Own list when due (kv_reclaim_due); orphans (free slots' lists,
-	 * epoch.c) every 64th call while the hint says there are. */
-	if (kv_reclaim_due(c.ks) || !(c.ks->seq & 63))
+	 * epoch.c) every 64th call while the hint says there are. A walk
+	 * that reclaimed (lru_crawler crawl) frees what it unlinked now,
+	 * as memcached's crawler does: its used_chunks fall at once. */
+	if (kv_reclaim_due(c.ks) || op == PLMC_OP_WALK || !(c.ks->seq & 63))
 		kv_reclaim(&c, !(c.ks->seq & 63));
 	return rc;
 }

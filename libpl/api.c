@@ -483,3 +483,18 @@ const char *plmc_crash_name(int point)
 		return "unknown";
 	return n[point];
 }
+
+int plmc_walk(uint64_t cursor, int cls, int reclaim, struct plmc_walk *w)
+{
+	struct plmc_req r = {
+		.out = (__u64)(uintptr_t)w,
+		.buflen = sizeof(*w),
+		.cas = cursor,
+		.exptime = cls,
+		.flags = (__u32)reclaim,
+	};
+
+	if (!w)
+		return PLMC_E_INVAL;
+	return (int)pl_call(PLMC_OP_WALK, &r);
+}

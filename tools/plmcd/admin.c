@@ -204,6 +204,8 @@ int admin_run(struct conn *c, struct cmd *k)
 		cmd_slabs(c, k, words);
 	else if (!strcmp(v, "debugtime"))
 		cmd_debugtime(c, k);
+	else if (!strcmp(v, "lru_crawler"))
+		crawler_command(c, k);
 	else
 		return 1;
 	return 0;

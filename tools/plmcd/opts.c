@@ -132,8 +132,8 @@ static const char *const o_internal[] = {
 
 /* -o name that selects what plmc always does. */
 static const char *const o_always[] = {
-	"maxconns_fast", "lru_crawler", "no_lru_crawler", "lru_maintainer",
-	"no_lru_maintainer", "modern", "no_modern", NULL,
+	"maxconns_fast", "lru_maintainer", "no_lru_maintainer", "modern",
+	NULL,
 };
 
 static int in_list(const char *const *l, const char *name)
@@ -176,6 +176,12 @@ static void ext_option(char *o)
 		refuse("-o no_maxconns_fast",
 		       "plmcd always answers \"ERROR Too many open "
 		       "connections\" and closes past -c");
+	} else if (!strcmp(o, "lru_crawler") || !strcmp(o, "no_lru_crawler") ||
+		   !strcmp(o, "no_modern")) {
+		/* memcached's crawler thread at start: here the "lru_crawler"
+		 * commands' switch (dump.c); the store reclaims on its own
+		 * either way */
+		crawler_on = o[0] == 'l';
 	} else if (in_list(o_always, o)) {
 		/* the store reclaims expired items on its own (clock hand). */
 	} else if (in_list(o_internal, o)) {

@@ -159,6 +159,11 @@ void detail_record(const char *key, size_t klen, enum detail_op op, int hit);
 void detail_reset(void);
 void detail_command(struct buf *b, const char *what);
 
+/* dump.c: "lru_crawler ..." and "stats cachedump" over plmc_walk(). */
+extern int crawler_on;
+void crawler_command(struct conn *c, struct cmd *k);
+void dump_cachedump(struct conn *c, struct cmd *k);
+
 /* Count a store refused as too large or for memory (stats.c). */
 void stats_store_rc(int rc);
 

@@ -532,6 +532,10 @@ static void cmd_stats(struct conn *c, struct cmd *k)
 		detail_command(&c->out, k->n > 2 ? k->tok[2] : NULL);
 		return;
 	}
+	if (what && !strcmp(what, "cachedump")) {
+		dump_cachedump(c, k);
+		return;
+	}
 	if ((k->n > 2 && strcmp(what, "reset")) ||
 	    plmcd_stats(&c->out, what) < 0)
 		buf_add(&c->out, "ERROR\r\n", 7);

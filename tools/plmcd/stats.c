@@ -147,7 +147,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "slab_reassign", g_opt.slab_reassign ? "yes" : "no");
 	STAT_U(b, "slab_automove", st->slab_automove); /* the store's */
 	STAT_U(b, "slab_chunk_max", st->slab_page_size);
-	STAT_S(b, "lru_crawler", "no");
+	STAT_S(b, "lru_crawler", crawler_on ? "yes" : "no");
 	STAT_S(b, "flush_enabled", g_opt.no_flush ? "no" : "yes");
 	STAT_S(b, "dump_enabled", g_opt.no_dump ? "no" : "yes");
 	STAT_S(b, "shutdown_command", g_opt.enable_shutdown ? "yes" : "no");

@@ -227,8 +227,10 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* Check and copy a store command's key and value; build the item, or
- * leave *out NULL when exptime says "already expired". */
+/* Check and copy a store command's key and value; build the item. One
+ * whose exptime says "already expired" is built and linked too, as
+ * memcached links it: the next read of the key counts it in get_expired
+ * (and reclaims it), the write-path scan reclaims it otherwise. */
 static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 		     struct kv_item **out)
 {
@@ -245,8 +247,6 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	exp = kv_exptime(c, r->exptime);
-	if (exp == 1) /* already expired: stored, then gone */
-		return 0;
 	it = kv_item_new(c, key, r->klen, r->vlen, r->flags, &rc);
 	if (!it)
 		return rc;

@@ -122,6 +122,10 @@ static long walk(struct conn *c, int cls, int reclaim, walk_fn fn,
 		if (rc < 0)
 			break;
 		reaped += w->reclaimed;
+		if (reclaim)
+			__atomic_add_fetch(&g_server.crawler_checked,
+					   (uint64_t)w->n + w->reclaimed,
+					   __ATOMIC_RELAXED);
 		for (uint32_t i = 0; fn && i < w->n && !(stop && *stop); i++)
 			fn(c, &w->ent[i], arg);
 		cur = w->next;
@@ -198,6 +202,7 @@ static void crawl(struct conn *c, struct cmd *k)
 		out(c, k, "NOTSTARTED no items to crawl\r\n");
 		return;
 	}
+	__atomic_add_fetch(&g_server.crawler_starts, 1, __ATOMIC_RELAXED);
 	if (want[0])
 		rc = walk(c, 0, 1, NULL, NULL, NULL);
 	for (size_t i = 0; !want[0] && i < n && i < DUMP_CLASSES && rc >= 0;

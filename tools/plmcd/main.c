@@ -476,6 +476,23 @@ static void conns_report(struct buf *b)
 	}
 }
 
+/* "stats": the connections' buffers, under each worker's lock as above
+ * (the sizes are read as they stand: a running worker may change them). */
+static void bufs_report(struct server_bufs *sb)
+{
+	for (int w = 0; w < g_opt.threads; w++) {
+		pthread_mutex_lock(&workers[w].lock);
+		for (struct conn *c = workers[w].head; c; c = c->next) {
+			sb->in_count += !!c->in.cap;
+			sb->in_bytes += c->in.cap;
+			sb->in_free += c->in.cap - c->in.len;
+			sb->out_count += !!c->out.cap;
+			sb->out_bytes += c->out.cap;
+		}
+		pthread_mutex_unlock(&workers[w].lock);
+	}
+}
+
 /*
  * One descriptor per connection, plus listeners and epolls: raise the
  * soft limit to -c and some, as memcached does, or refuse to start.
@@ -589,7 +606,11 @@ static int create_store(const char *name)
 		.mode = 0600, .use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
-		.slab_min = g_opt.slab_min,
+		/* memcached's ladder unless told: smallest chunk 48 + its
+		 * -n 48 = 96 bytes, ours 56 + 40, so the class numbers a
+		 * client sees (stats slabs, cachedump, slabs reassign) are
+		 * memcached's */
+		.slab_min = g_opt.slab_min ? g_opt.slab_min : PLMCD_SLAB_MIN_DEF,
 		/* debugtime moves the store clock: a test image's op only */
 		.flags = g_opt.debug_time ? PLMC_CREATE_TEST_IMAGE : 0,
 	};
@@ -716,6 +737,7 @@ int main(int argc, char **argv)
 	g_server.tcpport = g_opt.port;
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
 	g_server.conns = conns_report;
+	g_server.bufs = bufs_report;
 	if (start_workers(tid) < 0)
 		goto out;
 	fprintf(stderr, "plmcd: serving %s store %s (backend %s)%s%s\n",

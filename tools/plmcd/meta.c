@@ -929,6 +929,7 @@ void meta_too_many(struct conn *c, struct cmd *k)
 size_t meta_run(struct conn *c, struct worker_ctx *w, struct cmd *k,
 		size_t used, size_t avail, const char *data)
 {
+	__atomic_add_fetch(&g_server.cmd_meta, 1, __ATOMIC_RELAXED);
 	/* "noreply" means nothing to a meta command: it is a flag word. */
 	if (k->noreply) {
 		k->n++;

@@ -25,7 +25,7 @@
 struct plmcd_opts g_opt = {
 	.addr = "127.0.0.1", .port = 11211, .threads = 4, .maxconns = 1024,
 	.unix_mask = 0700, .mb = 64, .backlog = 1024, .reqs_per_event = 20,
-	.proto = PROTO_AUTO,
+	.proto = PROTO_AUTO, .slab_reassign = 1, /* memcached 1.6's default */
 };
 
 static void die(const char *fmt, const char *what)
@@ -176,12 +176,15 @@ static void ext_option(char *o)
 		refuse("-o no_maxconns_fast",
 		       "plmcd always answers \"ERROR Too many open "
 		       "connections\" and closes past -c");
-	} else if (!strcmp(o, "lru_crawler") || !strcmp(o, "no_lru_crawler") ||
-		   !strcmp(o, "no_modern")) {
+	} else if (!strcmp(o, "lru_crawler") || !strcmp(o, "no_lru_crawler")) {
 		/* memcached's crawler thread at start: here the "lru_crawler"
 		 * commands' switch (dump.c); the store reclaims on its own
 		 * either way */
 		crawler_on = o[0] == 'l';
+	} else if (!strcmp(o, "no_modern")) {
+		/* memcached 1.4's defaults: no crawler, no slab moves */
+		crawler_on = 0;
+		g_opt.slab_reassign = 0;
 	} else if (in_list(o_always, o)) {
 		/* the store reclaims expired items on its own (clock hand). */
 	} else if (in_list(o_internal, o)) {

@@ -20,6 +20,7 @@
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
+#define PLMCD_SLAB_MIN_DEF 40	/* key + value room of class 1: 96-byte chunks */
 
 enum plmcd_proto { PROTO_AUTO, PROTO_ASCII, PROTO_BINARY };
 
@@ -131,6 +132,12 @@ int admin_run(struct conn *c, struct cmd *k);
  */
 int bin_run(struct conn *c, struct worker_ctx *w);
 
+/* The connections' buffers right now ("stats": read_buf_*, response_obj_*). */
+struct server_bufs {
+	uint64_t in_count, in_bytes, in_free;
+	uint64_t out_count, out_bytes;
+};
+
 /* Counters the server keeps beside the store's own (for "stats"). */
 struct server_stats {
 	uint64_t start_time;
@@ -148,6 +155,13 @@ struct server_stats {
 	/* "stats conns": one row set per listener and connection (main.c;
 	 * NULL where there are none, as in the fuzz target) */
 	void (*conns)(struct buf *b);
+	void (*bufs)(struct server_bufs *sb); /* main.c; NULL likewise */
+	uint64_t cmd_meta;	   /* meta commands run */
+	uint64_t crawler_starts;  /* lru_crawler crawl runs */
+	uint64_t crawler_checked; /* items a crawl looked at */
+	/* watch (watch.c): log lines and watchers */
+	uint64_t log_written, log_dropped, log_sent, log_skipped;
+	uint64_t log_watchers;
 };
 extern struct server_stats g_server;
 

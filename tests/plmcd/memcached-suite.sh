@@ -78,7 +78,6 @@ conn-limits.t: read_buf_mem_limit: no per-connection buffer limit
 flush-all.t: -C with a same-second flush: memcached loses a set (plmc keeps it)
 issue_14.t: total_malloced of memcached's allocator
 issue_67.t: memcached's MEMCACHED_PORT_FILENAME and -p 0 as a random port
-
 "
 
 src=${MC_SRC:-}

@@ -38,7 +38,7 @@ issue_41.t issue_42.t
 issue_50.t issue_61.t issue_68.t issue_70.t lru-crawler.t
 malicious-commands.t maxconns.t metaget.t multiversioning.t noreply.t
 quit.t refhang.t shutdown.t slabhang.t stats.t stats-detail.t
-strtol-testing.t touch.t unixsocket.t whitespace.t
+strtol-testing.t touch.t unixsocket.t watcher_connid.t whitespace.t
 "
 # file: reason (docs/plmcd.md keeps the same list and says more)
 LACKS="
@@ -66,8 +66,7 @@ item_size_max.t: items over 1 MiB (-I 2m and up) refused
 dyn-maxbytes.t: cache_memlimit: the store's size is fixed at create
 line-lengths.t: checks memcached's doc/protocol.txt, not the server
 stats-conns.t: 11 of 12 pass; the 12th reads the UDP listener row (no UDP)
-watcher.t: watch not yet
-watcher_connid.t: watch not yet
+watcher.t: the evictions stream: the store evicts inside its calls and names no evicted key (the file waits for one; fetchers, mutations, connevents, skipped lines and -W pass before it)
 lru-maintainer.t: segmented LRU (hot/warm/cold) and its counters
 lru.t: segmented LRU
 slabs_reassign.t: 127 of 131 pass; the rest check memcached's page counts after its mover

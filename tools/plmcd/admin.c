@@ -206,6 +206,8 @@ int admin_run(struct conn *c, struct cmd *k)
 		cmd_debugtime(c, k);
 	else if (!strcmp(v, "lru_crawler"))
 		crawler_command(c, k);
+	else if (!strcmp(v, "watch"))
+		watch_command(c, k);
 	else
 		return 1;
 	return 0;

@@ -77,28 +77,6 @@ static int class_list(const char *s, unsigned char want[DUMP_CLASSES])
 	return 0;
 }
 
-/* memcached's uriencode: everything but letters, digits and - . _ ~
- * as %XX. @dst holds 3 * 250 + 1 bytes. */
-static void uri_key(const char *key, size_t n, char *dst)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)key[i];
-
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-		    ch == '_' || ch == '~') {
-			*dst++ = (char)ch;
-		} else {
-			*dst++ = '%';
-			*dst++ = hex[ch >> 4];
-			*dst++ = hex[ch & 15];
-		}
-	}
-	*dst = 0;
-}
-
 typedef void (*walk_fn)(struct conn *c, const struct plmc_walk_item *e,
 			void *arg);
 
@@ -144,7 +122,7 @@ static void metadump_line(struct conn *c, const struct plmc_walk_item *e,
 
 	if (!want[0] && (e->cls >= DUMP_CLASSES || !want[e->cls]))
 		return;
-	uri_key(e->key, e->klen, key);
+	watch_uri(e->key, e->klen, key);
 	buf_printf(&c->out,
 		   "key=%s exp=%lld la=%u cas=%llu fetch=%s cls=%u size=%u\n",
 		   key, e->exptime ? (long long)e->exptime : -1LL, e->atime,

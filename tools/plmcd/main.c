@@ -175,6 +175,11 @@ static void conn_link(struct worker *wk, struct conn *c)
 
 static void conn_close(struct worker *wk, struct conn *c)
 {
+	/* memcached's close reasons: a quit or the client's close is
+	 * normal, an idle kick says so, a protocol error ends it */
+	watch_conn(c, c->kicked ? "idle_timeout" :
+		      c->closing && !c->quit ? "error" : "normal");
+	watch_drop(c); /* before the descriptor goes (watch.c) */
 	for (int i = 0; c->yielded && i < wk->nyield; i++)
 		if (wk->yield[i] == c)
 			wk->yield[i] = NULL;
@@ -255,6 +260,7 @@ static void conn_accept(int lfd)
 		conn_close(wk, c);
 		return;
 	}
+	watch_conn(c, NULL);
 	if (g_opt.verbose)
 		fprintf(stderr, "<%d new client connection\n", fd);
 }
@@ -381,6 +387,7 @@ static void idle_sweep(struct worker *wk)
 		if (now - c->last > (uint64_t)g_opt.idle_timeout) {
 			__atomic_add_fetch(&g_server.idle_kicks, 1,
 					   __ATOMIC_RELAXED);
+			c->kicked = 1;
 			conn_close(wk, c);
 		}
 	}

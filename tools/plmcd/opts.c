@@ -123,7 +123,7 @@ static const char *const o_internal[] = {
 	"hashpower", "no_hashexpand", "hash_algorithm", "tail_repair_time",
 	"lru_crawler_sleep", "lru_crawler_tocrawl", "hot_lru_pct",
 	"warm_lru_pct", "hot_max_factor", "warm_max_factor", "temporary_ttl",
-	"watcher_logbuf_size", "worker_logbuf_size", "slab_sizes",
+	"worker_logbuf_size", "slab_sizes",
 	"slab_chunk_max", "track_sizes", "no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
 	"read_buf_mem_limit", "slab_automove_ratio", "slab_automove_window",
@@ -181,6 +181,13 @@ static void ext_option(char *o)
 		 * commands' switch (dump.c); the store reclaims on its own
 		 * either way */
 		crawler_on = o[0] == 'l';
+	} else if (!strcmp(o, "watcher_logbuf_size") && val) {
+		/* KiB of log lines a watcher may leave unread (watch.c) */
+		long kb = parse_long(val, "-o watcher_logbuf_size");
+
+		if (kb < 1 || kb > 1 << 20)
+			die("%s: 1 to 1048576 KiB", "-o watcher_logbuf_size");
+		watch_bufsize = (size_t)kb * 1024;
 	} else if (!strcmp(o, "no_modern")) {
 		/* memcached 1.4's defaults: no crawler, no slab moves */
 		crawler_on = 0;

@@ -74,6 +74,9 @@ struct conn {
 	 * arrives: `swallow` bytes still to drop.
 	 */
 	size_t swallow;
+	int watching; /* a watcher (watch.c): its input is ignored */
+	int quit;     /* closing on "quit" (a normal close, for watchers) */
+	int kicked;   /* closed by -o idle_timeout */
 };
 
 #define PLMCD_MGET_SLOT 4096	/* per-key room in a batched multi-get */
@@ -177,6 +180,26 @@ void detail_command(struct buf *b, const char *what);
 extern int crawler_on;
 void crawler_command(struct conn *c, struct cmd *k);
 void dump_cachedump(struct conn *c, struct cmd *k);
+
+/* watch.c: memcached's "watch" log streams. */
+#define WATCH_FETCHERS 1u
+#define WATCH_MUTATIONS 2u
+#define WATCH_CONNEVENTS 4u
+#define WATCH_OTHER 8u /* streams plmcd has nothing for */
+extern size_t watch_bufsize;
+int watch_wanted(unsigned flag);
+void watch_log(unsigned flag, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void watch_uri(const char *key, size_t n, char *dst);
+unsigned watch_class(size_t klen, size_t vlen);
+void watch_item_get(const struct conn *c, const char *key, size_t klen,
+		    int found, size_t vlen);
+void watch_item_store(const struct conn *c, const char *key, size_t klen,
+		      const char *status, const char *cmd, uint32_t ttl,
+		      size_t vlen);
+void watch_conn(const struct conn *c, const char *reason);
+int watch_command(struct conn *c, struct cmd *k);
+void watch_drop(struct conn *c);
 
 /* Count a store refused as too large or for memory (stats.c). */
 void stats_store_rc(int rc);

@@ -175,6 +175,7 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 		rc = plmc_get(k->tok[i], k->len[i], w->scratch,
 			      w->scratch_len, &vlen, &flags, &cas);
 	detail_record(k->tok[i], k->len[i], DETAIL_GET, rc == PLMC_OK);
+	watch_item_get(c, k->tok[i], k->len[i], rc == PLMC_OK, vlen);
 	if (rc == PLMC_NOT_FOUND)
 		return 0;
 	if (rc != PLMC_OK)
@@ -205,9 +206,12 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	if (rc < 0)
 		return rc;
 	for (int j = 0; j < n; j++) {
-		if (m[j].rc != PLMC_E_SMALLBUF) /* get_one counts that one */
+		if (m[j].rc != PLMC_E_SMALLBUF) { /* get_one counts that one */
 			detail_record(k->tok[first + j], k->len[first + j],
 				      DETAIL_GET, m[j].rc == PLMC_OK);
+			watch_item_get(c, k->tok[first + j], k->len[first + j],
+				       m[j].rc == PLMC_OK, m[j].vlen);
+		}
 		if (m[j].rc == PLMC_OK)
 			value_block(c, k->tok[first + j], m[j].flags, m[j].buf,
 				    m[j].vlen, with_cas, m[j].cas);
@@ -380,6 +384,49 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 }
 
 /*
+ * For watchers of fetchers: the lookup memcached's storage commands make
+ * before they store, logged as an item_get (its t/watcher.t and
+ * watcher_connid.t expect it). plmcd's store decides under its lock and
+ * needs no lookup, so this one (a plain get) is made only while someone
+ * watches fetchers.
+ */
+static void watch_store_lookup(struct conn *c, const struct cmd *k)
+{
+	char one;
+	size_t vlen = 0;
+	int rc;
+
+	if (!watch_wanted(WATCH_FETCHERS))
+		return;
+	rc = plmc_get(k->tok[1], k->len[1], &one, 0, &vlen, NULL, NULL);
+	watch_item_get(c, k->tok[1], k->len[1],
+		       rc == PLMC_OK || rc == PLMC_E_SMALLBUF, vlen);
+}
+
+/* For watchers of mutations: item_store, in memcached's words. */
+static void watch_store(struct conn *c, const struct cmd *k,
+			enum store_op op, int rc, int32_t exptime,
+			uint64_t bytes)
+{
+	static const char *const cmds[] = { "set", "add", "replace",
+					    "append", "prepend", "cas" };
+	const char *st = rc == PLMC_STORED ? "stored" :
+			 rc == PLMC_NOT_STORED ? "not_stored" :
+			 rc == PLMC_EXISTS ? "exists" :
+			 rc == PLMC_NOT_FOUND ? "not_found" :
+			 rc == PLMC_E_TOOBIG ? "too_large" : "no_memory";
+	/* memcached prints the TTL left: exptime relative, or an absolute
+	 * time less now (unsigned, as it does) */
+	uint32_t ttl = exptime <= 0 ? 0 :
+		       exptime <= 30 * 24 * 3600 ? (uint32_t)exptime :
+		       (uint32_t)exptime - (uint32_t)time(NULL);
+
+	if (watch_wanted(WATCH_MUTATIONS))
+		watch_item_store(c, k->tok[1], k->len[1], st, cmds[op], ttl,
+				 bytes);
+}
+
+/*
  * set|add|replace|append|prepend key flags exptime bytes [noreply]
  * cas key flags exptime bytes cas [noreply]
  * Return: bytes of input used (line + data), 0 to wait for more data.
@@ -424,8 +471,10 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		return line_used + bytes + 2;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
+	watch_store_lookup(c, k);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
 	stats_store_rc(rc);
+	watch_store(c, k, op, rc, exptime, bytes);
 	reply(c, k, status_word(rc));
 	return line_used + bytes + 2;
 }
@@ -669,8 +718,10 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 				sizeof("VERSION " PLMCD_VERSION "\r\n") - 1);
 		else if (v[0] == 'm' && k.len[0] == 2)
 			return meta_run(c, w, &k, used, avail, s + used);
-		else if (!strcmp(v, "quit"))
+		else if (!strcmp(v, "quit")) {
+			c->quit = 1;
 			return (size_t)-1;
+		}
 		else
 			return other(c, &k, used);
 	}
@@ -710,6 +761,10 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 			return 1;
 		}
 
+		if (c->watching) { /* memcached reads nothing more from it */
+			buf_consume(&c->in, c->in.len - c->in.off);
+			return 0;
+		}
 		if (c->swallow) {
 			swallow(c);
 			if (c->swallow)

@@ -87,6 +87,62 @@ def long_multiget():
             "%d of %d bytes; then %r" % (len(r), len(want), r2[:60]))
 
 
+def stat(name):
+    s = conn()
+    s.sendall(b"stats\r\n")
+    r = recv_until(s, b"END\r\n")
+    s.close()
+    for line in r.split(b"\r\n"):
+        w = line.split(b" ")
+        if len(w) == 3 and w[1] == name.encode():
+            return int(w[2])
+    return None
+
+
+def watch_lines(w, n):
+    data = b""
+    w.settimeout(5)
+    while data.count(b"\n") < n:
+        chunk = w.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("latin1").splitlines()
+
+
+def watcher():
+    # memcached's watch: a watcher gets item_get / item_store / conn
+    # lines in its formats, the storage command's lookup first; closing
+    # it unregisters it (log_watchers back where it was)
+    base = stat("log_watchers")
+    w = conn()
+    w.sendall(b"watch fetchers mutations connevents\r\n")
+    ok = recv_until(w, b"\r\n")
+    during = stat("log_watchers")  # its connection opens and closes: 2 lines
+    c = conn()
+    c.sendall(b"set w%key 0 0 2\r\nhi\r\nget w%key\r\nquit\r\n")
+    recv_until(c, b"END\r\n")
+    c.close()
+    lines = watch_lines(w, 8)
+    want = [
+        r"type=conn_new rip=127\.0\.0\.1 rport=\d+ transport=tcp cfd=\d+$",
+        r"type=conn_close rip=127\.0\.0\.1 rport=\d+ transport=tcp reason=normal cfd=\d+$",
+        r"type=conn_new .*transport=tcp cfd=(\d+)$",
+        r"type=item_get key=w%25key status=not_found clsid=0 cfd=\d+ size=0$",
+        r"type=item_store key=w%25key status=stored cmd=set ttl=0 clsid=[1-9]\d* cfd=\d+ size=2$",
+        r"type=item_get key=w%25key status=found clsid=[1-9]\d* cfd=\d+ size=2$",
+        r"type=conn_close .*reason=normal cfd=\d+$",
+    ]
+    import re
+    bodies = [re.sub(r"^ts=\d+\.\d+ gid=\d+ ", "", l) for l in lines]
+    got = all(any(re.match(p, b) for b in bodies) for p in want)
+    w.close()
+    time.sleep(0.3)
+    after = stat("log_watchers")
+    return (ok == b"OK\r\n" and during == base + 1 and after == base and got,
+            "ok=%r watchers %s/%s/%s lines=%r" % (ok, base, during, after, bodies[:8]))
+
+
 def http_request():
     # memcached closes a connection whose line ends like an HTTP request
     # line, without a reply (a browser on the port renders nothing)
@@ -197,6 +253,7 @@ assert recv_until(s, b"\r\n") == b"STORED\r\n"
 s.close()
 case("over-long line: CLIENT_ERROR and close", long_line)
 case("get of 20000 keys on one 140 KB line: every key answered", long_multiget)
+case("watch fetchers mutations connevents: memcached's log lines; close unregisters", watcher)
 case("HTTP request line: closed without a reply, then serves others", http_request)
 case("1 MiB of random bytes: no crash", garbage)
 case("half-sent commands then close: nothing stored", half_sent)

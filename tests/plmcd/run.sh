@@ -8,12 +8,14 @@
 #  2b. sizeshift.py: issue 14's size shift (16 MiB) and size sweep
 #     (64 MiB) on fresh plmcd and memcached servers: every set stored.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
-#     binary magic, oversize values, idle connections, the -c limit.
+#     binary magic, oversize values, idle connections, the -c limit; a
+#     20,000-key get; a watcher's log lines.
 #  5. operator flags: root without -u refused, -d -P -u nobody serves as
 #     nobody from a store of its own, -d -n leaves no stale attachment;
 #     the systemd unit's exposure against memcached's.
 #  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
-#     client's load, every request answered.
+#     client's load, every request answered; memcdump (lru_crawler
+#     metadump) lists 300 keys just stored.
 #  4. pymemcache's integration tests (Debian's python3-pymemcache ships
 #     them), with Debian's python3 and pytest. The three TLS cases are
 #     deselected: they need certificate files and a TLS listener, which
@@ -102,6 +104,26 @@ if command -v memcslap >/dev/null; then
 		--execute-number=2000 --flush
 else
 	echo "FAIL memcslap missing (scripts/deps.sh installs libmemcached-tools)"
+	fail=$((fail + 1))
+fi
+# memcdump reads "lru_crawler metadump all" (the store's item walk)
+dump_check() {
+	/usr/bin/python3 - "$port" <<'PY' || return 1
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for i in range(300):
+    s.sendall(b"set dump-%d 0 0 1\r\nx\r\n" % i)
+    s.recv(100)
+PY
+	memcdump --servers="127.0.0.1:$port" >"$tmp/dump" || return 1
+	n=$(grep -c '^dump-[0-9]*$' "$tmp/dump")
+	echo "$n of 300 keys dumped, $(wc -l <"$tmp/dump") in all"
+	[ "$n" = 300 ]
+}
+if command -v memcdump >/dev/null; then
+	check "memcdump (lru_crawler metadump over the store's walk)" dump_check
+else
+	echo "FAIL memcdump missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
 echo "-- operator flags (-u, -d, -P, own and shared stores)"

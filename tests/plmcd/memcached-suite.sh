@@ -66,16 +66,16 @@ item_size_max.t: items over 1 MiB (-I 2m and up) refused
 dyn-maxbytes.t: cache_memlimit: the store's size is fixed at create
 line-lengths.t: checks memcached's doc/protocol.txt, not the server
 stats-conns.t: 11 of 12 pass; the 12th reads the UDP listener row (no UDP)
-watcher.t: the evictions stream: the store evicts inside its calls and names no evicted key (the file waits for one; fetchers, mutations, connevents, skipped lines and -W pass before it)
-lru-maintainer.t: segmented LRU (hot/warm/cold) and its counters
-lru.t: segmented LRU
-slabs_reassign.t: 127 of 131 pass; the rest check memcached's page counts after its mover
-slabs-reassign2.t: 8 of 12 pass; the rest compare total_malloced (memcached's allocator)
+watcher.t: the evictions stream: the store evicts inside its calls and names no evicted key (the file waits for one; its 13 steps before pass: fetchers, skipped lines, long keys, connevents)
+lru-maintainer.t: memcached's segmented LRU (hot/warm/cold/temp) and its maintainer's counters; the store evicts with a CLOCK per class
+lru.t: memcached's segmented LRU; the store evicts with a CLOCK per class
+slabs_reassign.t: 129 of 131 pass; the rest expect a second page moved at once from the same class
+slabs-reassign2.t: 8 of 12 pass; the rest check pages automove hands back to the global pool and total_malloced after it
 slabs-reassign-chunked.t: slab moves and chunked items
 chunked-items.t: chunked items over 1 MiB; slab_chunk_max
 conn-limits.t: read_buf_mem_limit: no per-connection buffer limit
 flush-all.t: -C with a same-second flush: memcached loses a set (plmc keeps it)
-issue_14.t: total_malloced of memcached's allocator
+issue_14.t: 20 of 21 pass; memcached reuses expired items' chunks before a new page, the store takes the free page first
 issue_67.t: memcached's MEMCACHED_PORT_FILENAME and -p 0 as a random port
 "
 

@@ -120,10 +120,11 @@ def watcher():
     ok = recv_until(w, b"\r\n")
     during = stat("log_watchers")  # its connection opens and closes: 2 lines
     c = conn()
-    c.sendall(b"set w%key 0 0 2\r\nhi\r\nget w%key\r\nquit\r\n")
-    recv_until(c, b"END\r\n")
+    c.sendall(b"set w%key 0 0 2\r\nhi\r\nget w%key\r\n"
+              b"ms mkey 3 MA\r\nabc\r\nmg mkey v\r\nquit\r\n")
+    recv_until(c, b"EN\r\n")
     c.close()
-    lines = watch_lines(w, 8)
+    lines = watch_lines(w, 9)
     want = [
         r"type=conn_new rip=127\.0\.0\.1 rport=\d+ transport=tcp cfd=\d+$",
         r"type=conn_close rip=127\.0\.0\.1 rport=\d+ transport=tcp reason=normal cfd=\d+$",
@@ -132,6 +133,8 @@ def watcher():
         r"type=item_store key=w%25key status=stored cmd=set ttl=0 clsid=[1-9]\d* cfd=\d+ size=2$",
         r"type=item_get key=w%25key status=found clsid=[1-9]\d* cfd=\d+ size=2$",
         r"type=conn_close .*reason=normal cfd=\d+$",
+        r"type=item_store key=mkey status=not_stored cmd=append ttl=0 clsid=\d+ cfd=\d+ size=3$",
+        r"type=item_get key=mkey status=not_found clsid=0 cfd=\d+ size=0$",
     ]
     import re
     bodies = [re.sub(r"^ts=\d+\.\d+ gid=\d+ ", "", l) for l in lines]

@@ -173,6 +173,8 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 		       w->scratch_len);
 	if (!touch)
 		detail_record(q->key, q->klen, DETAIL_GET, rc == PLMC_OK);
+	if (with_val)
+		watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
 	if (rc == PLMC_NOT_FOUND) {
 		if (q->quiet)
 			return;
@@ -225,6 +227,13 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 	detail_record(q->key, q->klen, DETAIL_SET, 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
 	stats_store_rc(rc);
+	watch_item_store(c, q->key, q->klen, rc,
+			 q->cas && m.mode == PLMC_MS_SET ? "cas" :
+			 m.mode == PLMC_MS_ADD ? "add" :
+			 m.mode == PLMC_MS_REPLACE ? "replace" :
+			 m.mode == PLMC_MS_APPEND ? "append" :
+			 m.mode == PLMC_MS_PREPEND ? "prepend" : "set",
+			 m.ttl, q->vlen);
 	if (rc == PLMC_E_TOOBIG && q->base == OP_SET)
 		plmc_delete(q->key, q->klen); /* as the text protocol's set */
 	if (rc == PLMC_STORED)

@@ -195,8 +195,7 @@ unsigned watch_class(size_t klen, size_t vlen);
 void watch_item_get(const struct conn *c, const char *key, size_t klen,
 		    int found, size_t vlen);
 void watch_item_store(const struct conn *c, const char *key, size_t klen,
-		      const char *status, const char *cmd, uint32_t ttl,
-		      size_t vlen);
+		      int rc, const char *cmd, int64_t exptime, size_t vlen);
 void watch_conn(const struct conn *c, const char *reason);
 int watch_command(struct conn *c, struct cmd *k);
 void watch_drop(struct conn *c);

@@ -410,20 +410,9 @@ static void watch_store(struct conn *c, const struct cmd *k,
 {
 	static const char *const cmds[] = { "set", "add", "replace",
 					    "append", "prepend", "cas" };
-	const char *st = rc == PLMC_STORED ? "stored" :
-			 rc == PLMC_NOT_STORED ? "not_stored" :
-			 rc == PLMC_EXISTS ? "exists" :
-			 rc == PLMC_NOT_FOUND ? "not_found" :
-			 rc == PLMC_E_TOOBIG ? "too_large" : "no_memory";
-	/* memcached prints the TTL left: exptime relative, or an absolute
-	 * time less now (unsigned, as it does) */
-	uint32_t ttl = exptime <= 0 ? 0 :
-		       exptime <= 30 * 24 * 3600 ? (uint32_t)exptime :
-		       (uint32_t)exptime - (uint32_t)time(NULL);
 
-	if (watch_wanted(WATCH_MUTATIONS))
-		watch_item_store(c, k->tok[1], k->len[1], st, cmds[op], ttl,
-				 bytes);
+	watch_item_store(c, k->tok[1], k->len[1], rc, cmds[op], exptime,
+			 bytes);
 }
 
 /*

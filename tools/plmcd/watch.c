@@ -2,9 +2,11 @@
 /*
  * plmcd/watch.c - memcached's "watch": a connection that asks for it
  * stops taking commands and receives log lines of what the server does:
- *   fetchers   item_get   (get, gets, gat, gats; and the lookup a
- *                          storage command makes first, as memcached's)
- *   mutations  item_store (set, add, replace, append, prepend, cas)
+ *   fetchers   item_get   (get, gets, gat, gats, mg, the binary gets;
+ *                          and the lookup a text storage command makes
+ *                          first, as memcached's)
+ *   mutations  item_store (set, add, replace, append, prepend, cas, ms,
+ *                          the binary stores)
  *   connevents conn_new, conn_close
  * in memcached 1.6.18's formats (logger.c). Not here: evictions (the
  * store evicts inside its own calls and names no evicted key to plmcd),
@@ -30,6 +32,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "plmc.h"
 #include "plmcd.h"
@@ -193,14 +196,22 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 }
 
 /*
- * item_store: @status is memcached's (stored, not_stored, exists,
- * not_found, too_large, no_memory), @cmd its command word, @ttl the
- * request's exptime turned relative as memcached prints it.
+ * item_store: @rc the store's answer (memcached's status words), @cmd
+ * its command word, @exptime the request's, printed as memcached prints
+ * the TTL: relative as given, an absolute time less now (unsigned, as
+ * memcached does), 0 for never.
  */
 void watch_item_store(const struct conn *c, const char *key, size_t klen,
-		      const char *status, const char *cmd, uint32_t ttl,
-		      size_t vlen)
+		      int rc, const char *cmd, int64_t exptime, size_t vlen)
 {
+	const char *status = rc == PLMC_STORED ? "stored" :
+			     rc == PLMC_NOT_STORED ? "not_stored" :
+			     rc == PLMC_EXISTS ? "exists" :
+			     rc == PLMC_NOT_FOUND ? "not_found" :
+			     rc == PLMC_E_TOOBIG ? "too_large" : "no_memory";
+	uint32_t ttl = exptime <= 0 ? 0 :
+		       exptime <= 30 * 24 * 3600 ? (uint32_t)exptime :
+		       (uint32_t)exptime - (uint32_t)time(NULL);
 	char k[3 * PLMC_KEY_MAX + 1];
 
 	if (!watch_wanted(WATCH_MUTATIONS))

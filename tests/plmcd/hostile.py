@@ -146,6 +146,24 @@ def watcher():
             "ok=%r watchers %s/%s/%s lines=%r" % (ok, base, during, after, bodies[:8]))
 
 
+def big_metadump():
+    # lru_crawler metadump of 60,000 items read slowly: it comes a chunk
+    # at a time as the client reads (bounded memory), whole, and a
+    # command pipelined after it runs once it has ended
+    s = conn()
+    n = 60000
+    batch = b"".join(b"set md-%d 0 0 1 noreply\r\nx\r\n" % i for i in range(n))
+    s.sendall(batch + b"version\r\n")
+    recv_until(s, b"\r\n")
+    s.sendall(b"lru_crawler metadump all\r\nget canary\r\n")
+    time.sleep(1)  # the server waits on a full socket meanwhile
+    r = recv_until(s, b"live\r\nEND\r\n", 64 << 20)
+    s.close()
+    keys = sum(1 for l in r.split(b"\n") if l.startswith(b"key=md-"))
+    return (keys == n and r.endswith(b"END\r\nVALUE canary 7 4\r\nlive\r\nEND\r\n"),
+            "%d of %d keys; tail %r" % (keys, n, r[-60:]))
+
+
 def http_request():
     # memcached closes a connection whose line ends like an HTTP request
     # line, without a reply (a browser on the port renders nothing)
@@ -257,6 +275,7 @@ s.close()
 case("over-long line: CLIENT_ERROR and close", long_line)
 case("get of 20000 keys on one 140 KB line: every key answered", long_multiget)
 case("watch fetchers mutations connevents: memcached's log lines; close unregisters", watcher)
+case("metadump of 60000 items, read slowly: whole, then the next command", big_metadump)
 case("HTTP request line: closed without a reply, then serves others", http_request)
 case("1 MiB of random bytes: no crash", garbage)
 case("half-sent commands then close: nothing stored", half_sent)

@@ -9,7 +9,8 @@
 #     (64 MiB) on fresh plmcd and memcached servers: every set stored.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit; a
-#     20,000-key get; a watcher's log lines.
+#     20,000-key get; a watcher's log lines; a 60,000-item metadump read
+#     slowly.
 #  5. operator flags: root without -u refused, -d -P -u nobody serves as
 #     nobody from a store of its own, -d -n leaves no stale attachment;
 #     the systemd unit's exposure against memcached's.

@@ -15,8 +15,8 @@
  *    lru_crawler_running is never seen set;
  *  - a dump comes in hash order, not in LRU order (the store has no
  *    LRU list: its eviction is a CLOCK over each class's pages);
- *  - a dump is queued whole before it is sent, so one past PLMCD_OUT_MAX
- *    (about 600,000 items) closes the connection, as any reply past it.
+ *  - the connection takes no command until its dump has ended (memcached
+ *    hands it to its crawler thread meanwhile).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,10 +130,64 @@ static void metadump_line(struct conn *c, const struct plmc_walk_item *e,
 		   e->cls, e->size);
 }
 
+/*
+ * A metadump in progress (c->dump): where the walk goes on. The dump is
+ * produced a chunk at a time, the next one when the last has gone out
+ * (main.c's conn_finish calls dump_more once the output has drained), so
+ * a store of any size dumps in bounded memory and a client that stops
+ * reading holds the walk, not the worker.
+ */
+struct dump_state {
+	uint64_t cursor;
+	unsigned char want[DUMP_CLASSES];
+	struct plmc_walk w;
+};
+
+#define DUMP_CHUNK (256u << 10) /* bytes queued per step */
+
+/* Ends the dump: its END line (or the error's) and the state. */
+static void dump_end(struct conn *c, int rc)
+{
+	if (rc < 0)
+		buf_add(&c->out, "ERROR an unknown error happened\r\n", 33);
+	else
+		buf_add(&c->out, "END\r\n", 5);
+	free(c->dump);
+	c->dump = NULL;
+}
+
+void dump_more(struct conn *c)
+{
+	struct dump_state *d = c->dump;
+	size_t start = c->out.len;
+	int rc = 0;
+
+	if (!d)
+		return;
+	while (c->out.len - start < DUMP_CHUNK) {
+		rc = plmc_walk(d->cursor, 0, 0, &d->w);
+		if (rc < 0)
+			break;
+		for (uint32_t i = 0; i < d->w.n; i++)
+			metadump_line(c, &d->w.ent[i], d->want);
+		d->cursor = d->w.next;
+		if (d->w.done)
+			break;
+	}
+	if (rc < 0 || d->w.done)
+		dump_end(c, rc);
+}
+
+void dump_drop(struct conn *c)
+{
+	free(c->dump);
+	c->dump = NULL;
+}
+
 /* lru_crawler metadump <all|hash|classes> */
 static void metadump(struct conn *c, struct cmd *k)
 {
-	unsigned char want[DUMP_CLASSES];
+	struct dump_state *d;
 
 	if (!crawler_on) {
 		out(c, k, "CLIENT_ERROR lru crawler disabled\r\n");
@@ -148,15 +202,18 @@ static void metadump(struct conn *c, struct cmd *k)
 		out(c, k, "ERROR cannot pipeline other commands before metadump\r\n");
 		return;
 	}
-	if (class_list(k->tok[2], want)) {
-		out(c, k, "BADCLASS invalid class id\r\n");
-		return;
-	}
-	if (walk(c, 0, 0, metadump_line, want, NULL) < 0) {
+	d = calloc(1, sizeof(*d));
+	if (!d) {
 		buf_add(&c->out, "ERROR an unknown error happened\r\n", 33);
 		return;
 	}
-	buf_add(&c->out, "END\r\n", 5);
+	if (class_list(k->tok[2], d->want)) {
+		free(d);
+		out(c, k, "BADCLASS invalid class id\r\n");
+		return;
+	}
+	c->dump = d;
+	dump_more(c);
 }
 
 /* lru_crawler crawl <all|classes>: expired and flushed items of those

@@ -180,6 +180,7 @@ static void conn_close(struct worker *wk, struct conn *c)
 	watch_conn(c, c->kicked ? "idle_timeout" :
 		      c->closing && !c->quit ? "error" : "normal");
 	watch_drop(c); /* before the descriptor goes (watch.c) */
+	dump_drop(c);
 	for (int i = 0; c->yielded && i < wk->nyield; i++)
 		if (wk->yield[i] == c)
 			wk->yield[i] = NULL;
@@ -311,9 +312,21 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 	return 0;
 }
 
-static void conn_finish(struct worker *wk, struct conn *c)
+static void conn_finish(struct worker *wk, struct conn *c,
+			struct worker_ctx *w)
 {
-	if (conn_flush(wk->ep, c) < 0 || c->closing)
+	int rc;
+
+	/* A metadump goes on a chunk at a time as its output drains
+	 * (dump.c); what was sent after it runs once it has ended. */
+	while ((rc = conn_flush(wk->ep, c)) == 0 && !c->closing && c->dump &&
+	       c->out.off == c->out.len) {
+		dump_more(c);
+		if (!c->dump && c->in.off < c->in.len &&
+		    conn_input(wk, c, w) < 0)
+			c->closing = 1;
+	}
+	if (rc < 0 || c->closing)
 		conn_close(wk, c);
 }
 
@@ -333,7 +346,7 @@ static void run_yielded(struct worker *wk, struct worker_ctx *w)
 		c->yielded = 0;
 		if (conn_input(wk, c, w) < 0)
 			c->closing = 1;
-		conn_finish(wk, c);
+		conn_finish(wk, c, w);
 	}
 }
 
@@ -363,7 +376,7 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 			break;
 	}
 flush:
-	conn_finish(wk, c);
+	conn_finish(wk, c, w);
 	return;
 close:
 	conn_close(wk, c);

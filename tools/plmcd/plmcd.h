@@ -77,6 +77,7 @@ struct conn {
 	int watching; /* a watcher (watch.c): its input is ignored */
 	int quit;     /* closing on "quit" (a normal close, for watchers) */
 	int kicked;   /* closed by -o idle_timeout */
+	struct dump_state *dump; /* a metadump in progress (dump.c) */
 };
 
 #define PLMCD_MGET_SLOT 4096	/* per-key room in a batched multi-get */
@@ -180,6 +181,11 @@ void detail_command(struct buf *b, const char *what);
 extern int crawler_on;
 void crawler_command(struct conn *c, struct cmd *k);
 void dump_cachedump(struct conn *c, struct cmd *k);
+/* The next chunk of c->dump, once what went before has been sent (main.c
+ * calls it while c->dump is set and the output is empty); its END ends
+ * it. dump_drop frees it unfinished (the connection closes). */
+void dump_more(struct conn *c);
+void dump_drop(struct conn *c);
 
 /* watch.c: memcached's "watch" log streams. */
 #define WATCH_FETCHERS 1u

@@ -750,6 +750,8 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 			return 1;
 		}
 
+		if (c->dump) /* a metadump owns the connection until END */
+			return 0;
 		if (c->watching) { /* memcached reads nothing more from it */
 			buf_consume(&c->in, c->in.len - c->in.off);
 			return 0;

@@ -47,7 +47,8 @@ static long walk_all(int cls, int reclaim, unsigned char *seen, long *reaped)
 			ck_assert_uint_eq(strlen(e->key), e->klen);
 			if (seen && sscanf(e->key, "k%d", &k) == 1 && k >= 0 &&
 			    k < NKEYS) {
-				ck_assert_msg(!seen[k], "k%d reported twice", k);
+				ck_assert_msg(!seen[k], "k%d reported twice",
+					      k);
 				seen[k] = 1;
 			}
 			n++;
@@ -103,7 +104,8 @@ START_TEST(walk_reports_every_live_item)
 				ck_assert_uint_eq(e->flags, 9);
 				ck_assert_uint_eq(e->vlen, 500);
 				ck_assert_uint_eq(e->size, 56 + 2 + 500);
-				ck_assert_uint_ne(e->exptime, 0); /* 9 % 3 == 0 */
+				ck_assert_uint_ne(e->exptime,
+						  0); /* 9 % 3 == 0 */
 				ck_assert_uint_eq(e->fetched, 1);
 				ck_assert_uint_ge(e->cls, 1);
 			}
@@ -119,7 +121,7 @@ END_TEST
 START_TEST(walk_class_filter)
 {
 	struct plmc_class_stats cs[64];
-	char key[32], val[600] = { 0 };
+	char key[32], val[600] = {0};
 	size_t n = 0, i;
 	long total = 0;
 
@@ -180,10 +182,11 @@ START_TEST(walk_refuses_bad_requests)
 	struct plmc_walk *w = malloc(sizeof(*w));
 
 	memset(w, 0xa5, sizeof(*w));
-	ut_rc(plmc_walk(0, 64, 0, w), PLMC_E_INVAL);  /* no such class */
+	ut_rc(plmc_walk(0, 64, 0, w), PLMC_E_INVAL); /* no such class */
 	ut_rc(plmc_walk(0, -1, 0, w), PLMC_E_INVAL);
-	ut_rc(plmc_walk(0, 0, 2, w), PLMC_E_INVAL);   /* reclaim: 0 or 1 */
-	ut_rc(plmc_walk(1ULL << 40, 0, 0, w), PLMC_E_INVAL); /* past the table */
+	ut_rc(plmc_walk(0, 0, 2, w), PLMC_E_INVAL); /* reclaim: 0 or 1 */
+	ut_rc(plmc_walk(1ULL << 40, 0, 0, w),
+	      PLMC_E_INVAL); /* past the table */
 	ut_rc(plmc_walk(0, 0, 0, NULL), PLMC_E_INVAL);
 	ck_assert_uint_eq(w->n, 0xa5a5a5a5u);
 	/* an output inside the store's window: the confused deputy */
@@ -205,8 +208,9 @@ static void *writer(void *arg)
 		x = x * 1103515245u + 12345u;
 		snprintf(key, sizeof(key), "w%ld-%u", id, (x >> 8) % 4000);
 		if (x & 1)
-			ck_assert_int_eq(plmc_set(key, strlen(key), "x", 1, 0, 0),
-					 PLMC_STORED);
+			ck_assert_int_eq(
+				plmc_set(key, strlen(key), "x", 1, 0, 0),
+				PLMC_STORED);
 		else
 			plmc_delete(key, strlen(key));
 	}
@@ -228,7 +232,8 @@ START_TEST(walk_under_writers)
 	stop_writers = 0;
 	for (long i = 0; i < 2; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, writer,
-						(void *)(intptr_t)i), 0);
+						(void *)(intptr_t)i),
+				 0);
 	for (int round = 0; round < 5; round++) {
 		memset(seen, 0, sizeof(seen));
 		walk_all(0, 0, seen, NULL);

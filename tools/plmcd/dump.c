@@ -25,7 +25,7 @@
 #include "plmc.h"
 #include "plmcd.h"
 
-#define DUMP_CLASSES 64 /* memcached's MAX_NUMBER_OF_SLAB_CLASSES */
+#define DUMP_CLASSES  64	 /* memcached's MAX_NUMBER_OF_SLAB_CLASSES */
 #define CACHEDUMP_MAX (2u << 20) /* memcached's cachedump reply limit */
 
 int crawler_on = 1; /* memcached's settings.lru_crawler */
@@ -85,8 +85,8 @@ typedef void (*walk_fn)(struct conn *c, const struct plmc_walk_item *e,
  * calling @fn (if any) for each live item; @fn may end the walk early
  * by setting *@stop. Return: items reclaimed, or a PLMC_E_* error.
  */
-static long walk(struct conn *c, int cls, int reclaim, walk_fn fn,
-		 void *arg, int *stop)
+static long walk(struct conn *c, int cls, int reclaim, walk_fn fn, void *arg,
+		 int *stop)
 {
 	struct plmc_walk *w = malloc(sizeof(*w));
 	uint64_t cur = 0;
@@ -199,7 +199,8 @@ static void metadump(struct conn *c, struct cmd *k)
 	}
 	/* memcached: a metadump must not follow replies still queued */
 	if (c->out.len > c->out.off) {
-		out(c, k, "ERROR cannot pipeline other commands before metadump\r\n");
+		out(c, k,
+		    "ERROR cannot pipeline other commands before metadump\r\n");
 		return;
 	}
 	d = calloc(1, sizeof(*d));
@@ -257,13 +258,16 @@ void crawler_command(struct conn *c, struct cmd *k)
 		crawl(c, k);
 	else if (words == 3 && k->n == 3 && !strcmp(k->tok[1], "metadump"))
 		metadump(c, k);
-	else if (words == 3 && k->n == 3 && (!strcmp(k->tok[1], "tocrawl") ||
-					     !strcmp(k->tok[1], "sleep"))) {
+	else if (words == 3 && k->n == 3 &&
+		 (!strcmp(k->tok[1], "tocrawl") ||
+		  !strcmp(k->tok[1], "sleep"))) {
 		/* pacing of memcached's crawler thread: none here */
 		if (u32_word(k->tok[2], &v))
 			out(c, k, "CLIENT_ERROR bad command line format\r\n");
 		else if (k->tok[1][0] == 's' && v > 1000000)
-			out(c, k, "CLIENT_ERROR sleep must be one second or less\r\n");
+			out(c, k,
+			    "CLIENT_ERROR sleep must be one second or "
+			    "less\r\n");
 		else
 			out(c, k, "OK\r\n");
 	} else if (words == 2 && k->n == 2 && !strcmp(k->tok[1], "enable")) {
@@ -306,13 +310,14 @@ static void cachedump_line(struct conn *c, const struct plmc_walk_item *e,
  * class, within memcached's 2 MB reply. */
 void dump_cachedump(struct conn *c, struct cmd *k)
 {
-	struct cachedump d = { .start = c->out.len };
+	struct cachedump d = {.start = c->out.len};
 	struct plmc_class_stats cs[DUMP_CLASSES];
 	size_t n = 0;
 	int have = 0;
 
 	if (g_opt.no_dump) {
-		buf_add(&c->out, "CLIENT_ERROR stats cachedump not allowed\r\n", 42);
+		buf_add(&c->out, "CLIENT_ERROR stats cachedump not allowed\r\n",
+			42);
 		return;
 	}
 	if (k->n + k->noreply < 4) {
@@ -320,7 +325,8 @@ void dump_cachedump(struct conn *c, struct cmd *k)
 		return;
 	}
 	if (u32_word(k->tok[2], &d.cls) || u32_word(k->tok[3], &d.limit)) {
-		buf_add(&c->out, "CLIENT_ERROR bad command line format\r\n", 38);
+		buf_add(&c->out, "CLIENT_ERROR bad command line format\r\n",
+			38);
 		return;
 	}
 	if (d.cls >= DUMP_CLASSES) {

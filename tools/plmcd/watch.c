@@ -72,8 +72,9 @@ int watch_wanted(unsigned flag)
 static void watcher_push(struct watcher *w)
 {
 	while (w->q.off < w->q.len) {
-		ssize_t n = send(w->c->fd, w->q.p + w->q.off, w->q.len - w->q.off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+			send(w->c->fd, w->q.p + w->q.off, w->q.len - w->q.off,
+			     MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -204,14 +205,16 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 void watch_item_store(const struct conn *c, const char *key, size_t klen,
 		      int rc, const char *cmd, int64_t exptime, size_t vlen)
 {
-	const char *status = rc == PLMC_STORED ? "stored" :
-			     rc == PLMC_NOT_STORED ? "not_stored" :
-			     rc == PLMC_EXISTS ? "exists" :
-			     rc == PLMC_NOT_FOUND ? "not_found" :
-			     rc == PLMC_E_TOOBIG ? "too_large" : "no_memory";
-	uint32_t ttl = exptime <= 0 ? 0 :
-		       exptime <= 30 * 24 * 3600 ? (uint32_t)exptime :
-		       (uint32_t)exptime - (uint32_t)time(NULL);
+	const char *status = rc == PLMC_STORED	     ? "stored"
+			     : rc == PLMC_NOT_STORED ? "not_stored"
+			     : rc == PLMC_EXISTS     ? "exists"
+			     : rc == PLMC_NOT_FOUND  ? "not_found"
+			     : rc == PLMC_E_TOOBIG   ? "too_large"
+						     : "no_memory";
+	uint32_t ttl = exptime <= 0 ? 0
+		       : exptime <= 30 * 24 * 3600
+			       ? (uint32_t)exptime
+			       : (uint32_t)exptime - (uint32_t)time(NULL);
 	char k[3 * PLMC_KEY_MAX + 1];
 
 	if (!watch_wanted(WATCH_MUTATIONS))
@@ -261,23 +264,27 @@ void watch_conn(const struct conn *c, const char *reason)
 int watch_command(struct conn *c, struct cmd *k)
 {
 	static const char *const names[] = {
-		"rawcmds", "evictions", "fetchers", "mutations", "sysevents",
-		"connevents", "proxyreqs", "proxyevents", "proxyuser",
+		"rawcmds",   "evictions",   "fetchers",
+		"mutations", "sysevents",   "connevents",
+		"proxyreqs", "proxyevents", "proxyuser",
 	};
 	static const unsigned bits[] = {
-		WATCH_OTHER, WATCH_OTHER, WATCH_FETCHERS, WATCH_MUTATIONS,
-		WATCH_OTHER, WATCH_CONNEVENTS, WATCH_OTHER, WATCH_OTHER,
-		WATCH_OTHER,
+		WATCH_OTHER,	 WATCH_OTHER, WATCH_FETCHERS,
+		WATCH_MUTATIONS, WATCH_OTHER, WATCH_CONNEVENTS,
+		WATCH_OTHER,	 WATCH_OTHER, WATCH_OTHER,
 	};
 	unsigned f = k->n > 1 ? 0 : WATCH_FETCHERS;
 	int slot = -1;
 
 	if (g_opt.no_watch) {
-		buf_add(&c->out, "CLIENT_ERROR watch commands not allowed\r\n", 41);
+		buf_add(&c->out, "CLIENT_ERROR watch commands not allowed\r\n",
+			41);
 		return 0;
 	}
 	if (c->out.len > c->out.off) {
-		buf_add(&c->out, "ERROR cannot pipeline other commands before watch\r\n", 51);
+		buf_add(&c->out,
+			"ERROR cannot pipeline other commands before watch\r\n",
+			51);
 		return 0;
 	}
 	for (int i = 1; i < k->n; i++) {
@@ -298,7 +305,7 @@ int watch_command(struct conn *c, struct cmd *k)
 			slot = i;
 	if (slot >= 0) {
 		/* OK goes through the queue, so no log line can pass it */
-		watchers[slot] = (struct watcher){ .c = c, .flags = f };
+		watchers[slot] = (struct watcher){.c = c, .flags = f};
 		buf_add(&watchers[slot].q, "OK\r\n", 4);
 		watcher_push(&watchers[slot]);
 		c->watching = 1;
@@ -307,7 +314,8 @@ int watch_command(struct conn *c, struct cmd *k)
 	}
 	pthread_mutex_unlock(&watch_lock);
 	if (slot < 0)
-		buf_add(&c->out, "WATCHER_TOO_MANY log watcher limit reached\r\n", 45);
+		buf_add(&c->out,
+			"WATCHER_TOO_MANY log watcher limit reached\r\n", 45);
 	return 0;
 }
 
@@ -320,7 +328,7 @@ void watch_drop(struct conn *c)
 	for (int i = 0; i < WATCHERS_MAX; i++)
 		if (watchers[i].c == c) {
 			buf_free(&watchers[i].q);
-			watchers[i] = (struct watcher){ 0 };
+			watchers[i] = (struct watcher){0};
 			g_server.log_watchers--;
 		}
 	mask_update();

@@ -140,8 +140,7 @@ long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r)
 	struct kv_walk_hdr hdr;
 	u32 n = 0, reaped = 0;
 
-	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN | RQ_CAS | RQ_EXPTIME |
-			       RQ_FLAGS))
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN | RQ_CAS | RQ_EXPTIME | RQ_FLAGS))
 		return PLMC_E_INVAL;
 	if (r->buflen != sizeof(*out) || r->flags > 1 || r->exptime < 0 ||
 	    cls > kv_area()->ncls || b > c->geo.nbuckets)

@@ -177,8 +177,11 @@ static void conn_close(struct worker *wk, struct conn *c)
 {
 	/* memcached's close reasons: a quit or the client's close is
 	 * normal, an idle kick says so, a protocol error ends it */
-	watch_conn(c, c->kicked ? "idle_timeout" :
-		      c->closing && !c->quit ? "error" : "normal");
+	const char *why = c->kicked		? "idle_timeout"
+			  : c->closing && !c->quit ? "error"
+						   : "normal";
+
+	watch_conn(c, why);
 	watch_drop(c); /* before the descriptor goes (watch.c) */
 	dump_drop(c);
 	for (int i = 0; c->yielded && i < wk->nyield; i++)

@@ -205,11 +205,16 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 static const char *store_word(const struct bin_req *q)
 {
 	switch (q->base) {
-	case OP_ADD: return "add";
-	case OP_REPLACE: return "replace";
-	case OP_APPEND: return "append";
-	case OP_PREPEND: return "prepend";
-	default: return q->cas ? "cas" : "set";
+	case OP_ADD:
+		return "add";
+	case OP_REPLACE:
+		return "replace";
+	case OP_APPEND:
+		return "append";
+	case OP_PREPEND:
+		return "prepend";
+	default:
+		return q->cas ? "cas" : "set";
 	}
 }
 

@@ -177,7 +177,7 @@ static void conn_close(struct worker *wk, struct conn *c)
 {
 	/* memcached's close reasons: a quit or the client's close is
 	 * normal, an idle kick says so, a protocol error ends it */
-	const char *why = c->kicked		? "idle_timeout"
+	const char *why = c->kicked		   ? "idle_timeout"
 			  : c->closing && !c->quit ? "error"
 						   : "normal";
 
@@ -315,8 +315,7 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 	return 0;
 }
 
-static void conn_finish(struct worker *wk, struct conn *c,
-			struct worker_ctx *w)
+static void conn_finish(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
 	int rc;
 
@@ -625,15 +624,18 @@ static const char *own_store_name(void)
 static int create_store(const char *name)
 {
 	struct plmc_create_opts o = {
-		.size = sizeof(o), .store_size = g_opt.mb << 20,
-		.mode = 0600, .use = PLMC_USE_AUTO,
+		.size = sizeof(o),
+		.store_size = g_opt.mb << 20,
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
 		/* memcached's ladder unless told: smallest chunk 48 + its
 		 * -n 48 = 96 bytes, ours 56 + 40, so the class numbers a
 		 * client sees (stats slabs, cachedump, slabs reassign) are
 		 * memcached's */
-		.slab_min = g_opt.slab_min ? g_opt.slab_min : PLMCD_SLAB_MIN_DEF,
+		.slab_min =
+			g_opt.slab_min ? g_opt.slab_min : PLMCD_SLAB_MIN_DEF,
 		/* debugtime moves the store clock: a test image's op only */
 		.flags = g_opt.debug_time ? PLMC_CREATE_TEST_IMAGE : 0,
 	};

@@ -679,8 +679,8 @@ static void set_reply(struct conn *c, const struct cmd *k,
 /* ms's mode as memcached's watchers name the command. */
 static const char *ms_cmd(const struct meta_req *q)
 {
-	static const char *const names[] = { "set", "add", "replace",
-					     "append", "prepend" };
+	static const char *const names[] = {"set", "add", "replace", "append",
+					    "prepend"};
 
 	if (q->m.mode == PLMC_MS_SET && (q->m.mflags & PLMC_MF_CAS))
 		return "cas";

@@ -123,8 +123,8 @@ static const char *const o_internal[] = {
 	"hashpower", "no_hashexpand", "hash_algorithm", "tail_repair_time",
 	"lru_crawler_sleep", "lru_crawler_tocrawl", "hot_lru_pct",
 	"warm_lru_pct", "hot_max_factor", "warm_max_factor", "temporary_ttl",
-	"worker_logbuf_size", "slab_sizes",
-	"slab_chunk_max", "track_sizes", "no_inline_ascii_resp",
+	"worker_logbuf_size", "slab_sizes", "slab_chunk_max", "track_sizes",
+	"no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
 	"read_buf_mem_limit", "slab_automove_ratio", "slab_automove_window",
 	"slab_automove_freeratio", "sock_cookie_id", NULL,
@@ -132,8 +132,7 @@ static const char *const o_internal[] = {
 
 /* -o name that selects what plmc always does. */
 static const char *const o_always[] = {
-	"maxconns_fast", "lru_maintainer", "no_lru_maintainer", "modern",
-	NULL,
+	"maxconns_fast", "lru_maintainer", "no_lru_maintainer", "modern", NULL,
 };
 
 static int in_list(const char *const *l, const char *name)

@@ -16,11 +16,13 @@
 
 #define PLMCD_VERSION "1.6.18-plmc"
 #define PLMCD_LINE_MAX 65536	/* a command line, keys included */
-#define PLMCD_GETLINE_MAX (16u << 20) /* a get or gets line (memcached: no limit) */
+#define PLMCD_GETLINE_MAX                                                      \
+	(16u << 20) /* a get or gets line (memcached: no limit) */
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
-#define PLMCD_SLAB_MIN_DEF 40	/* key + value room of class 1: 96-byte chunks */
+#define PLMCD_SLAB_MIN_DEF 40 /* key + value room of class 1: 96-byte chunks   \
+			       */
 
 enum plmcd_proto { PROTO_AUTO, PROTO_ASCII, PROTO_BINARY };
 
@@ -160,9 +162,9 @@ struct server_stats {
 	 * NULL where there are none, as in the fuzz target) */
 	void (*conns)(struct buf *b);
 	void (*bufs)(struct server_bufs *sb); /* main.c; NULL likewise */
-	uint64_t cmd_meta;	   /* meta commands run */
-	uint64_t crawler_starts;  /* lru_crawler crawl runs */
-	uint64_t crawler_checked; /* items a crawl looked at */
+	uint64_t cmd_meta;		      /* meta commands run */
+	uint64_t crawler_starts;	      /* lru_crawler crawl runs */
+	uint64_t crawler_checked;	      /* items a crawl looked at */
 	/* watch (watch.c): log lines and watchers */
 	uint64_t log_written, log_dropped, log_sent, log_skipped;
 	uint64_t log_watchers;
@@ -188,10 +190,10 @@ void dump_more(struct conn *c);
 void dump_drop(struct conn *c);
 
 /* watch.c: memcached's "watch" log streams. */
-#define WATCH_FETCHERS 1u
-#define WATCH_MUTATIONS 2u
+#define WATCH_FETCHERS	 1u
+#define WATCH_MUTATIONS	 2u
 #define WATCH_CONNEVENTS 4u
-#define WATCH_OTHER 8u /* streams plmcd has nothing for */
+#define WATCH_OTHER	 8u /* streams plmcd has nothing for */
 extern size_t watch_bufsize;
 int watch_wanted(unsigned flag);
 void watch_log(unsigned flag, const char *fmt, ...)

@@ -404,15 +404,13 @@ static void watch_store_lookup(struct conn *c, const struct cmd *k)
 }
 
 /* For watchers of mutations: item_store, in memcached's words. */
-static void watch_store(struct conn *c, const struct cmd *k,
-			enum store_op op, int rc, int32_t exptime,
-			uint64_t bytes)
+static void watch_store(struct conn *c, const struct cmd *k, enum store_op op,
+			int rc, int32_t exptime, uint64_t bytes)
 {
-	static const char *const cmds[] = { "set", "add", "replace",
-					    "append", "prepend", "cas" };
+	static const char *const cmds[] = {"set",    "add",	"replace",
+					   "append", "prepend", "cas"};
 
-	watch_item_store(c, k->tok[1], k->len[1], rc, cmds[op], exptime,
-			 bytes);
+	watch_item_store(c, k->tok[1], k->len[1], rc, cmds[op], exptime, bytes);
 }
 
 /*
@@ -635,7 +633,8 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	if (line_len && s[line_len - 1] == '\r')
 		line_len--;
 	if (line_len > PLMCD_LINE_MAX && long_get(s, line_len)) {
-		s[line_len] = 0; /* the line is consumed whole: its end may go */
+		s[line_len] =
+			0; /* the line is consumed whole: its end may go */
 		return cmd_get_long(c, w, &k, s, line_len, line) ? (size_t)-1
 								 : used;
 	}
@@ -710,8 +709,7 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 		else if (!strcmp(v, "quit")) {
 			c->quit = 1;
 			return (size_t)-1;
-		}
-		else
+		} else
 			return other(c, &k, used);
 	}
 	return used;

@@ -48,7 +48,7 @@ static void rusage(struct buf *b)
  * response_obj_* figures (main.c fills them; zero in the fuzz target). */
 static void stats_buffers(struct buf *b)
 {
-	struct server_bufs sb = { 0 };
+	struct server_bufs sb = {0};
 
 	if (g_server.bufs)
 		g_server.bufs(&sb);
@@ -107,8 +107,7 @@ static void stats_mover(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "slab_reassign_inline_reclaim",
 	       st->slab_reassign_inline_reclaim);
 	STAT_U(b, "slab_reassign_busy_items", st->slab_reassign_busy_items);
-	STAT_U(b, "slab_reassign_busy_deletes",
-	       st->slab_reassign_busy_deletes);
+	STAT_U(b, "slab_reassign_busy_deletes", st->slab_reassign_busy_deletes);
 	STAT_U(b, "slab_reassign_running", st->slab_reassign_running);
 	STAT_U(b, "slabs_moved", st->slabs_moved);
 }
@@ -163,7 +162,8 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "hash_is_expanding", 0);
 	stats_mover(b, st);
 	if (crawler_on) {
-		STAT_U(b, "lru_crawler_running", 0); /* a crawl ends before OK */
+		STAT_U(b, "lru_crawler_running",
+		       0); /* a crawl ends before OK */
 		STAT_U(b, "lru_crawler_starts", g_server.crawler_starts);
 	}
 	STAT_U(b, "malloc_fails", 0);

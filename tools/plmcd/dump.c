@@ -9,18 +9,16 @@
  *   stats cachedump <class> <limit>
  * Replies and error strings are memcached 1.6.18's (proto_text.c,
  * crawler.c, items.c). Where memcached differs by design:
- *  - memcached's crawler runs in its own thread and answers "OK" at
- *    once; here a crawl runs to its end before "OK" (one pass over the
- *    table, the connection's worker busy meanwhile), so
- *    lru_crawler_running is never seen set;
  *  - a dump comes in hash order, not in LRU order (the store has no
  *    LRU list: its eviction is a CLOCK over each class's pages);
  *  - the connection takes no command until its dump has ended (memcached
  *    hands it to its crawler thread meanwhile).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "plmc.h"
 #include "plmcd.h"
@@ -217,14 +215,83 @@ static void metadump(struct conn *c, struct cmd *k)
 	dump_more(c);
 }
 
-/* lru_crawler crawl <all|classes>: expired and flushed items of those
- * classes are unlinked now (counted as crawler_reclaimed). */
-static void crawl(struct conn *c, struct cmd *k)
+/*
+ * The crawler: one crawl at a time, in a thread of its own, as
+ * memcached's crawler thread: the command answers OK at once and
+ * lru_crawler_running is 1 until the crawl has ended. The thread takes
+ * a slot of the store like any client thread (libpl gives it back at
+ * the thread's exit).
+ */
+static int crawl_running; /* atomic: a crawl thread is at work */
+
+struct crawl_job {
+	int all;
+	size_t n;
+	int ids[DUMP_CLASSES]; /* the classes to crawl (those with pages) */
+};
+
+static void *crawl_thread(void *arg)
+{
+	struct crawl_job *j = arg;
+	long rc = 0;
+
+	if (j->all)
+		rc = walk(NULL, 0, 1, NULL, NULL, NULL);
+	for (size_t i = 0; !j->all && i < j->n && rc >= 0; i++)
+		rc = walk(NULL, j->ids[i], 1, NULL, NULL, NULL);
+	free(j);
+	/* Release: the crawl's counts are in before a reader sees 0. */
+	__atomic_store_n(&crawl_running, 0, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int crawler_running(void)
+{
+	return __atomic_load_n(&crawl_running, __ATOMIC_ACQUIRE);
+}
+
+/* Waits up to @ms for a crawl to end (plmcd's exit: no call may be in
+ * flight when the store is detached). */
+void crawler_wait(int ms)
+{
+	for (; ms > 0 && crawler_running(); ms -= 10)
+		usleep(10 * 1000);
+}
+
+/* The job for @want: the classes with pages that it names. NULL if
+ * none (memcached's NOTSTARTED) or out of memory. */
+static struct crawl_job *crawl_job(const unsigned char *want)
 {
 	struct plmc_class_stats cs[DUMP_CLASSES];
-	unsigned char want[DUMP_CLASSES];
+	struct crawl_job *j;
 	size_t n = 0;
-	long rc = 0;
+
+	if (plmc_class_stats(cs, DUMP_CLASSES, &n) < 0 || !n)
+		return NULL;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->all = want[0];
+	for (size_t i = 0; i < n && i < DUMP_CLASSES; i++)
+		if (cs[i].id < DUMP_CLASSES && want[cs[i].id])
+			j->ids[j->n++] = (int)cs[i].id;
+	if (!j->all && !j->n) {
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* lru_crawler crawl <all|classes>: expired and flushed items of those
+ * classes are unlinked (counted as crawler_reclaimed), by the crawler
+ * thread. */
+static void crawl(struct conn *c, struct cmd *k)
+{
+	unsigned char want[DUMP_CLASSES];
+	struct crawl_job *j;
+	pthread_attr_t at;
+	pthread_t t;
+	int rc;
 
 	if (!crawler_on) {
 		out(c, k, "CLIENT_ERROR lru crawler disabled\r\n");
@@ -234,18 +301,28 @@ static void crawl(struct conn *c, struct cmd *k)
 		out(c, k, "BADCLASS invalid class id\r\n");
 		return;
 	}
-	if (plmc_class_stats(cs, DUMP_CLASSES, &n) < 0 || !n) {
+	if (__atomic_exchange_n(&crawl_running, 1, __ATOMIC_ACQUIRE)) {
+		out(c, k, "BUSY currently processing crawler request\r\n");
+		return;
+	}
+	j = crawl_job(want);
+	if (!j) {
+		__atomic_store_n(&crawl_running, 0, __ATOMIC_RELEASE);
 		out(c, k, "NOTSTARTED no items to crawl\r\n");
 		return;
 	}
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &at, crawl_thread, j);
+	pthread_attr_destroy(&at);
+	if (rc) {
+		free(j);
+		__atomic_store_n(&crawl_running, 0, __ATOMIC_RELEASE);
+		out(c, k, "ERROR an unknown error happened\r\n");
+		return;
+	}
 	__atomic_add_fetch(&g_server.crawler_starts, 1, __ATOMIC_RELAXED);
-	if (want[0])
-		rc = walk(c, 0, 1, NULL, NULL, NULL);
-	for (size_t i = 0; !want[0] && i < n && i < DUMP_CLASSES && rc >= 0;
-	     i++)
-		if (cs[i].id < DUMP_CLASSES && want[cs[i].id])
-			rc = walk(c, (int)cs[i].id, 1, NULL, NULL, NULL);
-	out(c, k, rc < 0 ? "ERROR an unknown error happened\r\n" : "OK\r\n");
+	out(c, k, "OK\r\n");
 }
 
 /* lru_crawler <subcommand> ...: memcached's word counts. */

@@ -780,6 +780,7 @@ out:
 		unlink(g_opt.unix_path);
 	if (g_opt.pidfile)
 		unlink(g_opt.pidfile);
+	crawler_wait(10000); /* a crawl thread's call must end first */
 	plmc_detach();
 	if (own_store[0])
 		plmc_destroy(own_store, 1, PLMC_USE_AUTO);

@@ -181,6 +181,8 @@ void detail_command(struct buf *b, const char *what);
 
 /* dump.c: "lru_crawler ..." and "stats cachedump" over plmc_walk(). */
 extern int crawler_on;
+int crawler_running(void);
+void crawler_wait(int ms);
 void crawler_command(struct conn *c, struct cmd *k);
 void dump_cachedump(struct conn *c, struct cmd *k);
 /* The next chunk of c->dump, once what went before has been sent (main.c

@@ -162,8 +162,7 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "hash_is_expanding", 0);
 	stats_mover(b, st);
 	if (crawler_on) {
-		STAT_U(b, "lru_crawler_running",
-		       0); /* a crawl ends before OK */
+		STAT_U(b, "lru_crawler_running", crawler_running());
 		STAT_U(b, "lru_crawler_starts", g_server.crawler_starts);
 	}
 	STAT_U(b, "malloc_fails", 0);

@@ -12,7 +12,9 @@
  *  - a dump comes in hash order, not in LRU order (the store has no
  *    LRU list: its eviction is a CLOCK over each class's pages);
  *  - the connection takes no command until its dump has ended (memcached
- *    hands it to its crawler thread meanwhile).
+ *    hands it to its crawler thread and stops reading it meanwhile);
+ *    what arrives meanwhile waits, and past PLMCD_LINE_MAX of it the
+ *    connection is dropped.
  */
 #include <pthread.h>
 #include <stdio.h>

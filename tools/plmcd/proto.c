@@ -748,8 +748,11 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 			return 1;
 		}
 
-		if (c->dump) /* a metadump owns the connection until END */
-			return 0;
+		/* A metadump owns the connection until its END: what comes
+		 * meanwhile waits, up to a line's worth (memcached stops
+		 * reading; a client that floods it here is dropped). */
+		if (c->dump)
+			return c->in.len - c->in.off > PLMCD_LINE_MAX ? -1 : 0;
 		if (c->watching) { /* memcached reads nothing more from it */
 			buf_consume(&c->in, c->in.len - c->in.off);
 			return 0;

@@ -172,12 +172,14 @@ struct plmc_class_stats {
 };
 
 /*
- * plmc_walk(): every live item's metadata, a batch of buckets per call,
- * without blocking writers (memcached's "lru_crawler metadump",
- * "stats cachedump" and "lru_crawler crawl"). Start at cursor 0 and call
- * again with .next until .done. Not a snapshot: an item stored or
- * removed meanwhile may be seen or not, and one replaced while its
- * bucket is read may be seen twice.
+ * plmc_walk(): every live item's metadata, without blocking writers
+ * (memcached's "lru_crawler metadump", "stats cachedump" and
+ * "lru_crawler crawl"). Start at (0, 0) and call again with (.next,
+ * .next_after) until .done. The table is read in blocks of 4,096
+ * buckets, each block's items in CAS order (never in bucket order: which
+ * keys share a bucket stays inside the store). Not a snapshot: an item
+ * stored or removed meanwhile may be seen or not, one replaced during
+ * the walk may be seen twice.
  */
 #define PLMC_WALK_MAX 64 /* items per call */
 
@@ -198,8 +200,9 @@ struct plmc_walk_item {
 };
 
 struct plmc_walk {
-	uint64_t next;      /* the cursor to pass next */
-	uint32_t n;         /* items in ent[] */
+	uint64_t next;       /* the cursor to pass next */
+	uint64_t next_after; /* ... and the CAS to go on after */
+	uint32_t n;          /* items in ent[] */
 	uint32_t reclaimed; /* dead items unlinked (reclaim mode) */
 	uint32_t done;      /* the whole table was walked */
 	uint32_t pad;
@@ -337,11 +340,12 @@ int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count);
  * starts again from 0 (per class too). PLMC_OK. */
 int plmc_stats_reset(void);
 /* One step of a walk (struct plmc_walk): live items of class @cls (0 =
- * every class) from bucket @cursor on; with @reclaim, expired and flushed
- * items met are unlinked, each counted as the class's crawler_reclaimed
- * (memcached's "lru_crawler crawl"). PLMC_OK, PLMC_E_INVAL (a class that
- * does not exist, a cursor past the table). */
-int plmc_walk(uint64_t cursor, int cls, int reclaim, struct plmc_walk *w);
+ * every class) from (@cursor, @after) on; with @reclaim, expired and
+ * flushed items met are unlinked, each counted as the class's
+ * crawler_reclaimed (memcached's "lru_crawler crawl"). PLMC_OK,
+ * PLMC_E_INVAL (a class that does not exist, a cursor past the table). */
+int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
+	      struct plmc_walk *w);
 int plmc_nop(void);
 
 /* memcached's storage commands. add: PLMC_NOT_STORED if the key exists;

@@ -1,34 +1,43 @@
 // SPDX-License-Identifier: (GPL-2.0 OR MIT)
 /*
- * kvcore/walk.c - every item's metadata, bucket by bucket (PLMC_OP_WALK):
- * memcached's "lru_crawler metadump", "stats cachedump" and, with
- * reclaim, "lru_crawler crawl".
+ * kvcore/walk.c - every item's metadata (PLMC_OP_WALK): memcached's
+ * "lru_crawler metadump", "stats cachedump" and, with reclaim,
+ * "lru_crawler crawl".
  *
  * Lock-free, as kv_lookup: the walk follows chains with acquire loads
  * inside the call's epoch (kv_dispatch), takes no lock to read and
- * writes nothing shared, so writers never wait for it. A call reads at
- * most KV_WALK_BUCKETS buckets and PLMC_WALK_MAX items; it stops before
- * a bucket whose items would not all fit, so the caller's cursor always
- * names a whole bucket (only a first bucket longer than PLMC_WALK_MAX
- * items is cut, its tail skipped). What is seen is what kv_lookup would
- * have seen at that instant: no snapshot across buckets.
+ * writes nothing shared, so writers never wait for it.
  *
- * Reclaim: a dead item (expired, flushed) met is unlinked through
- * kv_reap, which takes the stripe lock and checks under it that the
- * chain still holds a dead item for that key; the walk then goes on from
- * the unlinked item's .next, which it keeps (hash.c). Counted as the
- * class's crawler_reclaimed (memcached's crawler counts it so).
+ * What it must not tell: which keys share a bucket (hash.c keeps that
+ * inside the library, against flooding; SECURITY.md). So the table is
+ * walked in blocks of KV_WALK_BUCKETS buckets, and the items of a block
+ * come out in CAS order, never in bucket order: a call returns the
+ * PLMC_WALK_MAX live items of its block with the smallest CAS above the
+ * caller's, and the caller goes on from the last one's CAS, then from
+ * the next block. A client learns which block a key is in (one of
+ * nbuckets / 4096), nothing finer. CAS uniques are never shared by two
+ * live items (a relink that keeps one moves it to the item's
+ * replacement), so the order is strict; an item replaced during the walk
+ * may be seen twice (its new CAS is higher) or, removed, not at all: no
+ * snapshot, as memcached's crawler.
+ *
+ * Reclaim: on the first call of a block, the dead items (expired,
+ * flushed) of the class asked for are unlinked through kv_reap, which
+ * takes the stripe lock and checks under it that the chain still holds
+ * a dead item for that key; the walk goes on from the unlinked item's
+ * .next, which it keeps (hash.c). Counted as the class's
+ * crawler_reclaimed, as memcached's crawler counts them.
  *
  * Client memory: the result goes straight to @out, checked whole first;
  * no lock is held while it is written.
  */
 #include "kv.h"
 
-#define KV_WALK_BUCKETS 4096 /* buckets read per call at most */
+#define KV_WALK_BUCKETS 4096 /* buckets per block */
 
 /* struct plmc_walk's head (the whole is too big for the slot's stack). */
 struct kv_walk_hdr {
-	u64 next;
+	u64 next, next_after;
 	u32 n, reclaimed, done, pad;
 };
 
@@ -36,6 +45,14 @@ _Static_assert(sizeof(struct kv_walk_hdr) ==
 		       __builtin_offsetof(struct plmc_walk, ent),
 	       "plmc_walk head");
 _Static_assert(sizeof(struct plmc_walk_item) == 296, "plmc_walk_item layout");
+
+/* The block's smallest CAS uniques above the cursor, ascending. */
+struct kv_walk_sel {
+	u32 n;
+	u32 more; /* a qualifying item did not fit */
+	u64 cas[PLMC_WALK_MAX];
+	const struct kv_item *it[PLMC_WALK_MAX];
+};
 
 /* Nonzero if @it is one the walk reports: live, of class @cls (memcached
  * number, 0 = any). */
@@ -87,79 +104,93 @@ static int kv_walk_reap(struct kv_ctx *c, const struct kv_item *it)
 	return 1;
 }
 
-/* Items of bucket @b the walk reports (an upper bound by the time they
- * are copied: the chain may change meanwhile). */
-static u32 kv_walk_count(const struct kv_ctx *c, u64 b, u64 cls)
+/* Keep @it in @s if its CAS is among the smallest (insertion, ascending;
+ * the largest falls off a full set). */
+static void kv_walk_keep(struct kv_walk_sel *s, const struct kv_item *it,
+			 u64 cas)
 {
-	u64 p = __atomic_load_n(&c->geo.buckets[b], __ATOMIC_ACQUIRE);
-	u32 n = 0;
+	u32 i;
 
-	for (; p && n <= PLMC_WALK_MAX;
-	     p = __atomic_load_n(&((struct kv_item *)p)->next,
-				 __ATOMIC_ACQUIRE))
-		n += kv_walk_wants(c, (const struct kv_item *)p, cls);
-	return n;
+	if (s->n == PLMC_WALK_MAX) {
+		s->more = 1;
+		if (cas >= s->cas[PLMC_WALK_MAX - 1])
+			return;
+		s->n--;
+	}
+	for (i = s->n; i && s->cas[i - 1] > cas; i--) {
+		s->cas[i] = s->cas[i - 1];
+		s->it[i] = s->it[i - 1];
+	}
+	s->cas[i] = cas;
+	s->it[i] = it;
+	s->n++;
 }
 
-/* One bucket: reap (if asked), then copy what fits from ent[*n] on. */
-static void kv_walk_bucket(struct kv_ctx *c, u64 b, u64 cls, u64 reclaim,
-			   struct plmc_walk *out, u32 *n, u32 *reaped)
+/* One bucket: reap (if asked) and select. */
+static void kv_walk_bucket(struct kv_ctx *c, u64 b, u64 cls, int reclaim,
+			   u64 after, struct kv_walk_sel *s, u32 *reaped)
 {
-	struct plmc_walk_item e;
-	u64 p;
-
 	/* Acquire (each link): pairs with kv_wr_link()'s release store, so
 	 * a linked item is read as it was built. */
-	p = __atomic_load_n(&c->geo.buckets[b], __ATOMIC_ACQUIRE);
+	u64 p = __atomic_load_n(&c->geo.buckets[b], __ATOMIC_ACQUIRE);
+
 	for (; p; p = __atomic_load_n(&((struct kv_item *)p)->next,
 				      __ATOMIC_ACQUIRE)) {
 		const struct kv_item *it = (const struct kv_item *)p;
+		u64 cas = it->cas;
 
-		if (reclaim && kv_walk_reap(c, it)) {
+		if (reclaim && (!cls || (u64)it->cls + 1 == cls) &&
+		    kv_walk_reap(c, it)) {
 			(*reaped)++;
 			continue;
 		}
-		if (*n == PLMC_WALK_MAX || !kv_walk_wants(c, it, cls))
-			continue;
-		kv_walk_fill(it, &e);
-		memcpy(&out->ent[*n], &e, sizeof(e));
-		(*n)++;
+		if (cas > after && kv_walk_wants(c, it, cls))
+			kv_walk_keep(s, it, cas);
 	}
 }
 
 /*
- * PLMC_OP_WALK: r->cas = the first bucket, r->exptime = class (0 all),
- * r->flags = reclaim (0 or 1), r->out = struct plmc_walk, r->buflen =
- * its size. Return: PLMC_OK or PLMC_E_INVAL / PLMC_E_FAULT (nothing
- * read or changed).
+ * PLMC_OP_WALK: r->vlen = the block, r->cas = the CAS to go on after (0:
+ * the block's start), r->exptime = class (0 all), r->flags = reclaim (0
+ * or 1), r->out = struct plmc_walk, r->buflen = its size.
+ * Return: PLMC_OK or PLMC_E_INVAL / PLMC_E_FAULT (nothing read or
+ * changed).
  */
 long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r)
 {
 	struct plmc_walk *out = (struct plmc_walk *)r->out;
-	u64 b = r->cas, cls = (u64)r->exptime, end;
+	u64 nblocks = (c->geo.nbuckets + KV_WALK_BUCKETS - 1) / KV_WALK_BUCKETS;
+	u64 blk = r->vlen, cls = (u64)r->exptime, b, end;
+	struct kv_walk_sel s;
+	struct plmc_walk_item e;
 	struct kv_walk_hdr hdr;
-	u32 n = 0, reaped = 0;
+	u32 reaped = 0, i;
 
-	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN | RQ_CAS | RQ_EXPTIME | RQ_FLAGS))
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN | RQ_VLEN | RQ_CAS | RQ_EXPTIME |
+				   RQ_FLAGS))
 		return PLMC_E_INVAL;
 	if (r->buflen != sizeof(*out) || r->flags > 1 || r->exptime < 0 ||
-	    cls > kv_area()->ncls || b > c->geo.nbuckets)
+	    cls > kv_area()->ncls || blk >= nblocks)
 		return PLMC_E_INVAL;
 	if (!kv_user_ok(r->out, sizeof(*out)))
 		return PLMC_E_FAULT;
+	s.n = s.more = 0;
+	b = blk * KV_WALK_BUCKETS;
 	end = b + KV_WALK_BUCKETS < c->geo.nbuckets ? b + KV_WALK_BUCKETS
 						    : c->geo.nbuckets;
-	for (; b < end; b++) {
-		/* A bucket is reported whole or not at all (but the first) */
-		if (n && n + kv_walk_count(c, b, cls) > PLMC_WALK_MAX)
-			break;
-		kv_walk_bucket(c, b, cls, r->flags, out, &n, &reaped);
+	for (; b < end; b++) /* reap once per block: on its first call */
+		kv_walk_bucket(c, b, cls, r->flags && !r->cas, r->cas, &s,
+			       &reaped);
+	for (i = 0; i < s.n; i++) {
+		kv_walk_fill(s.it[i], &e);
+		memcpy(&out->ent[i], &e, sizeof(e));
 	}
 	hdr = (struct kv_walk_hdr){
-		.next = b,
-		.n = n,
+		.next = s.more ? blk : blk + 1,
+		.next_after = s.more ? s.cas[s.n - 1] : 0,
+		.n = s.n,
 		.reclaimed = reaped,
-		.done = b == c->geo.nbuckets,
+		.done = !s.more && blk + 1 == nblocks,
 	};
 	memcpy(out, &hdr, sizeof(hdr));
 	return PLMC_OK;

@@ -484,12 +484,14 @@ const char *plmc_crash_name(int point)
 	return n[point];
 }
 
-int plmc_walk(uint64_t cursor, int cls, int reclaim, struct plmc_walk *w)
+int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
+	      struct plmc_walk *w)
 {
 	struct plmc_req r = {
 		.out = (__u64)(uintptr_t)w,
 		.buflen = sizeof(*w),
-		.cas = cursor,
+		.vlen = cursor,
+		.cas = after,
 		.exptime = cls,
 		.flags = (__u32)reclaim,
 	};

@@ -375,9 +375,11 @@ int plmc_slabs_automove(int mode)
 }
 
 /* Two steps of half the slots each, so the callers' loops run; class 1. */
-int plmc_walk(uint64_t cursor, int cls, int reclaim, struct plmc_walk *w)
+int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
+	      struct plmc_walk *w)
 {
 	(void)reclaim;
+	(void)after;
 	if (!w || cursor > NSLOT || cls < 0)
 		return PLMC_E_INVAL;
 	memset(w, 0, offsetof(struct plmc_walk, ent));

@@ -31,18 +31,22 @@ static void teardown(void)
 static long walk_all(int cls, int reclaim, unsigned char *seen, long *reaped)
 {
 	struct plmc_walk *w = malloc(sizeof(*w));
-	uint64_t cur = 0;
+	uint64_t cur = 0, after = 0;
 	long n = 0, calls = 0;
 
 	ck_assert(w);
 	if (reaped)
 		*reaped = 0;
 	do {
-		ut_rc(plmc_walk(cur, cls, reclaim, w), PLMC_OK);
+		ut_rc(plmc_walk(cur, after, cls, reclaim, w), PLMC_OK);
 		ck_assert_uint_le(w->n, PLMC_WALK_MAX);
 		for (uint32_t i = 0; i < w->n; i++) {
 			const struct plmc_walk_item *e = &w->ent[i];
 			int k;
+
+			/* a block's items come in CAS order, above the
+			 * cursor's: never in bucket order (no bucket leaks) */
+			ck_assert_uint_gt(e->cas, i ? w->ent[i - 1].cas : after);
 
 			ck_assert_uint_eq(strlen(e->key), e->klen);
 			if (seen && sscanf(e->key, "k%d", &k) == 1 && k >= 0 &&
@@ -55,8 +59,10 @@ static long walk_all(int cls, int reclaim, unsigned char *seen, long *reaped)
 		}
 		if (reaped)
 			*reaped += w->reclaimed;
-		ck_assert(w->next > cur || w->done);
+		ck_assert(w->next > cur || w->done ||
+			  (w->next == cur && w->next_after > after));
 		cur = w->next;
+		after = w->next_after;
 		ck_assert_int_lt(++calls, 1 << 22);
 	} while (!w->done);
 	free(w);
@@ -88,12 +94,12 @@ START_TEST(walk_reports_every_live_item)
 		size_t vlen;
 		uint32_t fl;
 		char buf[600];
-		uint64_t cur = 0;
+		uint64_t cur = 0, after = 0;
 
 		ut_rc(plmc_get("k9", 2, buf, sizeof(buf), &vlen, &fl, &cas),
 		      PLMC_OK);
 		do {
-			ut_rc(plmc_walk(cur, 0, 0, w), PLMC_OK);
+			ut_rc(plmc_walk(cur, after, 0, 0, w), PLMC_OK);
 			for (uint32_t j = 0; j < w->n; j++) {
 				const struct plmc_walk_item *e = &w->ent[j];
 
@@ -110,6 +116,7 @@ START_TEST(walk_reports_every_live_item)
 				ck_assert_uint_ge(e->cls, 1);
 			}
 			cur = w->next;
+			after = w->next_after;
 		} while (!w->done);
 	}
 	ck_assert(found);
@@ -182,15 +189,15 @@ START_TEST(walk_refuses_bad_requests)
 	struct plmc_walk *w = malloc(sizeof(*w));
 
 	memset(w, 0xa5, sizeof(*w));
-	ut_rc(plmc_walk(0, 64, 0, w), PLMC_E_INVAL); /* no such class */
-	ut_rc(plmc_walk(0, -1, 0, w), PLMC_E_INVAL);
-	ut_rc(plmc_walk(0, 0, 2, w), PLMC_E_INVAL); /* reclaim: 0 or 1 */
-	ut_rc(plmc_walk(1ULL << 40, 0, 0, w),
-	      PLMC_E_INVAL); /* past the table */
-	ut_rc(plmc_walk(0, 0, 0, NULL), PLMC_E_INVAL);
+	ut_rc(plmc_walk(0, 0, 64, 0, w), PLMC_E_INVAL); /* no such class */
+	ut_rc(plmc_walk(0, 0, -1, 0, w), PLMC_E_INVAL);
+	ut_rc(plmc_walk(0, 0, 0, 2, w), PLMC_E_INVAL); /* reclaim: 0 or 1 */
+	/* past the table */
+	ut_rc(plmc_walk(1ULL << 40, 0, 0, 0, w), PLMC_E_INVAL);
+	ut_rc(plmc_walk(0, 0, 0, 0, NULL), PLMC_E_INVAL);
 	ck_assert_uint_eq(w->n, 0xa5a5a5a5u);
 	/* an output inside the store's window: the confused deputy */
-	ut_rc(plmc_walk(0, 0, 0, (struct plmc_walk *)(uintptr_t)PLMC_BASE),
+	ut_rc(plmc_walk(0, 0, 0, 0, (struct plmc_walk *)(uintptr_t)PLMC_BASE),
 	      PLMC_E_FAULT);
 	free(w);
 }

@@ -89,14 +89,14 @@ static long walk(struct conn *c, int cls, int reclaim, walk_fn fn, void *arg,
 		 int *stop)
 {
 	struct plmc_walk *w = malloc(sizeof(*w));
-	uint64_t cur = 0;
+	uint64_t cur = 0, after = 0;
 	long reaped = 0;
 	int rc;
 
 	if (!w)
 		return PLMC_E_NOMEM;
 	do {
-		rc = plmc_walk(cur, cls, reclaim, w);
+		rc = plmc_walk(cur, after, cls, reclaim, w);
 		if (rc < 0)
 			break;
 		reaped += w->reclaimed;
@@ -107,6 +107,7 @@ static long walk(struct conn *c, int cls, int reclaim, walk_fn fn, void *arg,
 		for (uint32_t i = 0; fn && i < w->n && !(stop && *stop); i++)
 			fn(c, &w->ent[i], arg);
 		cur = w->next;
+		after = w->next_after;
 	} while (!w->done && !(stop && *stop));
 	free(w);
 	return rc < 0 ? rc : reaped;
@@ -138,7 +139,7 @@ static void metadump_line(struct conn *c, const struct plmc_walk_item *e,
  * reading holds the walk, not the worker.
  */
 struct dump_state {
-	uint64_t cursor;
+	uint64_t cursor, after;
 	unsigned char want[DUMP_CLASSES];
 	struct plmc_walk w;
 };
@@ -165,12 +166,13 @@ void dump_more(struct conn *c)
 	if (!d)
 		return;
 	while (c->out.len - start < DUMP_CHUNK) {
-		rc = plmc_walk(d->cursor, 0, 0, &d->w);
+		rc = plmc_walk(d->cursor, d->after, 0, 0, &d->w);
 		if (rc < 0)
 			break;
 		for (uint32_t i = 0; i < d->w.n; i++)
 			metadump_line(c, &d->w.ent[i], d->want);
 		d->cursor = d->w.next;
+		d->after = d->w.next_after;
 		if (d->w.done)
 			break;
 	}

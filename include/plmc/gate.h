@@ -52,7 +52,7 @@ enum plmc_op {
 				* (0 = the global pool): memcached's
 				* slabs reassign */
 	PLMC_OP_AUTOMOVE = 26, /* vlen = mode 0..2: slabs automove */
-	PLMC_OP_WALK = 27,     /* vlen = block, cas = the CAS to go on
+	PLMC_OP_WALK = 27,     /* vlen = cursor, cas = the CAS to go on
 				* after, exptime = class (0 all), flags =
 				* reclaim, out = struct plmc_walk, buflen =
 				* its size */
@@ -96,6 +96,16 @@ enum plmc_crash_point {
 					* half applied */
 	PLMC_CRASH_POOL_TX = 23,       /* spare page half pushed on the
 					* global pool (page lock) */
+	PLMC_CRASH_TABLE_PAGE_TX = 24, /* a page half taken for the new
+					* table (page lock) */
+	PLMC_CRASH_TABLE_GO_TX = 25,   /* the new table half published,
+					* its grace epoch not yet taken */
+	PLMC_CRASH_TABLE_MOVE_TX = 26, /* an item half moved to the new
+					* table (stripe lock) */
+	PLMC_CRASH_TABLE_DONE_TX = 27, /* a bucket's move, or the switch
+					* to the new table, half applied */
+	PLMC_CRASH_TABLE_FREE_TX = 28, /* an old table's page half given
+					* back, or the growth half closed */
 	PLMC_CRASH_COUNT
 };
 

@@ -46,7 +46,8 @@ static long walk_all(int cls, int reclaim, unsigned char *seen, long *reaped)
 
 			/* a block's items come in CAS order, above the
 			 * cursor's: never in bucket order (no bucket leaks) */
-			ck_assert_uint_gt(e->cas, i ? w->ent[i - 1].cas : after);
+			ck_assert_uint_gt(e->cas,
+					  i ? w->ent[i - 1].cas : after);
 
 			ck_assert_uint_eq(strlen(e->key), e->klen);
 			if (seen && sscanf(e->key, "k%d", &k) == 1 && k >= 0 &&
@@ -254,6 +255,58 @@ START_TEST(walk_under_writers)
 }
 END_TEST
 
+/* A walk across the table's growth (table.c): the 60,000 keys stored
+ * before it are each reported exactly once, though 120,000 more stored
+ * early in it double the table under it. */
+#define NGROW 60000
+
+START_TEST(walk_across_growth)
+{
+	static unsigned char seen[NGROW];
+	struct plmc_walk *w = malloc(sizeof(*w));
+	struct plmc_stats st0 = {.size = sizeof(st0)};
+	struct plmc_stats st1 = {.size = sizeof(st1)};
+	uint64_t cur = 0, after = 0;
+	long calls = 0;
+	char key[32];
+	int k, grown = 0;
+
+	ck_assert(w);
+	for (k = 0; k < NGROW; k++) {
+		snprintf(key, sizeof(key), "k%d", k);
+		ut_rc(plmc_set(key, strlen(key), "v", 1, 0, 0), PLMC_STORED);
+	}
+	ut_rc(plmc_stats(&st0), PLMC_OK);
+	do {
+		ut_rc(plmc_walk(cur, after, 0, 0, w), PLMC_OK);
+		for (uint32_t i = 0; i < w->n; i++)
+			if (sscanf(w->ent[i].key, "k%d", &k) == 1 && k >= 0 &&
+			    k < NGROW) {
+				ck_assert_msg(!seen[k], "k%d reported twice",
+					      k);
+				seen[k] = 1;
+			}
+		cur = w->next;
+		after = w->next_after;
+		if (++calls == 3 && !grown) { /* early on: grow */
+			for (k = 0; k < 120000; k++) {
+				snprintf(key, sizeof(key), "g%d", k);
+				ut_rc(plmc_set(key, strlen(key), "v", 1, 0, 0),
+				      PLMC_STORED);
+			}
+			grown = 1;
+		}
+	} while (!w->done);
+	ut_rc(plmc_stats(&st1), PLMC_OK);
+	ck_assert_msg(st1.hash_buckets > st0.hash_buckets,
+		      "the table did not grow (%llu buckets)",
+		      (unsigned long long)st1.hash_buckets);
+	for (k = 0; k < NGROW; k++)
+		ck_assert_msg(seen[k], "k%d missed", k);
+	free(w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("walk");
@@ -266,6 +319,7 @@ int main(void)
 	tcase_add_test(tc, walk_skips_and_reclaims_dead);
 	tcase_add_test(tc, walk_refuses_bad_requests);
 	tcase_add_test(tc, walk_under_writers);
+	tcase_add_test(tc, walk_across_growth);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

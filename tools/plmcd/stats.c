@@ -87,8 +87,7 @@ static void stats_commands(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "touch_misses", st->touch_misses);
 	STAT_U(b, "store_too_large", g_server.store_too_large);
 	STAT_U(b, "store_no_memory", g_server.store_no_memory);
-	STAT_U(b, "auth_cmds", 0);
-	STAT_U(b, "auth_errors", 0);
+	auth_stats(b);
 	if (g_opt.idle_timeout) /* memcached shows it only then */
 		STAT_U(b, "idle_kicks", g_server.idle_kicks);
 }
@@ -171,6 +170,7 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "log_watcher_skipped", g_server.log_skipped);
 	STAT_U(b, "log_watcher_sent", g_server.log_sent);
 	STAT_U(b, "log_watchers", g_server.log_watchers);
+	tls_stats(b); /* where memcached puts them, with -Z only */
 	STAT_U(b, "unexpected_napi_ids", 0);
 	STAT_U(b, "round_robin_fallback", 0);
 	STAT_U(b, "bytes", st->bytes);
@@ -220,8 +220,8 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "tcp_backlog", g_opt.backlog);
 	STAT_S(b, "binding_protocol", g_opt.proto == PROTO_BINARY ? "binary" :
 			g_opt.proto == PROTO_ASCII ? "ascii" : "auto-negotiate");
-	STAT_S(b, "auth_enabled_sasl", "no");
-	STAT_S(b, "auth_enabled_ascii", "no");
+	STAT_S(b, "auth_enabled_sasl", g_opt.sasl ? "yes" : "no");
+	STAT_S(b, "auth_enabled_ascii", g_opt.auth_file ? g_opt.auth_file : "no");
 	STAT_U(b, "item_size_max", st->item_size_max);
 	STAT_S(b, "maxconns_fast", "yes");
 	STAT_U(b, "hashpower_init",
@@ -236,6 +236,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
 	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
+	tls_settings(b);
 	STAT_S(b, "plmc_eviction", "clock");
 }
 

@@ -287,6 +287,15 @@ int watch_command(struct conn *c, struct cmd *k)
 			51);
 		return 0;
 	}
+	/* Lines go straight to the socket from the logging thread; a TLS
+	 * connection's bytes must pass its SSL object, which only its
+	 * worker may use: not yet (memcached's own answer to a watcher it
+	 * cannot add). */
+	if (c->tls) {
+		buf_add(&c->out, "WATCHER_FAILED failed to add log watcher\r\n",
+			42);
+		return 0;
+	}
 	for (int i = 1; i < k->n; i++) {
 		size_t j;
 

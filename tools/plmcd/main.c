@@ -209,6 +209,15 @@ static void conn_link(struct worker *wk, struct conn *c)
 
 static void conn_close(struct worker *wk, struct conn *c)
 {
+	/* memcached's close reasons: a quit or the client's close is
+	 * normal, an idle kick says so, a protocol error ends it */
+	const char *why = c->kicked		   ? "idle_timeout"
+			  : c->closing && !c->quit ? "error"
+						   : "normal";
+
+	watch_conn(c, why);
+	watch_drop(c); /* before the descriptor goes (watch.c) */
+	dump_drop(c);
 	for (int i = 0; c->yielded && i < wk->nyield; i++)
 		if (wk->yield[i] == c)
 			wk->yield[i] = NULL;
@@ -298,6 +307,7 @@ static void conn_accept(int *lp)
 		conn_close(wk, c);
 		return;
 	}
+	watch_conn(c, NULL);
 	if (g_opt.verbose)
 		fprintf(stderr, "<%d new client connection\n", fd);
 }
@@ -351,9 +361,20 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 	return 0;
 }
 
-static void conn_finish(struct worker *wk, struct conn *c)
+static void conn_finish(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
-	if (conn_flush(wk->ep, c) < 0 || c->closing)
+	int rc;
+
+	/* A metadump goes on a chunk at a time as its output drains
+	 * (dump.c); what was sent after it runs once it has ended. */
+	while ((rc = conn_flush(wk->ep, c)) == 0 && !c->closing && c->dump &&
+	       c->out.off == c->out.len) {
+		dump_more(c);
+		if (!c->dump && c->in.off < c->in.len &&
+		    conn_input(wk, c, w) < 0)
+			c->closing = 1;
+	}
+	if (rc < 0 || c->closing)
 		conn_close(wk, c);
 }
 
@@ -373,7 +394,7 @@ static void run_yielded(struct worker *wk, struct worker_ctx *w)
 		c->yielded = 0;
 		if (conn_input(wk, c, w) < 0)
 			c->closing = 1;
-		conn_finish(wk, c);
+		conn_finish(wk, c, w);
 	}
 }
 
@@ -406,7 +427,7 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 			break;
 	}
 flush:
-	conn_finish(wk, c);
+	conn_finish(wk, c, w);
 	return;
 close:
 	conn_close(wk, c);
@@ -430,6 +451,7 @@ static void idle_sweep(struct worker *wk)
 		if (now - c->last > (uint64_t)g_opt.idle_timeout) {
 			__atomic_add_fetch(&g_server.idle_kicks, 1,
 					   __ATOMIC_RELAXED);
+			c->kicked = 1;
 			conn_close(wk, c);
 		}
 	}
@@ -530,6 +552,23 @@ static void conns_report(struct buf *b)
 				   "conn_waiting");
 			buf_printf(b, "STAT %d:secs_since_last_cmd %llu\r\n",
 				   c->fd, (unsigned long long)(now - c->last));
+		}
+		pthread_mutex_unlock(&workers[w].lock);
+	}
+}
+
+/* "stats": the connections' buffers, under each worker's lock as above
+ * (the sizes are read as they stand: a running worker may change them). */
+static void bufs_report(struct server_bufs *sb)
+{
+	for (int w = 0; w < g_opt.threads; w++) {
+		pthread_mutex_lock(&workers[w].lock);
+		for (struct conn *c = workers[w].head; c; c = c->next) {
+			sb->in_count += !!c->in.cap;
+			sb->in_bytes += c->in.cap;
+			sb->in_free += c->in.cap - c->in.len;
+			sb->out_count += !!c->out.cap;
+			sb->out_bytes += c->out.cap;
 		}
 		pthread_mutex_unlock(&workers[w].lock);
 	}
@@ -651,7 +690,12 @@ static int create_store(const char *name)
 		.use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
-		.slab_min = g_opt.slab_min,
+		/* memcached's ladder unless told: smallest chunk 48 + its
+		 * -n 48 = 96 bytes, ours 56 + 40, so the class numbers a
+		 * client sees (stats slabs, cachedump, slabs reassign) are
+		 * memcached's */
+		.slab_min =
+			g_opt.slab_min ? g_opt.slab_min : PLMCD_SLAB_MIN_DEF,
 		/* debugtime moves the store clock: a test image's op only */
 		.flags = g_opt.debug_time ? PLMC_CREATE_TEST_IMAGE : 0,
 	};
@@ -798,6 +842,7 @@ int main(int argc, char **argv)
 	g_server.tcpport = g_opt.port;
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
 	g_server.conns = conns_report;
+	g_server.bufs = bufs_report;
 	if (start_workers(tid) < 0)
 		goto out;
 	fprintf(stderr, "plmcd: serving %s store %s (backend %s)%s%s\n",
@@ -816,6 +861,7 @@ out:
 		unlink(g_opt.unix_path);
 	if (g_opt.pidfile)
 		unlink(g_opt.pidfile);
+	crawler_wait(10000); /* a crawl thread's call must end first */
 	plmc_detach();
 	if (own_store[0])
 		plmc_destroy(own_store, 1, PLMC_USE_AUTO);

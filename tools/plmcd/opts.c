@@ -33,7 +33,7 @@
 struct plmcd_opts g_opt = {
 	.addr = "127.0.0.1", .port = 11211, .threads = 4, .maxconns = 1024,
 	.unix_mask = 0700, .mb = 64, .backlog = 1024, .reqs_per_event = 20,
-	.proto = PROTO_AUTO,
+	.proto = PROTO_AUTO, .slab_reassign = 1, /* memcached 1.6's default */
 	/* memcached's TLS defaults */
 	.ssl_keyformat = SSL_FILETYPE_PEM, .ssl_min_version = TLS1_2_VERSION,
 	.ssl_wbuf_size = 16 * 1024,
@@ -184,8 +184,8 @@ static const char *const o_internal[] = {
 	"hashpower", "no_hashexpand", "hash_algorithm", "tail_repair_time",
 	"lru_crawler_sleep", "lru_crawler_tocrawl", "hot_lru_pct",
 	"warm_lru_pct", "hot_max_factor", "warm_max_factor", "temporary_ttl",
-	"watcher_logbuf_size", "worker_logbuf_size", "slab_sizes",
-	"slab_chunk_max", "track_sizes", "no_inline_ascii_resp",
+	"worker_logbuf_size", "slab_sizes", "slab_chunk_max", "track_sizes",
+	"no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
 	"read_buf_mem_limit", "slab_automove_ratio", "slab_automove_window",
 	"slab_automove_freeratio", "sock_cookie_id", NULL,
@@ -193,8 +193,7 @@ static const char *const o_internal[] = {
 
 /* -o name that selects what plmc always does. */
 static const char *const o_always[] = {
-	"maxconns_fast", "lru_crawler", "no_lru_crawler", "lru_maintainer",
-	"no_lru_maintainer", "modern", "no_modern", NULL,
+	"maxconns_fast", "lru_maintainer", "no_lru_maintainer", "modern", NULL,
 };
 
 static int in_list(const char *const *l, const char *name)
@@ -299,6 +298,22 @@ static void ext_option(char *o)
 		refuse("-o no_maxconns_fast",
 		       "plmcd always answers \"ERROR Too many open "
 		       "connections\" and closes past -c");
+	} else if (!strcmp(o, "lru_crawler") || !strcmp(o, "no_lru_crawler")) {
+		/* memcached's crawler thread at start: here the "lru_crawler"
+		 * commands' switch (dump.c); the store reclaims on its own
+		 * either way */
+		crawler_on = o[0] == 'l';
+	} else if (!strcmp(o, "watcher_logbuf_size") && val) {
+		/* KiB of log lines a watcher may leave unread (watch.c) */
+		long kb = parse_long(val, "-o watcher_logbuf_size");
+
+		if (kb < 1 || kb > 1 << 20)
+			die("%s: 1 to 1048576 KiB", "-o watcher_logbuf_size");
+		watch_bufsize = (size_t)kb * 1024;
+	} else if (!strcmp(o, "no_modern")) {
+		/* memcached 1.4's defaults: no crawler, no slab moves */
+		crawler_on = 0;
+		g_opt.slab_reassign = 0;
 	} else if (in_list(o_always, o)) {
 		/* the store reclaims expired items on its own (clock hand). */
 	} else if (in_list(o_internal, o)) {

@@ -174,6 +174,8 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		it = kv_find_read(c, key, r->klen, kv_hash(key, r->klen));
 	if (op == PLMC_OP_GET)
 		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	if (KV_UNLIKELY(c->tenant))
+		kv_tenant_get(c, it);
 	if (!it)
 		return PLMC_NOT_FOUND;
 	rc = kv_value_out(c, it, r->buf, r->buflen, &resp);
@@ -196,6 +198,8 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 	kv_count(&c->st->cmd_get);
 	it = kv_find_read(c, key, e->klen, kv_hash(key, e->klen));
 	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	if (KV_UNLIKELY(c->tenant))
+		kv_tenant_get(c, it);
 	e->rc = PLMC_NOT_FOUND;
 	if (it)
 		e->rc = (s32)kv_value_out(c, it, e->buf, e->buflen, &resp);
@@ -282,6 +286,8 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
+	if (KV_UNLIKELY(c->tenant))
+		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
 	hash = it ? it->hash : kv_hash(key, r->klen); /* hashed once */
 	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
 	kv_scan(c);
@@ -398,6 +404,8 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	if (!kv_user_ok(r->out, n))
 		return PLMC_E_FAULT;
 	kv_stats_fill(c, &st);
+	if (c->tenant && !c->tadmin)
+		kv_tenant_stats(c, &st);
 	st.size = n;
 	memcpy((void *)r->out, &st, n);
 	return PLMC_OK;
@@ -421,6 +429,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (kv_req_only(r, 0))
 		return PLMC_E_INVAL;
+	if (c->tenant && !c->tadmin) /* every tenant's counters */
+		return PLMC_E_PERM;
 	kv_stats_reset(c);
 	return PLMC_OK;
 }
@@ -430,6 +440,9 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
 		return PLMC_E_INVAL;
+	/* A page move may evict any tenant's items: the owner's call. */
+	if (c->tenant && !c->tadmin)
+		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
 	if (r->exptime || r->vlen > 2)
@@ -477,12 +490,14 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	if (h->magic != PLMC_STORE_MAGIC || h->layout != PLMC_LAYOUT_VERSION ||
 	    h->hdr_size != sizeof(*h) || size < PLMC_STORE_MIN ||
 	    size > PLMC_STORE_MAX || size & (PLMC_STORE_ALIGN - 1) ||
-	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min))
+	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min) ||
+	    h->tenants > PLMC_TENANT_MAX)
 		return PLMC_E_CORRUPT;
 	if (kv_geo_init(&g, size))
 		return PLMC_E_CORRUPT;
 	kv_classes_init(h);
 	kv_hash_init(h, a->sip);
+	a->tenants = h->tenants;
 	a->geo = g;
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	/* Release: pairs with kv_ctx_init()'s acquire load of geo_key, so
@@ -605,6 +620,8 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
 		return kv_op_slabs(c, op, r);
+	case PLMC_OP_TENANT:
+		return kv_op_tenant(c, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -625,6 +642,8 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
 	c.recovered = 0;
+	c.tenant = 0;
+	c.tadmin = 0;
 	/* Before anything of this call can change the store: a check that
 	 * reads seq unchanged after its walk saw no call of this slot run
 	 * (check.c; x86 keeps stores in order, and the epoch xchg below is
@@ -667,6 +686,13 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 					__ATOMIC_RELAXED)) &&
 	    op != PLMC_OP_STATS && op != PLMC_OP_CHECK)
 		kv_recover_all(&c);
+	/* Whose keys this call names (tenant.c): after the recovery, which
+	 * frees a dead holder's ten_lock. */
+	if (KV_UNLIKELY(kv_area()->tenants)) {
+		rc = kv_tenant_enter(&c);
+		if (rc)
+			return rc;
+	}
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);

@@ -135,10 +135,22 @@ static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 			->locks[hash & (c->geo.nbuckets - 1) & (KV_NLOCKS - 1)];
 }
 
-static int kv_match(const struct kv_item *it, const char *key, u32 klen,
-		    u32 hash)
+/*
+ * The key's identity is (tenant, key bytes): klen and tenant are
+ * adjacent bytes of the item, compared as one 16-bit word, so a store
+ * without tenants (tenant 0 everywhere) pays nothing for it. The hash
+ * does not include the tenant: equal keys of two tenants share a chain,
+ * and only this compare tells them apart (docs/tenants.md).
+ */
+_Static_assert(__builtin_offsetof(struct kv_item, tenant) ==
+		       __builtin_offsetof(struct kv_item, klen) + 1,
+	       "klen and tenant: one word");
+
+static int kv_match(const struct kv_ctx *c, const struct kv_item *it,
+		    const char *key, u32 klen, u32 hash)
 {
-	return it->hash == hash && it->klen == klen &&
+	return it->hash == hash &&
+	       *(const kv_u16u *)&it->klen == (u16)(klen | c->tenant << 8) &&
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
@@ -153,7 +165,7 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, hash))
+		if (kv_match(c, it, key, klen, hash))
 			return it;
 		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
@@ -171,7 +183,7 @@ static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 	while ((p = *link)) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, hash))
+		if (kv_match(c, it, key, klen, hash))
 			return link;
 		link = &it->next;
 	}
@@ -245,12 +257,17 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 			   kv_item_bytes(it));
 	}
 	if (old) {
-		__atomic_fetch_and(&old->iflags, (u16)~KV_IT_LINKED,
+		__atomic_fetch_and(&old->iflags, (u8)~KV_IT_LINKED,
 				   __ATOMIC_RELAXED);
 		kv_cls_add(old->cls, &kv_cls(old->cls)->items, -1);
 		kv_cls_add(old->cls, &kv_cls(old->cls)->requested,
 			   -kv_item_bytes(old));
 	}
+	/* The tenants' counters, as the class counters (kv.h). */
+	if (KV_UNLIKELY(it && it->tenant))
+		kv_tenant_charge(it, 1);
+	if (KV_UNLIKELY(old && old->tenant))
+		kv_tenant_charge(old, -1);
 	w->gone = old;
 	w->put = it;
 	kv_crash(c, PLMC_CRASH_LINKED);

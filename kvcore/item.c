@@ -56,7 +56,7 @@ int kv_item_live(const struct kv_ctx *c, const struct kv_item *it)
  */
 void kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 {
-	const u16 b = KV_IT_FETCHED | KV_IT_REF;
+	const u8 b = KV_IT_FETCHED | KV_IT_REF;
 	u32 now = (u32)c->now;
 
 	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
@@ -119,11 +119,18 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 		*err = PLMC_E_TOOBIG;
 		return 0;
 	}
+	/* A tenant makes room under its quota from its own items first. */
+	if (KV_UNLIKELY(c->tenant)) {
+		*err = kv_tenant_room(c, size);
+		if (*err)
+			return 0;
+	}
 	it = kv_alloc_evict(c, size, &cls, err);
 	if (!it)
 		return 0;
 	memset(it, 0, KV_ITEM_HDR);
 	it->klen = (u8)klen;
+	it->tenant = (u8)c->tenant;
 	it->cls = (u8)cls;
 	it->vlen = (u32)vlen;
 	it->flags = flags;

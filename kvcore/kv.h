@@ -131,10 +131,50 @@ struct kv_stat {
 	u64 evicted_unfetched;
 	u64 evictions;
 	u64 scan_pos; /* next bucket of this slot's expiry scan (evict.c) */
-	u64 pad[5];
+	/*
+	 * Tenants (tenant.c), each attach id << 8 | tenant index, 0 =
+	 * none: valid only while the slot's owner is that attachment (a
+	 * slot that changes hands finds a different attach id in its
+	 * ppage, so it never inherits them). tcache: the owner's own
+	 * tenant; tas: the tenant a proxy acts for (PLMC_TOP_AS).
+	 */
+	u64 tcache;
+	u64 tas;
+	u64 pad[3];
 };
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
+
+/*
+ * One tenant (tenant.c, docs/tenants.md). key is written once, under
+ * kv_area.ten_lock, with a release store after the rest is set; flags
+ * and quota only by the owner or root (single relaxed stores: readers
+ * take old or new). The counters are locked adds made right after the
+ * transaction that links or unlinks an item (kv_wr_link), like the
+ * class counters: a death between the two leaves them off by that one
+ * item. flush_*: the tenant's own flush_all, as kv_area's.
+ */
+struct kv_tenant {
+	u64 key;   /* id | 1 << 32 once taken, 0 = free */
+	u64 flags; /* PLMC_TENANT_* */
+	u64 quota; /* bytes of chunks, 0 = the default share */
+	u64 flush_time;
+	u64 flush_cas;
+	s64 items;
+	s64 bytes; /* header + key + value */
+	s64 mem;   /* chunk bytes: what the quota bounds */
+	u64 cmd_get;
+	u64 get_hits;
+	u64 cmd_set;
+	u64 evictions;
+	u64 outofmemory;
+	u64 cmd_flush;
+	u64 pad[2];
+};
+
+_Static_assert(sizeof(struct kv_tenant) == 128, "kv_tenant: two lines");
+
+#define KV_TEN_TAKEN (1ULL << 32)
 
 /* Geometry, derived from the store header once (dispatch.c, kv_derive). */
 struct kv_geo {
@@ -208,6 +248,11 @@ struct kv_area {
 	u64 item_max;
 	struct kv_geo geo;
 	u64 sip[4]; /* SipHash's initial state from hdr->hash_key (hash.c) */
+	u64 tenants; /* hdr->tenants, checked (kv_derive): 0 = none */
+	/* The tenant table (tenant.c): entries 1..tenants; 0 unused (an
+	 * item of tenant 0 belongs to a store without tenants). */
+	kv_lock_t ten_lock; /* taking a free entry; never nested */
+	struct kv_tenant ten[PLMC_TENANT_MAX + 1];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -242,8 +287,10 @@ struct kv_item {
 	u32 flags;   /* the client's 32-bit flags */
 	u32 vlen;
 	u8 klen;
+	u8 tenant;   /* tenant index, 0 without tenants: part of the key
+		      * (kv_match compares klen and tenant as one word) */
 	u8 cls;
-	u16 iflags;  /* KV_IT_* */
+	u8 iflags;   /* KV_IT_* */
 	char data[]; /* key, then value */
 };
 
@@ -377,6 +424,9 @@ struct kv_ctx {
 	const struct kv_item *pin; /* item the call is copying from: never
 				    * evicted under it */
 	long recovered; /* dead slots this call recovered */
+	u32 tenant;	/* the call's tenant index (0: the store has none);
+			 * every key it names is this tenant's */
+	u32 tadmin;	/* the caller is the store's owner or root */
 	struct kv_geo geo;
 };
 
@@ -637,6 +687,32 @@ kv_find_read(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 	kv_reap(c, key, klen, hash);
 	return 0;
 }
+
+/* tenant.c */
+static inline struct kv_tenant *kv_ten(u64 i)
+{
+	return &kv_area()->ten[i];
+}
+
+int kv_tenant_enter(struct kv_ctx *c);
+void kv_tenant_flush_ctx(struct kv_ctx *c);
+long kv_op_tenant(struct kv_ctx *c, const struct plmc_req *r);
+int kv_tenant_room(struct kv_ctx *c, u64 size);
+void kv_tenant_charge(const struct kv_item *it, s64 d);
+void kv_tenant_count(const struct kv_ctx *c, u64 off);
+void kv_tenant_get(const struct kv_ctx *c, const struct kv_item *hit);
+void kv_tenant_stats(const struct kv_ctx *c, struct plmc_stats *st);
+
+/* A call working on another tenant's item (eviction for a page move,
+ * the expiry scan): kv_as_enter switches the key space and the flush
+ * rule to @t's, kv_as_exit switches back. */
+struct kv_as {
+	u32 tenant;
+	u64 flush_time, flush_cas;
+};
+
+void kv_as_enter(struct kv_ctx *c, u32 t, struct kv_as *s);
+void kv_as_exit(struct kv_ctx *c, const struct kv_as *s);
 
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);

@@ -52,6 +52,7 @@ enum plmc_op {
 				* (0 = the global pool): memcached's
 				* slabs reassign */
 	PLMC_OP_AUTOMOVE = 26, /* vlen = mode 0..2: slabs automove */
+	PLMC_OP_TENANT = 27,   /* flags = PLMC_TOP_*, below */
 	PLMC_OP_COUNT
 };
 
@@ -93,6 +94,20 @@ enum plmc_crash_point {
 	PLMC_CRASH_POOL_TX = 23,       /* spare page half pushed on the
 					* global pool (page lock) */
 	PLMC_CRASH_COUNT
+};
+
+/*
+ * PLMC_OP_TENANT's commands (req.flags); docs/tenants.md.
+ *   LIST:  out = struct plmc_tenant[buflen]; result: entries visible
+ *   SET:   klen = id, vlen = quota bytes, cas = PLMC_TENANT_* flags
+ *   AS:    klen = id (PLMC_TENANT_SELF: own)
+ *   FLUSH: exptime = delay: flush_all of every tenant
+ */
+enum plmc_tenant_cmd {
+	PLMC_TOP_LIST = 1,
+	PLMC_TOP_SET = 2,
+	PLMC_TOP_AS = 3,
+	PLMC_TOP_FLUSH = 4,
 };
 
 /*

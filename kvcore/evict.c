@@ -248,7 +248,7 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 			 * built or retired by other calls, which free them
 			 * soon (unless what is left is our own pin). A
 			 * tenant finds only other tenants' items: NOMEM. */
-			if (kv_class_chunks(k) && !c->pin && !c->tenant)
+			if (kv_class_chunks(k) && !c->pin && !kv_area()->tenants)
 				m = -1;
 			break;
 		}

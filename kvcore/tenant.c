@@ -22,6 +22,12 @@
  * table does not know takes a free entry with the default quota on its
  * first call; with none free its calls fail (PLMC_E_NOTENANT).
  *
+ * The store's owner (hdr->owner_uid) and root take no entry: their calls
+ * run in the store's own key space, index 0, which no tenant's key
+ * reaches, without a quota; their flush_all is the whole store's (as
+ * memcached's), and they may configure tenants, act for one (as a proxy
+ * does), reset the counters and move pages.
+ *
  * Quota: the chunk bytes of a tenant's linked items (kv_tenant.mem,
  * changed with the links in kv_wr_link) stay under its quota: before a
  * tenant allocates, it evicts its own items until the new chunk fits
@@ -148,7 +154,9 @@ int kv_tenant_enter(struct kv_ctx *c)
 	u32 uid = pp->uid, own;
 
 	c->tadmin = uid == 0 || uid == kv_hdr()->owner_uid;
-	if (KV_LIKELY((tc & ~0xffULL) == tag && (tc & 0xff))) {
+	if (c->tadmin) {
+		own = 0; /* the store's own key space, no entry */
+	} else if (KV_LIKELY((tc & ~0xffULL) == tag && (tc & 0xff))) {
 		own = (u32)(tc & 0xff);
 	} else {
 		own = kv_tenant_take(c, uid, 0, 0);
@@ -160,8 +168,9 @@ int kv_tenant_enter(struct kv_ctx *c)
 	c->tenant = own;
 	/* A proxy's choice holds while the proxy flag does. */
 	if ((as & ~0xffULL) == tag && (as & 0xff) &&
-	    (__atomic_load_n(&kv_ten(own)->flags, __ATOMIC_RELAXED) &
-	     PLMC_TENANT_PROXY))
+	    (c->tadmin ||
+	     (__atomic_load_n(&kv_ten(own)->flags, __ATOMIC_RELAXED) &
+	      PLMC_TENANT_PROXY)))
 		c->tenant = (u32)(as & 0xff);
 	kv_tenant_flush_ctx(c);
 	return 0;
@@ -342,16 +351,18 @@ static long kv_tenant_set(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* AS (a proxy): klen = the id to act for, PLMC_TENANT_SELF = own. The
- * caller's own entry decides (c->tenant may be a tenant acted for). */
+/* AS (the owner, root or a proxy): klen = the id to act for,
+ * PLMC_TENANT_SELF = own. The caller's own entry decides (c->tenant may
+ * be a tenant acted for; kv_tenant_enter refreshed tcache). */
 static long kv_tenant_as(struct kv_ctx *c, const struct plmc_req *r)
 {
-	u32 own = (u32)(c->st->tcache & 0xff), i = 0;
+	u32 own = c->tadmin ? 0 : (u32)(c->st->tcache & 0xff), i = 0;
 	u64 tag = kv_tag();
 
 	if (kv_req_only(r, RQ_KLEN | RQ_FLAGS))
 		return PLMC_E_INVAL;
-	if (!(__atomic_load_n(&kv_ten(own)->flags, __ATOMIC_RELAXED) &
+	if (!c->tadmin &&
+	    !(__atomic_load_n(&kv_ten(own)->flags, __ATOMIC_RELAXED) &
 	      PLMC_TENANT_PROXY))
 		return PLMC_E_PERM;
 	if (r->klen != PLMC_TENANT_SELF) {
@@ -382,7 +393,7 @@ static long kv_tenant_flush_all(struct kv_ctx *c, const struct plmc_req *r)
  * of them (PLMC_E_INVAL). */
 long kv_op_tenant(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (!c->tenant)
+	if (!kv_area()->tenants)
 		return PLMC_E_INVAL;
 	switch (r->flags) {
 	case PLMC_TOP_LIST:

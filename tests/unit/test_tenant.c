@@ -6,8 +6,8 @@
  * items only, the counters are per tenant, and only the owner, root or a
  * proxy may do what the store reserves to them.
  *
- * One process plays several tenants through plmc_as_tenant(): the
- * creator (the owner) marks its own uid a proxy. A forked child that
+ * One process plays several tenants through plmc_as_tenant(), which the
+ * creator (the owner) may call as a proxy does. A forked child that
  * drops to another uid plays an ordinary tenant (skipped when the test
  * does not run as root).
  */
@@ -36,8 +36,6 @@ static void tenant_store(unsigned tenants, uint64_t size)
 	rc = plmc_create_ex(ut_name, &o);
 	ck_assert_msg(rc == 0, "create: %s", plmc_strerror(rc));
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
-	ut_rc(plmc_tenant_set((uint32_t)getuid(), 0, PLMC_TENANT_PROXY),
-	      PLMC_OK);
 }
 
 static void setup(void)
@@ -261,7 +259,7 @@ START_TEST(counters)
 	as(TB);
 	set_str("k", "vv");
 	list(t, &n);
-	ck_assert_uint_eq(n, 3); /* the owner's, A's and B's */
+	ck_assert_uint_eq(n, 2); /* the owner takes no entry */
 	a = find(t, n, TA);
 	b = find(t, n, TB);
 	ck_assert_int_eq(a->items, 2);
@@ -282,8 +280,9 @@ START_TEST(table_full)
 {
 	ut_rc(plmc_as_tenant(1), PLMC_OK);
 	ut_rc(plmc_as_tenant(2), PLMC_OK);
-	ut_rc(plmc_as_tenant(3), PLMC_OK); /* + the owner's: 4 */
-	ut_rc(plmc_as_tenant(4), PLMC_E_NOTENANT);
+	ut_rc(plmc_as_tenant(4), PLMC_OK);
+	ut_rc(plmc_as_tenant(3), PLMC_OK);
+	ut_rc(plmc_as_tenant(5), PLMC_E_NOTENANT);
 	ut_rc(plmc_tenant_set(5, 0, 0), PLMC_E_NOTENANT);
 	ut_rc(plmc_tenant_set(1, 0, 0x80), PLMC_E_INVAL);
 	ut_rc(plmc_tenant_set(PLMC_TENANT_SELF, 0, 0), PLMC_E_INVAL);
@@ -361,6 +360,69 @@ START_TEST(other_uid)
 }
 END_TEST
 
+/* A child as uid nobody, marked a proxy: it may act for A. */
+static int child_proxy(void)
+{
+	char buf[16];
+	size_t vlen;
+
+	if (setgid(NOBODY) || setuid(NOBODY))
+		return 1;
+	if (plmc_attach(ut_name, PLMC_USE_AUTO))
+		return 2;
+	if (plmc_get("k", 1, buf, sizeof(buf), &vlen, NULL, NULL) !=
+	    PLMC_NOT_FOUND)
+		return 3;
+	if (plmc_as_tenant(TA) != PLMC_OK)
+		return 4;
+	if (plmc_get("k", 1, buf, sizeof(buf), &vlen, NULL, NULL) != PLMC_OK ||
+	    vlen != 5)
+		return 5;
+	if (plmc_flush_store(0) != PLMC_E_PERM) /* a proxy is no owner */
+		return 6;
+	if (plmc_as_tenant(PLMC_TENANT_SELF) != PLMC_OK ||
+	    plmc_get("k", 1, buf, sizeof(buf), &vlen, NULL, NULL) !=
+		    PLMC_NOT_FOUND)
+		return 7;
+	return 0;
+}
+
+START_TEST(proxy_uid)
+{
+	int st;
+	pid_t pid;
+
+	if (getuid() != 0)
+		return;
+	as(TA);
+	set_str("k", "alpha");
+	ut_rc(plmc_tenant_set(NOBODY, 0, PLMC_TENANT_PROXY), PLMC_OK);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid)
+		_exit(child_proxy());
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st), "child: check %d",
+		      WEXITSTATUS(st));
+}
+END_TEST
+
+/* The owner's own flush_all (no tenant chosen) is the whole store's. */
+START_TEST(owner_flush)
+{
+	char buf[16];
+
+	as(TA);
+	set_str("a", "1");
+	as(PLMC_TENANT_SELF);
+	set_str("o", "1");
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	ut_rc(get_str("o", buf, sizeof(buf), NULL), PLMC_NOT_FOUND);
+	as(TA);
+	ut_rc(get_str("a", buf, sizeof(buf), NULL), PLMC_NOT_FOUND);
+}
+END_TEST
+
 /* A store without tenants has no tenant calls; nothing else changes. */
 START_TEST(no_tenants)
 {
@@ -407,6 +469,8 @@ int main(void)
 	tcase_add_test(tc, counters);
 	tcase_add_test(tc, table_full);
 	tcase_add_test(tc, other_uid);
+	tcase_add_test(tc, proxy_uid);
+	tcase_add_test(tc, owner_flush);
 	tcase_add_test(tc, no_tenants);
 	tcase_add_test(tc, create_range);
 	suite_add_tcase(s, tc);

@@ -404,7 +404,7 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	if (!kv_user_ok(r->out, n))
 		return PLMC_E_FAULT;
 	kv_stats_fill(c, &st);
-	if (c->tenant && !c->tadmin)
+	if (c->tenant) /* a tenant's call: its own counters */
 		kv_tenant_stats(c, &st);
 	st.size = n;
 	memcpy((void *)r->out, &st, n);
@@ -657,6 +657,9 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 		return PLMC_OK;
 	if (op == PLMC_OP_RELEASE) {
 		c.ks->crash_at = 0; /* an arm never outlives its owner */
+		/* Nor a proxy's choice of tenant (tenant.c): the next thread
+		 * of this process to take the slot starts as itself. */
+		__atomic_store_n(&c.st->tas, 0, __ATOMIC_RELAXED);
 		/* What the slot retired goes now if nobody reads it, else
 		 * the list is an orphan's: noted for adoption. */
 		kv_reclaim(&c, 0);

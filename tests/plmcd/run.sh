@@ -196,6 +196,43 @@ listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
 }
 check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
+tenants_two() { # -o tenant=ID: two plmcds on one store with tenants, keys apart
+	"$B/plctl" create "$store-t" --size 16M --tenants 4 >/dev/null || return 1
+	local p2=$((op_port + 2)) pa pb r
+	"$B/plmcd" -u root -n "$store-t" -o tenant=1001 -p "$op_port" 2>"$tmp/ta.err" &
+	pa=$!
+	"$B/plmcd" -u root -n "$store-t" -o tenant=1002 -p "$p2" 2>"$tmp/tb.err" &
+	pb=$!
+	wait_port "$op_port"
+	wait_port "$p2"
+	r=$(/usr/bin/python3 - "$op_port" "$p2" <<'PY'
+import socket, sys, time
+def ask(port, cmds):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+    s.sendall(cmds)
+    time.sleep(0.3)
+    return s.recv(4096)
+a, b = sys.argv[1], sys.argv[2]
+ok = [ask(a, b"set k 0 0 5\r\nalpha\r\nset n 0 0 2\r\n10\r\n") == b"STORED\r\nSTORED\r\n",
+      ask(b, b"get k\r\nincr n 1\r\ndelete k\r\nset k 0 0 4\r\nbeta\r\n")
+      == b"END\r\nNOT_FOUND\r\nNOT_FOUND\r\nSTORED\r\n",
+      ask(b, b"flush_all\r\n") == b"OK\r\n",
+      ask(a, b"get k\r\nincr n 1\r\n") == b"VALUE k 0 5\r\nalpha\r\nEND\r\n11\r\n"]
+st = ask(a, b"stats\r\n")
+items = [l for l in st.split(b"\r\n") if l.startswith(b"STAT curr_items ")]
+ok.append(items == [b"STAT curr_items 2"])
+print(all(ok), ok, items)
+PY
+)
+	kill "$pb" "$pa"
+	wait_gone "$pa"
+	wait_gone "$pb"
+	echo "$r"
+	"$B/plctl" tenant list "$store-t"
+	"$B/plctl" destroy "$store-t" --force >/dev/null
+	[ "${r%% *}" = True ]
+}
+check "-o tenant=ID: two plmcds on a store with tenants see only their own keys" tenants_two
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

@@ -33,6 +33,8 @@ struct plmcd_opts {
 	int slab_automove_set; /* -o slab_automove given: tell the store */
 	int mb_set;            /* -m given: a store that exists says so */
 	int debug_time;		/* -o debug_time: the debugtime command */
+	int tenant_set;		/* -o tenant=ID given */
+	uint32_t tenant;	/* ... the tenant every connection acts for */
 	enum plmcd_proto proto;
 	unsigned unix_mask;
 	uint64_t mb, item_max;
@@ -72,6 +74,11 @@ struct conn {
 	 * arrives: `swallow` bytes still to drop.
 	 */
 	size_t swallow;
+	/* The tenant its commands run for (tenant.c): has_tenant 0 = the
+	 * daemon's (-o tenant, else plmcd's own key space). Where the
+	 * connection's user is known, the map sets it. */
+	int has_tenant;
+	uint32_t tenant;
 };
 
 #define PLMCD_MGET_SLOT 4096	/* per-key room in a batched multi-get */
@@ -103,6 +110,13 @@ size_t meta_run(struct conn *c, struct worker_ctx *w, struct cmd *k,
 /* A meta line of more words than the tokenizer keeps: memcached's answer
  * (ms's data block, if any, is then read as commands, as memcached does). */
 void meta_too_many(struct conn *c, struct cmd *k);
+
+/*
+ * Tenants (tenant.c, docs/tenants.md): make this worker thread's calls
+ * run for @c's tenant (plmc_as_tenant, only when it changes). Return: 0,
+ * or -1 (the store refused: plmcd is no proxy, or the table is full).
+ */
+int tenant_enter(struct conn *c);
 
 /* The per-worker buffers proto_run() needs. */
 int worker_ctx_init(struct worker_ctx *w);

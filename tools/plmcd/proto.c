@@ -593,6 +593,10 @@ void worker_ctx_free(struct worker_ctx *w)
 
 int proto_run(struct conn *c, struct worker_ctx *w)
 {
+	if (tenant_enter(c)) {
+		buf_printf(&c->out, "SERVER_ERROR tenant refused by the store\r\n");
+		return -1;
+	}
 	for (int done = 0;; done++) {
 		size_t n;
 

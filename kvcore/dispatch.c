@@ -642,8 +642,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
 	c.recovered = 0;
-	c.tenant = 0;
-	c.tadmin = 0;
+	c.tenant = 0; /* c.tadmin: read only where tenants are (tenant.c) */
 	/* Before anything of this call can change the store: a check that
 	 * reads seq unchanged after its walk saw no call of this slot run
 	 * (check.c; x86 keeps stores in order, and the epoch xchg below is

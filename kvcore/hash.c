@@ -146,8 +146,9 @@ _Static_assert(__builtin_offsetof(struct kv_item, tenant) ==
 		       __builtin_offsetof(struct kv_item, klen) + 1,
 	       "klen and tenant: one word");
 
-static int kv_match(const struct kv_ctx *c, const struct kv_item *it,
-		    const char *key, u32 klen, u32 hash)
+static inline __attribute__((always_inline)) int
+kv_match(const struct kv_ctx *c, const struct kv_item *it, const char *key,
+	 u32 klen, u32 hash)
 {
 	return it->hash == hash &&
 	       *(const kv_u16u *)&it->klen == (u16)(klen | c->tenant << 8) &&
@@ -263,11 +264,16 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 		kv_cls_add(old->cls, &kv_cls(old->cls)->requested,
 			   -kv_item_bytes(old));
 	}
-	/* The tenants' counters, as the class counters (kv.h). */
-	if (KV_UNLIKELY(it && it->tenant))
-		kv_tenant_charge(it, 1);
-	if (KV_UNLIKELY(old && old->tenant))
-		kv_tenant_charge(old, -1);
+	/* The tenant's counters, as the class counters (kv.h). Both items
+	 * are c->tenant's: the chain search matched it, a new item takes
+	 * it, and a call working on another tenant's item switches to that
+	 * tenant first (kv_as_enter). */
+	if (KV_UNLIKELY(c->tenant)) {
+		if (it)
+			kv_tenant_charge(it, 1);
+		if (old)
+			kv_tenant_charge(old, -1);
+	}
 	w->gone = old;
 	w->put = it;
 	kv_crash(c, PLMC_CRASH_LINKED);

@@ -303,8 +303,9 @@ static void kv_tenant_out(const struct kv_ctx *c, u32 i, struct plmc_tenant *o)
 	o->cmd_flush = __atomic_load_n(&t->cmd_flush, __ATOMIC_RELAXED);
 }
 
-/* LIST: the owner and root see every taken entry, others their own
- * (the one this call runs for). Return: how many there are to see. */
+/* LIST: the owner and root in their own key space see every taken
+ * entry; any other call (a proxy's for a tenant too) the one it runs
+ * for. Return: how many there are to see. */
 static long kv_tenant_list(struct kv_ctx *c, const struct plmc_req *r)
 {
 	struct plmc_tenant o;
@@ -318,7 +319,7 @@ static long kv_tenant_list(struct kv_ctx *c, const struct plmc_req *r)
 		return PLMC_E_FAULT;
 	for (i = 1; i <= kv_area()->tenants; i++) {
 		if (!__atomic_load_n(&kv_ten(i)->key, __ATOMIC_ACQUIRE) ||
-		    (!c->tadmin && i != c->tenant))
+		    ((!c->tadmin || c->tenant) && i != c->tenant))
 			continue;
 		if (n < r->buflen) {
 			kv_tenant_out(c, (u32)i, &o);

@@ -221,6 +221,9 @@ ok = [ask(a, b"set k 0 0 5\r\nalpha\r\nset n 0 0 2\r\n10\r\n") == b"STORED\r\nST
 st = ask(a, b"stats\r\n")
 items = [l for l in st.split(b"\r\n") if l.startswith(b"STAT curr_items ")]
 ok.append(items == [b"STAT curr_items 2"])
+tl = ask(b, b"stats tenants\r\n").split(b"\r\n")
+ok.append(b"STAT tenant:1002:curr_items 1" in tl and
+          not any(l.startswith(b"STAT tenant:1001:") for l in tl))
 print(all(ok), ok, items)
 PY
 )

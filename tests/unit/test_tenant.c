@@ -169,8 +169,11 @@ static struct plmc_tenant *find(struct plmc_tenant *t, size_t n, uint32_t id)
 	return NULL;
 }
 
+/* Every row: the owner in its own key space (acting for a tenant, it
+ * would see that tenant's row only). Ends acting as itself. */
 static void list(struct plmc_tenant *t, size_t *n)
 {
+	as(PLMC_TENANT_SELF);
 	ut_rc(plmc_tenant_list(t, PLMC_TENANT_MAX, n), PLMC_OK);
 }
 
@@ -211,6 +214,7 @@ START_TEST(quota_evicts_own)
 	ck_assert_int_eq(b->items, NB);
 	ck_assert_uint_eq(b->evictions, 0);
 	/* The newest of A's are there. */
+	as(TA);
 	snprintf(k, sizeof(k), "a:%d", NA - 1);
 	ut_rc(plmc_get(k, strlen(k), buf, sizeof(buf), &vlen, NULL, NULL),
 	      PLMC_OK);
@@ -380,6 +384,15 @@ static int child_proxy(void)
 		return 5;
 	if (plmc_flush_store(0) != PLMC_E_PERM) /* a proxy is no owner */
 		return 6;
+	{
+		struct plmc_tenant t[PLMC_TENANT_MAX];
+		size_t n = 0;
+
+		/* Acting for A, it sees A's row only. */
+		if (plmc_tenant_list(t, PLMC_TENANT_MAX, &n) || n != 1 ||
+		    t[0].id != TA)
+			return 8;
+	}
 	if (plmc_as_tenant(PLMC_TENANT_SELF) != PLMC_OK ||
 	    plmc_get("k", 1, buf, sizeof(buf), &vlen, NULL, NULL) !=
 		    PLMC_NOT_FOUND)

@@ -28,10 +28,15 @@
 
 /* Unlink @it (a chunk of class @cls) if it is still linked under its
  * key; @move: for a page move (move.c), counted as memcached's
- * slab_reassign_evictions_nomem, not as an eviction. Return: 1 if done. */
+ * slab_reassign_evictions_nomem, not as an eviction; KV_EV_DEAD: only
+ * if it is dead (expired or flushed). Return: 1 if done. */
+#define KV_EV_MOVE 1
+#define KV_EV_DEAD 2
+
 static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
-			int move)
+			int how)
 {
+	int move = how & KV_EV_MOVE;
 	char key[KV_KEY_MAX];
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
 	u32 hash = __atomic_load_n(&it->hash, __ATOMIC_RELAXED);
@@ -44,7 +49,7 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 		return 0;
 	memcpy(key, it->data, klen);
 	kv_wr_begin(c, &w, key, klen, hash);
-	if (w.old == it) {
+	if (w.old == it && (!(how & KV_EV_DEAD) || w.state != KV_LIVE)) {
 		kv_wr_link(c, &w, 0);
 		done = 1;
 	}
@@ -75,24 +80,29 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 }
 
 /*
- * kv_evict_one in @it's tenant's key space: the chunk's tenant byte is
- * read like its key (maybe stale; a wrong one finds no such item under
- * the lock, and nothing happens).
+ * kv_evict_one in @it's tenant's key space (and by its flush rule): the
+ * chunk's tenant byte is read like its key (maybe stale; a wrong one
+ * finds no such item under the lock, and nothing happens).
  */
-int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
+static int kv_evict_as(struct kv_ctx *c, struct kv_item *it, int cls, int how)
 {
 	u32 t = __atomic_load_n(&it->tenant, __ATOMIC_RELAXED);
 	struct kv_as as;
 	int done;
 
 	if (KV_LIKELY(t == c->tenant))
-		return kv_evict_one(c, it, cls, move);
+		return kv_evict_one(c, it, cls, how);
 	if (t > kv_area()->tenants)
 		return 0;
 	kv_as_enter(c, t, &as);
-	done = kv_evict_one(c, it, cls, move);
+	done = kv_evict_one(c, it, cls, how);
 	kv_as_exit(c, &as);
 	return done;
+}
+
+int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
+{
+	return kv_evict_as(c, it, cls, move ? KV_EV_MOVE : 0);
 }
 
 /*
@@ -114,10 +124,15 @@ int kv_evict(struct kv_ctx *c, int cls)
 		f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
 		if (!(f & KV_IT_LINKED) || it == c->pin)
 			continue;
-		/* A tenant evicts its own items only (docs/tenants.md); in
-		 * a store without tenants both are 0. */
-		if (__atomic_load_n(&it->tenant, __ATOMIC_RELAXED) != c->tenant)
+		/* A tenant evicts its own items only (docs/tenants.md); of
+		 * another tenant's it takes only dead ones (expired, or
+		 * flushed by that tenant). Without tenants both are 0. */
+		if (__atomic_load_n(&it->tenant, __ATOMIC_RELAXED) !=
+		    c->tenant) {
+			if (kv_evict_as(c, it, cls, KV_EV_DEAD))
+				return 1;
 			continue;
+		}
 		/* Dead items go first; a set REF buys a live one a pass. */
 		if ((f & KV_IT_REF) && kv_item_live(c, it)) {
 			__atomic_fetch_and(&it->iflags, (u8)~KV_IT_REF,

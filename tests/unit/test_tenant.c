@@ -248,6 +248,70 @@ START_TEST(quota_too_small)
 }
 END_TEST
 
+/*
+ * A full store (quotas as large as the store): A may take the chunks of
+ * B's dead items (B flushed them), never of B's live ones. Without the
+ * dead-item rule A's writes fail once the store is full.
+ */
+START_TEST(full_takes_dead_only)
+{
+	struct plmc_stats st = {.size = sizeof(st)};
+	struct plmc_tenant t[PLMC_TENANT_MAX], *b;
+	char k[32], v[200];
+	size_t n;
+	int64_t items;
+	int i, nb = 0, rc = 0;
+
+	ut_rc(plmc_stats(&st), PLMC_OK);
+	ut_rc(plmc_tenant_set(TA, st.limit_maxbytes, 0), PLMC_OK);
+	ut_rc(plmc_tenant_set(TB, st.limit_maxbytes, 0), PLMC_OK);
+	memset(v, 'v', sizeof(v));
+	as(TB);
+	/* B fills the store: until it evicts its own items (its STATS
+	 * are its own). */
+	st.evictions = 0;
+	for (i = 0; i < 400000 && !st.evictions; i++) {
+		snprintf(k, sizeof(k), "b:%d", i);
+		ut_rc(plmc_set(k, strlen(k), v, sizeof(v), 0, 0), PLMC_STORED);
+		if (!(i % 512))
+			ut_rc(plmc_stats(&st), PLMC_OK);
+	}
+	ck_assert_int_lt(i, 400000);
+	list(t, &n);
+	b = find(t, n, TB);
+	ck_assert_ptr_nonnull(b);
+	items = b->items;
+	/* B's live items: A gets NOMEM rather than evict one (once the
+	 * chunks B's own evictions retired are used up). */
+	as(TA);
+	for (i = 0; i < 200 && rc != PLMC_E_NOMEM; i++) {
+		snprintf(k, sizeof(k), "a:%d", i);
+		rc = plmc_set(k, strlen(k), v, sizeof(v), 0, 0);
+		ck_assert_msg(rc == PLMC_STORED || rc == PLMC_E_NOMEM,
+			      "A's set: %s", plmc_strerror(rc));
+	}
+	ck_assert_int_eq(rc, PLMC_E_NOMEM);
+	list(t, &n);
+	b = find(t, n, TB);
+	ck_assert_int_eq(b->items, items);
+	as(TB);
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	as(TA);
+	for (i = 0; i < 1000; i++) {
+		snprintf(k, sizeof(k), "a:%d", i);
+		ut_rc(plmc_set(k, strlen(k), v, sizeof(v), 0, 0), PLMC_STORED);
+	}
+	/* B's items stored after its flush are live: A leaves them. */
+	as(TB);
+	for (i = 0; i < 50; i++) {
+		snprintf(k, sizeof(k), "c:%d", i);
+		if (plmc_set(k, strlen(k), v, sizeof(v), 0, 0) == PLMC_STORED)
+			nb++;
+	}
+	ck_assert_int_eq(nb, 50);
+}
+END_TEST
+
 /* Counters per tenant; the table lists every tenant to the owner. */
 START_TEST(counters)
 {
@@ -480,6 +544,7 @@ int main(void)
 	tcase_add_test(tc, quota_evicts_own);
 	tcase_add_test(tc, quota_too_small);
 	tcase_add_test(tc, counters);
+	tcase_add_test(tc, full_takes_dead_only);
 	tcase_add_test(tc, table_full);
 	tcase_add_test(tc, other_uid);
 	tcase_add_test(tc, proxy_uid);

@@ -236,6 +236,18 @@ PY
 	[ "${r%% *}" = True ]
 }
 check "-o tenant=ID: two plmcds on a store with tenants see only their own keys" tenants_two
+tenant_map_syntax() { # -o tenant_map: USER:ID pairs, or a refusal that says so
+	local out pid
+	out=$("$B/plmcd" -u root -o tenant_map=alice -p "$op_port" 2>&1) && return 1
+	echo "$out"
+	grep -q "tenant_map: USER:ID" <<<"$out" || return 1
+	"$B/plmcd" -u root -o tenant_map=alice:1001:bob:1002 -p "$op_port" 2>/dev/null &
+	pid=$!
+	wait_port "$op_port" || return 1
+	kill "$pid"
+	wait_gone "$pid"
+}
+check "-o tenant_map: a malformed map refused, USER:ID pairs accepted" tenant_map_syntax
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

@@ -202,6 +202,11 @@ static void ext_option(char *o)
 			die("%s: a uid or tenant id", "-o tenant");
 		g_opt.tenant = (uint32_t)id;
 		g_opt.tenant_set = 1;
+	} else if (!strcmp(o, "tenant_map")) {
+		/* USER:ID pairs, ':'-separated (',' separates -o options) */
+		if (!val || tenant_map_ok(val))
+			die("%s: USER:ID[:USER:ID...]", "-o tenant_map");
+		g_opt.tenant_map = val;
 	} else if (!strcmp(o, "slab_chunk_min")) {
 		g_opt.slab_min = (uint32_t)parse_size(val ? val : "", "-o slab_chunk_min");
 	} else {

@@ -35,6 +35,7 @@ struct plmcd_opts {
 	int debug_time;		/* -o debug_time: the debugtime command */
 	int tenant_set;		/* -o tenant=ID given */
 	uint32_t tenant;	/* ... the tenant every connection acts for */
+	const char *tenant_map;	/* -o tenant_map=USER:ID[:USER:ID...] */
 	enum plmcd_proto proto;
 	unsigned unix_mask;
 	uint64_t mb, item_max;
@@ -117,6 +118,17 @@ void meta_too_many(struct conn *c, struct cmd *k);
  * or -1 (the store refused: plmcd is no proxy, or the table is full).
  */
 int tenant_enter(struct conn *c);
+
+/*
+ * -o tenant_map: the tenant of an authenticated @user, set on @c (the
+ * authentication code calls it once it knows the user). Return: 0, or
+ * -1 when the map names no such user (the connection keeps the
+ * daemon's tenant: -o tenant, else plmcd's own key space).
+ */
+int tenant_map_user(struct conn *c, const char *user);
+
+/* Check -o tenant_map's syntax (opts.c): 0 or -1. */
+int tenant_map_ok(const char *map);
 
 /* The per-worker buffers proto_run() needs. */
 int worker_ctx_init(struct worker_ctx *w);

@@ -13,6 +13,9 @@
  * plmcd, keeps the tenants apart; plmcd only decides which connection
  * is which tenant.
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include "plmcd.h"
 #include <plmc.h>
 
@@ -27,4 +30,57 @@ int tenant_enter(struct conn *c)
 	else
 		return 0; /* no tenants: plmcd's own key space */
 	return plmc_as_tenant(t) == PLMC_OK ? 0 : -1;
+}
+
+/*
+ * The map is -o tenant_map's string, USER:ID pairs joined by ':' (a
+ * user name holds no ':'). Walked per lookup: once per connection.
+ */
+static int map_next(const char **p, const char **user, size_t *ulen,
+		    uint32_t *id)
+{
+	const char *s = *p, *colon = strchr(s, ':');
+	char *end;
+	unsigned long v;
+
+	if (!*s || !colon || colon == s)
+		return -1;
+	errno = 0;
+	v = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || v >= 0xffffffffUL ||
+	    (*end && *end != ':'))
+		return -1;
+	*user = s;
+	*ulen = (size_t)(colon - s);
+	*id = (uint32_t)v;
+	*p = *end ? end + 1 : end;
+	return 0;
+}
+
+int tenant_map_ok(const char *map)
+{
+	const char *p = map, *u;
+	size_t n;
+	uint32_t id;
+
+	while (*p)
+		if (map_next(&p, &u, &n, &id))
+			return -1;
+	return p == map ? -1 : 0;
+}
+
+int tenant_map_user(struct conn *c, const char *user)
+{
+	const char *p = g_opt.tenant_map, *u;
+	size_t n;
+	uint32_t id;
+
+	while (p && *p && !map_next(&p, &u, &n, &id)) {
+		if (strlen(user) == n && !memcmp(user, u, n)) {
+			c->tenant = id;
+			c->has_tenant = 1;
+			return 0;
+		}
+	}
+	return -1;
 }

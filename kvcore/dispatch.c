@@ -501,25 +501,18 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	a->geo = g;
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	/* Release: pairs with kv_ctx_init()'s acquire load of geo_key, so
-	 * a caller that sees the key sees the geometry and classes. */
-	__atomic_store_n(&a->geo_key, size | 1, __ATOMIC_RELEASE);
+	 * a caller that sees the key sees the geometry and classes. Bit 1:
+	 * the store has tenants (kv_ctx_slow). */
+	__atomic_store_n(&a->geo_key, size | (h->tenants ? 3 : 1),
+			 __ATOMIC_RELEASE);
 	return 0;
 }
 
 /* Fill in geometry (derived once, kv_derive) and time. */
-static int kv_ctx_init(struct kv_ctx *c)
+static inline __attribute__((always_inline)) void
+kv_ctx_fill(struct kv_ctx *c, const struct plmc_store_hdr *h,
+	    const struct kv_area *a)
 {
-	const struct plmc_store_hdr *h = kv_hdr();
-	const struct kv_area *a = kv_area();
-
-	/* Acquire: pairs with kv_derive()'s release store of geo_key. */
-	if (KV_UNLIKELY(__atomic_load_n(&a->geo_key, __ATOMIC_ACQUIRE) !=
-			(h->store_size | 1))) {
-		int rc = kv_derive(h);
-
-		if (rc)
-			return rc;
-	}
 	c->geo = a->geo;
 	c->item_max = a->item_max;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
@@ -528,6 +521,39 @@ static int kv_ctx_init(struct kv_ctx *c)
 	 * so the flush_cas stored before it is read below. */
 	c->flush_time = __atomic_load_n(&a->flush_time, __ATOMIC_ACQUIRE);
 	c->flush_cas = __atomic_load_n(&a->flush_cas, __ATOMIC_RELAXED);
+}
+
+/*
+ * geo_key says store_size | 1 (derived, no tenants), store_size | 3
+ * (derived, tenants) or anything else (derive now). A store with tenants
+ * always comes here: its calls pick their tenant (tenant.c), and a store
+ * without them pays nothing for it.
+ */
+static __attribute__((noinline)) int kv_ctx_slow(struct kv_ctx *c, u64 key)
+{
+	const struct plmc_store_hdr *h = kv_hdr();
+	const struct kv_area *a = kv_area();
+	int rc;
+
+	if (key != (h->store_size | 3)) {
+		rc = kv_derive(h);
+		if (rc)
+			return rc;
+	}
+	kv_ctx_fill(c, h, a);
+	return a->tenants ? kv_tenant_enter(c) : 0;
+}
+
+static int kv_ctx_init(struct kv_ctx *c)
+{
+	const struct plmc_store_hdr *h = kv_hdr();
+	const struct kv_area *a = kv_area();
+	/* Acquire: pairs with kv_derive()'s release store of geo_key. */
+	u64 key = __atomic_load_n(&a->geo_key, __ATOMIC_ACQUIRE);
+
+	if (KV_UNLIKELY(key != (h->store_size | 1)))
+		return kv_ctx_slow(c, key);
+	kv_ctx_fill(c, h, a);
 	return 0;
 }
 
@@ -688,13 +714,6 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 					__ATOMIC_RELAXED)) &&
 	    op != PLMC_OP_STATS && op != PLMC_OP_CHECK)
 		kv_recover_all(&c);
-	/* Whose keys this call names (tenant.c): after the recovery, which
-	 * frees a dead holder's ten_lock. */
-	if (KV_UNLIKELY(kv_area()->tenants)) {
-		rc = kv_tenant_enter(&c);
-		if (rc)
-			return rc;
-	}
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);

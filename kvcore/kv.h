@@ -241,8 +241,9 @@ struct kv_area {
 	u64 mv_rescues; /* live items copied off moving pages */
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
-	 * when geo_key == store_size | 1 (0 in a new store: derive on the
-	 * first call). Written before geo_key (release).
+	 * when geo_key == store_size | 1, or | 3 in a store with tenants
+	 * (0 in a new store: derive on the first call). Written before
+	 * geo_key (release).
 	 */
 	u64 geo_key;
 	u64 item_max;
@@ -423,9 +424,10 @@ struct kv_ctx {
 	u64 item_max;	/* the store's max item size (memcached's rule) */
 	const struct kv_item *pin; /* item the call is copying from: never
 				    * evicted under it */
-	long recovered; /* dead slots this call recovered */
+	s32 recovered;	/* dead slots this call recovered */
 	u32 tenant;	/* the call's tenant index (0: the store has none);
-			 * every key it names is this tenant's */
+			 * every key it names is this tenant's. Beside
+			 * recovered: both zeroed by one store */
 	u32 tadmin;	/* the caller is the store's owner or root */
 	struct kv_geo geo;
 };

@@ -137,8 +137,9 @@ static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 
 /*
  * The key's identity is (tenant, key bytes): klen and tenant are
- * adjacent bytes of the item, compared as one 16-bit word, so a store
- * without tenants (tenant 0 everywhere) pays nothing for it. The hash
+ * adjacent bytes of the item, compared as one 16-bit word: a store
+ * without tenants (tenant 0 everywhere) pays only forming that word
+ * once per lookup (three instructions). The hash
  * does not include the tenant: equal keys of two tenants share a chain,
  * and only this compare tells them apart (docs/tenants.md).
  */

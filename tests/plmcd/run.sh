@@ -14,10 +14,15 @@
 #     the systemd unit's exposure against memcached's.
 #  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
 #     client's load, every request answered.
+#  3b. netsec.py: TLS (-Z) with pymemcache's tls_context and Python's
+#     ssl (set/get, a plain client refused, a stalled handshake that
+#     blocks nobody, ssl_verify_mode with a right and a wrong CA), the
+#     -Y login with pymemcache, SASL (-S) with libmemcached's
+#     memccp/memccat; certificates made at test time (make-certs.sh).
 #  4. pymemcache's integration tests (Debian's python3-pymemcache ships
-#     them), with Debian's python3 and pytest. The three TLS cases are
-#     deselected: they need certificate files and a TLS listener, which
-#     neither plmcd nor Debian's memcached setup here provides.
+#     them), with Debian's python3 and pytest. Its three TLS cases are
+#     deselected: they load a CA file from pymemcache's own test tree,
+#     which Debian does not ship (netsec.py covers pymemcache over TLS).
 # Prints a line per check and a final "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -87,6 +92,13 @@ cat "$tmp/hostile"
 pass=$((pass + $(grep -c '^PASS' "$tmp/hostile")))
 fail=$((fail + $(grep -c '^FAIL' "$tmp/hostile")))
 grep -q '^hostile cases: [0-9]* passed, 0 failed' "$tmp/hostile" || { echo "FAIL hostile.py did not finish"; fail=$((fail + 1)); }
+echo "-- TLS and authentication with real clients (tests/plmcd/netsec.py)"
+if tests/plmcd/make-certs.sh "$tmp/certs" &&
+	/usr/bin/python3 tests/plmcd/netsec.py "$B/plmcd" "$tmp/certs" "$tmp" >"$tmp/netsec" 2>&1; then :; fi
+cat "$tmp/netsec"
+pass=$((pass + $(grep -c '^PASS' "$tmp/netsec")))
+fail=$((fail + $(grep -c '^FAIL' "$tmp/netsec")))
+grep -q '^netsec cases: [0-9]* passed, 0 failed' "$tmp/netsec" || { echo "FAIL netsec.py did not finish"; fail=$((fail + 1)); }
 pytests=/usr/lib/python3/dist-packages/pymemcache/test/test_integration.py
 if [ -f "$pytests" ] && /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
 	check "pymemcache integration tests" /usr/bin/python3 -m pytest -q \
@@ -248,6 +260,38 @@ tenant_map_syntax() { # -o tenant_map: USER:ID pairs, or a refusal that says so
 	wait_gone "$pid"
 }
 check "-o tenant_map: a malformed map refused, USER:ID pairs accepted" tenant_map_syntax
+tenants_auth() { # -Y and -o tenant_map: each logged-in user is its own tenant
+	printf 'alice:pa\nbob:pb\ncarol:pc\n' >"$tmp/auth"
+	"$B/plctl" create "$store-y" --size 16M --tenants 4 >/dev/null || return 1
+	"$B/plmcd" -u root -n "$store-y" -Y "$tmp/auth" \
+		-o tenant_map=alice:1001:bob:1002 -p "$op_port" 2>"$tmp/y.err" &
+	local pid=$! r
+	wait_port_auth "$op_port"
+	r=$(/usr/bin/python3 - "$op_port" <<'PY'
+import socket, sys, time
+def session(user, pw, cmds):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    tok = ("%s %s" % (user, pw)).encode()
+    s.sendall(b"set a 0 0 %d\r\n%s\r\n" % (len(tok), tok) + cmds)
+    time.sleep(0.4)
+    return s.recv(4096)
+ok = [session("alice", "pa", b"set k 0 0 5\r\nalpha\r\n") == b"STORED\r\nSTORED\r\n",
+      session("bob", "pb", b"get k\r\nset k 0 0 4\r\nbeta\r\n") == b"STORED\r\nEND\r\nSTORED\r\n",
+      session("alice", "pa", b"get k\r\n") == b"STORED\r\nVALUE k 0 5\r\nalpha\r\nEND\r\n",
+      session("carol", "pc", b"get k\r\n").startswith(b"STORED\r\nSERVER_ERROR no tenant")]
+print(all(ok), ok)
+PY
+)
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$r"
+	cat "$tmp/y.err"
+	"$B/plctl" destroy "$store-y" --force >/dev/null
+	[ "${r%% *}" = True ]
+}
+# plmcd -Y answers nothing but the login: wait for the port to accept.
+wait_port_auth() { for _ in $(seq 200); do /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=1)" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+check "-Y with -o tenant_map: each user its own tenant, an unmapped user refused" tenants_auth
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

@@ -600,6 +600,15 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 	for (int done = 0;; done++) {
 		size_t n;
 
+		/* a login just changed the connection's tenant (tenant.c) */
+		if (c->tenant_dirty) {
+			c->tenant_dirty = 0;
+			if (tenant_enter(c)) {
+				buf_printf(&c->out, "SERVER_ERROR no tenant for "
+						    "this user\r\n");
+				return -1;
+			}
+		}
 		/* -R: after that many requests, let the worker serve the
 		 * others first (memcached's conn_yields) */
 		if (done == g_opt.reqs_per_event && c->in.off < c->in.len &&
@@ -626,7 +635,9 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 				return rc;
 			continue;
 		}
-		n = run_one(c, w);
+		/* -Y: nothing but the login until it succeeds (auth.c) */
+		n = g_opt.auth_file && !c->authed ? auth_ascii(c)
+						  : run_one(c, w);
 		if (n == (size_t)-1)
 			return -1;
 		if (n == 0)

@@ -23,10 +23,14 @@ int tenant_enter(struct conn *c)
 {
 	uint32_t t;
 
+	if (c->has_tenant < 0)
+		return -1; /* a user the map does not name */
 	if (c->has_tenant)
 		t = c->tenant;
 	else if (g_opt.tenant_set)
 		t = g_opt.tenant;
+	else if (g_opt.tenant_map)
+		t = PLMC_TENANT_SELF; /* not logged in yet: runs nothing */
 	else
 		return 0; /* no tenants: plmcd's own key space */
 	return plmc_as_tenant(t) == PLMC_OK ? 0 : -1;

@@ -1059,10 +1059,11 @@ struct tenant_opts {
 	int use, json;
 };
 
-/* A uid: digits, or a user name. Return: 0 or -1. */
+/* A uid: digits, or a user name in /etc/passwd. Return: 0 or -1. */
 static int tenant_uid(const char *s, uint32_t *uid)
 {
 	struct passwd *pw;
+	FILE *f;
 	char *end;
 	unsigned long v;
 
@@ -1074,11 +1075,18 @@ static int tenant_uid(const char *s, uint32_t *uid)
 		*uid = (uint32_t)v;
 		return 0;
 	}
-	pw = getpwnam(s);
-	if (!pw)
+	/* /etc/passwd itself, not NSS: plctl is also linked static (the
+	 * test host), where getpwnam would need glibc's shared modules */
+	f = fopen("/etc/passwd", "r");
+	if (!f)
 		return -1;
-	*uid = (uint32_t)pw->pw_uid;
-	return 0;
+	while ((pw = fgetpwent(f)))
+		if (!strcmp(pw->pw_name, s))
+			break;
+	if (pw)
+		*uid = (uint32_t)pw->pw_uid;
+	fclose(f);
+	return pw ? 0 : -1;
 }
 
 static int tenant_parse(int argc, char **argv, struct tenant_opts *t)
@@ -1179,7 +1187,7 @@ static int tenant_run(const struct tenant_opts *t)
 	if (tenant_uid(t->who, &uid)) {
 		fprintf(stderr, "plctl: tenant: no such uid or user: %s\n",
 			t->who);
-		return PLMC_E_INVAL;
+		return 1; /* said: exit 2, as a usage error */
 	}
 	return plmc_tenant_set(uid, t->quota, t->flags);
 }
@@ -1201,6 +1209,8 @@ static int cmd_tenant(int argc, char **argv)
 		return fail("attach", t.name, rc);
 	rc = tenant_run(&t);
 	plmc_detach();
+	if (rc == 1)
+		return 2;
 	if (rc == PLMC_E_INVAL)
 		fprintf(stderr, "plctl: %s has no tenants, or a bad value\n",
 			t.name);

@@ -52,7 +52,7 @@ static int map_next(const char **p, const char **user, size_t *ulen,
 	errno = 0;
 	v = strtoul(colon + 1, &end, 10);
 	if (errno || end == colon + 1 || v >= 0xffffffffUL ||
-	    (*end && *end != ':'))
+	    (*end && (*end != ':' || !end[1])))
 		return -1;
 	*user = s;
 	*ulen = (size_t)(colon - s);

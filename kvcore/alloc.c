@@ -27,6 +27,20 @@
 
 #define KV_MC_FIRST 96 /* memcached's first chunk: 48-byte header + -n 48 */
 
+/* cls_tab[i]: the smallest class holding (i + 1) * 8 bytes. Every
+ * chunk size is a multiple of 8, so that is the class of every size in
+ * (i * 8, (i + 1) * 8]. The last class (a page) holds them all. */
+static void kv_cls_tab_init(struct kv_area *a, u64 ncls)
+{
+	u64 i, k = 0;
+
+	for (i = 0; i < KV_CLS_TAB; i++) {
+		while (k < ncls - 1 && a->csize[k] < (i + 1) * 8)
+			k++;
+		__atomic_store_n(&a->cls_tab[i], (u8)k, __ATOMIC_RELAXED);
+	}
+}
+
 /*
  * The class sizes for the header's settings (memcached's -f and -n):
  * the smallest holds a 56-byte item header plus slab_min bytes; each
@@ -71,6 +85,7 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 	}
 	__atomic_store_n(&a->csize[n++], (u32)KV_PAGE_SIZE, __ATOMIC_RELAXED);
 	__atomic_store_n(&a->ncls, n, __ATOMIC_RELAXED);
+	kv_cls_tab_init(a, n);
 	/* Release: pairs with the acquire load of ctab above (every
 	 * caller's): the sizes and ncls before it are seen with it. */
 	__atomic_store_n(&a->ctab, key, __ATOMIC_RELEASE);
@@ -103,6 +118,8 @@ int kv_class_of(u64 size)
 	const struct kv_area *a = kv_area();
 	int lo = 0, hi = (int)a->ncls - 1;
 
+	if (KV_LIKELY(size - 1 < KV_CLS_TAB * 8ULL))
+		return a->cls_tab[(size - 1) / 8];
 	if (hi < 0 || size > a->csize[hi])
 		return -1;
 	while (lo < hi) { /* csize is increasing */
@@ -150,16 +167,16 @@ static int kv_page_take(struct kv_ctx *c)
 	if (a->pool) { /* the global pool first: pages moves gave back */
 		u64 pg = a->pool - 1;
 
-		kv_tx_init(&t);
+		kv_tx_init(&t, c->ks);
 		kv_tx_set(&t, &a->pool, c->geo.pnext[pg]);
 		kv_tx_set(&t, &a->npool, a->npool - 1);
 		kv_tx_set(&t, &c->ks->spare, c->geo.pages + pg * KV_PAGE_SIZE);
-		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_PAGE_TX);
+		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
 	} else if (n < c->geo.npages) {
-		kv_tx_init(&t);
+		kv_tx_init(&t, c->ks);
 		kv_tx_set(&t, &a->pages_used, n + 1);
 		kv_tx_set(&t, &c->ks->spare, c->geo.pages + n * KV_PAGE_SIZE);
-		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_PAGE_TX);
+		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
 	}
 	kv_unlock(c, &a->page_lock);
 	return c->ks->spare != 0;
@@ -225,11 +242,11 @@ void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page)
 		if (cl->last_take != c->now) /* automove's idleness clock */
 			__atomic_store_n(&cl->last_take, c->now,
 					 __ATOMIC_RELAXED);
-		kv_tx_init(&t);
+		kv_tx_init(&t, c->ks);
 		p = kv_chunk_take(c, cl, k, &t);
 		if (p) {
 			kv_tx_set(&t, &c->ks->chunk, p | (u64)k << 56);
-			kv_tx_commit(c, c->ks, &t, PLMC_CRASH_ALLOC_TX);
+			kv_tx_commit(c, &t, PLMC_CRASH_ALLOC_TX);
 		}
 		kv_unlock(c, &cl->lock);
 		if (!p && (!page || !kv_page_take(c)))
@@ -261,7 +278,7 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 		kv_tx_set(t, &cl->free, (u64)p);
 		kv_tx_set(t, &cl->nfree, cl->nfree + 1);
 	}
-	kv_tx_commit(c, c->ks, t, point);
+	kv_tx_commit(c, t, point);
 	kv_unlock(c, &cl->lock);
 }
 

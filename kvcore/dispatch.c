@@ -110,7 +110,8 @@ static int kv_key_in(const struct plmc_req *r, char *key)
  * @resp. No lock held: the epoch keeps @it readable.
  * Return: PLMC_OK, or PLMC_E_SMALLBUF (nothing copied, resp filled).
  */
-static long kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
+static inline __attribute__((always_inline)) long
+kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
 			 u64 buflen, struct plmc_resp *resp)
 {
 	kv_item_fetched(c, it);
@@ -668,6 +669,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
 	c.recovered = 0;
+	c.reused = 0;
 	c.tenant = 0; /* c.tadmin: read only where tenants are (tenant.c) */
 	/* Before anything of this call can change the store: a check that
 	 * reads seq unchanged after its walk saw no call of this slot run
@@ -684,7 +686,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 		c.ks->crash_at = 0; /* an arm never outlives its owner */
 		/* Nor a proxy's choice of tenant (tenant.c): the next thread
 		 * of this process to take the slot starts as itself. */
-		__atomic_store_n(&c.st->tas, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&kv_tslot(&c)->tas, 0, __ATOMIC_RELAXED);
 		/* What the slot retired goes now if nobody reads it, else
 		 * the list is an orphan's: noted for adoption. */
 		kv_reclaim(&c, 0);
@@ -717,9 +719,16 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	/* Own list when due (kv_reclaim_due); orphans (free slots' lists,
-	 * epoch.c) every 64th call while the hint says there are. */
-	if (kv_reclaim_due(c.ks) || !(c.ks->seq & 63))
-		kv_reclaim(&c, !(c.ks->seq & 63));
+	/* Own list a little per call (kv_reclaim_step): once due, and
+	 * every 64th call whatever its length (a short list, such as one
+	 * taken over from a dead owner, must not wait for more retires);
+	 * orphans (free slots' lists, epoch.c) every 64th call while the
+	 * hint says there are. */
+	if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
+	    KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
+		kv_reclaim_step(&c, !(c.ks->seq & 63));
+	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
+	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))
+		kv_reclaim(&c, 1);
 	return rc;
 }

@@ -209,21 +209,6 @@ void kv_scan(struct kv_ctx *c)
 	}
 }
 
-/*
- * Whether this slot's retired items are worth a reclaim scan at the end
- * of its call: KV_RETIRE_BATCH of them, or KV_RETIRE_BYTES of chunks
- * (the newest one's class as the measure): 32 retired items of 50 KB
- * would hold more than a page each slot, out of every class's reach
- * until the slot's next failed allocation.
- */
-int kv_reclaim_due(const struct kv_slot *ks)
-{
-	const struct kv_item *t = (const struct kv_item *)ks->rtail;
-
-	return ks->rcount >= KV_RETIRE_BATCH ||
-	       (t && ks->rcount * kv_class_size(t->cls) >= KV_RETIRE_BYTES);
-}
-
 /* Give a reader that holds back reclamation a moment to leave. */
 static void kv_relax(void)
 {
@@ -244,8 +229,12 @@ static void kv_relax(void)
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 {
 	int k = kv_class_of(size), n, m = 0;
-	void *p;
+	void *p = k >= 0 ? kv_reuse(c, k) : 0;
 
+	if (p) { /* a chunk of this slot's own retired list */
+		*cls = k;
+		return p;
+	}
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0)

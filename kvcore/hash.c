@@ -197,6 +197,29 @@ static s64 kv_item_bytes(const struct kv_item *it)
 	return (s64)(KV_ITEM_HDR + it->klen + it->vlen);
 }
 
+/* The class counters of a link: @it in, @old out. An overwrite in the
+ * same class (the common set) is one add, or none at the same size. */
+static void kv_wr_count(const struct kv_item *it, const struct kv_item *old)
+{
+	if (it && old && it->cls == old->cls) {
+		s64 d = kv_item_bytes(it) - kv_item_bytes(old);
+
+		if (d)
+			kv_cls_add(it->cls, &kv_cls(it->cls)->requested, d);
+		return;
+	}
+	if (it) {
+		kv_cls_add(it->cls, &kv_cls(it->cls)->items, 1);
+		kv_cls_add(it->cls, &kv_cls(it->cls)->requested,
+			   kv_item_bytes(it));
+	}
+	if (old) {
+		kv_cls_add(old->cls, &kv_cls(old->cls)->items, -1);
+		kv_cls_add(old->cls, &kv_cls(old->cls)->requested,
+			   -kv_item_bytes(old));
+	}
+}
+
 /* Take @key's stripe lock and find its link (w->old: what is there). */
 void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 		 u32 hash)
@@ -230,7 +253,7 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 
 	if (!it && !old)
 		return;
-	kv_tx_init(&t);
+	kv_tx_init(&t, c->ks);
 	if (it) {
 		if (!w->keep_cas)
 			it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
@@ -252,19 +275,11 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 	kv_tx_set(&t, &c->st->bytes, (u64)(c->st->bytes + bytes));
 	/* Last: the release store that publishes @it. */
 	kv_tx_set(&t, w->link, it ? (u64)it : next);
-	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_LINK_TX);
-	if (it) {
-		kv_cls_add(it->cls, &kv_cls(it->cls)->items, 1);
-		kv_cls_add(it->cls, &kv_cls(it->cls)->requested,
-			   kv_item_bytes(it));
-	}
-	if (old) {
+	kv_tx_commit(c, &t, PLMC_CRASH_LINK_TX);
+	if (old)
 		__atomic_fetch_and(&old->iflags, (u8)~KV_IT_LINKED,
 				   __ATOMIC_RELAXED);
-		kv_cls_add(old->cls, &kv_cls(old->cls)->items, -1);
-		kv_cls_add(old->cls, &kv_cls(old->cls)->requested,
-			   -kv_item_bytes(old));
-	}
+	kv_wr_count(it, old);
 	/* The tenant's counters, as the class counters (kv.h). Both items
 	 * are c->tenant's: the chain search matched it, a new item takes
 	 * it, and a call working on another tenant's item switches to that

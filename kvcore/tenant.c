@@ -35,8 +35,8 @@
  * for a tenant skips other tenants' items (kv_evict), and automatic page
  * moves are off (move.c), so one tenant cannot evict another's items.
  *
- * Per slot, the resolved tenant is cached in kv_stat.tcache (and a
- * proxy's choice in .tas), tagged with the attach id, so the common call
+ * Per slot, the resolved tenant is cached in kv_area.tslot[].tcache (and
+ * a proxy's choice in .tas), tagged with the attach id, so the common call
  * costs two loads and a compare; a slot that changes hands misses the
  * tag and resolves again.
  *
@@ -149,7 +149,7 @@ void kv_tenant_flush_ctx(struct kv_ctx *c)
 int kv_tenant_enter(struct kv_ctx *c)
 {
 	const struct plmc_ppage *pp = kv_ppage();
-	struct kv_stat *st = c->st;
+	struct kv_tslot *st = kv_tslot(c);
 	u64 tag = kv_tag(), tc = st->tcache, as = st->tas;
 	u32 uid = pp->uid, own;
 
@@ -357,7 +357,7 @@ static long kv_tenant_set(struct kv_ctx *c, const struct plmc_req *r)
  * be a tenant acted for; kv_tenant_enter refreshed tcache). */
 static long kv_tenant_as(struct kv_ctx *c, const struct plmc_req *r)
 {
-	u32 own = c->tadmin ? 0 : (u32)(c->st->tcache & 0xff), i = 0;
+	u32 own = c->tadmin ? 0 : (u32)(kv_tslot(c)->tcache & 0xff), i = 0;
 	u64 tag = kv_tag();
 
 	if (kv_req_only(r, RQ_KLEN | RQ_FLAGS))
@@ -371,7 +371,7 @@ static long kv_tenant_as(struct kv_ctx *c, const struct plmc_req *r)
 		if (!i)
 			return PLMC_E_NOTENANT;
 	}
-	__atomic_store_n(&c->st->tas, i ? tag | i : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&kv_tslot(c)->tas, i ? tag | i : 0, __ATOMIC_RELAXED);
 	return PLMC_OK;
 }
 

@@ -487,6 +487,7 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	struct kv_area *a = kv_area();
 	u64 size = h->store_size;
 	struct kv_geo g;
+	struct kv_tgeo tg;
 
 	if (h->magic != PLMC_STORE_MAGIC || h->layout != PLMC_LAYOUT_VERSION ||
 	    h->hdr_size != sizeof(*h) || size < PLMC_STORE_MIN ||
@@ -494,12 +495,14 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min) ||
 	    h->tenants > PLMC_TENANT_MAX)
 		return PLMC_E_CORRUPT;
-	if (kv_geo_init(&g, size))
+	if (kv_geo_init(&g, &tg, size))
 		return PLMC_E_CORRUPT;
 	kv_classes_init(h);
 	kv_hash_init(h, a->sip);
 	a->tenants = h->tenants;
 	a->geo = g;
+	a->tg = tg;
+	kv_table_init(&g);
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	/* Release: pairs with kv_ctx_init()'s acquire load of geo_key, so
 	 * a caller that sees the key sees the geometry and classes. Bit 1:

@@ -79,7 +79,7 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 }
 
 /* The oldest epoch any other live slot may still read in; ~0 if none. */
-static u64 kv_epoch_min(struct kv_ctx *c)
+u64 kv_epoch_min(struct kv_ctx *c)
 {
 	u64 min = ~0ULL, e, i;
 

@@ -188,18 +188,20 @@ static int kv_scan_item(struct kv_ctx *c, struct kv_item *it)
 
 void kv_scan(struct kv_ctx *c)
 {
-	u64 b = c->st->scan_pos, mask = c->geo.nbuckets - 1, i;
+	u64 b = c->st->scan_pos, i, s;
 
+	kv_table_step(c); /* the table's growth (table.c) */
 #ifdef KV_BENCH_NO_SCAN /* bench only: the scan's cost (docs/store.md) */
 	return;
 #endif
 	kv_move_poll(c);
 	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
+	/* The table readers walk first (growing: the old one). */
+	s = kv_tstate();
 	for (i = 0; i < KV_SCAN_STEP; i++) {
 		/* Acquire, as kv_lookup: pairs with kv_wr_link()'s release
 		 * of the link, so a linked item is read complete. */
-		u64 p = __atomic_load_n(&c->geo.buckets[(b + i) & mask],
-					__ATOMIC_ACQUIRE);
+		u64 p = __atomic_load_n(kv_tcur(c, s, b + i), __ATOMIC_ACQUIRE);
 
 		for (; p; p = __atomic_load_n(&((struct kv_item *)p)->next,
 					      __ATOMIC_ACQUIRE)) {

@@ -124,15 +124,11 @@ int kv_key_eq(const void *a, const void *b, u32 n)
 	return kv_key_eq_inline(a, b, n);
 }
 
-static u64 *kv_bucket(struct kv_ctx *c, u32 hash)
-{
-	return &c->geo.buckets[hash & (c->geo.nbuckets - 1)];
-}
-
+/* A key's stripe lock: the same in every table (each has at least
+ * KV_NLOCKS buckets, so bucket mod KV_NLOCKS is hash mod KV_NLOCKS). */
 static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 {
-	return &kv_area()
-			->locks[hash & (c->geo.nbuckets - 1) & (KV_NLOCKS - 1)];
+	return &kv_area()->locks[hash & (KV_NLOCKS - 1)];
 }
 
 /*
@@ -147,27 +143,33 @@ _Static_assert(__builtin_offsetof(struct kv_item, tenant) ==
 		       __builtin_offsetof(struct kv_item, klen) + 1,
 	       "klen and tenant: one word");
 
-static inline __attribute__((always_inline)) int
-kv_match(const struct kv_ctx *c, const struct kv_item *it, const char *key,
-	 u32 klen, u32 hash)
+static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
 {
-	return it->hash == hash &&
-	       *(const kv_u16u *)&it->klen == (u16)(klen | c->tenant << 8) &&
+	return klen | c->tenant << 8;
+}
+
+/* @tk: kv_tkey(c, klen), the item's klen and tenant as one word. */
+static inline __attribute__((always_inline)) int
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk,
+	 u32 hash)
+{
+	return it->hash == hash && *(const kv_u16u *)&it->klen == (u16)tk &&
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
-/* Context: epoch announced. Return: the item for @key, or NULL. */
-struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+/* The item for @key on the chain at @bucket, or NULL. */
+static inline __attribute__((always_inline)) struct kv_item *
+kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
 {
 	/* Acquire (here and for each next): pairs with kv_wr_link()'s
 	 * release store of the link, so the item it points at is read as
-	 * it was built (publication). */
-	u64 p = __atomic_load_n(kv_bucket(c, hash), __ATOMIC_ACQUIRE);
+	 * it was built (publication); and with table.c's moves. */
+	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
 
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(c, it, key, klen, hash))
+		if (kv_match(it, key, klen, tk, hash))
 			return it;
 		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
@@ -175,21 +177,62 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 	return 0;
 }
 
-/* Context: stripe lock held. Return: the link that points at @key's item
- * (its value is 0 if there is none: then it is the chain's last link). */
-static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+/* While the table grows: the old table, then, on a miss, the new one
+ * (after it: the order table.c's moves rely on). Out of line, so the
+ * common lookup keeps few registers. */
+static __attribute__((noinline, cold)) struct kv_item *
+kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 {
-	u64 *link = kv_bucket(c, hash);
+	u32 tk = kv_tkey(c, klen);
+	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, tk, hash);
+
+	if (it)
+		return it;
+	return kv_walk(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash), key,
+		       klen, tk, hash);
+}
+
+/* Context: epoch announced. Return: the item for @key, or NULL. */
+struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	u64 s = kv_tstate();
+
+	if (KV_UNLIKELY(s & KV_T_GROWING))
+		return kv_lookup_growing(c, key, klen, hash, s);
+	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen), hash);
+}
+
+/* The link on the chain at @link that points at @key's item, or the
+ * chain's last link (0). Context: stripe lock held. */
+static u64 *kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk,
+			  u32 hash)
+{
 	u64 p;
 
 	while ((p = *link)) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(c, it, key, klen, hash))
+		if (kv_match(it, key, klen, tk, hash))
 			return link;
 		link = &it->next;
 	}
 	return link;
+}
+
+/* Context: stripe lock held. Return: the link that points at @key's item
+ * (its value is 0 if there is none: then it is the chain's last link).
+ * tstate is read under the lock: while the table grows the key's item
+ * may be in either table, and a new one goes into the new table. */
+static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	u64 s = kv_tstate();
+	u32 tk = kv_tkey(c, klen);
+	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, tk, hash);
+
+	if (*link || !(s & KV_T_GROWING))
+		return link;
+	return kv_chain_link(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash),
+			     key, klen, tk, hash);
 }
 
 static s64 kv_item_bytes(const struct kv_item *it)

@@ -22,6 +22,7 @@
 
 #include <linux/types.h>
 #include <plmc/layout.h>
+#include <plmc/geometry.h>
 #include <plmc/gate.h>
 #include <plmc.h> /* status codes, struct plmc_stats (gcc's freestanding
 		     * stddef.h/stdint.h only) */
@@ -35,11 +36,11 @@ typedef __u8 u8;
 
 #define KV_KEY_MAX	250
 #define KV_ITEM_MAX	PLMC_CFG_ITEM_MAX /* the largest class: one page */
-#define KV_PAGE_SIZE	(1ULL << 20)
+#define KV_PAGE_SIZE	PLMC_GEO_PAGE
 #define KV_NCLASSES	64 /* at most; the settings decide how many */
 #define KV_CLS_TAB	2048 /* kv_class_of by table up to 16 KiB */
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
-#define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
+#define KV_AREA_HDR	PLMC_GEO_AREA /* struct kv_area, padded */
 #define KV_RETIRE_BATCH 64	   /* retired items before a reclaim scan */
 #define KV_RETIRE_BYTES (256 << 10) /* ... or retired chunk bytes (evict.c) */
 #define KV_REL_MAX	(60 * 60 * 24 * 30) /* exptime <= this is relative */
@@ -180,14 +181,43 @@ _Static_assert(sizeof(struct kv_tenant) == 128, "kv_tenant: two lines");
 
 #define KV_TEN_TAKEN (1ULL << 32)
 
-/* Geometry, derived from the store header once (dispatch.c, kv_derive). */
+/* Geometry, derived from the store header once (dispatch.c, kv_derive;
+ * the layout is plmc/geometry.h's). */
 struct kv_geo {
-	u64 nbuckets; /* power of two */
-	u64 *buckets;
+	u64 nbuckets; /* the first table's buckets: power of two */
+	u64 *buckets; /* the first table (table.c: dir offsets count from it) */
+	u64 mask0;    /* the mask of the table a new store starts with */
 	u32 *pnext; /* per page: index + 1 of the next page of its class */
 	u64 pages;  /* address of the first page */
-	u64 npages;
+	u64 npages; /* all pages */
 };
+
+/* The rest of the geometry, for the table's growth (table.c) and the
+ * page allocator: derived with kv_geo, not copied into each call. */
+struct kv_tgeo {
+	u64 maxbkt; /* the most buckets the table grows to */
+	u64 *dirs;  /* the two directories of grown tables, tdir each */
+	u64 tdir;
+	u64 treserve; /* pages kept for the table's growth */
+	u64 ipages;   /* pages items may hold: limit_maxbytes */
+};
+
+/*
+ * A hash table (table.c): its mask and its directory, one offset from
+ * geo.buckets per 2^KV_TPAGE_SHIFT buckets. Stored XOR the first
+ * table's values, so a zeroed store holds the first table. Written only
+ * while no call can read it (before tstate publishes it, after a grace
+ * period once it was retired).
+ */
+struct kv_tdesc {
+	u64 mask_x; /* mask ^ geo.mask0 */
+	u64 dir_x;  /* directory address ^ &kv_area.tdir0 */
+};
+
+#define KV_TPAGE_SHIFT 17      /* buckets per table page: 2^17 (1 MiB) */
+#define KV_T_CUR       1ULL    /* tstate: the table readers look in first */
+#define KV_T_GROWING   2ULL    /* tstate: items move from it to the other */
+#define KV_T_MARK      (~0ULL) /* tgrace: grace epoch not taken yet */
 
 /*
  * The kv area, at PLMC_KV_ADDR. Followed (at KV_AREA_HDR) by the bucket
@@ -256,7 +286,33 @@ struct kv_area {
 	u64 geo_key;
 	u64 item_max;
 	struct kv_geo geo;
+	struct kv_tgeo tg;
 	u64 sip[4]; /* SipHash's initial state from hdr->hash_key (hash.c) */
+	/*
+	 * The hash table and its growth (table.c). tstate: KV_T_CUR picks
+	 * the table (tdesc[]) readers walk first; with KV_T_GROWING its
+	 * items move, bucket tcursor next, into the other, which readers
+	 * walk after it. tstate is written with release under a lock
+	 * (page_lock to start a growth, the last bucket's stripe to end
+	 * it), read with acquire. The rest under page_lock or the stripe
+	 * lock of bucket tcursor, as table.c says.
+	 */
+	u64 tstate;
+	/* The current table's buckets when they are one array: its address
+	 * (odd: use the directory) and mask. Set before the first call is
+	 * served (kv_table_init), then only by the switch to a new table,
+	 * in its transaction before tstate: a call that read tstate reads
+	 * the values of its table (the grace periods, table.c). */
+	u64 tbase;
+	u64 tmask;
+	u64 tcursor; /* growing: the next old bucket to move */
+	u64 tgrace;  /* epoch the next step waits out (0: none; MARK:
+		      * not taken yet) */
+	u64 tprep;   /* pages taken so far for the next table */
+	u64 tfree;   /* pages of the retired table given back so far */
+	u64 tpages;  /* pages tables hold (page_lock) */
+	u64 tdir0;   /* the first table's directory: one entry, 0 */
+	struct kv_tdesc tdesc[2];
 	u64 tenants; /* hdr->tenants, checked (kv_derive): 0 = none */
 	/* The tenant table (tenant.c): entries 1..tenants; 0 unused (an
 	 * item of tenant 0 belongs to a store without tenants). */
@@ -588,7 +644,8 @@ void kv_lock(struct kv_ctx *c, kv_lock_t *l);
 void kv_unlock(struct kv_ctx *c, kv_lock_t *l);
 
 /* alloc.c */
-int kv_geo_init(struct kv_geo *g, u64 store_size);
+int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size);
+u64 kv_pages_left(const struct kv_ctx *c);
 void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
@@ -616,6 +673,7 @@ void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
 /* epoch.c (entry and exit inline: every call runs them) */
+u64 kv_epoch_min(struct kv_ctx *c);
 static inline void kv_epoch_enter(struct plmc_slot *s)
 {
 	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
@@ -672,6 +730,64 @@ struct kv_wr {
 	struct kv_item *put;  /* linked by kv_wr_link */
 	int keep_cas;	      /* a page move's copy: @put keeps old's CAS */
 };
+
+/* table.c */
+/* A table as a call sees it (kv_tview). */
+struct kv_tview {
+	u64 mask;
+	const u64 *dir;
+};
+
+static inline struct kv_tview kv_tview(const struct kv_ctx *c, u64 k)
+{
+	const struct kv_tdesc *d = &kv_area()->tdesc[k];
+	struct kv_tview v;
+
+	/* Relaxed: written before the tstate store that made the caller
+	 * look here (release), read after its acquire load of tstate. */
+	v.mask = __atomic_load_n(&d->mask_x, __ATOMIC_RELAXED) ^ c->geo.mask0;
+	v.dir = (const u64 *)(__atomic_load_n(&d->dir_x, __ATOMIC_RELAXED) ^
+			      (u64)&kv_area()->tdir0);
+	return v;
+}
+
+/* The bucket of @hash (or of index @hash: < mask + 1) in table @v. */
+static inline u64 *kv_tbucket(const struct kv_ctx *c, struct kv_tview v,
+			      u64 hash)
+{
+	u64 b = hash & v.mask;
+
+	return (u64 *)((u64)c->geo.buckets + v.dir[b >> KV_TPAGE_SHIFT]) +
+	       (b & ((1ULL << KV_TPAGE_SHIFT) - 1));
+}
+
+/* Acquire: pairs with table.c's release stores of tstate, so the
+ * descriptors (and, growing, the buckets moved) are seen. */
+static inline u64 kv_tstate(void)
+{
+	return __atomic_load_n(&kv_area()->tstate, __ATOMIC_ACQUIRE);
+}
+
+/* The bucket of @hash in the current table of tstate @s (the one
+ * readers walk first): one array in the common case, else through its
+ * directory. */
+static inline u64 *kv_tcur(const struct kv_ctx *c, u64 s, u64 hash)
+{
+	const struct kv_area *a = kv_area();
+	/* Relaxed: tbase and tmask were stored before the tstate store the
+	 * caller read with acquire (table.c), and stay until a grace
+	 * period after the next switch. */
+	u64 base = __atomic_load_n(&a->tbase, __ATOMIC_RELAXED);
+
+	if (KV_LIKELY(!(base & 1)))
+		return (u64 *)base +
+		       (hash & __atomic_load_n(&a->tmask, __ATOMIC_RELAXED));
+	return kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash);
+}
+
+void kv_table_init(const struct kv_geo *g);
+void kv_table_step(struct kv_ctx *c);
+u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v);
 
 /* hash.c */
 void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);

@@ -511,11 +511,9 @@ static void kv_move_giveback(struct kv_ctx *c)
 	struct kv_class *cl;
 	u64 k;
 
-	/* The store-wide tests first: a store with untouched pages (or
-	 * pool pages) needs no page given back, and they cost a load. */
-	if (KV_LIKELY(__atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) <
-		      c->geo.npages) ||
-	    __atomic_load_n(&a->npool, __ATOMIC_RELAXED) || !kv_automove())
+	/* The store-wide test first: a store with pages to take (untouched,
+	 * or in the pool, past the table's reserve) needs none given back. */
+	if (KV_LIKELY(kv_pages_left(c)) || !kv_automove())
 		return;
 	k = (c->st->scan_pos >> 1) % a->ncls;
 	cl = &a->cls[k];

@@ -115,22 +115,10 @@ START_TEST(no_lost_updates)
 }
 END_TEST
 
-/* Values say which key they belong to: "<key>|<fill of key's byte>". */
-static size_t mkval(char *v, int k, int len)
-{
-	int n = snprintf(v, 64, "k%d|", k), i;
-
-	for (i = n; i < len; i++)
-		v[i] = (char)('a' + k % 26);
-	return (size_t)len;
-}
-
+/* Values of 8 bytes or more (util.h's self-checking values). */
 static int val_ok(const char *v, size_t len, int k)
 {
-	char want[1024];
-
-	return len >= 8 && len < sizeof(want) &&
-	       mkval(want, k, (int)len) == len && !memcmp(v, want, len);
+	return len >= 8 && ut_val_ok(v, len, k);
 }
 
 static void *churn(void *arg)
@@ -147,7 +135,7 @@ static void *churn(void *arg)
 		int rc;
 
 		if (op < 2) {
-			vlen = mkval(v, k, 8 + rand_r(&seed) % 900);
+			vlen = ut_mkval(v, k, 8 + rand_r(&seed) % 900);
 			rc = plmc_set(key, (size_t)kl, v, vlen, 0, 0);
 			if (rc != PLMC_STORED) {
 				fprintf(stderr, "set %s: %s\n", key,

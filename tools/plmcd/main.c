@@ -622,8 +622,11 @@ static const char *own_store_name(void)
 static int create_store(const char *name)
 {
 	struct plmc_create_opts o = {
-		.size = sizeof(o), .store_size = g_opt.mb << 20,
-		.mode = 0600, .use = PLMC_USE_AUTO,
+		.size = sizeof(o),
+		/* -m is item memory (limit_maxbytes), as in memcached */
+		.store_size = plmc_store_size_for(g_opt.mb << 20),
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
 		.slab_min = g_opt.slab_min,

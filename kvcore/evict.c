@@ -171,13 +171,15 @@ static int kv_scan_reap(struct kv_ctx *c, struct kv_item *it)
 	return 1;
 }
 
-static int kv_scan_item(struct kv_ctx *c, struct kv_item *it)
+static inline __attribute__((always_inline)) int
+kv_scan_item(struct kv_ctx *c, struct kv_item *it)
 {
 	struct kv_as as;
 	int done;
 
+	/* The common case inline: the call's own key space, a live item. */
 	if (KV_LIKELY(it->tenant == c->tenant))
-		return kv_scan_reap(c, it);
+		return kv_item_live(c, it) ? 0 : kv_scan_reap(c, it);
 	if (it->tenant > kv_area()->tenants)
 		return 0;
 	kv_as_enter(c, it->tenant, &as);

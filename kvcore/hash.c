@@ -204,8 +204,8 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 
 /* The link on the chain at @link that points at @key's item, or the
  * chain's last link (0). Context: stripe lock held. */
-static u64 *kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk,
-			  u32 hash)
+static inline __attribute__((always_inline)) u64 *
+kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk, u32 hash)
 {
 	u64 p;
 

@@ -109,6 +109,45 @@ START_TEST(keys_apart)
 }
 END_TEST
 
+/* The item walk (cachedump, metadump) lists the caller's key space only:
+ * a walk by B never shows A's keys, the owner's never shows either. */
+static unsigned walk_count(const char *prefix)
+{
+	static struct plmc_walk w;
+	uint64_t cur = 0, after = 0;
+	unsigned n = 0;
+
+	do {
+		ut_rc(plmc_walk(cur, after, 0, 0, &w), PLMC_OK);
+		for (uint32_t i = 0; i < w.n; i++)
+			n += !strncmp(w.ent[i].key, prefix, strlen(prefix));
+		cur = w.next;
+		after = w.next_after;
+	} while (!w.done);
+	return n;
+}
+
+START_TEST(walk_apart)
+{
+	char k[32];
+
+	as(TA);
+	for (int i = 0; i < 20; i++) {
+		snprintf(k, sizeof(k), "wa-%d", i);
+		set_str(k, "a");
+	}
+	as(TB);
+	set_str("wb-0", "b");
+	ck_assert_uint_eq(walk_count("wa-"), 0);
+	ck_assert_uint_eq(walk_count("wb-"), 1);
+	as(TA);
+	ck_assert_uint_eq(walk_count("wa-"), 20); /* the control */
+	ck_assert_uint_eq(walk_count("wb-"), 0);
+	as(PLMC_TENANT_SELF);
+	ck_assert_uint_eq(walk_count("w"), 0);
+}
+END_TEST
+
 /* mget and meta get look in the caller's key space too. */
 START_TEST(mget_apart)
 {
@@ -540,6 +579,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, keys_apart);
 	tcase_add_test(tc, mget_apart);
+	tcase_add_test(tc, walk_apart);
 	tcase_add_test(tc, flush_own);
 	tcase_add_test(tc, quota_evicts_own);
 	tcase_add_test(tc, quota_too_small);

@@ -473,6 +473,15 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v)
 	return 0;
 }
 
+/* Nonzero in a store with tenants whose owner has not set slab_automove:
+ * there, moves that evict nobody still run (kv_move_unpin). An owner
+ * who sets 0 asks that no page ever move on its own. */
+static int kv_move_unpin_on(void)
+{
+	return kv_area()->tenants &&
+	       !__atomic_load_n(&kv_area()->automove, __ATOMIC_RELAXED);
+}
+
 /*
  * A store with tenants, automatic moves off (the default there): class
  * @k is out of chunks and no page is left. Pages a class holds beyond
@@ -545,7 +554,7 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	if (r > 0)
 		return r;
 	if (!mode)
-		return kv_area()->tenants ? kv_move_unpin(c, k, r) : r;
+		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
 	np = __atomic_load_n(&kv_cls(k)->npages, __ATOMIC_RELAXED);
 	v = kv_move_victim(k, np ? 2 : 1);
 	if (v < 0 || (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))

@@ -471,8 +471,9 @@ static int a_pin_fill(void)
 	memset(pin_buf, 'a', sizeof(pin_buf));
 	for (i = 0; i < PIN_N; i++) {
 		snprintf(k, sizeof(k), "h-%d", i);
-		if (plmc_set(k, strlen(k), pin_buf, PIN_V, 0, 0) != PLMC_STORED)
-			return 2;
+		/* Refused (the store full): a loss like an eviction. */
+		bad += plmc_set(k, strlen(k), pin_buf, PIN_V, 0, 0) !=
+		       PLMC_STORED;
 	}
 	for (i = 0; i < PIN_N; i++) {
 		snprintf(k, sizeof(k), "h-%d", i);
@@ -482,8 +483,7 @@ static int a_pin_fill(void)
 	for (j = 0; j < 3; j++)
 		bad += plmc_set("newsize", 7, pin_buf, sz[j], 0, 0) !=
 		       PLMC_STORED;
-	vm_note("A kept %d of %d items, %d of 3 new-class sets refused", got,
-		PIN_N, bad);
+	vm_note("A kept %d of %d items, %d sets refused", got, PIN_N, bad);
 	return got == PIN_N && !bad ? 0 : 1;
 }
 

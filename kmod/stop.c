@@ -18,21 +18,57 @@
  * with the attachment's ppage and slots, so they are one attachment
  * (tasks.c kills them all when one dies inside the library).
  *
- * "Held up inside", for one member:
- *   held     stopped or traced (task_is_stopped_or_traced()), frozen by
- *            the cgroup v2 freezer (task->frozen), or asleep
- *            (TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE set: a fault on
- *            client memory served by userfaultfd, FUSE, NFS, a page lock).
- *            The library makes no system call, so a sleep there is always
- *            a fault or a stop. Not the legacy freezer (TASK_FROZEN
- *            alone): system suspend and hibernation freeze every client
- *            wherever it is. Not a runnable task (preempted, or spinning):
- *            it makes progress when it runs.
- *   inside   its user ip (task_pt_regs, saved at kernel entry and stable
- *            while it is held) is in the image window, as defer.c's
- *            tracer-read refusal judges it. The library makes no call
- *            out of the image, so a thread holding a slot has its ip
- *            there; one blocked in a syscall of its own code is not inside.
+ * "Held up inside", judged for each member at each check (hole 14: a
+ * state is only a sample; a thread woken in a loop looks runnable at
+ * every check and still never moves):
+ *
+ *   in a call   the member is off its CPU, its user ip (task_pt_regs,
+ *               saved at kernel entry, stable while it is off its CPU) is
+ *               in the image, its sp on slot i's stack and its PKRU
+ *               (thread.pkru, saved at the switch) opens the store: it is
+ *               running call number kv[PLMC_KV_SEQ] of slot i (kvcore
+ *               bumps it at every call's entry; only the gate opens PKRU,
+ *               and a slot's stack is used only by the thread that claimed
+ *               it, so the pair names one call of one thread). Judged by
+ *               progress, whatever its state: seen in the same call for
+ *               stop_grace_ms having run less than 1/PLMC_STOP_SHARE of
+ *               that time in user mode (t->utime) is held up, killed like
+ *               a stopped one. A call is short (a get is about 1 us of
+ *               CPU): one that needs the grace in wall time and little
+ *               CPU waits on client memory (a fault served slowly, or
+ *               woken and never served), is stopped, or is starved of the
+ *               CPU (SCHED_IDLE beside a spinner, hole 8's last case).
+ *               All of them hold the slot, the epoch and maybe a lock for
+ *               as long as they last, so all are killed. A thread that
+ *               really runs a long call (a check of a big store) gains
+ *               user time and is spared, on a loaded host too.
+ *     except    a lock waiter: the slot's kv[PLMC_KV_HELD_LOCK] names a
+ *               lock whose word names another slot, and the member is not
+ *               stopped, traced or frozen. The image's waiter naps in
+ *               nanosleep or sched_yield (kvcore/lock.c) for at most 1 ms
+ *               between looks; it moves as soon as the holder does. A
+ *               slot holds at most one lock and takes no other while it
+ *               holds one, so the holder is never itself a waiter: it is
+ *               judged on its own (in its own attachment), killed if
+ *               held up, and then the waiter recovers it. The waiter's
+ *               clock starts again after each such check.
+ *   otherwise   inside the image (the gate's first and last instructions,
+ *               off a slot stack or with the store closed: nothing of the
+ *               store is held yet, or any more) and stopped or traced,
+ *               frozen by the cgroup v2 freezer (task->frozen), or asleep
+ *               (TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE): held, as
+ *               for the attachment's first rule (a thread that jumps into
+ *               the image and sleeps there kills its process, as before).
+ *               Not the legacy freezer (TASK_FROZEN alone): system
+ *               suspend and hibernation freeze every client wherever it
+ *               is.
+ *   on its CPU  nothing is read (its saved registers may be stale): the
+ *               sample is skipped, and a call's clock only advances
+ *               between two checks that saw it.
+ *
+ * progress_guard=0 (module parameter) judges members in a call by the
+ * second rule too (their state only), as before hole 14 was closed: the
+ * attack suite shows with it what the first rule closes.
  *
  * "Can never run user code again", for one member: it is dying (SIGKILL
  * pending, a group exit under way, or PF_EXITING) and it is not on a CPU.
@@ -55,8 +91,10 @@
  * time grows by the time since the last check (at most two periods: a
  * suspend, or a late work, does not count) while some member is held
  * inside at each check, and falls back to 0 at the first check that finds
- * none. A reading taken while a thread wakes is only one sample: a kill
- * needs every sample over the whole grace.
+ * none (the second rule above). A call's clock (the first) is kept per
+ * slot in att->calls: the call, its thread, when it was last seen, how
+ * long it has been seen, and the thread's user time when it was first
+ * seen; it starts again whenever the slot shows another call or thread.
  *
  * Locking: plmc_stop_lock (mutex) guards plmc_stops and the per
  * attachment counters; it may be taken under mmap_lock (death in
@@ -67,6 +105,8 @@
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
@@ -76,6 +116,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/workqueue.h>
 #include <asm/ptrace.h>
+#include <plmc/layout.h>
 #include "plmc_kmod.h"
 
 static unsigned int plmc_stop_grace_ms = 2000;
@@ -83,7 +124,23 @@ module_param_named(stop_grace_ms, plmc_stop_grace_ms, uint, 0644);
 MODULE_PARM_DESC(stop_grace_ms,
 		 "SIGKILL an attachment with a task held up inside the library this long, in ms (0: never)");
 
+static bool plmc_progress_guard = true;
+module_param_named(progress_guard, plmc_progress_guard, bool, 0644);
+MODULE_PARM_DESC(progress_guard,
+		 "judge a task inside a library call by its progress (0: by its state only; reopens hole 14)");
+
 #define PLMC_STOP_PERIOD_MS 100
+/* A call seen for the grace must have run 1/PLMC_STOP_SHARE of it. */
+#define PLMC_STOP_SHARE 16
+
+/* One slot's call as the checks saw it. Under plmc_stop_lock. */
+struct plmc_call {
+	u64 seq;	    /* kv[PLMC_KV_SEQ] when seen */
+	u64 utime0;	    /* the thread's user ns when the clock started */
+	unsigned long last; /* jiffies of the last check that saw it */
+	u32 seen_ms;	    /* seen in this call, ms */
+	pid_t tid;	    /* the thread seen in it */
+};
 
 static DEFINE_MUTEX(plmc_stop_lock);
 static LIST_HEAD(plmc_stops); /* plmc_att.stop_node */
@@ -115,11 +172,27 @@ void plmc_stop_foreign(void)
 
 /* What one walk of an attachment's members found. */
 struct plmc_members {
-	bool held;    /* a member held up inside the library */
+	bool held;    /* a member held up inside the library (state) */
+	bool stalled; /* a member in one call past the grace, no progress */
 	bool live;    /* a member that may run user code again */
 	bool foreign; /* a member outside the attaching thread group */
 	bool kill;    /* send SIGKILL to every member met */
+	unsigned int grace;  /* stop_grace_ms of this period */
+	unsigned long now;   /* jiffies of this period */
+	u32 stalled_ms, stalled_cpu_ms; /* the stalled call: seen, user time */
 };
+
+int plmc_stop_alloc(struct plmc_att *att)
+{
+	att->calls = kvcalloc(PLMC_MAX_SLOTS, sizeof(*att->calls), GFP_KERNEL);
+	return att->calls ? 0 : -ENOMEM;
+}
+
+void plmc_stop_free(struct plmc_att *att)
+{
+	kvfree(att->calls);
+	att->calls = NULL;
+}
 
 /* Context: RCU read side. A task that runs user code of @mm? */
 static bool plmc_is_member(struct task_struct *t, struct mm_struct *mm)
@@ -154,6 +227,71 @@ static bool plmc_held_inside(struct task_struct *t)
 	return plmc_task_inside(t);
 }
 
+/* The slot record @i of @seg's store (the kernel's view). */
+static struct plmc_slot *plmc_stop_slot(struct plmc_seg *seg, u64 i)
+{
+	return (struct plmc_slot *)((char *)seg->hdr + PLMC_SLOTS_OFF) + i;
+}
+
+/*
+ * Is the call on slot @i waiting for a lock another slot holds? Its
+ * held_lock must name an aligned word of the store's kv area (kvcore
+ * writes it; a bad one is no lock); the word is the holder's slot + 1.
+ */
+static bool plmc_call_waits(struct plmc_seg *seg, u64 i)
+{
+	u64 l = READ_ONCE(plmc_stop_slot(seg, i)->kv[PLMC_KV_HELD_LOCK]);
+	u64 off = l - PLMC_STORE_ADDR, w;
+
+	if (!l || (l & 7) || off < PLMC_KV_OFF || off > seg->store_size - 8)
+		return false;
+	w = READ_ONCE(*(u64 *)((char *)seg->hdr + off));
+	return w && w - 1 != i;
+}
+
+/*
+ * Judge @t by its call (see the top, "in a call"). Return: is @t in a
+ * call (judged here, not by its state)? Context: RCU read side,
+ * plmc_stop_lock held.
+ */
+static bool plmc_call_visit(struct task_struct *t, struct plmc_att *att,
+			    struct plmc_members *m)
+{
+	struct pt_regs *r = task_pt_regs(t);
+	u64 i = (r->sp - 1 - PLMC_STACKS_ADDR) / PLMC_STACK_SIZE;
+	u64 seq, cpu, step;
+	struct plmc_call *c;
+
+	if (READ_ONCE(t->on_cpu) || r->ip - PLMC_BASE >= PLMC_IMAGE_MAX ||
+	    r->sp <= PLMC_STACKS_ADDR || i >= PLMC_MAX_SLOTS ||
+	    (READ_ONCE(t->thread.pkru) >> (2 * att->pkey)) & 1)
+		return false;
+	c = &att->calls[i];
+	seq = READ_ONCE(plmc_stop_slot(att->seg, i)->kv[PLMC_KV_SEQ]);
+	cpu = READ_ONCE(t->utime);
+	if (c->tid != t->pid || c->seq != seq || !c->last ||
+	    (plmc_call_waits(att->seg, i) && !task_is_stopped_or_traced(t) &&
+	     !t->frozen)) {
+		c->tid = t->pid;
+		c->seq = seq;
+		c->utime0 = cpu;
+		c->seen_ms = 0;
+		c->last = m->now;
+		return true;
+	}
+	step = min(m->now - c->last, 2 * plmc_stop_period());
+	c->last = m->now;
+	c->seen_ms += jiffies_to_msecs(step);
+	cpu -= c->utime0;
+	if (c->seen_ms >= m->grace &&
+	    cpu * PLMC_STOP_SHARE < (u64)c->seen_ms * NSEC_PER_MSEC) {
+		m->stalled = true;
+		m->stalled_ms = c->seen_ms;
+		m->stalled_cpu_ms = div_u64(cpu, NSEC_PER_MSEC);
+	}
+	return true;
+}
+
 /* Context: RCU read side. See the top: "can never run user code again". */
 static bool plmc_task_done(struct task_struct *t)
 {
@@ -175,6 +313,9 @@ static void plmc_member_visit(struct task_struct *t, struct plmc_att *att,
 		send_sig(SIGKILL, t, 1); /* the whole thread group */
 	if (!plmc_task_done(t))
 		m->live = true;
+	if (m->grace && READ_ONCE(plmc_progress_guard) &&
+	    plmc_call_visit(t, att, m))
+		return;
 	if (plmc_held_inside(t))
 		m->held = true;
 }
@@ -215,7 +356,7 @@ static void plmc_stop_kill(struct plmc_att *att, bool all)
 static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 			  unsigned long step)
 {
-	struct plmc_members m = {};
+	struct plmc_members m = {.grace = grace, .now = jiffies};
 
 	if (att->stop_marked)
 		return false;
@@ -236,6 +377,12 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 		 */
 		if (READ_ONCE(plmc_tasks_guard))
 			plmc_stop_kill(att, all);
+		return m.foreign;
+	}
+	if (m.stalled) {
+		pr_info_ratelimited(PLMC_DRV ": pid %d: a task in one library call for %u ms, %u ms of it running: killed\n",
+				    att->tgid, m.stalled_ms, m.stalled_cpu_ms);
+		plmc_stop_kill(att, all);
 		return m.foreign;
 	}
 	if (!grace || !m.held) {

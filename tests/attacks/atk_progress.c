@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * atk_progress - a thread inside one library call is judged by its
+ * progress, not by its state (SECURITY.md, hole 14).
+ *
+ * The attacks run as uid 12345 against the root-created store, first with
+ * progress_guard=0 (the module judges a thread by its state only, as
+ * before the fix), where they must get through, then with it on, where
+ * the client must be killed after stop_grace_ms. After each, another
+ * client overwrites three times the store: with the attack alive its
+ * sets fail (the parked thread's epoch keeps retired memory), after the
+ * kill all of them are stored.
+ *
+ *   - woken loop: a thread copies a 500 KB value out into a buffer
+ *     registered with userfaultfd (UFFD_USER_MODE_ONLY); nobody serves the
+ *     fault, but another thread wakes it every 100 us (UFFDIO_WAKE). It
+ *     never moves, yet it is runnable at many checks, and a state judge
+ *     restarts its clock at each of those;
+ *   - the same with the parked thread at SCHED_IDLE and pinned to the
+ *     CPU of a spinner of its own: once woken it stays runnable, starved.
+ *
+ * Controls (the module on):
+ *   - a waiter on a held-up holder: H stops inside holding a size-class
+ *     lock (the crash point alloc_locked, traced: the SIGILL stops it);
+ *     W's set of that class waits on the lock, napping in the image. H
+ *     is killed after the grace; W lives, and its set is stored once H's
+ *     lock is recovered. (With progress_guard=0 the state judge may kill
+ *     W too, since it sleeps inside: reported, not required.)
+ *   - a long call that runs: a check of a store holding many items,
+ *     beside two spinners on the same CPU (so it is off its CPU at most
+ *     checks), with stop_grace_ms lowered under the call's length: it
+ *     gains user time and lives.
+ */
+/* The waiter control stops a holder at a crash point: the test image. */
+#define ATK_TEST_IMAGE 1
+#include "attacks.h"
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
+
+#define BIG 500000
+
+static char big[BIG];
+
+/* Observations of the uid-12345 side, shared with the root side. */
+struct obs {
+	char off[300], on[300];
+	volatile int w_done, w_rc, w_ms;
+};
+static struct obs *obs;
+
+static void kill_reap(pid_t p)
+{
+	if (p > 0) {
+		kill(p, SIGKILL);
+		vm_reap(p);
+	}
+}
+
+/* Wait up to @ms for @p to end. Return: its status, or -1 (alive). */
+static int wait_end(pid_t p, int ms)
+{
+	struct timespec t0;
+	int st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (waitpid(p, &st, WNOHANG) == p)
+			return st;
+		usleep(10000);
+	} while (atk_ms_since(&t0) < ms);
+	return -1;
+}
+
+static bool killed(int st)
+{
+	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	sched_setaffinity(0, sizeof(s), &s);
+}
+
+static void *spinner(void *arg)
+{
+	pin((int)(long)arg);
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+/* The woken-loop attacker's fault: its fd and range. */
+static int wk_fd;
+static char *wk_buf;
+static size_t wk_len;
+
+/* Wake the parked thread every 100 us; never serve its fault. */
+static void *waker(void *arg)
+{
+	struct uffdio_range r = {.start = (uintptr_t)wk_buf, .len = wk_len};
+	struct uffd_msg m;
+
+	pin(0);
+	for (;;) {
+		while (read(wk_fd, &m, sizeof(m)) == sizeof(m))
+			;
+		ioctl(wk_fd, UFFDIO_WAKE, &r);
+		usleep(100);
+	}
+	return NULL;
+}
+
+/* A: parks inside a get on a userfaultfd buffer, woken in a loop. */
+static void parker_woken(int go, bool idle)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg;
+	struct sched_param sp = {0};
+	pthread_t t;
+	size_t vlen;
+
+	if (vm_attach(ATK_STORE) ||
+	    plmc_set("park-big", 8, big, sizeof(big), 0, 0) != PLMC_STORED)
+		_exit(1);
+	wk_len = (BIG + 8191) & ~4095UL;
+	wk_fd = (int)syscall(SYS_userfaultfd,
+			     O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	wk_buf = mmap(NULL, wk_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (wk_fd < 0 || ioctl(wk_fd, UFFDIO_API, &api) || wk_buf == MAP_FAILED)
+		_exit(2);
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)wk_buf;
+	reg.range.len = wk_len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(wk_fd, UFFDIO_REGISTER, &reg) ||
+	    pthread_create(&t, NULL, waker, NULL))
+		_exit(3);
+	if (idle) {
+		if (pthread_create(&t, NULL, spinner, (void *)1L))
+			_exit(4);
+		pin(1);
+		if (sched_setscheduler(0, SCHED_IDLE, &sp))
+			_exit(5);
+	}
+	vm_signal_fd(go);
+	plmc_get("park-big", 8, wk_buf, BIG, &vlen, NULL, NULL);
+	_exit(6); /* never: nobody serves the fault */
+}
+
+/* One run of a woken-loop attack. @arg: idle | on << 1. */
+static int woken_run(int arg)
+{
+	int go[2], st, ms, done, rc, waited, grace = atk_grace_ms();
+	bool idle = arg & 1, on = arg >> 1;
+	char *out = on ? obs->on : obs->off;
+	struct timespec t0;
+	uint64_t d0 = 0, d1 = 0;
+	pid_t a;
+
+	if (pipe(go) || atk_deaths(&d0))
+		return VM_FAIL("pipe or deaths");
+	a = fork();
+	if (a == 0)
+		parker_woken(go[1], idle);
+	close(go[1]);
+	if (a < 0 || vm_wait_fd(go[0])) {
+		kill_reap(a);
+		return VM_FAIL("parker did not attach");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = wait_end(a, grace + 3000);
+	waited = atk_ms_since(&t0);
+	if (!on) {
+		rc = atk_writer(8, &ms, &done);
+		kill_reap(a);
+		snprintf(out, sizeof(obs->off),
+			 "alive at %d ms, %d sets stored (%s)", waited, done,
+			 rc == 1 ? "stall"
+			 : rc	 ? "NOMEM"
+				 : "ok");
+		if (st != -1 || !rc)
+			return VM_FAIL("progress_guard=0: %s (ended 0x%x): "
+				       "the attack is not real",
+				       out, st);
+		return 0;
+	}
+	if (!killed(st)) {
+		kill_reap(a);
+		return VM_FAIL("woken in a loop inside: %s after %d ms "
+			       "(grace %d)",
+			       st == -1 ? "alive" : "ended otherwise", waited,
+			       grace);
+	}
+	if (waited < grace - 300)
+		return VM_FAIL("killed after %d ms, before the grace %d",
+			       waited, grace);
+	if (atk_deaths(&d1) || d1 != d0 + 1)
+		return VM_FAIL("%lld deaths counted", (long long)(d1 - d0));
+	rc = atk_writer(20, &ms, &done);
+	if (rc)
+		return VM_FAIL("after the kill: %d sets stored (%s)", done,
+			       rc == 1 ? "stall" : vm_sh->note);
+	snprintf(out, sizeof(obs->on),
+		 "killed at %d ms, 1 death, all %d sets in %d ms", waited,
+		 done, ms);
+	return 0;
+}
+
+/* progress_guard=0 (the attack gets through), then 1 (killed). */
+static int woken(bool idle)
+{
+	int was = atk_param_get("progress_guard"), rc;
+
+	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (obs == MAP_FAILED || was < 0 || atk_grace_ms() <= 0)
+		return VM_FAIL("no shared page, progress_guard or grace");
+	memset(obs, 0, sizeof(*obs));
+	if (atk_param_set("progress_guard", 0))
+		return VM_FAIL("cannot clear progress_guard");
+	rc = atk_fresh_store() ? -1 : atk_as_user(woken_run, idle);
+	atk_param_set("progress_guard", 1);
+	if (!rc)
+		rc = atk_fresh_store() ? -1
+				       : atk_as_user(woken_run, idle | 1 << 1);
+	atk_param_set("progress_guard", was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("progress_guard=0: %s; on: %s", obs->off, obs->on);
+}
+
+static int woken_inside(void)
+{
+	return woken(false);
+}
+
+static int woken_idle_inside(void)
+{
+	return woken(true);
+}
+
+/* H: stops inside holding a class lock (traced: SIGILL stops it). */
+static void holder(int go)
+{
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE))
+		_exit(1);
+	vm_signal_fd(go);
+	/* Same class as W's value: 4000 bytes. */
+	plmc_crash_arm(PLMC_CRASH_ALLOC_LOCKED);
+	plmc_set("lock-new", 8, big, 4000, 0, 0);
+	_exit(2); /* the crash point did not fire */
+}
+
+/* W: one set of that class, timed. */
+static void waiter(int go)
+{
+	struct timespec t0;
+
+	if (vm_attach(ATK_STORE))
+		_exit(1);
+	vm_signal_fd(go);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	obs->w_rc = plmc_set("w-key", 5, big, 4000, 0, 0);
+	obs->w_ms = atk_ms_since(&t0);
+	obs->w_done = 1;
+	_exit(0);
+}
+
+/* One run of the waiter control. @on: progress_guard. */
+static int waiter_run(int on)
+{
+	int go[2], st, sth, stw, waited, grace = atk_grace_ms();
+	char *out = on ? obs->on : obs->off;
+	struct timespec t0;
+	pid_t h, w;
+
+	obs->w_done = 0;
+	if (pipe(go))
+		return VM_FAIL("pipe");
+	h = fork();
+	if (h == 0)
+		holder(go[1]);
+	if (h < 0 || vm_wait_fd(go[0]) || waitpid(h, &st, 0) != h ||
+	    !WIFSTOPPED(st) || WSTOPSIG(st) != SIGILL) {
+		kill_reap(h);
+		return VM_FAIL("the holder did not stop at its crash point");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	w = fork();
+	if (w == 0)
+		waiter(go[1]);
+	close(go[1]);
+	if (w < 0 || vm_wait_fd(go[0])) {
+		kill_reap(h);
+		kill_reap(w);
+		return VM_FAIL("the waiter did not attach");
+	}
+	sth = wait_end(h, grace + 3000);
+	waited = atk_ms_since(&t0);
+	stw = wait_end(w, 3000);
+	snprintf(out, sizeof(obs->on),
+		 "holder %s at %d ms; waiter %s, set %s in %d ms",
+		 killed(sth) ? "killed" : "alive", waited,
+		 killed(stw)	? "killed"
+		 : stw == -1	? "alive"
+				: "done",
+		 !obs->w_done ? "not done" : plmc_strerror(obs->w_rc),
+		 obs->w_ms);
+	kill_reap(h);
+	kill_reap(w);
+	if (!on)
+		return 0;
+	if (!killed(sth) || waited < grace - 300)
+		return VM_FAIL("holder stopped inside with a lock: %s", out);
+	if (stw == -1 || !WIFEXITED(stw) || !obs->w_done ||
+	    obs->w_rc != PLMC_STORED || obs->w_ms < grace - 300)
+		return VM_FAIL("waiter on the held lock: %s", out);
+	return 0;
+}
+
+static int waiter_survives(void)
+{
+	int was = atk_param_get("progress_guard"), rc;
+
+	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (obs == MAP_FAILED || was < 0 || atk_grace_ms() <= 0)
+		return VM_FAIL("no shared page, progress_guard or grace");
+	memset(obs, 0, sizeof(*obs));
+	atk_param_set("progress_guard", 0);
+	rc = atk_fresh_store() ? -1 : atk_as_user(waiter_run, 0);
+	atk_param_set("progress_guard", 1);
+	if (!rc)
+		rc = atk_fresh_store() ? -1 : atk_as_user(waiter_run, 1);
+	atk_param_set("progress_guard", was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("on: %s (progress_guard=0: %s)", obs->on,
+			   obs->off);
+}
+
+/* Fill the store with @n small items. Return: 0 or -1. */
+static int fill(int from, int n)
+{
+	char k[32];
+	int i, kl;
+
+	for (i = from; i < from + n; i++) {
+		kl = snprintf(k, sizeof(k), "fill-%d", i);
+		if (plmc_set(k, kl, "x", 1, 0, 0) != PLMC_STORED)
+			return -1;
+	}
+	return 0;
+}
+
+/* One check, timed in ms; -1 if it did not answer ok. */
+static int check_ms(void)
+{
+	struct plmc_check c;
+	struct timespec t0;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (plmc_check(&c) || c.errors)
+		return -1;
+	return atk_ms_since(&t0);
+}
+
+/*
+ * L: fills the store until a check alone lasts 250 ms, hands that to the
+ * root side (obs->w_ms), which lowers the grace to half of it, then
+ * checks again beside two spinners on its CPU (about three times as long).
+ */
+static void long_caller(int go, int back)
+{
+	pthread_t t;
+	int n = 0, ms = 0;
+
+	if (vm_attach(ATK_STORE))
+		_exit(1);
+	pin(1);
+	while (n < 200000 && (ms = check_ms()) >= 0 && ms < 250) {
+		if (fill(n, 20000))
+			_exit(3);
+		n += 20000;
+	}
+	if (ms < 250)
+		_exit(4);
+	obs->w_ms = ms;
+	vm_signal_fd(go);
+	if (vm_wait_fd(back)) /* the grace is now under the call */
+		_exit(5);
+	if (pthread_create(&t, NULL, spinner, (void *)1L) ||
+	    pthread_create(&t, NULL, spinner, (void *)1L))
+		_exit(2);
+	obs->w_rc = check_ms();
+	obs->w_done = 1;
+	_exit(0);
+}
+
+static int long_call_run(int unused)
+{
+	int go[2], back[2], st, grace;
+	pid_t l;
+
+	if (pipe(go) || pipe(back))
+		return VM_FAIL("pipe");
+	l = fork();
+	if (l == 0)
+		long_caller(go[1], back[0]);
+	close(go[1]);
+	if (l < 0 || vm_wait_fd(go[0])) {
+		st = l > 0 ? vm_reap(l) : -1;
+		return VM_FAIL("no long check (0x%x)", st);
+	}
+	/* The root side sets the grace; see long_call(). */
+	grace = obs->w_ms / 2;
+	for (st = 0; st < 200 && atk_grace_ms() != grace; st++)
+		usleep(10000);
+	if (atk_grace_ms() != grace) {
+		kill_reap(l);
+		return VM_FAIL("grace %d, wanted %d", atk_grace_ms(), grace);
+	}
+	vm_signal_fd(back[1]);
+	st = wait_end(l, 60000);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) || !obs->w_done ||
+	    obs->w_rc < 0) {
+		kill_reap(l);
+		return VM_FAIL("check beside spinners, grace %d: %s 0x%x",
+			       grace, st == -1 ? "alive" : "ended", st);
+	}
+	if (obs->w_rc < grace + 300)
+		return VM_FAIL("the check took %d ms, not over grace %d",
+			       obs->w_rc, grace);
+	snprintf(obs->on, sizeof(obs->on),
+		 "check of %d ms beside two spinners, grace %d ms: lives",
+		 obs->w_rc, grace);
+	return 0;
+}
+
+/* Root side: lowers the grace once the caller measured its check. */
+static int long_call(void)
+{
+	int was = atk_grace_ms(), rc;
+	pid_t u;
+
+	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (obs == MAP_FAILED || was <= 0 || atk_fresh_store())
+		return VM_FAIL("no shared page, grace or store");
+	memset(obs, 0, sizeof(*obs));
+	u = fork();
+	if (u == 0) {
+		/* The user side waits for the grace to change. */
+		while (!obs->w_ms)
+			usleep(10000);
+		atk_param_set("stop_grace_ms", obs->w_ms / 2);
+		_exit(0);
+	}
+	rc = atk_as_user(long_call_run, 0);
+	kill_reap(u);
+	atk_param_set("stop_grace_ms", was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("%s", obs->on);
+}
+
+int main(void)
+{
+	atk_init();
+	atk_run("progress.uffd_woken_inside",
+		"killed after the grace; others' sets stored", woken_inside,
+		NULL);
+	atk_run("progress.uffd_woken_idle_inside",
+		"killed after the grace; others' sets stored",
+		woken_idle_inside, NULL);
+	atk_run("progress.waiter_survives_held_holder",
+		"holder killed after the grace; the waiter's set stored",
+		waiter_survives, NULL);
+	atk_run("progress.long_call_survives",
+		"a check longer than the grace, off its CPU, lives",
+		long_call, NULL);
+	return vm_done();
+}

@@ -31,17 +31,20 @@
  *               and a slot's stack is used only by the thread that claimed
  *               it, so the pair names one call of one thread). Judged by
  *               progress, whatever its state: seen in the same call for
- *               stop_grace_ms having run less than 1/PLMC_STOP_SHARE of
- *               that time in user mode (t->utime) is held up, killed like
- *               a stopped one. A call is short (a get is about 1 us of
- *               CPU): one that needs the grace in wall time and little
- *               CPU waits on client memory (a fault served slowly, or
- *               woken and never served), is stopped, or is starved of the
- *               CPU (SCHED_IDLE beside a spinner, hole 8's last case).
- *               All of them hold the slot, the epoch and maybe a lock for
- *               as long as they last, so all are killed. A thread that
- *               really runs a long call (a check of a big store) gains
- *               user time and is spared, on a loaded host too.
+ *               stop_grace_ms without running any library code (its user
+ *               time, t->utime, unchanged: not one timer tick found it in
+ *               user mode) it is held up, and killed like a stopped one.
+ *               The clock starts again whenever its user time grows. A
+ *               call needs microseconds of CPU; one that lasts the grace
+ *               and runs no instruction of it waits on client memory (a
+ *               fault served slowly, or woken and never served: such a
+ *               thread loops in the kernel's fault path and never gets
+ *               back to user mode), is stopped, or gets no CPU at all
+ *               (SCHED_IDLE beside a spinner, hole 8's last case). All of
+ *               them hold the slot, the epoch and maybe a lock as long as
+ *               they last, so all are killed. A thread that really runs
+ *               a call (a check of a big store), even slowly on a loaded
+ *               host, is found in user mode by some tick and lives.
  *     except    a lock waiter: the slot's kv[PLMC_KV_HELD_LOCK] names a
  *               lock whose word names another slot, and the member is not
  *               stopped, traced or frozen. The image's waiter naps in
@@ -93,8 +96,9 @@
  * inside at each check, and falls back to 0 at the first check that finds
  * none (the second rule above). A call's clock (the first) is kept per
  * slot in att->calls: the call, its thread, when it was last seen, how
- * long it has been seen, and the thread's user time when it was first
- * seen; it starts again whenever the slot shows another call or thread.
+ * long it has been seen without running, and the thread's user time
+ * then; it starts again whenever the slot shows another call or thread,
+ * or the thread's user time grew.
  *
  * Locking: plmc_stop_lock (mutex) guards plmc_stops and the per
  * attachment counters; it may be taken under mmap_lock (death in
@@ -105,7 +109,6 @@
  */
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
-#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
@@ -130,13 +133,11 @@ MODULE_PARM_DESC(progress_guard,
 		 "judge a task inside a library call by its progress (0: by its state only; reopens hole 14)");
 
 #define PLMC_STOP_PERIOD_MS 100
-/* A call seen for the grace must have run 1/PLMC_STOP_SHARE of it. */
-#define PLMC_STOP_SHARE 16
 
 /* One slot's call as the checks saw it. Under plmc_stop_lock. */
 struct plmc_call {
 	u64 seq;	    /* kv[PLMC_KV_SEQ] when seen */
-	u64 utime0;	    /* the thread's user ns when the clock started */
+	u64 utime0;	    /* the thread's user time when the clock started */
 	unsigned long last; /* jiffies of the last check that saw it */
 	u32 seen_ms;	    /* seen in this call, ms */
 	pid_t tid;	    /* the thread seen in it */
@@ -179,7 +180,7 @@ struct plmc_members {
 	bool kill;    /* send SIGKILL to every member met */
 	unsigned int grace;  /* stop_grace_ms of this period */
 	unsigned long now;   /* jiffies of this period */
-	u32 stalled_ms, stalled_cpu_ms; /* the stalled call: seen, user time */
+	u32 stalled_ms; /* the stalled call: seen for so long */
 };
 
 int plmc_stop_alloc(struct plmc_att *att)
@@ -259,7 +260,8 @@ static bool plmc_call_visit(struct task_struct *t, struct plmc_att *att,
 {
 	struct pt_regs *r = task_pt_regs(t);
 	u64 i = (r->sp - 1 - PLMC_STACKS_ADDR) / PLMC_STACK_SIZE;
-	u64 seq, cpu, step;
+	u64 seq, cpu;
+	unsigned long step;
 	struct plmc_call *c;
 
 	if (READ_ONCE(t->on_cpu) || r->ip - PLMC_BASE >= PLMC_IMAGE_MAX ||
@@ -281,13 +283,16 @@ static bool plmc_call_visit(struct task_struct *t, struct plmc_att *att,
 	}
 	step = min(m->now - c->last, 2 * plmc_stop_period());
 	c->last = m->now;
+	if (cpu != c->utime0) {
+		/* It ran library code since: the clock starts again. */
+		c->utime0 = cpu;
+		c->seen_ms = 0;
+		return true;
+	}
 	c->seen_ms += jiffies_to_msecs(step);
-	cpu -= c->utime0;
-	if (c->seen_ms >= m->grace &&
-	    cpu * PLMC_STOP_SHARE < (u64)c->seen_ms * NSEC_PER_MSEC) {
+	if (c->seen_ms >= m->grace) {
 		m->stalled = true;
 		m->stalled_ms = c->seen_ms;
-		m->stalled_cpu_ms = div_u64(cpu, NSEC_PER_MSEC);
 	}
 	return true;
 }
@@ -380,8 +385,8 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 		return m.foreign;
 	}
 	if (m.stalled) {
-		pr_info_ratelimited(PLMC_DRV ": pid %d: a task in one library call for %u ms, %u ms of it running: killed\n",
-				    att->tgid, m.stalled_ms, m.stalled_cpu_ms);
+		pr_info_ratelimited(PLMC_DRV ": pid %d: a task in one library call for %u ms without running: killed\n",
+				    att->tgid, m.stalled_ms);
 		plmc_stop_kill(att, all);
 		return m.foreign;
 	}

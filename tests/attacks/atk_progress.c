@@ -7,9 +7,10 @@
  * progress_guard=0 (the module judges a thread by its state only, as
  * before the fix), where they must get through, then with it on, where
  * the client must be killed after stop_grace_ms. After each, another
- * client overwrites three times the store: with the attack alive its
- * sets fail (the parked thread's epoch keeps retired memory), after the
- * kill all of them are stored.
+ * client overwrites three times the store: with the attack alive (its
+ * call still in flight: required) its sets fail once the parked
+ * thread's epoch keeps a store's worth of retired memory (reported),
+ * after the kill all of them must be stored.
  *
  *   - woken loop: a thread copies a 500 KB value out into a buffer
  *     registered with userfaultfd (UFFD_USER_MODE_ONLY); nobody serves the
@@ -155,6 +156,23 @@ static void parker_woken(int go, bool idle)
 	_exit(6); /* never: nobody serves the fault */
 }
 
+/* Slots busy in the store now (a call in flight), or -1. */
+static int busy_slots(void)
+{
+	struct plmc_stats st;
+	pid_t c = fork();
+
+	if (c == 0) {
+		memset(&st, 0, sizeof(st));
+		st.size = sizeof(st);
+		if (vm_attach(ATK_STORE) || plmc_stats(&st))
+			_exit(255);
+		_exit((int)st.slots_busy);
+	}
+	c = c < 0 ? -1 : vm_reap(c);
+	return c != -1 && WIFEXITED(c) ? WEXITSTATUS(c) : -1;
+}
+
 /* One run of a woken-loop attack. @arg: idle | on << 1. */
 static int woken_run(int arg)
 {
@@ -179,14 +197,19 @@ static int woken_run(int arg)
 	st = wait_end(a, grace + 3000);
 	waited = atk_ms_since(&t0);
 	if (!on) {
+		int busy = busy_slots();
+
 		rc = atk_writer(8, &ms, &done);
 		kill_reap(a);
 		snprintf(out, sizeof(obs->off),
-			 "alive at %d ms, %d sets stored (%s)", waited, done,
+			 "alive at %d ms, %d slots busy, %d sets stored (%s)",
+			 waited, busy, done,
 			 rc == 1 ? "stall"
 			 : rc	 ? "NOMEM"
 				 : "ok");
-		if (st != -1 || !rc)
+		/* Alive with its call in flight (its slot and the stats
+		 * child's): what the progress judge is there to end. */
+		if (st != -1 || busy < 2)
 			return VM_FAIL("progress_guard=0: %s (ended 0x%x): "
 				       "the attack is not real",
 				       out, st);

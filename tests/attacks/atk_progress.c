@@ -202,8 +202,7 @@ static int woken_run(int arg)
 		rc = atk_writer(8, &ms, &done);
 		kill_reap(a);
 		snprintf(out, sizeof(obs->off),
-			 "alive at %d ms, %d slots busy, %d sets stored (%s)",
-			 waited, busy, done,
+			 "alive %d ms, %d busy, %d sets %s", waited, busy, done,
 			 rc == 1 ? "stall"
 			 : rc	 ? "NOMEM"
 				 : "ok");
@@ -231,9 +230,8 @@ static int woken_run(int arg)
 	if (rc)
 		return VM_FAIL("after the kill: %d sets stored (%s)", done,
 			       rc == 1 ? "stall" : vm_sh->note);
-	snprintf(out, sizeof(obs->on),
-		 "killed at %d ms, 1 death, all %d sets in %d ms", waited,
-		 done, ms);
+	snprintf(out, sizeof(obs->on), "killed %d ms, 1 death, %d sets %d ms",
+		 waited, done, ms);
 	return 0;
 }
 
@@ -257,7 +255,7 @@ static int woken(bool idle)
 	atk_param_set("progress_guard", was);
 	if (rc)
 		return -1;
-	return ATK_REFUSED("progress_guard=0: %s; on: %s", obs->off, obs->on);
+	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
 }
 
 static int woken_inside(void)
@@ -329,12 +327,11 @@ static int waiter_run(int on)
 	sth = wait_end(h, grace + 3000);
 	waited = atk_ms_since(&t0);
 	stw = wait_end(w, 3000);
-	snprintf(out, sizeof(obs->on),
-		 "holder %s at %d ms; waiter %s, set %s in %d ms",
+	snprintf(out, sizeof(obs->on), "holder %s %d ms, waiter %s, %s %d ms",
 		 killed(sth) ? "killed" : "alive", waited,
-		 killed(stw)	? "killed"
-		 : stw == -1	? "alive"
-				: "done",
+		 killed(stw) ? "killed"
+		 : stw == -1 ? "alive"
+			     : "done",
 		 !obs->w_done ? "not done" : plmc_strerror(obs->w_rc),
 		 obs->w_ms);
 	kill_reap(h);
@@ -366,8 +363,7 @@ static int waiter_survives(void)
 	atk_param_set("progress_guard", was);
 	if (rc)
 		return -1;
-	return ATK_REFUSED("on: %s (progress_guard=0: %s)", obs->on,
-			   obs->off);
+	return ATK_REFUSED("on: %s (off: %s)", obs->on, obs->off);
 }
 
 /* Fill the store with @n small items. Return: 0 or -1. */
@@ -465,7 +461,7 @@ static int long_call_run(int unused)
 		return VM_FAIL("the check took %d ms, not over grace %d",
 			       obs->w_rc, grace);
 	snprintf(obs->on, sizeof(obs->on),
-		 "check of %d ms beside two spinners, grace %d ms: lives",
+		 "check of %d ms beside 2 spinners, grace %d ms: lives",
 		 obs->w_rc, grace);
 	return 0;
 }
@@ -510,7 +506,7 @@ int main(void)
 		"holder killed after the grace; the waiter's set stored",
 		waiter_survives, NULL);
 	atk_run("progress.long_call_survives",
-		"a check longer than the grace, off its CPU, lives",
-		long_call, NULL);
+		"a check longer than the grace, off its CPU, lives", long_call,
+		NULL);
 	return vm_done();
 }

@@ -35,7 +35,7 @@
 
 struct file;
 struct mm_struct;
-struct plmc_call;
+struct plmc_calls;
 struct pid;
 struct task_struct;
 struct vm_area_struct;
@@ -105,7 +105,8 @@ struct plmc_att {
 	u64 stopped_ms;		    /* stopped inside so far; stop.c's lock */
 	bool stop_killed;	    /* SIGKILL sent; stop.c's lock */
 	bool stop_marked;	    /* death marked by stop.c; its lock */
-	struct plmc_call *calls;    /* stop.c: one per slot; its lock */
+	struct plmc_calls *calls;   /* stop.c: two walks' calls; its lock */
+	unsigned int calls_prev;    /* which of them is the last walk's */
 };
 
 struct plmc_file {

@@ -22,29 +22,36 @@
  * state is only a sample; a thread woken in a loop looks runnable at
  * every check and still never moves):
  *
- *   in a call   the member is off its CPU, its user ip (task_pt_regs,
- *               saved at kernel entry, stable while it is off its CPU) is
- *               in the image, its sp on slot i's stack and its PKRU
- *               (thread.pkru, saved at the switch) opens the store: it is
- *               running call number kv[PLMC_KV_SEQ] of slot i (kvcore
- *               bumps it at every call's entry; only the gate opens PKRU,
- *               and a slot's stack is used only by the thread that claimed
- *               it, so the pair names one call of one thread). Judged by
- *               progress, whatever its state: seen in the same call for
- *               stop_grace_ms without running any library code (its user
- *               time, t->utime, unchanged: not one timer tick found it in
- *               user mode) it is held up, and killed like a stopped one.
- *               The clock starts again whenever its user time grows. A
- *               call needs microseconds of CPU; one that lasts the grace
- *               and runs no instruction of it waits on client memory (a
- *               fault served slowly, or woken and never served: such a
- *               thread loops in the kernel's fault path and never gets
- *               back to user mode), is stopped, or gets no CPU at all
- *               (SCHED_IDLE beside a spinner, hole 8's last case). All of
- *               them hold the slot, the epoch and maybe a lock as long as
- *               they last, so all are killed. A thread that really runs
- *               a call (a check of a big store), even slowly on a loaded
- *               host, is found in user mode by some tick and lives.
+ *   in a call   the member's user ip (task_pt_regs: saved at its
+ *               kernel entry, so current while it is in the kernel and at
+ *               most one tick old while it runs user code on a CPU with a
+ *               tick) is in the image and its sp on slot i's stack: it is
+ *               in call number kv[PLMC_KV_SEQ] of slot i (kvcore bumps it
+ *               at every call's entry). Judged by progress, whatever its
+ *               state, on its CPU or not: seen in the same call of the
+ *               same slot at every walk for stop_grace_ms without running
+ *               any library code (its user time, t->utime, unchanged: not
+ *               one timer tick found it in user mode) it is held up, and
+ *               killed like a stopped one. Any user time restarts its
+ *               clock. A call needs microseconds of CPU; one that lasts
+ *               the grace and runs no instruction of it waits on client
+ *               memory (a fault served slowly, or woken and never served:
+ *               such a thread loops in the kernel's fault path, on its CPU
+ *               or off it, and never gets back to user mode), is stopped,
+ *               or gets no CPU at all (SCHED_IDLE beside a spinner, hole
+ *               8's last case). All of them hold the slot, the epoch and
+ *               maybe a lock as long as they last, so all are killed. A
+ *               thread that really runs a call (a check of a big store),
+ *               even slowly on a loaded host, is found in user mode by
+ *               some tick and lives. On a nohz_full CPU a task alone in
+ *               user mode gets no tick: vtime says it is there (VTIME_USER)
+ *               and it is not judged. The clock is kept per task (tid),
+ *               so a task that jumps into the image with its sp on another
+ *               thread's slot stack is judged on its own and cannot
+ *               restart that thread's clock; tracked afresh at each walk
+ *               (att->calls: this walk's and the last one's), at most
+ *               PLMC_CALLS of them, and a walk that finds more counts as
+ *               finding a held task (the second rule).
  *     except    a lock waiter: the slot's kv[PLMC_KV_HELD_LOCK] names a
  *               lock whose word names another slot, and the member is not
  *               stopped, traced or frozen. The image's waiter naps in
@@ -56,18 +63,15 @@
  *               held up, and then the waiter recovers it. The waiter's
  *               clock starts again after each such check.
  *   otherwise   inside the image (the gate's first and last instructions,
- *               off a slot stack or with the store closed: nothing of the
- *               store is held yet, or any more) and stopped or traced,
- *               frozen by the cgroup v2 freezer (task->frozen), or asleep
- *               (TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE): held, as
- *               for the attachment's first rule (a thread that jumps into
- *               the image and sleeps there kills its process, as before).
+ *               off a slot stack: no call is under way yet, or any more)
+ *               and stopped or traced, frozen by the cgroup v2 freezer
+ *               (task->frozen), or asleep (TASK_INTERRUPTIBLE or
+ *               TASK_UNINTERRUPTIBLE): held, as before hole 14 (a thread
+ *               that jumps into the image and sleeps there kills its
+ *               process).
  *               Not the legacy freezer (TASK_FROZEN alone): system
  *               suspend and hibernation freeze every client wherever it
  *               is.
- *   on its CPU  nothing is read (its saved registers may be stale): the
- *               sample is skipped, and a call's clock only advances
- *               between two checks that saw it.
  *
  * progress_guard=0 (module parameter) judges members in a call by the
  * second rule too (their state only), as before hole 14 was closed: the
@@ -95,10 +99,9 @@
  * suspend, or a late work, does not count) while some member is held
  * inside at each check, and falls back to 0 at the first check that finds
  * none (the second rule above). A call's clock (the first) is kept per
- * slot in att->calls: the call, its thread, when it was last seen, how
- * long it has been seen without running, and the thread's user time
- * then; it starts again whenever the slot shows another call or thread,
- * or the thread's user time grew.
+ * task, from one walk to the next: its slot and call, its user time, when
+ * it was seen and for how long without running; it starts again whenever
+ * the task shows another call, has run, or was not seen in a call.
  *
  * Locking: plmc_stop_lock (mutex) guards plmc_stops and the per
  * attachment counters; it may be taken under mmap_lock (death in
@@ -120,6 +123,7 @@
 #include <linux/workqueue.h>
 #include <asm/ptrace.h>
 #include <plmc/layout.h>
+#include "compat.h"
 #include "plmc_kmod.h"
 
 static unsigned int plmc_stop_grace_ms = 2000;
@@ -134,13 +138,29 @@ MODULE_PARM_DESC(progress_guard,
 
 #define PLMC_STOP_PERIOD_MS 100
 
-/* One slot's call as the checks saw it. Under plmc_stop_lock. */
+/*
+ * Tasks tracked in a call per attachment and walk: one per slot, twice
+ * over (a sampled walk may meet a thread that just left a slot and the
+ * one that took it). More means tasks that jumped into the image with
+ * their sp on slot stacks: the walk counts as finding a held task.
+ */
+#define PLMC_CALLS (2 * PLMC_MAX_SLOTS)
+
+/* One task in one call, as a walk saw it. Under plmc_stop_lock. */
 struct plmc_call {
-	u64 seq;	    /* kv[PLMC_KV_SEQ] when seen */
-	u64 utime0;	    /* the thread's user time when the clock started */
-	unsigned long last; /* jiffies of the last check that saw it */
-	u32 seen_ms;	    /* seen in this call, ms */
-	pid_t tid;	    /* the thread seen in it */
+	u64 seq;	    /* kv[PLMC_KV_SEQ] of its slot when seen */
+	u64 utime;	    /* its user time when seen */
+	unsigned long last; /* jiffies of the walk that saw it */
+	u32 seen_ms;	    /* seen in this call without running, ms */
+	u32 slot;
+	pid_t tid;
+};
+
+/* The calls one walk saw; att->calls holds two, the last walk's and
+ * the one being built. */
+struct plmc_calls {
+	unsigned int n;
+	struct plmc_call c[PLMC_CALLS];
 };
 
 static DEFINE_MUTEX(plmc_stop_lock);
@@ -178,14 +198,16 @@ struct plmc_members {
 	bool live;    /* a member that may run user code again */
 	bool foreign; /* a member outside the attaching thread group */
 	bool kill;    /* send SIGKILL to every member met */
-	unsigned int grace;  /* stop_grace_ms of this period */
+	unsigned int grace;  /* stop_grace_ms of this period (0: no judging) */
 	unsigned long now;   /* jiffies of this period */
-	u32 stalled_ms; /* the stalled call: seen for so long */
+	u32 stalled_ms;	     /* the stalled call: seen for so long */
+	const struct plmc_calls *prev; /* the last walk's calls */
+	struct plmc_calls *next;       /* this walk's */
 };
 
 int plmc_stop_alloc(struct plmc_att *att)
 {
-	att->calls = kvcalloc(PLMC_MAX_SLOTS, sizeof(*att->calls), GFP_KERNEL);
+	att->calls = kvcalloc(2, sizeof(*att->calls), GFP_KERNEL);
 	return att->calls ? 0 : -ENOMEM;
 }
 
@@ -250,6 +272,18 @@ static bool plmc_call_waits(struct plmc_seg *seg, u64 i)
 	return w && w - 1 != i;
 }
 
+/* @tid in the last walk's calls, or NULL. */
+static const struct plmc_call *plmc_call_find(const struct plmc_calls *p,
+					      pid_t tid)
+{
+	unsigned int k;
+
+	for (k = 0; k < p->n; k++)
+		if (p->c[k].tid == tid)
+			return &p->c[k];
+	return NULL;
+}
+
 /*
  * Judge @t by its call (see the top, "in a call"). Return: is @t in a
  * call (judged here, not by its state)? Context: RCU read side,
@@ -260,36 +294,37 @@ static bool plmc_call_visit(struct task_struct *t, struct plmc_att *att,
 {
 	struct pt_regs *r = task_pt_regs(t);
 	u64 i = (r->sp - 1 - PLMC_STACKS_ADDR) / PLMC_STACK_SIZE;
-	u64 seq, cpu;
-	unsigned long step;
+	const struct plmc_call *p;
 	struct plmc_call *c;
 
-	if (READ_ONCE(t->on_cpu) || r->ip - PLMC_BASE >= PLMC_IMAGE_MAX ||
-	    r->sp <= PLMC_STACKS_ADDR || i >= PLMC_MAX_SLOTS ||
-	    (READ_ONCE(t->thread.pkru) >> (2 * att->pkey)) & 1)
+	if (r->ip - PLMC_BASE >= PLMC_IMAGE_MAX || r->sp <= PLMC_STACKS_ADDR ||
+	    i >= PLMC_MAX_SLOTS)
 		return false;
-	c = &att->calls[i];
-	seq = READ_ONCE(plmc_stop_slot(att->seg, i)->kv[PLMC_KV_SEQ]);
-	cpu = READ_ONCE(t->utime);
-	if (c->tid != t->pid || c->seq != seq || !c->last ||
-	    (plmc_call_waits(att->seg, i) && !task_is_stopped_or_traced(t) &&
-	     !t->frozen)) {
-		c->tid = t->pid;
-		c->seq = seq;
-		c->utime0 = cpu;
-		c->seen_ms = 0;
-		c->last = m->now;
+	/* On a nohz_full CPU, running user code with no tick to say so. */
+	if (READ_ONCE(t->on_cpu) && plmc_task_vtime_user(t))
+		return false;
+	if (m->next->n == PLMC_CALLS) {
+		m->held = true;
 		return true;
 	}
-	step = min(m->now - c->last, 2 * plmc_stop_period());
+	c = &m->next->c[m->next->n++];
+	c->tid = t->pid;
+	c->slot = i;
+	c->seq = READ_ONCE(plmc_stop_slot(att->seg, i)->kv[PLMC_KV_SEQ]);
+	c->utime = READ_ONCE(t->utime);
 	c->last = m->now;
-	if (cpu != c->utime0) {
-		/* It ran library code since: the clock starts again. */
-		c->utime0 = cpu;
-		c->seen_ms = 0;
+	c->seen_ms = 0;
+	p = plmc_call_find(m->prev, c->tid);
+	/* Another call, or it ran library code since: the clock restarts. */
+	if (!p || p->slot != c->slot || p->seq != c->seq || p->utime != c->utime)
 		return true;
-	}
-	c->seen_ms += jiffies_to_msecs(step);
+	/* A waiter napping on a holder: judged through the holder. */
+	if (plmc_call_waits(att->seg, i) && !task_is_stopped_or_traced(t) &&
+	    !t->frozen)
+		return true;
+	c->seen_ms = p->seen_ms +
+		     jiffies_to_msecs(min(m->now - p->last,
+					  2 * plmc_stop_period()));
 	if (c->seen_ms >= m->grace) {
 		m->stalled = true;
 		m->stalled_ms = c->seen_ms;
@@ -318,8 +353,7 @@ static void plmc_member_visit(struct task_struct *t, struct plmc_att *att,
 		send_sig(SIGKILL, t, 1); /* the whole thread group */
 	if (!plmc_task_done(t))
 		m->live = true;
-	if (m->grace && READ_ONCE(plmc_progress_guard) &&
-	    plmc_call_visit(t, att, m))
+	if (m->next && plmc_call_visit(t, att, m))
 		return;
 	if (plmc_held_inside(t))
 		m->held = true;
@@ -365,7 +399,14 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 
 	if (att->stop_marked)
 		return false;
+	if (grace && READ_ONCE(plmc_progress_guard)) {
+		m.prev = &att->calls[att->calls_prev];
+		m.next = &att->calls[!att->calls_prev];
+		m.next->n = 0;
+	}
 	plmc_members_walk(att, all, &m);
+	if (m.next)
+		att->calls_prev = !att->calls_prev;
 	if (!m.live && READ_ONCE(plmc_tasks_guard)) {
 		/* Every member killed (by us or anyone) and off its CPU, or
 		 * none left: the survivors may recover it now. */

@@ -18,7 +18,9 @@
  *     never moves, yet it is runnable at many checks, and a state judge
  *     restarts its clock at each of those;
  *   - the same with the parked thread at SCHED_IDLE and pinned to the
- *     CPU of a spinner of its own: once woken it stays runnable, starved.
+ *     CPU of a spinner of its own: once woken it stays runnable, starved;
+ *   - the same woken with no pause: the thread mostly runs the kernel's
+ *     fault path, so it is on its CPU at most checks.
  *
  * Controls (the module on):
  *   - a waiter on a held-up holder: H stops inside holding a size-class
@@ -97,12 +99,14 @@ static void *spinner(void *arg)
 	return NULL;
 }
 
-/* The woken-loop attacker's fault: its fd and range. */
-static int wk_fd;
+/* The woken-loop attacker's fault: its fd and range; wake with no pause. */
+static int wk_fd, wk_tight;
 static char *wk_buf;
 static size_t wk_len;
 
-/* Wake the parked thread every 100 us; never serve its fault. */
+/* Wake the parked thread every 100 us, or with no pause (the woken
+ * thread then mostly runs the kernel's fault path, on its CPU); never
+ * serve its fault. */
 static void *waker(void *arg)
 {
 	struct uffdio_range r = {.start = (uintptr_t)wk_buf, .len = wk_len};
@@ -113,13 +117,16 @@ static void *waker(void *arg)
 		while (read(wk_fd, &m, sizeof(m)) == sizeof(m))
 			;
 		ioctl(wk_fd, UFFDIO_WAKE, &r);
-		usleep(100);
+		if (!wk_tight)
+			usleep(100);
 	}
 	return NULL;
 }
 
+enum { W_PLAIN, W_IDLE, W_TIGHT };
+
 /* A: parks inside a get on a userfaultfd buffer, woken in a loop. */
-static void parker_woken(int go, bool idle)
+static void parker_woken(int go, int mode)
 {
 	struct uffdio_api api = {.api = UFFD_API};
 	struct uffdio_register reg;
@@ -144,7 +151,8 @@ static void parker_woken(int go, bool idle)
 	if (ioctl(wk_fd, UFFDIO_REGISTER, &reg) ||
 	    pthread_create(&t, NULL, waker, NULL))
 		_exit(3);
-	if (idle) {
+	wk_tight = mode == W_TIGHT;
+	if (mode == W_IDLE) {
 		if (pthread_create(&t, NULL, spinner, (void *)1L))
 			_exit(4);
 		pin(1);
@@ -173,11 +181,11 @@ static int busy_slots(void)
 	return c != -1 && WIFEXITED(c) ? WEXITSTATUS(c) : -1;
 }
 
-/* One run of a woken-loop attack. @arg: idle | on << 1. */
+/* One run of a woken-loop attack. @arg: mode | on << 4. */
 static int woken_run(int arg)
 {
 	int go[2], st, ms, done, rc, waited, grace = atk_grace_ms();
-	bool idle = arg & 1, on = arg >> 1;
+	int mode = arg & 15, on = arg >> 4;
 	char *out = on ? obs->on : obs->off;
 	struct timespec t0;
 	uint64_t d0 = 0, d1 = 0;
@@ -187,7 +195,7 @@ static int woken_run(int arg)
 		return VM_FAIL("pipe or deaths");
 	a = fork();
 	if (a == 0)
-		parker_woken(go[1], idle);
+		parker_woken(go[1], mode);
 	close(go[1]);
 	if (a < 0 || vm_wait_fd(go[0])) {
 		kill_reap(a);
@@ -236,7 +244,7 @@ static int woken_run(int arg)
 }
 
 /* progress_guard=0 (the attack gets through), then 1 (killed). */
-static int woken(bool idle)
+static int woken(int mode)
 {
 	int was = atk_param_get("progress_guard"), rc;
 
@@ -247,11 +255,11 @@ static int woken(bool idle)
 	memset(obs, 0, sizeof(*obs));
 	if (atk_param_set("progress_guard", 0))
 		return VM_FAIL("cannot clear progress_guard");
-	rc = atk_fresh_store() ? -1 : atk_as_user(woken_run, idle);
+	rc = atk_fresh_store() ? -1 : atk_as_user(woken_run, mode);
 	atk_param_set("progress_guard", 1);
 	if (!rc)
 		rc = atk_fresh_store() ? -1
-				       : atk_as_user(woken_run, idle | 1 << 1);
+				       : atk_as_user(woken_run, mode | 1 << 4);
 	atk_param_set("progress_guard", was);
 	if (rc)
 		return -1;
@@ -260,12 +268,17 @@ static int woken(bool idle)
 
 static int woken_inside(void)
 {
-	return woken(false);
+	return woken(W_PLAIN);
 }
 
 static int woken_idle_inside(void)
 {
-	return woken(true);
+	return woken(W_IDLE);
+}
+
+static int woken_tight_inside(void)
+{
+	return woken(W_TIGHT);
 }
 
 /* H: stops inside holding a class lock (traced: SIGILL stops it). */
@@ -502,6 +515,9 @@ int main(void)
 	atk_run("progress.uffd_woken_idle_inside",
 		"killed after the grace; others' sets stored",
 		woken_idle_inside, NULL);
+	atk_run("progress.uffd_woken_tight_inside",
+		"killed after the grace; others' sets stored",
+		woken_tight_inside, NULL);
 	atk_run("progress.waiter_survives_held_holder",
 		"holder killed after the grace; the waiter's set stored",
 		waiter_survives, NULL);

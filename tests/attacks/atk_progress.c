@@ -408,9 +408,10 @@ static int check_ms(void)
 }
 
 /*
- * L: fills the store until a check alone lasts 250 ms, hands that to the
- * root side (obs->w_ms), which lowers the grace to half of it, then
- * checks again beside two spinners on its CPU (about three times as long).
+ * L: fills the store until a check alone lasts 150 ms, hands that to the
+ * root side (obs->w_ms), which lowers the grace (long_grace()), then
+ * checks again beside two spinners on its CPU (about three times as long:
+ * three walks of the judge or more).
  */
 static void long_caller(int go, int back)
 {
@@ -420,12 +421,12 @@ static void long_caller(int go, int back)
 	if (vm_attach(ATK_STORE))
 		_exit(1);
 	pin(1);
-	while (n < 200000 && (ms = check_ms()) >= 0 && ms < 250) {
+	while (n < 200000 && (ms = check_ms()) >= 0 && ms < 150) {
 		if (fill(n, 20000))
 			_exit(3);
 		n += 20000;
 	}
-	if (ms < 250)
+	if (ms < 150)
 		_exit(4);
 	obs->w_ms = ms;
 	vm_signal_fd(go);
@@ -437,6 +438,12 @@ static void long_caller(int go, int back)
 	obs->w_rc = check_ms();
 	obs->w_done = 1;
 	_exit(0);
+}
+
+/* The grace for a lone check of @ms: half of it, at least one walk. */
+static int long_grace(int ms)
+{
+	return ms / 2 > 100 ? ms / 2 : 100;
 }
 
 static int long_call_run(int unused)
@@ -455,7 +462,7 @@ static int long_call_run(int unused)
 		return VM_FAIL("no long check (0x%x)", st);
 	}
 	/* The root side sets the grace; see long_call(). */
-	grace = obs->w_ms / 2;
+	grace = long_grace(obs->w_ms);
 	for (st = 0; st < 200 && atk_grace_ms() != grace; st++)
 		usleep(10000);
 	if (atk_grace_ms() != grace) {
@@ -470,7 +477,7 @@ static int long_call_run(int unused)
 		return VM_FAIL("check beside spinners, grace %d: %s 0x%x",
 			       grace, st == -1 ? "alive" : "ended", st);
 	}
-	if (obs->w_rc < grace + 300)
+	if (obs->w_rc < grace + 200)
 		return VM_FAIL("the check took %d ms, not over grace %d",
 			       obs->w_rc, grace);
 	snprintf(obs->on, sizeof(obs->on),
@@ -495,7 +502,7 @@ static int long_call(void)
 		/* The user side waits for the grace to change. */
 		while (!obs->w_ms)
 			usleep(10000);
-		atk_param_set("stop_grace_ms", obs->w_ms / 2);
+		atk_param_set("stop_grace_ms", long_grace(obs->w_ms));
 		_exit(0);
 	}
 	rc = atk_as_user(long_call_run, 0);

@@ -148,18 +148,18 @@ MODULE_PARM_DESC(progress_guard,
 
 /* One task in one call, as a walk saw it. Under plmc_stop_lock. */
 struct plmc_call {
-	u64 seq;	    /* kv[PLMC_KV_SEQ] of its slot when seen */
-	u64 utime;	    /* its user time when seen */
-	unsigned long last; /* jiffies of the walk that saw it */
-	u32 seen_ms;	    /* seen in this call without running, ms */
+	u64 seq;     /* kv[PLMC_KV_SEQ] of its slot when seen */
+	u64 utime;   /* its user time when seen */
+	u32 seen_ms; /* seen in this call without running, ms */
 	u32 slot;
 	pid_t tid;
 };
 
-/* The calls one walk saw; att->calls holds two, the last walk's and
- * the one being built. */
+/* The calls one walk saw; att->calls holds two (16 KiB each), the last
+ * walk's and the one being built. */
 struct plmc_calls {
 	unsigned int n;
+	unsigned long when; /* jiffies of that walk */
 	struct plmc_call c[PLMC_CALLS];
 };
 
@@ -312,7 +312,6 @@ static bool plmc_call_visit(struct task_struct *t, struct plmc_att *att,
 	c->slot = i;
 	c->seq = READ_ONCE(plmc_stop_slot(att->seg, i)->kv[PLMC_KV_SEQ]);
 	c->utime = READ_ONCE(t->utime);
-	c->last = m->now;
 	c->seen_ms = 0;
 	p = plmc_call_find(m->prev, c->tid);
 	/* Another call, or it ran library code since: the clock restarts. */
@@ -323,7 +322,7 @@ static bool plmc_call_visit(struct task_struct *t, struct plmc_att *att,
 	    !t->frozen)
 		return true;
 	c->seen_ms = p->seen_ms +
-		     jiffies_to_msecs(min(m->now - p->last,
+		     jiffies_to_msecs(min(m->next->when - m->prev->when,
 					  2 * plmc_stop_period()));
 	if (c->seen_ms >= m->grace) {
 		m->stalled = true;
@@ -403,6 +402,7 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 		m.prev = &att->calls[att->calls_prev];
 		m.next = &att->calls[!att->calls_prev];
 		m.next->n = 0;
+		m.next->when = m.now;
 	}
 	plmc_members_walk(att, all, &m);
 	if (m.next)

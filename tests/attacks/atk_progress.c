@@ -30,9 +30,9 @@
  *     lock is recovered. (With progress_guard=0 the state judge may kill
  *     W too, since it sleeps inside: reported, not required.)
  *   - a long call that runs: a check of a store holding many items,
- *     beside two spinners on the same CPU (so it is off its CPU at most
- *     checks), with stop_grace_ms lowered under the call's length: it
- *     gains user time and lives.
+ *     beside four spinners on the same CPU (so it runs a fifth of the
+ *     time, off its CPU at most checks), with stop_grace_ms lowered under
+ *     the call's length: it gains user time and lives.
  */
 /* The waiter control stops a holder at a crash point: the test image. */
 #define ATK_TEST_IMAGE 1
@@ -408,47 +408,50 @@ static int check_ms(void)
 }
 
 /*
- * L: fills the store until a check alone lasts 150 ms, hands that to the
- * root side (obs->w_ms), which lowers the grace (long_grace()), then
- * checks again beside two spinners on its CPU (about three times as long:
- * three walks of the judge or more).
+ * L: fills the store until a check alone lasts 150 ms (or the store holds
+ * 240,000 items), tells the root side (obs->w_ms), which sets the grace
+ * to LONG_GRACE, then checks again beside four spinners on its CPU (about
+ * five times as long), up to 8 times until one check lasts LONG_MS.
  */
+#define LONG_GRACE 300
+#define LONG_MS	   (LONG_GRACE + 200)
+
 static void long_caller(int go, int back)
 {
+	int n = 0, ms = 0, k;
 	pthread_t t;
-	int n = 0, ms = 0;
 
 	if (vm_attach(ATK_STORE))
 		_exit(1);
 	pin(1);
-	while (n < 200000 && (ms = check_ms()) >= 0 && ms < 150) {
+	while (n < 240000 && (ms = check_ms()) >= 0 && ms < 150) {
 		if (fill(n, 20000))
 			_exit(3);
 		n += 20000;
 	}
-	if (ms < 150)
+	if (ms < 0)
 		_exit(4);
-	obs->w_ms = ms;
+	obs->w_ms = ms ? ms : 1;
 	vm_signal_fd(go);
-	if (vm_wait_fd(back)) /* the grace is now under the call */
+	if (vm_wait_fd(back)) /* the grace is now LONG_GRACE */
 		_exit(5);
-	if (pthread_create(&t, NULL, spinner, (void *)1L) ||
-	    pthread_create(&t, NULL, spinner, (void *)1L))
-		_exit(2);
-	obs->w_rc = check_ms();
+	for (k = 0; k < 4; k++)
+		if (pthread_create(&t, NULL, spinner, (void *)1L))
+			_exit(2);
+	for (k = 0; k < 8 && obs->w_rc < LONG_MS; k++) {
+		ms = check_ms();
+		if (ms < 0)
+			_exit(6);
+		if (ms > obs->w_rc)
+			obs->w_rc = ms;
+	}
 	obs->w_done = 1;
 	_exit(0);
 }
 
-/* The grace for a lone check of @ms: half of it, at least one walk. */
-static int long_grace(int ms)
-{
-	return ms / 2 > 100 ? ms / 2 : 100;
-}
-
 static int long_call_run(int unused)
 {
-	int go[2], back[2], st, grace;
+	int go[2], back[2], st;
 	pid_t l;
 
 	if (pipe(go) || pipe(back))
@@ -462,27 +465,29 @@ static int long_call_run(int unused)
 		return VM_FAIL("no long check (0x%x)", st);
 	}
 	/* The root side sets the grace; see long_call(). */
-	grace = long_grace(obs->w_ms);
-	for (st = 0; st < 200 && atk_grace_ms() != grace; st++)
+	for (st = 0; st < 200 && atk_grace_ms() != LONG_GRACE; st++)
 		usleep(10000);
-	if (atk_grace_ms() != grace) {
+	if (atk_grace_ms() != LONG_GRACE) {
 		kill_reap(l);
-		return VM_FAIL("grace %d, wanted %d", atk_grace_ms(), grace);
+		return VM_FAIL("grace %d, wanted %d", atk_grace_ms(),
+			       LONG_GRACE);
 	}
 	vm_signal_fd(back[1]);
-	st = wait_end(l, 60000);
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) || !obs->w_done ||
-	    obs->w_rc < 0) {
+	st = wait_end(l, 50000);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) || !obs->w_done) {
 		kill_reap(l);
-		return VM_FAIL("check beside spinners, grace %d: %s 0x%x",
-			       grace, st == -1 ? "alive" : "ended", st);
+		return VM_FAIL("checks beside spinners, grace %d: %s 0x%x "
+			       "(longest %d ms)",
+			       LONG_GRACE, st == -1 ? "alive" : "ended", st,
+			       obs->w_rc);
 	}
-	if (obs->w_rc < grace + 200)
-		return VM_FAIL("the check took %d ms, not over grace %d",
-			       obs->w_rc, grace);
+	if (obs->w_rc < LONG_MS)
+		return VM_FAIL("the longest check took %d ms (alone %d), not "
+			       "%d",
+			       obs->w_rc, obs->w_ms, LONG_MS);
 	snprintf(obs->on, sizeof(obs->on),
-		 "check of %d ms beside 2 spinners, grace %d ms: lives",
-		 obs->w_rc, grace);
+		 "check of %d ms beside 4 spinners, grace %d ms: lives",
+		 obs->w_rc, LONG_GRACE);
 	return 0;
 }
 
@@ -502,7 +507,7 @@ static int long_call(void)
 		/* The user side waits for the grace to change. */
 		while (!obs->w_ms)
 			usleep(10000);
-		atk_param_set("stop_grace_ms", long_grace(obs->w_ms));
+		atk_param_set("stop_grace_ms", LONG_GRACE);
 		_exit(0);
 	}
 	rc = atk_as_user(long_call_run, 0);

@@ -11,6 +11,8 @@
 #   make vm-test    the VM suite alone
 #   make compat-test the libmemcached-compatible library against Debian's
 #                   libmemcached (same program, same output; ketama)
+#   make cluster-test twemproxy in front of three plmcd nodes, one killed
+#                   and restarted mid-run (docs/cluster.md)
 #   make install    libpl, headers, plmc.pc, tools, man pages, DKMS tree
 #                   (DESTDIR, PREFIX=/usr/local); make install-python
 #   make deb        the Debian packages into build/deb/ (deb-test: build,
@@ -49,6 +51,7 @@ include tests/plctl/build.mk
 include tests/fuzz/build.mk
 include python/build.mk
 include tests/vm/python/build.mk
+include tests/cluster/build.mk
 include bench/build.mk
 include tools/install.mk
 include tests/crash/build.mk
@@ -71,6 +74,7 @@ test: deps
 	$(MAKE) plmcd-test
 	$(MAKE) compat-test
 	$(MAKE) python-test
+	$(MAKE) cluster-test
 	$(MAKE) plctl-test
 	$(MAKE) fuzz-test
 	$(MAKE) install-test

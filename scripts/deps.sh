@@ -11,6 +11,7 @@ busybox-static cpio gzip memcached libmemcached-tools libmemcached-dev gnuplot-n
 clang libclang-rt-14-dev python3 python3-dev python3-pytest python3-pymemcache valgrind
 liblmdb-dev
 libfaketime
+nutcracker
 groff-base man-db"
 
 # A second test-host kernel, only when asked for (make vm-test KERNEL=6.12):

@@ -4,14 +4,14 @@
  *
  *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--slots-per-client N]
  *                [--item-max SIZE] [--factor F] [--slab-min N]
- *                [--test-image] [--backend kmod|none]
- *   plctl destroy NAME [--force] [--backend kmod|none]
- *   plctl stats NAME [--json] [--backend kmod|none]
- *   plctl top NAME [--interval SECONDS] [--count N] [--backend kmod|none]
- *   plctl list [NAME...] [--backend kmod|none]
- *   plctl info NAME [--backend kmod|none]
- *   plctl check NAME [--backend kmod|none]
- *   plctl recover NAME [--backend kmod|none]
+ *                [--test-image] [--backend kmod|none|pku]
+ *   plctl destroy NAME [--force] [--backend kmod|none|pku]
+ *   plctl stats NAME [--json] [--backend kmod|none|pku]
+ *   plctl top NAME [--interval SECONDS] [--count N] [--backend kmod|none|pku]
+ *   plctl list [NAME...] [--backend kmod|none|pku]
+ *   plctl info NAME [--backend kmod|none|pku]
+ *   plctl check NAME [--backend kmod|none|pku]
+ *   plctl recover NAME [--backend kmod|none|pku]
  *   plctl --help | --version
  *
  * Exit codes: 0 done, 1 the operation failed (check: the store is not
@@ -67,14 +67,15 @@ static void usage_to(FILE *f)
 		"[--slab-min N]\n"
 		"                    [--numa interleave|bind=N|local] "
 		"[--test-image]\n"
-		"       plctl destroy NAME [--force] [--backend kmod|none]\n"
-		"       plctl stats NAME [--json] [--backend kmod|none]\n"
+		"       plctl destroy NAME [--force] [--backend "
+		"kmod|none|pku]\n"
+		"       plctl stats NAME [--json] [--backend kmod|none|pku]\n"
 		"       plctl top NAME [--interval SECONDS] [--count N] "
-		"[--backend kmod|none]\n"
-		"       plctl list [NAME...] [--backend kmod|none]\n"
-		"       plctl info NAME [--backend kmod|none]\n"
-		"       plctl check NAME [--backend kmod|none]\n"
-		"       plctl recover NAME [--backend kmod|none]\n"
+		"[--backend kmod|none|pku]\n"
+		"       plctl list [NAME...] [--backend kmod|none|pku]\n"
+		"       plctl info NAME [--backend kmod|none|pku]\n"
+		"       plctl check NAME [--backend kmod|none|pku]\n"
+		"       plctl recover NAME [--backend kmod|none|pku]\n"
 		"       plctl --help | --version\n");
 }
 
@@ -839,6 +840,32 @@ static int listed(const char *name, int argc, char **argv, int first)
 	return !any;
 }
 
+/*
+ * Each NAME given that has no file, said on stderr as list_kmod says it.
+ * Return: 1 if one was missing, else 0.
+ */
+static int list_none_missing(int argc, char **argv, int first)
+{
+	char path[300];
+	int rc = 0;
+
+	for (int i = first; i < argc; i++) {
+		if (!strcmp(argv[i], "--backend")) {
+			i++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/dev/shm/plmc.%s", argv[i]);
+		if (access(path, F_OK)) {
+			fprintf(stderr,
+				"plctl: list %s: no such store (backend none, "
+				"/dev/shm)\n",
+				argv[i]);
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
 static int list_none(int argc, char **argv, int first)
 {
 	DIR *d = opendir("/dev/shm");
@@ -886,12 +913,7 @@ static int list_none(int argc, char **argv, int first)
 	closedir(d);
 	if (!found && listed("", argc, argv, first))
 		printf("no segments (backend none, /dev/shm)\n");
-	else if (!found) {
-		fprintf(stderr, "plctl: list: no such store (backend none, "
-				"/dev/shm)\n");
-		return 1;
-	}
-	return 0;
+	return list_none_missing(argc, argv, first);
 }
 
 static int list_kmod(int argc, char **argv, int first)

@@ -146,7 +146,26 @@ _SOCKET_ARGS = {"connect_timeout", "timeout", "no_delay", "ignore_exc",
                 "socket_module", "socket_keepalive", "tls_context"}
 
 
-class Client:
+class _ItemAccess:
+    """c[key] = value, c[key] and del c[key] as pymemcache's Client has
+    them, over the class's own set, get and delete: the set and the
+    delete with noreply, a miss a KeyError. Shared by Client and
+    KetamaClient."""
+
+    def __setitem__(self, key, value):
+        self.set(key, value, noreply=True)
+
+    def __getitem__(self, key):
+        value = self.get(key)
+        if value is None:
+            raise KeyError
+        return value
+
+    def __delitem__(self, key):
+        self.delete(key, noreply=True)
+
+
+class Client(_ItemAccess):
     """pymemcache's Client on this host's plmc store NAME (see the module)."""
 
     def __init__(self, name, serde=None, serializer=None, deserializer=None,
@@ -387,18 +406,6 @@ class Client:
         """Nothing to close: the store stays attached for the process."""
 
     quit = close
-
-    def __setitem__(self, key, value):
-        self.set(key, value, noreply=True)
-
-    def __getitem__(self, key):
-        value = self.get(key)
-        if value is None:
-            raise KeyError
-        return value
-
-    def __delitem__(self, key):
-        self.delete(key, noreply=True)
 
 
 from plmc.ketama import KetamaClient  # noqa: E402  (uses Client)

@@ -28,7 +28,7 @@ pymemcache.client.base.Client (python3-pymemcache); other keyword
 arguments go to both.
 """
 
-from plmc import _plmc
+from plmc import _ItemAccess, _plmc
 
 
 def _spec(server):
@@ -51,7 +51,7 @@ def config_string(servers):
     return " ".join("--SERVER=" + _spec(s) for s in servers)
 
 
-class KetamaClient:
+class KetamaClient(_ItemAccess):
     """pymemcache's Client methods over a ketama ring of servers."""
 
     def __init__(self, servers=(), config=None, **kwargs):
@@ -191,15 +191,3 @@ class KetamaClient:
             c.close()
 
     quit = close
-
-    def __setitem__(self, key, value):
-        self.set(key, value, noreply=True)
-
-    def __getitem__(self, key):
-        value = self.get(key)
-        if value is None:
-            raise KeyError
-        return value
-
-    def __delitem__(self, key):
-        self.delete(key, noreply=True)

@@ -26,7 +26,6 @@
  */
 #include "attacks.h"
 #include <linux/perf_event.h>
-#include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/resource.h>
@@ -66,11 +65,9 @@ static int off_then_on(const char *param, int (*fn)(int))
 {
 	int was = atk_param_get(param), rc;
 
-	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (obs == MAP_FAILED || was < 0)
+	obs = atk_shared(sizeof(*obs));
+	if (!obs || was < 0)
 		return VM_FAIL("no shared page or no parameter %s", param);
-	memset(obs, 0, sizeof(*obs));
 	if (atk_param_set(param, 0))
 		return VM_FAIL("cannot set %s", param);
 	rc = atk_as_user(fn, 0);
@@ -233,10 +230,9 @@ static int dumpable_user(int on)
 	pid_t a;
 	struct {
 		int before, rc, e, d;
-	} *res = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	} *res = atk_shared(4096);
 
-	if (res == MAP_FAILED || pipe(go))
+	if (!res || pipe(go))
 		return VM_FAIL("mmap or pipe");
 	a = fork();
 	if (a == 0) {
@@ -285,27 +281,6 @@ static int dumpable_reopen(void)
 
 /* ---- a thread parked inside on userfaultfd ---- */
 
-static void *uffd_buffer(size_t len)
-{
-	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg;
-	void *p;
-	int fd;
-
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
-		return NULL;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (uintptr_t)p;
-	reg.range.len = len;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	return ioctl(fd, UFFDIO_REGISTER, &reg) ? NULL : p;
-}
-
 static char *park_buf;
 static volatile pid_t park_tid;
 
@@ -333,7 +308,7 @@ static int park(bool inside)
 	    (vm_attach(ATK_STORE) ||
 	     plmc_set("intro-big", 9, big, sizeof(big), 0, 0) != PLMC_STORED))
 		return -1;
-	park_buf = uffd_buffer((BIG + 8191) & ~4095UL);
+	park_buf = atk_uffd_buffer((BIG + 8191) & ~4095UL);
 	if (!park_buf)
 		return VM_FAIL("userfaultfd: %s", strerror(errno));
 	if (pthread_create(&th, NULL, parker, inside ? park_buf : NULL))
@@ -444,11 +419,9 @@ static int proc_syscall(void)
 {
 	int grace = atk_param_get("stop_grace_ms"), rc;
 
-	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (obs == MAP_FAILED)
+	obs = atk_shared(sizeof(*obs));
+	if (!obs)
 		return VM_FAIL("mmap");
-	memset(obs, 0, sizeof(*obs));
 	/* The parked thread must outlive the reads. */
 	atk_param_set("stop_grace_ms", 60000);
 	rc = syscall_run(0);
@@ -549,7 +522,12 @@ static int write_file(const char *path, const char *s)
 	return fclose(f);
 }
 
-static int core_dump(void)
+/*
+ * @fn with cores written as CORE_PREFIX<pid> and a stop grace long enough
+ * that a parked thread outlives the dump; the pattern, the grace and the
+ * cores are put back or removed after it. Return: @fn's.
+ */
+static int with_cores(int (*fn)(void))
 {
 	char pat[256] = "core";
 	FILE *f;
@@ -563,15 +541,25 @@ static int core_dump(void)
 	if (write_file("/proc/sys/kernel/core_pattern", CORE_PREFIX "%p"))
 		return VM_FAIL("cannot set core_pattern");
 	atk_param_set("stop_grace_ms", 60000);
-	rc = atk_as_user(core_control_user, 0);
-	if (!rc)
-		rc = off_then_on("introspect_guard", core_user);
+	rc = fn();
 	atk_param_set("stop_grace_ms", g);
 	write_file("/proc/sys/kernel/core_pattern", pat);
 	if (system("rm -f " CORE_PREFIX "*")) {
 		/* nothing to remove */
 	}
 	return rc;
+}
+
+static int core_dump_runs(void)
+{
+	int rc = atk_as_user(core_control_user, 0);
+
+	return rc ? rc : off_then_on("introspect_guard", core_user);
+}
+
+static int core_dump(void)
+{
+	return with_cores(core_dump_runs);
 }
 
 /*
@@ -624,25 +612,7 @@ static int core_second_line(void)
 
 static int core_second(void)
 {
-	char pat[256] = "core";
-	FILE *f;
-	int rc, g = atk_param_get("stop_grace_ms");
-
-	f = fopen("/proc/sys/kernel/core_pattern", "r");
-	if (f && fgets(pat, sizeof(pat), f))
-		pat[strcspn(pat, "\n")] = 0;
-	if (f)
-		fclose(f);
-	if (write_file("/proc/sys/kernel/core_pattern", CORE_PREFIX "%p"))
-		return VM_FAIL("cannot set core_pattern");
-	atk_param_set("stop_grace_ms", 60000);
-	rc = core_second_line();
-	atk_param_set("stop_grace_ms", g);
-	write_file("/proc/sys/kernel/core_pattern", pat);
-	if (system("rm -f " CORE_PREFIX "*")) {
-		/* nothing to remove */
-	}
-	return rc;
+	return with_cores(core_second_line);
 }
 
 int main(void)

@@ -214,16 +214,8 @@ static pid_t parker(void)
 	t = fork();
 	if (t == 0) {
 		static char big[500000];
-		size_t vlen;
 
-		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE) ||
-		    plmc_set("park-big", 8, big, sizeof(big), 0, 0) !=
-			    PLMC_STORED)
-			_exit(1);
-		vm_signal_fd(go[1]);
-		for (;;)
-			plmc_get("park-big", 8, big, sizeof(big), &vlen, NULL,
-				 NULL);
+		atk_traced_getter(go[1], big, sizeof(big));
 	}
 	if (t < 0 || vm_wait_fd(go[0])) {
 		if (t > 0) {

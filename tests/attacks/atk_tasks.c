@@ -33,7 +33,6 @@
 /* The class-lock case dies at a crash point: the test image. */
 #define ATK_TEST_IMAGE 1
 #include "attacks.h"
-#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -129,8 +128,8 @@ static const char *mode_name(int mode)
 }
 
 /*
- * One run of a member attack as uid 12345. @arg: mode | on << 4 (on: the
- * defence is on). Records what happened in obs->on / obs->off.
+ * One run of a member attack as uid 12345. @arg: the mode, | RUN_ON with
+ * the defence on. Records what happened in obs->on / obs->off.
  */
 static int member_run(int arg)
 {
@@ -214,25 +213,35 @@ static int member_run(int arg)
 	return 0;
 }
 
+/*
+ * @fn as the test user on a fresh store twice: with module parameter
+ * @param at @off, fn(@arg) (the attack gets through: it is real), then
+ * at @on, fn(@arg | RUN_ON) (refused); the parameter is put back. The
+ * runs leave what they saw in obs. Return: 0, or -1 (VM_FAIL said why).
+ */
+#define RUN_ON (1 << 4)
+static int off_then_on(const char *param, int off, int on, int (*fn)(int),
+		       int arg)
+{
+	int was = atk_param_get(param), rc;
+
+	obs = atk_shared(sizeof(*obs));
+	if (!obs || was < 0)
+		return VM_FAIL("no shared page or no %s", param);
+	if (atk_param_set(param, off))
+		return VM_FAIL("cannot set %s to %d", param, off);
+	rc = atk_fresh_store() ? -1 : atk_as_user(fn, arg);
+	atk_param_set(param, on);
+	if (!rc)
+		rc = atk_fresh_store() ? -1 : atk_as_user(fn, arg | RUN_ON);
+	atk_param_set(param, was);
+	return rc ? -1 : 0;
+}
+
 /* tasks_guard=0 (the attack gets through), then 1 (refused). */
 static int run_member(int mode)
 {
-	int was = atk_param_get("tasks_guard"), rc;
-
-	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (obs == MAP_FAILED || was < 0)
-		return VM_FAIL("no shared page or no tasks_guard");
-	memset(obs, 0, sizeof(*obs));
-	if (atk_param_set("tasks_guard", 0))
-		return VM_FAIL("cannot clear tasks_guard");
-	rc = atk_fresh_store() ? -1 : atk_as_user(member_run, mode);
-	atk_param_set("tasks_guard", 1);
-	if (!rc)
-		rc = atk_fresh_store() ? -1
-				       : atk_as_user(member_run, mode | 1 << 4);
-	atk_param_set("tasks_guard", was);
-	if (rc)
+	if (off_then_on("tasks_guard", 0, 1, member_run, mode))
 		return -1;
 	return ATK_REFUSED("tasks_guard=0: %s; on: %s", obs->off, obs->on);
 }
@@ -307,28 +316,6 @@ static int spawn_survives(void)
 	return atk_as_user(spawn_user, 0);
 }
 
-/* A userfaultfd over @len bytes of fresh memory nobody will serve. */
-static void *uffd_buffer(size_t len)
-{
-	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg;
-	void *p;
-	int fd;
-
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
-		return NULL;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (uintptr_t)p;
-	reg.range.len = len;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	return ioctl(fd, UFFDIO_REGISTER, &reg) ? NULL : p;
-}
-
 /*
  * A: parks on a userfaultfd buffer, inside the library (a get copying out
  * into it) or in its own code (a plain read of it).
@@ -341,7 +328,7 @@ static void parker_uffd(int go, bool inside)
 	if (vm_attach(ATK_STORE) ||
 	    plmc_set("park-big", 8, big, sizeof(big), 0, 0) != PLMC_STORED)
 		_exit(1);
-	buf = uffd_buffer((BIG + 8191) & ~4095UL);
+	buf = atk_uffd_buffer((BIG + 8191) & ~4095UL);
 	if (!buf)
 		_exit(2);
 	vm_signal_fd(go);
@@ -352,7 +339,7 @@ static void parker_uffd(int go, bool inside)
 	_exit(3); /* never: nobody serves the fault */
 }
 
-/* @on: stop_grace_ms as set (the kill) or 0 (no kill). */
+/* @on (RUN_ON or 0): stop_grace_ms as set (the kill) or 0 (no kill). */
 static int uffd_run(int on)
 {
 	int go[2], st, ms, done, rc, waited, grace = atk_grace_ms();
@@ -410,20 +397,11 @@ static int uffd_run(int on)
 
 static int uffd_parked_inside(void)
 {
-	int was = atk_param_get("stop_grace_ms"), rc;
+	int was = atk_param_get("stop_grace_ms");
 
-	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (obs == MAP_FAILED || was <= 0)
-		return VM_FAIL("no shared page or stop_grace_ms %d", was);
-	memset(obs, 0, sizeof(*obs));
-	if (atk_param_set("stop_grace_ms", 0))
-		return VM_FAIL("cannot set stop_grace_ms");
-	rc = atk_fresh_store() ? -1 : atk_as_user(uffd_run, 0);
-	atk_param_set("stop_grace_ms", was);
-	if (!rc)
-		rc = atk_fresh_store() ? -1 : atk_as_user(uffd_run, 1);
-	if (rc)
+	if (was <= 0)
+		return VM_FAIL("stop_grace_ms %d", was);
+	if (off_then_on("stop_grace_ms", 0, was, uffd_run, 0))
 		return -1;
 	return ATK_REFUSED("grace 0: %s; %d: %s", obs->off, was, obs->on);
 }
@@ -477,18 +455,8 @@ static int exit_stop_run(int on)
 	if (pipe(go) || atk_deaths(&d0))
 		return VM_FAIL("pipe or deaths");
 	a = fork();
-	if (a == 0) {
-		size_t vlen;
-
-		if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE) ||
-		    plmc_set("park-big", 8, big, sizeof(big), 0, 0) !=
-			    PLMC_STORED)
-			_exit(1);
-		vm_signal_fd(go[1]);
-		for (;;)
-			plmc_get("park-big", 8, big, sizeof(big), &vlen, NULL,
-				 NULL);
-	}
+	if (a == 0)
+		atk_traced_getter(go[1], big, sizeof(big));
 	close(go[1]);
 	if (a < 0 || vm_wait_fd(go[0]) || atk_stop_inside(a) ||
 	    ptrace(PTRACE_SETOPTIONS, a, 0, PTRACE_O_TRACEEXIT)) {
@@ -526,20 +494,7 @@ static int exit_stop_run(int on)
 
 static int exit_stop(void)
 {
-	int was = atk_param_get("tasks_guard"), rc;
-
-	obs = mmap(NULL, sizeof(*obs), PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (obs == MAP_FAILED || was < 0)
-		return VM_FAIL("no shared page or no tasks_guard");
-	memset(obs, 0, sizeof(*obs));
-	atk_param_set("tasks_guard", 0);
-	rc = atk_fresh_store() ? -1 : atk_as_user(exit_stop_run, 0);
-	atk_param_set("tasks_guard", 1);
-	if (!rc)
-		rc = atk_fresh_store() ? -1 : atk_as_user(exit_stop_run, 1);
-	atk_param_set("tasks_guard", was);
-	if (rc)
+	if (off_then_on("tasks_guard", 0, 1, exit_stop_run, 0))
 		return -1;
 	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
 }

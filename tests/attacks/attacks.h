@@ -25,8 +25,11 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "../vm/harness.h"
 #pragma GCC diagnostic pop
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/user.h>
 #include <time.h>
 
@@ -321,6 +324,65 @@ static inline int atk_writer(int limit_s, int *ms, int *done)
 	*done = *atk_wdone;
 	munmap((void *)atk_wdone, 4096);
 	return rc;
+}
+
+/*
+ * @n zeroed bytes shared with the children forked after the call: where
+ * they leave what they observed. Return: the memory, or NULL.
+ */
+static inline void *atk_shared(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p; /* anonymous: zeroed */
+}
+
+/*
+ * @len bytes of fresh memory under a userfaultfd that nobody serves: the
+ * first touch of a page sleeps for ever (a thread parks there, inside
+ * the library when the library writes the buffer). Return: the memory,
+ * or NULL.
+ */
+static inline void *atk_uffd_buffer(size_t len)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg;
+	void *p;
+	int fd;
+
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	return ioctl(fd, UFFDIO_REGISTER, &reg) ? NULL : p;
+}
+
+/*
+ * The body of a traced parker, in a child just forked: traced by its
+ * parent (PTRACE_TRACEME), attached, it stores @n bytes of @buf as
+ * "park-big", says so on @go, then gets the value for ever, so nearly
+ * all of its time is the copy-out inside the library with its reader
+ * epoch announced. Never returns; exits 1 if it could not start.
+ */
+static inline __attribute__((noreturn)) void
+atk_traced_getter(int go, char *buf, size_t n)
+{
+	size_t vlen;
+
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE) ||
+	    plmc_set("park-big", 8, buf, n, 0, 0) != PLMC_STORED)
+		_exit(1);
+	vm_signal_fd(go);
+	for (;;)
+		plmc_get("park-big", 8, buf, n, &vlen, NULL, NULL);
 }
 
 /* The module's stop_grace_ms, or -1. */

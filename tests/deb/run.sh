@@ -24,20 +24,9 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 B=${B:-$ROOT/build}
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # check "what" command...
-	local what=$1
-	shift
-	if "$@" >"$work/out" 2>&1; then
-		ok "$what"
-	else
-		bad "$what"
-		sed 's/^/    /' "$work/out" | tail -25
-	fi
-}
+# shellcheck source=tests/check.sh
+. "$ROOT/tests/check.sh"
+check_tail=25
 finish() {
 	echo "deb: $pass passed, $fail failed"
 	[ "$fail" = 0 ]
@@ -46,6 +35,7 @@ finish() {
 
 [ "$(id -u)" = 0 ] || { bad "needs root (dpkg -i in a private root)"; finish; }
 work=$(mktemp -d /tmp/plmc-deb.XXXXXX)
+check_out=$work/out
 trap 'rm -rf "$work"' EXIT
 VER=$(sed -n 's/^PACKAGE_VERSION="\([^"]*\)"$/\1/p' kmod/dkms.conf)
 PKGS="plmc-dkms libplmc0 libplmc-dev plmc-tools python3-plmc"
@@ -97,27 +87,48 @@ check "python3-plmc: the package and its extension" has python3-plmc \
 	/usr/lib/python3/dist-packages/plmc/ketama.py \
 	'/usr/lib/python3/dist-packages/plmc/_plmc.cpython-3[0-9]+-x86_64-linux-gnu.so'
 
+# One maintainer, a real address (no example or reserved domain), in
+# debian/control, the changelog's trailer, the copyright's contact and
+# every package built.
+one_maintainer() {
+	local m c d
+	m=$(sed -n 's/^Maintainer: //p' debian/control)
+	case $m in
+	*"<"*@*.*">") ;;
+	*) echo "control's Maintainer is not NAME <ADDRESS>: '$m'"; return 1 ;;
+	esac
+	case ${m#*@} in
+	example.* | *.example* | *.invalid* | *.test\> | *.localhost* | *.local\>)
+		echo "a reserved domain: $m"; return 1 ;;
+	esac
+	c=$(sed -n 's/^ -- \(.*>\)  .*/\1/p' debian/changelog | head -1)
+	[ "$c" = "$m" ] || { echo "changelog: '$c', control: '$m'"; return 1; }
+	grep -qxF "Upstream-Contact: $m" debian/copyright ||
+		{ echo "copyright has no Upstream-Contact: $m"; return 1; }
+	for d in "${debs[@]}"; do
+		[ "$(dpkg-deb -f "$d" Maintainer)" = "$m" ] ||
+			{ echo "$d: $(dpkg-deb -f "$d" Maintainer)"; return 1; }
+	done
+	echo "$m"
+}
+check "one maintainer in control, changelog, copyright and the five packages" \
+	one_maintainer
+
 # --- 2.-5. in a throwaway root ------------------------------------------------
 # The script below runs inside the chroot; it prints the same PASS/FAIL
 # lines, counted here.
 mkdir -p "$work/debs"
-cp "${debs[@]}" tests/install/example.c tests/compat/ketama.c "$work/debs/"
+cp "${debs[@]}" tests/install/example.c tests/compat/ketama.c tests/check.sh \
+	"$work/debs/"
 cat >"$work/debs/inside.sh" <<'INSIDE'
 set -uo pipefail
 cd /plmc-debs
 VER=$1
 PKGS="plmc-dkms libplmc0 libplmc-dev plmc-tools python3-plmc"
-ok() { echo "PASS: $*"; }
-bad() { echo "FAIL: $*"; }
-check() {
-	local what=$1
-	shift
-	if "$@" >/tmp/out 2>&1; then ok "$what"; else
-		bad "$what"
-		sed 's/^/    /' /tmp/out | tail -25
-		return 1
-	fi
-}
+# shellcheck source=tests/check.sh
+. /plmc-debs/check.sh
+check_out=/tmp/out
+check_tail=25
 export PLMC_BACKEND=none
 kernels=$(for d in /lib/modules/*/build; do
 	[ -e "$d/Makefile" ] && basename "$(dirname "$d")"; done)
@@ -263,17 +274,10 @@ cat >"$work/debs/inside-make.sh" <<'INSIDE'
 set -uo pipefail
 VER=$1
 SRC=$2
-ok() { echo "PASS: $*"; }
-bad() { echo "FAIL: $*"; }
-check() {
-	local what=$1
-	shift
-	if "$@" >/tmp/out 2>&1; then ok "$what"; else
-		bad "$what"
-		sed 's/^/    /' /tmp/out | tail -25
-		return 1
-	fi
-}
+# shellcheck source=tests/check.sh
+. /plmc-debs/check.sh
+check_out=/tmp/out
+check_tail=25
 export PLMC_BACKEND=none
 unset MAKEFLAGS MFLAGS MAKELEVEL
 cd "$SRC" || exit 1

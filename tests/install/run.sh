@@ -18,23 +18,11 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 B=${B:-$ROOT/build}
-pass=0
-fail=0
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # check "what" command...
-	local what=$1
-	shift
-	[ $# -gt 0 ] || { bad "$what: no command (test bug)"; return; }
-	if "$@" >"$work/out" 2>&1; then
-		ok "$what"
-	else
-		bad "$what"
-		sed 's/^/    /' "$work/out" | tail -20
-	fi
-}
+# shellcheck source=tests/check.sh
+. "$ROOT/tests/check.sh"
 
 work=$(mktemp -d /tmp/plmc-install.XXXXXX)
+check_out=$work/out
 stage=$work/stage
 store=plmc-install-$$
 trap 'rm -rf "$work"; rm -f /dev/shm/plmc.$store-*' EXIT

@@ -14,8 +14,9 @@ export PLMC_BACKEND=none
 work=$(mktemp -d /tmp/plctl-test.XXXXXX)
 seg=pt-ctl-$$
 pids=()
-pass=0
-fail=0
+# shellcheck source=tests/check.sh
+. tests/check.sh
+check_out=$work/out
 
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -24,18 +25,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-ok() { echo "PASS: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
-check() { # check "what" command...
-	local what=$1
-	shift
-	if "$@" >"$work/out" 2>&1; then
-		ok "$what"
-	else
-		bad "$what"
-		sed 's/^/    /' "$work/out" | tail -20
-	fi
-}
 stat_of() { sed -n "s/^STAT $1 //p" "$work/stats"; }
 
 "$B/plctl" create "$seg" --size 8M >/dev/null || { echo "plctl: 0 passed, 1 failed"; exit 1; }
@@ -152,6 +141,10 @@ check "list NAME shows that store only (backend none)" \
 check "list NAME of no store: exit 1, says so" \
 	sh -c "'$B/plctl' list no-such-$seg 2>&1 | grep -q 'no such store';
 		'$B/plctl' list no-such-$seg >/dev/null 2>&1; test \$? = 1"
+check "list NAME NAME: the store shown, the missing one named, exit 1" \
+	sh -c "'$B/plctl' list '$seg' no-such-$seg >'$work/l2' 2>&1; test \$? = 1 &&
+		grep -q '^segment $seg: ' '$work/l2' &&
+		grep -qx 'plctl: list no-such-$seg: no such store (backend none, /dev/shm)' '$work/l2'"
 "$B/plctl" destroy "$seg-other" >/dev/null 2>&1
 # Each wrong setup named for what it is (libpl's error codes).
 cause() { # expected-text command...

@@ -91,6 +91,11 @@ def test_keys_land_where_the_ring_says(nodes, store):
     assert kc.incr("n", 5) == 15 and kc.decr("n", 20) == 0
     assert kc.touch("n", 100) is True and kc.touch("nope") is False
     assert kc.delete("n") is True and kc.delete("n") is False
+    kc["key:3"] = b"item"  # pymemcache's item access, on the owner
+    assert kc["key:3"] == b"item" and kc.client_for("key:3").get("key:3")
+    del kc["key:3"]
+    with pytest.raises(KeyError):
+        kc["key:3"]
     assert kc.delete_many(keys) is True
     assert kc.get_many(keys) == {}
     st = kc.stats()

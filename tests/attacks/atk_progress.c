@@ -31,6 +31,8 @@
  *     is killed after the grace; W lives, and its set is stored once H's
  *     lock is recovered. (With progress_guard=0 the state judge may kill
  *     W too, since it naps inside: reported, not required.)
+ *   - a stopped waiter is no waiter: W, waiting on H's lock, is stopped
+ *     inside by its tracer; both are killed after the grace;
  *   - a long call that runs: a check of a store holding many items,
  *     beside four spinners on the same CPU (so it runs a fifth of the
  *     time, off its CPU at most checks), with stop_grace_ms lowered under
@@ -298,11 +300,11 @@ static void holder(int go)
 }
 
 /* W: one set of that class, timed. */
-static void waiter(int go)
+static void waiter(int go, bool traced)
 {
 	struct timespec t0;
 
-	if (vm_attach(ATK_STORE))
+	if ((traced && ptrace(PTRACE_TRACEME, 0, 0, 0)) || vm_attach(ATK_STORE))
 		_exit(1);
 	vm_signal_fd(go);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -334,7 +336,7 @@ static int waiter_run(int on)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	w = fork();
 	if (w == 0)
-		waiter(go[1]);
+		waiter(go[1], false);
 	close(go[1]);
 	if (w < 0 || vm_wait_fd(go[0])) {
 		kill_reap(h);
@@ -379,6 +381,69 @@ static int waiter_survives(void)
 	if (rc)
 		return -1;
 	return ATK_REFUSED("on: %s (off: %s)", obs->on, obs->off);
+}
+
+/*
+ * A stopped waiter is no waiter: H stops holding the lock, W waits on it
+ * and is then stopped inside by its tracer (the test). H is killed after
+ * the grace; W, stopped with its epoch announced and nobody left to free
+ * the lock it waits on, must be killed too (the waiter rule spares only a
+ * waiter that can move when the lock does).
+ */
+static int stopped_waiter_run(int unused)
+{
+	int go[2], st, sth, stw, waited, grace = atk_grace_ms();
+	struct timespec t0;
+	pid_t h, w;
+
+	if (pipe(go))
+		return VM_FAIL("pipe");
+	h = fork();
+	if (h == 0)
+		holder(go[1]);
+	if (h < 0 || vm_wait_fd(go[0]) || waitpid(h, &st, 0) != h ||
+	    !WIFSTOPPED(st) || WSTOPSIG(st) != SIGILL) {
+		kill_reap(h);
+		return VM_FAIL("the holder did not stop at its crash point");
+	}
+	w = fork();
+	if (w == 0)
+		waiter(go[1], true);
+	if (w < 0 || vm_wait_fd(go[0])) {
+		kill_reap(h);
+		kill_reap(w);
+		return VM_FAIL("the waiter did not attach");
+	}
+	usleep(300000); /* napping on the lock by now */
+	if (atk_stop_inside(w)) {
+		kill_reap(h);
+		kill_reap(w);
+		return VM_FAIL("the waiter never stopped inside");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sth = wait_end(h, grace + 3000);
+	stw = wait_end(w, grace + 3000);
+	waited = atk_ms_since(&t0);
+	kill_reap(h);
+	kill_reap(w);
+	if (!killed(sth) || !killed(stw) || obs->w_done)
+		return VM_FAIL("holder %s, stopped waiter %s after %d ms",
+			       killed(sth) ? "killed" : "not killed",
+			       killed(stw) ? "killed" : "not killed", waited);
+	snprintf(obs->on, sizeof(obs->on),
+		 "holder and stopped waiter killed, %d ms after the stop",
+		 waited);
+	return 0;
+}
+
+static int stopped_waiter(void)
+{
+	obs = atk_shared(sizeof(*obs));
+	if (!obs || atk_grace_ms() <= 0)
+		return VM_FAIL("no shared page or grace");
+	if (atk_fresh_store() || atk_as_user(stopped_waiter_run, 0))
+		return -1;
+	return ATK_REFUSED("%s", obs->on);
 }
 
 /* Fill the store with @n small items. Return: 0 or -1. */
@@ -533,6 +598,9 @@ int main(void)
 	atk_run("progress.waiter_survives_held_holder",
 		"holder killed after the grace; the waiter's set stored",
 		waiter_survives, NULL);
+	atk_run("progress.stopped_waiter_killed",
+		"holder and stopped waiter killed after the grace",
+		stopped_waiter, NULL);
 	atk_run("progress.long_call_survives",
 		"a check longer than the grace, off its CPU, lives", long_call,
 		NULL);

@@ -403,6 +403,10 @@ static bool plmc_stop_one(struct plmc_att *att, bool all, unsigned int grace,
 		m.next = &att->calls[!att->calls_prev];
 		m.next->n = 0;
 		m.next->when = m.now;
+	} else {
+		/* Judged again later: from nothing, not a stale walk. */
+		att->calls[0].n = 0;
+		att->calls[1].n = 0;
 	}
 	plmc_members_walk(att, all, &m);
 	if (m.next)

@@ -73,7 +73,7 @@ struct plmc_stats {
 	uint64_t curr_items;
 	uint64_t total_items; /* items ever stored */
 	uint64_t bytes;       /* bytes used by items */
-	uint64_t limit_maxbytes;
+	uint64_t limit_maxbytes; /* item memory: pages the items may hold */
 	uint64_t get_hits;
 	uint64_t get_misses;
 	uint64_t cmd_get;
@@ -114,7 +114,7 @@ struct plmc_stats {
 	uint64_t slab_classes;    /* classes defined */
 	uint64_t active_slabs;    /* classes with a page */
 	uint64_t total_malloced;  /* bytes of pages handed to classes */
-	uint64_t hash_buckets;
+	uint64_t hash_buckets;    /* of the current table (it grows) */
 	uint64_t reset_time;      /* store time of the last stats reset, 0 */
 	/* Page moves between classes (memcached's names; docs/store.md). */
 	uint64_t slab_reassign_rescues;       /* live items copied off a
@@ -243,6 +243,16 @@ struct plmc_create_opts {
 	uint32_t numa_node;   /* PLMC_NUMA_BIND: the node; else 0 */
 };
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
+
+/*
+ * The store_size whose item memory (stats' limit_maxbytes, memcached's
+ * -m) is exactly @item_bytes: the header, slot records and hash table
+ * come on top (plmc/geometry.h computes the layout for the store and
+ * for this). @item_bytes: whole MiB. Return: the size, or 0 if no store
+ * has exactly that much (not whole MiB, under the smallest store's 3
+ * MiB, or past the largest store).
+ */
+uint64_t plmc_store_size_for(uint64_t item_bytes);
 
 /*
  * PLMC_CREATE_TEST_IMAGE: the store runs the test image, which also serves

@@ -27,6 +27,20 @@
 
 #define KV_MC_FIRST 96 /* memcached's first chunk: 48-byte header + -n 48 */
 
+/* cls_tab[i]: the smallest class holding (i + 1) * 8 bytes. Every
+ * chunk size is a multiple of 8, so that is the class of every size in
+ * (i * 8, (i + 1) * 8]. The last class (a page) holds them all. */
+static void kv_cls_tab_init(struct kv_area *a, u64 ncls)
+{
+	u64 i, k = 0;
+
+	for (i = 0; i < KV_CLS_TAB; i++) {
+		while (k < ncls - 1 && a->csize[k] < (i + 1) * 8)
+			k++;
+		__atomic_store_n(&a->cls_tab[i], (u8)k, __ATOMIC_RELAXED);
+	}
+}
+
 /*
  * The class sizes for the header's settings (memcached's -f and -n):
  * the smallest holds a 56-byte item header plus slab_min bytes; each
@@ -71,30 +85,62 @@ void kv_classes_init(const struct plmc_store_hdr *h)
 	}
 	__atomic_store_n(&a->csize[n++], (u32)KV_PAGE_SIZE, __ATOMIC_RELAXED);
 	__atomic_store_n(&a->ncls, n, __ATOMIC_RELAXED);
+	kv_cls_tab_init(a, n);
 	/* Release: pairs with the acquire load of ctab above (every
 	 * caller's): the sizes and ncls before it are seen with it. */
 	__atomic_store_n(&a->ctab, key, __ATOMIC_RELEASE);
 }
 
-/* Return: 0, or PLMC_E_CORRUPT if the store is too small for its table. */
-int kv_geo_init(struct kv_geo *g, u64 store_size)
+/* Return: 0, or PLMC_E_CORRUPT if the store is too small for its table.
+ * The layout is plmc/geometry.h's, the one libpl sizes stores with. */
+int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size)
 {
-	u64 n = store_size / 512, end, pages;
+	struct plmc_geometry pg;
 
-	n = n < 1024 ? 1024 : 1ULL << (63 - __builtin_clzll(n));
-	end = PLMC_KV_ADDR + KV_AREA_HDR + n * sizeof(u64);
-	g->pnext = (u32 *)end; /* one word per page; store_size / 1 MiB
-				* bounds the page count */
-	end += (store_size / KV_PAGE_SIZE) * sizeof(u32);
-	pages = PLMC_STORE_ADDR + ((end - PLMC_STORE_ADDR + KV_PAGE_SIZE - 1) &
-				   ~(KV_PAGE_SIZE - 1));
-	if (pages - PLMC_STORE_ADDR >= store_size)
+	if (plmc_geometry(store_size, &pg))
 		return PLMC_E_CORRUPT;
-	g->nbuckets = n;
-	g->buckets = (u64 *)(PLMC_KV_ADDR + KV_AREA_HDR);
-	g->pages = pages;
-	g->npages = (store_size - (pages - PLMC_STORE_ADDR)) / KV_PAGE_SIZE;
-	return g->npages ? 0 : PLMC_E_CORRUPT;
+	g->nbuckets = pg.nbuckets;
+	g->buckets = (u64 *)(PLMC_STORE_ADDR + pg.table_off);
+	g->mask0 = pg.nbuckets - 1;
+#ifdef PLMC_TEST_IMAGE
+	/*
+	 * The test image starts at the smallest table, so every store the
+	 * tests make grows its table (table.c) several times: inside the
+	 * first table's room, then in pages. Its step from there into pages
+	 * holds a page more than the geometry keeps (half a page used, then
+	 * the next): one item page less.
+	 */
+	g->mask0 = PLMC_GEO_MIN_BKTS - 1;
+	pg.treserve++;
+	pg.ipages--;
+#endif
+	tg->maxbkt = pg.max_buckets;
+	tg->dirs = (u64 *)(PLMC_STORE_ADDR + pg.dir_off);
+	tg->tdir = pg.tdir;
+	tg->treserve = pg.treserve;
+	tg->ipages = pg.ipages;
+	g->pnext = (u32 *)(PLMC_STORE_ADDR + pg.pnext_off);
+	g->pages = PLMC_STORE_ADDR + pg.pages_off;
+	g->npages = pg.npages;
+	return 0;
+}
+
+/*
+ * Pages a class may still take (untouched or pooled): all free pages
+ * but those the table's growth is promised (tg.treserve less what the
+ * tables hold), so items never hold more than tg.ipages and the table
+ * can always double (table.c). Exact under page_lock, else a hint.
+ */
+u64 kv_pages_left(const struct kv_ctx *c)
+{
+	const struct kv_area *a = kv_area();
+	u64 free = c->geo.npages -
+		   __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) +
+		   __atomic_load_n(&a->npool, __ATOMIC_RELAXED);
+	u64 held = __atomic_load_n(&a->tpages, __ATOMIC_RELAXED);
+	u64 keep = a->tg.treserve > held ? a->tg.treserve - held : 0;
+
+	return free > keep ? free - keep : 0;
 }
 
 /* Return: the smallest class holding @size bytes, or -1 if too big. */
@@ -103,6 +149,8 @@ int kv_class_of(u64 size)
 	const struct kv_area *a = kv_area();
 	int lo = 0, hi = (int)a->ncls - 1;
 
+	if (KV_LIKELY(size - 1 < KV_CLS_TAB * 8ULL))
+		return a->cls_tab[(size - 1) / 8];
 	if (hi < 0 || size > a->csize[hi])
 		return -1;
 	while (lo < hi) { /* csize is increasing */
@@ -134,32 +182,35 @@ u64 kv_class_chunks(int cls)
 /*
  * Make sure this slot has a spare page: take one under the page lock,
  * from the global pool (zeroed pages moves gave back) or, while the
- * store has untouched pages, from the bump counter.
+ * store has untouched pages, from the bump counter; never one of the
+ * pages kept for the table (kv_pages_left).
  * Return: nonzero if it has one. Context: no lock held.
  */
 static int kv_page_take(struct kv_ctx *c)
 {
 	struct kv_area *a = kv_area();
 	struct kv_tx t;
-	u64 n;
+	u64 n, left;
 
 	if (c->ks->spare)
 		return 1;
 	kv_lock(c, &a->page_lock);
 	n = a->pages_used;
-	if (a->pool) { /* the global pool first: pages moves gave back */
+	left = kv_pages_left(c); /* none: the rest is the table's */
+	/* the global pool first: pages moves gave back */
+	if (left && a->pool) {
 		u64 pg = a->pool - 1;
 
-		kv_tx_init(&t);
+		kv_tx_init(&t, c->ks);
 		kv_tx_set(&t, &a->pool, c->geo.pnext[pg]);
 		kv_tx_set(&t, &a->npool, a->npool - 1);
 		kv_tx_set(&t, &c->ks->spare, c->geo.pages + pg * KV_PAGE_SIZE);
-		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_PAGE_TX);
-	} else if (n < c->geo.npages) {
-		kv_tx_init(&t);
+		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
+	} else if (left && n < c->geo.npages) {
+		kv_tx_init(&t, c->ks);
 		kv_tx_set(&t, &a->pages_used, n + 1);
 		kv_tx_set(&t, &c->ks->spare, c->geo.pages + n * KV_PAGE_SIZE);
-		kv_tx_commit(c, c->ks, &t, PLMC_CRASH_PAGE_TX);
+		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
 	}
 	kv_unlock(c, &a->page_lock);
 	return c->ks->spare != 0;
@@ -225,11 +276,11 @@ void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page)
 		if (cl->last_take != c->now) /* automove's idleness clock */
 			__atomic_store_n(&cl->last_take, c->now,
 					 __ATOMIC_RELAXED);
-		kv_tx_init(&t);
+		kv_tx_init(&t, c->ks);
 		p = kv_chunk_take(c, cl, k, &t);
 		if (p) {
 			kv_tx_set(&t, &c->ks->chunk, p | (u64)k << 56);
-			kv_tx_commit(c, c->ks, &t, PLMC_CRASH_ALLOC_TX);
+			kv_tx_commit(c, &t, PLMC_CRASH_ALLOC_TX);
 		}
 		kv_unlock(c, &cl->lock);
 		if (!p && (!page || !kv_page_take(c)))
@@ -261,7 +312,7 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 		kv_tx_set(t, &cl->free, (u64)p);
 		kv_tx_set(t, &cl->nfree, cl->nfree + 1);
 	}
-	kv_tx_commit(c, c->ks, t, point);
+	kv_tx_commit(c, t, point);
 	kv_unlock(c, &cl->lock);
 }
 

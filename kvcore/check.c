@@ -36,6 +36,7 @@ struct kv_chk {
 	u64 carved[KV_NCLASSES];
 	u64 moving; /* pages leaving a class (move.c) */
 	u64 pool;   /* pages in the global pool */
+	u64 tpages; /* pages the tables there hold (table.c) */
 };
 
 static void kv_msg(char *dst, u64 n, const char *msg)
@@ -77,27 +78,29 @@ static int kv_chunk_ok(const struct kv_ctx *c, u64 p, int cls)
 }
 
 static int kv_check_item(struct kv_chk *k, struct kv_ctx *c,
-			 const struct kv_item *it, u64 b)
+			 const struct kv_item *it, u64 b, u64 mask)
 {
 	if (!kv_chunk_ok(c, (u64)it, it->cls))
 		return kv_bad(k, "item outside the pages or off its class"), 0;
 	if (!it->klen ||
 	    KV_ITEM_HDR + it->klen + it->vlen > kv_class_size(it->cls))
 		return kv_bad(k, "item larger than its chunk"), 0;
-	if (kv_hash(it->data, it->klen) != it->hash ||
-	    (it->hash & (c->geo.nbuckets - 1)) != b)
+	if (kv_hash(it->data, it->klen) != it->hash || (it->hash & mask) != b)
 		return kv_bad(k, "item hash does not match its key/bucket"), 0;
 	return 1;
 }
 
-static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
+/* The chains of table @v (every item once: an old table's chains end
+ * before the new one's, table.c). */
+static void kv_check_table(struct kv_chk *k, struct kv_ctx *c, int quiet,
+			   struct kv_tview v)
 {
 	u64 b, steps;
 
-	for (b = 0; b < c->geo.nbuckets; b++) {
+	for (b = 0; b <= v.mask; b++) {
 		/* Acquire (and for each next): pairs with the link's release
 		 * store (kv_wr_link, tx.c), as in kv_lookup. */
-		u64 p = __atomic_load_n(&c->geo.buckets[b], __ATOMIC_ACQUIRE);
+		u64 p = __atomic_load_n(kv_tbucket(c, v, b), __ATOMIC_ACQUIRE);
 
 		for (steps = 0; p; steps++) {
 			const struct kv_item *it = (const struct kv_item *)p;
@@ -106,7 +109,7 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 				kv_bad(k, "chain does not end");
 				break;
 			}
-			if (!kv_check_item(k, c, it, b))
+			if (!kv_check_item(k, c, it, b, v.mask))
 				break;
 			if (quiet && !(it->iflags & KV_IT_LINKED))
 				kv_xbad(k, "linked item without LINKED");
@@ -117,6 +120,31 @@ static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
 			p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
 		}
 	}
+}
+
+/*
+ * Every table readers may walk (growing: both), and the table's pages:
+ * as many as the tables there hold (the current, the new or retired
+ * one, the one being prepared), all inside the store.
+ */
+static void kv_check_chains(struct kv_chk *k, struct kv_ctx *c, int quiet)
+{
+	const struct kv_area *a = kv_area();
+	u64 s = kv_tstate(), cur = s & KV_T_CUR, g = a->tgrace, n;
+	struct kv_tview v = kv_tview(c, cur), o = kv_tview(c, !cur);
+
+	kv_check_table(k, c, quiet, v);
+	n = kv_table_pages(c, v) + a->tprep;
+	if (s & KV_T_GROWING) {
+		kv_check_table(k, c, quiet, o);
+		n += kv_table_pages(c, o);
+	} else if (g) {
+		n += kv_table_pages(c, o) - a->tfree;
+	}
+	k->tpages = n;
+	if (v.mask + 1 < PLMC_GEO_MIN_BKTS ||
+	    v.mask + 1 > kv_area()->tg.maxbkt || (v.mask & (v.mask + 1)))
+		kv_bad(k, "table size out of range");
 }
 
 /* Free list and page list of one class, under its lock. */
@@ -319,9 +347,12 @@ static void kv_check_exact(struct kv_chk *k, struct kv_ctx *c)
 		if (k->carved[i] != k->linked[i] + k->other[i])
 			kv_xbad(k, "chunks leaked or counted twice");
 	}
-	if (pages + spares + k->moving + k->pool != kv_area()->pages_used)
-		kv_xbad(k, "pages leaked: classes + spares + moving + pool != "
-			  "pages_used");
+	if (pages + spares + k->moving + k->pool + kv_area()->tpages !=
+	    kv_area()->pages_used)
+		kv_xbad(k, "pages leaked: classes + spares + moving + pool + "
+			   "table != pages_used");
+	if (k->tpages != kv_area()->tpages)
+		kv_xbad(k, "table pages != the tables' size");
 	if ((u64)items != k->o->items || (u64)bytes != k->o->bytes)
 		kv_xbad(k, "item/byte counters differ from the chains");
 	if (k->o->locks_held)

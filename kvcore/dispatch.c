@@ -110,7 +110,8 @@ static int kv_key_in(const struct plmc_req *r, char *key)
  * @resp. No lock held: the epoch keeps @it readable.
  * Return: PLMC_OK, or PLMC_E_SMALLBUF (nothing copied, resp filled).
  */
-static long kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
+static inline __attribute__((always_inline)) long
+kv_value_out(struct kv_ctx *c, struct kv_item *it, u64 buf,
 			 u64 buflen, struct plmc_resp *resp)
 {
 	kv_item_fetched(c, it);
@@ -473,17 +474,20 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	struct kv_area *a = kv_area();
 	u64 size = h->store_size;
 	struct kv_geo g;
+	struct kv_tgeo tg;
 
 	if (h->magic != PLMC_STORE_MAGIC || h->layout != PLMC_LAYOUT_VERSION ||
 	    h->hdr_size != sizeof(*h) || size < PLMC_STORE_MIN ||
 	    size > PLMC_STORE_MAX || size & (PLMC_STORE_ALIGN - 1) ||
 	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min))
 		return PLMC_E_CORRUPT;
-	if (kv_geo_init(&g, size))
+	if (kv_geo_init(&g, &tg, size))
 		return PLMC_E_CORRUPT;
 	kv_classes_init(h);
 	kv_hash_init(h, a->sip);
 	a->geo = g;
+	a->tg = tg;
+	kv_table_init(&g);
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	/* Release: pairs with kv_ctx_init()'s acquire load of geo_key, so
 	 * a caller that sees the key sees the geometry and classes. */
@@ -625,6 +629,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.st = &kv_area()->st[slot];
 	c.pin = 0;
 	c.recovered = 0;
+	c.reused = 0;
 	/* Before anything of this call can change the store: a check that
 	 * reads seq unchanged after its walk saw no call of this slot run
 	 * (check.c; x86 keeps stores in order, and the epoch xchg below is
@@ -670,9 +675,16 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	kv_epoch_enter(c.rec);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
-	/* Own list when due (kv_reclaim_due); orphans (free slots' lists,
-	 * epoch.c) every 64th call while the hint says there are. */
-	if (kv_reclaim_due(c.ks) || !(c.ks->seq & 63))
-		kv_reclaim(&c, !(c.ks->seq & 63));
+	/* Own list a little per call (kv_reclaim_step): once due, and
+	 * every 64th call whatever its length (a short list, such as one
+	 * taken over from a dead owner, must not wait for more retires);
+	 * orphans (free slots' lists, epoch.c) every 64th call while the
+	 * hint says there are. */
+	if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
+	    KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
+		kv_reclaim_step(&c, !(c.ks->seq & 63));
+	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
+	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))
+		kv_reclaim(&c, 1);
 	return rc;
 }

@@ -23,6 +23,17 @@
  *   kv_repoch() widens them to the newest u64 <= g with those bits: that
  *   is r itself unless r is 2^32 or more retirements old, and then it is
  *   newer than r, which only delays the free. Never early.
+ * Spread over calls (kv_reclaim_step): a scan started at a fence with
+ *   g0 read after it, covering the slots a chunk per call, gives the
+ *   bound safe = min(every announcement it read, g0 + 1). An item of
+ *   this slot's list with r < safe was retired (so unlinked) before
+ *   the fence: a reader the scan saw announces more than r, one it
+ *   missed announced after its slot was read, hence walks after the
+ *   unlink, exactly as for the one-call scan. Later calls only make
+ *   it truer, so the bound is kept (kv_stat.rsafe) and the items under
+ *   it are freed a few per call: no call pays for a whole batch. Items
+ *   retired later (by this slot, or appended by a recoverer) take
+ *   r > g0, above the bound.
  * Retired lists live in the slot records and pass to the slot's next
  *   owner; recovery (recover.c) appends a dead call's unretired item to
  *   its slot's list, so a dead slot's memory is freed by whoever owns
@@ -34,25 +45,6 @@
 static u64 kv_repoch(const struct kv_item *it, u64 g)
 {
 	return g - (u32)((u32)g - it->repoch);
-}
-
-void kv_epoch_enter(struct plmc_slot *s)
-{
-	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
-	 * at or before g was unlinked before, so this walk cannot reach it. */
-	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
-
-	/* xchg: a full barrier between the announcement and the walk; pairs
-	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees
-	 * this announcement, or this walk sees the unlink). */
-	__atomic_exchange_n(&s->epoch, g + 1, __ATOMIC_SEQ_CST);
-}
-
-void kv_epoch_exit(struct plmc_slot *s)
-{
-	/* Release: every read of the call comes before; pairs with
-	 * kv_epoch_min()'s acquire load (a 0 seen there means done). */
-	__atomic_store_n(&s->epoch, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -73,7 +65,7 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 	 * lock came before); pairs with kv_epoch_enter()'s acquire load and
 	 * kv_reclaim()'s acquire load of the epoch. */
 	r = __atomic_add_fetch(&kv_area()->epoch, 1, __ATOMIC_SEQ_CST);
-	kv_tx_init(&t);
+	kv_tx_init(&t, ks);
 	kv_tx_set32(&t, &it->repoch, (u32)r);
 	kv_tx_set(&t, &it->rnext, 0);
 	if (ks->rtail)
@@ -83,11 +75,11 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 	kv_tx_set(&t, &ks->rtail, (u64)it);
 	kv_tx_set(&t, &ks->rcount, ks->rcount + 1);
 	kv_tx_set(&t, &ks->pending, 0);
-	kv_tx_commit(c, ks, &t, point);
+	kv_tx_commit(c, &t, point);
 }
 
 /* The oldest epoch any other live slot may still read in; ~0 if none. */
-static u64 kv_epoch_min(struct kv_ctx *c)
+u64 kv_epoch_min(struct kv_ctx *c)
 {
 	u64 min = ~0ULL, e, i;
 
@@ -114,21 +106,22 @@ static u64 kv_epoch_min(struct kv_ctx *c)
  * orphan it claimed; the transactions are logged in this call's record
  * (kv_free), which is right either way: both records name this caller's
  * id, so if it dies the recoverer replays the log of its own slot.
+ * Frees @max items at most.
  * Return: the number of items freed.
  */
 static int kv_reclaim_list(struct kv_ctx *c, struct kv_slot *ks, u64 min,
-			   u64 g)
+			   u64 g, int max)
 {
 	int n = 0;
 
-	while (ks->rhead) {
+	while (ks->rhead && n < max) {
 		struct kv_item *it = (struct kv_item *)ks->rhead;
 		struct kv_tx t;
 
 		if (kv_repoch(it, g) >= min)
 			break;
 		/* The list pop and the free are one transaction. */
-		kv_tx_init(&t);
+		kv_tx_init(&t, c->ks); /* kv_free commits in c->ks */
 		kv_tx_set(&t, &ks->rhead, it->rnext);
 		if (!it->rnext)
 			kv_tx_set(&t, &ks->rtail, 0);
@@ -185,7 +178,7 @@ static int kv_adopt(struct kv_ctx *c, u64 min, u64 g)
 						 __ATOMIC_RELAXED))
 			continue;
 		found++;
-		n += kv_reclaim_list(c, ks, min, g);
+		n += kv_reclaim_list(c, ks, min, g, 1 << 30);
 		if (!ks->rhead) {
 			u64 o = __atomic_load_n(hint, __ATOMIC_RELAXED);
 
@@ -202,6 +195,137 @@ static int kv_adopt(struct kv_ctx *c, u64 min, u64 g)
 		__atomic_compare_exchange_n(hint, &h, 0, 0, __ATOMIC_RELAXED,
 					    __ATOMIC_RELAXED);
 	return n;
+}
+
+#define KV_SCAN_SLOTS 16 /* slots a call's share of a scan reads */
+#define KV_FREE_STEP  2	 /* retired items a call frees at most */
+#define KV_SCAN_CALLS (PLMC_MAX_SLOTS / KV_SCAN_SLOTS) /* calls a scan takes */
+
+/* Raise this slot's bound to @safe (a valid bound never lowers it). */
+static void kv_rsafe_raise(struct kv_ctx *c, u64 safe)
+{
+	if (safe > c->st->rsafe)
+		__atomic_store_n(&c->st->rsafe, safe, __ATOMIC_RELAXED);
+}
+
+/* One call's share of the spread scan (see the top of this file). */
+static void kv_scan_epochs(struct kv_ctx *c)
+{
+	struct kv_stat *st = c->st;
+	u64 i = (st->rscan & 0xffff) - 1, end = i + KV_SCAN_SLOTS;
+	u64 min = st->rmin, e;
+
+	for (; i < end && i < PLMC_MAX_SLOTS; i++) {
+		struct plmc_slot *s = kv_slot_rec(i);
+
+		if (i == c->slot)
+			continue;
+		/* Acquire: as in kv_epoch_min(). */
+		e = __atomic_load_n(&s->epoch, __ATOMIC_ACQUIRE);
+		if (e && e < min && !kv_slot_dead(s))
+			min = e;
+	}
+	/* Relaxed stores: this slot's owner alone writes its block. */
+	__atomic_store_n(&st->rmin, min, __ATOMIC_RELAXED);
+	if (i < PLMC_MAX_SLOTS) {
+		__atomic_store_n(&st->rscan, (st->rscan & ~0xffffULL) | (i + 1),
+				 __ATOMIC_RELAXED);
+		return;
+	}
+	kv_rsafe_raise(c, min < st->rg + 1 ? min : st->rg + 1);
+	__atomic_store_n(&st->rfree, st->rscan >> 16, __ATOMIC_RELAXED);
+	__atomic_store_n(&st->rscan, 0, __ATOMIC_RELAXED);
+}
+
+/*
+ * The end of a call: go on with the spread scan (started once the list
+ * is due, kv_reclaim_due, or with @any whatever its length, when what
+ * the last one found is nearly used up), then free up to KV_FREE_STEP
+ * items under the bound it gave.
+ * Context: no lock held, no item referenced.
+ */
+void kv_reclaim_step(struct kv_ctx *c, int any)
+{
+	struct kv_stat *st = c->st;
+	u64 g, n;
+
+	/* The next scan starts while the last one's items last (rfree,
+	 * a scan's length ahead), so sets reusing them never wait. */
+	if (!st->rscan && st->rfree <= KV_SCAN_CALLS && c->ks->rhead &&
+	    (any || kv_reclaim_due(c->ks))) {
+		/* Pairs with kv_epoch_enter()'s xchg (Dekker, as in
+		 * kv_epoch_min) and orders this slot's unlinks before the
+		 * scan's loads. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		/* Acquire: pairs with kv_retire()'s seq_cst add: every item
+		 * now on the list has r <= g. */
+		g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+		__atomic_store_n(&st->rg, g, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->rmin, ~0ULL, __ATOMIC_RELAXED);
+		__atomic_store_n(&st->rscan, 1 | c->ks->rcount << 16,
+				 __ATOMIC_RELAXED);
+	}
+	if (st->rscan)
+		kv_scan_epochs(c);
+	if (!st->rfree)
+		return;
+	/* Acquire: as in kv_reclaim() (widens the items' 32-bit epochs). */
+	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+	/* A call that reused a chunk (kv_reuse) has freed its share: the
+	 * list stays near the batch (a scan's worth over it at most) while
+	 * sets keep it turning over. */
+	n = !c->reused ? KV_FREE_STEP
+	    : c->ks->rcount > 2 * KV_RETIRE_BATCH ? 1
+						  : 0;
+	n = st->rfree < n ? st->rfree : n;
+	if (!n)
+		return;
+	/* Fewer freed than asked: the head is over the bound (a full
+	 * kv_reclaim freed some meanwhile): nothing more to do. */
+	n = (u64)kv_reclaim_list(c, c->ks, st->rsafe, g, (int)n) == n
+		    ? st->rfree - n
+		    : 0;
+	__atomic_store_n(&st->rfree, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * Take this slot's oldest retired item as the chunk of a new item of
+ * class @cls, when the spread scan's bound says nobody can read it: the
+ * free and the take in one transaction logged in this slot (the list
+ * pop and ks->chunk, as kv_alloc_in records a take), no class lock.
+ * Not while a page of the class is moving (its chunks go back through
+ * kv_free; a move starting after the look finds the new item linked
+ * on its page and rescues it, as any item linked before it started).
+ * Return: the chunk, or NULL (the caller allocates from the class).
+ */
+void *kv_reuse(struct kv_ctx *c, int cls)
+{
+	struct kv_slot *ks = c->ks;
+	struct kv_item *it = (struct kv_item *)ks->rhead;
+	struct kv_class *cl = kv_cls(cls);
+	struct kv_tx t;
+	u64 g;
+
+	if (!it || it->cls != cls || __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+		return 0;
+	/* Acquire: as in kv_reclaim() (widens the item's 32-bit epoch). */
+	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+	if (kv_repoch(it, g) >= c->st->rsafe)
+		return 0;
+	kv_tx_init(&t, ks);
+	kv_tx_set(&t, &ks->rhead, it->rnext);
+	if (!it->rnext)
+		kv_tx_set(&t, &ks->rtail, 0);
+	kv_tx_set(&t, &ks->rcount, ks->rcount - 1);
+	kv_tx_set(&t, &ks->chunk, (u64)it | (u64)cls << 56);
+	kv_tx_commit(c, &t, PLMC_CRASH_ALLOC_TX);
+	if (c->st->rfree)
+		__atomic_store_n(&c->st->rfree, c->st->rfree - 1,
+				 __ATOMIC_RELAXED);
+	if (cl->last_take != c->now) /* automove's idleness clock */
+		__atomic_store_n(&cl->last_take, c->now, __ATOMIC_RELAXED);
+	c->reused++;
+	return it;
 }
 
 /*
@@ -222,7 +346,8 @@ int kv_reclaim(struct kv_ctx *c, int adopt)
 	/* Acquire: pairs with kv_retire()'s seq_cst add (an item's retire
 	 * epoch is at most the g read here). */
 	g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
-	n = kv_reclaim_list(c, c->ks, min, g);
+	n = kv_reclaim_list(c, c->ks, min, g, 1 << 30);
+	kv_rsafe_raise(c, min < g + 1 ? min : g + 1);
 	if (adopt)
 		n += kv_adopt(c, min, g);
 	return n;

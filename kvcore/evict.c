@@ -113,18 +113,20 @@ int kv_evict(struct kv_ctx *c, int cls)
 
 void kv_scan(struct kv_ctx *c)
 {
-	u64 b = c->st->scan_pos, mask = c->geo.nbuckets - 1, i;
+	u64 b = c->st->scan_pos, i, s;
 
+	kv_table_step(c); /* the table's growth (table.c) */
 #ifdef KV_BENCH_NO_SCAN /* bench only: the scan's cost (docs/store.md) */
 	return;
 #endif
 	kv_move_poll(c);
 	kv_add(&c->st->scan_pos, KV_SCAN_STEP);
+	/* The table readers walk first (growing: the old one). */
+	s = kv_tstate();
 	for (i = 0; i < KV_SCAN_STEP; i++) {
 		/* Acquire, as kv_lookup: pairs with kv_wr_link()'s release
 		 * of the link, so a linked item is read complete. */
-		u64 p = __atomic_load_n(&c->geo.buckets[(b + i) & mask],
-					__ATOMIC_ACQUIRE);
+		u64 p = __atomic_load_n(kv_tcur(c, s, b + i), __ATOMIC_ACQUIRE);
 
 		for (; p; p = __atomic_load_n(&((struct kv_item *)p)->next,
 					      __ATOMIC_ACQUIRE)) {
@@ -142,21 +144,6 @@ void kv_scan(struct kv_ctx *c)
 			return;
 		}
 	}
-}
-
-/*
- * Whether this slot's retired items are worth a reclaim scan at the end
- * of its call: KV_RETIRE_BATCH of them, or KV_RETIRE_BYTES of chunks
- * (the newest one's class as the measure): 32 retired items of 50 KB
- * would hold more than a page each slot, out of every class's reach
- * until the slot's next failed allocation.
- */
-int kv_reclaim_due(const struct kv_slot *ks)
-{
-	const struct kv_item *t = (const struct kv_item *)ks->rtail;
-
-	return ks->rcount >= KV_RETIRE_BATCH ||
-	       (t && ks->rcount * kv_class_size(t->cls) >= KV_RETIRE_BYTES);
 }
 
 /* Give a reader that holds back reclamation a moment to leave. */
@@ -179,8 +166,12 @@ static void kv_relax(void)
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 {
 	int k = kv_class_of(size), n, m = 0;
-	void *p;
+	void *p = k >= 0 ? kv_reuse(c, k) : 0;
 
+	if (p) { /* a chunk of this slot's own retired list */
+		*cls = k;
+		return p;
+	}
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0)

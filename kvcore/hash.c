@@ -124,15 +124,11 @@ int kv_key_eq(const void *a, const void *b, u32 n)
 	return kv_key_eq_inline(a, b, n);
 }
 
-static u64 *kv_bucket(struct kv_ctx *c, u32 hash)
-{
-	return &c->geo.buckets[hash & (c->geo.nbuckets - 1)];
-}
-
+/* A key's stripe lock: the same in every table (each has at least
+ * KV_NLOCKS buckets, so bucket mod KV_NLOCKS is hash mod KV_NLOCKS). */
 static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 {
-	return &kv_area()
-			->locks[hash & (c->geo.nbuckets - 1) & (KV_NLOCKS - 1)];
+	return &kv_area()->locks[hash & (KV_NLOCKS - 1)];
 }
 
 static int kv_match(const struct kv_item *it, const char *key, u32 klen,
@@ -142,13 +138,14 @@ static int kv_match(const struct kv_item *it, const char *key, u32 klen,
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
-/* Context: epoch announced. Return: the item for @key, or NULL. */
-struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+/* The item for @key on the chain at @bucket, or NULL. */
+static inline __attribute__((always_inline)) struct kv_item *
+kv_walk(const u64 *bucket, const char *key, u32 klen, u32 hash)
 {
 	/* Acquire (here and for each next): pairs with kv_wr_link()'s
 	 * release store of the link, so the item it points at is read as
-	 * it was built (publication). */
-	u64 p = __atomic_load_n(kv_bucket(c, hash), __ATOMIC_ACQUIRE);
+	 * it was built (publication); and with table.c's moves. */
+	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
 
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
@@ -161,11 +158,34 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 	return 0;
 }
 
-/* Context: stripe lock held. Return: the link that points at @key's item
- * (its value is 0 if there is none: then it is the chain's last link). */
-static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+/* While the table grows: the old table, then, on a miss, the new one
+ * (after it: the order table.c's moves rely on). Out of line, so the
+ * common lookup keeps few registers. */
+static __attribute__((noinline, cold)) struct kv_item *
+kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 {
-	u64 *link = kv_bucket(c, hash);
+	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, hash);
+
+	if (it)
+		return it;
+	return kv_walk(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash), key,
+		       klen, hash);
+}
+
+/* Context: epoch announced. Return: the item for @key, or NULL. */
+struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	u64 s = kv_tstate();
+
+	if (KV_UNLIKELY(s & KV_T_GROWING))
+		return kv_lookup_growing(c, key, klen, hash, s);
+	return kv_walk(kv_tcur(c, s, hash), key, klen, hash);
+}
+
+/* The link on the chain at @link that points at @key's item, or the
+ * chain's last link (0). Context: stripe lock held. */
+static u64 *kv_chain_link(u64 *link, const char *key, u32 klen, u32 hash)
+{
 	u64 p;
 
 	while ((p = *link)) {
@@ -178,9 +198,47 @@ static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 	return link;
 }
 
+/* Context: stripe lock held. Return: the link that points at @key's item
+ * (its value is 0 if there is none: then it is the chain's last link).
+ * tstate is read under the lock: while the table grows the key's item
+ * may be in either table, and a new one goes into the new table. */
+static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	u64 s = kv_tstate();
+	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, hash);
+
+	if (*link || !(s & KV_T_GROWING))
+		return link;
+	return kv_chain_link(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash),
+			     key, klen, hash);
+}
+
 static s64 kv_item_bytes(const struct kv_item *it)
 {
 	return (s64)(KV_ITEM_HDR + it->klen + it->vlen);
+}
+
+/* The class counters of a link: @it in, @old out. An overwrite in the
+ * same class (the common set) is one add, or none at the same size. */
+static void kv_wr_count(const struct kv_item *it, const struct kv_item *old)
+{
+	if (it && old && it->cls == old->cls) {
+		s64 d = kv_item_bytes(it) - kv_item_bytes(old);
+
+		if (d)
+			kv_cls_add(it->cls, &kv_cls(it->cls)->requested, d);
+		return;
+	}
+	if (it) {
+		kv_cls_add(it->cls, &kv_cls(it->cls)->items, 1);
+		kv_cls_add(it->cls, &kv_cls(it->cls)->requested,
+			   kv_item_bytes(it));
+	}
+	if (old) {
+		kv_cls_add(old->cls, &kv_cls(old->cls)->items, -1);
+		kv_cls_add(old->cls, &kv_cls(old->cls)->requested,
+			   -kv_item_bytes(old));
+	}
 }
 
 /* Take @key's stripe lock and find its link (w->old: what is there). */
@@ -216,7 +274,7 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 
 	if (!it && !old)
 		return;
-	kv_tx_init(&t);
+	kv_tx_init(&t, c->ks);
 	if (it) {
 		if (!w->keep_cas)
 			it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
@@ -238,19 +296,11 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 	kv_tx_set(&t, &c->st->bytes, (u64)(c->st->bytes + bytes));
 	/* Last: the release store that publishes @it. */
 	kv_tx_set(&t, w->link, it ? (u64)it : next);
-	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_LINK_TX);
-	if (it) {
-		kv_cls_add(it->cls, &kv_cls(it->cls)->items, 1);
-		kv_cls_add(it->cls, &kv_cls(it->cls)->requested,
-			   kv_item_bytes(it));
-	}
-	if (old) {
+	kv_tx_commit(c, &t, PLMC_CRASH_LINK_TX);
+	if (old)
 		__atomic_fetch_and(&old->iflags, (u16)~KV_IT_LINKED,
 				   __ATOMIC_RELAXED);
-		kv_cls_add(old->cls, &kv_cls(old->cls)->items, -1);
-		kv_cls_add(old->cls, &kv_cls(old->cls)->requested,
-			   -kv_item_bytes(old));
-	}
+	kv_wr_count(it, old);
 	w->gone = old;
 	w->put = it;
 	kv_crash(c, PLMC_CRASH_LINKED);

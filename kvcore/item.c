@@ -16,57 +16,6 @@
 #include "kv.h"
 
 /*
- * memcached's flush rule (oldest_live / oldest_cas): an item is gone if
- * its CAS is older than the last immediate flush's CAS mark, or, once
- * the flush time has come, if it was linked at or before it. The CAS
- * mark holds even while a later delayed flush waits (memcached 1.6.18:
- * "flush_all" then "flush_all 700" does not bring the flushed items
- * back).
- */
-static int kv_item_flushed(const struct kv_ctx *c, const struct kv_item *it)
-{
-	if (c->flush_cas && it->cas < c->flush_cas)
-		return 1;
-	return c->flush_time && c->flush_time <= c->now &&
-	       it->time <= c->flush_time;
-}
-
-/* Return: KV_LIVE, KV_EXPIRED or KV_FLUSHED at the call's store time. */
-int kv_item_state(const struct kv_ctx *c, const struct kv_item *it)
-{
-	u64 exp = __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
-
-	if (kv_item_flushed(c, it))
-		return KV_FLUSHED;
-	if (exp && exp <= c->now)
-		return KV_EXPIRED;
-	return KV_LIVE;
-}
-
-/* Return: nonzero if @it is visible at the call's store time. */
-int kv_item_live(const struct kv_ctx *c, const struct kv_item *it)
-{
-	return kv_item_state(c, it) == KV_LIVE;
-}
-
-/*
- * A reader's shared writes (fetched + CLOCK reference, last access), only
- * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
- * item's line is not written on every hit.
- */
-void kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
-{
-	const u16 b = KV_IT_FETCHED | KV_IT_REF;
-	u32 now = (u32)c->now;
-
-	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
-		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
-	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
-	    KV_ATIME_STEP)
-		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
-}
-
-/*
  * memcached's exptime: 0 never; 1..30 days relative to now; larger is an
  * absolute unix time; negative is already expired.
  * Return: the absolute expiry (0 = never), or 1 for "already expired"
@@ -102,6 +51,9 @@ int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags)
 	       59 + klen + (flags ? 4 : 0) + vlen <= c->item_max;
 }
 
+_Static_assert(sizeof(struct kv_item) == 56,
+	       "kv_item_new sets every header field: set a new one there too");
+
 /*
  * Allocate an item for @klen + @vlen bytes and fill in all but the value,
  * flags, expiry and CAS (the caller copies the value from the client).
@@ -122,13 +74,21 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 	it = kv_alloc_evict(c, size, &cls, err);
 	if (!it)
 		return 0;
-	memset(it, 0, KV_ITEM_HDR);
-	it->klen = (u8)klen;
-	it->cls = (u8)cls;
-	it->vlen = (u32)vlen;
-	it->flags = flags;
+	/* Every header field, each once (no memset first): the chunk is
+	 * this call's alone until kv_wr_link publishes it. */
+	it->next = 0;
+	it->rnext = 0;
+	it->cas = 0;
+	it->repoch = 0;
+	it->hash = 0;
+	it->exptime = 0;
 	it->time = (u32)c->now;
 	it->atime = (u32)c->now;
+	it->flags = flags;
+	it->vlen = (u32)vlen;
+	it->klen = (u8)klen;
+	it->cls = (u8)cls;
+	it->iflags = 0;
 	memcpy(it->data, key, klen);
 	return it;
 }

@@ -22,6 +22,7 @@
 
 #include <linux/types.h>
 #include <plmc/layout.h>
+#include <plmc/geometry.h>
 #include <plmc/gate.h>
 #include <plmc.h> /* status codes, struct plmc_stats (gcc's freestanding
 		     * stddef.h/stdint.h only) */
@@ -35,11 +36,12 @@ typedef __u8 u8;
 
 #define KV_KEY_MAX	250
 #define KV_ITEM_MAX	PLMC_CFG_ITEM_MAX /* the largest class: one page */
-#define KV_PAGE_SIZE	(1ULL << 20)
+#define KV_PAGE_SIZE	PLMC_GEO_PAGE
 #define KV_NCLASSES	64 /* at most; the settings decide how many */
+#define KV_CLS_TAB	2048 /* kv_class_of by table up to 16 KiB */
 #define KV_NLOCKS	1024	   /* bucket lock stripes, power of two */
-#define KV_AREA_HDR	0x20000ULL /* struct kv_area, padded */
-#define KV_RETIRE_BATCH 32	   /* retired items before a reclaim scan */
+#define KV_AREA_HDR	PLMC_GEO_AREA /* struct kv_area, padded */
+#define KV_RETIRE_BATCH 64	   /* retired items before a reclaim scan */
 #define KV_RETIRE_BYTES (256 << 10) /* ... or retired chunk bytes (evict.c) */
 #define KV_REL_MAX	(60 * 60 * 24 * 30) /* exptime <= this is relative */
 #define KV_VERSION	"1.6.18-plmc"	    /* memcached semantics it follows */
@@ -131,19 +133,60 @@ struct kv_stat {
 	u64 evicted_unfetched;
 	u64 evictions;
 	u64 scan_pos; /* next bucket of this slot's expiry scan (evict.c) */
-	u64 pad[5];
+	/* Reclamation spread over calls (epoch.c, kv_reclaim_step): items
+	 * of this slot's retired list whose retire epoch is below rsafe
+	 * may be freed at any time; a scan of the slots' epochs runs a
+	 * chunk per call (rscan: next slot + 1 | the list's length at its
+	 * start << 16, 0 = none), its running minimum in rmin, the epoch
+	 * read at its start in rg; rfree: items at the list's head a
+	 * finished scan found under the bound, not yet freed (a hint:
+	 * each is checked against rsafe when freed). */
+	u64 rsafe;
+	u64 rscan;
+	u64 rmin;
+	u64 rg;
+	u64 rfree;
 };
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
 
-/* Geometry, derived from the store header once (dispatch.c, kv_derive). */
+/* Geometry, derived from the store header once (dispatch.c, kv_derive;
+ * the layout is plmc/geometry.h's). */
 struct kv_geo {
-	u64 nbuckets; /* power of two */
-	u64 *buckets;
+	u64 nbuckets; /* the first table's buckets: power of two */
+	u64 *buckets; /* the first table (table.c: dir offsets count from it) */
+	u64 mask0;    /* the mask of the table a new store starts with */
 	u32 *pnext; /* per page: index + 1 of the next page of its class */
 	u64 pages;  /* address of the first page */
-	u64 npages;
+	u64 npages; /* all pages */
 };
+
+/* The rest of the geometry, for the table's growth (table.c) and the
+ * page allocator: derived with kv_geo, not copied into each call. */
+struct kv_tgeo {
+	u64 maxbkt; /* the most buckets the table grows to */
+	u64 *dirs;  /* the two directories of grown tables, tdir each */
+	u64 tdir;
+	u64 treserve; /* pages kept for the table's growth */
+	u64 ipages;   /* pages items may hold: limit_maxbytes */
+};
+
+/*
+ * A hash table (table.c): its mask and its directory, one offset from
+ * geo.buckets per 2^KV_TPAGE_SHIFT buckets. Stored XOR the first
+ * table's values, so a zeroed store holds the first table. Written only
+ * while no call can read it (before tstate publishes it, after a grace
+ * period once it was retired).
+ */
+struct kv_tdesc {
+	u64 mask_x; /* mask ^ geo.mask0 */
+	u64 dir_x;  /* directory address ^ &kv_area.tdir0 */
+};
+
+#define KV_TPAGE_SHIFT 17      /* buckets per table page: 2^17 (1 MiB) */
+#define KV_T_CUR       1ULL    /* tstate: the table readers look in first */
+#define KV_T_GROWING   2ULL    /* tstate: items move from it to the other */
+#define KV_T_MARK      (~0ULL) /* tgrace: grace epoch not taken yet */
 
 /*
  * The kv area, at PLMC_KV_ADDR. Followed (at KV_AREA_HDR) by the bucket
@@ -192,6 +235,10 @@ struct kv_area {
 	u64 ctab;
 	u64 ncls;
 	u32 csize[KV_NCLASSES];
+	/* The class of a size up to KV_CLS_TAB * 8 bytes, by (size - 1) / 8:
+	 * one load instead of a search (alloc.c, kv_class_of). Built with
+	 * csize, before ctab. */
+	u8 cls_tab[KV_CLS_TAB];
 	struct kv_class cls[KV_NCLASSES];
 	kv_lock_t locks[KV_NLOCKS];	   /* striped bucket locks */
 	struct kv_stat st[PLMC_MAX_SLOTS]; /* per-slot counters */
@@ -207,7 +254,33 @@ struct kv_area {
 	u64 geo_key;
 	u64 item_max;
 	struct kv_geo geo;
+	struct kv_tgeo tg;
 	u64 sip[4]; /* SipHash's initial state from hdr->hash_key (hash.c) */
+	/*
+	 * The hash table and its growth (table.c). tstate: KV_T_CUR picks
+	 * the table (tdesc[]) readers walk first; with KV_T_GROWING its
+	 * items move, bucket tcursor next, into the other, which readers
+	 * walk after it. tstate is written with release under a lock
+	 * (page_lock to start a growth, the last bucket's stripe to end
+	 * it), read with acquire. The rest under page_lock or the stripe
+	 * lock of bucket tcursor, as table.c says.
+	 */
+	u64 tstate;
+	/* The current table's buckets when they are one array: its address
+	 * (odd: use the directory) and mask. Set before the first call is
+	 * served (kv_table_init), then only by the switch to a new table,
+	 * in its transaction before tstate: a call that read tstate reads
+	 * the values of its table (the grace periods, table.c). */
+	u64 tbase;
+	u64 tmask;
+	u64 tcursor; /* growing: the next old bucket to move */
+	u64 tgrace;  /* epoch the next step waits out (0: none; MARK:
+		      * not taken yet) */
+	u64 tprep;   /* pages taken so far for the next table */
+	u64 tfree;   /* pages of the retired table given back so far */
+	u64 tpages;  /* pages tables hold (page_lock) */
+	u64 tdir0;   /* the first table's directory: one entry, 0 */
+	struct kv_tdesc tdesc[2];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -310,23 +383,33 @@ _Static_assert(__builtin_offsetof(struct kv_slot, held_lock) ==
 #define KV_CHUNK_CLS(x)	 ((int)((x) >> 56))
 #define KV_TX_W32	 (1ULL << 62) /* a 4-byte store */
 
-/* A transaction being built on the stack (tx.c). */
+/*
+ * A transaction being built (tx.c): its stores go straight into the log
+ * of the slot record @ks it will be committed in (no copy at commit).
+ * That is safe while the record's nlog is 0, which holds between
+ * transactions: a recoverer ignores log[] until the commit, and only
+ * the record's owner (this call, or the recoverer that claimed it)
+ * writes it. Nothing may commit another transaction in the same record
+ * between kv_tx_init and kv_tx_commit (recovery of another slot, which
+ * a lock wait may run, commits only in that slot's record).
+ */
 struct kv_tx {
 	u32 n;
-	u64 e[2 * KV_LOG_MAX];
+	struct kv_slot *ks;
 };
 
-static inline void kv_tx_init(struct kv_tx *t)
+static inline void kv_tx_init(struct kv_tx *t, struct kv_slot *ks)
 {
 	t->n = 0;
+	t->ks = ks;
 }
 
 /*
  * A transaction holds at most KV_LOG_MAX stores (the longest use 7 of
- * them). One more would write past e[]
- * and past the slot record's log: it traps instead, before anything is
- * committed (a crash with nothing to repair). Every test runs the store,
- * so a path that grew too long fails there; the check is one compare.
+ * them). One more would write past the slot record's log: it traps
+ * instead, before anything is committed (a crash with nothing to
+ * repair). Every test runs the store, so a path that grew too long
+ * fails there; the check is one compare.
  */
 static inline void kv_tx_room(const struct kv_tx *t)
 {
@@ -334,20 +417,24 @@ static inline void kv_tx_room(const struct kv_tx *t)
 		__builtin_trap();
 }
 
-static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
+/* Plain stores: the record is this call's own, and kv_tx_commit()'s
+ * release store of nlog publishes them to a recoverer. */
+static inline void kv_tx_put(struct kv_tx *t, u64 a, u64 v)
 {
 	kv_tx_room(t);
-	t->e[2 * t->n] = (u64)addr;
-	t->e[2 * t->n + 1] = v;
+	t->ks->log[2 * t->n] = a;
+	t->ks->log[2 * t->n + 1] = v;
 	t->n++;
+}
+
+static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
+{
+	kv_tx_put(t, (u64)addr, v);
 }
 
 static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 {
-	kv_tx_room(t);
-	t->e[2 * t->n] = (u64)addr | KV_TX_W32;
-	t->e[2 * t->n + 1] = v;
-	t->n++;
+	kv_tx_put(t, (u64)addr | KV_TX_W32, v);
 }
 
 static inline struct plmc_store_hdr *kv_hdr(void)
@@ -383,6 +470,7 @@ struct kv_ctx {
 	const struct kv_item *pin; /* item the call is copying from: never
 				    * evicted under it */
 	long recovered; /* dead slots this call recovered */
+	int reused;	/* chunks this call took off its retired list */
 	struct kv_geo geo;
 };
 
@@ -491,8 +579,7 @@ void *memmove(void *d, const void *s, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
 /* tx.c */
-void kv_tx_commit(const struct kv_ctx *c, struct kv_slot *ks,
-		  struct kv_tx *t, int point);
+void kv_tx_commit(const struct kv_ctx *c, struct kv_tx *t, int point);
 void kv_tx_replay(struct kv_slot *ks);
 
 /* recover.c */
@@ -509,7 +596,8 @@ void kv_lock(struct kv_ctx *c, kv_lock_t *l);
 void kv_unlock(struct kv_ctx *c, kv_lock_t *l);
 
 /* alloc.c */
-int kv_geo_init(struct kv_geo *g, u64 store_size);
+int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size);
+u64 kv_pages_left(const struct kv_ctx *c);
 void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
 u64 kv_class_size(int cls);
@@ -531,17 +619,51 @@ void kv_pool_put(struct kv_ctx *c);
 int kv_automove(void);
 
 /* evict.c */
-int kv_reclaim_due(const struct kv_slot *ks);
 int kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
-/* epoch.c */
-void kv_epoch_enter(struct plmc_slot *s);
-void kv_epoch_exit(struct plmc_slot *s);
+/* epoch.c (entry and exit inline: every call runs them) */
+u64 kv_epoch_min(struct kv_ctx *c);
+static inline void kv_epoch_enter(struct plmc_slot *s)
+{
+	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
+	 * at or before g was unlinked before, so this walk cannot reach it. */
+	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+
+	/* xchg: a full barrier between the announcement and the walk; pairs
+	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees
+	 * this announcement, or this walk sees the unlink). */
+	__atomic_exchange_n(&s->epoch, g + 1, __ATOMIC_SEQ_CST);
+}
+
+static inline void kv_epoch_exit(struct plmc_slot *s)
+{
+	/* Release: every read of the call comes before; pairs with
+	 * kv_epoch_min()'s acquire load (a 0 seen there means done). */
+	__atomic_store_n(&s->epoch, 0, __ATOMIC_RELEASE);
+}
+
 void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point);
 int kv_reclaim(struct kv_ctx *c, int adopt);
+void kv_reclaim_step(struct kv_ctx *c, int any);
+/*
+ * Whether this slot's retired items are worth a reclaim scan at the end
+ * of its call: KV_RETIRE_BATCH of them, or KV_RETIRE_BYTES of chunks
+ * (the newest one's class as the measure): 64 retired items of 50 KB
+ * would hold more than a page each slot, out of every class's reach
+ * until the slot's next failed allocation.
+ */
+static inline int kv_reclaim_due(const struct kv_slot *ks)
+{
+	const struct kv_item *t = (const struct kv_item *)ks->rtail;
+
+	return ks->rcount >= KV_RETIRE_BATCH ||
+	       (t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES);
+}
+
+void *kv_reuse(struct kv_ctx *c, int cls);
 void kv_orphan_note(const struct kv_slot *ks);
 
 /*
@@ -560,6 +682,64 @@ struct kv_wr {
 	struct kv_item *put;  /* linked by kv_wr_link */
 	int keep_cas;	      /* a page move's copy: @put keeps old's CAS */
 };
+
+/* table.c */
+/* A table as a call sees it (kv_tview). */
+struct kv_tview {
+	u64 mask;
+	const u64 *dir;
+};
+
+static inline struct kv_tview kv_tview(const struct kv_ctx *c, u64 k)
+{
+	const struct kv_tdesc *d = &kv_area()->tdesc[k];
+	struct kv_tview v;
+
+	/* Relaxed: written before the tstate store that made the caller
+	 * look here (release), read after its acquire load of tstate. */
+	v.mask = __atomic_load_n(&d->mask_x, __ATOMIC_RELAXED) ^ c->geo.mask0;
+	v.dir = (const u64 *)(__atomic_load_n(&d->dir_x, __ATOMIC_RELAXED) ^
+			      (u64)&kv_area()->tdir0);
+	return v;
+}
+
+/* The bucket of @hash (or of index @hash: < mask + 1) in table @v. */
+static inline u64 *kv_tbucket(const struct kv_ctx *c, struct kv_tview v,
+			      u64 hash)
+{
+	u64 b = hash & v.mask;
+
+	return (u64 *)((u64)c->geo.buckets + v.dir[b >> KV_TPAGE_SHIFT]) +
+	       (b & ((1ULL << KV_TPAGE_SHIFT) - 1));
+}
+
+/* Acquire: pairs with table.c's release stores of tstate, so the
+ * descriptors (and, growing, the buckets moved) are seen. */
+static inline u64 kv_tstate(void)
+{
+	return __atomic_load_n(&kv_area()->tstate, __ATOMIC_ACQUIRE);
+}
+
+/* The bucket of @hash in the current table of tstate @s (the one
+ * readers walk first): one array in the common case, else through its
+ * directory. */
+static inline u64 *kv_tcur(const struct kv_ctx *c, u64 s, u64 hash)
+{
+	const struct kv_area *a = kv_area();
+	/* Relaxed: tbase and tmask were stored before the tstate store the
+	 * caller read with acquire (table.c), and stay until a grace
+	 * period after the next switch. */
+	u64 base = __atomic_load_n(&a->tbase, __ATOMIC_RELAXED);
+
+	if (KV_LIKELY(!(base & 1)))
+		return (u64 *)base +
+		       (hash & __atomic_load_n(&a->tmask, __ATOMIC_RELAXED));
+	return kv_tbucket(c, kv_tview(c, s & KV_T_CUR), hash);
+}
+
+void kv_table_init(const struct kv_geo *g);
+void kv_table_step(struct kv_ctx *c);
+u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v);
 
 /* hash.c */
 void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);
@@ -580,10 +760,62 @@ static inline int kv_wr_live(const struct kv_wr *w)
 	return w->old && w->state == KV_LIVE;
 }
 
-/* item.c */
-int kv_item_state(const struct kv_ctx *c, const struct kv_item *it);
-int kv_item_live(const struct kv_ctx *c, const struct kv_item *it);
-void kv_item_fetched(const struct kv_ctx *c, struct kv_item *it);
+/* item.c (and the read path's item tests, inline: every get runs them) */
+/*
+ * memcached's flush rule (oldest_live / oldest_cas): an item is gone if
+ * its CAS is older than the last immediate flush's CAS mark, or, once
+ * the flush time has come, if it was linked at or before it. The CAS
+ * mark holds even while a later delayed flush waits (memcached 1.6.18:
+ * "flush_all" then "flush_all 700" does not bring the flushed items
+ * back).
+ */
+static inline __attribute__((always_inline)) int
+kv_item_flushed(const struct kv_ctx *c, const struct kv_item *it)
+{
+	if (c->flush_cas && it->cas < c->flush_cas)
+		return 1;
+	return c->flush_time && c->flush_time <= c->now &&
+	       it->time <= c->flush_time;
+}
+
+/* Return: KV_LIVE, KV_EXPIRED or KV_FLUSHED at the call's store time. */
+static inline __attribute__((always_inline)) int
+kv_item_state(const struct kv_ctx *c, const struct kv_item *it)
+{
+	u64 exp = __atomic_load_n(&it->exptime, __ATOMIC_RELAXED);
+
+	if (kv_item_flushed(c, it))
+		return KV_FLUSHED;
+	if (exp && exp <= c->now)
+		return KV_EXPIRED;
+	return KV_LIVE;
+}
+
+/* Return: nonzero if @it is visible at the call's store time. */
+static inline int kv_item_live(const struct kv_ctx *c,
+			       const struct kv_item *it)
+{
+	return kv_item_state(c, it) == KV_LIVE;
+}
+
+/*
+ * A reader's shared writes (fetched + CLOCK reference, last access), only
+ * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
+ * item's line is not written on every hit.
+ */
+static inline __attribute__((always_inline)) void
+kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
+{
+	const u16 b = KV_IT_FETCHED | KV_IT_REF;
+	u32 now = (u32)c->now;
+
+	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
+		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
+	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
+	    KV_ATIME_STEP)
+		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
+}
+
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime);
 int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags);
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,

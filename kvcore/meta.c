@@ -525,6 +525,7 @@ long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r)
 		break;
 	case PLMC_META_SET:
 		rc = kv_meta_set(c, &m, key, r->klen, r->val, r->vlen);
+		kv_table_step(c); /* ms grows the table as set does */
 		break;
 	case PLMC_META_DELETE:
 		rc = kv_meta_delete(c, &m, key, r->klen);

@@ -106,11 +106,11 @@ static void kv_move_unfree(struct kv_ctx *c, struct kv_class *cl, u64 *link)
 	u64 p = *link;
 	struct kv_tx t;
 
-	kv_tx_init(&t);
+	kv_tx_init(&t, c->ks);
 	kv_tx_set(&t, link, *(u64 *)p);
 	kv_tx_set(&t, &cl->nfree, cl->nfree - 1);
 	kv_move_take(&t, cl);
-	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_MOVE_TAKE_TX);
+	kv_tx_commit(c, &t, PLMC_CRASH_MOVE_TAKE_TX);
 	kv_mv_count(&kv_area()->mv_inline);
 }
 
@@ -148,12 +148,12 @@ void kv_pool_put(struct kv_ctx *c)
 		return;
 	pg = (p - c->geo.pages) / KV_PAGE_SIZE;
 	kv_lock(c, &a->page_lock);
-	kv_tx_init(&t);
+	kv_tx_init(&t, c->ks);
 	kv_tx_set32(&t, &c->geo.pnext[pg], (u32)a->pool);
 	kv_tx_set(&t, &a->pool, pg + 1);
 	kv_tx_set(&t, &a->npool, a->npool + 1);
 	kv_tx_set(&t, &c->ks->spare, 0);
-	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_POOL_TX);
+	kv_tx_commit(c, &t, PLMC_CRASH_POOL_TX);
 	kv_unlock(c, &a->page_lock);
 }
 
@@ -185,7 +185,7 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min)
 	}
 	addr = c->geo.pages + (pg - 1) * KV_PAGE_SIZE;
 	carved = KV_PAGE_SIZE / sz;
-	kv_tx_init(&t);
+	kv_tx_init(&t, c->ks);
 	if (prev)
 		kv_tx_set32(&t, &c->geo.pnext[prev - 1], c->geo.pnext[pg - 1]);
 	else
@@ -200,7 +200,7 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min)
 		kv_tx_set(&t, &cl->hand, 0);
 	kv_tx_set(&t, &cl->mv, pg | carved << 32);
 	kv_tx_set(&t, &cl->mv_got, 0);
-	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_MOVE_START_TX);
+	kv_tx_commit(c, &t, PLMC_CRASH_MOVE_START_TX);
 	__atomic_store_n(&cl->mv_poll, 0, __ATOMIC_RELAXED); /* walk now */
 	/* A hint for the write-path scan; kv_move_poll corrects it. */
 	kv_mv_count(&kv_area()->mv_running);
@@ -218,11 +218,11 @@ static void kv_move_finish(struct kv_ctx *c, struct kv_class *cl, u64 addr)
 	memset((void *)addr, 0, KV_PAGE_SIZE / 2);
 	kv_crash(c, PLMC_CRASH_MOVE_ZERO);
 	memset((void *)(addr + KV_PAGE_SIZE / 2), 0, KV_PAGE_SIZE / 2);
-	kv_tx_init(&t);
+	kv_tx_init(&t, c->ks);
 	kv_tx_set(&t, &cl->mv, 0);
 	kv_tx_set(&t, &cl->mv_got, 0);
 	kv_tx_set(&t, &c->ks->spare, addr);
-	kv_tx_commit(c, c->ks, &t, PLMC_CRASH_MOVE_DONE_TX);
+	kv_tx_commit(c, &t, PLMC_CRASH_MOVE_DONE_TX);
 }
 
 /*
@@ -490,12 +490,16 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 static void kv_move_giveback(struct kv_ctx *c)
 {
 	struct kv_area *a = kv_area();
-	u64 k = (c->st->scan_pos >> 1) % a->ncls;
-	struct kv_class *cl = &a->cls[k];
+	struct kv_class *cl;
+	u64 k;
 
-	if (KV_LIKELY(!kv_move_spare(k)) || !kv_automove() ||
-	    __atomic_load_n(&a->npool, __ATOMIC_RELAXED) ||
-	    __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) < c->geo.npages ||
+	/* The store-wide test first: a store with pages to take (untouched,
+	 * or in the pool, past the table's reserve) needs none given back. */
+	if (KV_LIKELY(kv_pages_left(c)) || !kv_automove())
+		return;
+	k = (c->st->scan_pos >> 1) % a->ncls;
+	cl = &a->cls[k];
+	if (!kv_move_spare(k) ||
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;

@@ -25,7 +25,7 @@ void kv_free_own(struct kv_ctx *c, struct kv_item *it)
 {
 	struct kv_tx t;
 
-	kv_tx_init(&t);
+	kv_tx_init(&t, c->ks);
 	kv_tx_set(&t, &c->ks->chunk, 0);
 	kv_free(c, it, it->cls, &t, PLMC_CRASH_FREE_TX);
 }

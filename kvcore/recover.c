@@ -61,13 +61,13 @@ static void kv_recover_chunk(const struct kv_ctx *c, struct kv_slot *ks)
 
 	if (!ch)
 		return;
-	kv_tx_init(&t);
+	kv_tx_init(&t, ks);
 	/* klen 0: the evictor skips it; cls: reclaim frees it there. */
 	kv_tx_set(&t, (u8 *)it + __builtin_offsetof(struct kv_item, klen),
 		  (u64)KV_CHUNK_CLS(ch) << 8);
 	kv_tx_set(&t, &ks->pending, (u64)it);
 	kv_tx_set(&t, &ks->chunk, 0);
-	kv_tx_commit(c, ks, &t, PLMC_CRASH_RECOVER_TX);
+	kv_tx_commit(c, &t, PLMC_CRASH_RECOVER_TX);
 	kv_retire(c, ks, PLMC_CRASH_RECOVER_TX);
 }
 

@@ -108,8 +108,10 @@ static void kv_stats_settings(struct kv_ctx *c, struct plmc_stats *st)
 	st->slab_classes = a->ncls;
 	for (i = 0; i < a->ncls; i++)
 		st->active_slabs += KV_LOAD(&a->cls[i].npages) != 0;
-	st->total_malloced = KV_LOAD(&a->pages_used) * KV_PAGE_SIZE;
-	st->hash_buckets = c->geo.nbuckets;
+	/* memcached's total_malloced: item memory, not the table's */
+	st->total_malloced =
+		(KV_LOAD(&a->pages_used) - KV_LOAD(&a->tpages)) * KV_PAGE_SIZE;
+	st->hash_buckets = kv_tview(c, kv_tstate() & KV_T_CUR).mask + 1;
 	st->reset_time = KV_LOAD(&a->stat_reset);
 	st->slab_reassign_rescues = KV_LOAD(&a->mv_rescues);
 	st->slab_reassign_evictions_nomem = KV_LOAD(&a->mv_evictions);
@@ -133,7 +135,7 @@ void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 	kv_stats_copy(st, &k);
 	kv_stats_slots(st);
 	kv_stats_settings(c, st);
-	st->limit_maxbytes = c->geo.npages * KV_PAGE_SIZE;
+	st->limit_maxbytes = kv_area()->tg.ipages * KV_PAGE_SIZE;
 	st->time = c->now;
 	/* Acquire: pairs with the backend's release of generation (as in
 	 * kv_dispatch); the deaths read with it are at least as new. */

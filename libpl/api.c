@@ -477,6 +477,11 @@ const char *plmc_crash_name(int point)
 		[PLMC_CRASH_MOVE_ZERO] = "move_zero",
 		[PLMC_CRASH_MOVE_DONE_TX] = "move_done_tx",
 		[PLMC_CRASH_POOL_TX] = "pool_tx",
+		[PLMC_CRASH_TABLE_PAGE_TX] = "table_page_tx",
+		[PLMC_CRASH_TABLE_GO_TX] = "table_go_tx",
+		[PLMC_CRASH_TABLE_MOVE_TX] = "table_move_tx",
+		[PLMC_CRASH_TABLE_DONE_TX] = "table_done_tx",
+		[PLMC_CRASH_TABLE_FREE_TX] = "table_free_tx",
 	};
 
 	if (point < 0 || point >= PLMC_CRASH_COUNT)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include "pl.h"
+#include <plmc/geometry.h>
 
 struct pl_state pl = {.gen = 1, .fd = -1, .pkey = -1, .live_fd = -1,
 		      .watch_fd = -1, .wake_fd = -1};
@@ -128,6 +129,11 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 		return pl_kmod_create(name, &c);
 	/* pku: the same file */
 	return pl_none_create(name, &c, b);
+}
+
+uint64_t plmc_store_size_for(uint64_t item_bytes)
+{
+	return plmc_geo_store_size(item_bytes);
 }
 
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use)

@@ -12,7 +12,8 @@ clang libclang-rt-14-dev python3 python3-dev python3-pytest python3-pymemcache v
 liblmdb-dev
 libfaketime
 nutcracker
-groff-base man-db"
+groff-base man-db
+libssl-dev openssl libsasl2-dev libsasl2-modules sasl2-bin libio-socket-ssl-perl"
 
 # A second test-host kernel, only when asked for (make vm-test KERNEL=6.12):
 # the default path checks nothing more.

@@ -5,8 +5,9 @@
 # RUN   a shell script, installed as /run.sh: the payload
 # FILE  copied into /vm/ (the module, images, static programs)
 #
-# VM_TREE, when set, names a folder copied as it is into the root (the
-# Python of scripts/vm-pytree.sh: /usr, /lib, /lib64).
+# VM_TREE, when set, names folders (separated by ':') copied as they are
+# into the root (the Python of scripts/vm-pytree.sh: /usr, /lib, /lib64;
+# plmcd's of tests/plmcd/vm-tree.sh).
 #
 # The archive holds busybox-static (one link per applet), /init, /run.sh
 # and /vm/. /init mounts proc, sysfs and devtmpfs, loads /vm/plmc.ko when
@@ -71,9 +72,11 @@ install -m 755 "$run" "$stage/run.sh"
 for f in "$@"; do
 	install -m 755 "$f" "$stage/vm/"
 done
-if [ -n "${VM_TREE:-}" ]; then
-	cp -a "$VM_TREE/." "$stage/"
-fi
+# VM_TREE may name several folders, separated by ':' (Python's, plmcd's)
+IFS=: read -r -a trees <<<"${VM_TREE:-}"
+for t in "${trees[@]}"; do
+	[ -n "$t" ] && cp -a "$t/." "$stage/"
+done
 
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z |
 	cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$out.tmp"

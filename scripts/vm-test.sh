@@ -50,6 +50,9 @@ done
 pytree=""
 [[ " ${progs[*]} " == *"/vm_python "* ]] && [ -d "$B/vm/pytree" ] &&
 	pytree="$B/vm/pytree"
+# plmcd (tests/plmcd/vm/vm_plmcd.sh) needs its own: plmcd, openssl, libs
+[[ " ${progs[*]} " == *"/vm_plmcd "* ]] && [ -d "$B/vm/plmcdtree" ] &&
+	pytree="$pytree:$B/vm/plmcdtree"
 
 initrd="$B/vm/initrd-test.gz"
 VM_TREE=$pytree "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-suite.sh" \

@@ -2,7 +2,8 @@
 /*
  * tools/plctl.c - manage plmc stores from the shell.
  *
- *   plctl create NAME --size SIZE[K|M|G] [--mode 0600] [--slots-per-client N]
+ *   plctl create NAME --size SIZE[K|M|G] | -m MEMORY[K|M|G]
+ *                [--mode 0600] [--slots-per-client N]
  *                [--item-max SIZE] [--factor F] [--slab-min N]
  *                [--test-image] [--backend kmod|none|pku]
  *   plctl destroy NAME [--force] [--backend kmod|none|pku]
@@ -40,6 +41,7 @@ struct opts {
 	const char *cmd;
 	const char *name;
 	uint64_t size;
+	uint64_t memory; /* create -m: item memory (limit_maxbytes) */
 	unsigned mode;
 	unsigned quota; /* 0: the default */
 	int use;
@@ -61,8 +63,10 @@ struct opts {
 static void usage_to(FILE *f)
 {
 	fprintf(f,
-		"usage: plctl create NAME --size SIZE[K|M|G] [--mode 0600] "
-		"[--slots-per-client N] [--backend kmod|none|pku]\n"
+		"usage: plctl create NAME --size SIZE[K|M|G] | -m MEMORY[K|M|G] "
+		"[--mode 0600]\n"
+		"                    [--slots-per-client N] "
+		"[--backend kmod|none|pku]\n"
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
 		"                    [--numa interleave|bind=N|local] "
@@ -86,8 +90,8 @@ static void usage(void)
 
 /* Options that take a value, and those that do not. */
 static const char *const opts_valued[] = {
-	"--size", "--mode", "--slots-per-client", "--numa", "--backend",
-	"--item-max", "--factor", "--slab-min", "--interval", "--count",
+	"--size", "-m", "--memory", "--mode", "--slots-per-client", "--numa",
+	"--backend", "--item-max", "--factor", "--slab-min", "--interval", "--count",
 };
 static const char *const opts_flags[] = {"--force", "--json"};
 
@@ -245,6 +249,19 @@ static int view_opt(struct opts *o, const char *a, const char *v)
 	return 0;
 }
 
+/* create -m: memcached's -m, so a bare number is MiB. */
+static uint64_t parse_memory(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n && s[n - 1] >= '0' && s[n - 1] <= '9') {
+		uint64_t mb = parse_size(s);
+
+		return mb <= (~0ULL >> 20) ? mb << 20 : 0;
+	}
+	return parse_size(s);
+}
+
 /* Return: 0, or -1 after printing what is wrong. */
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -283,6 +300,9 @@ static int parse(int argc, char **argv, struct opts *o)
 		i++;
 		if (!strcmp(a, "--size") && (o->size = parse_size(v)))
 			continue;
+		if ((!strcmp(a, "-m") || !strcmp(a, "--memory")) &&
+		    (o->memory = parse_memory(v)))
+			continue;
 		if (!strcmp(a, "--mode") && !parse_mode(v, &o->mode))
 			continue;
 		if (!strcmp(a, "--slots-per-client") &&
@@ -311,9 +331,10 @@ static int fail(const char *what, const char *name, int rc)
 }
 
 /*
- * The segment holds the store's header and hash table (about 1/64 of it)
- * before the item pages, so memcached's limit_maxbytes comes out below
- * --size: say how much, from the store itself. Quietly nothing when this
+ * The segment holds the store's header and hash table (and the pages
+ * kept for the table to grow into) besides the item pages, so with
+ * --size memcached's limit_maxbytes comes out below it (with -m it is
+ * -m): say how much, from the store itself. Quietly nothing when this
  * caller may not attach.
  */
 static void print_item_room(const struct opts *o)
@@ -330,13 +351,36 @@ static void print_item_room(const struct opts *o)
 	plmc_detach();
 }
 
-static int cmd_create(const struct opts *o)
+/*
+ * -m MEMORY: the store size whose item memory is exactly MEMORY, by the
+ * store's own layout arithmetic (plmc_store_size_for).
+ * Return: 0, or 2 after printing the usage error.
+ */
+static int create_size(struct opts *o)
+{
+	if (o->memory && o->size) {
+		fprintf(stderr, "plctl: create takes --size or -m, not both\n");
+		return 2;
+	}
+	if (!o->memory)
+		return 0;
+	o->size = plmc_store_size_for(o->memory);
+	if (!o->size) {
+		fprintf(stderr, "plctl: -m must be whole MiB, at least 3M\n");
+		return 2;
+	}
+	return 0;
+}
+
+static int cmd_create(struct opts *o)
 {
 	int rc;
 
+	if (create_size(o))
+		return 2;
 	if (!o->size) {
 		fprintf(stderr, "plctl: create needs --size SIZE[K|M|G] "
-				"(whole MiB, at least 4M)\n");
+				"(whole MiB, at least 4M) or -m MEMORY\n");
 		return 2;
 	}
 	if (o->size < PLMC_STORE_MIN || o->size % PLMC_STORE_ALIGN) {

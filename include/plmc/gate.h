@@ -92,6 +92,16 @@ enum plmc_crash_point {
 					* half applied */
 	PLMC_CRASH_POOL_TX = 23,       /* spare page half pushed on the
 					* global pool (page lock) */
+	PLMC_CRASH_TABLE_PAGE_TX = 24, /* a page half taken for the new
+					* table (page lock) */
+	PLMC_CRASH_TABLE_GO_TX = 25,   /* the new table half published,
+					* its grace epoch not yet taken */
+	PLMC_CRASH_TABLE_MOVE_TX = 26, /* an item half moved to the new
+					* table (stripe lock) */
+	PLMC_CRASH_TABLE_DONE_TX = 27, /* a bucket's move, or the switch
+					* to the new table, half applied */
+	PLMC_CRASH_TABLE_FREE_TX = 28, /* an old table's page half given
+					* back, or the growth half closed */
 	PLMC_CRASH_COUNT
 };
 

@@ -66,7 +66,7 @@
 
 #define PLMC_STORE_MAGIC 0x31524f5453434d50ULL /* "PMCSTOR1" little-endian */
 #define PLMC_PPAGE_MAGIC 0x3147415050434d50ULL /* "PMCPPAG1" */
-#define PLMC_LAYOUT_VERSION 1
+#define PLMC_LAYOUT_VERSION 2 /* 2: the table grows (plmc/geometry.h) */
 
 /* Store settings (struct plmc_store_hdr, create): ranges and defaults. */
 #define PLMC_CFG_ITEM_MIN 1024ULL		/* memcached's -I floor */

@@ -17,7 +17,9 @@
  *  - recovery points: a lone client dies at "built" (holding a chunk),
  *    then a lone recoverer armed with the point recovers it and dies.
  *  - page/evict/flush/move points: a lone client on a fresh small store
- *    ("crash-PID-e", 8 MiB: it fills, evicts, flushes) dies there.
+ *    ("crash-PID-e", 8 MiB: it fills, evicts, flushes) dies there; at a
+ *    table point it stores small values under many keys instead, so
+ *    the table doubles, into a page at last.
  *  - then a checker process attaches, recovers (timed), runs the
  *    store's check (must be quiescent, 0 errors, no dead slot) and reads
  *    every key back: each must hold its last acknowledged value or the
@@ -564,6 +566,25 @@ static int await_point(pid_t pid, int point, double ms, const char *who)
 	return -1;
 }
 
+static int is_table_point(int p)
+{
+	return p >= PLMC_CRASH_TABLE_PAGE_TX && p <= PLMC_CRASH_TABLE_FREE_TX;
+}
+
+/* A lone client's writes for a table point: small values under 60,000
+ * keys, so the small store's table doubles into a page (kvcore/table.c). */
+static void lone_table(void)
+{
+	char key[32];
+	long k;
+
+	for (k = 0;; k++) {
+		int kl = snprintf(key, sizeof(key), "t%ld", k % 60000);
+
+		plmc_set(key, (size_t)kl, "0123456789", 10, 0, 0);
+	}
+}
+
 /* Run one lone client armed with @point on @name; wait for its death.
  * Return: 1 died at the point, 0 did not (killed after @ms), -1 bad. */
 static int lone(int point, double ms, int *free_r, int *nfree, int evict)
@@ -582,6 +603,8 @@ static int lone(int point, double ms, int *free_r, int *nfree, int evict)
 			if (plmc_attach(small, PLMC_USE_AUTO) ||
 			    plmc_crash_arm(point))
 				_exit(6);
+			if (is_table_point(point))
+				lone_table();
 			memset(val, 'x', sizeof(val));
 			for (k = 0;; k++) {
 				size_t vl = rnd(&s) % 4 ? rnd(&s) % 2000
@@ -656,7 +679,8 @@ static int is_small_point(int p)
 	return p == PLMC_CRASH_PAGE_TX || p == PLMC_CRASH_EVICT ||
 	       p == PLMC_CRASH_FLUSH || p == PLMC_CRASH_MOVE_START_TX ||
 	       p == PLMC_CRASH_MOVE_TAKE_TX || p == PLMC_CRASH_MOVE_ZERO ||
-	       p == PLMC_CRASH_MOVE_DONE_TX || p == PLMC_CRASH_POOL_TX;
+	       p == PLMC_CRASH_MOVE_DONE_TX || p == PLMC_CRASH_POOL_TX ||
+	       is_table_point(p);
 }
 
 static int is_recover_point(int p)

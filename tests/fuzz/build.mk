@@ -6,11 +6,11 @@ FUZZ_FLAGS := -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined -fno-sani
 FUZZ_SRC := tests/fuzz/fuzz_proto.c tests/fuzz/store_stub.c tools/plmcd/opts.c \
 	tools/plmcd/admin.c tools/plmcd/bin.c tools/plmcd/detail.c \
 	tools/plmcd/proto.c tools/plmcd/meta.c tools/plmcd/stats.c \
-	tools/plmcd/buf.c
+	tools/plmcd/buf.c tools/plmcd/auth.c tools/plmcd/sasl.c tools/plmcd/tls.c
 
 $(FUZZ_PROTO): $(FUZZ_SRC) tools/plmcd/plmcd.h include/plmc.h include/plmc/gate.h
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -o $@ $(FUZZ_SRC)
+	clang $(FUZZ_FLAGS) -o $@ $(FUZZ_SRC) $(PLMCD_LIBS)
 
 # Bounded run for make test; `make fuzz FUZZ_SECONDS=600` for a long one.
 FUZZ_SECONDS ?= 20

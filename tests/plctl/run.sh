@@ -146,6 +146,25 @@ check "list NAME NAME: the store shown, the missing one named, exit 1" \
 		grep -q '^segment $seg: ' '$work/l2' &&
 		grep -qx 'plctl: list no-such-$seg: no such store (backend none, /dev/shm)' '$work/l2'"
 "$B/plctl" destroy "$seg-other" >/dev/null 2>&1
+# -m is item memory, as memcached's: limit_maxbytes is exactly it.
+mem_exact() { # MiB
+	"$B/plctl" create "$seg-m" -m "$1" >"$work/mcreate" 2>&1 &&
+		grep -qx "items: $(($1 << 20)) bytes (limit_maxbytes;.*" "$work/mcreate" &&
+		"$B/plctl" stats "$seg-m" >"$work/mstats" 2>/dev/null &&
+		grep -qx "STAT limit_maxbytes $(($1 << 20))" "$work/mstats"
+	local rc=$?
+	"$B/plctl" destroy "$seg-m" >/dev/null 2>&1
+	return $rc
+}
+check "create -m 64: limit_maxbytes is 64 MiB exactly" mem_exact 64
+check "create -m 3 (the smallest store): 3 MiB exactly" mem_exact 3
+check "create -m 1G: 1 GiB exactly" mem_exact 1024
+check "create -m 2: too small for any store, exit 2, nothing made" \
+	sh -c "'$B/plctl' create '$seg-m' -m 2 2>&1 | grep -q 'at least 3M';
+		'$B/plctl' create '$seg-m' -m 2 >/dev/null 2>&1; test \$? = 2 &&
+		! '$B/plctl' info '$seg-m' >/dev/null 2>&1"
+check "create with both -m and --size: exit 2" \
+	sh -c "'$B/plctl' create '$seg-m' -m 64 --size 64M >/dev/null 2>&1; test \$? = 2"
 # Each wrong setup named for what it is (libpl's error codes).
 cause() { # expected-text command...
 	local want=$1

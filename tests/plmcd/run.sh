@@ -14,10 +14,15 @@
 #     the systemd unit's exposure against memcached's.
 #  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
 #     client's load, every request answered.
+#  3b. netsec.py: TLS (-Z) with pymemcache's tls_context and Python's
+#     ssl (set/get, a plain client refused, a stalled handshake that
+#     blocks nobody, ssl_verify_mode with a right and a wrong CA), the
+#     -Y login with pymemcache, SASL (-S) with libmemcached's
+#     memccp/memccat; certificates made at test time (make-certs.sh).
 #  4. pymemcache's integration tests (Debian's python3-pymemcache ships
-#     them), with Debian's python3 and pytest. The three TLS cases are
-#     deselected: they need certificate files and a TLS listener, which
-#     neither plmcd nor Debian's memcached setup here provides.
+#     them), with Debian's python3 and pytest. Its three TLS cases are
+#     deselected: they load a CA file from pymemcache's own test tree,
+#     which Debian does not ship (netsec.py covers pymemcache over TLS).
 # Prints a line per check and a final "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -87,6 +92,13 @@ cat "$tmp/hostile"
 pass=$((pass + $(grep -c '^PASS' "$tmp/hostile")))
 fail=$((fail + $(grep -c '^FAIL' "$tmp/hostile")))
 grep -q '^hostile cases: [0-9]* passed, 0 failed' "$tmp/hostile" || { echo "FAIL hostile.py did not finish"; fail=$((fail + 1)); }
+echo "-- TLS and authentication with real clients (tests/plmcd/netsec.py)"
+if tests/plmcd/make-certs.sh "$tmp/certs" &&
+	/usr/bin/python3 tests/plmcd/netsec.py "$B/plmcd" "$tmp/certs" "$tmp" >"$tmp/netsec" 2>&1; then :; fi
+cat "$tmp/netsec"
+pass=$((pass + $(grep -c '^PASS' "$tmp/netsec")))
+fail=$((fail + $(grep -c '^FAIL' "$tmp/netsec")))
+grep -q '^netsec cases: [0-9]* passed, 0 failed' "$tmp/netsec" || { echo "FAIL netsec.py did not finish"; fail=$((fail + 1)); }
 pytests=/usr/lib/python3/dist-packages/pymemcache/test/test_integration.py
 if [ -f "$pytests" ] && /usr/bin/python3 -c 'import pytest' 2>/dev/null; then
 	check "pymemcache integration tests" /usr/bin/python3 -m pytest -q \

@@ -342,22 +342,18 @@ END_TEST
 
 /* ---- a death at each step of a move; the next call resumes it ---- */
 
-static void shift_child(int point)
+static void shift_work(void)
 {
 	int i;
 
-	if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_crash_arm(point))
-		_exit(10);
 	for (i = 0; i < 3000; i++)
 		put("c", i, shift[i % 3] + (size_t)i, 0);
-	_exit(0); /* never reached the point */
 }
 
 static void move_crash(int point)
 {
 	struct plmc_stats st;
-	pid_t pid;
-	int i, s;
+	int i;
 
 	store(16);
 	fill_1k();
@@ -367,15 +363,7 @@ static void move_crash(int point)
 
 		plmc_delete(k, (size_t)kl);
 	}
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (!pid)
-		shift_child(point);
-	ck_assert_int_eq(waitpid(pid, &s, 0), pid);
-	ck_assert_msg(WIFSIGNALED(s) && WTERMSIG(s) == SIGILL,
-		      "%s: child did not die there (status %#x)",
-		      plmc_crash_name(point), s);
-	ck_assert_int_ge(plmc_recover(), 1);
+	ut_die_at(point, shift_work);
 	check_clean();
 	/* Later calls finish what the dead one started and go on. */
 	for (i = 0; i < 300; i++) {
@@ -418,28 +406,6 @@ END_TEST
 
 static int nops = 30000;
 
-static size_t mkval(char *v, int k, size_t len)
-{
-	int n = snprintf(v, 32, "k%d|", k);
-
-	memset(v + n, 'a' + k % 26, len - (size_t)n);
-	return len;
-}
-
-static int val_ok(const char *v, size_t len, int k)
-{
-	char pre[32];
-	int n = snprintf(pre, sizeof(pre), "k%d|", k);
-	size_t i;
-
-	if (len < (size_t)n || memcmp(v, pre, (size_t)n))
-		return 0;
-	for (i = (size_t)n; i < len; i++)
-		if (v[i] != (char)('a' + k % 26))
-			return 0;
-	return 1;
-}
-
 /* Sets and NOMEM answers of all processes (shared, set up before fork). */
 static _Atomic long *tally;
 
@@ -469,8 +435,8 @@ static void *shifter(void *arg)
 		if (len > sizeof(v))
 			len = sizeof(v);
 		if (rand_r(&seed) % 3) {
-			rc = plmc_set(key, (size_t)kl, v, mkval(v, k, len), 0,
-				      rand_r(&seed) % 4 ? 0 : 1);
+			rc = plmc_set(key, (size_t)kl, v, ut_mkval(v, k, len),
+				      0, rand_r(&seed) % 4 ? 0 : 1);
 			tally[0]++;
 			if (rc == PLMC_E_NOMEM)
 				tally[1]++;
@@ -480,7 +446,7 @@ static void *shifter(void *arg)
 		} else {
 			rc = plmc_get(key, (size_t)kl, b, sizeof(b), &n, NULL,
 				      NULL);
-			if ((rc == PLMC_OK && !val_ok(b, n, k)) ||
+			if ((rc == PLMC_OK && !ut_val_ok(b, n, k)) ||
 			    (rc != PLMC_OK && rc != PLMC_NOT_FOUND))
 				if (bad++ < 3)
 					fprintf(stderr, "get: %s\n",

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include "util.h"
+#include <plmc/geometry.h>
 
 #define MIB (1ULL << 20)
 
@@ -73,6 +74,57 @@ START_TEST(bad_settings_refused)
 		ck_assert_int_eq(plmc_create_ex("ut-null", NULL), -22);
 	}
 	ck_assert_int_eq(store_with("ok", 0, 0, 0), 0);
+}
+END_TEST
+
+/*
+ * -m (issue 17): plmc_store_size_for gives the smallest store whose item
+ * memory is exactly what was asked, by the layout the store itself
+ * derives (plmc/geometry.h); stats' limit_maxbytes then equals it.
+ */
+START_TEST(memory_exact)
+{
+	static const uint64_t mb[] = {3,   4,    5,    8,    16,   63,
+				      64,  65,   127,  128,  255,  1000,
+				      1015, 1016, 1020, 1023, 1024, 1025,
+				      4096};
+	uint64_t s, m;
+	size_t i;
+
+	for (i = 0; i < sizeof(mb) / sizeof(mb[0]); i++) {
+		s = plmc_store_size_for(mb[i] * MIB);
+		ck_assert_msg(s, "-m %llu: no size", (unsigned long long)mb[i]);
+		ck_assert_uint_eq(s % MIB, 0);
+		ck_assert_uint_eq(plmc_geo_npages(s), mb[i]);
+		/* the smallest: no smaller store has as many pages */
+		for (m = PLMC_STORE_MIN; m < s; m += MIB)
+			ck_assert_uint_lt(plmc_geo_npages(m), mb[i]);
+	}
+	/* Not whole MiB, none, fewer pages than the smallest store holds,
+	 * past the largest store: 0. */
+	ck_assert_uint_eq(plmc_store_size_for(64 * MIB + 1), 0);
+	ck_assert_uint_eq(plmc_store_size_for(0), 0);
+	ck_assert_uint_eq(plmc_store_size_for(2 * MIB), 0);
+	ck_assert_uint_eq(plmc_store_size_for(PLMC_STORE_MAX), 0);
+
+	/* The store agrees: limit_maxbytes is -m exactly. */
+	for (i = 0; i < 3; i++) {
+		static const uint64_t live[] = {3, 16, 64};
+		struct plmc_create_opts o = {
+			.size = sizeof(o),
+			.store_size = plmc_store_size_for(live[i] * MIB),
+			.mode = 0600,
+			.use = PLMC_USE_AUTO,
+		};
+		struct plmc_stats st;
+
+		ut_make_name("mem");
+		ut_rc(plmc_create_ex(ut_name, &o), 0);
+		ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+		stats(&st);
+		ck_assert_uint_eq(st.limit_maxbytes, live[i] * MIB);
+		ut_store_down();
+	}
 }
 END_TEST
 
@@ -317,6 +369,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, bad_settings_refused);
+	tcase_add_test(tc, memory_exact);
 	tcase_add_test(tc, default_settings);
 	tcase_add_test(tc, item_max_small);
 	tcase_add_test(tc, growth_factor);

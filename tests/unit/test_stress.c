@@ -29,32 +29,6 @@ static void teardown(void)
 	ut_store_down();
 }
 
-static size_t mkval(char *v, int k, size_t len)
-{
-	int n = snprintf(v, 32, "k%d|", k);
-	size_t i;
-
-	for (i = (size_t)n; i < len; i++)
-		v[i] = (char)('a' + k % 26);
-	return len;
-}
-
-/* A value of key @k: its prefix, then only its fill byte (append and
- * prepend add fill bytes, so any length >= the prefix is fine). */
-static int val_ok(const char *v, size_t len, int k)
-{
-	char pre[32];
-	int n = snprintf(pre, sizeof(pre), "k%d|", k);
-	size_t i;
-
-	if (len < (size_t)n || memcmp(v, pre, (size_t)n))
-		return 0;
-	for (i = (size_t)n; i < len; i++)
-		if (v[i] != (char)('a' + k % 26))
-			return 0;
-	return 1;
-}
-
 struct worker {
 	unsigned seed;
 	long bad;
@@ -81,7 +55,7 @@ static void op_value(struct worker *w, int k, int op)
 	uint64_t cas;
 	int rc, exp = rand_r(&w->seed) % 8 ? 0 : 1 + rand_r(&w->seed) % 3;
 
-	vlen = mkval(v, k, 8 + (size_t)(rand_r(&w->seed) % VMAX));
+	vlen = ut_mkval(v, k, 8 + (size_t)(rand_r(&w->seed) % VMAX));
 	switch (op) {
 	case 0:
 	case 1:
@@ -103,7 +77,7 @@ static void op_value(struct worker *w, int k, int op)
 	case 5:
 		rc = plmc_get(key, kl, buf, sizeof(buf), &vlen, NULL, &cas);
 		if (rc == PLMC_OK && vlen < VMAX)
-			rc = plmc_cas(key, kl, v, mkval(v, k, vlen + 1),
+			rc = plmc_cas(key, kl, v, ut_mkval(v, k, vlen + 1),
 				      (uint32_t)k, 0, cas);
 		else if (rc == PLMC_OK)
 			rc = PLMC_STORED;
@@ -125,7 +99,8 @@ static void op_value(struct worker *w, int k, int op)
 					&fl, NULL)
 			     : plmc_get(key, kl, buf, sizeof(buf), &vlen, &fl,
 					NULL);
-		if (rc == PLMC_OK && (!val_ok(buf, vlen, k) || fl != (uint32_t)k))
+		if (rc == PLMC_OK &&
+		    (!ut_val_ok(buf, vlen, k) || fl != (uint32_t)k))
 			BAD(w, "get %s: foreign or torn value (%zu: %.16s)\n",
 			    key, vlen, buf);
 		else if (rc != PLMC_OK && rc != PLMC_NOT_FOUND)
@@ -178,7 +153,8 @@ static void op_mget(struct worker *w)
 		return;
 	}
 	for (i = 0; i < 10; i++)
-		if ((m[i].rc == PLMC_OK && !val_ok(bufs[i], m[i].vlen, k[i])) ||
+		if ((m[i].rc == PLMC_OK &&
+		     !ut_val_ok(bufs[i], m[i].vlen, k[i])) ||
 		    (m[i].rc != PLMC_OK && m[i].rc != PLMC_NOT_FOUND))
 			BAD(w, "mget k%d: rc %d\n", k[i], m[i].rc);
 }

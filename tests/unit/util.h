@@ -10,6 +10,7 @@
 #define UT_UTIL_H
 
 #include <check.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -127,6 +128,60 @@ static inline void ut_procs(void *(*fn)(void *), int nproc, int nthr)
 		ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st),
 			      "child %d: status %#x", i, st);
 	}
+}
+
+/*
+ * Self-checking values: "k<key>|", then the key's fill byte, so a value
+ * read back says whose it is. @len: at least the prefix. Return: @len.
+ */
+static inline size_t ut_mkval(char *v, int k, size_t len)
+{
+	int n = snprintf(v, 32, "k%d|", k);
+
+	memset(v + n, 'a' + k % 26, len - (size_t)n);
+	return len;
+}
+
+/* Nonzero if @v (@len bytes) is a value of key @k: its prefix, then only
+ * its fill byte (append and prepend add fill bytes, so any length from
+ * the prefix up is fine). */
+static inline int ut_val_ok(const char *v, size_t len, int k)
+{
+	char pre[32];
+	int n = snprintf(pre, sizeof(pre), "k%d|", k);
+	size_t i;
+
+	if (len < (size_t)n || memcmp(v, pre, (size_t)n))
+		return 0;
+	for (i = (size_t)n; i < len; i++)
+		if (v[i] != (char)('a' + k % 26))
+			return 0;
+	return 1;
+}
+
+/*
+ * A child attaches to ut_name, arms crash point @point (the store runs
+ * the test image) and runs @work until a call dies there (SIGILL);
+ * assert that it did, and that this process then recovers its slot.
+ */
+static inline void ut_die_at(int point, void (*work)(void))
+{
+	pid_t pid = fork();
+	int s;
+
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		if (plmc_attach(ut_name, PLMC_USE_AUTO) ||
+		    plmc_crash_arm(point))
+			_exit(10);
+		work();
+		_exit(0); /* never reached the point */
+	}
+	ck_assert_int_eq(waitpid(pid, &s, 0), pid);
+	ck_assert_msg(WIFSIGNALED(s) && WTERMSIG(s) == SIGILL,
+		      "%s: child did not die there (status %#x)",
+		      plmc_crash_name(point), s);
+	ck_assert_int_ge(plmc_recover(), 1);
 }
 
 static inline int ut_run(Suite *s)

@@ -189,6 +189,22 @@ static void cmd_debugtime(struct conn *c, struct cmd *k)
 	out(c, k, "OK\r\n");
 }
 
+/* refresh_certs: -Z's certificate, key and CA read again; new
+ * connections get them, open ones keep theirs (tls.c). */
+static void cmd_refresh_certs(struct conn *c, struct cmd *k)
+{
+	struct buf err = { 0 };
+
+	if (tls_refresh(&err) == 0) {
+		out(c, k, "OK\r\n");
+	} else {
+		/* memcached's message, whatever noreply says */
+		buf_add(&c->out, err.p ? err.p : "", err.len);
+		buf_add(&c->out, "\r\n", 2);
+	}
+	buf_free(&err);
+}
+
 int admin_run(struct conn *c, struct cmd *k)
 {
 	const char *v = k->tok[0];
@@ -204,6 +220,8 @@ int admin_run(struct conn *c, struct cmd *k)
 		cmd_slabs(c, k, words);
 	else if (!strcmp(v, "debugtime"))
 		cmd_debugtime(c, k);
+	else if (!strcmp(v, "refresh_certs"))
+		cmd_refresh_certs(c, k);
 	else
 		return 1;
 	return 0;

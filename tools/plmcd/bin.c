@@ -406,6 +406,21 @@ static uint8_t fold_quiet(uint8_t op, int *quiet)
 	return op;
 }
 
+/* A SASL step's answer: its status, and a body where it has one (an
+ * error without one gets memcached's text for the status). */
+static void sasl_reply(struct conn *c, void *qp, uint16_t st,
+		       const char *body, size_t len)
+{
+	const struct bin_req *q = qp;
+
+	if (st != ST_OK && !body) {
+		error(c, q, st);
+		return;
+	}
+	header(c, q, st, 0, 0, (uint32_t)len, 0);
+	buf_add(&c->out, body, len);
+}
+
 /* Run one whole request. Return 0, or -1 to close after the reply. */
 static int dispatch(struct conn *c, struct worker_ctx *w, struct bin_req *q)
 {
@@ -442,7 +457,15 @@ static int dispatch(struct conn *c, struct worker_ctx *w, struct bin_req *q)
 	case OP_QUIT:
 		ok(c, q, NULL, 0, 0);
 		return -1;
-	default: /* verbosity, SASL (no -S) and unknown opcodes */
+	case OP_SASL_LIST: case OP_SASL_AUTH: case OP_SASL_STEP:
+		if (!g_opt.sasl) {
+			error(c, q, ST_UNKNOWN);
+			break;
+		}
+		sasl_bin_run(c, q->base, q->key, q->klen, q->val, q->vlen,
+			     sasl_reply, q);
+		break;
+	default: /* verbosity and unknown opcodes */
 		error(c, q, ST_UNKNOWN);
 	}
 	return 0;
@@ -469,6 +492,12 @@ static size_t decode(struct conn *c, struct bin_req *q)
 	q->base = fold_quiet(q->op, &q->quiet);
 	if ((uint64_t)q->klen + q->extlen > q->bodylen) {
 		error(c, q, ST_UNKNOWN);
+		return (size_t)-1;
+	}
+	/* -S: before anything reads or changes the store (the too-large
+	 * path below deletes), as memcached checks it on the header */
+	if (!sasl_bin_allowed(c, q->base)) {
+		error(c, q, ST_AUTH_ERROR);
 		return (size_t)-1;
 	}
 	if (q->bodylen > g_server.item_max + PLMC_KEY_MAX + 32) {

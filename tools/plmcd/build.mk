@@ -2,7 +2,9 @@
 PLMCD := $(B)/plmcd
 PLMCD_SRC := $(wildcard tools/plmcd/*.c)
 ALL_TARGETS += $(PLMCD)
+# TLS (-Z) with Debian's OpenSSL, SASL (-S) with Cyrus SASL
+PLMCD_LIBS := -lssl -lcrypto -lsasl2
 
 $(PLMCD): $(PLMCD_SRC) tools/plmcd/plmcd.h include/plmc.h $(B)/libpl.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_USER) -o $@ $(PLMCD_SRC) $(B)/libpl.a
+	$(CC) $(CFLAGS_USER) -o $@ $(PLMCD_SRC) $(B)/libpl.a $(PLMCD_LIBS)

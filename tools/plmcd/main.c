@@ -52,6 +52,9 @@ struct worker {
 
 #define PLMCD_MAX_LISTEN 9 /* -l: 8 addresses, and -s */
 static int listen_fds[PLMCD_MAX_LISTEN], nlisten;
+/* -Z: which listeners speak TLS (every TCP one, but "notls:" ones) */
+static int listen_tls[PLMCD_MAX_LISTEN];
+static volatile sig_atomic_t reload_auth; /* SIGHUP: -Y read again */
 static struct worker workers[PLMCD_MAX_THREADS];
 static unsigned next_worker;
 static volatile sig_atomic_t stopping;
@@ -59,8 +62,10 @@ static char own_store[64]; /* PLMC_NAME_LEN: [A-Za-z0-9._-]{1,63} */ /* set when
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stopping = 1;
+	if (sig == SIGHUP)
+		reload_auth = 1;
+	else
+		stopping = 1;
 }
 
 static uint64_t now_sec(void)
@@ -114,7 +119,8 @@ static int listen_tcp(char *spec)
 	return fd;
 }
 
-/* -l ADDR[:PORT][,ADDR[:PORT]...], as memcached takes it. */
+/* -l [notls:]ADDR[:PORT][,...], as memcached takes it: with -Z every
+ * TCP listener speaks TLS but those marked "notls:". */
 static int listen_tcp_all(void)
 {
 	char *list = strdup(g_opt.addr), *save = NULL;
@@ -124,6 +130,18 @@ static int listen_tcp_all(void)
 		return -1;
 	for (char *s = strtok_r(list, ",", &save); s && rc == 0;
 	     s = strtok_r(NULL, ",", &save)) {
+		int tls = g_opt.ssl_enabled;
+
+		if (!strncmp(s, "notls:", 6)) {
+			if (!tls) {
+				fprintf(stderr, "plmcd: -l %s: notls: without "
+					"-Z\n", s);
+				rc = -1;
+				break;
+			}
+			s += 6;
+			tls = 0;
+		}
 		if (nlisten == PLMCD_MAX_LISTEN - 1) {
 			fprintf(stderr, "plmcd: -l: at most %d addresses\n",
 				PLMCD_MAX_LISTEN - 1);
@@ -131,7 +149,7 @@ static int listen_tcp_all(void)
 		} else if ((listen_fds[nlisten] = listen_tcp(s)) < 0) {
 			rc = -1;
 		} else {
-			nlisten++;
+			listen_tls[nlisten++] = tls;
 		}
 	}
 	free(list);
@@ -187,6 +205,8 @@ static void conn_close(struct worker *wk, struct conn *c)
 		c->next->prev = c->prev;
 	pthread_mutex_unlock(&wk->lock);
 	epoll_ctl(wk->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	tls_conn_free(c);
+	sasl_conn_free(c);
 	close(c->fd);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -216,8 +236,9 @@ static void conn_reject(int fd)
  * another thread's epoll is safe; the connection is then only ever touched
  * by that worker (and its list, under the worker's lock).
  */
-static void conn_accept(int lfd)
+static void conn_accept(int *lp)
 {
+	int lfd = *lp, tls = listen_tls[lp - listen_fds];
 	struct worker *wk = &workers[__atomic_fetch_add(&next_worker, 1,
 						       __ATOMIC_RELAXED) %
 				     (unsigned)g_opt.threads];
@@ -240,10 +261,16 @@ static void conn_accept(int lfd)
 		return;
 	}
 	c->fd = fd;
+	if (tls && tls_conn_new(c)) {
+		free(c);
+		close(fd);
+		return;
+	}
 	c->last = now_sec();
 	c->proto = g_opt.proto;
 	c->id = __atomic_add_fetch(&g_server.total_connections, 1,
 				   __ATOMIC_RELAXED);
+	c->authed = !g_opt.auth_file && !g_opt.sasl; /* else: log in first */
 	ev.data.ptr = c;
 	conn_link(wk, c);
 	__atomic_add_fetch(&g_server.curr_connections, 1, __ATOMIC_RELAXED);
@@ -265,8 +292,8 @@ static int conn_flush(int ep, struct conn *c)
 	struct epoll_event ev = { .data.ptr = c };
 
 	while (c->out.off < c->out.len) {
-		ssize_t w = send(c->fd, c->out.p + c->out.off,
-				 c->out.len - c->out.off, MSG_NOSIGNAL);
+		ssize_t w = conn_send(c, c->out.p + c->out.off,
+				      c->out.len - c->out.off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -278,7 +305,10 @@ static int conn_flush(int ep, struct conn *c)
 				   __ATOMIC_RELAXED);
 		buf_consume(&c->out, w);
 	}
-	ev.events = EPOLLIN | (c->out.off < c->out.len ? EPOLLOUT : 0);
+	/* TLS may want the socket writable to go on with a handshake
+	 * even when nothing of ours is queued */
+	ev.events = EPOLLIN | (c->out.off < c->out.len || c->tls_want_write
+				       ? EPOLLOUT : 0);
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 	return 0;
 }
@@ -340,7 +370,7 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 
 		if (buf_reserve(&c->in, 16384))
 			goto close;
-		r = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len, 0);
+		r = conn_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EAGAIN)
@@ -353,7 +383,10 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 		c->last = now_sec();
 		if (conn_input(wk, c, w) < 0)
 			c->closing = 1;
-		if (c->closing || c->yielded || (size_t)r < 16384)
+		/* a short read drained the socket; TLS may still hold
+		 * decrypted bytes that no epoll event would announce */
+		if (c->closing || c->yielded ||
+		    ((size_t)r < 16384 && !tls_pending(c)))
 			break;
 	}
 flush:
@@ -408,7 +441,7 @@ static void *worker_main(void *arg)
 
 			if ((int *)p >= listen_fds &&
 			    (int *)p < listen_fds + nlisten)
-				conn_accept(*(int *)p);
+				conn_accept(p);
 			else
 				conn_event(wk, p, &w);
 		}
@@ -416,6 +449,10 @@ static void *worker_main(void *arg)
 			run_yielded(wk, &w);
 		if (g_opt.idle_timeout)
 			idle_sweep(wk);
+		if (reload_auth && wk == &workers[0]) {
+			reload_auth = 0;
+			auth_reload();
+		}
 	}
 	worker_ctx_free(&w); /* main closes the epolls after every join */
 	return NULL;
@@ -585,8 +622,11 @@ static const char *own_store_name(void)
 static int create_store(const char *name)
 {
 	struct plmc_create_opts o = {
-		.size = sizeof(o), .store_size = g_opt.mb << 20,
-		.mode = 0600, .use = PLMC_USE_AUTO,
+		.size = sizeof(o),
+		/* -m is item memory (limit_maxbytes), as in memcached */
+		.store_size = plmc_store_size_for(g_opt.mb << 20),
+		.mode = 0600,
+		.use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
 		.slab_min = g_opt.slab_min,
@@ -687,6 +727,9 @@ static int setup(void)
 		return -1;
 	if (g_opt.unix_path && (listen_fds[nlisten++] = listen_unix()) < 0)
 		return -1;
+	if (tls_setup() < 0 || sasl_setup() < 0 ||
+	    (g_opt.auth_file && auth_load(g_opt.auth_file) < 0))
+		return -1;
 	if (g_opt.daemonize && daemon(0, 0)) {
 		perror("plmcd: daemon");
 		return -1;
@@ -708,6 +751,7 @@ int main(int argc, char **argv)
 		goto out;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	plmc_stats(&st);
 	g_server.start_time = st.time;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "plmc.h"
 #include "plmcd.h"
 
@@ -26,6 +28,9 @@ struct plmcd_opts g_opt = {
 	.addr = "127.0.0.1", .port = 11211, .threads = 4, .maxconns = 1024,
 	.unix_mask = 0700, .mb = 64, .backlog = 1024, .reqs_per_event = 20,
 	.proto = PROTO_AUTO,
+	/* memcached's TLS defaults */
+	.ssl_keyformat = SSL_FILETYPE_PEM, .ssl_min_version = TLS1_2_VERSION,
+	.ssl_wbuf_size = 16 * 1024,
 };
 
 static void die(const char *fmt, const char *what)
@@ -106,9 +111,30 @@ static void usage(FILE *f)
 		"   - slab_reassign, slab_automove[=0|1|2]: slab page moves (store permitting)\n"
 		"   - relaxed_privileges, drop_privileges: accepted; plmcd has no seccomp filter\n"
 		"   other memcached -o options: see plmcd(8)\n"
+		"   - ssl_chain_cert:      certificate chain file in PEM format\n"
+		"   - ssl_key:             private key, if not part of the -ssl_chain_cert\n"
+		"   - ssl_keyformat:       private key format (PEM, DER or ENGINE) (default: PEM)\n"
+		"   - ssl_verify_mode:     peer certificate verification mode, default is 0(None).\n"
+		"                          valid values are 0(None), 1(Request), 2(Require)\n"
+		"                          or 3(Once)\n"
+		"   - ssl_ciphers:         specify cipher list to be used\n"
+		"   - ssl_ca_cert:         PEM format file of acceptable client CA's\n"
+		"   - ssl_wbuf_size:       size in kilobytes of per-connection SSL output buffer\n"
+		"                          (default: 16; reported only: plmcd writes from its\n"
+		"                          own output buffer)\n"
+		"   - ssl_session_cache:   enable server-side SSL session cache, to support session\n"
+		"                          resumption\n"
+		"   - ssl_kernel_tls:      enable kernel TLS offload\n"
+		"   - ssl_min_version:     minimum protocol version to accept (default: tlsv1.2)\n"
+		"                          valid values are 0(tlsv1.0), 1(tlsv1.1), 2(tlsv1.2),\n"
+		"                          or 3(tlsv1.3).\n"
 		"-D <char>                 per-prefix stats delimiter (turns \"stats detail\" on)\n"
-		"Refused, by name: -M -L -S -Y -e -Z -N, UDP, extstore (ext_*), TLS (ssl_*),\n"
-		"the proxy (proxy_*): see plmcd(8).\n");
+		"-S, --enable-sasl         turn on Sasl authentication (binary protocol)\n"
+		"-Y, --auth-file=<file>    enable ASCII protocol authentication. format:\n"
+		"                          user:pass\\nuser2:pass2\\n\n"
+		"-Z, --enable-ssl          enable TLS/SSL\n"
+		"Refused, by name: -M -L -e -N, UDP, extstore (ext_*), the proxy (proxy_*):\n"
+		"see plmcd(8).\n");
 }
 
 /* A flag memcached has and plmcd does not: stop, saying why. */
@@ -142,6 +168,68 @@ static int in_list(const char *const *l, const char *name)
 		if (!strcmp(*l, name))
 			return 1;
 	return 0;
+}
+
+/* -o ssl_NAME=VALUE: memcached's names, values and messages. */
+static const char *ssl_need(const char *o, const char *val)
+{
+	if (!val || !*val) {
+		fprintf(stderr, "plmcd: Missing %s argument\n", o);
+		exit(2);
+	}
+	return val;
+}
+
+static void ssl_option(const char *o, const char *val)
+{
+	/* memcached's numbers for ssl_verify_mode and ssl_min_version */
+	static const int verify[] = {
+		SSL_VERIFY_NONE, SSL_VERIFY_PEER,
+		SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+		SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT |
+			SSL_VERIFY_CLIENT_ONCE,
+	};
+	static const int version[] = { TLS1_VERSION, TLS1_1_VERSION,
+				       TLS1_2_VERSION, TLS1_3_VERSION };
+	long n;
+
+	if (!strcmp(o, "ssl_chain_cert")) {
+		g_opt.ssl_chain_cert = ssl_need(o, val);
+	} else if (!strcmp(o, "ssl_key")) {
+		g_opt.ssl_key = ssl_need(o, val);
+	} else if (!strcmp(o, "ssl_ca_cert")) {
+		g_opt.ssl_ca_cert = ssl_need(o, val);
+	} else if (!strcmp(o, "ssl_ciphers")) {
+		g_opt.ssl_ciphers = ssl_need(o, val);
+	} else if (!strcmp(o, "ssl_verify_mode")) {
+		n = parse_long(ssl_need(o, val), "-o ssl_verify_mode");
+		if (n < 0 || n > 3)
+			die("%s: Invalid ssl_verify_mode (0 to 3)",
+			    "-o ssl_verify_mode");
+		g_opt.ssl_verify_mode = verify[n];
+	} else if (!strcmp(o, "ssl_keyformat")) {
+		n = parse_long(ssl_need(o, val), "-o ssl_keyformat");
+		if (n != SSL_FILETYPE_PEM && n != SSL_FILETYPE_ASN1)
+			die("%s: 1 (PEM) or 2 (DER)", "-o ssl_keyformat");
+		g_opt.ssl_keyformat = (int)n;
+	} else if (!strcmp(o, "ssl_min_version")) {
+		n = parse_long(ssl_need(o, val), "-o ssl_min_version");
+		if (n < 0 || n > 3)
+			die("%s: Invalid ssl_min_version (0 to 3)",
+			    "-o ssl_min_version");
+		g_opt.ssl_min_version = version[n];
+	} else if (!strcmp(o, "ssl_wbuf_size")) {
+		n = parse_long(ssl_need(o, val), "-o ssl_wbuf_size");
+		if (n < 1 || n > (1L << 20))
+			die("%s: kilobytes, 1 or more", "-o ssl_wbuf_size");
+		g_opt.ssl_wbuf_size = (unsigned)n * 1024;
+	} else if (!strcmp(o, "ssl_session_cache")) {
+		g_opt.ssl_session_cache = 1;
+	} else if (!strcmp(o, "ssl_kernel_tls")) {
+		g_opt.ssl_kernel_tls = 1;
+	} else {
+		die("-o %s: unknown option", o);
+	}
 }
 
 static void ext_option(char *o)
@@ -185,7 +273,7 @@ static void ext_option(char *o)
 	} else if (!strncmp(o, "ext_", 4)) {
 		refuse("-o ext_*", "no extstore: items live in the store only");
 	} else if (!strncmp(o, "ssl_", 4)) {
-		refuse("-o ssl_*", "no TLS listener");
+		ssl_option(o, val);
 	} else if (!strncmp(o, "proxy_", 6)) {
 		refuse("-o proxy_*", "no proxy: plmcd serves one store");
 	} else if (!strcmp(o, "debug_time")) {
@@ -275,7 +363,7 @@ static int parse_flag(int c, const char *arg)
 	case 'd': g_opt.daemonize = 1; break;
 	case 'r': g_opt.coredumps = 1; break;
 	case 'k': g_opt.lock_memory = 1; break;
-	case 'B': set_protocol(arg); break;
+	case 'B': set_protocol(arg); g_opt.proto_set = 1; break;
 	case 'M': refuse("-M", "the store evicts to make room (no "
 			      "out-of-memory mode)"); break;
 	case 'L': refuse("-L", "the store's pages are mapped by the "
@@ -286,11 +374,11 @@ static int parse_flag(int c, const char *arg)
 		detail_delim = arg[0];
 		detail_on = 1; /* memcached: -D turns collection on */
 		break;
-	case 'S': refuse("-S", "no SASL authentication"); break;
-	case 'Y': refuse("-Y", "no ASCII authentication"); break;
+	case 'S': g_opt.sasl = 1; break;
+	case 'Y': g_opt.auth_file = arg; break;
 	case 'e': refuse("-e", "the store itself outlives plmcd: name "
 			      "it with -n"); break;
-	case 'Z': refuse("-Z", "no TLS listener"); break;
+	case 'Z': g_opt.ssl_enabled = 1; break;
 	case 'N': refuse("-N", "no NAPI-id thread selection"); break;
 	default: return -1;
 	}
@@ -336,6 +424,31 @@ static void parse_number_flag(int c, const char *arg)
 	case OPT_SLAB_MIN:
 		g_opt.slab_min = (uint32_t)parse_size(arg, "--slab-min-size");
 		break;
+	}
+}
+
+/*
+ * memcached's rules: -S speaks only the binary protocol (and picks it
+ * when -B is not given), -Y only the text one; neither with UDP.
+ */
+static void auth_opts(void)
+{
+	if (g_opt.sasl && g_opt.auth_file)
+		die("%s", "-S and -Y: SASL is binary only, the auth file text "
+			  "only; pick one");
+	if (g_opt.sasl) {
+		if (!g_opt.proto_set)
+			g_opt.proto = PROTO_BINARY;
+		else if (g_opt.proto != PROTO_BINARY)
+			die("%s", "ERROR: You cannot allow the ASCII protocol "
+				  "while using SASL.");
+	}
+	if (g_opt.auth_file) {
+		if (!g_opt.proto_set)
+			g_opt.proto = PROTO_ASCII;
+		else if (g_opt.proto != PROTO_ASCII)
+			die("%s", "ERROR: You cannot allow the BINARY protocol "
+				  "while using ascii authentication tokens.");
 	}
 }
 
@@ -386,6 +499,7 @@ void opts_parse(int argc, char **argv)
 			"using 4\n", (unsigned long long)g_opt.mb);
 		g_opt.mb = 4;
 	}
+	auth_opts();
 	if (g_opt.slab_reassign == 0 && g_opt.slab_automove)
 		g_opt.slab_reassign = 1; /* memcached: automove implies it */
 }

@@ -13,12 +13,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define PLMCD_VERSION "1.6.18-plmc"
 #define PLMCD_LINE_MAX 65536	/* a command line, keys included */
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
+#define PLMCD_USER_MAX 255	/* an authenticated user's name, bytes */
 
 enum plmcd_proto { PROTO_AUTO, PROTO_ASCII, PROTO_BINARY };
 
@@ -33,6 +35,15 @@ struct plmcd_opts {
 	int slab_automove_set; /* -o slab_automove given: tell the store */
 	int mb_set;            /* -m given: a store that exists says so */
 	int debug_time;		/* -o debug_time: the debugtime command */
+	int proto_set;		/* -B given (-S and -Y check it) */
+	/* -Z and -o ssl_*: memcached's TLS settings, same meanings (tls.c) */
+	int ssl_enabled, ssl_verify_mode, ssl_keyformat, ssl_min_version;
+	int ssl_session_cache, ssl_kernel_tls;
+	unsigned ssl_wbuf_size;
+	const char *ssl_chain_cert, *ssl_key, *ssl_ca_cert, *ssl_ciphers;
+	/* -Y FILE: text-protocol authentication; -S: SASL (auth.c, sasl.c) */
+	const char *auth_file;
+	int sasl;
 	enum plmcd_proto proto;
 	unsigned unix_mask;
 	uint64_t mb, item_max;
@@ -72,6 +83,17 @@ struct conn {
 	 * arrives: `swallow` bytes still to drop.
 	 */
 	size_t swallow;
+	/* TLS (tls.c): the connection's SSL, NULL on a plain listener */
+	void *tls;
+	int tls_want_write;	/* OpenSSL waits for the socket to drain */
+	/*
+	 * -Y or -S: nothing but authentication runs until @authed; @user
+	 * is then the name it proved (conn_user()).
+	 */
+	int authed;
+	char user[PLMCD_USER_MAX + 1];
+	void *sasl;		/* sasl_conn_t *, made on first use */
+	int sasl_started;	/* SASL_AUTH began an exchange to STEP */
 };
 
 #define PLMCD_MGET_SLOT 4096	/* per-key room in a batched multi-get */
@@ -163,5 +185,63 @@ void stats_store_rc(int rc);
 
 /* stats.c: memcached's "stats [what]"; -1 for an unknown @what. */
 int plmcd_stats(struct buf *b, const char *what);
+
+/*
+ * tls.c: -Z. tls_setup() builds the context (or says why not and
+ * returns -1); tls_conn_new() gives an accepted socket its SSL, whose
+ * handshake then runs inside conn_recv()/conn_send() as data arrives,
+ * so a client that stalls its handshake holds only its own connection.
+ */
+int tls_setup(void);
+int tls_conn_new(struct conn *c);
+void tls_conn_free(struct conn *c);
+int tls_refresh(struct buf *err);	/* refresh_certs; 0 on success */
+int tls_pending(const struct conn *c);	/* decrypted bytes still held */
+void tls_stats(struct buf *b);		/* "stats" */
+void tls_settings(struct buf *b);	/* "stats settings" */
+
+/*
+ * The connection's I/O, TLS or plain: as recv/send (-1 with errno
+ * EAGAIN when the socket, or the TLS engine, must wait).
+ */
+ssize_t conn_recv(struct conn *c, void *p, size_t n);
+ssize_t conn_send(struct conn *c, const void *p, size_t n);
+
+/*
+ * auth.c: -Y FILE (memcached's "user:password" file). auth_load()
+ * reads it at start (and at SIGHUP); auth_ascii() runs the text
+ * protocol's login exchange on an unauthenticated connection (return
+ * as run_one: bytes consumed, 0 to wait, (size_t)-1 to close).
+ */
+int auth_load(const char *file);
+void auth_reload(void);
+size_t auth_ascii(struct conn *c);
+void auth_count(int ok);		/* auth_cmds, auth_errors */
+void auth_stats(struct buf *b);
+/* Mark @c authenticated as @user (cut to PLMCD_USER_MAX bytes). */
+void auth_set_user(struct conn *c, const char *user, size_t len);
+
+/*
+ * The user @c authenticated as (-Y's user, SASL's username), or NULL
+ * when it has not (or plmcd runs without -Y and -S). The string lives
+ * as long as the connection.
+ */
+const char *conn_user(const struct conn *c);
+
+/*
+ * sasl.c: -S, Cyrus SASL over the binary protocol, as memcached:
+ * application "memcached", its config from SASL_CONF_PATH.
+ * sasl_bin_allowed(): may an unauthenticated connection run @op?
+ * sasl_bin_run(): list mechs (0x20), auth (0x21), step (0x22): appends
+ * the status and body to reply through @out (status, body, len).
+ */
+int sasl_setup(void);
+int sasl_bin_allowed(const struct conn *c, uint8_t op);
+void sasl_bin_run(struct conn *c, uint8_t op, const char *mech,
+		  size_t mlen, const char *data, size_t dlen,
+		  void (*out)(struct conn *c, void *q, uint16_t st,
+			      const char *body, size_t len),
+		  void *q);
+void sasl_conn_free(struct conn *c);
 
 #endif

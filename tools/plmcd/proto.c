@@ -622,7 +622,9 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 				return rc;
 			continue;
 		}
-		n = run_one(c, w);
+		/* -Y: nothing but the login until it succeeds (auth.c) */
+		n = g_opt.auth_file && !c->authed ? auth_ascii(c)
+						  : run_one(c, w);
 		if (n == (size_t)-1)
 			return -1;
 		if (n == 0)

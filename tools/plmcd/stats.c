@@ -79,8 +79,7 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "touch_misses", st->touch_misses);
 	STAT_U(b, "store_too_large", g_server.store_too_large);
 	STAT_U(b, "store_no_memory", g_server.store_no_memory);
-	STAT_U(b, "auth_cmds", 0);
-	STAT_U(b, "auth_errors", 0);
+	auth_stats(b);
 	STAT_U(b, "idle_kicks", g_server.idle_kicks);
 	STAT_U(b, "bytes_read", g_server.bytes_read);
 	STAT_U(b, "bytes_written", g_server.bytes_written);
@@ -95,6 +94,7 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "hash_bytes", st->hash_buckets * 8);
 	STAT_U(b, "hash_is_expanding", 0);
 	STAT_U(b, "malloc_fails", 0);
+	tls_stats(b); /* where memcached puts them, with -Z only */
 	STAT_U(b, "curr_items", st->curr_items);
 	STAT_U(b, "total_items", st->total_items);
 	STAT_U(b, "bytes", st->bytes);
@@ -130,6 +130,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "inter", g_opt.addr && g_server.tcpport ? g_opt.addr : "NULL");
 	STAT_U(b, "verbosity", g_opt.verbose);
 	STAT_S(b, "evictions", "on");
+	STAT_S(b, "domain_socket", g_opt.unix_path ? g_opt.unix_path : "NULL");
 	buf_printf(b, "STAT growth_factor %.2f\r\n",
 		   (double)st->growth_factor / 1000);
 	STAT_U(b, "chunk_size", st->chunk_size);
@@ -154,6 +155,9 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "hash_algorithm", "siphash13"); /* keyed per store */
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
+	STAT_S(b, "auth_enabled_sasl", g_opt.sasl ? "yes" : "no");
+	STAT_S(b, "auth_enabled_ascii", g_opt.auth_file ? g_opt.auth_file : "no");
+	tls_settings(b);
 	STAT_S(b, "plmc_eviction", "clock");
 }
 

@@ -34,7 +34,7 @@
  *   - a stopped waiter is no waiter: W, waiting on H's lock, is stopped
  *     inside by its tracer; both are killed after the grace;
  *   - a long call that runs: a check of a store holding many items,
- *     beside four spinners on the same CPU (so it runs a fifth of the
+ *     beside eight spinners on the same CPU (so it runs a ninth of the
  *     time, off its CPU at most checks), with stop_grace_ms lowered under
  *     the call's length: it gains user time and lives.
  */
@@ -477,11 +477,22 @@ static int check_ms(void)
 /*
  * L: fills the store until a check alone lasts 150 ms (or the store holds
  * 240,000 items), tells the root side (obs->w_ms), which sets the grace
- * to LONG_GRACE, then checks again beside four spinners on its CPU (about
- * five times as long), up to 8 times until one check lasts LONG_MS.
+ * to long_grace() of it, then checks again beside LONG_SPIN spinners on
+ * its CPU (about LONG_SPIN + 1 times as long), up to 8 times until one
+ * check lasts the grace and 200 ms more. The more spinners, the longer
+ * the call and the rarer its ticks (25 / (LONG_SPIN + 1) a 100 ms walk
+ * at HZ 250): the grace grows with the call, so a false kill needs
+ * grace / 100 walks in a row without one user tick (about e^-11 or less).
  */
-#define LONG_GRACE 300
-#define LONG_MS	   (LONG_GRACE + 200)
+#define LONG_SPIN 8
+
+/* The grace for a lone check of @ms: what the long one surely exceeds. */
+static int long_grace(int ms)
+{
+	int g = ((ms * (LONG_SPIN + 1) - 300) / 100) * 100;
+
+	return g < 300 ? 300 : g > 1000 ? 1000 : g;
+}
 
 static void long_caller(int go, int back)
 {
@@ -500,12 +511,12 @@ static void long_caller(int go, int back)
 		_exit(4);
 	obs->w_ms = ms ? ms : 1;
 	vm_signal_fd(go);
-	if (vm_wait_fd(back)) /* the grace is now LONG_GRACE */
+	if (vm_wait_fd(back)) /* the grace is now long_grace(ms) */
 		_exit(5);
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < LONG_SPIN; k++)
 		if (pthread_create(&t, NULL, spinner, (void *)1L))
 			_exit(2);
-	for (k = 0; k < 8 && obs->w_rc < LONG_MS; k++) {
+	for (k = 0; k < 8 && obs->w_rc < long_grace(obs->w_ms) + 200; k++) {
 		ms = check_ms();
 		if (ms < 0)
 			_exit(6);
@@ -518,7 +529,7 @@ static void long_caller(int go, int back)
 
 static int long_call_run(int unused)
 {
-	int go[2], back[2], st;
+	int go[2], back[2], st, grace;
 	pid_t l;
 
 	if (pipe(go) || pipe(back))
@@ -532,12 +543,12 @@ static int long_call_run(int unused)
 		return VM_FAIL("no long check (0x%x)", st);
 	}
 	/* The root side sets the grace; see long_call(). */
-	for (st = 0; st < 200 && atk_grace_ms() != LONG_GRACE; st++)
+	grace = long_grace(obs->w_ms);
+	for (st = 0; st < 200 && atk_grace_ms() != grace; st++)
 		usleep(10000);
-	if (atk_grace_ms() != LONG_GRACE) {
+	if (atk_grace_ms() != grace) {
 		kill_reap(l);
-		return VM_FAIL("grace %d, wanted %d", atk_grace_ms(),
-			       LONG_GRACE);
+		return VM_FAIL("grace %d, wanted %d", atk_grace_ms(), grace);
 	}
 	vm_signal_fd(back[1]);
 	st = wait_end(l, 50000);
@@ -545,16 +556,16 @@ static int long_call_run(int unused)
 		kill_reap(l);
 		return VM_FAIL("checks beside spinners, grace %d: %s 0x%x "
 			       "(longest %d ms)",
-			       LONG_GRACE, st == -1 ? "alive" : "ended", st,
+			       grace, st == -1 ? "alive" : "ended", st,
 			       obs->w_rc);
 	}
-	if (obs->w_rc < LONG_MS)
+	if (obs->w_rc < grace + 200)
 		return VM_FAIL("the longest check took %d ms (alone %d), not "
 			       "%d",
-			       obs->w_rc, obs->w_ms, LONG_MS);
+			       obs->w_rc, obs->w_ms, grace + 200);
 	snprintf(obs->on, sizeof(obs->on),
-		 "check of %d ms beside 4 spinners, grace %d ms: lives",
-		 obs->w_rc, LONG_GRACE);
+		 "check of %d ms beside %d spinners, grace %d ms: lives",
+		 obs->w_rc, LONG_SPIN, grace);
 	return 0;
 }
 
@@ -572,7 +583,7 @@ static int long_call(void)
 		/* The user side waits for the grace to change. */
 		while (!obs->w_ms)
 			usleep(10000);
-		atk_param_set("stop_grace_ms", LONG_GRACE);
+		atk_param_set("stop_grace_ms", long_grace(obs->w_ms));
 		_exit(0);
 	}
 	rc = atk_as_user(long_call_run, 0);

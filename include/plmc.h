@@ -172,6 +172,44 @@ struct plmc_class_stats {
 };
 
 /*
+ * plmc_walk(): every live item's metadata, without blocking writers
+ * (memcached's "lru_crawler metadump", "stats cachedump" and
+ * "lru_crawler crawl"). Start at (0, 0) and call again with (.next,
+ * .next_after) until .done. The table is read in blocks of 4,096
+ * buckets, each block's items in CAS order (never in bucket order: which
+ * keys share a bucket stays inside the store). Not a snapshot: an item
+ * stored or removed meanwhile may be seen or not, one replaced during
+ * the walk may be seen twice.
+ */
+#define PLMC_WALK_MAX 64 /* items per call */
+
+struct plmc_walk_item {
+	uint64_t cas;
+	uint32_t exptime; /* absolute, store seconds (unix time); 0 = never */
+	uint32_t atime;   /* last access, store seconds */
+	uint32_t time;    /* stored at, store seconds */
+	uint32_t flags;   /* the client's flags */
+	uint32_t vlen;
+	uint32_t size;    /* item bytes: header + key + value */
+	uint8_t klen;
+	uint8_t cls;      /* memcached numbering: 1 = smallest */
+	uint8_t fetched;  /* read since it was stored */
+	uint8_t binkey;   /* stored by a meta command with a base64 key */
+	uint32_t pad;
+	char key[256];    /* klen bytes, NUL after them */
+};
+
+struct plmc_walk {
+	uint64_t next;       /* the cursor to pass next */
+	uint64_t next_after; /* ... and the CAS to go on after */
+	uint32_t n;          /* items in ent[] */
+	uint32_t reclaimed; /* dead items unlinked (reclaim mode) */
+	uint32_t done;      /* the whole table was walked */
+	uint32_t pad;
+	struct plmc_walk_item ent[PLMC_WALK_MAX];
+};
+
+/*
  * plmc_check(): a structural check of the store, run inside it. Exact
  * accounting (every chunk free, linked or retired; items/bytes equal to
  * the counters; no lock held) is checked only when no other slot is in
@@ -241,6 +279,10 @@ struct plmc_create_opts {
 	uint32_t flags;       /* PLMC_CREATE_* (below), default 0 */
 	uint32_t numa;        /* PLMC_NUMA_* (below), default the kernel's */
 	uint32_t numa_node;   /* PLMC_NUMA_BIND: the node; else 0 */
+	uint32_t gid;         /* PLMC_CREATE_GROUP: the store's group (attach
+			       * checks it with mode, like a file's); else
+			       * the caller's effective gid */
+	uint32_t pad;         /* 0 */
 };
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
 
@@ -262,7 +304,14 @@ uint64_t plmc_store_size_for(uint64_t item_bytes);
  * PLMC_E_TESTONLY and changes nothing. Announced once on stderr.
  */
 #define PLMC_CREATE_TEST_IMAGE 0x1u
-#define PLMC_CREATE_FLAGS      PLMC_CREATE_TEST_IMAGE /* all known flags */
+/*
+ * PLMC_CREATE_GROUP: the store belongs to group .gid, not to the caller's
+ * effective gid (plctl create --group plmc --mode 0660: a service in that
+ * group may attach). Root may name any group; others one of their own
+ * (kmod: the module checks it; none and pku: fchown of the file).
+ */
+#define PLMC_CREATE_GROUP      0x2u
+#define PLMC_CREATE_FLAGS      (PLMC_CREATE_TEST_IMAGE | PLMC_CREATE_GROUP)
 
 /*
  * NUMA placement of a store's pages (stacks and store), chosen at create:
@@ -311,6 +360,13 @@ int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count);
 /* memcached's "stats reset": every counter but curr_items and bytes
  * starts again from 0 (per class too). PLMC_OK. */
 int plmc_stats_reset(void);
+/* One step of a walk (struct plmc_walk): live items of class @cls (0 =
+ * every class) from (@cursor, @after) on; with @reclaim, expired and
+ * flushed items met are unlinked, each counted as the class's
+ * crawler_reclaimed (memcached's "lru_crawler crawl"). PLMC_OK,
+ * PLMC_E_INVAL (a class that does not exist, a cursor past the table). */
+int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
+	      struct plmc_walk *w);
 int plmc_nop(void);
 
 /* memcached's storage commands. add: PLMC_NOT_STORED if the key exists;

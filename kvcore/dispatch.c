@@ -228,8 +228,10 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* Check and copy a store command's key and value; build the item, or
- * leave *out NULL when exptime says "already expired". */
+/* Check and copy a store command's key and value; build the item. One
+ * whose exptime says "already expired" is built and linked too, as
+ * memcached links it: the next read of the key counts it in get_expired
+ * (and reclaims it), the write-path scan reclaims it otherwise. */
 static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 		     struct kv_item **out)
 {
@@ -246,8 +248,6 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	exp = kv_exptime(c, r->exptime);
-	if (exp == 1) /* already expired: stored, then gone */
-		return 0;
 	it = kv_item_new(c, key, r->klen, r->vlen, r->flags, &rc);
 	if (!it)
 		return rc;
@@ -609,6 +609,8 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
 		return kv_op_slabs(c, op, r);
+	case PLMC_OP_WALK:
+		return kv_op_walk(c, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -686,5 +688,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
 	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))
 		kv_reclaim(&c, 1);
+	/* A walk that reclaimed (lru_crawler crawl) frees what it
+	 * unlinked now, as memcached's crawler does: its used_chunks fall
+	 * at once (a walk is rare: the whole list's scan is affordable). */
+	if (KV_UNLIKELY(op == PLMC_OP_WALK) && c.ks->rhead)
+		kv_reclaim(&c, 0);
 	return rc;
 }

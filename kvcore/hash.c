@@ -306,12 +306,13 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 	kv_crash(c, PLMC_CRASH_LINKED);
 }
 
-/* Count why an unlinked item went (lazy expiry); then retire it. */
+/* Count why an unlinked item went (lazy expiry, or a flush: memcached
+ * counts both as reclaimed when it frees one); then retire it. */
 static void kv_wr_account_gone(struct kv_ctx *c, struct kv_wr *w)
 {
 	struct kv_item *old = w->gone;
 
-	if (w->state == KV_EXPIRED) {
+	if (w->state != KV_LIVE) {
 		struct kv_class *cl = kv_cls(old->cls);
 
 		kv_add(&c->st->reclaimed, 1);

@@ -846,7 +846,7 @@ long kv_delta(struct kv_ctx *c, int incr, const char *key, u32 klen, u64 delta,
 struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 			 u64 exptime);
 void kv_flush(struct kv_ctx *c, s64 delay);
-void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
+int kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 void kv_free_own(struct kv_ctx *c, struct kv_item *it);
 #define KV_CARRY_EXP (1U << 16) /* kv_swap: the new item takes the expiry */
 int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
@@ -878,6 +878,7 @@ kv_find_read(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
+long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r);
 
 /* dispatch.c */
 int kv_user_ok(u64 p, u64 len);

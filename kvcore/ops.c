@@ -81,15 +81,19 @@ long kv_put(struct kv_ctx *c, u64 op, struct kv_item *it, const char *key,
 	return rc;
 }
 
-/* Unlink @key's item if it is there but dead (lazy reclaim). */
-void kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+/* Unlink @key's item if it is there but dead (lazy reclaim).
+ * Return: 1 if one was unlinked. */
+int kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	struct kv_wr w;
+	int done;
 
 	kv_wr_begin(c, &w, key, klen, hash);
-	if (w.old && !kv_wr_live(&w))
+	done = w.old && !kv_wr_live(&w);
+	if (done)
 		kv_wr_link(c, &w, 0);
 	kv_wr_end(c, &w);
+	return done;
 }
 
 /*

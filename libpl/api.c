@@ -488,3 +488,20 @@ const char *plmc_crash_name(int point)
 		return "unknown";
 	return n[point];
 }
+
+int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
+	      struct plmc_walk *w)
+{
+	struct plmc_req r = {
+		.out = (__u64)(uintptr_t)w,
+		.buflen = sizeof(*w),
+		.vlen = cursor,
+		.cas = after,
+		.exptime = cls,
+		.flags = (__u32)reclaim,
+	};
+
+	if (!w)
+		return PLMC_E_INVAL;
+	return (int)pl_call(PLMC_OP_WALK, &r);
+}

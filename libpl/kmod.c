@@ -47,7 +47,7 @@ int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
 	a.image = (__u64)(uintptr_t)pl_image_for(o->flags);
 	a.image_len = pl_image_len_for(o->flags);
 	a.uid = (__u32)geteuid();
-	a.gid = (__u32)getegid();
+	a.gid = o->flags & PLMC_CREATE_GROUP ? o->gid : (__u32)getegid();
 	a.mode = o->mode;
 	a.item_max = o->item_max;
 	a.slab_factor = o->slab_factor;

@@ -449,13 +449,78 @@ static int live_events(int fd, int *sweep)
 	return seen;
 }
 
+/* Nonzero if a thread of this process is in a call now. */
+static int live_own_busy(struct plmc_store_hdr *h)
+{
+	int i;
+
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		/* Acquire pairs with the gate's lock cmpxchg claim. */
+		__u64 st = __atomic_load_n(&live_slot(h, i)->state,
+					   __ATOMIC_ACQUIRE);
+
+		if ((st & 1) && st >> 1 == pl.attach_id)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * May the watcher park (sleep with no timeout)? Only while this process
+ * makes no call: no thread of it refreshed its clock since the last look
+ * (*@seen: pl.active then; updated here) and none is in a call now.
+ * Parked, it still wakes on a close event (a death, the final word) and
+ * on detach; the early /proc look at owners in a call is left to the
+ * watchers of processes that call, the only ones whose threads can be
+ * waiting on a dead owner's lock.
+ *
+ * The handshake with pl_live_poke() is Dekker's: parked := 1, then read
+ * active here; active++, then read parked there (all seq_cst). Either
+ * the poke's increment is seen here (no park), or the poke sees parked
+ * and wakes us. A call that skips its refresh (its thread refreshed less
+ * than PL_CLOCK_CYCLES ago, at most a few ms: far less than PL_IDLE_MS,
+ * the gap between two looks) began before this look and is in flight
+ * (live_own_busy sees it) or counted in *@seen's change.
+ */
+static int live_park(struct plmc_store_hdr *h, __u64 *seen)
+{
+	__u64 a;
+
+	__atomic_store_n(&pl.watch_parked, 1, __ATOMIC_SEQ_CST);
+	a = __atomic_load_n(&pl.active, __ATOMIC_SEQ_CST);
+	if (a == *seen && !(h && live_own_busy(h)))
+		return 1;
+	__atomic_store_n(&pl.watch_parked, 0, __ATOMIC_RELAXED);
+	*seen = a;
+	return 0;
+}
+
+/*
+ * A thread of this process is about to call: it refreshed its clock
+ * (pl_clock_refresh: on a thread's first call, then at most once per
+ * PL_CLOCK_CYCLES, and on the first call after any pause) or calls
+ * through a path with no refresh (slot.c). If the watcher is parked,
+ * wake it (one eventfd write per park). pl.wake_fd is -1 without a
+ * watcher (create, a fork child): parked is 0 then.
+ */
+void pl_live_poke(void)
+{
+	/* Seq_cst: pairs with live_park (see there). */
+	__atomic_add_fetch(&pl.active, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&pl.watch_parked, __ATOMIC_SEQ_CST) &&
+	    __atomic_exchange_n(&pl.watch_parked, 0, __ATOMIC_SEQ_CST) &&
+	    pl.wake_fd >= 0 && eventfd_write(pl.wake_fd, 1))
+		perror("plmc: waking the watcher"); /* cannot happen */
+}
+
 /*
  * The watcher. With inotify: sleep until a close event (a death), or
  * PL_IDLE_MS (PL_DEEP_MS while another attachment is in a call) to ask
- * /proc about owners in a call. Without inotify
- * (fs.inotify.max_user_instances reached: one instance per attached
- * process), it looks every PL_POLL_MS, as it always did: attach never
- * fails for want of it.
+ * /proc about owners in a call; while this process makes no call, sleep
+ * until an event or a call (live_park): an idle process does not wake.
+ * Without inotify (fs.inotify.max_user_instances reached: one instance
+ * per attached process), it looks every PL_POLL_MS, as it always did:
+ * attach never fails for want of it.
  */
 static void *live_watch(void *arg)
 {
@@ -465,18 +530,28 @@ static void *live_watch(void *arg)
 	};
 	int n = pl.watch_fd >= 0 ? 2 : 1, r, busy, sweep;
 	unsigned long k = 0;
+	__u64 seen = __atomic_load_n(&pl.active, __ATOMIC_SEQ_CST);
+	eventfd_t v;
 
 	(void)arg;
 	busy = live_scan(PL_WATCH_ASK); /* deaths from before the watch */
 	while (!__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE)) {
 		int ms = n == 1 ? PL_POLL_MS : busy ? PL_DEEP_MS : PL_IDLE_MS;
 
+		if (n == 2 && live_park(pl.hdr, &seen))
+			ms = -1;
 		r = poll(p, (nfds_t)n, ms);
+		__atomic_store_n(&pl.watch_parked, 0, __ATOMIC_RELAXED);
 		if (r < 0)
 			continue; /* EINTR */
-		if (p[0].revents)
-			break; /* detach */
 		sweep = 0;
+		if (p[0].revents) {
+			/* Detach (watch_stop) or a poke: look now. */
+			(void)eventfd_read(pl.wake_fd, &v);
+			if (__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE))
+				break;
+			r = 0;
+		}
 		if (!r) {
 			++k;
 			busy = live_scan(
@@ -558,6 +633,7 @@ int pl_none_live_start(const char *name)
 	}
 	pl.live_fd = fd;
 	pl.watch_stop = 0;
+	pl.watch_parked = 0;
 	/* Mark the dead before this process's first call: a newcomer whose
 	 * every free slot is gone takes over the corpses' (gate.S), which
 	 * it can only do once they are marked, and no one else may be
@@ -608,6 +684,7 @@ void pl_none_forget(void)
 		close(pl.wake_fd);
 	}
 	pl.live_fd = pl.watch_fd = pl.wake_fd = -1;
+	pl.watch_parked = 0;
 }
 
 /* plctl destroy --force: the liveness files of @name, held or not. */

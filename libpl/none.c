@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include "pl.h"
 
 #define PL_SHM_DIR "/dev/shm/"
@@ -119,8 +120,57 @@ static int none_hdr_init(struct plmc_store_hdr *h, const char *name,
 	return none_hash_key(h);
 }
 
-/* Fill the temporary file: size, memory policy, image, header (the
- * policy before the first page of the data range exists). */
+/* Owner's group and mode, as the module keeps them for its segments:
+ * the caller's egid unless PLMC_CREATE_GROUP names one (fchown lets a
+ * non-root caller name only a group of its own, as the module does). */
+static int none_perm(int fd, const struct plmc_create_opts *o)
+{
+	if ((o->flags & PLMC_CREATE_GROUP) && fchown(fd, (uid_t)-1, o->gid))
+		return -errno;
+	return fchmod(fd, o->mode) ? -errno : 0;
+}
+
+/*
+ * Reserve the store's pages now (tmpfs allocates them), so that a store
+ * that was created never meets a full /dev/shm later: a write into a hole
+ * the filesystem cannot fill is a SIGBUS in whichever client touches it.
+ * The slot stacks (PLMC_MAX_SLOTS x PLMC_STACK_SIZE before the header) are
+ * left to first touch, so that each lands on its thread's node (numa.c);
+ * their room is only checked. After the memory policy: the pages follow it.
+ * Return: 0, -ENOSPC (said on stderr with /dev/shm's free space), -errno.
+ */
+static int none_reserve(int fd, const char *name, __u64 size)
+{
+	__u64 end = PLMC_IMAGE_MAX + PLMC_DATA_LEN(size);
+	__u64 stacks = PL_HDR_FOFF - PLMC_IMAGE_MAX;
+	struct statvfs vfs;
+	struct stat st;
+	__u64 free_b = 0;
+	int rc;
+
+	rc = -posix_fallocate(fd, (off_t)PL_HDR_FOFF,
+			      (off_t)(end - PL_HDR_FOFF));
+	if (!rc && !fstatvfs(fd, &vfs) &&
+	    (__u64)vfs.f_bavail * vfs.f_frsize < stacks)
+		rc = -ENOSPC;
+	if (rc != -ENOSPC)
+		return rc;
+	/* Free before this store: what is left plus what this file holds. */
+	if (!fstatvfs(fd, &vfs) && !fstat(fd, &st))
+		free_b = (__u64)vfs.f_bavail * vfs.f_frsize +
+			 (__u64)st.st_blocks * 512;
+	fprintf(stderr,
+		"plmc: store %s needs %llu MiB in /dev/shm (backend "
+		"none), which has %llu MiB free: make the store smaller or "
+		"/dev/shm larger\n",
+		name, (unsigned long long)((end - PLMC_IMAGE_MAX) >> 20),
+		(unsigned long long)(free_b >> 20));
+	return rc;
+}
+
+/* Fill the temporary file: size, memory policy, the store's pages,
+ * image, header (the policy before the first page of the data range
+ * exists). */
 static int none_fill(int fd, const char *name,
 		     const struct plmc_create_opts *o)
 {
@@ -128,10 +178,15 @@ static int none_fill(int fd, const char *name,
 	struct plmc_store_hdr h;
 	int rc;
 
-	if (fchmod(fd, o->mode) ||
-	    ftruncate(fd, (off_t)(PLMC_IMAGE_MAX + PLMC_DATA_LEN(size))))
+	rc = none_perm(fd, o);
+	if (rc)
+		return rc;
+	if (ftruncate(fd, (off_t)(PLMC_IMAGE_MAX + PLMC_DATA_LEN(size))))
 		return -errno;
 	rc = pl_shm_set_numa(fd, size, o->numa, o->numa_node);
+	if (rc)
+		return rc;
+	rc = none_reserve(fd, name, size);
 	if (rc)
 		return rc;
 	rc = pwrite_all(fd, pl_image_for(o->flags), pl_image_len_for(o->flags),

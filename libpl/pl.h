@@ -60,6 +60,14 @@ struct pl_state {
 	pthread_t watch;
 	/* Slot indices in use by this process's threads (atomic bit ops). */
 	__u64 slot_map[PLMC_MAX_SLOTS / 64];
+	/* none, pku: the watcher parks (poll with no timeout) while this
+	 * process makes no call; a thread's clock refresh (pl_clock_tick,
+	 * the first call after any pause included) bumps active and, if
+	 * the watcher is parked, wakes it through wake_fd (live.c). Their
+	 * own line: written about once a millisecond per calling thread,
+	 * they must not evict the fast path's words above. */
+	__u64 active __attribute__((aligned(64)));
+	int watch_parked;
 };
 
 extern struct pl_state pl;
@@ -117,6 +125,7 @@ int pl_none_live_start(const char *name);
 void pl_none_live_stop(void);
 void pl_none_forget(void);
 void pl_none_live_remove(const char *name);
+void pl_live_poke(void);
 int pl_none_live_count(const char *name);
 /* The shm segment file, shared by none and pku (none.c). */
 #define PL_HDR_FOFF (PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF)
@@ -146,7 +155,10 @@ void pl_slots_init_once(void);
  * The none backend keeps the store clock itself: before a call, publish
  * the coarse clocks if they moved (vDSO reads, no syscall; the shared
  * line is written only when a tick passed). Max-only, so racing
- * processes never move the clock backwards.
+ * processes never move the clock backwards. Every gate call of a
+ * process refreshes first (the fast path at most once per
+ * PL_CLOCK_CYCLES per thread) or pokes the watcher itself (slot.c's
+ * borrow and BUSY retries): live.c's park depends on it.
  */
 static inline void pl_clock_bump(__u64 *word, __u64 now)
 {
@@ -167,6 +179,7 @@ static inline void pl_clock_refresh(struct plmc_store_hdr *h)
 	pl_clock_bump(&h->clock_sec, (__u64)rt.tv_sec);
 	pl_clock_bump(&h->clock_ns,
 		      (__u64)mt.tv_sec * 1000000000ULL + (__u64)mt.tv_nsec);
+	pl_live_poke(); /* this process calls: its watcher looks again */
 }
 
 /*

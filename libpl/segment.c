@@ -116,10 +116,15 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 	if (!pl_size_ok(c.store_size) || (c.mode & ~0777U) ||
 	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min) ||
 	    c.slot_quota > PLMC_MAX_SLOTS || (c.flags & ~PLMC_CREATE_FLAGS) ||
-	    !pl_numa_ok(c.numa, c.numa_node))
+	    !pl_numa_ok(c.numa, c.numa_node) || c.pad ||
+	    (c.gid && !(c.flags & PLMC_CREATE_GROUP)))
 		return -EINVAL;
 	if (!c.slot_quota)
 		c.slot_quota = PLMC_SLOT_QUOTA_DEFAULT;
+	/* pku makes none's file, but only where a pku attach could follow:
+	 * a store asked for pku must not quietly come out as none's. */
+	if (b == PLMC_BACKEND_PKU && !pl_ospke())
+		return -EOPNOTSUPP;
 	if (c.flags & PLMC_CREATE_TEST_IMAGE)
 		fprintf(stderr,
 			"plmc: store %s runs the test image: any "

@@ -133,6 +133,7 @@ static long slot_borrow(__u64 op, const struct plmc_req *req)
 			if (!(w & (1ULL << (i & 63))))
 				continue;
 			held++;
+			pl_live_poke(); /* no refresh here: see pl.h */
 			rc = pl.gate(op, req, (__u64)i);
 			if (rc != PLMC_E_BUSY && rc != PLMC_E_NOSLOT)
 				return rc;
@@ -161,6 +162,7 @@ long pl_call_slow(__u64 op, const struct plmc_req *req, int moving)
 	if (moving) {
 		for (tries = 0; tries < PL_OWN_BUSY_MAX; tries++) {
 			sched_yield();
+			pl_live_poke(); /* no refresh here: see pl.h */
 			rc = pl.gate(op, req, (__u64)pl_tls_slot);
 			if (rc != PLMC_E_BUSY)
 				return rc;

@@ -324,6 +324,7 @@ static const struct {
 	STAT(cas_badval),	 STAT(get_expired),    STAT(get_flushed),
 	STAT(cmd_flush),	 STAT(reclaimed),      STAT(expired_unfetched),
 	STAT(evicted_unfetched), STAT(total_malloced), STAT(hash_buckets),
+	STAT(nattach),
 };
 
 static PyObject *py_stats(PyObject *self, PyObject *unused)
@@ -478,8 +479,19 @@ static PyTypeObject RingType = {
 	.tp_methods = ring_methods,
 };
 
+/* strerror(code): libpl's text for a status or error code */
+static PyObject *py_strerror(PyObject *self, PyObject *arg)
+{
+	long rc = PyLong_AsLong(arg);
+
+	if (rc == -1 && PyErr_Occurred())
+		return NULL;
+	return PyUnicode_FromString(plmc_strerror((int)rc));
+}
+
 static PyMethodDef methods[] = {
 	{"attach", py_attach, METH_VARARGS, "attach(name, use)"},
+	{"strerror", py_strerror, METH_O, "strerror(code) -> str"},
 	{"create", py_create, METH_VARARGS, "create(name, size, mode, use)"},
 	{"backend", py_backend, METH_NOARGS, "backend() -> str or None"},
 	{"store", py_store, METH_VARARGS,
@@ -546,6 +558,7 @@ PyMODINIT_FUNC PyInit__plmc(void)
 	ADD_INT(m, "E_TOOBIG", PLMC_E_TOOBIG);
 	ADD_INT(m, "E_NOMEM", PLMC_E_NOMEM);
 	ADD_INT(m, "E_NONNUMERIC", PLMC_E_NONNUMERIC);
+	ADD_INT(m, "E_DETACHED", PLMC_E_DETACHED);
 	ADD_INT(m, "KEY_MAX", PLMC_KEY_MAX);
 	return m;
 fail:

@@ -35,11 +35,18 @@ DOCDIR ?= $(PREFIX)/share/doc/plmc
 # systemd reads units from /usr/local/lib/systemd/system too; udev,
 # sysusers.d and modules-load.d read only /usr/lib and /etc.
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
-SYSCONF_OR_USR := $(if $(filter /usr,$(PREFIX)),/usr/lib,/etc)
+# A PREFIX other than /usr and /usr/local (a user's own, e.g.
+# $HOME/.local) keeps every file under it, the system-wide ones too (the
+# udev rule, sysusers.d and modules-load.d entries under PREFIX/lib, the
+# DKMS tree under PREFIX/src), so that a user may install there without
+# root; nothing reads them there, and make install says so.
+SYSTEM_PREFIX := $(filter /usr /usr/local,$(PREFIX))
+SYSCONF_DIR := $(if $(SYSTEM_PREFIX),/etc,$(PREFIX)/lib)
+SYSCONF_OR_USR := $(if $(filter /usr,$(PREFIX)),/usr/lib,$(SYSCONF_DIR))
 UDEVRULESDIR ?= $(SYSCONF_OR_USR)/udev/rules.d
 SYSUSERSDIR ?= $(SYSCONF_OR_USR)/sysusers.d
 MODULESLOADDIR ?= $(SYSCONF_OR_USR)/modules-load.d
-DKMSDIR ?= /usr/src/plmc-$(PLMC_VERSION)
+DKMSDIR ?= $(if $(SYSTEM_PREFIX),/usr/src,$(PREFIX)/src)/plmc-$(PLMC_VERSION)
 
 INSTALL ?= install
 DEST := $(DESTDIR)
@@ -147,12 +154,18 @@ install: $(INSTALL_INPUTS)
 		$(DEST)$(SYSTEMDUNITDIR)/plmcd.service \
 		$(DEST)$(SYSUSERSDIR)/plmc.conf $(DEST)$(MODULESLOADDIR)/plmc.conf
 	$(LDCONFIG_STEP)
+	@$(if $(SYSTEM_PREFIX),:,echo 'note: PREFIX=$(PREFIX): the udev rule,' \
+		'sysusers.d and modules-load.d entries and the DKMS tree are' \
+		'under $(PREFIX) (udev, systemd and dkms do not read them' \
+		'there); docs/install.md')
 
 # Into the live system (no DESTDIR), the dynamic linker's cache must learn
 # libpl.so.0, or programs linked with -lpl do not start; as root, run
 # ldconfig, else say so. A staging root (DESTDIR) is a package's business.
 define LDCONFIG_STEP
 	@if [ -n '$(DESTDIR)' ]; then :; \
+	elif [ -z '$(SYSTEM_PREFIX)' ]; then echo 'note: $(LIBDIR) is' \
+		'not in the dynamic linker'"'"'s path: LD_LIBRARY_PATH=$(LIBDIR)'; \
 	elif [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
 		echo ldconfig; ldconfig; \
 	else echo 'note: run ldconfig as root, so that programs find' \
@@ -165,7 +178,8 @@ endef
 # plmc.ko in /lib/modules and dkms status and remove failing; dkms remove
 # takes the modules out of every kernel and forgets the version.
 uninstall:
-	@if [ -z '$(DESTDIR)' ] && command -v dkms >/dev/null && \
+	@if [ -z '$(DESTDIR)' ] && [ -n '$(SYSTEM_PREFIX)' ] && \
+	    command -v dkms >/dev/null && \
 	    dkms status -m plmc -v $(PLMC_VERSION) 2>/dev/null | grep -q .; \
 	then echo 'dkms remove plmc/$(PLMC_VERSION) --all'; \
 		dkms remove plmc/$(PLMC_VERSION) --all || exit 1; fi
@@ -189,10 +203,30 @@ uninstall:
 		$(DEST)$(SYSUSERSDIR)/plmc.conf \
 		$(DEST)$(MODULESLOADDIR)/plmc.conf
 	rm -rf $(DEST)$(DKMSDIR)
-	-rmdir $(DEST)$(COMPAT_INC) $(DEST)$(INCLUDEDIR)/plmc/compat \
+	rmdir $(DEST)$(COMPAT_INC) $(DEST)$(INCLUDEDIR)/plmc/compat \
 		$(DEST)$(INCLUDEDIR)/plmc $(DEST)$(PLMCLIBDIR) $(DEST)$(DOCDIR) \
-		2>/dev/null
+		2>/dev/null || true
+	$(PRUNE_STEP)
 	$(LDCONFIG_STEP)
+
+# The folders make install made, emptied by uninstall, go too, up to
+# (not including) the root they were made under, but only in a root that
+# is plmc's alone: a staging root (DESTDIR) or a PREFIX of the user's own.
+# /usr and /usr/local's folders stay (other packages own them too).
+INSTALL_DIRS = $(BINDIR) $(LIBDIR) $(PKGCONFIGDIR) $(INCLUDEDIR) \
+	$(MANDIR)/man3 $(MANDIR)/man7 $(MANDIR)/man8 $(DOCDIR) \
+	$(SYSTEMDUNITDIR) $(UDEVRULESDIR) $(SYSUSERSDIR) $(MODULESLOADDIR) \
+	$(DKMSDIR) $(PLMCLIBDIR)
+PRUNE_TOP = $(if $(DESTDIR),$(DESTDIR),$(PREFIX))
+define PRUNE_STEP
+	@if [ -n '$(DESTDIR)' ] || [ -z '$(SYSTEM_PREFIX)' ]; then \
+		for d in $(patsubst %,$(DEST)%,$(INSTALL_DIRS)); do \
+			while [ "$$d" != '$(PRUNE_TOP)' ] && \
+			      [ "$${d#$(PRUNE_TOP)/}" != "$$d" ] && \
+			      { [ ! -e "$$d" ] || rmdir "$$d" 2>/dev/null; }; do \
+				d=$${d%/*}; done; \
+		done; fi
+endef
 
 install-test: $(INSTALL_INPUTS)
 	tests/install/run.sh

@@ -3,7 +3,7 @@
  * tools/plctl.c - manage plmc stores from the shell.
  *
  *   plctl create NAME --size SIZE[K|M|G] | -m MEMORY[K|M|G]
- *                [--mode 0600] [--slots-per-client N]
+ *                [--mode 0600] [--group GROUP] [--slots-per-client N]
  *                [--item-max SIZE] [--factor F] [--slab-min N]
  *                [--test-image] [--backend kmod|none|pku]
  *   plctl destroy NAME [--force] [--backend kmod|none|pku]
@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,8 @@ struct opts {
 	double interval; /* top: seconds between samples */
 	long count;	 /* top: samples, then stop (0: until interrupted) */
 	unsigned numa, node; /* create --numa */
+	int has_gid;	     /* create --group */
+	unsigned gid;
 };
 
 #ifndef PLMC_VERSION
@@ -65,7 +68,8 @@ static void usage_to(FILE *f)
 	fprintf(f,
 		"usage: plctl create NAME --size SIZE[K|M|G] | -m MEMORY[K|M|G] "
 		"[--mode 0600]\n"
-		"                    [--slots-per-client N] "
+		"                    [--group GROUP] "
+		"[--slots-per-client N] "
 		"[--backend kmod|none|pku]\n"
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
@@ -92,8 +96,10 @@ static void usage(void)
 static const char *const opts_valued[] = {
 	"--size", "-m", "--memory", "--mode", "--slots-per-client", "--numa",
 	"--backend", "--item-max", "--factor", "--slab-min", "--interval", "--count",
+	"--group",
 };
-static const char *const opts_flags[] = {"--force", "--json"};
+static const char *const opts_flags[] = {"--force", "--json",
+					 "--test-image"};
 
 static int known(const char *a, const char *const *list, size_t n)
 {
@@ -190,6 +196,43 @@ static int parse_numa(const char *s, struct opts *o)
 	return 0;
 }
 
+/* A group by name, or a number. Return: 0 or -1. */
+static int parse_group(const char *s, struct opts *o)
+{
+	struct group *g = getgrnam(s);
+	char *end;
+	unsigned long v;
+
+	if (g) {
+		o->gid = (unsigned)g->gr_gid;
+	} else {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || end == s || *end || *s == '-' ||
+		    v >= 0xffffffffUL) {
+			fprintf(stderr, "plctl: --group %s: no such group\n",
+				s);
+			return -1;
+		}
+		o->gid = (unsigned)v;
+	}
+	o->has_gid = 1;
+	return 0;
+}
+
+/* An option given twice is a mistake to point out, not to settle by
+ * taking the last: "--size 8M --size 16M" names two stores. Return: 1 if
+ * argv[3..i) has @a already (said on stderr). */
+static int repeated(char **argv, int i, const char *a)
+{
+	for (int j = 3; j < i; j++)
+		if (!strcmp(argv[j], a)) {
+			fprintf(stderr, "plctl: %s given twice\n", a);
+			return 1;
+		}
+	return 0;
+}
+
 static int parse_mode(const char *s, unsigned *mode)
 {
 	char *end;
@@ -275,7 +318,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	for (i = 3; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (unknown_arg(a))
+		if (unknown_arg(a) || repeated(argv, i, a))
 			return -1;
 		if (!strcmp(a, "--force")) {
 			o->force = 1;
@@ -305,6 +348,11 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--mode") && !parse_mode(v, &o->mode))
 			continue;
+		if (!strcmp(a, "--group")) {
+			if (parse_group(v, o))
+				return -1;
+			continue;
+		}
 		if (!strcmp(a, "--slots-per-client") &&
 		    !parse_quota(v, &o->quota))
 			continue;
@@ -393,7 +441,9 @@ static int cmd_create(struct opts *o)
 		.use = o->use, .item_max = o->item_max,
 		.slab_factor = o->slab_factor, .slab_min = o->slab_min,
 		.slot_quota = o->quota, .numa = o->numa, .numa_node = o->node,
-		.flags = o->test_image ? PLMC_CREATE_TEST_IMAGE : 0,
+		.flags = (o->test_image ? PLMC_CREATE_TEST_IMAGE : 0) |
+			 (o->has_gid ? PLMC_CREATE_GROUP : 0),
+		.gid = o->gid,
 	};
 
 	/* The store's own rule (layout.h), so the message comes before
@@ -407,10 +457,15 @@ static int cmd_create(struct opts *o)
 	if (rc == -EINVAL && o->numa == PLMC_NUMA_BIND)
 		fprintf(stderr, "plctl: is node %u a node with memory here?\n",
 			o->node);
+	if (rc == -EPERM && o->has_gid)
+		fprintf(stderr, "plctl: only root may give a store a group "
+				"it is not in (--group %u)\n", o->gid);
 	if (rc)
 		return fail("create", o->name, rc);
-	printf("created %s: %llu bytes, mode %04o, %u slots per client%s\n",
+	printf("created %s: %llu bytes, mode %04o, group %u, %u slots per "
+	       "client%s\n",
 	       o->name, (unsigned long long)o->size, o->mode,
+	       o->has_gid ? o->gid : (unsigned)getegid(),
 	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT,
 	       o->test_image ? ", test image" : "");
 	print_item_room(o);
@@ -1009,6 +1064,9 @@ static int cmd_list(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (!strcmp(argv[i], "--json")) {
+			fprintf(stderr, "plctl: --json is for stats only\n");
+			return 2;
 		} else if (argv[i][0] == '-') {
 			unknown_arg(argv[i]);
 			return 2;
@@ -1093,6 +1151,14 @@ int main(int argc, char **argv)
 		return cmd_list(argc, argv);
 	if (parse(argc, argv, &o)) {
 		usage();
+		return 2;
+	}
+	if (o.json && strcmp(o.cmd, "stats")) {
+		fprintf(stderr, "plctl: --json is for stats only\n");
+		return 2;
+	}
+	if (o.has_gid && strcmp(o.cmd, "create")) {
+		fprintf(stderr, "plctl: --group is for create only\n");
 		return 2;
 	}
 	if (!strcmp(o.cmd, "create"))

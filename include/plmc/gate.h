@@ -52,6 +52,10 @@ enum plmc_op {
 				* (0 = the global pool): memcached's
 				* slabs reassign */
 	PLMC_OP_AUTOMOVE = 26, /* vlen = mode 0..2: slabs automove */
+	PLMC_OP_WALK = 27,     /* vlen = cursor, cas = the CAS to go on
+				* after, exptime = class (0 all), flags =
+				* reclaim, out = struct plmc_walk, buflen =
+				* its size */
 	PLMC_OP_COUNT
 };
 

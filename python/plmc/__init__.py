@@ -20,13 +20,16 @@ libpl/memcached (libmemcached's): the same C code decides it.
 """
 
 import errno
+import os
+import resource
+import threading
 
 from plmc import _plmc
 
 __all__ = ["Client", "KetamaClient", "PlmcError", "MemcacheError",
            "MemcacheClientError", "MemcacheServerError",
            "MemcacheIllegalInputError", "MemcacheUnknownCommandError",
-           "MemcacheEmptyKeyError", "USE_AUTO", "USE_KMOD", "USE_NONE",
+           "MemcacheEmptyKeyError", "StoreError", "USE_AUTO", "USE_KMOD", "USE_NONE",
            "USE_PKU"]
 __version__ = "0.1.0"
 
@@ -59,6 +62,19 @@ except ImportError:  # pragma: no cover - pymemcache absent
 
     class MemcacheUnknownCommandError(MemcacheClientError):
         pass
+
+
+class StoreError(PlmcError, MemcacheError):
+    """A call the store could not make (not attached, a bad argument,
+    a broken store): both plmc.PlmcError (OSError: .errno, .strerror with
+    libpl's text) and pymemcache's MemcacheError, so either handler
+    catches it."""
+
+
+def _fail(rc, what):
+    """Raise StoreError for libpl's code rc, saying what failed and why."""
+    code = -rc if -4096 < rc < 0 else rc
+    raise StoreError(code, "%s: %s" % (what, _plmc.strerror(rc)))
 
 
 class MemcacheEmptyKeyError(MemcacheIllegalInputError,
@@ -117,6 +133,26 @@ def _check_integer(value, name):
     return value
 
 
+def _check_flags(flags):
+    """memcached reads flags as an unsigned 32-bit number: a negative one
+    is its CLIENT_ERROR; a larger one is cut to 32 bits, as there."""
+    _check_integer(flags, "flags")
+    if flags < 0:
+        raise MemcacheClientError(b"bad command line format")
+    return flags & 0xffffffff
+
+
+def _exptime(expire):
+    """memcached 1.6 reads exptime into a signed 32-bit number: a value
+    beyond that wraps (2**31 is in the past, so stored and expired at
+    once; 2**32 is 0, never), one beyond a long is its CLIENT_ERROR."""
+    _check_integer(expire, "expire")
+    if not -(1 << 63) <= expire < 1 << 63:
+        raise MemcacheClientError(b"bad command line format")
+    expire &= 0xffffffff
+    return expire - (1 << 32) if expire >= 1 << 31 else expire
+
+
 def _check_cas(cas):
     if isinstance(cas, (int, str)):
         cas = str(cas).encode("ascii", "replace")
@@ -138,13 +174,52 @@ _SERVER_ERRORS = {
 
 
 _attached = None  # the store this process attached through Client
+_attached_use = USE_AUTO
+_attached_at = None  # store time of this process's attach (stats uptime)
+# A fork() child has no attachment (libpl forgets the parent's: under
+# kmod the mapping is not inherited), so the next call attaches again,
+# as pymemcache reconnects a socket in a child; never a silent miss.
+_forked = False
 
-# pymemcache's Client arguments about its socket: taken, and meaningless
-# for a store reached by a call (ignore_exc is kept: a failed get is a
-# miss).
-_SOCKET_ARGS = {"connect_timeout", "timeout", "no_delay", "ignore_exc",
-                "socket_module", "socket_keepalive", "tls_context"}
 
+def _after_fork_in_child():
+    global _forked
+    _forked = _attached is not None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _live():
+    """Before each call: in a forked child, attach the store again."""
+    global _forked
+    if not _forked:
+        return
+    try:
+        _plmc.attach(_attached, _attached_use)
+    except PlmcError as e:
+        raise StoreError(e.args[0], "plmc store %s: attach after fork: %s"
+                         % (_attached, e.args[1])) from None
+    _forked = False
+
+
+def _create(name, size, mode, use):
+    """Client(create=SIZE): plctl create's checks, said in words."""
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise ValueError("plmc store %s: create= takes a size in bytes, "
+                         "got %r" % (name, size))
+    if size < 4 << 20 or size % (1 << 20):
+        raise ValueError("plmc store %s: create=%d: the size must be whole "
+                         "MiB, at least 4 MiB (4 << 20)" % (name, size))
+    if not isinstance(mode, int) or not 0 <= mode <= 0o777:
+        raise ValueError("plmc store %s: mode=%r: permission bits, 0 to "
+                         "0o777" % (name, mode))
+    try:
+        _plmc.create(name, size, mode, use)
+    except PlmcError as c:
+        if c.args[0] != errno.EEXIST:  # EEXIST: another process won
+            raise PlmcError(c.args[0], "plmc store %s: create: %s"
+                            % (name, c.args[1])) from None
 
 class _ItemAccess:
     """c[key] = value, c[key] and del c[key] as pymemcache's Client has
@@ -169,13 +244,17 @@ class Client(_ItemAccess):
     """pymemcache's Client on this host's plmc store NAME (see the module)."""
 
     def __init__(self, name, serde=None, serializer=None, deserializer=None,
+                 connect_timeout=None, timeout=None, no_delay=False,
+                 ignore_exc=False, socket_module=None, socket_keepalive=None,
                  key_prefix=b"", default_noreply=True,
-                 allow_unicode_keys=False, encoding="ascii",
-                 use=USE_AUTO, create=None, mode=0o600, **ignored):
+                 allow_unicode_keys=False, encoding="ascii", tls_context=None,
+                 *, use=USE_AUTO, create=None, mode=0o600):
+        # pymemcache's arguments in pymemcache's order, so positional
+        # calls mean the same; its socket settings (timeouts, no_delay,
+        # socket_module, ...) mean nothing for a store reached by a call
+        # (ignore_exc is kept: a failed get is a miss).
         # create: a size in bytes (whole MiB) to create the store with
         # when it does not exist; mode its permission bits.
-        # **ignored: pymemcache's socket settings (timeouts, no_delay,
-        # ignore_exc, ...), meaningless for a store reached by a call.
         if not isinstance(name, str) or not name:
             raise ValueError("plmc.Client needs a store name, got %r"
                              % (name,))
@@ -189,11 +268,7 @@ class Client(_ItemAccess):
         self.default_noreply = default_noreply
         self.allow_unicode_keys = allow_unicode_keys
         self.encoding = encoding
-        unknown = set(ignored) - _SOCKET_ARGS
-        if unknown:
-            raise TypeError("plmc.Client: unexpected keyword argument(s) "
-                            "%s" % ", ".join(sorted(unknown)))
-        self.ignore_exc = bool(ignored.get("ignore_exc", False))
+        self.ignore_exc = bool(ignore_exc)
         global _attached
         if _attached is not None and _attached != name:
             raise PlmcError(errno.EBUSY, "plmc store %s: this process is "
@@ -207,14 +282,12 @@ class Client(_ItemAccess):
             if create is None or e.args[0] != errno.ENOENT:
                 raise PlmcError(e.args[0], "plmc store %s: %s"
                                 % (name, e.args[1])) from None
-            try:
-                _plmc.create(name, int(create), mode, use)
-            except PlmcError as c:
-                if c.args[0] != errno.EEXIST:  # another process won
-                    raise PlmcError(c.args[0], "plmc store %s: create: %s"
-                                    % (name, c.args[1])) from None
+            _create(name, create, mode, use)
             _plmc.attach(name, use)
-        _attached = name
+        global _attached_use, _forked, _attached_at
+        if _attached != name or _attached_at is None:
+            _attached_at = _plmc.stats()["time"]
+        _attached, _attached_use, _forked = name, use, False
 
     # -- helpers ---------------------------------------------------------
     def check_key(self, key):
@@ -233,17 +306,32 @@ class Client(_ItemAccess):
         return data, data_flags
 
     def _store(self, cmd, key, value, expire, noreply, flags, cas=0):
-        _check_integer(expire, "expire")
+        return self._store_checked(cmd, self._item(key, value, expire, flags),
+                                   noreply, cas)
+
+    def _item(self, key, value, expire, flags):
+        """Every check of a storage command, before anything is stored:
+        (key as bytes, data, flags, exptime)."""
+        exptime = _exptime(expire)
         k = self.check_key(key)
         data, data_flags = self._data(k, value, flags)
-        rc = _plmc.store(cmd, k, data, data_flags, expire, cas)
+        return k, data, _check_flags(data_flags), exptime
+
+    def _store_checked(self, cmd, item, noreply, cas=0):
+        _live()
+        k, data, data_flags, exptime = item
+        rc = _plmc.store(cmd, k, data, data_flags, exptime, cas)
         if rc >= 0:
             return rc
-        if noreply:  # memcached's error reply is never read with noreply
-            return _plmc.STORED
         if rc in _SERVER_ERRORS:
+            # memcached's SERVER_ERROR: never read with noreply
+            if noreply:
+                return _plmc.STORED
             raise MemcacheServerError(_SERVER_ERRORS[rc])
-        raise PlmcError(rc, "store: error %d" % rc)
+        # Not an answer of the store but a call that did not happen (not
+        # attached, a broken store): raised even with noreply.
+        _fail(rc, "plmc store %s: %s" % (_attached, k.decode("ascii",
+                                                              "replace")))
 
     def _stored(self, cmd, key, value, expire, noreply, flags):
         if noreply is None:
@@ -263,9 +351,13 @@ class Client(_ItemAccess):
     def set_many(self, values, expire=0, noreply=None, flags=None):
         if noreply is None:
             noreply = self.default_noreply
+        # Every key and value checked before the first is stored, as
+        # pymemcache builds the whole request before sending it.
+        items = [(key, self._item(key, value, expire, flags))
+                 for key, value in values.items()]
         failed = []
-        for key, value in values.items():
-            rc = self._store(_plmc.SET, key, value, expire, noreply, flags)
+        for key, item in items:
+            rc = self._store_checked(_plmc.SET, item, noreply)
             if rc != _plmc.STORED and not noreply:
                 failed.append(key)
         return failed
@@ -301,11 +393,15 @@ class Client(_ItemAccess):
     def _get(self, key):
         k = self.check_key(key)
         try:
+            _live()
             return _plmc.get(k)
-        except PlmcError:
+        except PlmcError as e:
             if self.ignore_exc:
                 return None
-            raise
+            if isinstance(e, StoreError):
+                raise
+            raise StoreError(e.args[0], "plmc store %s: get: %s"
+                             % (_attached, e.args[1])) from None
 
     def get(self, key, default=None):
         found = self._get(key)
@@ -320,7 +416,17 @@ class Client(_ItemAccess):
     def _many(self, keys):
         if not keys:
             return []
-        return _plmc.get_many([self.check_key(k) for k in keys])
+        ks = [self.check_key(k) for k in keys]
+        try:
+            _live()
+            return _plmc.get_many(ks)
+        except PlmcError as e:
+            if self.ignore_exc:
+                return [None] * len(ks)
+            if isinstance(e, StoreError):
+                raise
+            raise StoreError(e.args[0], "plmc store %s: get_many: %s"
+                             % (_attached, e.args[1])) from None
 
     def get_many(self, keys):
         return {key: self._value(key, f)
@@ -336,9 +442,11 @@ class Client(_ItemAccess):
     def delete(self, key, noreply=None):
         if noreply is None:
             noreply = self.default_noreply
-        rc = _plmc.delete(self.check_key(key))
+        k = self.check_key(key)
+        _live()
+        rc = _plmc.delete(k)
         if rc < 0:
-            raise PlmcError(rc, "delete: error %d" % rc)
+            _fail(rc, "plmc store %s: delete" % _attached)
         return True if noreply else rc == _plmc.DELETED
 
     def delete_many(self, keys, noreply=None):
@@ -353,6 +461,7 @@ class Client(_ItemAccess):
         _check_integer(value, "value")
         if value < 0 or value >= 1 << 64:
             raise MemcacheClientError(b"invalid numeric delta argument")
+        _live()
         rc, result = _plmc.arith(k, value, decr)
         if rc == _plmc.E_NONNUMERIC:
             if noreply:
@@ -360,7 +469,8 @@ class Client(_ItemAccess):
             raise MemcacheClientError(
                 b"cannot increment or decrement non-numeric value")
         if rc < 0:
-            raise PlmcError(rc, "incr/decr: error %d" % rc)
+            _fail(rc, "plmc store %s: %s" % (_attached,
+                                              "decr" if decr else "incr"))
         if noreply or rc == _plmc.NOT_FOUND:
             return None
         return result
@@ -375,17 +485,21 @@ class Client(_ItemAccess):
         if noreply is None:
             noreply = self.default_noreply
         k = self.check_key(key)
-        _check_integer(expire, "expire")
-        rc = _plmc.touch(k, expire)
+        exptime = _exptime(expire)
+        _live()
+        rc = _plmc.touch(k, exptime)
         if rc < 0:
-            raise PlmcError(rc, "touch: error %d" % rc)
+            _fail(rc, "plmc store %s: touch" % _attached)
         return True if noreply else rc == _plmc.TOUCHED
 
     def flush_all(self, delay=0, noreply=None):
         if noreply is None:
             noreply = self.default_noreply
         _check_integer(delay, "delay")
-        _plmc.flush_all(delay)
+        _live()
+        rc = _plmc.flush_all(delay)
+        if rc < 0:
+            _fail(rc, "plmc store %s: flush_all" % _attached)
         return True
 
     def stats(self, *args):
@@ -394,12 +508,40 @@ class Client(_ItemAccess):
         if args:
             raise MemcacheClientError(b"stats groups are not offered by "
                                       b"plmc.Client; use plctl stats")
-        out = {k.encode("ascii"): v for k, v in _plmc.stats().items()}
+        _live()
+        st = _plmc.stats()
+        nattach = st.pop("nattach")
+        out = {k.encode("ascii"): v for k, v in st.items()}
+        # What memcached says of its server, as a local store can say it:
+        # this process for the server (a library has no server), the
+        # processes attached to the store for its connections.
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        out.update({
+            b"pid": os.getpid(),
+            b"uptime": st["time"] - (_attached_at or st["time"]),
+            b"rusage_user": use.ru_utime, b"rusage_system": use.ru_stime,
+            b"threads": threading.active_count(),
+            b"curr_connections": nattach,
+        })
         out[b"version"] = _plmc.version().encode("ascii")
         out[b"backend"] = (_plmc.backend() or "").encode("ascii")
         return out
 
+    def cache_memlimit(self, memlimit):
+        """memcached's cache_memlimit, as plmcd answers it: a store's size
+        is fixed when it is made, so only the size it has is accepted."""
+        _check_integer(memlimit, "memlimit")
+        if memlimit < 8:
+            raise MemcacheServerError(b"MEMLIMIT_TOO_SMALL cannot set "
+                                      b"maxbytes to less than 8m")
+        _live()
+        if _plmc.stats()["limit_maxbytes"] != memlimit << 20:
+            raise MemcacheServerError(b"MEMLIMIT_ADJUST_FAILED out of "
+                                      b"bounds or unable to adjust")
+        return True
+
     def version(self):
+        _live()
         return _plmc.version().encode("ascii")
 
     def close(self):

@@ -14,7 +14,9 @@
 # 4. Use them, from the installed files only (backend none): plctl create,
 #    a C client built with pkg-config plmc (shared) and plmc-memcached,
 #    plmcd serving the store on a Unix socket read back with pymemcache,
-#    python3 -c 'import plmc' reading the client's keys.
+#    python3 -c 'import plmc' reading the client's keys; plmcd.service's
+#    own command line run as its user (plmcd, group plmc, no capabilities)
+#    on a store made as docs/install.md says (--group plmc --mode 0660).
 # 5. dpkg --purge: dkms knows no plmc, no plmc.ko under /lib/modules, no
 #    /usr/src/plmc-*, every file the packages listed is gone, and the
 #    overlay's upper layer holds nothing but dpkg's own records.
@@ -194,6 +196,42 @@ print('ok')"
 kill "$pid"
 wait "$pid" 2>/dev/null
 check "plctl destroy" plctl destroy deb-store --force
+# plmcd.service as installed, the way docs/install.md says to run it: the
+# store made by root with --group plmc --mode 0660, then the unit's
+# ExecStart with its PLMCD_OPTS as its User= with its groups (plmc from
+# SupplementaryGroups=, as sysusers made them), no capabilities.
+unit=/lib/systemd/system/plmcd.service
+u_opts=$(sed -n 's/^Environment=PLMCD_OPTS="\(.*\)"$/\1/p' $unit)
+u_user=$(sed -n 's/^User=//p' $unit)
+u_groups=$(sed -n 's/^SupplementaryGroups=//p' $unit)
+u_store=$(echo "$u_opts" | sed -n 's/.*-n \([^ ]*\).*/\1/p')
+u_port=$(echo "$u_opts" | sed -n 's/.*-p \([0-9]*\).*/\1/p')
+check "the unit's store as documented: plctl create $u_store --group $u_groups --mode 0660" \
+	plctl create "$u_store" --size 64M --mode 0660 --group "$u_groups"
+# shellcheck disable=SC2086 # PLMCD_OPTS split as systemd splits it
+setpriv --reuid="$u_user" --regid="$u_user" --groups="$u_groups" \
+	--inh-caps=-all --bounding-set=-all \
+	/usr/bin/plmcd $u_opts >/dev/null 2>/tmp/unit.log &
+pid=$!
+check "plmcd.service's command line as $u_user ($u_opts) serves that store" \
+	python3 -c "
+import time
+from pymemcache.client.base import Client
+for _ in range(100):
+    try:
+        c = Client(('127.0.0.1', $u_port), connect_timeout=1, timeout=2)
+        c.set('from-unit', b'u', noreply=False)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    raise SystemExit(open('/tmp/unit.log').read())
+import plmc
+assert plmc.Client('$u_store').get('from-unit') == b'u'
+print('ok')"
+kill "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+plctl destroy "$u_store" --force >/dev/null 2>&1
 # Everything dpkg installed, to check it is gone after the purge.
 for p in $PKGS; do dpkg -L "$p"; done | sort -u >/tmp/files
 check "dpkg --purge the five packages" \

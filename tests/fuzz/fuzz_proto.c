@@ -56,6 +56,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		buf_add(&c.in, data + split, size - split);
 		proto_run(&c, &w);
 	}
+	watch_drop(&c); /* as main.c's close: a watcher is unlinked first */
+	dump_drop(&c);
 	buf_free(&c.in);
 	buf_free(&c.out);
 	return 0;

@@ -10,6 +10,7 @@
  * are simplified (no expiry), enough to drive every reply path.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,4 +372,33 @@ int plmc_slabs_automove(int mode)
 {
 	(void)mode;
 	return -EOPNOTSUPP;
+}
+
+/* Two steps of half the slots each, so the callers' loops run; class 1. */
+int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
+	      struct plmc_walk *w)
+{
+	(void)reclaim;
+	(void)after;
+	if (!w || cursor > NSLOT || cls < 0)
+		return PLMC_E_INVAL;
+	memset(w, 0, offsetof(struct plmc_walk, ent));
+	for (uint64_t i = cursor; i < NSLOT && i < cursor + NSLOT / 2; i++) {
+		struct plmc_walk_item *e = &w->ent[w->n];
+
+		if (!tab[i].val || (cls && cls != 1))
+			continue;
+		memset(e, 0, sizeof(*e));
+		memcpy(e->key, tab[i].key, tab[i].klen);
+		e->klen = (uint8_t)tab[i].klen;
+		e->vlen = (uint32_t)tab[i].vlen;
+		e->cas = tab[i].cas;
+		e->flags = tab[i].flags;
+		e->cls = 1;
+		e->size = (uint32_t)(56 + tab[i].klen + tab[i].vlen);
+		w->n++;
+	}
+	w->next = cursor + NSLOT / 2 < NSLOT ? cursor + NSLOT / 2 : NSLOT;
+	w->done = w->next == NSLOT;
+	return PLMC_OK;
 }

@@ -185,5 +185,78 @@ check "a bad store name: says what a name may hold" \
 check "a missing store is still 'No such file or directory'" \
 	cause "No such file or directory" "$B/plctl" stats "no-such-$seg"
 
+# --- what a newcomer met (issue 17's outside test) ---------------------------
+refused() { # expected-text command...: exit 2 and the text, nothing created
+	local want=$1
+	shift
+	"$@" >/dev/null 2>"$work/ref"
+	local rc=$?
+	cat "$work/ref"
+	[ "$rc" = 2 ] && grep -qF -- "$want" "$work/ref" && [ ! -e "/dev/shm/plmc.$seg-r" ]
+}
+check "an option given twice is refused, nothing created" \
+	refused "--size given twice" "$B/plctl" create "$seg-r" --size 8M --size 16M
+check "--json outside stats is refused (info, top, destroy, list)" \
+	sh -c "for c in info top destroy; do
+		'$B/plctl' \$c '$seg' --json >/dev/null 2>'$work/j'; [ \$? = 2 ] || exit 1
+		grep -q 'json is for stats only' '$work/j' || exit 1; done
+		'$B/plctl' list --json >/dev/null 2>'$work/j'; [ \$? = 2 ] &&
+		grep -q 'json is for stats only' '$work/j'"
+grep -qw pku /proc/cpuinfo ||
+	check "create --backend pku without PKU: refused, no none store made" \
+		sh -c "'$B/plctl' create '$seg-r' --size 8M --backend pku 2>'$work/p';
+			[ \$? = 1 ] && grep -q 'no memory protection keys' '$work/p' &&
+			[ ! -e /dev/shm/plmc.$seg-r ]"
+if [ "$(id -u)" = 0 ]; then
+	# The store's group: a user in it (not its owner) attaches through
+	# mode 0660, as plmcd.service's user does through the group plmc.
+	group_attach() {
+		"$B/plctl" create "$seg-g" --size 8M --mode 0660 --group users >"$work/g" || return 1
+		stat -c '%G %a' "/dev/shm/plmc.$seg-g"
+		local in out
+		setpriv --reuid=nobody --regid=nogroup --groups=users \
+			"$B/plctl" stats "$seg-g" >/dev/null 2>&1
+		in=$?
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$B/plctl" stats "$seg-g" >/dev/null 2>&1
+		out=$?
+		"$B/plctl" destroy "$seg-g" --force >/dev/null
+		echo "in the group: $in, not in it: $out"
+		grep -q 'mode 0660, group 100,' "$work/g" && [ "$in" = 0 ] && [ "$out" = 1 ]
+	}
+	check "create --group users --mode 0660: a member attaches, others do not" group_attach
+	check "create --group of a group the caller is not in: refused (not root)" \
+		sh -c "setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			'$B/plctl' create '$seg-r' --size 8M --group users 2>'$work/gg';
+			[ \$? = 1 ] && grep -q 'only root may give a store a group' '$work/gg' &&
+			[ ! -e /dev/shm/plmc.$seg-r ]"
+	check "create --group of no such group: refused" \
+		refused "no such group" "$B/plctl" create "$seg-r" --size 8M --group no-such-group-x
+	# A /dev/shm of 24 MiB (Docker's is 64m): a store that does not fit
+	# is refused at create with the free space named; one that fits is
+	# written full without a SIGBUS (its pages were reserved at create,
+	# so the second store cannot take them).
+	small_shm() {
+		unshare -m --propagation private sh -c '
+			mount -t tmpfs -o size=24m tmpfs /dev/shm || exit 9
+			B=$1
+			$B/plctl create big --size 64M 2>/tmp/plctl-shm.$$; rc=$?
+			cat /tmp/plctl-shm.$$
+			[ $rc = 1 ] && grep -q "which has 24 MiB free" /tmp/plctl-shm.$$ &&
+				[ ! -e /dev/shm/plmc.big ] || exit 1
+			$B/plctl create a --size 12M >/dev/null || exit 2
+			$B/plctl create b --size 12M 2>/dev/null && exit 3
+			PYTHONPATH=$B/python /usr/bin/python3 -c "
+import plmc
+c = plmc.Client(\"a\")
+for i in range(40000):
+    c.set(\"k%d\" % i, b\"x\" * 1000, noreply=False)
+print(\"stored\", c.stats()[b\"curr_items\"], \"evictions\", c.stats()[b\"evictions\"])
+"
+		' small-shm "$B"
+	}
+	check "a /dev/shm too small: create refused with its free space; a store made never SIGBUSes" small_shm
+fi
+
 echo "plctl: $pass passed, $fail failed"
 [ "$fail" = 0 ]

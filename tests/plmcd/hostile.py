@@ -71,6 +71,103 @@ def long_line():
     return r.startswith(b"CLIENT_ERROR") and closed(s), repr(r[:60])
 
 
+def long_multiget():
+    # memcached takes a get line of any length (t/getset.t sends 18,725
+    # keys): past the 64 KiB line limit and the tokenizer's 4,096 words,
+    # every key is answered; a key past 250 bytes in it is refused
+    s = conn()
+    n = 20000
+    s.sendall(b"get " + b"canary " * n + b"\r\n")
+    want = b"VALUE canary 7 4\r\nlive\r\n" * n + b"END\r\n"
+    r = recv_until(s, b"END\r\n", len(want))
+    s.sendall(b"get " + b"canary " * 10000 + b"k" * 251 + b"\r\n")
+    r2 = recv_until(s, b"\r\n")
+    s.close()
+    return (r == want and r2 == b"CLIENT_ERROR bad command line format\r\n",
+            "%d of %d bytes; then %r" % (len(r), len(want), r2[:60]))
+
+
+def stat(name):
+    s = conn()
+    s.sendall(b"stats\r\n")
+    r = recv_until(s, b"END\r\n")
+    s.close()
+    for line in r.split(b"\r\n"):
+        w = line.split(b" ")
+        if len(w) == 3 and w[1] == name.encode():
+            return int(w[2])
+    return None
+
+
+def watch_lines(w, n):
+    """Up to @n lines, or what came in 5 s (the check then says which)."""
+    data = b""
+    w.settimeout(5)
+    try:
+        while data.count(b"\n") < n:
+            chunk = w.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    return data.decode("latin1").splitlines()
+
+
+def watcher():
+    # memcached's watch: a watcher gets item_get / item_store / conn
+    # lines in its formats, the storage command's lookup first; closing
+    # it unregisters it (log_watchers back where it was)
+    base = stat("log_watchers")
+    w = conn()
+    w.sendall(b"watch fetchers mutations connevents\r\n")
+    ok = recv_until(w, b"\r\n")
+    during = stat("log_watchers")  # its connection opens and closes: 2 lines
+    c = conn()
+    c.sendall(b"set w%key 0 0 2\r\nhi\r\nget w%key\r\n"
+              b"ms mkey 3 MA\r\nabc\r\nmg mkey v\r\nquit\r\n")
+    recv_until(c, b"EN\r\n")
+    c.close()
+    lines = watch_lines(w, 9)
+    want = [
+        r"type=conn_new rip=127\.0\.0\.1 rport=\d+ transport=tcp cfd=\d+$",
+        r"type=conn_close rip=127\.0\.0\.1 rport=\d+ transport=tcp reason=normal cfd=\d+$",
+        r"type=conn_new .*transport=tcp cfd=(\d+)$",
+        r"type=item_get key=w%25key status=not_found clsid=0 cfd=\d+ size=0$",
+        r"type=item_store key=w%25key status=stored cmd=set ttl=0 clsid=[1-9]\d* cfd=\d+ size=2$",
+        r"type=item_get key=w%25key status=found clsid=[1-9]\d* cfd=\d+ size=2$",
+        r"type=conn_close .*reason=normal cfd=\d+$",
+        r"type=item_store key=mkey status=not_stored cmd=append ttl=0 clsid=\d+ cfd=\d+ size=3$",
+        r"type=item_get key=mkey status=not_found clsid=0 cfd=\d+ size=0$",
+    ]
+    import re
+    bodies = [re.sub(r"^ts=\d+\.\d+ gid=\d+ ", "", l) for l in lines]
+    got = all(any(re.match(p, b) for b in bodies) for p in want)
+    w.close()
+    time.sleep(0.3)
+    after = stat("log_watchers")
+    return (ok == b"OK\r\n" and during == base + 1 and after == base and got,
+            "ok=%r watchers %s/%s/%s lines=%r" % (ok, base, during, after, bodies[:8]))
+
+
+def big_metadump():
+    # lru_crawler metadump of 60,000 items read slowly: it comes a chunk
+    # at a time as the client reads (bounded memory), whole, and a
+    # command pipelined after it runs once it has ended
+    s = conn()
+    n = 60000
+    batch = b"".join(b"set md-%d 0 0 1 noreply\r\nx\r\n" % i for i in range(n))
+    s.sendall(batch + b"version\r\n")
+    recv_until(s, b"\r\n")
+    s.sendall(b"lru_crawler metadump all\r\nget canary\r\n")
+    time.sleep(1)  # the server waits on a full socket meanwhile
+    r = recv_until(s, b"live\r\nEND\r\n", 64 << 20)
+    s.close()
+    keys = sum(1 for l in r.split(b"\n") if l.startswith(b"key=md-"))
+    return (keys == n and r.endswith(b"END\r\nVALUE canary 7 4\r\nlive\r\nEND\r\n"),
+            "%d of %d keys; tail %r" % (keys, n, r[-60:]))
+
+
 def http_request():
     # memcached closes a connection whose line ends like an HTTP request
     # line, without a reply (a browser on the port renders nothing)
@@ -180,6 +277,9 @@ s.sendall(b"set canary 7 0 4\r\nlive\r\n")
 assert recv_until(s, b"\r\n") == b"STORED\r\n"
 s.close()
 case("over-long line: CLIENT_ERROR and close", long_line)
+case("get of 20000 keys on one 140 KB line: every key answered", long_multiget)
+case("watch fetchers mutations connevents: memcached's log lines; close unregisters", watcher)
+case("metadump of 60000 items, read slowly: whole, then the next command", big_metadump)
 case("HTTP request line: closed without a reply, then serves others", http_request)
 case("1 MiB of random bytes: no crash", garbage)
 case("half-sent commands then close: nothing stored", half_sent)

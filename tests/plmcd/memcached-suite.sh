@@ -37,12 +37,14 @@ trap stop_servers EXIT
 PASS_FILES="
 binary.t
 00-startup.t binary-get.t bogus-commands.t cas.t daemonize.t
-evictions.t expirations.t flags.t getandtouch.t idle-timeout.t
-incrdecr.t issue_104.t issue_108.t issue_140.t issue_152.t issue_192.t
-issue_260.t issue_3.t issue_50.t issue_61.t issue_68.t issue_70.t
+evictions.t expirations.t flags.t getandtouch.t getset.t idle-timeout.t
+incrdecr.t issue_104.t issue_108.t issue_140.t issue_152.t issue_163.t
+issue_183.t issue_192.t issue_22.t issue_260.t issue_29.t issue_3.t
+issue_41.t issue_42.t
+issue_50.t issue_61.t issue_68.t issue_70.t lru-crawler.t
 malicious-commands.t maxconns.t metaget.t multiversioning.t noreply.t
-quit.t refhang.t shutdown.t slabhang.t stats-detail.t strtol-testing.t
-touch.t unixsocket.t whitespace.t
+quit.t refhang.t shutdown.t slabhang.t stats.t stats-detail.t
+strtol-testing.t touch.t unixsocket.t watcher_connid.t whitespace.t
 ascii-auth.t binary-sasl.t
 ssl_cert_refresh.t ssl_ports.t ssl_proto_version.t
 ssl_session_resumption.t ssl_settings.t ssl_verify_modes.t
@@ -51,7 +53,10 @@ ssl_session_resumption.t ssl_settings.t ssl_verify_modes.t
 # harness's TLS mode is TCP only), and binary-sasl.t's client calls
 # send() on the socket, which IO::Socket::SSL does not implement (the
 # file dies before its SASL cases, against memcached too).
-TLS_SKIP="unixsocket.t binary-sasl.t"
+# getset.t and lru-crawler.t (108,000 steps of protocol, not transport)
+# are left out of the TLS pass for make test's time; watcher_connid.t
+# because a watcher over TLS is refused (watch.c: not yet).
+TLS_SKIP="unixsocket.t binary-sasl.t getset.t lru-crawler.t watcher_connid.t"
 # file: reason (docs/plmcd.md keeps the same list and says more)
 LACKS="
 udp.t: no UDP
@@ -69,28 +74,18 @@ dash-M.t: -M refused
 item_size_max.t: items over 1 MiB (-I 2m and up) refused
 dyn-maxbytes.t: cache_memlimit: the store's size is fixed at create
 line-lengths.t: checks memcached's doc/protocol.txt, not the server
-stats.t: memcached's exact field list (LRU, slab-mover internals)
 stats-conns.t: 11 of 12 pass; the 12th reads the UDP listener row (no UDP)
-watcher.t: watch not yet
-watcher_connid.t: watch not yet
-lru-crawler.t: lru_crawler commands and metadump not yet
-lru-maintainer.t: segmented LRU (hot/warm/cold) and its counters
-lru.t: segmented LRU
-getset.t: sizes growing to 1 MiB: the connection closes after 540 of 37,991 steps (not yet understood)
-slabs_reassign.t: 127 of 131 pass; the rest check memcached's page counts after its mover
-slabs-reassign2.t: 8 of 12 pass; the rest compare total_malloced (memcached's allocator)
+watcher.t: the evictions stream: the store evicts inside its calls and names no evicted key (the file waits for one; its 13 steps before pass: fetchers, skipped lines, long keys, connevents)
+lru-maintainer.t: memcached's segmented LRU (hot/warm/cold/temp) and its maintainer's counters; the store evicts with a CLOCK per class
+lru.t: memcached's segmented LRU; the store evicts with a CLOCK per class
+slabs_reassign.t: 129 of 131 pass; the rest expect a second page moved at once from the same class
+slabs-reassign2.t: 8 of 12 pass; the rest check pages automove hands back to the global pool and total_malloced after it
 slabs-reassign-chunked.t: slab moves and chunked items
 chunked-items.t: chunked items over 1 MiB; slab_chunk_max
 conn-limits.t: read_buf_mem_limit: no per-connection buffer limit
 flush-all.t: -C with a same-second flush: memcached loses a set (plmc keeps it)
-issue_14.t: total_malloced of memcached's allocator
-issue_22.t: memcached's slab class numbering (class 31)
-issue_29.t: memcached's item-size class choice
-issue_41.t: memcached's chunk arithmetic (a store of -m 3)
-issue_42.t: mem_requested of memcached's item headers
+issue_14.t: 20 of 21 pass; memcached reuses expired items' chunks before a new page, the store takes the free page first
 issue_67.t: memcached's MEMCACHED_PORT_FILENAME and -p 0 as a random port
-issue_163.t: the LRU crawler's reclaim counters
-issue_183.t: the LRU crawler's reclaim counters
 "
 
 src=${MC_SRC:-}

@@ -8,12 +8,18 @@
 #  2b. sizeshift.py: issue 14's size shift (16 MiB) and size sweep
 #     (64 MiB) on fresh plmcd and memcached servers: every set stored.
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
-#     binary magic, oversize values, idle connections, the -c limit.
-#  5. operator flags: root without -u refused, -d -P -u nobody serves as
-#     nobody from a store of its own, -d -n leaves no stale attachment;
+#     binary magic, oversize values, idle connections, the -c limit; a
+#     20,000-key get; a watcher's log lines; a 60,000-item metadump read
+#     slowly.
+#  5. operator flags: an idle plmcd does not wake (and SIGTERM still
+#     stops it), root without -u refused, -d -P -u nobody serves as
+#     nobody from a store of its own, -d -n leaves no stale attachment,
+#     -d reports a store error and exits 1; plmcd.service's options as an
+#     unprivileged user on a store made with --group (docs/install.md);
 #     the systemd unit's exposure against memcached's.
 #  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
-#     client's load, every request answered.
+#     client's load, every request answered; memcdump (lru_crawler
+#     metadump) lists 300 keys just stored.
 #  3b. netsec.py: TLS (-Z) with pymemcache's tls_context and Python's
 #     ssl (set/get, a plain client refused, a stalled handshake that
 #     blocks nobody, ssl_verify_mode with a right and a wrong CA), the
@@ -29,7 +35,10 @@ cd "$(dirname "$0")/../.."
 B=$PWD/build
 tmp=$(mktemp -d /tmp/plmcd-test.XXXXXX)
 store=pt$$
-port=$((21000 + RANDOM % 20000))
+# below the kernel's ephemeral range (32768-60999): the hostile cases
+# open thousands of client connections, and one of them holding port + 1
+# as its local port made a later listener's bind fail
+port=$((21000 + RANDOM % 11000))
 pids=()
 pass=0
 fail=0
@@ -116,6 +125,51 @@ else
 	echo "FAIL memcslap missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
+# flags and exptime past 32 bits: memcached cuts them to 32 bits (2**31
+# seconds is in the past, 2**32 is 0; flags 2**32 is 0), a sign on flags
+# or a number beyond a long is its CLIENT_ERROR: the same bytes back.
+limits32() {
+	/usr/bin/python3 - "$tmp/mc.sock" "$tmp/pl.sock" <<'PY'
+import socket, sys, time
+cmds = (b"set x32a 0 2147483648 1\r\nx\r\nget x32a\r\n"
+        b"set x32b 4294967296 0 1\r\nx\r\nget x32b\r\n"
+        b"set x32c 0 4294967296 1\r\nx\r\nget x32c\r\n"
+        b"touch x32c 2147483648\r\nget x32c\r\n"
+        b"set x32d -1 0 1\r\nx\r\nset x32e 0 99999999999999999999 1\r\nx\r\n"
+        b"gat 4294967296 x32b\r\nflush_all 4294967296\r\n")
+out = []
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall(cmds)
+    time.sleep(0.3)
+    out.append(s.recv(65536))
+print(out[0])
+print(out[1])
+sys.exit(0 if out[0] == out[1] and out[0].count(b"STORED") == 3 else 1)
+PY
+}
+check "flags and exptime past 32 bits: memcached's answers, byte for byte" limits32
+# memcdump reads "lru_crawler metadump all" (the store's item walk)
+dump_check() {
+	/usr/bin/python3 - "$port" <<'PY' || return 1
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+for i in range(300):
+    s.sendall(b"set dump-%d 0 0 1\r\nx\r\n" % i)
+    s.recv(100)
+PY
+	memcdump --servers="127.0.0.1:$port" >"$tmp/dump" || return 1
+	n=$(grep -c '^dump-[0-9]*$' "$tmp/dump")
+	echo "$n of 300 keys dumped, $(wc -l <"$tmp/dump") in all"
+	[ "$n" = 300 ]
+}
+if command -v memcdump >/dev/null; then
+	check "memcdump (lru_crawler metadump over the store's walk)" dump_check
+else
+	echo "FAIL memcdump missing (scripts/deps.sh installs libmemcached-tools)"
+	fail=$((fail + 1))
+fi
 echo "-- operator flags (-u, -d, -P, own and shared stores)"
 ask_version() { # port: "VERSION ..." or nothing
 	/usr/bin/python3 - "$1" <<'PY' 2>/dev/null
@@ -170,6 +224,59 @@ shared_m_said() { # -n of a store that exists: -m is ignored, and said so
 	"$B/plctl" destroy "$store-m" --force >/dev/null
 	grep -q "exists: -m 64 ignored" "$tmp/m.err"
 }
+daemon_store_error() { # -d with a store it may not attach: the parent says so, exit 1
+	"$B/plctl" create "$store-p" --size 8M >/dev/null || return 1 # root's, 0600
+	"$B/plmcd" -u nobody -n "$store-p" -d -P "$tmp/e.pid" -p "$op_port" 2>"$tmp/e.err"
+	local rc=$?
+	cat "$tmp/e.err"
+	"$B/plctl" destroy "$store-p" --force >/dev/null
+	echo "rc $rc"
+	[ "$rc" = 1 ] && grep -q "plmcd: store $store-p: Permission denied" "$tmp/e.err" &&
+		[ ! -e "$tmp/e.pid" ] && [ -z "$(ask_version "$op_port")" ]
+}
+daemon_ok_silent() { # -d that serves: exit 0 once serving, the parent prints no error
+	"$B/plmcd" -u nobody -d -P "$tmp/o.pid" -p "$op_port" 2>"$tmp/o.err" || return 1
+	# served the moment the parent returns: no wait needed
+	local v pid
+	v=$(ask_version "$op_port")
+	pid=$(cat "$tmp/o.pid")
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$v"
+	cat "$tmp/o.err"
+	[ "$v" = "VERSION 1.6.18-plmc" ] && ! grep -qi "error\|denied" "$tmp/o.err"
+}
+# plmcd.service runs as User=plmcd, SupplementaryGroups=plmc, no
+# capabilities, with PLMCD_OPTS: its own options here (the store's name
+# and the port changed), as a user in a group of its own (users), not root.
+unit_opts() {
+	sed -n 's/^Environment=PLMCD_OPTS="\(.*\)"$/\1/p' tools/plmcd/plmcd.service |
+		sed "s/-n cache/-n $store-u/; s/-p 11211/-p $op_port/"
+}
+unit_store() { # create-args...: serve it as the unit would; echo the answer
+	"$B/plctl" create "$store-u" --size 64M "$@" >/dev/null || return 1
+	# shellcheck disable=SC2046 # the unit's options, split as systemd does
+	setpriv --reuid=nobody --regid=nogroup --groups=users \
+		"$B/plmcd" $(unit_opts) >/dev/null 2>"$tmp/u.err" &
+	local pid=$!
+	wait_port "$op_port"
+	ask_version "$op_port"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	cat "$tmp/u.err" >&2
+	"$B/plctl" destroy "$store-u" --force >/dev/null
+}
+unit_group_store() { # the documented store: --group users --mode 0660
+	local v
+	[ -n "$(unit_opts)" ] || { echo "no PLMCD_OPTS in the unit"; return 1; }
+	v=$(unit_store --mode 0660 --group users)
+	echo "options: $(unit_opts); with --group: $v"
+	[ "$v" = "VERSION 1.6.18-plmc" ] || return 1
+	# control: the same store without --group is root's group: refused
+	v=$(unit_store --mode 0660 2>/dev/null)
+	echo "without --group: ${v:-nothing served}"
+	[ -z "$v" ] && grep -q "Permission denied" "$tmp/u.err"
+}
 flags_fd() { # -F refuses flush_all (text and binary); -D turns prefix stats on
 	"$B/plmcd" -u root -F -D / -p "$op_port" 2>/dev/null &
 	local pid=$! r
@@ -209,11 +316,36 @@ listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 }
 check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
 
+# Context switches of every thread of process $1, summed.
+switches() {
+	cat /proc/"$1"/task/*/status 2>/dev/null |
+		awk '/voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'
+}
+idle_quiet() { # an idle plmcd (4 workers, a store watcher) does not wake; SIGTERM still stops it
+	"$B/plmcd" -u root -t 4 -n "$store-q" -p "$op_port" 2>"$tmp/q.err" &
+	local pid=$! a b v
+	wait_port "$op_port" || { kill "$pid"; return 1; }
+	v=$(ask_version "$op_port")
+	sleep 1.5 # the watcher parks one look after the last call
+	a=$(switches "$pid")
+	sleep 2
+	b=$(switches "$pid")
+	kill "$pid"
+	wait_gone "$pid" || { echo "SIGTERM did not stop it"; kill -9 "$pid"; return 1; }
+	"$B/plctl" destroy "$store-q" >/dev/null 2>&1
+	echo "$v; $((b - a)) switches in 2 s idle (before: 5 a second per worker); stopped by SIGTERM"
+	[ "$v" = "VERSION 1.6.18-plmc" ] && [ $((b - a)) -le 2 ]
+}
+[ "$(id -u)" = 0 ] && check "idle plmcd: no wake-ups, SIGTERM still stops it" idle_quiet
+
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused
 	check "-d -P -u nobody: daemon serves as nobody, own store destroyed at exit" daemon_user
 	check "-d -n: shared store, plain destroy after the daemon exits (no stale attach)" daemon_shared
 	check "-n of an existing store with -m: ignored, and said so" shared_m_said
+	check "-d with a store it may not attach: the error, exit 1, nothing left" daemon_store_error
+	check "-d: exit 0 only once serving" daemon_ok_silent
+	check "the unit's options as a service user on a --group store (and refused without)" unit_group_store
 else
 	echo "SKIP -u checks (not root)"
 fi
@@ -224,5 +356,36 @@ score=$(systemd-analyze security --offline=true tools/plmcd/plmcd.service 2>/dev
 	sed -n 's/.*Overall exposure level for plmcd.service: \([0-9.]*\).*/\1/p')
 check "plmcd.service exposure ${score:-?} <= 4.8 (Debian's memcached.service)" \
 	awk -v s="$score" 'BEGIN { exit !(s != "" && s + 0 <= 4.8) }'
+m_values() { # -m as memcached reads it (MiB; m/g suffix); bad ones named with the bounds
+	local m out
+	for m in -5 99999999 abc 4k; do
+		out=$("$B/plmcd" "${user[@]}" -m "$m" -p 0 -s "$tmp/m.sock" 2>&1) && return 1
+		echo "$out"
+		grep -q "^plmcd: -m $m: the store's size in MiB (memcached's -m), 4 to [0-9]*" <<<"$out" || return 1
+	done
+	"$B/plmcd" "${user[@]}" -m 8m -p 0 -s "$tmp/m.sock" 2>"$tmp/m8.err" &
+	local pid=$!
+	wait_for "$tmp/m.sock"
+	out=$(/usr/bin/python3 -c "
+from pymemcache.client.base import Client
+print(Client('$tmp/m.sock').stats()[b'limit_maxbytes'])")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	echo "-m 8m: limit_maxbytes $out"
+	[ -n "$out" ] && [ "$out" -gt $((6 << 20)) ] && [ "$out" -le $((8 << 20)) ]
+}
+check "-m 8m is 8 MiB; -m -5, 99999999, abc, 4k refused naming -m and its bounds" m_values
+check "--version: memcached's version and the plmc release" \
+	sh -c "'$B/plmcd' --version | grep -Eqx 'plmcd 1\.6\.18-plmc \(plmc [0-9]+\.[0-9]+\.[0-9]+\)'"
+[ -e /dev/plmc ] ||
+	check "its own store under kmod without the module: says so, not 'leftover'" \
+		sh -c "PLMC_BACKEND=kmod '$B/plmcd' ${user[*]} -p 0 -s '$tmp/k.sock' 2>'$tmp/k.err';
+			cat '$tmp/k.err'; grep -q 'the plmc module is not loaded' '$tmp/k.err' &&
+			! grep -q leftover '$tmp/k.err'"
+# The unit allows mbind (the store's NUMA policy) after ~@resources:
+# systemd's own reading of the filter, not the file's text.
+check "plmcd.service's system call filter lets mbind through" \
+	sh -c "systemd-analyze security --offline=true tools/plmcd/plmcd.service 2>/dev/null |
+		grep -q 'SystemCallFilter=~@resources.*mbind is allowed'"
 echo "plmcd: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <time.h>
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <plmc/gate.h>
 #include "util.h"
 
@@ -224,12 +227,51 @@ START_TEST(create_flags_checked)
 		.size = sizeof(o),
 		.store_size = UT_STORE_SIZE,
 		.mode = 0600,
-		.flags = 0x2,
+		/* the lowest bit above every known flag (0x2 is now
+		 * PLMC_CREATE_GROUP) */
+		.flags = (PLMC_CREATE_FLAGS << 1) & ~PLMC_CREATE_FLAGS,
 	};
 
 	ut_make_name("flags");
 	ut_rc(plmc_create_ex(ut_name, &o), -EINVAL);
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -ENOENT);
+	/* a gid without PLMC_CREATE_GROUP is a mistake, not ignored */
+	o.flags = 0;
+	o.gid = 100;
+	ut_rc(plmc_create_ex(ut_name, &o), -EINVAL);
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), -ENOENT);
+}
+END_TEST
+
+/* PLMC_CREATE_GROUP: the store's group (none: the file's), mode as given;
+ * without it the caller's egid. Root may name any group. */
+START_TEST(create_group)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o),
+		.store_size = UT_STORE_SIZE,
+		.mode = 0660,
+		.flags = PLMC_CREATE_GROUP,
+		.gid = 4242,
+	};
+	char path[128];
+	struct stat st;
+
+	if (geteuid() != 0)
+		return; /* another user may name only its own groups */
+	ut_make_name("group");
+	ut_rc(plmc_create_ex(ut_name, &o), 0);
+	snprintf(path, sizeof(path), "/dev/shm/plmc.%s", ut_name);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_gid, 4242);
+	ck_assert_uint_eq(st.st_mode & 0777, 0660);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+	o.flags = 0;
+	o.gid = 0;
+	ut_rc(plmc_create_ex(ut_name, &o), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_gid, getegid());
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
 }
 END_TEST
 
@@ -253,6 +295,7 @@ int main(void)
 	tcase_set_timeout(tp, 30);
 	tcase_add_test(tp, prod_refuses_test_ops);
 	tcase_add_test(tp, create_flags_checked);
+	tcase_add_test(tp, create_group);
 	suite_add_tcase(s, tp);
 	return ut_run(s);
 }

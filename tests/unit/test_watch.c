@@ -3,13 +3,16 @@
  * tests/unit/test_watch.c - the none backend's death watcher (libpl/live.c).
  *
  * It must not wake while nothing happens (it blocks in poll on inotify),
- * and it must still mark a dead attachment's slots on its own, with no
+ * nor while only other processes call (it parks while this one makes no
+ * call), and it must still mark a dead attachment's slots on its own, with no
  * call from this process to prompt it: a survivor spinning on a dead
  * holder's lock depends on that. The store is read directly (none
  * backend: mapped readable here) to see the mark.
  */
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include "util.h"
 #include <plmc/layout.h>
@@ -69,6 +72,55 @@ START_TEST(watcher_idle)
 	nanosleep(&ts, NULL);
 	b = watcher_switches();
 	ck_assert_msg(b - a <= 2, "watcher woke %ld times while idle", b - a);
+}
+END_TEST
+
+/*
+ * Parked: once this process stops calling, its watcher sleeps with no
+ * timeout even while another attachment calls without pause (before, it
+ * woke every 16 ms then to ask /proc about that caller: 60 a second).
+ * Control: a call of this process wakes it again.
+ */
+START_TEST(watcher_parks)
+{
+	struct timespec settle = {1, 200 * 1000 * 1000};
+	struct timespec ms100 = {0, 100 * 1000 * 1000};
+	long a, b;
+	int st;
+	/* Shared: the child calls until told to stop (its exit would
+	 * wake the watcher: a close event). */
+	int *stop = mmap(NULL, sizeof(*stop), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	ck_assert(stop != MAP_FAILED);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) { /* calls without a pause */
+		char buf[8];
+		size_t len;
+
+		/* A failed assert ends the parent: end with it. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) ||
+		    plmc_attach(ut_name, PLMC_USE_AUTO))
+			_exit(2);
+		while (!__atomic_load_n(stop, __ATOMIC_RELAXED))
+			plmc_get("k", 1, buf, sizeof(buf), &len, NULL, NULL);
+		_exit(0);
+	}
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	nanosleep(&settle, NULL); /* two looks: the second one parks */
+	a = watcher_switches();
+	ck_assert_int_ge(a, 0);
+	nanosleep(&settle, NULL);
+	b = watcher_switches();
+	ck_assert_msg(b - a <= 1, "watcher woke %ld times while parked", b - a);
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	nanosleep(&ms100, NULL);
+	ck_assert_msg(watcher_switches() > b, "a call did not wake it");
+	__atomic_store_n(stop, 1, __ATOMIC_RELAXED);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && !WEXITSTATUS(st));
 }
 END_TEST
 
@@ -140,6 +192,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, watcher_idle);
 	tcase_add_test(tc, watcher_sees_death);
+	tcase_add_test(tc, watcher_parks);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

@@ -14,9 +14,10 @@ ATK_PROGS := $(patsubst tests/attacks/%.c,$(B)/vm/%,$(ATK_SRCS))
 # A share of the host's store tests (Check programs from tests/unit/),
 # run on the real module: every command, the settings, 4x2 stress, the
 # meta op (its one-winner races through the real gate), page moves, the
+# item walk (lock-free reads and reclaim through the real gate), the
 # table's growth (its small scale: STRESS_OPS is set there).
 VM_UNITS := $(patsubst %,$(B)/vm/ut_%,test_cmds test_settings test_stress \
-	      test_limits test_evict test_meta test_move test_table)
+	      test_limits test_evict test_meta test_move test_walk test_table)
 # The libraries atk_dlopen loads after attach (tests/attacks/xlib.c): no
 # libc, no dependencies, so the static test program can dlopen them.
 XLIBS := $(patsubst %,$(B)/vm/xlib_%.so,clean wrpkru xrstor)

@@ -73,6 +73,52 @@ static int t_other_uid_create_destroy(void)
 	return 0;
 }
 
+#define MEMBER 12346 /* a uid whose supplementary group is OTHER, or not */
+
+/* uid and gid MEMBER, with the group OTHER among its groups or not. */
+static int become_member(int in_group)
+{
+	gid_t g = OTHER;
+
+	if (setgroups(in_group ? 1 : 0, &g) ||
+	    setresgid(MEMBER, MEMBER, MEMBER) ||
+	    setresuid(MEMBER, MEMBER, MEMBER))
+		return VM_FAIL("dropping to uid %d: %s", MEMBER,
+			       strerror(errno));
+	return 0;
+}
+
+/* Root made perm.group 0660 with PLMC_CREATE_GROUP OTHER (plctl create
+ * --group): the module keeps that group and lets its members in. */
+static int t_group_member(void)
+{
+	struct plmc_info_args a;
+
+	VM_CHECK(info("perm.group", &a) == 0 && a.gid == OTHER &&
+			 a.uid == 0 && a.mode == 0660,
+		 "perm.group is %u:%u %o, not 0:%d 0660", a.uid, a.gid, a.mode,
+		 OTHER);
+	if (become_member(1) || vm_attach("perm.group"))
+		return -1;
+	if (vm_roundtrip("from.member", "group"))
+		return -1;
+	vm_note("gid %d 0660: a member of the group attaches", OTHER);
+	return 0;
+}
+
+/* The control: the same uid without the group is refused. */
+static int t_group_outsider(void)
+{
+	int rc;
+
+	if (become_member(0))
+		return -1;
+	rc = plmc_attach("perm.group", PLMC_USE_KMOD);
+	VM_CHECK(rc == -EACCES, "uid %d outside group %d attaching: %s",
+		 MEMBER, OTHER, plmc_strerror(rc));
+	return 0;
+}
+
 /* An attached process: attach, call, report, wait, call again. */
 static int holder(int ready, int go)
 {
@@ -143,10 +189,27 @@ static int t_attach_twice(void)
 	return vm_roundtrip("twice", "ok");
 }
 
+static int fresh_group(void)
+{
+	struct plmc_create_opts o = {
+		.size = sizeof(o), .store_size = VM_STORE_SIZE, .mode = 0660,
+		.use = PLMC_USE_KMOD, .flags = PLMC_CREATE_GROUP, .gid = OTHER,
+	};
+	int rc;
+
+	plmc_destroy("perm.group", 1, PLMC_USE_KMOD);
+	rc = plmc_create_ex("perm.group", &o);
+	if (rc)
+		return VM_FAIL("create perm.group --group %d: %s", OTHER,
+			       plmc_strerror(rc));
+	return 0;
+}
+
 int main(void)
 {
 	vm_init();
-	if (vm_fresh("perm.private", 0600) || vm_fresh("perm.public", 0666)) {
+	if (vm_fresh("perm.private", 0600) || vm_fresh("perm.public", 0666) ||
+	    fresh_group()) {
 		printf("FAIL perm.setup: %s\n", vm_sh->why);
 		return 1;
 	}
@@ -154,6 +217,9 @@ int main(void)
 	vm_run("perm.other_uid_create_destroy", t_other_uid_create_destroy);
 	vm_run("perm.destroy_busy_then_force", t_destroy_busy);
 	vm_run("perm.attach_twice", t_attach_twice);
+	vm_run("perm.group_member_attaches", t_group_member);
+	vm_run("perm.group_outsider_refused", t_group_outsider);
+	plmc_destroy("perm.group", 1, PLMC_USE_KMOD);
 	plmc_destroy("perm.private", 1, PLMC_USE_KMOD);
 	plmc_destroy("perm.public", 1, PLMC_USE_KMOD);
 	return vm_done();

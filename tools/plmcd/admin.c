@@ -220,6 +220,10 @@ int admin_run(struct conn *c, struct cmd *k)
 		cmd_slabs(c, k, words);
 	else if (!strcmp(v, "debugtime"))
 		cmd_debugtime(c, k);
+	else if (!strcmp(v, "lru_crawler"))
+		crawler_command(c, k);
+	else if (!strcmp(v, "watch"))
+		watch_command(c, k);
 	else if (!strcmp(v, "refresh_certs"))
 		cmd_refresh_certs(c, k);
 	else

@@ -173,6 +173,8 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 		       w->scratch_len);
 	if (!touch)
 		detail_record(q->key, q->klen, DETAIL_GET, rc == PLMC_OK);
+	if (with_val)
+		watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
 	if (rc == PLMC_NOT_FOUND) {
 		if (q->quiet)
 			return;
@@ -197,6 +199,23 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 	if (with_key)
 		buf_add(&c->out, q->key, q->klen);
 	buf_add(&c->out, w->scratch, m.vlen);
+}
+
+/* The command as memcached's watchers name it (watch.c). */
+static const char *store_word(const struct bin_req *q)
+{
+	switch (q->base) {
+	case OP_ADD:
+		return "add";
+	case OP_REPLACE:
+		return "replace";
+	case OP_APPEND:
+		return "append";
+	case OP_PREPEND:
+		return "prepend";
+	default:
+		return q->cas ? "cas" : "set";
+	}
 }
 
 /* set add replace append prepend (and their quiet forms); a CAS in the
@@ -225,6 +244,7 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 	detail_record(q->key, q->klen, DETAIL_SET, 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
 	stats_store_rc(rc);
+	watch_item_store(c, q->key, q->klen, rc, store_word(q), m.ttl, q->vlen);
 	if (rc == PLMC_E_TOOBIG && q->base == OP_SET)
 		plmc_delete(q->key, q->klen); /* as the text protocol's set */
 	if (rc == PLMC_STORED)

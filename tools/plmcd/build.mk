@@ -7,4 +7,5 @@ PLMCD_LIBS := -lssl -lcrypto -lsasl2
 
 $(PLMCD): $(PLMCD_SRC) tools/plmcd/plmcd.h include/plmc.h $(B)/libpl.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_USER) -o $@ $(PLMCD_SRC) $(B)/libpl.a $(PLMCD_LIBS)
+	$(CC) $(CFLAGS_USER) -DPLMC_VERSION='"$(PLMC_VERSION)"' -o $@ \
+		$(PLMCD_SRC) $(B)/libpl.a $(PLMCD_LIBS)

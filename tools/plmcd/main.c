@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -58,14 +59,29 @@ static volatile sig_atomic_t reload_auth; /* SIGHUP: -Y read again */
 static struct worker workers[PLMCD_MAX_THREADS];
 static unsigned next_worker;
 static volatile sig_atomic_t stopping;
+/* An eventfd in every worker's epoll, edge-triggered and never read: a
+ * signal (stop, SIGHUP) writes it, so every worker wakes once to look at
+ * the flags. Workers block with no timeout otherwise (unless -o
+ * idle_timeout needs sweeps): an idle plmcd does not wake. */
+static int wake_fd = -1;
 static char own_store[64]; /* PLMC_NAME_LEN: [A-Za-z0-9._-]{1,63} */ /* set when the store is ours */
 
 static void on_signal(int sig)
 {
+	static const uint64_t one = 1;
+	int e = errno;
+	ssize_t r = 0;
+
 	if (sig == SIGHUP)
 		reload_auth = 1;
 	else
 		stopping = 1;
+	/* write(): async-signal-safe; it cannot fail here (a counter
+	 * near 2^64 would only drop this wake). */
+	if (wake_fd >= 0)
+		r = write(wake_fd, &one, sizeof(one));
+	(void)r;
+	errno = e;
 }
 
 static uint64_t now_sec(void)
@@ -193,6 +209,15 @@ static void conn_link(struct worker *wk, struct conn *c)
 
 static void conn_close(struct worker *wk, struct conn *c)
 {
+	/* memcached's close reasons: a quit or the client's close is
+	 * normal, an idle kick says so, a protocol error ends it */
+	const char *why = c->kicked		   ? "idle_timeout"
+			  : c->closing && !c->quit ? "error"
+						   : "normal";
+
+	watch_conn(c, why);
+	watch_drop(c); /* before the descriptor goes (watch.c) */
+	dump_drop(c);
 	for (int i = 0; c->yielded && i < wk->nyield; i++)
 		if (wk->yield[i] == c)
 			wk->yield[i] = NULL;
@@ -282,6 +307,7 @@ static void conn_accept(int *lp)
 		conn_close(wk, c);
 		return;
 	}
+	watch_conn(c, NULL);
 	if (g_opt.verbose)
 		fprintf(stderr, "<%d new client connection\n", fd);
 }
@@ -335,9 +361,20 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 	return 0;
 }
 
-static void conn_finish(struct worker *wk, struct conn *c)
+static void conn_finish(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
-	if (conn_flush(wk->ep, c) < 0 || c->closing)
+	int rc;
+
+	/* A metadump goes on a chunk at a time as its output drains
+	 * (dump.c); what was sent after it runs once it has ended. */
+	while ((rc = conn_flush(wk->ep, c)) == 0 && !c->closing && c->dump &&
+	       c->out.off == c->out.len) {
+		dump_more(c);
+		if (!c->dump && c->in.off < c->in.len &&
+		    conn_input(wk, c, w) < 0)
+			c->closing = 1;
+	}
+	if (rc < 0 || c->closing)
 		conn_close(wk, c);
 }
 
@@ -357,7 +394,7 @@ static void run_yielded(struct worker *wk, struct worker_ctx *w)
 		c->yielded = 0;
 		if (conn_input(wk, c, w) < 0)
 			c->closing = 1;
-		conn_finish(wk, c);
+		conn_finish(wk, c, w);
 	}
 }
 
@@ -390,7 +427,7 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 			break;
 	}
 flush:
-	conn_finish(wk, c);
+	conn_finish(wk, c, w);
 	return;
 close:
 	conn_close(wk, c);
@@ -414,6 +451,7 @@ static void idle_sweep(struct worker *wk)
 		if (now - c->last > (uint64_t)g_opt.idle_timeout) {
 			__atomic_add_fetch(&g_server.idle_kicks, 1,
 					   __ATOMIC_RELAXED);
+			c->kicked = 1;
 			conn_close(wk, c);
 		}
 	}
@@ -434,11 +472,17 @@ static void *worker_main(void *arg)
 		epoll_ctl(wk->ep, EPOLL_CTL_ADD, listen_fds[i], &ev);
 	}
 	while (!stopping) {
-		int n = epoll_wait(wk->ep, evs, 64, wk->nyield ? 0 : 200);
+		/* Sweeps need a clock; nothing else does (wake_fd). */
+		int n = epoll_wait(wk->ep, evs, 64,
+				   wk->nyield		? 0
+				   : g_opt.idle_timeout ? 200
+							: -1);
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 
+			if (p == &wake_fd)
+				continue; /* the flags are read below */
 			if ((int *)p >= listen_fds &&
 			    (int *)p < listen_fds + nlisten)
 				conn_accept(p);
@@ -508,6 +552,23 @@ static void conns_report(struct buf *b)
 				   "conn_waiting");
 			buf_printf(b, "STAT %d:secs_since_last_cmd %llu\r\n",
 				   c->fd, (unsigned long long)(now - c->last));
+		}
+		pthread_mutex_unlock(&workers[w].lock);
+	}
+}
+
+/* "stats": the connections' buffers, under each worker's lock as above
+ * (the sizes are read as they stand: a running worker may change them). */
+static void bufs_report(struct server_bufs *sb)
+{
+	for (int w = 0; w < g_opt.threads; w++) {
+		pthread_mutex_lock(&workers[w].lock);
+		for (struct conn *c = workers[w].head; c; c = c->next) {
+			sb->in_count += !!c->in.cap;
+			sb->in_bytes += c->in.cap;
+			sb->in_free += c->in.cap - c->in.len;
+			sb->out_count += !!c->out.cap;
+			sb->out_bytes += c->out.cap;
 		}
 		pthread_mutex_unlock(&workers[w].lock);
 	}
@@ -629,7 +690,12 @@ static int create_store(const char *name)
 		.use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
-		.slab_min = g_opt.slab_min,
+		/* memcached's ladder unless told: smallest chunk 48 + its
+		 * -n 48 = 96 bytes, ours 56 + 40, so the class numbers a
+		 * client sees (stats slabs, cachedump, slabs reassign) are
+		 * memcached's */
+		.slab_min =
+			g_opt.slab_min ? g_opt.slab_min : PLMCD_SLAB_MIN_DEF,
 		/* debugtime moves the store clock: a test image's op only */
 		.flags = g_opt.debug_time ? PLMC_CREATE_TEST_IMAGE : 0,
 	};
@@ -645,8 +711,14 @@ static int attach_store(void)
 	if (!g_opt.store) {
 		rc = plmc_destroy(name, 0, PLMC_USE_AUTO);
 		if (rc < 0 && rc != -ENOENT) {
-			fprintf(stderr, "plmcd: leftover store %s: %s\n", name,
-				plmc_strerror(rc));
+			/* Only a store that is there is a leftover: no module,
+			 * no PKU, a bad backend are said as they are. */
+			fprintf(stderr, "plmcd: %s %s: %s\n",
+				rc == -EBUSY || rc == -EPERM || rc == -EACCES
+					? "leftover store (a plmcd killed "
+					  "before its exit?)"
+					: "store",
+				name, plmc_strerror(rc));
 			own_store[0] = 0;
 			return rc;
 		}
@@ -698,10 +770,19 @@ static int write_pidfile(void)
 
 static int start_workers(pthread_t *tid)
 {
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+				  .data.ptr = &wake_fd };
+
+	wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (wake_fd < 0) {
+		perror("plmcd: eventfd");
+		return -1;
+	}
 	for (int i = 0; i < g_opt.threads; i++) {
 		workers[i].ep = epoll_create1(EPOLL_CLOEXEC);
 		pthread_mutex_init(&workers[i].lock, NULL);
-		if (workers[i].ep < 0) {
+		if (workers[i].ep < 0 ||
+		    epoll_ctl(workers[i].ep, EPOLL_CTL_ADD, wake_fd, &ev)) {
 			perror("plmcd: epoll");
 			return -1;
 		}
@@ -717,7 +798,9 @@ static int start_workers(pthread_t *tid)
 /*
  * Order: listen (the address is ours), daemonize, pid file, drop root,
  * then attach: the store is attached by the process that serves it, so
- * a daemon's parent leaves no attach count behind.
+ * a daemon's parent leaves no attach count behind. With -d the parent
+ * waits until the child serves (daemon.c): an error up to then is
+ * printed by the parent, which exits 1.
  */
 static int setup(void)
 {
@@ -730,10 +813,8 @@ static int setup(void)
 	if (tls_setup() < 0 || sasl_setup() < 0 ||
 	    (g_opt.auth_file && auth_load(g_opt.auth_file) < 0))
 		return -1;
-	if (g_opt.daemonize && daemon(0, 0)) {
-		perror("plmcd: daemon");
+	if (g_opt.daemonize && daemon_start() < 0)
 		return -1;
-	}
 	if (write_pidfile() < 0 || drop_privileges() < 0)
 		return -1;
 	return attach_store();
@@ -747,6 +828,7 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	opts_parse(argc, argv);
+	signal(SIGPIPE, SIG_IGN); /* -d: a parent gone before daemon_ready */
 	if (setup() < 0)
 		goto out;
 	sigaction(SIGTERM, &sa, NULL);
@@ -760,6 +842,7 @@ int main(int argc, char **argv)
 	g_server.tcpport = g_opt.port;
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
 	g_server.conns = conns_report;
+	g_server.bufs = bufs_report;
 	if (start_workers(tid) < 0)
 		goto out;
 	fprintf(stderr, "plmcd: serving %s store %s (backend %s)%s%s\n",
@@ -767,6 +850,7 @@ int main(int argc, char **argv)
 		g_opt.store ? g_opt.store : own_store,
 		plmc_backend(), g_opt.port ? " on tcp" : "",
 		g_opt.unix_path ? " and unix socket" : "");
+	daemon_ready(); /* -d: the parent exits 0 now */
 	for (int i = 0; i < g_opt.threads; i++)
 		pthread_join(tid[i], NULL);
 	for (int i = 0; i < g_opt.threads; i++)
@@ -777,6 +861,7 @@ out:
 		unlink(g_opt.unix_path);
 	if (g_opt.pidfile)
 		unlink(g_opt.pidfile);
+	crawler_wait(10000); /* a crawl thread's call must end first */
 	plmc_detach();
 	if (own_store[0])
 		plmc_destroy(own_store, 1, PLMC_USE_AUTO);

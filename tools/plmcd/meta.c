@@ -575,6 +575,7 @@ static void meta_get(struct conn *c, struct worker_ctx *w, struct cmd *k)
 	rc = plmc_meta(q.key, q.klen, &q.m, NULL, 0,
 		       q.value ? w->scratch : NULL,
 		       q.value ? w->scratch_len : 0);
+	watch_item_get(c, q.key, q.klen, rc == PLMC_OK, q.m.vlen);
 	if (rc == PLMC_NOT_FOUND) {
 		if (q.quiet)
 			return;
@@ -675,12 +676,24 @@ static void set_reply(struct conn *c, const struct cmd *k,
 }
 
 /* ms <key> <datalen> <flags>*\r\n<data>\r\n */
+/* ms's mode as memcached's watchers name the command. */
+static const char *ms_cmd(const struct meta_req *q)
+{
+	static const char *const names[] = {"set", "add", "replace", "append",
+					    "prepend"};
+
+	if (q->m.mode == PLMC_MS_SET && (q->m.mflags & PLMC_MF_CAS))
+		return "cas";
+	return q->m.mode < 5 ? names[q->m.mode] : "set";
+}
+
 static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 		       const char *data)
 {
 	struct meta_req q;
 	const char *err;
 	int64_t size;
+	int rc;
 
 	if (meta_common(c, k, &q, "CLIENT_ERROR options flags too long"))
 		return used;
@@ -711,8 +724,10 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 		q.m.mflags &= ~PLMC_MF_STALE;
 	finish(&q, PLMC_META_SET,
 	       PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE);
-	set_reply(c, k, &q,
-		  plmc_meta(q.key, q.klen, &q.m, data, (size_t)size, NULL, 0));
+	rc = plmc_meta(q.key, q.klen, &q.m, data, (size_t)size, NULL, 0);
+	watch_item_store(c, q.key, q.klen, rc, ms_cmd(&q), q.m.ttl,
+			 (size_t)size);
+	set_reply(c, k, &q, rc);
 	return used + (size_t)size + 2;
 }
 
@@ -929,6 +944,7 @@ void meta_too_many(struct conn *c, struct cmd *k)
 size_t meta_run(struct conn *c, struct worker_ctx *w, struct cmd *k,
 		size_t used, size_t avail, const char *data)
 {
+	__atomic_add_fetch(&g_server.cmd_meta, 1, __ATOMIC_RELAXED);
 	/* "noreply" means nothing to a meta command: it is a flag word. */
 	if (k->noreply) {
 		k->n++;

@@ -14,6 +14,7 @@
  * One difference by design: plmcd's -n names the store (shared with
  * local clients); memcached's -n (smallest chunk) is --slab-min-size.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,17 @@
 #include <openssl/ssl.h>
 
 #include "plmc.h"
+#include "plmc/layout.h" /* PLMC_STORE_MAX */
 #include "plmcd.h"
+
+#ifndef PLMC_VERSION
+#define PLMC_VERSION "unknown"
+#endif
 
 struct plmcd_opts g_opt = {
 	.addr = "127.0.0.1", .port = 11211, .threads = 4, .maxconns = 1024,
 	.unix_mask = 0700, .mb = 64, .backlog = 1024, .reqs_per_event = 20,
-	.proto = PROTO_AUTO,
+	.proto = PROTO_AUTO, .slab_reassign = 1, /* memcached 1.6's default */
 	/* memcached's TLS defaults */
 	.ssl_keyformat = SSL_FILETYPE_PEM, .ssl_min_version = TLS1_2_VERSION,
 	.ssl_wbuf_size = 16 * 1024,
@@ -65,6 +71,35 @@ static uint64_t parse_size(const char *s, const char *flag)
 		v <<= 20, end++;
 	if (*end)
 		die("%s: not a size", flag);
+	return v;
+}
+
+/*
+ * -m: the store's size in MiB, as memcached's -m (which reads the leading
+ * number and ignores the rest: "100m" is 100). A suffix m or g is taken
+ * for what it says (MiB, GiB); anything else, a sign, or a size no store
+ * can have is named with -m and the bounds.
+ */
+static uint64_t parse_mb(const char *s)
+{
+	const uint64_t max = PLMC_STORE_MAX >> 20;
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (end == s || *s == '-' || *s == '+' || errno)
+		v = 0, end = (char *)"?";
+	else if ((*end == 'g' || *end == 'G') && v <= max)
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		end++;
+	if (*end || v > max) {
+		fprintf(stderr, "plmcd: -m %s: the store's size in MiB "
+			"(memcached's -m), 4 to %llu; an m or g suffix "
+			"may follow\n", s, (unsigned long long)max);
+		exit(2);
+	}
 	return v;
 }
 
@@ -149,8 +184,8 @@ static const char *const o_internal[] = {
 	"hashpower", "no_hashexpand", "hash_algorithm", "tail_repair_time",
 	"lru_crawler_sleep", "lru_crawler_tocrawl", "hot_lru_pct",
 	"warm_lru_pct", "hot_max_factor", "warm_max_factor", "temporary_ttl",
-	"watcher_logbuf_size", "worker_logbuf_size", "slab_sizes",
-	"slab_chunk_max", "track_sizes", "no_inline_ascii_resp",
+	"worker_logbuf_size", "slab_sizes", "slab_chunk_max", "track_sizes",
+	"no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
 	"read_buf_mem_limit", "slab_automove_ratio", "slab_automove_window",
 	"slab_automove_freeratio", "sock_cookie_id", NULL,
@@ -158,8 +193,7 @@ static const char *const o_internal[] = {
 
 /* -o name that selects what plmc always does. */
 static const char *const o_always[] = {
-	"maxconns_fast", "lru_crawler", "no_lru_crawler", "lru_maintainer",
-	"no_lru_maintainer", "modern", "no_modern", NULL,
+	"maxconns_fast", "lru_maintainer", "no_lru_maintainer", "modern", NULL,
 };
 
 static int in_list(const char *const *l, const char *name)
@@ -264,6 +298,22 @@ static void ext_option(char *o)
 		refuse("-o no_maxconns_fast",
 		       "plmcd always answers \"ERROR Too many open "
 		       "connections\" and closes past -c");
+	} else if (!strcmp(o, "lru_crawler") || !strcmp(o, "no_lru_crawler")) {
+		/* memcached's crawler thread at start: here the "lru_crawler"
+		 * commands' switch (dump.c); the store reclaims on its own
+		 * either way */
+		crawler_on = o[0] == 'l';
+	} else if (!strcmp(o, "watcher_logbuf_size") && val) {
+		/* KiB of log lines a watcher may leave unread (watch.c) */
+		long kb = parse_long(val, "-o watcher_logbuf_size");
+
+		if (kb < 1 || kb > 1 << 20)
+			die("%s: 1 to 1048576 KiB", "-o watcher_logbuf_size");
+		watch_bufsize = (size_t)kb * 1024;
+	} else if (!strcmp(o, "no_modern")) {
+		/* memcached 1.4's defaults: no crawler, no slab moves */
+		crawler_on = 0;
+		g_opt.slab_reassign = 0;
 	} else if (in_list(o_always, o)) {
 		/* the store reclaims expired items on its own (clock hand). */
 	} else if (in_list(o_internal, o)) {
@@ -388,7 +438,7 @@ static int parse_flag(int c, const char *arg)
 static void parse_number_flag(int c, const char *arg)
 {
 	switch (c) {
-	case 'm': g_opt.mb = parse_size(arg, "-m"); g_opt.mb_set = 1; break;
+	case 'm': g_opt.mb = parse_mb(arg); g_opt.mb_set = 1; break;
 	case 'p': g_opt.port = (int)parse_long(arg, "-p"); g_opt.port_set = 1; break;
 	case 'a': g_opt.unix_mask = strtoul(arg, NULL, 8); break;
 	case 't':
@@ -473,7 +523,9 @@ void opts_parse(int argc, char **argv)
 			break;
 		case 'o': ext_options(optarg); break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("plmcd " PLMCD_VERSION "\n"); exit(0);
+		case 'V': /* memcached's line, then the plmc release */
+			printf("plmcd " PLMCD_VERSION " (plmc " PLMC_VERSION ")\n");
+			exit(0);
 		case 'i':
 			printf("plmcd is MIT licensed (see the plmc source "
 			       "tree's LICENSE).\n");

@@ -17,9 +17,12 @@
 
 #define PLMCD_VERSION "1.6.18-plmc"
 #define PLMCD_LINE_MAX 65536	/* a command line, keys included */
+#define PLMCD_GETLINE_MAX                                                      \
+	(16u << 20) /* a get or gets line (memcached: no limit) */
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
+#define PLMCD_SLAB_MIN_DEF 40 /* key + value room of class 1: 96-byte chunks */
 #define PLMCD_USER_MAX 255	/* an authenticated user's name, bytes */
 
 enum plmcd_proto { PROTO_AUTO, PROTO_ASCII, PROTO_BINARY };
@@ -54,6 +57,11 @@ extern struct plmcd_opts g_opt;
 
 void opts_parse(int argc, char **argv);
 
+/* -d (daemon.c): fork; the parent waits for daemon_ready() and exits 0,
+ * or relays the child's errors and exits 1. Return: 0 in the child. */
+int daemon_start(void);
+void daemon_ready(void);
+
 /* A growable byte buffer: [off, len) holds unconsumed bytes. */
 struct buf {
 	char *p;
@@ -83,6 +91,10 @@ struct conn {
 	 * arrives: `swallow` bytes still to drop.
 	 */
 	size_t swallow;
+	int watching; /* a watcher (watch.c): its input is ignored */
+	int quit;     /* closing on "quit" (a normal close, for watchers) */
+	int kicked;   /* closed by -o idle_timeout */
+	struct dump_state *dump; /* a metadump in progress (dump.c) */
 	/* TLS (tls.c): the connection's SSL, NULL on a plain listener */
 	void *tls;
 	int tls_want_write;	/* OpenSSL waits for the socket to drain */
@@ -152,6 +164,12 @@ int admin_run(struct conn *c, struct cmd *k);
  */
 int bin_run(struct conn *c, struct worker_ctx *w);
 
+/* The connections' buffers right now ("stats": read_buf_*, response_obj_*). */
+struct server_bufs {
+	uint64_t in_count, in_bytes, in_free;
+	uint64_t out_count, out_bytes;
+};
+
 /* Counters the server keeps beside the store's own (for "stats"). */
 struct server_stats {
 	uint64_t start_time;
@@ -169,6 +187,13 @@ struct server_stats {
 	/* "stats conns": one row set per listener and connection (main.c;
 	 * NULL where there are none, as in the fuzz target) */
 	void (*conns)(struct buf *b);
+	void (*bufs)(struct server_bufs *sb); /* main.c; NULL likewise */
+	uint64_t cmd_meta;		      /* meta commands run */
+	uint64_t crawler_starts;	      /* lru_crawler crawl runs */
+	uint64_t crawler_checked;	      /* items a crawl looked at */
+	/* watch (watch.c): log lines and watchers */
+	uint64_t log_written, log_dropped, log_sent, log_skipped;
+	uint64_t log_watchers;
 };
 extern struct server_stats g_server;
 
@@ -179,6 +204,37 @@ extern char detail_delim;
 void detail_record(const char *key, size_t klen, enum detail_op op, int hit);
 void detail_reset(void);
 void detail_command(struct buf *b, const char *what);
+
+/* dump.c: "lru_crawler ..." and "stats cachedump" over plmc_walk(). */
+extern int crawler_on;
+int crawler_running(void);
+void crawler_wait(int ms);
+void crawler_command(struct conn *c, struct cmd *k);
+void dump_cachedump(struct conn *c, struct cmd *k);
+/* The next chunk of c->dump, once what went before has been sent (main.c
+ * calls it while c->dump is set and the output is empty); its END ends
+ * it. dump_drop frees it unfinished (the connection closes). */
+void dump_more(struct conn *c);
+void dump_drop(struct conn *c);
+
+/* watch.c: memcached's "watch" log streams. */
+#define WATCH_FETCHERS	 1u
+#define WATCH_MUTATIONS	 2u
+#define WATCH_CONNEVENTS 4u
+#define WATCH_OTHER	 8u /* streams plmcd has nothing for */
+extern size_t watch_bufsize;
+int watch_wanted(unsigned flag);
+void watch_log(unsigned flag, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void watch_uri(const char *key, size_t n, char *dst);
+unsigned watch_class(size_t klen, size_t vlen);
+void watch_item_get(const struct conn *c, const char *key, size_t klen,
+		    int found, size_t vlen);
+void watch_item_store(const struct conn *c, const char *key, size_t klen,
+		      int rc, const char *cmd, int64_t exptime, size_t vlen);
+void watch_conn(const struct conn *c, const char *reason);
+int watch_command(struct conn *c, struct cmd *k);
+void watch_drop(struct conn *c);
 
 /* Count a store refused as too large or for memory (stats.c). */
 void stats_store_rc(int rc);

@@ -73,11 +73,17 @@ static int parse_u64(const char *s, uint64_t *v)
 	return errno || *end ? -1 : 0;
 }
 
+/*
+ * flags and exptime as memcached 1.6.18 reads them (safe_strtoul and
+ * safe_strtol into 32-bit variables): any number a long holds, cut to 32
+ * bits. So "set k 4294967296 0 1" stores flags 0, exptime 2147483648 is
+ * -2147483648 (in the past: stored, already expired) and 4294967296 is 0.
+ */
 static int parse_u32(const char *s, uint32_t *v)
 {
 	uint64_t x;
 
-	if (parse_u64(s, &x) || x > UINT32_MAX)
+	if (parse_u64(s, &x))
 		return -1;
 	*v = (uint32_t)x;
 	return 0;
@@ -90,9 +96,9 @@ static int parse_i32(const char *s, int32_t *v)
 
 	errno = 0;
 	x = strtol(s, &end, 10);
-	if (errno || *end || end == s || x < INT32_MIN || x > INT32_MAX)
+	if (errno || *end || end == s)
 		return -1;
-	*v = (int32_t)x;
+	*v = (int32_t)(uint32_t)(unsigned long)x;
 	return 0;
 }
 
@@ -175,6 +181,7 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 		rc = plmc_get(k->tok[i], k->len[i], w->scratch,
 			      w->scratch_len, &vlen, &flags, &cas);
 	detail_record(k->tok[i], k->len[i], DETAIL_GET, rc == PLMC_OK);
+	watch_item_get(c, k->tok[i], k->len[i], rc == PLMC_OK, vlen);
 	if (rc == PLMC_NOT_FOUND)
 		return 0;
 	if (rc != PLMC_OK)
@@ -205,9 +212,12 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	if (rc < 0)
 		return rc;
 	for (int j = 0; j < n; j++) {
-		if (m[j].rc != PLMC_E_SMALLBUF) /* get_one counts that one */
+		if (m[j].rc != PLMC_E_SMALLBUF) { /* get_one counts that one */
 			detail_record(k->tok[first + j], k->len[first + j],
 				      DETAIL_GET, m[j].rc == PLMC_OK);
+			watch_item_get(c, k->tok[first + j], k->len[first + j],
+				       m[j].rc == PLMC_OK, m[j].vlen);
+		}
 		if (m[j].rc == PLMC_OK)
 			value_block(c, k->tok[first + j], m[j].flags, m[j].buf,
 				    m[j].vlen, with_cas, m[j].cas);
@@ -217,6 +227,29 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 			rc = m[j].rc;
 		if (rc < 0)
 			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Fetch the keys from @first on, a batch per gate crossing (one at a
+ * time for gat). Return: 0, or -1 after a SERVER_ERROR reply.
+ */
+static int get_keys(struct conn *c, struct worker_ctx *w, const struct cmd *k,
+		    int first, int with_cas, int touch, int32_t exptime)
+{
+	for (int i = first; i < k->n;) {
+		int end = i + PLMC_MGET_MAX < k->n ? i + PLMC_MGET_MAX : k->n;
+		int rc = touch || end - i == 1
+				 ? get_one(c, w, k, i, with_cas, touch, exptime)
+				 : get_batch(c, w, k, i, end, with_cas);
+
+		if (rc < 0) {
+			buf_printf(&c->out, "SERVER_ERROR %s\r\n",
+				   plmc_strerror(rc));
+			return -1;
+		}
+		i = touch ? i + 1 : end;
 	}
 	return 0;
 }
@@ -247,20 +280,88 @@ static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
 			return;
 		}
 	}
-	for (int i = first; i < k->n;) {
-		int end = i + PLMC_MGET_MAX < k->n ? i + PLMC_MGET_MAX : k->n;
-		int rc = touch || end - i == 1
-				 ? get_one(c, w, k, i, with_cas, touch, exptime)
-				 : get_batch(c, w, k, i, end, with_cas);
+	if (get_keys(c, w, k, first, with_cas, touch, exptime) == 0)
+		buf_add(&c->out, "END\r\n", 5);
+}
 
-		if (rc < 0) {
-			buf_printf(&c->out, "SERVER_ERROR %s\r\n",
-				   plmc_strerror(rc));
-			return;
+/*
+ * A get or gets line longer than PLMCD_LINE_MAX, or of more words than a
+ * struct cmd holds: memcached takes multi-gets of any length (its t/
+ * getset.t sends 18,725 keys on one line). @s (@n bytes, without the
+ * line end) is read in place: the keys are checked first, as cmd_get
+ * does, then copied into @line a chunk at a time (every key fits: at
+ * most PLMC_KEY_MAX bytes) and fetched. A client that stops reading is
+ * dropped once its replies pass PLMCD_OUT_MAX.
+ * Return: 0, or -1 to close the connection.
+ */
+static int cmd_get_long(struct conn *c, struct worker_ctx *w, struct cmd *k,
+			const char *s, size_t n, char *line)
+{
+	size_t i = 0, klen;
+	int with_cas = s[strspn(s, " ") + 3] == 's';
+
+	for (i = strspn(s, " ") + 3 + with_cas; i < n; i += klen) {
+		i += strspn(s + i, " ");
+		klen = strcspn(s + i, " ");
+		if (klen > PLMC_KEY_MAX) {
+			buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+			return 0;
 		}
-		i = touch ? i + 1 : end;
+	}
+	i = strspn(s, " ") + 3 + with_cas;
+	while (i < n) {
+		size_t used = 0;
+
+		k->n = 1;
+		k->noreply = 0;
+		for (; i < n && k->n < PLMCD_MAX_TOKENS; i += klen) {
+			i += strspn(s + i, " ");
+			klen = strcspn(s + i, " ");
+			if (!klen)
+				break; /* trailing spaces */
+			if (used + klen + 1 > PLMCD_LINE_MAX)
+				break;
+			memcpy(line + used, s + i, klen);
+			line[used + klen] = 0;
+			k->tok[k->n] = line + used;
+			k->len[k->n++] = klen;
+			used += klen + 1;
+		}
+		if (k->n > 1 && get_keys(c, w, k, 1, with_cas, 0, 0))
+			return 0;
+		if (c->out.len > PLMCD_OUT_MAX)
+			return -1;
 	}
 	buf_add(&c->out, "END\r\n", 5);
+	return 0;
+}
+
+/*
+ * memcached's test for a line with no end in sight: only a get or gets
+ * (after at most 100 spaces) may grow past the line limit.
+ */
+static int long_get(const char *s, size_t n)
+{
+	size_t sp = 0;
+
+	while (sp < n && s[sp] == ' ')
+		sp++;
+	return sp <= 100 && n - sp >= 5 &&
+	       (!memcmp(s + sp, "get ", 4) || !memcmp(s + sp, "gets ", 5));
+}
+
+/*
+ * A get line still without its end may keep growing while its last
+ * word could still be a key: a word past PLMC_KEY_MAX is no key, so a
+ * client streaming one is cut off then rather than at
+ * PLMCD_GETLINE_MAX (memcached waits for the line end either way).
+ */
+static int long_get_growing(const char *s, size_t n)
+{
+	const char *sp = memrchr(s, ' ', n);
+
+	return long_get(s, n) && n <= PLMCD_GETLINE_MAX &&
+	       (size_t)(s + n - (sp + 1)) <= PLMC_KEY_MAX;
 }
 
 enum store_op { OP_SET, OP_ADD, OP_REPLACE, OP_APPEND, OP_PREPEND, OP_CAS };
@@ -286,6 +387,36 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 		return plmc_cas(key, kl, data, n, flags, exptime, cas);
 	}
 	return PLMC_E_INVAL;
+}
+
+/*
+ * For watchers of fetchers: the lookup memcached's storage commands make
+ * before they store, logged as an item_get (its t/watcher.t and
+ * watcher_connid.t expect it). plmcd's store decides under its lock and
+ * needs no lookup, so this one (a plain get) is made only while someone
+ * watches fetchers.
+ */
+static void watch_store_lookup(struct conn *c, const struct cmd *k)
+{
+	char one;
+	size_t vlen = 0;
+	int rc;
+
+	if (!watch_wanted(WATCH_FETCHERS))
+		return;
+	rc = plmc_get(k->tok[1], k->len[1], &one, 0, &vlen, NULL, NULL);
+	watch_item_get(c, k->tok[1], k->len[1],
+		       rc == PLMC_OK || rc == PLMC_E_SMALLBUF, vlen);
+}
+
+/* For watchers of mutations: item_store, in memcached's words. */
+static void watch_store(struct conn *c, const struct cmd *k, enum store_op op,
+			int rc, int32_t exptime, uint64_t bytes)
+{
+	static const char *const cmds[] = {"set",    "add",	"replace",
+					   "append", "prepend", "cas"};
+
+	watch_item_store(c, k->tok[1], k->len[1], rc, cmds[op], exptime, bytes);
 }
 
 /*
@@ -333,8 +464,10 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		return line_used + bytes + 2;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
+	watch_store_lookup(c, k);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
 	stats_store_rc(rc);
+	watch_store(c, k, op, rc, exptime, bytes);
 	reply(c, k, status_word(rc));
 	return line_used + bytes + 2;
 }
@@ -441,6 +574,10 @@ static void cmd_stats(struct conn *c, struct cmd *k)
 		detail_command(&c->out, k->n > 2 ? k->tok[2] : NULL);
 		return;
 	}
+	if (what && !strcmp(what, "cachedump")) {
+		dump_cachedump(c, k);
+		return;
+	}
 	if ((k->n > 2 && strcmp(what, "reset")) ||
 	    plmcd_stats(&c->out, what) < 0)
 		buf_add(&c->out, "ERROR\r\n", 7);
@@ -491,7 +628,7 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	size_t line_len, used;
 
 	if (!nl) {
-		if (avail > PLMCD_LINE_MAX) {
+		if (avail > PLMCD_LINE_MAX && !long_get_growing(s, avail)) {
 			buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
 			return (size_t)-1;
 		}
@@ -501,6 +638,12 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	line_len = nl - s;
 	if (line_len && s[line_len - 1] == '\r')
 		line_len--;
+	if (line_len > PLMCD_LINE_MAX && long_get(s, line_len)) {
+		s[line_len] =
+			0; /* the line is consumed whole: its end may go */
+		return cmd_get_long(c, w, &k, s, line_len, line) ? (size_t)-1
+								 : used;
+	}
 	if (line_len > PLMCD_LINE_MAX) {
 		buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
 		return (size_t)-1;
@@ -510,6 +653,11 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	if (g_opt.verbose > 1) /* -vv: memcached logs each command so */
 		fprintf(stderr, "<%d %s\n", c->fd, line);
 	tokenize(line, line_len, &k);
+	if (k.n < 0 && long_get(s, line_len)) {
+		s[line_len] = 0;
+		return cmd_get_long(c, w, &k, s, line_len, line) ? (size_t)-1
+								 : used;
+	}
 	if (k.n < 0) {
 		if (k.tok[0][0] == 'm' && k.len[0] == 2)
 			meta_too_many(c, &k);
@@ -564,9 +712,10 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 				sizeof("VERSION " PLMCD_VERSION "\r\n") - 1);
 		else if (v[0] == 'm' && k.len[0] == 2)
 			return meta_run(c, w, &k, used, avail, s + used);
-		else if (!strcmp(v, "quit"))
+		else if (!strcmp(v, "quit")) {
+			c->quit = 1;
 			return (size_t)-1;
-		else
+		} else
 			return other(c, &k, used);
 	}
 	return used;
@@ -605,6 +754,15 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 			return 1;
 		}
 
+		/* A metadump owns the connection until its END: what comes
+		 * meanwhile waits, up to a line's worth (memcached stops
+		 * reading; a client that floods it here is dropped). */
+		if (c->dump)
+			return c->in.len - c->in.off > PLMCD_LINE_MAX ? -1 : 0;
+		if (c->watching) { /* memcached reads nothing more from it */
+			buf_consume(&c->in, c->in.len - c->in.off);
+			return 0;
+		}
 		if (c->swallow) {
 			swallow(c);
 			if (c->swallow)

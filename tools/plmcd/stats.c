@@ -44,24 +44,32 @@ static void rusage(struct buf *b)
 		   (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
 }
 
-static void stats_general(struct buf *b, const struct plmc_stats *st)
+/* The connections' buffers, as memcached's read_buf_* and
+ * response_obj_* figures (main.c fills them; zero in the fuzz target). */
+static void stats_buffers(struct buf *b)
 {
-	buf_printf(b, "STAT pid %d\r\n", (int)getpid());
-	STAT_U(b, "uptime", st->time - g_server.start_time);
-	STAT_U(b, "time", st->time);
-	STAT_S(b, "version", PLMCD_VERSION);
-	STAT_S(b, "libevent", "none");
-	STAT_U(b, "pointer_size", 64);
-	rusage(b);
-	STAT_U(b, "max_connections", g_server.maxconns);
-	STAT_U(b, "curr_connections", g_server.curr_connections);
-	STAT_U(b, "total_connections", g_server.total_connections);
-	STAT_U(b, "rejected_connections", g_server.rejected_connections);
-	STAT_U(b, "connection_structures", g_server.curr_connections);
+	struct server_bufs sb = {0};
+
+	if (g_server.bufs)
+		g_server.bufs(&sb);
+	STAT_U(b, "response_obj_oom", 0); /* a failed malloc closes instead */
+	STAT_U(b, "response_obj_count", sb.out_count);
+	STAT_U(b, "response_obj_bytes", sb.out_bytes);
+	STAT_U(b, "read_buf_count", sb.in_count);
+	STAT_U(b, "read_buf_bytes", sb.in_bytes);
+	STAT_U(b, "read_buf_bytes_free", sb.in_free);
+	STAT_U(b, "read_buf_oom", 0);
+	/* descriptors kept beyond -c: listeners, epolls, the store */
+	STAT_U(b, "reserved_fds", 64 + g_server.threads);
+}
+
+static void stats_commands(struct buf *b, const struct plmc_stats *st)
+{
 	STAT_U(b, "cmd_get", st->cmd_get);
 	STAT_U(b, "cmd_set", st->cmd_set);
 	STAT_U(b, "cmd_flush", st->cmd_flush);
 	STAT_U(b, "cmd_touch", st->cmd_touch);
+	STAT_U(b, "cmd_meta", g_server.cmd_meta);
 	STAT_U(b, "get_hits", st->get_hits);
 	STAT_U(b, "get_misses", st->get_misses);
 	STAT_U(b, "get_expired", st->get_expired);
@@ -80,7 +88,65 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "store_too_large", g_server.store_too_large);
 	STAT_U(b, "store_no_memory", g_server.store_no_memory);
 	auth_stats(b);
-	STAT_U(b, "idle_kicks", g_server.idle_kicks);
+	if (g_opt.idle_timeout) /* memcached shows it only then */
+		STAT_U(b, "idle_kicks", g_server.idle_kicks);
+}
+
+/* The store's page mover, shown as memcached shows its own: only with
+ * slab_reassign. */
+static void stats_mover(struct buf *b, const struct plmc_stats *st)
+{
+	if (!g_opt.slab_reassign)
+		return;
+	STAT_U(b, "slab_reassign_rescues", st->slab_reassign_rescues);
+	STAT_U(b, "slab_reassign_chunk_rescues",
+	       st->slab_reassign_chunk_rescues);
+	STAT_U(b, "slab_reassign_evictions_nomem",
+	       st->slab_reassign_evictions_nomem);
+	STAT_U(b, "slab_reassign_inline_reclaim",
+	       st->slab_reassign_inline_reclaim);
+	STAT_U(b, "slab_reassign_busy_items", st->slab_reassign_busy_items);
+	STAT_U(b, "slab_reassign_busy_deletes", st->slab_reassign_busy_deletes);
+	STAT_U(b, "slab_reassign_running", st->slab_reassign_running);
+	STAT_U(b, "slabs_moved", st->slabs_moved);
+}
+
+/* Items reclaimed by crawls, over every class. */
+static uint64_t crawler_reclaimed(void)
+{
+	struct plmc_class_stats cs[64];
+	size_t n = 0;
+	uint64_t sum = 0;
+
+	if (plmc_class_stats(cs, 64, &n) == 0)
+		for (size_t i = 0; i < n && i < 64; i++)
+			sum += cs[i].crawler_reclaimed;
+	return sum;
+}
+
+/*
+ * memcached 1.6.18's "stats", field for field and in its order (its
+ * t/stats.t counts them). A figure of an internal plmcd does not have
+ * is the count of an event that cannot happen here: 0 (lrutail_reflocked,
+ * the *_oom counters, napi ids). The store's own figures are in
+ * "stats plmc".
+ */
+static void stats_general(struct buf *b, const struct plmc_stats *st)
+{
+	buf_printf(b, "STAT pid %d\r\n", (int)getpid());
+	STAT_U(b, "uptime", st->time - g_server.start_time);
+	STAT_U(b, "time", st->time);
+	STAT_S(b, "version", PLMCD_VERSION);
+	STAT_S(b, "libevent", "none");
+	STAT_U(b, "pointer_size", 64);
+	rusage(b);
+	STAT_U(b, "max_connections", g_server.maxconns);
+	STAT_U(b, "curr_connections", g_server.curr_connections);
+	STAT_U(b, "total_connections", g_server.total_connections);
+	STAT_U(b, "rejected_connections", g_server.rejected_connections);
+	STAT_U(b, "connection_structures", g_server.curr_connections);
+	stats_buffers(b);
+	stats_commands(b, st);
 	STAT_U(b, "bytes_read", g_server.bytes_read);
 	STAT_U(b, "bytes_written", g_server.bytes_written);
 	STAT_U(b, "limit_maxbytes", st->limit_maxbytes);
@@ -93,34 +159,44 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "hash_power_level", __builtin_ctzll(st->hash_buckets | 1ULL << 63));
 	STAT_U(b, "hash_bytes", st->hash_buckets * 8);
 	STAT_U(b, "hash_is_expanding", 0);
+	stats_mover(b, st);
+	if (crawler_on) {
+		STAT_U(b, "lru_crawler_running", crawler_running());
+		STAT_U(b, "lru_crawler_starts", g_server.crawler_starts);
+	}
 	STAT_U(b, "malloc_fails", 0);
+	STAT_U(b, "log_worker_dropped", g_server.log_dropped);
+	STAT_U(b, "log_worker_written", g_server.log_written);
+	STAT_U(b, "log_watcher_skipped", g_server.log_skipped);
+	STAT_U(b, "log_watcher_sent", g_server.log_sent);
+	STAT_U(b, "log_watchers", g_server.log_watchers);
 	tls_stats(b); /* where memcached puts them, with -Z only */
+	STAT_U(b, "unexpected_napi_ids", 0);
+	STAT_U(b, "round_robin_fallback", 0);
+	STAT_U(b, "bytes", st->bytes);
 	STAT_U(b, "curr_items", st->curr_items);
 	STAT_U(b, "total_items", st->total_items);
-	STAT_U(b, "bytes", st->bytes);
+	STAT_U(b, "slab_global_page_pool", st->slab_global_page_pool);
 	STAT_U(b, "expired_unfetched", st->expired_unfetched);
 	STAT_U(b, "evicted_unfetched", st->evicted_unfetched);
 	STAT_U(b, "evictions", st->evictions);
 	STAT_U(b, "reclaimed", st->reclaimed);
-	STAT_U(b, "slab_reassign_rescues", st->slab_reassign_rescues);
-	STAT_U(b, "slab_reassign_chunk_rescues",
-	       st->slab_reassign_chunk_rescues);
-	STAT_U(b, "slab_reassign_evictions_nomem",
-	       st->slab_reassign_evictions_nomem);
-	STAT_U(b, "slab_reassign_inline_reclaim",
-	       st->slab_reassign_inline_reclaim);
-	STAT_U(b, "slab_reassign_busy_items", st->slab_reassign_busy_items);
-	STAT_U(b, "slab_reassign_busy_deletes",
-	       st->slab_reassign_busy_deletes);
-	STAT_U(b, "slab_reassign_running", st->slab_reassign_running);
-	STAT_U(b, "slabs_moved", st->slabs_moved);
-	STAT_U(b, "slab_global_page_pool", st->slab_global_page_pool);
+	STAT_U(b, "crawler_reclaimed", crawler_reclaimed());
+	STAT_U(b, "crawler_items_checked", g_server.crawler_checked);
+	STAT_U(b, "lrutail_reflocked", 0); /* no LRU tail, no item refcounts */
+}
+
+/* "stats plmc": the store's own figures (backend, deaths, attachments). */
+static void stats_plmc(struct buf *b, const struct plmc_stats *st)
+{
 	STAT_S(b, "plmc_backend", plmc_backend());
 	STAT_U(b, "plmc_generation", st->generation);
 	STAT_U(b, "plmc_deaths", st->deaths);
 	STAT_U(b, "plmc_attached", st->nattach);
 }
 
+/* memcached's "stats settings" order; plmc's own last. Settings of
+ * memcached internals plmcd does not have are left out. */
 static void stats_settings(struct buf *b, const struct plmc_stats *st)
 {
 	STAT_U(b, "maxbytes", st->limit_maxbytes);
@@ -131,32 +207,35 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "verbosity", g_opt.verbose);
 	STAT_S(b, "evictions", "on");
 	STAT_S(b, "domain_socket", g_opt.unix_path ? g_opt.unix_path : "NULL");
+	buf_printf(b, "STAT umask %o\r\n", g_opt.unix_mask);
+	STAT_S(b, "shutdown_command", g_opt.enable_shutdown ? "yes" : "no");
 	buf_printf(b, "STAT growth_factor %.2f\r\n",
 		   (double)st->growth_factor / 1000);
 	STAT_U(b, "chunk_size", st->chunk_size);
 	STAT_U(b, "num_threads", g_server.threads);
+	buf_printf(b, "STAT stat_key_prefix %c\r\n", detail_delim);
+	STAT_S(b, "detail_enabled", detail_on ? "yes" : "no");
+	STAT_U(b, "reqs_per_event", g_opt.reqs_per_event);
 	STAT_S(b, "cas_enabled", g_opt.no_cas ? "no" : "yes");
+	STAT_U(b, "tcp_backlog", g_opt.backlog);
 	STAT_S(b, "binding_protocol", g_opt.proto == PROTO_BINARY ? "binary" :
 			g_opt.proto == PROTO_ASCII ? "ascii" : "auto-negotiate");
-	STAT_U(b, "reqs_per_event", g_opt.reqs_per_event);
-	STAT_U(b, "tcp_backlog", g_opt.backlog);
-	STAT_S(b, "maxconns_fast", "yes");
-	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
+	STAT_S(b, "auth_enabled_sasl", g_opt.sasl ? "yes" : "no");
+	STAT_S(b, "auth_enabled_ascii", g_opt.auth_file ? g_opt.auth_file : "no");
 	STAT_U(b, "item_size_max", st->item_size_max);
+	STAT_S(b, "maxconns_fast", "yes");
 	STAT_U(b, "hashpower_init",
 	       __builtin_ctzll(st->hash_buckets | 1ULL << 63));
 	STAT_S(b, "slab_reassign", g_opt.slab_reassign ? "yes" : "no");
 	STAT_U(b, "slab_automove", st->slab_automove); /* the store's */
 	STAT_U(b, "slab_chunk_max", st->slab_page_size);
-	STAT_S(b, "lru_crawler", "no");
+	STAT_S(b, "lru_crawler", crawler_on ? "yes" : "no");
 	STAT_S(b, "flush_enabled", g_opt.no_flush ? "no" : "yes");
 	STAT_S(b, "dump_enabled", g_opt.no_dump ? "no" : "yes");
-	STAT_S(b, "shutdown_command", g_opt.enable_shutdown ? "yes" : "no");
 	STAT_S(b, "hash_algorithm", "siphash13"); /* keyed per store */
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
-	STAT_S(b, "auth_enabled_sasl", g_opt.sasl ? "yes" : "no");
-	STAT_S(b, "auth_enabled_ascii", g_opt.auth_file ? g_opt.auth_file : "no");
+	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
 	tls_settings(b);
 	STAT_S(b, "plmc_eviction", "clock");
 }
@@ -244,7 +323,8 @@ int plmcd_stats(struct buf *b, const char *what)
 		return 0;
 	}
 	if (what && strcmp(what, "settings") && strcmp(what, "slabs") &&
-	    strcmp(what, "items") && strcmp(what, "sizes"))
+	    strcmp(what, "items") && strcmp(what, "sizes") &&
+	    strcmp(what, "plmc"))
 		return -1;
 	if (store_stats(&st) < 0) {
 		buf_add(b, "SERVER_ERROR stats\r\n", 20);
@@ -258,6 +338,8 @@ int plmcd_stats(struct buf *b, const char *what)
 		stats_slabs(b, &st);
 	else if (!strcmp(what, "items"))
 		stats_items(b);
+	else if (!strcmp(what, "plmc"))
+		stats_plmc(b, &st);
 	else
 		STAT_S(b, "sizes_status", "disabled");
 	buf_add(b, "END\r\n", 5);

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: MIT
+"""Edges a newcomer hit: a Client used in a fork() child, memcached's
+flags and exptime rules at their limits, set_many with one bad key, and
+create= errors that say what is wrong. Where memcached has an answer,
+pymemcache on Debian's memcached is the oracle."""
+import multiprocessing
+import os
+import subprocess
+import sys
+
+import pytest
+from pymemcache.client.base import Client as PyClient
+from pymemcache.exceptions import MemcacheError
+
+import plmc
+
+from test_client import outcome
+
+
+def _child_calls(c):
+    """In a forked child: each call's outcome, as test_fork compares."""
+    out = []
+    for name, f in [("get", lambda: c.get("fk")),
+                    ("set default", lambda: c.set("fx", b"1")),
+                    ("set", lambda: c.set("fy", b"1", noreply=False)),
+                    ("incr", lambda: c.incr("fn", 1)),
+                    ("delete", lambda: c.delete("fk", noreply=False))]:
+        try:
+            out.append((name, f()))
+        except Exception as e:
+            out.append((name, "%s %s" % (type(e).__name__, e)))
+    return out
+
+
+_fork_client = None
+
+
+def _pool_child(_):
+    return _child_calls(_fork_client)
+
+
+def test_fork_child_attaches_again(store):
+    """A Client made before fork() (gunicorn, multiprocessing) works in
+    the child: it attaches again, as pymemcache reconnects its socket.
+    Without that, get raised 'not attached' and a default set returned
+    True and stored nothing."""
+    global _fork_client
+    c = _fork_client = plmc.Client(store)
+    c.flush_all()
+    c.set("fk", b"v", noreply=False)
+    c.set("fn", b"1", noreply=False)
+    with multiprocessing.get_context("fork").Pool(1) as p:
+        got = p.map(_pool_child, [0])[0]
+    assert got == [("get", b"v"), ("set default", True), ("set", True),
+                   ("incr", 2), ("delete", True)], got
+    # the child's writes are in the store the parent sees
+    assert (c.get("fx"), c.get("fy"), c.get("fn"), c.get("fk")) == \
+        (b"1", b"1", b"2", None)
+    # and a plain os.fork() too
+    pid = os.fork()
+    if pid == 0:
+        ok = c.set("fz", b"2", noreply=False) and c.get("fz") == b"2"
+        os._exit(0 if ok else 1)
+    _, st = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(st) == 0
+    assert c.get("fz") == b"2"
+
+
+def test_store_errors_are_pymemcache_errors_with_words():
+    """A call the store could not make is plmc.StoreError: a
+    pymemcache MemcacheError and a plmc.PlmcError, with libpl's text."""
+    assert issubclass(plmc.StoreError, MemcacheError)
+    assert issubclass(plmc.StoreError, plmc.PlmcError)
+    with pytest.raises(plmc.StoreError) as e:
+        plmc._fail(plmc._plmc.E_DETACHED, "plmc store x: get")
+    assert "not attached to a store" in str(e.value), str(e.value)
+
+
+@pytest.fixture
+def pair(memcached_unix, store):
+    a = PyClient(memcached_unix)
+    b = plmc.Client(store)
+    a.flush_all(noreply=False)
+    b.flush_all()
+    return a, b
+
+
+@pytest.mark.parametrize("kw,key", [
+    ({"flags": -1}, "fneg"), ({"flags": 2 ** 32 - 1}, "fmax"),
+    ({"flags": 2 ** 32}, "fover"), ({"expire": 2 ** 31}, "e31"),
+    ({"expire": 2 ** 32}, "e32"), ({"expire": 2 ** 32 + 5}, "e32b"),
+    ({"expire": -1}, "eneg"), ({"expire": 2 ** 64}, "e64"),
+])
+def test_flags_and_exptime_limits_as_memcached(pair, kw, key):
+    """memcached reads flags as unsigned 32 bits (negative: CLIENT_ERROR)
+    and exptime as signed 32 bits (2**31 wraps into the past, 2**32 to
+    0): the same answers and the same item afterwards."""
+    a, b = pair
+    ra = outcome(a.set, key, b"v", noreply=False, **kw)
+    rb = outcome(b.set, key, b"v", noreply=False, **kw)
+    assert ra == rb, (kw, ra, rb)
+    assert outcome(a.get, key) == outcome(b.get, key), kw
+
+
+def test_set_many_with_a_bad_key_stores_nothing(pair):
+    """pymemcache checks every key before sending: nothing is stored."""
+    for c in pair:
+        assert outcome(c.set_many, {"ok": b"1", "a b": b"2"},
+                       noreply=False) == ("raise",
+                                          "MemcacheIllegalInputError")
+        assert c.get("ok") is None
+
+
+@pytest.mark.parametrize("create,words", [
+    ((5 << 20) + 1, "whole MiB"), (1 << 20, "at least 4 MiB"),
+    ("64M", "size in bytes"),
+])
+def test_create_errors_say_what_is_wrong(create, words):
+    """Client(create=) of a bad size says why (it said '[Errno 22]
+    create: Invalid argument'); its own process: one store per process."""
+    r = subprocess.run([sys.executable, "-c", """
+import sys, plmc
+try:
+    plmc.Client("pytest-never", create=%r)
+except ValueError as e:
+    print(e)
+    sys.exit(0)
+sys.exit(1)
+""" % (create,)], capture_output=True, text=True)
+    assert r.returncode == 0 and words in r.stdout, (r.stdout, r.stderr)
+
+
+def test_constructor_takes_pymemcaches_positional_order(store):
+    """Client(server, serde, serializer, deserializer, connect_timeout,
+    timeout, no_delay, ignore_exc, socket_module, socket_keepalive,
+    key_prefix, ...): a positional call means what it means there."""
+    import socket
+    c = plmc.Client(store, None, None, None, 1.0, 2.0, True, False, socket,
+                    None, b"pos:")
+    assert c.key_prefix == b"pos:"
+    p = PyClient("/nonexistent", None, None, None, 1.0, 2.0, True, False,
+                 socket, None, b"pos:")
+    assert p.key_prefix == c.key_prefix
+    with pytest.raises(TypeError):
+        plmc.Client(store, conect_timeout=1)
+
+
+def test_stats_say_what_memcacheds_say_of_the_server(pair):
+    """uptime, pid, threads, rusage_*, curr_connections: memcached's
+    names with what a local store has (the caller's process)."""
+    a, b = pair
+    sa, sb = a.stats(), b.stats()
+    for k in (b"uptime", b"pid", b"threads", b"rusage_user",
+              b"rusage_system", b"curr_connections"):
+        assert k in sa and k in sb, k
+        assert type(sb[k]) is type(sa[k]), (k, sa[k], sb[k])
+    assert sb[b"pid"] == os.getpid() and sb[b"curr_connections"] >= 1
+
+
+def test_cache_memlimit_as_plmcd(pair):
+    """cache_memlimit: the store's own size is accepted (True, as
+    pymemcache returns), another is refused as plmcd refuses it."""
+    _, b = pair
+    mb = b.stats()[b"limit_maxbytes"] >> 20
+    assert b.cache_memlimit(mb) is True
+    with pytest.raises(plmc.MemcacheServerError):
+        b.cache_memlimit(mb + 1)
+    with pytest.raises(plmc.MemcacheServerError):
+        b.cache_memlimit(4)

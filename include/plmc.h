@@ -56,6 +56,10 @@ enum plmc_error {
 	/* libpl's own, each naming a cause EINVAL used to cover */
 	PLMC_E_BACKEND = -30920, /* PLMC_BACKEND is not kmod, none or pku */
 	PLMC_E_NAME = -30921,    /* store name: 1..63 of [A-Za-z0-9._-] */
+	/* tenants (docs/tenants.md) */
+	PLMC_E_PERM = -30930,    /* the store's tenants forbid this caller
+				  * the op (owner, root or proxy only) */
+	PLMC_E_NOTENANT = -30931, /* the store's tenant table is full */
 };
 
 /* Which backend to use. AUTO: the module if /dev/plmc exists, else none
@@ -282,7 +286,11 @@ struct plmc_create_opts {
 	uint32_t gid;         /* PLMC_CREATE_GROUP: the store's group (attach
 			       * checks it with mode, like a file's); else
 			       * the caller's effective gid */
-	uint32_t pad;         /* 0 */
+	uint32_t tenants;     /* 0: one key space (memcached's); 1..64:
+			       * up to that many tenants, each with its own
+			       * keys, counters and memory quota
+			       * (docs/tenants.md) */
+	uint64_t pad;         /* 0 */
 };
 int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
 
@@ -492,6 +500,52 @@ int plmc_slabs_reassign(int src, int dst);
  * (the default) when a class runs out and another idles or holds only
  * dead items, 2 instead of every eviction. PLMC_OK or PLMC_E_INVAL. */
 int plmc_slabs_automove(int mode);
+
+/*
+ * Tenants (docs/tenants.md). In a store created with .tenants, every
+ * call runs for a tenant the store picks itself: the caller's uid (the
+ * module's, from the per-process page), or the tenant a proxy chose
+ * with plmc_as_tenant(). A tenant's calls see, change and evict only its
+ * own items; flush_all flushes only them; its linked items' memory stays
+ * under its quota. A uid the table does not know gets an entry (default
+ * quota) on its first call while there is room.
+ */
+#define PLMC_TENANT_MAX   64 /* tenants per store (plmc/layout.h's) */
+#define PLMC_TENANT_PROXY 0x1u /* may act for any tenant (plmcd) */
+#define PLMC_TENANT_FLAGS PLMC_TENANT_PROXY
+#define PLMC_TENANT_SELF  0xffffffffu /* plmc_as_tenant: back to own */
+
+struct plmc_tenant {
+	uint32_t id;         /* uid, or a proxy's id (plmcd's user map) */
+	uint32_t flags;      /* PLMC_TENANT_* */
+	uint64_t quota;      /* bytes of item memory (chunks) it may hold */
+	int64_t items;       /* linked items */
+	int64_t bytes;       /* their bytes: header + key + value */
+	int64_t mem;         /* their chunks' bytes (what the quota bounds) */
+	uint64_t cmd_get;
+	uint64_t get_hits;
+	uint64_t cmd_set;
+	uint64_t evictions;  /* own items evicted to make room for own */
+	uint64_t outofmemory; /* writes refused: at quota, nothing to evict */
+	uint64_t cmd_flush;
+	uint64_t pad;
+};
+
+/* The tenants the caller may see: the owner and root see every entry,
+ * anyone else only its own. Up to @n into @out; *count = how many there
+ * are to see. PLMC_OK; PLMC_E_INVAL if the store has no tenants. */
+int plmc_tenant_list(struct plmc_tenant *out, size_t n, size_t *count);
+/* Owner or root: add tenant @id, or change it: @quota bytes (0: the
+ * default share, the store's item memory / .tenants), @flags
+ * PLMC_TENANT_*. PLMC_OK, PLMC_E_PERM, PLMC_E_NOTENANT, PLMC_E_INVAL. */
+int plmc_tenant_set(uint32_t id, uint64_t quota, uint32_t flags);
+/* A proxy (PLMC_TENANT_PROXY): this thread's later calls run for tenant
+ * @id (added with the default quota if new); PLMC_TENANT_SELF: for its
+ * own again. PLMC_OK, PLMC_E_PERM, PLMC_E_NOTENANT. */
+int plmc_as_tenant(uint32_t id);
+/* Owner or root: flush_all for every tenant (plmc_flush_all flushes the
+ * caller's tenant only). PLMC_OK or PLMC_E_PERM. */
+int plmc_flush_store(int32_t delay);
 
 /* The store image's version string, NUL-terminated. PLMC_OK or
  * PLMC_E_SMALLBUF. */

@@ -55,7 +55,9 @@ static int plmc_check_create(const struct plmc_create_args *a)
 	if (a->size < PLMC_STORE_MIN || a->size > PLMC_STORE_MAX ||
 	    a->size % PLMC_STORE_ALIGN)
 		return -EINVAL;
-	if (a->mode & ~0777U || a->flags || a->reserved[0] || a->reserved[1])
+	if (a->mode & ~0777U || a->flags || a->pad1 || a->reserved[0])
+		return -EINVAL;
+	if (a->tenants > PLMC_TENANT_MAX)
 		return -EINVAL;
 	if (a->numa > PLMC_NUMA_MAX)
 		return -EINVAL;

@@ -55,6 +55,7 @@ struct plmc_seg {
 	u64 item_max;	/* store settings, copied into the header */
 	u32 slab_factor;
 	u32 slab_min;
+	u32 tenants;	/* hdr->tenants: 0 = none (docs/tenants.md) */
 	u64 image_size;
 	void *image;		    /* PAGE_ALIGN(image_size), never changes */
 	void *data;		    /* stacks + store, PLMC_DATA_LEN bytes */

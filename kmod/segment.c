@@ -85,6 +85,11 @@ static void plmc_seg_init_hdr(struct plmc_seg *seg)
 	h->item_max = seg->item_max;
 	h->slab_factor = seg->slab_factor;
 	h->slab_min = seg->slab_min;
+	/* Tenants (docs/tenants.md): the owner configures them. The init
+	 * namespace's uid, as the ppage's (attach.c), so the image compares
+	 * like with like. */
+	h->tenants = seg->tenants;
+	h->owner_uid = from_kuid_munged(&init_user_ns, seg->uid);
 	/* The hash secret (layout.h): only the image reads it. */
 	get_random_bytes(h->hash_key, sizeof(h->hash_key));
 }
@@ -194,6 +199,7 @@ struct plmc_seg *plmc_seg_alloc(const struct plmc_create_args *a, void *image,
 	seg->item_max = a->item_max;
 	seg->slab_factor = a->slab_factor;
 	seg->slab_min = a->slab_min;
+	seg->tenants = a->tenants;
 	seg->image_size = a->image_len;
 	seg->image = image;
 	seg->hdr = (struct plmc_store_hdr *)((char *)seg->data +

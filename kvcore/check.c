@@ -233,6 +233,7 @@ static void kv_check_locks(struct kv_chk *k)
 		kv_check_lock(k, &a->cls[i].lock);
 	kv_check_lock(k, &a->page_lock);
 	kv_check_lock(k, &a->stat_lock);
+	kv_check_lock(k, &a->ten_lock);
 }
 
 /* A quiescent slot record: nothing in flight; count its list. */

@@ -175,6 +175,8 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		it = kv_find_read(c, key, r->klen, kv_hash(key, r->klen));
 	if (op == PLMC_OP_GET)
 		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	if (KV_UNLIKELY(c->tenant))
+		kv_tenant_get(c, it);
 	if (!it)
 		return PLMC_NOT_FOUND;
 	rc = kv_value_out(c, it, r->buf, r->buflen, &resp);
@@ -197,6 +199,8 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 	kv_count(&c->st->cmd_get);
 	it = kv_find_read(c, key, e->klen, kv_hash(key, e->klen));
 	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	if (KV_UNLIKELY(c->tenant))
+		kv_tenant_get(c, it);
 	e->rc = PLMC_NOT_FOUND;
 	if (it)
 		e->rc = (s32)kv_value_out(c, it, e->buf, e->buflen, &resp);
@@ -283,6 +287,8 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
+	if (KV_UNLIKELY(c->tenant))
+		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
 	hash = it ? it->hash : kv_hash(key, r->klen); /* hashed once */
 	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
 	kv_scan(c);
@@ -399,6 +405,8 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	if (!kv_user_ok(r->out, n))
 		return PLMC_E_FAULT;
 	kv_stats_fill(c, &st);
+	if (c->tenant) /* a tenant's call: its own counters */
+		kv_tenant_stats(c, &st);
 	st.size = n;
 	memcpy((void *)r->out, &st, n);
 	return PLMC_OK;
@@ -422,6 +430,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (kv_req_only(r, 0))
 		return PLMC_E_INVAL;
+	if (c->tenant && !c->tadmin) /* every tenant's counters */
+		return PLMC_E_PERM;
 	kv_stats_reset(c);
 	return PLMC_OK;
 }
@@ -431,6 +441,9 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
 		return PLMC_E_INVAL;
+	/* A page move may evict any tenant's items: the owner's call. */
+	if (c->tenant && !c->tadmin)
+		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
 	if (r->exptime || r->vlen > 2)
@@ -479,36 +492,31 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	if (h->magic != PLMC_STORE_MAGIC || h->layout != PLMC_LAYOUT_VERSION ||
 	    h->hdr_size != sizeof(*h) || size < PLMC_STORE_MIN ||
 	    size > PLMC_STORE_MAX || size & (PLMC_STORE_ALIGN - 1) ||
-	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min))
+	    !plmc_cfg_ok(h->item_max, h->slab_factor, h->slab_min) ||
+	    h->tenants > PLMC_TENANT_MAX)
 		return PLMC_E_CORRUPT;
 	if (kv_geo_init(&g, &tg, size))
 		return PLMC_E_CORRUPT;
 	kv_classes_init(h);
 	kv_hash_init(h, a->sip);
+	a->tenants = h->tenants;
 	a->geo = g;
 	a->tg = tg;
 	kv_table_init(&g);
 	a->item_max = h->item_max ? h->item_max : PLMC_CFG_ITEM_MAX;
 	/* Release: pairs with kv_ctx_init()'s acquire load of geo_key, so
-	 * a caller that sees the key sees the geometry and classes. */
-	__atomic_store_n(&a->geo_key, size | 1, __ATOMIC_RELEASE);
+	 * a caller that sees the key sees the geometry and classes. Bit 1:
+	 * the store has tenants (kv_ctx_slow). */
+	__atomic_store_n(&a->geo_key, size | (h->tenants ? 3 : 1),
+			 __ATOMIC_RELEASE);
 	return 0;
 }
 
 /* Fill in geometry (derived once, kv_derive) and time. */
-static int kv_ctx_init(struct kv_ctx *c)
+static inline __attribute__((always_inline)) void
+kv_ctx_fill(struct kv_ctx *c, const struct plmc_store_hdr *h,
+	    const struct kv_area *a)
 {
-	const struct plmc_store_hdr *h = kv_hdr();
-	const struct kv_area *a = kv_area();
-
-	/* Acquire: pairs with kv_derive()'s release store of geo_key. */
-	if (KV_UNLIKELY(__atomic_load_n(&a->geo_key, __ATOMIC_ACQUIRE) !=
-			(h->store_size | 1))) {
-		int rc = kv_derive(h);
-
-		if (rc)
-			return rc;
-	}
 	c->geo = a->geo;
 	c->item_max = a->item_max;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
@@ -517,6 +525,39 @@ static int kv_ctx_init(struct kv_ctx *c)
 	 * so the flush_cas stored before it is read below. */
 	c->flush_time = __atomic_load_n(&a->flush_time, __ATOMIC_ACQUIRE);
 	c->flush_cas = __atomic_load_n(&a->flush_cas, __ATOMIC_RELAXED);
+}
+
+/*
+ * geo_key says store_size | 1 (derived, no tenants), store_size | 3
+ * (derived, tenants) or anything else (derive now). A store with tenants
+ * always comes here: its calls pick their tenant (tenant.c), and a store
+ * without them pays nothing for it.
+ */
+static __attribute__((noinline)) int kv_ctx_slow(struct kv_ctx *c, u64 key)
+{
+	const struct plmc_store_hdr *h = kv_hdr();
+	const struct kv_area *a = kv_area();
+	int rc;
+
+	if (key != (h->store_size | 3)) {
+		rc = kv_derive(h);
+		if (rc)
+			return rc;
+	}
+	kv_ctx_fill(c, h, a);
+	return a->tenants ? kv_tenant_enter(c) : 0;
+}
+
+static int kv_ctx_init(struct kv_ctx *c)
+{
+	const struct plmc_store_hdr *h = kv_hdr();
+	const struct kv_area *a = kv_area();
+	/* Acquire: pairs with kv_derive()'s release store of geo_key. */
+	u64 key = __atomic_load_n(&a->geo_key, __ATOMIC_ACQUIRE);
+
+	if (KV_UNLIKELY(key != (h->store_size | 1)))
+		return kv_ctx_slow(c, key);
+	kv_ctx_fill(c, h, a);
 	return 0;
 }
 
@@ -611,6 +652,8 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_slabs(c, op, r);
 	case PLMC_OP_WALK:
 		return kv_op_walk(c, r);
+	case PLMC_OP_TENANT:
+		return kv_op_tenant(c, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -632,6 +675,7 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.pin = 0;
 	c.recovered = 0;
 	c.reused = 0;
+	c.tenant = 0; /* c.tadmin: read only where tenants are (tenant.c) */
 	/* Before anything of this call can change the store: a check that
 	 * reads seq unchanged after its walk saw no call of this slot run
 	 * (check.c; x86 keeps stores in order, and the epoch xchg below is
@@ -645,6 +689,9 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 		return PLMC_OK;
 	if (op == PLMC_OP_RELEASE) {
 		c.ks->crash_at = 0; /* an arm never outlives its owner */
+		/* Nor a proxy's choice of tenant (tenant.c): the next thread
+		 * of this process to take the slot starts as itself. */
+		__atomic_store_n(&kv_tslot(&c)->tas, 0, __ATOMIC_RELAXED);
 		/* What the slot retired goes now if nobody reads it, else
 		 * the list is an orphan's: noted for adoption. */
 		kv_reclaim(&c, 0);

@@ -28,9 +28,15 @@
 
 /* Unlink @it (a chunk of class @cls) if it is still linked under its
  * key; @move: for a page move (move.c), counted as memcached's
- * slab_reassign_evictions_nomem, not as an eviction. Return: 1 if done. */
-int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
+ * slab_reassign_evictions_nomem, not as an eviction; KV_EV_DEAD: only
+ * if it is dead (expired or flushed). Return: 1 if done. */
+#define KV_EV_MOVE 1
+#define KV_EV_DEAD 2
+
+static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
+			int how)
 {
+	int move = how & KV_EV_MOVE;
 	char key[KV_KEY_MAX];
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
 	u32 hash = __atomic_load_n(&it->hash, __ATOMIC_RELAXED);
@@ -43,7 +49,7 @@ int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
 		return 0;
 	memcpy(key, it->data, klen);
 	kv_wr_begin(c, &w, key, klen, hash);
-	if (w.old == it) {
+	if (w.old == it && (!(how & KV_EV_DEAD) || w.state != KV_LIVE)) {
 		kv_wr_link(c, &w, 0);
 		done = 1;
 	}
@@ -65,9 +71,38 @@ int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
 			kv_add(&c->st->evicted_unfetched, 1);
 			kv_cls_add(cls, &cl->evicted_unfetched, 1);
 		}
+		if (c->tenant)
+			kv_tenant_count(c, __builtin_offsetof(struct kv_tenant,
+							      evictions));
 	}
 	kv_wr_end(c, &w);
 	return done;
+}
+
+/*
+ * kv_evict_one in @it's tenant's key space (and by its flush rule): the
+ * chunk's tenant byte is read like its key (maybe stale; a wrong one
+ * finds no such item under the lock, and nothing happens).
+ */
+static int kv_evict_as(struct kv_ctx *c, struct kv_item *it, int cls, int how)
+{
+	u32 t = __atomic_load_n(&it->tenant, __ATOMIC_RELAXED);
+	struct kv_as as;
+	int done;
+
+	if (KV_LIKELY(t == c->tenant))
+		return kv_evict_one(c, it, cls, how);
+	if (t > kv_area()->tenants)
+		return 0;
+	kv_as_enter(c, t, &as);
+	done = kv_evict_one(c, it, cls, how);
+	kv_as_exit(c, &as);
+	return done;
+}
+
+int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
+{
+	return kv_evict_as(c, it, cls, move ? KV_EV_MOVE : 0);
 }
 
 /*
@@ -82,16 +117,25 @@ int kv_evict(struct kv_ctx *c, int cls)
 
 	for (n = 0; n < max; n++) {
 		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
-		u16 f;
+		u8 f;
 
 		if (!it)
 			return 0;
 		f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
 		if (!(f & KV_IT_LINKED) || it == c->pin)
 			continue;
+		/* A tenant evicts its own items only (docs/tenants.md); of
+		 * another tenant's it takes only dead ones (expired, or
+		 * flushed by that tenant). Without tenants both are 0. */
+		if (__atomic_load_n(&it->tenant, __ATOMIC_RELAXED) !=
+		    c->tenant) {
+			if (kv_evict_as(c, it, cls, KV_EV_DEAD))
+				return 1;
+			continue;
+		}
 		/* Dead items go first; a set REF buys a live one a pass. */
 		if ((f & KV_IT_REF) && kv_item_live(c, it)) {
-			__atomic_fetch_and(&it->iflags, (u16)~KV_IT_REF,
+			__atomic_fetch_and(&it->iflags, (u8)~KV_IT_REF,
 					   __ATOMIC_RELAXED);
 			continue;
 		}
@@ -110,6 +154,39 @@ int kv_evict(struct kv_ctx *c, int cls)
  * Context: epoch announced, no lock held, no item referenced.
  */
 #define KV_SCAN_STEP 2
+
+/* Reap @it (linked: read complete) if it is dead; in its tenant's key
+ * space and by its tenant's flush. Return: 1 if it was reaped. */
+static int kv_scan_reap(struct kv_ctx *c, struct kv_item *it)
+{
+	char key[KV_KEY_MAX];
+	u32 klen = it->klen;
+	int cls = it->cls;
+
+	if (kv_item_live(c, it) || !klen || (u64)cls >= kv_area()->ncls)
+		return 0;
+	memcpy(key, it->data, klen);
+	kv_reap(c, key, klen, it->hash);
+	kv_cls_add(cls, &kv_cls(cls)->crawler_reclaimed, 1);
+	return 1;
+}
+
+static inline __attribute__((always_inline)) int
+kv_scan_item(struct kv_ctx *c, struct kv_item *it)
+{
+	struct kv_as as;
+	int done;
+
+	/* The common case inline: the call's own key space, a live item. */
+	if (KV_LIKELY(it->tenant == c->tenant))
+		return kv_item_live(c, it) ? 0 : kv_scan_reap(c, it);
+	if (it->tenant > kv_area()->tenants)
+		return 0;
+	kv_as_enter(c, it->tenant, &as);
+	done = kv_scan_reap(c, it);
+	kv_as_exit(c, &as);
+	return done;
+}
 
 void kv_scan(struct kv_ctx *c)
 {
@@ -130,18 +207,8 @@ void kv_scan(struct kv_ctx *c)
 
 		for (; p; p = __atomic_load_n(&((struct kv_item *)p)->next,
 					      __ATOMIC_ACQUIRE)) {
-			struct kv_item *it = (struct kv_item *)p;
-			char key[KV_KEY_MAX];
-			u32 klen = it->klen;
-			int cls = it->cls;
-
-			if (kv_item_live(c, it) || !klen ||
-			    (u64)cls >= kv_area()->ncls)
-				continue;
-			memcpy(key, it->data, klen);
-			kv_reap(c, key, klen, it->hash);
-			kv_cls_add(cls, &kv_cls(cls)->crawler_reclaimed, 1);
-			return;
+			if (kv_scan_item(c, (struct kv_item *)p))
+				return;
 		}
 	}
 }
@@ -187,8 +254,9 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 				continue;
 			/* Pages but nothing linked: every chunk is being
 			 * built or retired by other calls, which free them
-			 * soon (unless what is left is our own pin). */
-			if (kv_class_chunks(k) && !c->pin)
+			 * soon (unless what is left is our own pin). A
+			 * tenant finds only other tenants' items: NOMEM. */
+			if (kv_class_chunks(k) && !c->pin && !kv_area()->tenants)
 				m = -1;
 			break;
 		}

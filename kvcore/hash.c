@@ -131,16 +131,35 @@ static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 	return &kv_area()->locks[hash & (KV_NLOCKS - 1)];
 }
 
-static int kv_match(const struct kv_item *it, const char *key, u32 klen,
-		    u32 hash)
+/*
+ * The key's identity is (tenant, key bytes): klen and tenant are
+ * adjacent bytes of the item, compared as one 16-bit word: a store
+ * without tenants (tenant 0 everywhere) pays only forming that word
+ * once per lookup (three instructions). The hash
+ * does not include the tenant: equal keys of two tenants share a chain,
+ * and only this compare tells them apart (docs/tenants.md).
+ */
+_Static_assert(__builtin_offsetof(struct kv_item, tenant) ==
+		       __builtin_offsetof(struct kv_item, klen) + 1,
+	       "klen and tenant: one word");
+
+static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
 {
-	return it->hash == hash && it->klen == klen &&
+	return klen | c->tenant << 8;
+}
+
+/* @tk: kv_tkey(c, klen), the item's klen and tenant as one word. */
+static inline __attribute__((always_inline)) int
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk,
+	 u32 hash)
+{
+	return it->hash == hash && *(const kv_u16u *)&it->klen == (u16)tk &&
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
 /* The item for @key on the chain at @bucket, or NULL. */
 static inline __attribute__((always_inline)) struct kv_item *
-kv_walk(const u64 *bucket, const char *key, u32 klen, u32 hash)
+kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
 {
 	/* Acquire (here and for each next): pairs with kv_wr_link()'s
 	 * release store of the link, so the item it points at is read as
@@ -150,7 +169,7 @@ kv_walk(const u64 *bucket, const char *key, u32 klen, u32 hash)
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, hash))
+		if (kv_match(it, key, klen, tk, hash))
 			return it;
 		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
@@ -164,12 +183,13 @@ kv_walk(const u64 *bucket, const char *key, u32 klen, u32 hash)
 static __attribute__((noinline, cold)) struct kv_item *
 kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 {
-	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, hash);
+	u32 tk = kv_tkey(c, klen);
+	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, tk, hash);
 
 	if (it)
 		return it;
 	return kv_walk(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash), key,
-		       klen, hash);
+		       klen, tk, hash);
 }
 
 /* Context: epoch announced. Return: the item for @key, or NULL. */
@@ -179,19 +199,20 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 
 	if (KV_UNLIKELY(s & KV_T_GROWING))
 		return kv_lookup_growing(c, key, klen, hash, s);
-	return kv_walk(kv_tcur(c, s, hash), key, klen, hash);
+	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen), hash);
 }
 
 /* The link on the chain at @link that points at @key's item, or the
  * chain's last link (0). Context: stripe lock held. */
-static u64 *kv_chain_link(u64 *link, const char *key, u32 klen, u32 hash)
+static inline __attribute__((always_inline)) u64 *
+kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk, u32 hash)
 {
 	u64 p;
 
 	while ((p = *link)) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, hash))
+		if (kv_match(it, key, klen, tk, hash))
 			return link;
 		link = &it->next;
 	}
@@ -205,12 +226,13 @@ static u64 *kv_chain_link(u64 *link, const char *key, u32 klen, u32 hash)
 static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	u64 s = kv_tstate();
-	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, hash);
+	u32 tk = kv_tkey(c, klen);
+	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, tk, hash);
 
 	if (*link || !(s & KV_T_GROWING))
 		return link;
 	return kv_chain_link(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash),
-			     key, klen, hash);
+			     key, klen, tk, hash);
 }
 
 static s64 kv_item_bytes(const struct kv_item *it)
@@ -298,9 +320,19 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 	kv_tx_set(&t, w->link, it ? (u64)it : next);
 	kv_tx_commit(c, &t, PLMC_CRASH_LINK_TX);
 	if (old)
-		__atomic_fetch_and(&old->iflags, (u16)~KV_IT_LINKED,
+		__atomic_fetch_and(&old->iflags, (u8)~KV_IT_LINKED,
 				   __ATOMIC_RELAXED);
 	kv_wr_count(it, old);
+	/* The tenant's counters, as the class counters (kv.h). Both items
+	 * are c->tenant's: the chain search matched it, a new item takes
+	 * it, and a call working on another tenant's item switches to that
+	 * tenant first (kv_as_enter). */
+	if (KV_UNLIKELY(c->tenant)) {
+		if (it)
+			kv_tenant_charge(it, 1);
+		if (old)
+			kv_tenant_charge(old, -1);
+	}
 	w->gone = old;
 	w->put = it;
 	kv_crash(c, PLMC_CRASH_LINKED);

@@ -71,6 +71,12 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 		*err = PLMC_E_TOOBIG;
 		return 0;
 	}
+	/* A tenant makes room under its quota from its own items first. */
+	if (KV_UNLIKELY(c->tenant)) {
+		*err = kv_tenant_room(c, size);
+		if (*err)
+			return 0;
+	}
 	it = kv_alloc_evict(c, size, &cls, err);
 	if (!it)
 		return 0;
@@ -87,6 +93,7 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 	it->flags = flags;
 	it->vlen = (u32)vlen;
 	it->klen = (u8)klen;
+	it->tenant = (u8)c->tenant;
 	it->cls = (u8)cls;
 	it->iflags = 0;
 	memcpy(it->data, key, klen);

@@ -150,6 +150,37 @@ struct kv_stat {
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
 
+/*
+ * One tenant (tenant.c, docs/tenants.md). key is written once, under
+ * kv_area.ten_lock, with a release store after the rest is set; flags
+ * and quota only by the owner or root (single relaxed stores: readers
+ * take old or new). The counters are locked adds made right after the
+ * transaction that links or unlinks an item (kv_wr_link), like the
+ * class counters: a death between the two leaves them off by that one
+ * item. flush_*: the tenant's own flush_all, as kv_area's.
+ */
+struct kv_tenant {
+	u64 key;   /* id | 1 << 32 once taken, 0 = free */
+	u64 flags; /* PLMC_TENANT_* */
+	u64 quota; /* bytes of chunks, 0 = the default share */
+	u64 flush_time;
+	u64 flush_cas;
+	s64 items;
+	s64 bytes; /* header + key + value */
+	s64 mem;   /* chunk bytes: what the quota bounds */
+	u64 cmd_get;
+	u64 get_hits;
+	u64 cmd_set;
+	u64 evictions;
+	u64 outofmemory;
+	u64 cmd_flush;
+	u64 pad[2];
+};
+
+_Static_assert(sizeof(struct kv_tenant) == 128, "kv_tenant: two lines");
+
+#define KV_TEN_TAKEN (1ULL << 32)
+
 /* Geometry, derived from the store header once (dispatch.c, kv_derive;
  * the layout is plmc/geometry.h's). */
 struct kv_geo {
@@ -248,8 +279,9 @@ struct kv_area {
 	u64 mv_rescues; /* live items copied off moving pages */
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
-	 * when geo_key == store_size | 1 (0 in a new store: derive on the
-	 * first call). Written before geo_key (release).
+	 * when geo_key == store_size | 1, or | 3 in a store with tenants
+	 * (0 in a new store: derive on the first call). Written before
+	 * geo_key (release).
 	 */
 	u64 geo_key;
 	u64 item_max;
@@ -281,6 +313,22 @@ struct kv_area {
 	u64 tpages;  /* pages tables hold (page_lock) */
 	u64 tdir0;   /* the first table's directory: one entry, 0 */
 	struct kv_tdesc tdesc[2];
+	u64 tenants; /* hdr->tenants, checked (kv_derive): 0 = none */
+	/* The tenant table (tenant.c): entries 1..tenants; 0 unused (an
+	 * item of tenant 0 belongs to a store without tenants). */
+	kv_lock_t ten_lock; /* taking a free entry; never nested */
+	struct kv_tenant ten[PLMC_TENANT_MAX + 1];
+	/*
+	 * Per slot, written by the slot's owner alone: each attach id << 8
+	 * | tenant index, 0 = none, valid only while the slot's owner is
+	 * that attachment (a slot that changes hands finds a different
+	 * attach id in its ppage, so it never inherits them). tcache: the
+	 * owner's own tenant; tas: the tenant a proxy acts for (PLMC_TOP_AS).
+	 */
+	struct kv_tslot {
+		u64 tcache;
+		u64 tas;
+	} tslot[PLMC_MAX_SLOTS];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -315,8 +363,10 @@ struct kv_item {
 	u32 flags;   /* the client's 32-bit flags */
 	u32 vlen;
 	u8 klen;
+	u8 tenant;   /* tenant index, 0 without tenants: part of the key
+		      * (kv_match compares klen and tenant as one word) */
 	u8 cls;
-	u16 iflags;  /* KV_IT_* */
+	u8 iflags;   /* KV_IT_* */
 	char data[]; /* key, then value */
 };
 
@@ -471,6 +521,10 @@ struct kv_ctx {
 				    * evicted under it */
 	long recovered; /* dead slots this call recovered */
 	int reused;	/* chunks this call took off its retired list */
+	u32 tenant;	/* the call's tenant index (0: the store has none);
+			 * every key it names is this tenant's. Beside
+			 * reused: both zeroed by one store */
+	u32 tadmin;	/* the caller is the store's owner or root */
 	struct kv_geo geo;
 };
 
@@ -806,7 +860,7 @@ static inline int kv_item_live(const struct kv_ctx *c,
 static inline __attribute__((always_inline)) void
 kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 {
-	const u16 b = KV_IT_FETCHED | KV_IT_REF;
+	const u8 b = KV_IT_FETCHED | KV_IT_REF;
 	u32 now = (u32)c->now;
 
 	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
@@ -875,6 +929,37 @@ kv_find_read(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 	kv_reap(c, key, klen, hash);
 	return 0;
 }
+
+/* tenant.c */
+static inline struct kv_tenant *kv_ten(u64 i)
+{
+	return &kv_area()->ten[i];
+}
+
+static inline struct kv_tslot *kv_tslot(const struct kv_ctx *c)
+{
+	return &kv_area()->tslot[c->slot];
+}
+
+int kv_tenant_enter(struct kv_ctx *c);
+void kv_tenant_flush_ctx(struct kv_ctx *c);
+long kv_op_tenant(struct kv_ctx *c, const struct plmc_req *r);
+int kv_tenant_room(struct kv_ctx *c, u64 size);
+void kv_tenant_charge(const struct kv_item *it, s64 d);
+void kv_tenant_count(const struct kv_ctx *c, u64 off);
+void kv_tenant_get(const struct kv_ctx *c, const struct kv_item *hit);
+void kv_tenant_stats(const struct kv_ctx *c, struct plmc_stats *st);
+
+/* A call working on another tenant's item (eviction for a page move,
+ * the expiry scan): kv_as_enter switches the key space and the flush
+ * rule to @t's, kv_as_exit switches back. */
+struct kv_as {
+	u32 tenant;
+	u64 flush_time, flush_cas;
+};
+
+void kv_as_enter(struct kv_ctx *c, u32 t, struct kv_as *s);
+void kv_as_exit(struct kv_ctx *c, const struct kv_as *s);
 
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);

@@ -105,7 +105,7 @@ static s64 kv_ttl_left(const struct kv_ctx *c, u64 exp)
 static void kv_meta_fill(const struct kv_ctx *c, struct plmc_meta *m,
 			 const struct kv_item *it)
 {
-	u16 f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
+	u8 f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
 	u32 at = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
 
 	m->cas = it->cas;
@@ -142,7 +142,7 @@ static u32 kv_meta_viv_exp(const struct kv_ctx *c, const struct plmc_meta *m)
 static int kv_meta_hit_locked(struct kv_ctx *c, const struct plmc_meta *m,
 			      struct kv_item *it)
 {
-	u16 f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
+	u8 f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
 	u64 exp = it->exptime, rexp = exp;
 	int won = 0;
 
@@ -163,7 +163,7 @@ static int kv_meta_hit_locked(struct kv_ctx *c, const struct plmc_meta *m,
 	if (m->mflags & PLMC_MF_NOWIN)
 		return 0;
 	if (won)
-		__atomic_fetch_or(&it->iflags, (u16)KV_IT_WON,
+		__atomic_fetch_or(&it->iflags, (u8)KV_IT_WON,
 				  __ATOMIC_RELAXED);
 	return won;
 }

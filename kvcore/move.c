@@ -277,6 +277,23 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 	return done;
 }
 
+/* Rescue or evict @it off a moving page, in its tenant's key space and
+ * by its tenant's flush rule (a stale tenant byte finds nothing). */
+static void kv_move_item(struct kv_ctx *c, struct kv_item *it, int cls)
+{
+	u32 t = __atomic_load_n(&it->tenant, __ATOMIC_RELAXED);
+	struct kv_as as;
+
+	if (t > kv_area()->tenants)
+		return;
+	kv_as_enter(c, t, &as);
+	if (kv_item_live(c, it) && kv_move_rescue(c, it, cls))
+		kv_mv_count(&kv_area()->mv_rescues);
+	else
+		kv_evict_item(c, it, cls, 1);
+	kv_as_exit(c, &as);
+}
+
 /*
  * Steps 2 and 3 for class @cls's move.
  * Return: 1 if its page reached the pool, 0 if it is still in use, -1
@@ -305,10 +322,7 @@ static int kv_move_step(struct kv_ctx *c, int cls)
 		      KV_IT_LINKED) ||
 		    it == c->pin)
 			continue;
-		if (kv_item_live(c, it) && kv_move_rescue(c, it, cls))
-			kv_mv_count(&kv_area()->mv_rescues);
-		else
-			kv_evict_item(c, it, cls, 1);
+		kv_move_item(c, it, cls);
 	}
 take:
 	kv_reclaim(c, 1);
@@ -337,7 +351,11 @@ int kv_automove(void)
 {
 	u64 m = __atomic_load_n(&kv_area()->automove, __ATOMIC_RELAXED);
 
-	return m ? (int)(m - 1) : 1;
+	/* Tenants: pages move only when the owner asks (docs/tenants.md):
+	 * a move started for one tenant's class may evict another's. */
+	if (!m)
+		return kv_area()->tenants ? 0 : 1;
+	return (int)(m - 1);
 }
 
 /* Nonzero if class @cls has more than two pages' worth of free chunks

@@ -99,7 +99,7 @@ int kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 /*
  * Link @it in place of @old if @old is still the live item there. Under
  * the stripe lock, before the link, @it takes from @old what @carry names
- * (KV_CARRY_EXP: the expiry; the low 16 bits: those iflags), as they are
+ * (KV_CARRY_EXP: the expiry; the low 8 bits: those iflags), as they are
  * now: touch, gat, meta's T and W change them only under this lock.
  * Return: 1 done, 0 raced (the caller retries; @it is freed), -1 the item
  * is gone (@it is freed).
@@ -117,7 +117,7 @@ int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
 			it->exptime = __atomic_load_n(&old->exptime,
 						      __ATOMIC_RELAXED);
 		it->iflags |= __atomic_load_n(&old->iflags, __ATOMIC_RELAXED) &
-			      (u16)carry;
+			      (u8)carry;
 		kv_wr_link(c, &w, it);
 		rc = 1;
 	} else if (kv_wr_live(&w)) {
@@ -381,6 +381,11 @@ void kv_flush(struct kv_ctx *c, s64 delay)
 {
 	struct kv_area *a = kv_area();
 	u64 at = delay > 0 ? kv_exptime(c, delay) : c->now;
+	/* A tenant's flush is its own (tenant.c merges it with the
+	 * store's when a call starts); c->tenant 0: the whole store. */
+	u64 *ftime = c->tenant ? &kv_ten(c->tenant)->flush_time
+			       : &a->flush_time;
+	u64 *fcas = c->tenant ? &kv_ten(c->tenant)->flush_cas : &a->flush_cas;
 	u64 oldest;
 
 	if (at <= 1)
@@ -388,12 +393,16 @@ void kv_flush(struct kv_ctx *c, s64 delay)
 	oldest = at - 1;
 	if (oldest <= c->now)
 		__atomic_store_n(
-			&a->flush_cas,
+			fcas,
 			__atomic_add_fetch(&a->cas_seq, 1, __ATOMIC_RELAXED),
 			__ATOMIC_RELAXED);
 	kv_crash(c, PLMC_CRASH_FLUSH); /* flush_cas alone hides nothing */
-	/* Release: pairs with kv_ctx_init()'s acquire load of flush_time:
-	 * a call that sees the flush sees its CAS mark. */
-	__atomic_store_n(&a->flush_time, oldest, __ATOMIC_RELEASE);
+	/* Release: pairs with kv_ctx_init()'s (a tenant's: with
+	 * kv_tenant_flush_ctx()'s) acquire load of flush_time: a call that
+	 * sees the flush sees its CAS mark. */
+	__atomic_store_n(ftime, oldest, __ATOMIC_RELEASE);
 	kv_add(&c->st->cmd_flush, 1);
+	if (c->tenant)
+		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant,
+						      cmd_flush));
 }

@@ -62,9 +62,12 @@ static void kv_recover_chunk(const struct kv_ctx *c, struct kv_slot *ks)
 	if (!ch)
 		return;
 	kv_tx_init(&t, ks);
-	/* klen 0: the evictor skips it; cls: reclaim frees it there. */
+	/* klen 0: the evictor skips it; cls: reclaim frees it there (one
+	 * word from klen on: klen, tenant 0, cls, iflags 0). */
 	kv_tx_set(&t, (u8 *)it + __builtin_offsetof(struct kv_item, klen),
-		  (u64)KV_CHUNK_CLS(ch) << 8);
+		  (u64)KV_CHUNK_CLS(ch)
+			  << (8 * (__builtin_offsetof(struct kv_item, cls) -
+				   __builtin_offsetof(struct kv_item, klen))));
 	kv_tx_set(&t, &ks->pending, (u64)it);
 	kv_tx_set(&t, &ks->chunk, 0);
 	kv_tx_commit(c, &t, PLMC_CRASH_RECOVER_TX);

@@ -151,6 +151,11 @@ static void kv_walk_bucket(struct kv_ctx *c, u64 *bkt, u64 cls, int reclaim,
 		const struct kv_item *it = (const struct kv_item *)p;
 		u64 cas = it->cas;
 
+		/* Only the caller's key space: a tenant walks its own items
+		 * (the owner and root their own, tenant 0), never another's
+		 * keys, sizes or times (docs/tenants.md). */
+		if (it->tenant != c->tenant)
+			continue;
 		if (reclaim && (!cls || (u64)it->cls + 1 == cls) &&
 		    kv_walk_reap(c, it)) {
 			(*reaped)++;

@@ -375,6 +375,11 @@ static const char *pl_cause_str(int rc)
 	case PLMC_E_NAME:
 		return "bad store name: 1 to 63 characters of A-Z a-z 0-9 "
 		       ". _ -";
+	case PLMC_E_PERM:
+		return "not allowed in a store with tenants: the store's "
+		       "owner, root or a proxy only";
+	case PLMC_E_NOTENANT:
+		return "the store's tenant table is full";
 	}
 	return NULL;
 }

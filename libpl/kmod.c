@@ -55,6 +55,7 @@ int pl_kmod_create(const char *name, const struct plmc_create_opts *o)
 	a.slot_quota = o->slot_quota;
 	a.numa = o->numa;
 	a.numa_node = o->numa_node;
+	a.tenants = o->tenants;
 	if (ioctl(fd, PLMC_IOC_CREATE, &a))
 		rc = -errno;
 	close(fd);

@@ -116,6 +116,8 @@ static int none_hdr_init(struct plmc_store_hdr *h, const char *name,
 	h->slab_factor = o->slab_factor;
 	h->slab_min = o->slab_min;
 	h->slot_quota = o->slot_quota;
+	h->tenants = o->tenants;
+	h->owner_uid = (__u32)geteuid();
 	pl_clock_refresh(h);
 	return none_hash_key(h);
 }

@@ -116,8 +116,8 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o)
 	if (!pl_size_ok(c.store_size) || (c.mode & ~0777U) ||
 	    !plmc_cfg_ok(c.item_max, c.slab_factor, c.slab_min) ||
 	    c.slot_quota > PLMC_MAX_SLOTS || (c.flags & ~PLMC_CREATE_FLAGS) ||
-	    !pl_numa_ok(c.numa, c.numa_node) || c.pad ||
-	    (c.gid && !(c.flags & PLMC_CREATE_GROUP)))
+	    !pl_numa_ok(c.numa, c.numa_node) || c.tenants > PLMC_TENANT_MAX ||
+	    c.pad || (c.gid && !(c.flags & PLMC_CREATE_GROUP)))
 		return -EINVAL;
 	if (!c.slot_quota)
 		c.slot_quota = PLMC_SLOT_QUOTA_DEFAULT;

@@ -22,7 +22,9 @@
  * An ordinary client of libpl; info talks to the module (or reads the shm
  * file's header under none) since it must work without attaching.
  */
+#include <ctype.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -57,6 +59,7 @@ struct opts {
 	unsigned numa, node; /* create --numa */
 	int has_gid;	     /* create --group */
 	unsigned gid;
+	unsigned tenants;    /* create --tenants */
 };
 
 #ifndef PLMC_VERSION
@@ -74,7 +77,7 @@ static void usage_to(FILE *f)
 		"                    [--item-max SIZE] [--factor F] "
 		"[--slab-min N]\n"
 		"                    [--numa interleave|bind=N|local] "
-		"[--test-image]\n"
+		"[--test-image] [--tenants N]\n"
 		"       plctl destroy NAME [--force] [--backend "
 		"kmod|none|pku]\n"
 		"       plctl stats NAME [--json] [--backend kmod|none|pku]\n"
@@ -84,6 +87,10 @@ static void usage_to(FILE *f)
 		"       plctl info NAME [--backend kmod|none|pku]\n"
 		"       plctl check NAME [--backend kmod|none|pku]\n"
 		"       plctl recover NAME [--backend kmod|none|pku]\n"
+		"       plctl tenant list NAME [--json] [--backend kmod|none|pku]\n"
+		"       plctl tenant add|set NAME UID|USER [--quota SIZE] "
+		"[--proxy] [--backend kmod|none|pku]\n"
+		"       plctl tenant flush NAME [--backend kmod|none|pku]\n"
 		"       plctl --help | --version\n");
 }
 
@@ -97,6 +104,7 @@ static const char *const opts_valued[] = {
 	"--size", "-m", "--memory", "--mode", "--slots-per-client", "--numa",
 	"--backend", "--item-max", "--factor", "--slab-min", "--interval", "--count",
 	"--group",
+	"--tenants",
 };
 static const char *const opts_flags[] = {"--force", "--json",
 					 "--test-image"};
@@ -366,6 +374,9 @@ static int parse(int argc, char **argv, struct opts *o)
 			continue;
 		if (!strcmp(a, "--slab-min") && (o->slab_min = parse_u32(v)))
 			continue;
+		if (!strcmp(a, "--tenants") && (o->tenants = parse_u32(v)) &&
+		    o->tenants <= PLMC_TENANT_MAX)
+			continue;
 		fprintf(stderr, "plctl: bad option or value: %s %s\n", a, v);
 		return -1;
 	}
@@ -444,6 +455,7 @@ static int cmd_create(struct opts *o)
 		.flags = (o->test_image ? PLMC_CREATE_TEST_IMAGE : 0) |
 			 (o->has_gid ? PLMC_CREATE_GROUP : 0),
 		.gid = o->gid,
+		.tenants = o->tenants,
 	};
 
 	/* The store's own rule (layout.h), so the message comes before
@@ -468,6 +480,10 @@ static int cmd_create(struct opts *o)
 	       o->has_gid ? o->gid : (unsigned)getegid(),
 	       o->quota ? o->quota : PLMC_SLOT_QUOTA_DEFAULT,
 	       o->test_image ? ", test image" : "");
+	if (o->tenants)
+		printf("tenants: up to %u, each with its own keys and a quota "
+		       "(plctl tenant set)\n",
+		       o->tenants);
 	print_item_room(o);
 	return 0;
 }
@@ -1132,6 +1148,177 @@ static int cmd_info(const struct opts *o)
 	return rc ? rc : print_numa(o->name, use);
 }
 
+/*
+ * plctl tenant list|add|set|flush NAME ...: the store's tenants
+ * (docs/tenants.md). The store decides who may: list shows the owner
+ * and root every tenant, others their own row; set and flush are the
+ * owner's and root's.
+ */
+struct tenant_opts {
+	const char *sub, *name, *who;
+	uint64_t quota;
+	uint32_t flags;
+	int use, json;
+};
+
+/* A uid: digits, or a user name in /etc/passwd. Return: 0 or -1. */
+static int tenant_uid(const char *s, uint32_t *uid)
+{
+	struct passwd *pw;
+	FILE *f;
+	char *end;
+	unsigned long v;
+
+	if (isdigit((unsigned char)*s)) {
+		errno = 0;
+		v = strtoul(s, &end, 10);
+		if (errno || *end || v >= 0xffffffffUL)
+			return -1;
+		*uid = (uint32_t)v;
+		return 0;
+	}
+	/* /etc/passwd itself, not NSS: plctl is also linked static (the
+	 * test host), where getpwnam would need glibc's shared modules */
+	f = fopen("/etc/passwd", "r");
+	if (!f)
+		return -1;
+	while ((pw = fgetpwent(f)))
+		if (!strcmp(pw->pw_name, s))
+			break;
+	if (pw)
+		*uid = (uint32_t)pw->pw_uid;
+	fclose(f);
+	return pw ? 0 : -1;
+}
+
+static int tenant_parse(int argc, char **argv, struct tenant_opts *t)
+{
+	int i, want = 4;
+
+	if (argc < 4)
+		return -1;
+	t->sub = argv[2];
+	t->name = argv[3];
+	if (!strcmp(t->sub, "add") || !strcmp(t->sub, "set")) {
+		if (argc < 5)
+			return -1;
+		t->who = argv[4];
+		want = 5;
+	}
+	for (i = want; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--proxy")) {
+			t->flags |= PLMC_TENANT_PROXY;
+		} else if (!strcmp(a, "--json")) {
+			t->json = 1;
+		} else if (!strcmp(a, "--quota") && v &&
+			   (t->quota = parse_size(v))) {
+			i++;
+		} else if (!strcmp(a, "--backend") && v &&
+			   (t->use = parse_backend(v)) >= 0) {
+			i++;
+		} else {
+			fprintf(stderr, "plctl: tenant: bad argument %s\n", a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void tenant_row(const struct plmc_tenant *e, int json, int first)
+{
+	if (!json) {
+		printf("%-10u %-6s %12llu %12lld %12lld %10lld %10llu %10llu "
+		       "%10llu %10llu %8llu\n",
+		       e->id, e->flags & PLMC_TENANT_PROXY ? "proxy" : "-",
+		       (unsigned long long)e->quota, (long long)e->mem,
+		       (long long)e->bytes, (long long)e->items,
+		       (unsigned long long)e->cmd_get,
+		       (unsigned long long)e->get_hits,
+		       (unsigned long long)e->cmd_set,
+		       (unsigned long long)e->evictions,
+		       (unsigned long long)e->outofmemory);
+		return;
+	}
+	printf("%s{\"id\": %u, \"proxy\": %s, \"quota\": %llu, \"mem\": %lld, "
+	       "\"bytes\": %lld, \"curr_items\": %lld, \"cmd_get\": %llu, "
+	       "\"get_hits\": %llu, \"cmd_set\": %llu, \"evictions\": %llu, "
+	       "\"outofmemory\": %llu, \"cmd_flush\": %llu}",
+	       first ? "" : ", ", e->id,
+	       e->flags & PLMC_TENANT_PROXY ? "true" : "false",
+	       (unsigned long long)e->quota, (long long)e->mem,
+	       (long long)e->bytes, (long long)e->items,
+	       (unsigned long long)e->cmd_get, (unsigned long long)e->get_hits,
+	       (unsigned long long)e->cmd_set,
+	       (unsigned long long)e->evictions,
+	       (unsigned long long)e->outofmemory,
+	       (unsigned long long)e->cmd_flush);
+}
+
+static int tenant_list(const struct tenant_opts *t)
+{
+	struct plmc_tenant e[PLMC_TENANT_MAX];
+	size_t n = 0, i;
+	int rc = plmc_tenant_list(e, PLMC_TENANT_MAX, &n);
+
+	if (rc)
+		return rc;
+	if (!t->json)
+		printf("%-10s %-6s %12s %12s %12s %10s %10s %10s %10s %10s "
+		       "%8s\n",
+		       "id", "flags", "quota", "mem", "bytes", "items",
+		       "cmd_get", "get_hits", "cmd_set", "evictions", "nomem");
+	else
+		printf("[");
+	for (i = 0; i < n && i < PLMC_TENANT_MAX; i++)
+		tenant_row(&e[i], t->json, !i);
+	if (t->json)
+		printf("]\n");
+	return 0;
+}
+
+static int tenant_run(const struct tenant_opts *t)
+{
+	uint32_t uid;
+
+	if (!strcmp(t->sub, "list"))
+		return tenant_list(t);
+	if (!strcmp(t->sub, "flush"))
+		return plmc_flush_store(0);
+	if (tenant_uid(t->who, &uid)) {
+		fprintf(stderr, "plctl: tenant: no such uid or user: %s\n",
+			t->who);
+		return 1; /* said: exit 2, as a usage error */
+	}
+	return plmc_tenant_set(uid, t->quota, t->flags);
+}
+
+static int cmd_tenant(int argc, char **argv)
+{
+	struct tenant_opts t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	if (tenant_parse(argc, argv, &t) ||
+	    (strcmp(t.sub, "list") && strcmp(t.sub, "add") &&
+	     strcmp(t.sub, "set") && strcmp(t.sub, "flush"))) {
+		usage();
+		return 2;
+	}
+	rc = plmc_attach(t.name, t.use);
+	if (rc)
+		return fail("attach", t.name, rc);
+	rc = tenant_run(&t);
+	plmc_detach();
+	if (rc == 1)
+		return 2;
+	if (rc == PLMC_E_INVAL)
+		fprintf(stderr, "plctl: %s has no tenants, or a bad value\n",
+			t.name);
+	return rc ? fail("tenant", t.name, rc) : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -1149,6 +1336,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "list"))
 		return cmd_list(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "tenant"))
+		return cmd_tenant(argc, argv);
 	if (parse(argc, argv, &o)) {
 		usage();
 		return 2;

@@ -56,6 +56,7 @@ enum plmc_op {
 				* after, exptime = class (0 all), flags =
 				* reclaim, out = struct plmc_walk, buflen =
 				* its size */
+	PLMC_OP_TENANT = 28,   /* flags = PLMC_TOP_*, below */
 	PLMC_OP_COUNT
 };
 
@@ -107,6 +108,20 @@ enum plmc_crash_point {
 	PLMC_CRASH_TABLE_FREE_TX = 28, /* an old table's page half given
 					* back, or the growth half closed */
 	PLMC_CRASH_COUNT
+};
+
+/*
+ * PLMC_OP_TENANT's commands (req.flags); docs/tenants.md.
+ *   LIST:  out = struct plmc_tenant[buflen]; result: entries visible
+ *   SET:   klen = id, vlen = quota bytes, cas = PLMC_TENANT_* flags
+ *   AS:    klen = id (PLMC_TENANT_SELF: own)
+ *   FLUSH: exptime = delay: flush_all of every tenant
+ */
+enum plmc_tenant_cmd {
+	PLMC_TOP_LIST = 1,
+	PLMC_TOP_SET = 2,
+	PLMC_TOP_AS = 3,
+	PLMC_TOP_FLUSH = 4,
 };
 
 /*

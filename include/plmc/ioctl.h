@@ -47,7 +47,9 @@ struct plmc_create_args {
 	__u32 slab_min;    /* key + value room of the smallest class (-n) */
 	__u32 numa;      /* PLMC_NUMA_*: where the store's pages go */
 	__u32 numa_node; /* PLMC_NUMA_BIND: a node with memory; else 0 */
-	__u64 reserved[2]; /* must be 0: room for fields to come */
+	__u32 tenants;   /* 0 (none) .. PLMC_TENANT_MAX (docs/tenants.md) */
+	__u32 pad1;      /* must be 0 */
+	__u64 reserved[1]; /* must be 0: room for fields to come */
 };
 
 /*

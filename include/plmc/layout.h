@@ -44,6 +44,9 @@
  * user's clients (or three users') cannot take every slot. */
 #define PLMC_SLOT_QUOTA_DEFAULT (PLMC_MAX_SLOTS / 4)
 
+/* Tenants a store may keep apart (struct plmc_store_hdr.tenants). */
+#define PLMC_TENANT_MAX 64
+
 #define PLMC_STORE_MIN (4ULL << 20)
 #define PLMC_STORE_MAX (PLMC_SPAN - PLMC_STORE_OFF - (1ULL << 30))
 #define PLMC_STORE_ALIGN (1ULL << 20) /* store sizes are whole MiB */
@@ -139,7 +142,16 @@ struct plmc_store_hdr {
 	 * (hash flooding). 0, 0 in a header older than the field.
 	 */
 	__u64 hash_key[2];
-	__u64 reserved[5];
+	/*
+	 * Tenants (docs/tenants.md), fixed at create: the most tenants the
+	 * store keeps apart (1..PLMC_TENANT_MAX), 0 = no tenants (one key
+	 * space, as memcached). owner_uid: the uid (init namespace) that
+	 * may, besides uid 0, configure tenants and flush the whole store.
+	 * Written by whoever builds the header, before anyone attaches.
+	 */
+	__u32 tenants;
+	__u32 owner_uid;
+	__u64 reserved[4];
 };
 
 /*

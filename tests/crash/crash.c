@@ -24,6 +24,12 @@
  *    store's check (must be quiescent, 0 errors, no dead slot) and reads
  *    every key back: each must hold its last acknowledged value or the
  *    value of the call in flight when its writer died.
+ * -T N: the big store has N tenants (docs/tenants.md); range r's
+ * threads act for tenant TEN_ID(r) (the driver, the store's owner, may
+ * act for any), the checker reads each range as its tenant, checks that
+ * another tenant misses it, and that each tenant's item counter is off
+ * by at most the deaths so far (the counters are outside the redo log,
+ * like the class counters: a death can lose one update).
  * A client that dies of anything but our SIGKILL or its armed point
  * (SIGILL) fails the round. Prints a PASS/FAIL line per round, totals,
  * recovery time p50/p99 and "crash: N passed, N failed".
@@ -60,6 +66,9 @@ static int nranges;
 static char dir[256], big[64], small[64];
 static int opt_kills = 500, opt_cli = 4, opt_thr = 2, opt_ms = 60;
 static int opt_rounds = 100000;
+static int opt_tenants; /* -T */
+
+#define TEN_ID(r) (5000u + (unsigned)(r) % (unsigned)opt_tenants)
 
 /* The driver's stores run the test image: it arms crash points. */
 static int crash_create(const char *name, unsigned long long size)
@@ -70,6 +79,7 @@ static int crash_create(const char *name, unsigned long long size)
 		.mode = 0600,
 		.use = PLMC_USE_AUTO,
 		.flags = PLMC_CREATE_TEST_IMAGE,
+		.tenants = strcmp(name, big) ? 0 : (uint32_t)opt_tenants,
 	};
 
 	return plmc_create_ex(name, &o);
@@ -259,6 +269,8 @@ static void *thr_main(void *arg)
 
 	if (t->point && plmc_crash_arm(t->point) != PLMC_OK)
 		_exit(5);
+	if (opt_tenants && plmc_as_tenant(TEN_ID(t->range)) != PLMC_OK)
+		_exit(8);
 	for (;;)
 		if (thr_op(t))
 			_exit(3);
@@ -425,6 +437,45 @@ static void slot_dump(FILE *o)
 	}
 }
 
+/* Nonzero if tenant r + 1's calls find range r's key @key. */
+static int ten_other(const char *key, int r)
+{
+	char got[VMAX + 64];
+	size_t vl;
+
+	if (plmc_as_tenant(TEN_ID(r + 1)) != PLMC_OK)
+		return 1;
+	return plmc_get(key, strlen(key), got, sizeof(got), &vl, NULL,
+			NULL) != PLMC_NOT_FOUND;
+}
+
+/* Each tenant's item counter against the items read back (@hits): off
+ * by at most the deaths so far. Nonzero (and a line) if not. */
+static int ten_drift(const long *hits, FILE *o)
+{
+	struct plmc_tenant t[PLMC_TENANT_MAX];
+	size_t n = 0, i;
+	int bad = 0;
+
+	if (plmc_as_tenant(PLMC_TENANT_SELF) ||
+	    plmc_tenant_list(t, PLMC_TENANT_MAX, &n))
+		return fprintf(o, "tenant list failed\n") > 0;
+	for (i = 0; i < n && i < PLMC_TENANT_MAX; i++) {
+		long want = hits[(t[i].id - 5000u) % (unsigned)opt_tenants];
+		long d = (long)t[i].items - want;
+
+		if (d < 0)
+			d = -d;
+		if (d > kills || t[i].mem < 0 || t[i].bytes < 0) {
+			fprintf(o, "tenant %u: %lld items counted, %ld read "
+				   "back (%ld deaths)\n",
+				t[i].id, (long long)t[i].items, want, kills);
+			bad = 1;
+		}
+	}
+	return bad;
+}
+
 static int checker(const char *name, int verify, long *us, char *msg,
 		   size_t msglen)
 {
@@ -439,6 +490,7 @@ static int checker(const char *name, int verify, long *us, char *msg,
 		double t0;
 		int n, r, j, bad = 0;
 		char key[32], got[VMAX + 64];
+		long thits[PLMC_TENANT_MAX] = {0};
 		FILE *o = fdopen(p[1], "w");
 
 		close(p[0]);
@@ -479,6 +531,13 @@ static int checker(const char *name, int verify, long *us, char *msg,
 				int g, ok = 0, i;
 
 				key_name(key, r, j);
+				if (opt_tenants && !j && ten_other(key, r))
+					bad = fprintf(o, "key %s: seen by "
+							 "another tenant\n",
+						      key) > 0;
+				if (opt_tenants &&
+				    plmc_as_tenant(TEN_ID(r)) != PLMC_OK)
+					_exit(9);
 				g = plmc_get(key, strlen(key), got,
 					     sizeof(got) - 1, &vl, NULL, NULL);
 				if (g == PLMC_OK)
@@ -500,7 +559,11 @@ static int checker(const char *name, int verify, long *us, char *msg,
 				/* Resolved: tell the driver what is there. */
 				fprintf(o, "R %d %d %s\n", r, j,
 					g == PLMC_OK ? got : "-");
+				if (opt_tenants && g == PLMC_OK)
+					thits[r % opt_tenants]++;
 			}
+		if (verify && opt_tenants && ten_drift(thits, o))
+			bad = 1;
 		fflush(o);
 		_exit(bad);
 	}
@@ -837,7 +900,7 @@ int main(int argc, char **argv)
 	int o, round, p, ncov = 0;
 	char cmd[512];
 
-	while ((o = getopt(argc, argv, "k:c:t:m:R:s:")) != -1) {
+	while ((o = getopt(argc, argv, "k:c:t:m:R:s:T:")) != -1) {
 		if (o == 'k')
 			opt_kills = atoi(optarg);
 		else if (o == 'c')
@@ -850,11 +913,14 @@ int main(int argc, char **argv)
 			opt_rounds = atoi(optarg);
 		else if (o == 's')
 			seed = (unsigned)strtoul(optarg, NULL, 0);
+		else if (o == 'T')
+			opt_tenants = atoi(optarg);
 		else
 			return 2;
 	}
 	if (opt_cli < 1 || opt_cli > MAXCLI / 2 || opt_thr < 1 ||
-	    opt_thr > MAXTHR || opt_ms < 2)
+	    opt_thr > MAXTHR || opt_ms < 2 || opt_tenants < 0 ||
+	    opt_tenants == 1 || opt_tenants > PLMC_TENANT_MAX)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(big, sizeof(big), "crash-%d", (int)getpid());
@@ -866,8 +932,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("crash: seed %u, %d clients x %d threads, %d ms rounds, "
-	       "until %d kills and %d crash points\n",
-	       seed, opt_cli, opt_thr, opt_ms, opt_kills, PLMC_CRASH_COUNT - 1);
+	       "until %d kills and %d crash points%s\n",
+	       seed, opt_cli, opt_thr, opt_ms, opt_kills, PLMC_CRASH_COUNT - 1,
+	       opt_tenants ? ", tenants" : "");
 	for (round = 0; round < opt_rounds; round++) {
 		if (run_round(round, &seed))
 			nfail++;

@@ -257,6 +257,26 @@ print(\"stored\", c.stats()[b\"curr_items\"], \"evictions\", c.stats()[b\"evicti
 	}
 	check "a /dev/shm too small: create refused with its free space; a store made never SIGBUSes" small_shm
 fi
+tenants_cmds() { # create --tenants, tenant set by name and by uid, list, refusals
+	local t="$seg-t" rc
+	"$B/plctl" create "$t" --size 8M --tenants 2 >/dev/null || return 1
+	"$B/plctl" tenant set "$t" nobody --proxy &&
+		"$B/plctl" tenant add "$t" 4242 --quota 1M || return 1
+	"$B/plctl" tenant list "$t" >"$work/tl"
+	cat "$work/tl"
+	grep -Eq "^$(id -u nobody) +proxy +[0-9]+ " "$work/tl" &&
+		grep -Eq '^4242 +- +1048576 ' "$work/tl" || return 1
+	"$B/plctl" tenant list "$t" --json | grep -q '"id": 4242, "proxy": false, "quota": 1048576' || return 1
+	"$B/plctl" tenant set "$t" no-such-user-here 2>/dev/null
+	rc=$?
+	[ "$rc" = 2 ] || return 1
+	"$B/plctl" tenant set "$t" 4343 2>"$work/te" && return 1 # table full
+	grep -q "tenant table is full" "$work/te" || return 1
+	"$B/plctl" destroy "$t" --force >/dev/null
+	"$B/plctl" tenant list "$seg" 2>"$work/te" && return 1 # no tenants
+	grep -q "has no tenants" "$work/te"
+}
+check "tenant set/add/list: by name and uid, JSON, bad user exit 2, table full, no tenants" tenants_cmds
 
 echo "plctl: $pass passed, $fail failed"
 [ "$fail" = 0 ]

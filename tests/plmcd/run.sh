@@ -315,6 +315,90 @@ listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
 }
 check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
+tenants_two() { # -o tenant=ID: two plmcds on one store with tenants, keys apart
+	"$B/plctl" create "$store-t" --size 16M --tenants 4 >/dev/null || return 1
+	local p2=$((op_port + 2)) pa pb r
+	"$B/plmcd" -u root -n "$store-t" -o tenant=1001 -p "$op_port" 2>"$tmp/ta.err" &
+	pa=$!
+	"$B/plmcd" -u root -n "$store-t" -o tenant=1002 -p "$p2" 2>"$tmp/tb.err" &
+	pb=$!
+	wait_port "$op_port"
+	wait_port "$p2"
+	r=$(/usr/bin/python3 - "$op_port" "$p2" <<'PY'
+import socket, sys, time
+def ask(port, cmds):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+    s.sendall(cmds)
+    time.sleep(0.3)
+    return s.recv(4096)
+a, b = sys.argv[1], sys.argv[2]
+ok = [ask(a, b"set k 0 0 5\r\nalpha\r\nset n 0 0 2\r\n10\r\n") == b"STORED\r\nSTORED\r\n",
+      ask(b, b"get k\r\nincr n 1\r\ndelete k\r\nset k 0 0 4\r\nbeta\r\n")
+      == b"END\r\nNOT_FOUND\r\nNOT_FOUND\r\nSTORED\r\n",
+      ask(b, b"flush_all\r\n") == b"OK\r\n",
+      ask(a, b"get k\r\nincr n 1\r\n") == b"VALUE k 0 5\r\nalpha\r\nEND\r\n11\r\n"]
+st = ask(a, b"stats\r\n")
+items = [l for l in st.split(b"\r\n") if l.startswith(b"STAT curr_items ")]
+ok.append(items == [b"STAT curr_items 2"])
+tl = ask(b, b"stats tenants\r\n").split(b"\r\n")
+ok.append(b"STAT tenant:1002:curr_items 1" in tl and
+          not any(l.startswith(b"STAT tenant:1001:") for l in tl))
+print(all(ok), ok, items)
+PY
+)
+	kill "$pb" "$pa"
+	wait_gone "$pa"
+	wait_gone "$pb"
+	echo "$r"
+	"$B/plctl" tenant list "$store-t"
+	"$B/plctl" destroy "$store-t" --force >/dev/null
+	[ "${r%% *}" = True ]
+}
+check "-o tenant=ID: two plmcds on a store with tenants see only their own keys" tenants_two
+tenant_map_syntax() { # -o tenant_map: USER:ID pairs, or a refusal that says so
+	local out pid
+	out=$("$B/plmcd" -u root -o tenant_map=alice -p "$op_port" 2>&1) && return 1
+	echo "$out"
+	grep -q "tenant_map: USER:ID" <<<"$out" || return 1
+	"$B/plmcd" -u root -o tenant_map=alice:1001:bob:1002 -p "$op_port" 2>/dev/null &
+	pid=$!
+	wait_port "$op_port" || return 1
+	kill "$pid"
+	wait_gone "$pid"
+}
+check "-o tenant_map: a malformed map refused, USER:ID pairs accepted" tenant_map_syntax
+tenants_auth() { # -Y and -o tenant_map: each logged-in user is its own tenant
+	printf 'alice:pa\nbob:pb\ncarol:pc\n' >"$tmp/auth"
+	"$B/plctl" create "$store-y" --size 16M --tenants 4 >/dev/null || return 1
+	"$B/plmcd" -u root -n "$store-y" -Y "$tmp/auth" \
+		-o tenant_map=alice:1001:bob:1002 -p "$op_port" 2>"$tmp/y.err" &
+	local pid=$! r
+	wait_port_auth "$op_port"
+	r=$(/usr/bin/python3 - "$op_port" <<'PY'
+import socket, sys, time
+def session(user, pw, cmds):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    tok = ("%s %s" % (user, pw)).encode()
+    s.sendall(b"set a 0 0 %d\r\n%s\r\n" % (len(tok), tok) + cmds)
+    time.sleep(0.4)
+    return s.recv(4096)
+ok = [session("alice", "pa", b"set k 0 0 5\r\nalpha\r\n") == b"STORED\r\nSTORED\r\n",
+      session("bob", "pb", b"get k\r\nset k 0 0 4\r\nbeta\r\n") == b"STORED\r\nEND\r\nSTORED\r\n",
+      session("alice", "pa", b"get k\r\n") == b"STORED\r\nVALUE k 0 5\r\nalpha\r\nEND\r\n",
+      session("carol", "pc", b"get k\r\n").startswith(b"STORED\r\nSERVER_ERROR no tenant")]
+print(all(ok), ok)
+PY
+)
+	kill "$pid"
+	wait_gone "$pid"
+	echo "$r"
+	cat "$tmp/y.err"
+	"$B/plctl" destroy "$store-y" --force >/dev/null
+	[ "${r%% *}" = True ]
+}
+# plmcd -Y answers nothing but the login: wait for the port to accept.
+wait_port_auth() { for _ in $(seq 200); do /usr/bin/python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=1)" "$1" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+check "-Y with -o tenant_map: each user its own tenant, an unmapped user refused" tenants_auth
 
 # Context switches of every thread of process $1, summed.
 switches() {

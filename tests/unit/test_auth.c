@@ -3,8 +3,9 @@
  * test_auth - plmcd's -Y auth file and login exchange (tools/plmcd/auth.c)
  * and conn_user(): the file's rules, every reply of the login, that
  * nothing but the login runs before it succeeds, and the user it leaves
- * on the connection. auth.c and buf.c are compiled in (their statics are
- * what is tested); g_opt is this test's.
+ * on the connection; with -o tenant_map, the tenant a login gives the
+ * connection. auth.c, buf.c and tenant.c are compiled in (their statics
+ * are what is tested); g_opt is this test's.
  */
 #include <check.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "../../tools/plmcd/plmcd.h"
 #include "../../tools/plmcd/auth.c"
 #include "../../tools/plmcd/buf.c"
+#include "../../tools/plmcd/tenant.c"
 
 struct plmcd_opts g_opt;
 static char path[] = "/tmp/test_auth.XXXXXX";
@@ -175,6 +177,35 @@ START_TEST(user_name_bounded)
 }
 END_TEST
 
+/* -o tenant_map: its syntax, and the tenant a login leaves (a user it
+ * does not name: none, refused). */
+START_TEST(tenant_map_login)
+{
+	struct conn c = {.fd = -1};
+
+	ck_assert_int_eq(tenant_map_ok("alice:1001:bob:1002"), 0);
+	ck_assert_int_ne(tenant_map_ok(""), 0);
+	ck_assert_int_ne(tenant_map_ok("alice"), 0);
+	ck_assert_int_ne(tenant_map_ok("alice:"), 0);
+	ck_assert_int_ne(tenant_map_ok(":1001"), 0);
+	ck_assert_int_ne(tenant_map_ok("alice:10x"), 0);
+	ck_assert_int_ne(tenant_map_ok("alice:4294967295"), 0);
+	ck_assert_int_ne(tenant_map_ok("alice:1001:"), 0);
+	g_opt.tenant_map = "alice:1001:bob:1002";
+	feed(&c, "set a 0 0 17\r\nalice wonder:land\r\n");
+	ck_assert(said(&c, "STORED\r\n"));
+	ck_assert_int_eq(c.has_tenant, 1);
+	ck_assert_uint_eq(c.tenant, 1001);
+	ck_assert_int_eq(c.tenant_dirty, 1);
+	done(&c);
+	c = (struct conn){.fd = -1};
+	auth_set_user(&c, "bo", 2); /* a prefix of bob is no bob */
+	ck_assert_int_eq(c.has_tenant, -1);
+	ck_assert_int_eq(tenant_enter(&c), -1);
+	g_opt.tenant_map = NULL;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("auth");
@@ -190,6 +221,7 @@ int main(void)
 	tcase_add_test(t, malformed_logins);
 	tcase_add_test(t, bad_file_keeps_table);
 	tcase_add_test(t, user_name_bounded);
+	tcase_add_test(t, tenant_map_login);
 	suite_add_tcase(s, t);
 	r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);

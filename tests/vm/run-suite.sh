@@ -64,6 +64,22 @@ if [ -x /vm/crash_driver ]; then
 		echo "FAIL crash.recovery_on_module: status $rc ($totals)" |
 			tee -a "$out"
 	fi
+	# The same on a store with 4 tenants (docs/tenants.md): each range
+	# acts for one, read back as its tenant and missed by another.
+	timeout "$LIMIT" /vm/crash_driver -k "${VM_CRASH_TENANT_KILLS:-150}" \
+		-T 4 >/tmp/crash-t.out 2>&1
+	rc=$?
+	totals=$(grep '^crash: kills' /tmp/crash-t.out | cut -c8-)
+	if [ "$rc" = 0 ] &&
+		grep -q '^crash: [0-9]* passed, 0 failed' /tmp/crash-t.out
+	then
+		echo "PASS crash.tenants_on_module ($totals)" | tee -a "$out"
+	else
+		grep -E '^(FAIL|E )' /tmp/crash-t.out | head -20
+		tail -5 /tmp/crash-t.out
+		echo "FAIL crash.tenants_on_module: status $rc ($totals)" |
+			tee -a "$out"
+	fi
 fi
 if grep -q '^ROW ' "$out"; then
 	echo "--- attack table ---"

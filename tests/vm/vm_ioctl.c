@@ -204,7 +204,17 @@ static int t_bad_fields(void)
 	if (expect_errno(fd, PLMC_IOC_CREATE, &a, EINVAL, "create pad 1"))
 		return -1;
 	VM_CHECK(exists(fd, NAME) == 0, "bad quota: created anyway");
-	vm_note("%u cases", (unsigned)(sizeof(c) / sizeof(c[0])) + 3);
+	/* Tenants: at most PLMC_TENANT_MAX; the padding after it zero. */
+	good_args(&a);
+	a.tenants = PLMC_TENANT_MAX + 1;
+	if (expect_errno(fd, PLMC_IOC_CREATE, &a, EINVAL, "tenants 65"))
+		return -1;
+	good_args(&a);
+	a.pad1 = 1;
+	if (expect_errno(fd, PLMC_IOC_CREATE, &a, EINVAL, "create pad1 1"))
+		return -1;
+	VM_CHECK(exists(fd, NAME) == 0, "bad tenants: created anyway");
+	vm_note("%u cases", (unsigned)(sizeof(c) / sizeof(c[0])) + 5);
 	return 0;
 }
 

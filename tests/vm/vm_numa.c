@@ -256,7 +256,7 @@ static int kmod_bad_fields(void)
 		a.mode = 0600;
 		a.numa = c[i].numa;
 		a.numa_node = c[i].node;
-		a.reserved[1] = c[i].res;
+		a.reserved[0] = c[i].res;
 		errno = 0;
 		VM_CHECK(ioctl(fd, PLMC_IOC_CREATE, &a) < 0 && errno == EINVAL,
 			 "case %u (numa %u node %u): %s", i, c[i].numa,

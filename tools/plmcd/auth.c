@@ -193,6 +193,13 @@ void auth_set_user(struct conn *c, const char *user, size_t len)
 	memcpy(c->user, user, len);
 	c->user[len] = 0;
 	c->authed = 1;
+	/* -o tenant_map: the user's tenant from the next command on (a
+	 * user it does not name gets no tenant: its commands are refused) */
+	if (g_opt.tenant_map) {
+		if (tenant_map_user(c, c->user))
+			c->has_tenant = -1;
+		c->tenant_dirty = 1;
+	}
 	if (g_opt.verbose)
 		fprintf(stderr, "<%d authenticated as %s\n", c->fd, c->user);
 }

@@ -145,6 +145,8 @@ static void usage(FILE *f)
 		"   - idle_timeout=<s>     close connections idle this long (default: 0, never)\n"
 		"   - slab_reassign, slab_automove[=0|1|2]: slab page moves (store permitting)\n"
 		"   - relaxed_privileges, drop_privileges: accepted; plmcd has no seccomp filter\n"
+		"   - tenant=<id>          act for this tenant of a store with tenants (plmcd\n"
+		"                          must be a proxy: plctl tenant set NAME UID --proxy)\n"
 		"   other memcached -o options: see plmcd(8)\n"
 		"   - ssl_chain_cert:      certificate chain file in PEM format\n"
 		"   - ssl_key:             private key, if not part of the -ssl_chain_cert\n"
@@ -330,6 +332,19 @@ static void ext_option(char *o)
 		/* memcached-debug's debugtime command, for memcached's own
 		 * tests: only on a store of plmcd's own (checked below) */
 		g_opt.debug_time = 1;
+	} else if (!strcmp(o, "tenant")) {
+		/* every connection acts for this tenant (docs/tenants.md) */
+		long id = parse_long(val ? val : "", "-o tenant");
+
+		if (id < 0 || id >= 0xffffffffL)
+			die("%s: a uid or tenant id", "-o tenant");
+		g_opt.tenant = (uint32_t)id;
+		g_opt.tenant_set = 1;
+	} else if (!strcmp(o, "tenant_map")) {
+		/* USER:ID pairs, ':'-separated (',' separates -o options) */
+		if (!val || tenant_map_ok(val))
+			die("%s: USER:ID[:USER:ID...]", "-o tenant_map");
+		g_opt.tenant_map = val;
 	} else if (!strcmp(o, "slab_chunk_min")) {
 		g_opt.slab_min = (uint32_t)parse_size(val ? val : "", "-o slab_chunk_min");
 	} else {

@@ -47,6 +47,9 @@ struct plmcd_opts {
 	/* -Y FILE: text-protocol authentication; -S: SASL (auth.c, sasl.c) */
 	const char *auth_file;
 	int sasl;
+	int tenant_set;		/* -o tenant=ID given */
+	uint32_t tenant;	/* ... the tenant every connection acts for */
+	const char *tenant_map;	/* -o tenant_map=USER:ID[:USER:ID...] */
 	enum plmcd_proto proto;
 	unsigned unix_mask;
 	uint64_t mb, item_max;
@@ -106,6 +109,14 @@ struct conn {
 	char user[PLMCD_USER_MAX + 1];
 	void *sasl;		/* sasl_conn_t *, made on first use */
 	int sasl_started;	/* SASL_AUTH began an exchange to STEP */
+	/* The tenant its commands run for (tenant.c): has_tenant 0 = the
+	 * daemon's (-o tenant, else plmcd's own key space), 1 = @tenant,
+	 * -1 = none (a user -o tenant_map does not name: refused).
+	 * tenant_dirty: authentication changed it; proto_run picks it up
+	 * before the next command. */
+	int has_tenant;
+	uint32_t tenant;
+	int tenant_dirty;
 };
 
 #define PLMCD_MGET_SLOT 4096	/* per-key room in a batched multi-get */
@@ -137,6 +148,24 @@ size_t meta_run(struct conn *c, struct worker_ctx *w, struct cmd *k,
 /* A meta line of more words than the tokenizer keeps: memcached's answer
  * (ms's data block, if any, is then read as commands, as memcached does). */
 void meta_too_many(struct conn *c, struct cmd *k);
+
+/*
+ * Tenants (tenant.c, docs/tenants.md): make this worker thread's calls
+ * run for @c's tenant (plmc_as_tenant, only when it changes). Return: 0,
+ * or -1 (the store refused: plmcd is no proxy, or the table is full).
+ */
+int tenant_enter(struct conn *c);
+
+/*
+ * -o tenant_map: the tenant of an authenticated @user, set on @c (the
+ * authentication code calls it once it knows the user). Return: 0, or
+ * -1 when the map names no such user (the connection keeps the
+ * daemon's tenant: -o tenant, else plmcd's own key space).
+ */
+int tenant_map_user(struct conn *c, const char *user);
+
+/* Check -o tenant_map's syntax (opts.c): 0 or -1. */
+int tenant_map_ok(const char *map);
 
 /* The per-worker buffers proto_run() needs. */
 int worker_ctx_init(struct worker_ctx *w);

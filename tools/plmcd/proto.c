@@ -742,9 +742,22 @@ void worker_ctx_free(struct worker_ctx *w)
 
 int proto_run(struct conn *c, struct worker_ctx *w)
 {
+	if (tenant_enter(c)) {
+		buf_printf(&c->out, "SERVER_ERROR tenant refused by the store\r\n");
+		return -1;
+	}
 	for (int done = 0;; done++) {
 		size_t n;
 
+		/* a login just changed the connection's tenant (tenant.c) */
+		if (c->tenant_dirty) {
+			c->tenant_dirty = 0;
+			if (tenant_enter(c)) {
+				buf_printf(&c->out, "SERVER_ERROR no tenant for "
+						    "this user\r\n");
+				return -1;
+			}
+		}
 		/* -R: after that many requests, let the worker serve the
 		 * others first (memcached's conn_yields) */
 		if (done == g_opt.reqs_per_event && c->in.off < c->in.len &&

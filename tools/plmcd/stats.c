@@ -301,6 +301,35 @@ static void stats_items(struct buf *b)
 	}
 }
 
+#define TEN_U(b, id, name, v)                                                  \
+	buf_printf(b, "STAT tenant:%u:%s %lld\r\n", id, name, (long long)(v))
+
+/* "stats tenants" (plmc's own, docs/tenants.md): the tenants the store
+ * shows this connection, one group of lines each; none without tenants. */
+static void stats_tenants(struct buf *b)
+{
+	static __thread struct plmc_tenant t[PLMC_TENANT_MAX];
+	size_t n = 0, i;
+
+	if (plmc_tenant_list(t, PLMC_TENANT_MAX, &n))
+		return;
+	for (i = 0; i < n && i < PLMC_TENANT_MAX; i++) {
+		const struct plmc_tenant *e = &t[i];
+
+		TEN_U(b, e->id, "proxy", !!(e->flags & PLMC_TENANT_PROXY));
+		TEN_U(b, e->id, "quota", e->quota);
+		TEN_U(b, e->id, "mem", e->mem);
+		TEN_U(b, e->id, "bytes", e->bytes);
+		TEN_U(b, e->id, "curr_items", e->items);
+		TEN_U(b, e->id, "cmd_get", e->cmd_get);
+		TEN_U(b, e->id, "get_hits", e->get_hits);
+		TEN_U(b, e->id, "cmd_set", e->cmd_set);
+		TEN_U(b, e->id, "evictions", e->evictions);
+		TEN_U(b, e->id, "outofmemory", e->outofmemory);
+		TEN_U(b, e->id, "cmd_flush", e->cmd_flush);
+	}
+}
+
 /*
  * "stats [what]": fills @b with the reply. Return: 0, or -1 for a
  * subcommand memcached does not know (the caller answers ERROR).
@@ -319,6 +348,11 @@ int plmcd_stats(struct buf *b, const char *what)
 	if (what && !strcmp(what, "conns")) {
 		if (g_server.conns)
 			g_server.conns(b);
+		buf_add(b, "END\r\n", 5);
+		return 0;
+	}
+	if (what && !strcmp(what, "tenants")) {
+		stats_tenants(b);
 		buf_add(b, "END\r\n", 5);
 		return 0;
 	}

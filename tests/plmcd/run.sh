@@ -14,7 +14,9 @@
 #  5. operator flags: an idle plmcd does not wake (and SIGTERM still
 #     stops it), root without -u refused, -d -P -u nobody serves as
 #     nobody from a store of its own, -d -n leaves no stale attachment,
-#     -d reports a store error and exits 1; plmcd.service's options as an
+#     -d reports a store error and exits 1, a foreground start that
+#     fails after -u removes its socket and pid file, a live plmcd's
+#     socket is refused (not removed), a stale one replaced; plmcd.service's options as an
 #     unprivileged user on a store made with --group (docs/install.md);
 #     the systemd unit's exposure against memcached's.
 #  6. memslap --binary (Debian's memcslap) against plmcd: a real binary
@@ -246,6 +248,45 @@ daemon_ok_silent() { # -d that serves: exit 0 once serving, the parent prints no
 	cat "$tmp/o.err"
 	[ "$v" = "VERSION 1.6.18-plmc" ] && ! grep -qi "error\|denied" "$tmp/o.err"
 }
+fg_store_error() { # foreground -u nobody: a failed attach removes its socket and pid file
+	"$B/plctl" create "$store-f" --size 8M >/dev/null || return 1 # root's, 0600
+	"$B/plmcd" -u nobody -n "$store-f" -s "$tmp/f.sock" -p 0 -P "$tmp/f.pid" 2>"$tmp/f.err"
+	local rc=$?
+	cat "$tmp/f.err"
+	"$B/plctl" destroy "$store-f" --force >/dev/null
+	echo "rc $rc, left: $(ls "$tmp/f.sock" "$tmp/f.pid" 2>/dev/null)"
+	[ "$rc" = 1 ] && grep -q "Permission denied" "$tmp/f.err" &&
+		[ ! -e "$tmp/f.sock" ] && [ ! -e "$tmp/f.pid" ]
+}
+unix_in_use() { # a second plmcd on a live plmcd's socket: refused, the first still served
+	"$B/plmcd" -u root -s "$tmp/o.sock" -p 0 -m 8 2>/dev/null &
+	local pid=$! out rc v
+	wait_for "$tmp/o.sock" || return 1
+	out=$("$B/plmcd" -u root -s "$tmp/o.sock" -p 0 -m 8 2>&1)
+	rc=$?
+	v=$(/usr/bin/python3 -c "
+from pymemcache.client.base import Client
+print(Client('$tmp/o.sock').version().decode())")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	echo "$out"
+	echo "rc $rc, first after: $v, socket after exit: $(ls "$tmp/o.sock" 2>/dev/null)"
+	[ "$rc" = 1 ] && grep -q "in use by a running server (pid $pid)" <<<"$out" &&
+		[ "$v" = "1.6.18-plmc" ] && [ ! -e "$tmp/o.sock" ]
+}
+unix_stale() { # a socket file nobody listens on (a killed plmcd's): replaced, served
+	/usr/bin/python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('$tmp/st.sock')"
+	"$B/plmcd" -u root -s "$tmp/st.sock" -p 0 -m 8 2>/dev/null &
+	local pid=$! v
+	sleep 0.5
+	v=$(/usr/bin/python3 -c "
+from pymemcache.client.base import Client
+print(Client('$tmp/st.sock').version().decode())")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	echo "stale socket replaced: $v"
+	[ "$v" = "1.6.18-plmc" ]
+}
 # plmcd.service runs as User=plmcd, SupplementaryGroups=plmc, no
 # capabilities, with PLMCD_OPTS: its own options here (the store's name
 # and the port changed), as a user in a group of its own (users), not root.
@@ -436,6 +477,9 @@ if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "-n of an existing store with -m: ignored, and said so" shared_m_said
 	check "-d with a store it may not attach: the error, exit 1, nothing left" daemon_store_error
 	check "-d: exit 0 only once serving" daemon_ok_silent
+	check "foreground -u nobody, store refused: socket and pid file removed" fg_store_error
+	check "-s of a live plmcd's socket: refused naming its pid, the first still served" unix_in_use
+	check "-s of a stale socket file: replaced and served" unix_stale
 	check "the unit's options as a service user on a --group store (and refused without)" unit_group_store
 else
 	echo "SKIP -u checks (not root)"

@@ -49,6 +49,8 @@ static void __attribute__((noreturn)) daemon_parent(int rfd, pid_t child)
 	waitpid(child, &st, 0);
 	if (g_opt.pidfile)
 		unlink(g_opt.pidfile);
+	if (unix_made) /* bound here, before the fork: ours to remove */
+		unlink(g_opt.unix_path);
 	_exit(1);
 }
 
@@ -96,8 +98,75 @@ int daemon_start(void)
 	return 0;
 }
 
+/*
+ * Foreground, before root is dropped: a root child keeps the right to
+ * remove the socket and pid file this run made (the user -u names may
+ * not unlink root's files in a sticky /tmp). It waits on a pipe: a byte
+ * (daemon_ready) means plmcd serves and the files are its own to remove
+ * at exit; end of file without it means plmcd failed before serving.
+ */
+static int janitor_fd = -1;
+static pid_t janitor_pid;
+
+static void __attribute__((noreturn)) janitor(int rfd)
+{
+	char c;
+	ssize_t n;
+
+	signal(SIGINT, SIG_IGN); /* a terminal's ^C: plmcd's end is ours */
+	signal(SIGHUP, SIG_IGN);
+	do
+		n = read(rfd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0 && unix_made)
+		unlink(g_opt.unix_path);
+	if (n <= 0 && pidfile_made)
+		unlink(g_opt.pidfile);
+	_exit(0);
+}
+
+int janitor_start(void)
+{
+	int p[2];
+
+	if (geteuid() != 0 || (!unix_made && !pidfile_made))
+		return 0; /* nothing a dropped user could not remove */
+	if (pipe2(p, O_CLOEXEC)) {
+		perror("plmcd: pipe");
+		return -1;
+	}
+	fflush(NULL);
+	janitor_pid = fork();
+	if (janitor_pid < 0) {
+		perror("plmcd: fork");
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (janitor_pid == 0) {
+		close(p[1]);
+		janitor(p[0]);
+	}
+	close(p[0]);
+	janitor_fd = p[1];
+	return 0;
+}
+
+static void janitor_release(void)
+{
+	if (janitor_fd < 0)
+		return;
+	if (write(janitor_fd, "", 1) < 0) {
+		/* gone: nothing left to tell */
+	}
+	close(janitor_fd);
+	janitor_fd = -1;
+	waitpid(janitor_pid, NULL, 0); /* it exits on the byte */
+}
+
 void daemon_ready(void)
 {
+	janitor_release();
 	if (ready_fd < 0)
 		return;
 	fflush(stderr);

@@ -53,6 +53,9 @@ struct worker {
 
 #define PLMCD_MAX_LISTEN 9 /* -l: 8 addresses, and -s */
 static int listen_fds[PLMCD_MAX_LISTEN], nlisten;
+/* Set once this run has bound the unix socket / written the pid file:
+ * only what this run made is removed at its exit (daemon.c reads both). */
+int unix_made, pidfile_made;
 /* -Z: which listeners speak TLS (every TCP one, but "notls:" ones) */
 static int listen_tls[PLMCD_MAX_LISTEN];
 static volatile sig_atomic_t reload_auth; /* SIGHUP: -Y read again */
@@ -172,6 +175,34 @@ static int listen_tcp_all(void)
 	return rc;
 }
 
+/*
+ * A socket file at the path is removed only when nothing listens on it
+ * (a plmcd killed before its exit left it). One that accepts a connect
+ * belongs to a live server: removing it would cut that server off from
+ * every new client, so the start stops instead, naming the server.
+ */
+static int unix_path_free(const struct sockaddr_un *a)
+{
+	struct ucred cr = { 0 };
+	socklen_t len = sizeof(cr);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+		close(fd);
+		if (errno == ECONNREFUSED)
+			unlink(a->sun_path); /* stale: no listener */
+		return 0; /* stale, or no file (ENOENT): bind says the rest */
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		cr.pid = 0;
+	close(fd);
+	fprintf(stderr, "plmcd: unix socket %s: in use by a running server "
+		"(pid %d)\n", a->sun_path, (int)cr.pid);
+	return -1;
+}
+
 static int listen_unix(void)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -181,10 +212,11 @@ static int listen_unix(void)
 	if (strlen(g_opt.unix_path) >= sizeof(a.sun_path))
 		return -1;
 	memcpy(a.sun_path, g_opt.unix_path, strlen(g_opt.unix_path) + 1);
+	if (unix_path_free(&a) < 0)
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
-	unlink(g_opt.unix_path);
 	old = umask(~g_opt.unix_mask & 0777);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
 	    listen(fd, g_opt.backlog) || set_nonblock(fd)) {
@@ -194,6 +226,7 @@ static int listen_unix(void)
 		return -1;
 	}
 	umask(old);
+	unix_made = 1; /* from here the file is this run's to remove */
 	return fd;
 }
 
@@ -714,7 +747,9 @@ static int attach_store(void)
 			/* Only a store that is there is a leftover: no module,
 			 * no PKU, a bad backend are said as they are. */
 			fprintf(stderr, "plmcd: %s %s: %s\n",
-				rc == -EBUSY || rc == -EPERM || rc == -EACCES
+				rc == -EBUSY ? "store in use by a running "
+					       "process (plctl info names it)"
+				: rc == -EPERM || rc == -EACCES
 					? "leftover store (a plmcd killed "
 					  "before its exit?)"
 					: "store",
@@ -761,6 +796,7 @@ static int write_pidfile(void)
 	if (!g_opt.pidfile)
 		return 0;
 	f = fopen(g_opt.pidfile, "w");
+	pidfile_made = f != NULL;
 	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f)) {
 		perror(g_opt.pidfile);
 		return -1;
@@ -815,7 +851,9 @@ static int setup(void)
 		return -1;
 	if (g_opt.daemonize && daemon_start() < 0)
 		return -1;
-	if (write_pidfile() < 0 || drop_privileges() < 0)
+	if (write_pidfile() < 0 ||
+	    (!g_opt.daemonize && janitor_start() < 0) ||
+	    drop_privileges() < 0)
 		return -1;
 	return attach_store();
 }
@@ -857,9 +895,9 @@ int main(int argc, char **argv)
 		close(workers[i].ep);
 	rc = 0;
 out:
-	if (g_opt.unix_path && nlisten)
+	if (unix_made)
 		unlink(g_opt.unix_path);
-	if (g_opt.pidfile)
+	if (pidfile_made)
 		unlink(g_opt.pidfile);
 	crawler_wait(10000); /* a crawl thread's call must end first */
 	plmc_detach();

@@ -63,6 +63,10 @@ void opts_parse(int argc, char **argv);
 /* -d (daemon.c): fork; the parent waits for daemon_ready() and exits 0,
  * or relays the child's errors and exits 1. Return: 0 in the child. */
 int daemon_start(void);
+/* main.c: this run bound the unix socket / wrote the pid file */
+extern int unix_made, pidfile_made;
+/* foreground: a root child removes them if plmcd fails before serving */
+int janitor_start(void);
 void daemon_ready(void);
 
 /* A growable byte buffer: [off, len) holds unconsumed bytes. */

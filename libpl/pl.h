@@ -149,6 +149,7 @@ void pl_kmod_detach(void);
 /* Slots (slot.c). */
 long pl_call_slow(__u64 op, const struct plmc_req *req, int moving);
 void pl_slots_release_all(void);
+int pl_slots_release_idle(void);
 void pl_slots_init_once(void);
 
 /*

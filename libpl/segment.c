@@ -209,9 +209,32 @@ static void pl_fork_child(void)
 	memset(pl.slot_map, 0, sizeof(pl.slot_map));
 }
 
+/*
+ * A normal process exit (return from main, exit(), Python's exit) is a
+ * detach, not a death: the slots are given back so no death is counted
+ * and no recovery runs, and under none/pku the liveness file goes and
+ * nattach is recounted, as plmc_detach does. Nothing is unmapped: other
+ * threads may still run (plmc_detach's "no thread inside" cannot be
+ * asked of an exit). A slot a call still runs on stays owned and the
+ * exit counts as the death it is. A thread that enters after its slot
+ * was given back claims it anew and is recovered as dead once the
+ * liveness file is gone; a process can remove that file itself at any
+ * time, so this gives it nothing new.
+ */
+static void pl_exit_detach(void)
+{
+	if (pthread_mutex_trylock(&pl_lock))
+		return; /* an attach or detach in flight: left as a death */
+	if (pl.gate && !pl_slots_release_idle() &&
+	    pl.backend != PLMC_BACKEND_KMOD)
+		pl_none_live_stop(); /* recounts nattach */
+	pthread_mutex_unlock(&pl_lock);
+}
+
 static void pl_fork_register(void)
 {
 	pthread_atfork(NULL, NULL, pl_fork_child);
+	atexit(pl_exit_detach);
 }
 
 int plmc_attach(const char *name, int use)

@@ -78,8 +78,9 @@ static void slot_forget(void)
 /*
  * Give slot @i back to the store; BUSY (not ours) is fine: nothing held.
  * @tries > 1: BUSY may be a borrower on it for one call; retry that often.
+ * Return: 0, or PLMC_E_BUSY if a call still runs on it after @tries.
  */
-static void slot_release(int i, int tries)
+static int slot_release(int i, int tries)
 {
 	struct plmc_req req;
 
@@ -88,9 +89,10 @@ static void slot_release(int i, int tries)
 		if (pl.hdr)
 			pl_clock_refresh(pl.hdr);
 		if (pl.gate(PLMC_OP_RELEASE, &req, (__u64)i) != PLMC_E_BUSY)
-			return;
+			return 0;
 		sched_yield();
 	}
+	return PLMC_E_BUSY;
 }
 
 /* Thread exit: the key's value is slot + 1; TLS is still readable here. */
@@ -255,4 +257,25 @@ void pl_slots_release_all(void)
 		slot_put(i);
 	}
 	slot_forget();
+}
+
+/*
+ * Process exit: give back every index no call runs on. One with a call
+ * on it (a thread still inside while exit() runs) stays owned, so the
+ * backend marks it dead and the store recovers it.
+ * Return: how many stayed owned.
+ * Context: pl_lock held; other threads may still be running.
+ */
+int pl_slots_release_idle(void)
+{
+	int i, busy = 0;
+
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		if (!(__atomic_load_n(&pl.slot_map[i >> 6], __ATOMIC_ACQUIRE) &
+		      (1ULL << (i & 63))))
+			continue;
+		if (slot_release(i, 1))
+			busy++;
+	}
+	return busy;
 }

@@ -545,7 +545,9 @@ class Client(_ItemAccess):
         return _plmc.version().encode("ascii")
 
     def close(self):
-        """Nothing to close: the store stays attached for the process."""
+        """Nothing to close: the store stays attached for the process
+        (other Clients of it share the attachment); the process's exit
+        detaches it (libpl's exit handler), counted as no death."""
 
     quit = close
 

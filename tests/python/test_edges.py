@@ -167,3 +167,35 @@ def test_cache_memlimit_as_plmcd(pair):
         b.cache_memlimit(mb + 1)
     with pytest.raises(plmc.MemcacheServerError):
         b.cache_memlimit(4)
+
+
+def _info(name):
+    out = subprocess.run([os.environ.get("PLCTL", "plctl"), "info", name],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines()
+                if line.split(" ", 1)[0] in ("nattach", "deaths"))
+
+
+@pytest.mark.parametrize("leave", ["", "c.close()", "sys.exit(0)"])
+def test_normal_exit_is_no_death(leave):
+    """A script that sets a key and ends (with or without close(), or by
+    sys.exit) detaches: no death counted, nattach back to 0. The control,
+    os._exit (no exit handlers), is still seen as the death it is by the
+    next process to attach, so the count is not blind."""
+    name = "pyexit-%d" % os.getpid()
+    script = ("import sys, os, plmc; c = plmc.Client(%r, create=8 << 20);"
+              "c.set('a', b'b', noreply=False); " % name)
+    try:
+        for _ in range(3):
+            subprocess.run([sys.executable, "-c", script + leave],
+                           check=True, stderr=subprocess.DEVNULL)
+        assert _info(name) == {"nattach": "0", "deaths": "0"}
+        subprocess.run([sys.executable, "-c", script + "os._exit(0)"],
+                       check=True, stderr=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-c", script],
+                       check=True, stderr=subprocess.DEVNULL)
+        assert _info(name) == {"nattach": "0", "deaths": "1"}
+    finally:
+        subprocess.run([os.environ.get("PLCTL", "plctl"), "destroy", name,
+                        "--force"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)

@@ -245,6 +245,52 @@ START_TEST(stats_after_threads)
 }
 END_TEST
 
+/* Child: attach, set, then leave by @how without plmc_detach. */
+static pid_t spawn_leave(int how)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	if (plmc_attach(ut_name, PLMC_USE_AUTO) ||
+	    plmc_set("leaver", 6, "v", 1, 0, 0) != PLMC_STORED)
+		_exit(101);
+	if (how)
+		_exit(0); /* no atexit: the attachment dies owning its slot */
+	exit(0); /* a return from main: libpl detaches at exit */
+}
+
+/*
+ * A process that returns from main (or calls exit) without plmc_detach
+ * detaches: no death counted, nattach back to this process alone. The
+ * control, _exit (no atexit handlers), still counts as the death it is,
+ * so the count above is not blind.
+ */
+START_TEST(exit_is_a_detach)
+{
+	struct plmc_stats st = { .size = sizeof(st) };
+
+	/* The module counts every attachment's end in deaths (kmod/). */
+	if (!strcmp(plmc_backend(), "kmod"))
+		return;
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(reap(spawn_leave(0)), 0);
+	plmc_recover();
+	ut_rc(plmc_stats(&st), PLMC_OK);
+	ck_assert_uint_eq(st.deaths, 0);
+	ck_assert_uint_eq(st.nattach, 1);
+	ck_assert_uint_eq(st.dead_slots, 0);
+	ck_assert_int_eq(reap(spawn_leave(1)), 0);
+	for (int i = 0; i < 200 && st.deaths == 0; i++) {
+		usleep(10000);
+		plmc_recover();
+		ut_rc(plmc_stats(&st), PLMC_OK);
+	}
+	ck_assert_uint_eq(st.deaths, 1);
+	ck_assert_uint_eq(st.nattach, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("procs");
@@ -255,6 +301,7 @@ int main(void)
 	tcase_add_test(tc, child_and_parent);
 	tcase_add_test(tc, threads_two_processes);
 	tcase_add_test(tc, stats_after_threads);
+	tcase_add_test(tc, exit_is_a_detach);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

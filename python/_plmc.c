@@ -22,6 +22,7 @@
 #include <Python.h>
 #include <string.h>
 #include <plmc.h>
+#include <plmc/layout.h> /* PLMC_STORE_MAX: Client(create=)'s bound */
 #include <libmemcached/memcached.h>
 
 static PyObject *plmc_error; /* plmc._plmc.Error */
@@ -537,6 +538,7 @@ PyMODINIT_FUNC PyInit__plmc(void)
 	if (!plmc_error || PyModule_AddObjectRef(m, "Error", plmc_error) < 0 ||
 	    PyModule_AddObjectRef(m, "Ring", (PyObject *)&RingType) < 0)
 		goto fail;
+	ADD_INT(m, "STORE_MAX", (long)PLMC_STORE_MAX);
 	ADD_INT(m, "USE_AUTO", PLMC_USE_AUTO);
 	ADD_INT(m, "USE_KMOD", PLMC_USE_KMOD);
 	ADD_INT(m, "USE_NONE", PLMC_USE_NONE);

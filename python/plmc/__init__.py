@@ -134,21 +134,23 @@ def _check_integer(value, name):
 
 
 def _check_flags(flags):
-    """memcached reads flags as an unsigned 32-bit number: a negative one
-    is its CLIENT_ERROR; a larger one is cut to 32 bits, as there."""
+    """memcached reads flags as an unsigned long (strtoul) cut to 32 bits:
+    a negative one, or one beyond 64 bits, is its CLIENT_ERROR; one
+    between is cut to 32 bits, as there."""
     _check_integer(flags, "flags")
-    if flags < 0:
+    if not 0 <= flags < 1 << 64:
         raise MemcacheClientError(b"bad command line format")
     return flags & 0xffffffff
 
 
-def _exptime(expire):
+def _exptime(expire, name="expire", error=b"bad command line format"):
     """memcached 1.6 reads exptime into a signed 32-bit number: a value
     beyond that wraps (2**31 is in the past, so stored and expired at
-    once; 2**32 is 0, never), one beyond a long is its CLIENT_ERROR."""
-    _check_integer(expire, "expire")
+    once; 2**32 is 0, never), one beyond a long is its CLIENT_ERROR
+    (@error: storage commands and touch/flush_all word it apart)."""
+    _check_integer(expire, name)
     if not -(1 << 63) <= expire < 1 << 63:
-        raise MemcacheClientError(b"bad command line format")
+        raise MemcacheClientError(error)
     expire &= 0xffffffff
     return expire - (1 << 32) if expire >= 1 << 31 else expire
 
@@ -211,6 +213,10 @@ def _create(name, size, mode, use):
     if size < 4 << 20 or size % (1 << 20):
         raise ValueError("plmc store %s: create=%d: the size must be whole "
                          "MiB, at least 4 MiB (4 << 20)" % (name, size))
+    if size > _plmc.STORE_MAX:
+        raise ValueError("plmc store %s: create=%d: the size must be at "
+                         "most %d MiB (the store's address window)"
+                         % (name, size, _plmc.STORE_MAX >> 20))
     if not isinstance(mode, int) or not 0 <= mode <= 0o777:
         raise ValueError("plmc store %s: mode=%r: permission bits, 0 to "
                          "0o777" % (name, mode))
@@ -381,8 +387,10 @@ class Client(_ItemAccess):
 
     def cas(self, key, value, cas, expire=0, noreply=False, flags=None):
         unique = _check_cas(cas)
-        rc = self._store(_plmc.CAS, key, value, expire, noreply, flags,
-                         unique)
+        item = self._item(key, value, expire, flags)
+        if unique >= 1 << 64:  # memcached's strtoull: out of range
+            raise MemcacheClientError(b"bad command line format")
+        rc = self._store_checked(_plmc.CAS, item, noreply, unique)
         if noreply:
             return True
         if rc == _plmc.NOT_FOUND:
@@ -485,7 +493,7 @@ class Client(_ItemAccess):
         if noreply is None:
             noreply = self.default_noreply
         k = self.check_key(key)
-        exptime = _exptime(expire)
+        exptime = _exptime(expire, "expire", b"invalid exptime argument")
         _live()
         rc = _plmc.touch(k, exptime)
         if rc < 0:
@@ -495,7 +503,7 @@ class Client(_ItemAccess):
     def flush_all(self, delay=0, noreply=None):
         if noreply is None:
             noreply = self.default_noreply
-        _check_integer(delay, "delay")
+        delay = _exptime(delay, "delay", b"invalid exptime argument")
         _live()
         rc = _plmc.flush_all(delay)
         if rc < 0:

@@ -102,6 +102,52 @@ def test_flags_and_exptime_limits_as_memcached(pair, kw, key):
     assert outcome(a.get, key) == outcome(b.get, key), kw
 
 
+def said(fn, *args, **kw):
+    """outcome() with the error's words: memcached's CLIENT_ERROR text."""
+    try:
+        return ("ok", fn(*args, **kw))
+    except Exception as e:
+        return ("raise", type(e).__name__, str(e))
+
+
+@pytest.mark.parametrize("call", [
+    lambda c: c.set("f64", b"v", flags=2 ** 64, noreply=False),
+    lambda c: c.set("f63", b"v", flags=2 ** 63 + 7, noreply=False),
+    lambda c: c.set_many({"fm": b"v"}, flags=2 ** 64, noreply=False),
+    lambda c: c.cas("fc", b"v", b"1", flags=2 ** 64, noreply=False),
+    lambda c: c.cas("fc", b"v", 2 ** 64, noreply=False),
+    lambda c: c.cas("fc", b"v", 2 ** 64 - 1, noreply=False),
+    lambda c: c.touch("ft", 2 ** 64, noreply=False),
+], ids=["set-flags64", "set-flags63", "set_many-flags64", "cas-flags64",
+        "cas-unique64", "cas-unique64-1", "touch-exp64"])
+def test_64_bit_overflows_as_memcached(pair, call):
+    """flags and CAS uniques past 64 bits are memcached's CLIENT_ERROR
+    (strtoul/strtoull out of range), said in its words; in range, flags
+    are cut to 32 bits as there. Never a bare OverflowError."""
+    a, b = pair
+    ra, rb = said(call, a), said(call, b)
+    assert ra == rb, (ra, rb)
+    for key in ("f64", "f63", "fm", "fc"):  # and the same items after
+        assert a.get(key) == b.get(key), key
+
+
+@pytest.mark.parametrize("delay", [2 ** 31, 2 ** 32, -2 ** 31 - 1, -1,
+                                   2 ** 63, 2 ** 64, -2 ** 63 - 1])
+def test_flush_all_delay_as_memcached(pair, delay):
+    """memcached reads flush_all's delay as a long cut to 32 bits: True
+    where it fits a long (and the same items gone or kept after), its
+    'invalid exptime argument' past that. Never a bare OverflowError."""
+    a, b = pair
+    for c in pair:
+        c.set("fl", b"v", noreply=False)
+    ra = said(a.flush_all, delay=delay, noreply=False)
+    rb = said(b.flush_all, delay=delay)
+    assert ra == rb, (ra, rb)
+    assert a.get("fl") == b.get("fl"), delay
+    for c in pair:  # a flush set far ahead is undone for the next test
+        c.flush_all(0, noreply=False)
+
+
 def test_set_many_with_a_bad_key_stores_nothing(pair):
     """pymemcache checks every key before sending: nothing is stored."""
     for c in pair:
@@ -113,7 +159,7 @@ def test_set_many_with_a_bad_key_stores_nothing(pair):
 
 @pytest.mark.parametrize("create,words", [
     ((5 << 20) + 1, "whole MiB"), (1 << 20, "at least 4 MiB"),
-    ("64M", "size in bytes"),
+    ("64M", "size in bytes"), (1 << 40, "at most"), (2 ** 64, "at most"),
 ])
 def test_create_errors_say_what_is_wrong(create, words):
     """Client(create=) of a bad size says why (it said '[Errno 22]

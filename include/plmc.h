@@ -304,6 +304,9 @@ int plmc_create_ex(const char *name, const struct plmc_create_opts *o);
  */
 uint64_t plmc_store_size_for(uint64_t item_bytes);
 
+/* The attached store's size (what it was created with), 0 if detached. */
+uint64_t plmc_store_size(void);
+
 /*
  * PLMC_CREATE_TEST_IMAGE: the store runs the test image, which also serves
  * plmc_clock_advance() and plmc_crash_arm() to every client (any client

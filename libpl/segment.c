@@ -141,6 +141,17 @@ uint64_t plmc_store_size_for(uint64_t item_bytes)
 	return plmc_geo_store_size(item_bytes);
 }
 
+uint64_t plmc_store_size(void)
+{
+	uint64_t size;
+
+	pthread_mutex_lock(&pl_lock);
+	/* data_len is PLMC_DATA_LEN(store_size), whatever the backend */
+	size = pl.gate ? pl.data_len - PLMC_DATA_LEN(0) : 0;
+	pthread_mutex_unlock(&pl_lock);
+	return size;
+}
+
 int plmc_create(const char *name, uint64_t size, unsigned mode, int use)
 {
 	struct plmc_create_opts o = {

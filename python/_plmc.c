@@ -325,7 +325,15 @@ static const struct {
 	STAT(cas_badval),	 STAT(get_expired),    STAT(get_flushed),
 	STAT(cmd_flush),	 STAT(reclaimed),      STAT(expired_unfetched),
 	STAT(evicted_unfetched), STAT(total_malloced), STAT(hash_buckets),
-	STAT(nattach),
+	STAT(nattach),		 STAT(generation),     STAT(deaths),
+	STAT(slab_reassign_rescues),
+	STAT(slab_reassign_chunk_rescues),
+	STAT(slab_reassign_evictions_nomem),
+	STAT(slab_reassign_inline_reclaim),
+	STAT(slab_reassign_busy_items),
+	STAT(slab_reassign_busy_deletes),
+	STAT(slab_reassign_running),
+	STAT(slabs_moved),	 STAT(slab_global_page_pool),
 };
 
 static PyObject *py_stats(PyObject *self, PyObject *unused)
@@ -354,6 +362,11 @@ static PyObject *py_stats(PyObject *self, PyObject *unused)
 		Py_DECREF(val);
 	}
 	return d;
+}
+
+static PyObject *py_store_size(PyObject *self, PyObject *unused)
+{
+	return PyLong_FromUnsignedLongLong(plmc_store_size());
 }
 
 static PyObject *py_version(PyObject *self, PyObject *unused)
@@ -507,6 +520,8 @@ static PyMethodDef methods[] = {
 	{"flush_all", py_flush_all, METH_VARARGS, "flush_all(delay) -> status"},
 	{"stats", py_stats, METH_NOARGS, "stats() -> dict"},
 	{"version", py_version, METH_NOARGS, "version() -> str"},
+	{"store_size", py_store_size, METH_NOARGS,
+	 "store_size() -> the attached store's size, 0 if detached"},
 	{NULL},
 };
 
@@ -539,6 +554,7 @@ PyMODINIT_FUNC PyInit__plmc(void)
 	    PyModule_AddObjectRef(m, "Ring", (PyObject *)&RingType) < 0)
 		goto fail;
 	ADD_INT(m, "STORE_MAX", (long)PLMC_STORE_MAX);
+	ADD_INT(m, "MAX_SLOTS", PLMC_MAX_SLOTS);
 	ADD_INT(m, "USE_AUTO", PLMC_USE_AUTO);
 	ADD_INT(m, "USE_KMOD", PLMC_USE_KMOD);
 	ADD_INT(m, "USE_NONE", PLMC_USE_NONE);

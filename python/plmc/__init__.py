@@ -22,6 +22,7 @@ libpl/memcached (libmemcached's): the same C code decides it.
 import errno
 import os
 import resource
+import struct
 import threading
 
 from plmc import _plmc
@@ -175,6 +176,10 @@ _SERVER_ERRORS = {
 }
 
 
+# SERVER_ERRORs this process was answered (stats: store_too_large and
+# store_no_memory, as plmcd counts those it answered).
+_refused = {_plmc.E_TOOBIG: 0, _plmc.E_NOMEM: 0}
+
 _attached = None  # the store this process attached through Client
 _attached_use = USE_AUTO
 _attached_at = None  # store time of this process's attach (stats uptime)
@@ -226,6 +231,69 @@ def _create(name, size, mode, use):
         if c.args[0] != errno.EEXIST:  # EEXIST: another process won
             raise PlmcError(c.args[0], "plmc store %s: create: %s"
                             % (name, c.args[1])) from None
+
+def _general_stats(st):
+    """plmcd's "stats" keys in its order, as a local store has them: this
+    process for the server (a library has no server), the processes
+    attached to the store for its connections. What counts a network
+    server's work (bytes read and written, buffers, rejected or yielded
+    connections, listener, crawler and logger threads) is 0: a call
+    moves no bytes over a connection; the store's own figures are as
+    plmcd shows them."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    nattach = st["nattach"]
+    zero = lambda *names: [(n, 0) for n in names]  # noqa: E731
+    return ([
+        ("pid", os.getpid()),
+        ("uptime", st["time"] - (_attached_at or st["time"])),
+        ("time", st["time"]), ("version", _plmc.version().encode("ascii")),
+        ("libevent", b"none"), ("pointer_size", 8 * struct.calcsize("P")),
+        ("rusage_user", use.ru_utime), ("rusage_system", use.ru_stime),
+        ("max_connections", _plmc.MAX_SLOTS),
+        ("curr_connections", nattach), ("total_connections", nattach),
+        ("rejected_connections", 0), ("connection_structures", nattach),
+    ] + zero("response_obj_oom", "response_obj_count", "response_obj_bytes",
+             "read_buf_count", "read_buf_bytes", "read_buf_bytes_free",
+             "read_buf_oom", "reserved_fds") + [
+        (k, st[k]) for k in ("cmd_get", "cmd_set", "cmd_flush", "cmd_touch")
+    ] + [("cmd_meta", 0)] + [
+        (k, st[k]) for k in (
+            "get_hits", "get_misses", "get_expired", "get_flushed",
+            "delete_misses", "delete_hits", "incr_misses", "incr_hits",
+            "decr_misses", "decr_hits", "cas_misses", "cas_hits",
+            "cas_badval", "touch_hits", "touch_misses")
+    ] + [
+        ("store_too_large", _refused[_plmc.E_TOOBIG]),
+        ("store_no_memory", _refused[_plmc.E_NOMEM]),
+    ] + zero("auth_cmds", "auth_errors", "bytes_read", "bytes_written") + [
+        ("limit_maxbytes", st["limit_maxbytes"]), ("accepting_conns", 1),
+        ("listen_disabled_num", 0), ("time_in_listen_disabled_us", 0),
+        ("threads", threading.active_count()), ("conn_yields", 0),
+        ("hash_power_level", (st["hash_buckets"] & -st["hash_buckets"])
+         .bit_length() - 1),
+        ("hash_bytes", st["hash_buckets"] * 8), ("hash_is_expanding", 0),
+    ] + [
+        (k, st[k]) for k in (
+            "slab_reassign_rescues", "slab_reassign_chunk_rescues",
+            "slab_reassign_evictions_nomem", "slab_reassign_inline_reclaim",
+            "slab_reassign_busy_items", "slab_reassign_busy_deletes",
+            "slab_reassign_running", "slabs_moved")
+    ] + zero("lru_crawler_running", "lru_crawler_starts", "malloc_fails",
+             "log_worker_dropped", "log_worker_written",
+             "log_watcher_skipped", "log_watcher_sent", "log_watchers",
+             "unexpected_napi_ids", "round_robin_fallback") + [
+        (k, st[k]) for k in (
+            "bytes", "curr_items", "total_items", "slab_global_page_pool",
+            "expired_unfetched", "evicted_unfetched", "evictions",
+            "reclaimed")
+    ] + zero("crawler_reclaimed", "crawler_items_checked",
+             "lrutail_reflocked") + [
+        # plmc's own, after memcached's
+        ("backend", (_plmc.backend() or "").encode("ascii")),
+        ("total_malloced", st["total_malloced"]),
+        ("hash_buckets", st["hash_buckets"]),
+    ])
+
 
 class _ItemAccess:
     """c[key] = value, c[key] and del c[key] as pymemcache's Client has
@@ -331,6 +399,7 @@ class Client(_ItemAccess):
             return rc
         if rc in _SERVER_ERRORS:
             # memcached's SERVER_ERROR: never read with noreply
+            _refused[rc] += 1  # stats' store_too_large, store_no_memory
             if noreply:
                 return _plmc.STORED
             raise MemcacheServerError(_SERVER_ERRORS[rc])
@@ -512,38 +581,34 @@ class Client(_ItemAccess):
 
     def stats(self, *args):
         """memcached's general stats of the store, bytes names to ints
-        (pymemcache's form); arguments (stats groups) are not offered."""
+        (pymemcache's form), every key plmcd's "stats" gives and in its
+        order; arguments (stats groups) are not offered."""
         if args:
             raise MemcacheClientError(b"stats groups are not offered by "
                                       b"plmc.Client; use plctl stats")
         _live()
         st = _plmc.stats()
-        nattach = st.pop("nattach")
-        out = {k.encode("ascii"): v for k, v in st.items()}
-        # What memcached says of its server, as a local store can say it:
-        # this process for the server (a library has no server), the
-        # processes attached to the store for its connections.
-        use = resource.getrusage(resource.RUSAGE_SELF)
-        out.update({
-            b"pid": os.getpid(),
-            b"uptime": st["time"] - (_attached_at or st["time"]),
-            b"rusage_user": use.ru_utime, b"rusage_system": use.ru_stime,
-            b"threads": threading.active_count(),
-            b"curr_connections": nattach,
-        })
-        out[b"version"] = _plmc.version().encode("ascii")
-        out[b"backend"] = (_plmc.backend() or "").encode("ascii")
-        return out
+        return {k.encode("ascii"): v for k, v in _general_stats(st)}
 
     def cache_memlimit(self, memlimit):
         """memcached's cache_memlimit, as plmcd answers it: a store's size
-        is fixed when it is made, so only the size it has is accepted."""
+        is fixed when it is made, so only the size it has is accepted,
+        as its item memory (limit_maxbytes) or as the size it was made
+        with (plctl create --size); memcached's ERROR (pymemcache's
+        MemcacheUnknownCommandError) for what is no unsigned 32-bit
+        number."""
         _check_integer(memlimit, "memlimit")
+        if not 0 <= memlimit <= 0xffffffff:
+            raise MemcacheUnknownCommandError(b"cache_memlimit")
         if memlimit < 8:
             raise MemcacheServerError(b"MEMLIMIT_TOO_SMALL cannot set "
                                       b"maxbytes to less than 8m")
+        if memlimit > 1000000000:
+            raise MemcacheServerError(b"MEMLIMIT_ADJUST_FAILED input value "
+                                      b"is megabytes not bytes")
         _live()
-        if _plmc.stats()["limit_maxbytes"] != memlimit << 20:
+        items = _plmc.stats()["limit_maxbytes"]
+        if memlimit << 20 not in (items, _plmc.store_size()):
             raise MemcacheServerError(b"MEMLIMIT_ADJUST_FAILED out of "
                                       b"bounds or unable to adjust")
         return True

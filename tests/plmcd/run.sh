@@ -510,6 +510,27 @@ print(Client('$tmp/m.sock').stats()[b'limit_maxbytes'])")
 	[ -n "$out" ] && [ "$out" -gt $((6 << 20)) ] && [ "$out" -le $((8 << 20)) ]
 }
 check "-m 8m is 8 MiB; -m -5, 99999999, abc, 4k refused naming -m and its bounds" m_values
+memlimit_created() { # cache_memlimit takes the size the store was made with as well
+	"$B/plctl" create "$store-ml" --size 64M >/dev/null || return 1
+	"$B/plmcd" "${user[@]}" -n "$store-ml" -p 0 -s "$tmp/ml.sock" 2>/dev/null &
+	local pid=$! out
+	wait_for "$tmp/ml.sock"
+	out=$(/usr/bin/python3 -c "
+from pymemcache.client.base import Client
+c = Client('$tmp/ml.sock')
+r = [c.stats()[b'limit_maxbytes'] >> 20, c.cache_memlimit(64), c.cache_memlimit(62)]
+try:
+    c.cache_memlimit(63)
+except Exception as e:
+    r.append(type(e).__name__)
+print(*r)")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	"$B/plctl" destroy "$store-ml" --force >/dev/null
+	echo "$out"
+	[ "$out" = "62 True True MemcacheUnknownError" ]
+}
+check "cache_memlimit: a --size 64M store takes 64 and 62 (its items), not 63" memlimit_created
 check "--version: memcached's version and the plmc release" \
 	sh -c "'$B/plmcd' --version | grep -Eqx 'plmcd 1\.6\.18-plmc \(plmc [0-9]+\.[0-9]+\.[0-9]+\)'"
 [ -e /dev/plmc ] ||

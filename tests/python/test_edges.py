@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from pymemcache.client.base import Client as PyClient
@@ -213,6 +214,60 @@ def test_cache_memlimit_as_plmcd(pair):
         b.cache_memlimit(mb + 1)
     with pytest.raises(plmc.MemcacheServerError):
         b.cache_memlimit(4)
+
+
+def test_stats_keys_are_plmcds(store, tmp_path):
+    """Client.stats() gives every key plmcd's "stats" gives for the same
+    store, in plmcd's order (docs/python.md promises memcached's general
+    stats), and the store's own figures as plmcd reads them."""
+    sock = str(tmp_path / "st.sock")
+    d = subprocess.Popen([os.environ["PLMCD"], "-u", "root", "-n", store,
+                          "-s", sock, "-p", "0"], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.02)
+        sa = PyClient(sock).stats()
+    finally:
+        d.terminate()
+        d.wait()
+    sb = plmc.Client(store).stats()
+    assert [k for k in sb if k in sa] == list(sa), \
+        (set(sa) - set(sb), "order")
+    for k in (b"limit_maxbytes", b"hash_power_level", b"hash_bytes",
+              b"pointer_size", b"slabs_moved", b"libevent"):
+        assert sb[k] == sa[k], (k, sa[k], sb[k])
+
+
+@pytest.mark.parametrize("mb", [-1, 2 ** 64, 2 ** 64 + 8])
+def test_cache_memlimit_out_of_range_as_memcached(pair, mb):
+    """memcached reads cache_memlimit's value as an unsigned number: what
+    is none is its ERROR, MemcacheUnknownCommandError in pymemcache."""
+    a, b = pair
+    assert outcome(a.cache_memlimit, mb) == outcome(b.cache_memlimit, mb) \
+        == ("raise", "MemcacheUnknownCommandError")
+
+
+def test_cache_memlimit_takes_the_created_size():
+    """A store made with --size 64M (limit_maxbytes 62 MiB) takes
+    cache_memlimit(64) as well as (62), in plmc.Client and in plmcd."""
+    r = subprocess.run([sys.executable, "-c", """
+import plmc
+c = plmc.Client("pyml-%d", create=64 << 20)
+print(c.stats()[b"limit_maxbytes"] >> 20, c.cache_memlimit(64),
+      c.cache_memlimit(c.stats()[b"limit_maxbytes"] >> 20))
+try:
+    c.cache_memlimit(65)
+except plmc.MemcacheServerError as e:
+    print(e.args[0].decode())
+""" % os.getpid()], capture_output=True, text=True)
+    subprocess.run([os.environ.get("PLCTL", "plctl"), "destroy",
+                    "pyml-%d" % os.getpid(), "--force"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert r.stdout.split("\n")[:2] == [
+        "62 True True", "MEMLIMIT_ADJUST_FAILED out of bounds or unable to "
+        "adjust"], (r.stdout, r.stderr)
 
 
 def _info(name):

@@ -78,7 +78,8 @@ static int cmd_shutdown(struct conn *c, struct cmd *k)
 }
 
 /* cache_memlimit <MB>: the store's size is fixed when it is created, so
- * only the size it has is "adjusted" to. */
+ * only the size it has is "adjusted" to: its item memory (limit_maxbytes,
+ * -m) or the size it was made with (plctl create --size). */
 static void cmd_memlimit(struct conn *c, struct cmd *k, int words)
 {
 	struct plmc_stats st = { .size = sizeof(st) };
@@ -100,7 +101,9 @@ static void cmd_memlimit(struct conn *c, struct cmd *k, int words)
 		out(c, k, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
 		return;
 	}
-	if (plmc_stats(&st) == 0 && st.limit_maxbytes == (uint64_t)mb << 20)
+	if (plmc_stats(&st) == 0 &&
+	    (st.limit_maxbytes == (uint64_t)mb << 20 ||
+	     plmc_store_size() == (uint64_t)mb << 20))
 		out(c, k, "OK\r\n");
 	else
 		out(c, k, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");

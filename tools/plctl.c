@@ -233,7 +233,7 @@ static int parse_group(const char *s, struct opts *o)
  * argv[3..i) has @a already (said on stderr). */
 static int repeated(char **argv, int i, const char *a)
 {
-	for (int j = 3; j < i; j++)
+	for (int j = 2; j < i; j++)
 		if (!strcmp(argv[j], a)) {
 			fprintf(stderr, "plctl: %s given twice\n", a);
 			return 1;
@@ -321,11 +321,20 @@ static int parse(int argc, char **argv, struct opts *o)
 	if (argc < 3)
 		return -1;
 	o->cmd = argv[1];
-	o->name = argv[2];
 	o->mode = 0600;
-	for (i = 3; i < argc; i++) {
+	for (i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		/* NAME wherever it stands, as getopt permutes: the first
+		 * word that is no option nor an option's value. */
+		if (a[0] != '-' && !o->name) {
+			o->name = a;
+			continue;
+		}
+		if (!strcmp(a, "--") && v && !o->name) { /* a NAME "-..." */
+			o->name = argv[++i];
+			continue;
+		}
 		if (unknown_arg(a) || repeated(argv, i, a))
 			return -1;
 		if (!strcmp(a, "--force")) {
@@ -378,6 +387,10 @@ static int parse(int argc, char **argv, struct opts *o)
 		    o->tenants <= PLMC_TENANT_MAX)
 			continue;
 		fprintf(stderr, "plctl: bad option or value: %s %s\n", a, v);
+		return -1;
+	}
+	if (!o->name) {
+		fprintf(stderr, "plctl: %s needs a store NAME\n", o->cmd);
 		return -1;
 	}
 	return 0;
@@ -1081,7 +1094,7 @@ static int cmd_list(int argc, char **argv)
 			}
 			i++;
 		} else if (!strcmp(argv[i], "--json")) {
-			fprintf(stderr, "plctl: --json is for stats only\n");
+			fprintf(stderr, "plctl: --json is for stats and tenant list only\n");
 			return 2;
 		} else if (argv[i][0] == '-') {
 			unknown_arg(argv[i]);
@@ -1193,22 +1206,20 @@ static int tenant_uid(const char *s, uint32_t *uid)
 
 static int tenant_parse(int argc, char **argv, struct tenant_opts *t)
 {
-	int i, want = 4;
+	int i, who = 0;
 
 	if (argc < 4)
 		return -1;
 	t->sub = argv[2];
-	t->name = argv[3];
-	if (!strcmp(t->sub, "add") || !strcmp(t->sub, "set")) {
-		if (argc < 5)
-			return -1;
-		t->who = argv[4];
-		want = 5;
-	}
-	for (i = want; i < argc; i++) {
+	who = !strcmp(t->sub, "add") || !strcmp(t->sub, "set");
+	for (i = 3; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(a, "--proxy")) {
+		/* NAME (and add/set's UID|USER) wherever they stand, as
+		 * getopt permutes: words that are no option nor its value */
+		if (a[0] != '-' && (!t->name || (who && !t->who))) {
+			*(t->name ? &t->who : &t->name) = a;
+		} else if (!strcmp(a, "--proxy")) {
 			t->flags |= PLMC_TENANT_PROXY;
 		} else if (!strcmp(a, "--json")) {
 			t->json = 1;
@@ -1223,7 +1234,7 @@ static int tenant_parse(int argc, char **argv, struct tenant_opts *t)
 			return -1;
 		}
 	}
-	return 0;
+	return t->name && (!who || t->who) ? 0 : -1;
 }
 
 static void tenant_row(const struct plmc_tenant *e, int json, int first)
@@ -1343,7 +1354,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (o.json && strcmp(o.cmd, "stats")) {
-		fprintf(stderr, "plctl: --json is for stats only\n");
+		fprintf(stderr, "plctl: --json is for stats and tenant list only\n");
 		return 2;
 	}
 	if (o.has_gid && strcmp(o.cmd, "create")) {

@@ -199,9 +199,25 @@ check "an option given twice is refused, nothing created" \
 check "--json outside stats is refused (info, top, destroy, list)" \
 	sh -c "for c in info top destroy; do
 		'$B/plctl' \$c '$seg' --json >/dev/null 2>'$work/j'; [ \$? = 2 ] || exit 1
-		grep -q 'json is for stats only' '$work/j' || exit 1; done
+		grep -q 'json is for stats and tenant list only' '$work/j' || exit 1; done
 		'$B/plctl' list --json >/dev/null 2>'$work/j'; [ \$? = 2 ] &&
-		grep -q 'json is for stats only' '$work/j'"
+		grep -q 'json is for stats and tenant list only' '$work/j'"
+opts_first() { # options before NAME, as getopt permutes them
+	"$B/plctl" create --size 8M --tenants 4 "$seg-o" >/dev/null || return 1
+	"$B/plctl" stats --json "$seg-o" >"$work/oj" || return 1
+	"$B/plctl" tenant list --json "$seg-o" >/dev/null || return 1
+	"$B/plctl" destroy --force "$seg-o" || return 1
+	head -c 40 "$work/oj"
+	echo
+	grep -q "^{\"name\": \"$seg-o\"" "$work/oj" && [ ! -e "/dev/shm/plmc.$seg-o" ]
+}
+check "options before NAME: create --size, stats --json, tenant list --json, destroy --force" opts_first
+check "no NAME among the options: said, exit 2" \
+	sh -c "'$B/plctl' stats --json 2>'$work/n'; [ \$? = 2 ] &&
+		grep -q 'stats needs a store NAME' '$work/n'"
+check "a second NAME is refused (exit 2)" \
+	sh -c "'$B/plctl' info '$seg' other 2>'$work/n'; [ \$? = 2 ] &&
+		grep -q 'unexpected argument other' '$work/n'"
 grep -qw pku /proc/cpuinfo ||
 	check "create --backend pku without PKU: refused, no none store made" \
 		sh -c "'$B/plctl' create '$seg-r' --size 8M --backend pku 2>'$work/p';

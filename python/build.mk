@@ -49,15 +49,24 @@ python-test: $(PY_MOD) $(PY_FILES) $(B)/plctl $(PLMCD) $(COMPAT_TB)/ketama-deb
 
 # make install-python [DESTDIR=] [PYTHONDIR=]: the package into Python's
 # site folder (Debian's python3 reads /usr/local/lib/python3.X/dist-packages
-# and, for Debian packages, /usr/lib/python3/dist-packages).
+# and, for Debian packages, /usr/lib/python3/dist-packages). A PREFIX that
+# is the user's base (PREFIX=$HOME/.local) gets the user's site folder
+# (~/.local/lib/python3.X/site-packages: Debian's python3 reads no
+# dist-packages there). Where the python3 does not look, a note says so.
 PY_VER := $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
-PYTHONDIR ?= $(PREFIX)/lib/python$(PY_VER)/dist-packages
+PY_USER := $(shell $(PYTHON3) -c 'import site; print(site.getuserbase(), site.getusersitepackages())' 2>/dev/null)
+PYTHONDIR ?= $(if $(and $(PY_USER),$(filter $(abspath $(firstword $(PY_USER))),$(abspath $(PREFIX)))),$(lastword $(PY_USER)),$(PREFIX)/lib/python$(PY_VER)/dist-packages)
 
 .PHONY: install-python uninstall-python
 install-python: $(PY_MOD) $(PY_FILES)
 	$(INSTALL) -d $(DESTDIR)$(PYTHONDIR)/plmc
 	$(INSTALL) -m 0644 $(PY_SRCS) $(DESTDIR)$(PYTHONDIR)/plmc
 	$(INSTALL) -m 0644 $(PY_MOD) $(DESTDIR)$(PYTHONDIR)/plmc
+	@if [ -z "$(DESTDIR)" ] && ! $(PYTHON3) -c 'import os, sys; \
+		sys.exit(os.path.realpath(sys.argv[1]) not in \
+			 [os.path.realpath(p) for p in sys.path])' "$(PYTHONDIR)"; then \
+		echo "note: $(PYTHON3) does not look in $(PYTHONDIR): run it with" \
+			"PYTHONPATH=$(PYTHONDIR), or give PYTHONDIR= a folder it reads"; fi
 
 uninstall-python:
 	rm -f $(patsubst python/plmc/%,$(DESTDIR)$(PYTHONDIR)/plmc/%,$(PY_SRCS)) \

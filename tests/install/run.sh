@@ -384,5 +384,24 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	rm -rf "$own"
 fi
 
+# install-python PREFIX=$HOME/.local: the user's site folder, which
+# Debian's python3 reads (not dist-packages, which it reads only under
+# /usr); a PREFIX it does not read gets a note; uninstall-python empties both.
+py_user() {
+	local h=$work/pyhome out
+	mkdir -p "$h"
+	HOME=$h "${mk[@]}" install-python PREFIX="$h/.local" >"$work/py" 2>&1 || { cat "$work/py"; return 1; }
+	out=$(cd / && HOME=$h PLMC_BACKEND=none /usr/bin/python3 -c 'import plmc; print(plmc.__file__)' 2>&1)
+	echo "$out"
+	[[ $out == "$h"/.local/lib/python3.*/site-packages/plmc/__init__.py ]] || return 1
+	HOME=$h "${mk[@]}" install-python PREFIX="$h/opt" >"$work/py" 2>&1 || { cat "$work/py"; return 1; }
+	cat "$work/py"
+	grep -q "does not look in $h/opt/lib/python3.*/dist-packages" "$work/py" || return 1
+	HOME=$h "${mk[@]}" uninstall-python PREFIX="$h/.local" >/dev/null 2>&1
+	HOME=$h "${mk[@]}" uninstall-python PREFIX="$h/opt" >/dev/null 2>&1
+	! find "$h" -type f | grep .
+}
+check "install-python PREFIX=\$HOME/.local: python3 imports it; elsewhere a note; uninstall removes both" py_user
+
 echo "install: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -185,21 +185,28 @@ static int unix_path_free(const struct sockaddr_un *a)
 {
 	struct ucred cr = { 0 };
 	socklen_t len = sizeof(cr);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking: a live server's full backlog must not hang us */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+	if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0 &&
+	    errno != EAGAIN) {
 		close(fd);
 		if (errno == ECONNREFUSED)
 			unlink(a->sun_path); /* stale: no listener */
 		return 0; /* stale, or no file (ENOENT): bind says the rest */
 	}
+	/* connected, or EAGAIN: a listener whose backlog is full (pid 0) */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		cr.pid = 0;
 	close(fd);
-	fprintf(stderr, "plmcd: unix socket %s: in use by a running server "
-		"(pid %d)\n", a->sun_path, (int)cr.pid);
+	if (cr.pid > 0)
+		fprintf(stderr, "plmcd: unix socket %s: in use by a running "
+			"server (pid %d)\n", a->sun_path, (int)cr.pid);
+	else
+		fprintf(stderr, "plmcd: unix socket %s: in use by a running "
+			"server\n", a->sun_path);
 	return -1;
 }
 

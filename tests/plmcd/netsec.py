@@ -15,6 +15,7 @@ import os
 import random
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -696,6 +697,41 @@ def plain_stats_authed(port, login):
             if len(w) == 3 and w[0] == "STAT"}
 
 
+def breq(op, key=b"", val=b""):
+    """A binary request (no extras)."""
+    return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), 0, 0, 0,
+                       len(key) + len(val), 0, 0) + key + val
+
+
+def bread(s, n):
+    """Up to @n binary replies as (status, body); fewer when the
+    server closed, and then "EOF" last."""
+    out, data = [], b""
+    while len(out) < n:
+        while len(data) >= 24 and len(out) < n:
+            blen = struct.unpack(">I", data[8:12])[0]
+            if len(data) < 24 + blen:
+                break
+            out.append((struct.unpack(">H", data[6:8])[0],
+                        data[24:24 + blen]))
+            data = data[24 + blen:]
+        if len(out) == n:
+            break
+        d = s.recv(65536)
+        if not d:
+            out.append("EOF")
+            break
+        data += d
+    return out
+
+
+SASL_LIST, SASL_AUTH, SASL_STEP = 0x20, 0x21, 0x22
+
+
+def sasl_plain(user, pw):
+    return breq(SASL_AUTH, b"PLAIN", b"\0" + user + b"\0" + pw)
+
+
 def sasl_cases():
     conf = os.path.join(TMP, "sasl")
     os.makedirs(conf, exist_ok=True)
@@ -766,12 +802,91 @@ def sasl_cases():
     case("-S: plmcd knows the connection's SASL user (conn_user, -vv log)",
          user_known)
 
+    carol = (b"carol@plmc.test", b"s3same")
+
+    def relogin_fails():
+        # memcached 1.6.18: Auth failure., and the connection closes;
+        # before, the earlier login stayed and the get read the value
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.sendall(sasl_plain(*carol) + breq(0, b"saslval"))
+        first = bread(s, 2)
+        s.sendall(sasl_plain(carol[0], b"wrong") + breq(0, b"saslval"))
+        then = bread(s, 2)
+        return [st for st, _ in first] == [0, 0] and \
+            first[1][1].endswith(SECRET) and then[0][0] == 0x20 and \
+            then[1:] == ["EOF"], "logged in %r; re-login %r" % (
+                first, then)
+    case("-S: a failed re-login drops the login and closes (Auth "
+         "failure.); the first login read the value", relogin_fails)
+
+    def relogin_pending():
+        # a new exchange begun (CRAM-MD5's challenge) proves nobody yet
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.sendall(sasl_plain(*carol))
+        first = bread(s, 1)
+        s.sendall(breq(SASL_AUTH, b"CRAM-MD5") + breq(0, b"saslval"))
+        then = bread(s, 2)
+        return first[0][0] == 0 and then[0][0] == 0x21 and \
+            then[1] != "EOF" and then[1][0] == 0x20 and \
+            SECRET not in then[1][1], "%r then %r" % (first, then)
+    case("-S: a re-login in progress is no login: a get meanwhile is "
+         "refused", relogin_pending)
+
+    def relogin_ok():
+        # each AUTH starts a new exchange (Cyrus refuses one on a conn
+        # whose last exchange finished): a right re-login holds
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.sendall(sasl_plain(*carol) + sasl_plain(*carol) +
+                  breq(0, b"saslval"))
+        r = bread(s, 3)
+        return [x[0] for x in r] == [0, 0, 0] and r[2][1].endswith(SECRET), \
+            repr(r)
+    case("-S: a right re-login on a logged-in connection holds", relogin_ok)
+    stop(p)
+
+
+def sasl_anonymous_cases():
+    """Without mech_list Cyrus offers every plugin installed, ANONYMOUS
+    (libsasl2-modules) included, and memcached 1.6.18 accepts it: a
+    login without a credential. plmcd refuses it; PLAIN stays."""
+    for name, text in (("no mech_list", "sasldb_path: %s\n"),
+                       ("no memcached.conf", None)):
+        conf = os.path.join(TMP, "sasl-" + name.replace(" ", "-"))
+        os.makedirs(conf, exist_ok=True)
+        if text:
+            with open(os.path.join(conf, "memcached.conf"), "w") as f:
+                f.write(text % os.path.join(conf, "sasldb"))
+        port = free_port()
+        env = dict(os.environ, SASL_CONF_PATH=conf)
+        root = ["-u", "root"] if os.getuid() == 0 else []
+        p = subprocess.Popen([PLMCD] + root + ["-t", "1", "-S", "-p",
+                                               str(port), "-l", HOST],
+                             env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        servers.append(p)
+        time.sleep(0.5)
+
+        def anonymous():
+            s = socket.create_connection((HOST, port), timeout=5)
+            s.sendall(breq(SASL_LIST))
+            mechs = bread(s, 1)[0][1].split()
+            s.sendall(breq(SASL_AUTH, b"ANONYMOUS", b"trace") +
+                      breq(0x0a))  # noop: needs a login
+            r = bread(s, 2)
+            return b"PLAIN" in mechs and b"ANONYMOUS" not in mechs and \
+                r[0][0] == 0x20 and r[1:] in (["EOF"], [(0x20, r[1][1])]), \
+                "mechs %r; AUTH ANONYMOUS then noop %r" % (mechs, r)
+        case("-S with %s: ANONYMOUS is not offered and not accepted; "
+             "PLAIN is offered" % name, anonymous)
+        stop(p)
+
 
 def main():
     # NETSEC_ONLY=sasl,backpressure runs those groups alone (by hand)
     only = os.environ.get("NETSEC_ONLY", "").split(",")
     groups = [tls_cases, refresh_cases, auth_cases, tls_auth_cases,
-              option_cases, sasl_cases, backpressure_cases]
+              option_cases, sasl_cases, sasl_anonymous_cases,
+              backpressure_cases]
     try:
         for g in groups:
             if only == [""] or g.__name__[:-6] in only:

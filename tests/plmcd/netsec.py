@@ -574,7 +574,10 @@ def flood(srv, port, ctx, login, line, n, well_behaved):
         time.sleep(0.1)
     for t, _ in hogs:
         t.join()
-    return peak, sum(x[0] for _, x in hogs), served
+    sent = sum(x[0] for _, x in hogs)
+    print("  %d non-readers sent %d KiB; plmcd's peak RSS +%.1f MiB" %
+          (n, sent >> 10, peak), flush=True)
+    return peak, sent, served
 
 
 def backpressure_cases():

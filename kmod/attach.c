@@ -72,6 +72,7 @@ static void plmc_att_free(struct plmc_att *att)
 	if (att->ppage)
 		__free_page(att->ppage);
 	plmc_stop_del(att);
+	plmc_stop_free(att);
 	put_pid(att->pid);
 	plmc_guard_del(att);
 	plmc_guard_release_files(att);
@@ -107,6 +108,8 @@ static struct plmc_att *plmc_att_alloc(u32 pkey)
 	att->ppage = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!att->ppage)
 		goto err_free_att;
+	if (plmc_stop_alloc(att))
+		goto err_free_page;
 	att->pkey = pkey;
 	att->tgid = task_tgid_nr(current);
 	att->pid = get_task_pid(current, PIDTYPE_TGID);
@@ -114,6 +117,8 @@ static struct plmc_att *plmc_att_alloc(u32 pkey)
 	att->mm = current->mm;
 	return att;
 
+err_free_page:
+	__free_page(att->ppage);
 err_free_att:
 	mutex_destroy(&att->lock);
 	kfree(att);

@@ -9,6 +9,7 @@
 #include <linux/version.h>
 #include <linux/bitops.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/sched/coredump.h>
 #include <asm/ptrace.h>
 #include <asm/special_insns.h>
@@ -148,6 +149,25 @@ static inline u32 plmc_sigframe_user_pkru(struct pt_regs *regs)
 static inline u32 plmc_sigframe_user_pkru(struct pt_regs *regs)
 {
 	return rdpkru();
+}
+#endif
+
+/*
+ * Is @t running user code on a CPU whose time is kept by vtime (a
+ * nohz_full CPU, where a task alone in user mode gets no tick, so its
+ * saved registers and its utime say nothing until it enters the kernel)?
+ * A config difference, not a version one: Debian builds with
+ * CONFIG_VIRT_CPU_ACCOUNTING_GEN, active only on nohz_full= CPUs.
+ */
+#ifdef CONFIG_VIRT_CPU_ACCOUNTING_GEN
+static inline bool plmc_task_vtime_user(struct task_struct *t)
+{
+	return READ_ONCE(t->vtime.state) == VTIME_USER;
+}
+#else
+static inline bool plmc_task_vtime_user(struct task_struct *t)
+{
+	return false;
 }
 #endif
 

@@ -35,6 +35,7 @@
 
 struct file;
 struct mm_struct;
+struct plmc_calls;
 struct pid;
 struct task_struct;
 struct vm_area_struct;
@@ -105,6 +106,8 @@ struct plmc_att {
 	u64 stopped_ms;		    /* stopped inside so far; stop.c's lock */
 	bool stop_killed;	    /* SIGKILL sent; stop.c's lock */
 	bool stop_marked;	    /* death marked by stop.c; its lock */
+	struct plmc_calls *calls;   /* stop.c: two walks' calls; its lock */
+	unsigned int calls_prev;    /* which of them is the last walk's */
 };
 
 struct plmc_file {
@@ -187,6 +190,8 @@ int plmc_defer_init(void);
 void plmc_defer_exit(void);
 
 /* stop.c */
+int plmc_stop_alloc(struct plmc_att *att);
+void plmc_stop_free(struct plmc_att *att);
 void plmc_stop_add(struct plmc_att *att);
 void plmc_stop_del(struct plmc_att *att);
 void plmc_stop_exit(void);

@@ -422,6 +422,12 @@ struct kv_slot {
 
 _Static_assert(sizeof(struct kv_slot) == sizeof(((struct plmc_slot *)0)->kv),
 	       "kv_slot fills the slot record");
+/* The module reads these two (layout.h, kmod/stop.c). */
+_Static_assert(__builtin_offsetof(struct kv_slot, seq) == PLMC_KV_SEQ * 8,
+	       "seq is kv[PLMC_KV_SEQ]");
+_Static_assert(__builtin_offsetof(struct kv_slot, held_lock) ==
+		       PLMC_KV_HELD_LOCK * 8,
+	       "held_lock is kv[PLMC_KV_HELD_LOCK]");
 
 #define KV_CHUNK_ADDR(x) ((x) & ((1ULL << 56) - 1))
 #define KV_CHUNK_CLS(x)	 ((int)((x) >> 56))

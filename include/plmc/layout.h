@@ -167,7 +167,15 @@ struct plmc_store_hdr {
  * dead:  0, or the owner's attach id once the backend saw that attachment
  *        die; written before generation is bumped.
  * The module touches state and dead only; the rest belongs to kvcore.
+ * It also reads two of kvcore's words (kmod/stop.c judges a call's
+ * progress by them; kvcore/kv.h checks they stay where named here):
+ * kv[PLMC_KV_SEQ], the slot's call counter, bumped at every call's
+ * entry; kv[PLMC_KV_HELD_LOCK], the address of the lock the slot is
+ * taking or holds (0: none; the lock word is the holder's slot + 1).
  */
+#define PLMC_KV_SEQ 0
+#define PLMC_KV_HELD_LOCK 1
+
 struct plmc_slot {
 	__u64 state;
 	__u64 dead;

@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * atk_progress - a thread inside one library call is judged by its
+ * progress, not by its state (SECURITY.md, hole 14).
+ *
+ * The attacks run as uid 12345 against the root-created store, first with
+ * progress_guard=0 (the module judges a thread by its state only, as
+ * before the fix), where they must get through, then with it on, where
+ * the client must be killed after stop_grace_ms. After each, another
+ * client overwrites three times the store: with the attack alive (its
+ * call still in flight: required) its sets fail once the parked
+ * thread's epoch keeps a store's worth of retired memory (reported),
+ * after the kill all of them must be stored.
+ *
+ *   - woken loop: a thread copies a 500 KB value out into a buffer
+ *     registered with userfaultfd (UFFD_USER_MODE_ONLY); nobody serves the
+ *     fault, but another thread wakes it every 100 us (UFFDIO_WAKE). It
+ *     never moves, yet it is runnable at some checks, and a state judge
+ *     restarts its clock at each of those (at some runs it is asleep at
+ *     every check and the state judge kills it too: with the defence off
+ *     this row only reports what happened);
+ *   - the same with the parked thread at SCHED_IDLE and pinned to the
+ *     CPU of a spinner of its own: once woken it stays runnable, starved;
+ *   - the same woken with no pause: the thread mostly runs the kernel's
+ *     fault path, so it is on its CPU at most checks.
+ *
+ * Controls (the module on):
+ *   - a waiter on a held-up holder: H stops inside holding a size-class
+ *     lock (the crash point alloc_locked, traced: the SIGILL stops it);
+ *     W's set of that class waits on the lock, napping in the image. H
+ *     is killed after the grace; W lives, and its set is stored once H's
+ *     lock is recovered. (With progress_guard=0 the state judge may kill
+ *     W too, since it naps inside: reported, not required.)
+ *   - a stopped waiter is no waiter: W, waiting on H's lock, is stopped
+ *     inside by its tracer; both are killed after the grace;
+ *   - a long call that runs: a check of a store holding many items,
+ *     beside eight spinners on the same CPU (so it runs a ninth of the
+ *     time, off its CPU at most checks), with stop_grace_ms lowered under
+ *     the call's length: it gains user time and lives.
+ */
+/* The waiter control stops a holder at a crash point: the test image. */
+#define ATK_TEST_IMAGE 1
+#include "attacks.h"
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
+
+#define BIG 500000
+
+static char big[BIG];
+
+/* Observations of the uid-12345 side, shared with the root side. */
+struct obs {
+	char off[300], on[300];
+	volatile int w_done, w_rc, w_ms;
+};
+static struct obs *obs;
+
+static void kill_reap(pid_t p)
+{
+	if (p > 0) {
+		kill(p, SIGKILL);
+		vm_reap(p);
+	}
+}
+
+/* Wait up to @ms for @p to end. Return: its status, or -1 (alive). */
+static int wait_end(pid_t p, int ms)
+{
+	struct timespec t0;
+	int st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (waitpid(p, &st, WNOHANG) == p)
+			return st;
+		usleep(10000);
+	} while (atk_ms_since(&t0) < ms);
+	return -1;
+}
+
+static bool killed(int st)
+{
+	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t s;
+
+	CPU_ZERO(&s);
+	CPU_SET(cpu, &s);
+	sched_setaffinity(0, sizeof(s), &s);
+}
+
+static void *spinner(void *arg)
+{
+	pin((int)(long)arg);
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+/* The woken-loop attacker's fault: its fd and range; wake with no pause. */
+static int wk_fd, wk_tight;
+static char *wk_buf;
+static size_t wk_len;
+
+/* Wake the parked thread every 100 us, or with no pause (the woken
+ * thread then mostly runs the kernel's fault path, on its CPU); never
+ * serve its fault. */
+static void *waker(void *arg)
+{
+	struct uffdio_range r = {.start = (uintptr_t)wk_buf, .len = wk_len};
+	struct uffd_msg m;
+
+	pin(0);
+	for (;;) {
+		while (read(wk_fd, &m, sizeof(m)) == sizeof(m))
+			;
+		ioctl(wk_fd, UFFDIO_WAKE, &r);
+		if (!wk_tight)
+			usleep(100);
+	}
+	return NULL;
+}
+
+enum { W_PLAIN, W_IDLE, W_TIGHT };
+
+/* A: parks inside a get on a userfaultfd buffer, woken in a loop. */
+static void parker_woken(int go, int mode)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg;
+	struct sched_param sp = {0};
+	pthread_t t;
+	size_t vlen;
+
+	if (vm_attach(ATK_STORE) ||
+	    plmc_set("park-big", 8, big, sizeof(big), 0, 0) != PLMC_STORED)
+		_exit(1);
+	wk_len = (BIG + 8191) & ~4095UL;
+	wk_fd = (int)syscall(SYS_userfaultfd,
+			     O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	wk_buf = mmap(NULL, wk_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (wk_fd < 0 || ioctl(wk_fd, UFFDIO_API, &api) || wk_buf == MAP_FAILED)
+		_exit(2);
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)wk_buf;
+	reg.range.len = wk_len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(wk_fd, UFFDIO_REGISTER, &reg) ||
+	    pthread_create(&t, NULL, waker, NULL))
+		_exit(3);
+	wk_tight = mode == W_TIGHT;
+	if (mode == W_IDLE) {
+		if (pthread_create(&t, NULL, spinner, (void *)1L))
+			_exit(4);
+		pin(1);
+		if (sched_setscheduler(0, SCHED_IDLE, &sp))
+			_exit(5);
+	}
+	vm_signal_fd(go);
+	plmc_get("park-big", 8, wk_buf, BIG, &vlen, NULL, NULL);
+	_exit(6); /* never: nobody serves the fault */
+}
+
+/* Slots busy in the store now (a call in flight), or -1. */
+static int busy_slots(void)
+{
+	struct plmc_stats st;
+	pid_t c = fork();
+
+	if (c == 0) {
+		memset(&st, 0, sizeof(st));
+		st.size = sizeof(st);
+		if (vm_attach(ATK_STORE) || plmc_stats(&st))
+			_exit(255);
+		_exit((int)st.slots_busy);
+	}
+	c = c < 0 ? -1 : vm_reap(c);
+	return c != -1 && WIFEXITED(c) ? WEXITSTATUS(c) : -1;
+}
+
+/* One run of a woken-loop attack. @arg: mode | on << 4. */
+static int woken_run(int arg)
+{
+	int go[2], st, ms, done, rc, waited, grace = atk_grace_ms();
+	int mode = arg & 15, on = arg >> 4;
+	char *out = on ? obs->on : obs->off;
+	struct timespec t0;
+	uint64_t d0 = 0, d1 = 0;
+	pid_t a;
+
+	if (pipe(go) || atk_deaths(&d0))
+		return VM_FAIL("pipe or deaths");
+	a = fork();
+	if (a == 0)
+		parker_woken(go[1], mode);
+	close(go[1]);
+	if (a < 0 || vm_wait_fd(go[0])) {
+		kill_reap(a);
+		return VM_FAIL("parker did not attach");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = wait_end(a, grace + 3000);
+	waited = atk_ms_since(&t0);
+	if (!on) {
+		int busy = busy_slots();
+
+		rc = atk_writer(8, &ms, &done);
+		kill_reap(a);
+		snprintf(out, sizeof(obs->off), "%s %d ms, %d busy, %d sets %s",
+			 st == -1 ? "alive" : "killed", waited, busy, done,
+			 rc == 1 ? "stall"
+			 : rc	 ? "NOMEM"
+				 : "ok");
+		/*
+		 * Alive with its call in flight (its slot and the stats
+		 * child's): what the progress judge is there to end. Woken
+		 * every 100 us, the thread is asleep at some runs' every
+		 * check, and the state judge kills it then: reported only.
+		 */
+		if (mode != W_PLAIN && (st != -1 || busy < 2))
+			return VM_FAIL("progress_guard=0: %s (ended 0x%x): "
+				       "the attack is not real",
+				       out, st);
+		return 0;
+	}
+	if (!killed(st)) {
+		kill_reap(a);
+		return VM_FAIL("woken in a loop inside: %s after %d ms "
+			       "(grace %d)",
+			       st == -1 ? "alive" : "ended otherwise", waited,
+			       grace);
+	}
+	if (waited < grace - 300)
+		return VM_FAIL("killed after %d ms, before the grace %d",
+			       waited, grace);
+	if (atk_deaths(&d1) || d1 != d0 + 1)
+		return VM_FAIL("%lld deaths counted", (long long)(d1 - d0));
+	rc = atk_writer(20, &ms, &done);
+	if (rc)
+		return VM_FAIL("after the kill: %d sets stored (%s)", done,
+			       rc == 1 ? "stall" : vm_sh->note);
+	snprintf(out, sizeof(obs->on), "killed %d ms, 1 death, %d sets %d ms",
+		 waited, done, ms);
+	return 0;
+}
+
+/* progress_guard=0 (the attack gets through), then 1 (killed). */
+static int woken(int mode)
+{
+	int was = atk_param_get("progress_guard"), rc;
+
+	obs = atk_shared(sizeof(*obs));
+	if (!obs || was < 0 || atk_grace_ms() <= 0)
+		return VM_FAIL("no shared page, progress_guard or grace");
+	if (atk_param_set("progress_guard", 0))
+		return VM_FAIL("cannot clear progress_guard");
+	rc = atk_fresh_store() ? -1 : atk_as_user(woken_run, mode);
+	atk_param_set("progress_guard", 1);
+	if (!rc)
+		rc = atk_fresh_store() ? -1
+				       : atk_as_user(woken_run, mode | 1 << 4);
+	atk_param_set("progress_guard", was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
+}
+
+static int woken_inside(void)
+{
+	return woken(W_PLAIN);
+}
+
+static int woken_idle_inside(void)
+{
+	return woken(W_IDLE);
+}
+
+static int woken_tight_inside(void)
+{
+	return woken(W_TIGHT);
+}
+
+/* H: stops inside holding a class lock (traced: SIGILL stops it). */
+static void holder(int go)
+{
+	if (ptrace(PTRACE_TRACEME, 0, 0, 0) || vm_attach(ATK_STORE))
+		_exit(1);
+	vm_signal_fd(go);
+	/* Same class as W's value: 4000 bytes. */
+	plmc_crash_arm(PLMC_CRASH_ALLOC_LOCKED);
+	plmc_set("lock-new", 8, big, 4000, 0, 0);
+	_exit(2); /* the crash point did not fire */
+}
+
+/* W: one set of that class, timed. */
+static void waiter(int go, bool traced)
+{
+	struct timespec t0;
+
+	if ((traced && ptrace(PTRACE_TRACEME, 0, 0, 0)) || vm_attach(ATK_STORE))
+		_exit(1);
+	vm_signal_fd(go);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	obs->w_rc = plmc_set("w-key", 5, big, 4000, 0, 0);
+	obs->w_ms = atk_ms_since(&t0);
+	obs->w_done = 1;
+	_exit(0);
+}
+
+/* One run of the waiter control. @on: progress_guard. */
+static int waiter_run(int on)
+{
+	int go[2], st, sth, stw, waited, grace = atk_grace_ms();
+	char *out = on ? obs->on : obs->off;
+	struct timespec t0;
+	pid_t h, w;
+
+	obs->w_done = 0;
+	if (pipe(go))
+		return VM_FAIL("pipe");
+	h = fork();
+	if (h == 0)
+		holder(go[1]);
+	if (h < 0 || vm_wait_fd(go[0]) || waitpid(h, &st, 0) != h ||
+	    !WIFSTOPPED(st) || WSTOPSIG(st) != SIGILL) {
+		kill_reap(h);
+		return VM_FAIL("the holder did not stop at its crash point");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	w = fork();
+	if (w == 0)
+		waiter(go[1], false);
+	close(go[1]);
+	if (w < 0 || vm_wait_fd(go[0])) {
+		kill_reap(h);
+		kill_reap(w);
+		return VM_FAIL("the waiter did not attach");
+	}
+	sth = wait_end(h, grace + 3000);
+	waited = atk_ms_since(&t0);
+	stw = wait_end(w, 3000);
+	snprintf(out, sizeof(obs->on), "holder %s %d ms, waiter %s, %s %d ms",
+		 killed(sth) ? "killed" : "alive", waited,
+		 killed(stw) ? "killed"
+		 : stw == -1 ? "alive"
+			     : "done",
+		 !obs->w_done ? "not done" : plmc_strerror(obs->w_rc),
+		 obs->w_ms);
+	kill_reap(h);
+	kill_reap(w);
+	if (!on)
+		return 0;
+	if (!killed(sth) || waited < grace - 300)
+		return VM_FAIL("holder stopped inside with a lock: %s", out);
+	if (stw == -1 || !WIFEXITED(stw) || !obs->w_done ||
+	    obs->w_rc != PLMC_STORED || obs->w_ms < grace - 300)
+		return VM_FAIL("waiter on the held lock: %s", out);
+	return 0;
+}
+
+static int waiter_survives(void)
+{
+	int was = atk_param_get("progress_guard"), rc;
+
+	obs = atk_shared(sizeof(*obs));
+	if (!obs || was < 0 || atk_grace_ms() <= 0)
+		return VM_FAIL("no shared page, progress_guard or grace");
+	atk_param_set("progress_guard", 0);
+	rc = atk_fresh_store() ? -1 : atk_as_user(waiter_run, 0);
+	atk_param_set("progress_guard", 1);
+	if (!rc)
+		rc = atk_fresh_store() ? -1 : atk_as_user(waiter_run, 1);
+	atk_param_set("progress_guard", was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("on: %s (off: %s)", obs->on, obs->off);
+}
+
+/*
+ * A stopped waiter is no waiter: H stops holding the lock, W waits on it
+ * and is then stopped inside by its tracer (the test). H is killed after
+ * the grace; W, stopped with its epoch announced and nobody left to free
+ * the lock it waits on, must be killed too (the waiter rule spares only a
+ * waiter that can move when the lock does).
+ */
+static int stopped_waiter_run(int unused)
+{
+	int go[2], st, sth, stw, waited, grace = atk_grace_ms();
+	struct timespec t0;
+	pid_t h, w;
+
+	if (pipe(go))
+		return VM_FAIL("pipe");
+	h = fork();
+	if (h == 0)
+		holder(go[1]);
+	if (h < 0 || vm_wait_fd(go[0]) || waitpid(h, &st, 0) != h ||
+	    !WIFSTOPPED(st) || WSTOPSIG(st) != SIGILL) {
+		kill_reap(h);
+		return VM_FAIL("the holder did not stop at its crash point");
+	}
+	w = fork();
+	if (w == 0)
+		waiter(go[1], true);
+	if (w < 0 || vm_wait_fd(go[0])) {
+		kill_reap(h);
+		kill_reap(w);
+		return VM_FAIL("the waiter did not attach");
+	}
+	usleep(300000); /* napping on the lock by now */
+	if (atk_stop_inside(w)) {
+		kill_reap(h);
+		kill_reap(w);
+		return VM_FAIL("the waiter never stopped inside");
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sth = wait_end(h, grace + 3000);
+	stw = wait_end(w, grace + 3000);
+	waited = atk_ms_since(&t0);
+	kill_reap(h);
+	kill_reap(w);
+	if (!killed(sth) || !killed(stw) || obs->w_done)
+		return VM_FAIL("holder %s, stopped waiter %s after %d ms",
+			       killed(sth) ? "killed" : "not killed",
+			       killed(stw) ? "killed" : "not killed", waited);
+	snprintf(obs->on, sizeof(obs->on),
+		 "holder and stopped waiter killed, %d ms after the stop",
+		 waited);
+	return 0;
+}
+
+static int stopped_waiter(void)
+{
+	obs = atk_shared(sizeof(*obs));
+	if (!obs || atk_grace_ms() <= 0)
+		return VM_FAIL("no shared page or grace");
+	if (atk_fresh_store() || atk_as_user(stopped_waiter_run, 0))
+		return -1;
+	return ATK_REFUSED("%s", obs->on);
+}
+
+/* Fill the store with @n small items. Return: 0 or -1. */
+static int fill(int from, int n)
+{
+	char k[32];
+	int i, kl;
+
+	for (i = from; i < from + n; i++) {
+		kl = snprintf(k, sizeof(k), "fill-%d", i);
+		if (plmc_set(k, kl, "x", 1, 0, 0) != PLMC_STORED)
+			return -1;
+	}
+	return 0;
+}
+
+/* One check, timed in ms; -1 if it did not answer ok. */
+static int check_ms(void)
+{
+	struct plmc_check c;
+	struct timespec t0;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (plmc_check(&c) || c.errors)
+		return -1;
+	return atk_ms_since(&t0);
+}
+
+/*
+ * L: fills the store until a check alone lasts 150 ms (or the store holds
+ * 240,000 items), tells the root side (obs->w_ms), which sets the grace
+ * to long_grace() of it, then checks again beside LONG_SPIN spinners on
+ * its CPU (about LONG_SPIN + 1 times as long), up to 8 times until one
+ * check lasts the grace and 200 ms more. The more spinners, the longer
+ * the call and the rarer its ticks (25 / (LONG_SPIN + 1) a 100 ms walk
+ * at HZ 250): the grace grows with the call, so a false kill needs
+ * grace / 100 walks in a row without one user tick (about e^-11 or less).
+ */
+#define LONG_SPIN 8
+
+/* The grace for a lone check of @ms: what the long one surely exceeds. */
+static int long_grace(int ms)
+{
+	int g = ((ms * (LONG_SPIN + 1) - 300) / 100) * 100;
+
+	return g < 300 ? 300 : g > 1000 ? 1000 : g;
+}
+
+static void long_caller(int go, int back)
+{
+	int n = 0, ms = 0, k;
+	pthread_t t;
+
+	if (vm_attach(ATK_STORE))
+		_exit(1);
+	pin(1);
+	while (n < 240000 && (ms = check_ms()) >= 0 && ms < 150) {
+		if (fill(n, 20000))
+			_exit(3);
+		n += 20000;
+	}
+	if (ms < 0)
+		_exit(4);
+	obs->w_ms = ms ? ms : 1;
+	vm_signal_fd(go);
+	if (vm_wait_fd(back)) /* the grace is now long_grace(ms) */
+		_exit(5);
+	for (k = 0; k < LONG_SPIN; k++)
+		if (pthread_create(&t, NULL, spinner, (void *)1L))
+			_exit(2);
+	for (k = 0; k < 8 && obs->w_rc < long_grace(obs->w_ms) + 200; k++) {
+		ms = check_ms();
+		if (ms < 0)
+			_exit(6);
+		if (ms > obs->w_rc)
+			obs->w_rc = ms;
+	}
+	obs->w_done = 1;
+	_exit(0);
+}
+
+static int long_call_run(int unused)
+{
+	int go[2], back[2], st, grace;
+	pid_t l;
+
+	if (pipe(go) || pipe(back))
+		return VM_FAIL("pipe");
+	l = fork();
+	if (l == 0)
+		long_caller(go[1], back[0]);
+	close(go[1]);
+	if (l < 0 || vm_wait_fd(go[0])) {
+		st = l > 0 ? vm_reap(l) : -1;
+		return VM_FAIL("no long check (0x%x)", st);
+	}
+	/* The root side sets the grace; see long_call(). */
+	grace = long_grace(obs->w_ms);
+	for (st = 0; st < 200 && atk_grace_ms() != grace; st++)
+		usleep(10000);
+	if (atk_grace_ms() != grace) {
+		kill_reap(l);
+		return VM_FAIL("grace %d, wanted %d", atk_grace_ms(), grace);
+	}
+	vm_signal_fd(back[1]);
+	st = wait_end(l, 50000);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) || !obs->w_done) {
+		kill_reap(l);
+		return VM_FAIL("checks beside spinners, grace %d: %s 0x%x "
+			       "(longest %d ms)",
+			       grace, st == -1 ? "alive" : "ended", st,
+			       obs->w_rc);
+	}
+	if (obs->w_rc < grace + 200)
+		return VM_FAIL("the longest check took %d ms (alone %d), not "
+			       "%d",
+			       obs->w_rc, obs->w_ms, grace + 200);
+	snprintf(obs->on, sizeof(obs->on),
+		 "check of %d ms beside %d spinners, grace %d ms: lives",
+		 obs->w_rc, LONG_SPIN, grace);
+	return 0;
+}
+
+/* Root side: lowers the grace once the caller measured its check. */
+static int long_call(void)
+{
+	int was = atk_grace_ms(), rc;
+	pid_t u;
+
+	obs = atk_shared(sizeof(*obs));
+	if (!obs || was <= 0 || atk_fresh_store())
+		return VM_FAIL("no shared page, grace or store");
+	u = fork();
+	if (u == 0) {
+		/* The user side waits for the grace to change. */
+		while (!obs->w_ms)
+			usleep(10000);
+		atk_param_set("stop_grace_ms", long_grace(obs->w_ms));
+		_exit(0);
+	}
+	rc = atk_as_user(long_call_run, 0);
+	kill_reap(u);
+	atk_param_set("stop_grace_ms", was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("%s", obs->on);
+}
+
+int main(void)
+{
+	atk_init();
+	atk_run("progress.uffd_woken_inside",
+		"killed after the grace; others' sets stored", woken_inside,
+		NULL);
+	atk_run("progress.uffd_woken_idle_inside",
+		"killed after the grace; others' sets stored",
+		woken_idle_inside, NULL);
+	atk_run("progress.uffd_woken_tight_inside",
+		"killed after the grace; others' sets stored",
+		woken_tight_inside, NULL);
+	atk_run("progress.waiter_survives_held_holder",
+		"holder killed after the grace; the waiter's set stored",
+		waiter_survives, NULL);
+	atk_run("progress.stopped_waiter_killed",
+		"holder and stopped waiter killed after the grace",
+		stopped_waiter, NULL);
+	atk_run("progress.long_call_survives",
+		"a check longer than the grace, off its CPU, lives", long_call,
+		NULL);
+	return vm_done();
+}

@@ -498,7 +498,10 @@ int plmc_slabs_reassign(int src, int dst);
 
 /* memcached's "slabs automove MODE": 0 moves pages only when asked, 1
  * (the default) when a class runs out and another idles or holds only
- * dead items, 2 instead of every eviction. PLMC_OK or PLMC_E_INVAL. */
+ * dead items, 2 instead of every eviction. A store with tenants starts
+ * with only the moves that evict nobody (docs/tenants.md); the owner's
+ * 0 turns those off too. PLMC_OK, PLMC_E_INVAL, or PLMC_E_PERM (a
+ * tenant's call, or the owner's while it acts for a tenant). */
 int plmc_slabs_automove(int mode);
 
 /*

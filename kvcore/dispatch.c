@@ -430,7 +430,10 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 {
 	if (kv_req_only(r, 0))
 		return PLMC_E_INVAL;
-	if (c->tenant && !c->tadmin) /* every tenant's counters */
+	/* Every tenant's counters: the owner's call in its own key space
+	 * only; acting for a tenant (plmc_as_tenant, plmcd's tenant=) has
+	 * that tenant's rights, whoever the process is. */
+	if (c->tenant)
 		return PLMC_E_PERM;
 	kv_stats_reset(c);
 	return PLMC_OK;
@@ -441,8 +444,9 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
 		return PLMC_E_INVAL;
-	/* A page move may evict any tenant's items: the owner's call. */
-	if (c->tenant && !c->tadmin)
+	/* A page move may evict any tenant's items: the owner's call, in
+	 * its own key space (not while acting for a tenant). */
+	if (c->tenant)
 		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
@@ -573,6 +577,10 @@ static long kv_op_check(struct kv_ctx *c, const struct plmc_req *r)
 		return PLMC_E_INVAL;
 	if (!kv_user_ok(r->out, n))
 		return PLMC_E_FAULT;
+	/* Whole-store items and bytes count every tenant's items: the
+	 * owner's call in its own key space (docs/tenants.md). */
+	if (c->tenant)
+		return PLMC_E_PERM;
 	kv_check(c, &ck);
 	ck.size = n;
 	memcpy((void *)r->out, &ck, n);

@@ -399,12 +399,12 @@ static int kv_move_victim(int k, u64 min)
 	return v;
 }
 
-/* Nonzero if class @v's oldest page holds no live item (a free move).
- * Read without its lock: a hint; the move itself re-checks nothing. */
-static int kv_move_page_dead(struct kv_ctx *c, int v)
+/* The address of class @v's oldest page (the one a move takes), or 0.
+ * Read without its lock: a hint. */
+static u64 kv_move_oldest(const struct kv_ctx *c, int v)
 {
 	struct kv_class *cl = kv_cls(v);
-	u64 pg = __atomic_load_n(&cl->pages, __ATOMIC_RELAXED), n, sz, addr, i;
+	u64 pg = __atomic_load_n(&cl->pages, __ATOMIC_RELAXED), n;
 
 	for (n = 1; pg && pg <= c->geo.npages && n < c->geo.npages; n++) {
 		u64 nx = __atomic_load_n(&c->geo.pnext[pg - 1],
@@ -416,17 +416,36 @@ static int kv_move_page_dead(struct kv_ctx *c, int v)
 	}
 	if (!pg || pg > c->geo.npages)
 		return 0;
-	sz = kv_class_size(v);
-	addr = c->geo.pages + (pg - 1) * KV_PAGE_SIZE;
+	return c->geo.pages + (pg - 1) * KV_PAGE_SIZE;
+}
+
+/*
+ * Nonzero if class @v's oldest page holds no item that counts: with
+ * @linked, no linked item at all (a move of it evicts nobody, whoever's
+ * items the class holds); else no live item (in the caller's key space
+ * and flush rule: a free move). Read without its lock: a hint; the
+ * move itself re-checks nothing.
+ */
+static int kv_move_page_dead_as(struct kv_ctx *c, int v, int linked)
+{
+	u64 addr = kv_move_oldest(c, v), sz = kv_class_size(v), i;
+
+	if (!addr)
+		return 0;
 	for (i = 0; i + sz <= KV_PAGE_SIZE; i += sz) {
 		const struct kv_item *it = (const struct kv_item *)(addr + i);
 
 		if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
 		     KV_IT_LINKED) &&
-		    kv_item_live(c, it))
+		    (linked || kv_item_live(c, it)))
 			return 0;
 	}
 	return 1;
+}
+
+static int kv_move_page_dead(struct kv_ctx *c, int v)
+{
+	return kv_move_page_dead_as(c, v, 0);
 }
 
 /*
@@ -452,6 +471,52 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v)
 		return 1;
 	__atomic_store_n(&kc->mv_tried, c->now, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* Nonzero in a store with tenants whose owner has not set slab_automove:
+ * there, moves that evict nobody still run (kv_move_unpin). An owner
+ * who sets 0 asks that no page ever move on its own. */
+static int kv_move_unpin_on(void)
+{
+	return kv_area()->tenants &&
+	       !__atomic_load_n(&kv_area()->automove, __ATOMIC_RELAXED);
+}
+
+/*
+ * A store with tenants, automatic moves off (the default there): class
+ * @k is out of chunks and no page is left. Pages a class holds beyond
+ * what its live items need go back anyway, since moving them evicts
+ * nobody (docs/tenants.md "Quota and eviction"): the donor is a class
+ * (not @k, no move running) whose oldest page holds no linked item (its
+ * items were deleted, or retired and reclaimed), or that has more than
+ * two pages' worth of free chunks, so the page's few live items are
+ * rescued into them (kv_move_rescue) rather than evicted. Looked for at
+ * most once a second per needing class (a page walk per class).
+ * Return: as kv_move_for; @r is what stepping the running moves gave.
+ */
+static int kv_move_unpin(struct kv_ctx *c, int k, int r)
+{
+	struct kv_class *kc = kv_cls(k);
+	u64 i, n = kv_area()->ncls;
+
+	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
+		return r;
+	for (i = 0; i < n; i++) {
+		struct kv_class *cl = kv_cls((int)i);
+
+		if ((int)i == k || !__atomic_load_n(&cl->npages,
+						     __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+			continue;
+		if (!kv_move_spare(i) && !kv_move_page_dead_as(c, (int)i, 1))
+			continue;
+		if (kv_move_start(c, (int)i, 1) != PLMC_REASSIGN_OK)
+			continue;
+		return kv_move_step(c, (int)i) > 0 ? 1 : -1;
+	}
+	/* Nothing to give: evict (own items only) until a second passes. */
+	__atomic_store_n(&kc->mv_tried, c->now, __ATOMIC_RELAXED);
+	return r;
 }
 
 /* Step every running move. Return: 1 if a page reached the pool, -1 if
@@ -486,8 +551,10 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	int mode = kv_automove(), r = kv_move_steps(c), v;
 	u64 np;
 
-	if (r > 0 || !mode)
+	if (r > 0)
 		return r;
+	if (!mode)
+		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
 	np = __atomic_load_n(&kv_cls(k)->npages, __ATOMIC_RELAXED);
 	v = kv_move_victim(k, np ? 2 : 1);
 	if (v < 0 || (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))

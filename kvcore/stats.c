@@ -208,6 +208,24 @@ static void kv_class_fill(struct kv_ctx *c, int cls, struct plmc_class_stats *o)
  * Write one entry per class that has a page, up to @n, to client memory
  * @out (checked by the caller). Return: the number of such classes.
  */
+/*
+ * A tenant's call sees a class's geometry (chunk size, its pages) and
+ * nothing of the items in it: the counts, sizes and ages there are every
+ * tenant's (docs/tenants.md "What a tenant can observe").
+ */
+static void kv_class_geometry_only(struct plmc_class_stats *o)
+{
+	u64 pages = o->total_pages, per = o->chunks_per_page;
+	u32 id = o->id, csz = o->chunk_size;
+
+	memset(o, 0, sizeof(*o));
+	o->id = id;
+	o->chunk_size = csz;
+	o->chunks_per_page = per;
+	o->total_pages = pages;
+	o->total_chunks = pages * per;
+}
+
 long kv_classes_out(struct kv_ctx *c, u64 out, u64 n)
 {
 	struct plmc_class_stats o;
@@ -219,6 +237,8 @@ long kv_classes_out(struct kv_ctx *c, u64 out, u64 n)
 			continue;
 		if ((u64)count < n) {
 			kv_class_fill(c, (int)i, &o);
+			if (c->tenant)
+				kv_class_geometry_only(&o);
 			memcpy((void *)(out + (u64)count * sizeof(o)), &o,
 			       sizeof(o));
 		}

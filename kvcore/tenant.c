@@ -338,7 +338,7 @@ static long kv_tenant_set(struct kv_ctx *c, const struct plmc_req *r)
 
 	if (kv_req_only(r, RQ_KLEN | RQ_VLEN | RQ_CAS | RQ_FLAGS))
 		return PLMC_E_INVAL;
-	if (!c->tadmin)
+	if (!c->tadmin || c->tenant) /* acting for a tenant: its rights */
 		return PLMC_E_PERM;
 	if (r->cas & ~(u64)PLMC_TENANT_FLAGS || r->klen == PLMC_TENANT_SELF ||
 	    r->vlen > c->geo.npages * KV_PAGE_SIZE)
@@ -382,7 +382,7 @@ static long kv_tenant_flush_all(struct kv_ctx *c, const struct plmc_req *r)
 
 	if (kv_req_only(r, RQ_EXPTIME | RQ_FLAGS))
 		return PLMC_E_INVAL;
-	if (!c->tadmin)
+	if (!c->tadmin || c->tenant) /* acting for a tenant: its rights */
 		return PLMC_E_PERM;
 	kv_as_enter(c, 0, &as);
 	kv_flush(c, r->exptime);

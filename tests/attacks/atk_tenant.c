@@ -6,8 +6,11 @@
  * mget, meta get), overwrite (set, replace, append, cas with A's
  * unique), delete (delete, meta delete), touch (expire them), incr,
  * flush_all, eviction (filling the store), enumeration (stats, the
- * tenant table), and the owner's calls (act as A, make itself a proxy,
- * flush the whole store).
+ * tenant table, class stats and the check), the owner's calls (act as
+ * A, make itself a proxy, flush the whole store), and pinning the
+ * store's pages in empty size classes so A, under its quota, loses
+ * items; root acting for a tenant (as plmcd with -o tenant=) must get
+ * that tenant's rights only.
  *
  * Every attack runs twice. Defence off: the same store without tenants,
  * where the attack must reach A's keys (else it proves nothing). Defence
@@ -399,6 +402,186 @@ static int root_flush_store(void)
 	return as_uid(UID_A, a_intact) ? 0 : 3;
 }
 
+/* ---- what B learns of A's items: class counts and the check ---- */
+
+/* 1 if class stats or the check show A's items (B stores none). */
+static int b_classes(void)
+{
+	struct plmc_class_stats cs[64];
+	struct plmc_check ck = {.size = sizeof(ck)};
+	size_t n = 0, i;
+	int rc;
+
+	if (plmc_class_stats(cs, 64, &n) < 0)
+		return 2;
+	for (i = 0; i < n && i < 64; i++)
+		if (cs[i].number || cs[i].mem_requested || cs[i].used_chunks)
+			return 1;
+	rc = plmc_check(&ck);
+	if (rc == PLMC_OK)
+		return ck.items ? 1 : 0;
+	return rc == PLMC_E_PERM ? 0 : 2;
+}
+
+/* Control: A still sees each class's geometry (the path runs). */
+static int a_classes(void)
+{
+	struct plmc_class_stats cs[64];
+	size_t n = 0, i;
+
+	if (plmc_class_stats(cs, 64, &n) < 0 || !n)
+		return 2;
+	for (i = 0; i < n && i < 64; i++)
+		if (!cs[i].chunk_size || !cs[i].total_pages)
+			return 2;
+	return 0;
+}
+
+/* ---- pinning pages: B leaves every size class holding a page ---- */
+
+#define PIN_N	1100 /* A's items of PIN_V bytes: ~5 MiB of its 6 */
+#define PIN_V	4000
+static char pin_buf[900000];
+
+/* One item in every size class, each deleted at once. */
+static int b_pin(void)
+{
+	char k[32];
+	double sz;
+	int i = 0;
+
+	memset(pin_buf, 'b', sizeof(pin_buf));
+	for (sz = 1; sz < 900000; sz = sz * 1.12 + 1, i++) {
+		snprintf(k, sizeof(k), "p-%d", i);
+		plmc_set(k, strlen(k), pin_buf, (size_t)sz, 0, 0);
+		plmc_delete(k, strlen(k));
+	}
+	return 0;
+}
+
+/* A, under its quota, stores PIN_N items and values of new classes:
+ * 0 if all are kept, 1 if some were lost (its memory was pinned). */
+static int a_pin_fill(void)
+{
+	static const size_t sz[] = {300, 50000, 200000};
+	char k[32];
+	size_t vl, j;
+	int i, got = 0, bad = 0;
+
+	memset(pin_buf, 'a', sizeof(pin_buf));
+	for (i = 0; i < PIN_N; i++) {
+		snprintf(k, sizeof(k), "h-%d", i);
+		/* Refused (the store full): a loss like an eviction. */
+		bad += plmc_set(k, strlen(k), pin_buf, PIN_V, 0, 0) !=
+		       PLMC_STORED;
+	}
+	for (i = 0; i < PIN_N; i++) {
+		snprintf(k, sizeof(k), "h-%d", i);
+		got += plmc_get(k, strlen(k), pin_buf + 400000, 8192, &vl,
+				NULL, NULL) == PLMC_OK;
+	}
+	for (j = 0; j < 3; j++)
+		bad += plmc_set("newsize", 7, pin_buf, sz[j], 0, 0) !=
+		       PLMC_STORED;
+	vm_note("A kept %d of %d items, %d sets refused", got, PIN_N, bad);
+	return got == PIN_N && !bad ? 0 : 1;
+}
+
+/* Root gives A and B 6 MiB each (12 of the store's 16); @off: root also
+ * sets slab_automove 0 (no page moves on its own: the defence off). */
+static int pin_setup(int off)
+{
+	int r = plmc_attach(TEN, PLMC_USE_KMOD);
+
+	if (!r)
+		r = plmc_tenant_set(UID_A, 6 << 20, 0);
+	if (!r)
+		r = plmc_tenant_set(UID_B, 6 << 20, 0);
+	if (!r && off)
+		r = plmc_slabs_automove(0);
+	plmc_detach();
+	return r ? VM_FAIL("root: quotas: %s", plmc_strerror(r)) : 0;
+}
+
+static int t_pin(void)
+{
+	int r;
+
+	/* Control: A alone fills its quota. */
+	if (fresh(4) || pin_setup(0))
+		return -1;
+	r = as_uid(UID_A, a_pin_fill);
+	if (r)
+		return VM_FAIL("control: A alone lost items (%d)", r);
+	/* Defence off: B's pin costs A its items. */
+	if (fresh(4) || pin_setup(1))
+		return -1;
+	as_uid(UID_B, b_pin);
+	r = as_uid(UID_A, a_pin_fill);
+	if (r != 1)
+		return VM_FAIL("defence off: A kept its items (%d): the attack "
+			       "proves nothing", r);
+	if (fresh(4) || pin_setup(0))
+		return -1;
+	as_uid(UID_B, b_pin);
+	r = as_uid(UID_A, a_pin_fill);
+	if (r)
+		return VM_FAIL("A lost items to B's pinned pages (%d)", r);
+	if (as_uid(UID_A, a_intact))
+		return VM_FAIL("A's seeded keys changed");
+	return ATK_REFUSED("B's empty pages went back to the pool; with "
+			   "page moves off A lost items; A alone kept all");
+}
+
+/* ---- root acting for B (plmcd as root with -o tenant=B) ---- */
+
+/* Root acts for B and tries the owner's calls: each must be PERM.
+ * Return: the number served. */
+static int root_as_b_calls(void)
+{
+	struct plmc_check ck = {.size = sizeof(ck)};
+	int served = 0;
+
+	served += plmc_stats_reset() != PLMC_E_PERM;
+	served += plmc_slabs_automove(1) != PLMC_E_PERM;
+	served += plmc_slabs_reassign(-1, 0) != PLMC_E_PERM;
+	served += plmc_tenant_set(UID_B, 1 << 30, PLMC_TENANT_PROXY) !=
+		  PLMC_E_PERM;
+	served += plmc_flush_store(0) != PLMC_E_PERM;
+	served += plmc_check(&ck) != PLMC_E_PERM;
+	return served;
+}
+
+static int t_root_as(void)
+{
+	struct plmc_stats st = {.size = sizeof(st)};
+	int r, served;
+
+	if (fresh(4))
+		return -1;
+	r = plmc_attach(TEN, PLMC_USE_KMOD);
+	if (r)
+		return VM_FAIL("root attach: %s", plmc_strerror(r));
+	r = plmc_as_tenant(UID_B);
+	served = r ? -1 : root_as_b_calls();
+	/* Control: in its own key space the same calls are served. */
+	r |= plmc_as_tenant(PLMC_TENANT_SELF);
+	r |= plmc_stats_reset();
+	r |= plmc_slabs_automove(0);
+	r |= plmc_stats(&st);
+	plmc_detach();
+	if (served)
+		return VM_FAIL("root acting for B was served %d owner calls",
+			       served);
+	if (r || st.slab_automove != 0)
+		return VM_FAIL("control: root's own calls failed");
+	if (as_uid(UID_A, a_intact))
+		return VM_FAIL("A's keys changed");
+	return ATK_REFUSED("root acting for B: stats reset, automove, "
+			   "reassign, tenant set, flush store, check PERM; "
+			   "served in root's own key space");
+}
+
 /*
  * How a move's two runs are set up. USER: defence off is the store
  * without tenants, the control is A's own. PROXY: the owner's calls;
@@ -495,6 +678,7 @@ MOVE(t_stats, "stats and tenant list", b_stats, a_stats, USER)
 MOVE(t_as, "act as A", b_as_a, NULL, PROXY)
 MOVE(t_proxy, "make itself a proxy", b_proxy_self, NULL, PROXY)
 MOVE(t_flush_store, "flush the whole store", b_flush_store, NULL, OWNER)
+MOVE(t_classes, "class stats and check", b_classes, a_classes, USER)
 
 int main(void)
 {
@@ -520,6 +704,10 @@ int main(void)
 	atk_run("tenant.as_other", "PERM", t_as, NULL);
 	atk_run("tenant.proxy_self", "PERM", t_proxy, NULL);
 	atk_run("tenant.flush_store", "PERM", t_flush_store, NULL);
+	atk_run("tenant.class_counts", "geometry only, check PERM", t_classes,
+		NULL);
+	atk_run("tenant.pin_pages", "A keeps 1100 of 1100", t_pin, NULL);
+	atk_run("tenant.root_as_tenant", "PERM", t_root_as, NULL);
 	plmc_destroy(TEN, 1, PLMC_USE_KMOD);
 	return vm_done();
 }

@@ -337,6 +337,13 @@ ok = [ask(a, b"set k 0 0 5\r\nalpha\r\nset n 0 0 2\r\n10\r\n") == b"STORED\r\nST
       == b"END\r\nNOT_FOUND\r\nNOT_FOUND\r\nSTORED\r\n",
       ask(b, b"flush_all\r\n") == b"OK\r\n",
       ask(a, b"get k\r\nincr n 1\r\n") == b"VALUE k 0 5\r\nalpha\r\nEND\r\n11\r\n"]
+# plmcd runs as root (the owner), but a connection of tenant 1002 has
+# that tenant's rights: the owner's commands refused, no item counts.
+ok.append(ask(b, b"stats reset\r\nslabs automove 1\r\nslabs reassign -1 0\r\n")
+          == b"CLIENT_ERROR stats reset not allowed\r\n"
+             b"CLIENT_ERROR slabs automove not allowed\r\n"
+             b"CLIENT_ERROR slabs reassign not allowed\r\n")
+ok.append(ask(b, b"stats items\r\n") == b"END\r\n")
 st = ask(a, b"stats\r\n")
 items = [l for l in st.split(b"\r\n") if l.startswith(b"STAT curr_items ")]
 ok.append(items == [b"STAT curr_items 2"])
@@ -354,7 +361,7 @@ PY
 	"$B/plctl" destroy "$store-t" --force >/dev/null
 	[ "${r%% *}" = True ]
 }
-check "-o tenant=ID: two plmcds on a store with tenants see only their own keys" tenants_two
+check "-o tenant=ID: two plmcds on a store with tenants see only their own keys, owner commands refused" tenants_two
 tenant_map_syntax() { # -o tenant_map: USER:ID pairs, or a refusal that says so
 	local out pid
 	out=$("$B/plmcd" -u root -o tenant_map=alice -p "$op_port" 2>&1) && return 1

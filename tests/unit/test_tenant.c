@@ -191,7 +191,11 @@ START_TEST(flush_own)
 	/* Items stored after the flush stay (the CAS mark is B's). */
 	as(TB);
 	ut_rc(get_str("b2", buf, sizeof(buf), NULL), PLMC_OK);
+	/* The owner's call, in its own key space (acting for a tenant it
+	 * has the tenant's rights: as_tenant_rights). */
+	as(PLMC_TENANT_SELF);
 	ut_rc(plmc_flush_store(0), PLMC_OK);
+	as(TB);
 	ut_rc(get_str("b2", buf, sizeof(buf), NULL), PLMC_NOT_FOUND);
 	as(TA);
 	ut_rc(get_str("a", buf, sizeof(buf), NULL), PLMC_NOT_FOUND);
@@ -390,11 +394,13 @@ START_TEST(table_full)
 	ut_rc(plmc_as_tenant(4), PLMC_OK);
 	ut_rc(plmc_as_tenant(3), PLMC_OK);
 	ut_rc(plmc_as_tenant(5), PLMC_E_NOTENANT);
+	ut_rc(plmc_tenant_set(5, 0, 0), PLMC_E_PERM); /* acting for 3 */
+	/* Still tenant 3: its own key space works. */
+	set_str("k", "v");
+	as(PLMC_TENANT_SELF); /* the owner's calls, in its own key space */
 	ut_rc(plmc_tenant_set(5, 0, 0), PLMC_E_NOTENANT);
 	ut_rc(plmc_tenant_set(1, 0, 0x80), PLMC_E_INVAL);
 	ut_rc(plmc_tenant_set(PLMC_TENANT_SELF, 0, 0), PLMC_E_INVAL);
-	/* Still tenant 3: its own key space works. */
-	set_str("k", "v");
 }
 END_TEST
 
@@ -512,6 +518,7 @@ START_TEST(proxy_uid)
 		return;
 	as(TA);
 	set_str("k", "alpha");
+	as(PLMC_TENANT_SELF);
 	ut_rc(plmc_tenant_set(NOBODY, 0, PLMC_TENANT_PROXY), PLMC_OK);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -570,6 +577,156 @@ START_TEST(create_range)
 }
 END_TEST
 
+/*
+ * Pages a class holds without live items go back to the pool for any
+ * tenant that needs one (the red team's pin: docs/tenants.md "Quota and
+ * eviction"). On a 16 MiB store, A stores one item in every size class
+ * and deletes it at once (each class keeps its page), then B, under its
+ * 6 MiB quota, stores 1,100 items of 4,000 bytes (~5 MiB) and items of
+ * new classes: without the moves B keeps ~230 and its new classes find
+ * the store full.
+ */
+static char big_v[900000];
+
+static void pin_store(void)
+{
+	ut_store_down();
+	tenant_store(4, 16ULL << 20);
+	ut_rc(plmc_tenant_set(TA, 6 << 20, 0), PLMC_OK);
+	ut_rc(plmc_tenant_set(TB, 6 << 20, 0), PLMC_OK);
+	memset(big_v, 'p', sizeof(big_v));
+}
+
+static void pin_b_sets(int from, int to)
+{
+	char k[32];
+	int i;
+
+	as(TB);
+	for (i = from; i < to; i++) {
+		snprintf(k, sizeof(k), "h-%d", i);
+		ut_rc(plmc_set(k, strlen(k), big_v, 4000, 0, 0), PLMC_STORED);
+	}
+}
+
+/* B reads back all of its @n items, and stores values of new classes. */
+static void pin_b_check(int n)
+{
+	static const size_t sz[] = {300, 50000, 200000};
+	char k[32];
+	size_t vl, j;
+	int i, got = 0;
+
+	as(TB);
+	for (i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "h-%d", i);
+		got += plmc_get(k, strlen(k), big_v + 400000, 8192, &vl, NULL,
+				NULL) == PLMC_OK;
+	}
+	ck_assert_int_eq(got, n);
+	for (j = 0; j < 3; j++)
+		ut_rc(plmc_set("newsize", 7, big_v, sz[j], 0, 0), PLMC_STORED);
+}
+
+START_TEST(pin_empty_pages)
+{
+	char k[32];
+	double sz;
+	int i = 0;
+
+	pin_store();
+	pin_b_sets(0, 50);
+	as(TA);
+	for (sz = 1; sz < 900000; sz = sz * 1.12 + 1, i++) {
+		int rc;
+
+		snprintf(k, sizeof(k), "p-%d", i);
+		rc = plmc_set(k, strlen(k), big_v, (size_t)sz, 0, 0);
+		ck_assert_msg(rc == PLMC_STORED || rc == PLMC_E_NOMEM ||
+				      rc == PLMC_E_TOOBIG,
+			      "A's set of %zu: %s", (size_t)sz,
+			      plmc_strerror(rc));
+		plmc_delete(k, strlen(k));
+	}
+	pin_b_sets(50, 1100);
+	pin_b_check(1100);
+}
+END_TEST
+
+/* The benign case: A overwrites two 900 KB keys 120 times (new chunks
+ * are taken before the retired ones are freed, so the 1 MB class grows
+ * by several pages), then B stores its 1,100 items. */
+START_TEST(pin_overwrites)
+{
+	int i;
+
+	pin_store();
+	pin_b_sets(0, 50);
+	as(TA);
+	for (i = 0; i < 240; i++)
+		ut_rc(plmc_set(i & 1 ? "big1" : "big0", 4, big_v,
+			       sizeof(big_v), 0, 0),
+		      PLMC_STORED);
+	pin_b_sets(50, 1100);
+	pin_b_check(1100);
+	as(TA); /* A's two items are still there */
+	ut_rc(plmc_touch("big0", 4, 0), PLMC_TOUCHED);
+	ut_rc(plmc_touch("big1", 4, 0), PLMC_TOUCHED);
+}
+END_TEST
+
+/*
+ * Acting for a tenant (plmc_as_tenant, as plmcd's tenant= does) gives
+ * that tenant's rights only, even to the owner: the owner-only calls are
+ * refused, and so are the whole-store check and the class item counts
+ * (a tenant sees the classes' geometry only). Control: the same calls in
+ * the owner's own key space work and show B's items.
+ */
+START_TEST(as_tenant_rights)
+{
+	struct plmc_class_stats cs[64];
+	struct plmc_check ck = {.size = sizeof(ck)};
+	char k[32], v[3333];
+	size_t n = 0, i;
+	uint64_t number = 0;
+	int j;
+
+	memset(v, 's', sizeof(v));
+	as(TB);
+	for (j = 0; j < 37; j++) {
+		snprintf(k, sizeof(k), "secret-%d", j);
+		ut_rc(plmc_set(k, strlen(k), v, sizeof(v), 0, 0), PLMC_STORED);
+	}
+	as(TA);
+	ut_rc(plmc_stats_reset(), PLMC_E_PERM);
+	ut_rc(plmc_slabs_automove(1), PLMC_E_PERM);
+	ut_rc(plmc_slabs_reassign(-1, 0), PLMC_E_PERM);
+	ut_rc(plmc_tenant_set(TA, 1 << 30, 0), PLMC_E_PERM);
+	ut_rc(plmc_flush_store(0), PLMC_E_PERM);
+	ut_rc(plmc_check(&ck), PLMC_E_PERM);
+	ck_assert_int_ge(plmc_class_stats(cs, 64, &n), 0);
+	ck_assert_uint_gt(n, 0);
+	for (i = 0; i < n && i < 64; i++) {
+		ck_assert_uint_gt(cs[i].chunk_size, 0);
+		ck_assert_uint_gt(cs[i].total_pages, 0);
+		ck_assert_uint_eq(cs[i].number, 0);
+		ck_assert_uint_eq(cs[i].mem_requested, 0);
+		ck_assert_uint_eq(cs[i].used_chunks, 0);
+		ck_assert_uint_eq(cs[i].age, 0);
+	}
+	ut_rc(plmc_as_tenant(PLMC_TENANT_SELF), PLMC_OK);
+	ck_assert_int_ge(plmc_class_stats(cs, 64, &n), 0);
+	for (i = 0; i < n && i < 64; i++)
+		number += cs[i].number;
+	ck_assert_uint_ge(number, 37);
+	ut_rc(plmc_check(&ck), PLMC_OK);
+	ck_assert_uint_ge(ck.items, 37);
+	ut_rc(plmc_stats_reset(), PLMC_OK);
+	ut_rc(plmc_slabs_automove(0), PLMC_OK);
+	ut_rc(plmc_tenant_set(TA, 1 << 20, 0), PLMC_OK);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("tenant");
@@ -591,6 +748,9 @@ int main(void)
 	tcase_add_test(tc, owner_flush);
 	tcase_add_test(tc, no_tenants);
 	tcase_add_test(tc, create_range);
+	tcase_add_test(tc, pin_empty_pages);
+	tcase_add_test(tc, pin_overwrites);
+	tcase_add_test(tc, as_tenant_rights);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

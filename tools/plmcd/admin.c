@@ -138,6 +138,8 @@ static void slabs_reassign(struct conn *c, struct cmd *k)
 	if (rc >= 0 && rc < (int)(sizeof(reassign_reply) /
 				   sizeof(reassign_reply[0])))
 		out(c, k, reassign_reply[rc]);
+	else if (rc == PLMC_E_PERM) /* a tenant's connection */
+		out(c, k, "CLIENT_ERROR slabs reassign not allowed\r\n");
 	else if (rc == -EOPNOTSUPP)
 		out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
 	else
@@ -148,6 +150,7 @@ static void slabs_reassign(struct conn *c, struct cmd *k)
 static void cmd_slabs(struct conn *c, struct cmd *k, int words)
 {
 	uint32_t mode;
+	int rc;
 
 	if (words >= 4 && k->n == 4 && !strcmp(k->tok[1], "reassign")) {
 		slabs_reassign(c, k);
@@ -158,9 +161,12 @@ static void cmd_slabs(struct conn *c, struct cmd *k, int words)
 			out(c, k, "CLIENT_ERROR bad command line format\r\n");
 			return;
 		}
-		if (plmc_slabs_automove((int)mode) == PLMC_OK) {
+		rc = plmc_slabs_automove((int)mode);
+		if (rc == PLMC_OK) {
 			g_opt.slab_automove = (int)mode;
 			out(c, k, "OK\r\n");
+		} else if (rc == PLMC_E_PERM) { /* a tenant's connection */
+			out(c, k, "CLIENT_ERROR slabs automove not allowed\r\n");
 		} else {
 			out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
 		}

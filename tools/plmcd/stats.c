@@ -339,9 +339,19 @@ int plmcd_stats(struct buf *b, const char *what)
 	struct plmc_stats st;
 
 	if (what && !strcmp(what, "reset")) {
-		detail_reset();
-		if (plmc_stats_reset() < 0)
+		int rc = plmc_stats_reset();
+
+		/* memcached's answer to a command it refuses (its flush_all
+		 * under -F): a tenant's connection may not reset the store's
+		 * counters. */
+		if (rc == PLMC_E_PERM) {
+			buf_add(b, "CLIENT_ERROR stats reset not allowed\r\n",
+				38);
+			return 0;
+		}
+		if (rc < 0)
 			return buf_add(b, "SERVER_ERROR stats reset\r\n", 26), 0;
+		detail_reset();
 		buf_add(b, "RESET\r\n", 7);
 		return 0;
 	}

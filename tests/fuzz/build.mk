@@ -5,7 +5,7 @@ FUZZ_FLAGS := -g -O1 -Wall -Werror -fsanitize=fuzzer,address,undefined -fno-sani
 
 FUZZ_SRC := tests/fuzz/fuzz_proto.c tests/fuzz/store_stub.c tools/plmcd/opts.c \
 	tools/plmcd/admin.c tools/plmcd/bin.c tools/plmcd/detail.c tools/plmcd/dump.c \
-	tools/plmcd/watch.c \
+	tools/plmcd/watch.c tools/plmcd/tenant.c \
 	tools/plmcd/proto.c tools/plmcd/meta.c tools/plmcd/stats.c \
 	tools/plmcd/buf.c tools/plmcd/auth.c tools/plmcd/sasl.c tools/plmcd/tls.c
 

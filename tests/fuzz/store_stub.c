@@ -402,3 +402,17 @@ int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 	w->done = w->next == NSLOT;
 	return PLMC_OK;
 }
+
+/* No tenants in the stub store: plmcd's own key space only. */
+int plmc_as_tenant(uint32_t id)
+{
+	return id == PLMC_TENANT_SELF ? PLMC_OK : PLMC_E_INVAL;
+}
+
+int plmc_tenant_list(struct plmc_tenant *out, size_t n, size_t *count)
+{
+	(void)out;
+	(void)n;
+	*count = 0;
+	return PLMC_OK;
+}

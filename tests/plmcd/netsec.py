@@ -15,6 +15,7 @@ import os
 import random
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -524,6 +525,166 @@ def auth_cases():
     stop(srv)
 
 
+def rss_mib(p):
+    with open("/proc/%d/status" % p.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return -1.0
+
+
+def hog(port, ctx, login, line, secs, stop_at):
+    """A client that sends @line over and over and never reads: what it
+    managed to send before plmcd stopped taking it comes back in a list."""
+    sent = [0]
+
+    def run():
+        s = socket.create_connection((HOST, port), timeout=5)
+        if ctx:
+            s = ctx.wrap_socket(s, server_hostname=HOST)
+        if login:
+            s.sendall(login)
+        s.settimeout(0.5)
+        chunk = line * (60000 // len(line) + 1)
+        try:
+            while time.time() < stop_at:
+                s.sendall(chunk)
+                sent[0] += len(chunk)
+        except OSError:
+            pass  # a send that waits 0.5 s: plmcd stopped reading
+        while time.time() < stop_at + secs:
+            time.sleep(0.1)
+        s.close()
+    t = threading.Thread(target=run)
+    t.start()
+    return t, sent
+
+
+def flood(srv, port, ctx, login, line, n, well_behaved):
+    """@n hogs for 5 s while @well_behaved runs twice; plmcd's peak RSS
+    above its RSS before them, in MiB, and what the hogs sent."""
+    base = rss_mib(srv)
+    stop_at = time.time() + 5
+    hogs = [hog(port, ctx, login, line, 1, stop_at) for _ in range(n)]
+    peak, served = 0.0, []
+    while any(t.is_alive() for t, _ in hogs):
+        peak = max(peak, rss_mib(srv) - base)
+        if len(served) < 2 and time.time() > stop_at - 3 + len(served):
+            served.append(well_behaved())
+        time.sleep(0.1)
+    for t, _ in hogs:
+        t.join()
+    sent = sum(x[0] for _, x in hogs)
+    print("  %d non-readers sent %d KiB; plmcd's peak RSS +%.1f MiB" %
+          (n, sent >> 10, peak), flush=True)
+    return peak, sent, served
+
+
+def backpressure_cases():
+    """F1 of issue 18: a client that sends but never reads. Before the
+    fix each -Y connection's 'CLIENT_ERROR unauthenticated' replies (10x
+    what it sends) and each logged-in one's 900 KB values queued in
+    plmcd's memory up to 64 MiB a connection; now plmcd stops reading a
+    connection whose output passes 256 KiB and TCP holds the sender."""
+    afile = os.path.join(TMP, "authfile-bp")
+    with open(afile, "w") as f:
+        f.write("alice:wonderland\n")
+    login = b"set l 0 0 16\r\nalice wonderland\r\n"
+    port = free_port()
+    srv = start(["-Y", afile, "-p", str(port), "-l", HOST, "-c", "200",
+                 "-m", "64"], port)
+    big = bytes(random.getrandbits(8) for _ in range(900000))
+
+    def served():
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.sendall(login + b"set k 0 0 2\r\nok\r\nget k\r\n")
+        want = b"STORED\r\nSTORED\r\nVALUE k 0 2\r\nok\r\nEND\r\n"
+        got = b""
+        while len(got) < len(want):
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+        s.close()
+        return got == want
+
+    s = socket.create_connection((HOST, port), timeout=5)
+    s.sendall(login + b"set big 0 0 %d\r\n%s\r\n" % (len(big), big))
+    time.sleep(0.3)
+    s.close()
+
+    def unauth():
+        peak, sent, ok = flood(srv, port, None, None, b"x\r\n", 8, served)
+        return peak < 32 and sent > 0 and ok == [True, True], \
+            "8 clients sent %d KiB; peak RSS +%.0f MiB (at most 32); " \
+            "a client that reads served %s" % (sent >> 10, peak, ok)
+    case("8 unauthenticated clients that send and never read: plmcd's "
+         "RSS stays bounded; a client that reads is served", unauth)
+
+    def logged_in():
+        peak, sent, ok = flood(srv, port, None, login, b"get big\r\n", 4,
+                               served)
+        return peak < 32 and sent > 0 and ok == [True, True], \
+            "4 clients sent %d KiB of gets of 900 KB; peak RSS +%.0f MiB " \
+            "(at most 32); a client that reads served %s" % (
+                sent >> 10, peak, ok)
+    case("4 logged-in clients pipelining gets of a 900 KB value, never "
+         "reading: plmcd's RSS stays bounded", logged_in)
+
+    def slow_reader():
+        # the throttled connection resumes once its client reads: 40
+        # gets in one write, read after a pause, all come back in order
+        s = socket.create_connection((HOST, port), timeout=10)
+        s.sendall(login + b"get big\r\n" * 40)
+        time.sleep(1)
+        want = b"STORED\r\n" + (b"VALUE big 0 %d\r\n" % len(big) + big +
+                                b"\r\nEND\r\n") * 40
+        got = b""
+        while len(got) < len(want):
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += d
+        s.close()
+        return got == want, "%d of %d bytes" % (len(got), len(want))
+    case("a plain client that reads late gets 40 x 900 KB replies whole "
+         "and in order", slow_reader)
+    stop(srv)
+
+    tport = free_port()
+    tsrv = start(["-Y", afile, "-p", str(tport), "-l", HOST, "-c", "200",
+                  "-m", "64", "-Z", "-o",
+                  "ssl_chain_cert=%s,ssl_key=%s" % (cert("server_crt.pem"),
+                                                    cert("server_key.pem"))],
+                 tport, tls_ctx())
+
+    def tls_served():
+        s = tls_ctx().wrap_socket(socket.create_connection((HOST, tport),
+                                                           timeout=5),
+                                  server_hostname=HOST)
+        s.sendall(login + b"get nothing\r\n")
+        want = b"STORED\r\nEND\r\n"
+        got = b""
+        while len(got) < len(want):
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+        s.close()
+        return got == want
+
+    def tls_unauth():
+        peak, sent, ok = flood(tsrv, tport, tls_ctx(), None, b"x\r\n", 4,
+                               tls_served)
+        return peak < 24 and sent > 0 and ok == [True, True], \
+            "4 TLS clients sent %d KiB; peak RSS +%.0f MiB (at most 24); " \
+            "a client that reads served %s" % (sent >> 10, peak, ok)
+    case("4 unauthenticated TLS clients that send and never read: "
+         "plmcd's RSS stays bounded; a TLS client that reads is served",
+         tls_unauth)
+    stop(tsrv)
+
+
 def plain_stats_authed(port, login):
     s = socket.create_connection((HOST, port), timeout=5)
     n = len(login)
@@ -537,6 +698,41 @@ def plain_stats_authed(port, login):
     return {w[1]: w[2] for w in (line.split(" ") for line in
                                   data.decode().split("\r\n"))
             if len(w) == 3 and w[0] == "STAT"}
+
+
+def breq(op, key=b"", val=b""):
+    """A binary request (no extras)."""
+    return struct.pack(">BBHBBHIIQ", 0x80, op, len(key), 0, 0, 0,
+                       len(key) + len(val), 0, 0) + key + val
+
+
+def bread(s, n):
+    """Up to @n binary replies as (status, body); fewer when the
+    server closed, and then "EOF" last."""
+    out, data = [], b""
+    while len(out) < n:
+        while len(data) >= 24 and len(out) < n:
+            blen = struct.unpack(">I", data[8:12])[0]
+            if len(data) < 24 + blen:
+                break
+            out.append((struct.unpack(">H", data[6:8])[0],
+                        data[24:24 + blen]))
+            data = data[24 + blen:]
+        if len(out) == n:
+            break
+        d = s.recv(65536)
+        if not d:
+            out.append("EOF")
+            break
+        data += d
+    return out
+
+
+SASL_LIST, SASL_AUTH, SASL_STEP = 0x20, 0x21, 0x22
+
+
+def sasl_plain(user, pw):
+    return breq(SASL_AUTH, b"PLAIN", b"\0" + user + b"\0" + pw)
 
 
 def sasl_cases():
@@ -609,15 +805,95 @@ def sasl_cases():
     case("-S: plmcd knows the connection's SASL user (conn_user, -vv log)",
          user_known)
 
+    carol = (b"carol@plmc.test", b"s3same")
+
+    def relogin_fails():
+        # memcached 1.6.18: Auth failure., and the connection closes;
+        # before, the earlier login stayed and the get read the value
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.sendall(sasl_plain(*carol) + breq(0, b"saslval"))
+        first = bread(s, 2)
+        s.sendall(sasl_plain(carol[0], b"wrong") + breq(0, b"saslval"))
+        then = bread(s, 2)
+        return [st for st, _ in first] == [0, 0] and \
+            first[1][1].endswith(SECRET) and then[0][0] == 0x20 and \
+            then[1:] == ["EOF"], "logged in %r; re-login %r" % (
+                first, then)
+    case("-S: a failed re-login drops the login and closes (Auth "
+         "failure.); the first login read the value", relogin_fails)
+
+    def relogin_pending():
+        # a new exchange begun (CRAM-MD5's challenge) proves nobody yet
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.sendall(sasl_plain(*carol))
+        first = bread(s, 1)
+        s.sendall(breq(SASL_AUTH, b"CRAM-MD5") + breq(0, b"saslval"))
+        then = bread(s, 2)
+        return first[0][0] == 0 and then[0][0] == 0x21 and \
+            then[1] != "EOF" and then[1][0] == 0x20 and \
+            SECRET not in then[1][1], "%r then %r" % (first, then)
+    case("-S: a re-login in progress is no login: a get meanwhile is "
+         "refused", relogin_pending)
+
+    def relogin_ok():
+        # each AUTH starts a new exchange (Cyrus refuses one on a conn
+        # whose last exchange finished): a right re-login holds
+        s = socket.create_connection((HOST, port), timeout=5)
+        s.sendall(sasl_plain(*carol) + sasl_plain(*carol) +
+                  breq(0, b"saslval"))
+        r = bread(s, 3)
+        return [x[0] for x in r] == [0, 0, 0] and r[2][1].endswith(SECRET), \
+            repr(r)
+    case("-S: a right re-login on a logged-in connection holds", relogin_ok)
+    stop(p)
+
+
+def sasl_anonymous_cases():
+    """Without mech_list Cyrus offers every plugin installed, ANONYMOUS
+    (libsasl2-modules) included, and memcached 1.6.18 accepts it: a
+    login without a credential. plmcd refuses it; PLAIN stays."""
+    for name, text in (("no mech_list", "sasldb_path: %s\n"),
+                       ("no memcached.conf", None)):
+        conf = os.path.join(TMP, "sasl-" + name.replace(" ", "-"))
+        os.makedirs(conf, exist_ok=True)
+        if text:
+            with open(os.path.join(conf, "memcached.conf"), "w") as f:
+                f.write(text % os.path.join(conf, "sasldb"))
+        port = free_port()
+        env = dict(os.environ, SASL_CONF_PATH=conf)
+        root = ["-u", "root"] if os.getuid() == 0 else []
+        p = subprocess.Popen([PLMCD] + root + ["-t", "1", "-S", "-p",
+                                               str(port), "-l", HOST],
+                             env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        servers.append(p)
+        time.sleep(0.5)
+
+        def anonymous():
+            s = socket.create_connection((HOST, port), timeout=5)
+            s.sendall(breq(SASL_LIST))
+            mechs = bread(s, 1)[0][1].split()
+            s.sendall(breq(SASL_AUTH, b"ANONYMOUS", b"trace") +
+                      breq(0x0a))  # noop: needs a login
+            r = bread(s, 2)
+            return b"PLAIN" in mechs and b"ANONYMOUS" not in mechs and \
+                r[0][0] == 0x20 and r[1:] in (["EOF"], [(0x20, r[1][1])]), \
+                "mechs %r; AUTH ANONYMOUS then noop %r" % (mechs, r)
+        case("-S with %s: ANONYMOUS is not offered and not accepted; "
+             "PLAIN is offered" % name, anonymous)
+        stop(p)
+
 
 def main():
+    # NETSEC_ONLY=sasl,backpressure runs those groups alone (by hand)
+    only = os.environ.get("NETSEC_ONLY", "").split(",")
+    groups = [tls_cases, refresh_cases, auth_cases, tls_auth_cases,
+              option_cases, sasl_cases, sasl_anonymous_cases,
+              backpressure_cases]
     try:
-        tls_cases()
-        refresh_cases()
-        auth_cases()
-        tls_auth_cases()
-        option_cases()
-        sasl_cases()
+        for g in groups:
+            if only == [""] or g.__name__[:-6] in only:
+                g()
     finally:
         for p in servers:
             if p.poll() is None:

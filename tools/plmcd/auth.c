@@ -204,6 +204,14 @@ void auth_set_user(struct conn *c, const char *user, size_t len)
 		fprintf(stderr, "<%d authenticated as %s\n", c->fd, c->user);
 }
 
+/* A login that no longer holds (a SASL re-login began): nothing but
+ * authentication runs again until one succeeds (auth_set_user). */
+void auth_drop(struct conn *c)
+{
+	c->authed = 0;
+	c->user[0] = 0;
+}
+
 /* Without -Y and -S every connection is "authed" with no name: NULL. */
 const char *conn_user(const struct conn *c)
 {

@@ -482,8 +482,9 @@ static int dispatch(struct conn *c, struct worker_ctx *w, struct bin_req *q)
 			error(c, q, ST_UNKNOWN);
 			break;
 		}
-		sasl_bin_run(c, q->base, q->key, q->klen, q->val, q->vlen,
-			     sasl_reply, q);
+		if (sasl_bin_run(c, q->base, q->key, q->klen, q->val, q->vlen,
+				 sasl_reply, q) < 0)
+			return -1;
 		break;
 	default: /* verbosity and unknown opcodes */
 		error(c, q, ST_UNKNOWN);

@@ -352,7 +352,11 @@ static void conn_accept(int *lp)
 		fprintf(stderr, "<%d new client connection\n", fd);
 }
 
-/* Write what we can; watch for EPOLLOUT only while output is queued. */
+/*
+ * Write what we can. Watch for EPOLLOUT only while output is queued, and
+ * for EPOLLIN only while the connection is not throttled: a throttled
+ * one leaves its bytes in the kernel, so TCP pushes back on its sender.
+ */
 static int conn_flush(int ep, struct conn *c)
 {
 	struct epoll_event ev = { .data.ptr = c };
@@ -371,10 +375,15 @@ static int conn_flush(int ep, struct conn *c)
 				   __ATOMIC_RELAXED);
 		buf_consume(&c->out, w);
 	}
+	/* all sent (TLS holds no partial write of it): a big reply's
+	 * buffer goes back rather than sit with an idle connection */
+	if (c->out.len == 0 && c->out.cap > PLMCD_BUF_KEEP)
+		buf_free(&c->out);
 	/* TLS may want the socket writable to go on with a handshake
 	 * even when nothing of ours is queued */
-	ev.events = EPOLLIN | (c->out.off < c->out.len || c->tls_want_write
-				       ? EPOLLOUT : 0);
+	ev.events = (c->throttled ? 0 : EPOLLIN) |
+		    (c->out.off < c->out.len || c->tls_want_write ? EPOLLOUT
+								  : 0);
 	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 	return 0;
 }
@@ -389,7 +398,7 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 	c->busy = 0;
 
 	if (rc < 0 || c->out.len > PLMCD_OUT_MAX)
-		return -1; /* a client that never reads: drop it */
+		return -1; /* one command's replies past all bounds */
 	if (rc > 0) {
 		if (c->yielded)
 			return 0;
@@ -401,18 +410,77 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 	return 0;
 }
 
+/*
+ * Read what the socket (and TLS) holds, running it as it comes, until
+ * the socket is drained or the connection stops: closing, yielding (-R)
+ * or throttled. Return 0, or -1 when the client is gone.
+ */
+static int conn_read(struct worker *wk, struct conn *c, struct worker_ctx *w)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (buf_reserve(&c->in, 16384))
+			return -1;
+		r = conn_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return 0;
+		if (r <= 0)
+			return -1;
+		__atomic_add_fetch(&g_server.bytes_read, (uint64_t)r,
+				   __ATOMIC_RELAXED);
+		c->in.len += r;
+		c->last = now_sec();
+		if (conn_input(wk, c, w) < 0)
+			c->closing = 1;
+		/* a short read drained the socket; TLS may still hold
+		 * decrypted bytes that no epoll event would announce */
+		if (c->closing || c->yielded || c->throttled ||
+		    ((size_t)r < 16384 && !tls_pending(c)))
+			return 0;
+	}
+}
+
+/*
+ * A throttled connection whose output has drained below PLMCD_OUT_HIGH:
+ * run the commands it already sent, then what TLS decrypted and no
+ * epoll event will announce (the socket's own bytes raise EPOLLIN once
+ * conn_flush asks for it again). Return 0, or -1 when the client is gone.
+ */
+static int conn_resume(struct worker *wk, struct conn *c, struct worker_ctx *w)
+{
+	c->throttled = 0;
+	if (conn_input(wk, c, w) < 0)
+		c->closing = 1;
+	if (c->closing || c->yielded || c->throttled || !tls_pending(c))
+		return 0;
+	return conn_read(wk, c, w);
+}
+
 static void conn_finish(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
 	int rc;
 
 	/* A metadump goes on a chunk at a time as its output drains
-	 * (dump.c); what was sent after it runs once it has ended. */
-	while ((rc = conn_flush(wk->ep, c)) == 0 && !c->closing && c->dump &&
-	       c->out.off == c->out.len) {
-		dump_more(c);
-		if (!c->dump && c->in.off < c->in.len &&
-		    conn_input(wk, c, w) < 0)
-			c->closing = 1;
+	 * (dump.c); what was sent after it runs once it has ended. A
+	 * throttled connection goes on once its output is low enough. */
+	while ((rc = conn_flush(wk->ep, c)) == 0 && !c->closing) {
+		if (c->dump && c->out.off == c->out.len) {
+			dump_more(c);
+			if (!c->dump && c->in.off < c->in.len &&
+			    conn_input(wk, c, w) < 0)
+				c->closing = 1;
+		} else if (c->throttled &&
+			   c->out.len - c->out.off <= PLMCD_OUT_HIGH) {
+			if (conn_resume(wk, c, w) < 0)
+				rc = -1;
+		} else {
+			break;
+		}
+		if (rc < 0)
+			break;
 	}
 	if (rc < 0 || c->closing)
 		conn_close(wk, c);
@@ -438,39 +506,15 @@ static void run_yielded(struct worker *wk, struct worker_ctx *w)
 	}
 }
 
+/* A yielded connection's turn comes after this round; a throttled one
+ * reads nothing until conn_finish finds its output drained. */
 static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
-	if (c->yielded)
-		goto flush; /* its turn comes after this round */
-	for (;;) {
-		ssize_t r;
-
-		if (buf_reserve(&c->in, 16384))
-			goto close;
-		r = conn_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EAGAIN)
-			break;
-		if (r <= 0)
-			goto close;
-		__atomic_add_fetch(&g_server.bytes_read, (uint64_t)r,
-				   __ATOMIC_RELAXED);
-		c->in.len += r;
-		c->last = now_sec();
-		if (conn_input(wk, c, w) < 0)
-			c->closing = 1;
-		/* a short read drained the socket; TLS may still hold
-		 * decrypted bytes that no epoll event would announce */
-		if (c->closing || c->yielded ||
-		    ((size_t)r < 16384 && !tls_pending(c)))
-			break;
+	if (!c->yielded && !c->throttled && conn_read(wk, c, w) < 0) {
+		conn_close(wk, c);
+		return;
 	}
-flush:
 	conn_finish(wk, c, w);
-	return;
-close:
-	conn_close(wk, c);
 }
 
 /* -o idle_timeout: close what has been quiet that long (memcached's
@@ -584,10 +628,12 @@ static void conns_report(struct buf *b)
 			buf_printf(b, "STAT %d:addr %s\r\n", c->fd, a);
 			sock_name(a, sizeof(a), c->fd, 0);
 			buf_printf(b, "STAT %d:listen_addr %s\r\n", c->fd, a);
-			/* memcached's names: running, a command or its
+			/* memcached's names: running, waiting for its
+			 * client to take its replies, a command or its
 			 * data still arriving, or waiting for one */
 			buf_printf(b, "STAT %d:state %s\r\n", c->fd,
 				   c->busy ? "conn_parse_cmd" :
+				   c->throttled ? "conn_mwrite" :
 				   c->in.off < c->in.len ? "conn_nread" :
 				   "conn_waiting");
 			buf_printf(b, "STAT %d:secs_since_last_cmd %llu\r\n",

@@ -20,6 +20,16 @@
 #define PLMCD_GETLINE_MAX                                                      \
 	(16u << 20) /* a get or gets line (memcached: no limit) */
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
+/*
+ * Back-pressure: a connection with more than this queued for its client
+ * parses no new command and reads nothing more (no EPOLLIN) until the
+ * queue drains below it (EPOLLOUT), so a client that sends but never
+ * reads fills its own socket buffers, not plmcd's memory: at most this
+ * plus one command's replies per connection (memcached stops reading too).
+ */
+#define PLMCD_OUT_HIGH (256u << 10)
+/* a drained buffer bigger than this is freed, not kept for the next reply */
+#define PLMCD_BUF_KEEP (1u << 20)
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
 #define PLMCD_SLAB_MIN_DEF 40 /* key + value room of class 1: 96-byte chunks */
@@ -90,6 +100,9 @@ struct conn {
 	struct conn *prev, *next; /* the owning worker's list (idle sweep) */
 	uint64_t last;		/* monotonic seconds of the last request */
 	int yielded;		/* on the worker's list to run again (-R) */
+	/* proto_run stopped at PLMCD_OUT_HIGH: reads and parses wait for
+	 * the output to drain (main.c conn_finish resumes them) */
+	int throttled;
 	int busy;		/* its commands are running ("stats conns") */
 	uint64_t id;
 	/*
@@ -309,6 +322,7 @@ void auth_count(int ok);		/* auth_cmds, auth_errors */
 void auth_stats(struct buf *b);
 /* Mark @c authenticated as @user (cut to PLMCD_USER_MAX bytes). */
 void auth_set_user(struct conn *c, const char *user, size_t len);
+void auth_drop(struct conn *c);
 
 /*
  * The user @c authenticated as (-Y's user, SASL's username), or NULL
@@ -323,14 +337,16 @@ const char *conn_user(const struct conn *c);
  * sasl_bin_allowed(): may an unauthenticated connection run @op?
  * sasl_bin_run(): list mechs (0x20), auth (0x21), step (0x22): appends
  * the status and body to reply through @out (status, body, len).
+ * Returns -1 when the connection must close after the reply (a failed
+ * re-login: sasl.c).
  */
 int sasl_setup(void);
 int sasl_bin_allowed(const struct conn *c, uint8_t op);
-void sasl_bin_run(struct conn *c, uint8_t op, const char *mech,
-		  size_t mlen, const char *data, size_t dlen,
-		  void (*out)(struct conn *c, void *q, uint16_t st,
-			      const char *body, size_t len),
-		  void *q);
+int sasl_bin_run(struct conn *c, uint8_t op, const char *mech,
+		 size_t mlen, const char *data, size_t dlen,
+		 void (*out)(struct conn *c, void *q, uint16_t st,
+			     const char *body, size_t len),
+		 void *q);
 void sasl_conn_free(struct conn *c);
 
 #endif

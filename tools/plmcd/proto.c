@@ -783,6 +783,12 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 		}
 		if (c->in.off == c->in.len)
 			return 0;
+		/* back-pressure: no new command while the client has not
+		 * taken what is queued (main.c resumes at EPOLLOUT) */
+		if (c->out.len - c->out.off > PLMCD_OUT_HIGH) {
+			c->throttled = 1;
+			return 0;
+		}
 		if (c->proto == PROTO_AUTO) /* memcached: the first byte */
 			c->proto = (unsigned char)c->in.p[c->in.off] == 0x80
 					   ? PROTO_BINARY : PROTO_ASCII;

@@ -87,6 +87,20 @@ int sasl_bin_allowed(const struct conn *c, uint8_t op)
 	       op == OP_SASL_STEP;
 }
 
+/*
+ * No login without a credential: ANONYMOUS (which Cyrus offers from
+ * libsasl2-modules when memcached.conf has no mech_list, and memcached
+ * 1.6.18 then accepts) is neither listed nor started. Plaintext
+ * mechanisms (PLAIN, LOGIN) stay: PLAIN is what memcached's clients
+ * use (-Z hides it on the wire). No security layer (max_ssf 0): the
+ * protocol never wraps its bytes with one, as in memcached.
+ */
+static const sasl_security_properties_t sec_props = {
+	.min_ssf = 0,
+	.max_ssf = 0,
+	.security_flags = SASL_SEC_NOANONYMOUS,
+};
+
 static int conn_sasl(struct conn *c)
 {
 	sasl_conn_t *s = NULL;
@@ -96,6 +110,10 @@ static int conn_sasl(struct conn *c)
 	if (sasl_server_new("memcached", NULL, NULL, NULL, NULL, NULL, 0, &s) !=
 	    SASL_OK)
 		return -1;
+	if (sasl_setprop(s, SASL_SEC_PROPS, &sec_props) != SASL_OK) {
+		sasl_dispose(&s);
+		return -1;
+	}
 	c->sasl = s;
 	return 0;
 }
@@ -109,8 +127,9 @@ void sasl_conn_free(struct conn *c)
 	c->sasl = NULL;
 }
 
-/* SASL's result as memcached answers it, counted in auth_cmds. */
-static void finish(struct conn *c, int rc, const char *out, unsigned outlen,
+/* SASL's result as memcached answers it, counted in auth_cmds.
+ * Return 0, or -1 when the exchange failed (the reply is queued). */
+static int finish(struct conn *c, int rc, const char *out, unsigned outlen,
 		   void (*reply)(struct conn *, void *, uint16_t, const char *,
 				 size_t),
 		   void *q)
@@ -119,7 +138,7 @@ static void finish(struct conn *c, int rc, const char *out, unsigned outlen,
 
 	if (rc == SASL_CONTINUE) {
 		reply(c, q, ST_AUTH_CONTINUE, out, outlen);
-		return;
+		return 0;
 	}
 	if (rc == SASL_OK &&
 	    sasl_getprop(c->sasl, SASL_USERNAME, &user) == SASL_OK && user &&
@@ -127,16 +146,24 @@ static void finish(struct conn *c, int rc, const char *out, unsigned outlen,
 		auth_set_user(c, user, strlen(user));
 		auth_count(1);
 		reply(c, q, ST_OK, "Authenticated", 13);
-		return;
+		return 0;
 	}
 	if (g_opt.verbose)
 		fprintf(stderr, "<%d SASL authentication failed: %s\n", c->fd,
 			sasl_errstring(rc, NULL, NULL));
 	auth_count(0);
 	reply(c, q, ST_AUTH_ERROR, NULL, 0);
+	return -1;
 }
 
-void sasl_bin_run(struct conn *c, uint8_t op, const char *mech, size_t mlen,
+/*
+ * Return 0, or -1 to close the connection after the reply: an AUTH or
+ * STEP drops the login the connection had (memcached's init_sasl_conn:
+ * an exchange in progress proves nobody), and one that fails on a
+ * connection that had logged in closes it, as memcached does (its next
+ * command would be refused and close it); a first login may be retried.
+ */
+int sasl_bin_run(struct conn *c, uint8_t op, const char *mech, size_t mlen,
 		  const char *data, size_t dlen,
 		  void (*reply)(struct conn *, void *, uint16_t, const char *,
 				size_t),
@@ -145,7 +172,7 @@ void sasl_bin_run(struct conn *c, uint8_t op, const char *mech, size_t mlen,
 	char name[SASL_MECH_MAX + 1];
 	const char *out = NULL;
 	unsigned outlen = 0;
-	int rc = SASL_FAIL;
+	int rc = SASL_FAIL, was_authed;
 
 	if (op == OP_SASL_LIST) {
 		if (conn_sasl(c) ||
@@ -154,14 +181,20 @@ void sasl_bin_run(struct conn *c, uint8_t op, const char *mech, size_t mlen,
 			reply(c, q, ST_AUTH_ERROR, NULL, 0);
 		else
 			reply(c, q, ST_OK, out, outlen);
-		return;
+		return 0;
 	}
+	was_authed = c->authed;
+	auth_drop(c);
 	if (mlen > SASL_MECH_MAX || dlen > UINT32_MAX) {
 		reply(c, q, ST_EINVAL, NULL, 0); /* not counted: memcached */
-		return;
+		return was_authed ? -1 : 0;
 	}
 	memcpy(name, mech, mlen); /* copied in: Cyrus wants a C string */
 	name[mlen] = 0;
+	/* every AUTH starts afresh: Cyrus refuses a new exchange on a
+	 * conn whose last one finished, so a re-login needs a new one */
+	if (op == OP_SASL_AUTH)
+		sasl_conn_free(c);
 	if (conn_sasl(c) == 0) {
 		if (op == OP_SASL_AUTH) {
 			rc = sasl_server_start(c->sasl, name,
@@ -173,5 +206,7 @@ void sasl_bin_run(struct conn *c, uint8_t op, const char *mech, size_t mlen,
 					      (unsigned)dlen, &out, &outlen);
 		}
 	}
-	finish(c, rc, out, outlen, reply, q);
+	if (finish(c, rc, out, outlen, reply, q) < 0 && was_authed)
+		return -1;
+	return 0;
 }

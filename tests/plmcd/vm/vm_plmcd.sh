@@ -48,7 +48,7 @@ if [ -z "$up" ]; then
 	exit 1
 fi
 say PASS starts "$(head -1 /tmp/plmcd.err)"
-r=$(tls 'set login 0 0 13\r\nvm wonderland\r\nset k 0 0 5\r\nhello\r\nget k\r\nstats\r\n')
+r=$(tls 'set login 0 0 13\r\nvm wonderland\r\nset k 0 0 5\r\nhello\r\nget k\r\nstats plmc\r\n')
 if echo "$r" | grep -q 'VALUE k 0 5' && echo "$r" | grep -q 'hello' &&
 	echo "$r" | grep -q 'STAT plmc_backend kmod'; then
 	say PASS tls_set_get_kmod "s_client: login, set, get over TLS; backend kmod"

@@ -224,6 +224,11 @@ const char *plmc_backend(void)
 	return "stub";
 }
 
+uint64_t plmc_store_size(void)
+{
+	return 64ULL << 20;
+}
+
 const char *plmc_strerror(int rc)
 {
 	(void)rc;

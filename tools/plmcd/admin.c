@@ -13,13 +13,15 @@
 #include "plmc.h"
 #include "plmcd.h"
 
-static void out(struct conn *c, const struct cmd *k, const char *s)
+/* A reply line, unless the command said noreply. */
+void admin_out(struct conn *c, const struct cmd *k, const char *s)
 {
 	if (!k->noreply)
 		buf_add(&c->out, s, strlen(s));
 }
 
-static int u32_word(const char *s, uint32_t *v)
+/* A decimal word that fits 32 bits. Return: 0, or -1. */
+int admin_u32(const char *s, uint32_t *v)
 {
 	char *end;
 	unsigned long long x;
@@ -53,12 +55,12 @@ static void cmd_verbosity(struct conn *c, struct cmd *k, int words)
 		buf_add(&c->out, "ERROR\r\n", 7);
 		return;
 	}
-	if (k->n < 2 || u32_word(k->tok[1], &level)) {
-		out(c, k, "CLIENT_ERROR bad command line format\r\n");
+	if (k->n < 2 || admin_u32(k->tok[1], &level)) {
+		admin_out(c, k, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
 	g_opt.verbose = level > 2 ? 2 : (int)level;
-	out(c, k, "OK\r\n");
+	admin_out(c, k, "OK\r\n");
 }
 
 /* shutdown [graceful] (-A): the workers stop and plmcd exits (its own
@@ -89,24 +91,24 @@ static void cmd_memlimit(struct conn *c, struct cmd *k, int words)
 		buf_add(&c->out, "ERROR\r\n", 7);
 		return;
 	}
-	if (k->n < 2 || u32_word(k->tok[1], &mb)) {
-		out(c, k, "ERROR\r\n");
+	if (k->n < 2 || admin_u32(k->tok[1], &mb)) {
+		admin_out(c, k, "ERROR\r\n");
 		return;
 	}
 	if (mb < 8) {
-		out(c, k, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
+		admin_out(c, k, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n");
 		return;
 	}
 	if (mb > 1000000000) {
-		out(c, k, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
+		admin_out(c, k, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n");
 		return;
 	}
 	if (plmc_stats(&st) == 0 &&
 	    (st.limit_maxbytes == (uint64_t)mb << 20 ||
 	     plmc_store_size() == (uint64_t)mb << 20))
-		out(c, k, "OK\r\n");
+		admin_out(c, k, "OK\r\n");
 	else
-		out(c, k, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
+		admin_out(c, k, "MEMLIMIT_ADJUST_FAILED out of bounds or unable to adjust\r\n");
 }
 
 /*
@@ -130,23 +132,23 @@ static void slabs_reassign(struct conn *c, struct cmd *k)
 	int rc;
 
 	if (!g_opt.slab_reassign) {
-		out(c, k, "CLIENT_ERROR slab reassignment disabled\r\n");
+		admin_out(c, k, "CLIENT_ERROR slab reassignment disabled\r\n");
 		return;
 	}
 	if (i32_word(k->tok[2], &src) || i32_word(k->tok[3], &dst)) {
-		out(c, k, "CLIENT_ERROR bad command line format\r\n");
+		admin_out(c, k, "CLIENT_ERROR bad command line format\r\n");
 		return;
 	}
 	rc = plmc_slabs_reassign(src, dst);
 	if (rc >= 0 && rc < (int)(sizeof(reassign_reply) /
 				   sizeof(reassign_reply[0])))
-		out(c, k, reassign_reply[rc]);
+		admin_out(c, k, reassign_reply[rc]);
 	else if (rc == PLMC_E_PERM) /* a tenant's connection */
-		out(c, k, "CLIENT_ERROR slabs reassign not allowed\r\n");
+		admin_out(c, k, "CLIENT_ERROR slabs reassign not allowed\r\n");
 	else if (rc == -EOPNOTSUPP)
-		out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
+		admin_out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
 	else
-		out(c, k, "SERVER_ERROR slab reassign failed\r\n");
+		admin_out(c, k, "SERVER_ERROR slab reassign failed\r\n");
 }
 
 /* slabs reassign <src> <dst> | slabs automove <0|1|2> */
@@ -160,18 +162,18 @@ static void cmd_slabs(struct conn *c, struct cmd *k, int words)
 		return;
 	}
 	if (k->n == 3 && !strcmp(k->tok[1], "automove")) {
-		if (u32_word(k->tok[2], &mode) || mode > 2) {
-			out(c, k, "CLIENT_ERROR bad command line format\r\n");
+		if (admin_u32(k->tok[2], &mode) || mode > 2) {
+			admin_out(c, k, "CLIENT_ERROR bad command line format\r\n");
 			return;
 		}
 		rc = plmc_slabs_automove((int)mode);
 		if (rc == PLMC_OK) {
 			g_opt.slab_automove = (int)mode;
-			out(c, k, "OK\r\n");
+			admin_out(c, k, "OK\r\n");
 		} else if (rc == PLMC_E_PERM) { /* a tenant's connection */
-			out(c, k, "CLIENT_ERROR slabs automove not allowed\r\n");
+			admin_out(c, k, "CLIENT_ERROR slabs automove not allowed\r\n");
 		} else {
-			out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
+			admin_out(c, k, "SERVER_ERROR the store cannot move slab pages\r\n");
 		}
 		return;
 	}
@@ -195,7 +197,7 @@ static void cmd_debugtime(struct conn *c, struct cmd *k)
 		buf_add(&c->out, "ERROR\r\n", 7);
 		return;
 	}
-	out(c, k, "OK\r\n");
+	admin_out(c, k, "OK\r\n");
 }
 
 /* refresh_certs: -Z's certificate, key and CA read again; new
@@ -205,7 +207,7 @@ static void cmd_refresh_certs(struct conn *c, struct cmd *k)
 	struct buf err = { 0 };
 
 	if (tls_refresh(&err) == 0) {
-		out(c, k, "OK\r\n");
+		admin_out(c, k, "OK\r\n");
 	} else {
 		/* memcached's message, whatever noreply says */
 		buf_add(&c->out, err.p ? err.p : "", err.len);

@@ -30,26 +30,6 @@
 
 int crawler_on = 1; /* memcached's settings.lru_crawler */
 
-static void out(struct conn *c, const struct cmd *k, const char *s)
-{
-	if (!k->noreply)
-		buf_add(&c->out, s, strlen(s));
-}
-
-static int u32_word(const char *s, uint32_t *v)
-{
-	char *end;
-	unsigned long long x;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	x = strtoull(s, &end, 10);
-	if (*end || x > UINT32_MAX)
-		return -1;
-	*v = (uint32_t)x;
-	return 0;
-}
-
 /*
  * "all", "hash" or a comma list of class ids (1..63) into @want
  * (want[0] set: every class). Return: 0, or -1 for a bad class id
@@ -70,7 +50,7 @@ static int class_list(const char *s, unsigned char want[DUMP_CLASSES])
 	strcpy(tmp, s);
 	for (char *p = strtok_r(tmp, ",", &save); p;
 	     p = strtok_r(NULL, ",", &save)) {
-		if (u32_word(p, &id) || id < 1 || id >= DUMP_CLASSES)
+		if (admin_u32(p, &id) || id < 1 || id >= DUMP_CLASSES)
 			return -1;
 		want[id] = 1;
 	}
@@ -192,16 +172,16 @@ static void metadump(struct conn *c, struct cmd *k)
 	struct dump_state *d;
 
 	if (!crawler_on) {
-		out(c, k, "CLIENT_ERROR lru crawler disabled\r\n");
+		admin_out(c, k, "CLIENT_ERROR lru crawler disabled\r\n");
 		return;
 	}
 	if (g_opt.no_dump) {
-		out(c, k, "ERROR metadump not allowed\r\n");
+		admin_out(c, k, "ERROR metadump not allowed\r\n");
 		return;
 	}
 	/* memcached: a metadump must not follow replies still queued */
 	if (c->out.len > c->out.off) {
-		out(c, k,
+		admin_out(c, k,
 		    "ERROR cannot pipeline other commands before metadump\r\n");
 		return;
 	}
@@ -212,7 +192,7 @@ static void metadump(struct conn *c, struct cmd *k)
 	}
 	if (class_list(k->tok[2], d->want)) {
 		free(d);
-		out(c, k, "BADCLASS invalid class id\r\n");
+		admin_out(c, k, "BADCLASS invalid class id\r\n");
 		return;
 	}
 	c->dump = d;
@@ -298,21 +278,21 @@ static void crawl(struct conn *c, struct cmd *k)
 	int rc;
 
 	if (!crawler_on) {
-		out(c, k, "CLIENT_ERROR lru crawler disabled\r\n");
+		admin_out(c, k, "CLIENT_ERROR lru crawler disabled\r\n");
 		return;
 	}
 	if (class_list(k->tok[2], want)) {
-		out(c, k, "BADCLASS invalid class id\r\n");
+		admin_out(c, k, "BADCLASS invalid class id\r\n");
 		return;
 	}
 	if (__atomic_exchange_n(&crawl_running, 1, __ATOMIC_ACQUIRE)) {
-		out(c, k, "BUSY currently processing crawler request\r\n");
+		admin_out(c, k, "BUSY currently processing crawler request\r\n");
 		return;
 	}
 	j = crawl_job(want);
 	if (!j) {
 		__atomic_store_n(&crawl_running, 0, __ATOMIC_RELEASE);
-		out(c, k, "NOTSTARTED no items to crawl\r\n");
+		admin_out(c, k, "NOTSTARTED no items to crawl\r\n");
 		return;
 	}
 	pthread_attr_init(&at);
@@ -322,11 +302,11 @@ static void crawl(struct conn *c, struct cmd *k)
 	if (rc) {
 		free(j);
 		__atomic_store_n(&crawl_running, 0, __ATOMIC_RELEASE);
-		out(c, k, "ERROR an unknown error happened\r\n");
+		admin_out(c, k, "ERROR an unknown error happened\r\n");
 		return;
 	}
 	__atomic_add_fetch(&g_server.crawler_starts, 1, __ATOMIC_RELAXED);
-	out(c, k, "OK\r\n");
+	admin_out(c, k, "OK\r\n");
 }
 
 /* lru_crawler <subcommand> ...: memcached's word counts. */
@@ -343,22 +323,22 @@ void crawler_command(struct conn *c, struct cmd *k)
 		 (!strcmp(k->tok[1], "tocrawl") ||
 		  !strcmp(k->tok[1], "sleep"))) {
 		/* pacing of memcached's crawler thread: none here */
-		if (u32_word(k->tok[2], &v))
-			out(c, k, "CLIENT_ERROR bad command line format\r\n");
+		if (admin_u32(k->tok[2], &v))
+			admin_out(c, k, "CLIENT_ERROR bad command line format\r\n");
 		else if (k->tok[1][0] == 's' && v > 1000000)
-			out(c, k,
+			admin_out(c, k,
 			    "CLIENT_ERROR sleep must be one second or "
 			    "less\r\n");
 		else
-			out(c, k, "OK\r\n");
+			admin_out(c, k, "OK\r\n");
 	} else if (words == 2 && k->n == 2 && !strcmp(k->tok[1], "enable")) {
 		crawler_on = 1;
-		out(c, k, "OK\r\n");
+		admin_out(c, k, "OK\r\n");
 	} else if (words == 2 && k->n == 2 && !strcmp(k->tok[1], "disable")) {
 		crawler_on = 0;
-		out(c, k, "OK\r\n");
+		admin_out(c, k, "OK\r\n");
 	} else {
-		out(c, k, "ERROR\r\n");
+		admin_out(c, k, "ERROR\r\n");
 	}
 }
 
@@ -405,7 +385,7 @@ void dump_cachedump(struct conn *c, struct cmd *k)
 		buf_add(&c->out, "CLIENT_ERROR bad command line\r\n", 31);
 		return;
 	}
-	if (u32_word(k->tok[2], &d.cls) || u32_word(k->tok[3], &d.limit)) {
+	if (admin_u32(k->tok[2], &d.cls) || admin_u32(k->tok[3], &d.limit)) {
 		buf_add(&c->out, "CLIENT_ERROR bad command line format\r\n",
 			38);
 		return;

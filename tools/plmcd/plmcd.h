@@ -202,6 +202,8 @@ int proto_run(struct conn *c, struct worker_ctx *w);
  * one of them.
  */
 int admin_run(struct conn *c, struct cmd *k);
+void admin_out(struct conn *c, const struct cmd *k, const char *s);
+int admin_u32(const char *s, uint32_t *v);
 
 /*
  * The binary protocol (bin.c): one request from c->in if it is whole.

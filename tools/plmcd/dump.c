@@ -206,7 +206,11 @@ static void metadump(struct conn *c, struct cmd *k)
  * a slot of the store like any client thread (libpl gives it back at
  * the thread's exit).
  */
-static int crawl_running; /* atomic: a crawl thread is at work */
+static int crawl_running; /* atomic: a crawl is on, until its thread is
+			   * joined */
+static int crawl_done;	  /* atomic: the crawl thread's walks have ended */
+static pthread_t crawl_tid;
+static pthread_mutex_t crawl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct crawl_job {
 	int all;
@@ -224,14 +228,34 @@ static void *crawl_thread(void *arg)
 	for (size_t i = 0; !j->all && i < j->n && rc >= 0; i++)
 		rc = walk(NULL, j->ids[i], 1, NULL, NULL, NULL);
 	free(j);
-	/* Release: the crawl's counts are in before a reader sees 0. */
-	__atomic_store_n(&crawl_running, 0, __ATOMIC_RELEASE);
+	/* Release: pairs with crawler_running()'s acquire load. */
+	__atomic_store_n(&crawl_done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
+/*
+ * 1 while a crawl is on. What the crawl unlinked is retired in its
+ * thread's slot and freed when libpl gives that slot back, at the
+ * thread's exit: the thread is joined before 0 is said, so a reader
+ * that sees 0 sees the chunks freed (memcached's used_chunks after a
+ * crawl, t/lru-crawler.t).
+ */
 int crawler_running(void)
 {
-	return __atomic_load_n(&crawl_running, __ATOMIC_ACQUIRE);
+	/* Acquire: pairs with the release stores below and in the thread. */
+	if (!__atomic_load_n(&crawl_running, __ATOMIC_ACQUIRE))
+		return 0;
+	if (!__atomic_load_n(&crawl_done, __ATOMIC_ACQUIRE))
+		return 1;
+	pthread_mutex_lock(&crawl_lock);
+	if (__atomic_load_n(&crawl_running, __ATOMIC_ACQUIRE)) {
+		pthread_join(crawl_tid, NULL);
+		__atomic_store_n(&crawl_done, 0, __ATOMIC_RELAXED);
+		/* Release: the joined thread's work before the 0. */
+		__atomic_store_n(&crawl_running, 0, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&crawl_lock);
+	return 0;
 }
 
 /* Waits up to @ms for a crawl to end (plmcd's exit: no call may be in
@@ -285,7 +309,9 @@ static void crawl(struct conn *c, struct cmd *k)
 		admin_out(c, k, "BADCLASS invalid class id\r\n");
 		return;
 	}
-	if (__atomic_exchange_n(&crawl_running, 1, __ATOMIC_ACQUIRE)) {
+	/* A crawl that has ended but is not joined yet is joined here. */
+	if (crawler_running() ||
+	    __atomic_exchange_n(&crawl_running, 1, __ATOMIC_ACQUIRE)) {
 		admin_out(c, k, "BUSY currently processing crawler request\r\n");
 		return;
 	}
@@ -296,8 +322,12 @@ static void crawl(struct conn *c, struct cmd *k)
 		return;
 	}
 	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	/* Under crawl_lock: no reader joins before crawl_tid is set. */
+	pthread_mutex_lock(&crawl_lock);
 	rc = pthread_create(&t, &at, crawl_thread, j);
+	if (!rc)
+		crawl_tid = t;
+	pthread_mutex_unlock(&crawl_lock);
 	pthread_attr_destroy(&at);
 	if (rc) {
 		free(j);

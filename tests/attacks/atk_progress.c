@@ -221,10 +221,14 @@ static int woken_run(int arg)
 		/*
 		 * Alive with its call in flight (its slot and the stats
 		 * child's): what the progress judge is there to end. Woken
-		 * every 100 us, the thread is asleep at some runs' every
-		 * check, and the state judge kills it then: reported only.
+		 * every 100 us, or woken with no pause (mostly on its CPU),
+		 * the thread is asleep at some runs' every check, and the
+		 * state judge kills it then (the tight one at 2.1 and 4.9 s
+		 * in two runs): reported only. The idle one (SCHED_IDLE
+		 * beside a spinner, the shape found from outside) is the
+		 * row that must get through the state judge.
 		 */
-		if (mode != W_PLAIN && (st != -1 || busy < 2))
+		if (mode == W_IDLE && (st != -1 || busy < 2))
 			return VM_FAIL("progress_guard=0: %s (ended 0x%x): "
 				       "the attack is not real",
 				       out, st);

@@ -85,8 +85,8 @@ static int kv_check_item(struct kv_chk *k, struct kv_ctx *c,
 	if (!it->klen ||
 	    KV_ITEM_HDR + it->klen + it->vlen > kv_class_size(it->cls))
 		return kv_bad(k, "item larger than its chunk"), 0;
-	if (kv_hash(it->data, it->klen) != it->hash || (it->hash & mask) != b)
-		return kv_bad(k, "item hash does not match its key/bucket"), 0;
+	if ((kv_hash(it->data, it->klen) & mask) != b)
+		return kv_bad(k, "item key does not hash to its bucket"), 0;
 	return 1;
 }
 
@@ -252,12 +252,15 @@ static u64 kv_check_slot(struct kv_chk *k, struct kv_ctx *c, u64 i)
 			kv_xbad(k, "retired item outside its class");
 			return n;
 		}
-		if ((u32)(it->repoch - (u32)g) - 1 < 0x7fffffffU)
+		/* Its low bits ahead of g's, by less than half their
+		 * range: retired after g was read (impossible here). */
+		if (((kv_rl_epoch(it->rlink) - g) & KV_RL_EPOCH_MASK) - 1 <
+		    KV_RL_EPOCH_MASK / 2)
 			kv_xbad(k, "retire epoch after the global epoch");
 		k->other[it->cls]++;
-		if (!it->rnext && ks->rtail != p)
+		tail = kv_rl_next(it->rlink);
+		if (!tail && ks->rtail != p)
 			kv_xbad(k, "retired list tail mismatch");
-		tail = it->rnext;
 	}
 	if (n != ks->rcount)
 		kv_xbad(k, "retired list length != rcount");

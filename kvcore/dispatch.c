@@ -256,7 +256,6 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 	if (!it)
 		return rc;
 	memcpy(it->data + r->klen, (const void *)r->val, r->vlen);
-	it->hash = kv_hash(key, r->klen);
 	it->exptime = (u32)exp;
 	*out = it;
 	return 0;
@@ -289,7 +288,7 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	kv_count(&c->st->cmd_set);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
-	hash = it ? it->hash : kv_hash(key, r->klen); /* hashed once */
+	hash = kv_hash(key, r->klen);
 	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
 	kv_scan(c);
 	return rc;

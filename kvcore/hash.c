@@ -148,18 +148,23 @@ static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
 	return klen | c->tenant << 8;
 }
 
-/* @tk: kv_tkey(c, klen), the item's klen and tenant as one word. */
+/*
+ * @tk: kv_tkey(c, klen), the item's klen and tenant as one word. Items
+ * keep no hash (the 48-byte header): a chain's other items are told
+ * apart by length and tenant, then by the key, a word at a time (a
+ * chain holds 1.5 items or fewer on average: table.c grows the table
+ * past that).
+ */
 static inline __attribute__((always_inline)) int
-kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk,
-	 u32 hash)
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk)
 {
-	return it->hash == hash && *(const kv_u16u *)&it->klen == (u16)tk &&
+	return *(const kv_u16u *)&it->klen == (u16)tk &&
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
 /* The item for @key on the chain at @bucket, or NULL. */
 static inline __attribute__((always_inline)) struct kv_item *
-kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
+kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk)
 {
 	/* Acquire (here and for each next): pairs with kv_wr_link()'s
 	 * release store of the link, so the item it points at is read as
@@ -169,7 +174,7 @@ kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk, hash))
+		if (kv_match(it, key, klen, tk))
 			return it;
 		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
@@ -184,12 +189,12 @@ static __attribute__((noinline, cold)) struct kv_item *
 kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 {
 	u32 tk = kv_tkey(c, klen);
-	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, tk, hash);
+	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, tk);
 
 	if (it)
 		return it;
 	return kv_walk(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash), key,
-		       klen, tk, hash);
+		       klen, tk);
 }
 
 /* Context: epoch announced. Return: the item for @key, or NULL. */
@@ -199,20 +204,20 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 
 	if (KV_UNLIKELY(s & KV_T_GROWING))
 		return kv_lookup_growing(c, key, klen, hash, s);
-	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen), hash);
+	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen));
 }
 
 /* The link on the chain at @link that points at @key's item, or the
  * chain's last link (0). Context: stripe lock held. */
 static inline __attribute__((always_inline)) u64 *
-kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk, u32 hash)
+kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk)
 {
 	u64 p;
 
 	while ((p = *link)) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk, hash))
+		if (kv_match(it, key, klen, tk))
 			return link;
 		link = &it->next;
 	}
@@ -227,12 +232,12 @@ static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	u64 s = kv_tstate();
 	u32 tk = kv_tkey(c, klen);
-	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, tk, hash);
+	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, tk);
 
 	if (*link || !(s & KV_T_GROWING))
 		return link;
 	return kv_chain_link(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash),
-			     key, klen, tk, hash);
+			     key, klen, tk);
 }
 
 static s64 kv_item_bytes(const struct kv_item *it)
@@ -367,21 +372,6 @@ void kv_wr_end(struct kv_ctx *c, struct kv_wr *w)
 		kv_crash(c, PLMC_CRASH_UNLOCKED);
 		kv_wr_account_gone(c, w);
 	}
-}
-
-/*
- * Publish @it (hash, key, value, flags, exptime filled in): replaces the
- * item with the same key, if any. Gives @it its CAS unique.
- * Return: PLMC_STORED.
- */
-int kv_store(struct kv_ctx *c, struct kv_item *it)
-{
-	struct kv_wr w;
-
-	kv_wr_begin(c, &w, it->data, it->klen, it->hash);
-	kv_wr_link(c, &w, it);
-	kv_wr_end(c, &w);
-	return PLMC_STORED;
 }
 
 /*

@@ -334,7 +334,7 @@ struct kv_area {
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
 
 /*
- * An item: 56 bytes of header, then key, then value (memcached 1.6 spends
+ * An item: 48 bytes of header, then key, then value (memcached 1.6 spends
  * 48 + 8 (CAS) + key + 1 + value + 2). Immutable once published
  * (reachable from a bucket), except:
  *  - .next, which writers change under the bucket lock with release
@@ -348,15 +348,23 @@ _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
  *    once per KV_ATIME_STEP seconds (memcached's ITEM_UPDATE_INTERVAL),
  *    so a hot item's line is not written on every hit.
  * Retired items keep .next (a reader may still walk through them) and
- * link .rnext instead. Times are store seconds (unix), 32 bits: they
- * last until 2106; an absolute exptime past that is clamped.
+ * link .rlink instead: the one word no reader reads. Times are store
+ * seconds (unix), 32 bits: they last until 2106; an absolute exptime
+ * past that is clamped.
+ *
+ * What is not here, and why nothing is lost (store layout 3; it was 56
+ * bytes): the key's hash, which every user recomputes from the key it
+ * holds anyway (a lookup compares klen and tenant, then the key; the
+ * table's growth, the evictor, the mover and the check hash the key),
+ * and 4 bytes of the retired list: the successor is an 8-aligned offset
+ * into the store and the retire epoch keeps 27 bits (KV_RL_*, epoch.c).
+ * memcached keeps its CAS in the item too (after its 48 bytes).
  */
 struct kv_item {
 	u64 next;    /* chain successor (absolute), 0 = end */
-	u64 rnext;   /* retired list link, owned by the retiring slot */
+	u64 rlink;   /* retired list: successor and retire epoch (KV_RL_*),
+		      * owned by the retiring slot; read by no reader */
 	u64 cas;
-	u32 repoch;  /* low 32 bits of the epoch at retire (epoch.c) */
-	u32 hash;    /* kv_hash(key) */
 	u32 exptime; /* absolute store seconds, 0 = never */
 	u32 time;    /* store seconds when linked (flush_all compares it) */
 	u32 atime;   /* store seconds of the last access, KV_ATIME_STEP fresh */
@@ -366,11 +374,52 @@ struct kv_item {
 	u8 tenant;   /* tenant index, 0 without tenants: part of the key
 		      * (kv_match compares klen and tenant as one word) */
 	u8 cls;
-	u8 iflags;   /* KV_IT_* */
+	u8 iflags;   /* KV_IT_*; bits 6 and 7 (0x40, 0x80) are free */
 	char data[]; /* key, then value */
 };
 
-_Static_assert(sizeof(struct kv_item) == 56, "item header: 56 bytes");
+_Static_assert(sizeof(struct kv_item) == PLMC_ITEM_HDR, "item header: 48 bytes");
+
+/*
+ * .rlink: bits 0-36 the next retired item's offset from PLMC_STORE_ADDR
+ * in 8-byte units (0 = none: offset 0 is the store header, never an
+ * item), bits 37-63 the low 27 bits of the item's retire epoch. Items
+ * are 8-aligned (pages are MiB-aligned, chunk sizes multiples of 8) and
+ * a store is under 2^40 bytes, so 37 bits address every one.
+ */
+#define KV_RL_OFF_BITS 37
+#define KV_RL_OFF_MASK ((1ULL << KV_RL_OFF_BITS) - 1)
+#define KV_RL_EPOCH_BITS (64 - KV_RL_OFF_BITS)
+#define KV_RL_EPOCH_MASK ((1ULL << KV_RL_EPOCH_BITS) - 1)
+_Static_assert((PLMC_STORE_MAX >> 3) <= KV_RL_OFF_MASK,
+	       "rlink's offset covers the largest store");
+
+/* The retired item after the one whose rlink is @rl; 0 if none. */
+static inline u64 kv_rl_next(u64 rl)
+{
+	u64 o = rl & KV_RL_OFF_MASK;
+
+	return o ? PLMC_STORE_ADDR + (o << 3) : 0;
+}
+
+/* An rlink naming @next (an item address, or 0) and retire epoch @r. */
+static inline u64 kv_rl_make(u64 next, u64 r)
+{
+	return (next ? (next - PLMC_STORE_ADDR) >> 3 : 0) |
+	       (r & KV_RL_EPOCH_MASK) << KV_RL_OFF_BITS;
+}
+
+/* @rl with its successor set to @next (its epoch kept). */
+static inline u64 kv_rl_link(u64 rl, u64 next)
+{
+	return (rl & ~KV_RL_OFF_MASK) | kv_rl_make(next, 0);
+}
+
+/* The retire epoch's low bits kept in @rl. */
+static inline u64 kv_rl_epoch(u64 rl)
+{
+	return rl >> KV_RL_OFF_BITS;
+}
 
 #define KV_ATIME_STEP 60 /* seconds between a hot item's atime stores */
 
@@ -805,7 +854,6 @@ void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 		 u32 hash);
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
 void kv_wr_end(struct kv_ctx *c, struct kv_wr *w);
-int kv_store(struct kv_ctx *c, struct kv_item *it);
 int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 
 /* Nonzero if w.old is there and visible. */
@@ -903,9 +951,10 @@ void kv_flush(struct kv_ctx *c, s64 delay);
 int kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 void kv_free_own(struct kv_ctx *c, struct kv_item *it);
 #define KV_CARRY_EXP (1U << 16) /* kv_swap: the new item takes the expiry */
-int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
-	    u32 carry);
-struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen);
+int kv_swap(struct kv_ctx *c, struct kv_item *old, u32 hash,
+	    struct kv_item *it, u32 carry);
+struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen,
+			     u32 hash);
 int kv_parse_u64(const char *s, u64 n, u64 *out);
 u32 kv_utoa(u64 v, char *buf);
 

@@ -193,7 +193,6 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 		nit = kv_item_new(c, key, klen, 0, 0, &err);
 		if (!nit)
 			return err;
-		nit->hash = hash;
 		nit->exptime = kv_meta_viv_exp(c, m);
 		/* Not yet visible: plain store. The creator holds the token. */
 		nit->iflags = KV_IT_WON;
@@ -313,7 +312,6 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	if (!it)
 		return err;
 	memcpy(it->data + klen, (const void *)val, vlen);
-	it->hash = hash;
 	/* An exptime in the past links an item that is already dead: the
 	 * next lookup reclaims it, as memcached's would. */
 	it->exptime =
@@ -341,8 +339,10 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 			       const char *key, u32 klen)
 {
+	u32 hash = kv_hash(key, klen);
+
 	for (;;) {
-		struct kv_item *old = kv_find_live(c, key, klen), *it;
+		struct kv_item *old = kv_find_live(c, key, klen, hash), *it;
 		int err, rc;
 		u32 carry;
 
@@ -371,7 +371,7 @@ static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 			it->exptime = (u32)kv_exptime(c, m->ttl);
 			carry &= ~KV_CARRY_EXP;
 		}
-		rc = kv_swap(c, old, it, carry);
+		rc = kv_swap(c, old, hash, it, carry);
 		if (rc > 0) {
 			m->cas = it->cas;
 			return PLMC_DELETED;
@@ -419,7 +419,6 @@ static int kv_meta_arith_create(struct kv_ctx *c, struct plmc_meta *m,
 	if (!it)
 		return -1;
 	memcpy(it->data + klen, digits, n);
-	it->hash = hash;
 	it->exptime = kv_meta_viv_exp(c, m);
 	kv_wr_begin(c, &w, key, klen, hash);
 	if (!kv_wr_live(&w)) {

@@ -257,8 +257,7 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 		return 0;
 	nw->cls = (u8)k; /* kv_free_own frees it there if not used */
 	memcpy(key, it->data, klen);
-	kv_wr_begin(c, &w, key, klen,
-		    __atomic_load_n(&it->hash, __ATOMIC_RELAXED));
+	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	/* Under the lock a linked @it is whole and fixed: its size now,
 	 * not the one read before (the chunk may have held an item still
 	 * being built then). */

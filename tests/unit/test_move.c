@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <plmc/gate.h>
+#include <plmc/layout.h>
 #include "util.h"
 
 static void store(uint64_t mb)
@@ -173,7 +174,7 @@ static int class_of(size_t vlen)
 
 	ut_rc(plmc_class_stats(cs, 64, &n), PLMC_OK);
 	for (i = 0; i < n && i < 64; i++)
-		if (cs[i].chunk_size >= 56 + 8 + vlen && cs[i].number)
+		if (cs[i].chunk_size >= PLMC_ITEM_HDR + 8 + vlen && cs[i].number)
 			return (int)cs[i].id;
 	return -1;
 }

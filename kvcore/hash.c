@@ -33,8 +33,9 @@
  * finish) keyed with the store's secret (hdr->hash_key: random bits from
  * the kernel at create, never shown to clients), so which keys share a
  * bucket cannot be worked out offline: a tenant cannot aim a flood of
- * keys at one chain (SECURITY.md). Items keep the low 32 bits (enough
- * for 2^32 buckets). Word-wide: 8 bytes per round, the tail in one
+ * keys at one chain (SECURITY.md). The low 32 bits pick the bucket
+ * (enough for 2^32); items do not keep them (kv.h): whoever has an
+ * item's key hashes it. Word-wide: 8 bytes per round, the tail in one
  * load that reads nothing past the key.
  */
 #define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))

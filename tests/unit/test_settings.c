@@ -205,6 +205,32 @@ START_TEST(growth_factor)
 }
 END_TEST
 
+/*
+ * The item header is 48 bytes (store layout 3): an 11-byte key and a
+ * 32-byte value take 91 bytes, a 96-byte chunk (memcached's 102 bytes
+ * and the 56-byte header's 99 take a 120-byte one); 20 + 32 take 100,
+ * still 120. Seen from outside: the class each lands in, its bytes.
+ */
+START_TEST(item_header_48)
+{
+	struct plmc_class_stats cs[64];
+	char v[32] = {0};
+	size_t n;
+
+	ck_assert_int_eq(store_with("hdr", 0, 0, 0), 0);
+	ut_rc(plmc_set("key00000001", 11, v, 32, 0, 0), PLMC_STORED);
+	ut_rc(plmc_set("key00000000000000001", 20, v, 32, 0, 0),
+	      PLMC_STORED);
+	n = classes(cs);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(cs[0].chunk_size, 96);
+	ck_assert_uint_eq(cs[0].number, 1);
+	ck_assert_uint_eq(cs[0].mem_requested, 48 + 11 + 32);
+	ck_assert_uint_eq(cs[1].chunk_size, 120);
+	ck_assert_uint_eq(cs[1].mem_requested, 48 + 20 + 32);
+}
+END_TEST
+
 /* Per-class counters, and a short array gets a prefix plus the count. */
 START_TEST(class_counters)
 {
@@ -375,6 +401,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, item_max_small);
 	tcase_add_test(tc, growth_factor);
 	tcase_add_test(tc, class_counters);
+	tcase_add_test(tc, item_header_48);
 	tcase_add_test(tc, stats_reset);
 	tcase_add_test(tc, write_path_scan);
 	tcase_add_test(tc, access_time);

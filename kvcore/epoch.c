@@ -45,7 +45,8 @@
 /* @it's retire epoch, widened against the global epoch @g (see above). */
 static u64 kv_repoch(const struct kv_item *it, u64 g)
 {
-	return g - ((g - kv_rl_epoch(it->rlink)) & KV_RL_EPOCH_MASK);
+	/* (g - rlink) & mask: the high bits (the link) drop out. */
+	return g - ((g - it->rlink) & KV_RL_EPOCH_MASK);
 }
 
 /*

@@ -381,44 +381,43 @@ struct kv_item {
 _Static_assert(sizeof(struct kv_item) == PLMC_ITEM_HDR, "item header: 48 bytes");
 
 /*
- * .rlink: bits 0-36 the next retired item's offset from PLMC_STORE_ADDR
- * in 8-byte units (0 = none: offset 0 is the store header, never an
- * item), bits 37-63 the low 27 bits of the item's retire epoch. Items
+ * .rlink: bits 0-26 the low 27 bits of the item's retire epoch, bits
+ * 27-63 the next retired item's offset from PLMC_STORE_ADDR in 8-byte
+ * units (0 = none: offset 0 is the store header, never an item). Items
  * are 8-aligned (pages are MiB-aligned, chunk sizes multiples of 8) and
- * a store is under 2^40 bytes, so 37 bits address every one.
+ * a store is under 2^40 bytes, so 37 bits address every one. The epoch
+ * sits low so that widening it (epoch.c) needs no shift.
  */
-#define KV_RL_OFF_BITS 37
-#define KV_RL_OFF_MASK ((1ULL << KV_RL_OFF_BITS) - 1)
-#define KV_RL_EPOCH_BITS (64 - KV_RL_OFF_BITS)
+#define KV_RL_EPOCH_BITS 27
 #define KV_RL_EPOCH_MASK ((1ULL << KV_RL_EPOCH_BITS) - 1)
-_Static_assert((PLMC_STORE_MAX >> 3) <= KV_RL_OFF_MASK,
+_Static_assert((PLMC_STORE_MAX >> 3) < 1ULL << (64 - KV_RL_EPOCH_BITS),
 	       "rlink's offset covers the largest store");
 
 /* The retired item after the one whose rlink is @rl; 0 if none. */
 static inline u64 kv_rl_next(u64 rl)
 {
-	u64 o = rl & KV_RL_OFF_MASK;
+	u64 o = (rl >> (KV_RL_EPOCH_BITS - 3)) & ~7ULL; /* offset, bytes */
 
-	return o ? PLMC_STORE_ADDR + (o << 3) : 0;
+	return o ? PLMC_STORE_ADDR + o : 0;
 }
 
 /* An rlink naming @next (an item address, or 0) and retire epoch @r. */
 static inline u64 kv_rl_make(u64 next, u64 r)
 {
-	return (next ? (next - PLMC_STORE_ADDR) >> 3 : 0) |
-	       (r & KV_RL_EPOCH_MASK) << KV_RL_OFF_BITS;
+	return (next ? (next - PLMC_STORE_ADDR) << (KV_RL_EPOCH_BITS - 3) : 0) |
+	       (r & KV_RL_EPOCH_MASK);
 }
 
 /* @rl with its successor set to @next (its epoch kept). */
 static inline u64 kv_rl_link(u64 rl, u64 next)
 {
-	return (rl & ~KV_RL_OFF_MASK) | kv_rl_make(next, 0);
+	return (rl & KV_RL_EPOCH_MASK) | kv_rl_make(next, 0);
 }
 
 /* The retire epoch's low bits kept in @rl. */
 static inline u64 kv_rl_epoch(u64 rl)
 {
-	return rl >> KV_RL_OFF_BITS;
+	return rl & KV_RL_EPOCH_MASK;
 }
 
 #define KV_ATIME_STEP 60 /* seconds between a hot item's atime stores */

@@ -80,13 +80,18 @@ static int kv_chunk_ok(const struct kv_ctx *c, u64 p, int cls)
 static int kv_check_item(struct kv_chk *k, struct kv_ctx *c,
 			 const struct kv_item *it, u64 b, u64 mask)
 {
+	u32 h;
+
 	if (!kv_chunk_ok(c, (u64)it, it->cls))
 		return kv_bad(k, "item outside the pages or off its class"), 0;
 	if (!it->klen ||
 	    KV_ITEM_HDR + it->klen + it->vlen > kv_class_size(it->cls))
 		return kv_bad(k, "item larger than its chunk"), 0;
-	if ((kv_hash(it->data, it->klen) & mask) != b)
+	h = kv_hash(it->data, it->klen);
+	if ((h & mask) != b)
 		return kv_bad(k, "item key does not hash to its bucket"), 0;
+	if (kv_it_tag(it) != h >> 24)
+		return kv_bad(k, "item tag does not match its key"), 0;
 	return 1;
 }
 

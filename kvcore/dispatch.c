@@ -235,24 +235,22 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 /* Check and copy a store command's key and value; build the item. One
  * whose exptime says "already expired" is built and linked too, as
  * memcached links it: the next read of the key counts it in get_expired
- * (and reclaims it), the write-path scan reclaims it otherwise. */
-static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
-		     struct kv_item **out)
+ * (and reclaims it), the write-path scan reclaims it otherwise. @key:
+ * the request's, copied and checked; @hash: its hash. */
+static long kv_build(struct kv_ctx *c, const struct plmc_req *r,
+		     const char *key, u32 hash, struct kv_item **out)
 {
 	struct kv_item *it;
 	u64 exp;
 	int rc;
 
 	*out = 0;
-	rc = kv_key_copy(r->key, r->klen, key); /* inline: the set path */
-	if (rc)
-		return rc;
 	if (!kv_item_fits(c, r->klen, r->vlen, r->flags))
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	exp = kv_exptime(c, r->exptime);
-	it = kv_item_new(c, key, r->klen, r->vlen, r->flags, &rc);
+	it = kv_item_new(c, key, r->klen, hash, r->vlen, r->flags, &rc);
 	if (!it)
 		return rc;
 	memcpy(it->data + r->klen, (const void *)r->val, r->vlen);
@@ -272,7 +270,11 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN | RQ_EXPTIME | RQ_FLAGS |
 				   (op == PLMC_OP_CAS ? RQ_CAS : 0)))
 		return PLMC_E_INVAL;
-	rc = kv_build(c, r, key, &it);
+	rc = kv_key_copy(r->key, r->klen, key); /* inline: the set path */
+	if (rc)
+		return rc;
+	hash = kv_hash(key, r->klen);
+	rc = kv_build(c, r, key, hash, &it);
 	/*
 	 * memcached's rule: a set that cannot be stored (too large, out of
 	 * memory) unlinks the key's old item, so no stale value outlives
@@ -282,13 +284,12 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	 */
 	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET &&
 	    r->vlen <= 0x7ffffffdULL)
-		kv_remove(c, key, r->klen, kv_hash(key, r->klen));
+		kv_remove(c, key, r->klen, hash);
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
-	hash = kv_hash(key, r->klen);
 	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
 	kv_scan(c);
 	return rc;

@@ -134,9 +134,9 @@ static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 
 /*
  * The key's identity is (tenant, key bytes): klen and tenant are
- * adjacent bytes of the item, compared as one 16-bit word: a store
- * without tenants (tenant 0 everywhere) pays only forming that word
- * once per lookup (three instructions). The hash
+ * adjacent bytes of the item, compared as one 16-bit word (after the
+ * tag, kv_match): a store without tenants (tenant 0 everywhere) pays
+ * only forming that word once per lookup (three instructions). The hash
  * does not include the tenant: equal keys of two tenants share a chain,
  * and only this compare tells them apart (docs/tenants.md).
  */
@@ -150,32 +150,33 @@ static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
 }
 
 /*
- * @tk: kv_tkey(c, klen), the item's klen and tenant as one word. Items
- * keep no hash (the 48-byte header): a chain's other items are told
- * apart by length and tenant, then by the key, a word at a time (a
- * chain holds 1.5 items or fewer on average: table.c grows the table
- * past that).
+ * @tk: kv_tkey(c, klen), the item's klen and tenant as one word; @tag:
+ * the key's hash >> 24. Items keep no full hash (the 48-byte header):
+ * the tag (kv.h) tells a chain's other items apart as the hash did (255
+ * in 256 of them), so klen, tenant and the key are compared on a likely
+ * match only.
  */
 static inline __attribute__((always_inline)) int
-kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk)
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk, u8 tag)
 {
-	return *(const kv_u16u *)&it->klen == (u16)tk &&
+	return kv_it_tag(it) == tag && *(const kv_u16u *)&it->klen == (u16)tk &&
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
 /* The item for @key on the chain at @bucket, or NULL. */
 static inline __attribute__((always_inline)) struct kv_item *
-kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk)
+kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
 {
 	/* Acquire (here and for each next): pairs with kv_wr_link()'s
 	 * release store of the link, so the item it points at is read as
 	 * it was built (publication); and with table.c's moves. */
 	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+	u8 tag = (u8)(hash >> 24);
 
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk))
+		if (kv_match(it, key, klen, tk, tag))
 			return it;
 		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
@@ -190,12 +191,12 @@ static __attribute__((noinline, cold)) struct kv_item *
 kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 {
 	u32 tk = kv_tkey(c, klen);
-	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, tk);
+	struct kv_item *it = kv_walk(kv_tcur(c, s, hash), key, klen, tk, hash);
 
 	if (it)
 		return it;
 	return kv_walk(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash), key,
-		       klen, tk);
+		       klen, tk, hash);
 }
 
 /* Context: epoch announced. Return: the item for @key, or NULL. */
@@ -205,20 +206,20 @@ struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 
 	if (KV_UNLIKELY(s & KV_T_GROWING))
 		return kv_lookup_growing(c, key, klen, hash, s);
-	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen));
+	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen), hash);
 }
 
 /* The link on the chain at @link that points at @key's item, or the
  * chain's last link (0). Context: stripe lock held. */
 static inline __attribute__((always_inline)) u64 *
-kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk)
+kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk, u32 hash)
 {
 	u64 p;
 
 	while ((p = *link)) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk))
+		if (kv_match(it, key, klen, tk, (u8)(hash >> 24)))
 			return link;
 		link = &it->next;
 	}
@@ -233,12 +234,12 @@ static u64 *kv_find_link(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
 	u64 s = kv_tstate();
 	u32 tk = kv_tkey(c, klen);
-	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, tk);
+	u64 *link = kv_chain_link(kv_tcur(c, s, hash), key, klen, tk, hash);
 
 	if (*link || !(s & KV_T_GROWING))
 		return link;
 	return kv_chain_link(kv_tbucket(c, kv_tview(c, !(s & KV_T_CUR)), hash),
-			     key, klen, tk);
+			     key, klen, tk, hash);
 }
 
 static s64 kv_item_bytes(const struct kv_item *it)

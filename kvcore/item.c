@@ -57,11 +57,12 @@ _Static_assert(sizeof(struct kv_item) == 48,
 /*
  * Allocate an item for @klen + @vlen bytes and fill in all but the value,
  * flags, expiry and CAS (the caller copies the value from the client).
+ * @hash: kv_hash(key) (only its top byte is kept: the item's tag).
  * Return: the item, or NULL with *err = PLMC_E_TOOBIG, PLMC_E_NOMEM or
  * PLMC_E_AGAIN (see kv_alloc_evict).
  */
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
-			    u64 vlen, u32 flags, int *err)
+			    u32 hash, u64 vlen, u32 flags, int *err)
 {
 	u64 size = KV_ITEM_HDR + klen + vlen;
 	struct kv_item *it;
@@ -89,7 +90,7 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 	it->time = (u32)c->now;
 	it->atime = (u32)c->now;
 	it->flags = flags;
-	it->vlen = (u32)vlen;
+	kv_it_set_vlen_tag(it, (u32)vlen, hash); /* <= item_max: 24 bits */
 	it->klen = (u8)klen;
 	it->tenant = (u8)c->tenant;
 	it->cls = (u8)cls;
@@ -106,8 +107,9 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 			     u64 vlen, int *err)
 {
-	struct kv_item *it =
-		kv_item_new(c, old->data, old->klen, vlen, old->flags, err);
+	struct kv_item *it = kv_item_new(c, old->data, old->klen,
+					 (u32)old->tag << 24, vlen, old->flags,
+					 err);
 
 	if (!it)
 		return 0;

@@ -353,9 +353,10 @@ _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
  * past that is clamped.
  *
  * What is not here, and why nothing is lost (store layout 3; it was 56
- * bytes): the key's hash, which every user recomputes from the key it
- * holds anyway (a lookup compares klen and tenant, then the key; the
- * table's growth, the evictor, the mover and the check hash the key),
+ * bytes): the key's hash but its top byte (.tag, in vlen's spare bits:
+ * what a lookup compares first), which every other user recomputes from
+ * the key it holds anyway (the table's growth, the evictor, the mover
+ * and the check hash the key),
  * and 4 bytes of the retired list: the successor is an 8-aligned offset
  * into the store and the retire epoch keeps 27 bits (KV_RL_*, epoch.c).
  * memcached keeps its CAS in the item too (after its 48 bytes).
@@ -369,7 +370,9 @@ struct kv_item {
 	u32 time;    /* store seconds when linked (flush_all compares it) */
 	u32 atime;   /* store seconds of the last access, KV_ATIME_STEP fresh */
 	u32 flags;   /* the client's 32-bit flags */
-	u32 vlen;
+	u32 vlen : 24; /* value bytes: at most 1 MiB (PLMC_CFG_ITEM_MAX) */
+	u32 tag : 8;   /* kv_hash(key) >> 24: what a lookup compares first
+			* (kv_match); set with vlen, kv_it_set_vlen_tag */
 	u8 klen;
 	u8 tenant;   /* tenant index, 0 without tenants: part of the key
 		      * (kv_match compares klen and tenant as one word) */
@@ -379,6 +382,40 @@ struct kv_item {
 };
 
 _Static_assert(sizeof(struct kv_item) == PLMC_ITEM_HDR, "item header: 48 bytes");
+_Static_assert(PLMC_CFG_ITEM_MAX < 1U << 24, "vlen fits its 24 bits");
+
+/*
+ * vlen and tag share the 4-byte word at KV_IT_VT_OFF (vlen in bits
+ * 0-23, tag in 24-31: the byte at KV_IT_TAG_OFF, little-endian). The tag
+ * is the hash's top byte (the bucket takes the low bits), so a chain's
+ * other items mostly differ there: a lookup compares the tag byte, then
+ * klen and tenant as one 16-bit word, then the key, as it compared the
+ * 32-bit hash before (layout 2).
+ */
+#define KV_IT_VT_OFF  (__builtin_offsetof(struct kv_item, klen) - 4)
+#define KV_IT_TAG_OFF (__builtin_offsetof(struct kv_item, klen) - 1)
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the tag is the vlen word's top byte");
+
+static inline u8 kv_it_tag(const struct kv_item *it)
+{
+	return ((const u8 *)it)[KV_IT_TAG_OFF];
+}
+
+/* vlen and tag in one store: @it is the caller's, not yet published. */
+static inline void kv_it_set_vlen_tag(struct kv_item *it, u32 vlen, u32 hash)
+{
+	*(u32 *)((char *)it + KV_IT_VT_OFF) = vlen | (hash >> 24) << 24;
+}
+
+/* vlen and klen of a chunk that may be mid-rebuild (one load each;
+ * the caller checks them before trusting them). */
+static inline u32 kv_it_vlen_racy(const struct kv_item *it)
+{
+	return __atomic_load_n((const u32 *)((const char *)it + KV_IT_VT_OFF),
+			       __ATOMIC_RELAXED) &
+	       0xffffff;
+}
 
 /*
  * .rlink: bits 0-26 the low 27 bits of the item's retire epoch, bits
@@ -920,7 +957,7 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime);
 int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags);
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
-			    u64 vlen, u32 flags, int *err);
+			    u32 hash, u64 vlen, u32 flags, int *err);
 struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 			     u64 vlen, int *err);
 

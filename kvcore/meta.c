@@ -190,7 +190,7 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	if (!it && !(m->mflags & PLMC_MF_VIVIFY))
 		goto miss;
 	if (!it) {
-		nit = kv_item_new(c, key, klen, 0, 0, &err);
+		nit = kv_item_new(c, key, klen, hash, 0, 0, &err);
 		if (!nit)
 			return err;
 		nit->exptime = kv_meta_viv_exp(c, m);
@@ -308,7 +308,7 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 		m->cas = cas;
 		return rc;
 	}
-	it = kv_item_new(c, key, klen, vlen, m->cflags, &err);
+	it = kv_item_new(c, key, klen, hash, vlen, m->cflags, &err);
 	if (!it)
 		return err;
 	memcpy(it->data + klen, (const void *)val, vlen);
@@ -412,7 +412,7 @@ static int kv_meta_arith_create(struct kv_ctx *c, struct plmc_meta *m,
 {
 	char digits[20];
 	u32 n = kv_utoa(m->initial, digits), hash = kv_hash(key, klen);
-	struct kv_item *it = kv_item_new(c, key, klen, n, 0, err);
+	struct kv_item *it = kv_item_new(c, key, klen, hash, n, 0, err);
 	struct kv_wr w;
 	int done = 0;
 

@@ -238,8 +238,7 @@ static void kv_move_finish(struct kv_ctx *c, struct kv_class *cl, u64 addr)
 static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 {
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
-	u64 size = KV_ITEM_HDR + klen +
-		   __atomic_load_n(&it->vlen, __ATOMIC_RELAXED);
+	u64 size = KV_ITEM_HDR + klen + kv_it_vlen_racy(it);
 	char key[KV_KEY_MAX];
 	struct kv_item *nw;
 	struct kv_wr w;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -464,6 +465,41 @@ static inline int vm_wait_fd(int fd)
 	char c;
 
 	return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/*
+ * @len bytes of fresh memory under a userfaultfd (opened with @flags
+ * besides UFFD_USER_MODE_ONLY and O_CLOEXEC) that nobody serves unless
+ * the caller does: the first touch of a page sleeps until then (a thread
+ * parks there, inside the library when the library writes the buffer).
+ * @fd: where the userfaultfd goes (its fault messages say a touch
+ * happened), or NULL to leave it open unnamed. Return: the memory, or
+ * NULL.
+ */
+static inline void *vm_uffd_buffer(size_t len, int flags, int *fd)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg;
+	void *p;
+	int u;
+
+	u = (int)syscall(SYS_userfaultfd,
+			 O_CLOEXEC | UFFD_USER_MODE_ONLY | flags);
+	if (u < 0 || ioctl(u, UFFDIO_API, &api))
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(u, UFFDIO_REGISTER, &reg))
+		return NULL;
+	if (fd)
+		*fd = u;
+	return p;
 }
 
 static inline int vm_reap(pid_t pid)

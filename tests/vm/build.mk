@@ -39,7 +39,8 @@ $(VM_TESTS): $(B)/vm/%: tests/vm/%.c $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 
-$(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h $(VM_DEPS)
+$(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h \
+		tests/attacks/park.h $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 

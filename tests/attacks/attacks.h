@@ -93,38 +93,13 @@ static inline int atk_intact_exec(void)
 #define ATK_CHECK atk_intact
 #endif
 
-/* Run @fn in a child; 0 and the observation in @obs, or -1 and why. */
+/* Run @fn in a child; 0 and the observation in @obs ("refused" when it
+ * noted nothing), or -1 and why. */
 static int atk_child(int (*fn)(void), char *obs, size_t n)
 {
-	pid_t pid;
-	int status;
-
-	fflush(stdout);
-	memset(vm_sh, 0, sizeof(*vm_sh));
-	pid = fork();
-	if (pid < 0) {
-		snprintf(obs, n, "fork: %s", strerror(errno));
+	if (vm_child(fn, obs, n))
 		return -1;
-	}
-	if (pid == 0) {
-		vm_catch();
-		alarm(VM_LIMIT_S);
-		_exit(fn() ? 1 : 0);
-	}
-	status = vm_reap(pid);
-	if (vm_verdict(status, obs, n))
-		return -1;
-	if (vm_sh->note[0])
-		snprintf(obs, n, "%s", vm_sh->note);
-	else if (vm_sh->got_signo)
-		snprintf(obs, n, "%s%s%s at 0x%llx",
-			 vm_sig_name(vm_sh->got_signo),
-			 vm_sh->got_signo == SIGSEGV ? " " : "",
-			 vm_sh->got_signo == SIGSEGV
-				 ? vm_code_name(SIGSEGV, vm_sh->got_code)
-				 : "",
-			 (unsigned long long)vm_sh->got_addr);
-	else
+	if (!obs[0])
 		snprintf(obs, n, "refused");
 	return 0;
 }

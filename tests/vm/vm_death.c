@@ -42,10 +42,46 @@ static void victim(int ready, int in_loop)
 	}
 }
 
+/* Fork @fn(ready, @arg), a victim that writes a byte on ready once it
+ * is where it is to be killed, and wait for that. Return: its pid, or -1
+ * (why set; the victim is reaped). */
+static pid_t victim_start(void (*fn)(int, int), int arg)
+{
+	int ready[2], st;
+	pid_t pid;
+
+	if (pipe(ready))
+		return VM_FAIL("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0)
+		fn(ready[1], arg);
+	close(ready[1]);
+	if (pid < 0 || vm_wait_fd(ready[0])) {
+		close(ready[0]);
+		st = pid < 0 ? -1 : vm_reap(pid);
+		return VM_FAIL("victim did not start (0x%x): %s", st,
+			       vm_sh->why);
+	}
+	close(ready[0]);
+	return pid;
+}
+
+/* SIGKILL @pid, check that the kill ended it, then the stats into @b.
+ * Return: 0 or -1 (why set). */
+static int victim_kill(pid_t pid, struct plmc_stats *b)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	st = vm_reap(pid);
+	VM_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		 "victim ended 0x%x", st);
+	return stats(b);
+}
+
 static int kill_one(int in_loop)
 {
 	struct plmc_stats a, b;
-	int ready[2], st;
 	pid_t pid;
 
 	if (vm_attach("death") || vm_roundtrip("survivor.key", "mine") ||
@@ -53,22 +89,12 @@ static int kill_one(int in_loop)
 		return -1;
 	VM_CHECK(a.nattach == 1, "nattach %llu before the victim",
 		 (unsigned long long)a.nattach);
-	if (pipe(ready))
-		return VM_FAIL("pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid == 0)
-		victim(ready[1], in_loop);
-	if (vm_wait_fd(ready[0])) {
-		vm_reap(pid);
-		return VM_FAIL("victim did not attach: %s", vm_sh->why);
-	}
+	pid = victim_start(victim, in_loop);
+	if (pid < 0)
+		return -1;
 	if (in_loop)
 		usleep(20000);
-	kill(pid, SIGKILL);
-	st = vm_reap(pid);
-	VM_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-		 "victim ended 0x%x", st);
-	if (stats(&b))
+	if (victim_kill(pid, &b))
 		return -1;
 	VM_CHECK(b.deaths > a.deaths, "deaths %llu -> %llu",
 		 (unsigned long long)a.deaths, (unsigned long long)b.deaths);
@@ -181,7 +207,7 @@ static void *park_watch(void *arg)
 
 /* Attach, store a big value, then get it into a buffer nobody serves:
  * the get's copy-out sleeps inside the library for good. */
-static void parked_victim(int ready)
+static void parked_victim(int ready, int unused)
 {
 	static char big[PARK_LEN];
 	pthread_t t;
@@ -234,27 +260,12 @@ static int parked_recovered(void)
 static int t_sigkill_inside_call(void)
 {
 	struct plmc_stats a, b;
-	int ready[2], st;
 	pid_t pid;
 
 	if (vm_attach("death") || stats(&a))
 		return -1;
-	if (pipe(ready))
-		return VM_FAIL("pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid == 0)
-		parked_victim(ready[1]);
-	close(ready[1]);
-	if (vm_wait_fd(ready[0])) {
-		st = vm_reap(pid);
-		return VM_FAIL("victim never parked inside (0x%x): %s", st,
-			       vm_sh->why);
-	}
-	kill(pid, SIGKILL);
-	st = vm_reap(pid);
-	VM_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-		 "victim ended 0x%x", st);
-	if (stats(&b))
+	pid = victim_start(parked_victim, 0);
+	if (pid < 0 || victim_kill(pid, &b))
 		return -1;
 	VM_CHECK(b.deaths == a.deaths + 1, "deaths %llu -> %llu",
 		 (unsigned long long)a.deaths, (unsigned long long)b.deaths);

@@ -23,6 +23,7 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
@@ -247,6 +248,22 @@ struct plmc_seg *plmc_seg_find(const char *name)
 }
 
 /*
+ * plmc_seg_lookup() - the segment named @name, if the caller may use it.
+ * Context: plmc_reg_lock held.
+ * Return: the segment (no reference), or ERR_PTR(-ENOENT or -EACCES).
+ */
+struct plmc_seg *plmc_seg_lookup(const char *name)
+{
+	struct plmc_seg *seg = plmc_seg_find(name);
+
+	if (!seg)
+		return ERR_PTR(-ENOENT);
+	if (!plmc_seg_may_use(seg))
+		return ERR_PTR(-EACCES);
+	return seg;
+}
+
+/*
  * plmc_seg_publish() - give the segment its name and start its clock.
  * Context: no locks held. Return: 0, or -EEXIST (the caller still owns seg).
  */
@@ -430,13 +447,9 @@ int plmc_seg_info(struct plmc_info_args *a)
 	int rc = 0;
 
 	mutex_lock(&plmc_reg_lock);
-	seg = plmc_seg_find(a->name);
-	if (!seg) {
-		rc = -ENOENT;
-		goto out_unlock;
-	}
-	if (!plmc_seg_may_use(seg)) {
-		rc = -EACCES;
+	seg = plmc_seg_lookup(a->name);
+	if (IS_ERR(seg)) {
+		rc = PTR_ERR(seg);
 		goto out_unlock;
 	}
 	mutex_lock(&seg->lock);
@@ -465,20 +478,16 @@ int plmc_seg_nodes(struct plmc_nodes_args *a)
 {
 	struct plmc_seg *seg;
 	unsigned long off;
-	int nid, rc = 0;
+	int nid;
 	u64 len;
 
 	mutex_lock(&plmc_reg_lock);
-	seg = plmc_seg_find(a->name);
-	if (!seg)
-		rc = -ENOENT;
-	else if (!plmc_seg_may_use(seg))
-		rc = -EACCES;
-	else
+	seg = plmc_seg_lookup(a->name);
+	if (!IS_ERR(seg))
 		kref_get(&seg->ref); /* the walk sleeps: not under the lock */
 	mutex_unlock(&plmc_reg_lock);
-	if (rc)
-		return rc;
+	if (IS_ERR(seg))
+		return PTR_ERR(seg);
 	memset(a->pages, 0, sizeof(a->pages));
 	a->numa = seg->numa;
 	a->numa_node = seg->numa_node;

@@ -225,23 +225,33 @@ static void parked_victim(int ready, int unused)
 	_exit(3); /* never: nobody serves the fault */
 }
 
-/* After the parked victim's kill: its slot recovered, the check clean,
- * the value its get was reading whole. */
-static int parked_recovered(void)
+/* The store's own check: no error, no dead slot left. Return: 0 or -1. */
+static int check_clean(void)
 {
-	static char got[PARK_LEN];
 	struct plmc_check ck;
-	size_t vlen = 0, i;
-	int n = plmc_recover();
 	int rc;
 
-	VM_CHECK(n >= 1, "plmc_recover: %d slots", n);
 	memset(&ck, 0, sizeof(ck));
 	ck.size = sizeof(ck);
 	rc = plmc_check(&ck);
 	VM_CHECK(rc == PLMC_OK && !ck.errors && !ck.dead_slots,
 		 "check %d: %s, %llu dead slots", rc, ck.msg,
 		 (unsigned long long)ck.dead_slots);
+	return 0;
+}
+
+/* After the parked victim's kill: its slot recovered, the check clean,
+ * the value its get was reading whole. */
+static int parked_recovered(void)
+{
+	static char got[PARK_LEN];
+	size_t vlen = 0, i;
+	int n = plmc_recover();
+	int rc;
+
+	VM_CHECK(n >= 1, "plmc_recover: %d slots", n);
+	if (check_clean())
+		return -1;
 	rc = plmc_get("park.key", 8, got, sizeof(got), &vlen, NULL, NULL);
 	VM_CHECK(rc == PLMC_OK && vlen == PARK_LEN, "get park.key: %s, %zu",
 		 plmc_strerror(rc), vlen);
@@ -318,7 +328,6 @@ static void hog_all(const char *name, int ready)
 
 static int t_dead_slots_taken_over(void)
 {
-	struct plmc_check ck;
 	int ready[2], rc;
 	pid_t pid;
 
@@ -343,12 +352,8 @@ static int t_dead_slots_taken_over(void)
 	    vm_expect_value("hog.key", "v"))
 		return -1;
 	plmc_recover();
-	memset(&ck, 0, sizeof(ck));
-	ck.size = sizeof(ck);
-	rc = plmc_check(&ck);
-	VM_CHECK(rc == PLMC_OK && !ck.errors && !ck.dead_slots,
-		 "check %d: %s, %llu dead slots", rc, ck.msg,
-		 (unsigned long long)ck.dead_slots);
+	if (check_clean())
+		return -1;
 	plmc_detach();
 	plmc_destroy("death-all", 1, PLMC_USE_KMOD);
 	vm_note("256 dead slots, newcomer served, check clean");

@@ -98,6 +98,15 @@ static inline bool plmc_kernel_verified(void)
 #define PLMC_UFFD_REGISTER_RANGE 1
 #endif
 
+/*
+ * MADV_DONTNEED zaps through zap_page_range_single(vma, ...) on both; 6.1
+ * still has zap_page_range(vma, start, size) for the same (removed in
+ * 6.3), probed too. The VMA is the first argument of each.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define PLMC_HAS_ZAP_PAGE_RANGE 1
+#endif
+
 /* An exec VMA registered with a userfaultfd (a fill could change it). */
 static inline bool plmc_vma_uffd(const struct vm_area_struct *vma)
 {

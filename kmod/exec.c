@@ -48,11 +48,13 @@
  *               brk never makes executable memory (READ_IMPLIES_EXEC
  *               would make the heap RWX: kprobe on do_brk_flags), nor
  *               does arch_prctl(ARCH_MAP_VDSO_*) (map_vdso_once).
- *   discards    of anonymous pages in exec memory are refused (kprobe on
- *               madvise_vma_behavior, under mmap_lock): an anonymous exec
- *               page present since attach would read back as zeros, and a
- *               private copy in a file exec VMA (the module's int3 over an
- *               XRSTOR or WRPKRU) would show the file's bytes again.
+ *   discards    of anonymous pages in exec memory are refused: an
+ *               anonymous exec page present since attach would read back
+ *               as zeros, and a private copy in a file exec VMA (the
+ *               module's int3 over an XRSTOR or WRPKRU) would show the
+ *               file's bytes again. madvise answers EPERM (do_madvise);
+ *               under mmap_lock, the zap itself skips such a VMA
+ *               (zap_page_range[_single]), whatever got past the answer.
  *   seams       an instruction may straddle two adjacent exec VMAs: the
  *               attach scan carries bytes across them, and late code is
  *               refused next to executable memory.
@@ -350,49 +352,80 @@ static int plmc_pre_anon_vma_prepare(struct kprobe *p, struct pt_regs *regs)
 }
 
 /*
- * Does [start, end) of @mm hold executable memory? mmap_lock held.
+ * Does [start, end) of @mm hold executable memory (@anon: anonymous
+ * executable memory only)? mmap_lock held.
  */
 static bool plmc_range_exec(struct mm_struct *mm, unsigned long start,
-			    unsigned long end)
+			    unsigned long end, bool anon)
 {
 	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, start);
 
 	for_each_vma_range(vmi, vma, end)
-		if (vma->vm_flags & VM_EXEC)
+		if ((vma->vm_flags & VM_EXEC) && (!anon || !vma->vm_file))
 			return true;
 	return false;
 }
 
 /* Advice that drops pages: an anonymous one reads back as zeros. */
-static bool plmc_madv_discards(unsigned long behavior)
+static bool plmc_madv_discards(int behavior)
 {
 	return behavior == MADV_DONTNEED || behavior == MADV_DONTNEED_LOCKED ||
 	       behavior == MADV_FREE;
 }
 
 /*
- * madvise_vma_behavior(vma, prev, start, end, behavior), once per VMA of
- * the range, under mmap_lock (madvise(2), process_madvise, io_uring's
- * madvise all walk through it). A dropped file page comes back from the
- * write-denied page cache, the same; a dropped anonymous page of exec
- * memory does not: one present since attach would read back as zeros,
- * and a private copy in a file VMA (int3.c's int3 over an XRSTOR or a
- * WRPKRU) would give way to the file's bytes. Refused (-EPERM) in a
- * guarded mm for an exec VMA that is anonymous or holds private copies
- * (anon_vma). Checked under the lock the zap runs under, so the check
- * and the discard see the same VMA.
+ * do_madvise(mm, start, len, behavior), for madvise(2) and process_madvise
+ * (whose advice never discards). A dropped file page comes back from the
+ * write-denied page cache, the same; a dropped anonymous exec page would
+ * come back as zeros, and a dropped int3 copy (int3.c) as the file's
+ * XRSTOR or WRPKRU. The pages of int3.c's sites are answered from its
+ * record, without a lock. Anonymous exec VMAs exist only from before
+ * attach (none can be made after), so only an mm that had one is walked,
+ * under a trylock (mmap_lock is not held yet and a kprobe cannot sleep;
+ * -EAGAIN when it is taken). Both are the answer only: the zap probe
+ * below is what holds, under mmap_lock.
  */
-static int plmc_pre_madvise_vma(struct kprobe *p, struct pt_regs *regs)
+static int plmc_pre_do_madvise(struct kprobe *p, struct pt_regs *regs)
+{
+	struct mm_struct *mm = (struct mm_struct *)regs->di;
+	unsigned long start = regs->si, len = PAGE_ALIGN(regs->dx);
+	bool exec;
+
+	if (!plmc_madv_discards((int)regs->cx) || !plmc_guard_mask(mm) ||
+	    start + len <= start)
+		return 0;
+	exec = plmc_int3_in(mm, start, start + len);
+	if (!exec && plmc_guard_anon_exec(mm)) {
+		if (!mmap_read_trylock(mm))
+			return plmc_refuse(regs, plmc_ret_eagain);
+		exec = plmc_range_exec(mm, start, start + len, true);
+		mmap_read_unlock(mm);
+	}
+	if (!exec)
+		return 0;
+	pr_info_ratelimited(PLMC_DRV ": pid %d: discard of executable memory refused\n",
+			    task_tgid_nr(current));
+	return plmc_refuse(regs, plmc_ret_eperm);
+}
+
+/*
+ * zap_page_range_single(vma, start, size, details) (6.1 also:
+ * zap_page_range(vma, start, size)), mmap_lock held: where MADV_DONTNEED
+ * drops pages. Skipped (nothing dropped) for an exec VMA of a guarded mm
+ * that is anonymous or holds private copies: a discard checked before
+ * int3.c made its copy cannot drop it later, since int3.c drains
+ * mmap_lock after patching. The other callers never reach such a VMA
+ * (binder's and TCP's own mappings; truncation needs the file writable).
+ */
+static int plmc_pre_zap(struct kprobe *p, struct pt_regs *regs)
 {
 	struct vm_area_struct *vma = (struct vm_area_struct *)regs->di;
 
-	if (!plmc_madv_discards(regs->r8) || !(vma->vm_flags & VM_EXEC) ||
-	    (vma->vm_file && !vma->anon_vma) || !plmc_guard_mask(vma->vm_mm))
+	if (!(vma->vm_flags & VM_EXEC) || (vma->vm_file && !vma->anon_vma) ||
+	    !plmc_guard_mask(vma->vm_mm))
 		return 0;
-	pr_info_ratelimited(PLMC_DRV ": pid %d: discard of anonymous executable memory refused\n",
-			    task_tgid_nr(current));
-	return plmc_refuse(regs, plmc_ret_eperm);
+	return plmc_refuse(regs, plmc_ret_zero);
 }
 
 /* map_vdso_once(image, addr): arch_prctl(ARCH_MAP_VDSO_*) maps a vDSO. */
@@ -413,7 +446,7 @@ static int plmc_pre_uffd_register(struct kprobe *p, struct pt_regs *regs)
 	struct vm_area_struct *vma = (struct vm_area_struct *)regs->si;
 	struct mm_struct *mm = vma->vm_mm;
 
-	if (!plmc_guard_mask(mm) || !plmc_range_exec(mm, regs->cx, regs->r8))
+	if (!plmc_guard_mask(mm) || !plmc_range_exec(mm, regs->cx, regs->r8, false))
 		return 0;
 	pr_info_ratelimited(PLMC_DRV ": pid %d: userfaultfd on executable memory refused\n",
 			    task_tgid_nr(current));
@@ -445,7 +478,8 @@ static int plmc_uffd_fill_check(struct pt_regs *regs, unsigned long len)
 		return 0;
 	if (!mmap_read_trylock(mm))
 		return plmc_refuse(regs, plmc_ret_eagain);
-	exec = start + len > start && plmc_range_exec(mm, start, start + len);
+	exec = start + len > start &&
+	       plmc_range_exec(mm, start, start + len, false);
 	mmap_read_unlock(mm);
 	if (!exec)
 		return 0;
@@ -575,6 +609,8 @@ static int plmc_collect(struct plmc_att *att, struct plmc_xrange *r, int *n)
 		if (vma->vm_file && plmc_hold_file(att, vma->vm_file))
 			break;
 		rc = 0;
+		if (!vma->vm_file)
+			att->anon_exec = true; /* madvise discards checked */
 		r[*n].start = vma->vm_start;
 		r[*n].end = vma->vm_end;
 		r[*n].file = !!vma->vm_file;
@@ -708,6 +744,7 @@ int plmc_guard_scan(struct plmc_att *att)
 		rc = plmc_scan_range(&st, &r[i], buf, &carry);
 	if (!rc)
 		rc = plmc_int3_patch(st.s, st.n);
+	plmc_guard_scanned(att);
 	if (rc == -EPERM)
 		pr_info_ratelimited(PLMC_DRV ": pid %d: attach refused: executable memory breaks the rules\n",
 				    task_tgid_nr(current));
@@ -879,8 +916,15 @@ static struct kprobe plmc_kp_anon __maybe_unused = {
 };
 
 static struct kprobe plmc_kp_madvise __maybe_unused = {
-	.symbol_name = "madvise_vma_behavior",
-	.pre_handler = plmc_pre_madvise_vma,
+	.symbol_name = "do_madvise",
+	.pre_handler = plmc_pre_do_madvise,
+};
+
+static struct kprobe plmc_kp_zap[] __maybe_unused = {
+	{ .symbol_name = "zap_page_range_single", .pre_handler = plmc_pre_zap },
+#ifdef PLMC_HAS_ZAP_PAGE_RANGE
+	{ .symbol_name = "zap_page_range", .pre_handler = plmc_pre_zap },
+#endif
 };
 
 static struct kprobe plmc_kp_vdso __maybe_unused = {
@@ -897,6 +941,10 @@ static struct kprobe *plmc_kprobes[] = {
 	&plmc_kp_brk,
 	&plmc_kp_anon,
 	&plmc_kp_madvise,
+	&plmc_kp_zap[0],
+#ifdef PLMC_HAS_ZAP_PAGE_RANGE
+	&plmc_kp_zap[1],
+#endif
 	&plmc_kp_vdso,
 	&plmc_kp_uffd[0],
 #ifndef PLMC_UFFD_REGISTER_RANGE

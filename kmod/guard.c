@@ -22,7 +22,7 @@
  *
  * Locking: plmc_guard_lock (spinlock, irqsave: the probes run in any
  * context) guards the list of guarded attachments and each attachment's
- * gate_exit. Nothing else is taken under it. A crash leaves
+ * xready and gate_exit. Nothing else is taken under it. A crash leaves
  * nothing: the lists are the module's memory, and the write denials go
  * with the attachment.
  */
@@ -112,6 +112,38 @@ u32 plmc_guard_mask(struct mm_struct *mm)
 			mask |= 1U << (2 * att->pkey);
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 	return mask;
+}
+
+/*
+ * Did an attachment of @mm find anonymous executable memory at attach?
+ * (Set by its scan before xready, read here with it.) Any context.
+ */
+bool plmc_guard_anon_exec(struct mm_struct *mm)
+{
+	struct plmc_att *att;
+	unsigned long flags;
+	bool found = false;
+
+	if (!mm)
+		return false;
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	list_for_each_entry(att, &plmc_guards, guard_node)
+		if (att->mm == mm && att->xready && att->anon_exec) {
+			found = true;
+			break;
+		}
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
+	return found;
+}
+
+/* The scan is done: its anon_exec is read from now on. */
+void plmc_guard_scanned(struct plmc_att *att)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	att->xready = true;
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 }
 
 /* Is @pkey the store key of a live attachment of @mm? Any context. */

@@ -467,15 +467,61 @@ bool plmc_int3_has(struct mm_struct *mm)
 	return found;
 }
 
+/* Is a site of @mm in [start, end)? Any context. */
+bool plmc_int3_in(struct mm_struct *mm, unsigned long start,
+		  unsigned long end)
+{
+	struct plmc_pmm *p;
+	unsigned long flags;
+	bool found = false;
+	unsigned int i;
+
+	spin_lock_irqsave(&plmc_pmm_lock, flags);
+	p = plmc_pmm_find(mm);
+	for (i = 0; p && i < p->n && !found; i++)
+		found = p->site[i].addr >= start && p->site[i].addr < end;
+	spin_unlock_irqrestore(&plmc_pmm_lock, flags);
+	return found;
+}
+
+/* Write each int3 as ptrace would: a copy-on-write of the page. */
+static void plmc_int3_write(const struct plmc_site *s, unsigned int n)
+{
+	unsigned int i;
+	u8 cc = 0xcc;
+
+	mutex_lock(&plmc_patch_lock);
+	WRITE_ONCE(plmc_patcher, current);
+	for (i = 0; i < n; i++)
+		access_process_vm(current, s[i].addr, &cc, 1,
+				  FOLL_FORCE | FOLL_WRITE);
+	WRITE_ONCE(plmc_patcher, NULL);
+	mutex_unlock(&plmc_patch_lock);
+}
+
+/* Does every site read 0xCC? */
+static bool plmc_int3_all_cc(const struct plmc_site *s, unsigned int n)
+{
+	unsigned int i;
+	u8 b;
+
+	for (i = 0; i < n; i++)
+		if (copy_from_user(&b, (const void __user *)s[i].addr, 1) ||
+		    b != 0xcc)
+			return false;
+	return true;
+}
+
 /*
  * plmc_int3_patch() - put an int3 on each of @n sites of the current mm.
  *
  * Recorded first, so a thread reaching one meanwhile is emulated. Then
- * mmap_lock is taken once for writing: a discard that passed exec.c's
- * check before the copies existed has finished when it is given, and any
- * later one meets the check (the VMA has private copies then). Each byte
- * is written as ptrace would (a copy-on-write of the page, FOLL_FORCE)
- * and read back.
+ * written, then mmap_lock is taken once for writing: a MADV_DONTNEED that
+ * began before the copies existed (exec.c lets the zap through for a VMA
+ * without them) has ended when it is given, and any later one skips the
+ * VMA. Only then are the bytes read back: one such discard may have
+ * dropped an int3 before the drain, so it is written again (twice more
+ * at most; no discard can start against a VMA with copies).
  *
  * Context: process context, no locks held; the mm is guarded.
  * Return: 0, -EPERM (too many sites, or a byte not written), -ENOMEM,
@@ -484,30 +530,22 @@ bool plmc_int3_has(struct mm_struct *mm)
 int plmc_int3_patch(const struct plmc_site *s, unsigned int n)
 {
 	struct mm_struct *mm = current->mm;
-	unsigned int i;
-	u8 cc = 0xcc, back;
-	int rc;
+	int rc, round;
 
 	if (!n)
 		return 0;
 	rc = plmc_pmm_add(s, n);
 	if (rc)
 		return rc;
-	if (mmap_write_lock_killable(mm))
-		return -EINTR;
-	mmap_write_unlock(mm);
-	mutex_lock(&plmc_patch_lock);
-	WRITE_ONCE(plmc_patcher, current);
-	for (i = 0; i < n && !rc; i++) {
-		if (access_process_vm(current, s[i].addr, &cc, 1,
-				      FOLL_FORCE | FOLL_WRITE) != 1 ||
-		    copy_from_user(&back, (const void __user *)s[i].addr, 1) ||
-		    back != 0xcc)
-			rc = -EPERM;
+	for (round = 0; round < 3; round++) {
+		plmc_int3_write(s, n);
+		if (mmap_write_lock_killable(mm))
+			return -EINTR;
+		mmap_write_unlock(mm);
+		if (plmc_int3_all_cc(s, n))
+			return 0;
 	}
-	WRITE_ONCE(plmc_patcher, NULL);
-	mutex_unlock(&plmc_patch_lock);
-	return rc;
+	return -EPERM;
 }
 
 /* exit_mmap(mm): exec or the last user; its int3s go with its pages. */

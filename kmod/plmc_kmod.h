@@ -113,6 +113,8 @@ struct plmc_att {
 	struct list_head guard_node; /* guard.c's list, under its lock */
 	struct file **files;	     /* exec files held write-denied */
 	unsigned int nfiles;
+	bool xready; /* anon_exec set; set and read under plmc_guard_lock */
+	bool anon_exec; /* anonymous exec memory at attach; set by the scan */
 	unsigned long gate_exit; /* after the exit WRPKRU; plmc_guard_lock */
 	struct list_head stop_node; /* stop.c's list, under its lock */
 	u64 stopped_ms;		    /* stopped inside so far; stop.c's lock */
@@ -163,6 +165,8 @@ void plmc_guard_del(struct plmc_att *att);
 int plmc_guard_init(void);
 void plmc_guard_exit(void);
 u32 plmc_guard_mask(struct mm_struct *mm);
+bool plmc_guard_anon_exec(struct mm_struct *mm);
+void plmc_guard_scanned(struct plmc_att *att);
 bool plmc_guard_has_pkey(struct mm_struct *mm, unsigned long pkey);
 unsigned long plmc_guard_exit_addr(struct mm_struct *mm);
 void plmc_guard_set_exit(struct plmc_att *att);
@@ -222,6 +226,7 @@ void plmc_site_fill(struct plmc_site *s, unsigned long at, const u8 *pre,
 int plmc_int3_patch(const struct plmc_site *s, unsigned int n);
 bool plmc_int3_patching(void);
 bool plmc_int3_has(struct mm_struct *mm);
+bool plmc_int3_in(struct mm_struct *mm, unsigned long start, unsigned long end);
 int plmc_int3_init(void);
 void plmc_int3_exit(void);
 

@@ -15,9 +15,14 @@
  * sequence is left; our WRPKRU and glibc's pkey_set with values that keep
  * the store closed run (emulated), pkey_set opening the store is killed;
  * three XRSTOR encodings (plain, REX.W + SIB + disp32 on r12, RIP-relative)
- * restore the vector registers they name; one on a misaligned buffer
- * gets SIGSEGV; MADV_DONTNEED of a patched page is refused and the int3
- * stays (with the defence off, the page reads back 0F again); a fork child
+ * restore the vector registers they name, and one from a page not present
+ * (faulted in after the trap); one on a misaligned buffer, and one from
+ * the store (PKU holds for the kernel's read too), get SIGSEGV; MADV_DONTNEED of a patched page is refused and the int3
+ * stays (with the defence off, the page reads back 0F again); a process
+ * that attached once may attach again with private copies in its exec
+ * memory (its own int3s are such copies), and MADV_DONTNEED of one keeps
+ * it (with the defence off, the file's unscanned WRPKRU comes back and
+ * runs); a fork child
  * (not attached, its pages inherited) runs the sites, and system() works.
  */
 #include "attacks.h"
@@ -276,6 +281,77 @@ static int xrstor_misaligned(void)
 	return VM_FAIL("XRSTOR of a misaligned buffer ran on");
 }
 
+/* ymm0 = 0, then XRSTOR SSE+AVX from @buf, and ymm0 out. */
+static __attribute__((noinline)) void xrstor_from(const void *buf,
+						  double *out)
+{
+	asm volatile("vxorpd %%ymm0, %%ymm0, %%ymm0\n\t"
+		     "xrstor (%%rdi)\n\t"
+		     "vmovupd %%ymm0, (%[out])"
+		     :
+		     : [out] "r"(out), "D"(buf), "a"(6), "d"(0)
+		     : "memory", "xmm0");
+}
+
+/*
+ * The buffer is valid but its page is not present when the int3 traps
+ * (a private file mapping never touched): the trap cannot fault it in
+ * with interrupts off, so a task_work does, then restores. Control for
+ * the fault path.
+ */
+static int xrstor_not_present(void)
+{
+	static uint8_t area[4096] __attribute__((aligned(64)));
+	static const double in[4] = {9.5, -8.25, 7e-300, 6.0};
+	const char *path = "/tmp/int3-area";
+	double out[4];
+	uint8_t *m;
+	int fd;
+
+	memset(area, 0, sizeof(area));
+	asm volatile("vmovupd (%[in]), %%ymm0\n\t"
+		     "xsave (%%rdi)"
+		     :
+		     : [in] "r"(in), "D"(area), "a"(6), "d"(0)
+		     : "memory", "xmm0");
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, area, sizeof(area)) != (ssize_t)sizeof(area))
+		return VM_FAIL("write %s", path);
+	if (vm_attach(ATK_STORE))
+		return -1;
+	m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return VM_FAIL("map %s", path);
+	if (madvise(m, 4096, MADV_DONTNEED))
+		return VM_FAIL("MADV_DONTNEED of the data page: %s",
+			       strerror(errno));
+	xrstor_from(m, out);
+	if (memcmp(in, out, sizeof(out)))
+		return VM_FAIL("ymm0 %g %g %g %g, wanted %g %g %g %g", out[0],
+			       out[1], out[2], out[3], in[0], in[1], in[2],
+			       in[3]);
+	return ATK_REFUSED("XRSTOR from a page not present restored ymm0");
+}
+
+/*
+ * XRSTOR reading the store: the emulation's kernel XRSTOR must meet the
+ * store key as the instruction would (kernel accesses to user pages obey
+ * PKRU), not load store bytes into the registers.
+ */
+static int xrstor_from_store(void)
+{
+	double out[4];
+
+	if (vm_attach(ATK_STORE))
+		return -1;
+	vm_expect_fault(SIGSEGV, 0, 0);
+	xrstor_from((const void *)(uintptr_t)PLMC_STORE_ADDR, out);
+	return VM_FAIL("XRSTOR from the store ran: ymm0 %g %g %g %g", out[0],
+		       out[1], out[2], out[3]);
+}
+
 /* The page of our WRPKRU's int3: MADV_DONTNEED would bring 0F back. */
 static int dontneed_patched(void)
 {
@@ -305,6 +381,64 @@ static int dontneed_patched(void)
 			       rc ? strerror(e) : "accepted");
 	int3_wrpkru(rdpkru_now()); /* still emulated */
 	return ATK_REFUSED("MADV_DONTNEED EPERM; the site still reads 0xCC");
+}
+
+/*
+ * Attach (the int3s go in), detach, then, unguarded, map a tmpfs file
+ * holding a WRPKRU and give the page a private copy without it (RW, write,
+ * RX); attach again: an mm carrying the module's int3s may attach with
+ * private copies in its exec VMAs (the scan reads the copies), so none may
+ * ever be dropped: MADV_DONTNEED there must keep the copy (refused, or the
+ * zap skipped), not bring back the file's WRPKRU, which nobody scanned.
+ */
+static int reattach_copy(void)
+{
+	/* xor ecx,ecx; xor edx,edx; xor eax,eax; wrpkru; ret */
+	static const uint8_t code[] = {0x31, 0xc9, 0x31, 0xd2, 0x31, 0xc0,
+				       0x0f, 0x01, 0xef, 0xc3};
+	const char *path = "/tmp/int3-copy";
+	uint8_t page[4096], *p;
+	int fd, rc, e;
+
+	if (vm_attach(ATK_STORE) || plmc_detach())
+		return VM_FAIL("first attach and detach");
+	if (setgid(12345) || setuid(12345))
+		return VM_FAIL("setuid: %s", strerror(errno));
+	memset(page, 0xc3, sizeof(page));
+	memcpy(page + 64, code, sizeof(code));
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0500);
+	if (fd < 0 || write(fd, page, sizeof(page)) != (ssize_t)sizeof(page))
+		return VM_FAIL("write %s", path);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return VM_FAIL("map %s", path);
+	memset(p, 0xc3, 4096); /* the private copy: no WRPKRU */
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC))
+		return VM_FAIL("mprotect: %s", strerror(errno));
+	rc = plmc_attach(ATK_STORE, PLMC_USE_KMOD);
+	if (rc)
+		return ATK_REFUSED("second attach refused: %s",
+				   plmc_strerror(rc));
+	rc = madvise(p, 4096, MADV_DONTNEED);
+	e = errno;
+	if (p[70] != 0xc3) {
+		((void (*)(void))(uintptr_t)(p + 64))();
+		if (atk_store_magic_ok())
+			return VM_FAIL("MADV_DONTNEED dropped the copy: the "
+				       "file's WRPKRU ran, store header read");
+		return VM_FAIL("MADV_DONTNEED dropped the copy: the file's "
+			       "WRPKRU ran (store closed)");
+	}
+	((void (*)(void))(uintptr_t)(p + 64))(); /* the copy: ret */
+	if (plmc_nop())
+		return VM_FAIL("gate failed");
+	return ATK_REFUSED("second attach with a private copy; MADV_DONTNEED "
+			   "%s, the copy kept",
+			   rc ? strerror(e) : "a no-op");
 }
 
 /* A fork child: not attached, its pages (with the int3s) inherited. */
@@ -357,8 +491,12 @@ int main(void)
 	atk_run("int3.pkey_set_store_key", "SIGKILL", pkey_set_store, NULL);
 	atk_run("int3.xrstor_exact", "ymm0 restored", xrstor_exact, NULL);
 	atk_run("int3.xrstor_misaligned", "SIGSEGV", xrstor_misaligned, NULL);
+	atk_run("int3.xrstor_not_present", "ymm0 restored",
+		xrstor_not_present, NULL);
+	atk_run("int3.xrstor_from_store", "SIGSEGV", xrstor_from_store, NULL);
 	atk_run("int3.dontneed_patched_page", "EPERM, int3 kept",
 		dontneed_patched, NULL);
+	atk_run("int3.reattach_copy_kept", "copy kept", reattach_copy, NULL);
 	atk_run("int3.fork_child_runs_sites", "child runs them",
 		fork_child, NULL);
 	return vm_done();

@@ -637,10 +637,16 @@ int plmc_int3_init(void)
 void plmc_int3_exit(void)
 {
 	struct plmc_pmm *p, *t;
+	unsigned long flags;
+	LIST_HEAD(gone);
 
 	unregister_die_notifier(&plmc_int3_nb);
 	unregister_kprobes(plmc_int3_kprobes, ARRAY_SIZE(plmc_int3_kprobes));
-	list_for_each_entry_safe(p, t, &plmc_pmms, node) {
+	/* exec.c's probes, still registered, may look meanwhile. */
+	spin_lock_irqsave(&plmc_pmm_lock, flags);
+	list_splice_init(&plmc_pmms, &gone);
+	spin_unlock_irqrestore(&plmc_pmm_lock, flags);
+	list_for_each_entry_safe(p, t, &gone, node) {
 		list_del(&p->node);
 		kfree(p);
 	}

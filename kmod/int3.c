@@ -177,31 +177,26 @@ static long plmc_disp32(const u8 *b)
 	return v;
 }
 
-static unsigned long plmc_reg(const struct pt_regs *r, unsigned int n)
+/* General registers in ModRM order (REX extends to 8..15). */
+static const unsigned int plmc_reg_off[16] = {
+	offsetof(struct pt_regs, ax),  offsetof(struct pt_regs, cx),
+	offsetof(struct pt_regs, dx),  offsetof(struct pt_regs, bx),
+	offsetof(struct pt_regs, sp),  offsetof(struct pt_regs, bp),
+	offsetof(struct pt_regs, si),  offsetof(struct pt_regs, di),
+	offsetof(struct pt_regs, r8),  offsetof(struct pt_regs, r9),
+	offsetof(struct pt_regs, r10), offsetof(struct pt_regs, r11),
+	offsetof(struct pt_regs, r12), offsetof(struct pt_regs, r13),
+	offsetof(struct pt_regs, r14), offsetof(struct pt_regs, r15),
+};
+
+static unsigned long plmc_reg(struct pt_regs *r, unsigned int n)
 {
-	switch (n) {
-	case 0: return r->ax;
-	case 1: return r->cx;
-	case 2: return r->dx;
-	case 3: return r->bx;
-	case 4: return r->sp;
-	case 5: return r->bp;
-	case 6: return r->si;
-	case 7: return r->di;
-	case 8: return r->r8;
-	case 9: return r->r9;
-	case 10: return r->r10;
-	case 11: return r->r11;
-	case 12: return r->r12;
-	case 13: return r->r13;
-	case 14: return r->r14;
-	default: return r->r15;
-	}
+	return regs_get_register(r, plmc_reg_off[n & 15]);
 }
 
 /* The XRSTOR's memory operand: ModRM, SIB, displacement, REX.B/X. */
 static unsigned long plmc_site_ea(const struct plmc_site *s,
-				  const struct pt_regs *regs)
+				  struct pt_regs *regs)
 {
 	const u8 *b = s->orig;
 	unsigned int mod = b[2] >> 6, rm = b[2] & 7, p = 3;

@@ -17,13 +17,13 @@
  * three XRSTOR encodings (plain, REX.W + SIB + disp32 on r12, RIP-relative)
  * restore the vector registers they name, and one from a page not present
  * (faulted in after the trap); one on a misaligned buffer, and one from
- * the store (PKU holds for the kernel's read too), get SIGSEGV; MADV_DONTNEED of a patched page is refused and the int3
- * stays (with the defence off, the page reads back 0F again); a process
- * that attached once may attach again with private copies in its exec
- * memory (its own int3s are such copies), and MADV_DONTNEED of one keeps
- * it (with the defence off, the file's unscanned WRPKRU comes back and
- * runs); a fork child
- * (not attached, its pages inherited) runs the sites, and system() works.
+ * the store (PKU holds for the kernel's read too), get SIGSEGV; MADV_DONTNEED
+ * of a patched page is refused and the int3 stays (with the defence off, the
+ * page reads back 0F again); a process that attached once may attach again with
+ * private copies in its exec memory (its own int3s are such copies), and
+ * MADV_DONTNEED of one keeps it (with the defence off, the file's unscanned
+ * WRPKRU comes back and runs); a fork child (not attached, its pages inherited)
+ * runs the sites, and system() works.
  */
 #include "attacks.h"
 #include <immintrin.h>
@@ -122,7 +122,8 @@ static int sites_patched(void)
 	n = find_sites(r, nr, s, MAXSITES);
 	if (n < 3 || n > MAXSITES)
 		return VM_FAIL("%d sites before attach (static glibc's two "
-			       "XRSTOR and our WRPKRU expected)", n);
+			       "XRSTOR and our WRPKRU expected)",
+			       n);
 	for (i = 0; i < n; i++)
 		nx += s[i].kind == 1;
 	if (vm_attach(ATK_STORE))
@@ -194,8 +195,7 @@ static uint8_t rip_area[4096] __attribute__((aligned(64)));
  * encodings of the same area, and read ymm0 back. All in one asm so no
  * compiler code touches ymm0 between.
  */
-static void xsave_xrstor(int how, uint8_t *area, const double *in,
-			 double *out)
+static void xsave_xrstor(int how, uint8_t *area, const double *in, double *out)
 {
 	switch (how) {
 	case 0: /* 0F AE 2F: xrstor (%rdi) */
@@ -205,8 +205,8 @@ static void xsave_xrstor(int how, uint8_t *area, const double *in,
 			     "xrstor (%%rdi)\n\t"
 			     "vmovupd %%ymm0, (%[out])"
 			     :
-			     : [in] "r"(in), [out] "r"(out), "D"(area),
-			       "a"(6), "d"(0)
+			     : [in] "r"(in), [out] "r"(out), "D"(area), "a"(6),
+			       "d"(0)
 			     : "memory", "xmm0");
 		break;
 	case 1: /* 49 0F AE AC 8C disp32: xrstor64 0x80(%r12,%rcx,4) */
@@ -219,8 +219,8 @@ static void xsave_xrstor(int how, uint8_t *area, const double *in,
 			     "xrstor64 0x80(%%r12,%%rcx,4)\n\t"
 			     "vmovupd %%ymm0, (%[out])"
 			     :
-			     : [in] "r"(in), [out] "r"(out), "D"(area),
-			       "a"(6), "d"(0)
+			     : [in] "r"(in), [out] "r"(out), "D"(area), "a"(6),
+			       "d"(0)
 			     : "memory", "xmm0", "rcx", "r12");
 		break;
 	default: /* 0F AE 2D rel32: xrstor rip_area(%rip) */
@@ -276,14 +276,15 @@ static int xrstor_misaligned(void)
 	if (memcmp(in, out, sizeof(out)))
 		return VM_FAIL("the aligned XRSTOR did not restore ymm0");
 	vm_expect_fault(SIGSEGV, 0, 0);
-	asm volatile("xrstor (%%rdi)" : : "D"(area + 8), "a"(6), "d"(0)
+	asm volatile("xrstor (%%rdi)"
+		     :
+		     : "D"(area + 8), "a"(6), "d"(0)
 		     : "memory", "xmm0");
 	return VM_FAIL("XRSTOR of a misaligned buffer ran on");
 }
 
 /* ymm0 = 0, then XRSTOR SSE+AVX from @buf, and ymm0 out. */
-static __attribute__((noinline)) void xrstor_from(const void *buf,
-						  double *out)
+static __attribute__((noinline)) void xrstor_from(const void *buf, double *out)
 {
 	asm volatile("vxorpd %%ymm0, %%ymm0, %%ymm0\n\t"
 		     "xrstor (%%rdi)\n\t"
@@ -374,8 +375,7 @@ static int dontneed_patched(void)
 	if (*p != 0xcc)
 		return VM_FAIL("MADV_DONTNEED (%s) dropped the int3: the site "
 			       "reads %02x %02x %02x again",
-			       rc ? strerror(e) : "accepted", p[0], p[1],
-			       p[2]);
+			       rc ? strerror(e) : "accepted", p[0], p[1], p[2]);
 	if (rc != -1 || e != EPERM)
 		return VM_FAIL("MADV_DONTNEED %s, int3 kept",
 			       rc ? strerror(e) : "accepted");
@@ -394,8 +394,8 @@ static int dontneed_patched(void)
 static int reattach_copy(void)
 {
 	/* xor ecx,ecx; xor edx,edx; xor eax,eax; wrpkru; ret */
-	static const uint8_t code[] = {0x31, 0xc9, 0x31, 0xd2, 0x31, 0xc0,
-				       0x0f, 0x01, 0xef, 0xc3};
+	static const uint8_t code[] = {0x31, 0xc9, 0x31, 0xd2, 0x31,
+				       0xc0, 0x0f, 0x01, 0xef, 0xc3};
 	const char *path = "/tmp/int3-copy";
 	uint8_t page[4096], *p;
 	int fd, rc, e;
@@ -491,13 +491,13 @@ int main(void)
 	atk_run("int3.pkey_set_store_key", "SIGKILL", pkey_set_store, NULL);
 	atk_run("int3.xrstor_exact", "ymm0 restored", xrstor_exact, NULL);
 	atk_run("int3.xrstor_misaligned", "SIGSEGV", xrstor_misaligned, NULL);
-	atk_run("int3.xrstor_not_present", "ymm0 restored",
-		xrstor_not_present, NULL);
+	atk_run("int3.xrstor_not_present", "ymm0 restored", xrstor_not_present,
+		NULL);
 	atk_run("int3.xrstor_from_store", "SIGSEGV", xrstor_from_store, NULL);
 	atk_run("int3.dontneed_patched_page", "EPERM, int3 kept",
 		dontneed_patched, NULL);
 	atk_run("int3.reattach_copy_kept", "copy kept", reattach_copy, NULL);
-	atk_run("int3.fork_child_runs_sites", "child runs them",
-		fork_child, NULL);
+	atk_run("int3.fork_child_runs_sites", "child runs them", fork_child,
+		NULL);
 	return vm_done();
 }

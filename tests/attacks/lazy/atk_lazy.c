@@ -109,8 +109,7 @@ static int bind_after_attach(void)
 				       (const void *)s[i], s[i][0]);
 	bad = lazy_calls(&got, &want);
 	if (bad >= 0)
-		return VM_FAIL("lazy_f%d: %.17g, wanted %.17g",
-			       bad, got, want);
+		return VM_FAIL("lazy_f%d: %.17g, wanted %.17g", bad, got, want);
 	if (plmc_nop() || vm_roundtrip("lazy-k", "lazy-v"))
 		return VM_FAIL("store unusable after the lazy calls");
 	return ATK_REFUSED("%d functions bound after attach through %d "
@@ -125,8 +124,7 @@ static int bind_unattached(void)
 	int bad = lazy_calls(&got, &want);
 
 	if (bad >= 0)
-		return VM_FAIL("lazy_f%d: %.17g, wanted %.17g",
-			       bad, got, want);
+		return VM_FAIL("lazy_f%d: %.17g, wanted %.17g", bad, got, want);
 	return ATK_REFUSED("%d functions bound, not attached", NFNS);
 }
 
@@ -153,8 +151,8 @@ static int fork_child_binds(void)
 		return VM_FAIL("system(\"exit 3\"): status 0x%x", status);
 	bad = lazy_calls(&got, &want);
 	if (bad >= 0)
-		return VM_FAIL("parent, lazy_f%d: %.17g, wanted %.17g",
-			       bad, got, want);
+		return VM_FAIL("parent, lazy_f%d: %.17g, wanted %.17g", bad,
+			       got, want);
 	return ATK_REFUSED("child bound %d functions; system() exit 3; "
 			   "parent bound them after",
 			   NFNS);

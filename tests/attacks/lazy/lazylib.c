@@ -25,4 +25,4 @@
 	LAZY_FN(i##4) LAZY_FN(i##5) LAZY_FN(i##6) LAZY_FN(i##7)
 
 LAZY_8(1) LAZY_8(2) LAZY_8(3) LAZY_8(4) LAZY_8(5) LAZY_8(6)
-/* clang-format on */
+	/* clang-format on */

@@ -251,9 +251,8 @@ static int store_classes(struct plmc_class_stats *cs, size_t *n)
 	buf_printf(b, "STAT items:%u:%s %llu\r\n", id, name,                   \
 		   (unsigned long long)(v))
 
-/* memcached's per-class hit counters (get_hits, cmd_set, ...) are kept
- * per store, not per class: the store does not write a shared line per
- * class on a hit. They are left out of the rows. */
+/* memcached's rows: the command counters are the store's (every
+ * client's, local ones too), per class, from plmc_class_stats. */
 static void stats_slabs(struct buf *b, const struct plmc_stats *st)
 {
 	struct plmc_class_stats cs[64];
@@ -270,6 +269,14 @@ static void stats_slabs(struct buf *b, const struct plmc_stats *st)
 			CLS_U(b, c->id, "used_chunks", c->used_chunks);
 			CLS_U(b, c->id, "free_chunks", c->free_chunks);
 			CLS_U(b, c->id, "free_chunks_end", c->free_chunks_end);
+			CLS_U(b, c->id, "get_hits", c->get_hits);
+			CLS_U(b, c->id, "cmd_set", c->cmd_set);
+			CLS_U(b, c->id, "delete_hits", c->delete_hits);
+			CLS_U(b, c->id, "incr_hits", c->incr_hits);
+			CLS_U(b, c->id, "decr_hits", c->decr_hits);
+			CLS_U(b, c->id, "cas_hits", c->cas_hits);
+			CLS_U(b, c->id, "cas_badval", c->cas_badval);
+			CLS_U(b, c->id, "touch_hits", c->touch_hits);
 		}
 	STAT_U(b, "active_slabs", st->active_slabs);
 	STAT_U(b, "total_malloced", st->total_malloced);

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -102,11 +103,14 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* One -l entry: ADDR or ADDR:PORT (memcached's form; -p by default). */
+/* One -l entry: ADDR or ADDR:PORT (memcached's form; -p by default,
+ * which is -1 for a port the kernel picks). */
 static int listen_tcp(char *spec)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons(g_opt.port) };
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons(g_opt.port < 0 ? 0 : (uint16_t)g_opt.port),
+	};
 	char *colon = strchr(spec, ':');
 	int one = 1, fd;
 
@@ -173,6 +177,57 @@ static int listen_tcp_all(void)
 	}
 	free(list);
 	return rc;
+}
+
+/* The port TCP listener @fd is bound to, or -1. */
+static int bound_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len) ||
+	    a.sin_family != AF_INET)
+		return -1;
+	return ntohs(a.sin_port);
+}
+
+/*
+ * memcached's MEMCACHED_PORT_FILENAME, which test harnesses read to learn
+ * a -p -1 server's port: a "TCP INET: PORT" line per TCP listener (none
+ * for UDP: plmcd has none), written to NAME.lck and renamed to NAME once
+ * whole; only without -s, as memcached. A file that cannot be written is
+ * reported and does not stop the start (memcached's rule too).
+ */
+static void write_portfile(int ntcp)
+{
+	const char *name = getenv("MEMCACHED_PORT_FILENAME");
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (!name || g_opt.unix_path)
+		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.lck", name) >= (int)sizeof(tmp) ||
+	    !(f = fopen(tmp, "a"))) {
+		fprintf(stderr, "plmcd: Failed to open \"%s.lck\": %s\n", name,
+			strerror(errno));
+		return;
+	}
+	for (int i = 0; i < ntcp; i++)
+		fprintf(f, "TCP INET: %d\n", bound_port(listen_fds[i]));
+	if (fclose(f) || rename(tmp, name))
+		fprintf(stderr, "plmcd: %s: %s\n", name, strerror(errno));
+}
+
+/* The TCP listeners (-p, -l), the port file, and -p -1's port, which
+ * from here on is the first listener's (the store's name, stats). */
+static int listen_tcp_setup(void)
+{
+	if (g_opt.port && listen_tcp_all() < 0)
+		return -1;
+	if (g_opt.port < 0)
+		g_opt.port = bound_port(listen_fds[0]);
+	write_portfile(nlisten);
+	return 0;
 }
 
 /*
@@ -759,6 +814,11 @@ static const char *own_store_name(void)
 			 g_opt.port);
 		return own_store;
 	}
+	if (!g_opt.unix_path) { /* -p 0, no -s: no address to name it by */
+		snprintf(own_store, sizeof(own_store), "plmcd-pid-%d",
+			 (int)getpid());
+		return own_store;
+	}
 	for (const char *p = g_opt.unix_path; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	snprintf(own_store, sizeof(own_store), "plmcd-unix-%016llx",
@@ -895,7 +955,7 @@ static int setup(void)
 {
 	if (limits() < 0)
 		return -1;
-	if (g_opt.port && listen_tcp_all() < 0)
+	if (listen_tcp_setup() < 0)
 		return -1;
 	if (g_opt.unix_path && (listen_fds[nlisten++] = listen_unix()) < 0)
 		return -1;

@@ -362,6 +362,9 @@ struct kv_area {
 	 * owners' to write). */
 	struct kv_ccmd ccmd[KV_NCLASSES];
 	u64 get_hits_base[KV_NCLASSES];
+	/* Store seconds of each class's last look for dead items before a
+	 * new page (evict.c, kv_reap_dead): a hint, relaxed. */
+	u32 reap_at[KV_NCLASSES];
 	u64 get_hits[PLMC_MAX_SLOTS][KV_NCLASSES];
 };
 

@@ -166,6 +166,77 @@ PY
 	echo "$n of 300 keys dumped, $(wc -l <"$tmp/dump") in all"
 	[ "$n" = 300 ]
 }
+# stats slabs' per-class command counters: the same commands to Debian's
+# memcached and to plmcd (the same class ladder), after a stats reset,
+# give the same nonzero counters; then a local library client's gets on
+# the shared store count there too.
+slabs_cmds() {
+	PYTHONPATH=$B/python /usr/bin/python3 - "$tmp/mc.sock" "$tmp/pl.sock" "$store" <<'PY'
+import socket, sys, time
+NAMES = (b"get_hits", b"cmd_set", b"delete_hits", b"incr_hits",
+         b"decr_hits", b"cas_hits", b"cas_badval", b"touch_hits")
+
+def conn(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    return s
+
+def ask(s, cmd, end=b"\r\n"):
+    s.sendall(cmd)
+    d = b""
+    while not d.endswith(end):
+        d += s.recv(65536)
+    return d
+
+def counters(s):
+    out = {}
+    for line in ask(s, b"stats slabs\r\n", b"END\r\n").split(b"\r\n"):
+        w = line.split()
+        if len(w) == 3 and b":" in w[1]:
+            cls, name = w[1].split(b":")
+            if name in NAMES and int(w[2]):
+                out[(int(cls), name.decode())] = int(w[2])
+    return out
+
+def session(s):
+    ask(s, b"stats reset\r\n")
+    for k, n in ((b"sc-a", 10), (b"sc-b", 500), (b"sc-c", 3000)):
+        ask(s, b"set %s 0 0 %d\r\n%s\r\n" % (k, n, b"v" * n))
+    ask(s, b"set sc-n 0 0 2\r\n10\r\n")
+    for _ in range(3):
+        ask(s, b"get sc-a sc-b sc-c sc-none\r\n", b"END\r\n")
+    ask(s, b"gat 100 sc-c\r\n", b"END\r\n")
+    ask(s, b"touch sc-b 100\r\n")
+    ask(s, b"incr sc-n 5\r\n")
+    ask(s, b"decr sc-n 1\r\n")
+    ask(s, b"incr sc-none 1\r\n")
+    cas = ask(s, b"gets sc-b\r\n", b"END\r\n").split()[4]
+    ask(s, b"cas sc-b 0 0 3 %s\r\nnew\r\n" % (b"1" + cas))
+    ask(s, b"cas sc-b 0 0 3 %s\r\nnew\r\n" % cas)
+    ask(s, b"append sc-c 0 0 3\r\nxyz\r\n")
+    ask(s, b"delete sc-a\r\n")
+    ask(s, b"delete sc-a\r\n")
+    return counters(s)
+
+mc, pl = conn(sys.argv[1]), conn(sys.argv[2])
+want, got = session(mc), session(pl)
+print("memcached:", sorted(want.items()))
+print("plmcd:    ", sorted(got.items()))
+if want != got or not want:
+    sys.exit(1)
+# a local client of the shared store: its gets are the store's
+import plmc
+c = plmc.Client(sys.argv[3])
+for _ in range(7):
+    assert c.get("sc-n") == b"14"
+after = counters(pl)
+cls = [k[0] for k in want if k[1] == "incr_hits"][0]
+print("after 7 local gets of sc-n: get_hits", after.get((cls, "get_hits")))
+sys.exit(0 if after.get((cls, "get_hits")) == want[(cls, "get_hits")] + 7
+         else 1)
+PY
+}
+check "stats slabs per-class counters: memcached's, and local clients count" slabs_cmds
 if command -v memcdump >/dev/null; then
 	check "memcdump (lru_crawler metadump over the store's walk)" dump_check
 else

@@ -82,7 +82,7 @@ slabs_reassign.t: 129 of 131 pass; the rest expect a second page moved at once f
 slabs-reassign2.t: 8 of 12 pass; the rest check pages automove hands back to the global pool and total_malloced after it
 slabs-reassign-chunked.t: slab moves and chunked items
 chunked-items.t: chunked items over 1 MiB; slab_chunk_max
-conn-limits.t: tests 1-4 count memcached's per-key response objects running out under read_buf_mem_limit (accepted, not enforced: plmcd's replies take memory by their bytes, bounded per connection)
+conn-limits.t: tests 1-4 count memcached's per-key response objects running out under read_buf_mem_limit (plmcd's limit counts its buffers' bytes: a miss takes none)
 flush-all.t: 26 of 27 pass; test 27 wants a set made in the same second as a flush lost under -C (memcached without CAS; the store always has CAS and keeps it)
 issue_67.t: 18 of 24 pass; the 6 others read the UDP port in the port file (no UDP)
 "

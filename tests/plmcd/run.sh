@@ -540,6 +540,92 @@ idle_quiet() { # an idle plmcd (4 workers, a store watcher) does not wake; SIGTE
 	[ "$v" = "VERSION 1.6.18-plmc" ] && [ $((b - a)) -le 2 ]
 }
 [ "$(id -u)" = 0 ] && check "idle plmcd: no wake-ups, SIGTERM still stops it" idle_quiet
+# -o read_buf_mem_limit=2 with one worker: 2 MiB of buffers for all its
+# connections. A reply past it is dropped and its connection closed
+# (response_obj_oom); half-sent commands past it close (read_buf_oom);
+# drained buffers go back, so idle connections hold none and are served.
+read_buf_limit() {
+	"$B/plmcd" "${user[@]}" -p "$op_port" -t 1 -o read_buf_mem_limit=2 2>/dev/null &
+	local pid=$! rc
+	wait_port "$op_port" || { kill "$pid"; return 1; }
+	/usr/bin/python3 - "$op_port" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+def ask(s, cmd, end=b"\r\n"):
+    s.sendall(cmd)
+    d = b""
+    while not d.endswith(end):
+        c = s.recv(1 << 20)
+        if not c:
+            return d
+        d += c
+    return d
+def stat(name, what=b""):
+    for l in ask(conn(), b"stats %s\r\n" % what, b"END\r\n").split(b"\r\n"):
+        w = l.split()
+        if len(w) == 3 and w[1] == name.encode():
+            return int(w[2])
+ok = ask(conn(), b"set big 0 0 600000\r\n" + b"x" * 600000 + b"\r\n") == b"STORED\r\n"
+ok &= stat("read_buf_mem_limit", b"settings") == 2 << 20
+b = conn()
+b.sendall(b"get big big big big\r\n")  # 2.4 MB of replies
+gone = b.recv(1 << 20) == b""
+oom = stat("response_obj_oom")
+served = ask(conn(), b"get big\r\n", b"END\r\n").startswith(b"VALUE big 0 600000")
+idle = [conn() for _ in range(40)]
+for s in idle:
+    ask(s, b"version\r\n")
+half = []
+for _ in range(200):
+    s = conn()
+    s.sendall(b"set foo 0 0 2\r\n")
+    half.append(s)
+time.sleep(1)
+closed = 0
+for s in half:
+    s.settimeout(0.01)
+    try:
+        closed += s.recv(10) == b""
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        closed += 1
+    s.close()
+time.sleep(0.5)
+rboom = stat("read_buf_oom")
+again = all(ask(s, b"version\r\n").startswith(b"VERSION") for s in idle)
+print("big reply closed %s, response_obj_oom %s, a 600 KB reply served %s; "
+      "%d of 200 half-sent closed, read_buf_oom %s, 40 idle served %s"
+      % (gone, oom, served, closed, rboom, again))
+sys.exit(0 if ok and gone and oom == 1 and served and 40 <= closed <= 100
+         and rboom >= closed and again else 1)
+PY
+	rc=$?
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	return $rc
+}
+check "-o read_buf_mem_limit: a worker's buffers bounded, what passes it closed and counted" read_buf_limit
+# memcached's MEMCACHED_PORT_FILENAME and -p -1 (test harnesses' way to
+# run a server on a free port)
+port_file() {
+	MEMCACHED_PORT_FILENAME=$tmp/ports "$B/plmcd" "${user[@]}" -p -1 -l "127.0.0.1,127.0.0.2:$op_port" 2>/dev/null &
+	local pid=$! p1 p2 rc=1
+	for _ in $(seq 100); do [ -f "$tmp/ports" ] && break; sleep 0.05; done
+	cat "$tmp/ports"
+	p1=$(sed -n '1s/^TCP INET: //p' "$tmp/ports")
+	p2=$(sed -n '2s/^TCP INET: //p' "$tmp/ports")
+	[ "$(wc -l <"$tmp/ports")" = 2 ] && [ -n "$p1" ] && [ "$p1" != 0 ] &&
+		[ "$p2" = "$op_port" ] && [ "$(ask_version "$p1")" = "VERSION 1.6.18-plmc" ] &&
+		[ ! -e "$tmp/ports.lck" ] && rc=0
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	rm -f "$tmp/ports"
+	return $rc
+}
+check "MEMCACHED_PORT_FILENAME and -p -1: a TCP INET line per listener, the free port served" port_file
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

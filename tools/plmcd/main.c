@@ -50,7 +50,30 @@ struct worker {
 	 * run again after this round of events (only this worker's) */
 	struct conn *yield[PLMCD_YIELD_MAX];
 	int nyield;
+	/* its connections' buffer bytes (capacity, in and out): written by
+	 * this worker alone (struct buf.acct) */
+	size_t bufmem;
 };
+
+/* -o read_buf_mem_limit: a worker's share, bytes (0: no limit) */
+static size_t bufmem_limit;
+/* A drained buffer above this goes back: PLMCD_BUF_KEEP, or every one
+ * under -o read_buf_mem_limit (memcached gives an idle connection's read
+ * buffer back too), so only connections with work queued hold their
+ * worker's share */
+static size_t buf_keep = PLMCD_BUF_KEEP;
+
+/*
+ * Whether @wk's connections hold more buffer bytes than their share of
+ * -o read_buf_mem_limit. The connection whose buffer just grew past it
+ * is closed (counted in read_buf_oom or response_obj_oom), as memcached
+ * closes one that finds no read buffer, or that overflows its replies;
+ * its buffers go back with it.
+ */
+static int bufmem_over(const struct worker *wk)
+{
+	return bufmem_limit && wk->bufmem > bufmem_limit;
+}
 
 #define PLMCD_MAX_LISTEN 9 /* -l: 8 addresses, and -s */
 static int listen_fds[PLMCD_MAX_LISTEN], nlisten;
@@ -381,6 +404,7 @@ static void conn_accept(int *lp)
 		return;
 	}
 	c->fd = fd;
+	c->in.acct = c->out.acct = &wk->bufmem; /* grown by its owner only */
 	if (tls && tls_conn_new(c)) {
 		free(c);
 		close(fd);
@@ -432,7 +456,7 @@ static int conn_flush(int ep, struct conn *c)
 	}
 	/* all sent (TLS holds no partial write of it): a big reply's
 	 * buffer goes back rather than sit with an idle connection */
-	if (c->out.len == 0 && c->out.cap > PLMCD_BUF_KEEP)
+	if (c->out.len == 0 && c->out.cap > buf_keep)
 		buf_free(&c->out);
 	/* TLS may want the socket writable to go on with a handshake
 	 * even when nothing of ours is queued */
@@ -446,6 +470,7 @@ static int conn_flush(int ep, struct conn *c)
 /* Run what is buffered; a connection that yields (-R) waits its turn. */
 static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
+	size_t out_cap = c->out.cap;
 	int rc;
 
 	c->busy = 1;
@@ -454,6 +479,14 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 
 	if (rc < 0 || c->out.len > PLMCD_OUT_MAX)
 		return -1; /* one command's replies past all bounds */
+	if (c->out.cap > out_cap && bufmem_over(wk)) {
+		/* its replies took the worker past -o read_buf_mem_limit:
+		 * dropped with their memory, and the connection closes */
+		__atomic_add_fetch(&g_server.response_obj_oom, 1,
+				   __ATOMIC_RELAXED);
+		buf_free(&c->out);
+		return -1;
+	}
 	if (rc > 0) {
 		if (c->yielded)
 			return 0;
@@ -473,10 +506,17 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 static int conn_read(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
 	for (;;) {
+		size_t in_cap = c->in.cap;
 		ssize_t r;
 
 		if (buf_reserve(&c->in, 16384))
 			return -1;
+		if (c->in.cap > in_cap && bufmem_over(wk)) {
+			__atomic_add_fetch(&g_server.read_buf_oom, 1,
+					   __ATOMIC_RELAXED);
+			c->closing = 1;
+			return -1;
+		}
 		r = conn_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -490,6 +530,10 @@ static int conn_read(struct worker *wk, struct conn *c, struct worker_ctx *w)
 		c->last = now_sec();
 		if (conn_input(wk, c, w) < 0)
 			c->closing = 1;
+		/* all parsed: a big command's buffer goes back, as memcached
+		 * gives its read buffer back between commands */
+		if (c->in.len == 0 && c->in.cap > buf_keep)
+			buf_free(&c->in);
 		/* a short read drained the socket; TLS may still hold
 		 * decrypted bytes that no epoll event would announce */
 		if (c->closing || c->yielded || c->throttled ||
@@ -991,6 +1035,13 @@ int main(int argc, char **argv)
 	g_server.threads = g_opt.threads;
 	g_server.maxconns = g_opt.maxconns;
 	g_server.tcpport = g_opt.port;
+	if (g_opt.read_buf_mem_limit) { /* memcached's floor: one 16 KiB read */
+		bufmem_limit = (g_opt.read_buf_mem_limit << 20) /
+			       (size_t)g_opt.threads;
+		if (bufmem_limit < 16384)
+			bufmem_limit = 16384;
+		buf_keep = 0;
+	}
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
 	g_server.conns = conns_report;
 	g_server.bufs = bufs_report;

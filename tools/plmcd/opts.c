@@ -190,7 +190,7 @@ static const char *const o_internal[] = {
 	"worker_logbuf_size", "slab_sizes", "slab_chunk_max", "track_sizes",
 	"no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
-	"read_buf_mem_limit", "slab_automove_ratio", "slab_automove_window",
+	"slab_automove_ratio", "slab_automove_window",
 	"slab_automove_freeratio", "sock_cookie_id", NULL,
 };
 
@@ -306,6 +306,13 @@ static void ext_option(char *o)
 		 * commands' switch (dump.c); the store reclaims on its own
 		 * either way */
 		crawler_on = o[0] == 'l';
+	} else if (!strcmp(o, "read_buf_mem_limit") && val) {
+		/* MiB of connection buffers, split between the workers */
+		long mb = parse_long(val, "-o read_buf_mem_limit");
+
+		if (mb < 0 || mb > 1 << 20)
+			die("%s: 0 to 1048576 MiB", "-o read_buf_mem_limit");
+		g_opt.read_buf_mem_limit = (unsigned long)mb;
 	} else if (!strcmp(o, "watcher_logbuf_size") && val) {
 		/* KiB of log lines a watcher may leave unread (watch.c) */
 		long kb = parse_long(val, "-o watcher_logbuf_size");

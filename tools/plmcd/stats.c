@@ -52,13 +52,13 @@ static void stats_buffers(struct buf *b)
 
 	if (g_server.bufs)
 		g_server.bufs(&sb);
-	STAT_U(b, "response_obj_oom", 0); /* a failed malloc closes instead */
+	STAT_U(b, "response_obj_oom", g_server.response_obj_oom);
 	STAT_U(b, "response_obj_count", sb.out_count);
 	STAT_U(b, "response_obj_bytes", sb.out_bytes);
 	STAT_U(b, "read_buf_count", sb.in_count);
 	STAT_U(b, "read_buf_bytes", sb.in_bytes);
 	STAT_U(b, "read_buf_bytes_free", sb.in_free);
-	STAT_U(b, "read_buf_oom", 0);
+	STAT_U(b, "read_buf_oom", g_server.read_buf_oom);
 	/* descriptors kept beyond -c: listeners, epolls, the store */
 	STAT_U(b, "reserved_fds", 64 + g_server.threads);
 }
@@ -236,6 +236,9 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
 	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
+	/* bytes, as memcached shows it */
+	STAT_U(b, "read_buf_mem_limit",
+	       (uint64_t)g_opt.read_buf_mem_limit << 20);
 	tls_settings(b);
 	STAT_S(b, "plmc_eviction", "clock");
 }

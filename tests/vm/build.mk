@@ -15,14 +15,22 @@ ATK_PROGS := $(patsubst tests/attacks/%.c,$(B)/vm/%,$(ATK_SRCS))
 # run on the real module: every command, the settings, 4x2 stress, the
 # meta op (its one-winner races through the real gate), page moves, the
 # item walk (lock-free reads and reclaim through the real gate), the
-# table's growth (its small scale: STRESS_OPS is set there).
+# table's growth (its small scale: STRESS_OPS is set there), processes
+# and threads sharing a store (with exit_is_a_detach: the module counts
+# no death for a normal exit, and one for _exit).
 VM_UNITS := $(patsubst %,$(B)/vm/ut_%,test_cmds test_settings test_stress \
-	      test_limits test_evict test_meta test_move test_walk test_table)
+	      test_limits test_evict test_meta test_move test_walk test_table \
+	      test_procs)
 # The libraries atk_dlopen loads after attach (tests/attacks/xlib.c): no
 # libc, no dependencies, so the static test program can dlopen them.
 XLIBS := $(patsubst %,$(B)/vm/xlib_%.so,clean wrpkru xrstor)
+# The one dynamically linked attack program (tests/attacks/lazy/): lazy
+# binding through ld.so's XRSTOR after attach (SECURITY.md hole 11). It
+# runs against the host's ld.so and libc, which scripts/vm-test.sh copies
+# into the test host's root ($(B)/vm/lazytree), and /vm/xlib_lazy.so.
+LAZY_PROGS := $(B)/vm/atk_lazy $(B)/vm/xlib_lazy.so
 VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(VM_UNITS) $(B)/vm/plmc-demo \
-	    $(B)/vm/crash_driver $(XLIBS)
+	    $(B)/vm/crash_driver $(XLIBS) $(LAZY_PROGS)
 VM_CFLAGS := $(CFLAGS_USER) -static
 VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
 	   $(wildcard include/*.h include/plmc/*.h)
@@ -36,7 +44,8 @@ $(VM_TESTS): $(B)/vm/%: tests/vm/%.c $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 
-$(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h $(VM_DEPS)
+$(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h \
+		tests/attacks/park.h $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 
@@ -44,6 +53,18 @@ $(XLIBS): $(B)/vm/xlib_%.so: tests/attacks/xlib.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -nostdlib -O2 -Wall -Werror \
 		-DXLIB_$(shell echo $* | tr a-z A-Z) -o $@ $<
+
+$(B)/vm/xlib_lazy.so: tests/attacks/lazy/lazylib.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -nostdlib -O2 -mavx -Wall -Werror \
+		-Wl,-soname,xlib_lazy.so -o $@ $<
+
+# -z lazy: each first call goes through the resolver (not bound at load).
+$(B)/vm/atk_lazy: tests/attacks/lazy/atk_lazy.c tests/attacks/attacks.h \
+		$(B)/vm/xlib_lazy.so $(VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_USER) -mavx -Wl,-z,lazy -Wl,-rpath,/vm -o $@ $< \
+		$(B)/vm/xlib_lazy.so $(B)/libpl.a -lpthread
 
 $(VM_UNITS): $(B)/vm/ut_%: tests/unit/%.c tests/unit/util.h $(VM_DEPS)
 	@mkdir -p $(dir $@)

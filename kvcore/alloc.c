@@ -13,8 +13,8 @@
  * class has its own lock; no other lock is held while taking it.
  *
  * Each class keeps its pages on a list (newest first, linked through
- * geo.pnext, one u32 per page after the bucket array) for the CLOCK
- * hand of evict.c.
+ * geo.pnext, one u32 per page after the bucket array); the CLOCK hand of
+ * evict.c walks it from the oldest page up (kv_clock_next).
  *
  * Crash: every change is a redo transaction (tx.c) that also records
  * what the slot now owns (ks->chunk, ks->spare), so a death leaks
@@ -228,6 +228,7 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 {
 	u64 sz = kv_class_size(k), p = cl->free, pg;
 
+	c->carved = !p;
 	if (p) {
 		kv_tx_set(t, &cl->free, *(u64 *)p);
 		kv_tx_set(t, &cl->nfree, cl->nfree - 1);
@@ -323,11 +324,39 @@ static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 }
 
 /*
- * Move class @cls's CLOCK hand one chunk on, over its pages in list
- * order, wrapping around. Chunks past a page's carve point are zero
- * (pages come zeroed: fresh, or zeroed by the move that freed them), so
- * they read as unlinked. Return: the chunk the hand was on, or 0 if the
- * class has no page.
+ * The page next newer than page @pg (index + 1) on @cl's list (newest
+ * first): the one that links to it, 0 at the head; with @pg = 0, the
+ * tail (the oldest). A walk from the head, bounded by the store's pages
+ * (a broken list cannot hold us): the hand takes it once per page it
+ * leaves, so it costs npages / chunks-per-page loads per chunk visited.
+ * Context: @cl's lock held.
+ */
+static u64 kv_page_newer(struct kv_ctx *c, const struct kv_class *cl, u64 pg)
+{
+	u64 n = cl->pages, left = c->geo.npages;
+
+	if (n == pg)
+		return 0;
+	while (n && n <= c->geo.npages && left--) {
+		u64 nx = c->geo.pnext[n - 1];
+
+		if (nx == pg)
+			return n;
+		n = nx;
+	}
+	return 0;
+}
+
+/*
+ * Move class @cls's CLOCK hand one chunk on: over its pages from the
+ * oldest to the newest (the list's tail to its head), each in carve
+ * order, then from the oldest again. So after a pass has cleared the
+ * reference bits, the hand evicts in the order the chunks were first
+ * filled: memcached's LRU order for a class filled once (t/lru.t), where
+ * walking the list from its head took the newest item first. Chunks past
+ * a page's carve point are zero (pages come zeroed: fresh, or zeroed by
+ * the move that freed them), so they read as unlinked. Return: the chunk
+ * the hand was on, or 0 if the class has no page.
  */
 u64 kv_clock_next(struct kv_ctx *c, int cls)
 {
@@ -335,13 +364,13 @@ u64 kv_clock_next(struct kv_ctx *c, int cls)
 	u64 sz = kv_class_size(cls), p, pg, end, h;
 
 	kv_lock(c, &cl->lock);
-	p = cl->hand ? cl->hand : kv_page_addr(c, cl->pages);
+	p = cl->hand ? cl->hand : kv_page_addr(c, kv_page_newer(c, cl, 0));
 	if (p) {
 		pg = (p - c->geo.pages) / KV_PAGE_SIZE;
 		end = c->geo.pages + (pg + 1) * KV_PAGE_SIZE;
 		h = p + sz;
-		if (h + sz > end) /* next page, or 0: from the top */
-			h = kv_page_addr(c, c->geo.pnext[pg]);
+		if (h + sz > end) /* the next newer page, or 0: the oldest */
+			h = kv_page_addr(c, kv_page_newer(c, cl, pg + 1));
 		__atomic_store_n(&cl->hand, h, __ATOMIC_RELAXED);
 	}
 	kv_crash(c, PLMC_CRASH_EVICT); /* one store: nothing to log */

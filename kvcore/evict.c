@@ -4,10 +4,11 @@
  *
  * When a class has no free chunk and no page is left, the writer evicts
  * from that class. The hand (alloc.c) walks the class's chunks in page
- * order. A chunk that is not linked is skipped; a live linked one with
- * its reference bit set (set at link, and by readers on a hit, only when
- * clear) loses the bit and is skipped (second chance: a new item is not
- * the next victim just because the hand is near); otherwise (expired,
+ * order, oldest page first. A chunk that is not linked is skipped; a
+ * live linked one with its reference bit set (set at link, and by
+ * readers on a hit, only when clear) loses the bit and is skipped
+ * (second chance: a new item is not the next victim just because the
+ * hand is near); otherwise (expired,
  * flushed, or not referenced since the last pass) it is unlinked through
  * the ordinary write path (kv_wr_*) and retired, then kv_reclaim frees it
  * once no other slot can still read it.
@@ -139,8 +140,10 @@ int kv_evict(struct kv_ctx *c, int cls)
 					   __ATOMIC_RELAXED);
 			continue;
 		}
-		if (kv_evict_item(c, it, cls, 0))
+		if (kv_evict_item(c, it, cls, 0)) {
+			c->evicted = (u64)it;
 			return 1;
+		}
 	}
 	return 0;
 }
@@ -236,11 +239,15 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 	void *p = k >= 0 ? kv_reuse(c, k) : 0;
 
 	if (p) { /* a chunk of this slot's own retired list */
+		c->carved = 0;
 		*cls = k;
 		return p;
 	}
+	c->evicted = 0;
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
+		if (p && (u64)p == c->evicted)
+			c->carved = 1; /* just behind the hand */
 		if (p || k < 0)
 			return p;
 		if (kv_reclaim(c, 1))
@@ -264,6 +271,8 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 			kv_relax();
 	}
 	p = kv_alloc(c, size, cls);
+	if (p && (u64)p == c->evicted)
+		c->carved = 1;
 	/* AGAIN: memory waits on another call (retired items, or a page
 	 * move held by readers): libpl yields and retries. */
 	*err = c->ks->rhead || m < 0 ? PLMC_E_AGAIN : PLMC_E_NOMEM;

@@ -525,6 +525,10 @@ struct kv_ctx {
 			 * every key it names is this tenant's. Beside
 			 * reused: both zeroed by one store */
 	u32 tadmin;	/* the caller is the store's owner or root */
+	u32 carved;	/* the chunk kv_alloc_evict last gave lies at the
+			 * end of the CLOCK hand's route: carved fresh, or
+			 * the one the hand just evicted (evict.c) */
+	u64 evicted;	/* the chunk this call's kv_evict last unlinked */
 	struct kv_geo geo;
 };
 
@@ -855,7 +859,11 @@ static inline int kv_item_live(const struct kv_ctx *c,
 /*
  * A reader's shared writes (fetched + CLOCK reference, last access), only
  * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
- * item's line is not written on every hit.
+ * item's line is not written on every hit. A hit on the item linked last
+ * in the store (nothing linked since) sets no reference: in LRU order it
+ * is already the newest, so the hit moves nothing (memcached does not
+ * bump an item touched that recently either; t/lru.t evicts such an item
+ * first). The extra load of cas_seq is on the rare path only.
  */
 static inline __attribute__((always_inline)) void
 kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
@@ -863,8 +871,14 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 	const u8 b = KV_IT_FETCHED | KV_IT_REF;
 	u32 now = (u32)c->now;
 
-	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
-		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
+	if (KV_UNLIKELY((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) !=
+			b))
+		__atomic_fetch_or(&it->iflags,
+				  it->cas == __atomic_load_n(&kv_area()->cas_seq,
+							     __ATOMIC_RELAXED)
+					  ? KV_IT_FETCHED
+					  : b,
+				  __ATOMIC_RELAXED);
 	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
 	    KV_ATIME_STEP)
 		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);

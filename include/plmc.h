@@ -203,6 +203,38 @@ struct plmc_walk_item {
 	char key[256];    /* klen bytes, NUL after them */
 };
 
+/*
+ * plmc_evictions(): the items the store evicted lately, for memcached's
+ * "watch evictions". The store writes a line of a small ring for each
+ * live item its calls evict, but only while someone reads it: each read
+ * keeps the log on for @keep more seconds (at most 3600), and with
+ * nobody reading it turns itself off, so the eviction path pays one
+ * load and a branch. Lossy, as memcached's logger: lines overwritten
+ * before they are read, or being written at the read, count in
+ * .skipped. A caller sees only its own tenant's keys. Start with
+ * cursor 0 (from now on) and pass .next after each call.
+ */
+#define PLMC_EVLOG_MAX 16 /* lines per call */
+
+struct plmc_evict_ent {
+	int64_t ttl;      /* seconds it had left; -1 = no expiry */
+	uint32_t la;      /* seconds since its last access */
+	uint32_t clsid;   /* memcached numbering: 1 = smallest */
+	uint32_t size;    /* value bytes */
+	uint8_t klen;
+	uint8_t fetched;  /* read since it was stored */
+	uint8_t pad[2];
+	char key[256];    /* klen bytes, NUL after them */
+};
+
+struct plmc_evlog {
+	uint64_t next;    /* the cursor to pass next */
+	uint64_t skipped; /* lines lost since the cursor passed */
+	uint32_t n;       /* lines in ent[] */
+	uint32_t pad;
+	struct plmc_evict_ent ent[PLMC_EVLOG_MAX];
+};
+
 struct plmc_walk {
 	uint64_t next;       /* the cursor to pass next */
 	uint64_t next_after; /* ... and the CAS to go on after */
@@ -378,6 +410,9 @@ int plmc_stats_reset(void);
  * PLMC_E_INVAL (a class that does not exist, a cursor past the table). */
 int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 	      struct plmc_walk *w);
+/* The evictions since @cursor (struct plmc_evlog, above); keeps the log
+ * on for @keep seconds more. PLMC_OK, PLMC_E_INVAL (keep over 3600). */
+int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log);
 int plmc_nop(void);
 
 /* memcached's storage commands. add: PLMC_NOT_STORED if the key exists;

@@ -662,6 +662,8 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_walk(c, r);
 	case PLMC_OP_TENANT:
 		return kv_op_tenant(c, r);
+	case PLMC_OP_EVLOG:
+		return kv_op_evlog(c, r);
 	}
 	return PLMC_E_BADOP;
 }

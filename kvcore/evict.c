@@ -62,6 +62,7 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 	else if (done && w.state == KV_LIVE) {
 		struct kv_class *cl = kv_cls(cls);
 
+		kv_evlog(c, it);
 		kv_add(&c->st->evictions, 1);
 		kv_cls_add(cls, &cl->evicted, 1);
 		if (it->exptime)

@@ -224,6 +224,31 @@ struct kv_tdesc {
  * array, then by the 1 MiB pages (from the first 1 MiB boundary of the
  * store after the table).
  */
+/*
+ * One line of the eviction log (evlog.c): what memcached's logger keeps
+ * of an evicted item. seq: the line's number, KV_EV_BUSY while a writer
+ * fills it, 0 = never written.
+ */
+#define KV_EVLOG_N  32 /* lines in the ring */
+#define KV_EV_BUSY  (~0ULL)
+#define KV_EVLOG_MAXKEEP 3600 /* seconds one read keeps the log on */
+
+struct kv_event {
+	u64 seq;
+	u32 exptime; /* the item's, absolute store seconds, 0 = never */
+	u32 atime;   /* its last access */
+	u32 at;      /* store seconds of the eviction */
+	u32 vlen;
+	u8 klen;
+	u8 cls;
+	u8 fetched;
+	u8 tenant;   /* only the same tenant reads the line */
+	char key[KV_KEY_MAX];
+	u8 pad[2];
+};
+
+_Static_assert(sizeof(struct kv_event) == 280, "kv_event: 280 bytes");
+
 struct kv_area {
 	u64 epoch; /* global reclamation epoch; see epoch.c */
 	u64 pad0[7];
@@ -329,6 +354,15 @@ struct kv_area {
 		u64 tcache;
 		u64 tas;
 	} tslot[PLMC_MAX_SLOTS];
+	/*
+	 * The eviction log (evlog.c, memcached's "watch evictions"): lines
+	 * are written while now < evlog_until, which each read moves on
+	 * (never back); evlog_seq numbers them (locked adds). Outside the
+	 * redo log: a death leaves at most one line lost.
+	 */
+	u64 evlog_until;
+	u64 evlog_seq;
+	struct kv_event evlog[KV_EVLOG_N];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -978,6 +1012,19 @@ void kv_as_exit(struct kv_ctx *c, const struct kv_as *s);
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r);
+
+/* evlog.c: the eviction log */
+void kv_evlog_put(const struct kv_ctx *c, const struct kv_item *it);
+long kv_op_evlog(struct kv_ctx *c, const struct plmc_req *r);
+
+/* Log @it's eviction if someone reads the log: one load and a branch
+ * on the eviction path otherwise. */
+static inline void kv_evlog(const struct kv_ctx *c, const struct kv_item *it)
+{
+	if (KV_UNLIKELY(c->now < __atomic_load_n(&kv_area()->evlog_until,
+						 __ATOMIC_RELAXED)))
+		kv_evlog_put(c, it);
+}
 
 /* dispatch.c */
 int kv_user_ok(u64 p, u64 len);

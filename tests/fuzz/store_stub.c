@@ -379,6 +379,16 @@ int plmc_slabs_automove(int mode)
 	return -EOPNOTSUPP;
 }
 
+/* The stub evicts nothing: an empty log. */
+int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
+{
+	if (!log || keep > 3600)
+		return PLMC_E_INVAL;
+	memset(log, 0, offsetof(struct plmc_evlog, ent));
+	log->next = cursor ? cursor : 1;
+	return PLMC_OK;
+}
+
 /* Two steps of half the slots each, so the callers' loops run; class 1. */
 int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 	      struct plmc_walk *w)

@@ -560,7 +560,7 @@ static void *worker_main(void *arg)
 		int n = epoll_wait(wk->ep, evs, 64,
 				   wk->nyield		? 0
 				   : g_opt.idle_timeout ? 200
-							: -1);
+							: watch_tick_ms());
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -577,6 +577,7 @@ static void *worker_main(void *arg)
 			run_yielded(wk, &w);
 		if (g_opt.idle_timeout)
 			idle_sweep(wk);
+		watch_evictions(); /* nothing unless they are watched */
 		if (reload_auth && wk == &workers[0]) {
 			reload_auth = 0;
 			auth_reload();

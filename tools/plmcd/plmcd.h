@@ -270,6 +270,7 @@ void dump_drop(struct conn *c);
 #define WATCH_MUTATIONS	 2u
 #define WATCH_CONNEVENTS 4u
 #define WATCH_OTHER	 8u /* streams plmcd has nothing for */
+#define WATCH_EVICTIONS	 16u
 extern size_t watch_bufsize;
 int watch_wanted(unsigned flag);
 void watch_log(unsigned flag, const char *fmt, ...)
@@ -281,6 +282,8 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 void watch_item_store(const struct conn *c, const char *key, size_t klen,
 		      int rc, const char *cmd, int64_t exptime, size_t vlen);
 void watch_conn(const struct conn *c, const char *reason);
+void watch_evictions(void);
+int watch_tick_ms(void);
 int watch_command(struct conn *c, struct cmd *k);
 void watch_drop(struct conn *c);
 

@@ -542,6 +542,15 @@ int plmc_slabs_reassign(int src, int dst);
  * tenant's call, or the owner's while it acts for a tenant). */
 int plmc_slabs_automove(int mode);
 
+/* memcached's background page mover (its LRU maintainer and automove
+ * threads), one step, for a client with idle time (plmcd: once a
+ * second): finishes page moves in progress and, while automove is on
+ * and the store has no untouched page, gives classes' spare pages (more
+ * than two pages' worth of free chunks, or an oldest page of dead
+ * items) to the global pool, at most @max (1..64) pages. Return: pages
+ * moved (>= 0), PLMC_E_INVAL, PLMC_E_PERM (a tenant's call). */
+int plmc_slabs_maintain(unsigned max);
+
 /*
  * Tenants (docs/tenants.md). In a store created with .tenants, every
  * call runs for a tenant the store picks itself: the caller's uid (the

@@ -217,6 +217,25 @@ static int kv_page_take(struct kv_ctx *c)
 }
 
 /*
+ * Log, into @t, this slot's spare page becoming @cl's newest (the head
+ * of its page list), carved from @carve on. Only when the old carve page
+ * has no room for one more chunk, so every older page is fully carved
+ * (check.c counts on it). Context: @cl's lock held.
+ */
+static void kv_page_link(struct kv_ctx *c, struct kv_class *cl,
+			 struct kv_tx *t, u64 carve)
+{
+	u64 p = c->ks->spare, pg = (p - c->geo.pages) / KV_PAGE_SIZE;
+
+	kv_tx_set32(t, &c->geo.pnext[pg], (u32)cl->pages);
+	kv_tx_set(t, &cl->pages, pg + 1);
+	kv_tx_set(t, &cl->npages, cl->npages + 1);
+	kv_tx_set(t, &cl->carve, carve);
+	kv_tx_set(t, &cl->carve_end, p + KV_PAGE_SIZE);
+	kv_tx_set(t, &c->ks->spare, 0);
+}
+
+/*
  * Log the take of one chunk of class @k into @t: from the free list,
  * else from the carve page, else from this slot's spare page (which
  * becomes the class's newest page; the old carve page has no room for
@@ -226,7 +245,7 @@ static int kv_page_take(struct kv_ctx *c)
 static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 			 struct kv_tx *t)
 {
-	u64 sz = kv_class_size(k), p = cl->free, pg;
+	u64 sz = kv_class_size(k), p = cl->free;
 
 	c->carved = !p;
 	if (p) {
@@ -242,14 +261,7 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 	p = c->ks->spare;
 	if (!p)
 		return 0;
-	pg = (p - c->geo.pages) / KV_PAGE_SIZE;
-	/* Newest first on the class's page list (the CLOCK walks it). */
-	kv_tx_set32(t, &c->geo.pnext[pg], (u32)cl->pages);
-	kv_tx_set(t, &cl->pages, pg + 1);
-	kv_tx_set(t, &cl->npages, cl->npages + 1);
-	kv_tx_set(t, &cl->carve, p + sz);
-	kv_tx_set(t, &cl->carve_end, p + KV_PAGE_SIZE);
-	kv_tx_set(t, &c->ks->spare, 0);
+	kv_page_link(c, cl, t, p + sz);
 	return p;
 }
 
@@ -294,6 +306,35 @@ void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page)
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 {
 	return kv_alloc_in(c, size, cls, 1);
+}
+
+/*
+ * memcached's "slabs reassign SRC DST" hands the page to DST: a free page
+ * (the pool's first: the one a move just put there) becomes class @k's
+ * newest, uncarved, if @k's carve page is full; else @k has room and
+ * the page stays in the pool. One transaction, as a chunk take that
+ * needs a page (the same crash point). Return: 1 if given.
+ * Context: no lock held, this slot has no spare.
+ */
+int kv_page_give(struct kv_ctx *c, int k)
+{
+	struct kv_class *cl = kv_cls(k);
+	u64 sz = kv_class_size(k);
+	struct kv_tx t;
+	int done = 0;
+
+	if (!sz || !kv_page_take(c))
+		return 0;
+	kv_lock(c, &cl->lock);
+	if (!cl->carve || sz > cl->carve_end - cl->carve) {
+		kv_tx_init(&t, c->ks);
+		kv_page_link(c, cl, &t, c->ks->spare);
+		kv_tx_commit(c, &t, PLMC_CRASH_ALLOC_TX);
+		done = 1;
+	}
+	kv_unlock(c, &cl->lock);
+	kv_pool_put(c); /* not given: back to the pool */
+	return done;
 }
 
 /*

@@ -439,7 +439,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
+/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode.
+ * MAINTAIN: vlen = the most pages to move (1..64). */
 static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
@@ -450,6 +451,10 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
+	if (op == PLMC_OP_MAINTAIN)
+		return r->exptime || r->vlen < 1 || r->vlen > 64
+			       ? PLMC_E_INVAL
+			       : kv_maintain(c, r->vlen);
 	if (r->exptime || r->vlen > 2)
 		return PLMC_E_INVAL;
 	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
@@ -657,6 +662,7 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_meta(c, r);
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
+	case PLMC_OP_MAINTAIN:
 		return kv_op_slabs(c, op, r);
 	case PLMC_OP_WALK:
 		return kv_op_walk(c, r);

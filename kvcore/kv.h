@@ -94,7 +94,8 @@ struct kv_class {
 	u64 last_take; /* store seconds of the last chunk taken (automove) */
 	u64 mv_tried;  /* store seconds of automove's last dead-page look */
 	u64 mv_poll;   /* store seconds of the last walk of mv's page */
-	u64 pad[1];
+	u64 mv_dst;    /* where mv's page goes: class index + 1, 0 = the
+			* pool (slabs reassign's DST); a hint, relaxed */
 };
 
 _Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
@@ -707,7 +708,9 @@ int kv_move_for(struct kv_ctx *c, int cls, int starved);
 u64 kv_move_running(void);
 void kv_move_poll(struct kv_ctx *c);
 long kv_reassign(struct kv_ctx *c, s64 src, u64 dst);
+long kv_maintain(struct kv_ctx *c, u64 max);
 void kv_pool_put(struct kv_ctx *c);
+int kv_page_give(struct kv_ctx *c, int k);
 int kv_automove(void);
 
 /* evict.c */

@@ -341,9 +341,13 @@ take:
 	}
 	kv_unlock(c, &cl->lock);
 	if (done) {
+		u64 dst = __atomic_exchange_n(&cl->mv_dst, 0, __ATOMIC_RELAXED);
+
 		kv_pool_put(c);
 		kv_mv_count(&kv_area()->slabs_moved);
 		__atomic_sub_fetch(&kv_area()->mv_running, 1, __ATOMIC_RELAXED);
+		if (dst && dst <= kv_area()->ncls) /* slabs reassign's DST */
+			kv_page_give(c, (int)dst - 1);
 	}
 	return done;
 }
@@ -640,8 +644,11 @@ u64 kv_move_running(void)
 /*
  * memcached's "slabs reassign SRC DST": classes in memcached's numbering
  * (1 = the smallest), SRC -1 = any, DST 0 = the global pool. The page
- * always goes through the pool, where the next class that runs out (DST,
- * when it is the one storing) takes it.
+ * goes through the pool; with a DST, whoever finishes the move hands it
+ * on to DST (kv_page_give) when DST's carve page is full, as memcached
+ * gives it to DST directly (a DST with room leaves it in the pool, where
+ * the next class that runs out takes it). mv_dst is a hint outside the
+ * redo log: a death before the move ends leaves the page in the pool.
  * Return: PLMC_REASSIGN_*. Context: no lock held.
  */
 long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
@@ -659,7 +666,69 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 	if (s < 0)
 		return PLMC_REASSIGN_NOSPARE;
 	rc = kv_move_start(c, s, 2);
-	if (rc == PLMC_REASSIGN_OK)
+	if (rc == PLMC_REASSIGN_OK) {
+		__atomic_store_n(&kv_cls(s)->mv_dst, dst, __ATOMIC_RELAXED);
 		kv_move_step(c, s);
+	}
 	return rc;
+}
+
+/*
+ * Class @k's page to give back now (memcached's background mover): the
+ * class has more than two pages' worth of free chunks and two pages or
+ * more (its oldest page's live items are rescued into them), or its
+ * oldest page holds no live item (expired, flushed: a move that evicts
+ * nobody). Read without locks: a hint.
+ */
+static int kv_maintain_wants(struct kv_ctx *c, int k)
+{
+	struct kv_class *cl = kv_cls(k);
+	u64 n = __atomic_load_n(&cl->npages, __ATOMIC_RELAXED);
+
+	if (!n || __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+		return 0;
+	if (n >= 2 && kv_move_spare((u64)k))
+		return 2;
+	return kv_move_page_dead(c, k) ? 1 : 0;
+}
+
+/*
+ * memcached's LRU maintainer and automove threads, one call's worth, for
+ * a client with idle time to give (plmcd calls it once a second): step
+ * running moves, then give pages back to the pool, as memcached's
+ * automove does whether or not memory ran out: a class's oldest page
+ * when the class has pages' worth of free chunks to spare, or when that
+ * page holds only dead items; at most @max pages a call. The writers' own giveback
+ * (kv_move_giveback) waits for an empty pool and moves a page only when
+ * someone stores; this one fills the pool ahead of need, so memory that
+ * deletes, expiry or flush_all freed is there for any class at once.
+ * In automove mode 0 it only steps running moves.
+ * Return: the pages moved (>= 0). Context: no lock held.
+ */
+long kv_maintain(struct kv_ctx *c, u64 max)
+{
+	const struct kv_area *a = kv_area();
+	long moved = 0;
+	u64 i, rounds;
+
+	if (kv_move_steps(c) > 0)
+		moved++;
+	if (!kv_automove())
+		return moved;
+	for (rounds = 0; rounds < max && (u64)moved < max; rounds++) {
+		int any = 0;
+
+		for (i = 0; i < a->ncls && (u64)moved < max; i++) {
+			int w = kv_maintain_wants(c, (int)i);
+
+			if (!w || kv_move_start(c, (int)i, (u64)w) !=
+					  PLMC_REASSIGN_OK)
+				continue;
+			any = 1;
+			moved += kv_move_step(c, (int)i) > 0;
+		}
+		if (!any)
+			break;
+	}
+	return moved;
 }

@@ -494,6 +494,13 @@ const char *plmc_crash_name(int point)
 	return n[point];
 }
 
+int plmc_slabs_maintain(unsigned max)
+{
+	struct plmc_req r = { .vlen = max };
+
+	return (int)pl_call(PLMC_OP_MAINTAIN, &r);
+}
+
 int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
 {
 	struct plmc_req r = {

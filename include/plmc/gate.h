@@ -60,6 +60,8 @@ enum plmc_op {
 	PLMC_OP_EVLOG = 29,    /* vlen = cursor, exptime = seconds to keep
 				* the eviction log on, out = struct
 				* plmc_evlog, buflen = its size */
+	PLMC_OP_MAINTAIN = 30, /* vlen = most pages to move (1..64):
+				* the background page mover's step */
 	PLMC_OP_COUNT
 };
 

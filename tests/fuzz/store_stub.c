@@ -379,6 +379,11 @@ int plmc_slabs_automove(int mode)
 	return -EOPNOTSUPP;
 }
 
+int plmc_slabs_maintain(unsigned max)
+{
+	return max < 1 || max > 64 ? PLMC_E_INVAL : 0;
+}
+
 /* The stub evicts nothing: an empty log. */
 int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
 {

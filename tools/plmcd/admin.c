@@ -3,12 +3,16 @@
  * plmcd/admin.c - memcached's operator commands: verbosity, shutdown,
  * cache_memlimit, slabs reassign|automove, debugtime (-o debug_time).
  * Word counts, replies and error strings follow memcached 1.6.18's
- * proto_text.c; noreply silences what it silences there.
+ * proto_text.c; noreply silences what it silences there. And the page
+ * mover's thread (memcached's LRU maintainer and automove threads).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "plmc.h"
 #include "plmcd.h"
@@ -240,4 +244,64 @@ int admin_run(struct conn *c, struct cmd *k)
 	else
 		return 1;
 	return 0;
+}
+
+/*
+ * The page mover's thread, with -o slab_reassign (memcached's default):
+ * once a second, plmc_slabs_maintain() finishes page moves and gives
+ * spare pages to the global pool (the store's own writers only do that
+ * when they run out), as memcached's background threads do. An ordinary
+ * client thread of the store: it takes a slot while it calls.
+ */
+static pthread_t mover_tid;
+static int mover_on;
+static pthread_mutex_t mover_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mover_cond = PTHREAD_COND_INITIALIZER;
+static int mover_stop;
+
+static void *mover_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&mover_lock);
+	while (!mover_stop) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec++;
+		pthread_cond_timedwait(&mover_cond, &mover_lock, &ts);
+		if (mover_stop)
+			break;
+		pthread_mutex_unlock(&mover_lock);
+		plmc_slabs_maintain(64);
+		pthread_mutex_lock(&mover_lock);
+	}
+	pthread_mutex_unlock(&mover_lock);
+	return NULL;
+}
+
+/* Return: 0 (a mover that cannot start is said and left out). */
+int mover_start(void)
+{
+	if (!g_opt.slab_reassign)
+		return 0;
+	if (pthread_create(&mover_tid, NULL, mover_main, NULL)) {
+		fprintf(stderr, "plmcd: no page mover thread: %s\n",
+			strerror(errno));
+		return 0;
+	}
+	mover_on = 1;
+	return 0;
+}
+
+/* Before the store is detached: its call must end first. */
+void mover_stop_join(void)
+{
+	if (!mover_on)
+		return;
+	pthread_mutex_lock(&mover_lock);
+	mover_stop = 1;
+	pthread_cond_signal(&mover_cond);
+	pthread_mutex_unlock(&mover_lock);
+	pthread_join(mover_tid, NULL);
+	mover_on = 0;
 }

@@ -339,6 +339,9 @@ static void conn_accept(int *lp)
 	ev.data.ptr = c;
 	conn_link(wk, c);
 	__atomic_add_fetch(&g_server.curr_connections, 1, __ATOMIC_RELAXED);
+	/* conn_new before the owner can see an event for it: once added,
+	 * its worker may read, close and free it before this line runs. */
+	watch_conn(c, NULL);
 	/* Linked before the owner can see an event for it (its close
 	 * unlinks). If the add fails the owner never sees it, and its idle
 	 * sweep passes over a connection accepted this instant, so closing
@@ -347,7 +350,6 @@ static void conn_accept(int *lp)
 		conn_close(wk, c);
 		return;
 	}
-	watch_conn(c, NULL);
 	if (g_opt.verbose)
 		fprintf(stderr, "<%d new client connection\n", fd);
 }
@@ -938,7 +940,7 @@ int main(int argc, char **argv)
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
 	g_server.conns = conns_report;
 	g_server.bufs = bufs_report;
-	if (start_workers(tid) < 0)
+	if (start_workers(tid) < 0 || mover_start() < 0)
 		goto out;
 	fprintf(stderr, "plmcd: serving %s store %s (backend %s)%s%s\n",
 		g_opt.store ? "shared" : "its own",
@@ -957,6 +959,7 @@ out:
 	if (pidfile_made)
 		unlink(g_opt.pidfile);
 	crawler_wait(10000); /* a crawl thread's call must end first */
+	mover_stop_join();
 	plmc_detach();
 	if (own_store[0])
 		plmc_destroy(own_store, 1, PLMC_USE_AUTO);

@@ -257,6 +257,9 @@ void detail_command(struct buf *b, const char *what);
 extern int crawler_on;
 int crawler_running(void);
 void crawler_wait(int ms);
+/* admin.c: the page mover's thread (-o slab_reassign) */
+int mover_start(void);
+void mover_stop_join(void);
 void crawler_command(struct conn *c, struct cmd *k);
 void dump_cachedump(struct conn *c, struct cmd *k);
 /* The next chunk of c->dump, once what went before has been sent (main.c

@@ -210,10 +210,19 @@ START_TEST(reassign)
 	ut_rc(plmc_slabs_reassign(1, 2), PLMC_REASSIGN_NOSPARE);
 	ut_rc(plmc_slabs_automove(3), PLMC_E_INVAL);
 	ut_rc(plmc_slabs_automove(-1), PLMC_E_INVAL);
+	/* To a class: the page is DST's (memcached: t/slabs_reassign.t). */
+	ck_assert_uint_eq(pages_of(1), 0);
 	ut_rc(plmc_slabs_reassign(id, 1), PLMC_REASSIGN_OK);
 	ck_assert_uint_eq(pages_of(id), p0 - 1);
+	ck_assert_uint_eq(pages_of(1), 1);
 	stats(&st);
 	ck_assert_uint_eq(st.slabs_moved, 1);
+	ck_assert_uint_eq(st.slab_global_page_pool, 0);
+	/* To the pool (DST 0), and a second page from the same class. */
+	ut_rc(plmc_slabs_reassign(id, 0), PLMC_REASSIGN_OK);
+	ck_assert_uint_eq(pages_of(id), p0 - 2);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 2);
 	ck_assert_uint_eq(st.slab_global_page_pool, 1);
 	ck_assert_uint_gt(st.slab_reassign_evictions_nomem, 0);
 	ck_assert_uint_eq(st.curr_items + st.slab_reassign_evictions_nomem,
@@ -340,6 +349,58 @@ START_TEST(giveback)
 }
 END_TEST
 
+/* The background mover's step (plmcd's thread): deletes leave a class
+ * pages of free chunks to spare, and with nobody storing they go to the
+ * pool, every live item rescued; after flush_all every page of dead
+ * items goes. Automove 0: nothing moves. */
+START_TEST(maintain)
+{
+	struct plmc_stats st;
+	uint64_t p0;
+	int i, n = 8000, id;
+	long m;
+
+	store(16);
+	for (i = 0; i < n; i++)
+		ut_rc(put("m", i, 1000, 0), PLMC_STORED);
+	stats(&st);
+	n = (int)st.curr_items; /* the last ones, if it evicted */
+	id = class_of(1000);
+	p0 = pages_of(id);
+	ck_assert_uint_ge(p0, 8);
+	for (i = 0; i < 8000; i++)
+		if (i % 4) {
+			char k[32];
+			int kl = snprintf(k, sizeof(k), "m:%d", i);
+
+			plmc_delete(k, (size_t)kl);
+		}
+	for (i = 0; i < 100; i++) /* the deleting slot frees its list */
+		plmc_nop();
+	ut_rc(plmc_slabs_maintain(0), PLMC_E_INVAL);
+	ut_rc(plmc_slabs_maintain(65), PLMC_E_INVAL);
+	ut_rc(plmc_slabs_automove(0), PLMC_OK);
+	ut_rc(plmc_slabs_maintain(64), 0);
+	ck_assert_uint_eq(pages_of(id), p0);
+	ut_rc(plmc_slabs_automove(1), PLMC_OK);
+	m = plmc_slabs_maintain(64);
+	ck_assert_int_ge(m, (long)p0 / 2);
+	stats(&st);
+	ck_assert_uint_eq(st.slab_global_page_pool, (uint64_t)m);
+	ck_assert_uint_eq(st.evictions + st.slab_reassign_evictions_nomem, 0);
+	ck_assert_uint_eq(pages_of(id), p0 - (uint64_t)m);
+	for (i = 8000 - n; i < 8000; i += 4)
+		ck_assert_msg(has("m", i, 1000), "m:%d lost", i);
+	check_clean();
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	m = plmc_slabs_maintain(64);
+	ck_assert_uint_eq(pages_of(id), 0);
+	stats(&st);
+	ck_assert_uint_eq(st.slab_global_page_pool, p0);
+	check_clean();
+}
+END_TEST
+
 /* ---- a death at each step of a move; the next call resumes it ---- */
 
 static void shift_work(void)
@@ -385,6 +446,37 @@ static void move_crash(int point)
 		ck_assert(has("p", i, shift[i % 3]));
 	check_clean();
 }
+
+/* A death in the hand-off of a reassigned page to its DST (its one
+ * transaction, at the chunk take's crash point): the page is DST's or
+ * the pool's, never lost, and the store checks clean. The class is full
+ * (no free chunk: no rescue takes a chunk first). */
+static int give_src;
+
+static void give_work(void)
+{
+	plmc_slabs_reassign(give_src, 1);
+}
+
+START_TEST(give_point)
+{
+	struct plmc_stats st;
+	uint64_t p0;
+	int i;
+
+	store(16);
+	for (i = 0; i < 3000; i++)
+		ut_rc(put("r", i, 1000, 0), PLMC_STORED);
+	give_src = class_of(1000);
+	p0 = pages_of(give_src);
+	ut_die_at(PLMC_CRASH_ALLOC_TX, give_work);
+	check_clean();
+	stats(&st);
+	ck_assert_uint_eq(pages_of(give_src), p0 - 1);
+	ck_assert_uint_eq(pages_of(1) + st.slab_global_page_pool, 1);
+	ck_assert_uint_eq(pages_of(1), 1); /* the redo record was whole */
+}
+END_TEST
 
 START_TEST(move_points)
 {
@@ -502,6 +594,8 @@ int main(void)
 	tcase_add_test(t, rescue);
 	tcase_add_test(t, dead_pages);
 	tcase_add_test(t, giveback);
+	tcase_add_test(t, maintain);
+	tcase_add_test(t, give_point);
 	tcase_add_loop_test(t, move_points, 0, 5);
 	tcase_add_test(t, shifting_stress);
 	suite_add_tcase(s, t);

@@ -110,9 +110,9 @@ int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
 /*
  * Evict one item of class @cls (expired ones first come as they come).
  * Context: no lock held; c->pin is not evicted.
- * Return: 1 if an item was unlinked (and retired), 0 if none found.
+ * Return: the chunk of the item unlinked (and retired), 0 if none found.
  */
-int kv_evict(struct kv_ctx *c, int cls)
+u64 kv_evict(struct kv_ctx *c, int cls)
 {
 	/* Two revolutions: one may only clear reference bits. */
 	u64 n, max = 2 * kv_class_chunks(cls) + 2;
@@ -141,10 +141,8 @@ int kv_evict(struct kv_ctx *c, int cls)
 					   __ATOMIC_RELAXED);
 			continue;
 		}
-		if (kv_evict_item(c, it, cls, 0)) {
-			c->evicted = (u64)it;
-			return 1;
-		}
+		if (kv_evict_item(c, it, cls, 0))
+			return (u64)it;
 	}
 	return 0;
 }
@@ -238,25 +236,27 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 {
 	int k = kv_class_of(size), n, m = 0;
 	void *p = k >= 0 ? kv_reuse(c, k) : 0;
+	u64 ev = 0; /* the chunk the hand evicted last: just behind it */
 
 	if (p) { /* a chunk of this slot's own retired list */
 		c->carved = 0;
 		*cls = k;
 		return p;
 	}
-	c->evicted = 0;
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
-		if (p && (u64)p == c->evicted)
-			c->carved = 1; /* just behind the hand */
-		if (p || k < 0)
+		if (p || k < 0) {
+			if (KV_UNLIKELY(ev) && (u64)p == ev)
+				c->carved = 1;
 			return p;
+		}
 		if (kv_reclaim(c, 1))
 			continue;
 		m = kv_move_for(c, k, 0); /* a page from another class? */
 		if (m > 0)
 			continue;
-		if (!kv_evict(c, k)) {
+		ev = kv_evict(c, k);
+		if (!ev) {
 			m = kv_move_for(c, k, 1);
 			if (m > 0)
 				continue;
@@ -272,7 +272,7 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 			kv_relax();
 	}
 	p = kv_alloc(c, size, cls);
-	if (p && (u64)p == c->evicted)
+	if (ev && (u64)p == ev)
 		c->carved = 1;
 	/* AGAIN: memory waits on another call (retired items, or a page
 	 * move held by readers): libpl yields and retries. */

@@ -563,7 +563,6 @@ struct kv_ctx {
 	u32 carved;	/* the chunk kv_alloc_evict last gave lies at the
 			 * end of the CLOCK hand's route: carved fresh, or
 			 * the one the hand just evicted (evict.c) */
-	u64 evicted;	/* the chunk this call's kv_evict last unlinked */
 	struct kv_geo geo;
 };
 
@@ -714,7 +713,7 @@ int kv_page_give(struct kv_ctx *c, int k);
 int kv_automove(void);
 
 /* evict.c */
-int kv_evict(struct kv_ctx *c, int cls);
+u64 kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);

@@ -252,27 +252,54 @@ int admin_run(struct conn *c, struct cmd *k)
  * spare pages to the global pool (the store's own writers only do that
  * when they run out), as memcached's background threads do. An ordinary
  * client thread of the store: it takes a slot while it calls.
+ *
+ * An idle plmcd does not wake: the thread sleeps without a timeout once
+ * a step moved nothing and no request came since the last one; a worker
+ * that serves a request pokes it (mover_poke: one relaxed load while the
+ * poke is pending, the lock only for the first poke of a second).
  */
 static pthread_t mover_tid;
 static int mover_on;
 static pthread_mutex_t mover_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t mover_cond = PTHREAD_COND_INITIALIZER;
 static int mover_stop;
+static int mover_poked; /* set under mover_lock, read relaxed */
+
+void mover_poke(void)
+{
+	if (!mover_on || __atomic_load_n(&mover_poked, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&mover_lock);
+	__atomic_store_n(&mover_poked, 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&mover_cond);
+	pthread_mutex_unlock(&mover_lock);
+}
 
 static void *mover_main(void *arg)
 {
+	int busy = 0;
+
 	(void)arg;
 	pthread_mutex_lock(&mover_lock);
 	while (!mover_stop) {
 		struct timespec ts;
 
+		if (!busy && !mover_poked) { /* idle: until a request */
+			pthread_cond_wait(&mover_cond, &mover_lock);
+			continue;
+		}
+		/* A step a second at most: pokes meanwhile do not hurry it. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec++;
-		pthread_cond_timedwait(&mover_cond, &mover_lock, &ts);
+		while (!mover_stop &&
+		       pthread_cond_timedwait(&mover_cond, &mover_lock, &ts) !=
+			       ETIMEDOUT)
+			;
 		if (mover_stop)
 			break;
+		__atomic_store_n(&mover_poked, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&mover_lock);
-		plmc_slabs_maintain(64);
+		busy = plmc_slabs_maintain(64) > 0;
 		pthread_mutex_lock(&mover_lock);
 	}
 	pthread_mutex_unlock(&mover_lock);

@@ -573,6 +573,8 @@ static void *worker_main(void *arg)
 			else
 				conn_event(wk, p, &w);
 		}
+		if (n > 0)
+			mover_poke(); /* a request: the page mover looks */
 		if (wk->nyield)
 			run_yielded(wk, &w);
 		if (g_opt.idle_timeout)

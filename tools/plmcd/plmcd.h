@@ -259,6 +259,7 @@ int crawler_running(void);
 void crawler_wait(int ms);
 /* admin.c: the page mover's thread (-o slab_reassign) */
 int mover_start(void);
+void mover_poke(void);
 void mover_stop_join(void);
 void crawler_command(struct conn *c, struct cmd *k);
 void dump_cachedump(struct conn *c, struct cmd *k);

@@ -745,8 +745,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	 * taken over from a dead owner, must not wait for more retires);
 	 * orphans (free slots' lists, epoch.c) every 64th call while the
 	 * hint says there are. */
-	if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
-	    KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
+	if (KV_UNLIKELY(kv_reclaim_heavy(c.ks)))
+		kv_reclaim(&c, 0); /* large chunks: bound the bytes held */
+	else if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
+		 KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
 		kv_reclaim_step(&c, !(c.ks->seq & 63));
 	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
 	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))

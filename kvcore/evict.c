@@ -225,6 +225,29 @@ static void kv_relax(void)
 }
 
 /*
+ * Nonzero if most of class @k's chunks are neither linked nor free: they
+ * are retired items (this call's reclaim already freed its own) on the
+ * lists of slots whose calls run now, and come back to the class when
+ * those calls end (epoch.c). Evicting a live item then frees nothing
+ * sooner (its chunk is retired too, behind the same readers) and loses
+ * it: the caller waits instead (PLMC_E_AGAIN), as memcached's allocator
+ * never evicts for memory its other threads are about to free. Only
+ * while some other slot is inside a call: a list whose owner is idle
+ * frees nothing by waiting (the owner bounds it, kv_reclaim_heavy).
+ * Counters read without the lock: a hint.
+ */
+static int kv_class_in_flight(struct kv_ctx *c, int k)
+{
+	const struct kv_class *cl = kv_cls(k);
+	u64 all = kv_class_chunks(k);
+	s64 items = __atomic_load_n(&cl->items, __ATOMIC_RELAXED);
+	u64 nfree = __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED);
+	u64 held = (u64)(items > 0 ? items : 0) + nfree;
+
+	return all && held < all / 2 && kv_epoch_min(c) != ~0ULL;
+}
+
+/*
  * kv_alloc, making room when the class is out of chunks: first free what
  * this slot retired, then take a page from another class if the
  * automove policy says so (move.c), else evict from the class.
@@ -252,6 +275,10 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 		}
 		if (kv_reclaim(c, 1))
 			continue;
+		if (kv_class_in_flight(c, k)) {
+			m = -1; /* AGAIN: the class's chunks come back */
+			break;
+		}
 		m = kv_move_for(c, k, 0); /* a page from another class? */
 		if (m > 0)
 			continue;

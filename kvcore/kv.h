@@ -757,6 +757,24 @@ static inline int kv_reclaim_due(const struct kv_slot *ks)
 	       (t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES);
 }
 
+/*
+ * Whether this slot's retired chunks hold KV_RETIRE_BYTES or more (the
+ * newest one's class as the measure): then the call ends with a whole
+ * reclaim (kv_reclaim), not a share of the spread one. A spread scan
+ * takes KV_SCAN_CALLS calls and a set that reuses frees nothing more,
+ * so a list of large chunks grew to twice the batch (128 chunks of 40
+ * KB: 5 MiB a slot) and a class whose chunks sat on other slots' lists
+ * evicted its live items with all of them idle (r4_append). One scan of
+ * the slots costs less than copying one such chunk, and it runs once
+ * per KV_RETIRE_BYTES retired: what a slot holds stays near that bound.
+ */
+static inline int kv_reclaim_heavy(const struct kv_slot *ks)
+{
+	const struct kv_item *t = (const struct kv_item *)ks->rtail;
+
+	return t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES;
+}
+
 void *kv_reuse(struct kv_ctx *c, int cls);
 void kv_orphan_note(const struct kv_slot *ks);
 

@@ -580,6 +580,69 @@ START_TEST(shifting_stress)
 }
 END_TEST
 
+#define AP_N   1500 /* appends of each thread */
+#define AP_TOK 17   /* bytes of each piece */
+#define AP_P   4    /* processes ... */
+#define AP_T   2    /* ... of threads appending */
+
+/* Appends AP_N pieces to "ap"; returns the refusals. */
+static void *appender(void *arg)
+{
+	char tok[48];
+	long bad = 0;
+	int i;
+
+	for (i = 0; i < AP_N; i++) {
+		snprintf(tok, sizeof(tok), "<%06d.%02d.%05d>",
+			 getpid() % 1000000, (int)(long)arg % 100, i);
+		if (plmc_append("ap", 2, tok, AP_TOK) != PLMC_STORED)
+			bad++;
+	}
+	return (void *)bad;
+}
+
+/*
+ * Eight threads in four processes append to one key in a 64 MiB store
+ * holding 1000 small items: the key grows through every class up to
+ * 200 KB while its old copies are retired behind the other threads'
+ * calls. None may be evicted (the store is nearly empty) and no append
+ * refused. Without the in-flight rule (evict.c) the class the key had
+ * just entered, all its chunks retired on other slots' lists, evicted
+ * the key itself: 3 of 3 runs lost it.
+ */
+START_TEST(shared_append)
+{
+	static char big[AP_N * AP_P * AP_T * AP_TOK + 1];
+	struct plmc_stats st;
+	char k[32], v[100];
+	size_t n;
+	int i;
+
+	store(64);
+	memset(v, 'c', sizeof(v));
+	for (i = 0; i < 1000; i++) {
+		int kl = snprintf(k, sizeof(k), "canary%d", i);
+
+		ut_rc(plmc_set(k, (size_t)kl, v, sizeof(v), 0, 0), PLMC_STORED);
+	}
+	ut_rc(plmc_set("ap", 2, "", 0, 0, 0), PLMC_STORED);
+	ut_procs(appender, AP_P, AP_T);
+	ut_rc(plmc_get("ap", 2, big, sizeof(big), &n, NULL, NULL), PLMC_OK);
+	ck_assert_uint_eq(n, (size_t)AP_N * AP_P * AP_T * AP_TOK);
+	for (i = 0; i < 1000; i++) {
+		int kl = snprintf(k, sizeof(k), "canary%d", i);
+
+		ut_rc(plmc_get(k, (size_t)kl, v, sizeof(v), &n, NULL, NULL),
+		      PLMC_OK);
+	}
+	stats(&st);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	ut_rc(plmc_recover(), 0);
+	check_clean();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("move");
@@ -598,6 +661,7 @@ int main(void)
 	tcase_add_test(t, give_point);
 	tcase_add_loop_test(t, move_points, 0, 5);
 	tcase_add_test(t, shifting_stress);
+	tcase_add_test(t, shared_append);
 	suite_add_tcase(s, t);
 	return ut_run(s);
 }

@@ -108,6 +108,39 @@ int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
 }
 
 /*
+ * Make a free chunk in class @cls for a page move's rescue (move.c): the
+ * hand looks at up to two pages' worth of chunks for a dead (expired or
+ * flushed) linked item, unlinks it (counted in reclaimed, as the scan's
+ * reap), and reclaims it. The moving page is off the class's list, so
+ * the hand never lands there. Return: nonzero if the class has a free
+ * chunk now. Context: no lock held.
+ */
+int kv_evict_dead(struct kv_ctx *c, int cls)
+{
+	struct kv_class *cl = kv_cls(cls);
+	u64 n, max = 2 * (KV_PAGE_SIZE / kv_class_size(cls));
+
+	for (n = 0; n < max; n++) {
+		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
+
+		if (!it)
+			return 0;
+		if (!(__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
+		      KV_IT_LINKED) ||
+		    it == c->pin ||
+		    (it->tenant == c->tenant && kv_item_live(c, it)))
+			continue;
+		if (kv_evict_as(c, it, cls, KV_EV_DEAD)) {
+			kv_cls_add(cls, &cl->reclaimed, 1);
+			kv_add(&c->st->reclaimed, 1);
+			break;
+		}
+	}
+	kv_reclaim(c, 0);
+	return __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED) != 0;
+}
+
+/*
  * Evict one item of class @cls (expired ones first come as they come).
  * Context: no lock held; c->pin is not evicted.
  * Return: the chunk of the item unlinked (and retired), 0 if none found.
@@ -224,8 +257,11 @@ static void kv_relax(void)
 		__builtin_ia32_pause();
 }
 
+#define KV_IN_FLIGHT_MIN 8 /* chunks out before waiting beats evicting */
+
 /*
- * Nonzero if most of class @k's chunks are neither linked nor free: they
+ * Nonzero if an eighth of class @k's chunks (8 at least) are neither
+ * linked nor free: they
  * are retired items (this call's reclaim already freed its own) on the
  * lists of slots whose calls run now, and come back to the class when
  * those calls end (epoch.c). Evicting a live item then frees nothing
@@ -243,8 +279,10 @@ static int kv_class_in_flight(struct kv_ctx *c, int k)
 	s64 items = __atomic_load_n(&cl->items, __ATOMIC_RELAXED);
 	u64 nfree = __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED);
 	u64 held = (u64)(items > 0 ? items : 0) + nfree;
+	u64 out = all > held ? all - held : 0;
 
-	return all && held < all / 2 && kv_epoch_min(c) != ~0ULL;
+	return out >= KV_IN_FLIGHT_MIN && out > all / 8 &&
+	       kv_epoch_min(c) != ~0ULL;
 }
 
 /*

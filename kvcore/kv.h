@@ -715,6 +715,7 @@ int kv_automove(void);
 /* evict.c */
 u64 kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
+int kv_evict_dead(struct kv_ctx *c, int cls);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 

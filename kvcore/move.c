@@ -248,9 +248,14 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 	if (!klen || klen > KV_KEY_MAX || size > kv_class_size(cls))
 		return 0; /* a stale read: leave it to the eviction */
 	/* Only into chunks the class has: a fresh page would undo the
-	 * move (and could be the very page the move is for). */
-	if (!__atomic_load_n(&kv_cls(cls)->nfree, __ATOMIC_RELAXED) ||
-	    c->ks->spare)
+	 * move (and could be the very page the move is for). None free:
+	 * a dead item elsewhere in the class gives its chunk (expired
+	 * items wait for the scan or a read to be unlinked; memcached's
+	 * crawler has usually freed them by the time its mover runs). */
+	if (c->ks->spare)
+		return 0;
+	if (!__atomic_load_n(&kv_cls(cls)->nfree, __ATOMIC_RELAXED) &&
+	    !kv_evict_dead(c, cls))
 		return 0;
 	nw = kv_alloc_in(c, size, &k, 0);
 	if (!nw)

@@ -580,6 +580,57 @@ START_TEST(shifting_stress)
 }
 END_TEST
 
+/*
+ * A page move rescues live items into free chunks of their class:
+ * 500 items that never expire, then as many that expire as the store
+ * holds (13,000 in plmcd -m 16), their time
+ * passes, one key is rewritten (no pressure), and the mover (plmcd's
+ * thread, memcached's automove) gives back the class's oldest page, the
+ * one the 500 live items sit on. All 500 must stay: the class has
+ * thousands of free chunks. The move evicted all 500 (memcached keeps
+ * them: slab_reassign_rescues).
+ */
+START_TEST(idle_rescue)
+{
+	struct plmc_stats st;
+	int i, n;
+
+	store(16);
+	stats(&st);
+	/* Fill every item page of the class (885 chunks each), no more. */
+	n = (int)(st.limit_maxbytes >> 20) * (1048576 / 1184) - 500;
+	for (i = 0; i < 500; i++)
+		ut_rc(put("live", i, 1000, 0), PLMC_STORED);
+	for (i = 0; i < n; i++)
+		ut_rc(put("ttl", i, 1000, 2), PLMC_STORED);
+	stats(&st);
+	ck_assert_uint_eq(st.evictions, 0);
+	ck_assert_uint_eq(st.curr_items, (uint64_t)n + 500);
+	ut_rc(plmc_clock_advance(4), PLMC_OK);
+	for (i = 0; i < 20000; i++)
+		ut_rc(put("one", 0, 100, 0), PLMC_STORED);
+	stats(&st);
+	fprintf(stderr, "idle_rescue: items %lu, evictions %lu, moved %lu, rescues %lu, move evictions %lu\n",
+		(unsigned long)st.curr_items, (unsigned long)st.evictions,
+		(unsigned long)st.slabs_moved,
+		(unsigned long)st.slab_reassign_rescues,
+		(unsigned long)st.slab_reassign_evictions_nomem);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_ge(plmc_slabs_maintain(64), 0);
+	stats(&st);
+	fprintf(stderr, "idle_rescue: items %lu, evictions %lu, moved %lu, rescues %lu, move evictions %lu\n",
+		(unsigned long)st.curr_items, (unsigned long)st.evictions,
+		(unsigned long)st.slabs_moved,
+		(unsigned long)st.slab_reassign_rescues,
+		(unsigned long)st.slab_reassign_evictions_nomem);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	for (i = 0; i < 500; i++)
+		ck_assert_msg(has("live", i, 1000), "live:%d lost", i);
+	check_clean();
+}
+END_TEST
+
 #define AP_N   1500 /* appends of each thread */
 #define AP_TOK 17   /* bytes of each piece */
 #define AP_P   4    /* processes ... */
@@ -662,6 +713,7 @@ int main(void)
 	tcase_add_loop_test(t, move_points, 0, 5);
 	tcase_add_test(t, shifting_stress);
 	tcase_add_test(t, shared_append);
+	tcase_add_test(t, idle_rescue);
 	suite_add_tcase(s, t);
 	return ut_run(s);
 }

@@ -257,32 +257,44 @@ static void kv_relax(void)
 		__builtin_ia32_pause();
 }
 
-#define KV_IN_FLIGHT_MIN 8 /* chunks out before waiting beats evicting */
+#define KV_IN_FLIGHT_MIN 2 /* chunks out before waiting beats evicting */
+#define KV_IN_FLIGHT_WAIT 1 /* seconds a class waits before it evicts */
 
 /*
- * Nonzero if an eighth of class @k's chunks (8 at least) are neither
- * linked nor free: they
- * are retired items (this call's reclaim already freed its own) on the
- * lists of slots whose calls run now, and come back to the class when
- * those calls end (epoch.c). Evicting a live item then frees nothing
- * sooner (its chunk is retired too, behind the same readers) and loses
- * it: the caller waits instead (PLMC_E_AGAIN), as memcached's allocator
- * never evicts for memory its other threads are about to free. Only
- * while some other slot is inside a call: a list whose owner is idle
- * frees nothing by waiting (the owner bounds it, kv_reclaim_heavy).
- * Counters read without the lock: a hint.
+ * Nonzero if an eighth of class @k's chunks (2 at least) are neither
+ * linked nor free: they are retired items (this call's reclaim already
+ * freed its own) on other slots' lists, which their owners free at the
+ * end of their calls once the calls that may read them are over
+ * (epoch.c). Evicting a live item then frees nothing sooner (its chunk
+ * is retired too, behind the same readers) and loses it: the caller
+ * waits instead (PLMC_E_AGAIN: libpl yields and retries), as memcached's
+ * allocator never evicts for memory its other threads are about to free.
+ * A list whose owner went idle frees nothing by waiting, so a class
+ * waits KV_IN_FLIGHT_WAIT seconds of the store's clock at most
+ * (cwait: when the wait began) and then evicts as before, until a look
+ * finds it no longer short. Counters read without the lock: a hint.
  */
 static int kv_class_in_flight(struct kv_ctx *c, int k)
 {
 	const struct kv_class *cl = kv_cls(k);
+	u32 *w = &kv_area()->cwait[k], since;
 	u64 all = kv_class_chunks(k);
 	s64 items = __atomic_load_n(&cl->items, __ATOMIC_RELAXED);
 	u64 nfree = __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED);
 	u64 held = (u64)(items > 0 ? items : 0) + nfree;
 	u64 out = all > held ? all - held : 0;
 
-	return out >= KV_IN_FLIGHT_MIN && out > all / 8 &&
-	       kv_epoch_min(c) != ~0ULL;
+	since = __atomic_load_n(w, __ATOMIC_RELAXED);
+	if (out < KV_IN_FLIGHT_MIN || out <= all / 8) {
+		if (since)
+			__atomic_store_n(w, 0, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (!since) { /* the clock is unix time: never 0 */
+		__atomic_store_n(w, (u32)c->now, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return (s32)((u32)c->now - since) <= KV_IN_FLIGHT_WAIT;
 }
 
 /*
@@ -309,9 +321,18 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 		if (p || k < 0) {
 			if (KV_UNLIKELY(ev) && (u64)p == ev)
 				c->carved = 1;
+			/* A wait for the class is over (kv_class_in_flight):
+			 * the next one starts its clock afresh. */
+			if (p && KV_UNLIKELY(__atomic_load_n(
+					 &kv_area()->cwait[k], __ATOMIC_RELAXED)))
+				__atomic_store_n(&kv_area()->cwait[k], 0,
+						 __ATOMIC_RELAXED);
 			return p;
 		}
 		if (kv_reclaim(c, 1))
+			continue;
+		/* Freed meanwhile by the other calls: take it, evict none. */
+		if (__atomic_load_n(&kv_cls(k)->nfree, __ATOMIC_RELAXED))
 			continue;
 		if (kv_class_in_flight(c, k)) {
 			m = -1; /* AGAIN: the class's chunks come back */

@@ -303,6 +303,10 @@ struct kv_area {
 	u64 mv_running; /* moves started and not finished: a hint for the
 			 * write-path scan (move.c), locked adds */
 	u64 mv_rescues; /* live items copied off moving pages */
+	/* Per class: the store second its allocations began to wait for
+	 * chunks retired behind other calls, 0 = not waiting (evict.c,
+	 * kv_class_in_flight); relaxed, a hint. */
+	u32 cwait[KV_NCLASSES];
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
 	 * when geo_key == store_size | 1, or | 3 in a store with tenants

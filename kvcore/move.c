@@ -38,7 +38,9 @@
  *
  * Policy (kv_move_for, memcached's slab_automove modes; and in modes 1
  * and 2 kv_move_giveback, memcached's background rule, from the scan):
- *   0: only plmc_slabs_reassign starts moves;
+ *   0: only plmc_slabs_reassign starts moves, and a class with no page
+ *      takes its first from a class with two or more (memcached gives
+ *      every class a first page past its soft -m);
  *   1 (default): a class out of chunks with no page in the pool takes a
  *      page from another class when it has no page at all, when the
  *      other class has more than two pages' worth of free chunks (its
@@ -560,17 +562,23 @@ static int kv_move_steps(struct kv_ctx *c)
 int kv_move_for(struct kv_ctx *c, int k, int starved)
 {
 	int mode = kv_automove(), r = kv_move_steps(c), v;
-	u64 np;
+	u64 np, min;
 
 	if (r > 0)
 		return r;
-	if (!mode)
-		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
 	np = __atomic_load_n(&kv_cls(k)->npages, __ATOMIC_RELAXED);
-	v = kv_move_victim(k, np ? 2 : 1);
+	/* Mode 0 moves nothing on its own, but for a class without a page:
+	 * memcached gives every class its first page even past -m (its
+	 * limit is soft); a store's size is not, so that page comes from a
+	 * class with two or more, as a reassign would take it. Not with
+	 * tenants: there mode 0 means no move that evicts (tenant.c). */
+	if (!mode && (np || kv_area()->tenants))
+		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
+	min = np || !mode ? 2 : 1;
+	v = kv_move_victim(k, min);
 	if (v < 0 || (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))
 		return r;
-	if (kv_move_start(c, v, np ? 2 : 1) != PLMC_REASSIGN_OK)
+	if (kv_move_start(c, v, min) != PLMC_REASSIGN_OK)
 		return r;
 	return kv_move_step(c, v) > 0 ? 1 : -1;
 }
@@ -661,12 +669,22 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 	s64 n = (s64)kv_area()->ncls;
 	int s, rc;
 
-	if (src != -1 && (src < 1 || src > n))
+	if (src != -1 && (src < 0 || src > n))
 		return PLMC_REASSIGN_BADCLASS;
 	if (dst > (u64)n)
 		return PLMC_REASSIGN_BADCLASS;
 	if (src == (s64)dst)
 		return PLMC_REASSIGN_SAME;
+	/* SRC 0 is the global pool, as in memcached: fewer than two pages
+	 * there is NOSPARE (memcached's rule for any SRC); else its first
+	 * page goes to DST (kv_page_give: it stays in the pool if DST has
+	 * room). */
+	if (!src) {
+		if (__atomic_load_n(&kv_area()->npool, __ATOMIC_RELAXED) < 2)
+			return PLMC_REASSIGN_NOSPARE;
+		kv_page_give(c, (int)dst - 1);
+		return PLMC_REASSIGN_OK;
+	}
 	s = src == -1 ? kv_move_victim((int)dst - 1, 2) : (int)src - 1;
 	if (s < 0)
 		return PLMC_REASSIGN_NOSPARE;

@@ -6,8 +6,8 @@
  *
  *  - size_shift: a 16 MiB store full of 1 KB values takes a 100 B, a
  *    5 KB and a 100 KB value, and three more after flush_all (memcached
- *    -m 16 stores all six); with automove 0 the first is refused, the
- *    control that shows the moves are what stores it.
+ *    -m 16 stores all six); with automove 0 a class gets its first
+ *    page (memcached's rule) and no more: it evicts within itself.
  *  - size_sweep: every size from 1 KB to 1 MB in 2 KB steps into a
  *    fresh 64 MiB store: all 512 stored.
  *  - reassign: memcached's slabs reassign answers, a page really moves
@@ -124,22 +124,34 @@ START_TEST(size_shift)
 }
 END_TEST
 
-/* The control: with moves off, the old behaviour (NOMEM) comes back;
- * one reassign by hand makes room. */
+/* The control: with moves off, a class that has a page gets no more
+ * (the 100 B class fills its first page, then evicts within itself); a
+ * class without a page still takes its first (memcached gives every
+ * class one past its soft -m, and stores the 100 B value); one reassign
+ * by hand makes room for a third. */
 START_TEST(size_shift_automove_off)
 {
 	struct plmc_stats st;
+	int i;
 
 	store(16);
 	ut_rc(plmc_slabs_automove(0), PLMC_OK);
 	fill_1k();
-	ut_rc(put("s", 0, 100, 0), PLMC_E_NOMEM);
-	ut_rc(plmc_slabs_reassign(-1, 0), PLMC_REASSIGN_OK);
+	ut_rc(put("s", 0, 100, 0), PLMC_STORED);
 	stats(&st);
 	ck_assert_uint_eq(st.slabs_moved, 1);
-	ck_assert_uint_eq(st.slab_global_page_pool, 1);
+	for (i = 1; i < 10000; i++) /* 6898 fit one page of 152 B */
+		ut_rc(put("s", i, 100, 0), PLMC_STORED);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 1);
+	ck_assert_uint_gt(st.evictions, 3000);
 	ck_assert_uint_eq(st.slab_automove, 0);
-	ut_rc(put("s", 0, 100, 0), PLMC_STORED);
+	ut_rc(plmc_slabs_reassign(-1, 0), PLMC_REASSIGN_OK);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 2);
+	ck_assert_uint_eq(st.slab_global_page_pool, 1);
+	ut_rc(plmc_slabs_reassign(0, 1), PLMC_REASSIGN_NOSPARE);
+	ut_rc(put("s", 0, 100000, 0), PLMC_STORED);
 	stats(&st);
 	ck_assert_uint_eq(st.slab_global_page_pool, 0);
 	check_clean();
@@ -203,7 +215,8 @@ START_TEST(reassign)
 	ck_assert_int_gt(id, 0);
 	p0 = pages_of(id);
 	ck_assert_uint_ge(p0, 2);
-	ut_rc(plmc_slabs_reassign(0, 1), PLMC_REASSIGN_BADCLASS);
+	/* SRC 0 is the pool (memcached: NOSPARE with fewer than 2 pages). */
+	ut_rc(plmc_slabs_reassign(0, 1), PLMC_REASSIGN_NOSPARE);
 	ut_rc(plmc_slabs_reassign(id, 200), PLMC_REASSIGN_BADCLASS);
 	ut_rc(plmc_slabs_reassign(-2, 1), PLMC_REASSIGN_BADCLASS);
 	ut_rc(plmc_slabs_reassign(id, id), PLMC_REASSIGN_SAME);

@@ -166,8 +166,12 @@ static void cmd_slabs(struct conn *c, struct cmd *k, int words)
 		return;
 	}
 	if (k->n == 3 && !strcmp(k->tok[1], "automove")) {
-		if (admin_u32(k->tok[2], &mode) || mode > 2) {
+		if (admin_u32(k->tok[2], &mode)) {
 			admin_out(c, k, "CLIENT_ERROR bad command line format\r\n");
+			return;
+		}
+		if (mode > 2) { /* a number, not a mode: memcached's ERROR */
+			admin_out(c, k, "ERROR\r\n");
 			return;
 		}
 		rc = plmc_slabs_automove((int)mode);

@@ -5,13 +5,20 @@
  * When a class has no free chunk and no page is left, the writer evicts
  * from that class. The hand (alloc.c) walks the class's chunks in page
  * order, oldest page first. A chunk that is not linked is skipped; a
- * live linked one with its reference bit set (set at link, and by
- * readers on a hit, only when clear) loses the bit and is skipped
- * (second chance: a new item is not the next victim just because the
- * hand is near); otherwise (expired,
- * flushed, or not referenced since the last pass) it is unlinked through
- * the ordinary write path (kv_wr_*) and retired, then kv_reclaim frees it
- * once no other slot can still read it.
+ * live linked one with its reference bit set loses the bit and is
+ * skipped (second chance); otherwise (expired, flushed, or not
+ * referenced since the last pass) it is unlinked through the ordinary
+ * write path (kv_wr_*) and retired, then kv_reclaim frees it once no
+ * other slot can still read it.
+ *
+ * The reference bit: readers set it on a hit, only when clear, but not
+ * on the item linked last in the store (kv.h, kv_item_fetched: in LRU
+ * order that hit moves nothing). A new item has it only in a reused
+ * chunk (kv_item_new), which may lie just ahead of the hand; a chunk
+ * carved fresh, or the one the hand just evicted (kv_alloc_evict), is at
+ * the end of the hand's route already. Had every new item the bit, the
+ * first eviction of a class filled once would clear them all in one
+ * sweep and then take the oldest page's first chunk, read or not.
  *
  * The evictor reads chunks it does not own: their words may be changing
  * (a chunk being rebuilt by another writer). Nothing read there is

@@ -45,7 +45,8 @@
  *      live items on the page are rescued into them: memcached's mode
  *      1 rule), when the other class has taken no chunk for longer
  *      than twice the idle time of the items the needy class evicts
- *      (memcached's age rule) or for KV_MOVE_IDLE seconds, or when that
+ *      and KV_MOVE_AGE_MIN seconds (memcached's age rule) or for
+ *      KV_MOVE_IDLE seconds, or when that
  *      class's oldest page holds no live item (expired, flushed or
  *      empty: looked at most once a second per class);
  *   2: on every allocation that would evict, a page is moved instead.
@@ -70,6 +71,7 @@
 #include "kv.h"
 
 #define KV_MOVE_IDLE	 30 /* seconds without a chunk take: a donor */
+#define KV_MOVE_AGE_MIN	 5  /* ... by the age rule, at least this long */
 #define KV_MV_PG(mv)	 ((mv) & 0xffffffffULL) /* page index + 1 */
 #define KV_MV_CARVED(mv) ((mv) >> 32)
 
@@ -462,9 +464,12 @@ static int kv_move_page_dead(struct kv_ctx *c, int v)
  * Mode 1: is a page of @v worth more to @k than an eviction in @k? Yes
  * if @v has chunks to spare, or its newest item is older (it has taken
  * no chunk since) than twice the idle time of the items @k last evicted
- * (memcached's age rule, with the store's second clock: a class that
- * stores every second is never a donor this way), or KV_MOVE_IDLE, or
- * its oldest page is dead.
+ * and KV_MOVE_AGE_MIN seconds (memcached's age rule, with the store's
+ * second clock: a class that stores every second is never a donor this
+ * way; memcached decides over a window of samples, so a class that
+ * paused for a second is not one either: t/slabs_reassign.t, slowed by
+ * TLS, saw its big class give pages to the small one before that one
+ * had evicted), or KV_MOVE_IDLE, or its oldest page is dead.
  */
 static int kv_move_worth(struct kv_ctx *c, int k, int v)
 {
@@ -473,7 +478,9 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v)
 	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED);
 	u64 idle = c->now > t ? c->now - t : 0;
 
-	if (idle >= KV_MOVE_IDLE || idle > 2 * age + 1 || kv_move_spare((u64)v))
+	if (idle >= KV_MOVE_IDLE ||
+	    (idle >= KV_MOVE_AGE_MIN && idle > 2 * age + 1) ||
+	    kv_move_spare((u64)v))
 		return 1;
 	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
 		return 0; /* found live items this second: evict instead */

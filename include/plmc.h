@@ -173,7 +173,26 @@ struct plmc_class_stats {
 	uint64_t expired_unfetched;
 	uint64_t outofmemory;
 	uint64_t crawler_reclaimed; /* reclaimed by the write-path scan */
+	/* Appended: memcached's per-class command counters ("stats slabs"),
+	 * every client's (local ones too), since the last stats reset; the
+	 * classes add up to plmc_stats' totals. An older image leaves them
+	 * 0 (plmc_class_stats: entries are written up to what the image
+	 * and the caller both know). */
+	uint64_t get_hits; /* of items of this class */
+	uint64_t cmd_set;  /* items built in this class (append and
+			    * prepend: the class of the piece) */
+	uint64_t delete_hits;
+	uint64_t incr_hits;
+	uint64_t decr_hits;
+	uint64_t cas_hits;
+	uint64_t cas_badval;
+	uint64_t touch_hits; /* touch, gat, mg with T */
 };
+
+/* The size of a struct plmc_class_stats before the command counters:
+ * what PLMC_OP_CLASSES writes per entry when the caller names no size. */
+#define PLMC_CLASS_STATS_V1                                                    \
+	__builtin_offsetof(struct plmc_class_stats, get_hits)
 
 /*
  * plmc_walk(): every live item's metadata, without blocking writers

@@ -389,6 +389,24 @@ static u64 kv_page_newer(struct kv_ctx *c, const struct kv_class *cl, u64 pg)
 }
 
 /*
+ * Put class @cls's hand back on chunk @p, which kv_clock_next gave, so
+ * the next visit starts there (evict.c, kv_reap_dead: a look that is
+ * not an eviction passes no live item); unless @p's page left the class
+ * meanwhile (moving, or off its list). A single store: a hint.
+ */
+void kv_clock_back(struct kv_ctx *c, int cls, u64 p)
+{
+	struct kv_class *cl = &kv_area()->cls[cls];
+	u64 pg = (p - c->geo.pages) / KV_PAGE_SIZE + 1;
+
+	kv_lock(c, &cl->lock);
+	if (!kv_move_owns(cl, p, &c->geo) &&
+	    (pg == cl->pages || kv_page_newer(c, cl, pg)))
+		__atomic_store_n(&cl->hand, p, __ATOMIC_RELAXED);
+	kv_unlock(c, &cl->lock);
+}
+
+/*
  * Move class @cls's CLOCK hand one chunk on: over its pages from the
  * oldest to the newest (the list's tail to its head), each in carve
  * order, then from the oldest again. So after a pass has cleared the

@@ -173,8 +173,9 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
 	else
 		it = kv_find_read(c, key, r->klen, kv_hash(key, r->klen));
+	/* get_hits only per class: the store's is their sum (stats.c) */
 	if (op == PLMC_OP_GET)
-		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+		kv_count(it ? kv_hits(c, it->cls) : &c->st->get_misses);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
 	if (!it)
@@ -198,7 +199,7 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 		return;
 	kv_count(&c->st->cmd_get);
 	it = kv_find_read(c, key, e->klen, kv_hash(key, e->klen));
-	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	kv_count(it ? kv_hits(c, it->cls) : &c->st->get_misses);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
 	e->rc = PLMC_NOT_FOUND;
@@ -283,10 +284,12 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	 */
 	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET &&
 	    r->vlen <= 0x7ffffffdULL)
-		kv_remove(c, key, r->klen, kv_hash(key, r->klen));
+		kv_remove(c, key, r->klen, kv_hash(key, r->klen), 0);
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
+	if (it)
+		kv_cls_add(it->cls, &kv_ccmd(it->cls)->cmd_set, 1);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
 	hash = it ? it->hash : kv_hash(key, r->klen); /* hashed once */
@@ -313,6 +316,7 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	kv_count(&c->st->cmd_set);
+	kv_count_piece(c, r->klen, r->vlen);
 	return kv_concat(c, op == PLMC_OP_APPEND, key, r->klen,
 			 (const void *)r->val, r->vlen, 0, &cas);
 }
@@ -355,16 +359,18 @@ static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
 static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 {
 	char key[KV_KEY_MAX];
-	int rc;
+	int rc, cls = 0;
 
 	if (kv_req_only(r, RQ_KEYS))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc)
 		return rc;
-	rc = kv_remove(c, key, r->klen, kv_hash(key, r->klen));
+	rc = kv_remove(c, key, r->klen, kv_hash(key, r->klen), &cls);
 	kv_count(rc == PLMC_DELETED ? &c->st->delete_hits
 				    : &c->st->delete_misses);
+	if (rc == PLMC_DELETED)
+		kv_cls_add(cls, &kv_ccmd(cls)->delete_hits, 1);
 	return rc;
 }
 
@@ -412,18 +418,23 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* CLASSES: out = struct plmc_class_stats[buflen], 0 <= buflen <= 64.
+/* CLASSES: out = struct plmc_class_stats[buflen], 0 <= buflen <= 64,
+ * vlen = the caller's sizeof(struct plmc_class_stats) (0: the first
+ * version's, PLMC_CLASS_STATS_V1; at least that, at most 4 KiB).
  * Return: the number of classes with pages (entries beyond buflen are
  * not written). */
 static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
+	u64 size = r->vlen ? r->vlen : PLMC_CLASS_STATS_V1;
+
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN | RQ_VLEN))
 		return PLMC_E_INVAL;
-	if (r->buflen > KV_NCLASSES)
+	if (r->buflen > KV_NCLASSES || size < PLMC_CLASS_STATS_V1 ||
+	    size > 4096 || size % 8)
 		return PLMC_E_INVAL;
-	if (!kv_user_ok(r->out, r->buflen * sizeof(struct plmc_class_stats)))
+	if (!kv_user_ok(r->out, r->buflen * size))
 		return PLMC_E_FAULT;
-	return kv_classes_out(c, r->out, r->buflen);
+	return kv_classes_out(c, r->out, r->buflen, size);
 }
 
 static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)

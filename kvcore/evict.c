@@ -5,13 +5,20 @@
  * When a class has no free chunk and no page is left, the writer evicts
  * from that class. The hand (alloc.c) walks the class's chunks in page
  * order, oldest page first. A chunk that is not linked is skipped; a
- * live linked one with its reference bit set (set at link, and by
- * readers on a hit, only when clear) loses the bit and is skipped
- * (second chance: a new item is not the next victim just because the
- * hand is near); otherwise (expired,
- * flushed, or not referenced since the last pass) it is unlinked through
- * the ordinary write path (kv_wr_*) and retired, then kv_reclaim frees it
- * once no other slot can still read it.
+ * live linked one with its reference bit set loses the bit and is
+ * skipped (second chance); otherwise (expired, flushed, or not
+ * referenced since the last pass) it is unlinked through the ordinary
+ * write path (kv_wr_*) and retired, then kv_reclaim frees it once no
+ * other slot can still read it.
+ *
+ * The reference bit: readers set it on a hit, only when clear, but not
+ * on the item linked last in the store (kv.h, kv_item_fetched: in LRU
+ * order that hit moves nothing). A new item has it only in a reused
+ * chunk (kv_item_new), which may lie just ahead of the hand; a chunk
+ * carved fresh, or the one the hand just evicted (kv_alloc_evict), is at
+ * the end of the hand's route already. Had every new item the bit, the
+ * first eviction of a class filled once would clear them all in one
+ * sweep and then take the oldest page's first chunk, read or not.
  *
  * The evictor reads chunks it does not own: their words may be changing
  * (a chunk being rebuilt by another writer). Nothing read there is
@@ -248,6 +255,56 @@ void kv_scan(struct kv_ctx *c)
 	}
 }
 
+/*
+ * Before class @cls takes a new page: reap the dead items (expired,
+ * flushed) among the next KV_REAP_LOOK chunks of its CLOCK hand (at most
+ * a page's worth), so their chunks are used first. memcached's
+ * maintainer reclaims expired items at its LRU tails before they cost a
+ * page; pages are the store's, and one a class takes is no other
+ * class's. The look stops at the first live item, the hand left on it
+ * (its reference bit as it was). At most once a second per class (kv_area.reap_at): a look on
+ * every allocation would cost up to KV_REAP_LOOK chunks each and turn
+ * the hand faster than readers set reference bits.
+ * Return: the number of items reaped (retired by this call).
+ */
+#define KV_REAP_LOOK 64
+
+static int kv_reap_dead(struct kv_ctx *c, int cls)
+{
+	u64 n, max = KV_PAGE_SIZE / kv_class_size(cls);
+	u32 *at = &kv_area()->reap_at[cls];
+	int got = 0;
+
+	if (__atomic_load_n(at, __ATOMIC_RELAXED) == (u32)c->now)
+		return 0;
+	__atomic_store_n(at, (u32)c->now, __ATOMIC_RELAXED);
+
+	if (max > KV_REAP_LOOK)
+		max = KV_REAP_LOOK;
+	for (n = 0; n < max; n++) {
+		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
+
+		if (!it)
+			break;
+		if (!(__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
+		      KV_IT_LINKED) ||
+		    it == c->pin)
+			continue;
+		/* A hint only (the chunk may be changing): kv_evict_as
+		 * decides under the stripe lock. The hand stays on a live
+		 * item: passed here, it would lose its turn in the hand's
+		 * LRU order (alloc.c) to items filled after it. */
+		if (__atomic_load_n(&it->tenant, __ATOMIC_RELAXED) ==
+			    c->tenant &&
+		    kv_item_live(c, it)) {
+			kv_clock_back(c, cls, (u64)it);
+			break;
+		}
+		got += kv_evict_as(c, it, cls, KV_EV_DEAD);
+	}
+	return got;
+}
+
 /* Give a reader that holds back reclamation a moment to leave. */
 static void kv_relax(void)
 {
@@ -298,9 +355,11 @@ static int kv_class_in_flight(struct kv_ctx *c, int k)
 }
 
 /*
- * kv_alloc, making room when the class is out of chunks: first free what
- * this slot retired, then take a page from another class if the
- * automove policy says so (move.c), else evict from the class.
+ * kv_alloc, making room when the class is out of chunks: first what this
+ * slot retired, then dead items of the class (kv_reap_dead), then a new
+ * page; with none left, free what this slot retired, then take a page
+ * from another class if the automove policy says so (move.c), else evict
+ * from the class.
  * Return: the chunk, or NULL with *err = PLMC_E_NOMEM (nothing to evict)
  * or PLMC_E_AGAIN (evicted memory still readable by another slot's call:
  * the store cannot sleep, libpl yields and retries).
@@ -316,6 +375,16 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 		*cls = k;
 		return p;
 	}
+	if (k < 0)
+		return kv_alloc(c, size, cls);
+	/* What the class has; else, while a page is left to take, its dead
+	 * items' chunks first (with none left, eviction takes dead items
+	 * first anyway). */
+	p = kv_alloc_in(c, size, cls, 0);
+	if (!p && kv_pages_left(c) && kv_reap_dead(c, k) && kv_reclaim(c, 0))
+		p = kv_alloc_in(c, size, cls, 0);
+	if (p)
+		return p;
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0) {

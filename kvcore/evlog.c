@@ -104,6 +104,19 @@ static void kv_evlog_fill(const struct kv_event *e, struct plmc_evict_ent *p)
 	memcpy(p->key, e->key, e->klen);
 }
 
+/* struct plmc_evlog's head, built on the stack (the lines go out one at
+ * a time: the whole struct would be 4.5 KiB of the slot's stack). */
+struct kv_evlog_hdr {
+	u64 next;
+	u64 skipped;
+	u32 n;
+	u32 pad;
+};
+
+_Static_assert(sizeof(struct kv_evlog_hdr) ==
+		       __builtin_offsetof(struct plmc_evlog, ent),
+	       "plmc_evlog's head");
+
 /*
  * EVLOG: vlen = cursor (0: from now on), exptime = seconds to keep the
  * log on (0..KV_EVLOG_MAXKEEP), out = struct plmc_evlog.
@@ -112,7 +125,7 @@ long kv_op_evlog(struct kv_ctx *c, const struct plmc_req *r)
 {
 	struct plmc_evlog *out = (struct plmc_evlog *)r->out;
 	struct kv_area *a = kv_area();
-	struct plmc_evlog hdr = { 0 };
+	struct kv_evlog_hdr hdr = { 0 };
 	struct plmc_evict_ent p;
 	struct kv_event e;
 	u64 cur = r->vlen, head;
@@ -148,6 +161,6 @@ long kv_op_evlog(struct kv_ctx *c, const struct plmc_req *r)
 		memcpy(&out->ent[hdr.n++], &p, sizeof(p));
 	}
 	hdr.next = cur;
-	memcpy(out, &hdr, __builtin_offsetof(struct plmc_evlog, ent));
+	memcpy(out, &hdr, sizeof(hdr));
 	return PLMC_OK;
 }

@@ -384,16 +384,19 @@ int kv_store(struct kv_ctx *c, struct kv_item *it)
 }
 
 /*
- * Unlink @key's item, expired or not.
+ * Unlink @key's item, expired or not; *@cls (unless NULL) gets the class
+ * of a live one removed.
  * Return: PLMC_DELETED if a live item was removed, else PLMC_NOT_FOUND.
  */
-int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash, int *cls)
 {
 	struct kv_wr w;
 	int rc;
 
 	kv_wr_begin(c, &w, key, klen, hash);
 	rc = kv_wr_live(&w) ? PLMC_DELETED : PLMC_NOT_FOUND;
+	if (rc == PLMC_DELETED && cls)
+		*cls = w.old->cls;
 	kv_wr_link(c, &w, 0);
 	kv_wr_end(c, &w);
 	return rc;

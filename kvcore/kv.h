@@ -107,7 +107,7 @@ _Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
  * room for the held lock, the retired list and the intent log.
  */
 struct kv_stat {
-	u64 get_hits;
+	u64 get_hits_unused; /* get_hits: per class, kv_area.get_hits */
 	u64 get_misses;
 	u64 cmd_get;
 	u64 cmd_set;
@@ -150,6 +150,33 @@ struct kv_stat {
 };
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
+
+/*
+ * memcached's per-class command counters ("stats slabs"). Each is
+ * counted where its store-wide total is, with the class of the item the
+ * command found (cmd_set: of the item it built; append's: of the piece,
+ * as memcached's), so the classes add up to the total.
+ *  - get_hits, the one a read counts: per slot and class
+ *    (kv_area.get_hits), written by the slot's owner alone like kv_stat
+ *    (no locked op, no line another slot writes), summed at stats time;
+ *    the store's get_hits is their sum (kv_stat keeps none).
+ *  - the rest, counted on write paths only (each holds a bucket lock
+ *    anyway): locked adds, one line per class (kv_area.ccmd), like
+ *    kv_class's counters, and like them not in the redo log (a death
+ *    may leave them off by the call in flight).
+ */
+struct kv_ccmd {
+	u64 cmd_set;
+	u64 delete_hits;
+	u64 incr_hits;
+	u64 decr_hits;
+	u64 cas_hits;
+	u64 cas_badval;
+	u64 touch_hits;
+	u64 pad;
+};
+
+_Static_assert(sizeof(struct kv_ccmd) == 64, "kv_ccmd: one line");
 
 /*
  * One tenant (tenant.c, docs/tenants.md). key is written once, under
@@ -359,6 +386,16 @@ struct kv_area {
 		u64 tcache;
 		u64 tas;
 	} tslot[PLMC_MAX_SLOTS];
+	/* The class command counters (struct kv_ccmd): a stats reset
+	 * zeroes ccmd in place and takes the get_hits sums of the moment
+	 * into get_hits_base (under stat_lock; the slots' own are their
+	 * owners' to write). */
+	struct kv_ccmd ccmd[KV_NCLASSES];
+	u64 get_hits_base[KV_NCLASSES];
+	/* Store seconds of each class's last look for dead items before a
+	 * new page (evict.c, kv_reap_dead): a hint, relaxed. */
+	u32 reap_at[KV_NCLASSES];
+	u64 get_hits[PLMC_MAX_SLOTS][KV_NCLASSES];
 	/*
 	 * The eviction log (evlog.c, memcached's "watch evictions"): lines
 	 * are written while now < evlog_until, which each read moves on
@@ -582,6 +619,25 @@ static inline struct kv_class *kv_cls(int cls)
 	return &kv_area()->cls[cls];
 }
 
+/* This call's slot's get_hits of class @cls (struct kv_ccmd says why
+ * per slot): bump it with kv_add. */
+static inline u64 *kv_hits(const struct kv_ctx *c, int cls)
+{
+	u64 *p = &kv_area()->get_hits[c->slot][cls];
+
+	/* One address for kv_add's load and store: gcc otherwise derives
+	 * it twice (a get pays every instruction here). */
+	__asm__("" : "+r"(p));
+	return p;
+}
+
+/* Class @cls's write-path command counters (struct kv_ccmd): bump one
+ * with kv_cls_add. */
+static inline struct kv_ccmd *kv_ccmd(int cls)
+{
+	return &kv_area()->ccmd[cls];
+}
+
 /*
  * Test-only death at a named point (PLMC_OP_CRASH arms it). Only the test
  * image (PLMC_TEST_IMAGE, kvcore/build.mk) has the points; in the
@@ -696,11 +752,15 @@ int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size);
 u64 kv_pages_left(const struct kv_ctx *c);
 void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
+/* cmd_set of an append or prepend: in the class of the piece alone, as
+ * memcached counts it (stats.c). */
+void kv_count_piece(struct kv_ctx *c, u32 klen, u64 vlen);
 u64 kv_class_size(int cls);
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
 void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page);
 void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
+void kv_clock_back(struct kv_ctx *c, int cls, u64 p);
 u64 kv_class_chunks(int cls);
 
 /* move.c */
@@ -869,7 +929,7 @@ void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
 void kv_wr_end(struct kv_ctx *c, struct kv_wr *w);
 int kv_store(struct kv_ctx *c, struct kv_item *it);
-int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
+int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash, int *cls);
 
 /* Nonzero if w.old is there and visible. */
 static inline int kv_wr_live(const struct kv_wr *w)
@@ -1089,7 +1149,7 @@ static inline int kv_req_only(const struct plmc_req *r, u32 used)
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);
-long kv_classes_out(struct kv_ctx *c, u64 out, u64 n);
+long kv_classes_out(struct kv_ctx *c, u64 out, u64 n, u64 size);
 void kv_stats_reset(struct kv_ctx *c);
 
 #endif /* KV_H */

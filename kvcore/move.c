@@ -47,7 +47,8 @@
  *      live items on the page are rescued into them: memcached's mode
  *      1 rule), when the other class has taken no chunk for longer
  *      than twice the idle time of the items the needy class evicts
- *      (memcached's age rule) or for KV_MOVE_IDLE seconds, or when that
+ *      and KV_MOVE_AGE_MIN seconds (memcached's age rule) or for
+ *      KV_MOVE_IDLE seconds, or when that
  *      class's oldest page holds no live item (expired, flushed or
  *      empty: looked at most once a second per class);
  *   2: on every allocation that would evict, a page is moved instead.
@@ -72,6 +73,7 @@
 #include "kv.h"
 
 #define KV_MOVE_IDLE	 30 /* seconds without a chunk take: a donor */
+#define KV_MOVE_AGE_MIN	 5  /* ... by the age rule, at least this long */
 #define KV_MV_PG(mv)	 ((mv) & 0xffffffffULL) /* page index + 1 */
 #define KV_MV_CARVED(mv) ((mv) >> 32)
 
@@ -160,11 +162,12 @@ void kv_pool_put(struct kv_ctx *c)
 }
 
 /*
- * Step 1: take class @cls's oldest page off its list into a move.
+ * Step 1: take class @cls's oldest page off its list into a move, bound
+ * for class @dst (index + 1; 0 = the pool).
  * Return: PLMC_REASSIGN_OK, _BUSY (a move of @cls runs) or _NOSPARE
  * (fewer than @min pages). Context: no lock held.
  */
-static int kv_move_start(struct kv_ctx *c, int cls, u64 min)
+static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst)
 {
 	struct kv_class *cl = kv_cls(cls);
 	u64 sz = kv_class_size(cls), prev = 0, pg, n, addr, carved;
@@ -203,6 +206,9 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min)
 	kv_tx_set(&t, &cl->mv, pg | carved << 32);
 	kv_tx_set(&t, &cl->mv_got, 0);
 	kv_tx_commit(c, &t, PLMC_CRASH_MOVE_START_TX);
+	/* A hint outside the log (every start sets it, so none is stale):
+	 * a death before the finish reads it leaves the page in the pool. */
+	__atomic_store_n(&cl->mv_dst, dst, __ATOMIC_RELAXED);
 	__atomic_store_n(&cl->mv_poll, 0, __ATOMIC_RELAXED); /* walk now */
 	/* A hint for the write-path scan; kv_move_poll corrects it. */
 	kv_mv_count(&kv_area()->mv_running);
@@ -465,9 +471,12 @@ static int kv_move_page_dead(struct kv_ctx *c, int v)
  * Mode 1: is a page of @v worth more to @k than an eviction in @k? Yes
  * if @v has chunks to spare, or its newest item is older (it has taken
  * no chunk since) than twice the idle time of the items @k last evicted
- * (memcached's age rule, with the store's second clock: a class that
- * stores every second is never a donor this way), or KV_MOVE_IDLE, or
- * its oldest page is dead.
+ * and KV_MOVE_AGE_MIN seconds (memcached's age rule, with the store's
+ * second clock: a class that stores every second is never a donor this
+ * way; memcached decides over a window of samples, so a class that
+ * paused for a second is not one either: t/slabs_reassign.t, slowed by
+ * TLS, saw its big class give pages to the small one before that one
+ * had evicted), or KV_MOVE_IDLE, or its oldest page is dead.
  */
 static int kv_move_worth(struct kv_ctx *c, int k, int v)
 {
@@ -476,7 +485,9 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v)
 	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED);
 	u64 idle = c->now > t ? c->now - t : 0;
 
-	if (idle >= KV_MOVE_IDLE || idle > 2 * age + 1 || kv_move_spare((u64)v))
+	if (idle >= KV_MOVE_IDLE ||
+	    (idle >= KV_MOVE_AGE_MIN && idle > 2 * age + 1) ||
+	    kv_move_spare((u64)v))
 		return 1;
 	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
 		return 0; /* found live items this second: evict instead */
@@ -523,7 +534,7 @@ static int kv_move_unpin(struct kv_ctx *c, int k, int r)
 			continue;
 		if (!kv_move_spare(i) && !kv_move_page_dead_as(c, (int)i, 1))
 			continue;
-		if (kv_move_start(c, (int)i, 1) != PLMC_REASSIGN_OK)
+		if (kv_move_start(c, (int)i, 1, 0) != PLMC_REASSIGN_OK)
 			continue;
 		return kv_move_step(c, (int)i) > 0 ? 1 : -1;
 	}
@@ -578,7 +589,7 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	v = kv_move_victim(k, min);
 	if (v < 0 || (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))
 		return r;
-	if (kv_move_start(c, v, min) != PLMC_REASSIGN_OK)
+	if (kv_move_start(c, v, min, 0) != PLMC_REASSIGN_OK)
 		return r;
 	return kv_move_step(c, v) > 0 ? 1 : -1;
 }
@@ -607,7 +618,7 @@ static void kv_move_giveback(struct kv_ctx *c)
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;
-	if (kv_move_start(c, (int)k, 2) == PLMC_REASSIGN_OK)
+	if (kv_move_start(c, (int)k, 2, 0) == PLMC_REASSIGN_OK)
 		kv_move_step(c, (int)k);
 }
 
@@ -660,8 +671,8 @@ u64 kv_move_running(void)
  * goes through the pool; with a DST, whoever finishes the move hands it
  * on to DST (kv_page_give) when DST's carve page is full, as memcached
  * gives it to DST directly (a DST with room leaves it in the pool, where
- * the next class that runs out takes it). mv_dst is a hint outside the
- * redo log: a death before the move ends leaves the page in the pool.
+ * the next class that runs out takes it). The move keeps DST in mv_dst,
+ * a hint outside the redo log (kv_move_start).
  * Return: PLMC_REASSIGN_*. Context: no lock held.
  */
 long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
@@ -688,11 +699,9 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 	s = src == -1 ? kv_move_victim((int)dst - 1, 2) : (int)src - 1;
 	if (s < 0)
 		return PLMC_REASSIGN_NOSPARE;
-	rc = kv_move_start(c, s, 2);
-	if (rc == PLMC_REASSIGN_OK) {
-		__atomic_store_n(&kv_cls(s)->mv_dst, dst, __ATOMIC_RELAXED);
+	rc = kv_move_start(c, s, 2, dst);
+	if (rc == PLMC_REASSIGN_OK)
 		kv_move_step(c, s);
-	}
 	return rc;
 }
 
@@ -721,10 +730,11 @@ static int kv_maintain_wants(struct kv_ctx *c, int k)
  * running moves, then give pages back to the pool, as memcached's
  * automove does whether or not memory ran out: a class's oldest page
  * when the class has pages' worth of free chunks to spare, or when that
- * page holds only dead items; at most @max pages a call. The writers' own giveback
- * (kv_move_giveback) waits for an empty pool and moves a page only when
- * someone stores; this one fills the pool ahead of need, so memory that
- * deletes, expiry or flush_all freed is there for any class at once.
+ * page holds only dead items; at most @max pages a call. The writers'
+ * own giveback (kv_move_giveback) waits for an empty pool and moves a
+ * page only when someone stores; this one fills the pool ahead of need,
+ * so memory that deletes, expiry or flush_all freed is there for any
+ * class at once.
  * In automove mode 0 it only steps running moves.
  * Return: the pages moved (>= 0). Context: no lock held.
  */
@@ -744,7 +754,7 @@ long kv_maintain(struct kv_ctx *c, u64 max)
 		for (i = 0; i < a->ncls && (u64)moved < max; i++) {
 			int w = kv_maintain_wants(c, (int)i);
 
-			if (!w || kv_move_start(c, (int)i, (u64)w) !=
+			if (!w || kv_move_start(c, (int)i, (u64)w, 0) !=
 					  PLMC_REASSIGN_OK)
 				continue;
 			any = 1;

@@ -58,6 +58,8 @@ struct plmcd_opts {
 	const char *auth_file;
 	int sasl;
 	int tenant_set;		/* -o tenant=ID given */
+	unsigned long read_buf_mem_limit; /* MiB of a worker's connection
+					   * buffers, split by -t; 0: none */
 	uint32_t tenant;	/* ... the tenant every connection acts for */
 	const char *tenant_map;	/* -o tenant_map=USER:ID[:USER:ID...] */
 	enum plmcd_proto proto;
@@ -83,6 +85,10 @@ void daemon_ready(void);
 struct buf {
 	char *p;
 	size_t off, len, cap;
+	/* a connection's: its worker's count of buffer bytes, which
+	 * -o read_buf_mem_limit bounds (main.c); written by that worker
+	 * alone; NULL: not counted */
+	size_t *acct;
 };
 
 int buf_reserve(struct buf *b, size_t more);
@@ -226,6 +232,7 @@ struct server_stats {
 	uint64_t conn_yields, idle_kicks;
 	uint64_t listen_disabled_num;
 	uint64_t store_too_large, store_no_memory; /* refused stores */
+	uint64_t read_buf_oom, response_obj_oom;   /* -o read_buf_mem_limit */
 	uint64_t curr_connections;
 	uint64_t total_connections;
 	uint64_t threads;

@@ -402,13 +402,15 @@ int watch_command(struct conn *c, struct cmd *k)
 		if (!watchers[i].c)
 			slot = i;
 	if (slot >= 0) {
-		/* OK goes through the queue, so no log line can pass it */
+		/* OK goes through the queue, so no log line can pass it; and
+		 * the mask first: a client that read OK and sends a command
+		 * must find it watched (lines wait for watch_lock meanwhile) */
 		watchers[slot] = (struct watcher){.c = c, .flags = f};
-		buf_add(&watchers[slot].q, "OK\r\n", 4);
-		watcher_push(&watchers[slot]);
 		c->watching = 1;
 		g_server.log_watchers++;
 		mask_update();
+		buf_add(&watchers[slot].q, "OK\r\n", 4);
+		watcher_push(&watchers[slot]);
 	}
 	pthread_mutex_unlock(&watch_lock);
 	if (slot < 0)

@@ -441,6 +441,30 @@ static void plant(const char *name, const char *tail, int old)
 	}
 }
 
+/* A child attached to ut_name that made a call and waits to be killed.
+ * Return: its pid, once it is attached. */
+static pid_t spawn_attached(void)
+{
+	int up[2];
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(up), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_nop() ||
+		    write(up[1], "u", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	close(up[0]);
+	close(up[1]);
+	return pid;
+}
+
 /*
  * Liveness files (none and pku): those of attachments that died before
  * anyone looked (planted here, and clients killed at random points of
@@ -451,7 +475,7 @@ START_TEST(liveness_files_cleaned)
 {
 	struct plmc_stats sts;
 	char first[128];
-	int i, st, up[2];
+	int i, st;
 	pid_t pid;
 
 	if (!strcmp(plmc_backend(), "kmod"))
@@ -479,17 +503,7 @@ START_TEST(liveness_files_cleaned)
 		      "%d files, first %s", live_files(ut_name, NULL, 0),
 		      first);
 	/* A live attachment's file, then destroy --force. */
-	ck_assert_int_eq(pipe(up), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_nop() ||
-		    write(up[1], "u", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	ck_assert_int_eq(read(up[0], first, 1), 1);
+	pid = spawn_attached();
 	ut_rc(plmc_stats(&sts), PLMC_OK);
 	ck_assert_uint_eq(sts.nattach, 2);
 	ut_rc(plmc_detach(), 0);
@@ -507,23 +521,11 @@ END_TEST
  */
 START_TEST(destroy_after_deaths)
 {
-	int up[2];
 	pid_t pid;
-	char c;
 
 	if (!strcmp(plmc_backend(), "kmod"))
 		return;
-	ck_assert_int_eq(pipe(up), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (plmc_attach(ut_name, PLMC_USE_AUTO) || plmc_nop() ||
-		    write(up[1], "u", 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
-	}
-	ck_assert_int_eq(read(up[0], &c, 1), 1);
+	pid = spawn_attached();
 	ut_rc(plmc_detach(), 0);
 	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), -EBUSY);
 	kill(pid, SIGKILL);

@@ -450,7 +450,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
+/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode.
+ * MAINTAIN: vlen = the most pages to move (1..64). */
 static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
@@ -461,6 +462,10 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
+	if (op == PLMC_OP_MAINTAIN)
+		return r->exptime || r->vlen < 1 || r->vlen > 64
+			       ? PLMC_E_INVAL
+			       : kv_maintain(c, r->vlen);
 	if (r->exptime || r->vlen > 2)
 		return PLMC_E_INVAL;
 	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
@@ -668,11 +673,14 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_meta(c, r);
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
+	case PLMC_OP_MAINTAIN:
 		return kv_op_slabs(c, op, r);
 	case PLMC_OP_WALK:
 		return kv_op_walk(c, r);
 	case PLMC_OP_TENANT:
 		return kv_op_tenant(c, r);
+	case PLMC_OP_EVLOG:
+		return kv_op_evlog(c, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -748,8 +756,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	 * taken over from a dead owner, must not wait for more retires);
 	 * orphans (free slots' lists, epoch.c) every 64th call while the
 	 * hint says there are. */
-	if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
-	    KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
+	if (KV_UNLIKELY(kv_reclaim_heavy(c.ks)))
+		kv_reclaim(&c, 0); /* large chunks: bound the bytes held */
+	else if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
+		 KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
 		kv_reclaim_step(&c, !(c.ks->seq & 63));
 	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
 	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))

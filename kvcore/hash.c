@@ -309,9 +309,8 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 			it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
 						     __ATOMIC_RELAXED);
 		it->next = next;
-		/* Not yet visible: plain store. REF: a new item gets one
-		 * pass of the CLOCK hand before it can be evicted. */
-		it->iflags |= KV_IT_LINKED | KV_IT_REF;
+		/* Not yet visible: plain store (REF: kv_item_new). */
+		it->iflags |= KV_IT_LINKED;
 		items++;
 		bytes += kv_item_bytes(it);
 		kv_tx_set(&t, &c->ks->chunk, 0);

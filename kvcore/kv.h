@@ -94,7 +94,8 @@ struct kv_class {
 	u64 last_take; /* store seconds of the last chunk taken (automove) */
 	u64 mv_tried;  /* store seconds of automove's last dead-page look */
 	u64 mv_poll;   /* store seconds of the last walk of mv's page */
-	u64 pad[1];
+	u64 mv_dst;    /* where mv's page goes: class index + 1, 0 = the
+			* pool (slabs reassign's DST); a hint, relaxed */
 };
 
 _Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
@@ -251,6 +252,31 @@ struct kv_tdesc {
  * array, then by the 1 MiB pages (from the first 1 MiB boundary of the
  * store after the table).
  */
+/*
+ * One line of the eviction log (evlog.c): what memcached's logger keeps
+ * of an evicted item. seq: the line's number, KV_EV_BUSY while a writer
+ * fills it, 0 = never written.
+ */
+#define KV_EVLOG_N  32 /* lines in the ring */
+#define KV_EV_BUSY  (~0ULL)
+#define KV_EVLOG_MAXKEEP 3600 /* seconds one read keeps the log on */
+
+struct kv_event {
+	u64 seq;
+	u32 exptime; /* the item's, absolute store seconds, 0 = never */
+	u32 atime;   /* its last access */
+	u32 at;      /* store seconds of the eviction */
+	u32 vlen;
+	u8 klen;
+	u8 cls;
+	u8 fetched;
+	u8 tenant;   /* only the same tenant reads the line */
+	char key[KV_KEY_MAX];
+	u8 pad[2];
+};
+
+_Static_assert(sizeof(struct kv_event) == 280, "kv_event: 280 bytes");
+
 struct kv_area {
 	u64 epoch; /* global reclamation epoch; see epoch.c */
 	u64 pad0[7];
@@ -304,6 +330,10 @@ struct kv_area {
 	u64 mv_running; /* moves started and not finished: a hint for the
 			 * write-path scan (move.c), locked adds */
 	u64 mv_rescues; /* live items copied off moving pages */
+	/* Per class: the store second its allocations began to wait for
+	 * chunks retired behind other calls, 0 = not waiting (evict.c,
+	 * kv_class_in_flight); relaxed, a hint. */
+	u32 cwait[KV_NCLASSES];
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
 	 * when geo_key == store_size | 1, or | 3 in a store with tenants
@@ -366,6 +396,15 @@ struct kv_area {
 	 * new page (evict.c, kv_reap_dead): a hint, relaxed. */
 	u32 reap_at[KV_NCLASSES];
 	u64 get_hits[PLMC_MAX_SLOTS][KV_NCLASSES];
+	/*
+	 * The eviction log (evlog.c, memcached's "watch evictions"): lines
+	 * are written while now < evlog_until, which each read moves on
+	 * (never back); evlog_seq numbers them (locked adds). Outside the
+	 * redo log: a death leaves at most one line lost.
+	 */
+	u64 evlog_until;
+	u64 evlog_seq;
+	struct kv_event evlog[KV_EVLOG_N];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -647,6 +686,9 @@ struct kv_ctx {
 			 * every key it names is this tenant's. Beside
 			 * reused: both zeroed by one store */
 	u32 tadmin;	/* the caller is the store's owner or root */
+	u32 carved;	/* the chunk kv_alloc_evict last gave lies at the
+			 * end of the CLOCK hand's route: carved fresh, or
+			 * the one the hand just evicted (evict.c) */
 	struct kv_geo geo;
 };
 
@@ -803,6 +845,7 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
 void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page);
 void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
+void kv_clock_back(struct kv_ctx *c, int cls, u64 p);
 u64 kv_class_chunks(int cls);
 
 /* move.c */
@@ -813,12 +856,15 @@ int kv_move_for(struct kv_ctx *c, int cls, int starved);
 u64 kv_move_running(void);
 void kv_move_poll(struct kv_ctx *c);
 long kv_reassign(struct kv_ctx *c, s64 src, u64 dst);
+long kv_maintain(struct kv_ctx *c, u64 max);
 void kv_pool_put(struct kv_ctx *c);
+int kv_page_give(struct kv_ctx *c, int k);
 int kv_automove(void);
 
 /* evict.c */
-int kv_evict(struct kv_ctx *c, int cls);
+u64 kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
+int kv_evict_dead(struct kv_ctx *c, int cls);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
@@ -859,6 +905,24 @@ static inline int kv_reclaim_due(const struct kv_slot *ks)
 
 	return ks->rcount >= KV_RETIRE_BATCH ||
 	       (t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES);
+}
+
+/*
+ * Whether this slot's retired chunks hold KV_RETIRE_BYTES or more (the
+ * newest one's class as the measure): then the call ends with a whole
+ * reclaim (kv_reclaim), not a share of the spread one. A spread scan
+ * takes KV_SCAN_CALLS calls and a set that reuses frees nothing more,
+ * so a list of large chunks grew to twice the batch (128 chunks of 40
+ * KB: 5 MiB a slot) and a class whose chunks sat on other slots' lists
+ * evicted its live items with all of them idle (r4_append). One scan of
+ * the slots costs less than copying one such chunk, and it runs once
+ * per KV_RETIRE_BYTES retired: what a slot holds stays near that bound.
+ */
+static inline int kv_reclaim_heavy(const struct kv_slot *ks)
+{
+	const struct kv_item *t = (const struct kv_item *)ks->rtail;
+
+	return t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES;
 }
 
 void *kv_reuse(struct kv_ctx *c, int cls);
@@ -998,7 +1062,11 @@ static inline int kv_item_live(const struct kv_ctx *c,
 /*
  * A reader's shared writes (fetched + CLOCK reference, last access), only
  * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
- * item's line is not written on every hit.
+ * item's line is not written on every hit. A hit on the item linked last
+ * in the store (nothing linked since) sets no reference: in LRU order it
+ * is already the newest, so the hit moves nothing (memcached does not
+ * bump an item touched that recently either; t/lru.t evicts such an item
+ * first). The extra load of cas_seq is on the rare path only.
  */
 static inline __attribute__((always_inline)) void
 kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
@@ -1006,8 +1074,14 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 	const u8 b = KV_IT_FETCHED | KV_IT_REF;
 	u32 now = (u32)c->now;
 
-	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
-		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
+	if (KV_UNLIKELY((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) !=
+			b))
+		__atomic_fetch_or(&it->iflags,
+				  it->cas == __atomic_load_n(&kv_area()->cas_seq,
+							     __ATOMIC_RELAXED)
+					  ? KV_IT_FETCHED
+					  : b,
+				  __ATOMIC_RELAXED);
 	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
 	    KV_ATIME_STEP)
 		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
@@ -1108,6 +1182,19 @@ void kv_as_exit(struct kv_ctx *c, const struct kv_as *s);
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r);
+
+/* evlog.c: the eviction log */
+void kv_evlog_put(const struct kv_ctx *c, const struct kv_item *it);
+long kv_op_evlog(struct kv_ctx *c, const struct plmc_req *r);
+
+/* Log @it's eviction if someone reads the log: one load and a branch
+ * on the eviction path otherwise. */
+static inline void kv_evlog(const struct kv_ctx *c, const struct kv_item *it)
+{
+	if (KV_UNLIKELY(c->now < __atomic_load_n(&kv_area()->evlog_until,
+						 __ATOMIC_RELAXED)))
+		kv_evlog_put(c, it);
+}
 
 /* dispatch.c */
 int kv_user_ok(u64 p, u64 len);

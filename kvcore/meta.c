@@ -195,7 +195,7 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 			return err;
 		nit->exptime = kv_meta_viv_exp(c, m);
 		/* Not yet visible: plain store. The creator holds the token. */
-		nit->iflags = KV_IT_WON;
+		nit->iflags |= KV_IT_WON;
 	}
 	kv_wr_begin(c, &w, key, klen, hash);
 	it = 0;
@@ -324,7 +324,7 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	it->exptime =
 		(m->mflags & PLMC_MF_TTL) ? (u32)kv_exptime(c, m->ttl) : 0;
 	if (m->mflags & PLMC_MF_BINKEY)
-		it->iflags = KV_IT_BINKEY;
+		it->iflags |= KV_IT_BINKEY;
 	kv_crash(c, PLMC_CRASH_BUILT);
 	kv_wr_begin(c, &w, key, klen, hash);
 	rc = kv_meta_decide(c, m, &w, it);
@@ -370,7 +370,7 @@ static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 		/* Stale, the token cleared; fetched and the key's form are
 		 * taken under the lock (kv_swap), and the expiry unless T
 		 * sets it. */
-		it->iflags = KV_IT_STALE;
+		it->iflags |= KV_IT_STALE;
 		it->time = old->time;
 		it->atime = __atomic_load_n(&old->atime, __ATOMIC_RELAXED);
 		carry = KV_IT_FETCHED | KV_IT_BINKEY | KV_CARRY_EXP;

@@ -138,11 +138,14 @@ START_TEST(size_shift_automove_off)
 	store(16);
 	ut_rc(plmc_slabs_automove(0), PLMC_OK);
 	fill_1k();
-	ut_rc(put("s", 0, 100, 0), PLMC_STORED);
+	ut_rc(put("sss", 0, 100, 0), PLMC_STORED);
 	stats(&st);
 	ck_assert_uint_eq(st.slabs_moved, 1);
-	for (i = 1; i < 10000; i++) /* 6898 fit one page of 152 B */
-		ut_rc(put("s", i, 100, 0), PLMC_STORED);
+	/* Keys of 5 to 8 bytes: 153 to 156 bytes with the 48-byte header,
+	 * all in the 192-byte class (5461 a page; "s:N" would straddle
+	 * 152 and 192, and the second class would take its first page) */
+	for (i = 1; i < 10000; i++)
+		ut_rc(put("sss", i, 100, 0), PLMC_STORED);
 	stats(&st);
 	ck_assert_uint_eq(st.slabs_moved, 1);
 	ck_assert_uint_gt(st.evictions, 3000);

@@ -205,10 +205,10 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 static const char *store_word(const struct bin_req *q)
 {
 	switch (q->base) {
-	case OP_ADD:
-		return "add";
+	case OP_ADD: /* with a CAS, memcached's NREAD_CAS */
+		return q->cas ? "cas" : "add";
 	case OP_REPLACE:
-		return "replace";
+		return q->cas ? "cas" : "replace";
 	case OP_APPEND:
 		return "append";
 	case OP_PREPEND:
@@ -240,6 +240,11 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 	if (q->cas) {
 		m.mflags |= PLMC_MF_CAS;
 		m.cas_in = q->cas;
+		/* memcached: a CAS makes add a cas as well (its proto_bin.c
+		 * turns any store with one into NREAD_CAS): Not found on a
+		 * miss, the value replaced on a match */
+		if (q->base == OP_ADD)
+			m.mode = PLMC_MS_SET;
 	}
 	detail_record(q->key, q->klen, DETAIL_SET, 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
@@ -306,13 +311,14 @@ static void bin_arith(struct conn *c, const struct bin_req *q)
 
 static void bin_flush(struct conn *c, const struct bin_req *q)
 {
-	int32_t delay = q->extlen == 4 ? (int32_t)be32(q->ext) : 0;
+	/* memcached reads it into a time_t: unsigned 32 bits */
+	int64_t exptime = q->extlen == 4 ? (int64_t)be32(q->ext) : 0;
 
 	if (g_opt.no_flush) {
 		error(c, q, ST_AUTH_ERROR);
 		return;
 	}
-	if (plmc_flush_all(delay) < 0)
+	if (proto_flush(exptime) < 0)
 		error(c, q, ST_ENOMEM);
 	else
 		ok(c, q, NULL, 0, 0);

@@ -32,6 +32,7 @@
 #define PLMCD_BUF_KEEP (1u << 20)
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
+#define PLMCD_REL_MAX 2592000 /* memcached's longest relative time: 30 days */
 #define PLMCD_SLAB_MIN_DEF 48 /* key + value room of class 1: 96-byte chunks */
 #define PLMCD_USER_MAX 255	/* an authenticated user's name, bytes */
 
@@ -201,6 +202,9 @@ void worker_ctx_free(struct worker_ctx *w);
  * connection must close.
  */
 int proto_run(struct conn *c, struct worker_ctx *w);
+
+/* flush_all with memcached's reading of @exptime (text and binary). */
+int proto_flush(int64_t exptime);
 
 /*
  * The operator commands (admin.c): verbosity, shutdown, cache_memlimit,

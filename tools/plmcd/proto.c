@@ -6,8 +6,11 @@
  * storage command is run only when its data block is there whole, so no
  * per-connection parse state survives between reads except `swallow`.
  * Replies follow memcached 1.6: the same words, the same error strings.
- * noreply suppresses the reply of a command that succeeds or fails
- * normally, not of a malformed one (memcached does the same).
+ * noreply (the line's last word) silences every reply of a command once
+ * its word count is right: errors too, a bad data chunk, a bad line
+ * format or a too-long key included (memcached's out_string() skips the
+ * reply whenever set_noreply_maybe() saw noreply). A wrong word count
+ * is an ERROR before noreply is looked at, and is always sent.
  */
 #include <errno.h>
 #include <limits.h>
@@ -106,6 +109,22 @@ static int parse_i32(const char *s, int32_t *v)
 static int words(const struct cmd *k)
 {
 	return k->n + k->noreply;
+}
+
+/*
+ * A command of @want words (its name included) may carry one more:
+ * memcached reads the words by position and looks at the last one only
+ * for noreply, so an extra last word that is not noreply is ignored
+ * ("set k 0 0 1 foo" stores). Return: 0, or -1 for a wrong word count
+ * (memcached's ERROR).
+ */
+static int fit_words(struct cmd *k, int want)
+{
+	if (words(k) != want && words(k) != want + 1)
+		return -1;
+	if (k->n == want + 1)
+		k->n = want;
+	return 0;
 }
 
 static void error(struct conn *c)
@@ -435,15 +454,16 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 
 	/* memcached: the wrong number of words is an unknown command (its
 	 * data block, if sent, is then read as commands too). */
-	if (words(k) != want && words(k) != want + 1) {
+	if (fit_words(k, want)) {
 		error(c);
 		return line_used;
 	}
+	/* a bad line reads its data block as commands too, noreply or not */
 	if (k->n != want || !key_ok(k, 1) || parse_u32(k->tok[2], &flags) ||
 	    parse_i32(k->tok[3], &exptime) || parse_u64(k->tok[4], &bytes) ||
 	    bytes > INT32_MAX - 2 ||
 	    (op == OP_CAS && parse_u64(k->tok[5], &cas))) {
-		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		reply(c, k, E_FORMAT);
 		return line_used;
 	}
 	if (bytes > g_server.item_max) {
@@ -459,7 +479,7 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 	if (avail < line_used + bytes + 2)
 		return 0;
 	if (data[bytes] != '\r' || data[bytes + 1] != '\n') {
-		buf_add(&c->out, E_CHUNK, sizeof(E_CHUNK) - 1);
+		reply(c, k, E_CHUNK);
 		/* memcached drops the line and reads on after the chunk */
 		return line_used + bytes + 2;
 	}
@@ -480,12 +500,18 @@ static void cmd_delete(struct conn *c, struct cmd *k)
 		error(c);
 		return;
 	}
+	/* memcached looks for noreply only after the key: "delete noreply"
+	 * deletes the key "noreply" and answers */
+	if (words(k) == 2 && k->noreply) {
+		k->noreply = 0;
+		k->n = 2;
+	}
 	if (k->n > 3 || (k->n == 3 && strcmp(k->tok[2], "0"))) {
 		reply(c, k, E_DELETE);
 		return;
 	}
 	if (!key_ok(k, 1)) {
-		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		reply(c, k, E_FORMAT);
 		return;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
@@ -498,12 +524,12 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 	char num[32];
 	int rc;
 
-	if (words(k) != 3 && words(k) != 4) {
+	if (fit_words(k, 3)) {
 		error(c);
 		return;
 	}
 	if (k->n != 3 || !key_ok(k, 1)) {
-		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		reply(c, k, E_FORMAT);
 		return;
 	}
 	if (parse_u64(k->tok[2], &delta)) {
@@ -527,48 +553,78 @@ static void cmd_touch(struct conn *c, struct cmd *k)
 {
 	int32_t exptime;
 
-	if (words(k) != 3 && words(k) != 4) {
+	if (fit_words(k, 3)) {
 		error(c);
 		return;
 	}
 	if (k->n != 3 || !key_ok(k, 1)) {
-		buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
+		reply(c, k, E_FORMAT);
 		return;
 	}
 	if (parse_i32(k->tok[2], &exptime)) {
-		buf_add(&c->out, E_EXPTIME, sizeof(E_EXPTIME) - 1);
+		reply(c, k, E_EXPTIME);
 		return;
 	}
 	reply(c, k, status_word(plmc_touch(k->tok[1], k->len[1], exptime)));
 }
 
+/*
+ * flush_all's time as memcached 1.6.18 reads it (realtime() and its
+ * flush commands): 0 or less is now, up to 30 days a delay, beyond that
+ * an absolute unix time. An absolute time at or before memcached's
+ * process_started (its start less 62 seconds) turns its oldest_live to
+ * 0: nothing is flushed, and a delayed flush still pending is dropped.
+ * plmc_flush_all() takes 32 signed bits and has no "no flush": such a
+ * time, and a binary expiration past INT32_MAX (after 2038; memcached's
+ * flushes then), become a flush at INT32_MAX - years away, replacing a
+ * pending one and counted in cmd_flush, as memcached's.
+ */
+int proto_flush(int64_t exptime)
+{
+	if (exptime > INT32_MAX ||
+	    (exptime > PLMCD_REL_MAX &&
+	     exptime <= (int64_t)g_server.start_time - 62))
+		exptime = INT32_MAX;
+	return plmc_flush_all(exptime < 0 ? 0 : (int32_t)exptime);
+}
+
+/* flush_all [exptime] [noreply]: memcached counts the words first, then
+ * (noreply seen) refuses it under -F, then reads the time - any second
+ * word, an extra third one ignored ("flush_all 0 foo" flushes). */
 static void cmd_flush(struct conn *c, struct cmd *k)
 {
 	int32_t delay = 0;
 	int rc;
 
+	if (words(k) > 3) {
+		error(c);
+		return;
+	}
 	if (g_opt.no_flush) {
-		buf_add(&c->out, "CLIENT_ERROR flush_all not allowed\r\n", 36);
+		reply(c, k, "CLIENT_ERROR flush_all not allowed\r\n");
 		return;
 	}
-	if (k->n > 2) {
-		buf_add(&c->out, "ERROR\r\n", 7);
+	if (k->n > 1 && parse_i32(k->tok[1], &delay)) {
+		reply(c, k, E_EXPTIME);
 		return;
 	}
-	if (k->n == 2 && parse_i32(k->tok[1], &delay)) {
-		buf_add(&c->out, E_EXPTIME, sizeof(E_EXPTIME) - 1);
-		return;
-	}
-	rc = plmc_flush_all(delay);
+	rc = proto_flush(delay);
 	reply(c, k, rc < 0 ? store_error(rc) : "OK\r\n");
 }
 
-/* stats, stats settings|slabs|items|sizes|reset (stats.c). memcached
- * takes "stats reset <anything>" as a reset; other words after the
- * subcommand are an error. */
+/* stats, stats settings|slabs|items|sizes|conns|reset (stats.c).
+ * memcached reads no noreply here and no word after the subcommand
+ * (but detail's and cachedump's own): "stats items foo" is stats items,
+ * "stats items noreply" answers. */
 static void cmd_stats(struct conn *c, struct cmd *k)
 {
-	const char *what = k->n > 1 ? k->tok[1] : NULL;
+	const char *what;
+
+	if (k->noreply) { /* a word like any other here */
+		k->noreply = 0;
+		k->n++;
+	}
+	what = k->n > 1 ? k->tok[1] : NULL;
 
 	if (what && !strcmp(what, "detail")) {
 		detail_command(&c->out, k->n > 2 ? k->tok[2] : NULL);
@@ -578,8 +634,7 @@ static void cmd_stats(struct conn *c, struct cmd *k)
 		dump_cachedump(c, k);
 		return;
 	}
-	if ((k->n > 2 && strcmp(what, "reset")) ||
-	    plmcd_stats(&c->out, what) < 0)
+	if (plmcd_stats(&c->out, what) < 0)
 		buf_add(&c->out, "ERROR\r\n", 7);
 }
 
@@ -705,7 +760,7 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 			cmd_touch(c, &k);
 		else if (!strcmp(v, "flush_all"))
 			cmd_flush(c, &k);
-		else if (!strcmp(v, "stats") && !k.noreply)
+		else if (!strcmp(v, "stats"))
 			cmd_stats(c, &k);
 		else if (!strcmp(v, "version")) /* memcached ignores the rest */
 			buf_add(&c->out, "VERSION " PLMCD_VERSION "\r\n",

@@ -474,7 +474,9 @@ static void item_flag(struct conn *c, const struct cmd *k, int i,
 		echo_ttl(c, *ttl);
 		break;
 	case 'c':
-		buf_printf(&c->out, " c%llu", (unsigned long long)q->m.cas);
+		/* -C: memcached keeps no CAS and returns 0 */
+		buf_printf(&c->out, " c%llu",
+			   (unsigned long long)(g_opt.no_cas ? 0 : q->m.cas));
 		break;
 	case 'O':
 		buf_add(&c->out, " ", 1);

@@ -102,7 +102,7 @@ static void on_signal(int sig)
 	if (sig == SIGHUP)
 		reload_auth = 1;
 	else
-		stopping = 1;
+		stopping = sig == SIGUSR1 ? 2 : 1;
 	/* write(): async-signal-safe; it cannot fail here (a counter
 	 * near 2^64 would only drop this wake). */
 	if (wake_fd >= 0)
@@ -1035,6 +1035,12 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* memcached stops gracefully at SIGUSR1 (exit 0) and takes
+	 * SIGUSR2's default, death; plmcd stops at the first as at SIGTERM
+	 * (its socket, pid file and own store removed) and ignores the
+	 * second, so a stray one cannot leave those behind. */
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGUSR2, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	plmc_stats(&st);
 	g_server.start_time = st.time;
@@ -1063,6 +1069,8 @@ int main(int argc, char **argv)
 		pthread_join(tid[i], NULL);
 	for (int i = 0; i < g_opt.threads; i++)
 		close(workers[i].ep);
+	if (stopping == 2) /* memcached's words at SIGUSR1 */
+		fprintf(stderr, "Gracefully stopping\n");
 	rc = 0;
 out:
 	if (unix_made)

@@ -7,6 +7,10 @@
 #     memccapable): the text and binary protocol conformance tests.
 #  2b. sizeshift.py: issue 14's size shift (16 MiB) and size sweep
 #     (64 MiB) on fresh plmcd and memcached servers: every set stored.
+#  2c. protodiff.py: fixed sessions, memcached's replies byte for byte:
+#     noreply silencing errors, an extra last word ignored, binary add
+#     with a CAS, flush_all's time rules (text and binary), -F, -C; and
+#     plmcd at SIGUSR1 (a graceful stop) and SIGUSR2 (ignored).
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit; a
 #     20,000-key get; a watcher's log lines; a 60,000-item metadump read
@@ -97,6 +101,12 @@ else
 fi
 check "size shift and size sweep (tests/plmcd/sizeshift.py)" \
 	/usr/bin/python3 tests/plmcd/sizeshift.py "$B/plmcd" "$(command -v memcached)"
+echo "-- fixed sessions against memcached (tests/plmcd/protodiff.py)"
+if /usr/bin/python3 tests/plmcd/protodiff.py "$B/plmcd" "$(command -v memcached)" "$tmp" >"$tmp/protodiff" 2>&1; then :; fi
+cat "$tmp/protodiff"
+pass=$((pass + $(grep -c '^PASS' "$tmp/protodiff")))
+fail=$((fail + $(grep -c '^FAIL' "$tmp/protodiff")))
+grep -q '^protodiff cases: [0-9]* passed, 0 failed' "$tmp/protodiff" || { echo "FAIL protodiff.py did not finish"; fail=$((fail + 1)); }
 echo "-- hostile clients (tests/plmcd/hostile.py)"
 if /usr/bin/python3 tests/plmcd/hostile.py 127.0.0.1 "$port" 2100 >"$tmp/hostile" 2>&1; then :; fi
 cat "$tmp/hostile"

@@ -134,7 +134,7 @@ int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size)
 u64 kv_pages_left(const struct kv_ctx *c)
 {
 	const struct kv_area *a = kv_area();
-	u64 free = c->geo.npages -
+	u64 free = c->geo->npages -
 		   __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) +
 		   __atomic_load_n(&a->npool, __ATOMIC_RELAXED);
 	u64 held = __atomic_load_n(&a->tpages, __ATOMIC_RELAXED);
@@ -202,14 +202,14 @@ static int kv_page_take(struct kv_ctx *c)
 		u64 pg = a->pool - 1;
 
 		kv_tx_init(&t, c->ks);
-		kv_tx_set(&t, &a->pool, c->geo.pnext[pg]);
+		kv_tx_set(&t, &a->pool, c->geo->pnext[pg]);
 		kv_tx_set(&t, &a->npool, a->npool - 1);
-		kv_tx_set(&t, &c->ks->spare, c->geo.pages + pg * KV_PAGE_SIZE);
+		kv_tx_set(&t, &c->ks->spare, c->geo->pages + pg * KV_PAGE_SIZE);
 		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
-	} else if (left && n < c->geo.npages) {
+	} else if (left && n < c->geo->npages) {
 		kv_tx_init(&t, c->ks);
 		kv_tx_set(&t, &a->pages_used, n + 1);
-		kv_tx_set(&t, &c->ks->spare, c->geo.pages + n * KV_PAGE_SIZE);
+		kv_tx_set(&t, &c->ks->spare, c->geo->pages + n * KV_PAGE_SIZE);
 		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
 	}
 	kv_unlock(c, &a->page_lock);
@@ -241,9 +241,9 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 	p = c->ks->spare;
 	if (!p)
 		return 0;
-	pg = (p - c->geo.pages) / KV_PAGE_SIZE;
+	pg = (p - c->geo->pages) / KV_PAGE_SIZE;
 	/* Newest first on the class's page list (the CLOCK walks it). */
-	kv_tx_set32(t, &c->geo.pnext[pg], (u32)cl->pages);
+	kv_tx_set32(t, &c->geo->pnext[pg], (u32)cl->pages);
 	kv_tx_set(t, &cl->pages, pg + 1);
 	kv_tx_set(t, &cl->npages, cl->npages + 1);
 	kv_tx_set(t, &cl->carve, p + sz);
@@ -305,7 +305,7 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 	struct kv_class *cl = &kv_area()->cls[cls];
 
 	kv_lock(c, &cl->lock);
-	if (KV_UNLIKELY(kv_move_owns(cl, (u64)p, &c->geo))) {
+	if (KV_UNLIKELY(kv_move_owns(cl, (u64)p, c->geo))) {
 		kv_move_take(t, cl); /* its page is leaving: not reused */
 	} else {
 		kv_tx_set(t, p, cl->free);
@@ -319,7 +319,7 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 /* Address of the page with index + 1 = @n, or 0 for n == 0. */
 static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 {
-	return n ? c->geo.pages + (n - 1) * KV_PAGE_SIZE : 0;
+	return n ? c->geo->pages + (n - 1) * KV_PAGE_SIZE : 0;
 }
 
 /*
@@ -337,11 +337,11 @@ u64 kv_clock_next(struct kv_ctx *c, int cls)
 	kv_lock(c, &cl->lock);
 	p = cl->hand ? cl->hand : kv_page_addr(c, cl->pages);
 	if (p) {
-		pg = (p - c->geo.pages) / KV_PAGE_SIZE;
-		end = c->geo.pages + (pg + 1) * KV_PAGE_SIZE;
+		pg = (p - c->geo->pages) / KV_PAGE_SIZE;
+		end = c->geo->pages + (pg + 1) * KV_PAGE_SIZE;
 		h = p + sz;
 		if (h + sz > end) /* next page, or 0: from the top */
-			h = kv_page_addr(c, c->geo.pnext[pg]);
+			h = kv_page_addr(c, c->geo->pnext[pg]);
 		__atomic_store_n(&cl->hand, h, __ATOMIC_RELAXED);
 	}
 	kv_crash(c, PLMC_CRASH_EVICT); /* one store: nothing to log */

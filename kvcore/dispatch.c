@@ -20,20 +20,6 @@
  */
 #include "kv.h"
 
-#define KV_USER_MIN 0x10000ULL	 /* below mmap_min_addr: never mapped */
-#define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
-
-/* Return: nonzero if [p, p + len) is client memory we may touch.
- * Inline here (the hot paths), one copy for the other files. */
-static inline __attribute__((always_inline)) int kv_user_ok_in(u64 p, u64 len)
-{
-	if (!len)
-		return 1;
-	if (p < KV_USER_MIN || len > KV_USER_END || p > KV_USER_END - len)
-		return 0;
-	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
-}
-
 int kv_user_ok(u64 p, u64 len)
 {
 	return kv_user_ok_in(p, len);
@@ -46,63 +32,11 @@ static void kv_count(u64 *ctr)
 	kv_add(ctr, 1);
 }
 
-#define KV_ONES	 0x0101010101010101ULL
-#define KV_HIGHS 0x8080808080808080ULL
-
-/* Nonzero if a byte of @w is <= 0x20 (space, control) or 0x7f: the
- * bit tricks "has a byte less than 0x21" and "has a zero byte" (of w ^
- * 0x7f...), exact for whether any byte matches. */
-static inline u64 kv_key_bad_word(u64 w)
+/* A request's key, taken in (hash.c, kv_key_take): copied, checked and
+ * hashed in one pass. Return: the hash, or a PLMC_E_* error (< 0). */
+static long kv_key_in(const struct plmc_req *r, char *key)
 {
-	u64 x = w ^ (0x7f * KV_ONES);
-
-	return ((w - 0x21 * KV_ONES) & ~w & KV_HIGHS) |
-	       ((x - KV_ONES) & ~x & KV_HIGHS);
-}
-
-/*
- * Check @klen bytes at @kp (client) and copy them to @key (stack): 1..250
- * bytes, no byte <= 0x20 (space, control), no 0x7f. One pass, a word at
- * a time: each word is loaded once into a register, and that register
- * is both checked and stored, so what lands in @key is exactly what was
- * checked (the copy-then-check rule: a client changing its bytes
- * meanwhile changes nothing). The last word overlaps the one before; its
- * bytes are checked again as reloaded and stored over the earlier ones.
- * No byte past kp + klen is read.
- */
-static inline __attribute__((always_inline)) int kv_key_copy(u64 kp, u32 klen,
-							     char *key)
-{
-	const u8 *s = (const u8 *)kp;
-	u64 bad = 0, w;
-	u32 i;
-
-	if (!klen || klen > KV_KEY_MAX)
-		return PLMC_E_KEY;
-	if (!kv_user_ok(kp, klen))
-		return PLMC_E_FAULT;
-	if (klen < 8) {
-		w = kv_ld_short(s, klen);
-		kv_st_short(key, w, klen);
-		/* the bytes above the key: 'A', a valid one */
-		return kv_key_bad_word(w | (0x41 * KV_ONES) << (8 * klen))
-			       ? PLMC_E_KEY
-			       : 0;
-	}
-	for (i = 0; i + 8 < klen; i += 8) {
-		w = kv_ld64(s + i);
-		bad |= kv_key_bad_word(w);
-		kv_st64(key + i, w);
-	}
-	w = kv_ld64(s + klen - 8);
-	bad |= kv_key_bad_word(w);
-	kv_st64(key + klen - 8, w);
-	return bad ? PLMC_E_KEY : 0;
-}
-
-static int kv_key_in(const struct plmc_req *r, char *key)
-{
-	return kv_key_copy(r->key, r->klen, key);
+	return kv_key_take(r->key, r->klen, key);
 }
 
 /*
@@ -156,8 +90,8 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	struct plmc_resp resp = {0};
 	struct kv_item *it;
-	char key[KV_KEY_MAX];
-	long rc;
+	char key[KV_KEY_BUF];
+	long rc, h;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_BUF | RQ_BUFLEN | RQ_OUT |
 				   (op == PLMC_OP_GAT ? RQ_EXPTIME : 0)))
@@ -165,14 +99,14 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!kv_user_ok(r->buf, r->buflen) || !r->out ||
 	    !kv_user_ok(r->out, sizeof(resp)))
 		return PLMC_E_FAULT;
-	rc = kv_key_copy(r->key, r->klen, key); /* inline: the hot path */
-	if (rc)
-		return rc;
+	h = kv_key_in(r, key);
+	if (h < 0)
+		return h;
 	kv_count(&c->st->cmd_get);
 	if (op == PLMC_OP_GAT)
 		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
 	else
-		it = kv_find_read(c, key, r->klen, kv_hash(key, r->klen));
+		it = kv_find_read(c, key, r->klen, (u32)h);
 	if (op == PLMC_OP_GET)
 		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	if (KV_UNLIKELY(c->tenant))
@@ -189,15 +123,16 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 {
 	struct plmc_resp resp = {0};
 	struct kv_item *it;
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_BUF];
+	long h = kv_key_take(e->key, e->klen, key);
 
-	e->rc = kv_key_copy(e->key, e->klen, key);
+	e->rc = h < 0 ? (s32)h : 0;
 	if (!e->rc && !kv_user_ok(e->buf, e->buflen))
 		e->rc = PLMC_E_FAULT;
 	if (e->rc)
 		return;
 	kv_count(&c->st->cmd_get);
-	it = kv_find_read(c, key, e->klen, kv_hash(key, e->klen));
+	it = kv_find_read(c, key, e->klen, (u32)h);
 	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
@@ -232,21 +167,19 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* Check and copy a store command's key and value; build the item. One
+/* Check and copy a store command's value (its key is in, hashed: @hash);
+ * build the item. One
  * whose exptime says "already expired" is built and linked too, as
  * memcached links it: the next read of the key counts it in get_expired
  * (and reclaims it), the write-path scan reclaims it otherwise. */
-static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
-		     struct kv_item **out)
+static long kv_build(struct kv_ctx *c, const struct plmc_req *r,
+		     const char *key, u32 hash, struct kv_item **out)
 {
 	struct kv_item *it;
 	u64 exp;
 	int rc;
 
 	*out = 0;
-	rc = kv_key_copy(r->key, r->klen, key); /* inline: the set path */
-	if (rc)
-		return rc;
 	if (!kv_item_fits(c, r->klen, r->vlen, r->flags))
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
@@ -256,7 +189,7 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 	if (!it)
 		return rc;
 	memcpy(it->data + r->klen, (const void *)r->val, r->vlen);
-	it->hash = kv_hash(key, r->klen);
+	it->hash = hash;
 	it->exptime = (u32)exp;
 	*out = it;
 	return 0;
@@ -266,14 +199,16 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
 static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	struct kv_item *it;
-	char key[KV_KEY_MAX];
-	long rc;
-	u32 hash;
+	char key[KV_KEY_BUF];
+	long rc, h;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN | RQ_EXPTIME | RQ_FLAGS |
 				   (op == PLMC_OP_CAS ? RQ_CAS : 0)))
 		return PLMC_E_INVAL;
-	rc = kv_build(c, r, key, &it);
+	h = kv_key_in(r, key); /* hashed once */
+	if (h < 0)
+		return h;
+	rc = kv_build(c, r, key, (u32)h, &it);
 	/*
 	 * memcached's rule: a set that cannot be stored (too large, out of
 	 * memory) unlinks the key's old item, so no stale value outlives
@@ -283,14 +218,13 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	 */
 	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET &&
 	    r->vlen <= 0x7ffffffdULL)
-		kv_remove(c, key, r->klen, kv_hash(key, r->klen));
+		kv_remove(c, key, r->klen, (u32)h);
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
-	hash = it ? it->hash : kv_hash(key, r->klen); /* hashed once */
-	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
+	rc = kv_put(c, op, it, key, r->klen, (u32)h, r->cas);
 	kv_scan(c);
 	return rc;
 }
@@ -298,14 +232,14 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 /* APPEND, PREPEND. */
 static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_BUF];
 	u64 cas;
 	long rc;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
 	/* memcached first makes an item of the piece alone (flags 0 here) */
 	if (!kv_item_fits(c, r->klen, r->vlen, 0))
@@ -320,7 +254,7 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 /* INCR, DECR: vlen = delta, out = __u64 result. */
 static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_BUF];
 	u64 v = 0;
 	long rc;
 
@@ -329,7 +263,7 @@ static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!r->out || !kv_user_ok(r->out, sizeof(v)))
 		return PLMC_E_FAULT;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
 	rc = kv_delta(c, op == PLMC_OP_INCR, key, r->klen, r->vlen, &v);
 	if (rc == PLMC_OK)
@@ -339,13 +273,13 @@ static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 
 static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_BUF];
 	long rc;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
 	return kv_touch(c, key, r->klen, kv_exptime(c, r->exptime))
 		       ? PLMC_TOUCHED
@@ -354,15 +288,15 @@ static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
 
 static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
-	int rc;
+	char key[KV_KEY_BUF];
+	long rc;
 
 	if (kv_req_only(r, RQ_KEYS))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
-	rc = kv_remove(c, key, r->klen, kv_hash(key, r->klen));
+	rc = kv_remove(c, key, r->klen, (u32)rc);
 	kv_count(rc == PLMC_DELETED ? &c->st->delete_hits
 				    : &c->st->delete_misses);
 	return rc;
@@ -521,7 +455,7 @@ static inline __attribute__((always_inline)) void
 kv_ctx_fill(struct kv_ctx *c, const struct plmc_store_hdr *h,
 	    const struct kv_area *a)
 {
-	c->geo = a->geo;
+	c->geo = &a->geo; /* derived once: read where it is */
 	c->item_max = a->item_max;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
 		 kv_clock_off();
@@ -552,7 +486,7 @@ static __attribute__((noinline)) int kv_ctx_slow(struct kv_ctx *c, u64 key)
 	return a->tenants ? kv_tenant_enter(c) : 0;
 }
 
-static int kv_ctx_init(struct kv_ctx *c)
+static inline __attribute__((always_inline)) int kv_ctx_init(struct kv_ctx *c)
 {
 	const struct plmc_store_hdr *h = kv_hdr();
 	const struct kv_area *a = kv_area();
@@ -608,10 +542,9 @@ static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
 #define kv_op_crash(c, r) PLMC_E_TESTONLY
 #endif
 
-static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+static inline __attribute__((always_inline)) long
+kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
-	if (KV_LIKELY(op == PLMC_OP_GET)) /* the common case: one compare */
-		return kv_op_get(c, op, r);
 	switch (op) {
 	case PLMC_OP_CHECK:
 		return kv_op_check(c, r);
@@ -667,10 +600,12 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 }
 
 /*
- * The gate's target. @slot < PLMC_MAX_SLOTS is checked and claimed by
- * gate.S. Return: a status (>= 0) or a PLMC_E_* error.
+ * One call: @slot < PLMC_MAX_SLOTS is checked and claimed by gate.S.
+ * Inline, so that kv_call_get below is this body with op == GET folded
+ * in (a small function of its own, its registers its own).
  */
-long kv_dispatch(u64 op, u64 req, u64 slot)
+static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
+							  u64 slot)
 {
 	struct kv_ctx c;
 	struct plmc_req r;
@@ -749,4 +684,27 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	if (KV_UNLIKELY(op == PLMC_OP_WALK) && c.ks->rhead)
 		kv_reclaim(&c, 0);
 	return rc;
+}
+
+/* GET, the hot path: kv_call with the op a constant. */
+static __attribute__((noinline)) long kv_call_get(u64 req, u64 slot)
+{
+	return kv_call(PLMC_OP_GET, req, slot);
+}
+
+/* Every other op (and NOP, RELEASE). */
+static __attribute__((noinline)) long kv_call_any(u64 op, u64 req, u64 slot)
+{
+	return kv_call(op, req, slot);
+}
+
+/*
+ * The gate's target: two tail calls, so a get pays for nothing the other
+ * ops need. Return: a status (>= 0) or a PLMC_E_* error.
+ */
+long kv_dispatch(u64 op, u64 req, u64 slot)
+{
+	if (KV_LIKELY(op == PLMC_OP_GET))
+		return kv_call_get(req, slot);
+	return kv_call_any(op, req, slot);
 }

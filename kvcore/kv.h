@@ -35,6 +35,7 @@ typedef __u16 u16;
 typedef __u8 u8;
 
 #define KV_KEY_MAX	250
+#define KV_KEY_BUF	256 /* a key's stack copy: kv_key_take's last word */
 #define KV_ITEM_MAX	PLMC_CFG_ITEM_MAX /* the largest class: one page */
 #define KV_PAGE_SIZE	PLMC_GEO_PAGE
 #define KV_NCLASSES	64 /* at most; the settings decide how many */
@@ -525,7 +526,7 @@ struct kv_ctx {
 			 * every key it names is this tenant's. Beside
 			 * reused: both zeroed by one store */
 	u32 tadmin;	/* the caller is the store's owner or root */
-	struct kv_geo geo;
+	const struct kv_geo *geo; /* kv_area's, derived once (kv_derive) */
 };
 
 /* A per-class counter (struct kv_class): a locked add, write paths only. */
@@ -751,7 +752,7 @@ static inline struct kv_tview kv_tview(const struct kv_ctx *c, u64 k)
 
 	/* Relaxed: written before the tstate store that made the caller
 	 * look here (release), read after its acquire load of tstate. */
-	v.mask = __atomic_load_n(&d->mask_x, __ATOMIC_RELAXED) ^ c->geo.mask0;
+	v.mask = __atomic_load_n(&d->mask_x, __ATOMIC_RELAXED) ^ c->geo->mask0;
 	v.dir = (const u64 *)(__atomic_load_n(&d->dir_x, __ATOMIC_RELAXED) ^
 			      (u64)&kv_area()->tdir0);
 	return v;
@@ -763,7 +764,7 @@ static inline u64 *kv_tbucket(const struct kv_ctx *c, struct kv_tview v,
 {
 	u64 b = hash & v.mask;
 
-	return (u64 *)((u64)c->geo.buckets + v.dir[b >> KV_TPAGE_SHIFT]) +
+	return (u64 *)((u64)c->geo->buckets + v.dir[b >> KV_TPAGE_SHIFT]) +
 	       (b & ((1ULL << KV_TPAGE_SHIFT) - 1));
 }
 
@@ -798,6 +799,7 @@ u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v);
 /* hash.c */
 void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);
 u32 kv_hash(const void *key, u32 klen);
+long kv_key_take(u64 kp, u32 klen, char *key);
 int kv_key_eq(const void *a, const void *b, u32 n);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,
 			  u32 hash);
@@ -966,6 +968,23 @@ long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r);
 
 /* dispatch.c */
+#define KV_USER_MIN 0x10000ULL	 /* below mmap_min_addr: never mapped */
+#define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
+
+/* Return: nonzero if [p, p + len) is client memory we may touch: above
+ * the never-mapped low range, no wrap-around, below the top of user
+ * space, and wholly outside the protected window (the confused deputy).
+ * A zero length is never dereferenced and always passes. Inline (the
+ * hot paths); kv_user_ok is the same, out of line. */
+static inline __attribute__((always_inline)) int kv_user_ok_in(u64 p, u64 len)
+{
+	if (!len)
+		return 1;
+	if (p < KV_USER_MIN || len > KV_USER_END || p > KV_USER_END - len)
+		return 0;
+	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
+}
+
 int kv_user_ok(u64 p, u64 len);
 /*
  * The fields of struct plmc_req, as bits of a "used" mask: every field an

@@ -99,7 +99,7 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!kv_user_ok(r->buf, r->buflen) || !r->out ||
 	    !kv_user_ok(r->out, sizeof(resp)))
 		return PLMC_E_FAULT;
-	h = kv_key_in(r, key);
+	h = kv_key_take_in(r->key, r->klen, key); /* inline: the hot path */
 	if (h < 0)
 		return h;
 	kv_count(&c->st->cmd_get);
@@ -118,22 +118,53 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	return rc;
 }
 
-/* One MGET entry, copied in: check it, look it up, fill its results. */
-static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
+/*
+ * MGET runs its entries in batches of KV_MGET_BATCH, in three passes,
+ * so the cache misses of a batch overlap instead of following one
+ * another: (1) copy each entry in, take its key in (copy, check, hash)
+ * and prefetch its bucket; (2) prefetch the first item of each chain;
+ * (3) look each key up, copy its value out and its entry back. The
+ * counters are added once per batch. Only loads and prefetches run
+ * ahead: everything a pass decides is decided on the copies.
+ */
+#define KV_MGET_BATCH 8
+
+struct kv_mget_in {
+	struct plmc_mget_ent e; /* the entry, copied in */
+	const u64 *bucket;	/* its bucket, or NULL (no prefetch) */
+	long h;			/* the key's hash, or a PLMC_E_* error */
+	char key[KV_KEY_BUF];
+};
+
+/* Pass 1 for one entry at @u (client memory, checked by the caller). */
+static inline __attribute__((always_inline)) void
+kv_mget_take(struct kv_ctx *c, struct kv_mget_in *m,
+	     const struct plmc_mget_ent *u, u64 s)
 {
+	kv_copy_words(&m->e, u, sizeof(m->e));
+	m->bucket = 0;
+	m->h = kv_key_take_in(m->e.key, m->e.klen, m->key);
+	if (m->h >= 0 && !kv_user_ok(m->e.buf, m->e.buflen))
+		m->h = PLMC_E_FAULT;
+	if (m->h < 0 || (s & KV_T_GROWING))
+		return;
+	m->bucket = kv_tcur(c, s, (u32)m->h);
+	__builtin_prefetch(m->bucket);
+}
+
+/* Pass 3 for one entry: its results into m->e. Return: 1 on a hit. */
+static inline __attribute__((always_inline)) int
+kv_mget_run(struct kv_ctx *c, struct kv_mget_in *m)
+{
+	struct plmc_mget_ent *e = &m->e;
 	struct plmc_resp resp = {0};
 	struct kv_item *it;
-	char key[KV_KEY_BUF];
-	long h = kv_key_take(e->key, e->klen, key);
 
-	e->rc = h < 0 ? (s32)h : 0;
-	if (!e->rc && !kv_user_ok(e->buf, e->buflen))
-		e->rc = PLMC_E_FAULT;
-	if (e->rc)
-		return;
-	kv_count(&c->st->cmd_get);
-	it = kv_find_read(c, key, e->klen, (u32)h);
-	kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+	if (m->h < 0) {
+		e->rc = (s32)m->h;
+		return 0;
+	}
+	it = kv_find_read(c, m->key, e->klen, (u32)m->h);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
 	e->rc = PLMC_NOT_FOUND;
@@ -142,27 +173,45 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 	e->vlen = resp.vlen;
 	e->cas = resp.cas;
 	e->flags = resp.flags;
+	return !!it;
 }
 
 /* MGET: out = array of buflen entries; each is copied in, run, and
- * copied back whole (its in-fields as read). */
+ * copied back whole (its in-fields as read). An entry's own error (key,
+ * buffer) is in its rc; the call's is for the array. */
 static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 {
-	struct plmc_mget_ent e;
-	u64 i, n = r->buflen;
+	struct kv_mget_in b[KV_MGET_BATCH];
+	struct plmc_mget_ent *u = (struct plmc_mget_ent *)r->out;
+	u64 i, j, k, n = r->buflen, s, hits;
 
 	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (!n || n > PLMC_MGET_MAX)
 		return PLMC_E_INVAL;
-	if (!kv_user_ok(r->out, n * sizeof(e)))
+	if (!kv_user_ok(r->out, n * sizeof(*u)))
 		return PLMC_E_FAULT;
-	for (i = 0; i < n; i++) {
-		struct plmc_mget_ent *u = (struct plmc_mget_ent *)r->out + i;
-
-		kv_copy_words(&e, u, sizeof(e));
-		kv_mget_one(c, &e);
-		kv_ent_out(u, &e);
+	for (i = 0; i < n; i += k) {
+		k = n - i < KV_MGET_BATCH ? n - i : KV_MGET_BATCH;
+		s = kv_tstate();
+		for (j = 0; j < k; j++)
+			kv_mget_take(c, &b[j], &u[i + j], s);
+		for (j = 0; j < k; j++)
+			if (b[j].bucket)
+				__builtin_prefetch((const void *)__atomic_load_n(
+					b[j].bucket, __ATOMIC_RELAXED));
+		hits = 0;
+		for (j = 0; j < k; j++) {
+			hits += kv_mget_run(c, &b[j]);
+			kv_ent_out(&u[i + j], &b[j].e);
+		}
+		/* cmd_get counts the keys looked up (a bad one is not) */
+		for (j = 0; j < k; j++)
+			hits += (u64)(b[j].h < 0) << 32;
+		kv_add(&c->st->cmd_get, (s64)(k - (hits >> 32)));
+		kv_add(&c->st->get_hits, (s64)(hits & 0xffffffffULL));
+		kv_add(&c->st->get_misses,
+		       (s64)(k - (hits >> 32) - (hits & 0xffffffffULL)));
 	}
 	return PLMC_OK;
 }
@@ -205,7 +254,7 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN | RQ_EXPTIME | RQ_FLAGS |
 				   (op == PLMC_OP_CAS ? RQ_CAS : 0)))
 		return PLMC_E_INVAL;
-	h = kv_key_in(r, key); /* hashed once */
+	h = kv_key_take_in(r->key, r->klen, key); /* hashed once */
 	if (h < 0)
 		return h;
 	rc = kv_build(c, r, key, (u32)h, &it);

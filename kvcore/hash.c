@@ -28,34 +28,8 @@
  */
 #include "kv.h"
 
-/*
- * SipHash-1-3 (Aumasson and Bernstein; one round per word, three to
- * finish) keyed with the store's secret (hdr->hash_key: random bits from
- * the kernel at create, never shown to clients), so which keys share a
- * bucket cannot be worked out offline: a tenant cannot aim a flood of
- * keys at one chain (SECURITY.md). Items keep the low 32 bits (enough
- * for 2^32 buckets). Word-wide: 8 bytes per round, the tail in one
- * load that reads nothing past the key.
- */
-#define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-
-#define KV_SIPROUND                                                            \
-	do {                                                                   \
-		v0 += v1;                                                      \
-		v1 = KV_ROTL(v1, 13);                                          \
-		v1 ^= v0;                                                      \
-		v0 = KV_ROTL(v0, 32);                                          \
-		v2 += v3;                                                      \
-		v3 = KV_ROTL(v3, 16);                                          \
-		v3 ^= v2;                                                      \
-		v0 += v3;                                                      \
-		v3 = KV_ROTL(v3, 21);                                          \
-		v3 ^= v0;                                                      \
-		v2 += v1;                                                      \
-		v1 = KV_ROTL(v1, 17);                                          \
-		v1 ^= v2;                                                      \
-		v2 = KV_ROTL(v2, 32);                                          \
-	} while (0)
+/* The hash: SipHash-1-3 keyed with the store's secret (kv.h says why
+ * that one), a word at a time. */
 
 /* The initial state from the secret, once per store (kv_derive, with
  * the geometry: published before geo_key). */
@@ -103,78 +77,10 @@ u32 kv_hash(const void *key, u32 klen)
 	return (u32)(v0 ^ v1 ^ v2 ^ v3);
 }
 
-#define KV_ONES	 0x0101010101010101ULL
-#define KV_HIGHS 0x8080808080808080ULL
-
-/*
- * The high bit of a byte of the result is set if that byte of @w is <=
- * 0x20 (space, control) or 0x7f; the other bits are noise, so callers
- * OR the words together and mask with KV_HIGHS once at the end. The bit
- * tricks "has a byte less than 0x21" and "has a zero byte" (of w ^
- * 0x7f..), exact for whether any byte matches; ~(w ^ 0x7f..) is w ^
- * 0x80...
- */
-static inline u64 kv_key_bad_bits(u64 w)
-{
-	u64 x = w ^ (0x7f * KV_ONES);
-
-	return ((w - 0x21 * KV_ONES) & ~w) |
-	       ((x - KV_ONES) & (w ^ KV_HIGHS));
-}
-
-/*
- * Take a client's key in: check @klen (1..KV_KEY_MAX) and the range
- * [kp, kp + klen) (client memory), copy the bytes to @key (the stack,
- * KV_KEY_BUF bytes: the last word stored may run up to 8 bytes past
- * klen), check them (no byte <= 0x20, none 0x7f) and hash them, in one
- * pass. Each word is loaded from client memory once, into a register,
- * and that register is what is stored, checked and hashed: the copy,
- * the check and the hash agree whatever the client does to its bytes
- * meanwhile (copy-then-check), and equal kv_hash(key, klen) of the copy.
- * The last 0..7 bytes are one short load (kv_ld_short: nothing past
- * kp + klen is read; a byte it reads twice is combined in registers).
- * Context: after kv_ctx_init (sip[] derived).
- * Return: the hash (>= 0), or PLMC_E_KEY / PLMC_E_FAULT (nothing hashed
- * is used then).
- */
+/* Out of line, for the ops off the hot path (kv.h: kv_key_take_in). */
 long kv_key_take(u64 kp, u32 klen, char *key)
 {
-	const u64 *sip = kv_area()->sip;
-	const u8 *s = (const u8 *)kp;
-	u32 i, n = klen & ~7U, rem = klen & 7;
-	u64 v0, v1, v2, v3, w, bad = 0;
-
-	if (!klen || klen > KV_KEY_MAX)
-		return PLMC_E_KEY;
-	if (!kv_user_ok_in(kp, klen))
-		return PLMC_E_FAULT;
-	v0 = sip[0];
-	v1 = sip[1];
-	v2 = sip[2];
-	v3 = sip[3];
-	for (i = 0; i < n; i += 8) {
-		w = kv_ld64(s + i);
-		kv_st64(key + i, w);
-		bad |= kv_key_bad_bits(w);
-		v3 ^= w;
-		KV_SIPROUND;
-		v0 ^= w;
-	}
-	w = kv_ld_short(s + n, rem); /* 0 when rem is 0 */
-	kv_st64(key + n, w);
-	/* the bytes above the key: 'A', a valid one */
-	bad |= kv_key_bad_bits(w | (0x41 * KV_ONES) << (8 * rem));
-	w |= (u64)klen << 56;
-	v3 ^= w;
-	KV_SIPROUND;
-	v0 ^= w;
-	v2 ^= 0xff;
-	KV_SIPROUND;
-	KV_SIPROUND;
-	KV_SIPROUND;
-	if (bad & KV_HIGHS)
-		return PLMC_E_KEY;
-	return (u32)(v0 ^ v1 ^ v2 ^ v3);
+	return kv_key_take_in(kp, klen, key);
 }
 
 _Static_assert(KV_KEY_BUF >= ((KV_KEY_MAX & ~7) + 8) && KV_KEY_BUF % 8 == 0,

@@ -796,10 +796,136 @@ void kv_table_init(const struct kv_geo *g);
 void kv_table_step(struct kv_ctx *c);
 u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v);
 
+/* Client memory (dispatch.c) */
+#define KV_USER_MIN 0x10000ULL	 /* below mmap_min_addr: never mapped */
+#define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
+
+/* Return: nonzero if [p, p + len) is client memory we may touch: above
+ * the never-mapped low range, no wrap-around, below the top of user
+ * space, and wholly outside the protected window (the confused deputy).
+ * A zero length is never dereferenced and always passes. Inline (the
+ * hot paths); kv_user_ok is the same, out of line. */
+static inline __attribute__((always_inline)) int kv_user_ok_in(u64 p, u64 len)
+{
+	if (!len)
+		return 1;
+	if (p < KV_USER_MIN || len > KV_USER_END || p > KV_USER_END - len)
+		return 0;
+	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
+}
+
+
 /* hash.c */
 void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);
 u32 kv_hash(const void *key, u32 klen);
 long kv_key_take(u64 kp, u32 klen, char *key);
+
+/*
+ * SipHash-1-3 (Aumasson and Bernstein; one round per word, three to
+ * finish) keyed with the store's secret (hdr->hash_key: random bits from
+ * the kernel at create, never shown to clients), so which keys share a
+ * bucket cannot be worked out offline, nor learnt by timing chains: a
+ * tenant cannot aim a flood of keys at one chain (SECURITY.md). A
+ * cheaper keyed hash that is only universal (multiply-shift, NH,
+ * polynomial) is not enough here: a local client times a chain walk to
+ * the cycle, and one collision found that way gives away the key of
+ * such a function; SipHash is a PRF, so a collision tells nothing about
+ * the next. Items keep the low 32 bits (enough for 2^32 buckets).
+ */
+#define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define KV_SIPROUND                                                            \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = KV_ROTL(v1, 13);                                          \
+		v1 ^= v0;                                                      \
+		v0 = KV_ROTL(v0, 32);                                          \
+		v2 += v3;                                                      \
+		v3 = KV_ROTL(v3, 16);                                          \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = KV_ROTL(v3, 21);                                          \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = KV_ROTL(v1, 17);                                          \
+		v1 ^= v2;                                                      \
+		v2 = KV_ROTL(v2, 32);                                          \
+	} while (0)
+
+#define KV_ONES	 0x0101010101010101ULL
+#define KV_HIGHS 0x8080808080808080ULL
+
+/*
+ * A key byte is good if it is >= 0x80, or its low 7 bits are >= 0x21
+ * and not 0x7f: no byte <= 0x20 (space, control), none 0x7f. The high
+ * bit of each byte of the result says whether that byte of @w is good
+ * (the other bits are noise: callers AND the words together and test
+ * the high bits once at the end). Per byte, without carries across
+ * bytes: a = low 7 bits; a + 0x5f has its high bit set iff a >= 0x21,
+ * a + 0x01 iff a == 0x7f.
+ */
+static inline u64 kv_key_good_bits(u64 w)
+{
+	u64 a = w & (0x7f * KV_ONES);
+
+	return w | ((a + 0x5f * KV_ONES) & ~(a + KV_ONES));
+}
+
+/*
+ * Take a client's key in: check @klen (1..KV_KEY_MAX) and the range
+ * [kp, kp + klen) (client memory), copy the bytes to @key (the stack,
+ * KV_KEY_BUF bytes: the last word stored may run up to 8 bytes past
+ * klen), check them and hash them (SipHash-1-3, as kv_hash), in one
+ * pass. Each word is loaded from client memory once, into a register,
+ * and that register is what is stored, checked and hashed: the copy,
+ * the check and the hash agree whatever the client does to its bytes
+ * meanwhile (copy-then-check), and the hash is kv_hash(key, klen) of
+ * the copy. The last 0..7 bytes are one short load (kv_ld_short:
+ * nothing past kp + klen is read; a byte it reads twice is combined in
+ * registers). Inline for get, mget and set; kv_key_take out of line.
+ * Context: after kv_ctx_init (sip[] derived).
+ * Return: the hash (>= 0), or PLMC_E_KEY / PLMC_E_FAULT.
+ */
+static inline __attribute__((always_inline)) long
+kv_key_take_in(u64 kp, u32 klen, char *key)
+{
+	const u64 *sip = kv_area()->sip;
+	const u8 *s = (const u8 *)kp;
+	u32 i, n = klen & ~7U, rem = klen & 7;
+	u64 v0, v1, v2, v3, w, good = ~0ULL;
+
+	if (!klen || klen > KV_KEY_MAX)
+		return PLMC_E_KEY;
+	if (!kv_user_ok_in(kp, klen))
+		return PLMC_E_FAULT;
+	v0 = sip[0];
+	v1 = sip[1];
+	v2 = sip[2];
+	v3 = sip[3];
+	for (i = 0; i < n; i += 8) {
+		w = kv_ld64(s + i);
+		kv_st64(key + i, w);
+		good &= kv_key_good_bits(w);
+		v3 ^= w;
+		KV_SIPROUND;
+		v0 ^= w;
+	}
+	w = kv_ld_short(s + n, rem); /* 0 when rem is 0 */
+	kv_st64(key + n, w);
+	/* the bytes above the key: 'A', a good one */
+	good &= kv_key_good_bits(w | (0x41 * KV_ONES) << (8 * rem));
+	w |= (u64)klen << 56;
+	v3 ^= w;
+	KV_SIPROUND;
+	v0 ^= w;
+	v2 ^= 0xff;
+	KV_SIPROUND;
+	KV_SIPROUND;
+	KV_SIPROUND;
+	if ((good & KV_HIGHS) != KV_HIGHS)
+		return PLMC_E_KEY;
+	return (u32)(v0 ^ v1 ^ v2 ^ v3);
+}
 int kv_key_eq(const void *a, const void *b, u32 n);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,
 			  u32 hash);
@@ -968,23 +1094,6 @@ long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r);
 
 /* dispatch.c */
-#define KV_USER_MIN 0x10000ULL	 /* below mmap_min_addr: never mapped */
-#define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
-
-/* Return: nonzero if [p, p + len) is client memory we may touch: above
- * the never-mapped low range, no wrap-around, below the top of user
- * space, and wholly outside the protected window (the confused deputy).
- * A zero length is never dereferenced and always passes. Inline (the
- * hot paths); kv_user_ok is the same, out of line. */
-static inline __attribute__((always_inline)) int kv_user_ok_in(u64 p, u64 len)
-{
-	if (!len)
-		return 1;
-	if (p < KV_USER_MIN || len > KV_USER_END || p > KV_USER_END - len)
-		return 0;
-	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
-}
-
 int kv_user_ok(u64 p, u64 len);
 /*
  * The fields of struct plmc_req, as bits of a "used" mask: every field an

@@ -339,17 +339,17 @@ static void conn_accept(int *lp)
 	ev.data.ptr = c;
 	conn_link(wk, c);
 	__atomic_add_fetch(&g_server.curr_connections, 1, __ATOMIC_RELAXED);
+	/* Logged before the owner can see it: from the add on, the owner may
+	 * serve and free it, so this thread touches @c no more after. */
+	watch_conn(c, NULL);
+	if (g_opt.verbose)
+		fprintf(stderr, "<%d new client connection\n", fd);
 	/* Linked before the owner can see an event for it (its close
 	 * unlinks). If the add fails the owner never sees it, and its idle
 	 * sweep passes over a connection accepted this instant, so closing
 	 * it here is this thread's alone. */
-	if (epoll_ctl(wk->ep, EPOLL_CTL_ADD, fd, &ev)) {
+	if (epoll_ctl(wk->ep, EPOLL_CTL_ADD, fd, &ev))
 		conn_close(wk, c);
-		return;
-	}
-	watch_conn(c, NULL);
-	if (g_opt.verbose)
-		fprintf(stderr, "<%d new client connection\n", fd);
 }
 
 /*

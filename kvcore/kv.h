@@ -929,6 +929,84 @@ kv_key_take_in(u64 kp, u32 klen, char *key)
 int kv_key_eq(const void *a, const void *b, u32 n);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,
 			  u32 hash);
+struct kv_item *kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen,
+				  u32 hash, u64 s);
+
+/* Nonzero if the @n bytes at @a and @b are equal: a word at a time, the
+ * last word overlapping the one before it (no byte past either end). */
+static inline __attribute__((always_inline)) int
+kv_key_eq_inline(const void *a, const void *b, u32 n)
+{
+	const u8 *x = a, *y = b, *xe, *ye;
+	u64 diff = 0;
+
+	if (n < 8)
+		return kv_ld_short(x, n) == kv_ld_short(y, n);
+	/* Two pointers, no index: the loop is a load, a xor, an or and the
+	 * step (gcc made a 32-bit index of i + 8 < n cost four more). */
+	xe = x + n - 8;
+	ye = y + n - 8;
+	for (; x < xe; x += 8, y += 8)
+		diff |= kv_ld64(x) ^ kv_ld64(y);
+	return !(diff | (kv_ld64(xe) ^ kv_ld64(ye)));
+}
+
+/*
+ * The key's identity is (tenant, key bytes): klen and tenant are
+ * adjacent bytes of the item, compared as one 16-bit word: a store
+ * without tenants (tenant 0 everywhere) pays only forming that word
+ * once per lookup (three instructions). The hash
+ * does not include the tenant: equal keys of two tenants share a chain,
+ * and only this compare tells them apart (docs/tenants.md).
+ */
+_Static_assert(__builtin_offsetof(struct kv_item, tenant) ==
+		       __builtin_offsetof(struct kv_item, klen) + 1,
+	       "klen and tenant: one word");
+
+static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
+{
+	return klen | c->tenant << 8;
+}
+
+/* @tk: kv_tkey(c, klen), the item's klen and tenant as one word. */
+static inline __attribute__((always_inline)) int
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk,
+	 u32 hash)
+{
+	return it->hash == hash && *(const kv_u16u *)&it->klen == (u16)tk &&
+	       kv_key_eq_inline(it->data, key, klen);
+}
+
+/* The item for @key on the chain at @bucket, or NULL. */
+static inline __attribute__((always_inline)) struct kv_item *
+kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
+{
+	/* Acquire (here and for each next): pairs with kv_wr_link()'s
+	 * release store of the link, so the item it points at is read as
+	 * it was built (publication); and with table.c's moves. */
+	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+
+	while (p) {
+		struct kv_item *it = (struct kv_item *)p;
+
+		if (kv_match(it, key, klen, tk, hash))
+			return it;
+		/* Pairs with the release store of next (tx.c). */
+		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
+	}
+	return 0;
+}
+
+/* kv_lookup, inline (the read paths: get, mget, mg). */
+static inline __attribute__((always_inline)) struct kv_item *
+kv_lookup_in(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	u64 s = kv_tstate();
+
+	if (KV_UNLIKELY(s & KV_T_GROWING))
+		return kv_lookup_growing(c, key, klen, hash, s);
+	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen), hash);
+}
 void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 		 u32 hash);
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
@@ -1045,7 +1123,7 @@ u32 kv_utoa(u64 v, char *buf);
 static inline __attribute__((always_inline)) struct kv_item *
 kv_find_read(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
-	struct kv_item *it = kv_lookup(c, key, klen, hash);
+	struct kv_item *it = kv_lookup_in(c, key, klen, hash);
 	int st;
 
 	if (!it)

@@ -221,7 +221,8 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
  * whose exptime says "already expired" is built and linked too, as
  * memcached links it: the next read of the key counts it in get_expired
  * (and reclaims it), the write-path scan reclaims it otherwise. */
-static long kv_build(struct kv_ctx *c, const struct plmc_req *r,
+static inline __attribute__((always_inline)) long
+kv_build(struct kv_ctx *c, const struct plmc_req *r,
 		     const char *key, u32 hash, struct kv_item **out)
 {
 	struct kv_item *it;
@@ -245,7 +246,8 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r,
 }
 
 /* SET, ADD, REPLACE, CAS. */
-static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+static inline __attribute__((always_inline)) long
+kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	struct kv_item *it;
 	char key[KV_KEY_BUF];
@@ -741,6 +743,12 @@ static __attribute__((noinline)) long kv_call_get(u64 req, u64 slot)
 	return kv_call(PLMC_OP_GET, req, slot);
 }
 
+/* SET, the common write: the same with its op folded in. */
+static __attribute__((noinline)) long kv_call_set(u64 req, u64 slot)
+{
+	return kv_call(PLMC_OP_SET, req, slot);
+}
+
 /* Every other op (and NOP, RELEASE). */
 static __attribute__((noinline)) long kv_call_any(u64 op, u64 req, u64 slot)
 {
@@ -748,12 +756,14 @@ static __attribute__((noinline)) long kv_call_any(u64 op, u64 req, u64 slot)
 }
 
 /*
- * The gate's target: two tail calls, so a get pays for nothing the other
- * ops need. Return: a status (>= 0) or a PLMC_E_* error.
+ * The gate's target: tail calls, so a get (or a set) pays for nothing
+ * the other ops need. Return: a status (>= 0) or a PLMC_E_* error.
  */
 long kv_dispatch(u64 op, u64 req, u64 slot)
 {
 	if (KV_LIKELY(op == PLMC_OP_GET))
 		return kv_call_get(req, slot);
+	if (op == PLMC_OP_SET)
+		return kv_call_set(req, slot);
 	return kv_call_any(op, req, slot);
 }

@@ -32,7 +32,7 @@ static void kv_count(u64 *ctr)
 	kv_add(ctr, 1);
 }
 
-/* A request's key, taken in (hash.c, kv_key_take): copied, checked and
+/* A request's key, taken in (kv.h, kv_key_take_in): copied, checked and
  * hashed in one pass. Return: the hash, or a PLMC_E_* error (< 0). */
 static long kv_key_in(const struct plmc_req *r, char *key)
 {
@@ -178,12 +178,15 @@ kv_mget_run(struct kv_ctx *c, struct kv_mget_in *m)
 
 /* MGET: out = array of buflen entries; each is copied in, run, and
  * copied back whole (its in-fields as read). An entry's own error (key,
- * buffer) is in its rc; the call's is for the array. */
-static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
+ * buffer) is in its rc; the call's is for the array. Out of line: the
+ * batch (2.6 KiB) is on the slot's stack only during an mget, not under
+ * every other op's frame (16 KiB a slot, no guard page). */
+static __attribute__((noinline)) long kv_op_mget(struct kv_ctx *c,
+						 const struct plmc_req *r)
 {
 	struct kv_mget_in b[KV_MGET_BATCH];
 	struct plmc_mget_ent *u = (struct plmc_mget_ent *)r->out;
-	u64 i, j, k, n = r->buflen, s, hits;
+	u64 i, j, k, n = r->buflen, s, hit, bad;
 
 	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
@@ -200,18 +203,17 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 			if (b[j].bucket)
 				__builtin_prefetch((const void *)__atomic_load_n(
 					b[j].bucket, __ATOMIC_RELAXED));
-		hits = 0;
+		hit = 0;
+		bad = 0;
 		for (j = 0; j < k; j++) {
-			hits += kv_mget_run(c, &b[j]);
+			bad += b[j].h < 0;
+			hit += kv_mget_run(c, &b[j]);
 			kv_ent_out(&u[i + j], &b[j].e);
 		}
 		/* cmd_get counts the keys looked up (a bad one is not) */
-		for (j = 0; j < k; j++)
-			hits += (u64)(b[j].h < 0) << 32;
-		kv_add(&c->st->cmd_get, (s64)(k - (hits >> 32)));
-		kv_add(&c->st->get_hits, (s64)(hits & 0xffffffffULL));
-		kv_add(&c->st->get_misses,
-		       (s64)(k - (hits >> 32) - (hits & 0xffffffffULL)));
+		kv_add(&c->st->cmd_get, (s64)(k - bad));
+		kv_add(&c->st->get_hits, (s64)hit);
+		kv_add(&c->st->get_misses, (s64)(k - bad - hit));
 	}
 	return PLMC_OK;
 }

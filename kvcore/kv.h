@@ -615,6 +615,20 @@ static inline void kv_st_short(void *p, u64 w, u32 n)
 		b[i] = (u8)w;
 }
 
+/*
+ * A word of client memory, loaded once: the empty asm makes the value
+ * opaque, so the compiler can neither load it again from client memory
+ * (where the client may have changed it) instead of keeping the
+ * register, nor assume the two are equal. No instruction is added.
+ */
+static inline u64 kv_ld64_once(const void *p)
+{
+	u64 w = kv_ld64(p);
+
+	asm("" : "+r"(w));
+	return w;
+}
+
 /* Copy @n bytes, a compile-time multiple of 8 (a request, a response,
  * an mget entry): unrolled inline, each word read once. */
 static inline __attribute__((always_inline)) void
@@ -624,7 +638,7 @@ kv_copy_words(void *d, const void *s, u64 n)
 
 #pragma GCC unroll 16
 	for (i = 0; i < n; i += 8)
-		kv_st64((u8 *)d + i, kv_ld64((const u8 *)s + i));
+		kv_st64((u8 *)d + i, kv_ld64_once((const u8 *)s + i));
 }
 
 /* lib.c */
@@ -903,7 +917,7 @@ kv_key_take_in(u64 kp, u32 klen, char *key)
 	v2 = sip[2];
 	v3 = sip[3];
 	for (i = 0; i < n; i += 8) {
-		w = kv_ld64(s + i);
+		w = kv_ld64_once(s + i);
 		kv_st64(key + i, w);
 		good &= kv_key_good_bits(w);
 		v3 ^= w;
@@ -911,6 +925,7 @@ kv_key_take_in(u64 kp, u32 klen, char *key)
 		v0 ^= w;
 	}
 	w = kv_ld_short(s + n, rem); /* 0 when rem is 0 */
+	asm("" : "+r"(w)); /* as kv_ld64_once */
 	kv_st64(key + n, w);
 	/* the bytes above the key: 'A', a good one */
 	good &= kv_key_good_bits(w | (0x41 * KV_ONES) << (8 * rem));

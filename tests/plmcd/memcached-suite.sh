@@ -100,6 +100,15 @@ run=$tmp/mc
 mkdir -p "$run"
 cp -r "$src/t" "$run/t"
 cp tests/plmcd/memcached-debug "$run/memcached-debug"
+# The harness names each server's Unix socket /tmp/memcachetest.PID.N.
+# Runs side by side (and a perl whose pid an earlier run's perl had,
+# while that run's server still ends) would meet at one path: each run's
+# sockets live in its own directory instead.
+sed -i "s|/tmp/memcachetest\.|$tmp/mt.|" "$run/t/lib/MemcachedTest.pm"
+grep -q "$tmp/mt\." "$run/t/lib/MemcachedTest.pm" || {
+	echo "FAIL t/lib/MemcachedTest.pm: its socket path was not found"
+	exit 1
+}
 tests/plmcd/make-certs.sh "$run/t" || { echo "FAIL openssl could not make the test certificates"; exit 1; }
 # binary-sasl.t: Cyrus reads t/sasl/memcached.conf (SASL_CONF_PATH, set
 # by the test) and needs saslpasswd2 (Debian's sasl2-bin)
@@ -138,4 +147,11 @@ cd "$run" || exit 1
 list=()
 for f in $files; do list+=("t/$f"); done
 # a file that hangs (a server that never answers) fails instead of stalling
-prove --exec "timeout ${MC_FILE_TIMEOUT:-300} perl" -j "${MC_JOBS:-4}" "${list[@]}"
+rc=0
+prove --exec "timeout ${MC_FILE_TIMEOUT:-300} perl" -j "${MC_JOBS:-4}" "${list[@]}" || rc=$?
+if [ "$rc" != 0 ]; then
+	# what the servers said (their stdout and stderr go to the log)
+	echo "-- the servers' messages (last 40; the backend notices left out)"
+	grep -v "^plmc: backend none\|runs the test image" "$PLMCD_LOG" 2>/dev/null | tail -40
+fi
+exit "$rc"

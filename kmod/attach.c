@@ -61,7 +61,7 @@ static const struct plmc_region plmc_regions[] = {
 	(VM_PKEY_BIT0 | VM_PKEY_BIT1 | VM_PKEY_BIT2 | VM_PKEY_BIT3)
 
 /*
- * The mm goes last: the guard's frame records and hardware breakpoints
+ * The mm goes last: the guard's frame records
  * compare against att->mm, and a freed mm could be reused by another
  * process while they still matched it.
  */

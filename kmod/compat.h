@@ -54,7 +54,7 @@ static inline void plmc_mm_set_undumpable(struct mm_struct *mm)
 
 /*
  * The kernels whose probed functions exec.c, refuse.c, remote.c,
- * sigframe.c, defer.c and xrstor.c read were checked: each signature
+ * sigframe.c, defer.c and int3.c read were checked: each signature
  * against the headers, each argument register against the disassembly
  * of Debian's image (6.1.0-57,
  * 6.12.117+deb12), every symbol present and out of line there, and the VM
@@ -81,6 +81,9 @@ static inline bool plmc_kernel_verified(void)
  *   __x64_sys_pkey_free(regs), __ia32_sys_pkey_free(regs)
  *   arch_ptrace(child, request, ...), compat_arch_ptrace(child, ...)
  *   wake_up_new_task(p), get_signal(ksig), fpu__restore_sig(buf, ia32)
+ *   exit_mmap(mm), zap_page_range_single(vma, ...), do_madvise(mm, ...)
+ * int3.c's trap is a die notifier (DIE_INT3): no argument to place; it
+ * reads the thread's FPU state through current->thread.fpu (both).
  */
 
 /*
@@ -96,6 +99,15 @@ static inline bool plmc_kernel_verified(void)
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
 #define PLMC_UFFD_REGISTER_RANGE 1
+#endif
+
+/*
+ * MADV_DONTNEED zaps through zap_page_range_single(vma, ...) on both; 6.1
+ * still has zap_page_range(vma, start, size) for the same (removed in
+ * 6.3), probed too. The VMA is the first argument of each.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#define PLMC_HAS_ZAP_PAGE_RANGE 1
 #endif
 
 /* An exec VMA registered with a userfaultfd (a fill could change it). */

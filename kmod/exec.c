@@ -29,8 +29,11 @@
  *               truncate, fallocate or O_DIRECT can change it, and a
  *               page dropped (MADV_DONTNEED, reclaim) comes back the same.
  *               An exec VMA with private copies of file pages (anon_vma:
- *               it was written once) is refused at attach: dropping a copy
- *               would show the file's bytes, which nobody scanned.
+ *               it was written once) is refused at attach (dropping a copy
+ *               would show the file's bytes, which nobody scanned), unless
+ *               the copies may be the module's own int3s (int3.c: the mm
+ *               carries them); the scan then reads the copies as they are,
+ *               and no copy can be dropped (discards, below).
  *   anonymous   pages: none may be added to a file-backed exec VMA
  *               after attach (kprobe on __anon_vma_prepare, the first step
  *               of every anonymous page a VMA gets: COW, userfaultfd copy,
@@ -45,18 +48,23 @@
  *               brk never makes executable memory (READ_IMPLIES_EXEC
  *               would make the heap RWX: kprobe on do_brk_flags), nor
  *               does arch_prctl(ARCH_MAP_VDSO_*) (map_vdso_once).
- *   discards    of anonymous exec pages (present since attach) are
- *               refused: they would read back as zeros (do_madvise).
+ *   discards    of anonymous pages in exec memory are refused: an
+ *               anonymous exec page present since attach would read back
+ *               as zeros, and a private copy in a file exec VMA (the
+ *               module's int3 over an XRSTOR or WRPKRU) would show the
+ *               file's bytes again. madvise answers EPERM (do_madvise);
+ *               under mmap_lock, the zap itself skips such a VMA
+ *               (zap_page_range[_single]), whatever got past the answer.
  *   seams       an instruction may straddle two adjacent exec VMAs: the
  *               attach scan carries bytes across them, and late code is
  *               refused next to executable memory.
  *
  * XRSTOR is not refused at attach: static glibc carries two (the lazy
  * binding trampolines kept for static dlopen), so refusing it would refuse
- * every ordinary program. Each one found is watched instead (xrstor.c).
- * Nor is a WRPKRU in file text: Debian's dynamic libc carries one in
- * pkey_set(); it is watched the same way (three sites in all: ld.so's two
- * XRSTOR and libc's WRPKRU). A WRPKRU in anonymous exec memory is refused.
+ * every ordinary program. Nor is a WRPKRU in file text: Debian's dynamic
+ * libc carries one in pkey_set(). Each one found gets an int3 over its
+ * first opcode byte and is emulated when reached (int3.c); a WRPKRU in
+ * anonymous exec memory is refused.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -77,8 +85,8 @@
  * Late code (dlopen after attach). A new executable mapping is let
  * through when it maps a regular, linked file on a filesystem of
  * plmc_fs_owned(), opened for reading, not O_DIRECT, not open for writing
- * anywhere, whose mapped bytes hold no WRPKRU and no XRSTOR (there is no
- * debug register left to watch a new one). The file is write-denied before
+ * anywhere, whose mapped bytes hold no WRPKRU and no XRSTOR (late code is
+ * not patched: one is refused). The file is write-denied before
  * it is read and stays so while the mm is guarded, so the bytes scanned
  * are the bytes mapped, from then on.
  *
@@ -324,8 +332,9 @@ static int plmc_pre_do_brk_flags(struct kprobe *p, struct pt_regs *regs)
 
 /*
  * __anon_vma_prepare(vma): a VMA's first anonymous page is on its way.
- * Refused for a file-backed exec VMA (none has one: attach refuses them,
- * late code starts without). Not for an anonymous exec VMA: its pages
+ * Refused for a file-backed exec VMA (none has one but the module's own
+ * copies: attach refuses others, late code starts without), except for
+ * int3.c's patch (the task writing it, plmc_int3_patching()). Not for an anonymous exec VMA: its pages
  * were all faulted in by the attach scan, and nothing can replace them
  * (userfaultfd and discards are refused, it is never writable); a read
  * fault there may still ask (a huge zero page), and must not fail.
@@ -335,8 +344,8 @@ static int plmc_pre_anon_vma_prepare(struct kprobe *p, struct pt_regs *regs)
 	struct vm_area_struct *vma = (struct vm_area_struct *)regs->di;
 
 	if (!(vma->vm_flags & VM_EXEC) || !vma->vm_file ||
-	    !plmc_guard_mask(vma->vm_mm))
-		return 0;
+	    !plmc_guard_mask(vma->vm_mm) || plmc_int3_patching())
+		return 0; /* int3.c's copy of a page it patches */
 	pr_info_ratelimited(PLMC_DRV ": pid %d: anonymous page in executable memory refused\n",
 			    task_tgid_nr(current));
 	return plmc_refuse(regs, plmc_ret_enomem);
@@ -369,10 +378,13 @@ static bool plmc_madv_discards(int behavior)
  * do_madvise(mm, start, len, behavior), for madvise(2) and process_madvise
  * (whose advice never discards). A dropped file page comes back from the
  * write-denied page cache, the same; a dropped anonymous exec page would
- * come back as zeros. Anonymous exec VMAs exist only from before attach
- * (none can be made after), so only an mm that had one is checked, under a
- * trylock (mmap_lock is not held yet and a kprobe cannot sleep; -EAGAIN
- * when it is taken).
+ * come back as zeros, and a dropped int3 copy (int3.c) as the file's
+ * XRSTOR or WRPKRU. The pages of int3.c's sites are answered from its
+ * record, without a lock. Anonymous exec VMAs exist only from before
+ * attach (none can be made after), so only an mm that had one is walked,
+ * under a trylock (mmap_lock is not held yet and a kprobe cannot sleep;
+ * -EAGAIN when it is taken). Both are the answer only: the zap probe
+ * below is what holds, under mmap_lock.
  */
 static int plmc_pre_do_madvise(struct kprobe *p, struct pt_regs *regs)
 {
@@ -380,18 +392,40 @@ static int plmc_pre_do_madvise(struct kprobe *p, struct pt_regs *regs)
 	unsigned long start = regs->si, len = PAGE_ALIGN(regs->dx);
 	bool exec;
 
-	if (!plmc_madv_discards((int)regs->cx) || !plmc_guard_anon_exec(mm))
+	if (!plmc_madv_discards((int)regs->cx) || !plmc_guard_mask(mm) ||
+	    start + len <= start)
 		return 0;
-	if (!mmap_read_trylock(mm))
-		return plmc_refuse(regs, plmc_ret_eagain);
-	exec = start + len > start &&
-	       plmc_range_exec(mm, start, start + len, true);
-	mmap_read_unlock(mm);
+	exec = plmc_int3_in(mm, start, start + len);
+	if (!exec && plmc_guard_anon_exec(mm)) {
+		if (!mmap_read_trylock(mm))
+			return plmc_refuse(regs, plmc_ret_eagain);
+		exec = plmc_range_exec(mm, start, start + len, true);
+		mmap_read_unlock(mm);
+	}
 	if (!exec)
 		return 0;
-	pr_info_ratelimited(PLMC_DRV ": pid %d: discard of anonymous executable memory refused\n",
+	pr_info_ratelimited(PLMC_DRV ": pid %d: discard of executable memory refused\n",
 			    task_tgid_nr(current));
 	return plmc_refuse(regs, plmc_ret_eperm);
+}
+
+/*
+ * zap_page_range_single(vma, start, size, details) (6.1 also:
+ * zap_page_range(vma, start, size)), mmap_lock held: where MADV_DONTNEED
+ * drops pages. Skipped (nothing dropped) for an exec VMA of a guarded mm
+ * that is anonymous or holds private copies: a discard checked before
+ * int3.c made its copy cannot drop it later, since int3.c drains
+ * mmap_lock after patching. The other callers never reach such a VMA
+ * (binder's and TCP's own mappings; truncation needs the file writable).
+ */
+static int plmc_pre_zap(struct kprobe *p, struct pt_regs *regs)
+{
+	struct vm_area_struct *vma = (struct vm_area_struct *)regs->di;
+
+	if (!(vma->vm_flags & VM_EXEC) || (vma->vm_file && !vma->anon_vma) ||
+	    !plmc_guard_mask(vma->vm_mm))
+		return 0;
+	return plmc_refuse(regs, plmc_ret_zero);
 }
 
 /* map_vdso_once(image, addr): arch_prctl(ARCH_MAP_VDSO_*) maps a vDSO. */
@@ -522,7 +556,7 @@ static int plmc_scan_vma(struct vm_area_struct *vma)
 		return -EPERM; /* a userfaultfd could fill it */
 	if (!vma->vm_file)
 		return 0; /* anonymous (scanned now, no page added later), vdso */
-	if (PLMC_XMEM && vma->anon_vma)
+	if (PLMC_XMEM && vma->anon_vma && !plmc_int3_has(vma->vm_mm))
 		return -EPERM; /* private copies hide the file's own bytes */
 	inode = file_inode(vma->vm_file);
 	if (PLMC_XMEM && (!S_ISREG(inode->i_mode) || !plmc_fs_owned(inode)))
@@ -587,7 +621,7 @@ static int plmc_collect(struct plmc_att *att, struct plmc_xrange *r, int *n)
 }
 
 /*
- * Prefixes that may start the same XRSTOR or WRPKRU: REX, segment
+ * Prefixes that may belong to the same XRSTOR or WRPKRU: REX, segment
  * overrides and address size. LOCK, 66, F2 and F3 make both #UD, so they
  * cannot.
  */
@@ -597,23 +631,34 @@ static bool plmc_is_prefix(u8 b)
 	       b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x67;
 }
 
-/*
- * An XRSTOR or WRPKRU at @buf[@i] (user address @at): watch it and every
- * prefix start before it (xrstor.c decides at the breakpoint which it is,
- * from the frozen bytes). Return: 0, or -EPERM when more than the debug
- * registers can hold.
- */
-static int plmc_add_xsite(struct plmc_att *att, const u8 *buf, size_t i,
-			  unsigned long at)
-{
-	size_t k = 0;
+/* The XRSTOR and WRPKRU sites one scan found. */
+struct plmc_sites {
+	struct plmc_site *s; /* PLMC_SITES_MAX of them */
+	unsigned int n;
+};
 
-	do {
-		if (att->nxsite >= PLMC_XSITES)
-			return -EPERM;
-		att->xsite[att->nxsite++] = at - k;
+/*
+ * An XRSTOR or WRPKRU whose opcode is at @buf[@i] (user address @at):
+ * record it for int3.c, with the prefix bytes just before it (taken as
+ * its own: an int3 on the opcode stops every start, prefixed or not) and
+ * its bytes from @at (up to PLMC_SITE_BYTES; fewer where they end in
+ * unreadable memory). Return: 0, or -EPERM past PLMC_SITES_MAX.
+ */
+static int plmc_add_site(struct plmc_sites *st, const u8 *buf, size_t i,
+			 unsigned long at)
+{
+	u8 b[PLMC_SITE_BYTES];
+	size_t k = 0, nb;
+
+	if (st->n >= PLMC_SITES_MAX)
+		return -EPERM;
+	while (k < i && k < 14 && plmc_is_prefix(buf[i - k - 1]))
 		k++;
-	} while (k <= i && k <= 14 && plmc_is_prefix(buf[i - k]));
+	for (nb = sizeof(b); nb > 3; nb--)
+		if (!copy_from_user(b, (const void __user *)at, nb))
+			break;
+	memcpy(b, buf + i, 3); /* the three the scan matched */
+	plmc_site_fill(&st->s[st->n++], at, buf + i - k, k, b, nb);
 	return 0;
 }
 
@@ -631,15 +676,15 @@ struct plmc_carry {
 };
 
 /*
- * A WRPKRU is watched like an XRSTOR only in file text, starting in this
+ * A WRPKRU is patched like an XRSTOR only in file text, starting in this
  * range: Debian's dynamic libc carries one (pkey_set), so refusing it
  * would refuse every dynamically linked program. Anonymous exec memory
  * has no such excuse, and one across a seam is refused too.
  *
  * Return: 0, -EPERM (a WRPKRU refused, too many sites, or unreadable).
  */
-static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
-			   u8 *buf, struct plmc_carry *c, unsigned int *nxrstor)
+static int plmc_scan_range(struct plmc_sites *st, const struct plmc_xrange *r,
+			   u8 *buf, struct plmc_carry *c)
 {
 	unsigned long a, len;
 	size_t i, keep;
@@ -659,8 +704,7 @@ static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
 			if (!plmc_image_is_xrstor(buf + i) &&
 			    !plmc_image_is_wrpkru(buf + i))
 				continue;
-			(*nxrstor)++;
-			if (plmc_add_xsite(att, buf, i, a - c->n + i))
+			if (plmc_add_site(st, buf, i, a - c->n + i))
 				return -EPERM;
 		}
 		keep = min_t(size_t, PLMC_CARRY, c->n + len);
@@ -683,30 +727,33 @@ static int plmc_scan_range(struct plmc_att *att, const struct plmc_xrange *r,
 int plmc_guard_scan(struct plmc_att *att)
 {
 	struct plmc_carry carry = { .end = 0, .n = 0 };
+	struct plmc_sites st = { .n = 0 };
 	struct plmc_xrange *r;
-	unsigned int nx = 0;
 	int n = 0, i, rc;
 	u8 *buf;
 
 	r = kcalloc(PLMC_SCAN_MAX, sizeof(*r), GFP_KERNEL);
 	att->files = kcalloc(PLMC_SCAN_MAX, sizeof(*att->files), GFP_KERNEL);
+	st.s = kcalloc(PLMC_SITES_MAX, sizeof(*st.s), GFP_KERNEL);
 	buf = kmalloc(PAGE_SIZE + PLMC_CARRY, GFP_KERNEL);
 	rc = -ENOMEM;
-	if (!r || !att->files || !buf)
+	if (!r || !att->files || !st.s || !buf)
 		goto out_free;
 	rc = plmc_collect(att, r, &n);
 	for (i = 0; !rc && i < n; i++)
-		rc = plmc_scan_range(att, &r[i], buf, &carry, &nx);
+		rc = plmc_scan_range(&st, &r[i], buf, &carry);
 	if (!rc)
-		rc = plmc_guard_set_xsites(att);
+		rc = plmc_int3_patch(st.s, st.n);
+	plmc_guard_scanned(att);
 	if (rc == -EPERM)
 		pr_info_ratelimited(PLMC_DRV ": pid %d: attach refused: executable memory breaks the rules\n",
 				    task_tgid_nr(current));
-	else if (!rc && nx)
-		pr_info_once(PLMC_DRV ": pid %d: %u XRSTOR or WRPKRU in client code, watched\n",
-			     task_tgid_nr(current), nx);
+	else if (!rc && st.n)
+		pr_info_once(PLMC_DRV ": pid %d: %u XRSTOR or WRPKRU in client code, patched with int3\n",
+			     task_tgid_nr(current), st.n);
 out_free:
 	kfree(buf);
+	kfree(st.s);
 	kfree(r);
 	return rc;
 }
@@ -873,6 +920,13 @@ static struct kprobe plmc_kp_madvise __maybe_unused = {
 	.pre_handler = plmc_pre_do_madvise,
 };
 
+static struct kprobe plmc_kp_zap[] __maybe_unused = {
+	{ .symbol_name = "zap_page_range_single", .pre_handler = plmc_pre_zap },
+#ifdef PLMC_HAS_ZAP_PAGE_RANGE
+	{ .symbol_name = "zap_page_range", .pre_handler = plmc_pre_zap },
+#endif
+};
+
 static struct kprobe plmc_kp_vdso __maybe_unused = {
 	.symbol_name = "map_vdso_once",
 	.pre_handler = plmc_pre_map_vdso,
@@ -887,6 +941,10 @@ static struct kprobe *plmc_kprobes[] = {
 	&plmc_kp_brk,
 	&plmc_kp_anon,
 	&plmc_kp_madvise,
+	&plmc_kp_zap[0],
+#ifdef PLMC_HAS_ZAP_PAGE_RANGE
+	&plmc_kp_zap[1],
+#endif
 	&plmc_kp_vdso,
 	&plmc_kp_uffd[0],
 #ifndef PLMC_UFFD_REGISTER_RANGE

@@ -14,7 +14,7 @@
  *   refuse.c    pkey_free of the store key, ptrace writes
  *   remote.c    writes through __access_remote_vm (/proc/pid/mem, POKE*)
  *   sigframe.c  signal frames built with the store open, sigreturn
- *   xrstor.c    hardware breakpoints on the XRSTORs the scan found
+ *   int3.c      an int3 on each XRSTOR and WRPKRU the scan found, emulated
  *   defer.c     signals held while inside, no frame from inside
  *
  * A refusal from a kprobe points regs->ip at a stub that returns the error
@@ -57,8 +57,6 @@ void plmc_guard_del(struct plmc_att *att)
 		list_del_init(&att->guard_node);
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 	plmc_frames_forget(att->mm);
-	if (!plmc_guard_mask(att->mm))
-		plmc_xbp_unwatch_mm(att->mm);
 }
 
 /* Return: where signals held inside the library are let go, or 0. */
@@ -92,29 +90,6 @@ void plmc_guard_set_exit(struct plmc_att *att)
 	spin_lock_irqsave(&plmc_guard_lock, flags);
 	att->gate_exit = PLMC_BASE + h->sites[1] + 3;
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
-}
-
-/*
- * Copy the XRSTOR and WRPKRU sites watched in @mm, and the store's key.
- * Return: how many. Any context.
- */
-unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites,
-			       u32 *pkey)
-{
-	struct plmc_att *att;
-	unsigned long flags;
-	unsigned int n = 0;
-
-	spin_lock_irqsave(&plmc_guard_lock, flags);
-	list_for_each_entry(att, &plmc_guards, guard_node)
-		if (att->mm == mm && att->xready && att->nxsite) {
-			n = att->nxsite;
-			memcpy(sites, att->xsite, n * sizeof(*sites));
-			*pkey = att->pkey;
-			break;
-		}
-	spin_unlock_irqrestore(&plmc_guard_lock, flags);
-	return n;
 }
 
 /*
@@ -159,6 +134,16 @@ bool plmc_guard_anon_exec(struct mm_struct *mm)
 		}
 	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 	return found;
+}
+
+/* The scan is done: its anon_exec is read from now on. */
+void plmc_guard_scanned(struct plmc_att *att)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&plmc_guard_lock, flags);
+	att->xready = true;
+	spin_unlock_irqrestore(&plmc_guard_lock, flags);
 }
 
 /* Is @pkey the store key of a live attachment of @mm? Any context. */
@@ -213,22 +198,6 @@ int plmc_refuse(struct pt_regs *regs, long (*stub)(void))
 }
 
 /*
- * Publish the sites (new threads read them from now on), then watch every
- * thread that exists. A thread made in between may be watched twice over:
- * plmc_xbp_watch() keeps one.
- */
-int plmc_guard_set_xsites(struct plmc_att *att)
-{
-	unsigned long flags;
-
-	/* The scan filled them unlocked; readers use them from here on. */
-	spin_lock_irqsave(&plmc_guard_lock, flags);
-	att->xready = true;
-	spin_unlock_irqrestore(&plmc_guard_lock, flags);
-	return plmc_xbp_watch_all(att->xsite, att->nxsite, att->pkey);
-}
-
-/*
  * The pre-handlers read the probed functions' arguments: where they sit
  * was checked for the kernels plmc_kernel_verified() names (compat.h).
  * Elsewhere the module refuses to load rather than guard with the wrong
@@ -258,12 +227,12 @@ int plmc_guard_init(void)
 	rc = plmc_sigframe_init();
 	if (rc)
 		goto err_remote;
-	rc = plmc_xbp_init();
+	rc = plmc_int3_init();
 	if (rc)
 		goto err_sigframe;
 	rc = plmc_defer_init();
 	if (rc)
-		goto err_xbp;
+		goto err_int3;
 	rc = plmc_rseq_init();
 	if (rc)
 		goto err_defer;
@@ -271,8 +240,8 @@ int plmc_guard_init(void)
 
 err_defer:
 	plmc_defer_exit();
-err_xbp:
-	plmc_xbp_exit();
+err_int3:
+	plmc_int3_exit();
 err_sigframe:
 	plmc_sigframe_exit();
 err_remote:
@@ -288,7 +257,7 @@ void plmc_guard_exit(void)
 {
 	plmc_rseq_exit();
 	plmc_defer_exit();
-	plmc_xbp_exit();
+	plmc_int3_exit();
 	plmc_sigframe_exit();
 	plmc_remote_exit();
 	plmc_exec_exit();

@@ -189,7 +189,7 @@ static int plmc_syscall_ret(struct kretprobe_instance *ri,
  * address in the plmc window counts, or samples, the library's accesses to
  * the store made for the client: its control flow over store data. Refused
  * (-EPERM) when the calling or the watched task's mm is guarded. The
- * module's own breakpoints are execute-only (xrstor.c, defer.c).
+ * module's own breakpoint is execute-only (defer.c).
  */
 static int plmc_pre_hw_breakpoint(struct kprobe *p, struct pt_regs *regs)
 {

@@ -17,7 +17,8 @@
  *   mmap_lock -> att->lock -> seg->lock
  *   pf->lock is taken alone (attach), never with mmap_lock.
  *   plmc_guard_lock (spinlock, guard.c) is innermost: nothing under it;
- *   so are plmc_frame_lock (sigframe.c) and plmc_grant_lock (exec.c).
+ *   so are plmc_frame_lock (sigframe.c), plmc_grant_lock (exec.c) and
+ *   plmc_pmm_lock (int3.c). plmc_patch_lock (int3.c, mutex) -> mmap_lock.
  *   mmap_lock -> plmc_held_lock (mutex, exec.c) -> plmc_guard_lock: the
  *   attachment's free may run under mmap_lock (vm_close); the mmap syscall
  *   takes plmc_held_lock before mmap_lock is taken, never under it.
@@ -70,10 +71,25 @@ struct plmc_seg {
 };
 
 /*
- * XRSTOR and WRPKRU starts watched per thread: x86 has four debug registers, and
- * signal deferral (defer.c) needs one for the gate's exit.
+ * An XRSTOR or WRPKRU the attach scan found in client code; int3.c puts an
+ * int3 on its first opcode byte and emulates it (at most PLMC_SITES_MAX
+ * per mm).
  */
-#define PLMC_XSITES 3
+#define PLMC_SITES_MAX 64
+#define PLMC_SITE_BYTES 8 /* 0F AE, ModRM, SIB, disp32: the longest */
+#define PLMC_SITE_XRSTOR 1
+#define PLMC_SITE_WRPKRU 2
+
+struct plmc_site {
+	unsigned long addr;	     /* the opcode's 0F, now int3 */
+	u8 kind;		     /* PLMC_SITE_* */
+	u8 len;			     /* from addr to the end; 0: unreadable */
+	u8 nb;			     /* bytes of orig read at the scan */
+	u8 rex;			     /* the REX just before the opcode, or 0 */
+	u8 seg;			     /* 0x64 (fs), 0x65 (gs) or 0 */
+	bool asz;		     /* 0x67: 32-bit address */
+	u8 orig[PLMC_SITE_BYTES];    /* the bytes at addr, as scanned */
+};
 
 /* Region bits: each mapped at most once per attachment. */
 #define PLMC_R_IMAGE 0x1
@@ -97,9 +113,7 @@ struct plmc_att {
 	struct list_head guard_node; /* guard.c's list, under its lock */
 	struct file **files;	     /* exec files held write-denied */
 	unsigned int nfiles;
-	unsigned long xsite[PLMC_XSITES]; /* XRSTOR/WRPKRU starts, by the scan */
-	unsigned int nxsite;
-	bool xready; /* xsite complete; set and read under plmc_guard_lock */
+	bool xready; /* anon_exec set; set and read under plmc_guard_lock */
 	bool anon_exec; /* anonymous exec memory at attach; set by the scan */
 	unsigned long gate_exit; /* after the exit WRPKRU; plmc_guard_lock */
 	struct list_head stop_node; /* stop.c's list, under its lock */
@@ -150,11 +164,9 @@ void plmc_guard_add(struct plmc_att *att);
 void plmc_guard_del(struct plmc_att *att);
 int plmc_guard_init(void);
 void plmc_guard_exit(void);
-unsigned int plmc_guard_xsites(struct mm_struct *mm, unsigned long *sites,
-			       u32 *pkey);
-int plmc_guard_set_xsites(struct plmc_att *att);
 u32 plmc_guard_mask(struct mm_struct *mm);
 bool plmc_guard_anon_exec(struct mm_struct *mm);
+void plmc_guard_scanned(struct plmc_att *att);
 bool plmc_guard_has_pkey(struct mm_struct *mm, unsigned long pkey);
 unsigned long plmc_guard_exit_addr(struct mm_struct *mm);
 void plmc_guard_set_exit(struct plmc_att *att);
@@ -208,16 +220,19 @@ void plmc_tasks_exit(void);
 int plmc_intro_init(void);
 void plmc_intro_exit(void);
 
-/* xrstor.c */
-int plmc_xbp_watch(struct task_struct *tsk, struct mm_struct *mm,
-		   const unsigned long *sites, unsigned int n, u32 pkey);
-int plmc_xbp_watch_all(const unsigned long *sites, unsigned int n, u32 pkey);
-void plmc_xbp_unwatch_mm(struct mm_struct *mm);
-int plmc_xbp_init(void);
+/* int3.c: the XRSTOR and WRPKRU sites, patched and emulated */
+void plmc_site_fill(struct plmc_site *s, unsigned long at, const u8 *pre,
+		    size_t npre, const u8 *b, size_t nb);
+int plmc_int3_patch(const struct plmc_site *s, unsigned int n);
+bool plmc_int3_patching(void);
+bool plmc_int3_has(struct mm_struct *mm);
+bool plmc_int3_in(struct mm_struct *mm, unsigned long start, unsigned long end);
+int plmc_int3_init(void);
+void plmc_int3_exit(void);
+
 /* rseq.c */
 int plmc_rseq_init(void);
 void plmc_rseq_exit(void);
-void plmc_xbp_exit(void);
 
 /* main.c, attach.c: is this ours? */
 bool plmc_is_plmc_file(const struct file *file);

@@ -15,8 +15,9 @@ static int plmc_pre_access_remote(struct kprobe *p, struct pt_regs *regs)
 {
 	struct mm_struct *mm = (struct mm_struct *)regs->di;
 
-	if (!(regs->r8 & FOLL_WRITE) || !plmc_guard_mask(mm))
-		return 0;
+	if (!(regs->r8 & FOLL_WRITE) || !plmc_guard_mask(mm) ||
+	    plmc_int3_patching())
+		return 0; /* int3.c's own int3s go in this way */
 	return plmc_refuse(regs, plmc_ret_zero);
 }
 

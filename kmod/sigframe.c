@@ -155,9 +155,11 @@ static bool plmc_frame_take(void)
  *
  * RFLAGS.RF comes from the frame too, and it suppresses instruction
  * breakpoints for the instruction execution resumes at: a forged frame
- * with RF set resumed onto a watched WRPKRU or XRSTOR (xrstor.c) ran it
- * unseen. A guarded process has no debugger to want RF, so it is cleared:
- * the breakpoint then fires, and decides, as for any other arrival.
+ * with RF set once resumed onto a WRPKRU watched by a hardware breakpoint
+ * and ran it unseen. The sites are int3s now (int3.c), which RF does not
+ * skip; RF is still cleared for a guarded process (no debugger there
+ * wants it), so the gate-exit breakpoint of defer.c cannot be skipped
+ * either.
  */
 static int plmc_ret_restore_sig(struct kretprobe_instance *ri,
 				struct pt_regs *regs)

@@ -54,6 +54,19 @@ pytree=""
 [[ " ${progs[*]} " == *"/vm_plmcd "* ]] && [ -d "$B/vm/plmcdtree" ] &&
 	pytree="$pytree:$B/vm/plmcdtree"
 
+# atk_lazy (tests/attacks/lazy/) is linked dynamically: the shared
+# libraries it needs from the host (ld.so, libc), at the paths ld.so
+# looks in; its own library is /vm/xlib_lazy.so.
+if [[ " ${progs[*]} " == *"/atk_lazy "* ]]; then
+	lt="$B/vm/lazytree"
+	rm -rf "$lt"
+	for so in $(ldd "$B/vm/atk_lazy" | grep -v xlib_lazy | grep -o '/[^ ]*'); do
+		mkdir -p "$lt/$(dirname "$so")"
+		cp -L "$so" "$lt/$so"
+	done
+	pytree="$pytree:$lt"
+fi
+
 initrd="$B/vm/initrd-test.gz"
 VM_TREE=$pytree "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-suite.sh" \
 	"$KO" "$B/kvcore.img" "$B/kvcore-bad.img" "${progs[@]}"

@@ -2,12 +2,13 @@
 /*
  * atk_threads - an attached client that makes and ends threads in a loop.
  *
- * Every thread of an attached process gets hardware breakpoints on the
- * XRSTOR and WRPKRU sites of its text (the module's perf events, which
- * hold the thread's task_struct). Kept until the attachment ended, they
- * cost about 14 KiB of unreclaimable kernel memory per thread ever made:
- * a thread-per-request client, hostile or not, grew kernel memory without
- * bound. Expected: 1,500 threads made and joined one after another grow
+ * Every thread of an attached process used to get hardware breakpoints
+ * on the XRSTOR and WRPKRU sites of its text (the module's perf events,
+ * which held the thread's task_struct). Kept until the attachment ended,
+ * they cost about 14 KiB of unreclaimable kernel memory per thread ever
+ * made: a thread-per-request client, hostile or not, grew kernel memory
+ * without bound. The sites are int3s now (kmod/int3.c), nothing per
+ * thread; the row stays, so per-thread state cannot come back unbounded. Expected: 1,500 threads made and joined one after another grow
  * SUnreclaim by under 4 MiB (kept: about 20 MiB). Control: the loop runs,
  * and the client is served after it.
  */

@@ -7,7 +7,7 @@
  * XRSTOR with PKRU in its mask (static glibc carries two, so attach cannot
  * refuse XRSTOR): our own, and glibc's jumped onto past the instruction
  * that sets its mask. Expected: SIGKILL before the XRSTOR runs (the
- * module puts a hardware breakpoint on each XRSTOR it found).
+ * module puts an int3 over each XRSTOR it found and checks EAX there).
  */
 #include "attacks.h"
 #include <cpuid.h>
@@ -87,11 +87,7 @@ static void __attribute__((used, noreturn)) landed(void)
 	_exit(1);
 }
 
-/*
- * Our one XRSTOR (in our text, so the scan saw it). One instruction
- * without REX: every XRSTOR start costs a debug register in each thread,
- * and there are four.
- */
+/* Our one XRSTOR (in our text, so the scan saw it and patched it). */
 static __attribute__((noinline)) void do_xrstor(void *area, unsigned mask)
 {
 	asm volatile("xrstor (%0)" : : "r"(area), "a"(mask), "d"(0)
@@ -137,7 +133,7 @@ static void *xrstor_thread(void *arg)
 	return NULL;
 }
 
-/* A thread made after attach gets its breakpoints too. */
+/* A thread made after attach meets the same int3. */
 static int xrstor_new_thread(void)
 {
 	pthread_t t;

@@ -2,11 +2,11 @@
 /*
  * atk_wrpkru_text - attack 9: a WRPKRU in the program's own file text,
  * as Debian's dynamic libc has one (pkey_set). Attach accepts it and
- * watches it with a hardware breakpoint, as it watches XRSTOR.
+ * puts an int3 over it, as over XRSTOR (kmod/int3.c).
  * Expected: reaching it with an EAX that opens the store's key is killed
  * before it runs (the store is never read), also when a sigreturn resumes
- * onto it with RFLAGS.RF set, which suppresses the breakpoint for that one
- * instruction unless the module clears it; the control reaches the same
+ * onto it with RFLAGS.RF set, which suppressed the hardware breakpoint
+ * that once watched it (an int3 is not suppressed); the control reaches the same
  * instruction with an EAX that keeps the key closed, runs on, and a read
  * of the store still faults with SEGV_PKUERR.
  */
@@ -62,9 +62,9 @@ static int control(void)
 static void __attribute__((used, noreturn)) rf_landed(void)
 {
 	if (atk_store_magic_ok())
-		vm_why("RF skipped the breakpoint: WRPKRU 0 ran, store read");
+		vm_why("RF skipped the check: WRPKRU 0 ran, store read");
 	else
-		vm_why("RF skipped the breakpoint: WRPKRU ran, store closed");
+		vm_why("RF skipped the check: WRPKRU ran, store closed");
 	_exit(1);
 }
 

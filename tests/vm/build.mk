@@ -21,8 +21,13 @@ VM_UNITS := $(patsubst %,$(B)/vm/ut_%,test_cmds test_settings test_stress \
 # The libraries atk_dlopen loads after attach (tests/attacks/xlib.c): no
 # libc, no dependencies, so the static test program can dlopen them.
 XLIBS := $(patsubst %,$(B)/vm/xlib_%.so,clean wrpkru xrstor)
+# The one dynamically linked attack program (tests/attacks/lazy/): lazy
+# binding through ld.so's XRSTOR after attach (SECURITY.md hole 11). It
+# runs against the host's ld.so and libc, which scripts/vm-test.sh copies
+# into the test host's root ($(B)/vm/lazytree), and /vm/xlib_lazy.so.
+LAZY_PROGS := $(B)/vm/atk_lazy $(B)/vm/xlib_lazy.so
 VM_PROGS := $(VM_TESTS) $(ATK_PROGS) $(VM_UNITS) $(B)/vm/plmc-demo \
-	    $(B)/vm/crash_driver $(XLIBS)
+	    $(B)/vm/crash_driver $(XLIBS) $(LAZY_PROGS)
 VM_CFLAGS := $(CFLAGS_USER) -static
 VM_DEPS := $(B)/libpl.a tests/vm/harness.h \
 	   $(wildcard include/*.h include/plmc/*.h)
@@ -44,6 +49,18 @@ $(XLIBS): $(B)/vm/xlib_%.so: tests/attacks/xlib.c
 	@mkdir -p $(dir $@)
 	$(CC) -shared -fPIC -nostdlib -O2 -Wall -Werror \
 		-DXLIB_$(shell echo $* | tr a-z A-Z) -o $@ $<
+
+$(B)/vm/xlib_lazy.so: tests/attacks/lazy/lazylib.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -nostdlib -O2 -mavx -Wall -Werror \
+		-Wl,-soname,xlib_lazy.so -o $@ $<
+
+# -z lazy: each first call goes through the resolver (not bound at load).
+$(B)/vm/atk_lazy: tests/attacks/lazy/atk_lazy.c tests/attacks/attacks.h \
+		$(B)/vm/xlib_lazy.so $(VM_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_USER) -mavx -Wl,-z,lazy -Wl,-rpath,/vm -o $@ $< \
+		$(B)/vm/xlib_lazy.so $(B)/libpl.a -lpthread
 
 $(VM_UNITS): $(B)/vm/ut_%: tests/unit/%.c tests/unit/util.h $(VM_DEPS)
 	@mkdir -p $(dir $@)

@@ -503,12 +503,11 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	return 0;
 }
 
-/* Fill in geometry (derived once, kv_derive) and time. */
+/* Fill in the item limit (derived once, kv_derive) and time. */
 static inline __attribute__((always_inline)) void
 kv_ctx_fill(struct kv_ctx *c, const struct plmc_store_hdr *h,
 	    const struct kv_area *a)
 {
-	c->geo = &a->geo; /* derived once: read where it is */
 	c->item_max = a->item_max;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
 		 kv_clock_off();
@@ -672,6 +671,11 @@ static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
 	c.recovered = 0;
 	c.reused = 0;
 	c.tenant = 0; /* c.tadmin: read only where tenants are (tenant.c) */
+	/* Set before anything can use it: RELEASE and a dead owner's
+	 * recovery run before kv_ctx_init (and free chunks, which looks at
+	 * the page geometry). The one derived per store (kv_derive); a
+	 * store no call has derived yet has no chunk to free. */
+	c.geo = &kv_area()->geo;
 	/* Before anything of this call can change the store: a check that
 	 * reads seq unchanged after its walk saw no call of this slot run
 	 * (check.c; x86 keeps stores in order, and the epoch xchg below is

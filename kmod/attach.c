@@ -32,6 +32,7 @@
  */
 #include <linux/bitops.h>
 #include <linux/cred.h>
+#include <linux/err.h>
 #include <linux/mm.h>
 #include <linux/pkeys.h> /* after mm.h: asm/pkeys.h needs it */
 #include <linux/pid.h>
@@ -151,13 +152,9 @@ static int plmc_att_join(struct plmc_att *att, const char *name)
 	int rc = 0;
 
 	mutex_lock(&plmc_reg_lock);
-	seg = plmc_seg_find(name);
-	if (!seg) {
-		rc = -ENOENT;
-		goto out_unlock;
-	}
-	if (!plmc_seg_may_use(seg)) {
-		rc = -EACCES;
+	seg = plmc_seg_lookup(name);
+	if (IS_ERR(seg)) {
+		rc = PTR_ERR(seg);
 		goto out_unlock;
 	}
 	att->id = plmc_seg_join(seg);

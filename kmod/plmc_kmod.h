@@ -139,6 +139,7 @@ struct plmc_seg *plmc_seg_alloc(const struct plmc_create_args *a, void *image,
 int plmc_seg_publish(struct plmc_seg *seg);
 void plmc_seg_free_unpublished(struct plmc_seg *seg);
 struct plmc_seg *plmc_seg_find(const char *name);
+struct plmc_seg *plmc_seg_lookup(const char *name);
 void plmc_seg_put(struct plmc_seg *seg);
 bool plmc_seg_may_use(const struct plmc_seg *seg);
 int plmc_seg_destroy(const char *name, u32 flags);

@@ -4,8 +4,10 @@
  *
  * A segment is one vmalloc'ed data region (stacks, then the store; with a
  * NUMA policy, pages placed by it and vmap'ed) plus the checked image. The
- * kernel writes the store only through its own vmalloc view: the header at create, the clock words every tick, and the death
- * marks (slot.dead, then deaths/nattach, then generation with release).
+ * kernel writes the store only through its own vmalloc view: the header
+ * at create, the clock words every tick, and the death marks (slot.dead,
+ * then deaths (only if a slot was still owned) and nattach, then
+ * generation with release).
  *
  * Locking: plmc_reg_lock (mutex) guards plmc_segs, seg->linked and the
  * lookup-then-join step of attach, so destroy's "attached?" test and
@@ -21,6 +23,7 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/err.h>
 #include <linux/gfp.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
@@ -245,6 +248,22 @@ struct plmc_seg *plmc_seg_find(const char *name)
 }
 
 /*
+ * plmc_seg_lookup() - the segment named @name, if the caller may use it.
+ * Context: plmc_reg_lock held.
+ * Return: the segment (no reference), or ERR_PTR(-ENOENT or -EACCES).
+ */
+struct plmc_seg *plmc_seg_lookup(const char *name)
+{
+	struct plmc_seg *seg = plmc_seg_find(name);
+
+	if (!seg)
+		return ERR_PTR(-ENOENT);
+	if (!plmc_seg_may_use(seg))
+		return ERR_PTR(-EACCES);
+	return seg;
+}
+
+/*
  * plmc_seg_publish() - give the segment its name and start its clock.
  * Context: no locks held. Return: 0, or -EEXIST (the caller still owns seg).
  */
@@ -344,22 +363,37 @@ out_unlock:
  * that sees the new generation (acquire) also sees every dead mark.
  * Called exactly once per attachment (att->dead guards it).
  *
+ * deaths counts only an end that left the store something to recover: a
+ * slot still owned. Everything a dead client can hold (a call in flight,
+ * its epoch, a lock, a redo log, an unpublished chunk) lives in, or is
+ * named by, a slot it owns (kvcore/recover.c). A detach gives every slot
+ * back through the gate first (libpl's plmc_detach and its exit handler)
+ * and then unmaps: no slot left, no death, as under the none and pku
+ * backends (libpl/live.c counts the owners of owned slots only). The
+ * marks and the generation bump stay unconditional: recovery runs the
+ * same whatever the count says.
+ *
  * Context: may sleep; seg->lock not held.
  */
 void plmc_seg_mark_dead(struct plmc_seg *seg, u64 attach_id)
 {
 	struct plmc_slot *slot = plmc_seg_slots(seg);
 	struct plmc_store_hdr *h = seg->hdr;
+	bool owned = false;
 	int i;
 
 	mutex_lock(&seg->lock);
-	for (i = 0; i < PLMC_MAX_SLOTS; i++)
-		if ((READ_ONCE(slot[i].state) >> 1) == attach_id)
-			WRITE_ONCE(slot[i].dead, attach_id);
+	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+		if ((READ_ONCE(slot[i].state) >> 1) != attach_id)
+			continue;
+		WRITE_ONCE(slot[i].dead, attach_id);
+		owned = true;
+	}
 	if (!WARN_ON_ONCE(!seg->nattach))
 		seg->nattach--;
 	WRITE_ONCE(h->nattach, seg->nattach);
-	WRITE_ONCE(h->deaths, READ_ONCE(h->deaths) + 1);
+	if (owned)
+		WRITE_ONCE(h->deaths, READ_ONCE(h->deaths) + 1);
 	/* Pairs with the store's acquire load of generation. */
 	smp_store_release(&h->generation, READ_ONCE(h->generation) + 1);
 	mutex_unlock(&seg->lock);
@@ -413,13 +447,9 @@ int plmc_seg_info(struct plmc_info_args *a)
 	int rc = 0;
 
 	mutex_lock(&plmc_reg_lock);
-	seg = plmc_seg_find(a->name);
-	if (!seg) {
-		rc = -ENOENT;
-		goto out_unlock;
-	}
-	if (!plmc_seg_may_use(seg)) {
-		rc = -EACCES;
+	seg = plmc_seg_lookup(a->name);
+	if (IS_ERR(seg)) {
+		rc = PTR_ERR(seg);
 		goto out_unlock;
 	}
 	mutex_lock(&seg->lock);
@@ -448,20 +478,16 @@ int plmc_seg_nodes(struct plmc_nodes_args *a)
 {
 	struct plmc_seg *seg;
 	unsigned long off;
-	int nid, rc = 0;
+	int nid;
 	u64 len;
 
 	mutex_lock(&plmc_reg_lock);
-	seg = plmc_seg_find(a->name);
-	if (!seg)
-		rc = -ENOENT;
-	else if (!plmc_seg_may_use(seg))
-		rc = -EACCES;
-	else
+	seg = plmc_seg_lookup(a->name);
+	if (!IS_ERR(seg))
 		kref_get(&seg->ref); /* the walk sleeps: not under the lock */
 	mutex_unlock(&plmc_reg_lock);
-	if (rc)
-		return rc;
+	if (IS_ERR(seg))
+		return PTR_ERR(seg);
 	memset(a->pages, 0, sizeof(a->pages));
 	a->numa = seg->numa;
 	a->numa_node = seg->numa_node;

@@ -107,8 +107,9 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
 	else
 		it = kv_find_read(c, key, r->klen, (u32)h);
+	/* get_hits only per class: the store's is their sum (stats.c) */
 	if (op == PLMC_OP_GET)
-		kv_count(it ? &c->st->get_hits : &c->st->get_misses);
+		kv_count(it ? kv_hits(c, it->cls) : &c->st->get_misses);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
 	if (!it)
@@ -124,7 +125,8 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
  * another: (1) copy each entry in, take its key in (copy, check, hash)
  * and prefetch its bucket; (2) prefetch the first item of each chain;
  * (3) look each key up, copy its value out and its entry back. The
- * counters are added once per batch. Only loads and prefetches run
+ * slot's counters are added once per batch (a hit's class counter
+ * as it is found). Only loads and prefetches run
  * ahead: everything a pass decides is decided on the copies.
  */
 #define KV_MGET_BATCH 8
@@ -165,6 +167,9 @@ kv_mget_run(struct kv_ctx *c, struct kv_mget_in *m)
 		return 0;
 	}
 	it = kv_find_read(c, m->key, e->klen, (u32)m->h);
+	/* get_hits only per class: the store's is their sum (stats.c) */
+	if (it)
+		kv_count(kv_hits(c, it->cls));
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
 	e->rc = PLMC_NOT_FOUND;
@@ -212,7 +217,6 @@ static __attribute__((noinline)) long kv_op_mget(struct kv_ctx *c,
 		}
 		/* cmd_get counts the keys looked up (a bad one is not) */
 		kv_add(&c->st->cmd_get, (s64)(k - bad));
-		kv_add(&c->st->get_hits, (s64)hit);
 		kv_add(&c->st->get_misses, (s64)(k - bad - hit));
 	}
 	return PLMC_OK;
@@ -271,10 +275,12 @@ kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	 */
 	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET &&
 	    r->vlen <= 0x7ffffffdULL)
-		kv_remove(c, key, r->klen, (u32)h);
+		kv_remove(c, key, r->klen, (u32)h, 0);
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
+	if (it)
+		kv_cls_add(it->cls, &kv_ccmd(it->cls)->cmd_set, 1);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
 	rc = kv_put(c, op, it, key, r->klen, (u32)h, r->cas);
@@ -300,6 +306,7 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	kv_count(&c->st->cmd_set);
+	kv_count_piece(c, r->klen, r->vlen);
 	return kv_concat(c, op == PLMC_OP_APPEND, key, r->klen,
 			 (const void *)r->val, r->vlen, 0, &cas);
 }
@@ -343,15 +350,18 @@ static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 {
 	char key[KV_KEY_BUF];
 	long rc;
+	int cls = 0;
 
 	if (kv_req_only(r, RQ_KEYS))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
 	if (rc < 0)
 		return rc;
-	rc = kv_remove(c, key, r->klen, (u32)rc);
+	rc = kv_remove(c, key, r->klen, (u32)rc, &cls);
 	kv_count(rc == PLMC_DELETED ? &c->st->delete_hits
 				    : &c->st->delete_misses);
+	if (rc == PLMC_DELETED)
+		kv_cls_add(cls, &kv_ccmd(cls)->delete_hits, 1);
 	return rc;
 }
 
@@ -399,18 +409,23 @@ static long kv_op_stats(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* CLASSES: out = struct plmc_class_stats[buflen], 0 <= buflen <= 64.
+/* CLASSES: out = struct plmc_class_stats[buflen], 0 <= buflen <= 64,
+ * vlen = the caller's sizeof(struct plmc_class_stats) (0: the first
+ * version's, PLMC_CLASS_STATS_V1; at least that, at most 4 KiB).
  * Return: the number of classes with pages (entries beyond buflen are
  * not written). */
 static long kv_op_classes(struct kv_ctx *c, const struct plmc_req *r)
 {
-	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
+	u64 size = r->vlen ? r->vlen : PLMC_CLASS_STATS_V1;
+
+	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN | RQ_VLEN))
 		return PLMC_E_INVAL;
-	if (r->buflen > KV_NCLASSES)
+	if (r->buflen > KV_NCLASSES || size < PLMC_CLASS_STATS_V1 ||
+	    size > 4096 || size % 8)
 		return PLMC_E_INVAL;
-	if (!kv_user_ok(r->out, r->buflen * sizeof(struct plmc_class_stats)))
+	if (!kv_user_ok(r->out, r->buflen * size))
 		return PLMC_E_FAULT;
-	return kv_classes_out(c, r->out, r->buflen);
+	return kv_classes_out(c, r->out, r->buflen, size);
 }
 
 static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
@@ -426,7 +441,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
+/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode.
+ * MAINTAIN: vlen = the most pages to move (1..64). */
 static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
@@ -437,6 +453,10 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
+	if (op == PLMC_OP_MAINTAIN)
+		return r->exptime || r->vlen < 1 || r->vlen > 64
+			       ? PLMC_E_INVAL
+			       : kv_maintain(c, r->vlen);
 	if (r->exptime || r->vlen > 2)
 		return PLMC_E_INVAL;
 	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
@@ -642,11 +662,14 @@ kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_meta(c, r);
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
+	case PLMC_OP_MAINTAIN:
 		return kv_op_slabs(c, op, r);
 	case PLMC_OP_WALK:
 		return kv_op_walk(c, r);
 	case PLMC_OP_TENANT:
 		return kv_op_tenant(c, r);
+	case PLMC_OP_EVLOG:
+		return kv_op_evlog(c, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -729,8 +752,10 @@ static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
 	 * taken over from a dead owner, must not wait for more retires);
 	 * orphans (free slots' lists, epoch.c) every 64th call while the
 	 * hint says there are. */
-	if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
-	    KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
+	if (KV_UNLIKELY(kv_reclaim_heavy(c.ks)))
+		kv_reclaim(&c, 0); /* large chunks: bound the bytes held */
+	else if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
+		 KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
 		kv_reclaim_step(&c, !(c.ks->seq & 63));
 	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
 	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))

@@ -220,9 +220,8 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 			it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
 						     __ATOMIC_RELAXED);
 		it->next = next;
-		/* Not yet visible: plain store. REF: a new item gets one
-		 * pass of the CLOCK hand before it can be evicted. */
-		it->iflags |= KV_IT_LINKED | KV_IT_REF;
+		/* Not yet visible: plain store (REF: kv_item_new). */
+		it->iflags |= KV_IT_LINKED;
 		items++;
 		bytes += kv_item_bytes(it);
 		kv_tx_set(&t, &c->ks->chunk, 0);
@@ -303,16 +302,19 @@ int kv_store(struct kv_ctx *c, struct kv_item *it)
 }
 
 /*
- * Unlink @key's item, expired or not.
+ * Unlink @key's item, expired or not; *@cls (unless NULL) gets the class
+ * of a live one removed.
  * Return: PLMC_DELETED if a live item was removed, else PLMC_NOT_FOUND.
  */
-int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash, int *cls)
 {
 	struct kv_wr w;
 	int rc;
 
 	kv_wr_begin(c, &w, key, klen, hash);
 	rc = kv_wr_live(&w) ? PLMC_DELETED : PLMC_NOT_FOUND;
+	if (rc == PLMC_DELETED && cls)
+		*cls = w.old->cls;
 	kv_wr_link(c, &w, 0);
 	kv_wr_end(c, &w);
 	return rc;

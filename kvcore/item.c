@@ -95,7 +95,10 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 	it->klen = (u8)klen;
 	it->tenant = (u8)c->tenant;
 	it->cls = (u8)cls;
-	it->iflags = 0;
+	/* REF: a reused chunk may lie just ahead of the CLOCK hand, so its
+	 * item gets one pass before it can be evicted; a carved one is at
+	 * the end of the hand's route already (evict.c). */
+	it->iflags = c->carved ? 0 : KV_IT_REF;
 	memcpy(it->data, key, klen);
 	return it;
 }

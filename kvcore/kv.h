@@ -95,7 +95,8 @@ struct kv_class {
 	u64 last_take; /* store seconds of the last chunk taken (automove) */
 	u64 mv_tried;  /* store seconds of automove's last dead-page look */
 	u64 mv_poll;   /* store seconds of the last walk of mv's page */
-	u64 pad[1];
+	u64 mv_dst;    /* where mv's page goes: class index + 1, 0 = the
+			* pool (slabs reassign's DST); a hint, relaxed */
 };
 
 _Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
@@ -107,7 +108,7 @@ _Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
  * room for the held lock, the retired list and the intent log.
  */
 struct kv_stat {
-	u64 get_hits;
+	u64 get_hits_unused; /* get_hits: per class, kv_area.get_hits */
 	u64 get_misses;
 	u64 cmd_get;
 	u64 cmd_set;
@@ -150,6 +151,33 @@ struct kv_stat {
 };
 
 _Static_assert(sizeof(struct kv_stat) == 256, "kv_stat: one block per slot");
+
+/*
+ * memcached's per-class command counters ("stats slabs"). Each is
+ * counted where its store-wide total is, with the class of the item the
+ * command found (cmd_set: of the item it built; append's: of the piece,
+ * as memcached's), so the classes add up to the total.
+ *  - get_hits, the one a read counts: per slot and class
+ *    (kv_area.get_hits), written by the slot's owner alone like kv_stat
+ *    (no locked op, no line another slot writes), summed at stats time;
+ *    the store's get_hits is their sum (kv_stat keeps none).
+ *  - the rest, counted on write paths only (each holds a bucket lock
+ *    anyway): locked adds, one line per class (kv_area.ccmd), like
+ *    kv_class's counters, and like them not in the redo log (a death
+ *    may leave them off by the call in flight).
+ */
+struct kv_ccmd {
+	u64 cmd_set;
+	u64 delete_hits;
+	u64 incr_hits;
+	u64 decr_hits;
+	u64 cas_hits;
+	u64 cas_badval;
+	u64 touch_hits;
+	u64 pad;
+};
+
+_Static_assert(sizeof(struct kv_ccmd) == 64, "kv_ccmd: one line");
 
 /*
  * One tenant (tenant.c, docs/tenants.md). key is written once, under
@@ -225,6 +253,31 @@ struct kv_tdesc {
  * array, then by the 1 MiB pages (from the first 1 MiB boundary of the
  * store after the table).
  */
+/*
+ * One line of the eviction log (evlog.c): what memcached's logger keeps
+ * of an evicted item. seq: the line's number, KV_EV_BUSY while a writer
+ * fills it, 0 = never written.
+ */
+#define KV_EVLOG_N  32 /* lines in the ring */
+#define KV_EV_BUSY  (~0ULL)
+#define KV_EVLOG_MAXKEEP 3600 /* seconds one read keeps the log on */
+
+struct kv_event {
+	u64 seq;
+	u32 exptime; /* the item's, absolute store seconds, 0 = never */
+	u32 atime;   /* its last access */
+	u32 at;      /* store seconds of the eviction */
+	u32 vlen;
+	u8 klen;
+	u8 cls;
+	u8 fetched;
+	u8 tenant;   /* only the same tenant reads the line */
+	char key[KV_KEY_MAX];
+	u8 pad[2];
+};
+
+_Static_assert(sizeof(struct kv_event) == 280, "kv_event: 280 bytes");
+
 struct kv_area {
 	u64 epoch; /* global reclamation epoch; see epoch.c */
 	u64 pad0[7];
@@ -278,6 +331,10 @@ struct kv_area {
 	u64 mv_running; /* moves started and not finished: a hint for the
 			 * write-path scan (move.c), locked adds */
 	u64 mv_rescues; /* live items copied off moving pages */
+	/* Per class: the store second its allocations began to wait for
+	 * chunks retired behind other calls, 0 = not waiting (evict.c,
+	 * kv_class_in_flight); relaxed, a hint. */
+	u32 cwait[KV_NCLASSES];
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
 	 * when geo_key == store_size | 1, or | 3 in a store with tenants
@@ -330,6 +387,25 @@ struct kv_area {
 		u64 tcache;
 		u64 tas;
 	} tslot[PLMC_MAX_SLOTS];
+	/* The class command counters (struct kv_ccmd): a stats reset
+	 * zeroes ccmd in place and takes the get_hits sums of the moment
+	 * into get_hits_base (under stat_lock; the slots' own are their
+	 * owners' to write). */
+	struct kv_ccmd ccmd[KV_NCLASSES];
+	u64 get_hits_base[KV_NCLASSES];
+	/* Store seconds of each class's last look for dead items before a
+	 * new page (evict.c, kv_reap_dead): a hint, relaxed. */
+	u32 reap_at[KV_NCLASSES];
+	u64 get_hits[PLMC_MAX_SLOTS][KV_NCLASSES];
+	/*
+	 * The eviction log (evlog.c, memcached's "watch evictions"): lines
+	 * are written while now < evlog_until, which each read moves on
+	 * (never back); evlog_seq numbers them (locked adds). Outside the
+	 * redo log: a death leaves at most one line lost.
+	 */
+	u64 evlog_until;
+	u64 evlog_seq;
+	struct kv_event evlog[KV_EVLOG_N];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -526,6 +602,9 @@ struct kv_ctx {
 			 * every key it names is this tenant's. Beside
 			 * reused: both zeroed by one store */
 	u32 tadmin;	/* the caller is the store's owner or root */
+	u32 carved;	/* the chunk kv_alloc_evict last gave lies at the
+			 * end of the CLOCK hand's route: carved fresh, or
+			 * the one the hand just evicted (evict.c) */
 	const struct kv_geo *geo; /* kv_area's, derived once (kv_derive) */
 };
 
@@ -539,6 +618,25 @@ static inline void kv_cls_add(int cls, void *ctr, s64 d)
 static inline struct kv_class *kv_cls(int cls)
 {
 	return &kv_area()->cls[cls];
+}
+
+/* This call's slot's get_hits of class @cls (struct kv_ccmd says why
+ * per slot): bump it with kv_add. */
+static inline u64 *kv_hits(const struct kv_ctx *c, int cls)
+{
+	u64 *p = &kv_area()->get_hits[c->slot][cls];
+
+	/* One address for kv_add's load and store: gcc otherwise derives
+	 * it twice (a get pays every instruction here). */
+	__asm__("" : "+r"(p));
+	return p;
+}
+
+/* Class @cls's write-path command counters (struct kv_ccmd): bump one
+ * with kv_cls_add. */
+static inline struct kv_ccmd *kv_ccmd(int cls)
+{
+	return &kv_area()->ccmd[cls];
 }
 
 /*
@@ -669,11 +767,15 @@ int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size);
 u64 kv_pages_left(const struct kv_ctx *c);
 void kv_classes_init(const struct plmc_store_hdr *h);
 int kv_class_of(u64 size);
+/* cmd_set of an append or prepend: in the class of the piece alone, as
+ * memcached counts it (stats.c). */
+void kv_count_piece(struct kv_ctx *c, u32 klen, u64 vlen);
 u64 kv_class_size(int cls);
 void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
 void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page);
 void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
+void kv_clock_back(struct kv_ctx *c, int cls, u64 p);
 u64 kv_class_chunks(int cls);
 
 /* move.c */
@@ -684,12 +786,15 @@ int kv_move_for(struct kv_ctx *c, int cls, int starved);
 u64 kv_move_running(void);
 void kv_move_poll(struct kv_ctx *c);
 long kv_reassign(struct kv_ctx *c, s64 src, u64 dst);
+long kv_maintain(struct kv_ctx *c, u64 max);
 void kv_pool_put(struct kv_ctx *c);
+int kv_page_give(struct kv_ctx *c, int k);
 int kv_automove(void);
 
 /* evict.c */
-int kv_evict(struct kv_ctx *c, int cls);
+u64 kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
+int kv_evict_dead(struct kv_ctx *c, int cls);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
@@ -730,6 +835,24 @@ static inline int kv_reclaim_due(const struct kv_slot *ks)
 
 	return ks->rcount >= KV_RETIRE_BATCH ||
 	       (t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES);
+}
+
+/*
+ * Whether this slot's retired chunks hold KV_RETIRE_BYTES or more (the
+ * newest one's class as the measure): then the call ends with a whole
+ * reclaim (kv_reclaim), not a share of the spread one. A spread scan
+ * takes KV_SCAN_CALLS calls and a set that reuses frees nothing more,
+ * so a list of large chunks grew to twice the batch (128 chunks of 40
+ * KB: 5 MiB a slot) and a class whose chunks sat on other slots' lists
+ * evicted its live items with all of them idle (r4_append). One scan of
+ * the slots costs less than copying one such chunk, and it runs once
+ * per KV_RETIRE_BYTES retired: what a slot holds stays near that bound.
+ */
+static inline int kv_reclaim_heavy(const struct kv_slot *ks)
+{
+	const struct kv_item *t = (const struct kv_item *)ks->rtail;
+
+	return t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES;
 }
 
 void *kv_reuse(struct kv_ctx *c, int cls);
@@ -1027,7 +1150,7 @@ void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
 void kv_wr_end(struct kv_ctx *c, struct kv_wr *w);
 int kv_store(struct kv_ctx *c, struct kv_item *it);
-int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
+int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash, int *cls);
 
 /* Nonzero if w.old is there and visible. */
 static inline int kv_wr_live(const struct kv_wr *w)
@@ -1076,7 +1199,11 @@ static inline int kv_item_live(const struct kv_ctx *c,
 /*
  * A reader's shared writes (fetched + CLOCK reference, last access), only
  * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
- * item's line is not written on every hit.
+ * item's line is not written on every hit. A hit on the item linked last
+ * in the store (nothing linked since) sets no reference: in LRU order it
+ * is already the newest, so the hit moves nothing (memcached does not
+ * bump an item touched that recently either; t/lru.t evicts such an item
+ * first). The extra load of cas_seq is on the rare path only.
  */
 static inline __attribute__((always_inline)) void
 kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
@@ -1084,8 +1211,14 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 	const u8 b = KV_IT_FETCHED | KV_IT_REF;
 	u32 now = (u32)c->now;
 
-	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
-		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
+	if (KV_UNLIKELY((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) !=
+			b))
+		__atomic_fetch_or(&it->iflags,
+				  it->cas == __atomic_load_n(&kv_area()->cas_seq,
+							     __ATOMIC_RELAXED)
+					  ? KV_IT_FETCHED
+					  : b,
+				  __ATOMIC_RELAXED);
 	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
 	    KV_ATIME_STEP)
 		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
@@ -1186,6 +1319,19 @@ void kv_as_exit(struct kv_ctx *c, const struct kv_as *s);
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r);
 
+/* evlog.c: the eviction log */
+void kv_evlog_put(const struct kv_ctx *c, const struct kv_item *it);
+long kv_op_evlog(struct kv_ctx *c, const struct plmc_req *r);
+
+/* Log @it's eviction if someone reads the log: one load and a branch
+ * on the eviction path otherwise. */
+static inline void kv_evlog(const struct kv_ctx *c, const struct kv_item *it)
+{
+	if (KV_UNLIKELY(c->now < __atomic_load_n(&kv_area()->evlog_until,
+						 __ATOMIC_RELAXED)))
+		kv_evlog_put(c, it);
+}
+
 /* dispatch.c */
 int kv_user_ok(u64 p, u64 len);
 /*
@@ -1224,7 +1370,7 @@ static inline int kv_req_only(const struct plmc_req *r, u32 used)
 
 /* stats.c */
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st);
-long kv_classes_out(struct kv_ctx *c, u64 out, u64 n);
+long kv_classes_out(struct kv_ctx *c, u64 out, u64 n, u64 size);
 void kv_stats_reset(struct kv_ctx *c);
 
 #endif /* KV_H */

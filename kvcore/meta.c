@@ -196,7 +196,7 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 		nit->hash = hash;
 		nit->exptime = kv_meta_viv_exp(c, m);
 		/* Not yet visible: plain store. The creator holds the token. */
-		nit->iflags = KV_IT_WON;
+		nit->iflags |= KV_IT_WON;
 	}
 	kv_wr_begin(c, &w, key, klen, hash);
 	it = 0;
@@ -221,9 +221,11 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	if (!it)
 		goto miss;
 hit:
-	if (m->mflags & PLMC_MF_TTL)
+	if (m->mflags & PLMC_MF_TTL) {
 		kv_add(&c->st->touch_hits, 1);
-	kv_add(&c->st->get_hits, 1);
+		kv_cls_add(it->cls, &kv_ccmd(it->cls)->touch_hits, 1);
+	}
+	kv_add(kv_hits(c, it->cls), 1); /* the store's: the sum */
 	if (m->mflags & PLMC_MF_TTL)
 		m->ttl_set = kv_ttl_left(c, kv_exptime(c, m->ttl));
 	if (m->mflags & PLMC_MF_VIVIFY)
@@ -271,6 +273,7 @@ static long kv_meta_decide(struct kv_ctx *c, const struct plmc_meta *m,
 		return PLMC_STORED;
 	if (cas && cas == old->cas) {
 		kv_add(&c->st->cas_hits, 1);
+		kv_cls_add(old->cls, &kv_ccmd(old->cls)->cas_hits, 1);
 		return PLMC_STORED;
 	}
 	if (cas && (m->mflags & PLMC_MF_STALE) && cas < old->cas) {
@@ -280,9 +283,11 @@ static long kv_meta_decide(struct kv_ctx *c, const struct plmc_meta *m,
 			      (__atomic_load_n(&old->iflags, __ATOMIC_RELAXED) &
 			       KV_IT_WON);
 		kv_add(&c->st->cas_hits, 1);
+		kv_cls_add(old->cls, &kv_ccmd(old->cls)->cas_hits, 1);
 		return PLMC_STORED;
 	}
 	kv_add(&c->st->cas_badval, 1);
+	kv_cls_add(old->cls, &kv_ccmd(old->cls)->cas_badval, 1);
 	return PLMC_EXISTS;
 }
 
@@ -303,6 +308,7 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	if (m->mode == PLMC_MS_APPEND || m->mode == PLMC_MS_PREPEND) {
 		u64 cas = 0;
 
+		kv_count_piece(c, klen, vlen);
 		rc = kv_concat(c, m->mode == PLMC_MS_APPEND, key, klen,
 			       (const void *)val, vlen,
 			       (m->mflags & PLMC_MF_CAS) ? m->cas_in : 0, &cas);
@@ -312,6 +318,7 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	it = kv_item_new(c, key, klen, vlen, m->cflags, &err);
 	if (!it)
 		return err;
+	kv_cls_add(it->cls, &kv_ccmd(it->cls)->cmd_set, 1);
 	memcpy(it->data + klen, (const void *)val, vlen);
 	it->hash = hash;
 	/* An exptime in the past links an item that is already dead: the
@@ -319,7 +326,7 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	it->exptime =
 		(m->mflags & PLMC_MF_TTL) ? (u32)kv_exptime(c, m->ttl) : 0;
 	if (m->mflags & PLMC_MF_BINKEY)
-		it->iflags = KV_IT_BINKEY;
+		it->iflags |= KV_IT_BINKEY;
 	kv_crash(c, PLMC_CRASH_BUILT);
 	kv_wr_begin(c, &w, key, klen, hash);
 	rc = kv_meta_decide(c, m, &w, it);
@@ -363,7 +370,7 @@ static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 		/* Stale, the token cleared; fetched and the key's form are
 		 * taken under the lock (kv_swap), and the expiry unless T
 		 * sets it. */
-		it->iflags = KV_IT_STALE;
+		it->iflags |= KV_IT_STALE;
 		it->time = old->time;
 		it->atime = __atomic_load_n(&old->atime, __ATOMIC_RELAXED);
 		carry = KV_IT_FETCHED | KV_IT_BINKEY | KV_CARRY_EXP;
@@ -397,6 +404,7 @@ static long kv_meta_delete(struct kv_ctx *c, struct plmc_meta *m,
 		rc = PLMC_EXISTS;
 	} else {
 		rc = PLMC_DELETED;
+		kv_cls_add(w.old->cls, &kv_ccmd(w.old->cls)->delete_hits, 1);
 		kv_wr_link(c, &w, 0);
 	}
 	kv_wr_end(c, &w);

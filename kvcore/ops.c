@@ -47,9 +47,12 @@ static long kv_put_decide(struct kv_ctx *c, u64 op, struct kv_wr *w, u64 cas)
 		}
 		if (w->old->cas != cas) {
 			kv_add(&c->st->cas_badval, 1);
+			kv_cls_add(w->old->cls,
+				   &kv_ccmd(w->old->cls)->cas_badval, 1);
 			return PLMC_EXISTS;
 		}
 		kv_add(&c->st->cas_hits, 1);
+		kv_cls_add(w->old->cls, &kv_ccmd(w->old->cls)->cas_hits, 1);
 		return PLMC_STORED;
 	}
 	return PLMC_STORED; /* SET */
@@ -321,8 +324,13 @@ long kv_arith(struct kv_ctx *c, const char *key, u32 klen, struct kv_arith *a)
 			return PLMC_NOT_FOUND;
 		rc = kv_arith_try(c, a, old);
 	} while (rc == 1);
-	if (rc == PLMC_OK)
+	if (rc == PLMC_OK) {
+		struct kv_ccmd *k = kv_ccmd(a->old->cls);
+
 		kv_add(a->incr ? &c->st->incr_hits : &c->st->decr_hits, 1);
+		kv_cls_add(a->old->cls, a->incr ? &k->incr_hits : &k->decr_hits,
+			   1);
+	}
 	return rc;
 }
 
@@ -367,6 +375,8 @@ struct kv_item *kv_touch(struct kv_ctx *c, const char *key, u32 klen,
 	kv_wr_end(c, &w);
 	kv_add(&c->st->cmd_touch, 1);
 	kv_add(it ? &c->st->touch_hits : &c->st->touch_misses, 1);
+	if (it)
+		kv_cls_add(it->cls, &kv_ccmd(it->cls)->touch_hits, 1);
 	return it;
 }
 

@@ -8,9 +8,10 @@
  *
  * stats reset: a slot's counters are written by their owner alone (no
  * locked op), so nobody else may zero them. The reset instead stores the
- * sums of the moment in kv_area.st_base, and every later sum subtracts
- * it (curr_items and bytes excepted: they are state, not counts). The
- * class counters are locked adds, so the reset zeroes them in place.
+ * sums of the moment in kv_area.st_base (the class command counters'
+ * in cst_base), and every later sum subtracts it (curr_items and bytes
+ * excepted: they are state, not counts). The other class counters are
+ * locked adds, so the reset zeroes them in place.
  * Resets take stat_lock so two cannot interleave their snapshots.
  */
 #include "kv.h"
@@ -49,9 +50,16 @@ static void kv_stats_since_reset(struct kv_stat *k)
 	k->bytes = bytes;
 }
 
+void kv_count_piece(struct kv_ctx *c, u32 klen, u64 vlen)
+{
+	int cls = kv_class_of(KV_ITEM_HDR + klen + vlen);
+
+	if (cls >= 0)
+		kv_cls_add(cls, &kv_ccmd(cls)->cmd_set, 1);
+}
+
 static void kv_stats_copy(struct plmc_stats *st, const struct kv_stat *k)
 {
-	st->get_hits = k->get_hits;
 	st->get_misses = k->get_misses;
 	st->cmd_get = k->cmd_get;
 	st->cmd_set = k->cmd_set;
@@ -124,6 +132,8 @@ static void kv_stats_settings(struct kv_ctx *c, struct plmc_stats *st)
 	st->slab_automove = (u64)kv_automove();
 }
 
+static u64 kv_get_hits(void);
+
 void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 {
 	const struct plmc_store_hdr *h = kv_hdr();
@@ -133,6 +143,7 @@ void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 	st->size = sizeof(*st);
 	kv_stats_since_reset(&k);
 	kv_stats_copy(st, &k);
+	st->get_hits = kv_get_hits();
 	kv_stats_slots(st);
 	kv_stats_settings(c, st);
 	st->limit_maxbytes = kv_area()->tg.ipages * KV_PAGE_SIZE;
@@ -173,6 +184,46 @@ static u64 kv_class_age(struct kv_ctx *c, int cls, const struct kv_class *cl)
 	return c->now - oldest;
 }
 
+/* Class @cls's get_hits: every slot's, ever (a stats reset leaves them
+ * and takes their sum into get_hits_base). */
+static u64 kv_class_hits(int cls)
+{
+	const struct kv_area *a = kv_area();
+	u64 sum = 0, i;
+
+	for (i = 0; i < PLMC_MAX_SLOTS; i++)
+		sum += KV_LOAD(&a->get_hits[i][cls]);
+	return sum;
+}
+
+/* The store's get_hits since the last stats reset: only the classes
+ * count them (a get pays one counter, not two). */
+static u64 kv_get_hits(void)
+{
+	const struct kv_area *a = kv_area();
+	u64 sum = 0, cls;
+
+	for (cls = 0; cls < KV_NCLASSES; cls++)
+		sum += kv_class_hits((int)cls) -
+		       KV_LOAD(&a->get_hits_base[cls]);
+	return sum;
+}
+
+static void kv_class_cmds(int cls, struct plmc_class_stats *o)
+{
+	const struct kv_ccmd *k = kv_ccmd(cls);
+
+	o->get_hits =
+		kv_class_hits(cls) - KV_LOAD(&kv_area()->get_hits_base[cls]);
+	o->cmd_set = KV_LOAD(&k->cmd_set);
+	o->delete_hits = KV_LOAD(&k->delete_hits);
+	o->incr_hits = KV_LOAD(&k->incr_hits);
+	o->decr_hits = KV_LOAD(&k->decr_hits);
+	o->cas_hits = KV_LOAD(&k->cas_hits);
+	o->cas_badval = KV_LOAD(&k->cas_badval);
+	o->touch_hits = KV_LOAD(&k->touch_hits);
+}
+
 static void kv_class_fill(struct kv_ctx *c, int cls, struct plmc_class_stats *o)
 {
 	const struct kv_class *cl = &kv_area()->cls[cls];
@@ -202,12 +253,9 @@ static void kv_class_fill(struct kv_ctx *c, int cls, struct plmc_class_stats *o)
 	o->expired_unfetched = KV_LOAD(&cl->expired_unfetched);
 	o->outofmemory = KV_LOAD(&cl->outofmemory);
 	o->crawler_reclaimed = KV_LOAD(&cl->crawler_reclaimed);
+	kv_class_cmds(cls, o);
 }
 
-/*
- * Write one entry per class that has a page, up to @n, to client memory
- * @out (checked by the caller). Return: the number of such classes.
- */
 /*
  * A tenant's call sees a class's geometry (chunk size, its pages) and
  * nothing of the items in it: the counts, sizes and ages there are every
@@ -226,11 +274,19 @@ static void kv_class_geometry_only(struct plmc_class_stats *o)
 	o->total_chunks = pages * per;
 }
 
-long kv_classes_out(struct kv_ctx *c, u64 out, u64 n)
+/*
+ * Write one entry per class that has a page, up to @n, to client memory
+ * @out (checked by the caller), @size bytes apart: each entry's first
+ * min(@size, sizeof) bytes (a caller built with an older plmc.h knows
+ * fewer fields; one built with a newer, more: those stay as they were).
+ * Return: the number of such classes.
+ */
+long kv_classes_out(struct kv_ctx *c, u64 out, u64 n, u64 size)
 {
 	struct plmc_class_stats o;
 	long count = 0;
 	u64 i, ncls = kv_area()->ncls;
+	u64 w = size < sizeof(o) ? size : sizeof(o);
 
 	for (i = 0; i < ncls && i < KV_NCLASSES; i++) {
 		if (!KV_LOAD(&kv_area()->cls[i].npages))
@@ -239,8 +295,7 @@ long kv_classes_out(struct kv_ctx *c, u64 out, u64 n)
 			kv_class_fill(c, (int)i, &o);
 			if (c->tenant)
 				kv_class_geometry_only(&o);
-			memcpy((void *)(out + (u64)count * sizeof(o)), &o,
-			       sizeof(o));
+			memcpy((void *)(out + (u64)count * size), &o, w);
 		}
 		count++;
 	}
@@ -261,7 +316,12 @@ void kv_stats_reset(struct kv_ctx *c)
 		__atomic_store_n(&b[j], s[j], __ATOMIC_RELAXED);
 	for (i = 0; i < KV_NCLASSES; i++) {
 		struct kv_class *cl = &a->cls[i];
+		u64 *k = (u64 *)kv_ccmd((int)i);
 
+		__atomic_store_n(&a->get_hits_base[i], kv_class_hits((int)i),
+				 __ATOMIC_RELAXED);
+		for (j = 0; j < sizeof(struct kv_ccmd) / sizeof(u64); j++)
+			__atomic_store_n(&k[j], 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&cl->evicted, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&cl->evicted_nonzero, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&cl->evicted_unfetched, 0, __ATOMIC_RELAXED);

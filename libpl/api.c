@@ -98,17 +98,42 @@ int plmc_stats(struct plmc_stats *st)
 	return (int)pl_call(PLMC_OP_STATS, &r);
 }
 
+/*
+ * A store whose image predates the command counters refuses a size in
+ * vlen: ask it for its entries, then spread them to this struct's
+ * stride from the last down (they only move up) and zero the new tail.
+ */
+static long class_stats_v1(struct plmc_class_stats *out, size_t n)
+{
+	const size_t v1 = PLMC_CLASS_STATS_V1;
+	struct plmc_req r = {
+		.out = (__u64)(uintptr_t)out,
+		.buflen = n,
+	};
+	long rc = pl_call(PLMC_OP_CLASSES, &r);
+	size_t i;
+
+	for (i = rc > 0 ? ((size_t)rc < n ? (size_t)rc : n) : 0; i-- > 0;) {
+		memmove(&out[i], (char *)out + i * v1, v1);
+		memset((char *)&out[i] + v1, 0, sizeof(*out) - v1);
+	}
+	return rc;
+}
+
 int plmc_class_stats(struct plmc_class_stats *out, size_t n, size_t *count)
 {
 	struct plmc_req r = {
 		.out = (__u64)(uintptr_t)out,
 		.buflen = n,
+		.vlen = sizeof(*out),
 	};
 	long rc;
 
 	if (n && !out)
 		return PLMC_E_INVAL;
 	rc = pl_call(PLMC_OP_CLASSES, &r);
+	if (rc == PLMC_E_INVAL && n <= 64)
+		rc = class_stats_v1(out, n);
 	if (rc < 0)
 		return (int)rc;
 	if (count)
@@ -492,6 +517,27 @@ const char *plmc_crash_name(int point)
 	if (point < 0 || point >= PLMC_CRASH_COUNT)
 		return "unknown";
 	return n[point];
+}
+
+int plmc_slabs_maintain(unsigned max)
+{
+	struct plmc_req r = { .vlen = max };
+
+	return (int)pl_call(PLMC_OP_MAINTAIN, &r);
+}
+
+int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
+{
+	struct plmc_req r = {
+		.out = (__u64)(uintptr_t)log,
+		.buflen = sizeof(*log),
+		.vlen = cursor,
+		.exptime = keep,
+	};
+
+	if (!log)
+		return PLMC_E_INVAL;
+	return (int)pl_call(PLMC_OP_EVLOG, &r);
 }
 
 int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,

@@ -30,7 +30,7 @@
 #include <linux/types.h>
 #include <plmc/layout.h>
 
-#define PLMC_GEO_AREA	   0x20000ULL	       /* struct kv_area, padded */
+#define PLMC_GEO_AREA	   0x40000ULL	       /* struct kv_area, padded */
 #define PLMC_GEO_PAGE	   (1ULL << 20)	       /* slab page */
 #define PLMC_GEO_MIN_BKTS  1024ULL	       /* = the bucket lock stripes */
 #define PLMC_GEO_TBL0	   (1ULL << 16)	       /* memcached's first hashpower */

@@ -52,14 +52,6 @@ static bool sp_on_stacks(uint64_t sp)
 	return sp - PLMC_STACKS_ADDR < PLMC_MAX_SLOTS * PLMC_STACK_SIZE;
 }
 
-static void kill_reap(pid_t p)
-{
-	if (p > 0) {
-		kill(p, SIGKILL);
-		vm_reap(p);
-	}
-}
-
 /* Run @fn as uid 12345 with @param at 0, then at its value (at least 1). */
 static int off_then_on(const char *param, int (*fn)(int))
 {
@@ -250,14 +242,14 @@ static int dumpable_user(int on)
 	}
 	close(go[1]);
 	if (a < 0 || vm_wait_fd(go[0])) {
-		kill_reap(a);
+		atk_kill_reap(a);
 		return VM_FAIL("client did not attach");
 	}
 	rc = ptrace(PTRACE_ATTACH, a, 0, 0);
 	e = errno;
 	if (!rc)
 		waitpid(a, &st, 0);
-	kill_reap(a);
+	atk_kill_reap(a);
 	d = res->d;
 	snprintf(out_of(on), sizeof(obs->on),
 		 "prctl %s, dumpable %d, PTRACE_ATTACH %s",
@@ -308,7 +300,7 @@ static int park(bool inside)
 	    (vm_attach(ATK_STORE) ||
 	     plmc_set("intro-big", 9, big, sizeof(big), 0, 0) != PLMC_STORED))
 		return -1;
-	park_buf = atk_uffd_buffer((BIG + 8191) & ~4095UL);
+	park_buf = vm_uffd_buffer((BIG + 8191) & ~4095UL, 0, NULL);
 	if (!park_buf)
 		return VM_FAIL("userfaultfd: %s", strerror(errno));
 	if (pthread_create(&th, NULL, parker, inside ? park_buf : NULL))

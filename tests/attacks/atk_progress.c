@@ -40,51 +40,11 @@
  */
 /* The waiter control stops a holder at a crash point: the test image. */
 #define ATK_TEST_IMAGE 1
-#include "attacks.h"
-#include <linux/userfaultfd.h>
+#include "park.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
-
-#define BIG 500000
-
-static char big[BIG];
-
-/* Observations of the uid-12345 side, shared with the root side. */
-struct obs {
-	char off[300], on[300];
-	volatile int w_done, w_rc, w_ms;
-};
-static struct obs *obs;
-
-static void kill_reap(pid_t p)
-{
-	if (p > 0) {
-		kill(p, SIGKILL);
-		vm_reap(p);
-	}
-}
-
-/* Wait up to @ms for @p to end. Return: its status, or -1 (alive). */
-static int wait_end(pid_t p, int ms)
-{
-	struct timespec t0;
-	int st;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		if (waitpid(p, &st, WNOHANG) == p)
-			return st;
-		usleep(10000);
-	} while (atk_ms_since(&t0) < ms);
-	return -1;
-}
-
-static bool killed(int st)
-{
-	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-}
 
 static void pin(int cpu)
 {
@@ -132,28 +92,13 @@ enum { W_PLAIN, W_IDLE, W_TIGHT };
 /* A: parks inside a get on a userfaultfd buffer, woken in a loop. */
 static void parker_woken(int go, int mode)
 {
-	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg;
 	struct sched_param sp = {0};
 	pthread_t t;
 	size_t vlen;
 
-	if (vm_attach(ATK_STORE) ||
-	    plmc_set("park-big", 8, big, sizeof(big), 0, 0) != PLMC_STORED)
-		_exit(1);
-	wk_len = (BIG + 8191) & ~4095UL;
-	wk_fd = (int)syscall(SYS_userfaultfd,
-			     O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	wk_buf = mmap(NULL, wk_len, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (wk_fd < 0 || ioctl(wk_fd, UFFDIO_API, &api) || wk_buf == MAP_FAILED)
-		_exit(2);
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (uintptr_t)wk_buf;
-	reg.range.len = wk_len;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	if (ioctl(wk_fd, UFFDIO_REGISTER, &reg) ||
-	    pthread_create(&t, NULL, waker, NULL))
+	wk_len = PARK_BUF_LEN;
+	wk_buf = park_prepare(O_NONBLOCK, &wk_fd);
+	if (pthread_create(&t, NULL, waker, NULL))
 		_exit(3);
 	wk_tight = mode == W_TIGHT;
 	if (mode == W_IDLE) {
@@ -188,31 +133,23 @@ static int busy_slots(void)
 /* One run of a woken-loop attack. @arg: mode | on << 4. */
 static int woken_run(int arg)
 {
-	int go[2], st, ms, done, rc, waited, grace = atk_grace_ms();
+	int st, ms, done, rc, waited, grace = atk_grace_ms();
 	int mode = arg & 15, on = arg >> 4;
-	char *out = on ? obs->on : obs->off;
 	struct timespec t0;
-	uint64_t d0 = 0, d1 = 0;
-	pid_t a;
+	uint64_t d0 = 0;
+	pid_t a = park_start(parker_woken, mode, &d0);
 
-	if (pipe(go) || atk_deaths(&d0))
-		return VM_FAIL("pipe or deaths");
-	a = fork();
-	if (a == 0)
-		parker_woken(go[1], mode);
-	close(go[1]);
-	if (a < 0 || vm_wait_fd(go[0])) {
-		kill_reap(a);
-		return VM_FAIL("parker did not attach");
-	}
+	if (a < 0)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	st = wait_end(a, grace + 3000);
+	st = atk_wait_end(a, grace + 3000);
 	waited = atk_ms_since(&t0);
 	if (!on) {
 		int busy = busy_slots();
+		char *out = obs->off;
 
 		rc = atk_writer(8, &ms, &done);
-		kill_reap(a);
+		atk_kill_reap(a);
 		snprintf(out, sizeof(obs->off), "%s %d ms, %d busy, %d sets %s",
 			 st == -1 ? "alive" : "killed", waited, busy, done,
 			 rc == 1 ? "stall"
@@ -234,44 +171,15 @@ static int woken_run(int arg)
 				       out, st);
 		return 0;
 	}
-	if (!killed(st)) {
-		kill_reap(a);
-		return VM_FAIL("woken in a loop inside: %s after %d ms "
-			       "(grace %d)",
-			       st == -1 ? "alive" : "ended otherwise", waited,
-			       grace);
-	}
-	if (waited < grace - 300)
-		return VM_FAIL("killed after %d ms, before the grace %d",
-			       waited, grace);
-	if (atk_deaths(&d1) || d1 != d0 + 1)
-		return VM_FAIL("%lld deaths counted", (long long)(d1 - d0));
-	rc = atk_writer(20, &ms, &done);
-	if (rc)
-		return VM_FAIL("after the kill: %d sets stored (%s)", done,
-			       rc == 1 ? "stall" : vm_sh->note);
-	snprintf(out, sizeof(obs->on), "killed %d ms, 1 death, %d sets %d ms",
-		 waited, done, ms);
-	return 0;
+	return park_killed(a, st, waited, d0, "woken in a loop inside");
 }
 
 /* progress_guard=0 (the attack gets through), then 1 (killed). */
 static int woken(int mode)
 {
-	int was = atk_param_get("progress_guard"), rc;
-
-	obs = atk_shared(sizeof(*obs));
-	if (!obs || was < 0 || atk_grace_ms() <= 0)
-		return VM_FAIL("no shared page, progress_guard or grace");
-	if (atk_param_set("progress_guard", 0))
-		return VM_FAIL("cannot clear progress_guard");
-	rc = atk_fresh_store() ? -1 : atk_as_user(woken_run, mode);
-	atk_param_set("progress_guard", 1);
-	if (!rc)
-		rc = atk_fresh_store() ? -1
-				       : atk_as_user(woken_run, mode | 1 << 4);
-	atk_param_set("progress_guard", was);
-	if (rc)
+	if (atk_grace_ms() <= 0)
+		return VM_FAIL("no stop_grace_ms");
+	if (off_then_on("progress_guard", 0, 1, woken_run, mode))
 		return -1;
 	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
 }
@@ -303,6 +211,28 @@ static void holder(int go)
 	_exit(2); /* the crash point did not fire */
 }
 
+/*
+ * Make the pipe @go and H, and wait until H stopped at its crash point.
+ * Return: H's pid, or -1 (VM_FAIL said why).
+ */
+static pid_t holder_start(int go[2])
+{
+	pid_t h;
+	int st;
+
+	if (pipe(go))
+		return VM_FAIL("pipe");
+	h = fork();
+	if (h == 0)
+		holder(go[1]);
+	if (h < 0 || vm_wait_fd(go[0]) || waitpid(h, &st, 0) != h ||
+	    !WIFSTOPPED(st) || WSTOPSIG(st) != SIGILL) {
+		atk_kill_reap(h);
+		return VM_FAIL("the holder did not stop at its crash point");
+	}
+	return h;
+}
+
 /* W: one set of that class, timed. */
 static void waiter(int go, bool traced)
 {
@@ -321,47 +251,40 @@ static void waiter(int go, bool traced)
 /* One run of the waiter control. @on: progress_guard. */
 static int waiter_run(int on)
 {
-	int go[2], st, sth, stw, waited, grace = atk_grace_ms();
+	int go[2], sth, stw, waited, grace = atk_grace_ms();
 	char *out = on ? obs->on : obs->off;
 	struct timespec t0;
 	pid_t h, w;
 
 	obs->w_done = 0;
-	if (pipe(go))
-		return VM_FAIL("pipe");
-	h = fork();
-	if (h == 0)
-		holder(go[1]);
-	if (h < 0 || vm_wait_fd(go[0]) || waitpid(h, &st, 0) != h ||
-	    !WIFSTOPPED(st) || WSTOPSIG(st) != SIGILL) {
-		kill_reap(h);
-		return VM_FAIL("the holder did not stop at its crash point");
-	}
+	h = holder_start(go);
+	if (h < 0)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	w = fork();
 	if (w == 0)
 		waiter(go[1], false);
 	close(go[1]);
 	if (w < 0 || vm_wait_fd(go[0])) {
-		kill_reap(h);
-		kill_reap(w);
+		atk_kill_reap(h);
+		atk_kill_reap(w);
 		return VM_FAIL("the waiter did not attach");
 	}
-	sth = wait_end(h, grace + 3000);
+	sth = atk_wait_end(h, grace + 3000);
 	waited = atk_ms_since(&t0);
-	stw = wait_end(w, 3000);
+	stw = atk_wait_end(w, 3000);
 	snprintf(out, sizeof(obs->on), "holder %s %d ms, waiter %s, %s %d ms",
-		 killed(sth) ? "killed" : "alive", waited,
-		 killed(stw) ? "killed"
+		 atk_killed(sth) ? "killed" : "alive", waited,
+		 atk_killed(stw) ? "killed"
 		 : stw == -1 ? "alive"
 			     : "done",
 		 !obs->w_done ? "not done" : plmc_strerror(obs->w_rc),
 		 obs->w_ms);
-	kill_reap(h);
-	kill_reap(w);
+	atk_kill_reap(h);
+	atk_kill_reap(w);
 	if (!on)
 		return 0;
-	if (!killed(sth) || waited < grace - 300)
+	if (!atk_killed(sth) || waited < grace - 300)
 		return VM_FAIL("holder stopped inside with a lock: %s", out);
 	if (stw == -1 || !WIFEXITED(stw) || !obs->w_done ||
 	    obs->w_rc != PLMC_STORED || obs->w_ms < grace - 300)
@@ -371,18 +294,9 @@ static int waiter_run(int on)
 
 static int waiter_survives(void)
 {
-	int was = atk_param_get("progress_guard"), rc;
-
-	obs = atk_shared(sizeof(*obs));
-	if (!obs || was < 0 || atk_grace_ms() <= 0)
-		return VM_FAIL("no shared page, progress_guard or grace");
-	atk_param_set("progress_guard", 0);
-	rc = atk_fresh_store() ? -1 : atk_as_user(waiter_run, 0);
-	atk_param_set("progress_guard", 1);
-	if (!rc)
-		rc = atk_fresh_store() ? -1 : atk_as_user(waiter_run, 1);
-	atk_param_set("progress_guard", was);
-	if (rc)
+	if (atk_grace_ms() <= 0)
+		return VM_FAIL("no stop_grace_ms");
+	if (off_then_on("progress_guard", 0, 1, waiter_run, 0))
 		return -1;
 	return ATK_REFUSED("on: %s (off: %s)", obs->on, obs->off);
 }
@@ -396,44 +310,37 @@ static int waiter_survives(void)
  */
 static int stopped_waiter_run(int unused)
 {
-	int go[2], st, sth, stw, waited, grace = atk_grace_ms();
+	int go[2], sth, stw, waited, grace = atk_grace_ms();
 	struct timespec t0;
 	pid_t h, w;
 
-	if (pipe(go))
-		return VM_FAIL("pipe");
-	h = fork();
-	if (h == 0)
-		holder(go[1]);
-	if (h < 0 || vm_wait_fd(go[0]) || waitpid(h, &st, 0) != h ||
-	    !WIFSTOPPED(st) || WSTOPSIG(st) != SIGILL) {
-		kill_reap(h);
-		return VM_FAIL("the holder did not stop at its crash point");
-	}
+	h = holder_start(go);
+	if (h < 0)
+		return -1;
 	w = fork();
 	if (w == 0)
 		waiter(go[1], true);
 	if (w < 0 || vm_wait_fd(go[0])) {
-		kill_reap(h);
-		kill_reap(w);
+		atk_kill_reap(h);
+		atk_kill_reap(w);
 		return VM_FAIL("the waiter did not attach");
 	}
 	usleep(300000); /* napping on the lock by now */
 	if (atk_stop_inside(w)) {
-		kill_reap(h);
-		kill_reap(w);
+		atk_kill_reap(h);
+		atk_kill_reap(w);
 		return VM_FAIL("the waiter never stopped inside");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	sth = wait_end(h, grace + 3000);
-	stw = wait_end(w, grace + 3000);
+	sth = atk_wait_end(h, grace + 3000);
+	stw = atk_wait_end(w, grace + 3000);
 	waited = atk_ms_since(&t0);
-	kill_reap(h);
-	kill_reap(w);
-	if (!killed(sth) || !killed(stw) || obs->w_done)
+	atk_kill_reap(h);
+	atk_kill_reap(w);
+	if (!atk_killed(sth) || !atk_killed(stw) || obs->w_done)
 		return VM_FAIL("holder %s, stopped waiter %s after %d ms",
-			       killed(sth) ? "killed" : "not killed",
-			       killed(stw) ? "killed" : "not killed", waited);
+			       atk_killed(sth) ? "killed" : "not killed",
+			       atk_killed(stw) ? "killed" : "not killed", waited);
 	snprintf(obs->on, sizeof(obs->on),
 		 "holder and stopped waiter killed, %d ms after the stop",
 		 waited);
@@ -551,13 +458,13 @@ static int long_call_run(int unused)
 	for (st = 0; st < 200 && atk_grace_ms() != grace; st++)
 		usleep(10000);
 	if (atk_grace_ms() != grace) {
-		kill_reap(l);
+		atk_kill_reap(l);
 		return VM_FAIL("grace %d, wanted %d", atk_grace_ms(), grace);
 	}
 	vm_signal_fd(back[1]);
-	st = wait_end(l, 50000);
+	st = atk_wait_end(l, 50000);
 	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) || !obs->w_done) {
-		kill_reap(l);
+		atk_kill_reap(l);
 		return VM_FAIL("checks beside spinners, grace %d: %s 0x%x "
 			       "(longest %d ms)",
 			       grace, st == -1 ? "alive" : "ended", st,
@@ -591,7 +498,7 @@ static int long_call(void)
 		_exit(0);
 	}
 	rc = atk_as_user(long_call_run, 0);
-	kill_reap(u);
+	atk_kill_reap(u);
 	atk_param_set("stop_grace_ms", was);
 	if (rc)
 		return -1;

@@ -32,33 +32,16 @@
  */
 /* The class-lock case dies at a crash point: the test image. */
 #define ATK_TEST_IMAGE 1
-#include "attacks.h"
+#include "park.h"
 #include <sched.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
 
-#define BIG 500000
-
-static char big[BIG];
 static char cstack[256 * 1024] __attribute__((aligned(64)));
 static int go_w;
 
 enum { M_STOP, M_KILL, M_LOCK, M_VFORK };
-
-/* Observations of the uid-12345 side, shared with the root side. */
-struct obs {
-	char off[300], on[300];
-};
-static struct obs *obs;
-
-static void kill_reap(pid_t p)
-{
-	if (p > 0) {
-		kill(p, SIGKILL);
-		vm_reap(p);
-	}
-}
 
 /* C: traced by the test (stop modes), then gets, or dies holding a lock. */
 static int member(void *arg)
@@ -99,26 +82,6 @@ static void attacker(int mode)
 		pause();
 }
 
-/* Wait up to @ms for @p to end. Return: its status, or -1 (alive). */
-static int wait_end(pid_t p, int ms)
-{
-	struct timespec t0;
-	int st;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		if (waitpid(p, &st, WNOHANG) == p)
-			return st;
-		usleep(10000);
-	} while (atk_ms_since(&t0) < ms);
-	return -1;
-}
-
-static bool killed(int st)
-{
-	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
-}
-
 static const char *mode_name(int mode)
 {
 	static const char *const n[] = {"C stopped inside", "C killed inside",
@@ -148,48 +111,48 @@ static int member_run(int arg)
 	}
 	close(go[1]); /* a member that never starts: read() sees EOF */
 	if (a < 0 || read(go[0], &c, sizeof(c)) != sizeof(c)) {
-		kill_reap(a);
+		atk_kill_reap(a);
 		return VM_FAIL("%s: no member", mode_name(mode));
 	}
 	if (mode != M_LOCK && atk_stop_inside(c)) {
-		kill_reap(c);
-		kill_reap(a);
+		atk_kill_reap(c);
+		atk_kill_reap(a);
 		return VM_FAIL("%s: never stopped inside", mode_name(mode));
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (mode == M_KILL)
 		kill(c, SIGKILL);
 	/* Killed inside: at once. Stopped inside: after the grace. */
-	sta = wait_end(a,
+	sta = atk_wait_end(a,
 		       mode == M_KILL || mode == M_LOCK ? 1500 : grace + 1500);
 	waited = atk_ms_since(&t0);
-	stc = wait_end(c, 1000);
-	if (on && (!killed(sta) || (stc != -1 && !WIFSIGNALED(stc)))) {
-		kill_reap(c);
-		kill_reap(a);
+	stc = atk_wait_end(c, 1000);
+	if (on && (!atk_killed(sta) || (stc != -1 && !WIFSIGNALED(stc)))) {
+		atk_kill_reap(c);
+		atk_kill_reap(a);
 		return VM_FAIL("%s: A %s after %d ms", mode_name(mode),
 			       sta == -1 ? "alive" : "ended otherwise", waited);
 	}
 	if (on && (mode == M_STOP || mode == M_VFORK) && waited < grace - 300) {
-		kill_reap(c);
+		atk_kill_reap(c);
 		return VM_FAIL("%s: killed after %d ms, before the grace %d",
 			       mode_name(mode), waited, grace);
 	}
 	if (on && (mode == M_KILL || mode == M_LOCK) && waited >= grace) {
-		kill_reap(c);
+		atk_kill_reap(c);
 		return VM_FAIL("%s: A killed after %d ms, not at once",
 			       mode_name(mode), waited);
 	}
 	if (!on && sta != -1) {
-		kill_reap(c);
+		atk_kill_reap(c);
 		return VM_FAIL("defence off, %s: A ended 0x%x", mode_name(mode),
 			       sta);
 	}
 	/* Another client's sets: the damage, or its absence. */
 	rc = atk_writer(on ? 20 : 8, &ms, &done);
 	if (!on) {
-		kill_reap(c);
-		kill_reap(a);
+		atk_kill_reap(c);
+		atk_kill_reap(a);
 		snprintf(out, sizeof(obs->off),
 			 "A alive %d ms, %d sets stored (%s)", waited, done,
 			 rc == 1 ? "stall"
@@ -201,7 +164,7 @@ static int member_run(int arg)
 				       mode_name(mode));
 		return 0;
 	}
-	kill_reap(c);
+	atk_kill_reap(c);
 	if (rc)
 		return VM_FAIL("%s, then %d sets stored (%s) in %d ms",
 			       mode_name(mode), done,
@@ -211,31 +174,6 @@ static int member_run(int arg)
 		 "sets in %d ms",
 		 waited, ms);
 	return 0;
-}
-
-/*
- * @fn as the test user on a fresh store twice: with module parameter
- * @param at @off, fn(@arg) (the attack gets through: it is real), then
- * at @on, fn(@arg | RUN_ON) (refused); the parameter is put back. The
- * runs leave what they saw in obs. Return: 0, or -1 (VM_FAIL said why).
- */
-#define RUN_ON (1 << 4)
-static int off_then_on(const char *param, int off, int on, int (*fn)(int),
-		       int arg)
-{
-	int was = atk_param_get(param), rc;
-
-	obs = atk_shared(sizeof(*obs));
-	if (!obs || was < 0)
-		return VM_FAIL("no shared page or no %s", param);
-	if (atk_param_set(param, off))
-		return VM_FAIL("cannot set %s to %d", param, off);
-	rc = atk_fresh_store() ? -1 : atk_as_user(fn, arg);
-	atk_param_set(param, on);
-	if (!rc)
-		rc = atk_fresh_store() ? -1 : atk_as_user(fn, arg | RUN_ON);
-	atk_param_set(param, was);
-	return rc ? -1 : 0;
 }
 
 /* tasks_guard=0 (the attack gets through), then 1 (refused). */
@@ -320,17 +258,11 @@ static int spawn_survives(void)
  * A: parks on a userfaultfd buffer, inside the library (a get copying out
  * into it) or in its own code (a plain read of it).
  */
-static void parker_uffd(int go, bool inside)
+static void parker_uffd(int go, int inside)
 {
+	char *buf = park_prepare(0, NULL);
 	size_t vlen;
-	char *buf;
 
-	if (vm_attach(ATK_STORE) ||
-	    plmc_set("park-big", 8, big, sizeof(big), 0, 0) != PLMC_STORED)
-		_exit(1);
-	buf = atk_uffd_buffer((BIG + 8191) & ~4095UL);
-	if (!buf)
-		_exit(2);
 	vm_signal_fd(go);
 	if (inside)
 		plmc_get("park-big", 8, buf, BIG, &vlen, NULL, NULL);
@@ -342,28 +274,21 @@ static void parker_uffd(int go, bool inside)
 /* @on (RUN_ON or 0): stop_grace_ms as set (the kill) or 0 (no kill). */
 static int uffd_run(int on)
 {
-	int go[2], st, ms, done, rc, waited, grace = atk_grace_ms();
-	char *out = on ? obs->on : obs->off;
+	int st, ms, done, rc, waited, grace = atk_grace_ms();
 	struct timespec t0;
-	uint64_t d0 = 0, d1 = 0;
-	pid_t a;
+	uint64_t d0 = 0;
+	pid_t a = park_start(parker_uffd, 1, &d0);
 
-	if (pipe(go) || atk_deaths(&d0))
-		return VM_FAIL("pipe or deaths");
-	a = fork();
-	if (a == 0)
-		parker_uffd(go[1], true);
-	close(go[1]);
-	if (a < 0 || vm_wait_fd(go[0])) {
-		kill_reap(a);
-		return VM_FAIL("parker did not attach");
-	}
+	if (a < 0)
+		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	st = wait_end(a, on ? grace + 3000 : 3000);
+	st = atk_wait_end(a, on ? grace + 3000 : 3000);
 	waited = atk_ms_since(&t0);
 	if (!on) {
+		char *out = obs->off;
+
 		rc = atk_writer(8, &ms, &done);
-		kill_reap(a);
+		atk_kill_reap(a);
 		snprintf(out, sizeof(obs->off),
 			 "alive at %d ms, %d sets stored (%s)", waited, done,
 			 rc == 1 ? "stall"
@@ -373,26 +298,7 @@ static int uffd_run(int on)
 			return VM_FAIL("stop_grace_ms=0: %s", out);
 		return 0;
 	}
-	if (!killed(st)) {
-		kill_reap(a);
-		return VM_FAIL("parked inside on userfaultfd: %s after %d ms "
-			       "(grace %d)",
-			       st == -1 ? "alive" : "ended otherwise", waited,
-			       grace);
-	}
-	if (waited < grace - 300)
-		return VM_FAIL("killed after %d ms, before the grace %d",
-			       waited, grace);
-	if (atk_deaths(&d1) || d1 != d0 + 1)
-		return VM_FAIL("%lld deaths counted", (long long)(d1 - d0));
-	rc = atk_writer(20, &ms, &done);
-	if (rc)
-		return VM_FAIL("after the kill: %d sets stored (%s)", done,
-			       rc == 1 ? "stall" : vm_sh->note);
-	snprintf(out, sizeof(obs->on),
-		 "killed at %d ms, 1 death, all sets in %d ms", waited,
-		 ms);
-	return 0;
+	return park_killed(a, st, waited, d0, "parked inside on userfaultfd");
 }
 
 static int uffd_parked_inside(void)
@@ -409,21 +315,13 @@ static int uffd_parked_inside(void)
 /* Control: parked on userfaultfd in its own code: never killed. */
 static int uffd_outside_user(int unused)
 {
-	int go[2], grace = atk_grace_ms(), st;
-	pid_t a;
+	int grace = atk_grace_ms(), st;
+	pid_t a = park_start(parker_uffd, 0, NULL);
 
-	if (pipe(go))
-		return VM_FAIL("pipe");
-	a = fork();
-	if (a == 0)
-		parker_uffd(go[1], false);
-	close(go[1]);
-	if (a < 0 || vm_wait_fd(go[0])) {
-		kill_reap(a);
-		return VM_FAIL("parker did not attach");
-	}
-	st = wait_end(a, 2 * grace);
-	kill_reap(a);
+	if (a < 0)
+		return -1;
+	st = atk_wait_end(a, 2 * grace);
+	atk_kill_reap(a);
 	if (st != -1)
 		return VM_FAIL("parked in its own code: ended 0x%x", st);
 	return ATK_REFUSED("parked on userfaultfd in its own code %d ms: "
@@ -444,30 +342,31 @@ static int uffd_parked_outside(void)
  * it can never run user code again. @on: tasks_guard (off: no early mark,
  * the death waits for the exit).
  */
+static void traced_getter(int go, int unused)
+{
+	atk_traced_getter(go, big, sizeof(big));
+}
+
 static int exit_stop_run(int on)
 {
-	int go[2], st, ms, done, rc, waited;
+	int st, ms, done, rc, waited;
 	char *out = on ? obs->on : obs->off;
 	struct timespec t0;
 	uint64_t d0 = 0, d1 = 0;
-	pid_t a;
+	pid_t a = park_start(traced_getter, 0, &d0);
 
-	if (pipe(go) || atk_deaths(&d0))
-		return VM_FAIL("pipe or deaths");
-	a = fork();
-	if (a == 0)
-		atk_traced_getter(go[1], big, sizeof(big));
-	close(go[1]);
-	if (a < 0 || vm_wait_fd(go[0]) || atk_stop_inside(a) ||
+	if (a < 0)
+		return -1;
+	if (atk_stop_inside(a) ||
 	    ptrace(PTRACE_SETOPTIONS, a, 0, PTRACE_O_TRACEEXIT)) {
-		kill_reap(a);
+		atk_kill_reap(a);
 		return VM_FAIL("client never stopped inside, traced");
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* The module's kill ends the stop; the exit stop is ours to hold. */
 	if (waitpid(a, &st, 0) != a || !WIFSTOPPED(st) ||
 	    st >> 16 != PTRACE_EVENT_EXIT) {
-		kill_reap(a);
+		atk_kill_reap(a);
 		return VM_FAIL("no exit stop (0x%x)", st);
 	}
 	waited = atk_ms_since(&t0);

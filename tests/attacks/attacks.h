@@ -25,7 +25,6 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "../vm/harness.h"
 #pragma GCC diagnostic pop
-#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -94,38 +93,13 @@ static inline int atk_intact_exec(void)
 #define ATK_CHECK atk_intact
 #endif
 
-/* Run @fn in a child; 0 and the observation in @obs, or -1 and why. */
+/* Run @fn in a child; 0 and the observation in @obs ("refused" when it
+ * noted nothing), or -1 and why. */
 static int atk_child(int (*fn)(void), char *obs, size_t n)
 {
-	pid_t pid;
-	int status;
-
-	fflush(stdout);
-	memset(vm_sh, 0, sizeof(*vm_sh));
-	pid = fork();
-	if (pid < 0) {
-		snprintf(obs, n, "fork: %s", strerror(errno));
+	if (vm_child(fn, obs, n))
 		return -1;
-	}
-	if (pid == 0) {
-		vm_catch();
-		alarm(VM_LIMIT_S);
-		_exit(fn() ? 1 : 0);
-	}
-	status = vm_reap(pid);
-	if (vm_verdict(status, obs, n))
-		return -1;
-	if (vm_sh->note[0])
-		snprintf(obs, n, "%s", vm_sh->note);
-	else if (vm_sh->got_signo)
-		snprintf(obs, n, "%s%s%s at 0x%llx",
-			 vm_sig_name(vm_sh->got_signo),
-			 vm_sh->got_signo == SIGSEGV ? " " : "",
-			 vm_sh->got_signo == SIGSEGV
-				 ? vm_code_name(SIGSEGV, vm_sh->got_code)
-				 : "",
-			 (unsigned long long)vm_sh->got_addr);
-	else
+	if (!obs[0])
 		snprintf(obs, n, "refused");
 	return 0;
 }
@@ -339,33 +313,6 @@ static inline void *atk_shared(size_t n)
 }
 
 /*
- * @len bytes of fresh memory under a userfaultfd that nobody serves: the
- * first touch of a page sleeps for ever (a thread parks there, inside
- * the library when the library writes the buffer). Return: the memory,
- * or NULL.
- */
-static inline void *atk_uffd_buffer(size_t len)
-{
-	struct uffdio_api api = {.api = UFFD_API};
-	struct uffdio_register reg;
-	void *p;
-	int fd;
-
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
-		return NULL;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		 -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (uintptr_t)p;
-	reg.range.len = len;
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-	return ioctl(fd, UFFDIO_REGISTER, &reg) ? NULL : p;
-}
-
-/*
  * The body of a traced parker, in a child just forked: traced by its
  * parent (PTRACE_TRACEME), attached, it stores @n bytes of @buf as
  * "park-big", says so on @go, then gets the value for ever, so nearly
@@ -406,6 +353,36 @@ static inline int atk_ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (int)((t1.tv_sec - t0->tv_sec) * 1000 +
 		     (t1.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* SIGKILL @p, if it is one, and reap it. */
+static inline void atk_kill_reap(pid_t p)
+{
+	if (p > 0) {
+		kill(p, SIGKILL);
+		vm_reap(p);
+	}
+}
+
+/* Wait up to @ms for @p to end. Return: its status, or -1 (alive). */
+static inline int atk_wait_end(pid_t p, int ms)
+{
+	struct timespec t0;
+	int st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (waitpid(p, &st, WNOHANG) == p)
+			return st;
+		usleep(10000);
+	} while (atk_ms_since(&t0) < ms);
+	return -1;
+}
+
+/* Nonzero if status @st (atk_wait_end's) says killed by SIGKILL. */
+static inline int atk_killed(int st)
+{
+	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 }
 
 /* Stop @t until it is stopped inside: register reads are refused there

@@ -379,6 +379,21 @@ int plmc_slabs_automove(int mode)
 	return -EOPNOTSUPP;
 }
 
+int plmc_slabs_maintain(unsigned max)
+{
+	return max < 1 || max > 64 ? PLMC_E_INVAL : 0;
+}
+
+/* The stub evicts nothing: an empty log. */
+int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
+{
+	if (!log || keep > 3600)
+		return PLMC_E_INVAL;
+	memset(log, 0, offsetof(struct plmc_evlog, ent));
+	log->next = cursor ? cursor : 1;
+	return PLMC_OK;
+}
+
 /* Two steps of half the slots each, so the callers' loops run; class 1. */
 int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 	      struct plmc_walk *w)

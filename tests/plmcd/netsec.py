@@ -97,22 +97,42 @@ def tls_ctx(client=None, ca="cacert.pem"):
     return ctx
 
 
-def plain_stats(port):
-    s = socket.create_connection((HOST, port), timeout=5)
-    s.sendall(b"stats\r\n")
-    data = b""
-    while not data.endswith(b"END\r\n"):
-        chunk = s.recv(65536)
-        if not chunk:
+def recv_until(s, done, size=65536):
+    """Read @s until done(what came so far) or the peer closes."""
+    got = b""
+    while not done(got):
+        d = s.recv(size)
+        if not d:
             break
-        data += chunk
+        got += d
+    return got
+
+
+def ends_end(got):
+    return got.endswith(b"END\r\n")
+
+
+def exchange(s, line, want, size=4096):
+    """Send @line on @s, read len(@want) bytes (less if it closes), close
+    it; whether they were @want."""
+    s.sendall(line)
+    got = recv_until(s, lambda g: len(g) >= len(want), size)
     s.close()
-    out = {}
-    for line in data.decode().split("\r\n"):
-        w = line.split(" ")
-        if len(w) == 3 and w[0] == "STAT":
-            out[w[1]] = w[2]
-    return out
+    return got == want
+
+
+def plain_stats(port, login=None):
+    """STAT name -> value over plain text, logged in first with @login
+    ("user password") when plmcd runs with -Y."""
+    s = socket.create_connection((HOST, port), timeout=5)
+    if login:
+        s.sendall(b"set l 0 0 %d\r\n%s\r\n" % (len(login), login.encode()))
+    s.sendall(b"stats\r\n")
+    data = recv_until(s, ends_end)
+    s.close()
+    return {w[1]: w[2] for w in (line.split(" ") for line in
+                                  data.decode().split("\r\n"))
+            if len(w) == 3 and w[0] == "STAT"}
 
 
 class Tap:
@@ -249,12 +269,7 @@ def tls_cases():
         s.sendall(b"get big\r\n" * 10)
         time.sleep(0.5)
         want = (b"VALUE big 0 %d\r\n" % len(big) + big + b"\r\nEND\r\n") * 20
-        got = b""
-        while len(got) < len(want):
-            d = s.recv(1 << 20)
-            if not d:
-                break
-            got += d
+        got = recv_until(s, lambda g: len(g) >= len(want), 1 << 20)
         return got == want, "%d of %d bytes, equal %s" % (
             len(got), len(want), got == want[:len(got)])
     case("a TLS client that reads late gets 20 x 900 KB replies whole and "
@@ -284,13 +299,7 @@ def tls_cases():
         s = c.wrap_socket(socket.create_connection((HOST, vport), timeout=5),
                           server_hostname=HOST)
         s.sendall(b"set v 0 0 1\r\nx\r\nget v\r\n")
-        got = b""
-        while not got.endswith(b"END\r\n"):
-            d = s.recv(4096)
-            if not d:
-                break
-            got += d
-        return got
+        return recv_until(s, ends_end, 4096)
 
     def verify_ok():
         got = talk(tls_ctx("client"))
@@ -482,7 +491,7 @@ def auth_cases():
         ok = ok and c.set(b"k", b"v") and c.get(b"k") == b"v"
         # the login stored nothing
         ok = ok and c.get(b"login") is None
-        st = plain_stats_authed(port, "alice wonderland")
+        st = plain_stats(port, "alice wonderland")
         return ok and st.get("auth_cmds") == "3" and \
             st.get("auth_errors") == "1", "auth counters %s/%s" % (
                 st.get("auth_cmds"), st.get("auth_errors"))
@@ -596,17 +605,9 @@ def backpressure_cases():
     big = bytes(random.getrandbits(8) for _ in range(900000))
 
     def served():
-        s = socket.create_connection((HOST, port), timeout=5)
-        s.sendall(login + b"set k 0 0 2\r\nok\r\nget k\r\n")
-        want = b"STORED\r\nSTORED\r\nVALUE k 0 2\r\nok\r\nEND\r\n"
-        got = b""
-        while len(got) < len(want):
-            d = s.recv(4096)
-            if not d:
-                break
-            got += d
-        s.close()
-        return got == want
+        return exchange(socket.create_connection((HOST, port), timeout=5),
+                        login + b"set k 0 0 2\r\nok\r\nget k\r\n",
+                        b"STORED\r\nSTORED\r\nVALUE k 0 2\r\nok\r\nEND\r\n")
 
     s = socket.create_connection((HOST, port), timeout=5)
     s.sendall(login + b"set big 0 0 %d\r\n%s\r\n" % (len(big), big))
@@ -639,12 +640,7 @@ def backpressure_cases():
         time.sleep(1)
         want = b"STORED\r\n" + (b"VALUE big 0 %d\r\n" % len(big) + big +
                                 b"\r\nEND\r\n") * 40
-        got = b""
-        while len(got) < len(want):
-            d = s.recv(1 << 20)
-            if not d:
-                break
-            got += d
+        got = recv_until(s, lambda g: len(g) >= len(want), 1 << 20)
         s.close()
         return got == want, "%d of %d bytes" % (len(got), len(want))
     case("a plain client that reads late gets 40 x 900 KB replies whole "
@@ -662,16 +658,7 @@ def backpressure_cases():
         s = tls_ctx().wrap_socket(socket.create_connection((HOST, tport),
                                                            timeout=5),
                                   server_hostname=HOST)
-        s.sendall(login + b"get nothing\r\n")
-        want = b"STORED\r\nEND\r\n"
-        got = b""
-        while len(got) < len(want):
-            d = s.recv(4096)
-            if not d:
-                break
-            got += d
-        s.close()
-        return got == want
+        return exchange(s, login + b"get nothing\r\n", b"STORED\r\nEND\r\n")
 
     def tls_unauth():
         peak, sent, ok = flood(tsrv, tport, tls_ctx(), None, b"x\r\n", 4,
@@ -683,21 +670,6 @@ def backpressure_cases():
          "plmcd's RSS stays bounded; a TLS client that reads is served",
          tls_unauth)
     stop(tsrv)
-
-
-def plain_stats_authed(port, login):
-    s = socket.create_connection((HOST, port), timeout=5)
-    n = len(login)
-    s.sendall(b"set l 0 0 %d\r\n%s\r\nstats\r\n" % (n, login.encode()))
-    data = b""
-    while not data.endswith(b"END\r\n"):
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
-    return {w[1]: w[2] for w in (line.split(" ") for line in
-                                  data.decode().split("\r\n"))
-            if len(w) == 3 and w[0] == "STAT"}
 
 
 def breq(op, key=b"", val=b""):

@@ -166,6 +166,77 @@ PY
 	echo "$n of 300 keys dumped, $(wc -l <"$tmp/dump") in all"
 	[ "$n" = 300 ]
 }
+# stats slabs' per-class command counters: the same commands to Debian's
+# memcached and to plmcd (the same class ladder), after a stats reset,
+# give the same nonzero counters; then a local library client's gets on
+# the shared store count there too.
+slabs_cmds() {
+	PYTHONPATH=$B/python /usr/bin/python3 - "$tmp/mc.sock" "$tmp/pl.sock" "$store" <<'PY'
+import socket, sys, time
+NAMES = (b"get_hits", b"cmd_set", b"delete_hits", b"incr_hits",
+         b"decr_hits", b"cas_hits", b"cas_badval", b"touch_hits")
+
+def conn(path):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    return s
+
+def ask(s, cmd, end=b"\r\n"):
+    s.sendall(cmd)
+    d = b""
+    while not d.endswith(end):
+        d += s.recv(65536)
+    return d
+
+def counters(s):
+    out = {}
+    for line in ask(s, b"stats slabs\r\n", b"END\r\n").split(b"\r\n"):
+        w = line.split()
+        if len(w) == 3 and b":" in w[1]:
+            cls, name = w[1].split(b":")
+            if name in NAMES and int(w[2]):
+                out[(int(cls), name.decode())] = int(w[2])
+    return out
+
+def session(s):
+    ask(s, b"stats reset\r\n")
+    for k, n in ((b"sc-a", 10), (b"sc-b", 500), (b"sc-c", 3000)):
+        ask(s, b"set %s 0 0 %d\r\n%s\r\n" % (k, n, b"v" * n))
+    ask(s, b"set sc-n 0 0 2\r\n10\r\n")
+    for _ in range(3):
+        ask(s, b"get sc-a sc-b sc-c sc-none\r\n", b"END\r\n")
+    ask(s, b"gat 100 sc-c\r\n", b"END\r\n")
+    ask(s, b"touch sc-b 100\r\n")
+    ask(s, b"incr sc-n 5\r\n")
+    ask(s, b"decr sc-n 1\r\n")
+    ask(s, b"incr sc-none 1\r\n")
+    cas = ask(s, b"gets sc-b\r\n", b"END\r\n").split()[4]
+    ask(s, b"cas sc-b 0 0 3 %s\r\nnew\r\n" % (b"1" + cas))
+    ask(s, b"cas sc-b 0 0 3 %s\r\nnew\r\n" % cas)
+    ask(s, b"append sc-c 0 0 3\r\nxyz\r\n")
+    ask(s, b"delete sc-a\r\n")
+    ask(s, b"delete sc-a\r\n")
+    return counters(s)
+
+mc, pl = conn(sys.argv[1]), conn(sys.argv[2])
+want, got = session(mc), session(pl)
+print("memcached:", sorted(want.items()))
+print("plmcd:    ", sorted(got.items()))
+if want != got or not want:
+    sys.exit(1)
+# a local client of the shared store: its gets are the store's
+import plmc
+c = plmc.Client(sys.argv[3])
+for _ in range(7):
+    assert c.get("sc-n") == b"14"
+after = counters(pl)
+cls = [k[0] for k in want if k[1] == "incr_hits"][0]
+print("after 7 local gets of sc-n: get_hits", after.get((cls, "get_hits")))
+sys.exit(0 if after.get((cls, "get_hits")) == want[(cls, "get_hits")] + 7
+         else 1)
+PY
+}
+check "stats slabs per-class counters: memcached's, and local clients count" slabs_cmds
 if command -v memcdump >/dev/null; then
 	check "memcdump (lru_crawler metadump over the store's walk)" dump_check
 else
@@ -356,6 +427,31 @@ listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
 }
 check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
+slabs_answers() { # memcached 1.6.18's answers: class 0 is the pool, a mode over 2 is ERROR
+	"$B/plmcd" -u root -p "$op_port" 2>"$tmp/s.err" &
+	local pid=$! r
+	wait_port "$op_port"
+	r=$(/usr/bin/python3 - "$op_port" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"slabs reassign 0 1\r\nslabs automove 3\r\nslabs automove x\r\n"
+          b"slabs automove 0\r\nset k 0 0 1\r\nv\r\nslabs automove 1\r\n")
+want = (b"NOSPARE source class has no spare pages\r\nERROR\r\n"
+        b"CLIENT_ERROR bad command line format\r\nOK\r\nSTORED\r\nOK\r\n")
+got = b""
+end = time.time() + 5
+while len(got) < len(want) and time.time() < end:
+    got += s.recv(4096)
+print(got == want, repr(got))
+PY
+)
+	kill "$pid"
+	wait_gone "$pid"
+	cat "$tmp/s.err"
+	echo "$r"
+	[ "${r%% *}" = True ]
+}
+check "slabs reassign 0 1: NOSPARE; slabs automove 3: ERROR (memcached's answers)" slabs_answers
 tenants_two() { # -o tenant=ID: two plmcds on one store with tenants, keys apart
 	"$B/plctl" create "$store-t" --size 16M --tenants 4 >/dev/null || return 1
 	local p2=$((op_port + 2)) pa pb r
@@ -469,6 +565,92 @@ idle_quiet() { # an idle plmcd (4 workers, a store watcher) does not wake; SIGTE
 	[ "$v" = "VERSION 1.6.18-plmc" ] && [ $((b - a)) -le 2 ]
 }
 [ "$(id -u)" = 0 ] && check "idle plmcd: no wake-ups, SIGTERM still stops it" idle_quiet
+# -o read_buf_mem_limit=2 with one worker: 2 MiB of buffers for all its
+# connections. A reply past it is dropped and its connection closed
+# (response_obj_oom); half-sent commands past it close (read_buf_oom);
+# drained buffers go back, so idle connections hold none and are served.
+read_buf_limit() {
+	"$B/plmcd" "${user[@]}" -p "$op_port" -t 1 -o read_buf_mem_limit=2 2>/dev/null &
+	local pid=$! rc
+	wait_port "$op_port" || { kill "$pid"; return 1; }
+	/usr/bin/python3 - "$op_port" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+def ask(s, cmd, end=b"\r\n"):
+    s.sendall(cmd)
+    d = b""
+    while not d.endswith(end):
+        c = s.recv(1 << 20)
+        if not c:
+            return d
+        d += c
+    return d
+def stat(name, what=b""):
+    for l in ask(conn(), b"stats %s\r\n" % what, b"END\r\n").split(b"\r\n"):
+        w = l.split()
+        if len(w) == 3 and w[1] == name.encode():
+            return int(w[2])
+ok = ask(conn(), b"set big 0 0 600000\r\n" + b"x" * 600000 + b"\r\n") == b"STORED\r\n"
+ok &= stat("read_buf_mem_limit", b"settings") == 2 << 20
+b = conn()
+b.sendall(b"get big big big big\r\n")  # 2.4 MB of replies
+gone = b.recv(1 << 20) == b""
+oom = stat("response_obj_oom")
+served = ask(conn(), b"get big\r\n", b"END\r\n").startswith(b"VALUE big 0 600000")
+idle = [conn() for _ in range(40)]
+for s in idle:
+    ask(s, b"version\r\n")
+half = []
+for _ in range(200):
+    s = conn()
+    s.sendall(b"set foo 0 0 2\r\n")
+    half.append(s)
+time.sleep(1)
+closed = 0
+for s in half:
+    s.settimeout(0.01)
+    try:
+        closed += s.recv(10) == b""
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        closed += 1
+    s.close()
+time.sleep(0.5)
+rboom = stat("read_buf_oom")
+again = all(ask(s, b"version\r\n").startswith(b"VERSION") for s in idle)
+print("big reply closed %s, response_obj_oom %s, a 600 KB reply served %s; "
+      "%d of 200 half-sent closed, read_buf_oom %s, 40 idle served %s"
+      % (gone, oom, served, closed, rboom, again))
+sys.exit(0 if ok and gone and oom == 1 and served and 40 <= closed <= 100
+         and rboom >= closed and again else 1)
+PY
+	rc=$?
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	return $rc
+}
+check "-o read_buf_mem_limit: a worker's buffers bounded, what passes it closed and counted" read_buf_limit
+# memcached's MEMCACHED_PORT_FILENAME and -p -1 (test harnesses' way to
+# run a server on a free port)
+port_file() {
+	MEMCACHED_PORT_FILENAME=$tmp/ports "$B/plmcd" "${user[@]}" -p -1 -l "127.0.0.1,127.0.0.2:$op_port" 2>/dev/null &
+	local pid=$! p1 p2 rc=1
+	for _ in $(seq 100); do [ -f "$tmp/ports" ] && break; sleep 0.05; done
+	cat "$tmp/ports"
+	p1=$(sed -n '1s/^TCP INET: //p' "$tmp/ports")
+	p2=$(sed -n '2s/^TCP INET: //p' "$tmp/ports")
+	[ "$(wc -l <"$tmp/ports")" = 2 ] && [ -n "$p1" ] && [ "$p1" != 0 ] &&
+		[ "$p2" = "$op_port" ] && [ "$(ask_version "$p1")" = "VERSION 1.6.18-plmc" ] &&
+		[ ! -e "$tmp/ports.lck" ] && rc=0
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	rm -f "$tmp/ports"
+	return $rc
+}
+check "MEMCACHED_PORT_FILENAME and -p -1: a TCP INET line per listener, the free port served" port_file
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

@@ -222,6 +222,26 @@ static void rw_settle(void)
 		sched_yield();
 }
 
+/* Start the rewriter on "n", "w" and "a" (stored by the caller). */
+static pthread_t rw_start(void)
+{
+	pthread_t w;
+
+	rw_stop = 0;
+	ck_assert_int_eq(pthread_create(&w, NULL, rewriter, NULL), 0);
+	return w;
+}
+
+/* Stop the rewriter @w; assert that every one of its calls succeeded. */
+static void rw_end(pthread_t w)
+{
+	void *wrc;
+
+	__atomic_store_n(&rw_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(w, &wrc);
+	ck_assert_int_eq((long)wrc, 0);
+}
+
 static int64_t ttl_left(const char *key)
 {
 	struct plmc_meta m;
@@ -259,14 +279,12 @@ START_TEST(touch_not_lost)
 {
 	static const char *const keys[] = {"n", "a"};
 	pthread_t w;
-	void *wrc;
 	int i, k, lost = 0;
 
 	ut_rc(plmc_set("n", 1, "0", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("w", 1, "0", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("a", 1, "", 0, 0, 0), PLMC_STORED);
-	rw_stop = 0;
-	ck_assert_int_eq(pthread_create(&w, NULL, rewriter, NULL), 0);
+	w = rw_start();
 	for (i = 0; i < TOUCHES; i++) {
 		int32_t t = i % 2 ? 10000 : 20000;
 
@@ -286,9 +304,7 @@ START_TEST(touch_not_lost)
 			}
 		}
 	}
-	__atomic_store_n(&rw_stop, 1, __ATOMIC_RELEASE);
-	pthread_join(w, &wrc);
-	ck_assert_int_eq((long)wrc, 0);
+	rw_end(w);
 	ck_assert_msg(!lost, "%d touches lost in %d", lost, 2 * TOUCHES);
 }
 END_TEST
@@ -303,14 +319,12 @@ END_TEST
 START_TEST(win_not_lost)
 {
 	pthread_t w;
-	void *wrc;
 	int round, j, extra = 0;
 
 	ut_rc(plmc_set("n", 1, "0", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("a", 1, "", 0, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("w", 1, "0           ", 12, 0, 100), PLMC_STORED);
-	rw_stop = 0;
-	ck_assert_int_eq(pthread_create(&w, NULL, rewriter, NULL), 0);
+	w = rw_start();
 	for (round = 0; round < WIN_ROUNDS; round++) {
 		int wins = 0;
 
@@ -330,9 +344,7 @@ START_TEST(win_not_lost)
 			extra++;
 		}
 	}
-	__atomic_store_n(&rw_stop, 1, __ATOMIC_RELEASE);
-	pthread_join(w, &wrc);
-	ck_assert_int_eq((long)wrc, 0);
+	rw_end(w);
 	ck_assert_msg(!extra, "%d of %d rounds without exactly one win", extra,
 		      WIN_ROUNDS);
 }

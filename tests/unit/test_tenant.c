@@ -405,7 +405,7 @@ START_TEST(table_full)
 END_TEST
 
 /*
- * In a child that drops to uid nobody (an ordinary tenant): its own
+ * In a child as uid nobody (an ordinary tenant; ut_child_as): its own
  * entry appears on its first call, it sees only its own keys and its
  * own row, and the owner's calls are refused. Exit status: the number
  * of the first check that failed.
@@ -417,10 +417,6 @@ static int child_tenant(void)
 	char buf[16];
 	size_t n = 0, vlen;
 
-	if (setgid(NOBODY) || setuid(NOBODY))
-		return 1;
-	if (plmc_attach(ut_name, PLMC_USE_AUTO))
-		return 2;
 	if (plmc_get("k", 1, buf, sizeof(buf), &vlen, NULL, NULL) !=
 	    PLMC_NOT_FOUND)
 		return 3;
@@ -453,36 +449,25 @@ static int child_tenant(void)
 START_TEST(other_uid)
 {
 	char buf[16];
-	int st;
-	pid_t pid;
 
 	if (getuid() != 0)
 		return; /* cannot become another uid */
 	as(TA);
 	set_str("k", "alpha");
 	set_str("k2", "alpha");
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (!pid)
-		_exit(child_tenant());
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st), "child: check %d",
-		      WEXITSTATUS(st));
+	ut_child_as(NOBODY, child_tenant);
 	ut_rc(get_str("k", buf, sizeof(buf), NULL), PLMC_OK);
 	ck_assert_str_eq(buf, "alpha");
 }
 END_TEST
 
-/* A child as uid nobody, marked a proxy: it may act for A. */
+/* A child as uid nobody (ut_child_as), marked a proxy: it may act for
+ * A. */
 static int child_proxy(void)
 {
 	char buf[16];
 	size_t vlen;
 
-	if (setgid(NOBODY) || setuid(NOBODY))
-		return 1;
-	if (plmc_attach(ut_name, PLMC_USE_AUTO))
-		return 2;
 	if (plmc_get("k", 1, buf, sizeof(buf), &vlen, NULL, NULL) !=
 	    PLMC_NOT_FOUND)
 		return 3;
@@ -511,22 +496,13 @@ static int child_proxy(void)
 
 START_TEST(proxy_uid)
 {
-	int st;
-	pid_t pid;
-
 	if (getuid() != 0)
 		return;
 	as(TA);
 	set_str("k", "alpha");
 	as(PLMC_TENANT_SELF);
 	ut_rc(plmc_tenant_set(NOBODY, 0, PLMC_TENANT_PROXY), PLMC_OK);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (!pid)
-		_exit(child_proxy());
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st), "child: check %d",
-		      WEXITSTATUS(st));
+	ut_child_as(NOBODY, child_proxy);
 }
 END_TEST
 

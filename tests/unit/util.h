@@ -131,6 +131,30 @@ static inline void ut_procs(void *(*fn)(void *), int nproc, int nthr)
 }
 
 /*
+ * Fork a child that becomes @uid (its gid too: run as root), attaches to
+ * ut_name on its own and exits with @fn()'s result: 0, or the number of
+ * the first check that failed (1 and 2 are the uid change and the
+ * attach, so @fn's own start at 3). Assert that it exited 0.
+ */
+static inline void ut_child_as(uid_t uid, int (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		if (setgid(uid) || setuid(uid))
+			_exit(1);
+		if (plmc_attach(ut_name, PLMC_USE_AUTO))
+			_exit(2);
+		_exit(fn());
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && !WEXITSTATUS(st), "child: check %d",
+		      WEXITSTATUS(st));
+}
+
+/*
  * Self-checking values: "k<key>|", then the key's fill byte, so a value
  * read back says whose it is. @len: at least the prefix. Return: @len.
  */

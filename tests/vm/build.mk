@@ -15,9 +15,12 @@ ATK_PROGS := $(patsubst tests/attacks/%.c,$(B)/vm/%,$(ATK_SRCS))
 # run on the real module: every command, the settings, 4x2 stress, the
 # meta op (its one-winner races through the real gate), page moves, the
 # item walk (lock-free reads and reclaim through the real gate), the
-# table's growth (its small scale: STRESS_OPS is set there).
+# table's growth (its small scale: STRESS_OPS is set there), processes
+# and threads sharing a store (with exit_is_a_detach: the module counts
+# no death for a normal exit, and one for _exit).
 VM_UNITS := $(patsubst %,$(B)/vm/ut_%,test_cmds test_settings test_stress \
-	      test_limits test_evict test_meta test_move test_walk test_table)
+	      test_limits test_evict test_meta test_move test_walk test_table \
+	      test_procs)
 # The libraries atk_dlopen loads after attach (tests/attacks/xlib.c): no
 # libc, no dependencies, so the static test program can dlopen them.
 XLIBS := $(patsubst %,$(B)/vm/xlib_%.so,clean wrpkru xrstor)
@@ -41,7 +44,8 @@ $(VM_TESTS): $(B)/vm/%: tests/vm/%.c $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 
-$(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h $(VM_DEPS)
+$(ATK_PROGS): $(B)/vm/%: tests/attacks/%.c tests/attacks/attacks.h \
+		tests/attacks/park.h $(VM_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(VM_CFLAGS) -o $@ $< $(B)/libpl.a -lpthread
 

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -239,10 +240,13 @@ static int vm_verdict(int status, char *why, size_t n)
 	return 0;
 }
 
-/* Run one test in a child; print its line. */
-static void vm_run(const char *name, int (*fn)(void))
+/*
+ * Run @fn in a child under the time limit. Return: 0 with what it
+ * observed in @obs (its note, else the signal it expected, else ""), or
+ * -1 with why it failed in @obs.
+ */
+static int vm_child(int (*fn)(void), char *obs, size_t n)
 {
-	char why[700];
 	pid_t pid;
 	int status;
 
@@ -250,9 +254,8 @@ static void vm_run(const char *name, int (*fn)(void))
 	memset(vm_sh, 0, sizeof(*vm_sh));
 	pid = fork();
 	if (pid < 0) {
-		printf("FAIL %s: fork: %s\n", name, strerror(errno));
-		vm_nfail++;
-		return;
+		snprintf(obs, n, "fork: %s", strerror(errno));
+		return -1;
 	}
 	if (pid == 0) {
 		vm_catch();
@@ -261,20 +264,33 @@ static void vm_run(const char *name, int (*fn)(void))
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (vm_verdict(status, why, sizeof(why))) {
-		printf("FAIL %s: %s\n", name, why);
+	if (vm_verdict(status, obs, n))
+		return -1;
+	if (vm_sh->note[0])
+		snprintf(obs, n, "%s", vm_sh->note);
+	else if (vm_sh->got_signo)
+		snprintf(obs, n, "%s%s%s at 0x%llx",
+			 vm_sig_name(vm_sh->got_signo),
+			 vm_sh->got_signo == SIGSEGV ? " " : "",
+			 vm_sh->got_signo == SIGSEGV
+				 ? vm_code_name(SIGSEGV, vm_sh->got_code)
+				 : "",
+			 (unsigned long long)vm_sh->got_addr);
+	else
+		obs[0] = 0;
+	return 0;
+}
+
+/* Run one test in a child; print its line. */
+static void vm_run(const char *name, int (*fn)(void))
+{
+	char obs[700];
+
+	if (vm_child(fn, obs, sizeof(obs))) {
+		printf("FAIL %s: %s\n", name, obs);
 		vm_nfail++;
-	} else if (vm_sh->got_signo && !vm_sh->note[0]) {
-		printf("PASS %s (%s%s%s at 0x%llx)\n", name,
-		       vm_sig_name(vm_sh->got_signo),
-		       vm_sh->got_signo == SIGSEGV ? " " : "",
-		       vm_sh->got_signo == SIGSEGV
-			       ? vm_code_name(SIGSEGV, vm_sh->got_code)
-			       : "",
-		       (unsigned long long)vm_sh->got_addr);
-		vm_npass++;
-	} else if (vm_sh->note[0]) {
-		printf("PASS %s (%s)\n", name, vm_sh->note);
+	} else if (obs[0]) {
+		printf("PASS %s (%s)\n", name, obs);
 		vm_npass++;
 	} else {
 		printf("PASS %s\n", name);
@@ -464,6 +480,41 @@ static inline int vm_wait_fd(int fd)
 	char c;
 
 	return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/*
+ * @len bytes of fresh memory under a userfaultfd (opened with @flags
+ * besides UFFD_USER_MODE_ONLY and O_CLOEXEC) that nobody serves unless
+ * the caller does: the first touch of a page sleeps until then (a thread
+ * parks there, inside the library when the library writes the buffer).
+ * @fd: where the userfaultfd goes (its fault messages say a touch
+ * happened), or NULL to leave it open unnamed. Return: the memory, or
+ * NULL.
+ */
+static inline void *vm_uffd_buffer(size_t len, int flags, int *fd)
+{
+	struct uffdio_api api = {.api = UFFD_API};
+	struct uffdio_register reg;
+	void *p;
+	int u;
+
+	u = (int)syscall(SYS_userfaultfd,
+			 O_CLOEXEC | UFFD_USER_MODE_ONLY | flags);
+	if (u < 0 || ioctl(u, UFFDIO_API, &api))
+		return NULL;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = len;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(u, UFFDIO_REGISTER, &reg))
+		return NULL;
+	if (fd)
+		*fd = u;
+	return p;
 }
 
 static inline int vm_reap(pid_t pid)

@@ -32,6 +32,8 @@ int buf_reserve(struct buf *b, size_t more)
 	p = realloc(b->p, cap);
 	if (!p)
 		return -ENOMEM;
+	if (b->acct)
+		*b->acct += cap - b->cap;
 	b->p = p;
 	b->cap = cap;
 	return 0;
@@ -73,6 +75,11 @@ void buf_consume(struct buf *b, size_t n)
 
 void buf_free(struct buf *b)
 {
+	size_t *acct = b->acct;
+
+	if (acct && b->cap)
+		*acct -= b->cap;
 	free(b->p);
 	memset(b, 0, sizeof(*b));
+	b->acct = acct;
 }

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -49,7 +50,30 @@ struct worker {
 	 * run again after this round of events (only this worker's) */
 	struct conn *yield[PLMCD_YIELD_MAX];
 	int nyield;
+	/* its connections' buffer bytes (capacity, in and out): written by
+	 * this worker alone (struct buf.acct) */
+	size_t bufmem;
 };
+
+/* -o read_buf_mem_limit: a worker's share, bytes (0: no limit) */
+static size_t bufmem_limit;
+/* A drained buffer above this goes back: PLMCD_BUF_KEEP, or every one
+ * under -o read_buf_mem_limit (memcached gives an idle connection's read
+ * buffer back too), so only connections with work queued hold their
+ * worker's share */
+static size_t buf_keep = PLMCD_BUF_KEEP;
+
+/*
+ * Whether @wk's connections hold more buffer bytes than their share of
+ * -o read_buf_mem_limit. The connection whose buffer just grew past it
+ * is closed (counted in read_buf_oom or response_obj_oom), as memcached
+ * closes one that finds no read buffer, or that overflows its replies;
+ * its buffers go back with it.
+ */
+static int bufmem_over(const struct worker *wk)
+{
+	return bufmem_limit && wk->bufmem > bufmem_limit;
+}
 
 #define PLMCD_MAX_LISTEN 9 /* -l: 8 addresses, and -s */
 static int listen_fds[PLMCD_MAX_LISTEN], nlisten;
@@ -102,11 +126,14 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* One -l entry: ADDR or ADDR:PORT (memcached's form; -p by default). */
+/* One -l entry: ADDR or ADDR:PORT (memcached's form; -p by default,
+ * which is -1 for a port the kernel picks). */
 static int listen_tcp(char *spec)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons(g_opt.port) };
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_port = htons(g_opt.port < 0 ? 0 : (uint16_t)g_opt.port),
+	};
 	char *colon = strchr(spec, ':');
 	int one = 1, fd;
 
@@ -173,6 +200,57 @@ static int listen_tcp_all(void)
 	}
 	free(list);
 	return rc;
+}
+
+/* The port TCP listener @fd is bound to, or -1. */
+static int bound_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len) ||
+	    a.sin_family != AF_INET)
+		return -1;
+	return ntohs(a.sin_port);
+}
+
+/*
+ * memcached's MEMCACHED_PORT_FILENAME, which test harnesses read to learn
+ * a -p -1 server's port: a "TCP INET: PORT" line per TCP listener (none
+ * for UDP: plmcd has none), written to NAME.lck and renamed to NAME once
+ * whole; only without -s, as memcached. A file that cannot be written is
+ * reported and does not stop the start (memcached's rule too).
+ */
+static void write_portfile(int ntcp)
+{
+	const char *name = getenv("MEMCACHED_PORT_FILENAME");
+	char tmp[PATH_MAX];
+	FILE *f;
+
+	if (!name || g_opt.unix_path)
+		return;
+	if (snprintf(tmp, sizeof(tmp), "%s.lck", name) >= (int)sizeof(tmp) ||
+	    !(f = fopen(tmp, "a"))) {
+		fprintf(stderr, "plmcd: Failed to open \"%s.lck\": %s\n", name,
+			strerror(errno));
+		return;
+	}
+	for (int i = 0; i < ntcp; i++)
+		fprintf(f, "TCP INET: %d\n", bound_port(listen_fds[i]));
+	if (fclose(f) || rename(tmp, name))
+		fprintf(stderr, "plmcd: %s: %s\n", name, strerror(errno));
+}
+
+/* The TCP listeners (-p, -l), the port file, and -p -1's port, which
+ * from here on is the first listener's (the store's name, stats). */
+static int listen_tcp_setup(void)
+{
+	if (g_opt.port && listen_tcp_all() < 0)
+		return -1;
+	if (g_opt.port < 0)
+		g_opt.port = bound_port(listen_fds[0]);
+	write_portfile(nlisten);
+	return 0;
 }
 
 /*
@@ -326,6 +404,7 @@ static void conn_accept(int *lp)
 		return;
 	}
 	c->fd = fd;
+	c->in.acct = c->out.acct = &wk->bufmem; /* grown by its owner only */
 	if (tls && tls_conn_new(c)) {
 		free(c);
 		close(fd);
@@ -377,7 +456,7 @@ static int conn_flush(int ep, struct conn *c)
 	}
 	/* all sent (TLS holds no partial write of it): a big reply's
 	 * buffer goes back rather than sit with an idle connection */
-	if (c->out.len == 0 && c->out.cap > PLMCD_BUF_KEEP)
+	if (c->out.len == 0 && c->out.cap > buf_keep)
 		buf_free(&c->out);
 	/* TLS may want the socket writable to go on with a handshake
 	 * even when nothing of ours is queued */
@@ -391,6 +470,7 @@ static int conn_flush(int ep, struct conn *c)
 /* Run what is buffered; a connection that yields (-R) waits its turn. */
 static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
+	size_t out_cap = c->out.cap;
 	int rc;
 
 	c->busy = 1;
@@ -399,6 +479,14 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 
 	if (rc < 0 || c->out.len > PLMCD_OUT_MAX)
 		return -1; /* one command's replies past all bounds */
+	if (c->out.cap > out_cap && bufmem_over(wk)) {
+		/* its replies took the worker past -o read_buf_mem_limit:
+		 * dropped with their memory, and the connection closes */
+		__atomic_add_fetch(&g_server.response_obj_oom, 1,
+				   __ATOMIC_RELAXED);
+		buf_free(&c->out);
+		return -1;
+	}
 	if (rc > 0) {
 		if (c->yielded)
 			return 0;
@@ -418,10 +506,17 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 static int conn_read(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
 	for (;;) {
+		size_t in_cap = c->in.cap;
 		ssize_t r;
 
 		if (buf_reserve(&c->in, 16384))
 			return -1;
+		if (c->in.cap > in_cap && bufmem_over(wk)) {
+			__atomic_add_fetch(&g_server.read_buf_oom, 1,
+					   __ATOMIC_RELAXED);
+			c->closing = 1;
+			return -1;
+		}
 		r = conn_recv(c, c->in.p + c->in.len, c->in.cap - c->in.len);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -435,6 +530,10 @@ static int conn_read(struct worker *wk, struct conn *c, struct worker_ctx *w)
 		c->last = now_sec();
 		if (conn_input(wk, c, w) < 0)
 			c->closing = 1;
+		/* all parsed: a big command's buffer goes back, as memcached
+		 * gives its read buffer back between commands */
+		if (c->in.len == 0 && c->in.cap > buf_keep)
+			buf_free(&c->in);
 		/* a short read drained the socket; TLS may still hold
 		 * decrypted bytes that no epoll event would announce */
 		if (c->closing || c->yielded || c->throttled ||
@@ -560,7 +659,7 @@ static void *worker_main(void *arg)
 		int n = epoll_wait(wk->ep, evs, 64,
 				   wk->nyield		? 0
 				   : g_opt.idle_timeout ? 200
-							: -1);
+							: watch_tick_ms());
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -573,10 +672,13 @@ static void *worker_main(void *arg)
 			else
 				conn_event(wk, p, &w);
 		}
+		if (n > 0)
+			mover_poke(); /* a request: the page mover looks */
 		if (wk->nyield)
 			run_yielded(wk, &w);
 		if (g_opt.idle_timeout)
 			idle_sweep(wk);
+		watch_evictions(); /* nothing unless they are watched */
 		if (reload_auth && wk == &workers[0]) {
 			reload_auth = 0;
 			auth_reload();
@@ -759,6 +861,11 @@ static const char *own_store_name(void)
 			 g_opt.port);
 		return own_store;
 	}
+	if (!g_opt.unix_path) { /* -p 0, no -s: no address to name it by */
+		snprintf(own_store, sizeof(own_store), "plmcd-pid-%d",
+			 (int)getpid());
+		return own_store;
+	}
 	for (const char *p = g_opt.unix_path; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	snprintf(own_store, sizeof(own_store), "plmcd-unix-%016llx",
@@ -770,8 +877,11 @@ static int create_store(const char *name)
 {
 	struct plmc_create_opts o = {
 		.size = sizeof(o),
-		/* -m is item memory (limit_maxbytes), as in memcached */
-		.store_size = plmc_store_size_for(g_opt.mb << 20),
+		/* -m is item memory (limit_maxbytes), as in memcached; the
+		 * test image keeps one item page less for its table
+		 * (docs/store.md), so its store asks for one more */
+		.store_size = plmc_store_size_for((g_opt.mb + !!g_opt.debug_time)
+						  << 20),
 		.mode = 0600,
 		.use = PLMC_USE_AUTO,
 		.item_max = g_opt.item_max,
@@ -895,7 +1005,7 @@ static int setup(void)
 {
 	if (limits() < 0)
 		return -1;
-	if (g_opt.port && listen_tcp_all() < 0)
+	if (listen_tcp_setup() < 0)
 		return -1;
 	if (g_opt.unix_path && (listen_fds[nlisten++] = listen_unix()) < 0)
 		return -1;
@@ -931,10 +1041,17 @@ int main(int argc, char **argv)
 	g_server.threads = g_opt.threads;
 	g_server.maxconns = g_opt.maxconns;
 	g_server.tcpport = g_opt.port;
+	if (g_opt.read_buf_mem_limit) { /* memcached's floor: one 16 KiB read */
+		bufmem_limit = (g_opt.read_buf_mem_limit << 20) /
+			       (size_t)g_opt.threads;
+		if (bufmem_limit < 16384)
+			bufmem_limit = 16384;
+		buf_keep = 0;
+	}
 	g_server.item_max = st.item_size_max ? st.item_size_max : PLMC_ITEM_MAX;
 	g_server.conns = conns_report;
 	g_server.bufs = bufs_report;
-	if (start_workers(tid) < 0)
+	if (start_workers(tid) < 0 || mover_start() < 0)
 		goto out;
 	fprintf(stderr, "plmcd: serving %s store %s (backend %s)%s%s\n",
 		g_opt.store ? "shared" : "its own",
@@ -953,6 +1070,7 @@ out:
 	if (pidfile_made)
 		unlink(g_opt.pidfile);
 	crawler_wait(10000); /* a crawl thread's call must end first */
+	mover_stop_join();
 	plmc_detach();
 	if (own_store[0])
 		plmc_destroy(own_store, 1, PLMC_USE_AUTO);

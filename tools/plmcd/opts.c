@@ -111,7 +111,8 @@ static void usage(FILE *f)
 		"                          (created with -m MiB if missing); without -n a\n"
 		"                          store of its own, named after the address, empty\n"
 		"                          at start and destroyed at exit\n"
-		"-p, --port=<num>          TCP port to listen on (default: 11211, 0: off)\n"
+		"-p, --port=<num>          TCP port to listen on (default: 11211, 0: off,\n"
+		"                          -1: a random free port)\n"
 		"-U, --udp-port=<num>      only 0: plmcd has no UDP\n"
 		"-s, --unix-socket=<file>  UNIX socket to listen on (disables network support)\n"
 		"-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
@@ -189,7 +190,7 @@ static const char *const o_internal[] = {
 	"worker_logbuf_size", "slab_sizes", "slab_chunk_max", "track_sizes",
 	"no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
-	"read_buf_mem_limit", "slab_automove_ratio", "slab_automove_window",
+	"slab_automove_ratio", "slab_automove_window",
 	"slab_automove_freeratio", "sock_cookie_id", NULL,
 };
 
@@ -305,6 +306,13 @@ static void ext_option(char *o)
 		 * commands' switch (dump.c); the store reclaims on its own
 		 * either way */
 		crawler_on = o[0] == 'l';
+	} else if (!strcmp(o, "read_buf_mem_limit") && val) {
+		/* MiB of connection buffers, split between the workers */
+		long mb = parse_long(val, "-o read_buf_mem_limit");
+
+		if (mb < 0 || mb > 1 << 20)
+			die("%s: 0 to 1048576 MiB", "-o read_buf_mem_limit");
+		g_opt.read_buf_mem_limit = (unsigned long)mb;
 	} else if (!strcmp(o, "watcher_logbuf_size") && val) {
 		/* KiB of log lines a watcher may leave unread (watch.c) */
 		long kb = parse_long(val, "-o watcher_logbuf_size");
@@ -553,15 +561,17 @@ void opts_parse(int argc, char **argv)
 		g_opt.port = 0; /* memcached: -s disables network support */
 	if (optind != argc)
 		die("%s: unexpected argument", argv[optind]);
-	if (g_opt.port < 0 || g_opt.port > 65535)
-		die("%s: a port from 0 to 65535", "-p");
-	if (!g_opt.port && !g_opt.unix_path)
-		die("%s", "nothing to listen on (-p 0 and no -s)");
+	/* -1: a port the kernel picks (memcached's; the port file says
+	 * which). 0 and no -s: no listener at all, as memcached allows. */
+	if (g_opt.port < -1 || g_opt.port > 65535)
+		die("%s: a port from 0 to 65535, or -1", "-p");
 	if (g_opt.unix_mask > 0777)
 		die("%s: an octal mask up to 777", "-a");
 	if (g_opt.debug_time && g_opt.store)
 		die("%s: only on a store of plmcd's own (no -n)", "-o debug_time");
-	if (g_opt.mb < 4) {
+	/* The test image's store (-o debug_time) asks for one MiB more
+	 * (main.c, create_store): there -m 3 is a store of 4. */
+	if (g_opt.mb + !!g_opt.debug_time < 4) {
 		fprintf(stderr, "plmcd: -m %llu: a store is at least 4 MiB; "
 			"using 4\n", (unsigned long long)g_opt.mb);
 		g_opt.mb = 4;

@@ -58,6 +58,8 @@ struct plmcd_opts {
 	const char *auth_file;
 	int sasl;
 	int tenant_set;		/* -o tenant=ID given */
+	unsigned long read_buf_mem_limit; /* MiB of a worker's connection
+					   * buffers, split by -t; 0: none */
 	uint32_t tenant;	/* ... the tenant every connection acts for */
 	const char *tenant_map;	/* -o tenant_map=USER:ID[:USER:ID...] */
 	enum plmcd_proto proto;
@@ -83,6 +85,10 @@ void daemon_ready(void);
 struct buf {
 	char *p;
 	size_t off, len, cap;
+	/* a connection's: its worker's count of buffer bytes, which
+	 * -o read_buf_mem_limit bounds (main.c); written by that worker
+	 * alone; NULL: not counted */
+	size_t *acct;
 };
 
 int buf_reserve(struct buf *b, size_t more);
@@ -226,6 +232,7 @@ struct server_stats {
 	uint64_t conn_yields, idle_kicks;
 	uint64_t listen_disabled_num;
 	uint64_t store_too_large, store_no_memory; /* refused stores */
+	uint64_t read_buf_oom, response_obj_oom;   /* -o read_buf_mem_limit */
 	uint64_t curr_connections;
 	uint64_t total_connections;
 	uint64_t threads;
@@ -257,6 +264,10 @@ void detail_command(struct buf *b, const char *what);
 extern int crawler_on;
 int crawler_running(void);
 void crawler_wait(int ms);
+/* admin.c: the page mover's thread (-o slab_reassign) */
+int mover_start(void);
+void mover_poke(void);
+void mover_stop_join(void);
 void crawler_command(struct conn *c, struct cmd *k);
 void dump_cachedump(struct conn *c, struct cmd *k);
 /* The next chunk of c->dump, once what went before has been sent (main.c
@@ -270,6 +281,7 @@ void dump_drop(struct conn *c);
 #define WATCH_MUTATIONS	 2u
 #define WATCH_CONNEVENTS 4u
 #define WATCH_OTHER	 8u /* streams plmcd has nothing for */
+#define WATCH_EVICTIONS	 16u
 extern size_t watch_bufsize;
 int watch_wanted(unsigned flag);
 void watch_log(unsigned flag, const char *fmt, ...)
@@ -281,6 +293,8 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 void watch_item_store(const struct conn *c, const char *key, size_t klen,
 		      int rc, const char *cmd, int64_t exptime, size_t vlen);
 void watch_conn(const struct conn *c, const char *reason);
+void watch_evictions(void);
+int watch_tick_ms(void);
 int watch_command(struct conn *c, struct cmd *k);
 void watch_drop(struct conn *c);
 

@@ -52,13 +52,13 @@ static void stats_buffers(struct buf *b)
 
 	if (g_server.bufs)
 		g_server.bufs(&sb);
-	STAT_U(b, "response_obj_oom", 0); /* a failed malloc closes instead */
+	STAT_U(b, "response_obj_oom", g_server.response_obj_oom);
 	STAT_U(b, "response_obj_count", sb.out_count);
 	STAT_U(b, "response_obj_bytes", sb.out_bytes);
 	STAT_U(b, "read_buf_count", sb.in_count);
 	STAT_U(b, "read_buf_bytes", sb.in_bytes);
 	STAT_U(b, "read_buf_bytes_free", sb.in_free);
-	STAT_U(b, "read_buf_oom", 0);
+	STAT_U(b, "read_buf_oom", g_server.read_buf_oom);
 	/* descriptors kept beyond -c: listeners, epolls, the store */
 	STAT_U(b, "reserved_fds", 64 + g_server.threads);
 }
@@ -236,6 +236,9 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
 	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
+	/* bytes, as memcached shows it */
+	STAT_U(b, "read_buf_mem_limit",
+	       (uint64_t)g_opt.read_buf_mem_limit << 20);
 	tls_settings(b);
 	STAT_S(b, "plmc_eviction", "clock");
 }
@@ -251,9 +254,8 @@ static int store_classes(struct plmc_class_stats *cs, size_t *n)
 	buf_printf(b, "STAT items:%u:%s %llu\r\n", id, name,                   \
 		   (unsigned long long)(v))
 
-/* memcached's per-class hit counters (get_hits, cmd_set, ...) are kept
- * per store, not per class: the store does not write a shared line per
- * class on a hit. They are left out of the rows. */
+/* memcached's rows: the command counters are the store's (every
+ * client's, local ones too), per class, from plmc_class_stats. */
 static void stats_slabs(struct buf *b, const struct plmc_stats *st)
 {
 	struct plmc_class_stats cs[64];
@@ -270,6 +272,14 @@ static void stats_slabs(struct buf *b, const struct plmc_stats *st)
 			CLS_U(b, c->id, "used_chunks", c->used_chunks);
 			CLS_U(b, c->id, "free_chunks", c->free_chunks);
 			CLS_U(b, c->id, "free_chunks_end", c->free_chunks_end);
+			CLS_U(b, c->id, "get_hits", c->get_hits);
+			CLS_U(b, c->id, "cmd_set", c->cmd_set);
+			CLS_U(b, c->id, "delete_hits", c->delete_hits);
+			CLS_U(b, c->id, "incr_hits", c->incr_hits);
+			CLS_U(b, c->id, "decr_hits", c->decr_hits);
+			CLS_U(b, c->id, "cas_hits", c->cas_hits);
+			CLS_U(b, c->id, "cas_badval", c->cas_badval);
+			CLS_U(b, c->id, "touch_hits", c->touch_hits);
 		}
 	STAT_U(b, "active_slabs", st->active_slabs);
 	STAT_U(b, "total_malloced", st->total_malloced);

@@ -43,17 +43,17 @@ static void kv_cls_tab_init(struct kv_area *a, u64 ncls)
 
 /*
  * The class sizes for the header's settings (memcached's -f and -n):
- * the smallest holds a 56-byte item header plus slab_min bytes; each
+ * the smallest holds a 48-byte item header plus slab_min bytes; each
  * next is the last times the factor, truncated, then rounded up to 8
  * bytes (memcached's arithmetic; at least 8 more); the last is one page
  * (the largest item). Two sizes of memcached's own default ladder are
  * joined when the ladder passes them: its first chunk (96: 48-byte
  * header + its -n 48) and its largest (half a page, slab_chunk_max).
  * So from 96 up to half a page the classes are memcached 1.6's with the
- * same -f, and since an item here takes 3 to 7 bytes less than there
- * (56-byte header; memcached 48 + 8 CAS + 1 + 2, + 4 with flags), every
- * item lands in a chunk no larger than memcached's. With the defaults:
- * 64, 80, 96, 120, 152, ... 394840, 524288, 655360, 819200, 1024000,
+ * same -f, and since an item here takes 11 to 15 bytes less than there
+ * (48-byte header; memcached 48 + 8 CAS + 1 + 2, + 4 with flags), every
+ * item lands in a chunk no larger than memcached's. With the defaults
+ * (-n 16): 64, 80, 96, 120, 152, ... 394840, 524288, 655360, 819200, 1024000,
  * 1048576 (45 classes). A small factor stops at KV_NCLASSES - 1 and
  * leaves the rest to the page class, as memcached stops at its 63.
  *

@@ -226,7 +226,8 @@ static __attribute__((noinline)) long kv_op_mget(struct kv_ctx *c,
  * build the item. One
  * whose exptime says "already expired" is built and linked too, as
  * memcached links it: the next read of the key counts it in get_expired
- * (and reclaims it), the write-path scan reclaims it otherwise. */
+ * (and reclaims it), the write-path scan reclaims it otherwise. @key:
+ * the request's, copied and checked; @hash: its hash. */
 static inline __attribute__((always_inline)) long
 kv_build(struct kv_ctx *c, const struct plmc_req *r,
 		     const char *key, u32 hash, struct kv_item **out)
@@ -241,11 +242,10 @@ kv_build(struct kv_ctx *c, const struct plmc_req *r,
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	exp = kv_exptime(c, r->exptime);
-	it = kv_item_new(c, key, r->klen, r->vlen, r->flags, &rc);
+	it = kv_item_new(c, key, r->klen, hash, r->vlen, r->flags, &rc);
 	if (!it)
 		return rc;
 	memcpy(it->data + r->klen, (const void *)r->val, r->vlen);
-	it->hash = hash;
 	it->exptime = (u32)exp;
 	*out = it;
 	return 0;

@@ -47,7 +47,6 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 	int move = how & KV_EV_MOVE;
 	char key[KV_KEY_MAX];
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
-	u32 hash = __atomic_load_n(&it->hash, __ATOMIC_RELAXED);
 	struct kv_wr w;
 	int done = 0;
 
@@ -55,8 +54,10 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 	if (!klen || klen > KV_KEY_MAX ||
 	    KV_ITEM_HDR + klen > kv_class_size(cls))
 		return 0;
+	/* The copy may be stale (the chunk rebuilt meanwhile): then the
+	 * chain found does not hold @it, and nothing is done. */
 	memcpy(key, it->data, klen);
-	kv_wr_begin(c, &w, key, klen, hash);
+	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	if (w.old == it && (!(how & KV_EV_DEAD) || w.state != KV_LIVE)) {
 		kv_wr_link(c, &w, 0);
 		done = 1;
@@ -208,7 +209,7 @@ static int kv_scan_reap(struct kv_ctx *c, struct kv_item *it)
 	if (kv_item_live(c, it) || !klen || (u64)cls >= kv_area()->ncls)
 		return 0;
 	memcpy(key, it->data, klen);
-	kv_reap(c, key, klen, it->hash);
+	kv_reap(c, key, klen, kv_hash(key, klen));
 	kv_cls_add(cls, &kv_cls(cls)->crawler_reclaimed, 1);
 	return 1;
 }

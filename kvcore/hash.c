@@ -28,8 +28,8 @@
  */
 #include "kv.h"
 
-/* The hash: SipHash-1-3 keyed with the store's secret (kv.h says why
- * that one), a word at a time. */
+/* The hash: SipHash-1-3 keyed with the store's secret, a word at a
+ * time (kv.h: the rounds, and why that function). */
 
 /* The initial state from the secret, once per store (kv_derive, with
  * the geometry: published before geo_key). */
@@ -130,7 +130,7 @@ kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk, u32 hash)
 	while ((p = *link)) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk, hash))
+		if (kv_match(it, key, klen, tk, (u8)(hash >> 24)))
 			return link;
 		link = &it->next;
 	}
@@ -284,21 +284,6 @@ void kv_wr_end(struct kv_ctx *c, struct kv_wr *w)
 		kv_crash(c, PLMC_CRASH_UNLOCKED);
 		kv_wr_account_gone(c, w);
 	}
-}
-
-/*
- * Publish @it (hash, key, value, flags, exptime filled in): replaces the
- * item with the same key, if any. Gives @it its CAS unique.
- * Return: PLMC_STORED.
- */
-int kv_store(struct kv_ctx *c, struct kv_item *it)
-{
-	struct kv_wr w;
-
-	kv_wr_begin(c, &w, it->data, it->klen, it->hash);
-	kv_wr_link(c, &w, it);
-	kv_wr_end(c, &w);
-	return PLMC_STORED;
 }
 
 /*

@@ -411,7 +411,7 @@ struct kv_area {
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
 
 /*
- * An item: 56 bytes of header, then key, then value (memcached 1.6 spends
+ * An item: 48 bytes of header, then key, then value (memcached 1.6 spends
  * 48 + 8 (CAS) + key + 1 + value + 2). Immutable once published
  * (reachable from a bucket), except:
  *  - .next, which writers change under the bucket lock with release
@@ -425,29 +425,114 @@ _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
  *    once per KV_ATIME_STEP seconds (memcached's ITEM_UPDATE_INTERVAL),
  *    so a hot item's line is not written on every hit.
  * Retired items keep .next (a reader may still walk through them) and
- * link .rnext instead. Times are store seconds (unix), 32 bits: they
- * last until 2106; an absolute exptime past that is clamped.
+ * link .rlink instead: the one word no reader reads. Times are store
+ * seconds (unix), 32 bits: they last until 2106; an absolute exptime
+ * past that is clamped.
+ *
+ * What is not here, and why nothing is lost (store layout 3; it was 56
+ * bytes): the key's hash but its top byte (.tag, in vlen's spare bits:
+ * what a lookup compares first), which every other user recomputes from
+ * the key it holds anyway (the table's growth, the evictor, the mover
+ * and the check hash the key),
+ * and 4 bytes of the retired list: the successor is an 8-aligned offset
+ * into the store and the retire epoch keeps 27 bits (KV_RL_*, epoch.c).
+ * memcached keeps its CAS in the item too (after its 48 bytes).
  */
 struct kv_item {
 	u64 next;    /* chain successor (absolute), 0 = end */
-	u64 rnext;   /* retired list link, owned by the retiring slot */
+	u64 rlink;   /* retired list: successor and retire epoch (KV_RL_*),
+		      * owned by the retiring slot; read by no reader */
 	u64 cas;
-	u32 repoch;  /* low 32 bits of the epoch at retire (epoch.c) */
-	u32 hash;    /* kv_hash(key) */
 	u32 exptime; /* absolute store seconds, 0 = never */
 	u32 time;    /* store seconds when linked (flush_all compares it) */
 	u32 atime;   /* store seconds of the last access, KV_ATIME_STEP fresh */
 	u32 flags;   /* the client's 32-bit flags */
-	u32 vlen;
+	u32 vlen : 24; /* value bytes: at most 1 MiB (PLMC_CFG_ITEM_MAX) */
+	u32 tag : 8;   /* kv_hash(key) >> 24: what a lookup compares first
+			* (kv_match); set with vlen, kv_it_set_vlen_tag */
 	u8 klen;
 	u8 tenant;   /* tenant index, 0 without tenants: part of the key
 		      * (kv_match compares klen and tenant as one word) */
 	u8 cls;
-	u8 iflags;   /* KV_IT_* */
+	u8 iflags;   /* KV_IT_*; bits 6 and 7 (0x40, 0x80) are free */
 	char data[]; /* key, then value */
 };
 
-_Static_assert(sizeof(struct kv_item) == 56, "item header: 56 bytes");
+_Static_assert(sizeof(struct kv_item) == PLMC_ITEM_HDR, "item header: 48 bytes");
+_Static_assert(PLMC_CFG_ITEM_MAX < 1U << 24, "vlen fits its 24 bits");
+
+/*
+ * vlen and tag share the 4-byte word at KV_IT_VT_OFF (vlen in bits
+ * 0-23, tag in 24-31: the byte at KV_IT_TAG_OFF, little-endian). The tag
+ * is the hash's top byte (the bucket takes the low bits), so a chain's
+ * other items mostly differ there: a lookup compares the tag byte, then
+ * klen and tenant as one 16-bit word, then the key, as it compared the
+ * 32-bit hash before (layout 2).
+ */
+#define KV_IT_VT_OFF  (__builtin_offsetof(struct kv_item, klen) - 4)
+#define KV_IT_TAG_OFF (__builtin_offsetof(struct kv_item, klen) - 1)
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the tag is the vlen word's top byte");
+
+static inline u8 kv_it_tag(const struct kv_item *it)
+{
+	return ((const u8 *)it)[KV_IT_TAG_OFF];
+}
+
+/* vlen and tag in one store: @it is the caller's, not yet published. */
+static inline void kv_it_set_vlen_tag(struct kv_item *it, u32 vlen, u32 hash)
+{
+	*(u32 *)((char *)it + KV_IT_VT_OFF) = vlen | (hash >> 24) << 24;
+}
+
+/* vlen and klen of a chunk that may be mid-rebuild (one load each;
+ * the caller checks them before trusting them). */
+static inline u32 kv_it_vlen_racy(const struct kv_item *it)
+{
+	return __atomic_load_n((const u32 *)((const char *)it + KV_IT_VT_OFF),
+			       __ATOMIC_RELAXED) &
+	       0xffffff;
+}
+
+/*
+ * .rlink: bits 0-26 the low 27 bits of the item's retire epoch, bits
+ * 27-63 the next retired item's offset from PLMC_STORE_ADDR in 8-byte
+ * units (0 = none: offset 0 is the store header, never an item). Items
+ * are 8-aligned (pages are MiB-aligned, chunk sizes multiples of 8) and
+ * a store is under 2^40 bytes, so 37 bits address every one. The epoch
+ * sits low so that widening it (epoch.c) needs no shift.
+ */
+#define KV_RL_EPOCH_BITS 27
+#define KV_RL_EPOCH_MASK ((1ULL << KV_RL_EPOCH_BITS) - 1)
+_Static_assert((PLMC_STORE_MAX >> 3) < 1ULL << (64 - KV_RL_EPOCH_BITS),
+	       "rlink's offset covers the largest store");
+
+/* The retired item after the one whose rlink is @rl; 0 if none. */
+static inline u64 kv_rl_next(u64 rl)
+{
+	u64 o = (rl >> (KV_RL_EPOCH_BITS - 3)) & ~7ULL; /* offset, bytes */
+
+	return o ? PLMC_STORE_ADDR + o : 0;
+}
+
+/* An rlink naming @next (an item address, or 0) and retire epoch @r. */
+static inline u64 kv_rl_make(u64 next, u64 r)
+{
+	return (next ? (next - PLMC_STORE_ADDR) << (KV_RL_EPOCH_BITS - 3) : 0) |
+	       (r & KV_RL_EPOCH_MASK);
+}
+
+/* @rl with its successor set to @next (its epoch kept). */
+static inline u64 kv_rl_link(u64 rl, u64 next)
+{
+	return (rl & KV_RL_EPOCH_MASK) | kv_rl_make(next, 0);
+}
+
+/* The retire epoch's low bits kept in @rl. */
+static inline u64 kv_rl_epoch(u64 rl)
+{
+	return rl & KV_RL_EPOCH_MASK;
+}
 
 #define KV_ATIME_STEP 60 /* seconds between a hot item's atime stores */
 
@@ -967,7 +1052,8 @@ long kv_key_take(u64 kp, u32 klen, char *key);
  * polynomial) is not enough here: a local client times a chain walk to
  * the cycle, and one collision found that way gives away the key of
  * such a function; SipHash is a PRF, so a collision tells nothing about
- * the next. Items keep the low 32 bits (enough for 2^32 buckets).
+ * the next. The low 32 bits pick the bucket (enough for 2^32); items
+ * keep only a tag of them (kv_it_tag): whoever has a key hashes it.
  */
 #define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
@@ -1091,9 +1177,9 @@ kv_key_eq_inline(const void *a, const void *b, u32 n)
 
 /*
  * The key's identity is (tenant, key bytes): klen and tenant are
- * adjacent bytes of the item, compared as one 16-bit word: a store
- * without tenants (tenant 0 everywhere) pays only forming that word
- * once per lookup (three instructions). The hash
+ * adjacent bytes of the item, compared as one 16-bit word (after the
+ * tag, kv_match): a store without tenants (tenant 0 everywhere) pays
+ * only forming that word once per lookup (three instructions). The hash
  * does not include the tenant: equal keys of two tenants share a chain,
  * and only this compare tells them apart (docs/tenants.md).
  */
@@ -1106,12 +1192,17 @@ static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
 	return klen | c->tenant << 8;
 }
 
-/* @tk: kv_tkey(c, klen), the item's klen and tenant as one word. */
+/*
+ * @tk: kv_tkey(c, klen), the item's klen and tenant as one word; @tag:
+ * the key's hash >> 24. Items keep no full hash (the 48-byte header):
+ * the tag (kv.h) tells a chain's other items apart as the hash did (255
+ * in 256 of them), so klen, tenant and the key are compared on a likely
+ * match only.
+ */
 static inline __attribute__((always_inline)) int
-kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk,
-	 u32 hash)
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk, u8 tag)
 {
-	return it->hash == hash && *(const kv_u16u *)&it->klen == (u16)tk &&
+	return kv_it_tag(it) == tag && *(const kv_u16u *)&it->klen == (u16)tk &&
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
@@ -1123,11 +1214,12 @@ kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
 	 * release store of the link, so the item it points at is read as
 	 * it was built (publication); and with table.c's moves. */
 	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+	u8 tag = (u8)(hash >> 24);
 
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk, hash))
+		if (kv_match(it, key, klen, tk, tag))
 			return it;
 		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
@@ -1149,7 +1241,6 @@ void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 		 u32 hash);
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
 void kv_wr_end(struct kv_ctx *c, struct kv_wr *w);
-int kv_store(struct kv_ctx *c, struct kv_item *it);
 int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash, int *cls);
 
 /* Nonzero if w.old is there and visible. */
@@ -1227,7 +1318,7 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime);
 int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags);
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
-			    u64 vlen, u32 flags, int *err);
+			    u32 hash, u64 vlen, u32 flags, int *err);
 struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 			     u64 vlen, int *err);
 
@@ -1257,9 +1348,10 @@ void kv_flush(struct kv_ctx *c, s64 delay);
 int kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 void kv_free_own(struct kv_ctx *c, struct kv_item *it);
 #define KV_CARRY_EXP (1U << 16) /* kv_swap: the new item takes the expiry */
-int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
-	    u32 carry);
-struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen);
+int kv_swap(struct kv_ctx *c, struct kv_item *old, u32 hash,
+	    struct kv_item *it, u32 carry);
+struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen,
+			     u32 hash);
 int kv_parse_u64(const char *s, u64 n, u64 *out);
 u32 kv_utoa(u64 v, char *buf);
 

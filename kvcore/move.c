@@ -246,8 +246,7 @@ static void kv_move_finish(struct kv_ctx *c, struct kv_class *cl, u64 addr)
 static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 {
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
-	u64 size = KV_ITEM_HDR + klen +
-		   __atomic_load_n(&it->vlen, __ATOMIC_RELAXED);
+	u64 size = KV_ITEM_HDR + klen + kv_it_vlen_racy(it);
 	char key[KV_KEY_MAX];
 	struct kv_item *nw;
 	struct kv_wr w;
@@ -270,8 +269,7 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 		return 0;
 	nw->cls = (u8)k; /* kv_free_own frees it there if not used */
 	memcpy(key, it->data, klen);
-	kv_wr_begin(c, &w, key, klen,
-		    __atomic_load_n(&it->hash, __ATOMIC_RELAXED));
+	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	/* Under the lock a linked @it is whole and fixed: its size now,
 	 * not the one read before (the chunk may have held an item still
 	 * being built then). */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "plmc.h"
+#include "plmc/layout.h" /* PLMC_ITEM_HDR */
 
 #define NSLOT 64
 
@@ -319,7 +320,7 @@ int plmc_meta(const void *k, size_t kl, struct plmc_meta *m, const void *val,
 	m->vlen = e->vlen;
 	m->flags = e->flags;
 	m->cas = e->cas;
-	m->size = 56 + kl + e->vlen;
+	m->size = PLMC_ITEM_HDR + kl + e->vlen;
 	m->cls = (uint32_t)(e->vlen / 64);
 	m->la = (uint32_t)kl;
 	if (m->cmd == PLMC_META_GET && (m->mflags & PLMC_MF_VALUE)) {
@@ -415,7 +416,7 @@ int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 		e->cas = tab[i].cas;
 		e->flags = tab[i].flags;
 		e->cls = 1;
-		e->size = (uint32_t)(56 + tab[i].klen + tab[i].vlen);
+		e->size = (uint32_t)(PLMC_ITEM_HDR + tab[i].klen + tab[i].vlen);
 		w->n++;
 	}
 	w->next = cursor + NSLOT / 2 < NSLOT ? cursor + NSLOT / 2 : NSLOT;

@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <plmc/gate.h>
+#include <plmc/layout.h>
 #include "util.h"
 
 static void store(uint64_t mb)
@@ -137,11 +138,14 @@ START_TEST(size_shift_automove_off)
 	store(16);
 	ut_rc(plmc_slabs_automove(0), PLMC_OK);
 	fill_1k();
-	ut_rc(put("s", 0, 100, 0), PLMC_STORED);
+	ut_rc(put("sss", 0, 100, 0), PLMC_STORED);
 	stats(&st);
 	ck_assert_uint_eq(st.slabs_moved, 1);
-	for (i = 1; i < 10000; i++) /* 6898 fit one page of 152 B */
-		ut_rc(put("s", i, 100, 0), PLMC_STORED);
+	/* Keys of 5 to 8 bytes: 153 to 156 bytes with the 48-byte header,
+	 * all in the 192-byte class (5461 a page; "s:N" would straddle
+	 * 152 and 192, and the second class would take its first page) */
+	for (i = 1; i < 10000; i++)
+		ut_rc(put("sss", i, 100, 0), PLMC_STORED);
 	stats(&st);
 	ck_assert_uint_eq(st.slabs_moved, 1);
 	ck_assert_uint_gt(st.evictions, 3000);
@@ -185,7 +189,7 @@ static int class_of(size_t vlen)
 
 	ut_rc(plmc_class_stats(cs, 64, &n), PLMC_OK);
 	for (i = 0; i < n && i < 64; i++)
-		if (cs[i].chunk_size >= 56 + 8 + vlen && cs[i].number)
+		if (cs[i].chunk_size >= PLMC_ITEM_HDR + 8 + vlen && cs[i].number)
 			return (int)cs[i].id;
 	return -1;
 }

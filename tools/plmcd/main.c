@@ -887,7 +887,7 @@ static int create_store(const char *name)
 		.item_max = g_opt.item_max,
 		.slab_factor = (uint32_t)(g_opt.factor * 1000 + 0.5),
 		/* memcached's ladder unless told: smallest chunk 48 + its
-		 * -n 48 = 96 bytes, ours 56 + 40, so the class numbers a
+		 * -n 48 = 96 bytes, ours the same, so the class numbers a
 		 * client sees (stats slabs, cachedump, slabs reassign) are
 		 * memcached's */
 		.slab_min =

@@ -32,7 +32,7 @@
 #define PLMCD_BUF_KEEP (1u << 20)
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
-#define PLMCD_SLAB_MIN_DEF 40 /* key + value room of class 1: 96-byte chunks */
+#define PLMCD_SLAB_MIN_DEF 48 /* key + value room of class 1: 96-byte chunks */
 #define PLMCD_USER_MAX 255	/* an authenticated user's name, bytes */
 
 enum plmcd_proto { PROTO_AUTO, PROTO_ASCII, PROTO_BINARY };

@@ -37,6 +37,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "plmc/layout.h" /* PLMC_ITEM_HDR */
 #include "plmc.h"
 #include "plmcd.h"
 
@@ -175,7 +176,7 @@ void watch_uri(const char *key, size_t n, char *dst)
 unsigned watch_class(size_t klen, size_t vlen)
 {
 	struct plmc_class_stats cs[64];
-	size_t n = 0, need = 56 + klen + vlen;
+	size_t n = 0, need = PLMC_ITEM_HDR + klen + vlen;
 	unsigned best = 0, best_size = 0;
 
 	if (plmc_class_stats(cs, 64, &n) < 0)

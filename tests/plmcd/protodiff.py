@@ -152,6 +152,8 @@ EXTRA = [
     (b'stats conns foo\r\n', 'stats conns foo'),
     (b'stats slabs foo\r\nstats settings foo\r\n', 'stats slabs|settings foo'),
     (b'stats items noreply\r\nstats noreply\r\nstats bogus foo\r\n', 'stats items noreply answers; unknown: ERROR'),
+    (b'set noreply 0 0 1\r\nz\r\nget a noreply\r\ngets a noreply\r\ngat 0 a noreply\r\ndelete noreply\r\n',
+     'get|gets|gat a noreply: "noreply" is a key'),
 ]
 # 4. flush_all's times: absolute times in the past flush nothing
 FLUSH = [

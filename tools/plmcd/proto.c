@@ -280,7 +280,10 @@ static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
 	int first = touch ? 2 : 1;
 	int32_t exptime = 0;
 
-	k->noreply = 0; /* a retrieval always answers */
+	if (k->noreply) { /* a retrieval reads no noreply: a key like any */
+		k->noreply = 0;
+		k->n++;
+	}
 	if (k->n < first) {
 		buf_add(&c->out, "ERROR\r\n", 7);
 		return;

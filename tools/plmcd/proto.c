@@ -578,9 +578,9 @@ static void cmd_touch(struct conn *c, struct cmd *k)
  * process_started (its start less 62 seconds) turns its oldest_live to
  * 0: nothing is flushed, and a delayed flush still pending is dropped.
  * plmc_flush_all() takes 32 signed bits and has no "no flush": such a
- * time, and a binary expiration past INT32_MAX (after 2038; memcached's
- * flushes then), become a flush at INT32_MAX - years away, replacing a
- * pending one and counted in cmd_flush, as memcached's.
+ * time, and a binary expiration past INT32_MAX (a time after 2038,
+ * when memcached flushes), become a flush at INT32_MAX - years away,
+ * replacing a pending one and counted in cmd_flush, as memcached's.
  */
 int proto_flush(int64_t exptime)
 {

@@ -85,8 +85,8 @@ MODULE_PARM_DESC(tasks_guard,
  *     a PKRU of their own that cannot be set from outside. Those made after
  *     attach copy the creating task's PKRU, closed.
  *
- * attach_close=0 (module parameter) leaves the other tasks as they are
- * (the attack suite shows with it what this closes).
+ * attach_close=0 (module parameter) leaves every task, the caller too, as
+ * it is (the attack suite shows with it what this closes).
  */
 #define PLMC_CLOSE_WAIT (2 * HZ)
 #define PLMC_CLOSE_ROUNDS 16
@@ -254,10 +254,10 @@ int plmc_tasks_close(u32 pkey)
 	kref_init(&c->ref);
 	init_waitqueue_head(&c->wq);
 	c->bits = 3U << (2 * pkey);
-	plmc_close_current(c->bits);
 	rc = 0;
 	if (!READ_ONCE(plmc_attach_close))
 		goto out;
+	plmc_close_current(c->bits);
 	for (round = 0; round < PLMC_CLOSE_ROUNDS; round++) {
 		rc = plmc_close_walk(c, current->mm, &s);
 		if (rc <= 0)

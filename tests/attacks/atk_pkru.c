@@ -24,6 +24,11 @@
  *                   defence on attach is refused (EBUSY). Control: a ring
  *                   made after attach gets EFAULT (its thread copied the
  *                   closed PKRU)
+ *  failed_frame_traced  6.12: a signal frame fails half way with every key
+ *                   open; the same-uid tracer cancels the forced SIGSEGV
+ *                   and the client runs on (sigfail_close=0 shows it)
+ *  failed_frame_segv_handler  the same with a SIGSEGV handler on an
+ *                   alternate stack instead of a tracer
  *  short_len(_off)  a file page with a WRPKRU at 0x800 mapped PROT_EXEC
  *                   with length 0x10 after attach (at offset 0, 4096):
  *                   EACCES. Control: the same with a clean page maps and
@@ -34,14 +39,17 @@
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #define PG 4096UL
 #define PARAM "attach_close"
 
 struct obs {
 	char off[300], on[300];
+	char got[100]; /* what a grandchild saw */
 };
 static struct obs *obs;
 
@@ -110,24 +118,29 @@ static int judge(int on, const char *what)
 	return 0;
 }
 
-/* Run @fn as uid 12345 with attach_close 0, then 1. */
-static int off_then_on(int (*fn)(int))
+/* Run @fn as uid 12345 with @param 0, then 1. */
+static int param_off_then_on(const char *param, int (*fn)(int))
 {
-	int was = atk_param_get(PARAM), rc;
+	int was = atk_param_get(param), rc;
 
 	obs = atk_shared(sizeof(*obs));
 	if (!obs || was < 0)
-		return VM_FAIL("no shared page or no parameter " PARAM);
-	if (atk_param_set(PARAM, 0))
-		return VM_FAIL("cannot set " PARAM);
+		return VM_FAIL("no shared page or no parameter %s", param);
+	if (atk_param_set(param, 0))
+		return VM_FAIL("cannot set %s", param);
 	rc = atk_as_user(fn, 0);
-	atk_param_set(PARAM, 1);
+	atk_param_set(param, 1);
 	if (!rc)
 		rc = atk_as_user(fn, 1);
-	atk_param_set(PARAM, was);
+	atk_param_set(param, was);
 	if (rc)
 		return -1;
 	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
+}
+
+static int off_then_on(int (*fn)(int))
+{
+	return param_off_then_on(PARAM, fn);
 }
 
 /* A task that opened its PKRU before attach: it says so, spins in user
@@ -410,6 +423,171 @@ static int sqpoll_after_attach(void)
 }
 
 /*
+ * A signal frame that fails half way (6.12 opened every key to write its
+ * XSAVE area). The stack: one page mapped at @st + 2 pages, the page under
+ * it not; SIGUSR1 is sent with rsp at offsets of the top page where the
+ * XSAVE area fits and the rest of the frame does not. The kernel forces
+ * SIGSEGV; either a tracer cancels it (s1) or a SIGSEGV handler on an
+ * alternate stack takes it and returns (s2: its frame would record PKRU
+ * 0, and its sigreturn restore it; defer.c already kills a frame built
+ * with the store open, the fix closes the key before that). Return: whether PKRU ever
+ * came back opening the store key.
+ */
+uint64_t atk_pkru_saved_sp;
+
+static void usr1_noop(int sig)
+{
+	(void)sig;
+}
+
+static void segv_return(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+}
+
+static bool frames_fail(void)
+{
+	uint32_t bit = 1U << vm_ppage()->pkey_shift;
+	long pid = getpid(), tid = syscall(SYS_gettid);
+	uint8_t *st;
+	int x;
+
+	signal(SIGUSR1, usr1_noop);
+	st = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (st == MAP_FAILED || munmap(st + PG, PG))
+		return false;
+	for (x = 2048; x <= 4096; x += 32) {
+		uint64_t nsp = (uint64_t)(uintptr_t)(st + 2 * PG + x);
+		long nr = SYS_tgkill;
+
+		asm volatile("mov %%rsp, atk_pkru_saved_sp(%%rip)\n\t"
+			     "mov %[nsp], %%rsp\n\t"
+			     "syscall\n\t"
+			     "mov atk_pkru_saved_sp(%%rip), %%rsp"
+			     : "+a"(nr)
+			     : [nsp] "r"(nsp), "D"(pid), "S"(tid),
+			       "d"((long)SIGUSR1)
+			     : "rcx", "r11", "memory");
+		if (!(rdpkru_now() & bit))
+			return true;
+	}
+	return false;
+}
+
+/* 6.12 and later open every key for the frame; 6.1 leaves PKRU alone. */
+static bool kernel_opens_for_frame(void)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	return !uname(&u) && sscanf(u.release, "%d.%d", &a, &b) == 2 &&
+	       (a > 6 || (a == 6 && b >= 12));
+}
+
+/* What @on expects of a failed frame, by kernel. */
+static int judge_frame(int on, const char *what)
+{
+	if (on || kernel_opens_for_frame())
+		return judge(on, what);
+	snprintf(out_of(on), sizeof(obs->on), "%s (kernel keeps PKRU)", what);
+	if (strcmp(what, "SEGV_PKUERR"))
+		return VM_FAIL("defence off on this kernel: %s", what);
+	return 0;
+}
+
+static void frame_child(void)
+{
+	const char *what;
+
+	if (vm_attach(ATK_STORE))
+		_exit(1);
+	frames_fail();
+	what = probe_store();
+	close_key();
+	snprintf(obs->got, sizeof(obs->got), "%s", what);
+	_exit(0);
+}
+
+static int frame_traced(int on)
+{
+	int st, cancelled = 0;
+	pid_t c = fork();
+
+	if (c == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, 0, 0))
+			_exit(1);
+		frame_child();
+	}
+	if (c < 0)
+		return VM_FAIL("fork");
+	while (waitpid(c, &st, __WALL) == c && WIFSTOPPED(st)) {
+		int sig = WSTOPSIG(st);
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		ptrace(PTRACE_GETSIGINFO, c, 0, &si);
+		if (sig == SIGSEGV && si.si_code == SI_KERNEL) {
+			sig = 0; /* the failed frame's SIGSEGV, cancelled */
+			cancelled++;
+		}
+		ptrace(PTRACE_CONT, c, 0, (void *)(long)sig);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return VM_FAIL("traced client ended 0x%x", st);
+	if (!cancelled)
+		return VM_FAIL("no frame failed");
+	return judge_frame(on, obs->got);
+}
+
+static int frame_handler(int on)
+{
+	static uint8_t alt[256 * 1024] __attribute__((aligned(64)));
+	struct sigaction sa;
+	stack_t ss;
+	int st;
+	pid_t c = fork();
+
+	if (c == 0) {
+		ss.ss_sp = alt;
+		ss.ss_size = sizeof(alt);
+		ss.ss_flags = 0;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = segv_return;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+		if (sigaltstack(&ss, NULL) || sigaction(SIGSEGV, &sa, NULL))
+			_exit(1);
+		frame_child();
+	}
+	if (c < 0)
+		return VM_FAIL("fork");
+	st = vm_reap(c);
+	/* Off, on 6.12: the SIGSEGV frame is built with the store open, and
+	 * defer.c's second line kills it there (the row shows that too). */
+	if (!on && kernel_opens_for_frame() && WIFSIGNALED(st) &&
+	    WTERMSIG(st) == SIGKILL) {
+		snprintf(out_of(on), sizeof(obs->on),
+			 "SIGKILL (frame built with the store open)");
+		return 0;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return VM_FAIL("client ended 0x%x", st);
+	return judge_frame(on, obs->got);
+}
+
+static int pkru_frame_traced(void)
+{
+	return param_off_then_on("sigfail_close", frame_traced);
+}
+
+static int pkru_frame_handler(void)
+{
+	return param_off_then_on("sigfail_close", frame_handler);
+}
+
+/*
  * The code bytes, volatile: a constant the compiler could fold would put
  * them in our own text. xor ecx,ecx; xor edx,edx; xor eax,eax; wrpkru; ret
  */
@@ -516,6 +694,10 @@ int main(void)
 		pkru_sqpoll, NULL);
 	atk_run("pkru.control_sqpoll_after_attach", "EFAULT",
 		sqpoll_after_attach, NULL);
+	atk_run("pkru.failed_frame_traced", "off: read (6.12); on: PKUERR",
+		pkru_frame_traced, NULL);
+	atk_run("pkru.failed_frame_segv_handler",
+		"off: SIGKILL (6.12); on: PKUERR", pkru_frame_handler, NULL);
 	atk_run("pkru.late_code_short_len", "EACCES", short_len, NULL);
 	atk_run("pkru.late_code_short_len_off", "EACCES", short_len_off, NULL);
 	atk_run("pkru.control_short_len_clean", "works", short_len_control,

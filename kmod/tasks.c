@@ -100,7 +100,7 @@ MODULE_PARM_DESC(tasks_guard,
 bool plmc_attach_close = true;
 module_param_named(attach_close, plmc_attach_close, bool, 0644);
 MODULE_PARM_DESC(attach_close,
-		 "attach closes the store key in every task of the mm (0: only the caller; reopens holes)");
+		 "attach closes the store key in every task of the mm (0: in none, the caller included; reopens holes)");
 
 struct plmc_close {
 	struct kref ref;

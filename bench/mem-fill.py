@@ -7,9 +7,10 @@
 #   bench/mem-fill.py PLMCD MEMCACHED --mb 1024 --outside 1000000
 #
 # The second form stores N items per size without eviction and prints
-# resident bytes per item as seen from outside: the store file's blocks
-# (pages, table, headers) against memcached's resident set, each less
-# what it held empty.
+# resident bytes per item as seen from outside: the store's resident
+# pages in plmcd (pages, table, headers; plmcd is the store's only
+# client) against memcached's resident set, each less what it held
+# empty.
 #
 # Starts both servers itself on private sockets and stops them. plmc's
 # figure is per MiB of its pages (limit_maxbytes), memcached's per MiB of
@@ -71,12 +72,34 @@ def rss(pid):
                 return int(l.split()[1]) * 1024
     return 0
 
-def shm_bytes(store):
-    return os.stat("/dev/shm/plmc." + store).st_blocks * 512
+def shm_bytes(store, pid):
+    # The store's pages plmcd (its only client here) has touched: the
+    # resident part of its mappings of the store file. Not the file's
+    # blocks: the none backend reserves them all at create
+    # (posix_fallocate), so those count untouched pages too.
+    path, rss, inmap = "/dev/shm/plmc." + store, 0, False
+    with open("/proc/%d/smaps" % pid) as f:
+        for l in f:
+            p = l.split()
+            if len(p) >= 5 and "-" in p[0] and ":" in p[3]:
+                inmap = len(p) >= 6 and p[5] == path
+            elif inmap and p and p[0] == "Rss:":
+                rss += int(p[1]) * 1024
+    return rss
+
+def store_ready(store):
+    # plmcd may accept on its socket while it still creates the store
+    # (a temporary file renamed into place at the end): wait for it.
+    for _ in range(500):
+        if os.path.exists("/dev/shm/plmc." + store):
+            return
+        time.sleep(0.02)
+    sys.exit("plmcd made no store " + store)
 
 def outside(a, msock, psock, store):
     # Bytes per item as the machine sees them: the store's resident
-    # bytes (the tmpfs file's blocks: item pages, table, headers) and
+    # bytes (plmcd's resident pages of the store: item pages, table,
+    # headers) and
     # memcached's resident set, less what each held empty.
     print("| value | key | items | plmc B/item | memcached B/item | plmc/memcached |")
     print("|---|---|---|---|---|---|")
@@ -84,12 +107,13 @@ def outside(a, msock, psock, store):
         pl, mc = start(a, msock, psock, store)
         try:
             connect(psock).close(), connect(msock).close()
-            p0, m0 = shm_bytes(store), rss(mc.pid)
+            store_ready(store)
+            p0, m0 = shm_bytes(store, pl.pid), rss(mc.pid)
             pn, pe = fill_n(psock, v, a.outside, a.klen)
             mn, me = fill_n(msock, v, a.outside, a.klen)
             if pe or me or pn != a.outside or mn != a.outside:
                 sys.exit("evicted: raise --mb")
-            pb = (shm_bytes(store) - p0) / pn
+            pb = (shm_bytes(store, pl.pid) - p0) / pn
             mb = (rss(mc.pid) - m0) / mn
             print("| %d B | %d B | %d | %.0f | %.0f | %.2f |" %
                   (v, max(a.klen, 11), pn, pb, mb, pb / mb), flush=True)

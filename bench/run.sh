@@ -179,17 +179,42 @@ fi
 echo "== gate"
 run "plmc nop t1" "plmc:$store" --nop --seconds "$secs"
 
+# Bytes per item as the machine sees them (issue 14): a million items
+# into plmcd and into memcached, side by side, fresh servers per row
+# (bench/mem-fill.py --outside; its own servers, not the ones above).
+# The none backend only: the figure is plmcd's resident pages of the
+# store file. quick: 11-byte keys; full: 11, 20 and 30.
+memrows=$(mktemp)
+if [ -x "$B/plmcd" ] && [ "$backend" = none ] &&
+	[ "$(awk '/MemAvailable/ { print $2 }' /proc/meminfo)" -gt 3000000 ]; then
+	echo "== bytes per item (1M items)"
+	klens=11
+	[ "$mode" = full ] && klens="11 20 30"
+	for k in $klens; do
+		python3 bench/mem-fill.py "$B/plmcd" "$(command -v memcached)" \
+			--mb 1024 --outside 1000000 --sizes 32,100 --klen "$k" |
+			grep '^| [0-9]' | tee -a "$memrows" || true
+	done
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 {
 	bench/report.sh "$raw" "$pku_note"
 	echo
 	echo "Host load (1, 5, 15 min): $load_before before, $load_after after."
 	echo
+	if [ -s "$memrows" ]; then
+		echo "Bytes per item seen from outside (1M items, no eviction; plmcd's resident pages of its store against memcached's resident set, each less what it held empty; bench/mem-fill.py --outside):"
+		echo
+		echo "| value | key | items | plmc B/item | memcached B/item | plmc/memcached |"
+		echo "|---|---|---|---|---|---|"
+		cat "$memrows"
+		echo
+	fi
 	echo "## Instructions per operation (callgrind, backend none)"
 	echo
 	cat "$instr"
 } >"$md"
-rm -f "$instr"
+rm -f "$instr" "$memrows"
 cp "$md" "$out/latest.md"
 cat "$md"
 if command -v gnuplot >/dev/null; then

@@ -222,6 +222,38 @@ struct plmc_walk_item {
 	char key[256];    /* klen bytes, NUL after them */
 };
 
+/*
+ * plmc_evictions(): the items the store evicted lately, for memcached's
+ * "watch evictions". The store writes a line of a small ring for each
+ * live item its calls evict, but only while someone reads it: each read
+ * keeps the log on for @keep more seconds (at most 3600), and with
+ * nobody reading it turns itself off, so the eviction path pays one
+ * load and a branch. Lossy, as memcached's logger: lines overwritten
+ * before they are read, or being written at the read, count in
+ * .skipped. A caller sees only its own tenant's keys. Start with
+ * cursor 0 (from now on) and pass .next after each call.
+ */
+#define PLMC_EVLOG_MAX 16 /* lines per call */
+
+struct plmc_evict_ent {
+	int64_t ttl;      /* seconds it had left; -1 = no expiry */
+	uint32_t la;      /* seconds since its last access */
+	uint32_t clsid;   /* memcached numbering: 1 = smallest */
+	uint32_t size;    /* value bytes */
+	uint8_t klen;
+	uint8_t fetched;  /* read since it was stored */
+	uint8_t pad[2];
+	char key[256];    /* klen bytes, NUL after them */
+};
+
+struct plmc_evlog {
+	uint64_t next;    /* the cursor to pass next */
+	uint64_t skipped; /* lines lost since the cursor passed */
+	uint32_t n;       /* lines in ent[] */
+	uint32_t pad;
+	struct plmc_evict_ent ent[PLMC_EVLOG_MAX];
+};
+
 struct plmc_walk {
 	uint64_t next;       /* the cursor to pass next */
 	uint64_t next_after; /* ... and the CAS to go on after */
@@ -397,6 +429,9 @@ int plmc_stats_reset(void);
  * PLMC_E_INVAL (a class that does not exist, a cursor past the table). */
 int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 	      struct plmc_walk *w);
+/* The evictions since @cursor (struct plmc_evlog, above); keeps the log
+ * on for @keep seconds more. PLMC_OK, PLMC_E_INVAL (keep over 3600). */
+int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log);
 int plmc_nop(void);
 
 /* memcached's storage commands. add: PLMC_NOT_STORED if the key exists;
@@ -525,6 +560,15 @@ int plmc_slabs_reassign(int src, int dst);
  * 0 turns those off too. PLMC_OK, PLMC_E_INVAL, or PLMC_E_PERM (a
  * tenant's call, or the owner's while it acts for a tenant). */
 int plmc_slabs_automove(int mode);
+
+/* memcached's background page mover (its LRU maintainer and automove
+ * threads), one step, for a client with idle time (plmcd: once a
+ * second): finishes page moves in progress and, while automove is on
+ * and the store has no untouched page, gives classes' spare pages (more
+ * than two pages' worth of free chunks, or an oldest page of dead
+ * items) to the global pool, at most @max (1..64) pages. Return: pages
+ * moved (>= 0), PLMC_E_INVAL, PLMC_E_PERM (a tenant's call). */
+int plmc_slabs_maintain(unsigned max);
 
 /*
  * Tenants (docs/tenants.md). In a store created with .tenants, every

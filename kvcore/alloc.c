@@ -13,8 +13,8 @@
  * class has its own lock; no other lock is held while taking it.
  *
  * Each class keeps its pages on a list (newest first, linked through
- * geo.pnext, one u32 per page after the bucket array) for the CLOCK
- * hand of evict.c.
+ * geo.pnext, one u32 per page after the bucket array); the CLOCK hand of
+ * evict.c walks it from the oldest page up (kv_clock_next).
  *
  * Crash: every change is a redo transaction (tx.c) that also records
  * what the slot now owns (ks->chunk, ks->spare), so a death leaks
@@ -43,17 +43,17 @@ static void kv_cls_tab_init(struct kv_area *a, u64 ncls)
 
 /*
  * The class sizes for the header's settings (memcached's -f and -n):
- * the smallest holds a 56-byte item header plus slab_min bytes; each
+ * the smallest holds a 48-byte item header plus slab_min bytes; each
  * next is the last times the factor, truncated, then rounded up to 8
  * bytes (memcached's arithmetic; at least 8 more); the last is one page
  * (the largest item). Two sizes of memcached's own default ladder are
  * joined when the ladder passes them: its first chunk (96: 48-byte
  * header + its -n 48) and its largest (half a page, slab_chunk_max).
  * So from 96 up to half a page the classes are memcached 1.6's with the
- * same -f, and since an item here takes 3 to 7 bytes less than there
- * (56-byte header; memcached 48 + 8 CAS + 1 + 2, + 4 with flags), every
- * item lands in a chunk no larger than memcached's. With the defaults:
- * 64, 80, 96, 120, 152, ... 394840, 524288, 655360, 819200, 1024000,
+ * same -f, and since an item here takes 11 to 15 bytes less than there
+ * (48-byte header; memcached 48 + 8 CAS + 1 + 2, + 4 with flags), every
+ * item lands in a chunk no larger than memcached's. With the defaults
+ * (-n 16): 64, 80, 96, 120, 152, ... 394840, 524288, 655360, 819200, 1024000,
  * 1048576 (45 classes). A small factor stops at KV_NCLASSES - 1 and
  * leaves the rest to the page class, as memcached stops at its 63.
  *
@@ -217,6 +217,25 @@ static int kv_page_take(struct kv_ctx *c)
 }
 
 /*
+ * Log, into @t, this slot's spare page becoming @cl's newest (the head
+ * of its page list), carved from @carve on. Only when the old carve page
+ * has no room for one more chunk, so every older page is fully carved
+ * (check.c counts on it). Context: @cl's lock held.
+ */
+static void kv_page_link(struct kv_ctx *c, struct kv_class *cl,
+			 struct kv_tx *t, u64 carve)
+{
+	u64 p = c->ks->spare, pg = (p - c->geo.pages) / KV_PAGE_SIZE;
+
+	kv_tx_set32(t, &c->geo.pnext[pg], (u32)cl->pages);
+	kv_tx_set(t, &cl->pages, pg + 1);
+	kv_tx_set(t, &cl->npages, cl->npages + 1);
+	kv_tx_set(t, &cl->carve, carve);
+	kv_tx_set(t, &cl->carve_end, p + KV_PAGE_SIZE);
+	kv_tx_set(t, &c->ks->spare, 0);
+}
+
+/*
  * Log the take of one chunk of class @k into @t: from the free list,
  * else from the carve page, else from this slot's spare page (which
  * becomes the class's newest page; the old carve page has no room for
@@ -226,8 +245,9 @@ static int kv_page_take(struct kv_ctx *c)
 static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 			 struct kv_tx *t)
 {
-	u64 sz = kv_class_size(k), p = cl->free, pg;
+	u64 sz = kv_class_size(k), p = cl->free;
 
+	c->carved = !p;
 	if (p) {
 		kv_tx_set(t, &cl->free, *(u64 *)p);
 		kv_tx_set(t, &cl->nfree, cl->nfree - 1);
@@ -241,14 +261,7 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 	p = c->ks->spare;
 	if (!p)
 		return 0;
-	pg = (p - c->geo.pages) / KV_PAGE_SIZE;
-	/* Newest first on the class's page list (the CLOCK walks it). */
-	kv_tx_set32(t, &c->geo.pnext[pg], (u32)cl->pages);
-	kv_tx_set(t, &cl->pages, pg + 1);
-	kv_tx_set(t, &cl->npages, cl->npages + 1);
-	kv_tx_set(t, &cl->carve, p + sz);
-	kv_tx_set(t, &cl->carve_end, p + KV_PAGE_SIZE);
-	kv_tx_set(t, &c->ks->spare, 0);
+	kv_page_link(c, cl, t, p + sz);
 	return p;
 }
 
@@ -296,6 +309,35 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls)
 }
 
 /*
+ * memcached's "slabs reassign SRC DST" hands the page to DST: a free page
+ * (the pool's first: the one a move just put there) becomes class @k's
+ * newest, uncarved, if @k's carve page is full; else @k has room and
+ * the page stays in the pool. One transaction, as a chunk take that
+ * needs a page (the same crash point). Return: 1 if given.
+ * Context: no lock held, this slot has no spare.
+ */
+int kv_page_give(struct kv_ctx *c, int k)
+{
+	struct kv_class *cl = kv_cls(k);
+	u64 sz = kv_class_size(k);
+	struct kv_tx t;
+	int done = 0;
+
+	if (!sz || !kv_page_take(c))
+		return 0;
+	kv_lock(c, &cl->lock);
+	if (!cl->carve || sz > cl->carve_end - cl->carve) {
+		kv_tx_init(&t, c->ks);
+		kv_page_link(c, cl, &t, c->ks->spare);
+		kv_tx_commit(c, &t, PLMC_CRASH_ALLOC_TX);
+		done = 1;
+	}
+	kv_unlock(c, &cl->lock);
+	kv_pool_put(c); /* not given: back to the pool */
+	return done;
+}
+
+/*
  * Free chunk @p of class @cls, with @t's stores (the caller's record
  * of the chunk: ks->chunk or its retired list) in the same transaction.
  * Context: no reader can reach @p any more (see epoch.c); no lock held.
@@ -323,11 +365,57 @@ static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 }
 
 /*
- * Move class @cls's CLOCK hand one chunk on, over its pages in list
- * order, wrapping around. Chunks past a page's carve point are zero
- * (pages come zeroed: fresh, or zeroed by the move that freed them), so
- * they read as unlinked. Return: the chunk the hand was on, or 0 if the
- * class has no page.
+ * The page next newer than page @pg (index + 1) on @cl's list (newest
+ * first): the one that links to it, 0 at the head; with @pg = 0, the
+ * tail (the oldest). A walk from the head, bounded by the store's pages
+ * (a broken list cannot hold us): the hand takes it once per page it
+ * leaves, so it costs npages / chunks-per-page loads per chunk visited.
+ * Context: @cl's lock held.
+ */
+static u64 kv_page_newer(struct kv_ctx *c, const struct kv_class *cl, u64 pg)
+{
+	u64 n = cl->pages, left = c->geo.npages;
+
+	if (n == pg)
+		return 0;
+	while (n && n <= c->geo.npages && left--) {
+		u64 nx = c->geo.pnext[n - 1];
+
+		if (nx == pg)
+			return n;
+		n = nx;
+	}
+	return 0;
+}
+
+/*
+ * Put class @cls's hand back on chunk @p, which kv_clock_next gave, so
+ * the next visit starts there (evict.c, kv_reap_dead: a look that is
+ * not an eviction passes no live item); unless @p's page left the class
+ * meanwhile (moving, or off its list). A single store: a hint.
+ */
+void kv_clock_back(struct kv_ctx *c, int cls, u64 p)
+{
+	struct kv_class *cl = &kv_area()->cls[cls];
+	u64 pg = (p - c->geo.pages) / KV_PAGE_SIZE + 1;
+
+	kv_lock(c, &cl->lock);
+	if (!kv_move_owns(cl, p, &c->geo) &&
+	    (pg == cl->pages || kv_page_newer(c, cl, pg)))
+		__atomic_store_n(&cl->hand, p, __ATOMIC_RELAXED);
+	kv_unlock(c, &cl->lock);
+}
+
+/*
+ * Move class @cls's CLOCK hand one chunk on: over its pages from the
+ * oldest to the newest (the list's tail to its head), each in carve
+ * order, then from the oldest again. So after a pass has cleared the
+ * reference bits, the hand evicts in the order the chunks were first
+ * filled: memcached's LRU order for a class filled once (t/lru.t), where
+ * walking the list from its head took the newest item first. Chunks past
+ * a page's carve point are zero (pages come zeroed: fresh, or zeroed by
+ * the move that freed them), so they read as unlinked. Return: the chunk
+ * the hand was on, or 0 if the class has no page.
  */
 u64 kv_clock_next(struct kv_ctx *c, int cls)
 {
@@ -335,13 +423,13 @@ u64 kv_clock_next(struct kv_ctx *c, int cls)
 	u64 sz = kv_class_size(cls), p, pg, end, h;
 
 	kv_lock(c, &cl->lock);
-	p = cl->hand ? cl->hand : kv_page_addr(c, cl->pages);
+	p = cl->hand ? cl->hand : kv_page_addr(c, kv_page_newer(c, cl, 0));
 	if (p) {
 		pg = (p - c->geo.pages) / KV_PAGE_SIZE;
 		end = c->geo.pages + (pg + 1) * KV_PAGE_SIZE;
 		h = p + sz;
-		if (h + sz > end) /* next page, or 0: from the top */
-			h = kv_page_addr(c, c->geo.pnext[pg]);
+		if (h + sz > end) /* the next newer page, or 0: the oldest */
+			h = kv_page_addr(c, kv_page_newer(c, cl, pg + 1));
 		__atomic_store_n(&cl->hand, h, __ATOMIC_RELAXED);
 	}
 	kv_crash(c, PLMC_CRASH_EVICT); /* one store: nothing to log */

@@ -236,28 +236,25 @@ static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
 /* Check and copy a store command's key and value; build the item. One
  * whose exptime says "already expired" is built and linked too, as
  * memcached links it: the next read of the key counts it in get_expired
- * (and reclaims it), the write-path scan reclaims it otherwise. */
-static long kv_build(struct kv_ctx *c, const struct plmc_req *r, char *key,
-		     struct kv_item **out)
+ * (and reclaims it), the write-path scan reclaims it otherwise. @key:
+ * the request's, copied and checked; @hash: its hash. */
+static long kv_build(struct kv_ctx *c, const struct plmc_req *r,
+		     const char *key, u32 hash, struct kv_item **out)
 {
 	struct kv_item *it;
 	u64 exp;
 	int rc;
 
 	*out = 0;
-	rc = kv_key_copy(r->key, r->klen, key); /* inline: the set path */
-	if (rc)
-		return rc;
 	if (!kv_item_fits(c, r->klen, r->vlen, r->flags))
 		return PLMC_E_TOOBIG;
 	if (!kv_user_ok(r->val, r->vlen))
 		return PLMC_E_FAULT;
 	exp = kv_exptime(c, r->exptime);
-	it = kv_item_new(c, key, r->klen, r->vlen, r->flags, &rc);
+	it = kv_item_new(c, key, r->klen, hash, r->vlen, r->flags, &rc);
 	if (!it)
 		return rc;
 	memcpy(it->data + r->klen, (const void *)r->val, r->vlen);
-	it->hash = kv_hash(key, r->klen);
 	it->exptime = (u32)exp;
 	*out = it;
 	return 0;
@@ -274,7 +271,11 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN | RQ_EXPTIME | RQ_FLAGS |
 				   (op == PLMC_OP_CAS ? RQ_CAS : 0)))
 		return PLMC_E_INVAL;
-	rc = kv_build(c, r, key, &it);
+	rc = kv_key_copy(r->key, r->klen, key); /* inline: the set path */
+	if (rc)
+		return rc;
+	hash = kv_hash(key, r->klen);
+	rc = kv_build(c, r, key, hash, &it);
 	/*
 	 * memcached's rule: a set that cannot be stored (too large, out of
 	 * memory) unlinks the key's old item, so no stale value outlives
@@ -284,7 +285,7 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	 */
 	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET &&
 	    r->vlen <= 0x7ffffffdULL)
-		kv_remove(c, key, r->klen, kv_hash(key, r->klen), 0);
+		kv_remove(c, key, r->klen, hash, 0);
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
@@ -292,7 +293,6 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		kv_cls_add(it->cls, &kv_ccmd(it->cls)->cmd_set, 1);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
-	hash = it ? it->hash : kv_hash(key, r->klen); /* hashed once */
 	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
 	kv_scan(c);
 	return rc;
@@ -450,7 +450,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 	return PLMC_OK;
 }
 
-/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode. */
+/* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode.
+ * MAINTAIN: vlen = the most pages to move (1..64). */
 static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
@@ -461,6 +462,10 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
+	if (op == PLMC_OP_MAINTAIN)
+		return r->exptime || r->vlen < 1 || r->vlen > 64
+			       ? PLMC_E_INVAL
+			       : kv_maintain(c, r->vlen);
 	if (r->exptime || r->vlen > 2)
 		return PLMC_E_INVAL;
 	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
@@ -668,11 +673,14 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return kv_op_meta(c, r);
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
+	case PLMC_OP_MAINTAIN:
 		return kv_op_slabs(c, op, r);
 	case PLMC_OP_WALK:
 		return kv_op_walk(c, r);
 	case PLMC_OP_TENANT:
 		return kv_op_tenant(c, r);
+	case PLMC_OP_EVLOG:
+		return kv_op_evlog(c, r);
 	}
 	return PLMC_E_BADOP;
 }
@@ -748,8 +756,10 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	 * taken over from a dead owner, must not wait for more retires);
 	 * orphans (free slots' lists, epoch.c) every 64th call while the
 	 * hint says there are. */
-	if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
-	    KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
+	if (KV_UNLIKELY(kv_reclaim_heavy(c.ks)))
+		kv_reclaim(&c, 0); /* large chunks: bound the bytes held */
+	else if (c.st->rscan || c.st->rfree || kv_reclaim_due(c.ks) ||
+		 KV_UNLIKELY(!(c.ks->seq & 63) && c.ks->rhead))
 		kv_reclaim_step(&c, !(c.ks->seq & 63));
 	if (KV_UNLIKELY(!(c.ks->seq & 63)) &&
 	    __atomic_load_n(&kv_area()->orphans, __ATOMIC_RELAXED))

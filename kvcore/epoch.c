@@ -19,10 +19,11 @@
  *   after the unlink. An announcement read stale-low only delays a free.
  * Slots owned by an attachment marked dead (slot.dead == owner id) are
  *   skipped: a dead process reads nothing.
- * Items keep only r's low 32 bits (the header stays at 56 bytes).
- *   kv_repoch() widens them to the newest u64 <= g with those bits: that
- *   is r itself unless r is 2^32 or more retirements old, and then it is
- *   newer than r, which only delays the free. Never early.
+ * Items keep only r's low 27 bits (in .rlink, beside the list link:
+ *   the header is 48 bytes). kv_repoch() widens them to the newest u64
+ *   <= g with those bits: that is r itself unless r is 2^27 or more
+ *   retirements old, and then it is newer than r, which only delays the
+ *   free. Never early.
  * Spread over calls (kv_reclaim_step): a scan started at a fence with
  *   g0 read after it, covering the slots a chunk per call, gives the
  *   bound safe = min(every announcement it read, g0 + 1). An item of
@@ -44,7 +45,8 @@
 /* @it's retire epoch, widened against the global epoch @g (see above). */
 static u64 kv_repoch(const struct kv_item *it, u64 g)
 {
-	return g - (u32)((u32)g - it->repoch);
+	/* (g - rlink) & mask: the high bits (the link) drop out. */
+	return g - ((g - it->rlink) & KV_RL_EPOCH_MASK);
 }
 
 /*
@@ -66,11 +68,14 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 	 * kv_reclaim()'s acquire load of the epoch. */
 	r = __atomic_add_fetch(&kv_area()->epoch, 1, __ATOMIC_SEQ_CST);
 	kv_tx_init(&t, ks);
-	kv_tx_set32(&t, &it->repoch, (u32)r);
-	kv_tx_set(&t, &it->rnext, 0);
-	if (ks->rtail)
-		kv_tx_set(&t, &((struct kv_item *)ks->rtail)->rnext, (u64)it);
-	else
+	/* The item's epoch and "no successor" in one store; the tail's
+	 * successor keeps the tail's epoch bits. */
+	kv_tx_set(&t, &it->rlink, kv_rl_make(0, r));
+	if (ks->rtail) {
+		struct kv_item *tl = (struct kv_item *)ks->rtail;
+
+		kv_tx_set(&t, &tl->rlink, kv_rl_link(tl->rlink, (u64)it));
+	} else
 		kv_tx_set(&t, &ks->rhead, (u64)it);
 	kv_tx_set(&t, &ks->rtail, (u64)it);
 	kv_tx_set(&t, &ks->rcount, ks->rcount + 1);
@@ -122,8 +127,8 @@ static int kv_reclaim_list(struct kv_ctx *c, struct kv_slot *ks, u64 min,
 			break;
 		/* The list pop and the free are one transaction. */
 		kv_tx_init(&t, c->ks); /* kv_free commits in c->ks */
-		kv_tx_set(&t, &ks->rhead, it->rnext);
-		if (!it->rnext)
+		kv_tx_set(&t, &ks->rhead, kv_rl_next(it->rlink));
+		if (!kv_rl_next(it->rlink))
 			kv_tx_set(&t, &ks->rtail, 0);
 		kv_tx_set(&t, &ks->rcount, ks->rcount - 1);
 		kv_free(c, it, it->cls, &t, PLMC_CRASH_RECLAIM_TX);
@@ -313,8 +318,8 @@ void *kv_reuse(struct kv_ctx *c, int cls)
 	if (kv_repoch(it, g) >= c->st->rsafe)
 		return 0;
 	kv_tx_init(&t, ks);
-	kv_tx_set(&t, &ks->rhead, it->rnext);
-	if (!it->rnext)
+	kv_tx_set(&t, &ks->rhead, kv_rl_next(it->rlink));
+	if (!kv_rl_next(it->rlink))
 		kv_tx_set(&t, &ks->rtail, 0);
 	kv_tx_set(&t, &ks->rcount, ks->rcount - 1);
 	kv_tx_set(&t, &ks->chunk, (u64)it | (u64)cls << 56);

@@ -4,13 +4,21 @@
  *
  * When a class has no free chunk and no page is left, the writer evicts
  * from that class. The hand (alloc.c) walks the class's chunks in page
- * order. A chunk that is not linked is skipped; a live linked one with
- * its reference bit set (set at link, and by readers on a hit, only when
- * clear) loses the bit and is skipped (second chance: a new item is not
- * the next victim just because the hand is near); otherwise (expired,
- * flushed, or not referenced since the last pass) it is unlinked through
- * the ordinary write path (kv_wr_*) and retired, then kv_reclaim frees it
- * once no other slot can still read it.
+ * order, oldest page first. A chunk that is not linked is skipped; a
+ * live linked one with its reference bit set loses the bit and is
+ * skipped (second chance); otherwise (expired, flushed, or not
+ * referenced since the last pass) it is unlinked through the ordinary
+ * write path (kv_wr_*) and retired, then kv_reclaim frees it once no
+ * other slot can still read it.
+ *
+ * The reference bit: readers set it on a hit, only when clear, but not
+ * on the item linked last in the store (kv.h, kv_item_fetched: in LRU
+ * order that hit moves nothing). A new item has it only in a reused
+ * chunk (kv_item_new), which may lie just ahead of the hand; a chunk
+ * carved fresh, or the one the hand just evicted (kv_alloc_evict), is at
+ * the end of the hand's route already. Had every new item the bit, the
+ * first eviction of a class filled once would clear them all in one
+ * sweep and then take the oldest page's first chunk, read or not.
  *
  * The evictor reads chunks it does not own: their words may be changing
  * (a chunk being rebuilt by another writer). Nothing read there is
@@ -39,7 +47,6 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 	int move = how & KV_EV_MOVE;
 	char key[KV_KEY_MAX];
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
-	u32 hash = __atomic_load_n(&it->hash, __ATOMIC_RELAXED);
 	struct kv_wr w;
 	int done = 0;
 
@@ -47,8 +54,10 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 	if (!klen || klen > KV_KEY_MAX ||
 	    KV_ITEM_HDR + klen > kv_class_size(cls))
 		return 0;
+	/* The copy may be stale (the chunk rebuilt meanwhile): then the
+	 * chain found does not hold @it, and nothing is done. */
 	memcpy(key, it->data, klen);
-	kv_wr_begin(c, &w, key, klen, hash);
+	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	if (w.old == it && (!(how & KV_EV_DEAD) || w.state != KV_LIVE)) {
 		kv_wr_link(c, &w, 0);
 		done = 1;
@@ -61,6 +70,7 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 	else if (done && w.state == KV_LIVE) {
 		struct kv_class *cl = kv_cls(cls);
 
+		kv_evlog(c, it);
 		kv_add(&c->st->evictions, 1);
 		kv_cls_add(cls, &cl->evicted, 1);
 		if (it->exptime)
@@ -106,11 +116,44 @@ int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
 }
 
 /*
+ * Make a free chunk in class @cls for a page move's rescue (move.c): the
+ * hand looks at up to two pages' worth of chunks for a dead (expired or
+ * flushed) linked item, unlinks it (counted in reclaimed, as the scan's
+ * reap), and reclaims it. The moving page is off the class's list, so
+ * the hand never lands there. Return: nonzero if the class has a free
+ * chunk now. Context: no lock held.
+ */
+int kv_evict_dead(struct kv_ctx *c, int cls)
+{
+	struct kv_class *cl = kv_cls(cls);
+	u64 n, max = 2 * (KV_PAGE_SIZE / kv_class_size(cls));
+
+	for (n = 0; n < max; n++) {
+		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
+
+		if (!it)
+			return 0;
+		if (!(__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
+		      KV_IT_LINKED) ||
+		    it == c->pin ||
+		    (it->tenant == c->tenant && kv_item_live(c, it)))
+			continue;
+		if (kv_evict_as(c, it, cls, KV_EV_DEAD)) {
+			kv_cls_add(cls, &cl->reclaimed, 1);
+			kv_add(&c->st->reclaimed, 1);
+			break;
+		}
+	}
+	kv_reclaim(c, 0);
+	return __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED) != 0;
+}
+
+/*
  * Evict one item of class @cls (expired ones first come as they come).
  * Context: no lock held; c->pin is not evicted.
- * Return: 1 if an item was unlinked (and retired), 0 if none found.
+ * Return: the chunk of the item unlinked (and retired), 0 if none found.
  */
-int kv_evict(struct kv_ctx *c, int cls)
+u64 kv_evict(struct kv_ctx *c, int cls)
 {
 	/* Two revolutions: one may only clear reference bits. */
 	u64 n, max = 2 * kv_class_chunks(cls) + 2;
@@ -140,7 +183,7 @@ int kv_evict(struct kv_ctx *c, int cls)
 			continue;
 		}
 		if (kv_evict_item(c, it, cls, 0))
-			return 1;
+			return (u64)it;
 	}
 	return 0;
 }
@@ -166,7 +209,7 @@ static int kv_scan_reap(struct kv_ctx *c, struct kv_item *it)
 	if (kv_item_live(c, it) || !klen || (u64)cls >= kv_area()->ncls)
 		return 0;
 	memcpy(key, it->data, klen);
-	kv_reap(c, key, klen, it->hash);
+	kv_reap(c, key, klen, kv_hash(key, klen));
 	kv_cls_add(cls, &kv_cls(cls)->crawler_reclaimed, 1);
 	return 1;
 }
@@ -219,8 +262,8 @@ void kv_scan(struct kv_ctx *c)
  * a page's worth), so their chunks are used first. memcached's
  * maintainer reclaims expired items at its LRU tails before they cost a
  * page; pages are the store's, and one a class takes is no other
- * class's. Live items are passed over, their reference bits as they
- * were. At most once a second per class (kv_area.reap_at): a look on
+ * class's. The look stops at the first live item, the hand left on it
+ * (its reference bit as it was). At most once a second per class (kv_area.reap_at): a look on
  * every allocation would cost up to KV_REAP_LOOK chunks each and turn
  * the hand faster than readers set reference bits.
  * Return: the number of items reaped (retired by this call).
@@ -249,11 +292,15 @@ static int kv_reap_dead(struct kv_ctx *c, int cls)
 		    it == c->pin)
 			continue;
 		/* A hint only (the chunk may be changing): kv_evict_as
-		 * decides under the stripe lock. */
+		 * decides under the stripe lock. The hand stays on a live
+		 * item: passed here, it would lose its turn in the hand's
+		 * LRU order (alloc.c) to items filled after it. */
 		if (__atomic_load_n(&it->tenant, __ATOMIC_RELAXED) ==
 			    c->tenant &&
-		    kv_item_live(c, it))
-			continue;
+		    kv_item_live(c, it)) {
+			kv_clock_back(c, cls, (u64)it);
+			break;
+		}
 		got += kv_evict_as(c, it, cls, KV_EV_DEAD);
 	}
 	return got;
@@ -266,6 +313,46 @@ static void kv_relax(void)
 
 	for (i = 0; i < 256; i++)
 		__builtin_ia32_pause();
+}
+
+#define KV_IN_FLIGHT_MIN 2 /* chunks out before waiting beats evicting */
+#define KV_IN_FLIGHT_WAIT 1 /* seconds a class waits before it evicts */
+
+/*
+ * Nonzero if an eighth of class @k's chunks (2 at least) are neither
+ * linked nor free: they are retired items (this call's reclaim already
+ * freed its own) on other slots' lists, which their owners free at the
+ * end of their calls once the calls that may read them are over
+ * (epoch.c). Evicting a live item then frees nothing sooner (its chunk
+ * is retired too, behind the same readers) and loses it: the caller
+ * waits instead (PLMC_E_AGAIN: libpl yields and retries), as memcached's
+ * allocator never evicts for memory its other threads are about to free.
+ * A list whose owner went idle frees nothing by waiting, so a class
+ * waits KV_IN_FLIGHT_WAIT seconds of the store's clock at most
+ * (cwait: when the wait began) and then evicts as before, until a look
+ * finds it no longer short. Counters read without the lock: a hint.
+ */
+static int kv_class_in_flight(struct kv_ctx *c, int k)
+{
+	const struct kv_class *cl = kv_cls(k);
+	u32 *w = &kv_area()->cwait[k], since;
+	u64 all = kv_class_chunks(k);
+	s64 items = __atomic_load_n(&cl->items, __ATOMIC_RELAXED);
+	u64 nfree = __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED);
+	u64 held = (u64)(items > 0 ? items : 0) + nfree;
+	u64 out = all > held ? all - held : 0;
+
+	since = __atomic_load_n(w, __ATOMIC_RELAXED);
+	if (out < KV_IN_FLIGHT_MIN || out <= all / 8) {
+		if (since)
+			__atomic_store_n(w, 0, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (!since) { /* the clock is unix time: never 0 */
+		__atomic_store_n(w, (u32)c->now, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return (s32)((u32)c->now - since) <= KV_IN_FLIGHT_WAIT;
 }
 
 /*
@@ -282,8 +369,10 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 {
 	int k = kv_class_of(size), n, m = 0;
 	void *p = k >= 0 ? kv_reuse(c, k) : 0;
+	u64 ev = 0; /* the chunk the hand evicted last: just behind it */
 
 	if (p) { /* a chunk of this slot's own retired list */
+		c->carved = 0;
 		*cls = k;
 		return p;
 	}
@@ -299,14 +388,31 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 		return p;
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
-		if (p || k < 0)
+		if (p || k < 0) {
+			if (KV_UNLIKELY(ev) && (u64)p == ev)
+				c->carved = 1;
+			/* A wait for the class is over (kv_class_in_flight):
+			 * the next one starts its clock afresh. */
+			if (p && KV_UNLIKELY(__atomic_load_n(
+					 &kv_area()->cwait[k], __ATOMIC_RELAXED)))
+				__atomic_store_n(&kv_area()->cwait[k], 0,
+						 __ATOMIC_RELAXED);
 			return p;
+		}
 		if (kv_reclaim(c, 1))
 			continue;
+		/* Freed meanwhile by the other calls: take it, evict none. */
+		if (__atomic_load_n(&kv_cls(k)->nfree, __ATOMIC_RELAXED))
+			continue;
+		if (kv_class_in_flight(c, k)) {
+			m = -1; /* AGAIN: the class's chunks come back */
+			break;
+		}
 		m = kv_move_for(c, k, 0); /* a page from another class? */
 		if (m > 0)
 			continue;
-		if (!kv_evict(c, k)) {
+		ev = kv_evict(c, k);
+		if (!ev) {
 			m = kv_move_for(c, k, 1);
 			if (m > 0)
 				continue;
@@ -322,6 +428,8 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 			kv_relax();
 	}
 	p = kv_alloc(c, size, cls);
+	if (ev && (u64)p == ev)
+		c->carved = 1;
 	/* AGAIN: memory waits on another call (retired items, or a page
 	 * move held by readers): libpl yields and retries. */
 	*err = c->ks->rhead || m < 0 ? PLMC_E_AGAIN : PLMC_E_NOMEM;

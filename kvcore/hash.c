@@ -33,8 +33,9 @@
  * finish) keyed with the store's secret (hdr->hash_key: random bits from
  * the kernel at create, never shown to clients), so which keys share a
  * bucket cannot be worked out offline: a tenant cannot aim a flood of
- * keys at one chain (SECURITY.md). Items keep the low 32 bits (enough
- * for 2^32 buckets). Word-wide: 8 bytes per round, the tail in one
+ * keys at one chain (SECURITY.md). The low 32 bits pick the bucket
+ * (enough for 2^32); items do not keep them (kv.h): whoever has an
+ * item's key hashes it. Word-wide: 8 bytes per round, the tail in one
  * load that reads nothing past the key.
  */
 #define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
@@ -133,9 +134,9 @@ static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 
 /*
  * The key's identity is (tenant, key bytes): klen and tenant are
- * adjacent bytes of the item, compared as one 16-bit word: a store
- * without tenants (tenant 0 everywhere) pays only forming that word
- * once per lookup (three instructions). The hash
+ * adjacent bytes of the item, compared as one 16-bit word (after the
+ * tag, kv_match): a store without tenants (tenant 0 everywhere) pays
+ * only forming that word once per lookup (three instructions). The hash
  * does not include the tenant: equal keys of two tenants share a chain,
  * and only this compare tells them apart (docs/tenants.md).
  */
@@ -148,12 +149,17 @@ static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
 	return klen | c->tenant << 8;
 }
 
-/* @tk: kv_tkey(c, klen), the item's klen and tenant as one word. */
+/*
+ * @tk: kv_tkey(c, klen), the item's klen and tenant as one word; @tag:
+ * the key's hash >> 24. Items keep no full hash (the 48-byte header):
+ * the tag (kv.h) tells a chain's other items apart as the hash did (255
+ * in 256 of them), so klen, tenant and the key are compared on a likely
+ * match only.
+ */
 static inline __attribute__((always_inline)) int
-kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk,
-	 u32 hash)
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk, u8 tag)
 {
-	return it->hash == hash && *(const kv_u16u *)&it->klen == (u16)tk &&
+	return kv_it_tag(it) == tag && *(const kv_u16u *)&it->klen == (u16)tk &&
 	       kv_key_eq_inline(it->data, key, klen);
 }
 
@@ -165,11 +171,12 @@ kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
 	 * release store of the link, so the item it points at is read as
 	 * it was built (publication); and with table.c's moves. */
 	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+	u8 tag = (u8)(hash >> 24);
 
 	while (p) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk, hash))
+		if (kv_match(it, key, klen, tk, tag))
 			return it;
 		/* Pairs with the release store of next (tx.c). */
 		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
@@ -212,7 +219,7 @@ kv_chain_link(u64 *link, const char *key, u32 klen, u32 tk, u32 hash)
 	while ((p = *link)) {
 		struct kv_item *it = (struct kv_item *)p;
 
-		if (kv_match(it, key, klen, tk, hash))
+		if (kv_match(it, key, klen, tk, (u8)(hash >> 24)))
 			return link;
 		link = &it->next;
 	}
@@ -302,9 +309,8 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 			it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
 						     __ATOMIC_RELAXED);
 		it->next = next;
-		/* Not yet visible: plain store. REF: a new item gets one
-		 * pass of the CLOCK hand before it can be evicted. */
-		it->iflags |= KV_IT_LINKED | KV_IT_REF;
+		/* Not yet visible: plain store (REF: kv_item_new). */
+		it->iflags |= KV_IT_LINKED;
 		items++;
 		bytes += kv_item_bytes(it);
 		kv_tx_set(&t, &c->ks->chunk, 0);
@@ -367,21 +373,6 @@ void kv_wr_end(struct kv_ctx *c, struct kv_wr *w)
 		kv_crash(c, PLMC_CRASH_UNLOCKED);
 		kv_wr_account_gone(c, w);
 	}
-}
-
-/*
- * Publish @it (hash, key, value, flags, exptime filled in): replaces the
- * item with the same key, if any. Gives @it its CAS unique.
- * Return: PLMC_STORED.
- */
-int kv_store(struct kv_ctx *c, struct kv_item *it)
-{
-	struct kv_wr w;
-
-	kv_wr_begin(c, &w, it->data, it->klen, it->hash);
-	kv_wr_link(c, &w, it);
-	kv_wr_end(c, &w);
-	return PLMC_STORED;
 }
 
 /*

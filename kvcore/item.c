@@ -43,7 +43,7 @@ u64 kv_exptime(const struct kv_ctx *c, s64 exptime)
  * memcached 1.6's size rule, so the same items fit: its 48-byte header,
  * the 8-byte CAS, the key and its NUL, 4 bytes of flags when they are
  * not 0, the value and its CRLF must fit the max item size. (Ours take
- * 56 + key + value bytes of a chunk: always less.)
+ * 48 + key + value bytes of a chunk: always less.)
  */
 int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags)
 {
@@ -51,17 +51,18 @@ int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags)
 	       59 + klen + (flags ? 4 : 0) + vlen <= c->item_max;
 }
 
-_Static_assert(sizeof(struct kv_item) == 56,
+_Static_assert(sizeof(struct kv_item) == 48,
 	       "kv_item_new sets every header field: set a new one there too");
 
 /*
  * Allocate an item for @klen + @vlen bytes and fill in all but the value,
  * flags, expiry and CAS (the caller copies the value from the client).
+ * @hash: kv_hash(key) (only its top byte is kept: the item's tag).
  * Return: the item, or NULL with *err = PLMC_E_TOOBIG, PLMC_E_NOMEM or
  * PLMC_E_AGAIN (see kv_alloc_evict).
  */
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
-			    u64 vlen, u32 flags, int *err)
+			    u32 hash, u64 vlen, u32 flags, int *err)
 {
 	u64 size = KV_ITEM_HDR + klen + vlen;
 	struct kv_item *it;
@@ -83,19 +84,20 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 	/* Every header field, each once (no memset first): the chunk is
 	 * this call's alone until kv_wr_link publishes it. */
 	it->next = 0;
-	it->rnext = 0;
+	it->rlink = 0;
 	it->cas = 0;
-	it->repoch = 0;
-	it->hash = 0;
 	it->exptime = 0;
 	it->time = (u32)c->now;
 	it->atime = (u32)c->now;
 	it->flags = flags;
-	it->vlen = (u32)vlen;
+	kv_it_set_vlen_tag(it, (u32)vlen, hash); /* <= item_max: 24 bits */
 	it->klen = (u8)klen;
 	it->tenant = (u8)c->tenant;
 	it->cls = (u8)cls;
-	it->iflags = 0;
+	/* REF: a reused chunk may lie just ahead of the CLOCK hand, so its
+	 * item gets one pass before it can be evicted; a carved one is at
+	 * the end of the hand's route already (evict.c). */
+	it->iflags = c->carved ? 0 : KV_IT_REF;
 	memcpy(it->data, key, klen);
 	return it;
 }
@@ -108,12 +110,12 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 			     u64 vlen, int *err)
 {
-	struct kv_item *it =
-		kv_item_new(c, old->data, old->klen, vlen, old->flags, err);
+	struct kv_item *it = kv_item_new(c, old->data, old->klen,
+					 (u32)old->tag << 24, vlen, old->flags,
+					 err);
 
 	if (!it)
 		return 0;
-	it->hash = old->hash;
 	it->exptime = __atomic_load_n(&old->exptime, __ATOMIC_RELAXED);
 	return it;
 }

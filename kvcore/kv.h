@@ -94,7 +94,8 @@ struct kv_class {
 	u64 last_take; /* store seconds of the last chunk taken (automove) */
 	u64 mv_tried;  /* store seconds of automove's last dead-page look */
 	u64 mv_poll;   /* store seconds of the last walk of mv's page */
-	u64 pad[1];
+	u64 mv_dst;    /* where mv's page goes: class index + 1, 0 = the
+			* pool (slabs reassign's DST); a hint, relaxed */
 };
 
 _Static_assert(sizeof(struct kv_class) == 192, "kv_class: three lines");
@@ -251,6 +252,31 @@ struct kv_tdesc {
  * array, then by the 1 MiB pages (from the first 1 MiB boundary of the
  * store after the table).
  */
+/*
+ * One line of the eviction log (evlog.c): what memcached's logger keeps
+ * of an evicted item. seq: the line's number, KV_EV_BUSY while a writer
+ * fills it, 0 = never written.
+ */
+#define KV_EVLOG_N  32 /* lines in the ring */
+#define KV_EV_BUSY  (~0ULL)
+#define KV_EVLOG_MAXKEEP 3600 /* seconds one read keeps the log on */
+
+struct kv_event {
+	u64 seq;
+	u32 exptime; /* the item's, absolute store seconds, 0 = never */
+	u32 atime;   /* its last access */
+	u32 at;      /* store seconds of the eviction */
+	u32 vlen;
+	u8 klen;
+	u8 cls;
+	u8 fetched;
+	u8 tenant;   /* only the same tenant reads the line */
+	char key[KV_KEY_MAX];
+	u8 pad[2];
+};
+
+_Static_assert(sizeof(struct kv_event) == 280, "kv_event: 280 bytes");
+
 struct kv_area {
 	u64 epoch; /* global reclamation epoch; see epoch.c */
 	u64 pad0[7];
@@ -304,6 +330,10 @@ struct kv_area {
 	u64 mv_running; /* moves started and not finished: a hint for the
 			 * write-path scan (move.c), locked adds */
 	u64 mv_rescues; /* live items copied off moving pages */
+	/* Per class: the store second its allocations began to wait for
+	 * chunks retired behind other calls, 0 = not waiting (evict.c,
+	 * kv_class_in_flight); relaxed, a hint. */
+	u32 cwait[KV_NCLASSES];
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
 	 * when geo_key == store_size | 1, or | 3 in a store with tenants
@@ -366,12 +396,21 @@ struct kv_area {
 	 * new page (evict.c, kv_reap_dead): a hint, relaxed. */
 	u32 reap_at[KV_NCLASSES];
 	u64 get_hits[PLMC_MAX_SLOTS][KV_NCLASSES];
+	/*
+	 * The eviction log (evlog.c, memcached's "watch evictions"): lines
+	 * are written while now < evlog_until, which each read moves on
+	 * (never back); evlog_seq numbers them (locked adds). Outside the
+	 * redo log: a death leaves at most one line lost.
+	 */
+	u64 evlog_until;
+	u64 evlog_seq;
+	struct kv_event evlog[KV_EVLOG_N];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
 
 /*
- * An item: 56 bytes of header, then key, then value (memcached 1.6 spends
+ * An item: 48 bytes of header, then key, then value (memcached 1.6 spends
  * 48 + 8 (CAS) + key + 1 + value + 2). Immutable once published
  * (reachable from a bucket), except:
  *  - .next, which writers change under the bucket lock with release
@@ -385,29 +424,114 @@ _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
  *    once per KV_ATIME_STEP seconds (memcached's ITEM_UPDATE_INTERVAL),
  *    so a hot item's line is not written on every hit.
  * Retired items keep .next (a reader may still walk through them) and
- * link .rnext instead. Times are store seconds (unix), 32 bits: they
- * last until 2106; an absolute exptime past that is clamped.
+ * link .rlink instead: the one word no reader reads. Times are store
+ * seconds (unix), 32 bits: they last until 2106; an absolute exptime
+ * past that is clamped.
+ *
+ * What is not here, and why nothing is lost (store layout 3; it was 56
+ * bytes): the key's hash but its top byte (.tag, in vlen's spare bits:
+ * what a lookup compares first), which every other user recomputes from
+ * the key it holds anyway (the table's growth, the evictor, the mover
+ * and the check hash the key),
+ * and 4 bytes of the retired list: the successor is an 8-aligned offset
+ * into the store and the retire epoch keeps 27 bits (KV_RL_*, epoch.c).
+ * memcached keeps its CAS in the item too (after its 48 bytes).
  */
 struct kv_item {
 	u64 next;    /* chain successor (absolute), 0 = end */
-	u64 rnext;   /* retired list link, owned by the retiring slot */
+	u64 rlink;   /* retired list: successor and retire epoch (KV_RL_*),
+		      * owned by the retiring slot; read by no reader */
 	u64 cas;
-	u32 repoch;  /* low 32 bits of the epoch at retire (epoch.c) */
-	u32 hash;    /* kv_hash(key) */
 	u32 exptime; /* absolute store seconds, 0 = never */
 	u32 time;    /* store seconds when linked (flush_all compares it) */
 	u32 atime;   /* store seconds of the last access, KV_ATIME_STEP fresh */
 	u32 flags;   /* the client's 32-bit flags */
-	u32 vlen;
+	u32 vlen : 24; /* value bytes: at most 1 MiB (PLMC_CFG_ITEM_MAX) */
+	u32 tag : 8;   /* kv_hash(key) >> 24: what a lookup compares first
+			* (kv_match); set with vlen, kv_it_set_vlen_tag */
 	u8 klen;
 	u8 tenant;   /* tenant index, 0 without tenants: part of the key
 		      * (kv_match compares klen and tenant as one word) */
 	u8 cls;
-	u8 iflags;   /* KV_IT_* */
+	u8 iflags;   /* KV_IT_*; bits 6 and 7 (0x40, 0x80) are free */
 	char data[]; /* key, then value */
 };
 
-_Static_assert(sizeof(struct kv_item) == 56, "item header: 56 bytes");
+_Static_assert(sizeof(struct kv_item) == PLMC_ITEM_HDR, "item header: 48 bytes");
+_Static_assert(PLMC_CFG_ITEM_MAX < 1U << 24, "vlen fits its 24 bits");
+
+/*
+ * vlen and tag share the 4-byte word at KV_IT_VT_OFF (vlen in bits
+ * 0-23, tag in 24-31: the byte at KV_IT_TAG_OFF, little-endian). The tag
+ * is the hash's top byte (the bucket takes the low bits), so a chain's
+ * other items mostly differ there: a lookup compares the tag byte, then
+ * klen and tenant as one 16-bit word, then the key, as it compared the
+ * 32-bit hash before (layout 2).
+ */
+#define KV_IT_VT_OFF  (__builtin_offsetof(struct kv_item, klen) - 4)
+#define KV_IT_TAG_OFF (__builtin_offsetof(struct kv_item, klen) - 1)
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "the tag is the vlen word's top byte");
+
+static inline u8 kv_it_tag(const struct kv_item *it)
+{
+	return ((const u8 *)it)[KV_IT_TAG_OFF];
+}
+
+/* vlen and tag in one store: @it is the caller's, not yet published. */
+static inline void kv_it_set_vlen_tag(struct kv_item *it, u32 vlen, u32 hash)
+{
+	*(u32 *)((char *)it + KV_IT_VT_OFF) = vlen | (hash >> 24) << 24;
+}
+
+/* vlen and klen of a chunk that may be mid-rebuild (one load each;
+ * the caller checks them before trusting them). */
+static inline u32 kv_it_vlen_racy(const struct kv_item *it)
+{
+	return __atomic_load_n((const u32 *)((const char *)it + KV_IT_VT_OFF),
+			       __ATOMIC_RELAXED) &
+	       0xffffff;
+}
+
+/*
+ * .rlink: bits 0-26 the low 27 bits of the item's retire epoch, bits
+ * 27-63 the next retired item's offset from PLMC_STORE_ADDR in 8-byte
+ * units (0 = none: offset 0 is the store header, never an item). Items
+ * are 8-aligned (pages are MiB-aligned, chunk sizes multiples of 8) and
+ * a store is under 2^40 bytes, so 37 bits address every one. The epoch
+ * sits low so that widening it (epoch.c) needs no shift.
+ */
+#define KV_RL_EPOCH_BITS 27
+#define KV_RL_EPOCH_MASK ((1ULL << KV_RL_EPOCH_BITS) - 1)
+_Static_assert((PLMC_STORE_MAX >> 3) < 1ULL << (64 - KV_RL_EPOCH_BITS),
+	       "rlink's offset covers the largest store");
+
+/* The retired item after the one whose rlink is @rl; 0 if none. */
+static inline u64 kv_rl_next(u64 rl)
+{
+	u64 o = (rl >> (KV_RL_EPOCH_BITS - 3)) & ~7ULL; /* offset, bytes */
+
+	return o ? PLMC_STORE_ADDR + o : 0;
+}
+
+/* An rlink naming @next (an item address, or 0) and retire epoch @r. */
+static inline u64 kv_rl_make(u64 next, u64 r)
+{
+	return (next ? (next - PLMC_STORE_ADDR) << (KV_RL_EPOCH_BITS - 3) : 0) |
+	       (r & KV_RL_EPOCH_MASK);
+}
+
+/* @rl with its successor set to @next (its epoch kept). */
+static inline u64 kv_rl_link(u64 rl, u64 next)
+{
+	return (rl & KV_RL_EPOCH_MASK) | kv_rl_make(next, 0);
+}
+
+/* The retire epoch's low bits kept in @rl. */
+static inline u64 kv_rl_epoch(u64 rl)
+{
+	return rl & KV_RL_EPOCH_MASK;
+}
 
 #define KV_ATIME_STEP 60 /* seconds between a hot item's atime stores */
 
@@ -562,6 +686,9 @@ struct kv_ctx {
 			 * every key it names is this tenant's. Beside
 			 * reused: both zeroed by one store */
 	u32 tadmin;	/* the caller is the store's owner or root */
+	u32 carved;	/* the chunk kv_alloc_evict last gave lies at the
+			 * end of the CLOCK hand's route: carved fresh, or
+			 * the one the hand just evicted (evict.c) */
 	struct kv_geo geo;
 };
 
@@ -718,6 +845,7 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
 void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page);
 void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
+void kv_clock_back(struct kv_ctx *c, int cls, u64 p);
 u64 kv_class_chunks(int cls);
 
 /* move.c */
@@ -728,12 +856,15 @@ int kv_move_for(struct kv_ctx *c, int cls, int starved);
 u64 kv_move_running(void);
 void kv_move_poll(struct kv_ctx *c);
 long kv_reassign(struct kv_ctx *c, s64 src, u64 dst);
+long kv_maintain(struct kv_ctx *c, u64 max);
 void kv_pool_put(struct kv_ctx *c);
+int kv_page_give(struct kv_ctx *c, int k);
 int kv_automove(void);
 
 /* evict.c */
-int kv_evict(struct kv_ctx *c, int cls);
+u64 kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
+int kv_evict_dead(struct kv_ctx *c, int cls);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
@@ -774,6 +905,24 @@ static inline int kv_reclaim_due(const struct kv_slot *ks)
 
 	return ks->rcount >= KV_RETIRE_BATCH ||
 	       (t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES);
+}
+
+/*
+ * Whether this slot's retired chunks hold KV_RETIRE_BYTES or more (the
+ * newest one's class as the measure): then the call ends with a whole
+ * reclaim (kv_reclaim), not a share of the spread one. A spread scan
+ * takes KV_SCAN_CALLS calls and a set that reuses frees nothing more,
+ * so a list of large chunks grew to twice the batch (128 chunks of 40
+ * KB: 5 MiB a slot) and a class whose chunks sat on other slots' lists
+ * evicted its live items with all of them idle (r4_append). One scan of
+ * the slots costs less than copying one such chunk, and it runs once
+ * per KV_RETIRE_BYTES retired: what a slot holds stays near that bound.
+ */
+static inline int kv_reclaim_heavy(const struct kv_slot *ks)
+{
+	const struct kv_item *t = (const struct kv_item *)ks->rtail;
+
+	return t && ks->rcount * kv_area()->csize[t->cls] >= KV_RETIRE_BYTES;
 }
 
 void *kv_reuse(struct kv_ctx *c, int cls);
@@ -864,7 +1013,6 @@ void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 		 u32 hash);
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
 void kv_wr_end(struct kv_ctx *c, struct kv_wr *w);
-int kv_store(struct kv_ctx *c, struct kv_item *it);
 int kv_remove(struct kv_ctx *c, const char *key, u32 klen, u32 hash, int *cls);
 
 /* Nonzero if w.old is there and visible. */
@@ -914,7 +1062,11 @@ static inline int kv_item_live(const struct kv_ctx *c,
 /*
  * A reader's shared writes (fetched + CLOCK reference, last access), only
  * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
- * item's line is not written on every hit.
+ * item's line is not written on every hit. A hit on the item linked last
+ * in the store (nothing linked since) sets no reference: in LRU order it
+ * is already the newest, so the hit moves nothing (memcached does not
+ * bump an item touched that recently either; t/lru.t evicts such an item
+ * first). The extra load of cas_seq is on the rare path only.
  */
 static inline __attribute__((always_inline)) void
 kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
@@ -922,8 +1074,14 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 	const u8 b = KV_IT_FETCHED | KV_IT_REF;
 	u32 now = (u32)c->now;
 
-	if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) != b)
-		__atomic_fetch_or(&it->iflags, b, __ATOMIC_RELAXED);
+	if (KV_UNLIKELY((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) !=
+			b))
+		__atomic_fetch_or(&it->iflags,
+				  it->cas == __atomic_load_n(&kv_area()->cas_seq,
+							     __ATOMIC_RELAXED)
+					  ? KV_IT_FETCHED
+					  : b,
+				  __ATOMIC_RELAXED);
 	if (now - __atomic_load_n(&it->atime, __ATOMIC_RELAXED) >=
 	    KV_ATIME_STEP)
 		__atomic_store_n(&it->atime, now, __ATOMIC_RELAXED);
@@ -932,7 +1090,7 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 u64 kv_exptime(const struct kv_ctx *c, s64 exptime);
 int kv_item_fits(const struct kv_ctx *c, u32 klen, u64 vlen, u32 flags);
 struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
-			    u64 vlen, u32 flags, int *err);
+			    u32 hash, u64 vlen, u32 flags, int *err);
 struct kv_item *kv_item_copy(struct kv_ctx *c, const struct kv_item *old,
 			     u64 vlen, int *err);
 
@@ -962,9 +1120,10 @@ void kv_flush(struct kv_ctx *c, s64 delay);
 int kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash);
 void kv_free_own(struct kv_ctx *c, struct kv_item *it);
 #define KV_CARRY_EXP (1U << 16) /* kv_swap: the new item takes the expiry */
-int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
-	    u32 carry);
-struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen);
+int kv_swap(struct kv_ctx *c, struct kv_item *old, u32 hash,
+	    struct kv_item *it, u32 carry);
+struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen,
+			     u32 hash);
 int kv_parse_u64(const char *s, u64 n, u64 *out);
 u32 kv_utoa(u64 v, char *buf);
 
@@ -1023,6 +1182,19 @@ void kv_as_exit(struct kv_ctx *c, const struct kv_as *s);
 /* meta.c: memcached's meta commands (PLMC_OP_META) */
 long kv_op_meta(struct kv_ctx *c, const struct plmc_req *r);
 long kv_op_walk(struct kv_ctx *c, const struct plmc_req *r);
+
+/* evlog.c: the eviction log */
+void kv_evlog_put(const struct kv_ctx *c, const struct kv_item *it);
+long kv_op_evlog(struct kv_ctx *c, const struct plmc_req *r);
+
+/* Log @it's eviction if someone reads the log: one load and a branch
+ * on the eviction path otherwise. */
+static inline void kv_evlog(const struct kv_ctx *c, const struct kv_item *it)
+{
+	if (KV_UNLIKELY(c->now < __atomic_load_n(&kv_area()->evlog_until,
+						 __ATOMIC_RELAXED)))
+		kv_evlog_put(c, it);
+}
 
 /* dispatch.c */
 int kv_user_ok(u64 p, u64 len);

@@ -190,13 +190,12 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	if (!it && !(m->mflags & PLMC_MF_VIVIFY))
 		goto miss;
 	if (!it) {
-		nit = kv_item_new(c, key, klen, 0, 0, &err);
+		nit = kv_item_new(c, key, klen, hash, 0, 0, &err);
 		if (!nit)
 			return err;
-		nit->hash = hash;
 		nit->exptime = kv_meta_viv_exp(c, m);
 		/* Not yet visible: plain store. The creator holds the token. */
-		nit->iflags = KV_IT_WON;
+		nit->iflags |= KV_IT_WON;
 	}
 	kv_wr_begin(c, &w, key, klen, hash);
 	it = 0;
@@ -315,18 +314,17 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 		m->cas = cas;
 		return rc;
 	}
-	it = kv_item_new(c, key, klen, vlen, m->cflags, &err);
+	it = kv_item_new(c, key, klen, hash, vlen, m->cflags, &err);
 	if (!it)
 		return err;
 	kv_cls_add(it->cls, &kv_ccmd(it->cls)->cmd_set, 1);
 	memcpy(it->data + klen, (const void *)val, vlen);
-	it->hash = hash;
 	/* An exptime in the past links an item that is already dead: the
 	 * next lookup reclaims it, as memcached's would. */
 	it->exptime =
 		(m->mflags & PLMC_MF_TTL) ? (u32)kv_exptime(c, m->ttl) : 0;
 	if (m->mflags & PLMC_MF_BINKEY)
-		it->iflags = KV_IT_BINKEY;
+		it->iflags |= KV_IT_BINKEY;
 	kv_crash(c, PLMC_CRASH_BUILT);
 	kv_wr_begin(c, &w, key, klen, hash);
 	rc = kv_meta_decide(c, m, &w, it);
@@ -348,8 +346,10 @@ static long kv_meta_set(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 			       const char *key, u32 klen)
 {
+	u32 hash = kv_hash(key, klen);
+
 	for (;;) {
-		struct kv_item *old = kv_find_live(c, key, klen), *it;
+		struct kv_item *old = kv_find_live(c, key, klen, hash), *it;
 		int err, rc;
 		u32 carry;
 
@@ -370,7 +370,7 @@ static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 		/* Stale, the token cleared; fetched and the key's form are
 		 * taken under the lock (kv_swap), and the expiry unless T
 		 * sets it. */
-		it->iflags = KV_IT_STALE;
+		it->iflags |= KV_IT_STALE;
 		it->time = old->time;
 		it->atime = __atomic_load_n(&old->atime, __ATOMIC_RELAXED);
 		carry = KV_IT_FETCHED | KV_IT_BINKEY | KV_CARRY_EXP;
@@ -378,7 +378,7 @@ static long kv_meta_invalidate(struct kv_ctx *c, struct plmc_meta *m,
 			it->exptime = (u32)kv_exptime(c, m->ttl);
 			carry &= ~KV_CARRY_EXP;
 		}
-		rc = kv_swap(c, old, it, carry);
+		rc = kv_swap(c, old, hash, it, carry);
 		if (rc > 0) {
 			m->cas = it->cas;
 			return PLMC_DELETED;
@@ -420,14 +420,13 @@ static int kv_meta_arith_create(struct kv_ctx *c, struct plmc_meta *m,
 {
 	char digits[20];
 	u32 n = kv_utoa(m->initial, digits), hash = kv_hash(key, klen);
-	struct kv_item *it = kv_item_new(c, key, klen, n, 0, err);
+	struct kv_item *it = kv_item_new(c, key, klen, hash, n, 0, err);
 	struct kv_wr w;
 	int done = 0;
 
 	if (!it)
 		return -1;
 	memcpy(it->data + klen, digits, n);
-	it->hash = hash;
 	it->exptime = kv_meta_viv_exp(c, m);
 	kv_wr_begin(c, &w, key, klen, hash);
 	if (!kv_wr_live(&w)) {

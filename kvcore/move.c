@@ -38,14 +38,17 @@
  *
  * Policy (kv_move_for, memcached's slab_automove modes; and in modes 1
  * and 2 kv_move_giveback, memcached's background rule, from the scan):
- *   0: only plmc_slabs_reassign starts moves;
+ *   0: only plmc_slabs_reassign starts moves, and a class with no page
+ *      takes its first from a class with two or more (memcached gives
+ *      every class a first page past its soft -m);
  *   1 (default): a class out of chunks with no page in the pool takes a
  *      page from another class when it has no page at all, when the
  *      other class has more than two pages' worth of free chunks (its
  *      live items on the page are rescued into them: memcached's mode
  *      1 rule), when the other class has taken no chunk for longer
  *      than twice the idle time of the items the needy class evicts
- *      (memcached's age rule) or for KV_MOVE_IDLE seconds, or when that
+ *      and KV_MOVE_AGE_MIN seconds (memcached's age rule) or for
+ *      KV_MOVE_IDLE seconds, or when that
  *      class's oldest page holds no live item (expired, flushed or
  *      empty: looked at most once a second per class);
  *   2: on every allocation that would evict, a page is moved instead.
@@ -70,6 +73,7 @@
 #include "kv.h"
 
 #define KV_MOVE_IDLE	 30 /* seconds without a chunk take: a donor */
+#define KV_MOVE_AGE_MIN	 5  /* ... by the age rule, at least this long */
 #define KV_MV_PG(mv)	 ((mv) & 0xffffffffULL) /* page index + 1 */
 #define KV_MV_CARVED(mv) ((mv) >> 32)
 
@@ -158,11 +162,12 @@ void kv_pool_put(struct kv_ctx *c)
 }
 
 /*
- * Step 1: take class @cls's oldest page off its list into a move.
+ * Step 1: take class @cls's oldest page off its list into a move, bound
+ * for class @dst (index + 1; 0 = the pool).
  * Return: PLMC_REASSIGN_OK, _BUSY (a move of @cls runs) or _NOSPARE
  * (fewer than @min pages). Context: no lock held.
  */
-static int kv_move_start(struct kv_ctx *c, int cls, u64 min)
+static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst)
 {
 	struct kv_class *cl = kv_cls(cls);
 	u64 sz = kv_class_size(cls), prev = 0, pg, n, addr, carved;
@@ -201,6 +206,9 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min)
 	kv_tx_set(&t, &cl->mv, pg | carved << 32);
 	kv_tx_set(&t, &cl->mv_got, 0);
 	kv_tx_commit(c, &t, PLMC_CRASH_MOVE_START_TX);
+	/* A hint outside the log (every start sets it, so none is stale):
+	 * a death before the finish reads it leaves the page in the pool. */
+	__atomic_store_n(&cl->mv_dst, dst, __ATOMIC_RELAXED);
 	__atomic_store_n(&cl->mv_poll, 0, __ATOMIC_RELAXED); /* walk now */
 	/* A hint for the write-path scan; kv_move_poll corrects it. */
 	kv_mv_count(&kv_area()->mv_running);
@@ -238,8 +246,7 @@ static void kv_move_finish(struct kv_ctx *c, struct kv_class *cl, u64 addr)
 static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 {
 	u32 klen = __atomic_load_n(&it->klen, __ATOMIC_RELAXED);
-	u64 size = KV_ITEM_HDR + klen +
-		   __atomic_load_n(&it->vlen, __ATOMIC_RELAXED);
+	u64 size = KV_ITEM_HDR + klen + kv_it_vlen_racy(it);
 	char key[KV_KEY_MAX];
 	struct kv_item *nw;
 	struct kv_wr w;
@@ -248,23 +255,29 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 	if (!klen || klen > KV_KEY_MAX || size > kv_class_size(cls))
 		return 0; /* a stale read: leave it to the eviction */
 	/* Only into chunks the class has: a fresh page would undo the
-	 * move (and could be the very page the move is for). */
-	if (!__atomic_load_n(&kv_cls(cls)->nfree, __ATOMIC_RELAXED) ||
-	    c->ks->spare)
+	 * move (and could be the very page the move is for). None free:
+	 * a dead item elsewhere in the class gives its chunk (expired
+	 * items wait for the scan or a read to be unlinked; memcached's
+	 * crawler has usually freed them by the time its mover runs). */
+	if (c->ks->spare)
+		return 0;
+	if (!__atomic_load_n(&kv_cls(cls)->nfree, __ATOMIC_RELAXED) &&
+	    !kv_evict_dead(c, cls))
 		return 0;
 	nw = kv_alloc_in(c, size, &k, 0);
 	if (!nw)
 		return 0;
 	nw->cls = (u8)k; /* kv_free_own frees it there if not used */
 	memcpy(key, it->data, klen);
-	kv_wr_begin(c, &w, key, klen,
-		    __atomic_load_n(&it->hash, __ATOMIC_RELAXED));
+	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	/* Under the lock a linked @it is whole and fixed: its size now,
 	 * not the one read before (the chunk may have held an item still
 	 * being built then). */
 	size = KV_ITEM_HDR + it->klen + it->vlen;
 	if (w.old == it && k == cls && size <= kv_class_size(cls)) {
 		memcpy(nw, it, size);
+		/* a free chunk may lie ahead of the hand (kv_item_new) */
+		nw->iflags |= KV_IT_REF;
 		w.keep_cas = 1;
 		kv_wr_link(c, &w, nw);
 		done = 1;
@@ -339,9 +352,13 @@ take:
 	}
 	kv_unlock(c, &cl->lock);
 	if (done) {
+		u64 dst = __atomic_exchange_n(&cl->mv_dst, 0, __ATOMIC_RELAXED);
+
 		kv_pool_put(c);
 		kv_mv_count(&kv_area()->slabs_moved);
 		__atomic_sub_fetch(&kv_area()->mv_running, 1, __ATOMIC_RELAXED);
+		if (dst && dst <= kv_area()->ncls) /* slabs reassign's DST */
+			kv_page_give(c, (int)dst - 1);
 	}
 	return done;
 }
@@ -452,9 +469,12 @@ static int kv_move_page_dead(struct kv_ctx *c, int v)
  * Mode 1: is a page of @v worth more to @k than an eviction in @k? Yes
  * if @v has chunks to spare, or its newest item is older (it has taken
  * no chunk since) than twice the idle time of the items @k last evicted
- * (memcached's age rule, with the store's second clock: a class that
- * stores every second is never a donor this way), or KV_MOVE_IDLE, or
- * its oldest page is dead.
+ * and KV_MOVE_AGE_MIN seconds (memcached's age rule, with the store's
+ * second clock: a class that stores every second is never a donor this
+ * way; memcached decides over a window of samples, so a class that
+ * paused for a second is not one either: t/slabs_reassign.t, slowed by
+ * TLS, saw its big class give pages to the small one before that one
+ * had evicted), or KV_MOVE_IDLE, or its oldest page is dead.
  */
 static int kv_move_worth(struct kv_ctx *c, int k, int v)
 {
@@ -463,7 +483,9 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v)
 	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED);
 	u64 idle = c->now > t ? c->now - t : 0;
 
-	if (idle >= KV_MOVE_IDLE || idle > 2 * age + 1 || kv_move_spare((u64)v))
+	if (idle >= KV_MOVE_IDLE ||
+	    (idle >= KV_MOVE_AGE_MIN && idle > 2 * age + 1) ||
+	    kv_move_spare((u64)v))
 		return 1;
 	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
 		return 0; /* found live items this second: evict instead */
@@ -510,7 +532,7 @@ static int kv_move_unpin(struct kv_ctx *c, int k, int r)
 			continue;
 		if (!kv_move_spare(i) && !kv_move_page_dead_as(c, (int)i, 1))
 			continue;
-		if (kv_move_start(c, (int)i, 1) != PLMC_REASSIGN_OK)
+		if (kv_move_start(c, (int)i, 1, 0) != PLMC_REASSIGN_OK)
 			continue;
 		return kv_move_step(c, (int)i) > 0 ? 1 : -1;
 	}
@@ -549,17 +571,23 @@ static int kv_move_steps(struct kv_ctx *c)
 int kv_move_for(struct kv_ctx *c, int k, int starved)
 {
 	int mode = kv_automove(), r = kv_move_steps(c), v;
-	u64 np;
+	u64 np, min;
 
 	if (r > 0)
 		return r;
-	if (!mode)
-		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
 	np = __atomic_load_n(&kv_cls(k)->npages, __ATOMIC_RELAXED);
-	v = kv_move_victim(k, np ? 2 : 1);
+	/* Mode 0 moves nothing on its own, but for a class without a page:
+	 * memcached gives every class its first page even past -m (its
+	 * limit is soft); a store's size is not, so that page comes from a
+	 * class with two or more, as a reassign would take it. Not with
+	 * tenants: there mode 0 means no move that evicts (tenant.c). */
+	if (!mode && (np || kv_area()->tenants))
+		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
+	min = np || !mode ? 2 : 1;
+	v = kv_move_victim(k, min);
 	if (v < 0 || (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))
 		return r;
-	if (kv_move_start(c, v, np ? 2 : 1) != PLMC_REASSIGN_OK)
+	if (kv_move_start(c, v, min, 0) != PLMC_REASSIGN_OK)
 		return r;
 	return kv_move_step(c, v) > 0 ? 1 : -1;
 }
@@ -588,7 +616,7 @@ static void kv_move_giveback(struct kv_ctx *c)
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;
-	if (kv_move_start(c, (int)k, 2) == PLMC_REASSIGN_OK)
+	if (kv_move_start(c, (int)k, 2, 0) == PLMC_REASSIGN_OK)
 		kv_move_step(c, (int)k);
 }
 
@@ -638,8 +666,11 @@ u64 kv_move_running(void)
 /*
  * memcached's "slabs reassign SRC DST": classes in memcached's numbering
  * (1 = the smallest), SRC -1 = any, DST 0 = the global pool. The page
- * always goes through the pool, where the next class that runs out (DST,
- * when it is the one storing) takes it.
+ * goes through the pool; with a DST, whoever finishes the move hands it
+ * on to DST (kv_page_give) when DST's carve page is full, as memcached
+ * gives it to DST directly (a DST with room leaves it in the pool, where
+ * the next class that runs out takes it). The move keeps DST in mv_dst,
+ * a hint outside the redo log (kv_move_start).
  * Return: PLMC_REASSIGN_*. Context: no lock held.
  */
 long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
@@ -647,17 +678,88 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 	s64 n = (s64)kv_area()->ncls;
 	int s, rc;
 
-	if (src != -1 && (src < 1 || src > n))
+	if (src != -1 && (src < 0 || src > n))
 		return PLMC_REASSIGN_BADCLASS;
 	if (dst > (u64)n)
 		return PLMC_REASSIGN_BADCLASS;
 	if (src == (s64)dst)
 		return PLMC_REASSIGN_SAME;
+	/* SRC 0 is the global pool, as in memcached: fewer than two pages
+	 * there is NOSPARE (memcached's rule for any SRC); else its first
+	 * page goes to DST (kv_page_give: it stays in the pool if DST has
+	 * room). */
+	if (!src) {
+		if (__atomic_load_n(&kv_area()->npool, __ATOMIC_RELAXED) < 2)
+			return PLMC_REASSIGN_NOSPARE;
+		kv_page_give(c, (int)dst - 1);
+		return PLMC_REASSIGN_OK;
+	}
 	s = src == -1 ? kv_move_victim((int)dst - 1, 2) : (int)src - 1;
 	if (s < 0)
 		return PLMC_REASSIGN_NOSPARE;
-	rc = kv_move_start(c, s, 2);
+	rc = kv_move_start(c, s, 2, dst);
 	if (rc == PLMC_REASSIGN_OK)
 		kv_move_step(c, s);
 	return rc;
+}
+
+/*
+ * Class @k's page to give back now (memcached's background mover): the
+ * class has more than two pages' worth of free chunks and two pages or
+ * more (its oldest page's live items are rescued into them), or its
+ * oldest page holds no live item (expired, flushed: a move that evicts
+ * nobody). Read without locks: a hint.
+ */
+static int kv_maintain_wants(struct kv_ctx *c, int k)
+{
+	struct kv_class *cl = kv_cls(k);
+	u64 n = __atomic_load_n(&cl->npages, __ATOMIC_RELAXED);
+
+	if (!n || __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+		return 0;
+	if (n >= 2 && kv_move_spare((u64)k))
+		return 2;
+	return kv_move_page_dead(c, k) ? 1 : 0;
+}
+
+/*
+ * memcached's LRU maintainer and automove threads, one call's worth, for
+ * a client with idle time to give (plmcd calls it once a second): step
+ * running moves, then give pages back to the pool, as memcached's
+ * automove does whether or not memory ran out: a class's oldest page
+ * when the class has pages' worth of free chunks to spare, or when that
+ * page holds only dead items; at most @max pages a call. The writers'
+ * own giveback (kv_move_giveback) waits for an empty pool and moves a
+ * page only when someone stores; this one fills the pool ahead of need,
+ * so memory that deletes, expiry or flush_all freed is there for any
+ * class at once.
+ * In automove mode 0 it only steps running moves.
+ * Return: the pages moved (>= 0). Context: no lock held.
+ */
+long kv_maintain(struct kv_ctx *c, u64 max)
+{
+	const struct kv_area *a = kv_area();
+	long moved = 0;
+	u64 i, rounds;
+
+	if (kv_move_steps(c) > 0)
+		moved++;
+	if (!kv_automove())
+		return moved;
+	for (rounds = 0; rounds < max && (u64)moved < max; rounds++) {
+		int any = 0;
+
+		for (i = 0; i < a->ncls && (u64)moved < max; i++) {
+			int w = kv_maintain_wants(c, (int)i);
+
+			if (!w || kv_move_start(c, (int)i, (u64)w, 0) !=
+					  PLMC_REASSIGN_OK)
+				continue;
+			any = 1;
+			moved += kv_move_step(c, (int)i) > 0;
+		}
+		if (!any)
+			break;
+	}
+	return moved;
 }

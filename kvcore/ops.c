@@ -100,20 +100,21 @@ int kv_reap(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 }
 
 /*
- * Link @it in place of @old if @old is still the live item there. Under
+ * Link @it in place of @old (whose key hashes to @hash) if @old is still
+ * the live item there. Under
  * the stripe lock, before the link, @it takes from @old what @carry names
  * (KV_CARRY_EXP: the expiry; the low 8 bits: those iflags), as they are
  * now: touch, gat, meta's T and W change them only under this lock.
  * Return: 1 done, 0 raced (the caller retries; @it is freed), -1 the item
  * is gone (@it is freed).
  */
-int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
-	    u32 carry)
+int kv_swap(struct kv_ctx *c, struct kv_item *old, u32 hash,
+	    struct kv_item *it, u32 carry)
 {
 	struct kv_wr w;
 	int rc = -1;
 
-	kv_wr_begin(c, &w, old->data, old->klen, old->hash);
+	kv_wr_begin(c, &w, old->data, old->klen, hash);
 	if (w.old == old && kv_wr_live(&w)) {
 		/* @it is not published yet: plain stores. */
 		if (carry & KV_CARRY_EXP)
@@ -132,10 +133,11 @@ int kv_swap(struct kv_ctx *c, struct kv_item *old, struct kv_item *it,
 	return rc;
 }
 
-/* The live item for @key, or NULL. */
-struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
+/* The live item for @key (hashing to @hash), or NULL. */
+struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen,
+			     u32 hash)
 {
-	struct kv_item *it = kv_lookup(c, key, klen, kv_hash(key, klen));
+	struct kv_item *it = kv_lookup(c, key, klen, hash);
 
 	return it && kv_item_live(c, it) ? it : 0;
 }
@@ -151,8 +153,10 @@ struct kv_item *kv_find_live(struct kv_ctx *c, const char *key, u32 klen)
 long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
 	       const void *val, u64 vlen, u64 cas, u64 *cas_out)
 {
+	u32 hash = kv_hash(key, klen);
+
 	for (;;) {
-		struct kv_item *old = kv_find_live(c, key, klen), *it;
+		struct kv_item *old = kv_find_live(c, key, klen, hash), *it;
 		int err, rc;
 
 		if (!old)
@@ -167,7 +171,7 @@ long kv_concat(struct kv_ctx *c, int append, const char *key, u32 klen,
 		memcpy(it->data + klen + (append ? 0 : vlen), old->data + klen,
 		       old->vlen);
 		memcpy(it->data + klen + (append ? old->vlen : 0), val, vlen);
-		rc = kv_swap(c, old, it, KV_CARRY_EXP);
+		rc = kv_swap(c, old, hash, it, KV_CARRY_EXP);
 		if (rc > 0)
 			*cas_out = it->cas;
 		if (rc)
@@ -269,7 +273,7 @@ static u64 kv_apply_delta(u64 v, int incr, u64 delta)
 
 /* One try of kv_arith on @old. Return: as kv_arith, or 1 (raced: again). */
 static long kv_arith_try(struct kv_ctx *c, struct kv_arith *a,
-			 struct kv_item *old)
+			 struct kv_item *old, u32 hash)
 {
 	struct kv_item *it;
 	u32 carry;
@@ -297,7 +301,7 @@ static long kv_arith_try(struct kv_ctx *c, struct kv_arith *a,
 		it->exptime = a->exp;
 		carry &= ~KV_CARRY_EXP;
 	}
-	rc = kv_swap(c, old, it, carry);
+	rc = kv_swap(c, old, hash, it, carry);
 	if (rc <= 0)
 		return 1; /* raced, or gone: look again */
 	a->value = v;
@@ -315,14 +319,15 @@ static long kv_arith_try(struct kv_ctx *c, struct kv_arith *a,
  */
 long kv_arith(struct kv_ctx *c, const char *key, u32 klen, struct kv_arith *a)
 {
+	u32 hash = kv_hash(key, klen);
 	long rc;
 
 	do {
-		struct kv_item *old = kv_find_live(c, key, klen);
+		struct kv_item *old = kv_find_live(c, key, klen, hash);
 
 		if (!old)
 			return PLMC_NOT_FOUND;
-		rc = kv_arith_try(c, a, old);
+		rc = kv_arith_try(c, a, old, hash);
 	} while (rc == 1);
 	if (rc == PLMC_OK) {
 		struct kv_ccmd *k = kv_ccmd(a->old->cls);

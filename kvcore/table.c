@@ -271,7 +271,8 @@ static int kv_table_move(struct kv_ctx *c, u64 s, u64 b)
 	while (*head) {
 		link = kv_table_tail(head);
 		x = (struct kv_item *)*link;
-		nb = kv_tbucket(c, n, x->hash);
+		/* Items keep no hash (kv.h): a linked item's key is fixed. */
+		nb = kv_tbucket(c, n, kv_hash(x->data, x->klen));
 		kv_tx_init(&t, c->ks);
 		kv_tx_set(&t, &x->next, *nb);
 		kv_tx_set(&t, nb, (u64)x); /* on the new chain ... */

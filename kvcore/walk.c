@@ -107,7 +107,7 @@ static int kv_walk_reap(struct kv_ctx *c, const struct kv_item *it)
 	    (u64)cls >= kv_area()->ncls)
 		return 0;
 	memcpy(key, it->data, klen);
-	if (!kv_reap(c, key, klen, it->hash))
+	if (!kv_reap(c, key, klen, kv_hash(key, klen)))
 		return 0;
 	kv_cls_add(cls, &kv_cls(cls)->crawler_reclaimed, 1);
 	return 1;

@@ -519,6 +519,27 @@ const char *plmc_crash_name(int point)
 	return n[point];
 }
 
+int plmc_slabs_maintain(unsigned max)
+{
+	struct plmc_req r = { .vlen = max };
+
+	return (int)pl_call(PLMC_OP_MAINTAIN, &r);
+}
+
+int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
+{
+	struct plmc_req r = {
+		.out = (__u64)(uintptr_t)log,
+		.buflen = sizeof(*log),
+		.vlen = cursor,
+		.exptime = keep,
+	};
+
+	if (!log)
+		return PLMC_E_INVAL;
+	return (int)pl_call(PLMC_OP_EVLOG, &r);
+}
+
 int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 	      struct plmc_walk *w)
 {

@@ -374,6 +374,18 @@ int pl_shm_map_data(int fd, const struct plmc_store_hdr *fh, __u64 fsize)
 	return 0;
 }
 
+/* A store another build made (its layout differs: plmc/layout.h) is
+ * refused as corrupt, never misread; say which, and what to do. */
+static void none_layout_note(const char *name, const struct plmc_store_hdr *h)
+{
+	if (h->magic == PLMC_STORE_MAGIC && h->layout != PLMC_LAYOUT_VERSION)
+		fprintf(stderr,
+			"plmc: store %s has store layout %u, this build reads "
+			"layout %u: destroy it (plctl destroy %s --force) and "
+			"create it again\n",
+			name, h->layout, PLMC_LAYOUT_VERSION, name);
+}
+
 /* Return: the segment file open O_RDWR, its header checked, or -errno. */
 int pl_shm_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize)
 {
@@ -385,7 +397,10 @@ int pl_shm_open(const char *name, struct plmc_store_hdr *h, __u64 *fsize)
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	memset(h, 0, sizeof(*h)); /* a file too short leaves it unread */
 	rc = none_read_hdr(fd, h);
+	if (rc == PLMC_E_CORRUPT)
+		none_layout_note(name, h);
 	if (!rc && fstat(fd, &st))
 		rc = -errno;
 	if (rc) {

@@ -57,6 +57,11 @@ enum plmc_op {
 				* reclaim, out = struct plmc_walk, buflen =
 				* its size */
 	PLMC_OP_TENANT = 28,   /* flags = PLMC_TOP_*, below */
+	PLMC_OP_EVLOG = 29,    /* vlen = cursor, exptime = seconds to keep
+				* the eviction log on, out = struct
+				* plmc_evlog, buflen = its size */
+	PLMC_OP_MAINTAIN = 30, /* vlen = most pages to move (1..64):
+				* the background page mover's step */
 	PLMC_OP_COUNT
 };
 

@@ -69,7 +69,13 @@
 
 #define PLMC_STORE_MAGIC 0x31524f5453434d50ULL /* "PMCSTOR1" little-endian */
 #define PLMC_PPAGE_MAGIC 0x3147415050434d50ULL /* "PMCPPAG1" */
-#define PLMC_LAYOUT_VERSION 2 /* 2: the table grows (plmc/geometry.h) */
+/* 2: the table grows (plmc/geometry.h); 3: the 48-byte item header. A
+ * store of another layout is refused (PLMC_E_CORRUPT), never misread. */
+#define PLMC_LAYOUT_VERSION 3
+
+/* An item's header in the store (kvcore/kv.h asserts it): an item takes
+ * PLMC_ITEM_HDR + key + value bytes of its chunk. */
+#define PLMC_ITEM_HDR 48
 
 /* Store settings (struct plmc_store_hdr, create): ranges and defaults. */
 #define PLMC_CFG_ITEM_MIN 1024ULL		/* memcached's -I floor */
@@ -77,7 +83,7 @@
 #define PLMC_CFG_FACTOR_DEF 1250		/* -f 1.25 */
 #define PLMC_CFG_FACTOR_MIN 1010
 #define PLMC_CFG_FACTOR_MAX 4000
-#define PLMC_CFG_MIN_DEF 8			/* smallest class: 64 bytes */
+#define PLMC_CFG_MIN_DEF 16			/* smallest class: 64 bytes */
 #define PLMC_CFG_MIN_MIN 8
 #define PLMC_CFG_MIN_MAX 1024
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "plmc.h"
+#include "plmc/layout.h" /* PLMC_ITEM_HDR */
 
 #define NSLOT 64
 
@@ -319,7 +320,7 @@ int plmc_meta(const void *k, size_t kl, struct plmc_meta *m, const void *val,
 	m->vlen = e->vlen;
 	m->flags = e->flags;
 	m->cas = e->cas;
-	m->size = 56 + kl + e->vlen;
+	m->size = PLMC_ITEM_HDR + kl + e->vlen;
 	m->cls = (uint32_t)(e->vlen / 64);
 	m->la = (uint32_t)kl;
 	if (m->cmd == PLMC_META_GET && (m->mflags & PLMC_MF_VALUE)) {
@@ -379,6 +380,21 @@ int plmc_slabs_automove(int mode)
 	return -EOPNOTSUPP;
 }
 
+int plmc_slabs_maintain(unsigned max)
+{
+	return max < 1 || max > 64 ? PLMC_E_INVAL : 0;
+}
+
+/* The stub evicts nothing: an empty log. */
+int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
+{
+	if (!log || keep > 3600)
+		return PLMC_E_INVAL;
+	memset(log, 0, offsetof(struct plmc_evlog, ent));
+	log->next = cursor ? cursor : 1;
+	return PLMC_OK;
+}
+
 /* Two steps of half the slots each, so the callers' loops run; class 1. */
 int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 	      struct plmc_walk *w)
@@ -400,7 +416,7 @@ int plmc_walk(uint64_t cursor, uint64_t after, int cls, int reclaim,
 		e->cas = tab[i].cas;
 		e->flags = tab[i].flags;
 		e->cls = 1;
-		e->size = (uint32_t)(56 + tab[i].klen + tab[i].vlen);
+		e->size = (uint32_t)(PLMC_ITEM_HDR + tab[i].klen + tab[i].vlen);
 		w->n++;
 	}
 	w->next = cursor + NSLOT / 2 < NSLOT ? cursor + NSLOT / 2 : NSLOT;

@@ -41,10 +41,12 @@ evictions.t expirations.t flags.t getandtouch.t getset.t idle-timeout.t
 incrdecr.t issue_104.t issue_108.t issue_140.t issue_152.t issue_163.t
 issue_183.t issue_192.t issue_22.t issue_260.t issue_29.t issue_3.t
 issue_14.t issue_41.t issue_42.t
-issue_50.t issue_61.t issue_68.t issue_70.t lru-crawler.t
+issue_50.t issue_61.t issue_68.t issue_70.t lru-crawler.t lru.t
 malicious-commands.t maxconns.t metaget.t multiversioning.t noreply.t
-quit.t refhang.t shutdown.t slabhang.t stats.t stats-detail.t
-strtol-testing.t touch.t unixsocket.t watcher_connid.t whitespace.t
+quit.t refhang.t shutdown.t slabhang.t slabs_reassign.t
+slabs-reassign2.t stats.t stats-detail.t
+strtol-testing.t touch.t unixsocket.t watcher.t watcher_connid.t
+whitespace.t
 ascii-auth.t binary-sasl.t
 ssl_cert_refresh.t ssl_ports.t ssl_proto_version.t
 ssl_session_resumption.t ssl_settings.t ssl_verify_modes.t
@@ -55,9 +57,9 @@ ssl_session_resumption.t ssl_settings.t ssl_verify_modes.t
 # file dies before its SASL cases, against memcached too).
 # getset.t and lru-crawler.t (108,000 steps of protocol, not transport)
 # and issue_14.t (the store's allocation, 4 s of sleep) are left out of
-# the TLS pass for make test's time; watcher_connid.t
+# the TLS pass for make test's time; watcher_connid.t and watcher.t
 # because a watcher over TLS is refused (watch.c: not yet).
-TLS_SKIP="unixsocket.t binary-sasl.t getset.t lru-crawler.t issue_14.t watcher_connid.t"
+TLS_SKIP="unixsocket.t binary-sasl.t getset.t lru-crawler.t issue_14.t watcher_connid.t watcher.t"
 # file: reason (docs/plmcd.md keeps the same list and says more)
 LACKS="
 udp.t: no UDP
@@ -76,11 +78,7 @@ item_size_max.t: items over 1 MiB (-I 2m and up) refused
 dyn-maxbytes.t: cache_memlimit: the store's size is fixed at create
 line-lengths.t: checks memcached's doc/protocol.txt, not the server
 stats-conns.t: 11 of 12 pass; test 10 reads the UDP listener's row (no UDP)
-watcher.t: the evictions stream: the store evicts inside its calls and names no evicted key (the file waits for one; its 13 steps before pass: fetchers, skipped lines, long keys, connevents)
 lru-maintainer.t: memcached's segmented LRU (hot/warm/cold/temp) and its maintainer's counters; the store evicts with a CLOCK per class
-lru.t: memcached's segmented LRU; the store evicts with a CLOCK per class
-slabs_reassign.t: 129 of 131 pass; the rest expect a second page moved at once from the same class
-slabs-reassign2.t: 8 of 12 pass; the rest check pages automove hands back to the global pool and total_malloced after it
 slabs-reassign-chunked.t: slab moves and chunked items
 chunked-items.t: chunked items over 1 MiB; slab_chunk_max
 conn-limits.t: tests 1-4 count memcached's per-key response objects running out under read_buf_mem_limit (plmcd's limit counts its buffers' bytes: a miss takes none)

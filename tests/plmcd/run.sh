@@ -427,6 +427,31 @@ listen_list() { # -l ADDR,ADDR:PORT: a listener each, one store
 	[ "$a" = "VERSION 1.6.18-plmc" ] && [ "$b" = "$a" ]
 }
 check "-l 127.0.0.1,127.0.0.1:PORT: both listeners serve" listen_list
+slabs_answers() { # memcached 1.6.18's answers: class 0 is the pool, a mode over 2 is ERROR
+	"$B/plmcd" -u root -p "$op_port" 2>"$tmp/s.err" &
+	local pid=$! r
+	wait_port "$op_port"
+	r=$(/usr/bin/python3 - "$op_port" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"slabs reassign 0 1\r\nslabs automove 3\r\nslabs automove x\r\n"
+          b"slabs automove 0\r\nset k 0 0 1\r\nv\r\nslabs automove 1\r\n")
+want = (b"NOSPARE source class has no spare pages\r\nERROR\r\n"
+        b"CLIENT_ERROR bad command line format\r\nOK\r\nSTORED\r\nOK\r\n")
+got = b""
+end = time.time() + 5
+while len(got) < len(want) and time.time() < end:
+    got += s.recv(4096)
+print(got == want, repr(got))
+PY
+)
+	kill "$pid"
+	wait_gone "$pid"
+	cat "$tmp/s.err"
+	echo "$r"
+	[ "${r%% *}" = True ]
+}
+check "slabs reassign 0 1: NOSPARE; slabs automove 3: ERROR (memcached's answers)" slabs_answers
 tenants_two() { # -o tenant=ID: two plmcds on one store with tenants, keys apart
 	"$B/plctl" create "$store-t" --size 16M --tenants 4 >/dev/null || return 1
 	local p2=$((op_port + 2)) pa pb r

@@ -34,18 +34,18 @@ static void classes(void)
 }
 
 /* The entry of the class an item of @klen + @vlen bytes is stored in:
- * the smallest chunk that holds its 56-byte header, key and value. */
+ * the smallest chunk holding its header (PLMC_ITEM_HDR), key and value. */
 static const struct plmc_class_stats *class_for(size_t klen, size_t vlen)
 {
 	const struct plmc_class_stats *best = NULL;
 	size_t i;
 
 	for (i = 0; i < ncs; i++)
-		if (cs[i].chunk_size >= 56 + klen + vlen &&
+		if (cs[i].chunk_size >= PLMC_ITEM_HDR + klen + vlen &&
 		    (!best || cs[i].chunk_size < best->chunk_size))
 			best = &cs[i];
 	ck_assert_msg(best, "no class with pages holds %zu bytes",
-		      56 + klen + vlen);
+		      PLMC_ITEM_HDR + klen + vlen);
 	return best;
 }
 

@@ -145,6 +145,105 @@ START_TEST(expired_first)
 }
 END_TEST
 
+/* Put keys from @from on until the store has evicted @n items more;
+ * return the next key. */
+static int put_until_evicted(int from, uint64_t n)
+{
+	struct plmc_stats st;
+	uint64_t e0;
+
+	ut_rc(plmc_stats(&st), PLMC_OK);
+	e0 = st.evictions;
+	do {
+		put(from++);
+		ut_rc(plmc_stats(&st), PLMC_OK);
+	} while (st.evictions < e0 + n);
+	ck_assert_uint_eq(st.evictions, e0 + n);
+	return from;
+}
+
+/* A class filled once evicts in the order it was filled (memcached's
+ * LRU; t/lru.t). The hand walking the newest page first fails it. */
+START_TEST(lru_order)
+{
+	int first = put_until_evicted(0, 1), i, k = 1000;
+
+	ck_assert_msg(!present(0), "the oldest key went first");
+	for (i = 0; i < k; i++)
+		put(first + i);
+	for (i = 0; i <= k; i++)
+		ck_assert_msg(!present(i), "key %d (old) still there", i);
+	for (i = k + 1; i < first + k; i++)
+		ck_assert_msg(present(i), "key %d (newer) evicted", i);
+}
+END_TEST
+
+/* Read the eviction log from *cur until it has no more; names the
+ * keys it read in @keys (up to @max), returns how many, adds the
+ * skipped count to *skipped. */
+static int evlog_drain(uint64_t *cur, int *keys, int max, uint64_t *skipped)
+{
+	struct plmc_evlog l;
+	int n = 0;
+
+	do {
+		ut_rc(plmc_evictions(*cur, 60, &l), PLMC_OK);
+		*skipped += l.skipped;
+		for (uint32_t i = 0; i < l.n; i++, n++) {
+			const struct plmc_evict_ent *e = &l.ent[i];
+
+			ck_assert_uint_eq(e->klen, 12);
+			ck_assert_uint_eq(e->size, 100);
+			ck_assert_int_eq(e->ttl, -1);
+			ck_assert_uint_eq(e->fetched, 0);
+			ck_assert_uint_ge(e->clsid, 1);
+			if (n < max)
+				keys[n] = atoi(e->key + 4);
+		}
+		ck_assert_uint_eq(l.next, *cur + l.n + l.skipped);
+		*cur = l.next;
+	} while (l.n);
+	return n;
+}
+
+/* The eviction log: nothing written while nobody reads it; with a
+ * reader, each evicted key once, in order; a lapped ring counts the
+ * lines lost; bad requests change nothing. */
+START_TEST(eviction_log)
+{
+	uint64_t cur, off, skipped = 0;
+	struct plmc_evlog l;
+	int keys[64], next, n, i;
+
+	ut_rc(plmc_evictions(0, 0, &l), PLMC_OK); /* reads, keeps it off */
+	off = l.next;
+	ck_assert_uint_eq(l.n, 0);
+	next = put_until_evicted(0, 40);
+	ut_rc(plmc_evictions(off, 0, &l), PLMC_OK);
+	ck_assert_uint_eq(l.n + l.skipped, 0); /* off: no line written */
+	ck_assert_uint_eq(l.next, off);
+
+	ut_rc(plmc_evictions(0, 60, &l), PLMC_OK); /* on from now */
+	cur = l.next;
+	next = put_until_evicted(next, 10);
+	n = evlog_drain(&cur, keys, 64, &skipped);
+	ck_assert_int_eq(n, 10);
+	ck_assert_uint_eq(skipped, 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_msg(!present(keys[i]), "logged key %d is there",
+			      keys[i]);
+		ck_assert_int_eq(keys[i], 40 + i); /* LRU order */
+	}
+	put_until_evicted(next, 100); /* laps the ring of 32 */
+	n = evlog_drain(&cur, keys, 64, &skipped);
+	ck_assert_int_le(n, 32);
+	ck_assert_uint_eq(n + skipped, 100);
+
+	ck_assert_int_eq(plmc_evictions(cur, 3601, &l), PLMC_E_INVAL);
+	ck_assert_int_eq(plmc_evictions(cur, 0, NULL), PLMC_E_INVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("evict");
@@ -156,6 +255,8 @@ int main(void)
 	tcase_add_test(tc, hot_key_stays);
 	tcase_add_test(tc, large_values);
 	tcase_add_test(tc, expired_first);
+	tcase_add_test(tc, lru_order);
+	tcase_add_test(tc, eviction_log);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

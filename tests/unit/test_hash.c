@@ -255,6 +255,75 @@ START_TEST(keys_every_length)
 }
 END_TEST
 
+/*
+ * The 48-byte item header's retired link (kv.h, store layout 3): the
+ * successor as an offset and the retire epoch's low 27 bits in one
+ * word. The packing round-trips at the store's first and last possible
+ * item and keeps the epoch when the successor is set; in a live store
+ * every slot's retired list, followed through the packed links, has
+ * rcount items inside the pages, ends at rtail, and holds the item just
+ * deleted, with an epoch not after the global one.
+ */
+START_TEST(retired_links)
+{
+	const uint64_t last = PLMC_STORE_ADDR + ((PLMC_STORE_MAX - 8) & ~7ULL);
+	const uint64_t eps[] = {0, 1, KV_RL_EPOCH_MASK, 0x5a5a5a5aULL};
+	struct kv_area *a;
+	char key[16];
+	int found = 0;
+
+	ck_assert_uint_eq(sizeof(struct kv_item), 48);
+	ck_assert_uint_eq(__builtin_offsetof(struct kv_item, rlink), 8);
+	ck_assert_uint_eq(__builtin_offsetof(struct kv_item, klen), 44);
+	ck_assert_uint_eq(__builtin_offsetof(struct kv_item, cls), 46);
+	for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+		uint64_t r = eps[i], e = r & KV_RL_EPOCH_MASK;
+		uint64_t rl = kv_rl_make(0, r);
+
+		ck_assert_uint_eq(kv_rl_next(rl), 0);
+		ck_assert_uint_eq(kv_rl_epoch(rl), e);
+		rl = kv_rl_link(rl, last);
+		ck_assert_uint_eq(kv_rl_next(rl), last);
+		ck_assert_uint_eq(kv_rl_epoch(rl), e);
+		rl = kv_rl_link(rl, PLMC_STORE_ADDR + 8);
+		ck_assert_uint_eq(kv_rl_next(rl), PLMC_STORE_ADDR + 8);
+		ck_assert_uint_eq(kv_rl_epoch(rl), e);
+	}
+
+	ut_store_up("hash");
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "rl%02d", i);
+		ut_rc(plmc_set(key, 4, "value", 5, 0, 0), PLMC_STORED);
+	}
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "rl%02d", i);
+		ut_rc(plmc_delete(key, 4), PLMC_DELETED);
+	}
+	a = kv_area();
+	for (uint64_t s = 0; s < PLMC_MAX_SLOTS; s++) {
+		const struct kv_slot *ks = kv_slot(kv_slot_rec(s));
+		uint64_t p = ks->rhead, prev = 0, n = 0;
+
+		for (; p && n <= ks->rcount; prev = p, p = kv_rl_next(
+				     ((const struct kv_item *)p)->rlink), n++) {
+			const struct kv_item *it = (const void *)p;
+
+			ck_assert_uint_ge(p, a->geo.pages);
+			ck_assert_uint_lt(p, PLMC_STORE_ADDR + UT_STORE_SIZE);
+			if (a->epoch <= KV_RL_EPOCH_MASK)
+				ck_assert_uint_le(kv_rl_epoch(it->rlink),
+						  a->epoch);
+			if (it->klen == 4 && !memcmp(it->data, "rl19", 4))
+				found = 1;
+		}
+		ck_assert_uint_eq(n, ks->rcount);
+		ck_assert_uint_eq(prev, ks->rtail);
+	}
+	ck_assert_int_eq(found, 1);
+	ut_store_down();
+}
+END_TEST
+
 /* A bad byte at any position of keys 1..40 long is refused (the
  * word-wide check), and nothing is stored. */
 START_TEST(key_bad_byte_anywhere)
@@ -304,6 +373,7 @@ int main(void)
 	tcase_add_test(tc, flood_with_secret_collides);
 	tcase_add_test(tc, two_stores_differ);
 	tcase_add_test(tc, keys_every_length);
+	tcase_add_test(tc, retired_links);
 	tcase_add_test(tc, key_bad_byte_anywhere);
 	suite_add_tcase(s, tc);
 	return ut_run(s);

@@ -91,7 +91,7 @@ START_TEST(nobump_leaves_unfetched)
 	m.cmd = PLMC_META_DEBUG;
 	ut_rc(plmc_meta(S("a"), &m, NULL, 0, NULL, 0), PLMC_OK);
 	ck_assert_uint_eq(m.rbits & PLMC_MR_FETCHED, PLMC_MR_FETCHED);
-	ck_assert_uint_eq(m.size, 56 + 1 + 1);
+	ck_assert_uint_eq(m.size, PLMC_ITEM_HDR + 1 + 1);
 	ck_assert_int_eq(m.ttl_left, -1);
 }
 END_TEST

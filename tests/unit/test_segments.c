@@ -286,6 +286,30 @@ START_TEST(damaged_header)
 }
 END_TEST
 
+/*
+ * A store of the layout before (2: 56-byte items) is refused, not
+ * misread; the same file with this build's layout attaches (the
+ * control: only the layout word decided).
+ */
+START_TEST(older_layout)
+{
+	off_t off = PLMC_IMAGE_MAX + PLMC_STORE_OFF - PLMC_DATA_OFF +
+		    __builtin_offsetof(struct plmc_store_hdr, layout);
+	uint32_t old = PLMC_LAYOUT_VERSION - 1, now = PLMC_LAYOUT_VERSION;
+
+	ck_assert_uint_eq(PLMC_LAYOUT_VERSION, 3);
+	create();
+	poke_file(off, &old, sizeof(old));
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), PLMC_E_CORRUPT);
+	ck_assert_ptr_null(plmc_backend());
+	poke_file(off, &now, sizeof(now));
+	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), 0);
+	ut_rc(plmc_nop(), PLMC_OK);
+	ut_rc(plmc_detach(), 0);
+	ut_rc(plmc_destroy(ut_name, 0, PLMC_USE_AUTO), 0);
+}
+END_TEST
+
 START_TEST(truncated_file)
 {
 	int fd;
@@ -409,6 +433,7 @@ int main(void)
 	tcase_add_test(tc, data_survives_reattach);
 	tcase_add_test(tc, range_taken);
 	tcase_add_test(tc, damaged_header);
+	tcase_add_test(tc, older_layout);
 	tcase_add_test(tc, truncated_file);
 	tcase_add_test(tc, damaged_image);
 	tcase_add_test(tc, fork_drops_attachment);

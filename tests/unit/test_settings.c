@@ -136,7 +136,7 @@ START_TEST(default_settings)
 	stats(&st);
 	ck_assert_uint_eq(st.item_size_max, MIB);
 	ck_assert_uint_eq(st.growth_factor, 1250);
-	ck_assert_uint_eq(st.chunk_size, 8);
+	ck_assert_uint_eq(st.chunk_size, 16); /* 48 + 16: 64-byte chunks */
 	ck_assert_uint_eq(st.slab_page_size, MIB);
 	ck_assert_uint_eq(st.slab_classes, 46);
 	ck_assert_uint_eq(st.active_slabs, 0);
@@ -180,27 +180,54 @@ START_TEST(growth_factor)
 	stats(&st);
 	ck_assert_uint_eq(st.growth_factor, 2000);
 	ck_assert_uint_eq(st.chunk_size, 100);
-	/* 56 + 100 = 156 -> 160, 320, 640, ... 655360, then the 1 MiB page */
+	/* 48 + 100 = 148 -> 152, 304, 608, ... 311296, then half a page
+	 * (memcached's largest chunk), then the 1 MiB page */
 	ck_assert_uint_eq(st.slab_classes, 14);
-	ut_rc(plmc_set("a", 1, v, 10, 0, 0), PLMC_STORED);  /* 67 B: 160 */
-	ut_rc(plmc_set("b", 1, v, 200, 0, 0), PLMC_STORED); /* 257: 320 */
-	ut_rc(plmc_set("c", 1, v, 500, 0, 0), PLMC_STORED); /* 557: 640 */
+	ut_rc(plmc_set("a", 1, v, 10, 0, 0), PLMC_STORED);  /* 59 B: 152 */
+	ut_rc(plmc_set("b", 1, v, 200, 0, 0), PLMC_STORED); /* 249: 304 */
+	ut_rc(plmc_set("c", 1, v, 500, 0, 0), PLMC_STORED); /* 549: 608 */
 	n = classes(cs);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_uint_eq(cs[0].id, 1);
-	ck_assert_uint_eq(cs[0].chunk_size, 160);
+	ck_assert_uint_eq(cs[0].chunk_size, 152);
 	ck_assert_uint_eq(cs[1].id, 2);
-	ck_assert_uint_eq(cs[1].chunk_size, 320);
-	ck_assert_uint_eq(cs[2].chunk_size, 640);
-	ck_assert_uint_eq(cs[2].chunks_per_page, MIB / 640);
+	ck_assert_uint_eq(cs[1].chunk_size, 304);
+	ck_assert_uint_eq(cs[2].chunk_size, 608);
+	ck_assert_uint_eq(cs[2].chunks_per_page, MIB / 608);
 	ck_assert_uint_eq(cs[0].number, 1);
-	ck_assert_uint_eq(cs[0].mem_requested, 56 + 1 + 10);
+	ck_assert_uint_eq(cs[0].mem_requested, PLMC_ITEM_HDR + 1 + 10);
 	ck_assert_uint_eq(cs[0].total_pages, 1);
 	ck_assert_uint_eq(cs[0].used_chunks, 1);
-	ck_assert_uint_eq(cs[0].free_chunks_end, MIB / 160 - 1);
+	ck_assert_uint_eq(cs[0].free_chunks_end, MIB / 152 - 1);
 	stats(&st);
 	ck_assert_uint_eq(st.active_slabs, 3);
 	ck_assert_uint_eq(st.total_malloced, 3 * MIB);
+}
+END_TEST
+
+/*
+ * The item header is 48 bytes (store layout 3): an 11-byte key and a
+ * 32-byte value take 91 bytes, a 96-byte chunk (memcached's 102 bytes
+ * and the 56-byte header's 99 take a 120-byte one); 20 + 32 take 100,
+ * still 120. Seen from outside: the class each lands in, its bytes.
+ */
+START_TEST(item_header_48)
+{
+	struct plmc_class_stats cs[64];
+	char v[32] = {0};
+	size_t n;
+
+	ck_assert_int_eq(store_with("hdr", 0, 0, 0), 0);
+	ut_rc(plmc_set("key00000001", 11, v, 32, 0, 0), PLMC_STORED);
+	ut_rc(plmc_set("key00000000000000001", 20, v, 32, 0, 0),
+	      PLMC_STORED);
+	n = classes(cs);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(cs[0].chunk_size, 96);
+	ck_assert_uint_eq(cs[0].number, 1);
+	ck_assert_uint_eq(cs[0].mem_requested, 48 + 11 + 32);
+	ck_assert_uint_eq(cs[1].chunk_size, 120);
+	ck_assert_uint_eq(cs[1].mem_requested, 48 + 20 + 32);
 }
 END_TEST
 
@@ -224,7 +251,7 @@ START_TEST(class_counters)
 	ut_rc(plmc_delete("k1", 2), PLMC_DELETED);
 	n = classes(cs);
 	ck_assert_uint_eq(cs[0].number, 1);
-	ck_assert_uint_eq(cs[0].mem_requested, 56 + 2 + 5);
+	ck_assert_uint_eq(cs[0].mem_requested, PLMC_ITEM_HDR + 2 + 5);
 	/* An item expires; the miss reclaims it and says so per class. */
 	ut_rc(plmc_set("k4", 2, v, 5, 0, 2), PLMC_STORED);
 	ut_rc(plmc_clock_advance(3), PLMC_OK);
@@ -269,7 +296,7 @@ START_TEST(stats_reset)
 	ck_assert_uint_ge(st.reset_time + 2, st.time);
 	/* State is not a count: it stays. */
 	ck_assert_uint_eq(st.curr_items, 2);
-	ck_assert_uint_eq(st.bytes, 2 * (56 + 1 + 1));
+	ck_assert_uint_eq(st.bytes, 2 * (PLMC_ITEM_HDR + 1 + 1));
 	ut_rc(plmc_get("b", 1, v, sizeof(v), &n, NULL, NULL), PLMC_OK);
 	ut_rc(plmc_delete("a", 1), PLMC_DELETED);
 	stats(&st);
@@ -374,6 +401,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, item_max_small);
 	tcase_add_test(tc, growth_factor);
 	tcase_add_test(tc, class_counters);
+	tcase_add_test(tc, item_header_48);
 	tcase_add_test(tc, stats_reset);
 	tcase_add_test(tc, write_path_scan);
 	tcase_add_test(tc, access_time);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include "util.h"
+#include <plmc/layout.h>
 
 #define TA 10001u
 #define TB 10002u
@@ -378,7 +379,7 @@ START_TEST(counters)
 	ck_assert_uint_eq(a->cmd_get, 2);
 	ck_assert_uint_eq(a->get_hits, 1);
 	ck_assert_int_eq(b->items, 1);
-	ck_assert_int_eq(b->bytes, 56 + 1 + 2);
+	ck_assert_int_eq(b->bytes, PLMC_ITEM_HDR + 1 + 2);
 	ck_assert_uint_eq(b->cmd_get, 0);
 	/* The default quota: a quarter of the pages (4 tenants). */
 	ck_assert_uint_gt(a->quota, UT_STORE_SIZE / 4 - (4ULL << 20));

@@ -110,7 +110,7 @@ START_TEST(walk_reports_every_live_item)
 				ck_assert_uint_eq(e->cas, cas);
 				ck_assert_uint_eq(e->flags, 9);
 				ck_assert_uint_eq(e->vlen, 500);
-				ck_assert_uint_eq(e->size, 56 + 2 + 500);
+				ck_assert_uint_eq(e->size, PLMC_ITEM_HDR + 2 + 500);
 				ck_assert_uint_ne(e->exptime,
 						  0); /* 9 % 3 == 0 */
 				ck_assert_uint_eq(e->fetched, 1);

@@ -3,12 +3,16 @@
  * plmcd/admin.c - memcached's operator commands: verbosity, shutdown,
  * cache_memlimit, slabs reassign|automove, debugtime (-o debug_time).
  * Word counts, replies and error strings follow memcached 1.6.18's
- * proto_text.c; noreply silences what it silences there.
+ * proto_text.c; noreply silences what it silences there. And the page
+ * mover's thread (memcached's LRU maintainer and automove threads).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "plmc.h"
 #include "plmcd.h"
@@ -162,8 +166,12 @@ static void cmd_slabs(struct conn *c, struct cmd *k, int words)
 		return;
 	}
 	if (k->n == 3 && !strcmp(k->tok[1], "automove")) {
-		if (admin_u32(k->tok[2], &mode) || mode > 2) {
+		if (admin_u32(k->tok[2], &mode)) {
 			admin_out(c, k, "CLIENT_ERROR bad command line format\r\n");
+			return;
+		}
+		if (mode > 2) { /* a number, not a mode: memcached's ERROR */
+			admin_out(c, k, "ERROR\r\n");
 			return;
 		}
 		rc = plmc_slabs_automove((int)mode);
@@ -240,4 +248,91 @@ int admin_run(struct conn *c, struct cmd *k)
 	else
 		return 1;
 	return 0;
+}
+
+/*
+ * The page mover's thread, with -o slab_reassign (memcached's default):
+ * once a second, plmc_slabs_maintain() finishes page moves and gives
+ * spare pages to the global pool (the store's own writers only do that
+ * when they run out), as memcached's background threads do. An ordinary
+ * client thread of the store: it takes a slot while it calls.
+ *
+ * An idle plmcd does not wake: the thread sleeps without a timeout once
+ * a step moved nothing and no request came since the last one; a worker
+ * that serves a request pokes it (mover_poke: one relaxed load while the
+ * poke is pending, the lock only for the first poke of a second).
+ */
+static pthread_t mover_tid;
+static int mover_on;
+static pthread_mutex_t mover_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mover_cond = PTHREAD_COND_INITIALIZER;
+static int mover_stop;
+static int mover_poked; /* set under mover_lock, read relaxed */
+
+void mover_poke(void)
+{
+	if (!mover_on || __atomic_load_n(&mover_poked, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&mover_lock);
+	__atomic_store_n(&mover_poked, 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&mover_cond);
+	pthread_mutex_unlock(&mover_lock);
+}
+
+static void *mover_main(void *arg)
+{
+	int busy = 0;
+
+	(void)arg;
+	pthread_mutex_lock(&mover_lock);
+	while (!mover_stop) {
+		struct timespec ts;
+
+		if (!busy && !mover_poked) { /* idle: until a request */
+			pthread_cond_wait(&mover_cond, &mover_lock);
+			continue;
+		}
+		/* A step a second at most: pokes meanwhile do not hurry it. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec++;
+		while (!mover_stop &&
+		       pthread_cond_timedwait(&mover_cond, &mover_lock, &ts) !=
+			       ETIMEDOUT)
+			;
+		if (mover_stop)
+			break;
+		__atomic_store_n(&mover_poked, 0, __ATOMIC_RELAXED);
+		pthread_mutex_unlock(&mover_lock);
+		busy = plmc_slabs_maintain(64) > 0;
+		pthread_mutex_lock(&mover_lock);
+	}
+	pthread_mutex_unlock(&mover_lock);
+	return NULL;
+}
+
+/* Return: 0 (a mover that cannot start is said and left out). */
+int mover_start(void)
+{
+	if (!g_opt.slab_reassign)
+		return 0;
+	if (pthread_create(&mover_tid, NULL, mover_main, NULL)) {
+		fprintf(stderr, "plmcd: no page mover thread: %s\n",
+			strerror(errno));
+		return 0;
+	}
+	mover_on = 1;
+	return 0;
+}
+
+/* Before the store is detached: its call must end first. */
+void mover_stop_join(void)
+{
+	if (!mover_on)
+		return;
+	pthread_mutex_lock(&mover_lock);
+	mover_stop = 1;
+	pthread_cond_signal(&mover_cond);
+	pthread_mutex_unlock(&mover_lock);
+	pthread_join(mover_tid, NULL);
+	mover_on = 0;
 }

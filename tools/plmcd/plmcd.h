@@ -32,7 +32,7 @@
 #define PLMCD_BUF_KEEP (1u << 20)
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
 #define PLMCD_MAX_THREADS 256
-#define PLMCD_SLAB_MIN_DEF 40 /* key + value room of class 1: 96-byte chunks */
+#define PLMCD_SLAB_MIN_DEF 48 /* key + value room of class 1: 96-byte chunks */
 #define PLMCD_USER_MAX 255	/* an authenticated user's name, bytes */
 
 enum plmcd_proto { PROTO_AUTO, PROTO_ASCII, PROTO_BINARY };
@@ -264,6 +264,10 @@ void detail_command(struct buf *b, const char *what);
 extern int crawler_on;
 int crawler_running(void);
 void crawler_wait(int ms);
+/* admin.c: the page mover's thread (-o slab_reassign) */
+int mover_start(void);
+void mover_poke(void);
+void mover_stop_join(void);
 void crawler_command(struct conn *c, struct cmd *k);
 void dump_cachedump(struct conn *c, struct cmd *k);
 /* The next chunk of c->dump, once what went before has been sent (main.c
@@ -277,6 +281,7 @@ void dump_drop(struct conn *c);
 #define WATCH_MUTATIONS	 2u
 #define WATCH_CONNEVENTS 4u
 #define WATCH_OTHER	 8u /* streams plmcd has nothing for */
+#define WATCH_EVICTIONS	 16u
 extern size_t watch_bufsize;
 int watch_wanted(unsigned flag);
 void watch_log(unsigned flag, const char *fmt, ...)
@@ -288,6 +293,8 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 void watch_item_store(const struct conn *c, const char *key, size_t klen,
 		      int rc, const char *cmd, int64_t exptime, size_t vlen);
 void watch_conn(const struct conn *c, const char *reason);
+void watch_evictions(void);
+int watch_tick_ms(void);
 int watch_command(struct conn *c, struct cmd *k);
 void watch_drop(struct conn *c);
 

@@ -8,9 +8,12 @@
  *   mutations  item_store (set, add, replace, append, prepend, cas, ms,
  *                          the binary stores)
  *   connevents conn_new, conn_close
- * in memcached 1.6.18's formats (logger.c). Not here: evictions (the
- * store evicts inside its own calls and names no evicted key to plmcd),
- * rawcmds, sysevents and the proxy's streams: asking for one of them is
+ *   evictions  eviction   (read from the store's eviction log,
+ *                          plmc_evictions: after each storage command
+ *                          and once a second, so evictions other
+ *                          clients of a shared store made show too)
+ * in memcached 1.6.18's formats (logger.c). Not here: rawcmds,
+ * sysevents and the proxy's streams: asking for one of them is
  * accepted, and nothing of that kind is sent.
  *
  * Delivery: whichever thread logs writes the line straight to each
@@ -34,6 +37,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "plmc/layout.h" /* PLMC_ITEM_HDR */
 #include "plmc.h"
 #include "plmcd.h"
 
@@ -50,6 +54,11 @@ static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct watcher watchers[WATCHERS_MAX];
 static unsigned watch_mask; /* union of the watchers' flags: read unlocked */
 static uint64_t watch_gid;  /* memcached's gid: log lines so far */
+/* The store's eviction log: where this plmcd has read it to, under
+ * ev_lock (one reader at a time; the others skip a round). */
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t ev_cursor;
+#define EV_KEEP 10 /* seconds each read keeps the store's log on */
 size_t watch_bufsize = 256 * 1024; /* -o watcher_logbuf_size (KiB there) */
 
 /* Context: watch_lock held. */
@@ -167,7 +176,7 @@ void watch_uri(const char *key, size_t n, char *dst)
 unsigned watch_class(size_t klen, size_t vlen)
 {
 	struct plmc_class_stats cs[64];
-	size_t n = 0, need = 56 + klen + vlen;
+	size_t n = 0, need = PLMC_ITEM_HDR + klen + vlen;
 	unsigned best = 0, best_size = 0;
 
 	if (plmc_class_stats(cs, 64, &n) < 0)
@@ -202,8 +211,9 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
  * the TTL: relative as given, an absolute time less now (unsigned, as
  * memcached does), 0 for never.
  */
-void watch_item_store(const struct conn *c, const char *key, size_t klen,
-		      int rc, const char *cmd, int64_t exptime, size_t vlen)
+static void item_store_line(const struct conn *c, const char *key,
+			    size_t klen, int rc, const char *cmd,
+			    int64_t exptime, size_t vlen)
 {
 	const char *status = rc == PLMC_STORED	     ? "stored"
 			     : rc == PLMC_NOT_STORED ? "not_stored"
@@ -224,6 +234,84 @@ void watch_item_store(const struct conn *c, const char *key, size_t klen,
 		  "type=item_store key=%s status=%s cmd=%s ttl=%u clsid=%u "
 		  "cfd=%d size=%zu\n",
 		  k, status, cmd, ttl, watch_class(klen, vlen), c->fd, vlen);
+}
+
+void watch_item_store(const struct conn *c, const char *key, size_t klen,
+		      int rc, const char *cmd, int64_t exptime, size_t vlen)
+{
+	watch_evictions(); /* what the store evicted for it comes first */
+	item_store_line(c, key, klen, rc, cmd, exptime, vlen);
+}
+
+/* One eviction line, in memcached's format (logger.c). */
+static void eviction_line(const struct plmc_evict_ent *e)
+{
+	char k[3 * PLMC_KEY_MAX + 1];
+
+	watch_uri(e->key, e->klen, k);
+	watch_log(WATCH_EVICTIONS,
+		  "type=eviction key=%s fetch=%s ttl=%lld la=%u clsid=%u "
+		  "size=%u\n",
+		  k, e->fetched ? "yes" : "no", (long long)e->ttl, e->la,
+		  e->clsid, e->size);
+}
+
+/* Count @n lines of the store's log lost to every evictions watcher,
+ * as a queue that overflowed. */
+static void evictions_skipped(uint64_t n)
+{
+	pthread_mutex_lock(&watch_lock);
+	for (int i = 0; i < WATCHERS_MAX; i++)
+		if (watchers[i].c && (watchers[i].flags & WATCH_EVICTIONS)) {
+			watchers[i].skipped += n;
+			g_server.log_skipped += n;
+		}
+	pthread_mutex_unlock(&watch_lock);
+}
+
+/*
+ * Read what the store evicted since the last read and log it, while an
+ * evictions watcher is there; each read keeps the store's log on for
+ * EV_KEEP seconds more (the worker loops read at least once a second
+ * then: watch_tick_ms). One thread at a time: another one skips.
+ */
+void watch_evictions(void)
+{
+	struct plmc_evlog log;
+
+	if (!watch_wanted(WATCH_EVICTIONS) || pthread_mutex_trylock(&ev_lock))
+		return;
+	do {
+		if (plmc_evictions(ev_cursor, EV_KEEP, &log) != PLMC_OK)
+			break;
+		ev_cursor = log.next;
+		if (log.skipped)
+			evictions_skipped(log.skipped);
+		for (uint32_t i = 0; i < log.n && i < PLMC_EVLOG_MAX; i++)
+			eviction_line(&log.ent[i]);
+	} while (log.n == PLMC_EVLOG_MAX);
+	pthread_mutex_unlock(&ev_lock);
+}
+
+/* A first evictions watcher: the store's log on, read from now on
+ * (before its OK goes out, so no eviction the client causes after it is
+ * missed). */
+static void evictions_start(void)
+{
+	struct plmc_evlog log;
+
+	pthread_mutex_lock(&ev_lock);
+	if (!watch_wanted(WATCH_EVICTIONS) &&
+	    plmc_evictions(0, EV_KEEP, &log) == PLMC_OK)
+		ev_cursor = log.next;
+	pthread_mutex_unlock(&ev_lock);
+}
+
+/* The worker loop's wait: at most a second while evictions are watched
+ * (their lines, and the store's log kept on), else -1 (none needed). */
+int watch_tick_ms(void)
+{
+	return watch_wanted(WATCH_EVICTIONS) ? 1000 : -1;
 }
 
 /* conn_new / conn_close (@reason: normal, error, idle_timeout, ...). */
@@ -269,7 +357,7 @@ int watch_command(struct conn *c, struct cmd *k)
 		"proxyreqs", "proxyevents", "proxyuser",
 	};
 	static const unsigned bits[] = {
-		WATCH_OTHER,	 WATCH_OTHER, WATCH_FETCHERS,
+		WATCH_OTHER,	 WATCH_EVICTIONS, WATCH_FETCHERS,
 		WATCH_MUTATIONS, WATCH_OTHER, WATCH_CONNEVENTS,
 		WATCH_OTHER,	 WATCH_OTHER, WATCH_OTHER,
 	};
@@ -308,18 +396,22 @@ int watch_command(struct conn *c, struct cmd *k)
 		}
 		f |= bits[j];
 	}
+	if (f & WATCH_EVICTIONS)
+		evictions_start();
 	pthread_mutex_lock(&watch_lock);
 	for (int i = 0; i < WATCHERS_MAX && slot < 0; i++)
 		if (!watchers[i].c)
 			slot = i;
 	if (slot >= 0) {
-		/* OK goes through the queue, so no log line can pass it */
+		/* OK goes through the queue, so no log line can pass it; and
+		 * the mask first: a client that read OK and sends a command
+		 * must find it watched (lines wait for watch_lock meanwhile) */
 		watchers[slot] = (struct watcher){.c = c, .flags = f};
-		buf_add(&watchers[slot].q, "OK\r\n", 4);
-		watcher_push(&watchers[slot]);
 		c->watching = 1;
 		g_server.log_watchers++;
 		mask_update();
+		buf_add(&watchers[slot].q, "OK\r\n", 4);
+		watcher_push(&watchers[slot]);
 	}
 	pthread_mutex_unlock(&watch_lock);
 	if (slot < 0)

@@ -44,12 +44,13 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 
-#define PG 4096UL
+#define PG    4096UL
 #define PARAM "attach_close"
 
 struct obs {
 	char off[300], on[300];
 	char got[100]; /* what a grandchild saw */
+	int handled;   /* SIGSEGV handlers it ran */
 };
 static struct obs *obs;
 
@@ -248,8 +249,7 @@ static int clone_vm(int on)
 
 	t_ready = t_go = 0;
 	t_seen = "not run";
-	c = clone(clone_child, stack + sizeof(stack), CLONE_VM | SIGCHLD,
-		  NULL);
+	c = clone(clone_child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
 	if (c < 0)
 		return VM_FAIL("clone: %s", strerror(errno));
 	while (!t_ready)
@@ -430,8 +430,8 @@ static int sqpoll_after_attach(void)
  * SIGSEGV; either a tracer cancels it (s1) or a SIGSEGV handler on an
  * alternate stack takes it and returns (s2: its frame would record PKRU
  * 0, and its sigreturn restore it; defer.c already kills a frame built
- * with the store open, the fix closes the key before that). Return: whether PKRU ever
- * came back opening the store key.
+ * with the store open, the fix closes the key before that). Return: whether
+ * PKRU ever came back opening the store key.
  */
 uint64_t atk_pkru_saved_sp;
 
@@ -440,11 +440,14 @@ static void usr1_noop(int sig)
 	(void)sig;
 }
 
+static volatile int segv_handled;
+
 static void segv_return(int sig, siginfo_t *si, void *uc)
 {
 	(void)sig;
 	(void)si;
 	(void)uc;
+	segv_handled++;
 }
 
 static bool frames_fail(void)
@@ -508,6 +511,7 @@ static void frame_child(void)
 	what = probe_store();
 	close_key();
 	snprintf(obs->got, sizeof(obs->got), "%s", what);
+	obs->handled = segv_handled;
 	_exit(0);
 }
 
@@ -574,6 +578,8 @@ static int frame_handler(int on)
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		return VM_FAIL("client ended 0x%x", st);
+	if (!obs->handled)
+		return VM_FAIL("no frame failed (no SIGSEGV handled)");
 	return judge_frame(on, obs->got);
 }
 
@@ -684,8 +690,8 @@ int main(void)
 	atk_init();
 	atk_run("pkru.thread_wrpkru0_before_attach", "off: read; on: PKUERR",
 		pkru_thread_wrpkru0, NULL);
-	atk_run("pkru.thread_pkey_alloc_before_attach",
-		"off: read; on: PKUERR", pkru_thread_pkey_alloc, NULL);
+	atk_run("pkru.thread_pkey_alloc_before_attach", "off: read; on: PKUERR",
+		pkru_thread_pkey_alloc, NULL);
 	atk_run("pkru.raw_attach_key_open", "off: read; on: PKUERR",
 		pkru_raw_attach_open, NULL);
 	atk_run("pkru.clone_vm_before_attach", "off: read; on: PKUERR",

@@ -28,6 +28,7 @@ store=instr$$
 export PLMC_BACKEND=none
 trap '"$B/plctl" destroy "$store" --force >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 "$B/plctl" create "$store" --size 64M --backend none >/dev/null
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # count TARGET ARGS...: instructions per op of the loop's operations.
 count() {
@@ -105,12 +106,14 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 {
-	echo "| instructions per op (callgrind) | plmc | bare (limit) | lmdb | memcached, user space (client + server) | plmc / limit | lmdb / limit | plmc / memcached |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "Host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); backend none; load $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after (the counts do not depend on it)."
+	echo
+	echo "| instructions per op (callgrind) | plmc | bare (limit) | lmdb | memcached, user space (client + server) | plmc / limit | plmc / lmdb | plmc / memcached | lmdb / limit |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for w in get set mget10; do
 		p=${ir[plmc.$w]} b=${ir[bare.$w]} l=${ir[lmdb.$w]}
 		m=$((ir[mcc.$w] + ir[mcs.$w]))
-		echo "| $w | $p | $b | $l | $m (${ir[mcc.$w]} + ${ir[mcs.$w]}) | $(ratio "$p" "$b") | $(ratio "$l" "$b") | $(ratio "$p" "$m") |"
+		echo "| $w | $p | $b | $l | $m (${ir[mcc.$w]} + ${ir[mcs.$w]}) | $(ratio "$p" "$b") | $(ratio "$p" "$l") | $(ratio "$p" "$m") | $(ratio "$l" "$b") |"
 	done
 	echo
 	echo "mget10 is one operation of 10 keys (per key: a tenth). memcached:"

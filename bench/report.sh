@@ -2,7 +2,9 @@
 # bench/report.sh RAW NOTE - the markdown table for one bench run.
 # Each row: a contender on a workload, with ratios against memcached over a
 # Unix socket on the same workload (throughput: this / memcached; latency:
-# memcached / this, so larger is better in both).
+# memcached / this, so larger is better in both), against LMDB the same
+# way, and its p50 over the bare table's (the limit: 1.0x is the limit,
+# larger is further from it).
 set -euo pipefail
 raw=$1
 note=$2
@@ -41,18 +43,22 @@ function kv(line, key,   i, n, a, f) {
 	P99[n] = kv($0, "p99_ns"); P999[n] = kv($0, "p999_ns")
 	E[n] = kv($0, "errors"); C[n] = kv($0, "mean_cycles")
 	if (name == "memcached-unix") { RT[work] = T[n]; RL[work] = P50[n] }
+	if (name == "bare") RB[work] = P50[n]
+	if (name == "lmdb") RM[work] = P50[n]
 	if (name == "plmc" && work ~ /^get100 uniform .* t1$/) hit_cycles = C[n]
 	if (name == "plmc" && work ~ /^nop/) nop_cycles = C[n]
 }
 END {
-	print "| contender | workload | ops/s | p50 | p99 | p99.9 | errors | ops/s vs memcached-unix | p50 vs memcached-unix |"
-	print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	print "| contender | workload | ops/s | p50 | p99 | p99.9 | errors | ops/s vs memcached-unix | p50 vs memcached-unix | p50 vs lmdb | p50 / limit (bare) |"
+	print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for (i = 1; i <= n; i++) {
 		rt = (W[i] in RT && RT[W[i]] > 0) ? sprintf("%.1fx", T[i] / RT[W[i]]) : "-"
 		rl = (W[i] in RL && P50[i] > 0) ? sprintf("%.1fx", RL[W[i]] / P50[i]) : "-"
+		rm = (W[i] in RM && P50[i] > 0) ? sprintf("%.1fx", RM[W[i]] / P50[i]) : "-"
+		rb = (W[i] in RB && RB[W[i]] > 0) ? sprintf("%.2fx", P50[i] / RB[W[i]]) : "-"
 		if (W[i] ~ /^nop/)
 			W[i] = W[i] sprintf(" (%.0f cycles per round trip)", C[i])
-		printf "| %s | %s | %.0f | %d | %d | %d | %d | %s | %s |\n", L[i], W[i], T[i], P50[i], P99[i], P999[i], E[i], rt, rl
+		printf "| %s | %s | %.0f | %d | %d | %d | %d | %s | %s | %s | %s |\n", L[i], W[i], T[i], P50[i], P99[i], P999[i], E[i], rt, rl, rm, rb
 	}
 	if (nop_cycles) {
 		print ""

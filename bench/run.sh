@@ -51,10 +51,10 @@ if [ -e /dev/plmc ] && grep -qw pku /proc/cpuinfo; then
 	pku_note="PKU on, module backend"
 elif grep -qw pku /proc/cpuinfo; then
 	backend=none
-	pku_note="PKU in the CPU but no module here: backend none (same code, no PKRU switch)"
+	pku_note="PKU in the CPU but no module here: backend none (same code, no PKRU switch; the pku gate's cost is not in these figures: plbench --nop with PLMC_BACKEND=pku measures it)"
 else
 	backend=none
-	pku_note="no PKU on this CPU: backend none (same code, no PKRU switch)"
+	pku_note="no PKU on this CPU: backend none (same code, no PKRU switch; the pku gate's cost cannot be measured on this host)"
 fi
 export PLMC_BACKEND=$backend
 

@@ -134,7 +134,7 @@ int kv_geo_init(struct kv_geo *g, struct kv_tgeo *tg, u64 store_size)
 u64 kv_pages_left(const struct kv_ctx *c)
 {
 	const struct kv_area *a = kv_area();
-	u64 free = c->geo.npages -
+	u64 free = c->geo->npages -
 		   __atomic_load_n(&a->pages_used, __ATOMIC_RELAXED) +
 		   __atomic_load_n(&a->npool, __ATOMIC_RELAXED);
 	u64 held = __atomic_load_n(&a->tpages, __ATOMIC_RELAXED);
@@ -202,14 +202,14 @@ static int kv_page_take(struct kv_ctx *c)
 		u64 pg = a->pool - 1;
 
 		kv_tx_init(&t, c->ks);
-		kv_tx_set(&t, &a->pool, c->geo.pnext[pg]);
+		kv_tx_set(&t, &a->pool, c->geo->pnext[pg]);
 		kv_tx_set(&t, &a->npool, a->npool - 1);
-		kv_tx_set(&t, &c->ks->spare, c->geo.pages + pg * KV_PAGE_SIZE);
+		kv_tx_set(&t, &c->ks->spare, c->geo->pages + pg * KV_PAGE_SIZE);
 		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
-	} else if (left && n < c->geo.npages) {
+	} else if (left && n < c->geo->npages) {
 		kv_tx_init(&t, c->ks);
 		kv_tx_set(&t, &a->pages_used, n + 1);
-		kv_tx_set(&t, &c->ks->spare, c->geo.pages + n * KV_PAGE_SIZE);
+		kv_tx_set(&t, &c->ks->spare, c->geo->pages + n * KV_PAGE_SIZE);
 		kv_tx_commit(c, &t, PLMC_CRASH_PAGE_TX);
 	}
 	kv_unlock(c, &a->page_lock);
@@ -225,9 +225,9 @@ static int kv_page_take(struct kv_ctx *c)
 static void kv_page_link(struct kv_ctx *c, struct kv_class *cl,
 			 struct kv_tx *t, u64 carve)
 {
-	u64 p = c->ks->spare, pg = (p - c->geo.pages) / KV_PAGE_SIZE;
+	u64 p = c->ks->spare, pg = (p - c->geo->pages) / KV_PAGE_SIZE;
 
-	kv_tx_set32(t, &c->geo.pnext[pg], (u32)cl->pages);
+	kv_tx_set32(t, &c->geo->pnext[pg], (u32)cl->pages);
 	kv_tx_set(t, &cl->pages, pg + 1);
 	kv_tx_set(t, &cl->npages, cl->npages + 1);
 	kv_tx_set(t, &cl->carve, carve);
@@ -347,7 +347,7 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 	struct kv_class *cl = &kv_area()->cls[cls];
 
 	kv_lock(c, &cl->lock);
-	if (KV_UNLIKELY(kv_move_owns(cl, (u64)p, &c->geo))) {
+	if (KV_UNLIKELY(kv_move_owns(cl, (u64)p, c->geo))) {
 		kv_move_take(t, cl); /* its page is leaving: not reused */
 	} else {
 		kv_tx_set(t, p, cl->free);
@@ -361,7 +361,7 @@ void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point)
 /* Address of the page with index + 1 = @n, or 0 for n == 0. */
 static u64 kv_page_addr(struct kv_ctx *c, u64 n)
 {
-	return n ? c->geo.pages + (n - 1) * KV_PAGE_SIZE : 0;
+	return n ? c->geo->pages + (n - 1) * KV_PAGE_SIZE : 0;
 }
 
 /*
@@ -374,12 +374,12 @@ static u64 kv_page_addr(struct kv_ctx *c, u64 n)
  */
 static u64 kv_page_newer(struct kv_ctx *c, const struct kv_class *cl, u64 pg)
 {
-	u64 n = cl->pages, left = c->geo.npages;
+	u64 n = cl->pages, left = c->geo->npages;
 
 	if (n == pg)
 		return 0;
-	while (n && n <= c->geo.npages && left--) {
-		u64 nx = c->geo.pnext[n - 1];
+	while (n && n <= c->geo->npages && left--) {
+		u64 nx = c->geo->pnext[n - 1];
 
 		if (nx == pg)
 			return n;
@@ -397,10 +397,10 @@ static u64 kv_page_newer(struct kv_ctx *c, const struct kv_class *cl, u64 pg)
 void kv_clock_back(struct kv_ctx *c, int cls, u64 p)
 {
 	struct kv_class *cl = &kv_area()->cls[cls];
-	u64 pg = (p - c->geo.pages) / KV_PAGE_SIZE + 1;
+	u64 pg = (p - c->geo->pages) / KV_PAGE_SIZE + 1;
 
 	kv_lock(c, &cl->lock);
-	if (!kv_move_owns(cl, p, &c->geo) &&
+	if (!kv_move_owns(cl, p, c->geo) &&
 	    (pg == cl->pages || kv_page_newer(c, cl, pg)))
 		__atomic_store_n(&cl->hand, p, __ATOMIC_RELAXED);
 	kv_unlock(c, &cl->lock);
@@ -425,8 +425,8 @@ u64 kv_clock_next(struct kv_ctx *c, int cls)
 	kv_lock(c, &cl->lock);
 	p = cl->hand ? cl->hand : kv_page_addr(c, kv_page_newer(c, cl, 0));
 	if (p) {
-		pg = (p - c->geo.pages) / KV_PAGE_SIZE;
-		end = c->geo.pages + (pg + 1) * KV_PAGE_SIZE;
+		pg = (p - c->geo->pages) / KV_PAGE_SIZE;
+		end = c->geo->pages + (pg + 1) * KV_PAGE_SIZE;
 		h = p + sz;
 		if (h + sz > end) /* the next newer page, or 0: the oldest */
 			h = kv_page_addr(c, kv_page_newer(c, cl, pg + 1));

@@ -72,10 +72,10 @@ static int kv_chunk_ok(const struct kv_ctx *c, u64 p, int cls)
 {
 	u64 off;
 
-	if (cls < 0 || cls >= KV_NCLASSES || p < c->geo.pages ||
-	    p >= c->geo.pages + c->geo.npages * KV_PAGE_SIZE)
+	if (cls < 0 || cls >= KV_NCLASSES || p < c->geo->pages ||
+	    p >= c->geo->pages + c->geo->npages * KV_PAGE_SIZE)
 		return 0;
-	off = (p - c->geo.pages) % KV_PAGE_SIZE;
+	off = (p - c->geo->pages) % KV_PAGE_SIZE;
 	return off % kv_class_size(cls) == 0 &&
 	       off + kv_class_size(cls) <= KV_PAGE_SIZE;
 }
@@ -172,12 +172,12 @@ static void kv_check_class(struct kv_chk *k, struct kv_ctx *c, int cls)
 	k->other[cls] += n;
 	k->o->free += n;
 	n = 0;
-	for (pg = cl->pages; pg && n <= c->geo.npages; n++)
-		pg = c->geo.pnext[pg - 1];
+	for (pg = cl->pages; pg && n <= c->geo->npages; n++)
+		pg = c->geo->pnext[pg - 1];
 	if (n != cl->npages)
 		kv_bad(k, "page list length != npages");
 	if (n) {
-		newest = c->geo.pages + (cl->pages - 1) * KV_PAGE_SIZE;
+		newest = c->geo->pages + (cl->pages - 1) * KV_PAGE_SIZE;
 		if (cl->carve < newest || cl->carve > newest + KV_PAGE_SIZE ||
 		    cl->carve_end != newest + KV_PAGE_SIZE)
 			kv_bad(k, "carve pointer off the newest page");
@@ -186,7 +186,7 @@ static void kv_check_class(struct kv_chk *k, struct kv_ctx *c, int cls)
 					 (cl->carve - newest) / sz;
 	}
 	if (cl->mv) { /* a page leaving: its chunks, those taken back */
-		if ((cl->mv & 0xffffffffULL) > c->geo.npages ||
+		if ((cl->mv & 0xffffffffULL) > c->geo->npages ||
 		    cl->mv_got > (cl->mv >> 32) ||
 		    (cl->mv >> 32) > KV_PAGE_SIZE / sz)
 			kv_bad(k, "page move record out of range");
@@ -204,12 +204,12 @@ static void kv_check_pool(struct kv_chk *k, struct kv_ctx *c)
 	u64 pg, n = 0;
 
 	kv_lock(c, &a->page_lock);
-	for (pg = a->pool; pg && n <= c->geo.npages; n++) {
-		if (pg > c->geo.npages) {
+	for (pg = a->pool; pg && n <= c->geo->npages; n++) {
+		if (pg > c->geo->npages) {
 			kv_bad(k, "pool page outside the store");
 			break;
 		}
-		pg = c->geo.pnext[pg - 1];
+		pg = c->geo->pnext[pg - 1];
 	}
 	if (n != a->npool)
 		kv_bad(k, "pool length != npool");
@@ -391,7 +391,7 @@ void kv_check(struct kv_ctx *c, struct plmc_check *o)
 	memset(o, 0, sizeof(*o));
 	memset(&k, 0, sizeof(k));
 	k.o = o;
-	k.bound = c->geo.npages * (KV_PAGE_SIZE / 64) + 1;
+	k.bound = c->geo->npages * (KV_PAGE_SIZE / 64) + 1;
 	/* Acquire: pairs with the backend's release of generation (as in
 	 * kv_dispatch): the deaths it counts are seen by the slot loads. */
 	k.recovered = __atomic_load_n(&kv_hdr()->generation, __ATOMIC_ACQUIRE) ==
@@ -403,7 +403,7 @@ void kv_check(struct kv_ctx *c, struct plmc_check *o)
 	kv_check_pool(&k, c);
 	kv_check_locks(&k);
 	o->pages_used = kv_area()->pages_used;
-	if (o->pages_used > c->geo.npages)
+	if (o->pages_used > c->geo->npages)
 		kv_bad(&k, "pages_used past the end of the store");
 	if (quiet) {
 		/* This call's own chunk, if any, is in flight: counted. */

@@ -20,20 +20,6 @@
  */
 #include "kv.h"
 
-#define KV_USER_MIN 0x10000ULL	 /* below mmap_min_addr: never mapped */
-#define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
-
-/* Return: nonzero if [p, p + len) is client memory we may touch.
- * Inline here (the hot paths), one copy for the other files. */
-static inline __attribute__((always_inline)) int kv_user_ok_in(u64 p, u64 len)
-{
-	if (!len)
-		return 1;
-	if (p < KV_USER_MIN || len > KV_USER_END || p > KV_USER_END - len)
-		return 0;
-	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
-}
-
 int kv_user_ok(u64 p, u64 len)
 {
 	return kv_user_ok_in(p, len);
@@ -46,63 +32,11 @@ static void kv_count(u64 *ctr)
 	kv_add(ctr, 1);
 }
 
-#define KV_ONES	 0x0101010101010101ULL
-#define KV_HIGHS 0x8080808080808080ULL
-
-/* Nonzero if a byte of @w is <= 0x20 (space, control) or 0x7f: the
- * bit tricks "has a byte less than 0x21" and "has a zero byte" (of w ^
- * 0x7f...), exact for whether any byte matches. */
-static inline u64 kv_key_bad_word(u64 w)
+/* A request's key, taken in (kv.h, kv_key_take_in): copied, checked and
+ * hashed in one pass. Return: the hash, or a PLMC_E_* error (< 0). */
+static long kv_key_in(const struct plmc_req *r, char *key)
 {
-	u64 x = w ^ (0x7f * KV_ONES);
-
-	return ((w - 0x21 * KV_ONES) & ~w & KV_HIGHS) |
-	       ((x - KV_ONES) & ~x & KV_HIGHS);
-}
-
-/*
- * Check @klen bytes at @kp (client) and copy them to @key (stack): 1..250
- * bytes, no byte <= 0x20 (space, control), no 0x7f. One pass, a word at
- * a time: each word is loaded once into a register, and that register
- * is both checked and stored, so what lands in @key is exactly what was
- * checked (the copy-then-check rule: a client changing its bytes
- * meanwhile changes nothing). The last word overlaps the one before; its
- * bytes are checked again as reloaded and stored over the earlier ones.
- * No byte past kp + klen is read.
- */
-static inline __attribute__((always_inline)) int kv_key_copy(u64 kp, u32 klen,
-							     char *key)
-{
-	const u8 *s = (const u8 *)kp;
-	u64 bad = 0, w;
-	u32 i;
-
-	if (!klen || klen > KV_KEY_MAX)
-		return PLMC_E_KEY;
-	if (!kv_user_ok(kp, klen))
-		return PLMC_E_FAULT;
-	if (klen < 8) {
-		w = kv_ld_short(s, klen);
-		kv_st_short(key, w, klen);
-		/* the bytes above the key: 'A', a valid one */
-		return kv_key_bad_word(w | (0x41 * KV_ONES) << (8 * klen))
-			       ? PLMC_E_KEY
-			       : 0;
-	}
-	for (i = 0; i + 8 < klen; i += 8) {
-		w = kv_ld64(s + i);
-		bad |= kv_key_bad_word(w);
-		kv_st64(key + i, w);
-	}
-	w = kv_ld64(s + klen - 8);
-	bad |= kv_key_bad_word(w);
-	kv_st64(key + klen - 8, w);
-	return bad ? PLMC_E_KEY : 0;
-}
-
-static int kv_key_in(const struct plmc_req *r, char *key)
-{
-	return kv_key_copy(r->key, r->klen, key);
+	return kv_key_take(r->key, r->klen, key);
 }
 
 /*
@@ -156,8 +90,8 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	struct plmc_resp resp = {0};
 	struct kv_item *it;
-	char key[KV_KEY_MAX];
-	long rc;
+	char key[KV_KEY_BUF];
+	long rc, h;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_BUF | RQ_BUFLEN | RQ_OUT |
 				   (op == PLMC_OP_GAT ? RQ_EXPTIME : 0)))
@@ -165,14 +99,14 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!kv_user_ok(r->buf, r->buflen) || !r->out ||
 	    !kv_user_ok(r->out, sizeof(resp)))
 		return PLMC_E_FAULT;
-	rc = kv_key_copy(r->key, r->klen, key); /* inline: the hot path */
-	if (rc)
-		return rc;
+	h = kv_key_take_in(r->key, r->klen, key); /* inline: the hot path */
+	if (h < 0)
+		return h;
 	kv_count(&c->st->cmd_get);
 	if (op == PLMC_OP_GAT)
 		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
 	else
-		it = kv_find_read(c, key, r->klen, kv_hash(key, r->klen));
+		it = kv_find_read(c, key, r->klen, (u32)h);
 	/* get_hits only per class: the store's is their sum (stats.c) */
 	if (op == PLMC_OP_GET)
 		kv_count(it ? kv_hits(c, it->cls) : &c->st->get_misses);
@@ -185,21 +119,57 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	return rc;
 }
 
-/* One MGET entry, copied in: check it, look it up, fill its results. */
-static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
+/*
+ * MGET runs its entries in batches of KV_MGET_BATCH, in three passes,
+ * so the cache misses of a batch overlap instead of following one
+ * another: (1) copy each entry in, take its key in (copy, check, hash)
+ * and prefetch its bucket; (2) prefetch the first item of each chain;
+ * (3) look each key up, copy its value out and its entry back. The
+ * slot's counters are added once per batch (a hit's class counter
+ * as it is found). Only loads and prefetches run
+ * ahead: everything a pass decides is decided on the copies.
+ */
+#define KV_MGET_BATCH 8
+
+struct kv_mget_in {
+	struct plmc_mget_ent e; /* the entry, copied in */
+	const u64 *bucket;	/* its bucket, or NULL (no prefetch) */
+	long h;			/* the key's hash, or a PLMC_E_* error */
+	char key[KV_KEY_BUF];
+};
+
+/* Pass 1 for one entry at @u (client memory, checked by the caller). */
+static inline __attribute__((always_inline)) void
+kv_mget_take(struct kv_ctx *c, struct kv_mget_in *m,
+	     const struct plmc_mget_ent *u, u64 s)
 {
+	kv_copy_words(&m->e, u, sizeof(m->e));
+	m->bucket = 0;
+	m->h = kv_key_take_in(m->e.key, m->e.klen, m->key);
+	if (m->h >= 0 && !kv_user_ok(m->e.buf, m->e.buflen))
+		m->h = PLMC_E_FAULT;
+	if (m->h < 0 || (s & KV_T_GROWING))
+		return;
+	m->bucket = kv_tcur(c, s, (u32)m->h);
+	__builtin_prefetch(m->bucket);
+}
+
+/* Pass 3 for one entry: its results into m->e. Return: 1 on a hit. */
+static inline __attribute__((always_inline)) int
+kv_mget_run(struct kv_ctx *c, struct kv_mget_in *m)
+{
+	struct plmc_mget_ent *e = &m->e;
 	struct plmc_resp resp = {0};
 	struct kv_item *it;
-	char key[KV_KEY_MAX];
 
-	e->rc = kv_key_copy(e->key, e->klen, key);
-	if (!e->rc && !kv_user_ok(e->buf, e->buflen))
-		e->rc = PLMC_E_FAULT;
-	if (e->rc)
-		return;
-	kv_count(&c->st->cmd_get);
-	it = kv_find_read(c, key, e->klen, kv_hash(key, e->klen));
-	kv_count(it ? kv_hits(c, it->cls) : &c->st->get_misses);
+	if (m->h < 0) {
+		e->rc = (s32)m->h;
+		return 0;
+	}
+	it = kv_find_read(c, m->key, e->klen, (u32)m->h);
+	/* get_hits only per class: the store's is their sum (stats.c) */
+	if (it)
+		kv_count(kv_hits(c, it->cls));
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
 	e->rc = PLMC_NOT_FOUND;
@@ -208,37 +178,58 @@ static void kv_mget_one(struct kv_ctx *c, struct plmc_mget_ent *e)
 	e->vlen = resp.vlen;
 	e->cas = resp.cas;
 	e->flags = resp.flags;
+	return !!it;
 }
 
 /* MGET: out = array of buflen entries; each is copied in, run, and
- * copied back whole (its in-fields as read). */
-static long kv_op_mget(struct kv_ctx *c, const struct plmc_req *r)
+ * copied back whole (its in-fields as read). An entry's own error (key,
+ * buffer) is in its rc; the call's is for the array. Out of line: the
+ * batch (2.6 KiB) is on the slot's stack only during an mget, not under
+ * every other op's frame (16 KiB a slot, no guard page). */
+static __attribute__((noinline)) long kv_op_mget(struct kv_ctx *c,
+						 const struct plmc_req *r)
 {
-	struct plmc_mget_ent e;
-	u64 i, n = r->buflen;
+	struct kv_mget_in b[KV_MGET_BATCH];
+	struct plmc_mget_ent *u = (struct plmc_mget_ent *)r->out;
+	u64 i, j, k, n = r->buflen, s, hit, bad;
 
 	if (kv_req_only(r, RQ_OUT | RQ_BUFLEN))
 		return PLMC_E_INVAL;
 	if (!n || n > PLMC_MGET_MAX)
 		return PLMC_E_INVAL;
-	if (!kv_user_ok(r->out, n * sizeof(e)))
+	if (!kv_user_ok(r->out, n * sizeof(*u)))
 		return PLMC_E_FAULT;
-	for (i = 0; i < n; i++) {
-		struct plmc_mget_ent *u = (struct plmc_mget_ent *)r->out + i;
-
-		kv_copy_words(&e, u, sizeof(e));
-		kv_mget_one(c, &e);
-		kv_ent_out(u, &e);
+	for (i = 0; i < n; i += k) {
+		k = n - i < KV_MGET_BATCH ? n - i : KV_MGET_BATCH;
+		s = kv_tstate();
+		for (j = 0; j < k; j++)
+			kv_mget_take(c, &b[j], &u[i + j], s);
+		for (j = 0; j < k; j++)
+			if (b[j].bucket)
+				__builtin_prefetch((const void *)__atomic_load_n(
+					b[j].bucket, __ATOMIC_RELAXED));
+		hit = 0;
+		bad = 0;
+		for (j = 0; j < k; j++) {
+			bad += b[j].h < 0;
+			hit += kv_mget_run(c, &b[j]);
+			kv_ent_out(&u[i + j], &b[j].e);
+		}
+		/* cmd_get counts the keys looked up (a bad one is not) */
+		kv_add(&c->st->cmd_get, (s64)(k - bad));
+		kv_add(&c->st->get_misses, (s64)(k - bad - hit));
 	}
 	return PLMC_OK;
 }
 
-/* Check and copy a store command's key and value; build the item. One
+/* Check and copy a store command's value (its key is in, hashed: @hash);
+ * build the item. One
  * whose exptime says "already expired" is built and linked too, as
  * memcached links it: the next read of the key counts it in get_expired
  * (and reclaims it), the write-path scan reclaims it otherwise. @key:
  * the request's, copied and checked; @hash: its hash. */
-static long kv_build(struct kv_ctx *c, const struct plmc_req *r,
+static inline __attribute__((always_inline)) long
+kv_build(struct kv_ctx *c, const struct plmc_req *r,
 		     const char *key, u32 hash, struct kv_item **out)
 {
 	struct kv_item *it;
@@ -261,21 +252,20 @@ static long kv_build(struct kv_ctx *c, const struct plmc_req *r,
 }
 
 /* SET, ADD, REPLACE, CAS. */
-static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+static inline __attribute__((always_inline)) long
+kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	struct kv_item *it;
-	char key[KV_KEY_MAX];
-	long rc;
-	u32 hash;
+	char key[KV_KEY_BUF];
+	long rc, h;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN | RQ_EXPTIME | RQ_FLAGS |
 				   (op == PLMC_OP_CAS ? RQ_CAS : 0)))
 		return PLMC_E_INVAL;
-	rc = kv_key_copy(r->key, r->klen, key); /* inline: the set path */
-	if (rc)
-		return rc;
-	hash = kv_hash(key, r->klen);
-	rc = kv_build(c, r, key, hash, &it);
+	h = kv_key_take_in(r->key, r->klen, key); /* hashed once */
+	if (h < 0)
+		return h;
+	rc = kv_build(c, r, key, (u32)h, &it);
 	/*
 	 * memcached's rule: a set that cannot be stored (too large, out of
 	 * memory) unlinks the key's old item, so no stale value outlives
@@ -285,7 +275,7 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	 */
 	if ((rc == PLMC_E_TOOBIG || rc == PLMC_E_NOMEM) && op == PLMC_OP_SET &&
 	    r->vlen <= 0x7ffffffdULL)
-		kv_remove(c, key, r->klen, hash, 0);
+		kv_remove(c, key, r->klen, (u32)h, 0);
 	if (rc)
 		return rc;
 	kv_count(&c->st->cmd_set);
@@ -293,7 +283,7 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		kv_cls_add(it->cls, &kv_ccmd(it->cls)->cmd_set, 1);
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_count(c, __builtin_offsetof(struct kv_tenant, cmd_set));
-	rc = kv_put(c, op, it, key, r->klen, hash, r->cas);
+	rc = kv_put(c, op, it, key, r->klen, (u32)h, r->cas);
 	kv_scan(c);
 	return rc;
 }
@@ -301,14 +291,14 @@ static long kv_op_set(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 /* APPEND, PREPEND. */
 static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_BUF];
 	u64 cas;
 	long rc;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_VAL | RQ_VLEN))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
 	/* memcached first makes an item of the piece alone (flags 0 here) */
 	if (!kv_item_fits(c, r->klen, r->vlen, 0))
@@ -324,7 +314,7 @@ static long kv_op_concat(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 /* INCR, DECR: vlen = delta, out = __u64 result. */
 static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_BUF];
 	u64 v = 0;
 	long rc;
 
@@ -333,7 +323,7 @@ static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (!r->out || !kv_user_ok(r->out, sizeof(v)))
 		return PLMC_E_FAULT;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
 	rc = kv_delta(c, op == PLMC_OP_INCR, key, r->klen, r->vlen, &v);
 	if (rc == PLMC_OK)
@@ -343,13 +333,13 @@ static long kv_op_delta(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 
 static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
+	char key[KV_KEY_BUF];
 	long rc;
 
 	if (kv_req_only(r, RQ_KEYS | RQ_EXPTIME))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
 	return kv_touch(c, key, r->klen, kv_exptime(c, r->exptime))
 		       ? PLMC_TOUCHED
@@ -358,15 +348,16 @@ static long kv_op_touch(struct kv_ctx *c, const struct plmc_req *r)
 
 static long kv_op_delete(struct kv_ctx *c, const struct plmc_req *r)
 {
-	char key[KV_KEY_MAX];
-	int rc, cls = 0;
+	char key[KV_KEY_BUF];
+	long rc;
+	int cls = 0;
 
 	if (kv_req_only(r, RQ_KEYS))
 		return PLMC_E_INVAL;
 	rc = kv_key_in(r, key);
-	if (rc)
+	if (rc < 0)
 		return rc;
-	rc = kv_remove(c, key, r->klen, kv_hash(key, r->klen), &cls);
+	rc = kv_remove(c, key, r->klen, (u32)rc, &cls);
 	kv_count(rc == PLMC_DELETED ? &c->st->delete_hits
 				    : &c->st->delete_misses);
 	if (rc == PLMC_DELETED)
@@ -532,12 +523,11 @@ static int kv_derive(const struct plmc_store_hdr *h)
 	return 0;
 }
 
-/* Fill in geometry (derived once, kv_derive) and time. */
+/* Fill in the item limit (derived once, kv_derive) and time. */
 static inline __attribute__((always_inline)) void
 kv_ctx_fill(struct kv_ctx *c, const struct plmc_store_hdr *h,
 	    const struct kv_area *a)
 {
-	c->geo = a->geo;
 	c->item_max = a->item_max;
 	c->now = __atomic_load_n(&h->clock_sec, __ATOMIC_RELAXED) +
 		 kv_clock_off();
@@ -568,7 +558,7 @@ static __attribute__((noinline)) int kv_ctx_slow(struct kv_ctx *c, u64 key)
 	return a->tenants ? kv_tenant_enter(c) : 0;
 }
 
-static int kv_ctx_init(struct kv_ctx *c)
+static inline __attribute__((always_inline)) int kv_ctx_init(struct kv_ctx *c)
 {
 	const struct plmc_store_hdr *h = kv_hdr();
 	const struct kv_area *a = kv_area();
@@ -624,10 +614,9 @@ static long kv_op_crash(struct kv_ctx *c, const struct plmc_req *r)
 #define kv_op_crash(c, r) PLMC_E_TESTONLY
 #endif
 
-static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
+static inline __attribute__((always_inline)) long
+kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
-	if (KV_LIKELY(op == PLMC_OP_GET)) /* the common case: one compare */
-		return kv_op_get(c, op, r);
 	switch (op) {
 	case PLMC_OP_CHECK:
 		return kv_op_check(c, r);
@@ -686,10 +675,12 @@ static long kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 }
 
 /*
- * The gate's target. @slot < PLMC_MAX_SLOTS is checked and claimed by
- * gate.S. Return: a status (>= 0) or a PLMC_E_* error.
+ * One call: @slot < PLMC_MAX_SLOTS is checked and claimed by gate.S.
+ * Inline, so that kv_call_get below is this body with op == GET folded
+ * in (a small function of its own, its registers its own).
  */
-long kv_dispatch(u64 op, u64 req, u64 slot)
+static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
+							  u64 slot)
 {
 	struct kv_ctx c;
 	struct plmc_req r;
@@ -703,6 +694,11 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	c.recovered = 0;
 	c.reused = 0;
 	c.tenant = 0; /* c.tadmin: read only where tenants are (tenant.c) */
+	/* Set before anything can use it: RELEASE and a dead owner's
+	 * recovery run before kv_ctx_init (and free chunks, which looks at
+	 * the page geometry). The one derived per store (kv_derive); a
+	 * store no call has derived yet has no chunk to free. */
+	c.geo = &kv_area()->geo;
 	/* Before anything of this call can change the store: a check that
 	 * reads seq unchanged after its walk saw no call of this slot run
 	 * (check.c; x86 keeps stores in order, and the epoch xchg below is
@@ -770,4 +766,35 @@ long kv_dispatch(u64 op, u64 req, u64 slot)
 	if (KV_UNLIKELY(op == PLMC_OP_WALK) && c.ks->rhead)
 		kv_reclaim(&c, 0);
 	return rc;
+}
+
+/* GET, the hot path: kv_call with the op a constant. */
+static __attribute__((noinline)) long kv_call_get(u64 req, u64 slot)
+{
+	return kv_call(PLMC_OP_GET, req, slot);
+}
+
+/* SET, the common write: the same with its op folded in. */
+static __attribute__((noinline)) long kv_call_set(u64 req, u64 slot)
+{
+	return kv_call(PLMC_OP_SET, req, slot);
+}
+
+/* Every other op (and NOP, RELEASE). */
+static __attribute__((noinline)) long kv_call_any(u64 op, u64 req, u64 slot)
+{
+	return kv_call(op, req, slot);
+}
+
+/*
+ * The gate's target: tail calls, so a get (or a set) pays for nothing
+ * the other ops need. Return: a status (>= 0) or a PLMC_E_* error.
+ */
+long kv_dispatch(u64 op, u64 req, u64 slot)
+{
+	if (KV_LIKELY(op == PLMC_OP_GET))
+		return kv_call_get(req, slot);
+	if (op == PLMC_OP_SET)
+		return kv_call_set(req, slot);
+	return kv_call_any(op, req, slot);
 }

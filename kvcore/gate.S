@@ -35,7 +35,8 @@
  *  - A slot whose owner the backend marked dead is taken over by the
  *    claim (a newcomer is never refused by corpses); kv_dispatch then
  *    recovers its record before the call runs.
- *  - DF and AC are cleared before C runs (a client may set either).
+ *  - DF and AC are cleared before C runs (a client may set either;
+ *    AC is written back only when it was set).
  *  - Scratch registers are zeroed on the way out; callee-saved ones are
  *    restored by the C code per the ABI. No SIMD register is used.
  *
@@ -189,10 +190,17 @@ plmc_site_in:
 	movabs $GA_STACKS_ADDR, %rax
 	add %rax, %rsp
 	cld
+	/*
+	 * AC must be clear while kvcore runs (a client may set it; kvcore
+	 * loads words at any alignment). popfq is microcoded (about 20
+	 * cycles): read the flags, and write them back (6:) only in a call
+	 * that comes with AC set.
+	 */
 	pushfq
-	andq $~GA_EFLAGS_AC, (%rsp)
-	popfq
-	push %r8			/* twice: keeps rsp 16-aligned */
+	testl $GA_EFLAGS_AC, (%rsp)
+	jnz 6f
+	add $8, %rsp
+7:	push %r8			/* twice: keeps rsp 16-aligned */
 	push %r8
 	mov %r8, %rdx
 	call kv_dispatch		/* rdi op, rsi req, rdx slot */
@@ -208,6 +216,10 @@ plmc_site_in:
 	 * cmpxchg and recover.c's/check.c's acquire loads of state. */
 	mov %rcx, GA_SLOT_STATE(%r10)
 	jmp 90f
+
+6:	andq $~GA_EFLAGS_AC, (%rsp)	/* AC set: clear it */
+	popfq
+	jmp 7b
 
 81:	mov $GA_E_INVAL, %rax
 	jmp 90f

@@ -28,35 +28,8 @@
  */
 #include "kv.h"
 
-/*
- * SipHash-1-3 (Aumasson and Bernstein; one round per word, three to
- * finish) keyed with the store's secret (hdr->hash_key: random bits from
- * the kernel at create, never shown to clients), so which keys share a
- * bucket cannot be worked out offline: a tenant cannot aim a flood of
- * keys at one chain (SECURITY.md). The low 32 bits pick the bucket
- * (enough for 2^32); items do not keep them (kv.h): whoever has an
- * item's key hashes it. Word-wide: 8 bytes per round, the tail in one
- * load that reads nothing past the key.
- */
-#define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-
-#define KV_SIPROUND                                                            \
-	do {                                                                   \
-		v0 += v1;                                                      \
-		v1 = KV_ROTL(v1, 13);                                          \
-		v1 ^= v0;                                                      \
-		v0 = KV_ROTL(v0, 32);                                          \
-		v2 += v3;                                                      \
-		v3 = KV_ROTL(v3, 16);                                          \
-		v3 ^= v2;                                                      \
-		v0 += v3;                                                      \
-		v3 = KV_ROTL(v3, 21);                                          \
-		v3 ^= v0;                                                      \
-		v2 += v1;                                                      \
-		v1 = KV_ROTL(v1, 17);                                          \
-		v1 ^= v2;                                                      \
-		v2 = KV_ROTL(v2, 32);                                          \
-	} while (0)
+/* The hash: SipHash-1-3 keyed with the store's secret, a word at a
+ * time (kv.h: the rounds, and why that function). */
 
 /* The initial state from the secret, once per store (kv_derive, with
  * the geometry: published before geo_key). */
@@ -104,21 +77,14 @@ u32 kv_hash(const void *key, u32 klen)
 	return (u32)(v0 ^ v1 ^ v2 ^ v3);
 }
 
-/* Nonzero if the @n bytes at @a and @b are equal: a word at a time, the
- * last word overlapping the one before it (no byte past either end). */
-static inline __attribute__((always_inline)) int
-kv_key_eq_inline(const void *a, const void *b, u32 n)
+/* Out of line, for the ops off the hot path (kv.h: kv_key_take_in). */
+long kv_key_take(u64 kp, u32 klen, char *key)
 {
-	const u8 *x = a, *y = b;
-	u64 diff = 0;
-	u32 i;
-
-	if (n < 8)
-		return kv_ld_short(x, n) == kv_ld_short(y, n);
-	for (i = 0; i + 8 < n; i += 8)
-		diff |= kv_ld64(x + i) ^ kv_ld64(y + i);
-	return !(diff | (kv_ld64(x + n - 8) ^ kv_ld64(y + n - 8)));
+	return kv_key_take_in(kp, klen, key);
 }
+
+_Static_assert(KV_KEY_BUF >= ((KV_KEY_MAX & ~7) + 8) && KV_KEY_BUF % 8 == 0,
+	       "kv_key_take: room for the last word");
 
 int kv_key_eq(const void *a, const void *b, u32 n)
 {
@@ -132,62 +98,10 @@ static kv_lock_t *kv_stripe(struct kv_ctx *c, u32 hash)
 	return &kv_area()->locks[hash & (KV_NLOCKS - 1)];
 }
 
-/*
- * The key's identity is (tenant, key bytes): klen and tenant are
- * adjacent bytes of the item, compared as one 16-bit word (after the
- * tag, kv_match): a store without tenants (tenant 0 everywhere) pays
- * only forming that word once per lookup (three instructions). The hash
- * does not include the tenant: equal keys of two tenants share a chain,
- * and only this compare tells them apart (docs/tenants.md).
- */
-_Static_assert(__builtin_offsetof(struct kv_item, tenant) ==
-		       __builtin_offsetof(struct kv_item, klen) + 1,
-	       "klen and tenant: one word");
-
-static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
-{
-	return klen | c->tenant << 8;
-}
-
-/*
- * @tk: kv_tkey(c, klen), the item's klen and tenant as one word; @tag:
- * the key's hash >> 24. Items keep no full hash (the 48-byte header):
- * the tag (kv.h) tells a chain's other items apart as the hash did (255
- * in 256 of them), so klen, tenant and the key are compared on a likely
- * match only.
- */
-static inline __attribute__((always_inline)) int
-kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk, u8 tag)
-{
-	return kv_it_tag(it) == tag && *(const kv_u16u *)&it->klen == (u16)tk &&
-	       kv_key_eq_inline(it->data, key, klen);
-}
-
-/* The item for @key on the chain at @bucket, or NULL. */
-static inline __attribute__((always_inline)) struct kv_item *
-kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
-{
-	/* Acquire (here and for each next): pairs with kv_wr_link()'s
-	 * release store of the link, so the item it points at is read as
-	 * it was built (publication); and with table.c's moves. */
-	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
-	u8 tag = (u8)(hash >> 24);
-
-	while (p) {
-		struct kv_item *it = (struct kv_item *)p;
-
-		if (kv_match(it, key, klen, tk, tag))
-			return it;
-		/* Pairs with the release store of next (tx.c). */
-		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
-	}
-	return 0;
-}
-
 /* While the table grows: the old table, then, on a miss, the new one
  * (after it: the order table.c's moves rely on). Out of line, so the
  * common lookup keeps few registers. */
-static __attribute__((noinline, cold)) struct kv_item *
+__attribute__((noinline, cold)) struct kv_item *
 kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 {
 	u32 tk = kv_tkey(c, klen);
@@ -199,14 +113,11 @@ kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen, u32 hash, u64 s)
 		       klen, tk, hash);
 }
 
-/* Context: epoch announced. Return: the item for @key, or NULL. */
+/* Context: epoch announced. Return: the item for @key, or NULL. Out of
+ * line for the write paths; the read paths inline it (kv.h). */
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
-	u64 s = kv_tstate();
-
-	if (KV_UNLIKELY(s & KV_T_GROWING))
-		return kv_lookup_growing(c, key, klen, hash, s);
-	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen), hash);
+	return kv_lookup_in(c, key, klen, hash);
 }
 
 /* The link on the chain at @link that points at @key's item, or the

@@ -35,6 +35,7 @@ typedef __u16 u16;
 typedef __u8 u8;
 
 #define KV_KEY_MAX	250
+#define KV_KEY_BUF	256 /* a key's stack copy: kv_key_take's last word */
 #define KV_ITEM_MAX	PLMC_CFG_ITEM_MAX /* the largest class: one page */
 #define KV_PAGE_SIZE	PLMC_GEO_PAGE
 #define KV_NCLASSES	64 /* at most; the settings decide how many */
@@ -689,7 +690,7 @@ struct kv_ctx {
 	u32 carved;	/* the chunk kv_alloc_evict last gave lies at the
 			 * end of the CLOCK hand's route: carved fresh, or
 			 * the one the hand just evicted (evict.c) */
-	struct kv_geo geo;
+	const struct kv_geo *geo; /* kv_area's, derived once (kv_derive) */
 };
 
 /* A per-class counter (struct kv_class): a locked add, write paths only. */
@@ -797,6 +798,20 @@ static inline void kv_st_short(void *p, u64 w, u32 n)
 		b[i] = (u8)w;
 }
 
+/*
+ * A word of client memory, loaded once: the empty asm makes the value
+ * opaque, so the compiler can neither load it again from client memory
+ * (where the client may have changed it) instead of keeping the
+ * register, nor assume the two are equal. No instruction is added.
+ */
+static inline u64 kv_ld64_once(const void *p)
+{
+	u64 w = kv_ld64(p);
+
+	asm("" : "+r"(w));
+	return w;
+}
+
 /* Copy @n bytes, a compile-time multiple of 8 (a request, a response,
  * an mget entry): unrolled inline, each word read once. */
 static inline __attribute__((always_inline)) void
@@ -806,7 +821,7 @@ kv_copy_words(void *d, const void *s, u64 n)
 
 #pragma GCC unroll 16
 	for (i = 0; i < n; i += 8)
-		kv_st64((u8 *)d + i, kv_ld64((const u8 *)s + i));
+		kv_st64((u8 *)d + i, kv_ld64_once((const u8 *)s + i));
 }
 
 /* lib.c */
@@ -959,7 +974,7 @@ static inline struct kv_tview kv_tview(const struct kv_ctx *c, u64 k)
 
 	/* Relaxed: written before the tstate store that made the caller
 	 * look here (release), read after its acquire load of tstate. */
-	v.mask = __atomic_load_n(&d->mask_x, __ATOMIC_RELAXED) ^ c->geo.mask0;
+	v.mask = __atomic_load_n(&d->mask_x, __ATOMIC_RELAXED) ^ c->geo->mask0;
 	v.dir = (const u64 *)(__atomic_load_n(&d->dir_x, __ATOMIC_RELAXED) ^
 			      (u64)&kv_area()->tdir0);
 	return v;
@@ -971,7 +986,7 @@ static inline u64 *kv_tbucket(const struct kv_ctx *c, struct kv_tview v,
 {
 	u64 b = hash & v.mask;
 
-	return (u64 *)((u64)c->geo.buckets + v.dir[b >> KV_TPAGE_SHIFT]) +
+	return (u64 *)((u64)c->geo->buckets + v.dir[b >> KV_TPAGE_SHIFT]) +
 	       (b & ((1ULL << KV_TPAGE_SHIFT) - 1));
 }
 
@@ -1003,12 +1018,225 @@ void kv_table_init(const struct kv_geo *g);
 void kv_table_step(struct kv_ctx *c);
 u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v);
 
+/* Client memory (dispatch.c) */
+#define KV_USER_MIN 0x10000ULL	 /* below mmap_min_addr: never mapped */
+#define KV_USER_END (1ULL << 56) /* top of user space, 5-level paging */
+
+/* Return: nonzero if [p, p + len) is client memory we may touch: above
+ * the never-mapped low range, no wrap-around, below the top of user
+ * space, and wholly outside the protected window (the confused deputy).
+ * A zero length is never dereferenced and always passes. Inline (the
+ * hot paths); kv_user_ok is the same, out of line. */
+static inline __attribute__((always_inline)) int kv_user_ok_in(u64 p, u64 len)
+{
+	if (!len)
+		return 1;
+	if (p < KV_USER_MIN || len > KV_USER_END || p > KV_USER_END - len)
+		return 0;
+	return p + len <= PLMC_BASE || p >= PLMC_BASE + PLMC_SPAN;
+}
+
+
 /* hash.c */
 void kv_hash_init(const struct plmc_store_hdr *h, u64 *sip);
 u32 kv_hash(const void *key, u32 klen);
+long kv_key_take(u64 kp, u32 klen, char *key);
+
+/*
+ * SipHash-1-3 (Aumasson and Bernstein; one round per word, three to
+ * finish) keyed with the store's secret (hdr->hash_key: random bits from
+ * the kernel at create, never shown to clients), so which keys share a
+ * bucket cannot be worked out offline, nor learnt by timing chains: a
+ * tenant cannot aim a flood of keys at one chain (SECURITY.md). A
+ * cheaper keyed hash that is only universal (multiply-shift, NH,
+ * polynomial) is not enough here: a local client times a chain walk to
+ * the cycle, and one collision found that way gives away the key of
+ * such a function; SipHash is a PRF, so a collision tells nothing about
+ * the next. The low 32 bits pick the bucket (enough for 2^32); items
+ * keep only a tag of them (kv_it_tag): whoever has a key hashes it.
+ */
+#define KV_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define KV_SIPROUND                                                            \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = KV_ROTL(v1, 13);                                          \
+		v1 ^= v0;                                                      \
+		v0 = KV_ROTL(v0, 32);                                          \
+		v2 += v3;                                                      \
+		v3 = KV_ROTL(v3, 16);                                          \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = KV_ROTL(v3, 21);                                          \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = KV_ROTL(v1, 17);                                          \
+		v1 ^= v2;                                                      \
+		v2 = KV_ROTL(v2, 32);                                          \
+	} while (0)
+
+#define KV_ONES	 0x0101010101010101ULL
+#define KV_HIGHS 0x8080808080808080ULL
+
+/*
+ * A key byte is good if it is >= 0x80, or its low 7 bits are >= 0x21
+ * and not 0x7f: no byte <= 0x20 (space, control), none 0x7f. The high
+ * bit of each byte of the result says whether that byte of @w is good
+ * (the other bits are noise: callers AND the words together and test
+ * the high bits once at the end). Per byte, without carries across
+ * bytes: a = low 7 bits; a + 0x5f has its high bit set iff a >= 0x21,
+ * a + 0x01 iff a == 0x7f.
+ */
+static inline u64 kv_key_good_bits(u64 w)
+{
+	u64 a = w & (0x7f * KV_ONES);
+
+	return w | ((a + 0x5f * KV_ONES) & ~(a + KV_ONES));
+}
+
+/*
+ * Take a client's key in: check @klen (1..KV_KEY_MAX) and the range
+ * [kp, kp + klen) (client memory), copy the bytes to @key (the stack,
+ * KV_KEY_BUF bytes: the last word stored may run up to 8 bytes past
+ * klen), check them and hash them (SipHash-1-3, as kv_hash), in one
+ * pass. Each word is loaded from client memory once, into a register,
+ * and that register is what is stored, checked and hashed: the copy,
+ * the check and the hash agree whatever the client does to its bytes
+ * meanwhile (copy-then-check), and the hash is kv_hash(key, klen) of
+ * the copy. The last 0..7 bytes are one short load (kv_ld_short:
+ * nothing past kp + klen is read; a byte it reads twice is combined in
+ * registers). Inline for get, mget and set; kv_key_take out of line.
+ * Context: after kv_ctx_init (sip[] derived).
+ * Return: the hash (>= 0), or PLMC_E_KEY / PLMC_E_FAULT.
+ */
+static inline __attribute__((always_inline)) long
+kv_key_take_in(u64 kp, u32 klen, char *key)
+{
+	const u64 *sip = kv_area()->sip;
+	const u8 *s = (const u8 *)kp;
+	u32 i, n = klen & ~7U, rem = klen & 7;
+	u64 v0, v1, v2, v3, w, good = ~0ULL;
+
+	if (!klen || klen > KV_KEY_MAX)
+		return PLMC_E_KEY;
+	if (!kv_user_ok_in(kp, klen))
+		return PLMC_E_FAULT;
+	v0 = sip[0];
+	v1 = sip[1];
+	v2 = sip[2];
+	v3 = sip[3];
+	for (i = 0; i < n; i += 8) {
+		w = kv_ld64_once(s + i);
+		kv_st64(key + i, w);
+		good &= kv_key_good_bits(w);
+		v3 ^= w;
+		KV_SIPROUND;
+		v0 ^= w;
+	}
+	w = kv_ld_short(s + n, rem); /* 0 when rem is 0 */
+	asm("" : "+r"(w)); /* as kv_ld64_once */
+	kv_st64(key + n, w);
+	/* the bytes above the key: 'A', a good one */
+	good &= kv_key_good_bits(w | (0x41 * KV_ONES) << (8 * rem));
+	w |= (u64)klen << 56;
+	v3 ^= w;
+	KV_SIPROUND;
+	v0 ^= w;
+	v2 ^= 0xff;
+	KV_SIPROUND;
+	KV_SIPROUND;
+	KV_SIPROUND;
+	if ((good & KV_HIGHS) != KV_HIGHS)
+		return PLMC_E_KEY;
+	return (u32)(v0 ^ v1 ^ v2 ^ v3);
+}
 int kv_key_eq(const void *a, const void *b, u32 n);
 struct kv_item *kv_lookup(struct kv_ctx *c, const char *key, u32 klen,
 			  u32 hash);
+struct kv_item *kv_lookup_growing(struct kv_ctx *c, const char *key, u32 klen,
+				  u32 hash, u64 s);
+
+/* Nonzero if the @n bytes at @a and @b are equal: a word at a time, the
+ * last word overlapping the one before it (no byte past either end). */
+static inline __attribute__((always_inline)) int
+kv_key_eq_inline(const void *a, const void *b, u32 n)
+{
+	const u8 *x = a, *y = b, *xe, *ye;
+	u64 diff = 0;
+
+	if (n < 8)
+		return kv_ld_short(x, n) == kv_ld_short(y, n);
+	/* Two pointers, no index: the loop is a load, a xor, an or and the
+	 * step (gcc made a 32-bit index of i + 8 < n cost four more). */
+	xe = x + n - 8;
+	ye = y + n - 8;
+	for (; x < xe; x += 8, y += 8)
+		diff |= kv_ld64(x) ^ kv_ld64(y);
+	return !(diff | (kv_ld64(xe) ^ kv_ld64(ye)));
+}
+
+/*
+ * The key's identity is (tenant, key bytes): klen and tenant are
+ * adjacent bytes of the item, compared as one 16-bit word (after the
+ * tag, kv_match): a store without tenants (tenant 0 everywhere) pays
+ * only forming that word once per lookup (three instructions). The hash
+ * does not include the tenant: equal keys of two tenants share a chain,
+ * and only this compare tells them apart (docs/tenants.md).
+ */
+_Static_assert(__builtin_offsetof(struct kv_item, tenant) ==
+		       __builtin_offsetof(struct kv_item, klen) + 1,
+	       "klen and tenant: one word");
+
+static inline u32 kv_tkey(const struct kv_ctx *c, u32 klen)
+{
+	return klen | c->tenant << 8;
+}
+
+/*
+ * @tk: kv_tkey(c, klen), the item's klen and tenant as one word; @tag:
+ * the key's hash >> 24. Items keep no full hash (the 48-byte header):
+ * the tag (kv.h) tells a chain's other items apart as the hash did (255
+ * in 256 of them), so klen, tenant and the key are compared on a likely
+ * match only.
+ */
+static inline __attribute__((always_inline)) int
+kv_match(const struct kv_item *it, const char *key, u32 klen, u32 tk, u8 tag)
+{
+	return kv_it_tag(it) == tag && *(const kv_u16u *)&it->klen == (u16)tk &&
+	       kv_key_eq_inline(it->data, key, klen);
+}
+
+/* The item for @key on the chain at @bucket, or NULL. */
+static inline __attribute__((always_inline)) struct kv_item *
+kv_walk(const u64 *bucket, const char *key, u32 klen, u32 tk, u32 hash)
+{
+	/* Acquire (here and for each next): pairs with kv_wr_link()'s
+	 * release store of the link, so the item it points at is read as
+	 * it was built (publication); and with table.c's moves. */
+	u64 p = __atomic_load_n(bucket, __ATOMIC_ACQUIRE);
+	u8 tag = (u8)(hash >> 24);
+
+	while (p) {
+		struct kv_item *it = (struct kv_item *)p;
+
+		if (kv_match(it, key, klen, tk, tag))
+			return it;
+		/* Pairs with the release store of next (tx.c). */
+		p = __atomic_load_n(&it->next, __ATOMIC_ACQUIRE);
+	}
+	return 0;
+}
+
+/* kv_lookup, inline (the read paths: get, mget, mg). */
+static inline __attribute__((always_inline)) struct kv_item *
+kv_lookup_in(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
+{
+	u64 s = kv_tstate();
+
+	if (KV_UNLIKELY(s & KV_T_GROWING))
+		return kv_lookup_growing(c, key, klen, hash, s);
+	return kv_walk(kv_tcur(c, s, hash), key, klen, kv_tkey(c, klen), hash);
+}
 void kv_wr_begin(struct kv_ctx *c, struct kv_wr *w, const char *key, u32 klen,
 		 u32 hash);
 void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it);
@@ -1135,7 +1363,7 @@ u32 kv_utoa(u64 v, char *buf);
 static inline __attribute__((always_inline)) struct kv_item *
 kv_find_read(struct kv_ctx *c, const char *key, u32 klen, u32 hash)
 {
-	struct kv_item *it = kv_lookup(c, key, klen, hash);
+	struct kv_item *it = kv_lookup_in(c, key, klen, hash);
 	int st;
 
 	if (!it)

@@ -44,6 +44,23 @@ static void kv_copy_short(u8 *d, const u8 *s, size_t n)
 	}
 }
 
+/* Four words at @s to @d: all loaded before any is stored. */
+static inline __attribute__((always_inline)) void kv_copy32(u8 *d, const u8 *s)
+{
+	u64 a = kv_ld64(s), b = kv_ld64(s + 8);
+	u64 c = kv_ld64(s + 16), e = kv_ld64(s + 24);
+
+	kv_st64(d, a);
+	kv_st64(d + 8, b);
+	kv_st64(d + 16, c);
+	kv_st64(d + 24, e);
+}
+
+/*
+ * 8..KV_REP_MIN-1 bytes: up to 16 as two overlapping words, up to 32 as
+ * four, more as blocks of 32 and a last block of 32 that overlaps the
+ * one before (a 100-byte value: three blocks and the last one).
+ */
 void *memcpy(void *d, const void *s, size_t n)
 {
 	u8 *dp = d;
@@ -54,6 +71,13 @@ void *memcpy(void *d, const void *s, size_t n)
 		kv_copy_short(dp, sp, n);
 		return d;
 	}
+	if (n <= 16) {
+		u64 a = kv_ld64(sp), b = kv_ld64(sp + n - 8);
+
+		kv_st64(dp, a);
+		kv_st64(dp + n - 8, b);
+		return d;
+	}
 	if (n >= KV_REP_MIN) {
 		asm volatile("rep movsb"
 			     : "+D"(dp), "+S"(sp), "+c"(n)
@@ -61,18 +85,19 @@ void *memcpy(void *d, const void *s, size_t n)
 			     : "memory");
 		return d;
 	}
-	for (i = 0; i + 32 <= n; i += 32) {
-		u64 a = kv_ld64(sp + i), b = kv_ld64(sp + i + 8);
-		u64 c = kv_ld64(sp + i + 16), e = kv_ld64(sp + i + 24);
+	if (n <= 32) {
+		u64 a = kv_ld64(sp), b = kv_ld64(sp + 8);
+		u64 c = kv_ld64(sp + n - 16), e = kv_ld64(sp + n - 8);
 
-		kv_st64(dp + i, a);
-		kv_st64(dp + i + 8, b);
-		kv_st64(dp + i + 16, c);
-		kv_st64(dp + i + 24, e);
+		kv_st64(dp, a);
+		kv_st64(dp + 8, b);
+		kv_st64(dp + n - 16, c);
+		kv_st64(dp + n - 8, e);
+		return d;
 	}
-	for (; i + 8 < n; i += 8)
-		kv_st64(dp + i, kv_ld64(sp + i));
-	kv_st64(dp + n - 8, kv_ld64(sp + n - 8));
+	for (i = 0; i + 32 < n; i += 32)
+		kv_copy32(dp + i, sp + i);
+	kv_copy32(dp + n - 32, sp + n - 32);
 	return d;
 }
 

@@ -123,7 +123,7 @@ static void kv_move_unfree(struct kv_ctx *c, struct kv_class *cl, u64 *link)
 void kv_move_skim(struct kv_ctx *c, struct kv_class *cl)
 {
 	while (KV_UNLIKELY(cl->mv) && cl->free &&
-	       kv_move_owns(cl, cl->free, &c->geo))
+	       kv_move_owns(cl, cl->free, c->geo))
 		kv_move_unfree(c, cl, &cl->free);
 }
 
@@ -134,7 +134,7 @@ static void kv_move_filter(struct kv_ctx *c, struct kv_class *cl)
 	u64 *link = &cl->free, n = cl->nfree + 1;
 
 	while (*link && n--) { /* n: a broken list cannot hold us */
-		if (kv_move_owns(cl, *link, &c->geo))
+		if (kv_move_owns(cl, *link, c->geo))
 			kv_move_unfree(c, cl, link);
 		else
 			link = (u64 *)*link;
@@ -150,10 +150,10 @@ void kv_pool_put(struct kv_ctx *c)
 
 	if (!p)
 		return;
-	pg = (p - c->geo.pages) / KV_PAGE_SIZE;
+	pg = (p - c->geo->pages) / KV_PAGE_SIZE;
 	kv_lock(c, &a->page_lock);
 	kv_tx_init(&t, c->ks);
-	kv_tx_set32(&t, &c->geo.pnext[pg], (u32)a->pool);
+	kv_tx_set32(&t, &c->geo->pnext[pg], (u32)a->pool);
 	kv_tx_set(&t, &a->pool, pg + 1);
 	kv_tx_set(&t, &a->npool, a->npool + 1);
 	kv_tx_set(&t, &c->ks->spare, 0);
@@ -184,17 +184,17 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst)
 		goto out;
 	}
 	pg = cl->pages; /* newest first: walk to the tail */
-	for (n = 1; n < cl->npages && c->geo.pnext[pg - 1]; n++) {
+	for (n = 1; n < cl->npages && c->geo->pnext[pg - 1]; n++) {
 		prev = pg;
-		pg = c->geo.pnext[pg - 1];
+		pg = c->geo->pnext[pg - 1];
 	}
-	addr = c->geo.pages + (pg - 1) * KV_PAGE_SIZE;
+	addr = c->geo->pages + (pg - 1) * KV_PAGE_SIZE;
 	carved = KV_PAGE_SIZE / sz;
 	kv_tx_init(&t, c->ks);
 	if (prev)
-		kv_tx_set32(&t, &c->geo.pnext[prev - 1], c->geo.pnext[pg - 1]);
+		kv_tx_set32(&t, &c->geo->pnext[prev - 1], c->geo->pnext[pg - 1]);
 	else
-		kv_tx_set(&t, &cl->pages, c->geo.pnext[pg - 1]);
+		kv_tx_set(&t, &cl->pages, c->geo->pnext[pg - 1]);
 	kv_tx_set(&t, &cl->npages, cl->npages - 1);
 	if (cl->carve_end == addr + KV_PAGE_SIZE) { /* the carve page */
 		carved = (cl->carve - addr) / sz;
@@ -321,7 +321,7 @@ static int kv_move_step(struct kv_ctx *c, int cls)
 	if (!mv)
 		return -1;
 	sz = kv_class_size(cls);
-	addr = kv_mv_addr(&c->geo, mv);
+	addr = kv_mv_addr(c->geo, mv);
 	/* The walk costs a load per chunk (16384 for the smallest class):
 	 * once per second per move is enough for the items linked late
 	 * (built from chunks taken before the start). */
@@ -423,17 +423,17 @@ static u64 kv_move_oldest(const struct kv_ctx *c, int v)
 	struct kv_class *cl = kv_cls(v);
 	u64 pg = __atomic_load_n(&cl->pages, __ATOMIC_RELAXED), n;
 
-	for (n = 1; pg && pg <= c->geo.npages && n < c->geo.npages; n++) {
-		u64 nx = __atomic_load_n(&c->geo.pnext[pg - 1],
+	for (n = 1; pg && pg <= c->geo->npages && n < c->geo->npages; n++) {
+		u64 nx = __atomic_load_n(&c->geo->pnext[pg - 1],
 					 __ATOMIC_RELAXED);
 
 		if (!nx)
 			break;
 		pg = nx;
 	}
-	if (!pg || pg > c->geo.npages)
+	if (!pg || pg > c->geo->npages)
 		return 0;
-	return c->geo.pages + (pg - 1) * KV_PAGE_SIZE;
+	return c->geo->pages + (pg - 1) * KV_PAGE_SIZE;
 }
 
 /*

@@ -164,10 +164,10 @@ void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 static u64 kv_class_age(struct kv_ctx *c, int cls, const struct kv_class *cl)
 {
 	u64 sz = kv_class_size(cls), n = KV_LOAD(&cl->pages), oldest = c->now;
-	u64 left = c->geo.npages; /* a racy list cannot loop us forever */
+	u64 left = c->geo->npages; /* a racy list cannot loop us forever */
 
-	while (n && n <= c->geo.npages && left--) {
-		u64 pg = c->geo.pages + (n - 1) * KV_PAGE_SIZE, p;
+	while (n && n <= c->geo->npages && left--) {
+		u64 pg = c->geo->pages + (n - 1) * KV_PAGE_SIZE, p;
 
 		for (p = pg; p + sz <= pg + KV_PAGE_SIZE; p += sz) {
 			const struct kv_item *it = (const struct kv_item *)p;
@@ -179,7 +179,7 @@ static u64 kv_class_age(struct kv_ctx *c, int cls, const struct kv_class *cl)
 			if (at < oldest)
 				oldest = at;
 		}
-		n = KV_LOAD(&c->geo.pnext[n - 1]);
+		n = KV_LOAD(&c->geo->pnext[n - 1]);
 	}
 	return c->now - oldest;
 }

@@ -61,7 +61,7 @@
  * one per 2^KV_TPAGE_SHIFT buckets, at least one. */
 u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v)
 {
-	if (v.dir[0] < c->geo.nbuckets * sizeof(u64))
+	if (v.dir[0] < c->geo->nbuckets * sizeof(u64))
 		return 0;
 	return (v.mask >> KV_TPAGE_SHIFT) + 1;
 }
@@ -75,7 +75,7 @@ u64 kv_table_pages(const struct kv_ctx *c, struct kv_tview v)
  */
 static u64 kv_table_need(const struct kv_ctx *c, u64 mask)
 {
-	if (2 * (mask + 1) <= c->geo.nbuckets)
+	if (2 * (mask + 1) <= c->geo->nbuckets)
 		return 0;
 	return (mask >> KV_TPAGE_SHIFT) + 1;
 }
@@ -154,17 +154,17 @@ static void kv_table_prep(struct kv_ctx *c, u64 s)
 	if (n < kv_table_need(c, mask)) {
 		if (a->pool) {
 			pg = a->pool - 1;
-			kv_tx_set(&t, &a->pool, c->geo.pnext[pg]);
+			kv_tx_set(&t, &a->pool, c->geo->pnext[pg]);
 			kv_tx_set(&t, &a->npool, a->npool - 1);
-		} else if (a->pages_used < c->geo.npages) {
+		} else if (a->pages_used < c->geo->npages) {
 			pg = a->pages_used;
 			kv_tx_set(&t, &a->pages_used, pg + 1);
 		} else {
 			return; /* every page in use: a later step tries */
 		}
 		kv_tx_set(&t, &dir[n],
-			  c->geo.pages + pg * KV_PAGE_SIZE -
-				  (u64)c->geo.buckets);
+			  c->geo->pages + pg * KV_PAGE_SIZE -
+				  (u64)c->geo->buckets);
 		kv_tx_set(&t, &a->tprep, n + 1);
 		kv_tx_set(&t, &a->tpages, a->tpages + 1);
 		kv_tx_commit(c, &t, PLMC_CRASH_TABLE_PAGE_TX);
@@ -172,7 +172,7 @@ static void kv_table_prep(struct kv_ctx *c, u64 s)
 	}
 	if (!kv_table_need(c, mask))
 		kv_tx_set(&t, &dir[0], (mask + 1) * sizeof(u64));
-	kv_tx_set(&t, &a->tdesc[k].mask_x, mask ^ c->geo.mask0);
+	kv_tx_set(&t, &a->tdesc[k].mask_x, mask ^ c->geo->mask0);
 	kv_tx_set(&t, &a->tdesc[k].dir_x, (u64)dir ^ (u64)&a->tdir0);
 	kv_tx_set(&t, &a->tcursor, 0);
 	kv_tx_set(&t, &a->tprep, 0);
@@ -196,9 +196,9 @@ static void kv_table_free(struct kv_ctx *c, u64 s)
 
 	kv_tx_init(&t, c->ks);
 	if (n < kv_table_pages(c, v)) {
-		pg = ((u64)c->geo.buckets + v.dir[n] - c->geo.pages) /
+		pg = ((u64)c->geo->buckets + v.dir[n] - c->geo->pages) /
 		     KV_PAGE_SIZE;
-		kv_tx_set32(&t, &c->geo.pnext[pg], (u32)a->pool);
+		kv_tx_set32(&t, &c->geo->pnext[pg], (u32)a->pool);
 		kv_tx_set(&t, &a->pool, pg + 1);
 		kv_tx_set(&t, &a->npool, a->npool + 1);
 		kv_tx_set(&t, &a->tpages, a->tpages - 1);
@@ -286,7 +286,7 @@ static int kv_table_move(struct kv_ctx *c, u64 s, u64 b)
 		kv_tx_set(&t, &a->tbase,
 			  n.mask >> KV_TPAGE_SHIFT
 				  ? 1
-				  : (u64)c->geo.buckets + n.dir[0]);
+				  : (u64)c->geo->buckets + n.dir[0]);
 		kv_tx_set(&t, &a->tmask, n.mask);
 		kv_tx_set(&t, &a->tgrace, KV_T_MARK);
 		/* Last: the release store that ends the growth. */

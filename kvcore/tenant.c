@@ -64,7 +64,7 @@ static u64 kv_tenant_quota(const struct kv_ctx *c, const struct kv_tenant *t)
 {
 	u64 q = __atomic_load_n(&t->quota, __ATOMIC_RELAXED);
 
-	return q ? q : c->geo.npages * KV_PAGE_SIZE / kv_area()->tenants;
+	return q ? q : c->geo->npages * KV_PAGE_SIZE / kv_area()->tenants;
 }
 
 /* Return: the index of the entry keyed @id, or 0. Lock-free: acquire
@@ -341,7 +341,7 @@ static long kv_tenant_set(struct kv_ctx *c, const struct plmc_req *r)
 	if (!c->tadmin || c->tenant) /* acting for a tenant: its rights */
 		return PLMC_E_PERM;
 	if (r->cas & ~(u64)PLMC_TENANT_FLAGS || r->klen == PLMC_TENANT_SELF ||
-	    r->vlen > c->geo.npages * KV_PAGE_SIZE)
+	    r->vlen > c->geo->npages * KV_PAGE_SIZE)
 		return PLMC_E_INVAL;
 	i = kv_tenant_take(c, r->klen, r->vlen, r->cas);
 	if (!i)

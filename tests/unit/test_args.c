@@ -155,6 +155,46 @@ START_TEST(raw_requests)
 }
 END_TEST
 
+/*
+ * A client that sets EFLAGS.AC (alignment checking: Linux enables it in
+ * CR0, so user code with AC set faults on an unaligned load) before it
+ * calls: the gate clears AC for the store's run, whose word loads of
+ * keys, values and buffers at any alignment must not fault (a #AC
+ * inside would kill the call with the slot claimed). Keys, values and
+ * buffers at odd addresses; only the raw calls run with AC set.
+ */
+START_TEST(alignment_check_flag)
+{
+	static char kb[32], vb[160], ob[160];
+	struct plmc_resp resp = {0};
+	struct plmc_req s, g;
+	long a, b;
+
+	memcpy(kb + 1, "odd-key-of-21-bytes!!", 21);
+	memset(vb + 3, 'v', 100);
+	memset(&s, 0, sizeof(s));
+	s.key = (uintptr_t)(kb + 1);
+	s.klen = 21;
+	s.val = (uintptr_t)(vb + 3);
+	s.vlen = 100;
+	memset(&g, 0, sizeof(g));
+	g.key = (uintptr_t)(kb + 1);
+	g.klen = 21;
+	g.buf = (uintptr_t)(ob + 5);
+	g.buflen = 150;
+	g.out = (uintptr_t)&resp;
+	asm volatile("pushfq; orq $0x40000, (%%rsp); popfq" ::: "memory", "cc");
+	a = pl_call(PLMC_OP_SET, &s);
+	b = pl_call(PLMC_OP_GET, &g);
+	asm volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory",
+		     "cc");
+	ut_rc((int)a, PLMC_STORED);
+	ut_rc((int)b, PLMC_OK);
+	ck_assert_uint_eq(resp.vlen, 100);
+	ck_assert(memcmp(ob + 5, vb + 3, 100) == 0);
+}
+END_TEST
+
 START_TEST(small_buffer)
 {
 	char buf[4] = {'x', 'x', 'x', 'x'};
@@ -213,6 +253,7 @@ int main(void)
 	tcase_add_test(tc, stats_out_in_window);
 	tcase_add_test(tc, raw_requests);
 	tcase_add_test(tc, small_buffer);
+	tcase_add_test(tc, alignment_check_flag);
 	tcase_add_test(tc, detached_calls);
 	tcase_add_test(tc, strerror_names);
 	suite_add_tcase(s, tc);

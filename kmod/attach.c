@@ -195,8 +195,9 @@ static void plmc_ppage_fill(struct plmc_att *att)
  * it detaches.
  *
  * Context: process context, no locks held.
- * Return: 0, or -EINVAL (pkey), -EBUSY (fd already attached), -ENOENT,
- * -EACCES, -ENOMEM, -ENOSPC, -EINTR.
+ * Return: 0, or -EINVAL (pkey), -EBUSY (fd already attached, or the mm
+ * has io_uring threads), -EAGAIN (a task of the mm could not close the
+ * store key in time), -ENOENT, -EACCES, -ENOMEM, -ENOSPC, -EINTR.
  */
 int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a)
 {
@@ -217,6 +218,11 @@ int plmc_attach(struct plmc_file *pf, struct plmc_attach_args *a)
 	/* Guard first: no new executable code while the scan runs. */
 	plmc_guard_add(att);
 	rc = plmc_guard_scan(att);
+	if (rc)
+		goto err_free_att;
+	/* After the guard (a WRPKRU opening the key is refused from here),
+	 * before anything is mapped: no task of the mm keeps it open. */
+	rc = plmc_tasks_close(a->pkey);
 	if (rc)
 		goto err_free_att;
 	rc = plmc_att_join(att, a->name);

@@ -855,7 +855,9 @@ static long plmc_sys_mmap_exec(const struct pt_regs *u)
 	rc = -EINVAL;
 	if (!len || off + PAGE_ALIGN(len) < off)
 		goto out;
-	rc = plmc_late_file(file, off, len);
+	/* Whole pages: the mapping shows every byte of its last page, not
+	 * just the first len, and each of them can run. */
+	rc = plmc_late_file(file, off, PAGE_ALIGN(len));
 	if (rc) {
 		pr_info_ratelimited(PLMC_DRV ": pid %d: late executable mapping refused (%ld)\n",
 				    task_tgid_nr(current), rc);

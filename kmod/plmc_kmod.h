@@ -214,6 +214,8 @@ bool plmc_task_inside(struct task_struct *t);
 
 /* tasks.c */
 extern bool plmc_tasks_guard;
+extern bool plmc_attach_close;
+int plmc_tasks_close(u32 pkey);
 int plmc_tasks_init(void);
 void plmc_tasks_exit(void);
 

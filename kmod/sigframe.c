@@ -8,6 +8,8 @@
  *            handler then runs with the store closed (x86 keeps PKRU
  *            across delivery: it would run with the store open). A
  *            second line: defer.c refuses such frames and kills first.
+ *   failed   a frame that fails half way closes the store keys (6.12
+ *            opened them all to write it; see plmc_pre_setup_done()).
  *   sigreturn a sigreturn that leaves PKRU with the store key readable is
  *            SIGKILLed unless it resumes exactly the registers recorded
  *            for a frame, flags included (kretprobes on
@@ -20,6 +22,7 @@
  */
 #include <linux/kprobes.h>
 #include <linux/mm_types.h>
+#include <linux/moduleparam.h>
 #include <linux/sched/signal.h>
 #include <linux/spinlock.h>
 #include <asm/special_insns.h>
@@ -176,6 +179,43 @@ static int plmc_ret_restore_sig(struct kretprobe_instance *ri,
 	return 0;
 }
 
+/*
+ * A frame that fails half way. 6.12's get_sigframe() opens every key
+ * (PKRU 0) to write the XSAVE area; when a later part of the frame then
+ * faults, the kernel forces SIGSEGV with PKRU still 0, and nothing closes
+ * it: a tracer that cancels the SIGSEGV, or a SIGSEGV handler on another
+ * stack (its frame records PKRU 0, its sigreturn restores it and matches
+ * the record) returns to user code with the store open. So a failed frame
+ * setup in a guarded process closes every store key of the mm before
+ * anything else happens (signal_setup_done(failed, ...), the one place
+ * every frame setup of every kernel reports to). Inside the library that
+ * is fail-closed: the library faults on the store and dies there.
+ *
+ * sigfail_close=0 (module parameter) turns it off (the attack suite shows
+ * with it what this closes).
+ */
+static bool plmc_sigfail_close = true;
+module_param_named(sigfail_close, plmc_sigfail_close, bool, 0644);
+MODULE_PARM_DESC(sigfail_close,
+		 "a failed signal frame closes the store keys (0: reopens a hole on 6.12)");
+
+static int plmc_pre_setup_done(struct kprobe *p, struct pt_regs *regs)
+{
+	u32 mask;
+
+	if (!regs->di || !READ_ONCE(plmc_sigfail_close))
+		return 0; /* the frame was built */
+	mask = plmc_guard_mask(current->mm);
+	if (mask && cpu_feature_enabled(X86_FEATURE_OSPKE))
+		wrpkru(rdpkru() | mask | (mask << 1));
+	return 0;
+}
+
+static struct kprobe plmc_kp_setup_done = {
+	.symbol_name = "signal_setup_done",
+	.pre_handler = plmc_pre_setup_done,
+};
+
 static struct kretprobe plmc_krp_restore = {
 	.kp.symbol_name = "fpu__restore_sig",
 	.handler = plmc_ret_restore_sig,
@@ -201,12 +241,21 @@ int plmc_sigframe_init(void)
 	int rc;
 
 	rc = register_kretprobes(plmc_kretprobes, ARRAY_SIZE(plmc_kretprobes));
-	if (rc)
+	if (rc) {
 		pr_err(PLMC_DRV ": kretprobes: %d\n", rc);
+		return rc;
+	}
+	rc = register_kprobe(&plmc_kp_setup_done);
+	if (rc) {
+		pr_err(PLMC_DRV ": kprobe signal_setup_done: %d\n", rc);
+		unregister_kretprobes(plmc_kretprobes,
+				      ARRAY_SIZE(plmc_kretprobes));
+	}
 	return rc;
 }
 
 void plmc_sigframe_exit(void)
 {
+	unregister_kprobe(&plmc_kp_setup_done);
 	unregister_kretprobes(plmc_kretprobes, ARRAY_SIZE(plmc_kretprobes));
 }

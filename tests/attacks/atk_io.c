@@ -157,11 +157,14 @@ static int uring(void)
 	if (ring_setup(&r))
 		return ATK_REFUSED("io_uring unavailable in the guest: %s",
 				   strerror(errno));
+	/* The ring made before attach, used after it (its control read
+	 * too: a read before attach may leave an io-wq worker, and attach
+	 * refuses a process with io_uring threads, SECURITY.md hole 20). */
+	if (vm_attach(ATK_STORE))
+		return -1;
 	c = ring_read(&r, fd, ok, sizeof(ok), 0);
 	if (c != (int)sizeof(ok))
 		return VM_FAIL("control io_uring read: %d", c);
-	if (vm_attach(ATK_STORE))
-		return -1;
 	a1 = ring_read(&r, fd, (void *)(PLMC_KV_ADDR + 0x1000), 64, 0);
 	a2 = ring_read(&r, fd, (void *)(PLMC_KV_ADDR + 0x2000), 64,
 		       IOSQE_ASYNC);

@@ -200,7 +200,7 @@ static void *writer(void *arg)
 {
 	int i, base = (int)(long)arg * 1000000;
 
-	for (i = 0; i < (tmb == 64 ? 60000 : 10000); i++)
+	for (i = 0; i < (tmb == 64 ? 75000 : 10000); i++)
 		if (put("w", base + i) != PLMC_STORED)
 			abort();
 	return NULL;
@@ -229,8 +229,10 @@ START_TEST(readers)
 	for (i = 0; i < 2; i++)
 		pthread_join(r[i], NULL);
 	stats(&st);
-	/* 122,000 items (22,000 small): doubled from 1024 to the most
-	 * while they read */
+	/* 152,000 items (2,000 small): doubled from 1024 to the most
+	 * while they read. The last doubling starts at 98,304 items and
+	 * moves a few buckets per set: 122,000 left it unfinished in 1
+	 * of 3 runs once the store's writes could wait (retired chunks) */
 	ck_assert_uint_eq(st.hash_buckets, tmax);
 	ck_assert_uint_gt(reads, RKEYS);
 	ck_assert_msg(misses == 0, "%ld misses in %ld reads", misses, reads);

@@ -30,7 +30,7 @@ mkdir -p "$out"
 
 threads_max=$(nproc)
 mem_mb=256
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768 up)
 sock=/tmp/plmc-bench-$$.sock
 store=bench$$
 lmdir=$(mktemp -d /tmp/plmc-bench-lmdb.XXXXXX)

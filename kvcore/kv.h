@@ -335,6 +335,11 @@ struct kv_area {
 	 * chunks retired behind other calls, 0 = not waiting (evict.c,
 	 * kv_class_in_flight); relaxed, a hint. */
 	u32 cwait[KV_NCLASSES];
+	/* Per class: pages it gave as free memory and may take back, and
+	 * the store second of the last one given (move.c, "Loans");
+	 * relaxed, hints. */
+	u32 lent[KV_NCLASSES];
+	u32 lent_at[KV_NCLASSES];
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
 	 * when geo_key == store_size | 1, or | 3 in a store with tenants
@@ -866,6 +871,7 @@ u64 kv_class_chunks(int cls);
 /* move.c */
 int kv_move_owns(const struct kv_class *cl, u64 p, const struct kv_geo *g);
 void kv_move_take(struct kv_tx *t, struct kv_class *cl);
+void kv_move_repaid(int k);
 void kv_move_skim(struct kv_ctx *c, struct kv_class *cl);
 int kv_move_for(struct kv_ctx *c, int cls, int starved);
 u64 kv_move_running(void);

@@ -260,9 +260,12 @@ static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
 		   __atomic_load_n(&cl->carve, __ATOMIC_RELAXED);
 
 	/* A look for a free page (@stop 1) passes over the carve page while
-	 * it has room: the class is filling it (a page slabs reassign just
-	 * gave is all room, and would go straight back to the pool). */
-	if (stop == 1 && room >= sz && room <= KV_PAGE_SIZE && p)
+	 * it has room and the class has older pages: the class is filling
+	 * it (a page slabs reassign just gave is all room, and would go
+	 * straight back to the pool: t/slabs_reassign.t). A class's only
+	 * page is looked at, as any oldest one (test_tenant's pin). */
+	if (stop == 1 && room >= sz && room <= KV_PAGE_SIZE && p &&
+	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) > 1)
 		p = __atomic_load_n(&c->geo->pnext[p - 1], __ATOMIC_RELAXED);
 	for (i = 0; p && p <= c->geo->npages && i < c->geo->npages; i++) {
 		u64 nx = __atomic_load_n(&c->geo->pnext[p - 1],
@@ -759,8 +762,9 @@ static int kv_move_steps(struct kv_ctx *c)
  * path): finish running moves, or start one if the policy says so;
  * @starved: the class found nothing to evict (every chunk in flight in
  * other calls), so mode 1 moves a page too.
- * Return: 1 if a page reached the pool (allocate again), -1 if a move
- * waits for readers (retry later), 0 if no page will come (evict).
+ * Return: 1 if a page reached the pool (allocate again), -2 if the move
+ * this call started for @k waits for readers (the page comes soon), -1
+ * if another move waits, 0 if no page will come (evict).
  * Context: no lock held.
  */
 int kv_move_for(struct kv_ctx *c, int k, int starved)
@@ -789,9 +793,8 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	}
 	/* Mode 1: a page moves if this class lent pages it may take back
 	 * (kv_move_owed), from a class with no loan open (two lenders
-	 * would take pages back and forth: measured in test_move's
-	 * shifting_stress, up to 2,299 moves where 140 do), else if it is
-	 * worth more than an eviction here. */
+	 * would take pages back and forth), else if it is worth more than
+	 * an eviction here. */
 	if (mode == 1 && np && !starved) {
 		int w = kv_move_owed(c, k) ? kv_move_victim(c, k, 2, 0) : -1;
 
@@ -799,7 +802,7 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	}
 	if (v < 0 || kv_move_start(c, v, min, 0, 0) != PLMC_REASSIGN_OK)
 		return r;
-	return kv_move_step(c, v) > 0 ? 1 : -1;
+	return kv_move_step(c, v) > 0 ? 1 : -2;
 }
 
 /*

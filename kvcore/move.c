@@ -51,9 +51,9 @@
  *      1 rule), when the other class has taken no chunk for longer
  *      than twice the idle time of the items the needy class evicts
  *      and KV_MOVE_AGE_MIN seconds (memcached's age rule) or for
- *      KV_MOVE_IDLE seconds, or when that
- *      class's oldest page holds no live item (expired, flushed or
- *      empty: looked at most once a second per class);
+ *      KV_MOVE_IDLE seconds, or when any class has a page holding no
+ *      live item (expired, flushed or freed: kv_move_worth), or when
+ *      the class lent pages it may take back (Loans, below);
  *   2: on every allocation that would evict, a page is moved instead.
  * In modes 1 and 2 a class whose eviction finds nothing (all its chunks
  * being rebuilt or retired by other calls) also takes a page.
@@ -707,7 +707,7 @@ static int kv_move_unpin_on(void)
  * @k is out of chunks and no page is left. Pages a class holds beyond
  * what its live items need go back anyway, since moving them evicts
  * nobody (docs/tenants.md "Quota and eviction"): the donor is a class
- * (not @k, no move running) whose oldest page holds no linked item (its
+ * (not @k, no move running) with a page holding no linked item (its
  * items were deleted, or retired and reclaimed), or that has more than
  * two pages' worth of free chunks, so the page's few live items are
  * rescued into them (kv_move_rescue) rather than evicted. Looked for at
@@ -809,7 +809,7 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
  * memcached's automove 1, without its thread: once the store has no
  * untouched page and the pool is empty, a class with more than two
  * pages' worth of free chunks (expired, flushed or deleted items the
- * scan and the readers reclaimed) gives its oldest page to the pool,
+ * scan and the readers reclaimed) gives a page to the pool (the cheapest),
  * its live items rescued into those chunks. One class is looked at per
  * store, round robin on this slot's scan cursor: a few loads.
  */
@@ -919,8 +919,8 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 /*
  * Class @k's page to give back now (memcached's background mover): the
  * class has more than two pages' worth of free chunks and two pages or
- * more (its oldest page's live items are rescued into them), or its
- * oldest page holds no live item (expired, flushed: a move that evicts
+ * more (the moving page's live items are rescued into them), or one of
+ * its pages holds no live item (expired, flushed: a move that evicts
  * nobody). Read without locks: a hint.
  */
 static int kv_maintain_wants(struct kv_ctx *c, int k)
@@ -939,9 +939,10 @@ static int kv_maintain_wants(struct kv_ctx *c, int k)
  * memcached's LRU maintainer and automove threads, one call's worth, for
  * a client with idle time to give (plmcd calls it once a second): step
  * running moves, then give pages back to the pool, as memcached's
- * automove does whether or not memory ran out: a class's oldest page
- * when the class has pages' worth of free chunks to spare, or when that
- * page holds only dead items; at most @max pages a call. The writers'
+ * automove does whether or not memory ran out: a class's cheapest page
+ * (kv_move_pick) when the class has pages' worth of free chunks to
+ * spare, or when a page holds only dead items; at most @max pages a
+ * call. The writers'
  * own giveback (kv_move_giveback) waits for an empty pool and moves a
  * page only when someone stores; this one fills the pool ahead of need,
  * so memory that deletes, expiry or flush_all freed is there for any

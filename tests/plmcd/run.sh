@@ -11,6 +11,9 @@
 #     noreply silencing errors, an extra last word ignored, binary add
 #     with a CAS, flush_all's time rules (text and binary), -F, -C; and
 #     plmcd at SIGUSR1 (a graceful stop) and SIGUSR2 (ignored).
+#  2d. replies.py: the reply path beside memcached: 32 clients that never
+#     read pipelined multi-gets cost bounded memory, a reply over 64 MiB
+#     arrives whole, -o idle_timeout spares a slow reader (TCP only).
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit; a
 #     20,000-key get; a watcher's log lines; a 60,000-item metadump read
@@ -107,6 +110,12 @@ cat "$tmp/protodiff"
 pass=$((pass + $(grep -c '^PASS' "$tmp/protodiff")))
 fail=$((fail + $(grep -c '^FAIL' "$tmp/protodiff")))
 grep -q '^protodiff cases: [0-9]* passed, 0 failed' "$tmp/protodiff" || { echo "FAIL protodiff.py did not finish"; fail=$((fail + 1)); }
+echo "-- the reply path against memcached (tests/plmcd/replies.py)"
+if /usr/bin/python3 tests/plmcd/replies.py "$B/plmcd" "$(command -v memcached)" "$tmp" >"$tmp/replies" 2>&1; then :; fi
+cat "$tmp/replies"
+pass=$((pass + $(grep -c '^PASS' "$tmp/replies")))
+fail=$((fail + $(grep -c '^FAIL' "$tmp/replies")))
+grep -q '^replies cases: [0-9]* passed, 0 failed' "$tmp/replies" || { echo "FAIL replies.py did not finish"; fail=$((fail + 1)); }
 echo "-- hostile clients (tests/plmcd/hostile.py)"
 if /usr/bin/python3 tests/plmcd/hostile.py 127.0.0.1 "$port" 2100 >"$tmp/hostile" 2>&1; then :; fi
 cat "$tmp/hostile"

@@ -3,7 +3,9 @@
 # Debian's memcached 1.6.18 and to plmcd, replies compared byte for byte
 # (CAS values and the version aside): what memcached's proto_text.c and
 # proto_bin.c do with noreply and with a word too many, binary add with
-# a CAS, flush_all's time rules, -F and -C; then plmcd at SIGUSR1 and
+# a CAS, flush_all's time rules, multi-gets with control-byte and
+# over-long keys, unknown binary opcodes (verbosity) and the bytes
+# memcached drops after them, -F and -C; then plmcd at SIGUSR1 and
 # SIGUSR2. Servers on unix sockets in DIR. Prints a PASS or FAIL line a
 # case and "protodiff cases: N passed, N failed".
 import os, re, signal, socket, struct, subprocess, sys, time

@@ -9,8 +9,9 @@
 #  2. a multi-get whose reply is over 64 MiB arrives whole;
 #  3. under -o idle_timeout=1 a slow reader of a large reply is not
 #     idle (memcached: a connection writing is not), while a quiet
-#     connection is closed (control); one on the unix socket is not
-#     (memcached times out TCP connections only).
+#     connection is closed (control), and one whose value is half sent
+#     is not; one on the unix socket is not (memcached times out TCP
+#     connections only).
 # Sized by counts; prints PASS/FAIL lines and "replies cases: N passed,
 # N failed".
 import os, re, socket, subprocess, sys, time
@@ -152,13 +153,16 @@ def slow_start(path):
     quiet = conn(path)
     quiet.sendall(b'version\r\n')
     quiet.recv(100)
+    half = conn(path)
+    half.sendall(b'set half 0 0 10\r\n01234')
     s.sendall(b'get' + b' slow' * n + b'\r\n')
     want = (b'VALUE slow 0 %d\r\n' % v + b's' * v + b'\r\n') * n + b'END\r\n'
-    return s, quiet, want, bytearray(s.recv(65536))
+    return s, quiet, half, want, bytearray(s.recv(65536))
 
 
-def slow_end(s, quiet, want, got):
-    """Case 3, ended: the reply read whole; the quiet one closed."""
+def slow_end(s, quiet, half, want, got):
+    """Case 3, ended: the reply read whole; the quiet one closed; the
+    one whose value was half sent takes the rest."""
     try:
         while len(got) < len(want):
             b = s.recv(4 * MiB)
@@ -174,9 +178,15 @@ def slow_end(s, quiet, want, got):
         kicked = False
     except OSError:
         kicked = True
+    try:
+        half.sendall(b'56789\r\n')
+        stored = half.recv(100)
+    except OSError as e:
+        stored = repr(e).encode()
     s.close()
     quiet.close()
-    return bytes(got) == want, kicked, len(got)
+    half.close()
+    return bytes(got) == want, kicked, len(got), stored
 
 
 def main():
@@ -205,11 +215,14 @@ def main():
         time.sleep(max(0, t0 + 3.5 - time.time()))
         r = {k: slow_end(*slow[k]) for k in idle}
         for k in ('memcached', 'plmcd'):
-            whole, kicked, n = r[k]
+            whole, kicked, n, stored = r[k]
             result(whole, '%s -o idle_timeout=1: a slow reader of a 16 MB '
                    'reply gets it whole' % k, '' if whole else ': %d bytes' % n)
             result(kicked, '%s -o idle_timeout=1: a quiet TCP connection '
                    'is closed (control)' % k)
+            result(stored == b'STORED\r\n', '%s -o idle_timeout=1: a value '
+                   'half sent is not idle: the rest is stored' % k,
+                   '' if stored == b'STORED\r\n' else ': %r' % stored)
             try:
                 local[k].sendall(b'version\r\n')
                 v = local[k].recv(100)

@@ -587,8 +587,12 @@ static size_t decode(struct conn *c, struct bin_req *q)
 			    ? ST_E2BIG : ST_EINVAL);
 		return BIN_HDR;
 	}
-	if (avail < BIN_HDR + (size_t)q->bodylen)
+	if (avail < BIN_HDR + (size_t)q->bodylen) {
+		/* memcached reads a body past extras and key in conn_nread,
+		 * which its idle timeout passes over */
+		c->nread = avail >= BIN_HDR + (size_t)q->extlen + q->klen;
 		return 0;
+	}
 	q->ext = h + BIN_HDR;
 	q->key = (const char *)q->ext + q->extlen;
 	q->val = q->key + q->klen;

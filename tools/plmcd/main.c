@@ -622,14 +622,15 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
  * Whether @c waits for its client (or its client's data), not for a
  * command: memcached's idle timeout passes over a connection in any
  * state but conn_read and conn_new_cmd, so a slow reader of a large
- * reply (conn_mwrite) or a refused value still arriving (conn_swallow)
- * is not idle, however long it takes. Nor is one on the unix socket:
- * memcached's timeout passes over all but TCP connections.
+ * reply (conn_mwrite), a value still arriving (conn_nread) or a
+ * refused one (conn_swallow) is not idle, however long it takes. Nor
+ * is one on the unix socket: memcached's timeout passes over all but
+ * TCP connections.
  */
 static int conn_not_idle(const struct conn *c)
 {
 	return c->out.off < c->out.len || c->throttled || c->resume ||
-	       c->dump || c->swallow || c->local;
+	       c->dump || c->swallow || c->nread || c->local;
 }
 
 /* -o idle_timeout: close what has been quiet that long (memcached's

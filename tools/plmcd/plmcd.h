@@ -150,6 +150,8 @@ struct conn {
 	 * arrives: `swallow` bytes still to drop.
 	 */
 	size_t swallow;
+	int nread; /* a command waits for its data block (memcached's
+		    * conn_nread: -o idle_timeout passes over it) */
 	int watching; /* a watcher (watch.c): its input is ignored */
 	int quit;     /* closing on "quit" (a normal close, for watchers) */
 	int kicked;   /* closed by -o idle_timeout */

@@ -575,8 +575,10 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		c->swallow = bytes + 2;
 		return line_used;
 	}
-	if (avail < line_used + bytes + 2)
+	if (avail < line_used + bytes + 2) {
+		c->nread = 1; /* not idle: its data block is arriving */
 		return 0;
+	}
 	if (data[bytes] != '\r' || data[bytes + 1] != '\n') {
 		reply(c, k, E_CHUNK);
 		/* memcached drops the line and reads on after the chunk */
@@ -960,6 +962,7 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 
 			if (rc <= 0)
 				return rc;
+			c->nread = 0;
 			continue;
 		}
 		/* -Y: nothing but the login until it succeeds (auth.c) */
@@ -969,6 +972,7 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 			return -1;
 		if (n == 0)
 			return 0;
+		c->nread = 0;
 		buf_consume(&c->in, n);
 	}
 }

@@ -141,7 +141,7 @@ struct conn {
 	 * plmcd copies values, so it copies them as the client takes them.
 	 */
 	size_t resume;
-	size_t out_counted; /* its share of the queued total (buf.c) */
+	size_t out_counted;	/* its share of the queued total (buf.c) */
 	int busy;		/* its commands are running ("stats conns") */
 	uint64_t id;
 	/*
@@ -150,8 +150,8 @@ struct conn {
 	 * arrives: `swallow` bytes still to drop.
 	 */
 	size_t swallow;
-	int nread; /* a command waits for its data block (memcached's
-		    * conn_nread: -o idle_timeout passes over it) */
+	int nread;    /* a command waits for its data block (memcached's
+		       * conn_nread: -o idle_timeout passes over it) */
 	int watching; /* a watcher (watch.c): its input is ignored */
 	int quit;     /* closing on "quit" (a normal close, for watchers) */
 	int kicked;   /* closed by -o idle_timeout */

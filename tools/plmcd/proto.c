@@ -201,8 +201,8 @@ static int key_binary(const char *key, size_t n)
 /* A get or gat of a key with control bytes (key_binary) through
  * plmc_meta, the binary protocol's path; as plmc_get otherwise. */
 static int get_binkey(struct worker_ctx *w, const char *key, size_t klen,
-		      int touch, int32_t exptime, size_t *vlen,
-		      uint32_t *flags, uint64_t *cas)
+		      int touch, int32_t exptime, size_t *vlen, uint32_t *flags,
+		      uint64_t *cas)
 {
 	struct plmc_meta m = {
 		.cmd = PLMC_META_GET,
@@ -210,8 +210,7 @@ static int get_binkey(struct worker_ctx *w, const char *key, size_t klen,
 			  (touch ? PLMC_MF_TTL : 0),
 		.ttl = exptime,
 	};
-	int rc = plmc_meta(key, klen, &m, NULL, 0, w->scratch,
-			   w->scratch_len);
+	int rc = plmc_meta(key, klen, &m, NULL, 0, w->scratch, w->scratch_len);
 
 	*vlen = m.vlen;
 	*flags = m.flags;
@@ -276,8 +275,7 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	if (rc < 0)
 		return rc;
 	for (int j = 0; j < n; j++) {
-		int alone = m[j].rc == PLMC_E_SMALLBUF ||
-			    m[j].rc == PLMC_E_KEY;
+		int alone = m[j].rc == PLMC_E_SMALLBUF || m[j].rc == PLMC_E_KEY;
 
 		if (alone && out_full(c)) {
 			*next = first + j;

@@ -158,10 +158,18 @@ EXTRA = [
      'get|gets|gat a noreply: "noreply" is a key'),
 ]
 # 5. a multi-get's keys: memcached's text protocol splits at spaces
-# only, so a key with a control byte is a key (a miss here: plmcd's
-# text set refuses one); a key past 250 bytes is that line alone
+# only, so a key with a control byte is a key like any other; a key
+# past 250 bytes is that line alone
 GETKEYS = [
     (b'get a c\x01d n\r\n', 'get with a control byte in a middle key: values and END'),
+    (b'set c\x01e 5 0 2\r\nhi\r\nget a c\x01e n\r\nappend c\x01e 0 0 1\r\n!\r\n'
+     b'prepend c\x01e 0 0 1\r\n<\r\ngets c\x01e\r\nadd c\x01e 0 0 1\r\nx\r\n'
+     b'replace c\x01e 7 0 1\r\ny\r\nget c\x01e\r\nreplace c\x01f 0 0 1\r\nx\r\n',
+     'text storage commands and get on a key with a control byte'),
+    (b'set c\x02 0 0 1\r\n5\r\nincr c\x02 3\r\ndecr c\x02 10\r\ntouch c\x02 100\r\n'
+     b'gat 0 c\x02\r\ncas c\x02 0 0 1 1\r\nx\r\ncas c\x7f 0 0 1 1\r\nx\r\n'
+     b'delete c\x02\r\nget c\x02\r\ndelete c\x02\r\nincr c\x02 1\r\ntouch c\x02 1\r\n',
+     'incr, decr, touch, gat, cas, delete on a key with a control byte'),
     (b'gets a \x7f n\r\ngat 0 c\x02 a\r\n', 'gets with DEL as a key, gat with a control byte'),
     (b'get a n ' + K251 + b' a\r\n', 'get with a key past 250 bytes after values: the error alone'),
     (b'get ' + b'a ' * 30 + K251 + b'\r\nget n\r\n', 'the same past 24 keys, then the next command'),

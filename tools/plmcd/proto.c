@@ -188,7 +188,9 @@ static void value_block(struct conn *c, const char *key, uint32_t flags,
  * Whether the store would refuse @key (n bytes) as a text key: a
  * control byte or DEL. memcached's text protocol splits words at
  * spaces only, so such a key is a key like any other there (stored,
- * found, or a miss); plmcd asks for it as the binary protocol does.
+ * found, or a miss); plmcd asks for it as the binary protocol does,
+ * through plmc_meta with PLMC_MF_BINKEY, once the plain call has
+ * refused it (PLMC_E_KEY): the common path pays nothing.
  */
 static int key_binary(const char *key, size_t n)
 {
@@ -227,15 +229,15 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	uint64_t cas = 0;
 	int rc;
 
-	if (key_binary(k->tok[i], k->len[i]))
-		rc = get_binkey(w, k->tok[i], k->len[i], touch, exptime, &vlen,
-				&flags, &cas);
-	else if (touch)
+	if (touch)
 		rc = plmc_gat(k->tok[i], k->len[i], exptime, w->scratch,
 			      w->scratch_len, &vlen, &flags, &cas);
 	else
 		rc = plmc_get(k->tok[i], k->len[i], w->scratch,
 			      w->scratch_len, &vlen, &flags, &cas);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[i], k->len[i]))
+		rc = get_binkey(w, k->tok[i], k->len[i], touch, exptime, &vlen,
+				&flags, &cas);
 	detail_record(k->tok[i], k->len[i], DETAIL_GET, rc == PLMC_OK);
 	watch_item_get(c, k->tok[i], k->len[i], rc == PLMC_OK, vlen);
 	if (rc == PLMC_NOT_FOUND)
@@ -505,6 +507,54 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 	return PLMC_E_INVAL;
 }
 
+/* do_store for a key with a control byte (key_binary): plmc_meta. */
+static int store_binkey(enum store_op op, const struct cmd *k,
+			const char *data, size_t n, uint32_t flags,
+			int32_t exptime, uint64_t cas)
+{
+	static const uint32_t mode[] = {
+		[OP_SET] = PLMC_MS_SET,		[OP_ADD] = PLMC_MS_ADD,
+		[OP_REPLACE] = PLMC_MS_REPLACE, [OP_APPEND] = PLMC_MS_APPEND,
+		[OP_PREPEND] = PLMC_MS_PREPEND, [OP_CAS] = PLMC_MS_SET,
+	};
+	struct plmc_meta m = { .cmd = PLMC_META_SET,
+			       .mode = mode[op],
+			       .mflags = PLMC_MF_BINKEY,
+			       .cflags = flags };
+
+	/* append and prepend keep the item's flags and time */
+	if (op != OP_APPEND && op != OP_PREPEND) {
+		m.mflags |= PLMC_MF_TTL;
+		m.ttl = exptime;
+	}
+	if (op == OP_CAS) {
+		m.mflags |= PLMC_MF_CAS;
+		m.cas_in = cas;
+	}
+	return plmc_meta(k->tok[1], k->len[1], &m, data, n, NULL, 0);
+}
+
+/*
+ * delete, incr/decr (@arith: PLMC_MA_*, @delta) and touch (@ttl) for a
+ * key with a control byte (key_binary): plmc_meta, *val the new number.
+ */
+static int other_binkey(const struct cmd *k, uint32_t cmd, uint32_t arith,
+			uint64_t delta, int32_t ttl, uint64_t *val)
+{
+	struct plmc_meta m = { .cmd = cmd, .mode = arith, .delta = delta,
+			       .mflags = PLMC_MF_BINKEY, .ttl = ttl };
+	int rc;
+
+	if (cmd == PLMC_META_GET) /* touch: a new TTL, no value */
+		m.mflags |= PLMC_MF_TTL;
+	rc = plmc_meta(k->tok[1], k->len[1], &m, NULL, 0, NULL, 0);
+	if (val)
+		*val = m.number;
+	if (cmd == PLMC_META_GET && rc == PLMC_OK)
+		return PLMC_TOUCHED;
+	return cmd == PLMC_META_DELETE && rc == PLMC_OK ? PLMC_DELETED : rc;
+}
+
 /*
  * For watchers of fetchers: the lookup memcached's storage commands make
  * before they store, logged as an item_get (its t/watcher.t and
@@ -585,6 +635,8 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
 	watch_store_lookup(c, k);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = store_binkey(op, k, data, bytes, flags, exptime, cas);
 	stats_store_rc(rc);
 	watch_store(c, k, op, rc, exptime, bytes);
 	reply(c, k, status_word(rc));
@@ -593,6 +645,8 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 
 static void cmd_delete(struct conn *c, struct cmd *k)
 {
+	int rc;
+
 	/* "delete key 0" is accepted for old clients; other times are
 	 * not, and noreply silences that error too (as memcached). */
 	if (words(k) < 2 || words(k) > 4) {
@@ -614,7 +668,10 @@ static void cmd_delete(struct conn *c, struct cmd *k)
 		return;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
-	reply(c, k, status_word(plmc_delete(k->tok[1], k->len[1])));
+	rc = plmc_delete(k->tok[1], k->len[1]);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = other_binkey(k, PLMC_META_DELETE, 0, 0, 0, NULL);
+	reply(c, k, status_word(rc));
 }
 
 static void cmd_arith(struct conn *c, struct cmd *k, int incr)
@@ -637,6 +694,10 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 	}
 	rc = incr ? plmc_incr(k->tok[1], k->len[1], delta, &val)
 		  : plmc_decr(k->tok[1], k->len[1], delta, &val);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = other_binkey(k, PLMC_META_ARITH,
+				  incr ? PLMC_MA_INCR : PLMC_MA_DECR, delta, 0,
+				  &val);
 	if (rc == PLMC_OK) {
 		snprintf(num, sizeof(num), "%llu\r\n", (unsigned long long)val);
 		reply(c, k, num);
@@ -651,6 +712,7 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 static void cmd_touch(struct conn *c, struct cmd *k)
 {
 	int32_t exptime;
+	int rc;
 
 	if (fit_words(k, 3)) {
 		error(c);
@@ -664,7 +726,10 @@ static void cmd_touch(struct conn *c, struct cmd *k)
 		reply(c, k, E_EXPTIME);
 		return;
 	}
-	reply(c, k, status_word(plmc_touch(k->tok[1], k->len[1], exptime)));
+	rc = plmc_touch(k->tok[1], k->len[1], exptime);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = other_binkey(k, PLMC_META_GET, 0, 0, exptime, NULL);
+	reply(c, k, status_word(rc));
 }
 
 /*

@@ -22,10 +22,12 @@
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 /*
  * Back-pressure: a connection with more than this queued for its client
- * parses no new command and reads nothing more (no EPOLLIN) until the
- * queue drains below it (EPOLLOUT), so a client that sends but never
- * reads fills its own socket buffers, not plmcd's memory: at most this
- * plus one command's replies per connection (memcached stops reading too).
+ * parses no new command, goes no further with a multi-get (proto.c
+ * streams one) and reads nothing more (no EPOLLIN) until the queue
+ * drains below it (EPOLLOUT), so a client that sends but never reads
+ * fills its own socket buffers, not plmcd's memory: at most this plus
+ * one value, or one batch of small ones, per connection (memcached
+ * stops reading too).
  */
 #define PLMCD_OUT_HIGH (256u << 10)
 /*

@@ -221,7 +221,8 @@ static void kv_move_held(struct kv_ctx *c, const u64 *pg, u64 n, u8 *held)
 		if (i == c->slot || !__atomic_load_n(&s->state, __ATOMIC_RELAXED))
 			continue;
 		p = __atomic_load_n(&kv_slot(s)->rhead, __ATOMIC_RELAXED);
-		for (; p >= lo && p < hi && !(p & 7) && left; left--) {
+		for (; p >= lo && p + KV_ITEM_HDR <= hi && !(p & 7) && left;
+		     left--) {
 			u64 at = (p - lo) / KV_PAGE_SIZE + 1;
 
 			for (j = 0; j < n; j++)

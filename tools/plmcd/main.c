@@ -952,6 +952,31 @@ out:
 	return rc;
 }
 
+/*
+ * At exit, after plmc_detach: the store of plmcd's own goes, unless
+ * another process attached it since (a plmcd -n NAME, a local client):
+ * a plain destroy refuses while anyone is attached, so the other keeps
+ * its store and its name. The store then stays until that process
+ * leaves; a plmcd started on this address later destroys it at its
+ * start if nobody is attached by then, or refuses to start. A detach
+ * that failed leaves plmcd's own attachment counted: then, as before,
+ * the store goes all the same (exit would end that attachment anyway).
+ */
+static void own_store_remove(int detached)
+{
+	int rc;
+
+	if (!own_store[0])
+		return;
+	rc = plmc_destroy(own_store, !detached, PLMC_USE_AUTO);
+	if (rc == -EBUSY)
+		fprintf(stderr, "plmcd: store %s kept: another process "
+			"attached it (plctl info names it)\n", own_store);
+	else if (rc < 0 && rc != -ENOENT)
+		fprintf(stderr, "plmcd: store %s: %s\n", own_store,
+			plmc_strerror(rc));
+}
+
 static int write_pidfile(void)
 {
 	FILE *f;
@@ -1079,8 +1104,6 @@ out:
 		unlink(g_opt.pidfile);
 	crawler_wait(10000); /* a crawl thread's call must end first */
 	mover_stop_join();
-	plmc_detach();
-	if (own_store[0])
-		plmc_destroy(own_store, 1, PLMC_USE_AUTO);
+	own_store_remove(plmc_detach() == 0);
 	return rc;
 }

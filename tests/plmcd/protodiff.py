@@ -213,6 +213,9 @@ def main():
             p.terminate()
             p.wait()
     flags_cases()
+    flag_refusals()
+    flag_listen()
+    flag_lock()
     signals()
 
 
@@ -279,6 +282,128 @@ def signals():
         if pl.poll() is None:
             pl.kill()
             pl.wait()
+
+
+def refused(binary, args, env=None):
+    """Run a server that should refuse its command line: (rc, stderr)."""
+    path = os.path.join(DIR, 'pd-ref.sock')
+    try:
+        r = subprocess.run([binary] + USER + ['-s', path] + args,
+                           capture_output=True, timeout=10, env=env)
+    except subprocess.TimeoutExpired:
+        return 'served', ''
+    return r.returncode, r.stderr.decode(errors='replace')
+
+
+def flag_refusals():
+    # memcached 1.6.18 refuses these at start: plmcd with its words
+    # (each of memcached's lines found in plmcd's stderr) and exit code
+    cases = [['-m', '0'], ['-m', '1'], ['-o', 'hashpower=99'],
+             ['-o', 'hashpower=5'], ['-o', 'hashpower'], ['-I', '1k'],
+             ['-I', '1000'], ['-I', '1k', '-o', 'slab_chunk_max=3000'],
+             ['-I', '4k', '-o', 'slab_chunk_max=3000']]
+    env = dict(os.environ)
+    env.pop('SASL_CONF_PATH', None)
+    if not any(os.path.exists(d + '/memcached.conf') for d in ('/etc/sasl', '/etc/sasl2')):
+        cases.append(['-S'])  # no memcached.conf anywhere: SASL cannot start
+    for args in cases:
+        mrc, merr = refused(MEMCACHED, args, env)
+        prc, perr = refused(PLMCD, args, env)
+        lines = [l for l in merr.splitlines() if l]
+        ok = mrc not in (0, 'served') and prc == mrc and lines and \
+            all(l in perr.splitlines() for l in lines)
+        result(ok, '%s: refused as memcached (exit %s, %r)' % (' '.join(args), mrc, lines[:1]),
+               ' (plmcd: exit %s, %r)' % (prc, perr[-200:]))
+
+
+def serves(host, port):
+    fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+    try:
+        s = socket.socket(fam)
+        s.settimeout(3)
+        s.connect((host, port))
+        s.sendall(b'version\r\n')
+        ok = s.recv(100).startswith(b'VERSION')
+        s.close()
+        return ok
+    except OSError:
+        return False
+
+
+def flag_listen():
+    # -l as memcached takes it: an IPv6 address, [V6]:PORT, a host name
+    # (every address getaddrinfo gives it: 127.0.0.1, and ::1 where
+    # /etc/hosts names it)
+    port = 21000 + os.getpid() % 9000
+    cases = [(['-l', '::1'], [('::1', port)]),
+             (['-l', '[::1]:%d' % (port + 1)], [('::1', port + 1)]),
+             (['-l', 'localhost'],  # what getaddrinfo gives here
+              sorted({(a[4][0], port) for a in socket.getaddrinfo(
+                  'localhost', port, type=socket.SOCK_STREAM,
+                  flags=socket.AI_PASSIVE)}))]
+    for args, where in cases:
+        if not serves_ref(args, port, where):
+            result(True, '-l %s: memcached does not serve it here either (no IPv6?), skipped' % args[1])
+            continue
+        p = subprocess.Popen([PLMCD] + USER + ['-p', str(port), '-t', '1'] + args,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        ok = False
+        for _ in range(100):
+            if all(serves(h, pt) for h, pt in where):
+                ok = True
+                break
+            if p.poll() is not None:
+                break
+            time.sleep(0.05)
+        p.terminate()
+        err = p.communicate()[1].decode(errors='replace')
+        result(ok, '-l %s: served on %s' % (args[1], ', '.join('%s:%d' % w for w in where)),
+               ' (%r)' % err[-200:])
+
+
+def serves_ref(args, port, where):
+    p = subprocess.Popen([MEMCACHED] + USER + ['-p', str(port), '-U', '0'] + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = False
+    for _ in range(100):
+        if all(serves(h, pt) for h, pt in where):
+            ok = True
+            break
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    p.terminate()
+    p.wait()
+    return ok
+
+
+def flag_lock():
+    # -k: memcached's mlockall after -u; where it fails (an unprivileged
+    # user's RLIMIT_MEMLOCK), memcached's warning and the server serves
+    user = ['-u', 'nobody'] if os.getuid() == 0 else []
+    out = []
+    kdir = os.path.join(DIR, 'pd-k')  # a folder the user may write
+    os.makedirs(kdir, exist_ok=True)
+    if user:
+        os.chmod(DIR, os.stat(DIR).st_mode | 0o711)
+        os.chmod(kdir, 0o777)
+    for binary, name in ((MEMCACHED, 'mcK'), (PLMCD, 'plK')):
+        path = os.path.join(kdir, '%s.sock' % name)
+        p = subprocess.Popen([binary] + user + ['-k', '-s', path, '-a', '777'],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        ok = False
+        for _ in range(100):
+            try:
+                ok = text(path, b'version\r\n').startswith(b'VERSION')
+                break
+            except OSError:
+                time.sleep(0.05)
+        p.terminate()
+        err = p.communicate()[1].decode(errors='replace')
+        out.append((ok, [l for l in err.splitlines() if '-k' in l or 'mlock' in l]))
+    (mok, mlines), (pok, plines) = out
+    result(mok and pok and mlines == plines,
+           '-k: serves, mlockall warning as memcached (%r)' % mlines, ' (plmcd %s %r)' % (pok, plines))
 
 
 main()

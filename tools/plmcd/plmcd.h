@@ -296,6 +296,7 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 		    int found, size_t vlen);
 void watch_item_store(const struct conn *c, const char *key, size_t klen,
 		      int rc, const char *cmd, int64_t exptime, size_t vlen);
+int sock_ip_port(int fd, int peer, char *ip, size_t n, unsigned *port);
 void watch_conn(const struct conn *c, const char *reason);
 void watch_evictions(void);
 int watch_tick_ms(void);

@@ -317,21 +317,17 @@ int watch_tick_ms(void)
 /* conn_new / conn_close (@reason: normal, error, idle_timeout, ...). */
 void watch_conn(const struct conn *c, const char *reason)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	char ip[64] = "";
 	unsigned port = 0;
 	const char *transport = "tcp";
+	int af;
 
 	if (!watch_wanted(WATCH_CONNEVENTS))
 		return;
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-	} else {
+	af = sock_ip_port(c->fd, 1, ip, sizeof(ip), &port);
+	if (af != AF_INET && af != AF_INET6) {
+		ip[0] = 0;
+		port = 0;
 		transport = "local";
 	}
 	if (reason)

@@ -216,6 +216,7 @@ def main():
     flag_refusals()
     flag_listen()
     flag_lock()
+    watch_cases()
     signals()
 
 
@@ -404,6 +405,54 @@ def flag_lock():
     (mok, mlines), (pok, plines) = out
     result(mok and pok and mlines == plines,
            '-k: serves, mlockall warning as memcached (%r)' % mlines, ' (plmcd %s %r)' % (pok, plines))
+
+
+def watch_lines(path, cmds, bins, lines):
+    """A fetchers+mutations watcher's lines for text @cmds then binary
+    @bins, each sent and answered in turn, until @lines lines came (or
+    5 s passed); ts, gid and cfd masked."""
+    w = conn(path)
+    w.sendall(b'watch fetchers mutations\r\n')
+    read_until(w, lambda o: o.endswith(b'OK\r\n'))
+    c = conn(path)
+    for cmd in cmds:
+        c.sendall(cmd)
+        read_until(c, lambda o: o.endswith(b'\r\n'))
+    b = conn(path)  # a connection speaks the protocol of its first byte
+    for req in bins:
+        b.sendall(req)
+        read_until(b, lambda o: len(bin_parse(o)) > 0)
+    out = read_until(w, lambda o: o.count(b'\n') >= lines)
+    for s in (w, c, b):
+        s.close()
+    return re.sub(rb'ts=\S+ gid=\d+ |cfd=\d+ ', b'', out)
+
+
+def watch_cases():
+    # memcached logs an item_get for every do_item_get: the lookup a
+    # touch, delete, incr or decr makes, text and binary
+    cmds = [b'set a 0 0 3\r\nabc\r\n', b'touch a 10\r\n', b'touch nx 10\r\n',
+            b'delete a\r\n', b'delete a\r\n', b'set n 0 0 2\r\n10\r\n',
+            b'incr n 1\r\n', b'decr n 1\r\n', b'incr nx 1\r\n']
+    bins = [bin_req(0x1c, b'n', struct.pack('>I', 10)), bin_req(0x1c, b'nx', struct.pack('>I', 10)),
+            bin_req(5, b'n', struct.pack('>QQI', 1, 0, 0xffffffff)),
+            bin_req(6, b'nx', struct.pack('>QQI', 1, 0, 0xffffffff)),
+            bin_req(4, b'n'), bin_req(4, b'n')]
+    mc, mcp = start(MEMCACHED, 'mcW', [])
+    pl, plp = start(PLMCD, 'plW', ['-t', '1'])
+    try:
+        # 9 text lookups, 2 stores; 6 binary lookups
+        # sorted: memcached's logger thread merges its workers' buffers
+        # (the text and binary connections) in no fixed order
+        r = [b''.join(sorted(watch_lines(p, cmds, bins, 17).splitlines(True)))
+             for p in (mcp, plp)]
+        result(r[0] == r[1] and r[0].count(b'type=item_get') == 15,
+               'watch fetchers: item_get for touch, delete, incr, decr (text and binary), as memcached',
+               '\n    memcached %r\n    plmcd     %r' % tuple(r))
+    finally:
+        for p in (mc, pl):
+            p.terminate()
+            p.wait()
 
 
 main()

@@ -173,8 +173,7 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 		       w->scratch_len);
 	if (!touch)
 		detail_record(q->key, q->klen, DETAIL_GET, rc == PLMC_OK);
-	if (with_val)
-		watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
+	watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
 	if (rc == PLMC_NOT_FOUND) {
 		if (q->quiet)
 			return;
@@ -272,6 +271,7 @@ static void bin_delete(struct conn *c, const struct bin_req *q)
 		m.cas_in = q->cas;
 	}
 	detail_record(q->key, q->klen, DETAIL_DEL, 0);
+	watch_lookup(c, q->key, q->klen);
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, NULL, 0);
 	if (rc == PLMC_DELETED || rc == PLMC_OK)
 		ok(c, q, NULL, 0, 0);
@@ -300,6 +300,7 @@ static void bin_arith(struct conn *c, const struct bin_req *q)
 		m.mflags |= PLMC_MF_CAS;
 		m.cas_in = q->cas;
 	}
+	watch_lookup(c, q->key, q->klen);
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, NULL, 0);
 	if (rc != PLMC_OK) {
 		error(c, q, store_status(rc));

@@ -411,26 +411,6 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 	return PLMC_E_INVAL;
 }
 
-/*
- * For watchers of fetchers: the lookup memcached's storage commands make
- * before they store, logged as an item_get (its t/watcher.t and
- * watcher_connid.t expect it). plmcd's store decides under its lock and
- * needs no lookup, so this one (a plain get) is made only while someone
- * watches fetchers.
- */
-static void watch_store_lookup(struct conn *c, const struct cmd *k)
-{
-	char one;
-	size_t vlen = 0;
-	int rc;
-
-	if (!watch_wanted(WATCH_FETCHERS))
-		return;
-	rc = plmc_get(k->tok[1], k->len[1], &one, 0, &vlen, NULL, NULL);
-	watch_item_get(c, k->tok[1], k->len[1],
-		       rc == PLMC_OK || rc == PLMC_E_SMALLBUF, vlen);
-}
-
 /* For watchers of mutations: item_store, in memcached's words. */
 static void watch_store(struct conn *c, const struct cmd *k, enum store_op op,
 			int rc, int32_t exptime, uint64_t bytes)
@@ -487,7 +467,7 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		return line_used + bytes + 2;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
-	watch_store_lookup(c, k);
+	watch_lookup(c, k->tok[1], k->len[1]);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
 	stats_store_rc(rc);
 	watch_store(c, k, op, rc, exptime, bytes);
@@ -518,6 +498,7 @@ static void cmd_delete(struct conn *c, struct cmd *k)
 		return;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
+	watch_lookup(c, k->tok[1], k->len[1]);
 	reply(c, k, status_word(plmc_delete(k->tok[1], k->len[1])));
 }
 
@@ -539,6 +520,7 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 		reply(c, k, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
 	}
+	watch_lookup(c, k->tok[1], k->len[1]);
 	rc = incr ? plmc_incr(k->tok[1], k->len[1], delta, &val)
 		  : plmc_decr(k->tok[1], k->len[1], delta, &val);
 	if (rc == PLMC_OK) {
@@ -568,6 +550,7 @@ static void cmd_touch(struct conn *c, struct cmd *k)
 		reply(c, k, E_EXPTIME);
 		return;
 	}
+	watch_lookup(c, k->tok[1], k->len[1]);
 	reply(c, k, status_word(plmc_touch(k->tok[1], k->len[1], exptime)));
 }
 

@@ -2,9 +2,11 @@
 /*
  * plmcd/watch.c - memcached's "watch": a connection that asks for it
  * stops taking commands and receives log lines of what the server does:
- *   fetchers   item_get   (get, gets, gat, gats, mg, the binary gets;
- *                          and the lookup a text storage command makes
- *                          first, as memcached's)
+ *   fetchers   item_get   (get, gets, gat, gats, mg, the binary gets
+ *                          and touch; and the lookup memcached makes
+ *                          first for a text storage command, touch,
+ *                          delete, incr and decr, and their binary
+ *                          forms: watch_lookup)
  *   mutations  item_store (set, add, replace, append, prepend, cas, ms,
  *                          the binary stores)
  *   connevents conn_new, conn_close
@@ -203,6 +205,26 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 		  "type=item_get key=%s status=%s clsid=%u cfd=%d size=%zu\n",
 		  k, found ? "found" : "not_found",
 		  found ? watch_class(klen, vlen) : 0, c->fd, found ? vlen : 0);
+}
+
+/*
+ * For watchers of fetchers: the lookup memcached makes before it acts on
+ * a key (do_item_get: before a store, a touch, a delete, an incr or
+ * decr), logged as its item_get. The store decides under its lock with
+ * no separate lookup, so this one (a get of no bytes) is made only while
+ * someone watches fetchers, just before the command's own call.
+ */
+void watch_lookup(const struct conn *c, const char *key, size_t klen)
+{
+	char one;
+	size_t vlen = 0;
+	int rc;
+
+	if (!watch_wanted(WATCH_FETCHERS))
+		return;
+	rc = plmc_get(key, klen, &one, 0, &vlen, NULL, NULL);
+	watch_item_get(c, key, klen, rc == PLMC_OK || rc == PLMC_E_SMALLBUF,
+		       vlen);
 }
 
 /*

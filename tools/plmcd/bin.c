@@ -166,7 +166,7 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 	int rc;
 
 	if (touch) {
-		m.mflags |= PLMC_MF_TTL;
+		m.mflags |= PLMC_MF_TTL | PLMC_MF_TOUCH;
 		m.ttl = be32(q->ext);
 	}
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, w->scratch,

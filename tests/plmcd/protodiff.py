@@ -431,25 +431,34 @@ def watch_lines(path, cmds, bins, lines):
 
 def watch_cases():
     # memcached logs an item_get for every do_item_get: the lookup a
-    # touch, delete, incr or decr makes, text and binary
+    # touch, delete, incr or decr makes, text, meta and binary; and an
+    # incr that creates its key is an add (lookup and store)
     cmds = [b'set a 0 0 3\r\nabc\r\n', b'touch a 10\r\n', b'touch nx 10\r\n',
             b'delete a\r\n', b'delete a\r\n', b'set n 0 0 2\r\n10\r\n',
-            b'incr n 1\r\n', b'decr n 1\r\n', b'incr nx 1\r\n']
+            b'incr n 1\r\n', b'decr n 1\r\n', b'incr nx 1\r\n',
+            b'ms m 3\r\nabc\r\n', b'md m\r\n', b'md m\r\n', b'ma mv N0 J5\r\n',
+            b'md bmFtZQ== b\r\n']
     bins = [bin_req(0x1c, b'n', struct.pack('>I', 10)), bin_req(0x1c, b'nx', struct.pack('>I', 10)),
             bin_req(5, b'n', struct.pack('>QQI', 1, 0, 0xffffffff)),
             bin_req(6, b'nx', struct.pack('>QQI', 1, 0, 0xffffffff)),
-            bin_req(4, b'n'), bin_req(4, b'n')]
+            bin_req(4, b'n'), bin_req(4, b'n'),
+            bin_req(1, b'bs', struct.pack('>II', 0, 0), b'xy'),
+            bin_req(5, b'bi', struct.pack('>QQI', 1, 7, 0))]
     mc, mcp = start(MEMCACHED, 'mcW', [])
     pl, plp = start(PLMCD, 'plW', ['-t', '1'])
     try:
-        # 9 text lookups, 2 stores; 6 binary lookups
+        # text: 15 lookups, 4 stores; binary: 9 lookups, 2 stores
         # sorted: memcached's logger thread merges its workers' buffers
         # (the text and binary connections) in no fixed order
-        r = [b''.join(sorted(watch_lines(p, cmds, bins, 17).splitlines(True)))
+        r = [b''.join(sorted(watch_lines(p, cmds, bins, 30).splitlines(True)))
              for p in (mcp, plp)]
-        result(r[0] == r[1] and r[0].count(b'type=item_get') == 15,
-               'watch fetchers: item_get for touch, delete, incr, decr (text and binary), as memcached',
+        result(r[0] == r[1] and r[0].count(b'type=item_get') == 24,
+               'watch fetchers: item_get for touch, delete, incr, decr (text, meta, binary), as memcached',
                '\n    memcached %r\n    plmcd     %r' % tuple(r))
+        # the watcher's lookups are no gets: the counters stay memcached's
+        got = [[stats_of(p).get(k) for k in COUNTERS] for p in (mcp, plp)]
+        result(got[0] == got[1], 'watched lookups count no gets: %s as memcached %s'
+               % ('/'.join(COUNTERS), got[0]), ' (plmcd %s)' % got[1])
     finally:
         for p in (mc, pl):
             p.terminate()

@@ -467,7 +467,7 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		return line_used + bytes + 2;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
-	watch_lookup(c, k->tok[1], k->len[1]);
+	watch_lookup(c, k->tok[1], k->len[1], 0);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
 	stats_store_rc(rc);
 	watch_store(c, k, op, rc, exptime, bytes);
@@ -498,7 +498,7 @@ static void cmd_delete(struct conn *c, struct cmd *k)
 		return;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
-	watch_lookup(c, k->tok[1], k->len[1]);
+	watch_lookup(c, k->tok[1], k->len[1], 0);
 	reply(c, k, status_word(plmc_delete(k->tok[1], k->len[1])));
 }
 
@@ -520,7 +520,7 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 		reply(c, k, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
 	}
-	watch_lookup(c, k->tok[1], k->len[1]);
+	watch_lookup(c, k->tok[1], k->len[1], 0);
 	rc = incr ? plmc_incr(k->tok[1], k->len[1], delta, &val)
 		  : plmc_decr(k->tok[1], k->len[1], delta, &val);
 	if (rc == PLMC_OK) {
@@ -550,7 +550,7 @@ static void cmd_touch(struct conn *c, struct cmd *k)
 		reply(c, k, E_EXPTIME);
 		return;
 	}
-	watch_lookup(c, k->tok[1], k->len[1]);
+	watch_lookup(c, k->tok[1], k->len[1], 0);
 	reply(c, k, status_word(plmc_touch(k->tok[1], k->len[1], exptime)));
 }
 

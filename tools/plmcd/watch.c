@@ -4,8 +4,8 @@
  * stops taking commands and receives log lines of what the server does:
  *   fetchers   item_get   (get, gets, gat, gats, mg, the binary gets
  *                          and touch; and the lookup memcached makes
- *                          first for a text storage command, touch,
- *                          delete, incr and decr, and their binary
+ *                          first for a storage command, touch, delete,
+ *                          incr and decr, ms, md, ma, and the binary
  *                          forms: watch_lookup)
  *   mutations  item_store (set, add, replace, append, prepend, cas, ms,
  *                          the binary stores)
@@ -210,21 +210,44 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 /*
  * For watchers of fetchers: the lookup memcached makes before it acts on
  * a key (do_item_get: before a store, a touch, a delete, an incr or
- * decr), logged as its item_get. The store decides under its lock with
- * no separate lookup, so this one (a get of no bytes) is made only while
- * someone watches fetchers, just before the command's own call.
+ * decr, and md, ma), logged as its item_get. The store decides under its
+ * lock with no separate lookup, so this one is made only while someone
+ * watches fetchers, just before the command's own call. It is the meta
+ * debug op (me): a pure look, which counts no get and marks nothing
+ * fetched, as memcached's lookup bumps no get counter. @binkey: the key
+ * bytes are binary (PLMC_MF_BINKEY).
  */
-void watch_lookup(const struct conn *c, const char *key, size_t klen)
+void watch_lookup(const struct conn *c, const char *key, size_t klen,
+		  int binkey)
 {
-	char one;
-	size_t vlen = 0;
+	struct plmc_meta m = { .cmd = PLMC_META_DEBUG,
+			       .mflags = binkey ? PLMC_MF_BINKEY : 0 };
 	int rc;
 
 	if (!watch_wanted(WATCH_FETCHERS))
 		return;
-	rc = plmc_get(key, klen, &one, 0, &vlen, NULL, NULL);
-	watch_item_get(c, key, klen, rc == PLMC_OK || rc == PLMC_E_SMALLBUF,
-		       vlen);
+	rc = plmc_meta(key, klen, &m, NULL, 0, NULL, 0);
+	watch_item_get(c, key, klen, rc == PLMC_OK, rc == PLMC_OK ? m.vlen : 0);
+}
+
+/*
+ * An incr or decr that created its key (ma with N, the binary ones with
+ * an initial value): memcached stores the new item with an add, whose
+ * lookup and store it logs. @number: the value stored.
+ */
+void watch_vivified(const struct conn *c, const char *key, size_t klen,
+		    int64_t exptime, uint64_t number)
+{
+	char digits[24];
+	int n;
+
+	if (!watch_wanted(WATCH_FETCHERS | WATCH_MUTATIONS))
+		return;
+	n = snprintf(digits, sizeof(digits), "%llu",
+		     (unsigned long long)number);
+	watch_item_get(c, key, klen, 0, 0);
+	watch_item_store(c, key, klen, PLMC_STORED, "add", exptime,
+			 (size_t)n);
 }
 
 /*

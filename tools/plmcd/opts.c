@@ -367,7 +367,9 @@ static void ext_option(char *o)
 		hashpower_check(val);
 	} else if (!strcmp(o, "slab_chunk_max")) {
 		/* memcached's bytes; only checked against -I (no chunks) */
-		chunk_max = val ? strtol(val, NULL, 10) : 0;
+		chunk_max = parse_long(val ? val : "", "-o slab_chunk_max");
+		if (chunk_max < 1 || chunk_max > 1024 * 1024)
+			die("%s: bytes, 1 to 1048576", "-o slab_chunk_max");
 	} else if (in_list(o_always, o)) {
 		/* the store reclaims expired items on its own (clock hand). */
 	} else if (in_list(o_internal, o)) {
@@ -583,7 +585,7 @@ static void opts_check_sizes(void)
 	if ((uint64_t)item > (g_opt.mb << 20) / 2)
 		usage_error(EX_USAGE_MC, "Cannot set item size limit higher "
 					 "than 1/2 of memory max.\n", 0, 0);
-	if (chunk_max < 1 || chunk_max > item)
+	if (chunk_max > item)
 		usage_error(EX_USAGE_MC, "slab_chunk_max (bytes: %ld) cannot "
 					 "be larger than -I (item_size_max "
 					 "%ld)\n", chunk_max, item);

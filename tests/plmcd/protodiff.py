@@ -3,8 +3,9 @@
 # Debian's memcached 1.6.18 and to plmcd, replies compared byte for byte
 # (CAS values and the version aside): what memcached's proto_text.c and
 # proto_bin.c do with noreply and with a word too many, binary add with
-# a CAS, flush_all's time rules, -F and -C; then plmcd at SIGUSR1 and
-# SIGUSR2. Servers on unix sockets in DIR. Prints a PASS or FAIL line a
+# a CAS, flush_all's time rules, -F and -C; command lines memcached
+# refuses or takes (-m, -I, -o hashpower, -S; -l, -k); a watcher's lines;
+# the counters and stats settings; then plmcd at SIGUSR1 and SIGUSR2. Servers on unix sockets in DIR. Prints a PASS or FAIL line a
 # case and "protodiff cases: N passed, N failed".
 import os, re, signal, socket, struct, subprocess, sys, time
 
@@ -332,10 +333,54 @@ def serves(host, port):
         return False
 
 
+def listening(host, port):
+    """The listeners' addr rows of "stats conns", sorted (fds vary)."""
+    fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+    s = socket.socket(fam)
+    s.settimeout(3)
+    s.connect((host, port))
+    s.sendall(b'stats conns\r\n')
+    out = b''
+    while not out.endswith(b'END\r\n'):
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    rows = dict(re.findall(rb'STAT (\d+):addr (\S+)', out))
+    return sorted(rows[fd] for fd in re.findall(rb'STAT (\d+):state conn_listening', out))
+
+
+def listen_probe(binary, args, port, where, extra=()):
+    """Start @binary with -l @args; once every (host, port) of @where
+    answers: (True, its port file, its listeners in stats conns)."""
+    pf = os.path.join(DIR, 'pd-ports')
+    for f in (pf, pf + '.lck'):
+        if os.path.exists(f):
+            os.unlink(f)
+    p = subprocess.Popen([binary] + USER + ['-p', str(port), '-t', '1'] + list(extra) + args,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=dict(os.environ, MEMCACHED_PORT_FILENAME=pf))
+    got = (False, None, None)
+    for _ in range(100):
+        if all(serves(h, pt) for h, pt in where):
+            time.sleep(0.1)  # the port file is renamed once whole
+            got = (True, open(pf).read() if os.path.exists(pf) else None,
+                   listening(*where[0]))
+            break
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    p.terminate()
+    err = p.communicate()[1].decode(errors='replace')
+    return got, err
+
+
 def flag_listen():
     # -l as memcached takes it: an IPv6 address, [V6]:PORT, a host name
     # (every address getaddrinfo gives it: 127.0.0.1, and ::1 where
-    # /etc/hosts names it)
+    # /etc/hosts names it); the port file's lines and stats conns'
+    # listener rows compared with memcached's
     port = 21000 + os.getpid() % 9000
     cases = [(['-l', '::1'], [('::1', port)]),
              (['-l', '[::1]:%d' % (port + 1)], [('::1', port + 1)]),
@@ -344,39 +389,14 @@ def flag_listen():
                   'localhost', port, type=socket.SOCK_STREAM,
                   flags=socket.AI_PASSIVE)}))]
     for args, where in cases:
-        if not serves_ref(args, port, where):
+        ref, _ = listen_probe(MEMCACHED, args, port, where, ['-U', '0'])
+        if not ref[0]:
             result(True, '-l %s: memcached does not serve it here either (no IPv6?), skipped' % args[1])
             continue
-        p = subprocess.Popen([PLMCD] + USER + ['-p', str(port), '-t', '1'] + args,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        ok = False
-        for _ in range(100):
-            if all(serves(h, pt) for h, pt in where):
-                ok = True
-                break
-            if p.poll() is not None:
-                break
-            time.sleep(0.05)
-        p.terminate()
-        err = p.communicate()[1].decode(errors='replace')
-        result(ok, '-l %s: served on %s' % (args[1], ', '.join('%s:%d' % w for w in where)),
-               ' (%r)' % err[-200:])
-
-
-def serves_ref(args, port, where):
-    p = subprocess.Popen([MEMCACHED] + USER + ['-p', str(port), '-U', '0'] + args,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ok = False
-    for _ in range(100):
-        if all(serves(h, pt) for h, pt in where):
-            ok = True
-            break
-        if p.poll() is not None:
-            break
-        time.sleep(0.05)
-    p.terminate()
-    p.wait()
-    return ok
+        got, err = listen_probe(PLMCD, args, port, where)
+        result(got == ref, '-l %s: served on %s, port file and stats conns as memcached (%r, %r)'
+               % (args[1], ', '.join('%s:%d' % w for w in where), ref[1], ref[2]),
+               ' (plmcd %r, %r)' % (got, err[-200:]))
 
 
 def flag_lock():

@@ -9,15 +9,19 @@
 #     (64 MiB) on fresh plmcd and memcached servers: every set stored.
 #  2c. protodiff.py: fixed sessions, memcached's replies byte for byte:
 #     noreply silencing errors, an extra last word ignored, binary add
-#     with a CAS, flush_all's time rules (text and binary), -F, -C; and
-#     plmcd at SIGUSR1 (a graceful stop) and SIGUSR2 (ignored).
+#     with a CAS, flush_all's time rules (text and binary), -F, -C;
+#     command lines memcached refuses (its words, its exit code), -l with
+#     IPv6 and a host name, -k; a watcher's item_get lines; the get and
+#     touch counters, stats settings' rows, curr_items after flush_all;
+#     and plmcd at SIGUSR1 (a graceful stop) and SIGUSR2 (ignored).
 #  3. hostile clients: over-long lines, HTTP, garbage, half-sent commands,
 #     binary magic, oversize values, idle connections, the -c limit; a
 #     20,000-key get; a watcher's log lines; a 60,000-item metadump read
 #     slowly.
 #  5. operator flags: an idle plmcd does not wake (and SIGTERM still
 #     stops it), root without -u refused, -d -P -u nobody serves as
-#     nobody from a store of its own, -d -n leaves no stale attachment,
+#     nobody from a store of its own, a store of its own that a plmcd -n
+#     attached is left to it at exit, -d -n leaves no stale attachment,
 #     -d reports a store error and exits 1, a foreground start that
 #     fails after -u removes its socket and pid file, a live plmcd's
 #     socket is refused (not removed), a stale one replaced; plmcd.service's options as an

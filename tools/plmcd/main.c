@@ -1175,6 +1175,10 @@ int main(int argc, char **argv)
 
 	opts_parse(argc, argv);
 	signal(SIGPIPE, SIG_IGN); /* -d: a parent gone before daemon_ready */
+	/* Ignored from the start: a SIGUSR2 that comes once the socket
+	 * accepts but before the store is attached must not kill plmcd
+	 * either (its files would be left behind). */
+	signal(SIGUSR2, SIG_IGN);
 	if (setup() < 0)
 		goto out;
 	sigaction(SIGTERM, &sa, NULL);
@@ -1185,7 +1189,6 @@ int main(int argc, char **argv)
 	 * (its socket, pid file and own store removed) and ignores the
 	 * second, so a stray one cannot leave those behind. */
 	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGUSR2, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	plmc_stats(&st);
 	g_server.start_time = st.time;

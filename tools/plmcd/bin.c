@@ -49,6 +49,7 @@ struct bin_req {
 	const uint8_t *ext;
 	const char *key, *val;
 	size_t vlen;
+	int skipped; /* answered in decode(), its body skipped there */
 };
 
 static uint32_t be32(const uint8_t *p)
@@ -166,15 +167,14 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 	int rc;
 
 	if (touch) {
-		m.mflags |= PLMC_MF_TTL;
+		m.mflags |= PLMC_MF_TTL | PLMC_MF_TOUCH;
 		m.ttl = be32(q->ext);
 	}
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, w->scratch,
 		       w->scratch_len);
 	if (!touch)
 		detail_record(q->key, q->klen, DETAIL_GET, rc == PLMC_OK);
-	if (with_val)
-		watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
+	watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
 	if (rc == PLMC_NOT_FOUND) {
 		if (q->quiet)
 			return;
@@ -247,6 +247,7 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 			m.mode = PLMC_MS_SET;
 	}
 	detail_record(q->key, q->klen, DETAIL_SET, 0);
+	watch_lookup(c, q->key, q->klen, key_flags(q) != 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
 	stats_store_rc(rc);
 	watch_item_store(c, q->key, q->klen, rc, store_word(q), m.ttl, q->vlen);
@@ -272,6 +273,7 @@ static void bin_delete(struct conn *c, const struct bin_req *q)
 		m.cas_in = q->cas;
 	}
 	detail_record(q->key, q->klen, DETAIL_DEL, 0);
+	watch_lookup(c, q->key, q->klen, key_flags(q) != 0);
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, NULL, 0);
 	if (rc == PLMC_DELETED || rc == PLMC_OK)
 		ok(c, q, NULL, 0, 0);
@@ -300,7 +302,10 @@ static void bin_arith(struct conn *c, const struct bin_req *q)
 		m.mflags |= PLMC_MF_CAS;
 		m.cas_in = q->cas;
 	}
+	watch_lookup(c, q->key, q->klen, key_flags(q) != 0);
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, NULL, 0);
+	if (rc == PLMC_OK && (m.rbits & PLMC_MR_CREATED))
+		watch_vivified(c, q->key, q->klen, m.vivify_ttl, m.number);
 	if (rc != PLMC_OK) {
 		error(c, q, store_status(rc));
 		return;
@@ -492,10 +497,50 @@ static int dispatch(struct conn *c, struct worker_ctx *w, struct bin_req *q)
 				 sasl_reply, q) < 0)
 			return -1;
 		break;
-	default: /* verbosity and unknown opcodes */
+	default: /* unknown opcodes are answered in decode() */
 		error(c, q, ST_UNKNOWN);
 	}
 	return 0;
+}
+
+/* An opcode memcached 1.6.18's binary protocol serves (quiet ones as
+ * their loud form; verbosity is not one: it answers Unknown command). */
+static int bin_known(uint8_t base)
+{
+	switch (base) {
+	case OP_GET: case OP_GETK: case OP_SET: case OP_ADD: case OP_REPLACE:
+	case OP_DELETE: case OP_INCR: case OP_DECR: case OP_QUIT:
+	case OP_FLUSH: case OP_NOOP: case OP_VERSION: case OP_APPEND:
+	case OP_PREPEND: case OP_STAT: case OP_TOUCH: case OP_GAT:
+	case OP_GATK: case OP_SASL_LIST: case OP_SASL_AUTH: case OP_SASL_STEP:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * An opcode it does not serve, as memcached 1.6.18 takes one: it reads
+ * the header, extras and key, answers Unknown command, then drops
+ * bodylen bytes more. That is the whole body only when extras and key
+ * are empty: verbosity's 4 bytes of extras make it drop the first 4
+ * bytes of whatever the client sends next, so its next request is
+ * misread (memcached closes on the bad magic). plmcd frames it the
+ * same way, so a client sees the same bytes and the same close.
+ */
+static size_t unknown_op(struct conn *c, struct bin_req *q, size_t avail)
+{
+	size_t head = BIN_HDR + (size_t)q->extlen + q->klen;
+
+	if (q->klen > PLMC_KEY_MAX) { /* checked first, as dispatch() */
+		error(c, q, ST_EINVAL);
+		return (size_t)-1;
+	}
+	if (avail < head)
+		return 0;
+	error(c, q, ST_UNKNOWN);
+	c->swallow = q->bodylen;
+	q->skipped = 1;
+	return head;
 }
 
 /*
@@ -527,6 +572,8 @@ static size_t decode(struct conn *c, struct bin_req *q)
 		error(c, q, ST_AUTH_ERROR);
 		return (size_t)-1;
 	}
+	if (!bin_known(q->base))
+		return unknown_op(c, q, avail);
 	if (q->bodylen > g_server.item_max + PLMC_KEY_MAX + 32) {
 		/* too large for any item: answer, then drop the body; a set
 		 * also drops the key's old value, as memcached does */
@@ -536,6 +583,7 @@ static size_t decode(struct conn *c, struct bin_req *q)
 			plmc_delete(h + BIN_HDR + q->extlen, q->klen);
 		stats_store_rc(PLMC_E_TOOBIG);
 		c->swallow = q->bodylen;
+		q->skipped = 1;
 		error(c, q, q->base == OP_SET || q->base == OP_ADD ||
 				    q->base == OP_REPLACE ||
 				    q->base == OP_APPEND ||
@@ -543,8 +591,12 @@ static size_t decode(struct conn *c, struct bin_req *q)
 			    ? ST_E2BIG : ST_EINVAL);
 		return BIN_HDR;
 	}
-	if (avail < BIN_HDR + (size_t)q->bodylen)
+	if (avail < BIN_HDR + (size_t)q->bodylen) {
+		/* memcached reads a body past extras and key in conn_nread,
+		 * which its idle timeout passes over */
+		c->nread = avail >= BIN_HDR + (size_t)q->extlen + q->klen;
 		return 0;
+	}
 	q->ext = h + BIN_HDR;
 	q->key = (const char *)q->ext + q->extlen;
 	q->val = q->key + q->klen;
@@ -561,7 +613,7 @@ int bin_run(struct conn *c, struct worker_ctx *w)
 		return -1;
 	if (n == 0)
 		return 0;
-	if (n == BIN_HDR && c->swallow) {
+	if (q.skipped) {
 		buf_consume(&c->in, n);
 		return 1;
 	}

@@ -1081,6 +1081,24 @@ long kv_key_take(u64 kp, u32 klen, char *key);
 		v2 = KV_ROTL(v2, 32);                                          \
 	} while (0)
 
+/* One 8-byte message word @m into the state v0..v3. */
+#define KV_SIP_WORD(m)                                                         \
+	do {                                                                   \
+		v3 ^= (m);                                                     \
+		KV_SIPROUND;                                                   \
+		v0 ^= (m);                                                     \
+	} while (0)
+
+/* After the last word (klen in its top byte): the finalisation rounds;
+ * the hash is then (u32)(v0 ^ v1 ^ v2 ^ v3). */
+#define KV_SIP_END                                                             \
+	do {                                                                   \
+		v2 ^= 0xff;                                                    \
+		KV_SIPROUND;                                                   \
+		KV_SIPROUND;                                                   \
+		KV_SIPROUND;                                                   \
+	} while (0)
+
 #define KV_ONES	 0x0101010101010101ULL
 #define KV_HIGHS 0x8080808080808080ULL
 
@@ -1135,9 +1153,7 @@ kv_key_take_in(u64 kp, u32 klen, char *key)
 		w = kv_ld64_once(s + i);
 		kv_st64(key + i, w);
 		good &= kv_key_good_bits(w);
-		v3 ^= w;
-		KV_SIPROUND;
-		v0 ^= w;
+		KV_SIP_WORD(w);
 	}
 	w = kv_ld_short(s + n, rem); /* 0 when rem is 0 */
 	asm("" : "+r"(w)); /* as kv_ld64_once */
@@ -1145,13 +1161,8 @@ kv_key_take_in(u64 kp, u32 klen, char *key)
 	/* the bytes above the key: 'A', a good one */
 	good &= kv_key_good_bits(w | (0x41 * KV_ONES) << (8 * rem));
 	w |= (u64)klen << 56;
-	v3 ^= w;
-	KV_SIPROUND;
-	v0 ^= w;
-	v2 ^= 0xff;
-	KV_SIPROUND;
-	KV_SIPROUND;
-	KV_SIPROUND;
+	KV_SIP_WORD(w);
+	KV_SIP_END;
 	if ((good & KV_HIGHS) != KV_HIGHS)
 		return PLMC_E_KEY;
 	return (u32)(v0 ^ v1 ^ v2 ^ v3);

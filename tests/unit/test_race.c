@@ -98,6 +98,7 @@ START_TEST(no_lost_updates)
 	struct plmc_stats st;
 
 	ut_rc(plmc_set("ctr", 3, "0", 1, 0, 0), PLMC_STORED);
+	ut_rc(plmc_set("n", 1, "0", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("log", 3, "", 0, 0, 0), PLMC_STORED);
 	run_procs(rmw);
 	ut_rc(plmc_get("ctr", 3, buf, sizeof(buf) - 1, &vlen, NULL, NULL),
@@ -280,6 +281,7 @@ START_TEST(touch_not_lost)
 	pthread_t w;
 	int i, k, lost = 0;
 
+	ut_rc(plmc_set("n", 1, "0", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("w", 1, "0", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("a", 1, "", 0, 0, 0), PLMC_STORED);
 	w = rw_start();
@@ -319,6 +321,7 @@ START_TEST(win_not_lost)
 	pthread_t w;
 	int round, j, extra = 0;
 
+	ut_rc(plmc_set("n", 1, "0", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("a", 1, "", 0, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("w", 1, "0           ", 12, 0, 100), PLMC_STORED);
 	w = rw_start();

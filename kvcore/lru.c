@@ -20,7 +20,8 @@
  *
  *   HOT   active: to WARM (moves_to_warm); else to COLD (moves_to_cold)
  *   WARM  active: stays, REF cleared (moves_within_lru); else to COLD
- *         if WARM is over its cap, otherwise passed
+ *         if WARM is over its cap or the item idle for twice what
+ *         COLD keeps (kv_lru_warm_stale), otherwise passed
  *   COLD  active: to WARM (moves_to_warm); else evicted (evict.c)
  *   TEMP  passed while it lives
  *
@@ -48,7 +49,8 @@
 #include "kv.h"
 
 #define KV_JUGGLE_MAX	 500 /* hand visits per class and juggle */
-#define KV_RESCUE_MAX	 256 /* rescue sweep chunks per class and juggle */
+#define KV_RESCUE_MAX	 256 /* rescue sweep items per class and juggle */
+#define KV_RESCUE_SKIP	 32  /* ... and chunks per item at most */
 
 /* The class's counted items: all but TEMP (the caps' base). */
 static s64 kv_lru_base(int cls)
@@ -74,9 +76,25 @@ static int kv_lru_over(int cls, int s)
 	return n * 100 > base * KV_HOT_PCT;
 }
 
-/* The segment a visit gives an item of segment @f's (iflags @f), or -1
- * to leave it as it is. @juggle: HOT unread moves only over the cap. */
-static int kv_lru_next_seg(int cls, u8 f, int juggle)
+/*
+ * A WARM item idle for longer than warm_max_factor (2) times what COLD
+ * keeps an item: memcached compares with its COLD tail's age; the store
+ * keeps no tail, and takes the idle time of the class's last evicted
+ * item (evicted_time), 0 before any eviction (then no WARM item ages).
+ */
+static int kv_lru_warm_stale(const struct kv_ctx *c, int cls,
+			     const struct kv_item *it)
+{
+	u64 et = __atomic_load_n(&kv_cls(cls)->evicted_time, __ATOMIC_RELAXED);
+	u32 at = __atomic_load_n(&it->atime, __ATOMIC_RELAXED);
+
+	return et && (u32)c->now - at > 2 * et;
+}
+
+/* The segment a visit gives @it (iflags @f), or -1 to leave it as it
+ * is. @juggle: HOT unread moves only over the cap. */
+static int kv_lru_next_seg(const struct kv_ctx *c, int cls,
+			   const struct kv_item *it, u8 f, int juggle)
 {
 	u8 s = f & KV_IT_SEG;
 
@@ -87,7 +105,9 @@ static int kv_lru_next_seg(int cls, u8 f, int juggle)
 	if (s == KV_IT_HOT)
 		return !juggle || kv_lru_over(cls, 0) ? KV_IT_COLD : -1;
 	if (s == KV_IT_WARM)
-		return kv_lru_over(cls, 1) ? KV_IT_COLD : -1;
+		return kv_lru_over(cls, 1) || kv_lru_warm_stale(c, cls, it)
+			       ? KV_IT_COLD
+			       : -1;
 	return -1; /* COLD unread: the evictor's */
 }
 
@@ -138,8 +158,9 @@ static int kv_lru_visit_own(struct kv_ctx *c, struct kv_item *it, int cls,
 	memcpy(key, it->data, klen);
 	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	if (w.old == it && w.state == KV_LIVE) {
-		to = kv_lru_next_seg(cls, __atomic_load_n(&it->iflags,
-							  __ATOMIC_RELAXED),
+		to = kv_lru_next_seg(c, cls, it,
+				     __atomic_load_n(&it->iflags,
+						     __ATOMIC_RELAXED),
 				     juggle);
 		if (to >= 0)
 			kv_lru_move(it, cls, (u8)to);
@@ -201,14 +222,17 @@ static void kv_lru_demote(struct kv_ctx *c, int cls)
 	}
 }
 
-/* The rescue sweep: active COLD items to WARM, KV_RESCUE_MAX chunks of
- * class @cls from where the last sweep stopped. */
+/* The rescue sweep: active COLD items to WARM, over KV_RESCUE_MAX
+ * linked items of class @cls (KV_RESCUE_SKIP times that in chunks at
+ * most: the newest page's uncarved end is zero) from where the last
+ * sweep stopped. */
 static void kv_lru_rescue(struct kv_ctx *c, int cls)
 {
 	u64 *cur = &kv_area()->lru[cls].jpos;
-	int n;
+	int n, seen = 0;
 
-	for (n = 0; n < KV_RESCUE_MAX; n++) {
+	for (n = 0; n < KV_RESCUE_MAX * KV_RESCUE_SKIP && seen < KV_RESCUE_MAX;
+	     n++) {
 		struct kv_item *it =
 			(struct kv_item *)kv_cursor_next(c, cls, cur);
 		u8 f;
@@ -216,8 +240,10 @@ static void kv_lru_rescue(struct kv_ctx *c, int cls)
 		if (!it)
 			return;
 		f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
-		if ((f & (KV_IT_LINKED | KV_IT_SEG | KV_IT_REF)) ==
-		    (KV_IT_LINKED | KV_IT_COLD | KV_IT_REF))
+		if (!(f & KV_IT_LINKED))
+			continue;
+		seen++;
+		if ((f & (KV_IT_SEG | KV_IT_REF)) == (KV_IT_COLD | KV_IT_REF))
 			kv_lru_visit(c, it, cls, 1);
 	}
 }

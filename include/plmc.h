@@ -588,12 +588,17 @@ int plmc_slabs_automove(int mode);
 
 /* memcached's background page mover (its LRU maintainer and automove
  * threads), one step, for a client with idle time (plmcd: once a
- * second): finishes page moves in progress and, while automove is on
+ * second): the segmented LRU's maintainer step (docs/store.md: HOT's
+ * overflow to COLD, active COLD items to WARM, every class with
+ * items), then finishes page moves in progress and, while automove is on
  * and the store has no untouched page, gives classes' spare pages (more
  * than two pages' worth of free chunks, or an oldest page of dead
  * items) to the global pool, at most @max (1..64) pages. Return: pages
  * moved (>= 0), PLMC_E_INVAL, PLMC_E_PERM (a tenant's call). */
 int plmc_slabs_maintain(unsigned max);
+/* @max | PLMC_MAINTAIN_NO_LRU: the page mover's part only, not the
+ * segmented LRU's maintainer step (lru.c, which it runs first). */
+#define PLMC_MAINTAIN_NO_LRU (1u << 16)
 
 /* memcached's -o temporary_ttl: items stored from now on whose TTL is
  * at most @ttl seconds (0 < TTL) go to the TEMP segment, never evicted,

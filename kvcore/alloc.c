@@ -442,9 +442,12 @@ u64 kv_cursor_next(struct kv_ctx *c, int cls, u64 *cur)
 		pg = (p - c->geo->pages) / KV_PAGE_SIZE;
 		end = c->geo->pages + (pg + 1) * KV_PAGE_SIZE;
 		h = p + sz;
-		if (h + sz > end) /* the next newer page, or 0: the oldest */
+		/* The next newer page, or 0: the oldest; also past the
+		 * carve page's uncarved end (zero chunks: nothing there). */
+		if (h + sz > end || (p >= cl->carve && p < cl->carve_end))
 			h = kv_page_addr(c, kv_page_newer(c, cl, pg + 1));
 		__atomic_store_n(cur, h, __ATOMIC_RELAXED);
+		kv_lru_push(cls, cur == &cl->hand, p, h);
 	}
 	kv_crash(c, PLMC_CRASH_EVICT); /* one store: nothing to log */
 	kv_unlock(c, &cl->lock);

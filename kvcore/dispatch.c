@@ -455,10 +455,13 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
 	if (op == PLMC_OP_MAINTAIN) {
-		if (r->exptime || r->vlen < 1 || r->vlen > 64)
+		u64 max = r->vlen & ~(u64)PLMC_MAINTAIN_NO_LRU;
+
+		if (r->exptime || max < 1 || max > 64)
 			return PLMC_E_INVAL;
-		kv_lru_juggle(c); /* the LRU maintainer's step (lru.c) */
-		return kv_maintain(c, r->vlen);
+		if (!(r->vlen & PLMC_MAINTAIN_NO_LRU))
+			kv_lru_juggle(c); /* the LRU maintainer (lru.c) */
+		return kv_maintain(c, max);
 	}
 	if (op == PLMC_OP_LRU) {
 		if (r->exptime || r->vlen > KV_REL_MAX)

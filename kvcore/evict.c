@@ -117,12 +117,6 @@ int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move)
 	return kv_evict_as(c, it, cls, move ? KV_EV_MOVE : 0);
 }
 
-/* Unlink @it only if it is dead (expired or flushed): lru.c's juggle. */
-int kv_evict_dead_item(struct kv_ctx *c, struct kv_item *it, int cls)
-{
-	return kv_evict_as(c, it, cls, KV_EV_DEAD);
-}
-
 /*
  * Make a free chunk in class @cls for a page move's rescue (move.c): the
  * hand looks at up to two pages' worth of chunks for a dead (expired or

@@ -295,7 +295,9 @@ struct kv_lru {
 	u64 jpos; /* the rescue sweep's next chunk (lru.c), a hint */
 	u64 evicted_active; /* evicted with REF set (read twice) */
 	u64 direct;	    /* evictions and reclaims a writer made */
-	u64 pad[6];
+	u64 dpos; /* the maintainer's next chunk: ahead of the hand, which
+		   * pushes it on when it gets there (alloc.c) */
+	u64 pad[5];
 };
 
 _Static_assert(sizeof(struct kv_lru) == 128, "kv_lru: two lines");
@@ -920,7 +922,6 @@ int kv_automove(void);
 /* evict.c */
 u64 kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
-int kv_evict_dead_item(struct kv_ctx *c, struct kv_item *it, int cls);
 
 /* lru.c: the segmented LRU on the CLOCK */
 #define KV_HOT_PCT  20 /* memcached's hot_lru_pct: HOT's cap, % of items */
@@ -941,6 +942,17 @@ static inline u8 kv_lru_temp(const struct kv_ctx *c, const struct kv_item *it)
 	if (KV_LIKELY(!t) || (it->iflags & KV_IT_SEG) || !it->exptime)
 		return 0;
 	return it->exptime <= c->now + t ? KV_IT_TEMP : 0;
+}
+
+/* The hand of class @cls (@hand) moved from @p to @h: the maintainer's
+ * cursor, if the hand got to it, goes on with it (lru.c: it walks ahead
+ * of the hand). Context: the class lock held. */
+static inline void kv_lru_push(int cls, int hand, u64 p, u64 h)
+{
+	u64 *d = &kv_area()->lru[cls].dpos;
+
+	if (hand && __atomic_load_n(d, __ATOMIC_RELAXED) == p)
+		__atomic_store_n(d, h, __ATOMIC_RELAXED);
 }
 
 /* Count @it's segment in or out (@d = 1 linked, -1 unlinked) of its

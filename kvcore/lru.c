@@ -27,12 +27,12 @@
  *
  * Who visits: the writer that evicts (kv_evict, evict.c), and the
  * maintainer step (kv_lru_juggle, PLMC_OP_MAINTAIN: plmcd's thread
- * calls it once a second). The juggle moves the hand only while HOT is
- * over its cap, and stops at the first item it would leave as it is (a
- * COLD unread one: the next to evict), as memcached's stops at a tail it
- * does not move; then a second cursor (kv_lru.jpos) sweeps for active
- * COLD items and moves them to WARM, as memcached's asynchronous bump
- * does, so a read item leaves COLD before the hand reaches it.
+ * calls it once a second). The juggle's cursor (kv_lru.dpos) walks ahead
+ * of the hand while HOT is over its cap and moves the HOT items it meets
+ * (the oldest first: it starts where the hand is); then a second cursor
+ * (kv_lru.jpos) sweeps for active COLD items and moves them to WARM, as
+ * memcached's asynchronous bump does, so a read item leaves COLD before
+ * the hand reaches it. Neither moves the hand.
  *
  * Crash safety: a segment changes under the item's stripe lock by one
  * compare-and-swap of .iflags (a reader's REF or FETCHED beside it is
@@ -187,38 +187,39 @@ int kv_lru_visit(struct kv_ctx *c, struct kv_item *it, int cls, int juggle)
 }
 
 /*
- * The maintainer's hand, while HOT is over its cap: move what the hand
- * meets (dead items go, as memcached's maintainer reclaims them at its
- * tails); stop at the first item a visit leaves as it is, the hand put
- * back on it (its place in the CLOCK order kept).
+ * The maintainer's demotion, while HOT is over its cap: a cursor of its
+ * own (kv_lru.dpos) walks ahead of the hand, starting where the hand is
+ * (the oldest items: HOT's tail), and moves the HOT items it meets (to
+ * COLD, or WARM if active); the rest it passes. The hand itself does not
+ * move: the items demoted stay where the evictor meets them next, in
+ * the CLOCK's order, and the writers' look for dead items before a new
+ * page (evict.c, kv_reap_dead) still starts at the oldest. When the hand
+ * gets to the cursor it pushes it on (kv_lru_push), so the cursor never
+ * falls behind into the newest items.
  */
 static void kv_lru_demote(struct kv_ctx *c, int cls)
 {
+	u64 *cur = &kv_area()->lru[cls].dpos;
 	int n;
 
+	if (!__atomic_load_n(cur, __ATOMIC_RELAXED))
+		__atomic_store_n(cur,
+				 __atomic_load_n(&kv_cls(cls)->hand,
+						 __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
 	for (n = 0; n < KV_JUGGLE_MAX && kv_lru_over(cls, 0); n++) {
-		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
-		int own;
+		struct kv_item *it =
+			(struct kv_item *)kv_cursor_next(c, cls, cur);
 		u8 f;
 
 		if (!it)
 			return;
 		f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
-		if (!(f & KV_IT_LINKED) || it == c->pin)
+		if ((f & (KV_IT_LINKED | KV_IT_SEG)) !=
+			    (KV_IT_LINKED | KV_IT_HOT) ||
+		    !kv_item_live(c, it))
 			continue;
-		/* Dead ones go (counted in reclaimed by the unlink); of
-		 * another tenant's, the lock decides whether it is. */
-		own = __atomic_load_n(&it->tenant, __ATOMIC_RELAXED) ==
-		      c->tenant;
-		if ((!own || !kv_item_live(c, it)) &&
-		    (kv_evict_dead_item(c, it, cls) || own))
-			continue;
-		if ((f & KV_IT_SEG) == KV_IT_TEMP)
-			continue;
-		if (!kv_lru_visit(c, it, cls, 1)) {
-			kv_clock_back(c, cls, (u64)it);
-			return;
-		}
+		kv_lru_visit(c, it, cls, 1);
 	}
 }
 
@@ -265,7 +266,6 @@ void kv_lru_juggle(struct kv_ctx *c)
 			continue;
 		kv_lru_demote(c, (int)i);
 		kv_lru_rescue(c, (int)i);
-		kv_reclaim(c, 0);
 		__atomic_add_fetch(&kv_area()->juggles, 1, __ATOMIC_RELAXED);
 	}
 }

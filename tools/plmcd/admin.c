@@ -303,7 +303,9 @@ static void *mover_main(void *arg)
 			break;
 		__atomic_store_n(&mover_poked, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&mover_lock);
-		busy = plmc_slabs_maintain(64) > 0;
+		busy = plmc_slabs_maintain(64 | (g_opt.lru_maintainer
+							 ? 0
+							 : PLMC_MAINTAIN_NO_LRU)) > 0;
 		pthread_mutex_lock(&mover_lock);
 	}
 	pthread_mutex_unlock(&mover_lock);

@@ -35,6 +35,7 @@ struct plmcd_opts g_opt = {
 	.unix_mask = 0700, .mb = 64, .backlog = 1024, .reqs_per_event = 20,
 	.proto = PROTO_AUTO, .slab_reassign = 1, /* memcached 1.6's default */
 	.temporary_ttl = -1, /* not given: the store keeps its own */
+	.lru_maintainer = 1, /* memcached 1.6's default */
 	/* memcached's TLS defaults */
 	.ssl_keyformat = SSL_FILETYPE_PEM, .ssl_min_version = TLS1_2_VERSION,
 	.ssl_wbuf_size = 16 * 1024,
@@ -197,7 +198,7 @@ static const char *const o_internal[] = {
 
 /* -o name that selects what plmc always does. */
 static const char *const o_always[] = {
-	"maxconns_fast", "lru_maintainer", "no_lru_maintainer", "modern", NULL,
+	"maxconns_fast", "modern", NULL,
 };
 
 static int in_list(const char *const *l, const char *name)
@@ -289,6 +290,10 @@ static void ext_option(char *o)
 		g_opt.slab_automove_set = 1;
 		if (g_opt.slab_automove < 0 || g_opt.slab_automove > 2)
 			die("%s: 0, 1 or 2", "-o slab_automove");
+	} else if (!strcmp(o, "lru_maintainer")) {
+		g_opt.lru_maintainer = 1;
+	} else if (!strcmp(o, "no_lru_maintainer")) {
+		g_opt.lru_maintainer = 0;
 	} else if (!strcmp(o, "temporary_ttl") && val) {
 		g_opt.temporary_ttl = parse_long(val, "-o temporary_ttl");
 		if (g_opt.temporary_ttl < 0 ||

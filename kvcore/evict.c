@@ -33,6 +33,7 @@
 #include "kv.h"
 
 #define KV_EVICT_TRIES 64 /* evict+reclaim rounds per allocation */
+#define KV_EVICT_MOVES 64 /* segment moves per eviction before HOT goes */
 
 /* Unlink @it (a chunk of class @cls) if it is still linked under its
  * key; @move: for a page move (move.c), counted as memcached's
@@ -161,7 +162,8 @@ u64 kv_evict(struct kv_ctx *c, int cls)
 	/* Three revolutions: a WARM active item loses REF in the first,
 	 * goes to COLD in the second (WARM over its cap), out in the
 	 * third; a HOT one needs two. */
-	u64 n, max = 3 * kv_class_chunks(cls) + 2;
+	u64 n, max = 3 * kv_class_chunks(cls) + 2, first = 0;
+	int moved = 0;
 
 	for (n = 0; n < max; n++) {
 		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
@@ -186,9 +188,24 @@ u64 kv_evict(struct kv_ctx *c, int cls)
 		 * the move decides again under the item's stripe lock. */
 		if (kv_item_live(c, it) &&
 		    ((f & KV_IT_SEG) != KV_IT_COLD || (f & KV_IT_REF))) {
-			if ((f & KV_IT_SEG) != KV_IT_TEMP)
-				kv_lru_visit(c, it, cls, 0);
-			continue;
+			if ((f & KV_IT_SEG) == KV_IT_TEMP)
+				continue;
+			if (!kv_lru_visit(c, it, cls, 0))
+				continue;
+			if (!first && (f & (KV_IT_SEG | KV_IT_REF)) == KV_IT_HOT)
+				first = (u64)it; /* the oldest moved to COLD */
+			/* No COLD item near the hand (the maintainer step has
+			 * not run): after KV_EVICT_MOVES moves the first
+			 * unread HOT item this call moved to COLD goes, as
+			 * memcached's allocator evicts the HOT tail it pulls
+			 * into an empty COLD, and the hand goes back to it:
+			 * the ones moved after it go next, in order. A call
+			 * never sweeps a whole class. */
+			if (++moved <= KV_EVICT_MOVES || !first)
+				continue;
+			it = (struct kv_item *)first;
+			first = 0;
+			kv_clock_back(c, cls, (u64)it);
 		}
 		if (kv_evict_item(c, it, cls, 0)) {
 			kv_cls_add(cls, &kv_area()->lru[cls].direct, 1);

@@ -3,8 +3,9 @@
  * tests/unit/test_lru.c - the segmented LRU (kvcore/lru.c): an item read
  * twice ("active") outlives the unread ones the hand evicts, a TEMP item
  * is never evicted while it lives, the maintainer step keeps HOT at its
- * cap, the counters agree with the items, and a death inside the step
- * leaves the store clean.
+ * cap, a writer's eviction moves a bounded number of items, the counters
+ * agree with the items, and a death inside the step leaves the store
+ * clean.
  */
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -216,6 +217,37 @@ START_TEST(maintainer_juggles)
 }
 END_TEST
 
+/*
+ * Without the maintainer step, a class of HOT items meets its first
+ * eviction: the writer moves at most 64 of them to COLD (the store's
+ * KV_EVICT_MOVES) and evicts the oldest, not a sweep of the whole class
+ * (about 15,000 items here), and the ones after it go next, in order.
+ */
+START_TEST(first_eviction_bounded)
+{
+	struct plmc_stats st;
+	int i;
+
+	for (i = 1;; i++) {
+		put(i);
+		ut_rc(plmc_stats(&st), PLMC_OK);
+		if (st.evictions)
+			break;
+		ck_assert_int_lt(i, 100000);
+	}
+	ck_assert_uint_eq(st.evictions, 1);
+	ck_assert_uint_le(st.moves_to_cold, 65);
+	ck_assert_uint_gt(i, 5000); /* the class was large */
+	ck_assert_msg(!present(1), "not the oldest went first");
+	ck_assert(present(2));
+	put(++i);
+	put(++i);
+	ck_assert(!present(2));
+	ck_assert(!present(3));
+	ck_assert(present(4));
+}
+END_TEST
+
 static void juggle_forever(void)
 {
 	int i;
@@ -261,6 +293,7 @@ int main(void)
 	tcase_add_test(tc, active_survives);
 	tcase_add_test(tc, temp_never_evicted);
 	tcase_add_test(tc, maintainer_juggles);
+	tcase_add_test(tc, first_eviction_bounded);
 	tcase_add_test(tc, death_in_juggle);
 	suite_add_tcase(s, tc);
 	return ut_run(s);

@@ -192,7 +192,8 @@ u64 kv_evict(struct kv_ctx *c, int cls)
 				continue;
 			if (!kv_lru_visit(c, it, cls, 0))
 				continue;
-			if (!first && (f & (KV_IT_SEG | KV_IT_REF)) == KV_IT_HOT)
+			if (!first &&
+			    (f & (KV_IT_SEG | KV_IT_REF)) == KV_IT_HOT)
 				first = (u64)it; /* the oldest moved to COLD */
 			/* No COLD item near the hand (the maintainer step has
 			 * not run): after KV_EVICT_MOVES moves the first

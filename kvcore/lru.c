@@ -48,9 +48,9 @@
  */
 #include "kv.h"
 
-#define KV_JUGGLE_MAX	 500 /* hand visits per class and juggle */
-#define KV_RESCUE_MAX	 256 /* rescue sweep items per class and juggle */
-#define KV_RESCUE_SKIP	 32  /* ... and chunks per item at most */
+#define KV_JUGGLE_MAX  500 /* hand visits per class and juggle */
+#define KV_RESCUE_MAX  256 /* rescue sweep items per class and juggle */
+#define KV_RESCUE_SKIP 32  /* ... and chunks per item at most */
 
 /* The class's counted items: all but TEMP (the caps' base). */
 static s64 kv_lru_base(int cls)
@@ -121,9 +121,8 @@ static void kv_lru_move(struct kv_item *it, int cls, u8 to)
 	/* Readers may set FETCHED or REF meanwhile: keep theirs. */
 	do
 		n = (u8)((o & ~(KV_IT_SEG | KV_IT_REF)) | to);
-	while (!__atomic_compare_exchange_n(&it->iflags, &o, n, 1,
-					    __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED));
+	while (!__atomic_compare_exchange_n(
+		&it->iflags, &o, n, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	if (from == to) {
 		kv_cls_add(cls, &l->moves_within_lru, 1);
 		return;
@@ -131,9 +130,8 @@ static void kv_lru_move(struct kv_item *it, int cls, u8 to)
 	if (from)
 		kv_cls_add(cls, &l->n[from >> 6], -1);
 	kv_cls_add(cls, &l->n[to >> 6], 1);
-	kv_cls_add(cls, to == KV_IT_COLD ? &l->moves_to_cold
-					 : &l->moves_to_warm,
-		   1);
+	kv_cls_add(cls,
+		   to == KV_IT_COLD ? &l->moves_to_cold : &l->moves_to_warm, 1);
 }
 
 /*
@@ -158,10 +156,9 @@ static int kv_lru_visit_own(struct kv_ctx *c, struct kv_item *it, int cls,
 	memcpy(key, it->data, klen);
 	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
 	if (w.old == it && w.state == KV_LIVE) {
-		to = kv_lru_next_seg(c, cls, it,
-				     __atomic_load_n(&it->iflags,
-						     __ATOMIC_RELAXED),
-				     juggle);
+		to = kv_lru_next_seg(
+			c, cls, it,
+			__atomic_load_n(&it->iflags, __ATOMIC_RELAXED), juggle);
 		if (to >= 0)
 			kv_lru_move(it, cls, (u8)to);
 	}
@@ -203,10 +200,10 @@ static void kv_lru_demote(struct kv_ctx *c, int cls)
 	int n;
 
 	if (!__atomic_load_n(cur, __ATOMIC_RELAXED))
-		__atomic_store_n(cur,
-				 __atomic_load_n(&kv_cls(cls)->hand,
-						 __ATOMIC_RELAXED),
-				 __ATOMIC_RELAXED);
+		__atomic_store_n(
+			cur,
+			__atomic_load_n(&kv_cls(cls)->hand, __ATOMIC_RELAXED),
+			__ATOMIC_RELAXED);
 	for (n = 0; n < KV_JUGGLE_MAX && kv_lru_over(cls, 0); n++) {
 		struct kv_item *it =
 			(struct kv_item *)kv_cursor_next(c, cls, cur);

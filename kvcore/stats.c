@@ -192,7 +192,7 @@ static void kv_class_walk(struct kv_ctx *c, int cls, const struct kv_class *cl,
 {
 	u64 sz = kv_class_size(cls), n = KV_LOAD(&cl->pages);
 	u64 left = c->geo->npages; /* a racy list cannot loop us forever */
-	u64 num[4] = { 0 }, old[4], i;
+	u64 num[4] = {0}, old[4], i;
 
 	for (i = 0; i < 4; i++)
 		old[i] = c->now;

@@ -279,6 +279,13 @@ void mover_poke(void)
 	pthread_mutex_unlock(&mover_lock);
 }
 
+/* Each step's pages at most; without the LRU maintainer's part with
+ * -o no_lru_maintainer (the store's segmented LRU: docs/store.md). */
+static unsigned mover_max(void)
+{
+	return 64 | (g_opt.lru_maintainer ? 0 : PLMC_MAINTAIN_NO_LRU);
+}
+
 static void *mover_main(void *arg)
 {
 	int busy = 0;
@@ -303,9 +310,7 @@ static void *mover_main(void *arg)
 			break;
 		__atomic_store_n(&mover_poked, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&mover_lock);
-		busy = plmc_slabs_maintain(64 | (g_opt.lru_maintainer
-							 ? 0
-							 : PLMC_MAINTAIN_NO_LRU)) > 0;
+		busy = plmc_slabs_maintain(mover_max()) > 0;
 		pthread_mutex_lock(&mover_lock);
 	}
 	pthread_mutex_unlock(&mover_lock);

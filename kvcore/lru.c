@@ -118,7 +118,12 @@ static void kv_lru_move(struct kv_item *it, int cls, u8 to)
 	u8 o = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED), n;
 	u8 from = o & KV_IT_SEG;
 
-	/* Readers may set FETCHED or REF meanwhile: keep theirs. */
+	/* Readers may set FETCHED or REF meanwhile (relaxed RMWs of the
+	 * same byte): the CAS keeps FETCHED and the other bits, and
+	 * consumes REF, which the move just acted on (a read racing it is
+	 * lost, as one racing the CLOCK's clear was). Relaxed: the
+	 * segment is decided and read under the stripe lock; elsewhere it
+	 * is a hint. */
 	do
 		n = (u8)((o & ~(KV_IT_SEG | KV_IT_REF)) | to);
 	while (!__atomic_compare_exchange_n(
@@ -155,7 +160,9 @@ static int kv_lru_visit_own(struct kv_ctx *c, struct kv_item *it, int cls,
 		return 0;
 	memcpy(key, it->data, klen);
 	kv_wr_begin(c, &w, key, klen, kv_hash(key, klen));
-	if (w.old == it && w.state == KV_LIVE) {
+	/* cls: a cursor left on a page another class took since (only the
+	 * hand is kept off such pages) finds that class's items. */
+	if (w.old == it && w.state == KV_LIVE && it->cls == cls) {
 		to = kv_lru_next_seg(
 			c, cls, it,
 			__atomic_load_n(&it->iflags, __ATOMIC_RELAXED), juggle);

@@ -612,12 +612,15 @@ _Static_assert(__builtin_offsetof(struct kv_slot, held_lock) ==
  */
 struct kv_tx {
 	u32 n;
+	u32 w32; /* a 4-byte store is logged (kv_tx_set32): the commit's
+		  * apply tests each entry's width only then */
 	struct kv_slot *ks;
 };
 
 static inline void kv_tx_init(struct kv_tx *t, struct kv_slot *ks)
 {
 	t->n = 0;
+	t->w32 = 0;
 	t->ks = ks;
 }
 
@@ -652,6 +655,7 @@ static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
 static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 {
 	kv_tx_put(t, (u64)addr | KV_TX_W32, v);
+	t->w32 = 1;
 }
 
 static inline struct plmc_store_hdr *kv_hdr(void)

@@ -533,11 +533,13 @@ void pl_clock_slow(struct plmc_store_hdr *h)
 {
 	__u64 t;
 
-	if (pl.wake_fd >= 0) {
+	/* Not ticking (or no watcher): clock_due stays set and calls keep
+	 * coming here, a load and the TSC, until it ticks. */
+	if (__atomic_load_n(&pl.clock_tick, __ATOMIC_RELAXED) &&
+	    pl.wake_fd >= 0) {
 		__atomic_store_n(&pl.clock_due, 0, __ATOMIC_SEQ_CST);
 		if (__atomic_load_n(&pl.clock_tick, __ATOMIC_SEQ_CST))
 			return;
-		/* Not ticking: calls keep coming here until it does. */
 		__atomic_store_n(&pl.clock_due, 1, __ATOMIC_SEQ_CST);
 	}
 	t = __builtin_ia32_rdtsc();

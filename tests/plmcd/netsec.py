@@ -275,6 +275,55 @@ def tls_cases():
     case("a TLS client that reads late gets 20 x 900 KB replies whole and "
          "in order", slow_reader)
 
+    big = bytes(random.getrandbits(8) for _ in range(256)) * 3600
+    block = b"VALUE big 0 %d\r\n" % len(big) + big + b"\r\n"
+
+    def tls_conn():
+        return ctx.wrap_socket(socket.create_connection((HOST, tport),
+                                                        timeout=10),
+                               server_hostname=HOST)
+
+    def tls_multiget_non_readers():
+        # a multi-get's reply goes out as the client takes it, over TLS
+        # as in the clear: 8 clients that ask for 2 x 18 MB and never
+        # read cost plmcd a bounded amount (before: each reply whole)
+        Client((HOST, tport), tls_context=ctx, timeout=10).set(b"big", big)
+        base, clients = rss_mib(srv), []
+        for _ in range(8):
+            c = tls_conn()
+            c.sendall((b"get" + b" big" * 20 + b"\r\n") * 2)
+            clients.append(c)
+        grown, last, same = 0.0, -1.0, 0
+        for _ in range(100):  # until plmcd's memory stops changing
+            grown = rss_mib(srv) - base
+            same = same + 1 if grown == last else 0
+            if same == 5:
+                break
+            last = grown
+            time.sleep(0.1)
+        for c in clients:
+            c.close()
+        return grown < 24, "8 TLS clients: plmcd's RSS +%.1f MiB (at most " \
+            "24; 36 MB asked each)" % grown
+    case("8 TLS clients pipelining 18 MB multi-gets, never reading: "
+         "plmcd's memory stays bounded", tls_multiget_non_readers)
+
+    def tls_over_64mib():
+        # 80 x 900 KB = 72 MB in one reply (over the old 64 MiB cut-off)
+        s = tls_conn()
+        s.sendall(b"get" + b" big" * 80 + b"\r\n")
+        want = block * 80 + b"END\r\n"
+        got = bytearray()  # TLS hands over a 16 KiB record a read
+        while len(got) < len(want):
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            got += d
+        s.close()
+        return got == want, "%d of %d bytes" % (len(got), len(want))
+    case("a TLS multi-get whose reply is 72 MB arrives whole",
+         tls_over_64mib)
+
     def refresh():
         s = ctx.wrap_socket(socket.create_connection((HOST, tport),
                                                      timeout=5),

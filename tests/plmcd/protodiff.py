@@ -3,7 +3,9 @@
 # Debian's memcached 1.6.18 and to plmcd, replies compared byte for byte
 # (CAS values and the version aside): what memcached's proto_text.c and
 # proto_bin.c do with noreply and with a word too many, binary add with
-# a CAS, flush_all's time rules, -F and -C; then plmcd at SIGUSR1 and
+# a CAS, flush_all's time rules, multi-gets with control-byte and
+# over-long keys, unknown binary opcodes (verbosity) and the bytes
+# memcached drops after them, -F and -C; then plmcd at SIGUSR1 and
 # SIGUSR2. Servers on unix sockets in DIR. Prints a PASS or FAIL line a
 # case and "protodiff cases: N passed, N failed".
 import os, re, signal, socket, struct, subprocess, sys, time
@@ -155,6 +157,23 @@ EXTRA = [
     (b'set noreply 0 0 1\r\nz\r\nget a noreply\r\ngets a noreply\r\ngat 0 a noreply\r\ndelete noreply\r\n',
      'get|gets|gat a noreply: "noreply" is a key'),
 ]
+# 5. a multi-get's keys: memcached's text protocol splits at spaces
+# only, so a key with a control byte is a key like any other; a key
+# past 250 bytes is that line alone
+GETKEYS = [
+    (b'get a c\x01d n\r\n', 'get with a control byte in a middle key: values and END'),
+    (b'set c\x01e 5 0 2\r\nhi\r\nget a c\x01e n\r\nappend c\x01e 0 0 1\r\n!\r\n'
+     b'prepend c\x01e 0 0 1\r\n<\r\ngets c\x01e\r\nadd c\x01e 0 0 1\r\nx\r\n'
+     b'replace c\x01e 7 0 1\r\ny\r\nget c\x01e\r\nreplace c\x01f 0 0 1\r\nx\r\n',
+     'text storage commands and get on a key with a control byte'),
+    (b'set c\x02 0 0 1\r\n5\r\nincr c\x02 3\r\ndecr c\x02 10\r\ntouch c\x02 100\r\n'
+     b'gat 0 c\x02\r\ncas c\x02 0 0 1 1\r\nx\r\ncas c\x7f 0 0 1 1\r\nx\r\n'
+     b'delete c\x02\r\nget c\x02\r\ndelete c\x02\r\nincr c\x02 1\r\ntouch c\x02 1\r\n',
+     'incr, decr, touch, gat, cas, delete on a key with a control byte'),
+    (b'gets a \x7f n\r\ngat 0 c\x02 a\r\n', 'gets with DEL as a key, gat with a control byte'),
+    (b'get a n ' + K251 + b' a\r\n', 'get with a key past 250 bytes after values: the error alone'),
+    (b'get ' + b'a ' * 30 + K251 + b'\r\nget n\r\n', 'the same past 24 keys, then the next command'),
+]
 # 4. flush_all's times: absolute times in the past flush nothing
 FLUSH = [
     (b'set f1 0 0 1\r\nx\r\nflush_all 3000000\r\nflush_all 2592001\r\nget f1\r\n', 'flush_all 3000000 and 2592001 keep items'),
@@ -171,7 +190,7 @@ def main():
     try:
         for p in paths:
             text(p, SETUP)
-        for data, name in NOREPLY + EXTRA + FLUSH:
+        for data, name in NOREPLY + EXTRA + GETKEYS + FLUSH:
             for p in paths:
                 text(p, SETUP)
             compare(name, paths, data)
@@ -208,6 +227,16 @@ def main():
                '' if r[0] == r[1] else '\n    memcached %r\n    plmcd     %r' % tuple(r))
         compare('binary add without a CAS on an existing key: exists (control)', paths,
                 bin_req(2, b'ba', se, b'v2') + bin_req(0, b'ba'), is_bin=True)
+        # 6. an opcode memcached does not serve: Unknown command, and
+        # bodylen bytes dropped after its extras and key - verbosity's
+        # 4 bytes of extras take 4 bytes of what follows (here filler)
+        compare('binary verbosity: Unknown command, 4 bytes after it dropped', paths,
+                bin_req(0x1b, b'', struct.pack('>I', 1)) + b'\0' * 4 + bin_req(0, b'bf'),
+                is_bin=True)
+        compare('binary unknown opcode 0x30 with a key: the key length dropped again', paths,
+                bin_req(0x30, b'ab') + b'\0' * 2 + bin_req(0, b'bf'), is_bin=True)
+        compare('binary unknown opcode without extras or key: the body dropped (control)',
+                paths, bin_req(0x30, b'', b'', b'xyz') + bin_req(0, b'bf'), is_bin=True)
     finally:
         for p in procs:
             p.terminate()

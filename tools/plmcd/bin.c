@@ -49,6 +49,7 @@ struct bin_req {
 	const uint8_t *ext;
 	const char *key, *val;
 	size_t vlen;
+	int skipped; /* answered in decode(), its body skipped there */
 };
 
 static uint32_t be32(const uint8_t *p)
@@ -492,10 +493,50 @@ static int dispatch(struct conn *c, struct worker_ctx *w, struct bin_req *q)
 				 sasl_reply, q) < 0)
 			return -1;
 		break;
-	default: /* verbosity and unknown opcodes */
+	default: /* unknown opcodes are answered in decode() */
 		error(c, q, ST_UNKNOWN);
 	}
 	return 0;
+}
+
+/* An opcode memcached 1.6.18's binary protocol serves (quiet ones as
+ * their loud form; verbosity is not one: it answers Unknown command). */
+static int bin_known(uint8_t base)
+{
+	switch (base) {
+	case OP_GET: case OP_GETK: case OP_SET: case OP_ADD: case OP_REPLACE:
+	case OP_DELETE: case OP_INCR: case OP_DECR: case OP_QUIT:
+	case OP_FLUSH: case OP_NOOP: case OP_VERSION: case OP_APPEND:
+	case OP_PREPEND: case OP_STAT: case OP_TOUCH: case OP_GAT:
+	case OP_GATK: case OP_SASL_LIST: case OP_SASL_AUTH: case OP_SASL_STEP:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * An opcode it does not serve, as memcached 1.6.18 takes one: it reads
+ * the header, extras and key, answers Unknown command, then drops
+ * bodylen bytes more. That is the whole body only when extras and key
+ * are empty: verbosity's 4 bytes of extras make it drop the first 4
+ * bytes of whatever the client sends next, so its next request is
+ * misread (memcached closes on the bad magic). plmcd frames it the
+ * same way, so a client sees the same bytes and the same close.
+ */
+static size_t unknown_op(struct conn *c, struct bin_req *q, size_t avail)
+{
+	size_t head = BIN_HDR + (size_t)q->extlen + q->klen;
+
+	if (q->klen > PLMC_KEY_MAX) { /* checked first, as dispatch() */
+		error(c, q, ST_EINVAL);
+		return (size_t)-1;
+	}
+	if (avail < head)
+		return 0;
+	error(c, q, ST_UNKNOWN);
+	c->swallow = q->bodylen;
+	q->skipped = 1;
+	return head;
 }
 
 /*
@@ -527,6 +568,8 @@ static size_t decode(struct conn *c, struct bin_req *q)
 		error(c, q, ST_AUTH_ERROR);
 		return (size_t)-1;
 	}
+	if (!bin_known(q->base))
+		return unknown_op(c, q, avail);
 	if (q->bodylen > g_server.item_max + PLMC_KEY_MAX + 32) {
 		/* too large for any item: answer, then drop the body; a set
 		 * also drops the key's old value, as memcached does */
@@ -536,6 +579,7 @@ static size_t decode(struct conn *c, struct bin_req *q)
 			plmc_delete(h + BIN_HDR + q->extlen, q->klen);
 		stats_store_rc(PLMC_E_TOOBIG);
 		c->swallow = q->bodylen;
+		q->skipped = 1;
 		error(c, q, q->base == OP_SET || q->base == OP_ADD ||
 				    q->base == OP_REPLACE ||
 				    q->base == OP_APPEND ||
@@ -543,8 +587,12 @@ static size_t decode(struct conn *c, struct bin_req *q)
 			    ? ST_E2BIG : ST_EINVAL);
 		return BIN_HDR;
 	}
-	if (avail < BIN_HDR + (size_t)q->bodylen)
+	if (avail < BIN_HDR + (size_t)q->bodylen) {
+		/* memcached reads a body past extras and key in conn_nread,
+		 * which its idle timeout passes over */
+		c->nread = avail >= BIN_HDR + (size_t)q->extlen + q->klen;
 		return 0;
+	}
 	q->ext = h + BIN_HDR;
 	q->key = (const char *)q->ext + q->extlen;
 	q->val = q->key + q->klen;
@@ -561,7 +609,7 @@ int bin_run(struct conn *c, struct worker_ctx *w)
 		return -1;
 	if (n == 0)
 		return 0;
-	if (n == BIN_HDR && c->swallow) {
+	if (q.skipped) {
 		buf_consume(&c->in, n);
 		return 1;
 	}

@@ -83,3 +83,34 @@ void buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 	b->acct = acct;
 }
+
+/* Every connection's queued output as last accounted: each worker adds
+ * its own connections' changes; relaxed, as a bound needs no order. */
+static uint64_t out_queued;
+
+int out_full(const struct conn *c)
+{
+	size_t q = c->out.len - c->out.off;
+	uint64_t all;
+
+	if (q > PLMCD_OUT_HIGH)
+		return 1;
+	if (!q)
+		return 0;
+	all = __atomic_load_n(&out_queued, __ATOMIC_RELAXED);
+	if (q > c->out_counted)
+		all += q - c->out_counted; /* what it queued since */
+	return all > PLMCD_OUT_TOTAL;
+}
+
+void out_account(struct conn *c, int closing)
+{
+	size_t q = closing ? 0 : c->out.len - c->out.off;
+
+	if (q == c->out_counted)
+		return;
+	/* unsigned wrap-around adds a negative change */
+	__atomic_add_fetch(&out_queued, (uint64_t)q - c->out_counted,
+			   __ATOMIC_RELAXED);
+	c->out_counted = q;
+}

@@ -351,6 +351,7 @@ static void conn_close(struct worker *wk, struct conn *c)
 	tls_conn_free(c);
 	sasl_conn_free(c);
 	close(c->fd);
+	out_account(c, 1);
 	buf_free(&c->in);
 	buf_free(&c->out);
 	free(c);
@@ -404,6 +405,7 @@ static void conn_accept(int *lp)
 		return;
 	}
 	c->fd = fd;
+	c->local = g_opt.unix_path && lp == &listen_fds[nlisten - 1];
 	c->in.acct = c->out.acct = &wk->bufmem; /* grown by its owner only */
 	if (tls && tls_conn_new(c)) {
 		free(c);
@@ -458,6 +460,7 @@ static int conn_flush(int ep, struct conn *c)
 	 * buffer goes back rather than sit with an idle connection */
 	if (c->out.len == 0 && c->out.cap > buf_keep)
 		buf_free(&c->out);
+	out_account(c, 0);
 	/* TLS may want the socket writable to go on with a handshake
 	 * even when nothing of ours is queued */
 	ev.events = (c->throttled ? 0 : EPOLLIN) |
@@ -543,7 +546,7 @@ static int conn_read(struct worker *wk, struct conn *c, struct worker_ctx *w)
 }
 
 /*
- * A throttled connection whose output has drained below PLMCD_OUT_HIGH:
+ * A throttled connection whose output has drained (out_full() no more):
  * run the commands it already sent, then what TLS decrypted and no
  * epoll event will announce (the socket's own bytes raise EPOLLIN once
  * conn_flush asks for it again). Return 0, or -1 when the client is gone.
@@ -571,8 +574,7 @@ static void conn_finish(struct worker *wk, struct conn *c, struct worker_ctx *w)
 			if (!c->dump && c->in.off < c->in.len &&
 			    conn_input(wk, c, w) < 0)
 				c->closing = 1;
-		} else if (c->throttled &&
-			   c->out.len - c->out.off <= PLMCD_OUT_HIGH) {
+		} else if (c->throttled && !out_full(c)) {
 			if (conn_resume(wk, c, w) < 0)
 				rc = -1;
 		} else {
@@ -616,6 +618,21 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
 	conn_finish(wk, c, w);
 }
 
+/*
+ * Whether @c waits for its client (or its client's data), not for a
+ * command: memcached's idle timeout passes over a connection in any
+ * state but conn_read and conn_new_cmd, so a slow reader of a large
+ * reply (conn_mwrite), a value still arriving (conn_nread) or a
+ * refused one (conn_swallow) is not idle, however long it takes. Nor
+ * is one on the unix socket: memcached's timeout passes over all but
+ * TCP connections.
+ */
+static int conn_not_idle(const struct conn *c)
+{
+	return c->out.off < c->out.len || c->throttled || c->resume ||
+	       c->dump || c->swallow || c->nread || c->local;
+}
+
 /* -o idle_timeout: close what has been quiet that long (memcached's
  * idle_kicks). Only this worker frees its connections, so the list
  * walk may close as it goes. */
@@ -631,7 +648,8 @@ static void idle_sweep(struct worker *wk)
 		pthread_mutex_lock(&wk->lock);
 		next = c->next;
 		pthread_mutex_unlock(&wk->lock);
-		if (now - c->last > (uint64_t)g_opt.idle_timeout) {
+		if (now - c->last > (uint64_t)g_opt.idle_timeout &&
+		    !conn_not_idle(c)) {
 			__atomic_add_fetch(&g_server.idle_kicks, 1,
 					   __ATOMIC_RELAXED);
 			c->kicked = 1;

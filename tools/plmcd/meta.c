@@ -715,8 +715,10 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 		c->swallow = (size_t)size + 2;
 		return used;
 	}
-	if (avail < used + (size_t)size + 2)
+	if (avail < used + (size_t)size + 2) {
+		c->nread = 1; /* not idle: its value is arriving */
 		return 0;
+	}
 	if (data[size] != '\r' || data[size + 1] != '\n') {
 		line(c, "CLIENT_ERROR bad data chunk");
 		return used + (size_t)size + 2;

@@ -22,12 +22,23 @@
 #define PLMCD_OUT_MAX (64u << 20) /* queued replies before we give up */
 /*
  * Back-pressure: a connection with more than this queued for its client
- * parses no new command and reads nothing more (no EPOLLIN) until the
- * queue drains below it (EPOLLOUT), so a client that sends but never
- * reads fills its own socket buffers, not plmcd's memory: at most this
- * plus one command's replies per connection (memcached stops reading too).
+ * parses no new command, goes no further with a multi-get (proto.c
+ * streams one) and reads nothing more (no EPOLLIN) until the queue
+ * drains below it (EPOLLOUT), so a client that sends but never reads
+ * fills its own socket buffers, not plmcd's memory: at most this plus
+ * one value, or one batch of small ones, per connection (memcached
+ * stops reading too).
  */
 #define PLMCD_OUT_HIGH (256u << 10)
+/*
+ * ... and every connection's queued output together: past this, a
+ * connection that has output of its own queued parses nothing new and
+ * pauses its multi-get too, so clients that never read cost plmcd
+ * about this much between them (plus what each must queue to make
+ * progress: one value, or one gate crossing's batch of small ones).
+ * A connection with nothing queued always goes on: it cannot starve.
+ */
+#define PLMCD_OUT_TOTAL (16u << 20)
 /* a drained buffer bigger than this is freed, not kept for the next reply */
 #define PLMCD_BUF_KEEP (1u << 20)
 #define PLMCD_MAX_TOKENS 4096	/* words in a line: a get of 4095 keys */
@@ -99,6 +110,19 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 void buf_consume(struct buf *b, size_t n);
 void buf_free(struct buf *b);
 
+struct conn;
+/*
+ * The bound on queued output (buf.c): out_full() says whether @c must
+ * stop adding replies until its client takes some (its own queue past
+ * PLMCD_OUT_HIGH, or everyone's past PLMCD_OUT_TOTAL while it has some
+ * queued); it is never true of a connection with nothing queued, so a
+ * pause always has an EPOLLOUT to end it. out_account() brings the
+ * shared total up to date with @c's queue (main.c, after each flush
+ * and at close).
+ */
+int out_full(const struct conn *c);
+void out_account(struct conn *c, int closing);
+
 struct conn {
 	int fd;
 	int closing;		/* quit, or a protocol error that ends it */
@@ -110,6 +134,16 @@ struct conn {
 	/* proto_run stopped at PLMCD_OUT_HIGH: reads and parses wait for
 	 * the output to drain (main.c conn_finish resumes them) */
 	int throttled;
+	/*
+	 * A multi-get paused by out_full(): where it goes on (proto.c),
+	 * 0 when none is. Its line stays unconsumed in `in` until the
+	 * reply is whole: the index of the next key's word, or for a get
+	 * longer than a struct cmd holds, the next key's byte offset in
+	 * the line. memcached streams such a reply from item references;
+	 * plmcd copies values, so it copies them as the client takes them.
+	 */
+	size_t resume;
+	size_t out_counted;	/* its share of the queued total (buf.c) */
 	int busy;		/* its commands are running ("stats conns") */
 	uint64_t id;
 	/*
@@ -118,9 +152,13 @@ struct conn {
 	 * arrives: `swallow` bytes still to drop.
 	 */
 	size_t swallow;
+	int nread;    /* a command waits for its data block (memcached's
+		       * conn_nread: -o idle_timeout passes over it) */
 	int watching; /* a watcher (watch.c): its input is ignored */
 	int quit;     /* closing on "quit" (a normal close, for watchers) */
 	int kicked;   /* closed by -o idle_timeout */
+	int local;    /* on the unix socket: never idle, as in memcached,
+		       * whose idle timeout looks at TCP connections only */
 	struct dump_state *dump; /* a metadump in progress (dump.c) */
 	/* TLS (tls.c): the connection's SSL, NULL on a plain listener */
 	void *tls;

@@ -184,6 +184,42 @@ static void value_block(struct conn *c, const char *key, uint32_t flags,
 	buf_add(&c->out, "\r\n", 2);
 }
 
+/*
+ * Whether the store would refuse @key (n bytes) as a text key: a
+ * control byte or DEL. memcached's text protocol splits words at
+ * spaces only, so such a key is a key like any other there (stored,
+ * found, or a miss); plmcd asks for it as the binary protocol does,
+ * through plmc_meta with PLMC_MF_BINKEY, once the plain call has
+ * refused it (PLMC_E_KEY): the common path pays nothing.
+ */
+static int key_binary(const char *key, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)key[i] < ' ' || key[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
+/* A get or gat of a key with control bytes (key_binary) through
+ * plmc_meta, the binary protocol's path; as plmc_get otherwise. */
+static int get_binkey(struct worker_ctx *w, const char *key, size_t klen,
+		      int touch, int32_t exptime, size_t *vlen, uint32_t *flags,
+		      uint64_t *cas)
+{
+	struct plmc_meta m = {
+		.cmd = PLMC_META_GET,
+		.mflags = PLMC_MF_BINKEY | PLMC_MF_VALUE |
+			  (touch ? PLMC_MF_TTL : 0),
+		.ttl = exptime,
+	};
+	int rc = plmc_meta(key, klen, &m, NULL, 0, w->scratch, w->scratch_len);
+
+	*vlen = m.vlen;
+	*flags = m.flags;
+	*cas = m.cas;
+	return rc;
+}
+
 /* One key through plmc_get/plmc_gat: a VALUE block, or nothing on a miss. */
 static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 		   int i, int with_cas, int touch, int32_t exptime)
@@ -199,6 +235,9 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	else
 		rc = plmc_get(k->tok[i], k->len[i], w->scratch,
 			      w->scratch_len, &vlen, &flags, &cas);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[i], k->len[i]))
+		rc = get_binkey(w, k->tok[i], k->len[i], touch, exptime, &vlen,
+				&flags, &cas);
 	detail_record(k->tok[i], k->len[i], DETAIL_GET, rc == PLMC_OK);
 	watch_item_get(c, k->tok[i], k->len[i], rc == PLMC_OK, vlen);
 	if (rc == PLMC_NOT_FOUND)
@@ -209,13 +248,20 @@ static int get_one(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	return 0;
 }
 
+/* get_batch and get_keys: the reply is whole, paused (out_full), or
+ * ended by a store error (< 0). */
+#define GET_PAUSED 1
+
 /*
  * Keys [first, end) in one gate crossing, each into its own slot of the
- * batch area; a value too big for its slot is fetched again alone (a
- * multi-get is not atomic in memcached either).
+ * batch area; a value too big for its slot (or a key the store takes
+ * as binary only) is fetched again alone (a multi-get is not atomic in
+ * memcached either). Those are the values that can be large: before
+ * each, a full output pauses the reply there (*next: the key to go on
+ * from; the batch's later keys are fetched again then).
  */
 static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
-		     int first, int end, int with_cas)
+		     int first, int end, int with_cas, int *next)
 {
 	static __thread struct plmc_mget m[PLMC_MGET_MAX];
 	int n = end - first, rc;
@@ -231,7 +277,13 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	if (rc < 0)
 		return rc;
 	for (int j = 0; j < n; j++) {
-		if (m[j].rc != PLMC_E_SMALLBUF) { /* get_one counts that one */
+		int alone = m[j].rc == PLMC_E_SMALLBUF || m[j].rc == PLMC_E_KEY;
+
+		if (alone && out_full(c)) {
+			*next = first + j;
+			return GET_PAUSED;
+		}
+		if (!alone) { /* get_one counts those */
 			detail_record(k->tok[first + j], k->len[first + j],
 				      DETAIL_GET, m[j].rc == PLMC_OK);
 			watch_item_get(c, k->tok[first + j], k->len[first + j],
@@ -240,7 +292,7 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 		if (m[j].rc == PLMC_OK)
 			value_block(c, k->tok[first + j], m[j].flags, m[j].buf,
 				    m[j].vlen, with_cas, m[j].cas);
-		else if (m[j].rc == PLMC_E_SMALLBUF)
+		else if (alone)
 			rc = get_one(c, w, k, first + j, with_cas, 0, 0);
 		else if (m[j].rc != PLMC_NOT_FOUND)
 			rc = m[j].rc;
@@ -252,17 +304,28 @@ static int get_batch(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 
 /*
  * Fetch the keys from @first on, a batch per gate crossing (one at a
- * time for gat). Return: 0, or -1 after a SERVER_ERROR reply.
+ * time for gat), as long as the output has room (out_full): proto_run
+ * runs a command only when it has, so each call adds at least one
+ * key's reply. Return: 0; GET_PAUSED with *next the key to go on
+ * from; -1 after a SERVER_ERROR reply.
  */
 static int get_keys(struct conn *c, struct worker_ctx *w, const struct cmd *k,
-		    int first, int with_cas, int touch, int32_t exptime)
+		    int first, int with_cas, int touch, int32_t exptime,
+		    int *next)
 {
 	for (int i = first; i < k->n;) {
 		int end = i + PLMC_MGET_MAX < k->n ? i + PLMC_MGET_MAX : k->n;
-		int rc = touch || end - i == 1
-				 ? get_one(c, w, k, i, with_cas, touch, exptime)
-				 : get_batch(c, w, k, i, end, with_cas);
+		int rc;
 
+		if (out_full(c)) {
+			*next = i;
+			return GET_PAUSED;
+		}
+		rc = touch || end - i == 1
+			     ? get_one(c, w, k, i, with_cas, touch, exptime)
+			     : get_batch(c, w, k, i, end, with_cas, next);
+		if (rc == GET_PAUSED)
+			return rc;
 		if (rc < 0) {
 			buf_printf(&c->out, "SERVER_ERROR %s\r\n",
 				   plmc_strerror(rc));
@@ -273,11 +336,15 @@ static int get_keys(struct conn *c, struct worker_ctx *w, const struct cmd *k,
 	return 0;
 }
 
-/* get|gets key... ; gat|gats exptime key... */
-static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
-		    int with_cas, int touch)
+/*
+ * get|gets key... ; gat|gats exptime key... Return: 0 (answered whole),
+ * or GET_PAUSED: run the same line again once the output has room, and
+ * it goes on from c->resume.
+ */
+static int cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
+		   int with_cas, int touch)
 {
-	int first = touch ? 2 : 1;
+	int first = touch ? 2 : 1, next;
 	int32_t exptime = 0;
 
 	if (k->noreply) { /* a retrieval reads no noreply: a key like any */
@@ -286,24 +353,45 @@ static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
 	}
 	if (k->n < first) {
 		buf_add(&c->out, "ERROR\r\n", 7);
-		return;
+		return 0;
 	}
 	if (touch && parse_i32(k->tok[1], &exptime)) {
 		buf_add(&c->out, E_EXPTIME, sizeof(E_EXPTIME) - 1);
-		return;
+		return 0;
 	}
 	if (!touch && k->n == 1) {
 		buf_add(&c->out, "ERROR\r\n", 7);
-		return;
+		return 0;
 	}
-	for (int i = first; i < k->n; i++) {
+	/* memcached checks each key as it comes to it, but answers a bad
+	 * one with this line alone: the values before it are dropped */
+	for (int i = first; i < k->n && !c->resume; i++) {
 		if (!key_ok(k, i)) {
 			buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
-			return;
+			return 0;
 		}
 	}
-	if (get_keys(c, w, k, first, with_cas, touch, exptime) == 0)
+	if (c->resume)
+		first = (int)c->resume;
+	c->resume = 0;
+	switch (get_keys(c, w, k, first, with_cas, touch, exptime, &next)) {
+	case GET_PAUSED:
+		c->resume = (size_t)next;
+		return GET_PAUSED;
+	case 0:
 		buf_add(&c->out, "END\r\n", 5);
+	}
+	return 0;
+}
+
+/* The length of the run of spaces (@sp) or of non-spaces at s[i..n). */
+static size_t run_of(const char *s, size_t i, size_t n, int sp)
+{
+	size_t j = i;
+
+	while (j < n && (s[j] == ' ') == sp)
+		j++;
+	return j - i;
 }
 
 /*
@@ -312,47 +400,55 @@ static void cmd_get(struct conn *c, struct worker_ctx *w, struct cmd *k,
  * getset.t sends 18,725 keys on one line). @s (@n bytes, without the
  * line end) is read in place: the keys are checked first, as cmd_get
  * does, then copied into @line a chunk at a time (every key fits: at
- * most PLMC_KEY_MAX bytes) and fetched. A client that stops reading is
- * dropped once its replies pass PLMCD_OUT_MAX.
- * Return: 0, or -1 to close the connection.
+ * most PLMC_KEY_MAX bytes) and fetched; a full output pauses it as it
+ * does cmd_get, c->resume then the next key's offset in @s.
+ * Return: 0 (answered whole), or GET_PAUSED.
  */
 static int cmd_get_long(struct conn *c, struct worker_ctx *w, struct cmd *k,
 			const char *s, size_t n, char *line)
 {
-	size_t i = 0, klen;
-	int with_cas = s[strspn(s, " ") + 3] == 's';
+	static __thread size_t at[PLMCD_MAX_TOKENS]; /* each word's offset */
+	size_t i = run_of(s, 0, n, 1) + 3, klen;
+	int with_cas = s[i] == 's', next, rc;
 
-	for (i = strspn(s, " ") + 3 + with_cas; i < n; i += klen) {
-		i += strspn(s + i, " ");
-		klen = strcspn(s + i, " ");
+	for (i += with_cas; i < n && !c->resume; i += klen) {
+		i += run_of(s, i, n, 1);
+		klen = run_of(s, i, n, 0);
 		if (klen > PLMC_KEY_MAX) {
 			buf_add(&c->out, E_FORMAT, sizeof(E_FORMAT) - 1);
 			return 0;
 		}
 	}
-	i = strspn(s, " ") + 3 + with_cas;
+	i = c->resume ? c->resume : run_of(s, 0, n, 1) + 3 + with_cas;
+	c->resume = 0;
 	while (i < n) {
 		size_t used = 0;
 
 		k->n = 1;
 		k->noreply = 0;
 		for (; i < n && k->n < PLMCD_MAX_TOKENS; i += klen) {
-			i += strspn(s + i, " ");
-			klen = strcspn(s + i, " ");
+			i += run_of(s, i, n, 1);
+			klen = run_of(s, i, n, 0);
 			if (!klen)
 				break; /* trailing spaces */
 			if (used + klen + 1 > PLMCD_LINE_MAX)
 				break;
 			memcpy(line + used, s + i, klen);
 			line[used + klen] = 0;
+			at[k->n] = i;
 			k->tok[k->n] = line + used;
 			k->len[k->n++] = klen;
 			used += klen + 1;
 		}
-		if (k->n > 1 && get_keys(c, w, k, 1, with_cas, 0, 0))
+		if (k->n == 1)
+			continue;
+		rc = get_keys(c, w, k, 1, with_cas, 0, 0, &next);
+		if (rc == GET_PAUSED) {
+			c->resume = at[next];
+			return GET_PAUSED;
+		}
+		if (rc < 0)
 			return 0;
-		if (c->out.len > PLMCD_OUT_MAX)
-			return -1;
 	}
 	buf_add(&c->out, "END\r\n", 5);
 	return 0;
@@ -409,6 +505,54 @@ static int do_store(enum store_op op, const struct cmd *k, const char *data,
 		return plmc_cas(key, kl, data, n, flags, exptime, cas);
 	}
 	return PLMC_E_INVAL;
+}
+
+/* do_store for a key with a control byte (key_binary): plmc_meta. */
+static int store_binkey(enum store_op op, const struct cmd *k,
+			const char *data, size_t n, uint32_t flags,
+			int32_t exptime, uint64_t cas)
+{
+	static const uint32_t mode[] = {
+		[OP_SET] = PLMC_MS_SET,		[OP_ADD] = PLMC_MS_ADD,
+		[OP_REPLACE] = PLMC_MS_REPLACE, [OP_APPEND] = PLMC_MS_APPEND,
+		[OP_PREPEND] = PLMC_MS_PREPEND, [OP_CAS] = PLMC_MS_SET,
+	};
+	struct plmc_meta m = { .cmd = PLMC_META_SET,
+			       .mode = mode[op],
+			       .mflags = PLMC_MF_BINKEY,
+			       .cflags = flags };
+
+	/* append and prepend keep the item's flags and time */
+	if (op != OP_APPEND && op != OP_PREPEND) {
+		m.mflags |= PLMC_MF_TTL;
+		m.ttl = exptime;
+	}
+	if (op == OP_CAS) {
+		m.mflags |= PLMC_MF_CAS;
+		m.cas_in = cas;
+	}
+	return plmc_meta(k->tok[1], k->len[1], &m, data, n, NULL, 0);
+}
+
+/*
+ * delete, incr/decr (@arith: PLMC_MA_*, @delta) and touch (@ttl) for a
+ * key with a control byte (key_binary): plmc_meta, *val the new number.
+ */
+static int other_binkey(const struct cmd *k, uint32_t cmd, uint32_t arith,
+			uint64_t delta, int32_t ttl, uint64_t *val)
+{
+	struct plmc_meta m = { .cmd = cmd, .mode = arith, .delta = delta,
+			       .mflags = PLMC_MF_BINKEY, .ttl = ttl };
+	int rc;
+
+	if (cmd == PLMC_META_GET) /* touch: a new TTL, no value */
+		m.mflags |= PLMC_MF_TTL;
+	rc = plmc_meta(k->tok[1], k->len[1], &m, NULL, 0, NULL, 0);
+	if (val)
+		*val = m.number;
+	if (cmd == PLMC_META_GET && rc == PLMC_OK)
+		return PLMC_TOUCHED;
+	return cmd == PLMC_META_DELETE && rc == PLMC_OK ? PLMC_DELETED : rc;
 }
 
 /*
@@ -479,8 +623,10 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		c->swallow = bytes + 2;
 		return line_used;
 	}
-	if (avail < line_used + bytes + 2)
+	if (avail < line_used + bytes + 2) {
+		c->nread = 1; /* not idle: its data block is arriving */
 		return 0;
+	}
 	if (data[bytes] != '\r' || data[bytes + 1] != '\n') {
 		reply(c, k, E_CHUNK);
 		/* memcached drops the line and reads on after the chunk */
@@ -489,6 +635,8 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
 	watch_store_lookup(c, k);
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = store_binkey(op, k, data, bytes, flags, exptime, cas);
 	stats_store_rc(rc);
 	watch_store(c, k, op, rc, exptime, bytes);
 	reply(c, k, status_word(rc));
@@ -497,6 +645,8 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 
 static void cmd_delete(struct conn *c, struct cmd *k)
 {
+	int rc;
+
 	/* "delete key 0" is accepted for old clients; other times are
 	 * not, and noreply silences that error too (as memcached). */
 	if (words(k) < 2 || words(k) > 4) {
@@ -518,7 +668,10 @@ static void cmd_delete(struct conn *c, struct cmd *k)
 		return;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
-	reply(c, k, status_word(plmc_delete(k->tok[1], k->len[1])));
+	rc = plmc_delete(k->tok[1], k->len[1]);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = other_binkey(k, PLMC_META_DELETE, 0, 0, 0, NULL);
+	reply(c, k, status_word(rc));
 }
 
 static void cmd_arith(struct conn *c, struct cmd *k, int incr)
@@ -541,6 +694,10 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 	}
 	rc = incr ? plmc_incr(k->tok[1], k->len[1], delta, &val)
 		  : plmc_decr(k->tok[1], k->len[1], delta, &val);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = other_binkey(k, PLMC_META_ARITH,
+				  incr ? PLMC_MA_INCR : PLMC_MA_DECR, delta, 0,
+				  &val);
 	if (rc == PLMC_OK) {
 		snprintf(num, sizeof(num), "%llu\r\n", (unsigned long long)val);
 		reply(c, k, num);
@@ -555,6 +712,7 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 static void cmd_touch(struct conn *c, struct cmd *k)
 {
 	int32_t exptime;
+	int rc;
 
 	if (fit_words(k, 3)) {
 		error(c);
@@ -568,7 +726,10 @@ static void cmd_touch(struct conn *c, struct cmd *k)
 		reply(c, k, E_EXPTIME);
 		return;
 	}
-	reply(c, k, status_word(plmc_touch(k->tok[1], k->len[1], exptime)));
+	rc = plmc_touch(k->tok[1], k->len[1], exptime);
+	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
+		rc = other_binkey(k, PLMC_META_GET, 0, 0, exptime, NULL);
+	reply(c, k, status_word(rc));
 }
 
 /*
@@ -671,8 +832,21 @@ static size_t other(struct conn *c, struct cmd *k, size_t used)
 }
 
 /*
+ * A retrieval's end: its line consumed, or (paused) kept for the next
+ * run while the connection waits for its output to drain.
+ */
+static size_t get_done(struct conn *c, int rc, size_t used)
+{
+	if (rc != GET_PAUSED)
+		return used;
+	c->throttled = 1;
+	return 0;
+}
+
+/*
  * Run one command from the input. Return: bytes consumed, 0 if the command
- * is not complete yet, or (size_t)-1 to close the connection.
+ * is not complete yet (or paused: get_done), or (size_t)-1 to close the
+ * connection.
  */
 static size_t run_one(struct conn *c, struct worker_ctx *w)
 {
@@ -696,26 +870,21 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 	line_len = nl - s;
 	if (line_len && s[line_len - 1] == '\r')
 		line_len--;
-	if (line_len > PLMCD_LINE_MAX && long_get(s, line_len)) {
-		s[line_len] =
-			0; /* the line is consumed whole: its end may go */
-		return cmd_get_long(c, w, &k, s, line_len, line) ? (size_t)-1
-								 : used;
-	}
+	if (line_len > PLMCD_LINE_MAX && long_get(s, line_len))
+		return get_done(c, cmd_get_long(c, w, &k, s, line_len, line),
+				used);
 	if (line_len > PLMCD_LINE_MAX) {
 		buf_add(&c->out, "CLIENT_ERROR line too long\r\n", 28);
 		return (size_t)-1;
 	}
 	memcpy(line, s, line_len);
 	line[line_len] = 0;
-	if (g_opt.verbose > 1) /* -vv: memcached logs each command so */
+	if (g_opt.verbose > 1 && !c->resume) /* -vv: memcached logs each */
 		fprintf(stderr, "<%d %s\n", c->fd, line);
 	tokenize(line, line_len, &k);
-	if (k.n < 0 && long_get(s, line_len)) {
-		s[line_len] = 0;
-		return cmd_get_long(c, w, &k, s, line_len, line) ? (size_t)-1
-								 : used;
-	}
+	if (k.n < 0 && long_get(s, line_len))
+		return get_done(c, cmd_get_long(c, w, &k, s, line_len, line),
+				used);
 	if (k.n < 0) {
 		if (k.tok[0][0] == 'm' && k.len[0] == 2)
 			meta_too_many(c, &k);
@@ -731,13 +900,13 @@ static size_t run_one(struct conn *c, struct worker_ctx *w)
 		const char *v = k.tok[0];
 
 		if (!strcmp(v, "get"))
-			cmd_get(c, w, &k, 0, 0);
+			return get_done(c, cmd_get(c, w, &k, 0, 0), used);
 		else if (!strcmp(v, "gets"))
-			cmd_get(c, w, &k, 1, 0);
+			return get_done(c, cmd_get(c, w, &k, 1, 0), used);
 		else if (!strcmp(v, "gat"))
-			cmd_get(c, w, &k, 0, 1);
+			return get_done(c, cmd_get(c, w, &k, 0, 1), used);
 		else if (!strcmp(v, "gats"))
-			cmd_get(c, w, &k, 1, 1);
+			return get_done(c, cmd_get(c, w, &k, 1, 1), used);
 		else if (!strcmp(v, "set"))
 			return cmd_store(c, &k, OP_SET, used, avail, s + used);
 		else if (!strcmp(v, "add"))
@@ -841,9 +1010,10 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 		}
 		if (c->in.off == c->in.len)
 			return 0;
-		/* back-pressure: no new command while the client has not
-		 * taken what is queued (main.c resumes at EPOLLOUT) */
-		if (c->out.len - c->out.off > PLMCD_OUT_HIGH) {
+		/* back-pressure: no new command, and no more of a paused
+		 * one, while the client has not taken what is queued
+		 * (main.c resumes at EPOLLOUT) */
+		if (out_full(c)) {
 			c->throttled = 1;
 			return 0;
 		}
@@ -855,6 +1025,7 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 
 			if (rc <= 0)
 				return rc;
+			c->nread = 0;
 			continue;
 		}
 		/* -Y: nothing but the login until it succeeds (auth.c) */
@@ -864,6 +1035,7 @@ int proto_run(struct conn *c, struct worker_ctx *w)
 			return -1;
 		if (n == 0)
 			return 0;
+		c->nread = 0;
 		buf_consume(&c->in, n);
 	}
 }

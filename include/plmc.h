@@ -499,7 +499,10 @@ enum plmc_meta_mode {
 #define PLMC_MF_R_AFTER_T 0x200u /* R follows T (R sees T's TTL) */
 #define PLMC_MF_NOWIN	  0x400u /* mg: take no win token (a reply that
 				  * fails after the lookup) */
-#define PLMC_MF_ALL	  0x7ffu
+#define PLMC_MF_TOUCH	  0x800u /* mg with T is a touch command (binary
+				  * touch, gat): a miss counts in
+				  * touch_misses, not get_misses */
+#define PLMC_MF_ALL	  0xfffu
 
 /* .rbits: what the store found and did. */
 #define PLMC_MR_FETCHED 0x01u /* h: fetched before this call */

@@ -102,14 +102,17 @@ kv_op_get(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	h = kv_key_take_in(r->key, r->klen, key); /* inline: the hot path */
 	if (h < 0)
 		return h;
-	kv_count(&c->st->cmd_get);
 	if (op == PLMC_OP_GAT)
 		it = kv_touch(c, key, r->klen, kv_exptime(c, r->exptime));
 	else
 		it = kv_find_read(c, key, r->klen, (u32)h);
-	/* get_hits only per class: the store's is their sum (stats.c) */
-	if (op == PLMC_OP_GET)
+	/* A gat is memcached's touch (cmd_touch and touch_hits|misses,
+	 * kv_touch), not a get. get_hits only per class: the store's is
+	 * their sum (stats.c). */
+	if (op == PLMC_OP_GET) {
+		kv_count(&c->st->cmd_get);
 		kv_count(it ? kv_hits(c, it->cls) : &c->st->get_misses);
+	}
 	if (KV_UNLIKELY(c->tenant))
 		kv_tenant_get(c, it);
 	if (!it)

@@ -27,7 +27,7 @@ _Static_assert(sizeof(struct plmc_meta) == PLMC_META_SIZE, "plmc_meta layout");
 #define MF_GET                                                                 \
 	(PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_VIVIFY | PLMC_MF_RECACHE |     \
 	 PLMC_MF_NOBUMP | PLMC_MF_VALUE | PLMC_MF_N_AFTER_T |                  \
-	 PLMC_MF_R_AFTER_T | PLMC_MF_NOWIN)
+	 PLMC_MF_R_AFTER_T | PLMC_MF_NOWIN | PLMC_MF_TOUCH)
 #define MF_SET (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
 #define MF_DEL (PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE)
 #define MF_ARITH                                                               \
@@ -179,9 +179,6 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	struct kv_wr w;
 	int err;
 
-	kv_add(&c->st->cmd_get, 1);
-	if (m->mflags & PLMC_MF_TTL)
-		kv_add(&c->st->cmd_touch, 1);
 	if (it && !locked &&
 	    !(__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & KV_IT_STALE)) {
 		kv_meta_fill(c, m, it); /* the lock-free hit */
@@ -220,11 +217,16 @@ static long kv_meta_get(struct kv_ctx *c, struct plmc_meta *m, const char *key,
 	if (!it)
 		goto miss;
 hit:
+	/* memcached's counters: a hit with T (mg T, a binary gat) is a
+	 * touch, cmd_touch and touch_hits only; any other a get */
+	kv_add(m->mflags & PLMC_MF_TTL ? &c->st->cmd_touch : &c->st->cmd_get,
+	       1);
 	if (m->mflags & PLMC_MF_TTL) {
 		kv_add(&c->st->touch_hits, 1);
 		kv_cls_add(it->cls, &kv_ccmd(it->cls)->touch_hits, 1);
+	} else {
+		kv_add(kv_hits(c, it->cls), 1); /* the store's: the sum */
 	}
-	kv_add(kv_hits(c, it->cls), 1); /* the store's: the sum */
 	if (m->mflags & PLMC_MF_TTL)
 		m->ttl_set = kv_ttl_left(c, kv_exptime(c, m->ttl));
 	if (m->mflags & PLMC_MF_VIVIFY)
@@ -239,9 +241,15 @@ hit:
 	}
 	return PLMC_OK;
 miss:
-	if (m->mflags & PLMC_MF_TTL)
+	/* mg's miss is a get miss, T or not (memcached sets ttl_set only
+	 * on a hit); the binary touch and gat's a touch miss */
+	if (m->mflags & PLMC_MF_TOUCH) {
+		kv_add(&c->st->cmd_touch, 1);
 		kv_add(&c->st->touch_misses, 1);
-	kv_add(&c->st->get_misses, 1);
+	} else {
+		kv_add(&c->st->cmd_get, 1);
+		kv_add(&c->st->get_misses, 1);
+	}
 	return PLMC_NOT_FOUND;
 }
 

@@ -9,8 +9,11 @@
 #     (64 MiB) on fresh plmcd and memcached servers: every set stored.
 #  2c. protodiff.py: fixed sessions, memcached's replies byte for byte:
 #     noreply silencing errors, an extra last word ignored, binary add
-#     with a CAS, flush_all's time rules (text and binary), -F, -C; and
-#     plmcd at SIGUSR1 (a graceful stop) and SIGUSR2 (ignored).
+#     with a CAS, flush_all's time rules (text and binary), -F, -C;
+#     command lines memcached refuses (its words, its exit code), -l with
+#     IPv6 and a host name, -k; a watcher's item_get lines; the get and
+#     touch counters, stats settings' rows, curr_items after flush_all;
+#     and plmcd at SIGUSR1 (a graceful stop) and SIGUSR2 (ignored).
 #  2d. replies.py: the reply path beside memcached: 32 clients that never
 #     read pipelined multi-gets cost bounded memory, a reply over 64 MiB
 #     arrives whole, -o idle_timeout spares a slow reader (TCP only).
@@ -20,7 +23,8 @@
 #     slowly.
 #  5. operator flags: an idle plmcd does not wake (and SIGTERM still
 #     stops it), root without -u refused, -d -P -u nobody serves as
-#     nobody from a store of its own, -d -n leaves no stale attachment,
+#     nobody from a store of its own, a store of its own that a plmcd -n
+#     attached is left to it at exit, -d -n leaves no stale attachment,
 #     -d reports a store error and exits 1, a foreground start that
 #     fails after -u removes its socket and pid file, a live plmcd's
 #     socket is refused (not removed), a stale one replaced; plmcd.service's options as an
@@ -693,6 +697,32 @@ port_file() {
 	return $rc
 }
 check "MEMCACHED_PORT_FILENAME and -p -1: a TCP INET line per listener, the free port served" port_file
+own_store_shared() { # plmcd A's own store attached by plmcd B -n: A's exit leaves it to B
+	local own="plmcd-127.0.0.1-$op_port" p2=$((op_port + 3)) a b v rc=1
+	"$B/plmcd" "${user[@]}" -p "$op_port" -m 8 2>"$tmp/own-a.err" &
+	a=$!
+	wait_port "$op_port" || { kill "$a"; return 1; }
+	"$B/plmcd" "${user[@]}" -n "$own" -p "$p2" 2>/dev/null &
+	b=$!
+	wait_port "$p2" || { kill "$a" "$b"; return 1; }
+	/usr/bin/python3 -c "
+from pymemcache.client.base import Client
+Client(('127.0.0.1', $p2)).set('k', 'kept')"
+	kill "$a"
+	wait "$a" 2>/dev/null
+	v=$(/usr/bin/python3 -c "
+from pymemcache.client.base import Client
+print(Client(('127.0.0.1', $p2)).get('k').decode())")
+	cat "$tmp/own-a.err"
+	echo "after A's exit: B reads '$v', store name there: $(ls /dev/shm | grep -c "^plmc.$own\$")"
+	[ "$v" = kept ] && ls /dev/shm | grep -q "^plmc.$own\$" &&
+		grep -q "store $own kept: another process attached it" "$tmp/own-a.err" && rc=0
+	kill "$b"
+	wait "$b" 2>/dev/null
+	"$B/plctl" destroy "$own" >/dev/null 2>&1 || rc=1 # B gone: nobody attached
+	return $rc
+}
+check "own store attached by a plmcd -n: kept at the owner's exit, the other still served" own_store_shared
 
 if [ "$(id -u)" = 0 ]; then # -u and the root refusal need root
 	check "as root without -u: refused as memcached refuses" root_refused

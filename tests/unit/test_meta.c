@@ -513,6 +513,37 @@ START_TEST(check_after)
 }
 END_TEST
 
+/*
+ * memcached's counters: mg with T that hits is a touch (cmd_touch,
+ * touch_hits), its miss a get miss; with PLMC_MF_TOUCH (the binary gat)
+ * the miss is a touch miss; plmc_gat is a touch, never a get.
+ */
+START_TEST(touch_counters)
+{
+	struct plmc_stats a = {.size = sizeof(a)}, b = {.size = sizeof(b)};
+	size_t vlen;
+
+	ut_rc(ms("t", "v", M(0)), PLMC_STORED);
+	ut_rc(plmc_stats(&a), PLMC_OK);
+	ut_rc(mg("t", M(.mflags = PLMC_MF_TTL, .ttl = 50)), PLMC_OK);
+	ut_rc(mg("nx", M(.mflags = PLMC_MF_TTL, .ttl = 50)), PLMC_NOT_FOUND);
+	ut_rc(mg("nx", M(.mflags = PLMC_MF_TTL | PLMC_MF_TOUCH, .ttl = 50)),
+	      PLMC_NOT_FOUND);
+	ut_rc(mg("t", M(0)), PLMC_OK);
+	ut_rc(plmc_gat(S("t"), 50, vbuf, sizeof(vbuf), &vlen, NULL, NULL),
+	      PLMC_OK);
+	ut_rc(plmc_gat(S("nx"), 50, vbuf, sizeof(vbuf), &vlen, NULL, NULL),
+	      PLMC_NOT_FOUND);
+	ut_rc(plmc_stats(&b), PLMC_OK);
+	ck_assert_uint_eq(b.cmd_get - a.cmd_get, 2);
+	ck_assert_uint_eq(b.get_hits - a.get_hits, 1);
+	ck_assert_uint_eq(b.get_misses - a.get_misses, 1);
+	ck_assert_uint_eq(b.cmd_touch - a.cmd_touch, 4);
+	ck_assert_uint_eq(b.touch_hits - a.touch_hits, 2);
+	ck_assert_uint_eq(b.touch_misses - a.touch_misses, 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("meta");
@@ -534,6 +565,7 @@ int main(void)
 	tcase_add_test(tc, request_checks);
 	tcase_add_test(tc, one_winner_race);
 	tcase_add_test(tc, check_after);
+	tcase_add_test(tc, touch_counters);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

@@ -167,15 +167,14 @@ static void bin_get(struct conn *c, struct worker_ctx *w,
 	int rc;
 
 	if (touch) {
-		m.mflags |= PLMC_MF_TTL;
+		m.mflags |= PLMC_MF_TTL | PLMC_MF_TOUCH;
 		m.ttl = be32(q->ext);
 	}
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, w->scratch,
 		       w->scratch_len);
 	if (!touch)
 		detail_record(q->key, q->klen, DETAIL_GET, rc == PLMC_OK);
-	if (with_val)
-		watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
+	watch_item_get(c, q->key, q->klen, rc == PLMC_OK, m.vlen);
 	if (rc == PLMC_NOT_FOUND) {
 		if (q->quiet)
 			return;
@@ -248,6 +247,7 @@ static void bin_store(struct conn *c, const struct bin_req *q)
 			m.mode = PLMC_MS_SET;
 	}
 	detail_record(q->key, q->klen, DETAIL_SET, 0);
+	watch_lookup(c, q->key, q->klen, key_flags(q) != 0);
 	rc = plmc_meta(q->key, q->klen, &m, q->val, q->vlen, NULL, 0);
 	stats_store_rc(rc);
 	watch_item_store(c, q->key, q->klen, rc, store_word(q), m.ttl, q->vlen);
@@ -273,6 +273,7 @@ static void bin_delete(struct conn *c, const struct bin_req *q)
 		m.cas_in = q->cas;
 	}
 	detail_record(q->key, q->klen, DETAIL_DEL, 0);
+	watch_lookup(c, q->key, q->klen, key_flags(q) != 0);
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, NULL, 0);
 	if (rc == PLMC_DELETED || rc == PLMC_OK)
 		ok(c, q, NULL, 0, 0);
@@ -301,7 +302,10 @@ static void bin_arith(struct conn *c, const struct bin_req *q)
 		m.mflags |= PLMC_MF_CAS;
 		m.cas_in = q->cas;
 	}
+	watch_lookup(c, q->key, q->klen, key_flags(q) != 0);
 	rc = plmc_meta(q->key, q->klen, &m, NULL, 0, NULL, 0);
+	if (rc == PLMC_OK && (m.rbits & PLMC_MR_CREATED))
+		watch_vivified(c, q->key, q->klen, m.vivify_ttl, m.number);
 	if (rc != PLMC_OK) {
 		error(c, q, store_status(rc));
 		return;

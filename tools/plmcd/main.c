@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <grp.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -75,7 +76,8 @@ static int bufmem_over(const struct worker *wk)
 	return bufmem_limit && wk->bufmem > bufmem_limit;
 }
 
-#define PLMCD_MAX_LISTEN 9 /* -l: 8 addresses, and -s */
+#define PLMCD_MAX_ADDRS 8 /* -l entries */
+#define PLMCD_MAX_LISTEN 17 /* their sockets (a name may give two), -s */
 static int listen_fds[PLMCD_MAX_LISTEN], nlisten;
 /* Set once this run has bound the unix socket / written the pid file:
  * only what this run made is removed at its exit (daemon.c reads both). */
@@ -126,43 +128,122 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* One -l entry: ADDR or ADDR:PORT (memcached's form; -p by default,
- * which is -1 for a port the kernel picks). */
-static int listen_tcp(char *spec)
+/*
+ * One -l entry as memcached splits it: "[V6ADDR]:PORT", "[V6ADDR]",
+ * "HOST:PORT", or "HOST" (an IPv6 address written bare has more than
+ * one ':' and no port). @host is NULL for an empty host (every
+ * interface, as getaddrinfo's AI_PASSIVE); @port is the spec's or -p's.
+ */
+static int split_spec(char *spec, char **host, char *port, size_t n)
 {
-	struct sockaddr_in a = {
-		.sin_family = AF_INET,
-		.sin_port = htons(g_opt.port < 0 ? 0 : (uint16_t)g_opt.port),
-	};
-	char *colon = strchr(spec, ':');
-	int one = 1, fd;
+	char *colon;
+	long v;
 
-	if (colon) {
-		char *end;
-		long port = strtol(colon + 1, &end, 10);
+	*host = spec;
+	snprintf(port, n, "%d", g_opt.port < 0 ? 0 : g_opt.port);
+	if (*spec == '[') {
+		char *e = strchr(spec, ']');
 
-		if (*end || end == colon + 1 || port < 1 || port > 65535) {
-			fprintf(stderr, "plmcd: -l %s: bad port\n", spec);
+		if (!e || (e[1] && e[1] != ':')) {
+			fprintf(stderr, "plmcd: -l %s: Invalid IPV6 address\n",
+				spec);
 			return -1;
 		}
+		*e = 0;
+		*host = spec + 1;
+		colon = e[1] ? e + 1 : NULL;
+	} else {
+		colon = strchr(spec, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL; /* a bare IPv6 address */
+	}
+	if (colon) {
+		char *end;
+
 		*colon = 0;
-		a.sin_port = htons((uint16_t)port);
+		v = strtol(colon + 1, &end, 10);
+		if (*end || end == colon + 1 || v < 1 || v > 65535) {
+			fprintf(stderr, "plmcd: -l %s: Invalid port number: "
+				"\"%s\"\n", spec, colon + 1);
+			return -1;
+		}
+		snprintf(port, n, "%ld", v);
 	}
-	if (inet_pton(AF_INET, spec, &a.sin_addr) != 1) {
-		fprintf(stderr, "plmcd: -l %s: not an IPv4 address\n", spec);
-		return -1;
-	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!**host)
+		*host = NULL;
+	return 0;
+}
+
+/* A listening socket on @ai, or -1 (errno set). IPv6 ones take IPv6
+ * only, as memcached's: "localhost" gives 127.0.0.1 and ::1 each its
+ * own socket. */
+static int listen_ai(const struct addrinfo *ai)
+{
+	int one = 1, fd, err;
+
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	if ((ai->ai_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) ||
 	    listen(fd, g_opt.backlog) || set_nonblock(fd)) {
-		perror("plmcd: tcp listen");
+		err = errno;
 		close(fd);
+		errno = err;
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * -l ADDR[:PORT] (the port else -p's, which is -1 for a port the kernel
+ * picks): every address getaddrinfo gives for it, as memcached binds
+ * them (IPv4, IPv6, a host name); at least one must bind.
+ */
+static int listen_tcp(char *spec, int tls)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE,
+				  .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai;
+	char port[16], *host;
+	int rc, bound = 0, err = 0;
+
+	if (split_spec(spec, &host, port, sizeof(port)) < 0)
+		return -1;
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc) {
+		fprintf(stderr, "plmcd: -l %s: getaddrinfo(): %s\n",
+			host ? host : "", gai_strerror(rc));
+		return -1;
+	}
+	for (struct addrinfo *a = ai; a; a = a->ai_next) {
+		int fd;
+
+		if (nlisten == PLMCD_MAX_LISTEN - 1) {
+			fprintf(stderr, "plmcd: -l: at most %d sockets\n",
+				PLMCD_MAX_LISTEN - 1);
+			freeaddrinfo(ai);
+			return -1;
+		}
+		fd = listen_ai(a);
+		if (fd < 0) {
+			err = errno; /* memcached too skips the ones that fail */
+			continue;
+		}
+		listen_fds[nlisten] = fd;
+		listen_tls[nlisten++] = tls;
+		bound++;
+	}
+	freeaddrinfo(ai);
+	if (!bound) {
+		fprintf(stderr, "plmcd: -l %s: tcp listen: %s\n",
+			host ? host : "", strerror(err));
+		return -1;
+	}
+	return 0;
 }
 
 /* -l [notls:]ADDR[:PORT][,...], as memcached takes it: with -Z every
@@ -170,7 +251,7 @@ static int listen_tcp(char *spec)
 static int listen_tcp_all(void)
 {
 	char *list = strdup(g_opt.addr), *save = NULL;
-	int rc = 0;
+	int rc = 0, n = 0;
 
 	if (!list)
 		return -1;
@@ -188,30 +269,49 @@ static int listen_tcp_all(void)
 			s += 6;
 			tls = 0;
 		}
-		if (nlisten == PLMCD_MAX_LISTEN - 1) {
+		if (++n > PLMCD_MAX_ADDRS) {
 			fprintf(stderr, "plmcd: -l: at most %d addresses\n",
-				PLMCD_MAX_LISTEN - 1);
-			rc = -1;
-		} else if ((listen_fds[nlisten] = listen_tcp(s)) < 0) {
+				PLMCD_MAX_ADDRS);
 			rc = -1;
 		} else {
-			listen_tls[nlisten++] = tls;
+			rc = listen_tcp(s, tls);
 		}
 	}
 	free(list);
 	return rc;
 }
 
+/* The address and port of socket @fd (IPv4 or IPv6): its family, or -1. */
+int sock_ip_port(int fd, int peer, char *ip, size_t n, unsigned *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&ss,
+					       &len))
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)n);
+		*port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in = (const struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in->sin6_addr, ip, (socklen_t)n);
+		*port = ntohs(in->sin6_port);
+	}
+	return ss.ss_family;
+}
+
 /* The port TCP listener @fd is bound to, or -1. */
 static int bound_port(int fd)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+	int af = sock_ip_port(fd, 0, ip, sizeof(ip), &port);
 
-	if (getsockname(fd, (struct sockaddr *)&a, &len) ||
-	    a.sin_family != AF_INET)
-		return -1;
-	return ntohs(a.sin_port);
+	return af == AF_INET || af == AF_INET6 ? (int)port : -1;
 }
 
 /*
@@ -235,8 +335,14 @@ static void write_portfile(int ntcp)
 			strerror(errno));
 		return;
 	}
-	for (int i = 0; i < ntcp; i++)
-		fprintf(f, "TCP INET: %d\n", bound_port(listen_fds[i]));
+	for (int i = 0; i < ntcp; i++) {
+		char ip[INET6_ADDRSTRLEN];
+		unsigned port = 0;
+		int af = sock_ip_port(listen_fds[i], 0, ip, sizeof(ip), &port);
+
+		fprintf(f, "TCP %s: %u\n", af == AF_INET6 ? "INET6" : "INET",
+			port);
+	}
 	if (fclose(f) || rename(tmp, name))
 		fprintf(stderr, "plmcd: %s: %s\n", name, strerror(errno));
 }
@@ -706,24 +812,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* "addr" of a socket as memcached prints it: tcp:ADDR:PORT, unix:PATH. */
+/* "addr" of a socket as memcached prints it: tcp:ADDR:PORT,
+ * tcp6:[ADDR]:PORT, unix:PATH. */
 static void sock_name(char *out, size_t n, int fd, int peer)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	int af = sock_ip_port(fd, peer, ip, sizeof(ip), &port);
 
-	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&ss,
-					       &len)) {
-		snprintf(out, n, "?");
-	} else if (ss.ss_family == AF_UNIX) {
+	if (af == AF_UNIX)
 		snprintf(out, n, "unix:%s", g_opt.unix_path ? g_opt.unix_path : "");
-	} else {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		snprintf(out, n, "tcp:%s:%u", ip, ntohs(in->sin_port));
-	}
+	else if (af == AF_INET6)
+		snprintf(out, n, "tcp6:[%s]:%u", ip, port);
+	else if (af == AF_INET)
+		snprintf(out, n, "tcp:%s:%u", ip, port);
+	else
+		snprintf(out, n, "?");
 }
 
 /*
@@ -805,7 +909,7 @@ static int raise_nofile(void)
 	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* -r and -k, as memcached does them. */
+/* -r, as memcached does it (and the descriptors -c needs). */
 static int limits(void)
 {
 	if (g_opt.coredumps) {
@@ -815,11 +919,6 @@ static int limits(void)
 			rl.rlim_cur = rl.rlim_max;
 			setrlimit(RLIMIT_CORE, &rl);
 		}
-	}
-	if (g_opt.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE)) {
-		perror("plmcd: -k: mlockall (memcached warns and goes on; "
-		       "plmcd stops)");
-		return -1;
 	}
 	return raise_nofile();
 }
@@ -873,10 +972,16 @@ static const char *own_store_name(void)
 	uint64_t h = 1469598103934665603ULL;
 
 	if (g_opt.port && !g_opt.unix_path) {
-		/* the first -l address (up to a ',' or ':') */
-		snprintf(own_store, sizeof(own_store), "plmcd-%.*s-%d",
-			 (int)strcspn(g_opt.addr, ",:"), g_opt.addr,
-			 g_opt.port);
+		/* the first listener's address and port; an IPv6 one's ':'
+		 * become '_' (a store name is [A-Za-z0-9._-]) */
+		char ip[INET6_ADDRSTRLEN] = "any";
+		unsigned port = 0;
+
+		sock_ip_port(listen_fds[0], 0, ip, sizeof(ip), &port);
+		for (char *p = ip; *p; p++)
+			if (*p == ':' || *p == '%')
+				*p = '_';
+		snprintf(own_store, sizeof(own_store), "plmcd-%s-%u", ip, port);
 		return own_store;
 	}
 	if (!g_opt.unix_path) { /* -p 0, no -s: no address to name it by */
@@ -970,6 +1075,31 @@ out:
 	return rc;
 }
 
+/*
+ * At exit, after plmc_detach: the store of plmcd's own goes, unless
+ * another process attached it since (a plmcd -n NAME, a local client):
+ * a plain destroy refuses while anyone is attached, so the other keeps
+ * its store and its name. The store then stays until that process
+ * leaves; a plmcd started on this address later destroys it at its
+ * start if nobody is attached by then, or refuses to start. A detach
+ * that failed leaves plmcd's own attachment counted: then, as before,
+ * the store goes all the same (exit would end that attachment anyway).
+ */
+static void own_store_remove(int detached)
+{
+	int rc;
+
+	if (!own_store[0])
+		return;
+	rc = plmc_destroy(own_store, !detached, PLMC_USE_AUTO);
+	if (rc == -EBUSY)
+		fprintf(stderr, "plmcd: store %s kept: another process "
+			"attached it (plctl info names it)\n", own_store);
+	else if (rc < 0 && rc != -ENOENT)
+		fprintf(stderr, "plmcd: store %s: %s\n", own_store,
+			plmc_strerror(rc));
+}
+
 static int write_pidfile(void)
 {
 	FILE *f;
@@ -1013,8 +1143,22 @@ static int start_workers(pthread_t *tid)
 }
 
 /*
+ * -k: memcached's mlockall, after -u and -d as there, and after the
+ * attach, so the store's pages this process maps are locked too (the
+ * module's mappings are VM_IO | VM_PFNMAP, which mlock leaves alone:
+ * the module keeps those pages resident anyway). A failure is memcached's
+ * warning, and plmcd goes on as memcached does.
+ */
+static void lock_memory(void)
+{
+	if (g_opt.lock_memory && mlockall(MCL_CURRENT | MCL_FUTURE))
+		fprintf(stderr, "warning: -k invalid, mlockall() failed: %s\n",
+			strerror(errno));
+}
+
+/*
  * Order: listen (the address is ours), daemonize, pid file, drop root,
- * then attach: the store is attached by the process that serves it, so
+ * then attach (then -k): the store is attached by the process that serves it, so
  * a daemon's parent leaves no attach count behind. With -d the parent
  * waits until the child serves (daemon.c): an error up to then is
  * printed by the parent, which exits 1.
@@ -1034,9 +1178,10 @@ static int setup(void)
 		return -1;
 	if (write_pidfile() < 0 ||
 	    (!g_opt.daemonize && janitor_start() < 0) ||
-	    drop_privileges() < 0)
+	    drop_privileges() < 0 || attach_store() < 0)
 		return -1;
-	return attach_store();
+	lock_memory();
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -1048,6 +1193,10 @@ int main(int argc, char **argv)
 
 	opts_parse(argc, argv);
 	signal(SIGPIPE, SIG_IGN); /* -d: a parent gone before daemon_ready */
+	/* Ignored from the start: a SIGUSR2 that comes once the socket
+	 * accepts but before the store is attached must not kill plmcd
+	 * either (its files would be left behind). */
+	signal(SIGUSR2, SIG_IGN);
 	if (setup() < 0)
 		goto out;
 	sigaction(SIGTERM, &sa, NULL);
@@ -1058,7 +1207,6 @@ int main(int argc, char **argv)
 	 * (its socket, pid file and own store removed) and ignores the
 	 * second, so a stray one cannot leave those behind. */
 	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGUSR2, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	plmc_stats(&st);
 	g_server.start_time = st.time;
@@ -1097,8 +1245,6 @@ out:
 		unlink(g_opt.pidfile);
 	crawler_wait(10000); /* a crawl thread's call must end first */
 	mover_stop_join();
-	plmc_detach();
-	if (own_store[0])
-		plmc_destroy(own_store, 1, PLMC_USE_AUTO);
+	own_store_remove(plmc_detach() == 0);
 	return rc;
 }

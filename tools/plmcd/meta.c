@@ -728,6 +728,7 @@ static size_t meta_set(struct conn *c, struct cmd *k, size_t used, size_t avail,
 		q.m.mflags &= ~PLMC_MF_STALE;
 	finish(&q, PLMC_META_SET,
 	       PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE);
+	watch_lookup(c, q.key, q.klen, !!(q.m.mflags & PLMC_MF_BINKEY));
 	rc = plmc_meta(q.key, q.klen, &q.m, data, (size_t)size, NULL, 0);
 	watch_item_store(c, q.key, q.klen, rc, ms_cmd(&q), q.m.ttl,
 			 (size_t)size);
@@ -757,6 +758,7 @@ static void meta_delete(struct conn *c, struct cmd *k)
 		q.m.mflags &= ~PLMC_MF_TTL;
 	finish(&q, PLMC_META_DELETE,
 	       PLMC_MF_BINKEY | PLMC_MF_TTL | PLMC_MF_CAS | PLMC_MF_STALE);
+	watch_lookup(c, q.key, q.klen, !!(q.m.mflags & PLMC_MF_BINKEY));
 	rc = plmc_meta(q.key, q.klen, &q.m, NULL, 0, NULL, 0);
 	switch (rc) {
 	case PLMC_DELETED:
@@ -859,7 +861,10 @@ static void meta_arith(struct conn *c, struct cmd *k)
 
 	if (arith_parse(c, k, &q, &bad))
 		return;
+	watch_lookup(c, q.key, q.klen, !!(q.m.mflags & PLMC_MF_BINKEY));
 	rc = plmc_meta(q.key, q.klen, &q.m, NULL, 0, NULL, 0);
+	if (rc == PLMC_OK && (q.m.rbits & PLMC_MR_CREATED))
+		watch_vivified(c, q.key, q.klen, q.m.vivify_ttl, q.m.number);
 	if (bad >= 0 && rc != PLMC_E_NONNUMERIC) {
 		line(c, E_OPAQUE);
 	} else if (rc == PLMC_NOT_FOUND || rc == PLMC_EXISTS) {

@@ -118,13 +118,14 @@ static void usage(FILE *f)
 		"-a, --unix-mask=<mask>    access mask for UNIX socket, in octal (default: 700)\n"
 		"-A, --enable-shutdown     enable ascii \"shutdown\" command\n"
 		"-l, --listen=<addr>       interface to listen on (default: 127.0.0.1);\n"
-		"                          IPv4 ADDR[:PORT], up to 8 separated by commas\n"
+		"                          HOST[:PORT] or [V6ADDR][:PORT], up to 8 separated\n"
+		"                          by commas, each on every address it resolves to\n"
 		"-d, --daemon              run as a daemon\n"
 		"-r, --enable-coredumps    maximize core file limit\n"
 		"-u, --user=<user>         assume identity of <username> (only when run as root)\n"
 		"-m, --memory-limit=<num>  item memory in megabytes of a store plmcd creates (64)\n"
 		"-c, --conn-limit=<num>    max simultaneous connections (default: 1024)\n"
-		"-k, --lock-memory         lock down all paged memory\n"
+		"-k, --lock-memory         lock down all paged memory (the store's too)\n"
 		"-v, --verbose             verbose (connections, errors)\n"
 		"-vv                       very verbose (also print client commands)\n"
 		"-h, --help                print this help and exit\n"
@@ -138,7 +139,7 @@ static void usage(FILE *f)
 		"-C, --disable-cas         CAS uniques are reported as 0\n"
 		"-b, --listen-backlog=<num> set the backlog queue limit (default: 1024)\n"
 		"-B, --protocol=<name>     protocol - one of ascii, binary, or auto (default: auto)\n"
-		"-I, --max-item-size=<num> max item size of a created store (1k..1m)\n"
+		"-I, --max-item-size=<num> max item size of a created store (up to 1m)\n"
 		"-F, --disable-flush-all   disable flush_all command\n"
 		"-X, --disable-dumping     disable stats cachedump and lru_crawler metadump\n"
 		"-W  --disable-watch       disable watch commands (live logging)\n"
@@ -175,6 +176,16 @@ static void usage(FILE *f)
 		"see plmcd(8).\n");
 }
 
+/* memcached's words for a command line it refuses, and its exit code
+ * (EX_USAGE, or 1 where memcached returns 1). */
+static void usage_error(int code, const char *fmt, long a, long b)
+{
+	fprintf(stderr, fmt, a, b);
+	exit(code);
+}
+
+#define EX_USAGE_MC 64 /* sysexits.h's EX_USAGE, memcached's */
+
 /* A flag memcached has and plmcd does not: stop, saying why. */
 static void refuse(const char *flag, const char *why)
 {
@@ -184,10 +195,10 @@ static void refuse(const char *flag, const char *why)
 
 /* -o name[=value] that tunes a memcached internal the store lacks. */
 static const char *const o_internal[] = {
-	"hashpower", "no_hashexpand", "hash_algorithm", "tail_repair_time",
+	"no_hashexpand", "hash_algorithm", "tail_repair_time",
 	"lru_crawler_sleep", "lru_crawler_tocrawl", "hot_lru_pct",
 	"warm_lru_pct", "hot_max_factor", "warm_max_factor", "temporary_ttl",
-	"worker_logbuf_size", "slab_sizes", "slab_chunk_max", "track_sizes",
+	"worker_logbuf_size", "slab_sizes", "track_sizes",
 	"no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
 	"slab_automove_ratio", "slab_automove_window",
@@ -269,6 +280,34 @@ static void ssl_option(const char *o, const char *val)
 	}
 }
 
+/* -o slab_chunk_max as memcached reads it, for memcached's checks of -I
+ * (opts_check_sizes); the store has no chunked items. */
+static long chunk_max = 512 * 1024; /* memcached's: half its 1 MiB page */
+
+/*
+ * -o hashpower: without effect (the store sizes its table at create and
+ * grows it), but memcached's bounds and words, so a command line
+ * memcached refuses is refused here too.
+ */
+static void hashpower_check(const char *val)
+{
+	long hp;
+
+	if (!val) {
+		fprintf(stderr, "Missing numeric argument for hashpower\n");
+		exit(1);
+	}
+	hp = atoi(val);
+	if (hp < 12)
+		usage_error(1, "Initial hashtable multiplier of %ld is too "
+			       "low\n", hp, 0);
+	if (hp > 32)
+		usage_error(1, "Initial hashtable multiplier of %ld is too "
+			       "high\nChoose a value based on \"STAT "
+			       "hash_power_level\" from a running instance\n",
+			    hp, 0);
+}
+
 static void ext_option(char *o)
 {
 	char *val = strchr(o, '=');
@@ -324,6 +363,13 @@ static void ext_option(char *o)
 		/* memcached 1.4's defaults: no crawler, no slab moves */
 		crawler_on = 0;
 		g_opt.slab_reassign = 0;
+	} else if (!strcmp(o, "hashpower")) {
+		hashpower_check(val);
+	} else if (!strcmp(o, "slab_chunk_max")) {
+		/* memcached's bytes; only checked against -I (no chunks) */
+		chunk_max = parse_long(val ? val : "", "-o slab_chunk_max");
+		if (chunk_max < 1 || chunk_max > 1024 * 1024)
+			die("%s: bytes, 1 to 1048576", "-o slab_chunk_max");
 	} else if (in_list(o_always, o)) {
 		/* the store reclaims expired items on its own (clock hand). */
 	} else if (in_list(o_internal, o)) {
@@ -484,10 +530,8 @@ static void parse_number_flag(int c, const char *arg)
 		if (strcmp(arg, "0"))
 			refuse("-U with a port", "no UDP (use -U 0)");
 		break;
-	case 'I':
+	case 'I': /* checked with -m and slab_chunk_max at the end */
 		g_opt.item_max = parse_size(arg, "-I");
-		if (g_opt.item_max < 1024 || g_opt.item_max > PLMC_ITEM_MAX)
-			die("%s: from 1k to 1m (the store's item limit)", "-I");
 		break;
 	case 'f':
 		g_opt.factor = strtod(arg, NULL);
@@ -522,6 +566,42 @@ static void auth_opts(void)
 		else if (g_opt.proto != PROTO_ASCII)
 			die("%s", "ERROR: You cannot allow the BINARY protocol "
 				  "while using ascii authentication tokens.");
+	}
+}
+
+/*
+ * -I against -m and slab_chunk_max: memcached's checks, in its order,
+ * with its words and exit code (so -m 0 and -m 1 are refused with the
+ * default -I of 1m, and -I below 512k needs a smaller slab_chunk_max, as
+ * there); then the store's own limit, 1 MiB an item.
+ */
+static void opts_check_sizes(void)
+{
+	long item = g_opt.item_max ? (long)g_opt.item_max : 1024 * 1024;
+
+	if (item < 1024)
+		usage_error(EX_USAGE_MC, "Item max size cannot be less than "
+					 "1024 bytes.\n", 0, 0);
+	if ((uint64_t)item > (g_opt.mb << 20) / 2)
+		usage_error(EX_USAGE_MC, "Cannot set item size limit higher "
+					 "than 1/2 of memory max.\n", 0, 0);
+	if (chunk_max > item)
+		usage_error(EX_USAGE_MC, "slab_chunk_max (bytes: %ld) cannot "
+					 "be larger than -I (item_size_max "
+					 "%ld)\n", chunk_max, item);
+	if (item % chunk_max)
+		usage_error(EX_USAGE_MC, "-I (item_size_max: %ld) must be "
+					 "evenly divisible by slab_chunk_max "
+					 "(bytes: %ld)\n", item, chunk_max);
+	if ((1024 * 1024) % chunk_max)
+		usage_error(EX_USAGE_MC, "slab_chunk_max (bytes: %ld) must "
+					 "divide evenly into %ld "
+					 "(slab_page_size)\n", chunk_max,
+			    1024 * 1024);
+	if (item > PLMC_ITEM_MAX) {
+		fprintf(stderr, "plmcd: -I %ld: the store's items are at most "
+			"%d bytes (1m)\n", item, PLMC_ITEM_MAX);
+		exit(EX_USAGE_MC);
 	}
 }
 
@@ -569,6 +649,7 @@ void opts_parse(int argc, char **argv)
 		die("%s: an octal mask up to 777", "-a");
 	if (g_opt.debug_time && g_opt.store)
 		die("%s: only on a store of plmcd's own (no -n)", "-o debug_time");
+	opts_check_sizes();
 	/* The test image's store (-o debug_time) asks for one MiB more
 	 * (main.c, create_store): there -m 3 is a store of 4. */
 	if (g_opt.mb + !!g_opt.debug_time < 4) {

@@ -209,7 +209,7 @@ static int get_binkey(struct worker_ctx *w, const char *key, size_t klen,
 	struct plmc_meta m = {
 		.cmd = PLMC_META_GET,
 		.mflags = PLMC_MF_BINKEY | PLMC_MF_VALUE |
-			  (touch ? PLMC_MF_TTL : 0),
+			  (touch ? PLMC_MF_TTL | PLMC_MF_TOUCH : 0),
 		.ttl = exptime,
 	};
 	int rc = plmc_meta(key, klen, &m, NULL, 0, w->scratch, w->scratch_len);
@@ -546,33 +546,13 @@ static int other_binkey(const struct cmd *k, uint32_t cmd, uint32_t arith,
 	int rc;
 
 	if (cmd == PLMC_META_GET) /* touch: a new TTL, no value */
-		m.mflags |= PLMC_MF_TTL;
+		m.mflags |= PLMC_MF_TTL | PLMC_MF_TOUCH;
 	rc = plmc_meta(k->tok[1], k->len[1], &m, NULL, 0, NULL, 0);
 	if (val)
 		*val = m.number;
 	if (cmd == PLMC_META_GET && rc == PLMC_OK)
 		return PLMC_TOUCHED;
 	return cmd == PLMC_META_DELETE && rc == PLMC_OK ? PLMC_DELETED : rc;
-}
-
-/*
- * For watchers of fetchers: the lookup memcached's storage commands make
- * before they store, logged as an item_get (its t/watcher.t and
- * watcher_connid.t expect it). plmcd's store decides under its lock and
- * needs no lookup, so this one (a plain get) is made only while someone
- * watches fetchers.
- */
-static void watch_store_lookup(struct conn *c, const struct cmd *k)
-{
-	char one;
-	size_t vlen = 0;
-	int rc;
-
-	if (!watch_wanted(WATCH_FETCHERS))
-		return;
-	rc = plmc_get(k->tok[1], k->len[1], &one, 0, &vlen, NULL, NULL);
-	watch_item_get(c, k->tok[1], k->len[1],
-		       rc == PLMC_OK || rc == PLMC_E_SMALLBUF, vlen);
 }
 
 /* For watchers of mutations: item_store, in memcached's words. */
@@ -633,7 +613,8 @@ static size_t cmd_store(struct conn *c, struct cmd *k, enum store_op op,
 		return line_used + bytes + 2;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_SET, 0);
-	watch_store_lookup(c, k);
+	watch_lookup(c, k->tok[1], k->len[1],
+		     key_binary(k->tok[1], k->len[1]));
 	rc = do_store(op, k, data, bytes, flags, exptime, cas);
 	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
 		rc = store_binkey(op, k, data, bytes, flags, exptime, cas);
@@ -668,6 +649,8 @@ static void cmd_delete(struct conn *c, struct cmd *k)
 		return;
 	}
 	detail_record(k->tok[1], k->len[1], DETAIL_DEL, 0);
+	watch_lookup(c, k->tok[1], k->len[1],
+		     key_binary(k->tok[1], k->len[1]));
 	rc = plmc_delete(k->tok[1], k->len[1]);
 	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
 		rc = other_binkey(k, PLMC_META_DELETE, 0, 0, 0, NULL);
@@ -692,6 +675,8 @@ static void cmd_arith(struct conn *c, struct cmd *k, int incr)
 		reply(c, k, "CLIENT_ERROR invalid numeric delta argument\r\n");
 		return;
 	}
+	watch_lookup(c, k->tok[1], k->len[1],
+		     key_binary(k->tok[1], k->len[1]));
 	rc = incr ? plmc_incr(k->tok[1], k->len[1], delta, &val)
 		  : plmc_decr(k->tok[1], k->len[1], delta, &val);
 	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
@@ -726,6 +711,8 @@ static void cmd_touch(struct conn *c, struct cmd *k)
 		reply(c, k, E_EXPTIME);
 		return;
 	}
+	watch_lookup(c, k->tok[1], k->len[1],
+		     key_binary(k->tok[1], k->len[1]));
 	rc = plmc_touch(k->tok[1], k->len[1], exptime);
 	if (rc == PLMC_E_KEY && key_binary(k->tok[1], k->len[1]))
 		rc = other_binkey(k, PLMC_META_GET, 0, 0, exptime, NULL);

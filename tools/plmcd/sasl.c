@@ -35,16 +35,34 @@ enum {
 	SASL_MECH_MAX = 32, /* memcached's MAX_SASL_MECH_LEN */
 };
 
-static const char *const conf_dirs[] = {"/etc/sasl2", "/usr/lib/sasl2", NULL};
-
-/* Cyrus asks where memcached.conf lives (SASL_CB_GETCONFPATH). */
+/*
+ * Cyrus asks where memcached.conf lives (SASL_CB_GETCONFPATH): memcached
+ * 1.6.18's search (sasl_defs.c): SASL_CONF_PATH, else /etc/sasl then
+ * /etc/sasl2, each holding memcached.conf (or a memcached.conf folder
+ * holding it). None found: SASL_FAIL, so sasl_server_init fails and
+ * plmcd stops with memcached's words ("Error initializing sasl.").
+ */
 static int conf_path(void *ctx, const char **path)
 {
+	static const char *const dirs[] = {"/etc/sasl", "/etc/sasl2", NULL};
+	static const char *const in_dir[] = {"/etc/sasl/memcached.conf",
+					     "/etc/sasl2/memcached.conf", NULL};
+	static char nested[64];
+
 	(void)ctx;
 	*path = getenv("SASL_CONF_PATH");
-	for (int i = 0; !*path && conf_dirs[i]; i++)
-		if (access(conf_dirs[i], F_OK) == 0)
-			*path = conf_dirs[i];
+	for (int i = 0; !*path && dirs[i]; i++) {
+		snprintf(nested, sizeof(nested), "%s/memcached.conf",
+			 in_dir[i]);
+		if (access(nested, F_OK) == 0)
+			*path = in_dir[i];
+		else if (access(in_dir[i], F_OK) == 0)
+			*path = dirs[i];
+	}
+	if (g_opt.verbose)
+		fprintf(stderr, *path ? "Reading configuration from: <%s>\n"
+				      : "Failed to locate a config path\n",
+			*path);
 	return *path ? SASL_OK : SASL_FAIL;
 }
 
@@ -72,7 +90,9 @@ int sasl_setup(void)
 		return 0;
 	rc = sasl_server_init(callbacks, "memcached");
 	if (rc != SASL_OK) {
-		fprintf(stderr, "plmcd: -S: SASL could not start: %s\n",
+		fprintf(stderr, "Error initializing sasl.\n"
+			"plmcd: -S: %s (memcached.conf: SASL_CONF_PATH, "
+			"/etc/sasl, /etc/sasl2)\n",
 			sasl_errstring(rc, NULL, NULL));
 		return -1;
 	}

@@ -196,7 +196,8 @@ static void stats_plmc(struct buf *b, const struct plmc_stats *st)
 }
 
 /* memcached's "stats settings" order; plmc's own last. Settings of
- * memcached internals plmcd does not have are left out. */
+ * memcached internals plmcd does not have are left out (docs/plmcd.md
+ * names them and why). */
 static void stats_settings(struct buf *b, const struct plmc_stats *st)
 {
 	STAT_U(b, "maxbytes", st->limit_maxbytes);
@@ -236,10 +237,17 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "lru_maintainer_thread", "no");
 	STAT_S(b, "lru_segmented", "no");
 	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
+	STAT_U(b, "watcher_logbuf_size", watch_bufsize); /* bytes, as there */
 	/* bytes, as memcached shows it */
 	STAT_U(b, "read_buf_mem_limit",
 	       (uint64_t)g_opt.read_buf_mem_limit << 20);
+	STAT_S(b, "track_sizes", "no"); /* "stats sizes" is disabled */
+	STAT_S(b, "inline_ascii_response", "no"); /* dead in 1.6 too */
 	tls_settings(b);
+	/* -N and -e are refused: never set (memcached prints its NULL
+	 * pointers as glibc does) */
+	STAT_S(b, "num_napi_ids", "(null)");
+	STAT_S(b, "memory_file", "(null)");
 	STAT_S(b, "plmc_eviction", "clock");
 }
 

@@ -335,10 +335,11 @@ void tls_settings(struct buf *b)
 
 	buf_printf(b, "STAT ssl_enabled %s\r\n",
 		   g_opt.ssl_enabled ? "yes" : "no");
+	/* these two memcached prints as glibc prints a NULL pointer */
 	buf_printf(b, "STAT ssl_chain_cert %s\r\n",
-		   g_opt.ssl_chain_cert ? g_opt.ssl_chain_cert : none);
+		   g_opt.ssl_chain_cert ? g_opt.ssl_chain_cert : "(null)");
 	buf_printf(b, "STAT ssl_key %s\r\n",
-		   g_opt.ssl_key ? g_opt.ssl_key : none);
+		   g_opt.ssl_key ? g_opt.ssl_key : "(null)");
 	buf_printf(b, "STAT ssl_verify_mode %d\r\n", g_opt.ssl_verify_mode);
 	buf_printf(b, "STAT ssl_keyformat %d\r\n", g_opt.ssl_keyformat);
 	buf_printf(b, "STAT ssl_ciphers %s\r\n",

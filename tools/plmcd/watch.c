@@ -2,9 +2,11 @@
 /*
  * plmcd/watch.c - memcached's "watch": a connection that asks for it
  * stops taking commands and receives log lines of what the server does:
- *   fetchers   item_get   (get, gets, gat, gats, mg, the binary gets;
- *                          and the lookup a text storage command makes
- *                          first, as memcached's)
+ *   fetchers   item_get   (get, gets, gat, gats, mg, the binary gets
+ *                          and touch; and the lookup memcached makes
+ *                          first for a storage command, touch, delete,
+ *                          incr and decr, ms, md, ma, and the binary
+ *                          forms: watch_lookup)
  *   mutations  item_store (set, add, replace, append, prepend, cas, ms,
  *                          the binary stores)
  *   connevents conn_new, conn_close
@@ -206,6 +208,49 @@ void watch_item_get(const struct conn *c, const char *key, size_t klen,
 }
 
 /*
+ * For watchers of fetchers: the lookup memcached makes before it acts on
+ * a key (do_item_get: before a store, a touch, a delete, an incr or
+ * decr, and md, ma), logged as its item_get. The store decides under its
+ * lock with no separate lookup, so this one is made only while someone
+ * watches fetchers, just before the command's own call. It is the meta
+ * debug op (me): a pure look, which counts no get and marks nothing
+ * fetched, as memcached's lookup bumps no get counter. @binkey: the key
+ * bytes are binary (PLMC_MF_BINKEY).
+ */
+void watch_lookup(const struct conn *c, const char *key, size_t klen,
+		  int binkey)
+{
+	struct plmc_meta m = { .cmd = PLMC_META_DEBUG,
+			       .mflags = binkey ? PLMC_MF_BINKEY : 0 };
+	int rc;
+
+	if (!watch_wanted(WATCH_FETCHERS))
+		return;
+	rc = plmc_meta(key, klen, &m, NULL, 0, NULL, 0);
+	watch_item_get(c, key, klen, rc == PLMC_OK, rc == PLMC_OK ? m.vlen : 0);
+}
+
+/*
+ * An incr or decr that created its key (ma with N, the binary ones with
+ * an initial value): memcached stores the new item with an add, whose
+ * lookup and store it logs. @number: the value stored.
+ */
+void watch_vivified(const struct conn *c, const char *key, size_t klen,
+		    int64_t exptime, uint64_t number)
+{
+	char digits[24];
+	int n;
+
+	if (!watch_wanted(WATCH_FETCHERS | WATCH_MUTATIONS))
+		return;
+	n = snprintf(digits, sizeof(digits), "%llu",
+		     (unsigned long long)number);
+	watch_item_get(c, key, klen, 0, 0);
+	watch_item_store(c, key, klen, PLMC_STORED, "add", exptime,
+			 (size_t)n);
+}
+
+/*
  * item_store: @rc the store's answer (memcached's status words), @cmd
  * its command word, @exptime the request's, printed as memcached prints
  * the TTL: relative as given, an absolute time less now (unsigned, as
@@ -317,21 +362,17 @@ int watch_tick_ms(void)
 /* conn_new / conn_close (@reason: normal, error, idle_timeout, ...). */
 void watch_conn(const struct conn *c, const char *reason)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	char ip[64] = "";
 	unsigned port = 0;
 	const char *transport = "tcp";
+	int af;
 
 	if (!watch_wanted(WATCH_CONNEVENTS))
 		return;
-	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == 0 &&
-	    ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-	} else {
+	af = sock_ip_port(c->fd, 1, ip, sizeof(ip), &port);
+	if (af != AF_INET && af != AF_INET6) {
+		ip[0] = 0;
+		port = 0;
 		transport = "local";
 	}
 	if (reason)

@@ -68,5 +68,26 @@ case "$r" in
 esac
 kill "$pid"
 wait "$pid" 2>/dev/null
+# -k on the module: mlockall after the attach (the module's mappings are
+# raw PFN maps, which mlock leaves alone); root may lock, so no warning,
+# pages locked, and the store served through the gate
+"$P" -u root -k -p 11313 -t 1 -m 8 2>/tmp/plmcd-k.err &
+pid=$!
+up=""
+for _ in $(seq 60); do
+	up=$(printf 'set kk 0 0 2\r\nok\r\nget kk\r\n' | nc -w 2 127.0.0.1 11313 2>/dev/null)
+	[ -n "$up" ] && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 1
+done
+lck=$(awk '/^VmLck:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+if echo "$up" | grep -q 'VALUE kk 0 2' && [ "${lck:-0}" -gt 0 ] &&
+	! grep -q 'mlockall' /tmp/plmcd-k.err; then
+	say PASS lock_memory_kmod "-k: ${lck} kB locked, set and get served"
+else
+	echo "FAIL plmcd.lock_memory_kmod: VmLck ${lck:-?} kB, $(echo "$up" | tr '\r\n' '  ') $(tail -2 /tmp/plmcd-k.err)"
+fi
+kill "$pid"
+wait "$pid" 2>/dev/null
 [ -n "$made_passwd" ] && rm -f /etc/passwd
 exit 0

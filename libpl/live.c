@@ -599,14 +599,15 @@ static __u64 live_ms(void)
 }
 
 /*
- * The watcher. While this process calls, it wakes every PL_TICK_MS to
- * publish the clock (live_clock); its looks keep their own periods. With inotify: sleep until a close event (a death), or
+ * The watcher. With inotify: sleep until a close event (a death), or
  * PL_IDLE_MS (PL_DEEP_MS while another attachment is in a call) to ask
  * /proc about owners in a call; while this process makes no call, sleep
  * until an event or a call (live_park): an idle process does not wake.
  * Without inotify (fs.inotify.max_user_instances reached: one instance
  * per attached process), it looks every PL_POLL_MS, as it always did:
- * attach never fails for want of it.
+ * attach never fails for want of it. While this process calls, it also
+ * wakes every PL_TICK_MS to publish the clock (live_clock); the looks
+ * keep their own periods.
  */
 static void *live_watch(void *arg)
 {
@@ -623,7 +624,9 @@ static void *live_watch(void *arg)
 
 	(void)arg;
 	busy = live_scan(PL_WATCH_ASK); /* deaths from before the watch */
-	next = live_ms() + (n == 1 ? PL_POLL_MS : busy ? PL_DEEP_MS : PL_IDLE_MS);
+	next = live_ms() + (n == 1 ? PL_POLL_MS
+			    : busy ? PL_DEEP_MS
+				   : PL_IDLE_MS);
 	while (!__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE)) {
 		int ms;
 

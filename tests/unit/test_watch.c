@@ -124,6 +124,11 @@ START_TEST(watcher_parks)
 }
 END_TEST
 
+static long long ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000000000LL + b->tv_nsec - a->tv_nsec;
+}
+
 static uint64_t store_clock_ns(void)
 {
 	const struct plmc_store_hdr *h =
@@ -162,8 +167,7 @@ START_TEST(clock_moves_while_calling)
 		n++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while (store_clock_ns() - c0 < 20 * 1000 * 1000 &&
-		 (t.tv_sec - t0.tv_sec) * 1000000000LL + t.tv_nsec - t0.tv_nsec <
-			 1000000000LL);
+		 ns_between(&t0, &t) < 1000000000LL);
 	ck_assert_msg(store_clock_ns() - c0 >= 20 * 1000 * 1000,
 		      "the store clock moved %llu ns in %llu calls",
 		      (unsigned long long)(store_clock_ns() - c0),

@@ -97,9 +97,15 @@ static struct plmc_pmm *plmc_pmm_find(struct mm_struct *mm)
 	return NULL;
 }
 
-/* Copy out the site of @mm at @addr. Any context. Return: found. */
-static bool plmc_site_get(struct mm_struct *mm, unsigned long addr,
-			  struct plmc_site *out)
+/*
+ * plmc_site_find() - the first site of @mm's record in [@lo, @hi), copied
+ * to @out unless it is NULL. The one walk of a record under the lock.
+ *
+ * Context: any (the trap calls it with interrupts off).
+ * Return: whether there is one.
+ */
+static bool plmc_site_find(struct mm_struct *mm, unsigned long lo,
+			   unsigned long hi, struct plmc_site *out)
 {
 	struct plmc_pmm *p;
 	unsigned long flags;
@@ -108,11 +114,11 @@ static bool plmc_site_get(struct mm_struct *mm, unsigned long addr,
 
 	spin_lock_irqsave(&plmc_pmm_lock, flags);
 	p = plmc_pmm_find(mm);
-	for (i = 0; p && i < p->n && !found; i++)
-		if (p->site[i].addr == addr) {
+	for (i = 0; p && i < p->n && !found; i++) {
+		found = p->site[i].addr >= lo && p->site[i].addr < hi;
+		if (found && out)
 			*out = p->site[i];
-			found = true;
-		}
+	}
 	spin_unlock_irqrestore(&plmc_pmm_lock, flags);
 	return found;
 }
@@ -393,7 +399,7 @@ static int plmc_int3_notify(struct notifier_block *nb, unsigned long val,
 
 	if (val != DIE_INT3 || !regs || !user_mode(regs) || !current->mm)
 		return NOTIFY_DONE;
-	if (!plmc_site_get(current->mm, regs->ip - 1, &s))
+	if (!plmc_site_find(current->mm, regs->ip - 1, regs->ip, &s))
 		return NOTIFY_DONE;
 	if (copy_from_user_nofault(b, (const void __user *)s.addr, s.nb) ||
 	    b[0] != 0xcc || memcmp(b + 1, s.orig + 1, s.nb - 1))
@@ -415,7 +421,8 @@ static struct notifier_block plmc_int3_nb = {
 
 /*
  * Record @n sites of the current mm (a site already recorded keeps its
- * entry). Return: 0, or -EPERM past PLMC_SITES_MAX, -ENOMEM.
+ * entry). @n is not 0, so a record is never empty (plmc_int3_has()).
+ * Return: 0, or -EPERM past PLMC_SITES_MAX, -ENOMEM.
  */
 static int plmc_pmm_add(const struct plmc_site *s, unsigned int n)
 {
@@ -450,33 +457,21 @@ static int plmc_pmm_add(const struct plmc_site *s, unsigned int n)
 	return rc;
 }
 
-/* Does @mm carry the module's int3s? Any context. */
+/*
+ * Does @mm carry the module's int3s? Any context. A record holds one site
+ * at least (plmc_int3_patch() adds none for no sites), each at a user
+ * address, below TASK_SIZE_MAX.
+ */
 bool plmc_int3_has(struct mm_struct *mm)
 {
-	unsigned long flags;
-	bool found;
-
-	spin_lock_irqsave(&plmc_pmm_lock, flags);
-	found = plmc_pmm_find(mm);
-	spin_unlock_irqrestore(&plmc_pmm_lock, flags);
-	return found;
+	return plmc_site_find(mm, 0, TASK_SIZE_MAX, NULL);
 }
 
 /* Is a site of @mm in [start, end)? Any context. */
 bool plmc_int3_in(struct mm_struct *mm, unsigned long start,
 		  unsigned long end)
 {
-	struct plmc_pmm *p;
-	unsigned long flags;
-	bool found = false;
-	unsigned int i;
-
-	spin_lock_irqsave(&plmc_pmm_lock, flags);
-	p = plmc_pmm_find(mm);
-	for (i = 0; p && i < p->n && !found; i++)
-		found = p->site[i].addr >= start && p->site[i].addr < end;
-	spin_unlock_irqrestore(&plmc_pmm_lock, flags);
-	return found;
+	return plmc_site_find(mm, start, end, NULL);
 }
 
 /* Write each int3 as ptrace would: a copy-on-write of the page. */

@@ -233,6 +233,7 @@ static void kv_page_link(struct kv_ctx *c, struct kv_class *cl,
 	kv_tx_set(t, &cl->carve, carve);
 	kv_tx_set(t, &cl->carve_end, p + KV_PAGE_SIZE);
 	kv_tx_set(t, &c->ks->spare, 0);
+	kv_move_repaid((int)(cl - kv_area()->cls)); /* a hint: move.c */
 }
 
 /*

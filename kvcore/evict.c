@@ -319,6 +319,26 @@ static void kv_relax(void)
 #define KV_IN_FLIGHT_WAIT 1 /* seconds a class waits before it evicts */
 
 /*
+ * Nonzero while class @k may go on waiting for memory about to come back
+ * (chunks in flight, a page a move is freeing): KV_IN_FLIGHT_WAIT
+ * seconds of the store's clock from the wait's start (cwait), which the
+ * class's next allocation that succeeds ends (kv_class_got). A wait
+ * that ended otherwise (the call gave up: NOMEM) leaves its start, and
+ * the next shortage evicts at once.
+ */
+static int kv_class_wait(struct kv_ctx *c, int k)
+{
+	u32 *w = &kv_area()->cwait[k];
+	u32 since = __atomic_load_n(w, __ATOMIC_RELAXED);
+
+	if (!since) { /* the clock is unix time: never 0 */
+		__atomic_store_n(w, (u32)c->now, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return (s32)((u32)c->now - since) <= KV_IN_FLIGHT_WAIT;
+}
+
+/*
  * Nonzero if an eighth of class @k's chunks (2 at least) are neither
  * linked nor free: they are retired items (this call's reclaim already
  * freed its own) on other slots' lists, which their owners free at the
@@ -328,31 +348,56 @@ static void kv_relax(void)
  * waits instead (PLMC_E_AGAIN: libpl yields and retries), as memcached's
  * allocator never evicts for memory its other threads are about to free.
  * A list whose owner went idle frees nothing by waiting, so a class
- * waits KV_IN_FLIGHT_WAIT seconds of the store's clock at most
- * (cwait: when the wait began) and then evicts as before, until a look
- * finds it no longer short. Counters read without the lock: a hint.
+ * waits KV_IN_FLIGHT_WAIT seconds at most (kv_class_wait) and then
+ * evicts as before. Counters read without the lock: a hint.
  */
 static int kv_class_in_flight(struct kv_ctx *c, int k)
 {
 	const struct kv_class *cl = kv_cls(k);
-	u32 *w = &kv_area()->cwait[k], since;
 	u64 all = kv_class_chunks(k);
 	s64 items = __atomic_load_n(&cl->items, __ATOMIC_RELAXED);
 	u64 nfree = __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED);
 	u64 held = (u64)(items > 0 ? items : 0) + nfree;
 	u64 out = all > held ? all - held : 0;
 
-	since = __atomic_load_n(w, __ATOMIC_RELAXED);
-	if (out < KV_IN_FLIGHT_MIN || out <= all / 8) {
-		if (since)
-			__atomic_store_n(w, 0, __ATOMIC_RELAXED);
+	if (out < KV_IN_FLIGHT_MIN || out <= all / 8)
 		return 0;
-	}
-	if (!since) { /* the clock is unix time: never 0 */
-		__atomic_store_n(w, (u32)c->now, __ATOMIC_RELAXED);
+	return kv_class_wait(c, k);
+}
+
+/*
+ * Before class @k evicts: 1 if it has a free chunk now (the other calls
+ * freed one: take it, evict none), -1 if its chunks are in flight
+ * (kv_class_in_flight: wait), 0 if eviction it is. Asked before the page
+ * mover's step and again after it, right before the eviction: between
+ * the two the class may have changed entirely. test_move shared_append
+ * lost its appended key so: a call found the key's next class without
+ * a page (nothing in flight: all = 0), went to the mover, and meanwhile
+ * another appender got that class a page and linked the key there; the
+ * eviction then took the key, the class's only item, with the other
+ * appenders' copies about to come back.
+ */
+static int kv_class_short(struct kv_ctx *c, int k)
+{
+	if (__atomic_load_n(&kv_cls(k)->nfree, __ATOMIC_RELAXED))
 		return 1;
-	}
-	return (s32)((u32)c->now - since) <= KV_IN_FLIGHT_WAIT;
+	return kv_class_in_flight(c, k) ? -1 : 0;
+}
+
+/*
+ * Class @k gave a chunk: a wait for it (kv_class_in_flight) is over,
+ * and the next one starts its clock afresh. Every way out of
+ * kv_alloc_evict with a chunk ends the wait: one that came from this
+ * slot's own retired list or straight from the class's free list left
+ * the wait's start in place, and the class's next shortage, seconds
+ * later, found its bound passed at once and evicted.
+ */
+static void kv_class_got(int k)
+{
+	u32 *w = &kv_area()->cwait[k];
+
+	if (KV_UNLIKELY(__atomic_load_n(w, __ATOMIC_RELAXED)))
+		__atomic_store_n(w, 0, __ATOMIC_RELAXED);
 }
 
 /*
@@ -374,6 +419,7 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 	if (p) { /* a chunk of this slot's own retired list */
 		c->carved = 0;
 		*cls = k;
+		kv_class_got(k);
 		return p;
 	}
 	if (k < 0)
@@ -384,33 +430,40 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 	p = kv_alloc_in(c, size, cls, 0);
 	if (!p && kv_pages_left(c) && kv_reap_dead(c, k) && kv_reclaim(c, 0))
 		p = kv_alloc_in(c, size, cls, 0);
-	if (p)
+	if (p) {
+		kv_class_got(k);
 		return p;
+	}
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0) {
 			if (KV_UNLIKELY(ev) && (u64)p == ev)
 				c->carved = 1;
-			/* A wait for the class is over (kv_class_in_flight):
-			 * the next one starts its clock afresh. */
-			if (p && KV_UNLIKELY(__atomic_load_n(
-					 &kv_area()->cwait[k], __ATOMIC_RELAXED)))
-				__atomic_store_n(&kv_area()->cwait[k], 0,
-						 __ATOMIC_RELAXED);
+			if (p)
+				kv_class_got(k);
 			return p;
 		}
 		if (kv_reclaim(c, 1))
 			continue;
-		/* Freed meanwhile by the other calls: take it, evict none. */
-		if (__atomic_load_n(&kv_cls(k)->nfree, __ATOMIC_RELAXED))
-			continue;
-		if (kv_class_in_flight(c, k)) {
-			m = -1; /* AGAIN: the class's chunks come back */
-			break;
+		m = kv_class_short(c, k);
+		if (!m) {
+			m = kv_move_for(c, k, 0); /* a page from another class? */
+			if (m > 0)
+				continue;
+			/* The move started for this class waits for readers:
+			 * its page comes soon, wait for it as for chunks in
+			 * flight (an eviction now would lose an item to no
+			 * end). Else again: the move's step took time (a
+			 * page walk), in which the class may have got back
+			 * its chunks, or a page and the items of other
+			 * calls. */
+			m = m == -2 && kv_class_wait(c, k) ? -1
+							   : kv_class_short(c, k);
 		}
-		m = kv_move_for(c, k, 0); /* a page from another class? */
 		if (m > 0)
 			continue;
+		if (m < 0)
+			break; /* AGAIN: the class's chunks come back */
 		ev = kv_evict(c, k);
 		if (!ev) {
 			m = kv_move_for(c, k, 1);

@@ -54,9 +54,7 @@ u32 kv_hash(const void *key, u32 klen)
 
 	for (; p < end; p += 8) {
 		m = kv_ld64(p);
-		v3 ^= m;
-		KV_SIPROUND;
-		v0 ^= m;
+		KV_SIP_WORD(m);
 	}
 	/* The last 0..7 bytes: the end of the last whole word, shifted
 	 * down, when there is one (no byte past the key is read). */
@@ -67,13 +65,8 @@ u32 kv_hash(const void *key, u32 klen)
 	else
 		m = kv_ld_short(p, rem);
 	m |= (u64)klen << 56;
-	v3 ^= m;
-	KV_SIPROUND;
-	v0 ^= m;
-	v2 ^= 0xff;
-	KV_SIPROUND;
-	KV_SIPROUND;
-	KV_SIPROUND;
+	KV_SIP_WORD(m);
+	KV_SIP_END;
 	return (u32)(v0 ^ v1 ^ v2 ^ v3);
 }
 

@@ -340,6 +340,11 @@ struct kv_area {
 	 * chunks retired behind other calls, 0 = not waiting (evict.c,
 	 * kv_class_in_flight); relaxed, a hint. */
 	u32 cwait[KV_NCLASSES];
+	/* Per class: pages it gave as free memory and may take back, and
+	 * the store second of the last one given (move.c, "Loans");
+	 * relaxed, hints. */
+	u32 lent[KV_NCLASSES];
+	u32 lent_at[KV_NCLASSES];
 	/*
 	 * What the header's settings give (dispatch.c, kv_derive): valid
 	 * when geo_key == store_size | 1, or | 3 in a store with tenants
@@ -875,6 +880,7 @@ u64 kv_class_chunks(int cls);
 /* move.c */
 int kv_move_owns(const struct kv_class *cl, u64 p, const struct kv_geo *g);
 void kv_move_take(struct kv_tx *t, struct kv_class *cl);
+void kv_move_repaid(int k);
 void kv_move_skim(struct kv_ctx *c, struct kv_class *cl);
 int kv_move_for(struct kv_ctx *c, int cls, int starved);
 u64 kv_move_running(void);
@@ -1107,6 +1113,24 @@ long kv_key_take(u64 kp, u32 klen, char *key);
 		v2 = KV_ROTL(v2, 32);                                          \
 	} while (0)
 
+/* One 8-byte message word @m into the state v0..v3. */
+#define KV_SIP_WORD(m)                                                         \
+	do {                                                                   \
+		v3 ^= (m);                                                     \
+		KV_SIPROUND;                                                   \
+		v0 ^= (m);                                                     \
+	} while (0)
+
+/* After the last word (klen in its top byte): the finalisation rounds;
+ * the hash is then (u32)(v0 ^ v1 ^ v2 ^ v3). */
+#define KV_SIP_END                                                             \
+	do {                                                                   \
+		v2 ^= 0xff;                                                    \
+		KV_SIPROUND;                                                   \
+		KV_SIPROUND;                                                   \
+		KV_SIPROUND;                                                   \
+	} while (0)
+
 #define KV_ONES	 0x0101010101010101ULL
 #define KV_HIGHS 0x8080808080808080ULL
 
@@ -1161,9 +1185,7 @@ kv_key_take_in(u64 kp, u32 klen, char *key)
 		w = kv_ld64_once(s + i);
 		kv_st64(key + i, w);
 		good &= kv_key_good_bits(w);
-		v3 ^= w;
-		KV_SIPROUND;
-		v0 ^= w;
+		KV_SIP_WORD(w);
 	}
 	w = kv_ld_short(s + n, rem); /* 0 when rem is 0 */
 	asm("" : "+r"(w)); /* as kv_ld64_once */
@@ -1171,13 +1193,8 @@ kv_key_take_in(u64 kp, u32 klen, char *key)
 	/* the bytes above the key: 'A', a good one */
 	good &= kv_key_good_bits(w | (0x41 * KV_ONES) << (8 * rem));
 	w |= (u64)klen << 56;
-	v3 ^= w;
-	KV_SIPROUND;
-	v0 ^= w;
-	v2 ^= 0xff;
-	KV_SIPROUND;
-	KV_SIPROUND;
-	KV_SIPROUND;
+	KV_SIP_WORD(w);
+	KV_SIP_END;
 	if ((good & KV_HIGHS) != KV_HIGHS)
 		return PLMC_E_KEY;
 	return (u32)(v0 ^ v1 ^ v2 ^ v3);

@@ -6,8 +6,11 @@
  * A class gives up a page in three steps, each under the class lock and
  * each a redo transaction (tx.c), so a death anywhere leaves a state the
  * next step resumes from (the state lives in the class, not the slot):
- *   1. start: the class's oldest page leaves its page list (and its carve
- *      pointer and CLOCK hand, if they were on it); cl->mv names it with
+ *   1. start: one of the class's pages leaves its page list (and its
+ *      carve pointer and CLOCK hand, if they were on it): the one with
+ *      the fewest live items to rescue or evict (kv_move_pick; ties,
+ *      and pages all alike, go to the oldest, memcached's choice); cl->mv
+ *      names it with
  *      the number of chunks carved from it, cl->mv_got = 0. From then on
  *      no chunk of it is handed out again: the allocator takes the
  *      page's free chunks off the free list into the move (kv_move_skim)
@@ -48,16 +51,23 @@
  *      1 rule), when the other class has taken no chunk for longer
  *      than twice the idle time of the items the needy class evicts
  *      and KV_MOVE_AGE_MIN seconds (memcached's age rule) or for
- *      KV_MOVE_IDLE seconds, or when that
- *      class's oldest page holds no live item (expired, flushed or
- *      empty: looked at most once a second per class);
+ *      KV_MOVE_IDLE seconds, or when any class has a page holding no
+ *      live item (expired, flushed or freed: kv_move_worth), or when
+ *      the class lent pages it may take back (Loans, below);
  *   2: on every allocation that would evict, a page is moved instead.
  * In modes 1 and 2 a class whose eviction finds nothing (all its chunks
  * being rebuilt or retired by other calls) also takes a page.
  * The victim is a class rich in free chunks, else the one whose last
- * chunk take is oldest, with at least two pages (one, when the needing
- * class has none), no move of its own in progress. Freed pages go to
- * the pool, where the next class that runs out takes them.
+ * chunk take is oldest, with at least two pages, no move of its own in
+ * progress; a class's last page goes only when it holds no live item,
+ * or for a class with no page when no class has two (kv_move_for).
+ * Freed pages go to the pool, where the next class that runs out takes
+ * them.
+ *
+ * Loans: memory that deletes, expiry or flush_all freed goes to any
+ * class that needs it at once; the class it came from may take it back
+ * for KV_MOVE_LOAN seconds (kv_move_lend, kv_move_owed), as memcached's
+ * class keeps its free chunks for its automove window.
  *
  * Invariant (what makes the finish safe): a chunk of the page counts in
  * mv_got at most once, and once counted it is on no free list and owned
@@ -74,6 +84,8 @@
 
 #define KV_MOVE_IDLE	 30 /* seconds without a chunk take: a donor */
 #define KV_MOVE_AGE_MIN	 5  /* ... by the age rule, at least this long */
+#define KV_MOVE_LOAN	 30 /* seconds a class may take back what it gave */
+#define KV_MOVE_LOOK	 8  /* pages a move weighs: the newest 7, the oldest */
 #define KV_MV_PG(mv)	 ((mv) & 0xffffffffULL) /* page index + 1 */
 #define KV_MV_CARVED(mv) ((mv) >> 32)
 
@@ -162,15 +174,199 @@ void kv_pool_put(struct kv_ctx *c)
 }
 
 /*
- * Step 1: take class @cls's oldest page off its list into a move, bound
- * for class @dst (index + 1; 0 = the pool).
+ * Items a move of the page at @addr (chunks of @sz bytes) must rescue or
+ * evict: the linked ones with @linked, else the live ones in the caller's
+ * key space and flush rule (a dead one is only unlinked); counted up to
+ * @stop. Read without locks, the chunks maybe changing: a hint.
+ */
+static u64 kv_page_cost(struct kv_ctx *c, u64 addr, u64 sz, int linked,
+			u64 stop)
+{
+	u64 i, n = 0;
+
+	for (i = 0; i + sz <= KV_PAGE_SIZE && n < stop; i += sz) {
+		const struct kv_item *it = (const struct kv_item *)(addr + i);
+
+		if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
+		     KV_IT_LINKED) &&
+		    (linked || kv_item_live(c, it)))
+			n++;
+	}
+	return n;
+}
+
+#define KV_MOVE_RWALK 4096 /* retired items kv_move_held looks at */
+
+/*
+ * Mark in @held[] which of the @n pages @pg[] (index + 1) hold a chunk on
+ * the retired list of another slot in use. Such a chunk comes back only
+ * in its owner's next calls, and an owner that went idle (a plmcd worker
+ * after a batch of deletes) holds it, and a move of its page, until it
+ * calls again: the move waits, and its class can start no other. Lists
+ * are short (a slot frees its own once it holds KV_RETIRE_BATCH items or
+ * KV_RETIRE_BYTES: the newest unlinks); free slots' lists are adopted by
+ * the move's own reclaim. Read without the owners' consent: every
+ * address is checked to lie on a page before it is read, and the walk
+ * is bounded; a hint.
+ */
+static void kv_move_held(struct kv_ctx *c, const u64 *pg, u64 n, u8 *held)
+{
+	u64 lo = c->geo->pages, hi = lo + c->geo->npages * KV_PAGE_SIZE;
+	u64 i, j, left = KV_MOVE_RWALK;
+
+	for (i = 0; i < PLMC_MAX_SLOTS && left; i++) {
+		struct plmc_slot *s = kv_slot_rec(i);
+		u64 p;
+
+		if (i == c->slot || !__atomic_load_n(&s->state, __ATOMIC_RELAXED))
+			continue;
+		p = __atomic_load_n(&kv_slot(s)->rhead, __ATOMIC_RELAXED);
+		for (; p >= lo && p + KV_ITEM_HDR <= hi && !(p & 7) && left;
+		     left--) {
+			u64 at = (p - lo) / KV_PAGE_SIZE + 1;
+
+			for (j = 0; j < n; j++)
+				held[j] |= pg[j] == at;
+			p = kv_rl_next(__atomic_load_n(
+				&((const struct kv_item *)p)->rlink,
+				__ATOMIC_RELAXED));
+		}
+	}
+}
+
+/*
+ * The page of class @v a move should take: of its newest KV_MOVE_LOOK - 1
+ * pages and its oldest, the one with the fewest items to rescue or evict
+ * (kv_page_cost, each counted up to @stop), among those that no other
+ * slot's retired list holds a chunk of (kv_move_held) if there are any;
+ * ties go to the older, so among pages alike it is the oldest,
+ * memcached's choice (its mover takes a class's first page, "most likely
+ * to contain the oldest items"). A page that deletes, expiry or
+ * flush_all emptied then moves for nothing where the oldest would cost
+ * a page of rescues or evictions. Looks at KV_MOVE_LOOK pages at most
+ * (a walk of a page costs a load per chunk); a page worse than the best
+ * so far is left at its first item over it. Read without the class
+ * lock: a hint (kv_move_start takes the page only if it is still the
+ * class's).
+ * Return: its index + 1 (0: no page); *@cost its count.
+ */
+static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
+			u64 *cost)
+{
+	const struct kv_class *cl = kv_cls(v);
+	u64 sz = kv_class_size(v), pg[KV_MOVE_LOOK], best = 0, bc = stop;
+	u64 n = 0, i, p = __atomic_load_n(&cl->pages, __ATOMIC_RELAXED);
+	u8 held[KV_MOVE_LOOK] = {0}, bh = 1;
+	u64 room = __atomic_load_n(&cl->carve_end, __ATOMIC_RELAXED) -
+		   __atomic_load_n(&cl->carve, __ATOMIC_RELAXED);
+
+	/* A look for a free page (@stop 1) passes over the carve page while
+	 * it has room and the class has older pages: the class is filling
+	 * it (a page slabs reassign just gave is all room, and would go
+	 * straight back to the pool: t/slabs_reassign.t). A class's only
+	 * page is looked at, as any oldest one (test_tenant's pin). */
+	if (stop == 1 && room >= sz && room <= KV_PAGE_SIZE && p &&
+	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) > 1)
+		p = __atomic_load_n(&c->geo->pnext[p - 1], __ATOMIC_RELAXED);
+	for (i = 0; p && p <= c->geo->npages && i < c->geo->npages; i++) {
+		u64 nx = __atomic_load_n(&c->geo->pnext[p - 1],
+					 __ATOMIC_RELAXED);
+
+		if (n < KV_MOVE_LOOK - 1 || !nx)
+			pg[n < KV_MOVE_LOOK ? n++ : n - 1] = p;
+		p = nx;
+	}
+	if (n > 1)
+		kv_move_held(c, pg, n, held);
+	for (i = 0; i < n; i++) {
+		u64 k;
+
+		if (best && held[i] > bh)
+			continue; /* a free page is better whatever it costs */
+		k = kv_page_cost(c, kv_mv_addr(c->geo, pg[i]), sz, linked,
+				 best && held[i] == bh ? bc + 1 : stop);
+		if (!best || held[i] < bh || k <= bc) {
+			best = pg[i];
+			bc = k;
+			bh = held[i];
+		}
+		if (stop == 1 && !bc && !bh)
+			break; /* a dead page: all a look wants */
+	}
+	*cost = bc;
+	return best;
+}
+
+/*
+ * Loans. memcached keeps a class's free chunks in the class: its
+ * automove gives a page back only after a window of 30 one-second
+ * samples without an eviction or a new page, so a class whose items
+ * were flushed or expired finds its memory there when it stores again.
+ * Here such memory goes to whichever class needs it at once (the pool,
+ * the dead-page rule); the class it came from may take as many pages
+ * back, for KV_MOVE_LOAN seconds after it last gave one, when it is
+ * short of chunks: a page of another class (kv_move_victim's) moves to
+ * it instead of an eviction of its own items (kv_move_for). So a class
+ * that flush_all emptied, then refilled while others took its memory,
+ * keeps its new items as memcached's does (sizeshift.py's flush
+ * shift), where it kept one page's worth before (885 of 10,000 1 KB
+ * items in 16 MiB).
+ * kv_area.lent[v]: pages class @v gave as free memory (a page with no
+ * live item, or one of a class with chunks to spare) and has not taken
+ * back (alloc.c: kv_move_repaid, for every page the class links);
+ * lent_at[v]: store seconds of the last one given. Hints outside the
+ * redo log, relaxed: a death or a race leaves them off by one.
+ */
+static void kv_move_lend(struct kv_ctx *c, int v)
+{
+	struct kv_area *a = kv_area();
+	u32 at = __atomic_load_n(&a->lent_at[v], __ATOMIC_RELAXED);
+	u32 n = __atomic_load_n(&a->lent[v], __ATOMIC_RELAXED);
+
+	if ((u32)c->now - at > KV_MOVE_LOAN)
+		n = 0; /* the loans before are over */
+	__atomic_store_n(&a->lent[v], n + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&a->lent_at[v], (u32)c->now, __ATOMIC_RELAXED);
+}
+
+/* Nonzero if class @k may take a page back (a loan still open). */
+static int kv_move_owed(const struct kv_ctx *c, int k)
+{
+	const struct kv_area *a = kv_area();
+
+	return __atomic_load_n(&a->lent[k], __ATOMIC_RELAXED) &&
+	       (u32)c->now - __atomic_load_n(&a->lent_at[k],
+					      __ATOMIC_RELAXED) <=
+		       KV_MOVE_LOAN;
+}
+
+/* Class @k linked a page (alloc.c, under its lock): one loan repaid. */
+void kv_move_repaid(int k)
+{
+	u32 *n = &kv_area()->lent[k];
+	u32 v = __atomic_load_n(n, __ATOMIC_RELAXED);
+
+	if (KV_UNLIKELY(v))
+		__atomic_store_n(n, v - 1, __ATOMIC_RELAXED);
+}
+
+static int kv_move_spare(u64 cls);
+
+/*
+ * Step 1: take a page of class @cls (kv_move_pick's, by live items, or
+ * linked ones with @linked; else the oldest) off its list into a move,
+ * bound for class @dst (index + 1; 0 = the pool). A page with no live
+ * item, or one of a class with chunks to spare, is free memory the class
+ * lends (kv_move_lend).
  * Return: PLMC_REASSIGN_OK, _BUSY (a move of @cls runs) or _NOSPARE
  * (fewer than @min pages). Context: no lock held.
  */
-static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst)
+static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst,
+			 int linked)
 {
 	struct kv_class *cl = kv_cls(cls);
-	u64 sz = kv_class_size(cls), prev = 0, pg, n, addr, carved;
+	u64 sz = kv_class_size(cls), prev = 0, pg, n, addr, carved, cost;
+	u64 want = kv_move_pick(c, cls, linked, ~0ULL, &cost);
 	struct kv_tx t;
 	int rc = PLMC_REASSIGN_OK;
 
@@ -183,8 +379,9 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst)
 		rc = PLMC_REASSIGN_NOSPARE;
 		goto out;
 	}
-	pg = cl->pages; /* newest first: walk to the tail */
-	for (n = 1; n < cl->npages && c->geo->pnext[pg - 1]; n++) {
+	pg = cl->pages; /* newest first: walk to @want, else the tail */
+	for (n = 1; pg != want && n < cl->npages && c->geo->pnext[pg - 1];
+	     n++) {
 		prev = pg;
 		pg = c->geo->pnext[pg - 1];
 	}
@@ -196,10 +393,16 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst)
 	else
 		kv_tx_set(&t, &cl->pages, c->geo->pnext[pg - 1]);
 	kv_tx_set(&t, &cl->npages, cl->npages - 1);
-	if (cl->carve_end == addr + KV_PAGE_SIZE) { /* the carve page */
+	if (cl->carve_end == addr + KV_PAGE_SIZE) {
+		/* The carve page (the newest): the carve moves to the next
+		 * newest, fully carved as every older page is (check.c), so
+		 * the next take that needs room links a new page. */
+		u64 nx = c->geo->pnext[pg - 1];
+		u64 end = nx ? kv_mv_addr(c->geo, nx) + KV_PAGE_SIZE : 0;
+
 		carved = (cl->carve - addr) / sz;
-		kv_tx_set(&t, &cl->carve, 0);
-		kv_tx_set(&t, &cl->carve_end, 0);
+		kv_tx_set(&t, &cl->carve, end);
+		kv_tx_set(&t, &cl->carve_end, end);
 	}
 	if (cl->hand - addr < KV_PAGE_SIZE)
 		kv_tx_set(&t, &cl->hand, 0);
@@ -212,6 +415,8 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst)
 	__atomic_store_n(&cl->mv_poll, 0, __ATOMIC_RELAXED); /* walk now */
 	/* A hint for the write-path scan; kv_move_poll corrects it. */
 	kv_mv_count(&kv_area()->mv_running);
+	if (pg == want && (!cost || kv_move_spare((u64)cls)))
+		kv_move_lend(c, cls);
 out:
 	kv_unlock(c, &cl->lock);
 	return rc;
@@ -388,10 +593,12 @@ static int kv_move_spare(u64 cls)
 /*
  * The donor for class @k: a class with more than two pages of free
  * chunks, else the class (not @k, no move running, at least
- * @min pages) whose last chunk take is the oldest; ties: the most pages.
+ * @min pages, with @lenders 0 no loan open) whose last chunk take is the
+ * oldest; ties: the most pages.
  * Return: its index, or -1. Read without locks: a hint.
  */
-static int kv_move_victim(int k, u64 min)
+static int kv_move_victim(const struct kv_ctx *c, int k, u64 min,
+			  int lenders)
 {
 	struct kv_area *a = kv_area();
 	u64 best_t = ~0ULL, best_n = 0, i;
@@ -403,7 +610,8 @@ static int kv_move_victim(int k, u64 min)
 		u64 t = __atomic_load_n(&cl->last_take, __ATOMIC_RELAXED);
 
 		if ((int)i == k || n < min || !n ||
-		    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+		    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED) ||
+		    (!lenders && kv_move_owed(c, (int)i)))
 			continue;
 		if (kv_move_spare(i)) /* memcached's mode 1 rule */
 			t = 0;
@@ -416,48 +624,18 @@ static int kv_move_victim(int k, u64 min)
 	return v;
 }
 
-/* The address of class @v's oldest page (the one a move takes), or 0.
- * Read without its lock: a hint. */
-static u64 kv_move_oldest(const struct kv_ctx *c, int v)
-{
-	struct kv_class *cl = kv_cls(v);
-	u64 pg = __atomic_load_n(&cl->pages, __ATOMIC_RELAXED), n;
-
-	for (n = 1; pg && pg <= c->geo->npages && n < c->geo->npages; n++) {
-		u64 nx = __atomic_load_n(&c->geo->pnext[pg - 1],
-					 __ATOMIC_RELAXED);
-
-		if (!nx)
-			break;
-		pg = nx;
-	}
-	if (!pg || pg > c->geo->npages)
-		return 0;
-	return c->geo->pages + (pg - 1) * KV_PAGE_SIZE;
-}
-
 /*
- * Nonzero if class @v's oldest page holds no item that counts: with
- * @linked, no linked item at all (a move of it evicts nobody, whoever's
- * items the class holds); else no live item (in the caller's key space
- * and flush rule: a free move). Read without its lock: a hint; the
- * move itself re-checks nothing.
+ * Nonzero if one of the pages a move of class @v weighs (kv_move_pick)
+ * holds no item that counts: with @linked, no linked item at all (a move
+ * of it evicts nobody, whoever's items the class holds); else no live
+ * item (in the caller's key space and flush rule: a free move). A page
+ * of live items costs one chunk's look. Read without its lock: a hint.
  */
 static int kv_move_page_dead_as(struct kv_ctx *c, int v, int linked)
 {
-	u64 addr = kv_move_oldest(c, v), sz = kv_class_size(v), i;
+	u64 cost;
 
-	if (!addr)
-		return 0;
-	for (i = 0; i + sz <= KV_PAGE_SIZE; i += sz) {
-		const struct kv_item *it = (const struct kv_item *)(addr + i);
-
-		if ((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) &
-		     KV_IT_LINKED) &&
-		    (linked || kv_item_live(c, it)))
-			return 0;
-	}
-	return 1;
+	return kv_move_pick(c, v, linked, 1, &cost) && !cost;
 }
 
 static int kv_move_page_dead(struct kv_ctx *c, int v)
@@ -466,33 +644,54 @@ static int kv_move_page_dead(struct kv_ctx *c, int v)
 }
 
 /*
- * Mode 1: is a page of @v worth more to @k than an eviction in @k? Yes
- * if @v has chunks to spare, or its newest item is older (it has taken
- * no chunk since) than twice the idle time of the items @k last evicted
- * and KV_MOVE_AGE_MIN seconds (memcached's age rule, with the store's
- * second clock: a class that stores every second is never a donor this
- * way; memcached decides over a window of samples, so a class that
- * paused for a second is not one either: t/slabs_reassign.t, slowed by
- * TLS, saw its big class give pages to the small one before that one
- * had evicted), or KV_MOVE_IDLE, or its oldest page is dead.
+ * Mode 1, class @k (with pages) short of chunks: the class whose page is
+ * worth more to @k than an eviction in @k, or -1. @v (kv_move_victim's,
+ * -1: none with two pages) if it has chunks to spare, or its newest item
+ * is older (it has taken no chunk since) than twice the idle time of
+ * the items @k last evicted and KV_MOVE_AGE_MIN seconds (memcached's age
+ * rule, with the store's second clock: a class that stores every second
+ * is never a donor this way; memcached decides over a window of
+ * samples, so a class that paused for a second is not one either:
+ * t/slabs_reassign.t, slowed by TLS, saw its big class give pages to
+ * the small one before that one had evicted), or KV_MOVE_IDLE. Else
+ * any class with a page that holds no live item (kv_move_page_dead):
+ * expired or flushed memory is free, whichever class holds it and
+ * however recently that class stored (the age rule's donor alone was
+ * looked at before, so a class busy storing kept its dead pages), its
+ * last page included (*@min = 1). That look walks pages: after one that
+ * found none, not again within the second.
  */
-static int kv_move_worth(struct kv_ctx *c, int k, int v)
+static int kv_move_worth(struct kv_ctx *c, int k, int v, u64 *min)
 {
 	struct kv_class *kc = kv_cls(k);
-	u64 t = __atomic_load_n(&kv_cls(v)->last_take, __ATOMIC_RELAXED);
-	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED);
-	u64 idle = c->now > t ? c->now - t : 0;
+	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED), i;
 
-	if (idle >= KV_MOVE_IDLE ||
-	    (idle >= KV_MOVE_AGE_MIN && idle > 2 * age + 1) ||
-	    kv_move_spare((u64)v))
-		return 1;
+	if (v >= 0) {
+		u64 t = __atomic_load_n(&kv_cls(v)->last_take,
+					__ATOMIC_RELAXED);
+		u64 idle = c->now > t ? c->now - t : 0;
+
+		if (idle >= KV_MOVE_IDLE ||
+		    (idle >= KV_MOVE_AGE_MIN && idle > 2 * age + 1) ||
+		    kv_move_spare((u64)v))
+			return v;
+	}
 	if (__atomic_load_n(&kc->mv_tried, __ATOMIC_RELAXED) == c->now)
-		return 0; /* found live items this second: evict instead */
-	if (kv_move_page_dead(c, v))
-		return 1;
+		return -1; /* found live items this second: evict instead */
+	for (i = 0; i < kv_area()->ncls; i++) {
+		const struct kv_class *cl = kv_cls((int)i);
+
+		if ((int)i == k ||
+		    !__atomic_load_n(&cl->npages, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+			continue;
+		if (kv_move_page_dead(c, (int)i)) {
+			*min = 1;
+			return (int)i;
+		}
+	}
 	__atomic_store_n(&kc->mv_tried, c->now, __ATOMIC_RELAXED);
-	return 0;
+	return -1;
 }
 
 /* Nonzero in a store with tenants whose owner has not set slab_automove:
@@ -509,7 +708,7 @@ static int kv_move_unpin_on(void)
  * @k is out of chunks and no page is left. Pages a class holds beyond
  * what its live items need go back anyway, since moving them evicts
  * nobody (docs/tenants.md "Quota and eviction"): the donor is a class
- * (not @k, no move running) whose oldest page holds no linked item (its
+ * (not @k, no move running) with a page holding no linked item (its
  * items were deleted, or retired and reclaimed), or that has more than
  * two pages' worth of free chunks, so the page's few live items are
  * rescued into them (kv_move_rescue) rather than evicted. Looked for at
@@ -532,7 +731,7 @@ static int kv_move_unpin(struct kv_ctx *c, int k, int r)
 			continue;
 		if (!kv_move_spare(i) && !kv_move_page_dead_as(c, (int)i, 1))
 			continue;
-		if (kv_move_start(c, (int)i, 1, 0) != PLMC_REASSIGN_OK)
+		if (kv_move_start(c, (int)i, 1, 0, 1) != PLMC_REASSIGN_OK)
 			continue;
 		return kv_move_step(c, (int)i) > 0 ? 1 : -1;
 	}
@@ -564,14 +763,15 @@ static int kv_move_steps(struct kv_ctx *c)
  * path): finish running moves, or start one if the policy says so;
  * @starved: the class found nothing to evict (every chunk in flight in
  * other calls), so mode 1 moves a page too.
- * Return: 1 if a page reached the pool (allocate again), -1 if a move
- * waits for readers (retry later), 0 if no page will come (evict).
+ * Return: 1 if a page reached the pool (allocate again), -2 if the move
+ * this call started for @k waits for readers (the page comes soon), -1
+ * if another move waits, 0 if no page will come (evict).
  * Context: no lock held.
  */
 int kv_move_for(struct kv_ctx *c, int k, int starved)
 {
 	int mode = kv_automove(), r = kv_move_steps(c), v;
-	u64 np, min;
+	u64 np, min = 2;
 
 	if (r > 0)
 		return r;
@@ -583,20 +783,34 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	 * tenants: there mode 0 means no move that evicts (tenant.c). */
 	if (!mode && (np || kv_area()->tenants))
 		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
-	min = np || !mode ? 2 : 1;
-	v = kv_move_victim(k, min);
-	if (v < 0 || (mode == 1 && np && !starved && !kv_move_worth(c, k, v)))
+	v = kv_move_victim(c, k, 2, 1);
+	/* A first page takes a class's last one (evicting its items) only
+	 * when no class has two: a store with fewer pages than classes in
+	 * use (docs/store.md, "Small stores"); memcached's first page past
+	 * -m takes nobody's. */
+	if (v < 0 && !np && mode) {
+		v = kv_move_victim(c, k, 1, 1);
+		min = 1;
+	}
+	/* Mode 1: a page moves if this class lent pages it may take back
+	 * (kv_move_owed), from a class with no loan open (two lenders
+	 * would take pages back and forth), else if it is worth more than
+	 * an eviction here. */
+	if (mode == 1 && np && !starved) {
+		int w = kv_move_owed(c, k) ? kv_move_victim(c, k, 2, 0) : -1;
+
+		v = w >= 0 ? w : kv_move_worth(c, k, v, &min);
+	}
+	if (v < 0 || kv_move_start(c, v, min, 0, 0) != PLMC_REASSIGN_OK)
 		return r;
-	if (kv_move_start(c, v, min, 0) != PLMC_REASSIGN_OK)
-		return r;
-	return kv_move_step(c, v) > 0 ? 1 : -1;
+	return kv_move_step(c, v) > 0 ? 1 : -2;
 }
 
 /*
  * memcached's automove 1, without its thread: once the store has no
  * untouched page and the pool is empty, a class with more than two
  * pages' worth of free chunks (expired, flushed or deleted items the
- * scan and the readers reclaimed) gives its oldest page to the pool,
+ * scan and the readers reclaimed) gives a page to the pool (the cheapest),
  * its live items rescued into those chunks. One class is looked at per
  * store, round robin on this slot's scan cursor: a few loads.
  */
@@ -616,7 +830,7 @@ static void kv_move_giveback(struct kv_ctx *c)
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;
-	if (kv_move_start(c, (int)k, 2, 0) == PLMC_REASSIGN_OK)
+	if (kv_move_start(c, (int)k, 2, 0, 0) == PLMC_REASSIGN_OK)
 		kv_move_step(c, (int)k);
 }
 
@@ -694,10 +908,10 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 		kv_page_give(c, (int)dst - 1);
 		return PLMC_REASSIGN_OK;
 	}
-	s = src == -1 ? kv_move_victim((int)dst - 1, 2) : (int)src - 1;
+	s = src == -1 ? kv_move_victim(c, (int)dst - 1, 2, 1) : (int)src - 1;
 	if (s < 0)
 		return PLMC_REASSIGN_NOSPARE;
-	rc = kv_move_start(c, s, 2, dst);
+	rc = kv_move_start(c, s, 2, dst, 0);
 	if (rc == PLMC_REASSIGN_OK)
 		kv_move_step(c, s);
 	return rc;
@@ -706,8 +920,8 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 /*
  * Class @k's page to give back now (memcached's background mover): the
  * class has more than two pages' worth of free chunks and two pages or
- * more (its oldest page's live items are rescued into them), or its
- * oldest page holds no live item (expired, flushed: a move that evicts
+ * more (the moving page's live items are rescued into them), or one of
+ * its pages holds no live item (expired, flushed: a move that evicts
  * nobody). Read without locks: a hint.
  */
 static int kv_maintain_wants(struct kv_ctx *c, int k)
@@ -726,9 +940,10 @@ static int kv_maintain_wants(struct kv_ctx *c, int k)
  * memcached's LRU maintainer and automove threads, one call's worth, for
  * a client with idle time to give (plmcd calls it once a second): step
  * running moves, then give pages back to the pool, as memcached's
- * automove does whether or not memory ran out: a class's oldest page
- * when the class has pages' worth of free chunks to spare, or when that
- * page holds only dead items; at most @max pages a call. The writers'
+ * automove does whether or not memory ran out: a class's cheapest page
+ * (kv_move_pick) when the class has pages' worth of free chunks to
+ * spare, or when a page holds only dead items; at most @max pages a
+ * call. The writers'
  * own giveback (kv_move_giveback) waits for an empty pool and moves a
  * page only when someone stores; this one fills the pool ahead of need,
  * so memory that deletes, expiry or flush_all freed is there for any
@@ -752,7 +967,7 @@ long kv_maintain(struct kv_ctx *c, u64 max)
 		for (i = 0; i < a->ncls && (u64)moved < max; i++) {
 			int w = kv_maintain_wants(c, (int)i);
 
-			if (!w || kv_move_start(c, (int)i, (u64)w, 0) !=
+			if (!w || kv_move_start(c, (int)i, (u64)w, 0, 0) !=
 					  PLMC_REASSIGN_OK)
 				continue;
 			any = 1;

@@ -10,6 +10,21 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# boot_judged INITRD LOG LABEL: boot the test host (VM_CPU as set), time
+# it, judge its console (lib.sh: vm_judge) and print its summary as
+# "LABEL: N passed, N failed". Exits 1 on failure.
+boot_judged() {
+	local initrd=$1 log=$2 label=$3 start rc=0
+	start=$(date +%s)
+	vm_boot "$initrd" "$log" || rc=$?
+	echo "vm: the test host ran $(($(date +%s) - start)) s"
+	if ! vm_judge "$log" || [ "$rc" != 0 ]; then
+		[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
+		exit 1
+	fi
+	grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 | sed "s/^/$label: /"
+}
+
 vm_kver
 vm_build_kmod
 
@@ -73,15 +88,7 @@ VM_TREE=$pytree "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-sui
 echo "vm: booting $KVER under TCG with ${#progs[@]} test programs" \
 	"(limit ${VM_TIMEOUT} s)"
 
-start=$(date +%s)
-rc=0
-vm_boot "$initrd" "$B/vm/console.log" || rc=$?
-echo "vm: the test host ran $(($(date +%s) - start)) s"
-if ! vm_judge "$B/vm/console.log" || [ "$rc" != 0 ]; then
-	[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
-	exit 1
-fi
-grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console.log" | tail -n 1 | sed 's/^/vm suite: /'
+boot_judged "$initrd" "$B/vm/console.log" "vm suite"
 
 # VM_ONLY names the programs of the first boot: the later boots are left
 # out unless VM_PKU=1 asks for them too.
@@ -101,15 +108,7 @@ initrd="$B/vm/initrd-pku.gz"
 "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-pku.sh" \
 	"$B/kvcore.img" "${pku[@]}"
 echo "vm: booting $KVER without the module: pku backend, ${#pku[@]} programs"
-start=$(date +%s)
-rc=0
-vm_boot "$initrd" "$B/vm/console-pku.log" || rc=$?
-echo "vm: the test host ran $(($(date +%s) - start)) s"
-if ! vm_judge "$B/vm/console-pku.log" || [ "$rc" != 0 ]; then
-	[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
-	exit 1
-fi
-grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console-pku.log" | tail -n 1 | sed 's/^/vm pku: /'
+boot_judged "$initrd" "$B/vm/console-pku.log" "vm pku"
 
 # A CPU without PKU (-cpu max,pku=off), plmc.ko offered to insmod: the
 # module must refuse to load and say why; libpl falls back to the none
@@ -123,13 +122,5 @@ initrd="$B/vm/initrd-nopku.gz"
 "$ROOT/scripts/mkinitramfs.sh" "$initrd" "$ROOT/tests/vm/run-pku.sh" \
 	"$KO" "$B/kvcore.img" "${nopku[@]}"
 echo "vm: booting $KVER on a CPU without PKU (pku=off): ${#nopku[@]} programs"
-start=$(date +%s)
-rc=0
-VM_CPU=max,pku=off vm_boot "$initrd" "$B/vm/console-nopku.log" || rc=$?
-echo "vm: the test host ran $(($(date +%s) - start)) s"
-if ! vm_judge "$B/vm/console-nopku.log" || [ "$rc" != 0 ]; then
-	[ "$rc" != 0 ] && echo "vm: qemu exited with status $rc"
-	exit 1
-fi
-grep -a -E '^[0-9]+ passed, [0-9]+ failed$' "$B/vm/console-nopku.log" | tail -n 1 | sed 's/^/vm no-pku: /'
+VM_CPU=max,pku=off boot_judged "$initrd" "$B/vm/console-nopku.log" "vm no-pku"
 echo "vm-test: all passed"

@@ -402,6 +402,22 @@ static int fail(const char *what, const char *name, int rc)
 	return 1;
 }
 
+/* Attach to the store named: 0, or 1 with the error said. */
+static int attach_named(const struct opts *o)
+{
+	int rc = plmc_attach(o->name, o->use);
+
+	return rc ? fail("attach", o->name, rc) : 0;
+}
+
+/* plmc_stats into a zeroed @st of this build's size. */
+static int stats_read(struct plmc_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return plmc_stats(st);
+}
+
 /*
  * The segment holds the store's header and hash table (and the pages
  * kept for the table to grow into) besides the item pages, so with
@@ -629,12 +645,9 @@ static int cmd_stats(const struct opts *o)
 	struct plmc_stats st;
 	int rc;
 
-	rc = plmc_attach(o->name, o->use);
-	if (rc)
-		return fail("attach", o->name, rc);
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	rc = plmc_stats(&st);
+	if (attach_named(o))
+		return 1;
+	rc = stats_read(&st);
 	if (rc == PLMC_OK)
 		print_stats(o->name, &st, o->json);
 	plmc_detach();
@@ -726,16 +739,13 @@ static int cmd_top(struct opts *o)
 	if (o->interval == 0)
 		o->interval = 1.0;
 	screen = !o->count && isatty(STDOUT_FILENO);
-	rc = plmc_attach(o->name, o->use);
-	if (rc)
-		return fail("attach", o->name, rc);
+	if (attach_named(o))
+		return 1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = top_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	memset(&prev, 0, sizeof(prev));
-	prev.size = sizeof(prev);
-	rc = plmc_stats(&prev);
+	rc = stats_read(&prev);
 	start = t0 = mono_now();
 	if (!screen)
 		printf("%8s %10s %10s %10s %10s %10s %10s %12s\n", "elapsed",
@@ -753,9 +763,7 @@ static int cmd_top(struct opts *o)
 			;
 		if (top_stop)
 			break;
-		memset(&cur, 0, sizeof(cur));
-		cur.size = sizeof(cur);
-		rc = plmc_stats(&cur);
+		rc = stats_read(&cur);
 		if (rc != PLMC_OK)
 			break;
 		t1 = mono_now();
@@ -790,9 +798,8 @@ static int cmd_check(const struct opts *o)
 	struct plmc_check ck;
 	int rc;
 
-	rc = plmc_attach(o->name, o->use);
-	if (rc)
-		return fail("attach", o->name, rc);
+	if (attach_named(o))
+		return 1;
 	plmc_recover();
 	memset(&ck, 0, sizeof(ck));
 	rc = plmc_check(&ck);
@@ -816,9 +823,8 @@ static int cmd_recover(const struct opts *o)
 {
 	int rc;
 
-	rc = plmc_attach(o->name, o->use);
-	if (rc)
-		return fail("attach", o->name, rc);
+	if (attach_named(o))
+		return 1;
 	rc = plmc_recover();
 	plmc_detach();
 	if (rc < 0)

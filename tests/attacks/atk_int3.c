@@ -44,14 +44,6 @@ __attribute__((used, noinline)) void int3_wrpkru(uint32_t v)
 		     : "ecx", "edx", "memory");
 }
 
-static uint32_t rdpkru_now(void)
-{
-	uint32_t v;
-
-	asm volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx");
-	return v;
-}
-
 static int is_xrstor(const uint8_t *p)
 {
 	return p[0] == 0x0f && p[1] == 0xae && ((p[2] >> 3) & 7) == 5 &&
@@ -156,36 +148,17 @@ static int wrpkru_emulated(void)
 	key = pkey_alloc(0, 0);
 	if (key < 0)
 		return VM_FAIL("pkey_alloc: %s", strerror(errno));
-	before = rdpkru_now();
+	before = atk_rdpkru();
 	int3_wrpkru(before | (2U << (2 * key))); /* our key: write-disable */
-	after = rdpkru_now();
+	after = atk_rdpkru();
 	if (after != (before | (2U << (2 * key))))
 		return VM_FAIL("our WRPKRU: PKRU 0x%x, wanted 0x%x", after,
 			       before | (2U << (2 * key)));
-	if (pkey_set(key, PKEY_DISABLE_ACCESS) ||
-	    pkey_get(key) != PKEY_DISABLE_ACCESS)
-		return VM_FAIL("pkey_set(%d, DISABLE_ACCESS): get %d", key,
-			       pkey_get(key));
-	if (pkey_set(key, 0) || pkey_get(key) != 0)
-		return VM_FAIL("pkey_set(%d, 0): get %d", key, pkey_get(key));
-	if (!(rdpkru_now() & (1U << shift)))
-		return VM_FAIL("store key open (PKRU 0x%x)", rdpkru_now());
-	if (plmc_nop())
-		return VM_FAIL("gate failed after emulated WRPKRUs");
-	vm_expect_fault(SIGSEGV, SEGV_PKUERR, PLMC_STORE_ADDR);
-	(void)atk_store_magic_ok();
-	return VM_FAIL("store read after WRPKRUs that kept it closed");
-}
-
-static int pkey_set_store(void)
-{
-	if (vm_attach(ATK_STORE))
+	if (atk_pkey_set_own(key, PKEY_DISABLE_ACCESS))
 		return -1;
-	vm_expect_death();
-	pkey_set((int)vm_ppage()->pkey, 0);
-	if (atk_store_magic_ok())
-		return VM_FAIL("pkey_set(store key, 0) ran, store header read");
-	return VM_FAIL("pkey_set(store key, 0) ran (store not read)");
+	if (!(atk_rdpkru() & (1U << shift)))
+		return VM_FAIL("store key open (PKRU 0x%x)", atk_rdpkru());
+	return atk_still_closed("emulated WRPKRUs that kept it closed");
 }
 
 static uint8_t rip_area[4096] __attribute__((aligned(64)));
@@ -379,7 +352,7 @@ static int dontneed_patched(void)
 	if (rc != -1 || e != EPERM)
 		return VM_FAIL("MADV_DONTNEED %s, int3 kept",
 			       rc ? strerror(e) : "accepted");
-	int3_wrpkru(rdpkru_now()); /* still emulated */
+	int3_wrpkru(atk_rdpkru()); /* still emulated */
 	return ATK_REFUSED("MADV_DONTNEED EPERM; the site still reads 0xCC");
 }
 
@@ -458,7 +431,7 @@ static int fork_child(void)
 	if (pid == 0) {
 		key = pkey_alloc(0, 0);
 		int3_wrpkru(0); /* no store here: any value */
-		if (rdpkru_now() != 0)
+		if (atk_rdpkru() != 0)
 			_exit(10);
 		if (key < 0 || pkey_set(key, PKEY_DISABLE_WRITE) ||
 		    pkey_get(key) != PKEY_DISABLE_WRITE)
@@ -488,7 +461,7 @@ int main(void)
 		sites_patched, NULL);
 	atk_run("int3.wrpkru_emulated", "runs; SEGV_PKUERR", wrpkru_emulated,
 		NULL);
-	atk_run("int3.pkey_set_store_key", "SIGKILL", pkey_set_store, NULL);
+	atk_run("int3.pkey_set_store_key", "SIGKILL", atk_pkey_set_store, NULL);
 	atk_run("int3.xrstor_exact", "ymm0 restored", xrstor_exact, NULL);
 	atk_run("int3.xrstor_misaligned", "SIGSEGV", xrstor_misaligned, NULL);
 	atk_run("int3.xrstor_not_present", "ymm0 restored", xrstor_not_present,

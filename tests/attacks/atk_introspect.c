@@ -52,24 +52,13 @@ static bool sp_on_stacks(uint64_t sp)
 	return sp - PLMC_STACKS_ADDR < PLMC_MAX_SLOTS * PLMC_STACK_SIZE;
 }
 
-/* Run @fn as uid 12345 with @param at 0, then at its value (at least 1). */
+/* Run @fn as uid 12345 with @param 0, then 1 (atk_child_as). */
 static int off_then_on(const char *param, int (*fn)(int))
 {
-	int was = atk_param_get(param), rc;
-
 	obs = atk_shared(sizeof(*obs));
-	if (!obs || was < 0)
-		return VM_FAIL("no shared page or no parameter %s", param);
-	if (atk_param_set(param, 0))
-		return VM_FAIL("cannot set %s", param);
-	rc = atk_as_user(fn, 0);
-	atk_param_set(param, was > 0 ? was : 1);
-	if (!rc)
-		rc = atk_as_user(fn, 1);
-	atk_param_set(param, was);
-	if (rc)
-		return -1;
-	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
+	if (!obs)
+		return VM_FAIL("no shared page");
+	return atk_child_as(param, fn, obs->off, obs->on);
 }
 
 static char *out_of(int on)

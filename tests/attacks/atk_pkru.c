@@ -68,14 +68,6 @@ __attribute__((used, noinline)) void atk_pkru_wrpkru(uint32_t v)
 		     : "ecx", "edx", "memory");
 }
 
-static uint32_t rdpkru_now(void)
-{
-	uint32_t v;
-
-	asm volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx");
-	return v;
-}
-
 /* The probe: one task at a time (the others wait for it). */
 static sigjmp_buf probe_jb;
 static volatile int probe_code;
@@ -106,7 +98,7 @@ static const char *probe_store(void)
  * death inside the library, tasks.c). Emulated: closing is allowed. */
 static void close_key(void)
 {
-	atk_pkru_wrpkru(rdpkru_now() | 3U << vm_ppage()->pkey_shift);
+	atk_pkru_wrpkru(atk_rdpkru() | 3U << vm_ppage()->pkey_shift);
 }
 
 /* What @on expects: off must read the header, on must fault. */
@@ -119,24 +111,13 @@ static int judge(int on, const char *what)
 	return 0;
 }
 
-/* Run @fn as uid 12345 with @param 0, then 1. */
+/* Run @fn as uid 12345 with @param 0, then 1 (atk_child_as). */
 static int param_off_then_on(const char *param, int (*fn)(int))
 {
-	int was = atk_param_get(param), rc;
-
 	obs = atk_shared(sizeof(*obs));
-	if (!obs || was < 0)
-		return VM_FAIL("no shared page or no parameter %s", param);
-	if (atk_param_set(param, 0))
-		return VM_FAIL("cannot set %s", param);
-	rc = atk_as_user(fn, 0);
-	atk_param_set(param, 1);
-	if (!rc)
-		rc = atk_as_user(fn, 1);
-	atk_param_set(param, was);
-	if (rc)
-		return -1;
-	return ATK_REFUSED("off: %s; on: %s", obs->off, obs->on);
+	if (!obs)
+		return VM_FAIL("no shared page");
+	return atk_child_as(param, fn, obs->off, obs->on);
 }
 
 static int off_then_on(int (*fn)(int))
@@ -474,7 +455,7 @@ static bool frames_fail(void)
 			     : [nsp] "r"(nsp), "D"(pid), "S"(tid),
 			       "d"((long)SIGUSR1)
 			     : "rcx", "r11", "memory");
-		if (!(rdpkru_now() & bit))
+		if (!(atk_rdpkru() & bit))
 			return true;
 	}
 	return false;

@@ -185,6 +185,59 @@ static inline int atk_store_magic_ok(void)
 	return *(volatile uint64_t *)PLMC_STORE_ADDR == PLMC_STORE_MAGIC;
 }
 
+/*
+ * PKRU as this thread has it. RDPKRU is harmless, so it may be inline
+ * anywhere; each program keeps its own noinline WRPKRU instead, so the
+ * site the module patches lies in that program's own text.
+ */
+static inline uint32_t atk_rdpkru(void)
+{
+	uint32_t v;
+
+	asm volatile("rdpkru" : "=a"(v) : "c"(0) : "rdx");
+	return v;
+}
+
+/*
+ * After @what, which must have kept the store key closed: the gate still
+ * serves and a read of the store faults with SEGV_PKUERR (the fault ends
+ * the child; returning is the failure).
+ */
+static inline int atk_still_closed(const char *what)
+{
+	if (plmc_nop())
+		return VM_FAIL("gate failed after %s", what);
+	vm_expect_fault(SIGSEGV, SEGV_PKUERR, PLMC_STORE_ADDR);
+	(void)atk_store_magic_ok();
+	return VM_FAIL("store read after %s", what);
+}
+
+/*
+ * libc's pkey_set (its WRPKRU carries the module's int3 once attached) on
+ * a key of our own: @rights, then 0, each read back with pkey_get.
+ */
+static inline int atk_pkey_set_own(int key, int rights)
+{
+	if (pkey_set(key, (unsigned int)rights) || pkey_get(key) != rights)
+		return VM_FAIL("pkey_set(%d, %d): get %d", key, rights,
+			       pkey_get(key));
+	if (pkey_set(key, 0) || pkey_get(key) != 0)
+		return VM_FAIL("pkey_set(%d, 0): get %d", key, pkey_get(key));
+	return 0;
+}
+
+/* libc's pkey_set opening the store's key: killed before it returns. */
+static inline int atk_pkey_set_store(void)
+{
+	if (vm_attach(ATK_STORE))
+		return -1;
+	vm_expect_death();
+	pkey_set((int)vm_ppage()->pkey, 0);
+	if (atk_store_magic_ok())
+		return VM_FAIL("pkey_set(store key, 0) ran, store header read");
+	return VM_FAIL("pkey_set(store key, 0) ran (store not read)");
+}
+
 /* The raw ATTACK ioctl (no mappings). Return: 0 or the errno. */
 static inline int atk_raw_attach(void)
 {
@@ -483,6 +536,31 @@ static inline int atk_as_user(int (*fn)(int), int arg)
 	if (!vm_sh->why[0])
 		return VM_FAIL("user side ended 0x%x", st);
 	return -1;
+}
+
+/*
+ * atk_child_as() - a defence off, then on: @fn(0) with the module's bool
+ * parameter @param at 0, then @fn(1) with it at 1, each as uid 12345 in
+ * a child (atk_as_user); @param is put back after. @off and @on: what
+ * each child wrote in shared memory, noted when both passed.
+ */
+static inline int atk_child_as(const char *param, int (*fn)(int),
+			       const char *off, const char *on)
+{
+	int was = atk_param_get(param), rc;
+
+	if (was < 0)
+		return VM_FAIL("no parameter %s", param);
+	if (atk_param_set(param, 0))
+		return VM_FAIL("cannot set %s", param);
+	rc = atk_as_user(fn, 0);
+	atk_param_set(param, 1);
+	if (!rc)
+		rc = atk_as_user(fn, 1);
+	atk_param_set(param, was);
+	if (rc)
+		return -1;
+	return ATK_REFUSED("off: %s; on: %s", off, on);
 }
 
 #endif /* ATK_ATTACKS_H */

@@ -5,8 +5,9 @@
 #     (random flag sets, base64 keys, quiet batches, malformed lines).
 #  2. memcapable -a and -b (Debian's libmemcached-tools names it
 #     memccapable): the text and binary protocol conformance tests.
-#  2b. sizeshift.py: issue 14's size shift (16 MiB) and size sweep
-#     (64 MiB) on fresh plmcd and memcached servers: every set stored.
+#  2b. sizeshift.py: issue 14's size shift (16 MiB), size sweep
+#     (64 MiB) and flush shift (16 MiB: a class refilled after flush_all
+#     keeps its new items) on fresh plmcd and memcached servers.
 #  2c. protodiff.py: fixed sessions, memcached's replies byte for byte:
 #     noreply silencing errors, an extra last word ignored, binary add
 #     with a CAS, flush_all's time rules (text and binary), -F, -C;
@@ -106,7 +107,7 @@ else
 	echo "FAIL memcapable missing (scripts/deps.sh installs libmemcached-tools)"
 	fail=$((fail + 1))
 fi
-check "size shift and size sweep (tests/plmcd/sizeshift.py)" \
+check "size shift, size sweep, flush shift (tests/plmcd/sizeshift.py)" \
 	/usr/bin/python3 tests/plmcd/sizeshift.py "$B/plmcd" "$(command -v memcached)"
 echo "-- fixed sessions against memcached (tests/plmcd/protodiff.py)"
 if /usr/bin/python3 tests/plmcd/protodiff.py "$B/plmcd" "$(command -v memcached)" "$tmp" >"$tmp/protodiff" 2>&1; then :; fi

@@ -9,6 +9,12 @@
 #     more: every set STORED and read back (memcached -m 16 too).
 #  2. size sweep: every size from 1 KB to 1 MB in 2 KB steps (512 sets)
 #     into a fresh 64 MiB store: all STORED (memcached -m 64 too).
+#  3. flush shift: 30,000 values of 1 KB into 16 MiB, flush_all, a
+#     second and a half (plmcd's page mover gives the flushed pages to
+#     the pool), 10,000 x 100 B, 2,000 x 5 KB and 100 x 100 KB (they take
+#     that memory), then 10,000 x 1 KB again: 9,000 or more read back
+#     (memcached -m 16 keeps all; plmc kept 885 before a class could
+#     take back the pages it lent: docs/store.md, "Loans").
 # Prints a PASS/FAIL line per case and server; exits 1 on any FAIL.
 import os, socket, subprocess, sys, tempfile, time
 
@@ -75,6 +81,34 @@ def size_shift(c):
             bad.append("flush_all")
     return bad
 
+def bulk(c, pfx, n, size):
+    for s in range(0, n, 2000):
+        c.s.sendall(b"".join(b"set %s%d 0 0 %d noreply\r\n%s\r\n" %
+                             (pfx, i, size, b"v" * size)
+                             for i in range(s, min(n, s + 2000))))
+        if c.cmd(b"mn") != b"MN":
+            return False
+    return True
+
+def flush_shift(c):
+    bad = []
+    if not bulk(c, b"f", 30000, 1000) or c.cmd(b"flush_all") != b"OK":
+        return ["fill"]
+    time.sleep(1.5)
+    for pfx, n, size in ((b"a", 10000, 100), (b"b", 2000, 5000),
+                         (b"c", 100, 100000), (b"g", 10000, 1000)):
+        if not bulk(c, pfx, n, size):
+            bad.append("sets of %d B" % size)
+    kept = sum(c.get_len(b"g%d" % i) == 1000 for i in range(10000))
+    # 9,000: plmcd's page mover thread runs beside the sets, and a page
+    # a move frees while it is in a call comes a step later (an item or
+    # a page lost to the timing: 8,336 once in 12 runs on 2 loaded
+    # cores); the single-threaded proof of all kept is test_move's
+    # flush_shift. Before the loans: 885.
+    if kept < 9000:
+        bad.insert(0, "kept %d of 10000" % kept)
+    return bad
+
 def size_sweep(c):
     bad, stored = [], 0
     for i, n in enumerate(range(1024, 1024 * 1024, 2048)):
@@ -95,10 +129,11 @@ def main():
     puser = ["-u", "root"] if os.getuid() == 0 else []  # plmcd: its store
     fails = 0
     for name, mb, case in (("size shift", 16, size_shift),
-                           ("size sweep", 64, size_sweep)):
-        store = "shift%d-%d" % (os.getpid(), mb)
-        ps = os.path.join(d, "pl%d.sock" % mb)
-        ms = os.path.join(d, "mc%d.sock" % mb)
+                           ("size sweep", 64, size_sweep),
+                           ("flush shift", 16, flush_shift)):
+        store = "shift%d-%d-%s" % (os.getpid(), mb, name[0])
+        ps = os.path.join(d, "pl%d%s.sock" % (mb, name[0]))
+        ms = os.path.join(d, "mc%d%s.sock" % (mb, name[0]))
         procs = [subprocess.Popen([plmcd, *puser, "-n", store, "-m", str(mb),
                                    "-s", ps, "-t", "1"],
                                   stderr=subprocess.DEVNULL),

@@ -22,22 +22,6 @@ static void teardown(void)
 
 #define S(x) x, strlen(x)
 
-/* Assert @key holds @want (flags @wflags); return its CAS. */
-static uint64_t is(const char *key, const char *want, uint32_t wflags)
-{
-	char buf[512];
-	size_t vlen = 0;
-	uint32_t flags = ~0u;
-	uint64_t cas = 0;
-
-	ut_rc(plmc_get(S(key), buf, sizeof(buf), &vlen, &flags, &cas), PLMC_OK);
-	ck_assert_msg(vlen == strlen(want) && !memcmp(buf, want, vlen),
-		      "%s = '%.*s', want '%s'", key, (int)vlen, buf, want);
-	ck_assert_uint_eq(flags, wflags);
-	ck_assert_uint_ne(cas, 0);
-	return cas;
-}
-
 static int miss(const char *key)
 {
 	char buf[8];
@@ -58,22 +42,22 @@ static struct plmc_stats stats(void)
 START_TEST(add_cases)
 {
 	ut_rc(plmc_add(S("a"), S("one"), 1, 0), PLMC_STORED);
-	is("a", "one", 1);
+	ut_get_is("a", "one", 1);
 	ut_rc(plmc_add(S("a"), S("two"), 2, 0), PLMC_NOT_STORED);
-	is("a", "one", 1);
+	ut_get_is("a", "one", 1);
 	/* An expired item does not count as there. */
 	ut_rc(plmc_set(S("e"), S("old"), 0, 5), PLMC_STORED);
 	ut_rc(plmc_clock_advance(6), PLMC_OK);
 	ut_rc(plmc_add(S("e"), S("new"), 3, 0), PLMC_STORED);
-	is("e", "new", 3);
+	ut_get_is("e", "new", 3);
 	/* Already expired: stored, and then not there. */
 	ut_rc(plmc_add(S("neg"), S("v"), 0, -1), PLMC_STORED);
 	ck_assert(miss("neg"));
 	ut_rc(plmc_add(S("a"), S("v"), 0, -1), PLMC_NOT_STORED);
-	is("a", "one", 1);
+	ut_get_is("a", "one", 1);
 	ut_rc(plmc_delete(S("a")), PLMC_DELETED);
 	ut_rc(plmc_add(S("a"), S("three"), 0, 0), PLMC_STORED);
-	is("a", "three", 0);
+	ut_get_is("a", "three", 0);
 }
 END_TEST
 
@@ -83,7 +67,7 @@ START_TEST(replace_cases)
 	ck_assert(miss("r"));
 	ut_rc(plmc_set(S("r"), S("x"), 1, 0), PLMC_STORED);
 	ut_rc(plmc_replace(S("r"), S("yy"), 9, 0), PLMC_STORED);
-	is("r", "yy", 9);
+	ut_get_is("r", "yy", 9);
 	ut_rc(plmc_set(S("t"), S("x"), 0, 2), PLMC_STORED);
 	ut_rc(plmc_clock_advance(3), PLMC_OK);
 	ut_rc(plmc_replace(S("t"), S("z"), 0, 0), PLMC_NOT_STORED);
@@ -102,18 +86,18 @@ START_TEST(append_prepend)
 	ut_rc(plmc_prepend(S("k"), S("x")), PLMC_NOT_STORED);
 	ck_assert(miss("k"));
 	ut_rc(plmc_set(S("k"), S("mid"), 77, 100), PLMC_STORED);
-	c1 = is("k", "mid", 77);
+	c1 = ut_get_is("k", "mid", 77);
 	ut_rc(plmc_append(S("k"), S("-end")), PLMC_STORED);
 	ut_rc(plmc_prepend(S("k"), S("start-")), PLMC_STORED);
-	c2 = is("k", "start-mid-end", 77);
+	c2 = ut_get_is("k", "start-mid-end", 77);
 	ck_assert_uint_gt(c2, c1);
 	ut_rc(plmc_append(S("k"), "", 0), PLMC_STORED);
-	ck_assert_uint_gt(is("k", "start-mid-end", 77), c2);
+	ck_assert_uint_gt(ut_get_is("k", "start-mid-end", 77), c2);
 	/* exptime kept: the item still expires 100 s after the set. (Some
 	 * seconds of slack: the store clock also moves in real time, and
 	 * the VM runs this under TCG.) */
 	ut_rc(plmc_clock_advance(95), PLMC_OK);
-	is("k", "start-mid-end", 77);
+	ut_get_is("k", "start-mid-end", 77);
 	ut_rc(plmc_clock_advance(10), PLMC_OK);
 	ck_assert(miss("k"));
 	ut_rc(plmc_append(S("k"), S("x")), PLMC_NOT_STORED);
@@ -146,17 +130,17 @@ START_TEST(cas_cases)
 
 	ut_rc(plmc_cas(S("c"), S("v"), 0, 0, 1), PLMC_NOT_FOUND);
 	ut_rc(plmc_set(S("c"), S("v1"), 1, 0), PLMC_STORED);
-	c = is("c", "v1", 1);
+	c = ut_get_is("c", "v1", 1);
 	ut_rc(plmc_cas(S("c"), S("bad"), 0, 0, c + 1000), PLMC_EXISTS);
 	ut_rc(plmc_cas(S("c"), S("bad"), 0, 0, 0), PLMC_EXISTS);
-	is("c", "v1", 1);
+	ut_get_is("c", "v1", 1);
 	ut_rc(plmc_cas(S("c"), S("v2"), 2, 0, c), PLMC_STORED);
-	ck_assert_uint_gt(is("c", "v2", 2), c);
+	ck_assert_uint_gt(ut_get_is("c", "v2", 2), c);
 	/* The old unique is spent. */
 	ut_rc(plmc_cas(S("c"), S("v3"), 3, 0, c), PLMC_EXISTS);
-	is("c", "v2", 2);
+	ut_get_is("c", "v2", 2);
 	/* cas on an expired item: NOT_FOUND. */
-	c = is("c", "v2", 2);
+	c = ut_get_is("c", "v2", 2);
 	ut_rc(plmc_cas(S("c"), S("v4"), 0, 1, c), PLMC_STORED);
 	ut_rc(plmc_clock_advance(2), PLMC_OK);
 	ut_rc(plmc_cas(S("c"), S("v5"), 0, 0, c), PLMC_NOT_FOUND);
@@ -217,12 +201,13 @@ START_TEST(incr_decr_basic)
 	ut_rc(plmc_set(S("n"), S("10"), 5, 0), PLMC_STORED);
 	ut_rc(plmc_incr(S("n"), 5, &v), PLMC_OK);
 	ck_assert_uint_eq(v, 15);
-	is("n", "15", 5);
+	ut_get_is("n", "15", 5);
 	ut_rc(plmc_decr(S("n"), 3, &v), PLMC_OK);
 	ck_assert_uint_eq(v, 12);
 	ut_rc(plmc_decr(S("n"), 100, &v), PLMC_OK); /* stops at 0 */
 	ck_assert_uint_eq(v, 0);
-	is("n", "0 ", 5); /* memcached pads a shorter number with spaces */
+	/* memcached pads a shorter number with spaces */
+	ut_get_is("n", "0 ", 5);
 	ut_rc(plmc_incr(S("n"), 0, NULL), PLMC_OK);
 	b = stats();
 	ck_assert_uint_eq(b.incr_hits - a.incr_hits, 2);
@@ -239,7 +224,7 @@ START_TEST(incr_wrap_and_length)
 	ut_rc(plmc_set(S("w"), S("18446744073709551615"), 0, 0), PLMC_STORED);
 	ut_rc(plmc_incr(S("w"), 1, &v), PLMC_OK);
 	ck_assert_uint_eq(v, 0);
-	is("w", "0                   ", 0);
+	ut_get_is("w", "0                   ", 0);
 	ut_rc(plmc_set(S("w"), S("18446744073709551610"), 0, 0), PLMC_STORED);
 	ut_rc(plmc_incr(S("w"), 10, &v), PLMC_OK);
 	ck_assert_uint_eq(v, 4);
@@ -249,11 +234,11 @@ START_TEST(incr_wrap_and_length)
 	/* A longer number makes the value exactly its digits. */
 	ut_rc(plmc_set(S("l"), S("99"), 0, 0), PLMC_STORED);
 	ut_rc(plmc_incr(S("l"), 1, &v), PLMC_OK);
-	is("l", "100", 0);
+	ut_get_is("l", "100", 0);
 	ut_rc(plmc_decr(S("l"), 1, &v), PLMC_OK);
-	is("l", "99 ", 0);
+	ut_get_is("l", "99 ", 0);
 	ut_rc(plmc_incr(S("l"), 1, &v), PLMC_OK);
-	is("l", "100", 0);
+	ut_get_is("l", "100", 0);
 	/* Largest value, decr. */
 	ut_rc(plmc_set(S("m"), S("18446744073709551615"), 0, 0), PLMC_STORED);
 	ut_rc(plmc_decr(S("m"), 1, &v), PLMC_OK);
@@ -278,7 +263,7 @@ START_TEST(incr_nonnumeric)
 		ck_assert_msg(plmc_incr(S("x"), 1, &v) == PLMC_E_NONNUMERIC,
 			      "incr of '%s' accepted", bad[i]);
 		ut_rc(plmc_decr(S("x"), 1, &v), PLMC_E_NONNUMERIC);
-		is("x", bad[i], 0); /* untouched */
+		ut_get_is("x", bad[i], 0); /* untouched */
 	}
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		ut_rc(plmc_set(S("x"), S(good[i]), 0, 0), PLMC_STORED);
@@ -303,9 +288,9 @@ START_TEST(incr_keeps_flags_exptime)
 
 	ut_rc(plmc_set(S("f"), S("1"), 1234, 50), PLMC_STORED);
 	ut_rc(plmc_incr(S("f"), 9, &v), PLMC_OK);
-	is("f", "10", 1234);
+	ut_get_is("f", "10", 1234);
 	ut_rc(plmc_clock_advance(45), PLMC_OK); /* slack for real seconds */
-	is("f", "10", 1234);
+	ut_get_is("f", "10", 1234);
 	ut_rc(plmc_clock_advance(10), PLMC_OK);
 	ck_assert(miss("f"));
 	ut_rc(plmc_incr(S("f"), 1, &v), PLMC_NOT_FOUND);
@@ -319,14 +304,14 @@ START_TEST(touch_cases)
 
 	ut_rc(plmc_touch(S("t"), 10), PLMC_NOT_FOUND);
 	ut_rc(plmc_set(S("t"), S("v"), 3, 10), PLMC_STORED);
-	c1 = is("t", "v", 3);
+	c1 = ut_get_is("t", "v", 3);
 	ut_rc(plmc_touch(S("t"), 100), PLMC_TOUCHED);
-	ck_assert_uint_eq(is("t", "v", 3), c1); /* touch keeps the CAS */
+	ck_assert_uint_eq(ut_get_is("t", "v", 3), c1); /* touch keeps the CAS */
 	ut_rc(plmc_clock_advance(50), PLMC_OK);
-	is("t", "v", 3);
+	ut_get_is("t", "v", 3);
 	ut_rc(plmc_touch(S("t"), 0), PLMC_TOUCHED); /* never expires now */
 	ut_rc(plmc_clock_advance(1000), PLMC_OK);
-	is("t", "v", 3);
+	ut_get_is("t", "v", 3);
 	ut_rc(plmc_touch(S("t"), -1), PLMC_TOUCHED); /* expires at once */
 	ck_assert(miss("t"));
 	ut_rc(plmc_touch(S("t"), 10), PLMC_NOT_FOUND);
@@ -347,7 +332,7 @@ START_TEST(gat_cases)
 	ut_rc(plmc_gat(S("g"), 10, buf, sizeof(buf), &vlen, &fl, &cas),
 	      PLMC_NOT_FOUND);
 	ut_rc(plmc_set(S("g"), S("val"), 8, 5), PLMC_STORED);
-	c1 = is("g", "val", 8);
+	c1 = ut_get_is("g", "val", 8);
 	ut_rc(plmc_gat(S("g"), 100, buf, sizeof(buf), &vlen, &fl, &cas),
 	      PLMC_OK);
 	ck_assert_uint_eq(vlen, 3);
@@ -355,7 +340,7 @@ START_TEST(gat_cases)
 	ck_assert_uint_eq(fl, 8);
 	ck_assert_uint_eq(cas, c1);
 	ut_rc(plmc_clock_advance(10), PLMC_OK);
-	is("g", "val", 8); /* would have expired at +5 */
+	ut_get_is("g", "val", 8); /* would have expired at +5 */
 	ut_rc(plmc_gat(S("g"), 0, NULL, 0, &vlen, NULL, NULL), PLMC_E_SMALLBUF);
 	ck_assert_uint_eq(vlen, 3);
 	ut_rc(plmc_gat(S("g"), -1, buf, sizeof(buf), &vlen, NULL, NULL),
@@ -374,7 +359,7 @@ START_TEST(flush_now)
 	ck_assert(miss("a"));
 	ck_assert(miss("b"));
 	ut_rc(plmc_add(S("a"), S("3"), 0, 0), PLMC_STORED);
-	is("a", "3", 0); /* same second, after the flush: visible */
+	ut_get_is("a", "3", 0); /* same second, after the flush: visible */
 	ut_rc(plmc_replace(S("b"), S("x"), 0, 0), PLMC_NOT_STORED);
 	ut_rc(plmc_incr(S("b"), 1, NULL), PLMC_NOT_FOUND);
 	ut_rc(plmc_flush_all(-5), PLMC_OK); /* negative: now */
@@ -396,14 +381,14 @@ START_TEST(flush_delayed)
 	ut_rc(plmc_clock_advance(50), PLMC_OK);
 	ut_rc(plmc_set(S("b"), S("2"), 0, 0), PLMC_STORED);
 	ut_rc(plmc_clock_advance(40), PLMC_OK); /* +90 */
-	is("a", "1", 0);
-	is("b", "2", 0);
+	ut_get_is("a", "1", 0);
+	ut_get_is("b", "2", 0);
 	ut_rc(plmc_clock_advance(9), PLMC_OK); /* +99: the flush point */
 	ck_assert(miss("a"));
 	ck_assert(miss("b"));
 	ut_rc(plmc_clock_advance(1), PLMC_OK);
 	ut_rc(plmc_set(S("c"), S("3"), 0, 0), PLMC_STORED);
-	is("c", "3", 0);
+	ut_get_is("c", "3", 0);
 }
 END_TEST
 
@@ -557,7 +542,7 @@ START_TEST(raw_unused_fields)
 	r.key = 0;
 	r.klen = 0;
 	ut_rc((int)pl_call(PLMC_OP_FLUSH, &r), PLMC_E_INVAL);
-	is("k", "1", 0);
+	ut_get_is("k", "1", 0);
 	ut_rc((int)pl_call(PLMC_OP_COUNT, &r), PLMC_E_BADOP);
 }
 END_TEST
@@ -568,7 +553,7 @@ START_TEST(expiry_counters)
 
 	ut_rc(plmc_set(S("u"), S("v"), 0, 2), PLMC_STORED); /* never read */
 	ut_rc(plmc_set(S("f"), S("v"), 0, 2), PLMC_STORED);
-	is("f", "v", 0);
+	ut_get_is("f", "v", 0);
 	ut_rc(plmc_clock_advance(3), PLMC_OK);
 	ck_assert(miss("u"));
 	ck_assert(miss("f"));

@@ -652,6 +652,7 @@ END_TEST
 #define AP_TOK 17   /* bytes of each piece */
 #define AP_P   2    /* processes ... */
 #define AP_T   3    /* ... of threads appending */
+#define AP_ROUNDS 10 /* rounds, each a fresh store (0.1 s each) */
 
 /* Appends AP_N pieces to "ap"; returns nonzero if any was refused. */
 static void *appender(void *arg)
@@ -736,22 +737,151 @@ static int append_round(int round)
  * waits for them instead of evicting (evict.c, kv_class_in_flight):
  * without it the class the key had just entered evicted the key itself
  * in every round (3 of 3, and 5 of 5 runs of the outside check's
- * r4_append). Under heavy load (2 cores, a load of 14) a wait can pass
- * the 1 s bound and a round then still loses the key. Measured on the
- * merged tree (2 cores, load 2): the key was lost in every round in 3 of
- * 4 runs, evicted at its first append with both appenders refused, so
- * the fix does not cover this case yet (issue 14's open item). The
- * outcome is reported, not asserted, until it does; each round's store
- * check (check_clean, recovery) still is.
+ * r4_append). Two more ways the key was lost, each at the append that
+ * took it into a new class (kv_class_short, kv_class_got): a call that
+ * found the class without a page (nothing in flight) went to the page
+ * mover, and meanwhile another appender got the class a page and linked
+ * the key there: the call then evicted the key, the class's only item;
+ * and a wait left open by a chunk taken another way kept its old start,
+ * so the next shortage found its bound passed and evicted at once.
+ * Every round must keep it. Before those two fixes (2 cores, load 2)
+ * a run of AP_ROUNDS rounds failed in 5 of 6 runs (rounds lost: 5 of
+ * 35, a run stops at its first); after them 20 of 20 runs passed (200
+ * of 200 rounds), and 100 of 100 more at a load of 5. One round in
+ * about 350 since, inside a whole make unit-test at a load of 5, lost
+ * one piece another way: an append answered NOT_STORED with the key
+ * there (152,983 bytes of 153,000), no eviction, 20 pages moved; not
+ * understood yet (kv_concat's NOT_STORED: a lookup that missed the key,
+ * or kv_swap finding no live item under it).
  */
 START_TEST(shared_append)
 {
-	int r, clean = 0;
+	int r;
 
-	for (r = 0; r < 3 && !clean; r++)
-		clean = append_round(r);
-	fprintf(stderr, "shared_append: %s (reported, not asserted)\n",
-		clean ? "a clean round" : "the key lost in every round");
+	for (r = 0; r < AP_ROUNDS; r++)
+		ck_assert_msg(append_round(r),
+			      "round %d: the appended key was not kept whole "
+			      "(see the line above)",
+			      r);
+}
+END_TEST
+
+static void put_n(const char *pfx, int n, size_t vlen)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		ut_rc(put(pfx, i, vlen, 0), PLMC_STORED);
+}
+
+/*
+ * The flush shift (issue 14): 16 MiB of 1 KB values, flush_all, the
+ * background mover gives the flushed pages to the pool (plmcd's thread
+ * does within a second), other sizes take them all (10,000 x 100 B,
+ * 2,000 x 5 KB, 100 x 100 KB), then 8,000 x 1 KB again: every one kept,
+ * as memcached -m 16 keeps them (its 1 KB class kept its flushed chunks;
+ * here the class takes back the pages it lent, move.c "Loans"). Before
+ * the loans the 1 KB class kept one page's worth (885 of 10,000 through
+ * plmcd): the classes holding its memory were busy storing, so no page
+ * came back and it evicted its own new items.
+ */
+START_TEST(flush_shift)
+{
+	struct plmc_stats st;
+	int i, kept = 0;
+
+	store(16);
+	fill_1k();
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	ck_assert_int_gt(plmc_slabs_maintain(64), 8);
+	put_n("a", 10000, 100);
+	put_n("b", 2000, 5000);
+	put_n("c", 100, 100000);
+	ut_rc(plmc_stats_reset(), PLMC_OK);
+	put_n("g", 8000, 1000);
+	for (i = 0; i < 8000; i++)
+		kept += has("g", i, 1000);
+	stats(&st);
+	fprintf(stderr,
+		"flush_shift: kept %d of 8000, evictions %lu, moved %lu, "
+		"move evictions %lu\n",
+		kept, (unsigned long)st.evictions,
+		(unsigned long)st.slabs_moved,
+		(unsigned long)st.slab_reassign_evictions_nomem);
+	ck_assert_int_eq(kept, 8000);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	check_clean();
+}
+END_TEST
+
+/*
+ * A move takes the page that costs least (move.c, kv_move_pick): a class
+ * of two pages, the oldest full of live items, the newest emptied by
+ * deletes, gives the newest: no item rescued, none evicted, every live
+ * one still there. memcached's mover takes the oldest (the first in its
+ * list), which here rescues a page of items into the other's chunks.
+ */
+START_TEST(cheap_page)
+{
+	struct plmc_class_stats cs[64];
+	struct plmc_stats st;
+	size_t n, j;
+	int i, id, per = 0;
+
+	store(16);
+	ut_rc(put("p", 0, 1000, 0), PLMC_STORED);
+	id = class_of(1000);
+	ut_rc(plmc_class_stats(cs, 64, &n), PLMC_OK);
+	for (j = 0; j < n && j < 64; j++)
+		if ((int)cs[j].id == id)
+			per = (int)cs[j].chunks_per_page;
+	ck_assert_int_gt(per, 100);
+	for (i = 1; i < 2 * per; i++) /* keys p:1 .. p:1769: one class */
+		ut_rc(put("p", i, 1000, 0), PLMC_STORED);
+	ck_assert_uint_eq(pages_of(id), 2);
+	for (i = per; i < 2 * per; i++) { /* the newest page's items */
+		char k[32];
+		int kl = snprintf(k, sizeof(k), "p:%d", i);
+
+		ut_rc(plmc_delete(k, (size_t)kl), PLMC_DELETED);
+	}
+	ut_rc(plmc_stats_reset(), PLMC_OK);
+	ut_rc(plmc_slabs_reassign(id, 0), PLMC_REASSIGN_OK);
+	stats(&st);
+	ck_assert_uint_eq(st.slabs_moved, 1);
+	ck_assert_uint_eq(pages_of(id), 1);
+	ck_assert_uint_eq(st.slab_reassign_rescues, 0);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	for (i = 0; i < per; i++)
+		ck_assert_msg(has("p", i, 1000), "p:%d lost", i);
+	check_clean();
+}
+END_TEST
+
+/*
+ * A class's first page comes from a class with two or more (move.c,
+ * kv_move_for): a class holding one page of live items keeps it when a
+ * new class needs a page, even though its last store is the oldest.
+ * memcached grants a first page past -m and takes nobody's; before, the
+ * donor was the class whose last store is oldest, whatever its pages,
+ * and its items were evicted (100 of 100 here).
+ */
+START_TEST(first_page)
+{
+	struct plmc_stats st;
+	int i;
+
+	store(16);
+	put_n("a", 100, 100);
+	ut_rc(plmc_clock_advance(3), PLMC_OK); /* its last take is older */
+	fill_1k();
+	ut_rc(put("c", 0, 100000, 0), PLMC_STORED);
+	ck_assert(has("c", 0, 100000));
+	for (i = 0; i < 100; i++)
+		ck_assert_msg(has("a", i, 100), "a:%d lost", i);
+	stats(&st);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	check_clean();
 }
 END_TEST
 
@@ -775,6 +905,9 @@ int main(void)
 	tcase_add_test(t, shifting_stress);
 	tcase_add_test(t, shared_append);
 	tcase_add_test(t, idle_rescue);
+	tcase_add_test(t, flush_shift);
+	tcase_add_test(t, cheap_page);
+	tcase_add_test(t, first_page);
 	suite_add_tcase(s, t);
 	return ut_run(s);
 }

@@ -22,23 +22,6 @@ static void teardown(void)
 	ut_store_down();
 }
 
-/* Get @key and assert it holds @want with @wflags; return its CAS. */
-static uint64_t get_is(const char *key, const char *want, uint32_t wflags)
-{
-	char buf[256];
-	size_t vlen = 12345;
-	uint32_t flags = 777;
-	uint64_t cas = 0;
-
-	ut_rc(plmc_get(key, strlen(key), buf, sizeof(buf), &vlen, &flags, &cas),
-	      PLMC_OK);
-	ck_assert_uint_eq(vlen, strlen(want));
-	ck_assert(memcmp(buf, want, vlen) == 0);
-	ck_assert_uint_eq(flags, wflags);
-	ck_assert_uint_ne(cas, 0);
-	return cas;
-}
-
 static int get_rc(const char *key)
 {
 	char buf[256];
@@ -53,8 +36,8 @@ START_TEST(roundtrip)
 	ut_rc(plmc_nop(), PLMC_OK);
 	ut_rc(plmc_set("alpha", 5, "one", 3, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("beta", 4, "two!", 4, 42, 0), PLMC_STORED);
-	get_is("alpha", "one", 0);
-	get_is("beta", "two!", 42);
+	ut_get_is("alpha", "one", 0);
+	ut_get_is("beta", "two!", 42);
 	ut_rc(get_rc("gamma"), PLMC_NOT_FOUND);
 }
 END_TEST
@@ -64,28 +47,28 @@ START_TEST(overwrite_flags_cas)
 	uint64_t c1, c2, c3;
 
 	ut_rc(plmc_set("k", 1, "first", 5, 1, 0), PLMC_STORED);
-	c1 = get_is("k", "first", 1);
+	c1 = ut_get_is("k", "first", 1);
 	ut_rc(plmc_set("k", 1, "second value", 12, 0xdeadbeef, 0), PLMC_STORED);
-	c2 = get_is("k", "second value", 0xdeadbeef);
+	c2 = ut_get_is("k", "second value", 0xdeadbeef);
 	ck_assert_uint_gt(c2, c1);
 	ut_rc(plmc_set("other", 5, "x", 1, 0, 0), PLMC_STORED);
 	ut_rc(plmc_set("k", 1, "", 0, 7, 0), PLMC_STORED);
-	c3 = get_is("k", "", 7);
+	c3 = ut_get_is("k", "", 7);
 	ck_assert_uint_gt(c3, c2);
 	/* A read does not change the CAS. */
-	ck_assert_uint_eq(get_is("k", "", 7), c3);
+	ck_assert_uint_eq(ut_get_is("k", "", 7), c3);
 }
 END_TEST
 
 START_TEST(delete_then_miss)
 {
 	ut_rc(plmc_set("gone", 4, "soon", 4, 0, 0), PLMC_STORED);
-	get_is("gone", "soon", 0);
+	ut_get_is("gone", "soon", 0);
 	ut_rc(plmc_delete("gone", 4), PLMC_DELETED);
 	ut_rc(get_rc("gone"), PLMC_NOT_FOUND);
 	ut_rc(plmc_delete("gone", 4), PLMC_NOT_FOUND);
 	ut_rc(plmc_set("gone", 4, "back", 4, 0, 0), PLMC_STORED);
-	get_is("gone", "back", 0);
+	ut_get_is("gone", "back", 0);
 }
 END_TEST
 

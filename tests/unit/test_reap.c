@@ -43,48 +43,56 @@ static uint64_t malloced(void)
 	return st.total_malloced;
 }
 
-START_TEST(expired_first)
+/*
+ * Ten items with @ttl, then @between, then ten more with @ttl.
+ * Return: how far total_malloced moved over the second ten.
+ */
+static int64_t refill_growth(int32_t ttl, void (*between)(void))
 {
 	uint64_t before;
 
-	put(0, 10, 2);
+	put(0, 10, ttl);
 	before = malloced();
+	between();
+	put(10, 20, ttl);
+	return (int64_t)(malloced() - before);
+}
+
+static void pass_4s(void)
+{
 	ut_rc(plmc_clock_advance(4), PLMC_OK);
-	put(10, 20, 2);
-	ck_assert_msg(malloced() == before, "malloced %llu, before %llu",
-		      (unsigned long long)malloced(),
-		      (unsigned long long)before);
+}
+
+static void flush_mid(void)
+{
+	ut_rc(plmc_clock_advance(2), PLMC_OK);
+	ut_rc(plmc_flush_all(0), PLMC_OK);
+	ut_rc(plmc_clock_advance(2), PLMC_OK);
+}
+
+START_TEST(expired_first)
+{
+	int64_t grew = refill_growth(2, pass_4s);
+
+	ck_assert_msg(grew == 0, "malloced moved by %lld", (long long)grew);
 }
 END_TEST
 
 START_TEST(flushed_first)
 {
-	uint64_t before;
+	int64_t grew = refill_growth(0, flush_mid);
 
-	put(0, 10, 0);
-	before = malloced();
-	ut_rc(plmc_clock_advance(2), PLMC_OK);
-	ut_rc(plmc_flush_all(0), PLMC_OK);
-	ut_rc(plmc_clock_advance(2), PLMC_OK);
-	put(10, 20, 0);
-	ck_assert_msg(malloced() == before, "malloced %llu, before %llu",
-		      (unsigned long long)malloced(),
-		      (unsigned long long)before);
+	ck_assert_msg(grew == 0, "malloced moved by %lld", (long long)grew);
 }
 END_TEST
 
 /* The control: live items keep their chunks, so the class grows. */
 START_TEST(live_stay)
 {
-	uint64_t before;
 	char b[16];
 	size_t n;
 
-	put(0, 10, 100);
-	before = malloced();
-	ut_rc(plmc_clock_advance(4), PLMC_OK);
-	put(10, 20, 100);
-	ck_assert_uint_gt(malloced(), before);
+	ck_assert_int_gt(refill_growth(100, pass_4s), 0);
 	ut_rc(plmc_get("key0", 4, b, sizeof(b), &n, NULL, NULL),
 	      PLMC_E_SMALLBUF);
 	ck_assert_uint_eq(n, sizeof(val));

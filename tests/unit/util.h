@@ -88,6 +88,28 @@ static inline void ut_store_down(void)
 			      plmc_strerror(ut_want_));                        \
 	} while (0)
 
+/*
+ * Get @key and assert it holds @want with flags @wflags. The length and
+ * flags start as values the call must overwrite (neither is the one
+ * wanted). Return: its CAS (not 0).
+ */
+static inline uint64_t ut_get_is(const char *key, const char *want,
+				 uint32_t wflags)
+{
+	char buf[512];
+	size_t vlen = strlen(want) + 1;
+	uint32_t flags = ~wflags;
+	uint64_t cas = 0;
+
+	ut_rc(plmc_get(key, strlen(key), buf, sizeof(buf), &vlen, &flags, &cas),
+	      PLMC_OK);
+	ck_assert_msg(vlen == strlen(want) && !memcmp(buf, want, vlen),
+		      "%s = '%.*s', want '%s'", key, (int)vlen, buf, want);
+	ck_assert_uint_eq(flags, wflags);
+	ck_assert_uint_ne(cas, 0);
+	return cas;
+}
+
 /* Run @fn in @n threads (its argument: the thread's index, at most 64).
  * Return: nonzero if any returned nonzero (a count of bad results). */
 static inline int ut_threads(void *(*fn)(void *), int n)

@@ -167,27 +167,9 @@ static int pkey_set_own(void)
 	key = pkey_alloc(0, 0);
 	if (key < 0)
 		return VM_FAIL("pkey_alloc: %s", strerror(errno));
-	if (pkey_set(key, PKEY_DISABLE_WRITE) ||
-	    pkey_get(key) != PKEY_DISABLE_WRITE || pkey_set(key, 0) ||
-	    pkey_get(key) != 0)
-		return VM_FAIL("libc pkey_set on our key: get %d",
-			       pkey_get(key));
-	if (plmc_nop())
-		return VM_FAIL("gate failed after pkey_set");
-	vm_expect_fault(SIGSEGV, SEGV_PKUERR, PLMC_STORE_ADDR);
-	(void)atk_store_magic_ok();
-	return VM_FAIL("store read after pkey_set of another key");
-}
-
-static int pkey_set_store(void)
-{
-	if (vm_attach(ATK_STORE))
+	if (atk_pkey_set_own(key, PKEY_DISABLE_WRITE))
 		return -1;
-	vm_expect_death();
-	pkey_set((int)vm_ppage()->pkey, 0);
-	if (atk_store_magic_ok())
-		return VM_FAIL("pkey_set(store key, 0) ran, store header read");
-	return VM_FAIL("pkey_set(store key, 0) ran (store not read)");
+	return atk_still_closed("pkey_set of another key");
 }
 
 int main(void)
@@ -201,6 +183,6 @@ int main(void)
 		fork_child_binds, NULL);
 	atk_run("lazy.pkey_set_own_key", "runs; SEGV_PKUERR", pkey_set_own,
 		NULL);
-	atk_run("lazy.pkey_set_store_key", "SIGKILL", pkey_set_store, NULL);
+	atk_run("lazy.pkey_set_store_key", "SIGKILL", atk_pkey_set_store, NULL);
 	return vm_done();
 }

@@ -260,7 +260,11 @@ struct plmc_walk {
 	uint32_t n;          /* items in ent[] */
 	uint32_t reclaimed; /* dead items unlinked (reclaim mode) */
 	uint32_t done;      /* the whole table was walked */
-	uint32_t pad;
+	uint32_t held;      /* reclaim mode: items this thread unlinked that
+			     * another call may still read, so not yet free;
+			     * any later plmc_walk() call frees them once
+			     * nobody can (a crawl waits for 0: its
+			     * used_chunks fall, as memcached's do) */
 	struct plmc_walk_item ent[PLMC_WALK_MAX];
 };
 

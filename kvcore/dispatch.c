@@ -766,8 +766,19 @@ static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
 	/* A walk that reclaimed (lru_crawler crawl) frees what it
 	 * unlinked now, as memcached's crawler does: its used_chunks fall
 	 * at once (a walk is rare: the whole list's scan is affordable). */
-	if (KV_UNLIKELY(op == PLMC_OP_WALK) && c.ks->rhead)
+	if (KV_UNLIKELY(op == PLMC_OP_WALK) && c.ks->rhead) {
 		kv_reclaim(&c, 0);
+		/* A call still inside since before the unlink (a thread off
+		 * its CPU) keeps them: say so, the caller calls again. Out
+		 * was checked whole by kv_op_walk when it answered OK. */
+		if (rc == PLMC_OK && c.ks->rhead) {
+			u32 held = 1;
+
+			memcpy((char *)r.out + __builtin_offsetof(
+						       struct plmc_walk, held),
+			       &held, sizeof(held));
+		}
+	}
 	return rc;
 }
 

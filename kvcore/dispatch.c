@@ -445,7 +445,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 }
 
 /* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode.
- * MAINTAIN: vlen = the most pages to move (1..64). */
+ * MAINTAIN: vlen = the most pages to move (1..64). LRU: vlen =
+ * temporary_ttl (0..30 days). */
 static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
@@ -456,10 +457,22 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
-	if (op == PLMC_OP_MAINTAIN)
-		return r->exptime || r->vlen < 1 || r->vlen > 64
-			       ? PLMC_E_INVAL
-			       : kv_maintain(c, r->vlen);
+	if (op == PLMC_OP_MAINTAIN) {
+		u64 max = r->vlen & ~(u64)PLMC_MAINTAIN_NO_LRU;
+
+		if (r->exptime || max < 1 || max > 64)
+			return PLMC_E_INVAL;
+		if (!(r->vlen & PLMC_MAINTAIN_NO_LRU))
+			kv_lru_juggle(c); /* the LRU maintainer (lru.c) */
+		return kv_maintain(c, max);
+	}
+	if (op == PLMC_OP_LRU) {
+		if (r->exptime || r->vlen > KV_REL_MAX)
+			return PLMC_E_INVAL;
+		__atomic_store_n(&kv_area()->temp_ttl, r->vlen,
+				 __ATOMIC_RELAXED);
+		return PLMC_OK;
+	}
 	if (r->exptime || r->vlen > 2)
 		return PLMC_E_INVAL;
 	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
@@ -666,6 +679,7 @@ kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
 	case PLMC_OP_MAINTAIN:
+	case PLMC_OP_LRU:
 		return kv_op_slabs(c, op, r);
 	case PLMC_OP_WALK:
 		return kv_op_walk(c, r);

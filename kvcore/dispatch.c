@@ -761,7 +761,7 @@ static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
 					__ATOMIC_RELAXED)) &&
 	    op != PLMC_OP_STATS && op != PLMC_OP_CHECK)
 		kv_recover_all(&c);
-	kv_epoch_enter(c.rec);
+	kv_epoch_enter(c.rec, slot);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
 	/* Own list a little per call (kv_reclaim_step): once due, and

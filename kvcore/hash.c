@@ -229,8 +229,13 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 		bytes -= kv_item_bytes(old);
 		kv_tx_set(&t, &c->ks->pending, (u64)old);
 	}
-	kv_tx_set(&t, &c->st->items, (u64)(c->st->items + items));
-	kv_tx_set(&t, &c->st->bytes, (u64)(c->st->bytes + bytes));
+	/* An overwrite (one in, one out) leaves items as it is, and one
+	 * of the same size bytes too: no store to log (an absolute store
+	 * of the value already there changes nothing, replayed or not). */
+	if (items)
+		kv_tx_set(&t, &c->st->items, (u64)(c->st->items + items));
+	if (bytes)
+		kv_tx_set(&t, &c->st->bytes, (u64)(c->st->bytes + bytes));
 	/* Last: the release store that publishes @it. */
 	kv_tx_set(&t, w->link, it ? (u64)it : next);
 	kv_tx_commit(c, &t, PLMC_CRASH_LINK_TX);

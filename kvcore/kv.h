@@ -308,7 +308,12 @@ _Static_assert(sizeof(struct kv_lru) == 128, "kv_lru: two lines");
 
 struct kv_area {
 	u64 epoch; /* global reclamation epoch; see epoch.c */
-	u64 pad0[7];
+	/* One more than the highest slot index ever claimed: the reclaim
+	 * scans read slots below it only (epoch.c). Only grows; raised by
+	 * gate.S (lock cmpxchg) when it claims a free or dead slot, so
+	 * before any announcement of that slot. */
+	u64 slot_hi;
+	u64 pad0[6];
 	u64 cas_seq; /* last CAS unique handed out, never reused */
 	u64 pad1[7];
 	u64 pages_used; /* 1 MiB pages taken (under page_lock) */
@@ -661,12 +666,15 @@ _Static_assert(__builtin_offsetof(struct kv_slot, held_lock) ==
  */
 struct kv_tx {
 	u32 n;
+	u32 w32; /* a 4-byte store is logged (kv_tx_set32): the commit's
+		  * apply tests each entry's width only then */
 	struct kv_slot *ks;
 };
 
 static inline void kv_tx_init(struct kv_tx *t, struct kv_slot *ks)
 {
 	t->n = 0;
+	t->w32 = 0;
 	t->ks = ks;
 }
 
@@ -701,6 +709,7 @@ static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
 static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 {
 	kv_tx_put(t, (u64)addr | KV_TX_W32, v);
+	t->w32 = 1;
 }
 
 static inline struct plmc_store_hdr *kv_hdr(void)
@@ -980,11 +989,34 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
 /* epoch.c (entry and exit inline: every call runs them) */
 u64 kv_epoch_min(struct kv_ctx *c);
-static inline void kv_epoch_enter(struct plmc_slot *s)
+/* The number of slots a reclaim scan reads: [0, slot_hi), at most all.
+ * Context: after a seq_cst fence that the scan's Dekker argument names
+ * (epoch.c: a slot raised after it announces after it too). */
+static inline u64 kv_slot_hi(void)
+{
+	/* Acquire: pairs with gate.S's lock cmpxchg of slot_hi. */
+	u64 hi = __atomic_load_n(&kv_area()->slot_hi, __ATOMIC_ACQUIRE);
+
+	return hi < PLMC_MAX_SLOTS ? hi : PLMC_MAX_SLOTS;
+}
+
+/* @slot (< PLMC_MAX_SLOTS, gate.S) announces; @s is its record. */
+static inline void kv_epoch_enter(struct plmc_slot *s, u64 slot)
 {
 	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
 	 * at or before g was unlinked before, so this walk cannot reach it. */
 	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+
+#ifdef PLMC_TEST_IMAGE
+	/* gate.S raised slot_hi when it claimed this slot index (free or
+	 * taken over; an own idle slot was claimed so before), ahead of
+	 * this announcement, as epoch.c's bounded scans need. The test
+	 * image checks it on every call. */
+	if (slot >= __atomic_load_n(&kv_area()->slot_hi, __ATOMIC_RELAXED))
+		__builtin_trap();
+#else
+	(void)slot;
+#endif
 
 	/* xchg: a full barrier between the announcement and the walk; pairs
 	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees

@@ -11,7 +11,8 @@
 #     idle (memcached: a connection writing is not), while a quiet
 #     connection is closed (control), and one whose value is half sent
 #     is not; one on the unix socket is not (memcached times out TCP
-#     connections only).
+#     connections only); a TCP watcher is not (memcached never times
+#     out a `watch` connection).
 # Sized by counts; prints PASS/FAIL lines and "replies cases: N passed,
 # N failed".
 import os, re, socket, subprocess, sys, time
@@ -155,14 +156,31 @@ def slow_start(path):
     quiet.recv(100)
     half = conn(path)
     half.sendall(b'set half 0 0 10\r\n01234')
+    watcher = conn(path)
+    watcher.sendall(b'watch\r\n')
+    assert watcher.recv(100) == b'OK\r\n'
     s.sendall(b'get' + b' slow' * n + b'\r\n')
     want = (b'VALUE slow 0 %d\r\n' % v + b's' * v + b'\r\n') * n + b'END\r\n'
-    return s, quiet, half, want, bytearray(s.recv(65536))
+    return s, quiet, half, watcher, want, bytearray(s.recv(65536))
 
 
-def slow_end(s, quiet, half, want, got):
+def still_open(s):
+    """Whether @s's peer has not closed it: what it sent is read (a
+    watcher's log lines) until it goes quiet for a moment."""
+    s.settimeout(0.3)
+    try:
+        while True:
+            if not s.recv(65536):
+                return False
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+
+
+def slow_end(s, quiet, half, watcher, want, got):
     """Case 3, ended: the reply read whole; the quiet one closed; the
-    one whose value was half sent takes the rest."""
+    one whose value was half sent takes the rest; the watcher open."""
     try:
         while len(got) < len(want):
             b = s.recv(4 * MiB)
@@ -183,10 +201,12 @@ def slow_end(s, quiet, half, want, got):
         stored = half.recv(100)
     except OSError as e:
         stored = repr(e).encode()
+    watching = still_open(watcher)
     s.close()
     quiet.close()
     half.close()
-    return bytes(got) == want, kicked, len(got), stored
+    watcher.close()
+    return bytes(got) == want, kicked, len(got), stored, watching
 
 
 def main():
@@ -215,7 +235,7 @@ def main():
         time.sleep(max(0, t0 + 3.5 - time.time()))
         r = {k: slow_end(*slow[k]) for k in idle}
         for k in ('memcached', 'plmcd'):
-            whole, kicked, n, stored = r[k]
+            whole, kicked, n, stored, watching = r[k]
             result(whole, '%s -o idle_timeout=1: a slow reader of a 16 MB '
                    'reply gets it whole' % k, '' if whole else ': %d bytes' % n)
             result(kicked, '%s -o idle_timeout=1: a quiet TCP connection '
@@ -223,6 +243,8 @@ def main():
             result(stored == b'STORED\r\n', '%s -o idle_timeout=1: a value '
                    'half sent is not idle: the rest is stored' % k,
                    '' if stored == b'STORED\r\n' else ': %r' % stored)
+            result(watching, '%s -o idle_timeout=1: a TCP watcher is never '
+                   'idle' % k)
             try:
                 local[k].sendall(b'version\r\n')
                 v = local[k].recv(100)

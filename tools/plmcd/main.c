@@ -731,12 +731,13 @@ static void conn_event(struct worker *wk, struct conn *c, struct worker_ctx *w)
  * reply (conn_mwrite), a value still arriving (conn_nread) or a
  * refused one (conn_swallow) is not idle, however long it takes. Nor
  * is one on the unix socket: memcached's timeout passes over all but
- * TCP connections.
+ * TCP connections. Nor is a watcher: memcached's watchers leave the
+ * worker's connection states for the logger's, which has no timeout.
  */
 static int conn_not_idle(const struct conn *c)
 {
 	return c->out.off < c->out.len || c->throttled || c->resume ||
-	       c->dump || c->swallow || c->nread || c->local;
+	       c->dump || c->swallow || c->nread || c->local || c->watching;
 }
 
 /* -o idle_timeout: close what has been quiet that long (memcached's

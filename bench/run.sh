@@ -78,7 +78,11 @@ start_memcached() {
 
 # plmcd serves the same store plmc's direct clients use.
 start_plmcd() {
-	"$B/plmcd" -u root -n "$store" -p "$((port + 1))" -s "$sock.plmcd" \
+	# -s turns TCP off (as memcached's does): one plmcd each, one store
+	"$B/plmcd" -u root -n "$store" -p "$((port + 1))" \
+		-t "$threads_max" -c 1024 2>/dev/null &
+	pids+=($!)
+	"$B/plmcd" -u root -n "$store" -s "$sock.plmcd" \
 		-t "$threads_max" -c 1024 2>/dev/null &
 	pids+=($!)
 	wait_socket "[ -S $sock.plmcd ] && (exec 3<>/dev/tcp/127.0.0.1/$((port + 1))) 2>/dev/null"

@@ -82,14 +82,18 @@ memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 2>>"$tmp/mc.log" &
 pids+=($!)
 memcached "${user[@]}" -l 127.0.0.1 -p "$mc_port" -m 64 -U 0 2>>"$tmp/mc.log" &
 pids+=($!)
-"$B/plmcd" -u root -n "$seg" -m 64 -p "$pl_port" -s "$tmp/pl.sock" -t 2 2>"$tmp/plmcd.log" &
+# plmcd's -s turns TCP off too: two of them, on one store.
+"$B/plmcd" -u root -n "$seg" -m 64 -s "$tmp/pl.sock" -t 2 2>"$tmp/plmcd.log" &
+pids+=($!)
+wait_sock "$tmp/pl.sock"
+"$B/plmcd" -u root -n "$seg" -p "$pl_port" -t 2 2>>"$tmp/plmcd.log" &
 pids+=($!)
 for p in "$k1" "$k2" "$k3"; do
 	memcached "${user[@]}" -l 127.0.0.1 -p "$p" -m 16 -U 0 2>>"$tmp/mc.log" &
 	pids+=($!)
 done
 if ! wait_sock "$tmp/mc.sock" || ! wait_sock "$tmp/pl.sock" ||
-	! wait_port "$mc_port" || ! wait_port "$k1" || ! wait_port "$k2" ||
+	! wait_port "$mc_port" || ! wait_port "$pl_port" || ! wait_port "$k1" || ! wait_port "$k2" ||
 	! wait_port "$k3"; then
 	echo "FAIL servers did not start"
 	cat "$tmp/mc.log" "$tmp/plmcd.log"

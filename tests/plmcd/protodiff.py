@@ -246,6 +246,7 @@ def main():
     flags_cases()
     flag_refusals()
     flag_listen()
+    flag_unix()
     flag_lock()
     watch_cases()
     stats_cases()
@@ -414,6 +415,9 @@ def flag_listen():
     port = 21000 + os.getpid() % 9000
     cases = [(['-l', '::1'], [('::1', port)]),
              (['-l', '[::1]:%d' % (port + 1)], [('::1', port + 1)]),
+             # -l again joins the list, as memcached joins it
+             (['-l', '127.0.0.1', '-l', '127.0.0.2'],
+              [('127.0.0.1', port), ('127.0.0.2', port)]),
              (['-l', 'localhost'],  # what getaddrinfo gives here
               sorted({(a[4][0], port) for a in socket.getaddrinfo(
                   'localhost', port, type=socket.SOCK_STREAM,
@@ -425,8 +429,33 @@ def flag_listen():
             continue
         got, err = listen_probe(PLMCD, args, port, where)
         result(got == ref, '-l %s: served on %s, port file and stats conns as memcached (%r, %r)'
-               % (args[1], ', '.join('%s:%d' % w for w in where), ref[1], ref[2]),
+               % (' -l '.join(args[1::2]), ', '.join('%s:%d' % w for w in where), ref[1], ref[2]),
                ' (plmcd %r, %r)' % (got, err[-200:]))
+
+
+def unix_only(binary, port):
+    """@binary -s PATH -p @port: whether TCP answers, and its stats
+    settings rows that name the listeners."""
+    p, path = start(binary, 'so%d' % port, ['-p', str(port), '-t', '1'])
+    try:
+        tcp = serves('127.0.0.1', port)
+        st = stats_of(path, b'settings')
+        return tcp, [st.get(k) for k in ('tcpport', 'inter', 'domain_socket')]
+    finally:
+        p.terminate()
+        p.wait()
+
+
+def flag_unix():
+    # -s turns TCP off whatever -p says; stats settings still shows -p
+    port = 21000 + (os.getpid() + 50) % 9000
+    ref = unix_only(MEMCACHED, port)
+    got = unix_only(PLMCD, port + 1)
+    ref[1][0] = str(int(ref[1][0]) + 1)  # each its own -p
+    ok = got[0] is False and got[1][2] is not None and got[1][2].endswith('.sock')
+    result(ok and got[0] == ref[0] and got[1][:2] == ref[1][:2],
+           '-s with -p: no TCP listener, stats settings tcpport and inter '
+           'as memcached (%r)' % (ref,), ' (plmcd %r)' % (got,))
 
 
 def flag_lock():

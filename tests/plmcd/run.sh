@@ -91,9 +91,14 @@ user=()
 memcached "${user[@]}" -s "$tmp/mc.sock" -m 64 \
 	-o no_lru_maintainer,no_lru_crawler 2>"$tmp/mc.log" &
 pids+=($!)
-"$B/plmcd" "${user[@]}" -n "$store" -m 64 -s "$tmp/pl.sock" -p "$port" -t 2 -c 2100 2>"$tmp/plmcd.log" &
+# -s turns TCP off (as memcached's does): a second plmcd on the same
+# store serves the TCP port.
+"$B/plmcd" "${user[@]}" -n "$store" -m 64 -s "$tmp/pl.sock" -t 2 -c 2100 2>"$tmp/plmcd.log" &
 pids+=($!)
-wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" || {
+wait_tcp() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+wait_for "$tmp/mc.sock" && wait_for "$tmp/pl.sock" &&
+	{ "$B/plmcd" "${user[@]}" -n "$store" -p "$port" -t 2 -c 2100 2>>"$tmp/plmcd.log" &
+	  pids+=($!); wait_tcp "$port"; } || {
 	echo "FAIL servers did not start"; cat "$tmp/plmcd.log"; echo "0 passed, 1 failed"; exit 1; }
 
 for seed in 1 2 3 4 5; do

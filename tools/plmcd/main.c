@@ -1218,7 +1218,7 @@ int main(int argc, char **argv)
 	g_server.start_time = st.time;
 	g_server.threads = g_opt.threads;
 	g_server.maxconns = g_opt.maxconns;
-	g_server.tcpport = g_opt.port;
+	g_server.tcpport = g_opt.unix_path ? g_opt.port_shown : g_opt.port;
 	if (g_opt.read_buf_mem_limit) { /* memcached's floor: one 16 KiB read */
 		bufmem_limit = (g_opt.read_buf_mem_limit << 20) /
 			       (size_t)g_opt.threads;

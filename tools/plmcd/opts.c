@@ -616,6 +616,28 @@ static void opts_check_sizes(void)
 	}
 }
 
+/*
+ * -l again adds its addresses to the list, as memcached joins repeated
+ * -l (Debian's memcached.conf may have a second "-l ::1" line); one
+ * that is part of the list already is skipped, as memcached skips it.
+ * The joined list lives as long as the process.
+ */
+static void listen_add(const char *arg)
+{
+	static int given;
+	char *list;
+
+	if (!given++) {
+		g_opt.addr = arg;
+		return;
+	}
+	if (strstr(g_opt.addr, arg))
+		return;
+	if (asprintf(&list, "%s,%s", g_opt.addr, arg) < 0)
+		die("%s: out of memory", "-l");
+	g_opt.addr = list;
+}
+
 void opts_parse(int argc, char **argv)
 {
 	const char *shortopts = "n:a:AZp:s:U:m:Mc:khiVrvdl:u:P:f:t:D:LR:Cb:B:I:SFXWY:e:o:N:";
@@ -626,7 +648,7 @@ void opts_parse(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'n': g_opt.store = optarg; break;
-		case 'l': g_opt.addr = optarg; break;
+		case 'l': listen_add(optarg); break;
 		case 's': g_opt.unix_path = optarg; break;
 		case 'u': g_opt.user = optarg; break;
 		case 'P': g_opt.pidfile = optarg; break;
@@ -648,8 +670,10 @@ void opts_parse(int argc, char **argv)
 		default: parse_number_flag(c, optarg);
 		}
 	}
-	if (g_opt.unix_path && !g_opt.port_set)
-		g_opt.port = 0; /* memcached: -s disables network support */
+	if (g_opt.unix_path) { /* memcached: -s turns TCP off, -p or not */
+		g_opt.port_shown = g_opt.port; /* it still shows -p's */
+		g_opt.port = 0;
+	}
 	if (optind != argc)
 		die("%s: unexpected argument", argv[optind]);
 	/* -1: a port the kernel picks (memcached's; the port file says

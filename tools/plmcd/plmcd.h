@@ -54,6 +54,7 @@ struct plmcd_opts {
 	const char *store;	/* -n: a shared, named store; NULL: our own */
 	const char *addr, *unix_path, *pidfile, *user;
 	int port, port_set, threads, maxconns, verbose, daemonize;
+	int port_shown; /* -s: -p as given (stats settings' tcpport) */
 	int backlog, reqs_per_event, idle_timeout, coredumps, lock_memory;
 	int enable_shutdown, no_flush, no_dump, no_watch, no_cas;
 	int slab_reassign, slab_automove;

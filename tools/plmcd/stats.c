@@ -218,7 +218,7 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "maxconns", g_server.maxconns);
 	STAT_U(b, "tcpport", g_server.tcpport);
 	STAT_U(b, "udpport", 0);
-	STAT_S(b, "inter", g_opt.addr && g_server.tcpport ? g_opt.addr : "NULL");
+	STAT_S(b, "inter", g_opt.addr && g_opt.port ? g_opt.addr : "NULL");
 	STAT_U(b, "verbosity", g_opt.verbose);
 	STAT_S(b, "evictions", "on");
 	STAT_S(b, "domain_socket", g_opt.unix_path ? g_opt.unix_path : "NULL");

@@ -247,6 +247,7 @@ def main():
     flag_refusals()
     flag_listen()
     flag_unix()
+    o_ignored()
     flag_lock()
     watch_cases()
     stats_cases()
@@ -326,7 +327,21 @@ def refused(binary, args, env=None):
                            capture_output=True, timeout=10, env=env)
     except subprocess.TimeoutExpired:
         return 'served', ''
-    return r.returncode, r.stderr.decode(errors='replace')
+    # memcached says some refusals on stdout ("Illegal suboption")
+    return r.returncode, (r.stderr + r.stdout).decode(errors='replace')
+
+
+def o_ignored():
+    # -o options plmcd takes but cannot honour say so, -v or not
+    p, path = start(PLMCD, 'oi', ['-t', '1', '-o',
+                                  'slab_sizes=100-200-300,track_sizes,hash_algorithm=xxh3'])
+    p.terminate()
+    p.wait()
+    err = open(path + '.log').read()
+    said = [o for o in ('slab_sizes', 'track_sizes', 'hash_algorithm')
+            if re.search(r'-o %s: ignored' % o, err)]
+    result(len(said) == 3, '-o slab_sizes, track_sizes, hash_algorithm=xxh3: '
+           'served, each said ignored on stderr', ' (%r)' % err[-300:])
 
 
 def flag_refusals():
@@ -335,7 +350,9 @@ def flag_refusals():
     cases = [['-m', '0'], ['-m', '1'], ['-o', 'hashpower=99'],
              ['-o', 'hashpower=5'], ['-o', 'hashpower'], ['-I', '1k'],
              ['-I', '1000'], ['-I', '1k', '-o', 'slab_chunk_max=3000'],
-             ['-I', '4k', '-o', 'slab_chunk_max=3000']]
+             ['-I', '4k', '-o', 'slab_chunk_max=3000'],
+             ['-o', 'hash_algorithm=bogus'], ['-o', 'hash_algorithm'],
+             ['-o', 'relaxed_privileges']]
     env = dict(os.environ)
     env.pop('SASL_CONF_PATH', None)
     if not any(os.path.exists(d + '/memcached.conf') for d in ('/etc/sasl', '/etc/sasl2')):

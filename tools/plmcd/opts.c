@@ -148,7 +148,7 @@ static void usage(FILE *f)
 		"-o, --extended            comma separated list of extended options:\n"
 		"   - idle_timeout=<s>     close connections idle this long (default: 0, never)\n"
 		"   - slab_reassign, slab_automove[=0|1|2]: slab page moves (store permitting)\n"
-		"   - relaxed_privileges, drop_privileges: accepted; plmcd has no seccomp filter\n"
+		"   - drop_privileges:     accepted; plmcd has no seccomp filter\n"
 		"   - tenant=<id>          act for this tenant of a store with tenants (plmcd\n"
 		"                          must be a proxy: plctl tenant set NAME UID --proxy)\n"
 		"   other memcached -o options: see plmcd(8)\n"
@@ -197,7 +197,7 @@ static void refuse(const char *flag, const char *why)
 
 /* -o name[=value] that tunes a memcached internal the store lacks. */
 static const char *const o_internal[] = {
-	"no_hashexpand", "hash_algorithm", "tail_repair_time",
+	"no_hashexpand", "tail_repair_time",
 	"lru_crawler_sleep", "lru_crawler_tocrawl", "hot_lru_pct",
 	"warm_lru_pct", "hot_max_factor", "warm_max_factor",
 	"worker_logbuf_size", "slab_sizes", "track_sizes",
@@ -310,6 +310,24 @@ static void hashpower_check(const char *val)
 			    hp, 0);
 }
 
+/* -o hash_algorithm: no effect (the store has its own hash), but only
+ * memcached's names are taken, refused otherwise in its words (exit 1). */
+static void hash_algorithm_check(const char *val)
+{
+	if (!val) {
+		fprintf(stderr, "Missing hash_algorithm argument\n");
+		exit(1);
+	}
+	if (strcmp(val, "jenkins") && strcmp(val, "murmur3") &&
+	    strcmp(val, "xxh3")) {
+		fprintf(stderr, "Unknown hash_algorithm option (jenkins, "
+			"murmur3, xxh3)\n");
+		exit(1);
+	}
+	fprintf(stderr, "plmcd: -o hash_algorithm: ignored (the store "
+		"has a hash of its own)\n");
+}
+
 static void ext_option(char *o)
 {
 	char *val = strchr(o, '=');
@@ -341,6 +359,14 @@ static void ext_option(char *o)
 	} else if (!strcmp(o, "no_slab_automove")) {
 		g_opt.slab_automove = 0;
 		g_opt.slab_automove_set = 1;
+	} else if (!strcmp(o, "relaxed_privileges") && !g_opt.debug_time) {
+		/* only memcached's debug build (memcached-debug, which the
+		 * test image stands for: -o debug_time) has it; Debian's
+		 * memcached refuses it, in these words, on stdout */
+		printf("Illegal suboption \"%s\"\n", o);
+		exit(1);
+	} else if (!strcmp(o, "hash_algorithm")) {
+		hash_algorithm_check(val);
 	} else if (!strcmp(o, "relaxed_privileges") ||
 		   !strcmp(o, "drop_privileges") ||
 		   !strcmp(o, "no_drop_privileges")) {
@@ -384,9 +410,11 @@ static void ext_option(char *o)
 	} else if (in_list(o_always, o)) {
 		/* the store reclaims expired items on its own (clock hand). */
 	} else if (in_list(o_internal, o)) {
-		if (g_opt.verbose)
-			fprintf(stderr, "plmcd: -o %s: no effect (a memcached "
-				"internal the store does not have)\n", o);
+		/* said always, not only under -v: an operator who sized
+		 * slab classes (slab_sizes) or asked for size histograms
+		 * (track_sizes) must not believe they took effect */
+		fprintf(stderr, "plmcd: -o %s: ignored (a memcached "
+			"internal the store does not have)\n", o);
 	} else if (!strncmp(o, "ext_", 4)) {
 		refuse("-o ext_*", "no extstore: items live in the store only");
 	} else if (!strncmp(o, "ssl_", 4)) {

@@ -12,7 +12,14 @@
 #     connection is closed (control), and one whose value is half sent
 #     is not; one on the unix socket is not (memcached times out TCP
 #     connections only); a TCP watcher is not (memcached never times
-#     out a `watch` connection).
+#     out a `watch` connection);
+#  4. one worker (-t 1): a client reading a 100,000-item metadump as
+#     fast as it comes does not hold the worker; another client's
+#     command is answered with most of the dump still to come. (A
+#     control: at this size the reader here is slower than the dump,
+#     so the socket fills and the worker went back to epoll before
+#     dumps yielded too; redteam's dumpstall2.py at 400,000 items shows
+#     the stall that yielding removes, which a test of seconds cannot.)
 # Sized by counts; prints PASS/FAIL lines and "replies cases: N passed,
 # N failed".
 import os, re, socket, subprocess, sys, time
@@ -209,6 +216,43 @@ def slow_end(s, quiet, half, watcher, want, got):
     return bytes(got) == want, kicked, len(got), stored, watching
 
 
+DUMP_ITEMS = 100000
+
+
+def dump_fair(addr):
+    """Case 4: one worker, a client reading a metadump as fast as it
+    comes, and another that asks for the version once the dump has
+    begun: answered while most of the dump is still to come (a dump
+    yields to the worker's other connections between its chunks).
+    Return (the dump's bytes read when the version came, its total)."""
+    s = conn(addr)
+    for i in range(0, DUMP_ITEMS, 5000):
+        s.sendall(b''.join(b'set d%06d 0 0 1 noreply\r\nx\r\n' % k
+                           for k in range(i, i + 5000)))
+    s.sendall(b'version\r\n')
+    assert s.recv(100).startswith(b'VERSION')
+    s.sendall(b'lru_crawler metadump all\r\n')
+    got = bytearray(s.recv(65536))
+    other = conn(addr)
+    other.sendall(b'version\r\n')
+    other.setblocking(False)
+    at = None
+    while not got.endswith(b'END\r\n'):
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+        if at is None:
+            try:
+                if other.recv(100):
+                    at = len(got)
+            except BlockingIOError:
+                pass
+    s.close()
+    other.close()
+    return at, len(got)
+
+
 def main():
     args = ['-m', '64', '-t', '2', '-o', 'idle_timeout=1']
     servers = {'memcached': start(MEMCACHED, 'mc', args),
@@ -216,7 +260,15 @@ def main():
     port = 21000 + os.getpid() % 10000
     idle = {'memcached': start(MEMCACHED, 'mci', args, port),
             'plmcd': start(PLMCD, 'pli', args, port + 1)}
+    fair = {'memcached': start(MEMCACHED, 'mcf', ['-m', '64', '-t', '1']),
+            'plmcd': start(PLMCD, 'plf', ['-m', '64', '-t', '1'])}
     try:
+        for k, (_, addr) in fair.items():
+            at, n = dump_fair(addr)
+            result(at is not None and at < n // 2, '%s -t 1: a %d-item '
+                   'metadump read as fast as it comes leaves the worker to '
+                   'another client (answered at %s of %d bytes)' %
+                   (k, DUMP_ITEMS, at, n))
         slow = {k: slow_start(p[1]) for k, p in idle.items()}
         local = {k: conn(p[1]) for k, p in servers.items()}
         t0 = time.time()
@@ -254,7 +306,8 @@ def main():
                    'unix-socket connection is not (TCP only)' % k,
                    '' if v.startswith(b'VERSION ') else ': %r' % v)
     finally:
-        for p, _ in list(servers.values()) + list(idle.values()):
+        for p, _ in (list(servers.values()) + list(idle.values()) +
+                     list(fair.values())):
             p.terminate()
             p.wait()
     print('replies cases: %d passed, %d failed' % (passed, failed))

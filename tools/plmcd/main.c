@@ -576,6 +576,21 @@ static int conn_flush(int ep, struct conn *c)
 	return 0;
 }
 
+/*
+ * Put @c on its worker's yield list: its turn comes after the others'
+ * events of this round. Return 0 when the list is full (go on now).
+ */
+static int conn_yield(struct worker *wk, struct conn *c)
+{
+	if (c->yielded)
+		return 1;
+	if (wk->nyield == PLMCD_YIELD_MAX)
+		return 0;
+	c->yielded = 1;
+	wk->yield[wk->nyield++] = c;
+	return 1;
+}
+
 /* Run what is buffered; a connection that yields (-R) waits its turn. */
 static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
@@ -596,14 +611,8 @@ static int conn_input(struct worker *wk, struct conn *c, struct worker_ctx *w)
 		buf_free(&c->out);
 		return -1;
 	}
-	if (rc > 0) {
-		if (c->yielded)
-			return 0;
-		if (wk->nyield == PLMCD_YIELD_MAX)
-			return conn_input(wk, c, w); /* no room: go on now */
-		c->yielded = 1;
-		wk->yield[wk->nyield++] = c;
-	}
+	if (rc > 0 && !conn_yield(wk, c))
+		return conn_input(wk, c, w); /* no room: go on now */
 	return 0;
 }
 
@@ -669,13 +678,20 @@ static int conn_resume(struct worker *wk, struct conn *c, struct worker_ctx *w)
 
 static void conn_finish(struct worker *wk, struct conn *c, struct worker_ctx *w)
 {
-	int rc;
+	int rc, chunks = 0;
 
 	/* A metadump goes on a chunk at a time as its output drains
-	 * (dump.c); what was sent after it runs once it has ended. A
-	 * throttled connection goes on once its output is low enough. */
+	 * (dump.c); what was sent after it runs once it has ended. One
+	 * chunk per turn: a client that reads as fast as the dump is made
+	 * would otherwise hold the worker for the whole dump, and the
+	 * worker's other connections wait (memcached's crawler thread
+	 * leaves its workers alone). A yielded one waits for its turn
+	 * (run_yielded), whatever event comes meanwhile. A throttled
+	 * connection goes on once its output is low enough. */
 	while ((rc = conn_flush(wk->ep, c)) == 0 && !c->closing) {
 		if (c->dump && c->out.off == c->out.len) {
+			if (c->yielded || (chunks++ && conn_yield(wk, c)))
+				break;
 			dump_more(c);
 			if (!c->dump && c->in.off < c->in.len &&
 			    conn_input(wk, c, w) < 0)

@@ -20,6 +20,8 @@
 #     so the socket fills and the worker went back to epoll before
 #     dumps yielded too; redteam's dumpstall2.py at 400,000 items shows
 #     the stall that yielding removes, which a test of seconds cannot.)
+#  5. while a metadump is under way, a second one is answered BUSY (as
+#     memcached's one crawler answers), and one runs once it has ended.
 # Sized by counts; prints PASS/FAIL lines and "replies cases: N passed,
 # N failed".
 import os, re, socket, subprocess, sys, time
@@ -253,6 +255,34 @@ def dump_fair(addr):
     return at, len(got)
 
 
+def dump_busy(addr):
+    """Case 5 (after case 4's items): while one metadump is under way
+    (its client reads nothing), a second is answered BUSY, as
+    memcached's one crawler answers; once it has ended, the next one
+    runs. Return (the second's answer, the third's first bytes)."""
+    a = socket.socket(socket.AF_INET if isinstance(addr, tuple) else socket.AF_UNIX)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    a.connect(addr)
+    a.settimeout(10)
+    a.sendall(b'lru_crawler metadump all\r\n')
+    first = a.recv(100)  # under way
+    b = conn(addr)
+    b.sendall(b'lru_crawler metadump all\r\n')
+    busy = b.recv(100)
+    got = bytearray(first)
+    while not got.endswith(b'END\r\n'):
+        r = a.recv(1 << 20)
+        if not r:
+            break
+        got += r[-10:]
+        del got[:-10]
+    a.close()
+    b.sendall(b'lru_crawler metadump all\r\n')
+    again = b.recv(4)
+    b.close()
+    return busy, again
+
+
 def main():
     args = ['-m', '64', '-t', '2', '-o', 'idle_timeout=1']
     servers = {'memcached': start(MEMCACHED, 'mc', args),
@@ -269,6 +299,11 @@ def main():
                    'metadump read as fast as it comes leaves the worker to '
                    'another client (answered at %s of %d bytes)' %
                    (k, DUMP_ITEMS, at, n))
+            busy, again = dump_busy(addr)
+            result(busy == b'BUSY currently processing crawler request\r\n'
+                   and again == b'key=', '%s: a second metadump while one is '
+                   'under way is answered BUSY; after it, one runs' % k,
+                   ' (%r, %r)' % (busy, again))
         slow = {k: slow_start(p[1]) for k, p in idle.items()}
         local = {k: conn(p[1]) for k, p in servers.items()}
         t0 = time.time()

@@ -126,6 +126,20 @@ struct dump_state {
 
 #define DUMP_CHUNK (256u << 10) /* bytes queued per step */
 
+/* Atomic: a metadump is under way. One at a time, as memcached's one
+ * crawler thread runs one (the others answer BUSY): dumpers that never
+ * read cannot each hold a walk and its memory. Set by metadump(),
+ * cleared where its state is freed (dump_free). Relaxed: a token, not
+ * a publication; each dump's state is its own connection's. */
+static int dump_on;
+
+static void dump_free(struct conn *c)
+{
+	free(c->dump);
+	c->dump = NULL;
+	__atomic_store_n(&dump_on, 0, __ATOMIC_RELAXED);
+}
+
 /* Ends the dump: its END line (or the error's) and the state. */
 static void dump_end(struct conn *c, int rc)
 {
@@ -133,8 +147,7 @@ static void dump_end(struct conn *c, int rc)
 		buf_add(&c->out, "ERROR an unknown error happened\r\n", 33);
 	else
 		buf_add(&c->out, "END\r\n", 5);
-	free(c->dump);
-	c->dump = NULL;
+	dump_free(c);
 }
 
 void dump_more(struct conn *c)
@@ -162,8 +175,8 @@ void dump_more(struct conn *c)
 
 void dump_drop(struct conn *c)
 {
-	free(c->dump);
-	c->dump = NULL;
+	if (c->dump)
+		dump_free(c);
 }
 
 /* lru_crawler metadump <all|hash|classes> */
@@ -193,6 +206,11 @@ static void metadump(struct conn *c, struct cmd *k)
 	if (class_list(k->tok[2], d->want)) {
 		free(d);
 		admin_out(c, k, "BADCLASS invalid class id\r\n");
+		return;
+	}
+	if (__atomic_exchange_n(&dump_on, 1, __ATOMIC_RELAXED)) {
+		free(d);
+		admin_out(c, k, "BUSY currently processing crawler request\r\n");
 		return;
 	}
 	c->dump = d;

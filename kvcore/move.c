@@ -42,8 +42,9 @@
  * Policy (kv_move_for, memcached's slab_automove modes; and in modes 1
  * and 2 kv_move_giveback, memcached's background rule, from the scan):
  *   0: only plmc_slabs_reassign starts moves, and a class with no page
- *      takes its first from a class with two or more (memcached gives
- *      every class a first page past its soft -m);
+ *      takes its first from a class with two or more, else as in the
+ *      other modes (memcached gives every class a first page past its
+ *      soft -m);
  *   1 (default): a class out of chunks with no page in the pool takes a
  *      page from another class when it has no page at all, when the
  *      other class has more than two pages' worth of free chunks (its
@@ -60,7 +61,9 @@
  * The victim is a class rich in free chunks, else the one whose last
  * chunk take is oldest, with at least two pages, no move of its own in
  * progress; a class's last page goes only when it holds no live item,
- * or for a class with no page when no class has two (kv_move_for).
+ * or for a class with no page when no class has two (kv_move_first:
+ * a page with no live item, else none while a move runs, else the
+ * fewest live items).
  * Freed pages go to the pool, where the next class that runs out takes
  * them.
  *

@@ -239,18 +239,18 @@ static void kv_move_held(struct kv_ctx *c, const u64 *pg, u64 n, u8 *held)
 
 /*
  * The page of class @v a move should take: of its newest KV_MOVE_LOOK - 1
- * pages and its oldest, the one with the fewest items to rescue or evict
- * (kv_page_cost, each counted up to @stop); among those alike, one that
- * no other slot's retired list holds a chunk of (kv_move_held), then
- * the older, so among pages alike it is the oldest,
- * memcached's choice (its mover takes a class's first page, "most likely
- * to contain the oldest items"). A page that deletes, expiry or
- * flush_all emptied then moves for nothing where the oldest would cost
- * a page of rescues or evictions. Looks at KV_MOVE_LOOK pages at most
- * (a walk of a page costs a load per chunk); a page worse than the best
- * so far is left at its first item over it. Read without the class
- * lock: a hint (kv_move_start takes the page only if it is still the
- * class's).
+ * pages and its oldest, the one with the fewest items to evict (those
+ * of kv_page_cost's, each counted up to @stop, beyond the class's free
+ * chunks, which rescues take); among those alike, one that no other
+ * slot's retired list holds a chunk of (kv_move_held), then the one
+ * with the fewest items to rescue or evict, then the older: among pages
+ * alike the oldest, memcached's choice (its mover takes a class's first
+ * page, "most likely to contain the oldest items"). A page that
+ * deletes, expiry or flush_all emptied then moves for nothing where the
+ * oldest would cost a page of rescues or evictions. Looks at
+ * KV_MOVE_LOOK pages at most (a walk of a page costs a load per chunk).
+ * Read without the class lock: a hint (kv_move_start takes the page
+ * only if it is still the class's).
  * Return: its index + 1 (0: no page); *@cost its count.
  */
 static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
@@ -260,6 +260,7 @@ static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
 	u64 sz = kv_class_size(v), pg[KV_MOVE_LOOK], best = 0, bc = stop;
 	u64 n = 0, i, p = __atomic_load_n(&cl->pages, __ATOMIC_RELAXED);
 	u8 held[KV_MOVE_LOOK] = {0}, bh = 1;
+	u64 nf = __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED), bl = ~0ULL;
 	u64 room = __atomic_load_n(&cl->carve_end, __ATOMIC_RELAXED) -
 		   __atomic_load_n(&cl->carve, __ATOMIC_RELAXED);
 
@@ -283,16 +284,23 @@ static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
 		kv_move_held(c, pg, n, held);
 	for (i = 0; i < n; i++) {
 		u64 k = kv_page_cost(c, kv_mv_addr(c->geo, pg[i]), sz, linked,
-				     best ? bc + 1 : stop);
+				     stop);
+		u64 loss = k > nf ? k - nf : 0;
 
-		/* Fewer items first, whatever holds the page: a held page's
-		 * move only waits, a page of live items evicts them (a dead
-		 * page held by an appender's retired list lost 1,000 live
-		 * items to a move of their page; test_move's held_dead). */
-		if (!best || k < bc || (k == bc && held[i] <= bh)) {
+		/* Fewer items the class's free chunks cannot take (evicted)
+		 * first, whatever holds the page: a held page's move only
+		 * waits, an eviction loses data (a dead page held by an
+		 * appender's retired list beat by a page of 1,000 live items
+		 * lost them all); then a page not held (its move ends now:
+		 * t/slabs-reassign2.t's mover waits on an idle worker's
+		 * deletes otherwise); then fewer items, then the older. */
+		if (!best || loss < bl ||
+		    (loss == bl && (held[i] < bh ||
+				    (held[i] == bh && k <= bc)))) {
 			best = pg[i];
 			bc = k;
 			bh = held[i];
+			bl = loss;
 		}
 		if (stop == 1 && !bc && !bh)
 			break; /* a dead page: all a look wants */

@@ -35,8 +35,9 @@
  *     inside by its tracer; both are killed after the grace;
  *   - a long call that runs: a check of a store holding many items,
  *     beside eight spinners on the same CPU (so it runs a ninth of the
- *     time, off its CPU at most checks), with stop_grace_ms lowered under
- *     the call's length: it gains user time and lives.
+ *     time, off its CPU at most checks), that outlasts stop_grace_ms (as
+ *     it was, or lowered from earlier such checks: see long_caller()):
+ *     it gains user time and lives.
  */
 /* The waiter control stops a holder at a crash point: the test image. */
 #define ATK_TEST_IMAGE 1
@@ -441,13 +442,12 @@ static int long_grace(int ms)
 				    : g;
 }
 
-/* Add "@ms/@grace" to L's trace of its checks (obs->off). */
+/* Add " @ms/@grace" to L's trace of its checks (obs->off). */
 static void long_note(int ms, int grace)
 {
 	size_t l = strlen(obs->off);
 
-	snprintf(obs->off + l, sizeof(obs->off) - l, "%s%d/%d", l ? " " : "",
-		 ms, grace);
+	snprintf(obs->off + l, sizeof(obs->off) - l, " %d/%d", ms, grace);
 }
 
 /* Ask the root side for grace @g (obs->w_ms) and wait until it holds. */
@@ -461,9 +461,11 @@ static int long_set_grace(int g)
 	return atk_grace_ms() == g ? 0 : -1;
 }
 
-/* Fill until a lone check lasts 150 ms or the store holds LONG_ITEMS
- * (a start: the checks beside the spinners decide). Return: the items,
- * or -1. */
+/*
+ * Fill until a lone check lasts 150 ms or the store holds LONG_ITEMS (a
+ * start: the checks beside the spinners decide), and note "alone N ms,
+ * M items; ms/grace" in L's trace. Return: the items, or -1.
+ */
 static int long_fill(void)
 {
 	int n = 0, ms;
@@ -473,6 +475,8 @@ static int long_fill(void)
 			return -1;
 		n += LONG_STEP;
 	}
+	snprintf(obs->off, sizeof(obs->off), "alone %d ms, %d items; ms/grace",
+		 ms, n);
 	return ms < 0 ? -1 : n;
 }
 
@@ -536,23 +540,20 @@ static int long_call_run(int unused)
 	st = atk_wait_end(l, 120000);
 	if (st == -1) {
 		atk_kill_reap(l);
-		return VM_FAIL("L still checking after 120 s (ms/grace: %s)",
-			       obs->off);
+		return VM_FAIL("L still checking after 120 s (%s)", obs->off);
 	}
 	if (atk_killed(st))
-		return VM_FAIL("killed during a check beside %d spinners "
-			       "(ms/grace: %s)",
-			       LONG_SPIN, obs->off);
+		return VM_FAIL("L killed (%s)",
+			       obs->off[0] ? obs->off : "while filling");
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 7)
-		return VM_FAIL("no check outlasted its grace by %d ms in %d "
-			       "(ms/grace: %s)",
-			       LONG_MARGIN, LONG_TRIES, obs->off);
+		return VM_FAIL("no check outlasted its grace by %d ms (%s)",
+			       LONG_MARGIN, obs->off);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) || obs->w_done < LONG_MIN_GRACE ||
 	    obs->w_rc < obs->w_done + LONG_MARGIN)
-		return VM_FAIL("L ended 0x%x (ms/grace: %s)", st, obs->off);
+		return VM_FAIL("L ended 0x%x (%s)", st, obs->off);
 	snprintf(obs->on, sizeof(obs->on),
-		 "check of %d ms beside %d spinners, grace %d ms: lives",
-		 obs->w_rc, LONG_SPIN, obs->w_done);
+		 "check %d ms beside %d spinners, grace %d: lives", obs->w_rc,
+		 LONG_SPIN, obs->w_done);
 	return 0;
 }
 
@@ -581,7 +582,7 @@ static int long_call(void)
 	atk_param_set("stop_grace_ms", was);
 	if (rc)
 		return -1;
-	return ATK_REFUSED("%s (ms/grace: %s)", obs->on, obs->off);
+	return ATK_REFUSED("%s (%s)", obs->on, obs->off);
 }
 
 int main(void)

@@ -418,9 +418,9 @@ static int check_ms(void)
  * two CPU hogs on the host, checks of 1,832 then 701 ms took it to 400
  * ms, and the module, given fewer ticks by the starved test host, found
  * L 520 ms without a user tick) and checks again, LONG_TRIES checks at
- * most; a check too short even
- * for the lowest grace gets 20,000 more items first (filled on CPU 0,
- * away from the spinners). A check counts only under a grace of
+ * most; a check too short even for the lowest grace lowers nothing and
+ * gets as many items again (20,000 at least, LONG_ITEMS in all; filled
+ * on CPU 0, away from the spinners). A check counts only under a grace of
  * LONG_MIN_GRACE or more that read the same before and after it.
  *
  * The grace stays two thirds of a check like the one to come: the
@@ -514,7 +514,7 @@ static int long_fill(void)
  */
 static void long_caller(void)
 {
-	int n, k, ms, g, want, prev = 0;
+	int n, k, ms, g, want, prev = 0, more;
 	long user;
 	pthread_t t;
 
@@ -527,7 +527,7 @@ static void long_caller(void)
 	for (k = 0; k < LONG_SPIN; k++)
 		if (pthread_create(&t, NULL, spinner, (void *)1L))
 			_exit(3);
-	for (k = 0; k < LONG_TRIES; k++) {
+	for (k = 0; k < LONG_TRIES;) {
 		pin(1);
 		g = atk_grace_ms();
 		user = cpu1_user_ms();
@@ -541,12 +541,23 @@ static void long_caller(void)
 			obs->w_done = g;
 			_exit(0);
 		}
+		/*
+		 * Too short even for the lowest grace: more items (as many
+		 * again), the grace kept (a check of an empty store took 360
+		 * ms alone on a starved host, then 0 ms: no grace is lowered
+		 * on such a check). Not a try: the fills are bounded.
+		 */
 		if (ms < LONG_MIN_GRACE + LONG_MARGIN + 100 && n < LONG_ITEMS) {
+			more = n > LONG_STEP ? n : LONG_STEP;
+			if (more > LONG_ITEMS - n)
+				more = LONG_ITEMS - n;
 			pin(0);
-			if (fill(n, LONG_STEP))
+			if (fill(n, more))
 				_exit(2);
-			n += LONG_STEP;
+			n += more;
+			continue;
 		}
+		k++;
 		want = long_grace(ms > prev ? ms : prev);
 		prev = ms;
 		if ((want < g || g < LONG_MIN_GRACE) && long_set_grace(want))

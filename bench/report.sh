@@ -47,6 +47,9 @@ function kv(line, key,   i, n, a, f) {
 	if (name == "lmdb") RM[work] = P50[n]
 	if (name == "plmc" && work ~ /^get100 uniform .* t1$/) hit_cycles = C[n]
 	if (name == "plmc" && work ~ /^nop/) nop_cycles = C[n]
+	# The gate of the other backend (run.sh, gate_other): plmc-pku or plmc-none.
+	if (name ~ /^plmc-/ && work ~ /^nop/) { ob = name; sub(/^plmc-/, "", ob); onop = C[n] }
+	if (name ~ /^plmc-/ && work ~ /^get100/) ohit = C[n]
 }
 END {
 	print "| contender | workload | ops/s | p50 | p99 | p99.9 | errors | ops/s vs memcached-unix | p50 vs memcached-unix | p50 vs lmdb | p50 / limit (bare) |"
@@ -64,6 +67,10 @@ END {
 		print ""
 		printf "plmc cycles (mean, TSC, timing overhead included): %.0f per empty gate round trip, %.0f per get hit (get100, one thread).\n", nop_cycles, hit_cycles
 	}
+	if (onop)
+		printf "The %s backend on this host, the same way: %.0f cycles per empty gate round trip, %.0f per get hit (k10000 v32, one thread).\n", ob, onop, ohit
+	else if (note ~ /NOT measured/)
+		print "The pku backend'"'"'s gate: not measured (no PKU on this CPU)."
 	if (m) {
 		print ""
 		print "Memory per item after loading YCSB-A (100k items, 20-byte keys, 1000-byte values), as each store counts item bytes:"
@@ -73,4 +80,4 @@ END {
 		for (i = 1; i <= m; i++)
 			printf "| %s | %d | %.1f | %.1f |\n", MN[i], MI[i], MB[i], MB[i] - MP[i]
 	}
-}' "$raw"
+}' note="$note" "$raw"

@@ -137,6 +137,17 @@ struct plmc_stats {
 	uint64_t slabs_moved;                /* pages moved */
 	uint64_t slab_global_page_pool;      /* pages in the global pool */
 	uint64_t slab_automove;              /* the mode, 0..2 */
+	/* The segmented LRU (memcached's names; docs/store.md): sums over
+	 * the classes, and the settings. */
+	uint64_t lru_maintainer_juggles; /* classes juggled by MAINTAIN */
+	uint64_t moves_to_cold;
+	uint64_t moves_to_warm;
+	uint64_t moves_within_lru;
+	uint64_t evicted_active;  /* evicted while read twice (ACTIVE) */
+	uint64_t direct_reclaims; /* evictions made by writers */
+	uint64_t temporary_ttl;   /* 0: no TEMP segment */
+	uint64_t hot_lru_pct;
+	uint64_t warm_lru_pct;
 };
 
 /* plmc_slabs_reassign() results: memcached's "slabs reassign" replies. */
@@ -187,6 +198,20 @@ struct plmc_class_stats {
 	uint64_t cas_hits;
 	uint64_t cas_badval;
 	uint64_t touch_hits; /* touch, gat, mg with T */
+	/* Appended: the segmented LRU (docs/store.md). number_*: the
+	 * items' segment bits counted by this call's walk; age_*: seconds
+	 * since the least recent access among the segment's items. */
+	uint64_t number_hot;
+	uint64_t number_warm;
+	uint64_t number_cold;
+	uint64_t number_temp;
+	uint64_t age_hot;
+	uint64_t age_warm;
+	uint64_t moves_to_cold;
+	uint64_t moves_to_warm;
+	uint64_t moves_within_lru;
+	uint64_t evicted_active;
+	uint64_t direct_reclaims;
 };
 
 /* The size of a struct plmc_class_stats before the command counters:
@@ -260,7 +285,11 @@ struct plmc_walk {
 	uint32_t n;          /* items in ent[] */
 	uint32_t reclaimed; /* dead items unlinked (reclaim mode) */
 	uint32_t done;      /* the whole table was walked */
-	uint32_t pad;
+	uint32_t held;      /* reclaim mode: items this thread unlinked that
+			     * another call may still read, so not yet free;
+			     * any later plmc_walk() call frees them once
+			     * nobody can (a crawl waits for 0: its
+			     * used_chunks fall, as memcached's do) */
 	struct plmc_walk_item ent[PLMC_WALK_MAX];
 };
 
@@ -566,12 +595,25 @@ int plmc_slabs_automove(int mode);
 
 /* memcached's background page mover (its LRU maintainer and automove
  * threads), one step, for a client with idle time (plmcd: once a
- * second): finishes page moves in progress and, while automove is on
+ * second): the segmented LRU's maintainer step (docs/store.md: HOT's
+ * overflow to COLD, active COLD items to WARM, every class with
+ * items), then finishes page moves in progress and, while automove is on
  * and the store has no untouched page, gives classes' spare pages (more
  * than two pages' worth of free chunks, or an oldest page of dead
  * items) to the global pool, at most @max (1..64) pages. Return: pages
  * moved (>= 0), PLMC_E_INVAL, PLMC_E_PERM (a tenant's call). */
 int plmc_slabs_maintain(unsigned max);
+/* @max | PLMC_MAINTAIN_NO_LRU: the page mover's part only, not the
+ * segmented LRU's maintainer step (lru.c, which it runs first). */
+#define PLMC_MAINTAIN_NO_LRU (1u << 16)
+
+/* memcached's -o temporary_ttl: items stored from now on whose TTL is
+ * at most @ttl seconds (0 < TTL) go to the TEMP segment, never evicted,
+ * only expired; 0 (a new store's setting) turns TEMP off. Store-wide,
+ * every client's. The segmented LRU (HOT, WARM, COLD) is always on.
+ * Return: PLMC_OK, PLMC_E_INVAL (over 30 days), PLMC_E_PERM (a
+ * tenant's call). docs/store.md, "The segmented LRU". */
+int plmc_lru_temp_ttl(unsigned ttl);
 
 /*
  * Tenants (docs/tenants.md). In a store created with .tenants, every

@@ -248,7 +248,6 @@ static u64 kv_chunk_take(struct kv_ctx *c, struct kv_class *cl, int k,
 {
 	u64 sz = kv_class_size(k), p = cl->free;
 
-	c->carved = !p;
 	if (p) {
 		kv_tx_set(t, &cl->free, *(u64 *)p);
 		kv_tx_set(t, &cl->nfree, cl->nfree - 1);
@@ -420,18 +419,36 @@ void kv_clock_back(struct kv_ctx *c, int cls, u64 p)
  */
 u64 kv_clock_next(struct kv_ctx *c, int cls)
 {
+	return kv_cursor_next(c, cls, &kv_area()->cls[cls].hand);
+}
+
+/*
+ * kv_clock_next for any cursor over class @cls's chunks (*@cur, 0 =
+ * start at the oldest page): the hand, or the LRU's rescue sweep
+ * (lru.c). A cursor the class's page moves do not keep up (only the
+ * hand is) may name a chunk of a page that left the class: the chunk
+ * read there is a hint its user checks under the stripe lock, and the
+ * step after it starts over at the oldest page (that page is on no
+ * list of the class: kv_page_newer finds nothing). Return: as
+ * kv_clock_next.
+ */
+u64 kv_cursor_next(struct kv_ctx *c, int cls, u64 *cur)
+{
 	struct kv_class *cl = &kv_area()->cls[cls];
 	u64 sz = kv_class_size(cls), p, pg, end, h;
 
 	kv_lock(c, &cl->lock);
-	p = cl->hand ? cl->hand : kv_page_addr(c, kv_page_newer(c, cl, 0));
+	p = *cur ? *cur : kv_page_addr(c, kv_page_newer(c, cl, 0));
 	if (p) {
 		pg = (p - c->geo->pages) / KV_PAGE_SIZE;
 		end = c->geo->pages + (pg + 1) * KV_PAGE_SIZE;
 		h = p + sz;
-		if (h + sz > end) /* the next newer page, or 0: the oldest */
+		/* The next newer page, or 0: the oldest; also past the
+		 * carve page's uncarved end (zero chunks: nothing there). */
+		if (h + sz > end || (p >= cl->carve && p < cl->carve_end))
 			h = kv_page_addr(c, kv_page_newer(c, cl, pg + 1));
-		__atomic_store_n(&cl->hand, h, __ATOMIC_RELAXED);
+		__atomic_store_n(cur, h, __ATOMIC_RELAXED);
+		kv_lru_push(cls, cur == &cl->hand, p, h);
 	}
 	kv_crash(c, PLMC_CRASH_EVICT); /* one store: nothing to log */
 	kv_unlock(c, &cl->lock);

@@ -445,7 +445,8 @@ static long kv_op_stats_reset(struct kv_ctx *c, const struct plmc_req *r)
 }
 
 /* REASSIGN: exptime = src (-1 any), vlen = dst. AUTOMOVE: vlen = mode.
- * MAINTAIN: vlen = the most pages to move (1..64). */
+ * MAINTAIN: vlen = the most pages to move (1..64). LRU: vlen =
+ * temporary_ttl (0..30 days). */
 static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 {
 	if (kv_req_only(r, RQ_EXPTIME | RQ_VLEN))
@@ -456,10 +457,22 @@ static long kv_op_slabs(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 		return PLMC_E_PERM;
 	if (op == PLMC_OP_REASSIGN)
 		return kv_reassign(c, r->exptime, r->vlen);
-	if (op == PLMC_OP_MAINTAIN)
-		return r->exptime || r->vlen < 1 || r->vlen > 64
-			       ? PLMC_E_INVAL
-			       : kv_maintain(c, r->vlen);
+	if (op == PLMC_OP_MAINTAIN) {
+		u64 max = r->vlen & ~(u64)PLMC_MAINTAIN_NO_LRU;
+
+		if (r->exptime || max < 1 || max > 64)
+			return PLMC_E_INVAL;
+		if (!(r->vlen & PLMC_MAINTAIN_NO_LRU))
+			kv_lru_juggle(c); /* the LRU maintainer (lru.c) */
+		return kv_maintain(c, max);
+	}
+	if (op == PLMC_OP_LRU) {
+		if (r->exptime || r->vlen > KV_REL_MAX)
+			return PLMC_E_INVAL;
+		__atomic_store_n(&kv_area()->temp_ttl, r->vlen,
+				 __ATOMIC_RELAXED);
+		return PLMC_OK;
+	}
 	if (r->exptime || r->vlen > 2)
 		return PLMC_E_INVAL;
 	__atomic_store_n(&kv_area()->automove, r->vlen + 1, __ATOMIC_RELAXED);
@@ -666,6 +679,7 @@ kv_op(struct kv_ctx *c, u64 op, const struct plmc_req *r)
 	case PLMC_OP_REASSIGN:
 	case PLMC_OP_AUTOMOVE:
 	case PLMC_OP_MAINTAIN:
+	case PLMC_OP_LRU:
 		return kv_op_slabs(c, op, r);
 	case PLMC_OP_WALK:
 		return kv_op_walk(c, r);
@@ -747,7 +761,7 @@ static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
 					__ATOMIC_RELAXED)) &&
 	    op != PLMC_OP_STATS && op != PLMC_OP_CHECK)
 		kv_recover_all(&c);
-	kv_epoch_enter(c.rec);
+	kv_epoch_enter(c.rec, slot);
 	rc = kv_op(&c, op, &r);
 	kv_epoch_exit(c.rec);
 	/* Own list a little per call (kv_reclaim_step): once due, and
@@ -766,8 +780,19 @@ static inline __attribute__((always_inline)) long kv_call(u64 op, u64 req,
 	/* A walk that reclaimed (lru_crawler crawl) frees what it
 	 * unlinked now, as memcached's crawler does: its used_chunks fall
 	 * at once (a walk is rare: the whole list's scan is affordable). */
-	if (KV_UNLIKELY(op == PLMC_OP_WALK) && c.ks->rhead)
+	if (KV_UNLIKELY(op == PLMC_OP_WALK) && c.ks->rhead) {
 		kv_reclaim(&c, 0);
+		/* A call still inside since before the unlink (a thread off
+		 * its CPU) keeps them: say so, the caller calls again. Out
+		 * was checked whole by kv_op_walk when it answered OK. */
+		if (rc == PLMC_OK && c.ks->rhead) {
+			u32 held = 1;
+
+			memcpy((char *)r.out + __builtin_offsetof(
+						       struct plmc_walk, held),
+			       &held, sizeof(held));
+		}
+	}
 	return rc;
 }
 

@@ -19,6 +19,17 @@
  *   after the unlink. An announcement read stale-low only delays a free.
  * Slots owned by an attachment marked dead (slot.dead == owner id) are
  *   skipped: a dead process reads nothing.
+ * Scans read slots [0, kv_area.slot_hi) only (the slots ever claimed:
+ *   a store used by two threads scans two). gate.S raises slot_hi with
+ *   a lock cmpxchg when it claims a free or dead slot, before that
+ *   slot's first announcement (its own idle slot was claimed so
+ *   before; adoption and recovery give the slots they claim back
+ *   free, so no slot reaches "idle, ours" another way), and a scan
+ *   loads slot_hi after its seq_cst fence: Dekker again, so a scan
+ *   that finds slot_hi <= i is one slot i's announcement follows,
+ *   exactly the case of an announcement read as 0 above. The bound
+ *   only grows (a slot index once used may be owned again). The test
+ *   image traps on an announcement above it (kv_epoch_enter).
  * Items keep only r's low 27 bits (in .rlink, beside the list link:
  *   the header is 48 bytes). kv_repoch() widens them to the newest u64
  *   <= g with those bits: that is r itself unless r is 2^27 or more
@@ -86,12 +97,14 @@ void kv_retire(const struct kv_ctx *c, struct kv_slot *ks, int point)
 /* The oldest epoch any other live slot may still read in; ~0 if none. */
 u64 kv_epoch_min(struct kv_ctx *c)
 {
-	u64 min = ~0ULL, e, i;
+	u64 min = ~0ULL, e, i, hi;
 
-	/* Pairs with kv_epoch_enter()'s xchg (see there) and orders this
-	 * call's unlinks and retirements before the scan. */
+	/* Pairs with kv_epoch_enter()'s xchg (see there) and with
+	 * gate.S's raise of slot_hi, and orders this call's unlinks and
+	 * retirements before the scan. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	for (i = 0; i < PLMC_MAX_SLOTS; i++) {
+	hi = kv_slot_hi();
+	for (i = 0; i < hi; i++) {
 		struct plmc_slot *s = kv_slot_rec(i);
 
 		if (i == c->slot)
@@ -219,8 +232,11 @@ static void kv_scan_epochs(struct kv_ctx *c)
 	struct kv_stat *st = c->st;
 	u64 i = (st->rscan & 0xffff) - 1, end = i + KV_SCAN_SLOTS;
 	u64 min = st->rmin, e;
+	/* Read after the scan's fence (kv_reclaim_step, an earlier call
+	 * of this slot); a later, higher value only reads more slots. */
+	u64 hi = kv_slot_hi();
 
-	for (; i < end && i < PLMC_MAX_SLOTS; i++) {
+	for (; i < end && i < hi; i++) {
 		struct plmc_slot *s = kv_slot_rec(i);
 
 		if (i == c->slot)
@@ -232,7 +248,7 @@ static void kv_scan_epochs(struct kv_ctx *c)
 	}
 	/* Relaxed stores: this slot's owner alone writes its block. */
 	__atomic_store_n(&st->rmin, min, __ATOMIC_RELAXED);
-	if (i < PLMC_MAX_SLOTS) {
+	if (i < hi) {
 		__atomic_store_n(&st->rscan, (st->rscan & ~0xffffULL) | (i + 1),
 				 __ATOMIC_RELAXED);
 		return;
@@ -258,9 +274,9 @@ void kv_reclaim_step(struct kv_ctx *c, int any)
 	 * a scan's length ahead), so sets reusing them never wait. */
 	if (!st->rscan && st->rfree <= KV_SCAN_CALLS && c->ks->rhead &&
 	    (any || kv_reclaim_due(c->ks))) {
-		/* Pairs with kv_epoch_enter()'s xchg (Dekker, as in
-		 * kv_epoch_min) and orders this slot's unlinks before the
-		 * scan's loads. */
+		/* Pairs with kv_epoch_enter()'s xchg and gate.S's raise
+		 * of slot_hi (Dekker, as in kv_epoch_min) and
+		 * orders this slot's unlinks before the scan's loads. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		/* Acquire: pairs with kv_retire()'s seq_cst add: every item
 		 * now on the list has r <= g. */

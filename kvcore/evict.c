@@ -11,14 +11,14 @@
  * write path (kv_wr_*) and retired, then kv_reclaim frees it once no
  * other slot can still read it.
  *
- * The reference bit: readers set it on a hit, only when clear, but not
- * on the item linked last in the store (kv.h, kv_item_fetched: in LRU
- * order that hit moves nothing). A new item has it only in a reused
- * chunk (kv_item_new), which may lie just ahead of the hand; a chunk
- * carved fresh, or the one the hand just evicted (kv_alloc_evict), is at
- * the end of the hand's route already. Had every new item the bit, the
- * first eviction of a class filled once would clear them all in one
- * sweep and then take the oldest page's first chunk, read or not.
+ * The reference bit: readers set it on a second hit, only when clear,
+ * but not on the item linked last in the store (kv.h, kv_item_fetched:
+ * in LRU order that hit moves nothing). It is memcached's ACTIVE. The
+ * hand evicts only COLD items without it; what it does with the others
+ * is the segmented LRU's (lru.c): a HOT item goes to COLD (or WARM if
+ * active), a COLD active one to WARM, TEMP ones are passed while they
+ * live. So a new item, HOT, is evicted at the hand's second visit at the
+ * earliest, wherever its chunk lies on the hand's route.
  *
  * The evictor reads chunks it does not own: their words may be changing
  * (a chunk being rebuilt by another writer). Nothing read there is
@@ -33,6 +33,7 @@
 #include "kv.h"
 
 #define KV_EVICT_TRIES 64 /* evict+reclaim rounds per allocation */
+#define KV_EVICT_MOVES 64 /* segment moves per eviction before HOT goes */
 
 /* Unlink @it (a chunk of class @cls) if it is still linked under its
  * key; @move: for a page move (move.c), counted as memcached's
@@ -81,6 +82,8 @@ static int kv_evict_one(struct kv_ctx *c, struct kv_item *it, int cls,
 			kv_add(&c->st->evicted_unfetched, 1);
 			kv_cls_add(cls, &cl->evicted_unfetched, 1);
 		}
+		if (it->iflags & KV_IT_REF) /* read again as it went */
+			kv_cls_add(cls, &kv_area()->lru[cls].evicted_active, 1);
 		if (c->tenant)
 			kv_tenant_count(c, __builtin_offsetof(struct kv_tenant,
 							      evictions));
@@ -149,14 +152,18 @@ int kv_evict_dead(struct kv_ctx *c, int cls)
 }
 
 /*
- * Evict one item of class @cls (expired ones first come as they come).
+ * Evict one item of class @cls (expired ones first come as they come;
+ * of the live ones only COLD unreferenced ones, lru.c moving the rest).
  * Context: no lock held; c->pin is not evicted.
  * Return: the chunk of the item unlinked (and retired), 0 if none found.
  */
 u64 kv_evict(struct kv_ctx *c, int cls)
 {
-	/* Two revolutions: one may only clear reference bits. */
-	u64 n, max = 2 * kv_class_chunks(cls) + 2;
+	/* Three revolutions: a WARM active item loses REF in the first,
+	 * goes to COLD in the second (WARM over its cap), out in the
+	 * third; a HOT one needs two. */
+	u64 n, max = 3 * kv_class_chunks(cls) + 2, first = 0;
+	int moved = 0;
 
 	for (n = 0; n < max; n++) {
 		struct kv_item *it = (struct kv_item *)kv_clock_next(c, cls);
@@ -176,14 +183,35 @@ u64 kv_evict(struct kv_ctx *c, int cls)
 				return 1;
 			continue;
 		}
-		/* Dead items go first; a set REF buys a live one a pass. */
-		if ((f & KV_IT_REF) && kv_item_live(c, it)) {
-			__atomic_fetch_and(&it->iflags, (u8)~KV_IT_REF,
-					   __ATOMIC_RELAXED);
-			continue;
+		/* Dead items go first; of the live ones, COLD unreferenced
+		 * ones (the segments, lru.c: the others move on). A hint:
+		 * the move decides again under the item's stripe lock. */
+		if (kv_item_live(c, it) &&
+		    ((f & KV_IT_SEG) != KV_IT_COLD || (f & KV_IT_REF))) {
+			if ((f & KV_IT_SEG) == KV_IT_TEMP)
+				continue;
+			if (!kv_lru_visit(c, it, cls, 0))
+				continue;
+			if (!first &&
+			    (f & (KV_IT_SEG | KV_IT_REF)) == KV_IT_HOT)
+				first = (u64)it; /* the oldest moved to COLD */
+			/* No COLD item near the hand (the maintainer step has
+			 * not run): after KV_EVICT_MOVES moves the first
+			 * unread HOT item this call moved to COLD goes, as
+			 * memcached's allocator evicts the HOT tail it pulls
+			 * into an empty COLD, and the hand goes back to it:
+			 * the ones moved after it go next, in order. A call
+			 * never sweeps a whole class. */
+			if (++moved <= KV_EVICT_MOVES || !first)
+				continue;
+			it = (struct kv_item *)first;
+			first = 0;
+			kv_clock_back(c, cls, (u64)it);
 		}
-		if (kv_evict_item(c, it, cls, 0))
+		if (kv_evict_item(c, it, cls, 0)) {
+			kv_cls_add(cls, &kv_area()->lru[cls].direct, 1);
 			return (u64)it;
+		}
 	}
 	return 0;
 }
@@ -414,10 +442,9 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 {
 	int k = kv_class_of(size), n, m = 0;
 	void *p = k >= 0 ? kv_reuse(c, k) : 0;
-	u64 ev = 0; /* the chunk the hand evicted last: just behind it */
+	u64 ev = 0;
 
 	if (p) { /* a chunk of this slot's own retired list */
-		c->carved = 0;
 		*cls = k;
 		kv_class_got(k);
 		return p;
@@ -437,8 +464,6 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 	for (n = 0; n < KV_EVICT_TRIES; n++) {
 		p = kv_alloc(c, size, cls);
 		if (p || k < 0) {
-			if (KV_UNLIKELY(ev) && (u64)p == ev)
-				c->carved = 1;
 			if (p)
 				kv_class_got(k);
 			return p;
@@ -481,8 +506,6 @@ void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err)
 			kv_relax();
 	}
 	p = kv_alloc(c, size, cls);
-	if (ev && (u64)p == ev)
-		c->carved = 1;
 	/* AGAIN: memory waits on another call (retired items, or a page
 	 * move held by readers): libpl yields and retries. */
 	*err = c->ks->rhead || m < 0 ? PLMC_E_AGAIN : PLMC_E_NOMEM;

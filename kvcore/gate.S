@@ -135,6 +135,24 @@ plmc_site_in:
 	mov %rax, GA_SLOT_EXIT_STATE(%r10)	/* what to put back if over */
 
 	/*
+	 * kv_area.slot_hi > slot index: the reclaim scans read slots below
+	 * it only (kvcore/epoch.c), so it is raised here, before this
+	 * slot's first announcement (a later call on the fast path above
+	 * found it raised by this claim or an earlier one). lock cmpxchg:
+	 * a full barrier; pairs with the scans' seq_cst fences. Only
+	 * grows; a claim given back over quota leaves it raised (a scan
+	 * reads one more idle slot).
+	 */
+	movabs $GA_KV_SLOT_HI_ADDR, %rdx
+	lea 1(%r8), %rcx
+	mov (%rdx), %rax
+11:	cmp %rcx, %rax
+	jae 12f
+	lock cmpxchg %rcx, (%rdx)	/* fails: rax = the newer value */
+	jne 11b
+12:
+
+	/*
 	 * A new slot (free or taken over): over this uid's quota? Park the
 	 * client PKRU in the record (r9 is needed), record the uid (from the
 	 * ppage: the backend's, read-only here), then count the slots of

@@ -32,6 +32,7 @@
 #define GA_SLOTS_ADDR	       0x600000601000
 #define GA_STACKS_ADDR	       0x600000200000
 #define GA_STORE_ADDR	       0x600000600000
+#define GA_KV_SLOT_HI_ADDR     0x600000611008 /* &kv_area()->slot_hi */
 #define GA_STACK_SHIFT	       14 /* PLMC_STACK_SIZE == 1 << 14 */
 #define GA_ATTACH_ID_MAX_SHIFT 62 /* attach ids are < 2^62 */
 

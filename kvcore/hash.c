@@ -155,6 +155,10 @@ static s64 kv_item_bytes(const struct kv_item *it)
  * same class (the common set) is one add, or none at the same size. */
 static void kv_wr_count(const struct kv_item *it, const struct kv_item *old)
 {
+	if (it)
+		kv_lru_count(it, 1);
+	if (old)
+		kv_lru_count(old, -1);
 	if (it && old && it->cls == old->cls) {
 		s64 d = kv_item_bytes(it) - kv_item_bytes(old);
 
@@ -213,8 +217,9 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 			it->cas = __atomic_add_fetch(&kv_area()->cas_seq, 1,
 						     __ATOMIC_RELAXED);
 		it->next = next;
-		/* Not yet visible: plain store (REF: kv_item_new). */
-		it->iflags |= KV_IT_LINKED;
+		/* Not yet visible: plain store. New items are HOT (0), or
+		 * TEMP by their TTL (lru.c). */
+		it->iflags |= KV_IT_LINKED | kv_lru_temp(c, it);
 		items++;
 		bytes += kv_item_bytes(it);
 		kv_tx_set(&t, &c->ks->chunk, 0);
@@ -224,8 +229,13 @@ void kv_wr_link(struct kv_ctx *c, struct kv_wr *w, struct kv_item *it)
 		bytes -= kv_item_bytes(old);
 		kv_tx_set(&t, &c->ks->pending, (u64)old);
 	}
-	kv_tx_set(&t, &c->st->items, (u64)(c->st->items + items));
-	kv_tx_set(&t, &c->st->bytes, (u64)(c->st->bytes + bytes));
+	/* An overwrite (one in, one out) leaves items as it is, and one
+	 * of the same size bytes too: no store to log (an absolute store
+	 * of the value already there changes nothing, replayed or not). */
+	if (items)
+		kv_tx_set(&t, &c->st->items, (u64)(c->st->items + items));
+	if (bytes)
+		kv_tx_set(&t, &c->st->bytes, (u64)(c->st->bytes + bytes));
 	/* Last: the release store that publishes @it. */
 	kv_tx_set(&t, w->link, it ? (u64)it : next);
 	kv_tx_commit(c, &t, PLMC_CRASH_LINK_TX);

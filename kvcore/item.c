@@ -94,10 +94,9 @@ struct kv_item *kv_item_new(struct kv_ctx *c, const char *key, u32 klen,
 	it->klen = (u8)klen;
 	it->tenant = (u8)c->tenant;
 	it->cls = (u8)cls;
-	/* REF: a reused chunk may lie just ahead of the CLOCK hand, so its
-	 * item gets one pass before it can be evicted; a carved one is at
-	 * the end of the hand's route already (evict.c). */
-	it->iflags = c->carved ? 0 : KV_IT_REF;
+	/* HOT, unreferenced: wherever the chunk lies on the CLOCK hand's
+	 * route, the hand's first visit only moves it to COLD (lru.c). */
+	it->iflags = 0;
 	memcpy(it->data, key, klen);
 	return it;
 }

@@ -278,9 +278,38 @@ struct kv_event {
 
 _Static_assert(sizeof(struct kv_event) == 280, "kv_event: 280 bytes");
 
+/*
+ * One class's segmented LRU (lru.c): items per segment and memcached's
+ * move counters. n[1..3]: warm, cold and temp items (hot is the class's
+ * items less those: a new hot item costs no count). Locked adds, like
+ * kv_class's counters: n[] changes under the stripe lock of the item
+ * that moves, links or unlinks, so it is exact but for a death between
+ * an item's change and its count (off by one then: the caps below are
+ * read clamped, and stats items counts the items' bits afresh).
+ */
+struct kv_lru {
+	s64 n[4];
+	u64 moves_to_cold;
+	u64 moves_to_warm;
+	u64 moves_within_lru;
+	u64 jpos; /* the rescue sweep's next chunk (lru.c), a hint */
+	u64 evicted_active; /* evicted with REF set (read twice) */
+	u64 direct;	    /* evictions and reclaims a writer made */
+	u64 dpos; /* the maintainer's next chunk: ahead of the hand, which
+		   * pushes it on when it gets there (alloc.c) */
+	u64 pad[5];
+};
+
+_Static_assert(sizeof(struct kv_lru) == 128, "kv_lru: two lines");
+
 struct kv_area {
 	u64 epoch; /* global reclamation epoch; see epoch.c */
-	u64 pad0[7];
+	/* One more than the highest slot index ever claimed: the reclaim
+	 * scans read slots below it only (epoch.c). Only grows; raised by
+	 * gate.S (lock cmpxchg) when it claims a free or dead slot, so
+	 * before any announcement of that slot. */
+	u64 slot_hi;
+	u64 pad0[6];
 	u64 cas_seq; /* last CAS unique handed out, never reused */
 	u64 pad1[7];
 	u64 pages_used; /* 1 MiB pages taken (under page_lock) */
@@ -411,6 +440,12 @@ struct kv_area {
 	u64 evlog_until;
 	u64 evlog_seq;
 	struct kv_event evlog[KV_EVLOG_N];
+	/* The segmented LRU (lru.c): temp_ttl is memcached's
+	 * temporary_ttl (0 = no TEMP segment; PLMC_OP_LRU sets it),
+	 * juggles its maintainer's steps (lru_maintainer_juggles). */
+	u64 temp_ttl;
+	u64 juggles;
+	struct kv_lru lru[KV_NCLASSES];
 };
 
 _Static_assert(sizeof(struct kv_area) <= KV_AREA_HDR, "kv area header");
@@ -459,7 +494,7 @@ struct kv_item {
 	u8 tenant;   /* tenant index, 0 without tenants: part of the key
 		      * (kv_match compares klen and tenant as one word) */
 	u8 cls;
-	u8 iflags;   /* KV_IT_*; bits 6 and 7 (0x40, 0x80) are free */
+	u8 iflags;   /* KV_IT_*; bits 6 and 7: the LRU segment */
 	char data[]; /* key, then value */
 };
 
@@ -549,6 +584,21 @@ static inline u64 kv_rl_epoch(u64 rl)
 #define KV_IT_STALE 8 /* meta: invalidated, served as stale (meta.c) */
 #define KV_IT_WON   16 /* meta: a win token was handed out (meta.c) */
 #define KV_IT_BINKEY 32 /* meta: the key was stored base64-decoded (ms b) */
+/*
+ * The item's LRU segment (lru.c, memcached's HOT, WARM, COLD and TEMP
+ * queues named on the CLOCK): bits 6-7. 0 is HOT, so a new item is hot
+ * with no store; TEMP is set before the link (kv_lru_temp). A linked
+ * item's segment changes only under its stripe lock, by one
+ * compare-and-swap of .iflags (readers set FETCHED/REF beside it), so
+ * an unlink, which holds the same lock, counts the segment it really
+ * leaves.
+ */
+#define KV_IT_SEG   0xc0
+#define KV_IT_HOT   0x00
+#define KV_IT_WARM  0x40
+#define KV_IT_COLD  0x80
+#define KV_IT_TEMP  0xc0
+#define KV_SEG_IDX(f) (((f) & KV_IT_SEG) >> 6) /* 0 hot .. 3 temp */
 
 /* What a lookup found (kv_item_state). */
 enum kv_state { KV_LIVE = 0, KV_EXPIRED = 1, KV_FLUSHED = 2 };
@@ -612,12 +662,15 @@ _Static_assert(__builtin_offsetof(struct kv_slot, held_lock) ==
  */
 struct kv_tx {
 	u32 n;
+	u32 w32; /* a 4-byte store is logged (kv_tx_set32): the commit's
+		  * apply tests each entry's width only then */
 	struct kv_slot *ks;
 };
 
 static inline void kv_tx_init(struct kv_tx *t, struct kv_slot *ks)
 {
 	t->n = 0;
+	t->w32 = 0;
 	t->ks = ks;
 }
 
@@ -652,6 +705,7 @@ static inline void kv_tx_set(struct kv_tx *t, void *addr, u64 v)
 static inline void kv_tx_set32(struct kv_tx *t, u32 *addr, u32 v)
 {
 	kv_tx_put(t, (u64)addr | KV_TX_W32, v);
+	t->w32 = 1;
 }
 
 static inline struct plmc_store_hdr *kv_hdr(void)
@@ -692,9 +746,6 @@ struct kv_ctx {
 			 * every key it names is this tenant's. Beside
 			 * reused: both zeroed by one store */
 	u32 tadmin;	/* the caller is the store's owner or root */
-	u32 carved;	/* the chunk kv_alloc_evict last gave lies at the
-			 * end of the CLOCK hand's route: carved fresh, or
-			 * the one the hand just evicted (evict.c) */
 	const struct kv_geo *geo; /* kv_area's, derived once (kv_derive) */
 };
 
@@ -865,6 +916,7 @@ void *kv_alloc(struct kv_ctx *c, u64 size, int *cls);
 void *kv_alloc_in(struct kv_ctx *c, u64 size, int *cls, int page);
 void kv_free(struct kv_ctx *c, void *p, int cls, struct kv_tx *t, int point);
 u64 kv_clock_next(struct kv_ctx *c, int cls);
+u64 kv_cursor_next(struct kv_ctx *c, int cls, u64 *cur);
 void kv_clock_back(struct kv_ctx *c, int cls, u64 p);
 u64 kv_class_chunks(int cls);
 
@@ -885,17 +937,82 @@ int kv_automove(void);
 /* evict.c */
 u64 kv_evict(struct kv_ctx *c, int cls);
 int kv_evict_item(struct kv_ctx *c, struct kv_item *it, int cls, int move);
+
+/* lru.c: the segmented LRU on the CLOCK */
+#define KV_HOT_PCT  20 /* memcached's hot_lru_pct: HOT's cap, % of items */
+#define KV_WARM_PCT 40 /* memcached's warm_lru_pct */
+int kv_lru_visit(struct kv_ctx *c, struct kv_item *it, int cls, int juggle);
+void kv_lru_juggle(struct kv_ctx *c);
+
+/*
+ * TEMP for a new item @it whose TTL is at most temporary_ttl (memcached:
+ * exptime - now <= temporary_ttl; never for exptime 0), unless it has a
+ * segment already (a page move's copy keeps its own). Context: @it not
+ * yet published. With no temporary_ttl: one load and a branch.
+ */
+static inline u8 kv_lru_temp(const struct kv_ctx *c, const struct kv_item *it)
+{
+	u64 t = __atomic_load_n(&kv_area()->temp_ttl, __ATOMIC_RELAXED);
+
+	if (KV_LIKELY(!t) || (it->iflags & KV_IT_SEG) || !it->exptime)
+		return 0;
+	return it->exptime <= c->now + t ? KV_IT_TEMP : 0;
+}
+
+/* The hand of class @cls (@hand) moved from @p to @h: the maintainer's
+ * cursor, if the hand got to it, goes on with it (lru.c: it walks ahead
+ * of the hand). Context: the class lock held. */
+static inline void kv_lru_push(int cls, int hand, u64 p, u64 h)
+{
+	u64 *d = &kv_area()->lru[cls].dpos;
+
+	if (hand && __atomic_load_n(d, __ATOMIC_RELAXED) == p)
+		__atomic_store_n(d, h, __ATOMIC_RELAXED);
+}
+
+/* Count @it's segment in or out (@d = 1 linked, -1 unlinked) of its
+ * class: hot items are not counted. Context: @it's stripe lock held. */
+static inline void kv_lru_count(const struct kv_item *it, s64 d)
+{
+	u8 s = KV_SEG_IDX(it->iflags);
+
+	if (KV_UNLIKELY(s))
+		kv_cls_add(it->cls, &kv_area()->lru[it->cls].n[s], d);
+}
 int kv_evict_dead(struct kv_ctx *c, int cls);
 void kv_scan(struct kv_ctx *c);
 void *kv_alloc_evict(struct kv_ctx *c, u64 size, int *cls, int *err);
 
 /* epoch.c (entry and exit inline: every call runs them) */
 u64 kv_epoch_min(struct kv_ctx *c);
-static inline void kv_epoch_enter(struct plmc_slot *s)
+/* The number of slots a reclaim scan reads: [0, slot_hi), at most all.
+ * Context: after a seq_cst fence that the scan's Dekker argument names
+ * (epoch.c: a slot raised after it announces after it too). */
+static inline u64 kv_slot_hi(void)
+{
+	/* Acquire: pairs with gate.S's lock cmpxchg of slot_hi. */
+	u64 hi = __atomic_load_n(&kv_area()->slot_hi, __ATOMIC_ACQUIRE);
+
+	return hi < PLMC_MAX_SLOTS ? hi : PLMC_MAX_SLOTS;
+}
+
+/* @slot (< PLMC_MAX_SLOTS, gate.S) announces; @s is its record. */
+static inline void kv_epoch_enter(struct plmc_slot *s, u64 slot)
 {
 	/* Acquire: pairs with kv_retire()'s seq_cst add: an item retired
 	 * at or before g was unlinked before, so this walk cannot reach it. */
 	u64 g = __atomic_load_n(&kv_area()->epoch, __ATOMIC_ACQUIRE);
+
+#ifdef PLMC_TEST_IMAGE
+	/* gate.S raised slot_hi when it claimed this slot index (free or
+	 * taken over; an own idle slot was claimed so before), ahead of
+	 * this announcement, as epoch.c's bounded scans need. The test
+	 * image checks it on every call. */
+	if (slot >= __atomic_load_n(&kv_area()->slot_hi, __ATOMIC_RELAXED))
+		__builtin_trap();
+#else
+	(void)slot;
+#endif
 
 	/* xchg: a full barrier between the announcement and the walk; pairs
 	 * with kv_epoch_min()'s seq_cst fence (Dekker: either the scan sees
@@ -1307,7 +1424,10 @@ static inline int kv_item_live(const struct kv_ctx *c,
 /*
  * A reader's shared writes (fetched + CLOCK reference, last access), only
  * when a bit is clear or the access time is KV_ATIME_STEP old: a hot
- * item's line is not written on every hit. A hit on the item linked last
+ * item's line is not written on every hit. The first hit sets FETCHED,
+ * a later one REF: memcached's ACTIVE, which needs an item fetched
+ * twice (once more after the hand cleared it), and which the hand
+ * (lru.c) turns into a move to WARM instead of an eviction. A hit on the item linked last
  * in the store (nothing linked since) sets no reference: in LRU order it
  * is already the newest, so the hit moves nothing (memcached does not
  * bump an item touched that recently either; t/lru.t evicts such an item
@@ -1319,11 +1439,14 @@ kv_item_fetched(const struct kv_ctx *c, struct kv_item *it)
 	const u8 b = KV_IT_FETCHED | KV_IT_REF;
 	u32 now = (u32)c->now;
 
-	if (KV_UNLIKELY((__atomic_load_n(&it->iflags, __ATOMIC_RELAXED) & b) !=
-			b))
+	u8 f = __atomic_load_n(&it->iflags, __ATOMIC_RELAXED);
+
+	if (KV_UNLIKELY((f & b) != b))
 		__atomic_fetch_or(&it->iflags,
-				  it->cas == __atomic_load_n(&kv_area()->cas_seq,
-							     __ATOMIC_RELAXED)
+				  !(f & KV_IT_FETCHED) ||
+						  it->cas == __atomic_load_n(
+								  &kv_area()->cas_seq,
+								  __ATOMIC_RELAXED)
 					  ? KV_IT_FETCHED
 					  : b,
 				  __ATOMIC_RELAXED);

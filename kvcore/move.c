@@ -480,9 +480,9 @@ static int kv_move_rescue(struct kv_ctx *c, struct kv_item *it, int cls)
 	 * being built then). */
 	size = KV_ITEM_HDR + it->klen + it->vlen;
 	if (w.old == it && k == cls && size <= kv_class_size(cls)) {
+		/* The copy keeps the item's LRU segment and bits (lru.c):
+		 * its place on the hand's route is new, its age is not. */
 		memcpy(nw, it, size);
-		/* a free chunk may lie ahead of the hand (kv_item_new) */
-		nw->iflags |= KV_IT_REF;
 		w.keep_cas = 1;
 		kv_wr_link(c, &w, nw);
 		done = 1;

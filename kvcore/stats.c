@@ -102,6 +102,27 @@ static void kv_stats_slots(struct plmc_stats *st)
 	}
 }
 
+/* The segmented LRU's counters, summed over the classes (lru.c). */
+static void kv_stats_lru(struct plmc_stats *st)
+{
+	const struct kv_area *a = kv_area();
+	u64 i;
+
+	for (i = 0; i < KV_NCLASSES; i++) {
+		const struct kv_lru *l = &a->lru[i];
+
+		st->moves_to_cold += KV_LOAD(&l->moves_to_cold);
+		st->moves_to_warm += KV_LOAD(&l->moves_to_warm);
+		st->moves_within_lru += KV_LOAD(&l->moves_within_lru);
+		st->evicted_active += KV_LOAD(&l->evicted_active);
+		st->direct_reclaims += KV_LOAD(&l->direct);
+	}
+	st->lru_maintainer_juggles = KV_LOAD(&a->juggles);
+	st->temporary_ttl = KV_LOAD(&a->temp_ttl);
+	st->hot_lru_pct = KV_HOT_PCT;
+	st->warm_lru_pct = KV_WARM_PCT;
+}
+
 static void kv_stats_settings(struct kv_ctx *c, struct plmc_stats *st)
 {
 	const struct plmc_store_hdr *h = kv_hdr();
@@ -130,6 +151,7 @@ static void kv_stats_settings(struct kv_ctx *c, struct plmc_stats *st)
 	st->slabs_moved = KV_LOAD(&a->slabs_moved);
 	st->slab_global_page_pool = KV_LOAD(&a->npool);
 	st->slab_automove = (u64)kv_automove();
+	kv_stats_lru(st);
 }
 
 static u64 kv_get_hits(void);
@@ -156,32 +178,62 @@ void kv_stats_fill(struct kv_ctx *c, struct plmc_stats *st)
 }
 
 /*
- * Seconds since the least recent access among class @cls's linked items:
- * a read-only walk of its carved chunks (stats items only; memcached
- * reads its LRU tail instead). Chunks are read racily: a chunk reused
- * under the walk gives a plausible time, never a fault (pages stay).
+ * Seconds since the least recent access among class @cls's linked items
+ * (o->age), and per LRU segment (o->age_hot, o->age_warm), and the items
+ * of each segment (o->number_*): a read-only walk of its carved chunks
+ * (stats items only; memcached reads its LRU tails and keeps the sizes).
+ * The segment counts are the items' own bits, counted afresh: whatever
+ * a death left in the running counts (lru.c), these are right. Chunks
+ * are read racily: a chunk reused under the walk gives a plausible
+ * time, never a fault (pages stay).
  */
-static u64 kv_class_age(struct kv_ctx *c, int cls, const struct kv_class *cl)
+static void kv_class_walk(struct kv_ctx *c, int cls, const struct kv_class *cl,
+			  struct plmc_class_stats *o)
 {
-	u64 sz = kv_class_size(cls), n = KV_LOAD(&cl->pages), oldest = c->now;
+	u64 sz = kv_class_size(cls), n = KV_LOAD(&cl->pages);
 	u64 left = c->geo->npages; /* a racy list cannot loop us forever */
+	u64 num[4] = {0}, old[4], i;
 
+	for (i = 0; i < 4; i++)
+		old[i] = c->now;
 	while (n && n <= c->geo->npages && left--) {
 		u64 pg = c->geo->pages + (n - 1) * KV_PAGE_SIZE, p;
 
 		for (p = pg; p + sz <= pg + KV_PAGE_SIZE; p += sz) {
 			const struct kv_item *it = (const struct kv_item *)p;
+			u8 f = KV_LOAD(&it->iflags);
 			u32 at;
 
-			if (!(KV_LOAD(&it->iflags) & KV_IT_LINKED))
+			if (!(f & KV_IT_LINKED))
 				continue;
+			num[KV_SEG_IDX(f)]++;
 			at = KV_LOAD(&it->atime);
-			if (at < oldest)
-				oldest = at;
+			if (at < old[KV_SEG_IDX(f)])
+				old[KV_SEG_IDX(f)] = at;
 		}
 		n = KV_LOAD(&c->geo->pnext[n - 1]);
 	}
-	return c->now - oldest;
+	o->number_hot = num[0];
+	o->number_warm = num[1];
+	o->number_cold = num[2];
+	o->number_temp = num[3];
+	o->age_hot = c->now - old[0];
+	o->age_warm = c->now - old[1];
+	for (i = 1; i < 4; i++)
+		if (old[i] < old[0])
+			old[0] = old[i];
+	o->age = c->now - old[0];
+}
+
+static void kv_class_lru(int cls, struct plmc_class_stats *o)
+{
+	const struct kv_lru *l = &kv_area()->lru[cls];
+
+	o->moves_to_cold = KV_LOAD(&l->moves_to_cold);
+	o->moves_to_warm = KV_LOAD(&l->moves_to_warm);
+	o->moves_within_lru = KV_LOAD(&l->moves_within_lru);
+	o->evicted_active = KV_LOAD(&l->evicted_active);
+	o->direct_reclaims = KV_LOAD(&l->direct);
 }
 
 /* Class @cls's get_hits: every slot's, ever (a stats reset leaves them
@@ -244,7 +296,9 @@ static void kv_class_fill(struct kv_ctx *c, int cls, struct plmc_class_stats *o)
 				 o->free_chunks_end;
 	o->number = items > 0 ? (u64)items : 0;
 	o->mem_requested = req > 0 ? (u64)req : 0;
-	o->age = o->number ? kv_class_age(c, cls, cl) : 0;
+	if (o->number)
+		kv_class_walk(c, cls, cl, o);
+	kv_class_lru(cls, o);
 	o->evicted = KV_LOAD(&cl->evicted);
 	o->evicted_nonzero = KV_LOAD(&cl->evicted_nonzero);
 	o->evicted_unfetched = KV_LOAD(&cl->evicted_unfetched);
@@ -303,6 +357,16 @@ long kv_classes_out(struct kv_ctx *c, u64 out, u64 n, u64 size)
 }
 
 /* memcached's "stats reset" (see the top of this file). */
+/* The LRU's counters of one class (not its counts, nor its cursor). */
+static void kv_lru_reset(struct kv_lru *l)
+{
+	__atomic_store_n(&l->moves_to_cold, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->moves_to_warm, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->moves_within_lru, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->evicted_active, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&l->direct, 0, __ATOMIC_RELAXED);
+}
+
 void kv_stats_reset(struct kv_ctx *c)
 {
 	struct kv_area *a = kv_area();
@@ -330,7 +394,9 @@ void kv_stats_reset(struct kv_ctx *c)
 		__atomic_store_n(&cl->expired_unfetched, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&cl->outofmemory, 0, __ATOMIC_RELAXED);
 		__atomic_store_n(&cl->crawler_reclaimed, 0, __ATOMIC_RELAXED);
+		kv_lru_reset(&a->lru[i]);
 	}
+	__atomic_store_n(&a->juggles, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&a->stat_reset, c->now, __ATOMIC_RELAXED);
 	kv_unlock(c, &a->stat_lock);
 }

@@ -47,7 +47,7 @@
 /* struct plmc_walk's head (the whole is too big for the slot's stack). */
 struct kv_walk_hdr {
 	u64 next, next_after;
-	u32 n, reclaimed, done, pad;
+	u32 n, reclaimed, done, held; /* held: kv_call sets it */
 };
 
 _Static_assert(sizeof(struct kv_walk_hdr) ==

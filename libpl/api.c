@@ -526,6 +526,13 @@ int plmc_slabs_maintain(unsigned max)
 	return (int)pl_call(PLMC_OP_MAINTAIN, &r);
 }
 
+int plmc_lru_temp_ttl(unsigned ttl)
+{
+	struct plmc_req r = { .vlen = ttl };
+
+	return (int)pl_call(PLMC_OP_LRU, &r);
+}
+
 int plmc_evictions(uint64_t cursor, unsigned keep, struct plmc_evlog *log)
 {
 	struct plmc_req r = {

@@ -74,6 +74,8 @@
 #define PL_POLL_MS	2    /* without inotify only */
 #define PL_IDLE_MS	500  /* a look at the slots while all is quiet */
 #define PL_DEEP_MS	16   /* ... while another attachment is in a call */
+#define PL_TICK_MS	2    /* the clock's period while this process calls */
+#define PL_TICK_IDLE	4    /* ticks with no call before it stops */
 #define PL_WATCH_ASK	4    /* owners asked about (/proc) per look */
 #define PL_POLL_SWEEP	1024 /* without inotify: sweep every 2 s */
 #define PL_PF_EXITING	0x4  /* task flag, /proc/PID/stat field 9 */
@@ -514,13 +516,98 @@ void pl_live_poke(void)
 }
 
 /*
+ * A call found clock_due set (pl_clock_tick): the first call since the
+ * watcher's last tick, or one while it does not tick. If it ticks, say
+ * that this process still calls (clock_due := 0): the clock is at most
+ * a tick old, nothing to read. Else put clock_due back and read the
+ * clocks here, at most once per PL_CLOCK_CYCLES per thread; the refresh
+ * pokes the watcher (pl.active), which starts ticking when it sees that
+ * (live_clock).
+ *
+ * Dekker with live_clock()'s stop: clock_due := 0, then read clock_tick
+ * here; clock_tick := 0, then read clock_due there (all seq_cst).
+ * Either the watcher sees this call and keeps ticking, or this call
+ * sees it stopped and reads the clock itself.
+ */
+void pl_clock_slow(struct plmc_store_hdr *h)
+{
+	__u64 t;
+
+	/* Not ticking (or no watcher): clock_due stays set and calls keep
+	 * coming here, a load and the TSC, until it ticks. */
+	if (__atomic_load_n(&pl.clock_tick, __ATOMIC_RELAXED) &&
+	    pl.wake_fd >= 0) {
+		__atomic_store_n(&pl.clock_due, 0, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&pl.clock_tick, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_store_n(&pl.clock_due, 1, __ATOMIC_SEQ_CST);
+	}
+	t = __builtin_ia32_rdtsc();
+	if (t - pl_tls_clock_tsc < PL_CLOCK_CYCLES)
+		return;
+	pl_tls_clock_tsc = t;
+	pl_clock_refresh(h);
+}
+
+/*
+ * The watcher's side of the clock, at each wake-up (@seen: pl.active at
+ * the last one; @idle: ticks in a row with no call). Not ticking: start
+ * when a call refreshed since (a poke moved pl.active). Ticking:
+ * publish the clock (once per PL_TICK_MS: the only clock read while
+ * this process calls) and ask again (clock_due := 1); after
+ * PL_TICK_IDLE ticks that found clock_due still set (no call), stop
+ * (see pl_clock_slow for the handshake). A caller that pauses for less
+ * (preempted, between requests) finds it still ticking.
+ * Return: the longest the next poll may sleep, PL_TICK_MS while
+ * ticking, else -1 (no bound).
+ */
+static int live_clock(struct plmc_store_hdr *h, __u64 *seen, int *idle)
+{
+	__u64 a = __atomic_load_n(&pl.active, __ATOMIC_SEQ_CST);
+
+	if (!h)
+		return -1;
+	if (!__atomic_load_n(&pl.clock_tick, __ATOMIC_RELAXED)) {
+		if (a == *seen)
+			return -1;
+		*idle = 0;
+	} else if (!__atomic_load_n(&pl.clock_due, __ATOMIC_SEQ_CST)) {
+		*idle = 0;
+	} else if (++*idle >= PL_TICK_IDLE) {
+		__atomic_store_n(&pl.clock_tick, 0, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&pl.clock_due, __ATOMIC_SEQ_CST)) {
+			*seen = a;
+			return -1; /* stopped: calls read the clock */
+		}
+		*idle = 0;
+	}
+	*seen = a;
+	pl_clock_publish(h);
+	/* Ticking before asking: a call between the two finds clock_due
+	 * clear (the clock was just published) or the tick on. */
+	__atomic_store_n(&pl.clock_tick, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&pl.clock_due, 1, __ATOMIC_SEQ_CST);
+	return PL_TICK_MS;
+}
+
+static __u64 live_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (__u64)t.tv_sec * 1000 + (__u64)t.tv_nsec / 1000000;
+}
+
+/*
  * The watcher. With inotify: sleep until a close event (a death), or
  * PL_IDLE_MS (PL_DEEP_MS while another attachment is in a call) to ask
  * /proc about owners in a call; while this process makes no call, sleep
  * until an event or a call (live_park): an idle process does not wake.
  * Without inotify (fs.inotify.max_user_instances reached: one instance
  * per attached process), it looks every PL_POLL_MS, as it always did:
- * attach never fails for want of it.
+ * attach never fails for want of it. While this process calls, it also
+ * wakes every PL_TICK_MS to publish the clock (live_clock); the looks
+ * keep their own periods.
  */
 static void *live_watch(void *arg)
 {
@@ -528,38 +615,55 @@ static void *live_watch(void *arg)
 		{.fd = pl.wake_fd, .events = POLLIN},
 		{.fd = pl.watch_fd, .events = POLLIN},
 	};
-	int n = pl.watch_fd >= 0 ? 2 : 1, r, busy, sweep;
+	int n = pl.watch_fd >= 0 ? 2 : 1, r, busy, sweep, look, tick;
 	unsigned long k = 0;
-	__u64 seen = __atomic_load_n(&pl.active, __ATOMIC_SEQ_CST);
+	__u64 seen = __atomic_load_n(&pl.active, __ATOMIC_SEQ_CST), next, now;
+	__u64 cseen = seen; /* pl.active at live_clock's last look */
+	int idle = 0;	    /* ticks in a row with no call */
 	eventfd_t v;
 
 	(void)arg;
 	busy = live_scan(PL_WATCH_ASK); /* deaths from before the watch */
+	next = live_ms() + (n == 1 ? PL_POLL_MS
+			    : busy ? PL_DEEP_MS
+				   : PL_IDLE_MS);
 	while (!__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE)) {
-		int ms = n == 1 ? PL_POLL_MS : busy ? PL_DEEP_MS : PL_IDLE_MS;
+		int ms;
 
-		if (n == 2 && live_park(pl.hdr, &seen))
+		tick = live_clock(pl.hdr, &cseen, &idle);
+		now = live_ms();
+		ms = next > now ? (int)(next - now) : 0;
+		if (tick >= 0 && tick < ms)
+			ms = tick;
+		else if (tick < 0 && n == 2 && live_park(pl.hdr, &seen))
 			ms = -1;
 		r = poll(p, (nfds_t)n, ms);
 		__atomic_store_n(&pl.watch_parked, 0, __ATOMIC_RELAXED);
 		if (r < 0)
 			continue; /* EINTR */
 		sweep = 0;
+		/* A look at the slots once its period is up, as if each
+		 * tick between were not there. */
+		look = !r && (ms < 0 || live_ms() >= next);
 		if (p[0].revents) {
 			/* Detach (watch_stop) or a poke: look now. */
 			(void)eventfd_read(pl.wake_fd, &v);
 			if (__atomic_load_n(&pl.watch_stop, __ATOMIC_ACQUIRE))
 				break;
-			r = 0;
+			look = 1;
 		}
-		if (!r) {
+		if (look) {
 			++k;
 			busy = live_scan(
 				n == 2 || !(k % (PL_DEEP_MS / PL_POLL_MS))
 					? PL_WATCH_ASK
 					: 0);
 			sweep = n == 1 && !(k % PL_POLL_SWEEP);
-		} else if (p[1].revents && live_events(pl.watch_fd, &sweep)) {
+			next = live_ms() + (n == 1 ? PL_POLL_MS
+					    : busy ? PL_DEEP_MS
+						   : PL_IDLE_MS);
+		} else if (r > 0 && p[1].revents &&
+			   live_events(pl.watch_fd, &sweep)) {
 			busy = live_scan(PL_WATCH_ASK);
 		}
 		if (sweep && pl.hdr)
@@ -634,6 +738,8 @@ int pl_none_live_start(const char *name)
 	pl.live_fd = fd;
 	pl.watch_stop = 0;
 	pl.watch_parked = 0;
+	pl.clock_tick = 0;
+	__atomic_store_n(&pl.clock_due, 1, __ATOMIC_SEQ_CST);
 	/* Mark the dead before this process's first call: a newcomer whose
 	 * every free slot is gone takes over the corpses' (gate.S), which
 	 * it can only do once they are marked, and no one else may be
@@ -665,6 +771,9 @@ void pl_none_live_stop(void)
 	if (eventfd_write(pl.wake_fd, 1))
 		perror("plmc: waking the watcher"); /* cannot happen */
 	pthread_join(pl.watch, NULL);
+	/* No watcher: calls read the clock themselves (pl_clock_slow). */
+	pl.clock_tick = 0;
+	__atomic_store_n(&pl.clock_due, 1, __ATOMIC_SEQ_CST);
 	live_watch_close();
 	live_path(path, sizeof(path), pl.attach_id);
 	unlink(path);
@@ -685,6 +794,9 @@ void pl_none_forget(void)
 	}
 	pl.live_fd = pl.watch_fd = pl.wake_fd = -1;
 	pl.watch_parked = 0;
+	/* The parent's watcher ticks for the parent only. */
+	pl.clock_tick = 0;
+	pl.clock_due = 1;
 }
 
 /* plctl destroy --force: the liveness files of @name, held or not. */

@@ -68,6 +68,17 @@ struct pl_state {
 	 * they must not evict the fast path's words above. */
 	__u64 active __attribute__((aligned(64)));
 	int watch_parked;
+	/*
+	 * The clock while this process calls (pl_clock_tick): the watcher
+	 * publishes it once per PL_TICK_MS and sets clock_due; the first
+	 * call after that clears it (one store a tick). A tick that finds
+	 * clock_due still set (no call for a whole tick) stops ticking:
+	 * clock_tick 0, then calls read the clock themselves (the first
+	 * one wakes the watcher, which ticks again). Without a watcher
+	 * (create, a fork child) clock_due stays set and clock_tick 0.
+	 */
+	int clock_due;
+	int clock_tick;
 };
 
 extern struct pl_state pl;
@@ -157,8 +168,8 @@ void pl_slots_init_once(void);
  * the coarse clocks if they moved (vDSO reads, no syscall; the shared
  * line is written only when a tick passed). Max-only, so racing
  * processes never move the clock backwards. Every gate call of a
- * process refreshes first (the fast path at most once per
- * PL_CLOCK_CYCLES per thread) or pokes the watcher itself (slot.c's
+ * process goes through pl_clock_tick first (whose slow path refreshes
+ * or finds the watcher ticking) or pokes the watcher itself (slot.c's
  * borrow and BUSY retries): live.c's park depends on it.
  */
 static inline void pl_clock_bump(__u64 *word, __u64 now)
@@ -171,37 +182,49 @@ static inline void pl_clock_bump(__u64 *word, __u64 now)
 		;
 }
 
-static inline void pl_clock_refresh(struct plmc_store_hdr *h)
+/* Read the coarse clocks and publish them. Return: the monotonic one,
+ * in ns. */
+static inline __u64 pl_clock_publish(struct plmc_store_hdr *h)
 {
 	struct timespec rt, mt;
+	__u64 ns;
 
 	clock_gettime(CLOCK_REALTIME_COARSE, &rt);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &mt);
+	ns = (__u64)mt.tv_sec * 1000000000ULL + (__u64)mt.tv_nsec;
 	pl_clock_bump(&h->clock_sec, (__u64)rt.tv_sec);
-	pl_clock_bump(&h->clock_ns,
-		      (__u64)mt.tv_sec * 1000000000ULL + (__u64)mt.tv_nsec);
+	pl_clock_bump(&h->clock_ns, ns);
+	return ns;
+}
+
+static inline void pl_clock_refresh(struct plmc_store_hdr *h)
+{
+	pl_clock_publish(h);
 	pl_live_poke(); /* this process calls: its watcher looks again */
 }
 
 /*
- * The clocks are read at most once per PL_CLOCK_CYCLES TSC cycles per
- * thread (about 0.5 ms at 4 GHz, 2 ms at 1 GHz): the coarse clocks move
- * once per kernel tick (1-4 ms), so reading them on every call found the
- * same value almost every time. The TSC is a hint only: a difference
- * that wraps (another CPU's TSC behind, a TSC reset) is huge and reads
- * at once; the store's time (clock_sec) stays within a few ms of real
- * time while anyone calls, and whoever calls after a pause reads first.
+ * Without a ticking watcher, a thread reads the clocks at most once per
+ * PL_CLOCK_CYCLES TSC cycles (about 0.5 ms at 4 GHz, 2 ms at 1 GHz):
+ * the coarse clocks move once per kernel tick (1-4 ms). The TSC is a
+ * hint only: a difference that wraps (another CPU's TSC behind, a TSC
+ * reset) is huge and reads at once.
  */
 #define PL_CLOCK_CYCLES (1ULL << 21)
 
+void pl_clock_slow(struct plmc_store_hdr *h);
+
+/*
+ * Before every call: one load. While the watcher ticks (live.c,
+ * live_clock) the store's clock is at most a tick old and a call reads
+ * no clock (not even the TSC): only the first call after each tick goes
+ * slow, to say that this process still calls.
+ */
 static inline void pl_clock_tick(struct plmc_store_hdr *h)
 {
-	__u64 t = __builtin_ia32_rdtsc();
-
-	if (pl_likely(t - pl_tls_clock_tsc < PL_CLOCK_CYCLES))
+	if (pl_likely(!__atomic_load_n(&pl.clock_due, __ATOMIC_RELAXED)))
 		return;
-	pl_tls_clock_tsc = t;
-	pl_clock_refresh(h);
+	pl_clock_slow(h);
 }
 
 /*

@@ -20,8 +20,9 @@
 #include "pl.h"
 #include <plmc/geometry.h>
 
+/* clock_due 1: no watcher ticks yet, calls read the clock (pl.h). */
 struct pl_state pl = {.gen = 1, .fd = -1, .pkey = -1, .live_fd = -1,
-		      .watch_fd = -1, .wake_fd = -1};
+		      .watch_fd = -1, .wake_fd = -1, .clock_due = 1};
 pthread_mutex_t pl_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static pthread_once_t pl_fork_once = PTHREAD_ONCE_INIT;

@@ -334,6 +334,9 @@ static const struct {
 	STAT(slab_reassign_busy_deletes),
 	STAT(slab_reassign_running),
 	STAT(slabs_moved),	 STAT(slab_global_page_pool),
+	STAT(lru_maintainer_juggles),
+	STAT(moves_to_cold),	 STAT(moves_to_warm),  STAT(moves_within_lru),
+	STAT(evicted_active),	 STAT(direct_reclaims), STAT(temporary_ttl),
 };
 
 static PyObject *py_stats(PyObject *self, PyObject *unused)

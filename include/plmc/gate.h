@@ -62,6 +62,8 @@ enum plmc_op {
 				* plmc_evlog, buflen = its size */
 	PLMC_OP_MAINTAIN = 30, /* vlen = most pages to move (1..64):
 				* the background page mover's step */
+	PLMC_OP_LRU = 31,      /* vlen = temporary_ttl (seconds, 0 = no
+				* TEMP segment): the segmented LRU */
 	PLMC_OP_COUNT
 };
 

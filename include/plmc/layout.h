@@ -69,9 +69,10 @@
 
 #define PLMC_STORE_MAGIC 0x31524f5453434d50ULL /* "PMCSTOR1" little-endian */
 #define PLMC_PPAGE_MAGIC 0x3147415050434d50ULL /* "PMCPPAG1" */
-/* 2: the table grows (plmc/geometry.h); 3: the 48-byte item header. A
+/* 2: the table grows (plmc/geometry.h); 3: the 48-byte item header; 4:
+ * the LRU segment in the item flags, page loans in kv_area. A
  * store of another layout is refused (PLMC_E_CORRUPT), never misread. */
-#define PLMC_LAYOUT_VERSION 3
+#define PLMC_LAYOUT_VERSION 4
 
 /* An item's header in the store (kvcore/kv.h asserts it): an item takes
  * PLMC_ITEM_HDR + key + value bytes of its chunk. */

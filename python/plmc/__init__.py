@@ -278,16 +278,23 @@ def _general_stats(st):
             "slab_reassign_evictions_nomem", "slab_reassign_inline_reclaim",
             "slab_reassign_busy_items", "slab_reassign_busy_deletes",
             "slab_reassign_running", "slabs_moved")
-    ] + zero("lru_crawler_running", "lru_crawler_starts", "malloc_fails",
+    ] + zero("lru_crawler_running", "lru_crawler_starts") + [
+        ("lru_maintainer_juggles", st["lru_maintainer_juggles"]),
+    ] + zero("malloc_fails",
              "log_worker_dropped", "log_worker_written",
              "log_watcher_skipped", "log_watcher_sent", "log_watchers",
              "unexpected_napi_ids", "round_robin_fallback") + [
         (k, st[k]) for k in (
             "bytes", "curr_items", "total_items", "slab_global_page_pool",
-            "expired_unfetched", "evicted_unfetched", "evictions",
-            "reclaimed")
+            "expired_unfetched", "evicted_unfetched", "evicted_active",
+            "evictions", "reclaimed")
     ] + zero("crawler_reclaimed", "crawler_items_checked",
              "lrutail_reflocked") + [
+        # the store's segmented LRU (docs/store.md), as plmcd shows it
+        (k, st[k]) for k in (
+            "moves_to_cold", "moves_to_warm", "moves_within_lru",
+            "direct_reclaims")
+    ] + zero("lru_bumps_dropped") + [
         # plmc's own, after memcached's
         ("backend", (_plmc.backend() or "").encode("ascii")),
         ("total_malloced", st["total_malloced"]),

@@ -44,6 +44,7 @@ incrdecr.t issue_104.t issue_108.t issue_140.t issue_152.t issue_163.t
 issue_183.t issue_192.t issue_22.t issue_260.t issue_29.t issue_3.t
 issue_14.t issue_41.t issue_42.t
 issue_50.t issue_61.t issue_68.t issue_70.t lru-crawler.t lru.t
+lru-maintainer.t
 malicious-commands.t maxconns.t metaget.t multiversioning.t noreply.t
 quit.t refhang.t shutdown.t slabhang.t slabs_reassign.t
 slabs-reassign2.t stats.t stats-detail.t
@@ -80,7 +81,6 @@ item_size_max.t: items over 1 MiB (-I 2m and up) refused
 dyn-maxbytes.t: cache_memlimit: the store's size is fixed at create
 line-lengths.t: checks memcached's doc/protocol.txt, not the server
 stats-conns.t: 11 of 12 pass; test 10 reads the UDP listener's row (no UDP)
-lru-maintainer.t: memcached's segmented LRU (hot/warm/cold/temp) and its maintainer's counters; the store evicts with a CLOCK per class
 slabs-reassign-chunked.t: slab moves and chunked items
 chunked-items.t: chunked items over 1 MiB; slab_chunk_max
 conn-limits.t: tests 1-4 count memcached's per-key response objects running out under read_buf_mem_limit (plmcd's limit counts its buffers' bytes: a miss takes none)

@@ -531,13 +531,13 @@ def stats_of(path, what=b''):
 
 
 # stats settings rows of memcached 1.6.18 that plmcd leaves out, with
-# the reason in docs/plmcd.md; the LRU ones are issue 15's segmented LRU
+# the reason in docs/plmcd.md (the LRU's age factors: the store's
+# segmented LRU has rules of its own, docs/store.md)
 SETTINGS_LEFT_OUT = {
     'oldest', 'num_threads_per_udp', 'slab_automove_ratio',
     'slab_automove_window', 'slab_automove_freeratio', 'lru_crawler_sleep',
     'lru_crawler_tocrawl', 'tail_repair_time', 'worker_logbuf_size',
-    'hot_lru_pct', 'warm_lru_pct', 'hot_max_factor', 'warm_max_factor',
-    'temp_lru', 'temporary_ttl',
+    'hot_max_factor', 'warm_max_factor',
     'ext_item_size', 'ext_item_age', 'ext_low_ttl', 'ext_recache_rate',
     'ext_wbuf_size', 'ext_compact_under', 'ext_drop_under', 'ext_max_sleep',
     'ext_max_frag', 'ext_drop_unread'}
@@ -546,7 +546,9 @@ SETTINGS_SAME = ['maxbytes', 'maxconns', 'udpport', 'verbosity', 'evictions',
                  'umask', 'growth_factor', 'num_threads', 'cas_enabled',
                  'item_size_max', 'watcher_logbuf_size', 'read_buf_mem_limit',
                  'track_sizes', 'inline_ascii_response', 'ssl_chain_cert',
-                 'ssl_key', 'ssl_ciphers', 'num_napi_ids', 'memory_file']
+                 'ssl_key', 'ssl_ciphers', 'num_napi_ids', 'memory_file',
+                 'lru_maintainer_thread', 'lru_segmented', 'hot_lru_pct',
+                 'warm_lru_pct', 'temp_lru', 'temporary_ttl']
 COUNTERS = ['cmd_get', 'cmd_touch', 'get_hits', 'get_misses', 'touch_hits',
             'touch_misses']
 

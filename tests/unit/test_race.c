@@ -533,6 +533,83 @@ START_TEST(reuse_waits_for_readers)
 }
 END_TEST
 
+/* The chunks of every class, in use (linked or retired). */
+static uint64_t used_chunks(void)
+{
+	struct plmc_class_stats cs[64];
+	uint64_t used = 0;
+	size_t n = 0;
+
+	ut_rc(plmc_class_stats(cs, 64, &n), PLMC_OK);
+	for (size_t i = 0; i < n; i++)
+		used += cs[i].used_chunks;
+	return used;
+}
+
+/*
+ * A crawl (a reclaiming walk) frees what it unlinked at the end of its
+ * call unless a call that began before is still inside (dispatch.c):
+ * then its last walk says so (plmc_walk.held) and a later walk frees
+ * them once that call ended; plmcd's crawler waits for that before it
+ * says the crawl is over (t/lru-crawler.t reads used_chunks then). The
+ * reader is held inside a get by userfaultfd, as above.
+ */
+START_TEST(crawl_held_while_a_reader_is_inside)
+{
+	static char v[REUSE_VLEN], zero[REUSE_VLEN];
+	struct plmc_walk *w = malloc(sizeof(*w));
+	struct reuse_rd r = { 0 };
+	struct uffdio_copy cp = { 0 };
+	struct uffd_msg msg;
+	struct pollfd pfd;
+	uint64_t cur = 0, after = 0, used0;
+	long reaped = 0;
+	char key[16];
+	pthread_t t;
+	int fd, k;
+
+	ck_assert(w);
+	ut_rc(plmc_set("reuse", 5, v, sizeof(v), 0, 0), PLMC_STORED);
+	for (k = 0; k < 100; k++) {
+		snprintf(key, sizeof(key), "d%d", k);
+		ut_rc(plmc_set(key, strlen(key), "ok", 2, 0, 2), PLMC_STORED);
+	}
+	r.buf = mmap(NULL, REUSE_VLEN, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(r.buf != MAP_FAILED);
+	fd = reuse_uffd(r.buf, REUSE_VLEN);
+	ck_assert_msg(fd >= 0, "userfaultfd: %s", strerror(errno));
+	ck_assert_int_eq(pthread_create(&t, NULL, reuse_reader, &r), 0);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ck_assert_msg(poll(&pfd, 1, 10000) == 1, "the reader never faulted");
+	ck_assert_int_eq(read(fd, &msg, sizeof(msg)), (int)sizeof(msg));
+	ut_rc(plmc_clock_advance(5), PLMC_OK);
+	used0 = used_chunks();
+	do {
+		ut_rc(plmc_walk(cur, after, 0, 1, w), PLMC_OK);
+		reaped += w->reclaimed;
+		cur = w->next;
+		after = w->next_after;
+	} while (!w->done);
+	ck_assert_int_eq(reaped, 100);
+	ck_assert_msg(w->held, "the reader inside did not hold the chunks");
+	ck_assert_uint_eq(used_chunks(), used0); /* unlinked, not free */
+	cp.dst = (unsigned long)r.buf;
+	cp.src = (unsigned long)zero;
+	cp.len = REUSE_VLEN;
+	while (ioctl(fd, UFFDIO_COPY, &cp) && errno == EAGAIN)
+		usleep(1000);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	close(fd);
+	ut_rc(r.rc, PLMC_OK);
+	ut_rc(plmc_walk(0, 0, 0, 0, w), PLMC_OK);
+	ck_assert_msg(!w->held, "still held after the reader left");
+	ck_assert_uint_eq(used0 - used_chunks(), 100);
+	munmap(r.buf, REUSE_VLEN);
+	free(w);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("race");
@@ -546,6 +623,7 @@ int main(void)
 	tcase_add_test(tc, win_not_lost);
 	tcase_add_test(tc, check_while_writing);
 	tcase_add_test(tc, reuse_waits_for_readers);
+	tcase_add_test(tc, crawl_held_while_a_reader_is_inside);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

@@ -287,7 +287,7 @@ START_TEST(damaged_header)
 END_TEST
 
 /*
- * A store of the layout before (2: 56-byte items) is refused, not
+ * A store of the layout before (3: no LRU segments) is refused, not
  * misread; the same file with this build's layout attaches (the
  * control: only the layout word decided).
  */
@@ -297,7 +297,7 @@ START_TEST(older_layout)
 		    __builtin_offsetof(struct plmc_store_hdr, layout);
 	uint32_t old = PLMC_LAYOUT_VERSION - 1, now = PLMC_LAYOUT_VERSION;
 
-	ck_assert_uint_eq(PLMC_LAYOUT_VERSION, 3);
+	ck_assert_uint_eq(PLMC_LAYOUT_VERSION, 4);
 	create();
 	poke_file(off, &old, sizeof(old));
 	ut_rc(plmc_attach(ut_name, PLMC_USE_AUTO), PLMC_E_CORRUPT);

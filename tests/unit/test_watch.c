@@ -124,6 +124,59 @@ START_TEST(watcher_parks)
 }
 END_TEST
 
+static long long ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000000000LL + b->tv_nsec - a->tv_nsec;
+}
+
+static uint64_t store_clock_ns(void)
+{
+	const struct plmc_store_hdr *h =
+		(const struct plmc_store_hdr *)PLMC_STORE_ADDR;
+
+	return __atomic_load_n(&h->clock_ns, __ATOMIC_RELAXED);
+}
+
+/*
+ * While this process calls without a pause, the store's clock keeps
+ * moving: the watcher publishes it every tick (a call reads no clock
+ * then: the first call after a pause reads it and wakes the parked
+ * watcher, which ticks from then on). A watcher that does not publish
+ * while calls believe it ticks leaves the clock where that first call
+ * put it. Sized by the store's own clock: calls until it moved 20 ms
+ * (10 ticks), or 1 s of the host's went by.
+ */
+START_TEST(clock_moves_while_calling)
+{
+	struct timespec settle = {1, 200 * 1000 * 1000};
+	struct timespec t0, t;
+	char buf[8];
+	size_t len;
+	uint64_t c0, n = 0;
+	long w0;
+
+	ut_rc(plmc_set("k", 1, "v", 1, 0, 0), PLMC_STORED);
+	nanosleep(&settle, NULL); /* parked, as in watcher_parks */
+	ut_rc(plmc_get("k", 1, buf, sizeof(buf), &len, NULL, NULL), PLMC_OK);
+	c0 = store_clock_ns();
+	w0 = watcher_switches();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		ut_rc(plmc_get("k", 1, buf, sizeof(buf), &len, NULL, NULL),
+		      PLMC_OK);
+		n++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (store_clock_ns() - c0 < 20 * 1000 * 1000 &&
+		 ns_between(&t0, &t) < 1000000000LL);
+	ck_assert_msg(store_clock_ns() - c0 >= 20 * 1000 * 1000,
+		      "the store clock moved %llu ns in %llu calls",
+		      (unsigned long long)(store_clock_ns() - c0),
+		      (unsigned long long)n);
+	/* The watcher ran meanwhile (it keeps the clock). */
+	ck_assert_int_gt(watcher_switches(), w0);
+}
+END_TEST
+
 static const struct plmc_slot *slot_rec(int i)
 {
 	return (const struct plmc_slot *)(PLMC_STORE_ADDR + PLMC_SLOTS_OFF +
@@ -193,6 +246,7 @@ int main(void)
 	tcase_add_test(tc, watcher_idle);
 	tcase_add_test(tc, watcher_sees_death);
 	tcase_add_test(tc, watcher_parks);
+	tcase_add_test(tc, clock_moves_while_calling);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

@@ -258,9 +258,13 @@ int admin_run(struct conn *c, struct cmd *k)
  * client thread of the store: it takes a slot while it calls.
  *
  * An idle plmcd does not wake: the thread sleeps without a timeout once
- * a step moved nothing and no request came since the last one; a worker
- * that serves a request pokes it (mover_poke: one relaxed load while the
- * poke is pending, the lock only for the first poke of a second).
+ * a step moved nothing (no page, no item between the LRU's segments)
+ * and no request came since the last one; a worker that serves a
+ * request pokes it (mover_poke: one relaxed load while the poke is
+ * pending, the lock only for the first poke of a second). So while the
+ * LRU step still moves HOT's overflow the steps go on, and reach what
+ * expired meanwhile (t/lru-maintainer.t: a page of items stored with a
+ * TTL of 1 goes back, its items reclaimed, the second after).
  */
 static pthread_t mover_tid;
 static int mover_on;
@@ -279,6 +283,24 @@ void mover_poke(void)
 	pthread_mutex_unlock(&mover_lock);
 }
 
+/* Each step's pages at most; without the LRU maintainer's part with
+ * -o no_lru_maintainer (the store's segmented LRU: docs/store.md). */
+static unsigned mover_max(void)
+{
+	return 64 | (g_opt.lru_maintainer ? 0 : PLMC_MAINTAIN_NO_LRU);
+}
+
+/* Items the store's LRU moved between segments so far (a step that
+ * moved some is not idle). */
+static uint64_t lru_moves(void)
+{
+	struct plmc_stats st = {.size = sizeof(st)};
+
+	if (plmc_stats(&st) != PLMC_OK)
+		return 0;
+	return st.moves_to_cold + st.moves_to_warm + st.moves_within_lru;
+}
+
 static void *mover_main(void *arg)
 {
 	int busy = 0;
@@ -287,6 +309,7 @@ static void *mover_main(void *arg)
 	pthread_mutex_lock(&mover_lock);
 	while (!mover_stop) {
 		struct timespec ts;
+		uint64_t moves;
 
 		if (!busy && !mover_poked) { /* idle: until a request */
 			pthread_cond_wait(&mover_cond, &mover_lock);
@@ -303,7 +326,9 @@ static void *mover_main(void *arg)
 			break;
 		__atomic_store_n(&mover_poked, 0, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&mover_lock);
-		busy = plmc_slabs_maintain(64) > 0;
+		moves = lru_moves();
+		busy = plmc_slabs_maintain(mover_max()) > 0 ||
+		       lru_moves() != moves;
 		pthread_mutex_lock(&mover_lock);
 	}
 	pthread_mutex_unlock(&mover_lock);

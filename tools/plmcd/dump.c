@@ -218,6 +218,27 @@ struct crawl_job {
 	int ids[DUMP_CLASSES]; /* the classes to crawl (those with pages) */
 };
 
+/*
+ * What a crawl unlinked stays in its slot until no call that began
+ * before can read it; a thread of ours off its CPU inside a call (the
+ * maintainer, a worker) holds it. Each walk call frees what it can and
+ * says what it still holds (plmc_walk.held): call again, a block of the
+ * table's first buckets and no reclaim, until nothing is held, for 1 s
+ * at most (a thread inside a call for longer than that is the module's
+ * to judge). So lru_crawler_running 0 means the chunks are free.
+ */
+static void crawl_settle(void)
+{
+	struct plmc_walk *w = malloc(sizeof(*w));
+
+	for (int i = 0; w && i < 200; i++) {
+		if (plmc_walk(0, 0, 0, 0, w) < 0 || !w->held)
+			break;
+		usleep(5 * 1000);
+	}
+	free(w);
+}
+
 static void *crawl_thread(void *arg)
 {
 	struct crawl_job *j = arg;
@@ -228,6 +249,7 @@ static void *crawl_thread(void *arg)
 	for (size_t i = 0; !j->all && i < j->n && rc >= 0; i++)
 		rc = walk(NULL, j->ids[i], 1, NULL, NULL, NULL);
 	free(j);
+	crawl_settle();
 	/* Release: pairs with crawler_running()'s acquire load. */
 	__atomic_store_n(&crawl_done, 1, __ATOMIC_RELEASE);
 	return NULL;

@@ -1065,6 +1065,11 @@ out:
 	    plmc_slabs_automove(g_opt.slab_automove) != PLMC_OK)
 		fprintf(stderr, "plmcd: store %s cannot set slab_automove\n",
 			name);
+	/* -o temporary_ttl: the store's TEMP segment, for every client. */
+	if (rc == 0 && g_opt.temporary_ttl >= 0 &&
+	    plmc_lru_temp_ttl((unsigned)g_opt.temporary_ttl) != PLMC_OK)
+		fprintf(stderr, "plmcd: store %s cannot set temporary_ttl\n",
+			name);
 	if (rc < 0) {
 		fprintf(stderr, "plmcd: store %s: %s\n", name,
 			plmc_strerror(rc));

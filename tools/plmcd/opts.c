@@ -34,6 +34,8 @@ struct plmcd_opts g_opt = {
 	.addr = "127.0.0.1", .port = 11211, .threads = 4, .maxconns = 1024,
 	.unix_mask = 0700, .mb = 64, .backlog = 1024, .reqs_per_event = 20,
 	.proto = PROTO_AUTO, .slab_reassign = 1, /* memcached 1.6's default */
+	.temporary_ttl = -1, /* not given: the store keeps its own */
+	.lru_maintainer = 1, /* memcached 1.6's default */
 	/* memcached's TLS defaults */
 	.ssl_keyformat = SSL_FILETYPE_PEM, .ssl_min_version = TLS1_2_VERSION,
 	.ssl_wbuf_size = 16 * 1024,
@@ -197,7 +199,7 @@ static void refuse(const char *flag, const char *why)
 static const char *const o_internal[] = {
 	"no_hashexpand", "hash_algorithm", "tail_repair_time",
 	"lru_crawler_sleep", "lru_crawler_tocrawl", "hot_lru_pct",
-	"warm_lru_pct", "hot_max_factor", "warm_max_factor", "temporary_ttl",
+	"warm_lru_pct", "hot_max_factor", "warm_max_factor",
 	"worker_logbuf_size", "slab_sizes", "track_sizes",
 	"no_inline_ascii_resp",
 	"inline_ascii_resp", "no_chunked_items", "resp_obj_mem_limit",
@@ -207,7 +209,7 @@ static const char *const o_internal[] = {
 
 /* -o name that selects what plmc always does. */
 static const char *const o_always[] = {
-	"maxconns_fast", "lru_maintainer", "no_lru_maintainer", "modern", NULL,
+	"maxconns_fast", "modern", NULL,
 };
 
 static int in_list(const char *const *l, const char *name)
@@ -327,6 +329,15 @@ static void ext_option(char *o)
 		g_opt.slab_automove_set = 1;
 		if (g_opt.slab_automove < 0 || g_opt.slab_automove > 2)
 			die("%s: 0, 1 or 2", "-o slab_automove");
+	} else if (!strcmp(o, "lru_maintainer")) {
+		g_opt.lru_maintainer = 1;
+	} else if (!strcmp(o, "no_lru_maintainer")) {
+		g_opt.lru_maintainer = 0;
+	} else if (!strcmp(o, "temporary_ttl") && val) {
+		g_opt.temporary_ttl = parse_long(val, "-o temporary_ttl");
+		if (g_opt.temporary_ttl < 0 ||
+		    g_opt.temporary_ttl > 60 * 60 * 24 * 30)
+			die("%s: 0 to 2592000 seconds", "-o temporary_ttl");
 	} else if (!strcmp(o, "no_slab_automove")) {
 		g_opt.slab_automove = 0;
 		g_opt.slab_automove_set = 1;

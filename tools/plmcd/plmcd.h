@@ -58,6 +58,10 @@ struct plmcd_opts {
 	int enable_shutdown, no_flush, no_dump, no_watch, no_cas;
 	int slab_reassign, slab_automove;
 	int slab_automove_set; /* -o slab_automove given: tell the store */
+	int lru_maintainer;    /* 0: -o no_lru_maintainer (memcached's
+				* maintainer fields hidden, no LRU step) */
+	long temporary_ttl;    /* -o temporary_ttl=N, -1 = not given: tell
+				* the store (its TEMP segment) */
 	int mb_set;            /* -m given: a store that exists says so */
 	int debug_time;		/* -o debug_time: the debugtime command */
 	int proto_set;		/* -B given (-S and -Y check it) */

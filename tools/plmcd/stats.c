@@ -164,6 +164,8 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 		STAT_U(b, "lru_crawler_running", crawler_running());
 		STAT_U(b, "lru_crawler_starts", g_server.crawler_starts);
 	}
+	if (g_opt.lru_maintainer)
+		STAT_U(b, "lru_maintainer_juggles", st->lru_maintainer_juggles);
 	STAT_U(b, "malloc_fails", 0);
 	STAT_U(b, "log_worker_dropped", g_server.log_dropped);
 	STAT_U(b, "log_worker_written", g_server.log_written);
@@ -179,11 +181,23 @@ static void stats_general(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "slab_global_page_pool", st->slab_global_page_pool);
 	STAT_U(b, "expired_unfetched", st->expired_unfetched);
 	STAT_U(b, "evicted_unfetched", st->evicted_unfetched);
+	if (g_opt.lru_maintainer)
+		STAT_U(b, "evicted_active", st->evicted_active);
 	STAT_U(b, "evictions", st->evictions);
 	STAT_U(b, "reclaimed", st->reclaimed);
 	STAT_U(b, "crawler_reclaimed", crawler_reclaimed());
 	STAT_U(b, "crawler_items_checked", g_server.crawler_checked);
 	STAT_U(b, "lrutail_reflocked", 0); /* no LRU tail, no item refcounts */
+	/* The store's segmented LRU (docs/store.md), shown as memcached
+	 * shows it: with its maintainer on. Readers queue no bumps, so
+	 * none is dropped. */
+	if (!g_opt.lru_maintainer)
+		return;
+	STAT_U(b, "moves_to_cold", st->moves_to_cold);
+	STAT_U(b, "moves_to_warm", st->moves_to_warm);
+	STAT_U(b, "moves_within_lru", st->moves_within_lru);
+	STAT_U(b, "direct_reclaims", st->direct_reclaims);
+	STAT_U(b, "lru_bumps_dropped", 0);
 }
 
 /* "stats plmc": the store's own figures (backend, deaths, attachments). */
@@ -234,8 +248,16 @@ static void stats_settings(struct buf *b, const struct plmc_stats *st)
 	STAT_S(b, "flush_enabled", g_opt.no_flush ? "no" : "yes");
 	STAT_S(b, "dump_enabled", g_opt.no_dump ? "no" : "yes");
 	STAT_S(b, "hash_algorithm", "siphash13"); /* keyed per store */
-	STAT_S(b, "lru_maintainer_thread", "no");
-	STAT_S(b, "lru_segmented", "no");
+	/* The store's segmented LRU (always on: every client's); its
+	 * maintainer step runs in plmcd's page mover thread unless -o
+	 * no_lru_maintainer. TEMP is on once a temporary_ttl is set. */
+	STAT_S(b, "lru_maintainer_thread",
+	       g_opt.lru_maintainer && g_opt.slab_reassign ? "yes" : "no");
+	STAT_S(b, "lru_segmented", "yes");
+	STAT_U(b, "hot_lru_pct", st->hot_lru_pct);
+	STAT_U(b, "warm_lru_pct", st->warm_lru_pct);
+	STAT_S(b, "temp_lru", st->temporary_ttl ? "yes" : "no");
+	STAT_U(b, "temporary_ttl", st->temporary_ttl ? st->temporary_ttl : 61);
 	STAT_U(b, "idle_timeout", g_opt.idle_timeout);
 	STAT_U(b, "watcher_logbuf_size", watch_bufsize); /* bytes, as there */
 	/* bytes, as memcached shows it */
@@ -293,7 +315,21 @@ static void stats_slabs(struct buf *b, const struct plmc_stats *st)
 	STAT_U(b, "total_malloced", st->total_malloced);
 }
 
-static void stats_items(struct buf *b)
+/* A class's segment rows, where memcached puts them (with its
+ * maintainer on; number_temp with a temporary_ttl only). */
+static void stats_items_lru(struct buf *b, const struct plmc_class_stats *c,
+			    const struct plmc_stats *st)
+{
+	ITEM_U(b, c->id, "number_hot", c->number_hot);
+	ITEM_U(b, c->id, "number_warm", c->number_warm);
+	ITEM_U(b, c->id, "number_cold", c->number_cold);
+	if (st->temporary_ttl)
+		ITEM_U(b, c->id, "number_temp", c->number_temp);
+	ITEM_U(b, c->id, "age_hot", c->age_hot);
+	ITEM_U(b, c->id, "age_warm", c->age_warm);
+}
+
+static void stats_items(struct buf *b, const struct plmc_stats *st)
 {
 	struct plmc_class_stats cs[64];
 	size_t n = 0, i;
@@ -306,6 +342,8 @@ static void stats_items(struct buf *b)
 		if (!c->number && !c->evicted && !c->reclaimed)
 			continue; /* memcached lists classes that hold items */
 		ITEM_U(b, c->id, "number", c->number);
+		if (g_opt.lru_maintainer)
+			stats_items_lru(b, c, st);
 		ITEM_U(b, c->id, "age", c->age);
 		ITEM_U(b, c->id, "mem_requested", c->mem_requested);
 		ITEM_U(b, c->id, "evicted", c->evicted);
@@ -315,7 +353,15 @@ static void stats_items(struct buf *b)
 		ITEM_U(b, c->id, "reclaimed", c->reclaimed);
 		ITEM_U(b, c->id, "expired_unfetched", c->expired_unfetched);
 		ITEM_U(b, c->id, "evicted_unfetched", c->evicted_unfetched);
+		if (g_opt.lru_maintainer)
+			ITEM_U(b, c->id, "evicted_active", c->evicted_active);
 		ITEM_U(b, c->id, "crawler_reclaimed", c->crawler_reclaimed);
+		if (!g_opt.lru_maintainer)
+			continue;
+		ITEM_U(b, c->id, "moves_to_cold", c->moves_to_cold);
+		ITEM_U(b, c->id, "moves_to_warm", c->moves_to_warm);
+		ITEM_U(b, c->id, "moves_within_lru", c->moves_within_lru);
+		ITEM_U(b, c->id, "direct_reclaims", c->direct_reclaims);
 	}
 }
 
@@ -399,7 +445,7 @@ int plmcd_stats(struct buf *b, const char *what)
 	else if (!strcmp(what, "slabs"))
 		stats_slabs(b, &st);
 	else if (!strcmp(what, "items"))
-		stats_items(b);
+		stats_items(b, &st);
 	else if (!strcmp(what, "plmc"))
 		stats_plmc(b, &st);
 	else

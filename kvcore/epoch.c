@@ -170,6 +170,19 @@ void kv_orphan_note(const struct kv_slot *ks)
  * recovery), free what nobody reads, give the slot back (uid ~0 first,
  * as gate.S wants). A scan that finds no orphan clears the hint, unless
  * a new one was noted meanwhile (the cmpxchg).
+ *
+ * Invariant: a call frees an item another slot retired only below its
+ * own announcement too. @min (kv_epoch_min) leaves this call's slot out,
+ * which is right for its own list alone: what this call unlinked itself
+ * it holds no pointer to (c->pin keeps the item a read-modify-write
+ * copies from its own unlinks: move.c, evict.c). An orphan list is
+ * another slot's, filled while this call ran: append, incr and the meta
+ * commands hold the item they read (found without a lock) across the
+ * allocation, whose reclaim adopts (kv_alloc_evict, kv_move_step). Freed
+ * there, the chunk was reused or zeroed (a page move's finish) under
+ * them: kv_swap then found the key gone (NOT_STORED with the key there,
+ * test_move shared_append) or, in a chunk reused for the same key, took
+ * it for the item read and linked a copy of stale bytes (a lost append).
  * Return: the number of items freed.
  */
 static int kv_adopt(struct kv_ctx *c, u64 min, u64 g)
@@ -177,10 +190,15 @@ static int kv_adopt(struct kv_ctx *c, u64 min, u64 g)
 	u64 *hint = &kv_area()->orphans;
 	u64 h = __atomic_load_n(hint, __ATOMIC_RELAXED), i;
 	u64 id = ((const struct plmc_ppage *)PLMC_PPAGE_ADDR)->attach_id;
+	/* This call's announcement (0 outside a call: it holds nothing).
+	 * Relaxed: the slot's own word, written by this call. */
+	u64 self = __atomic_load_n(&c->rec->epoch, __ATOMIC_RELAXED);
 	int n = 0, found = 0;
 
 	if (!h)
 		return 0;
+	if (self && self < min)
+		min = self;
 	for (i = 0; i < PLMC_MAX_SLOTS && found < KV_ADOPT_MAX; i++) {
 		struct plmc_slot *s = kv_slot_rec(i);
 		struct kv_slot *ks = kv_slot(s);

@@ -246,7 +246,11 @@ struct kv_tdesc {
 #define KV_TPAGE_SHIFT 17      /* buckets per table page: 2^17 (1 MiB) */
 #define KV_T_CUR       1ULL    /* tstate: the table readers look in first */
 #define KV_T_GROWING   2ULL    /* tstate: items move from it to the other */
-#define KV_T_MARK      (~0ULL) /* tgrace: grace epoch not taken yet */
+/* tgrace: the grace epoch of the tstate store that made tstate @s is
+ * not taken yet; the mark names @s (0..3), so a step takes that epoch
+ * only once it sees the store (table.c, kv_table_mark). */
+#define KV_T_MARK(s)    (~3ULL | (s))
+#define KV_T_IS_MARK(g) (((g) | 3ULL) == ~0ULL)
 
 /*
  * The kv area, at PLMC_KV_ADDR. Followed (at KV_AREA_HDR) by the bucket

@@ -111,17 +111,31 @@ static u64 kv_table_items(void)
 	return n > 0 ? (u64)n : 0;
 }
 
-/* Take the grace epoch of the tstate store just made (tgrace == MARK):
- * a call that announces a later epoch reads the new tstate. */
+/*
+ * Take the grace epoch of the tstate store just made (tgrace is its
+ * MARK): a call that announces a later epoch reads the new tstate.
+ * Invariant: the epoch is taken only by a call that has seen that store.
+ * The transaction stores the mark before tstate (tx.c applies in order),
+ * so a step that found the mark could run between the two stores: an
+ * epoch it took then would let a reader announce a later one and still
+ * read the old tstate, and the grace would end under it (moves start
+ * while it walks one table; the old table's pages go while it walks
+ * them). Such a step takes nothing: the writer of the store marks after
+ * its commit, and a later step after a death (recovery applied it all).
+ */
 static void kv_table_mark(void)
 {
 	struct kv_area *a = kv_area();
-	u64 mark = KV_T_MARK;
-	/* Seq_cst: after the tstate store (a release under a lock this
-	 * call held); pairs with kv_epoch_enter()'s acquire load of the
-	 * epoch, as kv_retire() does for an unlink. */
-	u64 r = __atomic_add_fetch(&a->epoch, 1, __ATOMIC_SEQ_CST);
+	u64 mark = KV_T_LOAD(a->tgrace), r;
 
+	/* Acquire (kv_tstate): pairs with the release store of tstate in
+	 * kv_table_prep's or kv_table_move's transaction. */
+	if (!KV_T_IS_MARK(mark) || kv_tstate() != (mark & 3))
+		return;
+	/* Seq_cst: after that load saw the store; pairs with
+	 * kv_epoch_enter()'s acquire load of the epoch, as kv_retire()
+	 * does for an unlink. */
+	r = __atomic_add_fetch(&a->epoch, 1, __ATOMIC_SEQ_CST);
 	/* Relaxed: racing markers all took epochs after the store. */
 	__atomic_compare_exchange_n(&a->tgrace, &mark, r, 0, __ATOMIC_RELAXED,
 				    __ATOMIC_RELAXED);
@@ -130,7 +144,7 @@ static void kv_table_mark(void)
 /* Nonzero once no other call can still hold what tgrace covers. */
 static int kv_table_grace_past(struct kv_ctx *c, u64 g)
 {
-	if (g == KV_T_MARK) {
+	if (KV_T_IS_MARK(g)) {
 		kv_table_mark();
 		return 0;
 	}
@@ -176,7 +190,7 @@ static void kv_table_prep(struct kv_ctx *c, u64 s)
 	kv_tx_set(&t, &a->tdesc[k].dir_x, (u64)dir ^ (u64)&a->tdir0);
 	kv_tx_set(&t, &a->tcursor, 0);
 	kv_tx_set(&t, &a->tprep, 0);
-	kv_tx_set(&t, &a->tgrace, KV_T_MARK);
+	kv_tx_set(&t, &a->tgrace, KV_T_MARK(s | KV_T_GROWING));
 	/* Last: the release store that starts the growth. */
 	kv_tx_set(&t, &a->tstate, s | KV_T_GROWING);
 	kv_tx_commit(c, &t, PLMC_CRASH_TABLE_GO_TX);
@@ -229,7 +243,7 @@ static void kv_table_paged(struct kv_ctx *c, int free)
 	kv_lock(c, &a->page_lock);
 	s = KV_T_LOAD(a->tstate);
 	if (!(s & KV_T_GROWING)) {
-		if (free && a->tgrace && a->tgrace != KV_T_MARK)
+		if (free && a->tgrace && !KV_T_IS_MARK(a->tgrace))
 			kv_table_free(c, s);
 		else if (!free && !a->tgrace &&
 			 (a->tprep || kv_table_full(c, s)))
@@ -238,7 +252,7 @@ static void kv_table_paged(struct kv_ctx *c, int free)
 	kv_unlock(c, &a->page_lock);
 	/* A death between the tstate store and here leaves MARK: any
 	 * later step takes the epoch (kv_table_grace_past). */
-	if (KV_T_LOAD(a->tgrace) == KV_T_MARK)
+	if (KV_T_IS_MARK(KV_T_LOAD(a->tgrace)))
 		kv_table_mark();
 }
 
@@ -288,7 +302,7 @@ static int kv_table_move(struct kv_ctx *c, u64 s, u64 b)
 				  ? 1
 				  : (u64)c->geo->buckets + n.dir[0]);
 		kv_tx_set(&t, &a->tmask, n.mask);
-		kv_tx_set(&t, &a->tgrace, KV_T_MARK);
+		kv_tx_set(&t, &a->tgrace, KV_T_MARK(!(s & KV_T_CUR)));
 		/* Last: the release store that ends the growth. */
 		kv_tx_set(&t, &a->tstate, !(s & KV_T_CUR));
 	}

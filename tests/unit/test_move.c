@@ -750,9 +750,11 @@ static int append_round(int round)
  * of 200 rounds), and 100 of 100 more at a load of 5. One round in
  * about 350 since, inside a whole make unit-test at a load of 5, lost
  * one piece another way: an append answered NOT_STORED with the key
- * there (152,983 bytes of 153,000), no eviction, 20 pages moved; not
- * understood yet (kv_concat's NOT_STORED: a lookup that missed the key,
- * or kv_swap finding no live item under it).
+ * there (152,983 bytes of 153,000), no eviction, 20 pages moved: the
+ * append's allocation adopted the retired list of a thread that had
+ * exited, which held the item the append was copying, and freed it; a
+ * page move then zeroed it, and kv_swap found no key under it (epoch.c,
+ * kv_adopt: fixed; test_race rmw_adopt).
  */
 START_TEST(shared_append)
 {

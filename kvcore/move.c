@@ -42,8 +42,9 @@
  * Policy (kv_move_for, memcached's slab_automove modes; and in modes 1
  * and 2 kv_move_giveback, memcached's background rule, from the scan):
  *   0: only plmc_slabs_reassign starts moves, and a class with no page
- *      takes its first from a class with two or more (memcached gives
- *      every class a first page past its soft -m);
+ *      takes its first from a class with two or more, else as in the
+ *      other modes (memcached gives every class a first page past its
+ *      soft -m);
  *   1 (default): a class out of chunks with no page in the pool takes a
  *      page from another class when it has no page at all, when the
  *      other class has more than two pages' worth of free chunks (its
@@ -60,7 +61,9 @@
  * The victim is a class rich in free chunks, else the one whose last
  * chunk take is oldest, with at least two pages, no move of its own in
  * progress; a class's last page goes only when it holds no live item,
- * or for a class with no page when no class has two (kv_move_for).
+ * or for a class with no page when no class has two (kv_move_first:
+ * a page with no live item, else none while a move runs, else the
+ * fewest live items).
  * Freed pages go to the pool, where the next class that runs out takes
  * them.
  *
@@ -236,18 +239,18 @@ static void kv_move_held(struct kv_ctx *c, const u64 *pg, u64 n, u8 *held)
 
 /*
  * The page of class @v a move should take: of its newest KV_MOVE_LOOK - 1
- * pages and its oldest, the one with the fewest items to rescue or evict
- * (kv_page_cost, each counted up to @stop), among those that no other
- * slot's retired list holds a chunk of (kv_move_held) if there are any;
- * ties go to the older, so among pages alike it is the oldest,
- * memcached's choice (its mover takes a class's first page, "most likely
- * to contain the oldest items"). A page that deletes, expiry or
- * flush_all emptied then moves for nothing where the oldest would cost
- * a page of rescues or evictions. Looks at KV_MOVE_LOOK pages at most
- * (a walk of a page costs a load per chunk); a page worse than the best
- * so far is left at its first item over it. Read without the class
- * lock: a hint (kv_move_start takes the page only if it is still the
- * class's).
+ * pages and its oldest, the one with the fewest items to evict (those
+ * of kv_page_cost's, each counted up to @stop, beyond the class's free
+ * chunks, which rescues take); among those alike, one that no other
+ * slot's retired list holds a chunk of (kv_move_held), then the one
+ * with the fewest items to rescue or evict, then the older: among pages
+ * alike the oldest, memcached's choice (its mover takes a class's first
+ * page, "most likely to contain the oldest items"). A page that
+ * deletes, expiry or flush_all emptied then moves for nothing where the
+ * oldest would cost a page of rescues or evictions. Looks at
+ * KV_MOVE_LOOK pages at most (a walk of a page costs a load per chunk).
+ * Read without the class lock: a hint (kv_move_start takes the page
+ * only if it is still the class's).
  * Return: its index + 1 (0: no page); *@cost its count.
  */
 static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
@@ -257,6 +260,7 @@ static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
 	u64 sz = kv_class_size(v), pg[KV_MOVE_LOOK], best = 0, bc = stop;
 	u64 n = 0, i, p = __atomic_load_n(&cl->pages, __ATOMIC_RELAXED);
 	u8 held[KV_MOVE_LOOK] = {0}, bh = 1;
+	u64 nf = __atomic_load_n(&cl->nfree, __ATOMIC_RELAXED), bl = ~0ULL;
 	u64 room = __atomic_load_n(&cl->carve_end, __ATOMIC_RELAXED) -
 		   __atomic_load_n(&cl->carve, __ATOMIC_RELAXED);
 
@@ -279,16 +283,24 @@ static u64 kv_move_pick(struct kv_ctx *c, int v, int linked, u64 stop,
 	if (n > 1)
 		kv_move_held(c, pg, n, held);
 	for (i = 0; i < n; i++) {
-		u64 k;
+		u64 k = kv_page_cost(c, kv_mv_addr(c->geo, pg[i]), sz, linked,
+				     stop);
+		u64 loss = k > nf ? k - nf : 0;
 
-		if (best && held[i] > bh)
-			continue; /* a free page is better whatever it costs */
-		k = kv_page_cost(c, kv_mv_addr(c->geo, pg[i]), sz, linked,
-				 best && held[i] == bh ? bc + 1 : stop);
-		if (!best || held[i] < bh || k <= bc) {
+		/* Fewer items the class's free chunks cannot take (evicted)
+		 * first, whatever holds the page: a held page's move only
+		 * waits, an eviction loses data (a dead page held by an
+		 * appender's retired list beat by a page of 1,000 live items
+		 * lost them all); then a page not held (its move ends now:
+		 * t/slabs-reassign2.t's mover waits on an idle worker's
+		 * deletes otherwise); then fewer items, then the older. */
+		if (!best || loss < bl ||
+		    (loss == bl && (held[i] < bh ||
+				    (held[i] == bh && k <= bc)))) {
 			best = pg[i];
 			bc = k;
 			bh = held[i];
+			bl = loss;
 		}
 		if (stop == 1 && !bc && !bh)
 			break; /* a dead page: all a look wants */
@@ -358,11 +370,17 @@ static int kv_move_spare(u64 cls);
  * bound for class @dst (index + 1; 0 = the pool). A page with no live
  * item, or one of a class with chunks to spare, is free memory the class
  * lends (kv_move_lend).
+ * @most: the most items (as kv_move_pick counts them) the move may
+ * rescue or evict; ~0 for any. A caller that found a free page (no
+ * live item: @most 0) gets that page or none: the look is a hint, and
+ * between it and the lock the page may fill, leave the list or be held
+ * by a retired list while an older page of live items is there.
  * Return: PLMC_REASSIGN_OK, _BUSY (a move of @cls runs) or _NOSPARE
- * (fewer than @min pages). Context: no lock held.
+ * (fewer than @min pages, or none within @most).
+ * Context: no lock held.
  */
 static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst,
-			 int linked)
+			 int linked, u64 most)
 {
 	struct kv_class *cl = kv_cls(cls);
 	u64 sz = kv_class_size(cls), prev = 0, pg, n, addr, carved, cost;
@@ -384,6 +402,10 @@ static int kv_move_start(struct kv_ctx *c, int cls, u64 min, u64 dst,
 	     n++) {
 		prev = pg;
 		pg = c->geo->pnext[pg - 1];
+	}
+	if (most != ~0ULL && (pg != want || cost > most)) {
+		rc = PLMC_REASSIGN_NOSPARE; /* no move may evict: none */
+		goto out;
 	}
 	addr = c->geo->pages + (pg - 1) * KV_PAGE_SIZE;
 	carved = KV_PAGE_SIZE / sz;
@@ -658,10 +680,12 @@ static int kv_move_page_dead(struct kv_ctx *c, int v)
  * expired or flushed memory is free, whichever class holds it and
  * however recently that class stored (the age rule's donor alone was
  * looked at before, so a class busy storing kept its dead pages), its
- * last page included (*@min = 1). That look walks pages: after one that
+ * last page included (*@min = 1), and only that page (*@most = 0:
+ * kv_move_start). That look walks pages: after one that
  * found none, not again within the second.
  */
-static int kv_move_worth(struct kv_ctx *c, int k, int v, u64 *min)
+static int kv_move_worth(struct kv_ctx *c, int k, int v, u64 *min,
+			 u64 *most)
 {
 	struct kv_class *kc = kv_cls(k);
 	u64 age = __atomic_load_n(&kc->evicted_time, __ATOMIC_RELAXED), i;
@@ -687,6 +711,7 @@ static int kv_move_worth(struct kv_ctx *c, int k, int v, u64 *min)
 			continue;
 		if (kv_move_page_dead(c, (int)i)) {
 			*min = 1;
+			*most = 0; /* that page or none (kv_move_start) */
 			return (int)i;
 		}
 	}
@@ -731,13 +756,52 @@ static int kv_move_unpin(struct kv_ctx *c, int k, int r)
 			continue;
 		if (!kv_move_spare(i) && !kv_move_page_dead_as(c, (int)i, 1))
 			continue;
-		if (kv_move_start(c, (int)i, 1, 0, 1) != PLMC_REASSIGN_OK)
+		if (kv_move_start(c, (int)i, 1, 0, 1,
+				  kv_move_spare(i) ? ~0ULL : 0) !=
+		    PLMC_REASSIGN_OK)
 			continue;
 		return kv_move_step(c, (int)i) > 0 ? 1 : -1;
 	}
 	/* Nothing to give: evict (own items only) until a second passes. */
 	__atomic_store_n(&kc->mv_tried, c->now, __ATOMIC_RELAXED);
 	return r;
+}
+
+/*
+ * Class @k has no page, no class has two and none is left: the class
+ * whose page a first page for @k takes. A page with no live item if a
+ * class has one (*@most 0: a move that evicts nobody); else none while
+ * a move runs (@r < 0: its page comes, libpl retries); else the page
+ * with the fewest live items of all (*@most ~0: they are evicted).
+ * memcached's first page past -m evicts nobody; this rule evicted the
+ * idlest class's page before, 1,000 live items in a 64 MiB store whose
+ * pages a growing appended key had spread over its classes, while other
+ * classes' pages held nothing live (test_move's first_free). A page walk
+ * per class, each stopped at the best so far; only on this path.
+ * Return: the class, or -1.
+ */
+static int kv_move_first(struct kv_ctx *c, int k, int r, u64 *most)
+{
+	u64 i, best = ~0ULL, cost;
+	int v = -1;
+
+	for (i = 0; i < kv_area()->ncls && best; i++) {
+		const struct kv_class *cl = kv_cls((int)i);
+
+		if ((int)i == k ||
+		    !__atomic_load_n(&cl->npages, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
+			continue;
+		if (kv_move_pick(c, (int)i, 0, best, &cost) &&
+		    (v < 0 || cost < best)) {
+			v = (int)i;
+			best = cost;
+		}
+	}
+	if (v >= 0 && best && r < 0)
+		return -1;
+	*most = best ? ~0ULL : 0;
+	return v;
 }
 
 /* Step every running move. Return: 1 if a page reached the pool, -1 if
@@ -771,7 +835,7 @@ static int kv_move_steps(struct kv_ctx *c)
 int kv_move_for(struct kv_ctx *c, int k, int starved)
 {
 	int mode = kv_automove(), r = kv_move_steps(c), v;
-	u64 np, min = 2;
+	u64 np, min = 2, most = ~0ULL;
 
 	if (r > 0)
 		return r;
@@ -779,18 +843,22 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	/* Mode 0 moves nothing on its own, but for a class without a page:
 	 * memcached gives every class its first page even past -m (its
 	 * limit is soft); a store's size is not, so that page comes from a
-	 * class with two or more, as a reassign would take it. Not with
-	 * tenants: there mode 0 means no move that evicts (tenant.c). */
+	 * class with two or more, as a reassign would take it, else as in
+	 * the other modes (below). Not with tenants: there mode 0 means no
+	 * move that evicts (tenant.c). */
 	if (!mode && (np || kv_area()->tenants))
 		return kv_move_unpin_on() ? kv_move_unpin(c, k, r) : r;
 	v = kv_move_victim(c, k, 2, 1);
-	/* A first page takes a class's last one (evicting its items) only
-	 * when no class has two: a store with fewer pages than classes in
-	 * use (docs/store.md, "Small stores"); memcached's first page past
-	 * -m takes nobody's. */
-	if (v < 0 && !np && mode) {
-		v = kv_move_victim(c, k, 1, 1);
+	/* A first page takes a class's last one only when no class has
+	 * two: a store with as many pages as classes in use (docs/store.md,
+	 * "Small stores"); memcached's first page past -m takes nobody's.
+	 * In every mode, 0 too: refusing every set of a size for good is
+	 * worse than evicting a class's few items. */
+	if (v < 0 && !np) {
+		v = kv_move_first(c, k, r, &most);
 		min = 1;
+		if (v < 0)
+			return r;
 	}
 	/* Mode 1: a page moves if this class lent pages it may take back
 	 * (kv_move_owed), from a class with no loan open (two lenders
@@ -799,9 +867,9 @@ int kv_move_for(struct kv_ctx *c, int k, int starved)
 	if (mode == 1 && np && !starved) {
 		int w = kv_move_owed(c, k) ? kv_move_victim(c, k, 2, 0) : -1;
 
-		v = w >= 0 ? w : kv_move_worth(c, k, v, &min);
+		v = w >= 0 ? w : kv_move_worth(c, k, v, &min, &most);
 	}
-	if (v < 0 || kv_move_start(c, v, min, 0, 0) != PLMC_REASSIGN_OK)
+	if (v < 0 || kv_move_start(c, v, min, 0, 0, most) != PLMC_REASSIGN_OK)
 		return r;
 	return kv_move_step(c, v) > 0 ? 1 : -2;
 }
@@ -830,7 +898,7 @@ static void kv_move_giveback(struct kv_ctx *c)
 	    __atomic_load_n(&cl->npages, __ATOMIC_RELAXED) < 2 ||
 	    __atomic_load_n(&cl->mv, __ATOMIC_RELAXED))
 		return;
-	if (kv_move_start(c, (int)k, 2, 0, 0) == PLMC_REASSIGN_OK)
+	if (kv_move_start(c, (int)k, 2, 0, 0, ~0ULL) == PLMC_REASSIGN_OK)
 		kv_move_step(c, (int)k);
 }
 
@@ -911,7 +979,7 @@ long kv_reassign(struct kv_ctx *c, s64 src, u64 dst)
 	s = src == -1 ? kv_move_victim(c, (int)dst - 1, 2, 1) : (int)src - 1;
 	if (s < 0)
 		return PLMC_REASSIGN_NOSPARE;
-	rc = kv_move_start(c, s, 2, dst, 0);
+	rc = kv_move_start(c, s, 2, dst, 0, ~0ULL);
 	if (rc == PLMC_REASSIGN_OK)
 		kv_move_step(c, s);
 	return rc;
@@ -967,7 +1035,9 @@ long kv_maintain(struct kv_ctx *c, u64 max)
 		for (i = 0; i < a->ncls && (u64)moved < max; i++) {
 			int w = kv_maintain_wants(c, (int)i);
 
-			if (!w || kv_move_start(c, (int)i, (u64)w, 0, 0) !=
+			/* w 1: a dead page, so a move that evicts none */
+			if (!w || kv_move_start(c, (int)i, (u64)w, 0, 0,
+						w == 1 ? 0 : ~0ULL) !=
 					  PLMC_REASSIGN_OK)
 				continue;
 			any = 1;

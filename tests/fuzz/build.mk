@@ -7,7 +7,7 @@ FUZZ_SRC := tests/fuzz/fuzz_proto.c tests/fuzz/store_stub.c tools/plmcd/opts.c \
 	tools/plmcd/admin.c tools/plmcd/bin.c tools/plmcd/detail.c tools/plmcd/dump.c \
 	tools/plmcd/watch.c tools/plmcd/tenant.c \
 	tools/plmcd/proto.c tools/plmcd/meta.c tools/plmcd/stats.c \
-	tools/plmcd/buf.c tools/plmcd/auth.c tools/plmcd/sasl.c tools/plmcd/tls.c
+	tools/plmcd/buf.c tools/plmcd/sock.c tools/plmcd/auth.c tools/plmcd/sasl.c tools/plmcd/tls.c
 
 $(FUZZ_PROTO): $(FUZZ_SRC) tools/plmcd/plmcd.h include/plmc.h include/plmc/gate.h
 	@mkdir -p $(@D)

@@ -887,6 +887,102 @@ START_TEST(first_page)
 }
 END_TEST
 
+/* Sizes one a class, smallest first, each 10 values in one page. */
+static size_t step_size(int j)
+{
+	size_t v = 40;
+
+	while (j-- > 0)
+		v += v / 2;
+	return v;
+}
+
+static void del_n(const char *pfx, int n)
+{
+	char k[64];
+	int i, kl;
+
+	for (i = 0; i < n; i++) {
+		kl = snprintf(k, sizeof(k), "%s:%d", pfx, i);
+		ut_rc(plmc_delete(k, (size_t)kl), PLMC_DELETED);
+	}
+}
+
+/*
+ * A first page in a store whose every page a class holds, none two
+ * (move.c, kv_move_first): the page of a class whose items were deleted
+ * moves, and the class of live items whose last store is the oldest
+ * keeps its page. Before, that class gave it: in a 64 MiB store of
+ * 1 MB data whose pages a growing appended key had spread over its
+ * classes, 1,000 live items were evicted (100 of 100 here) while other
+ * pages held nothing live.
+ */
+START_TEST(first_free)
+{
+	struct plmc_stats st;
+	char pfx[8];
+	int i, j;
+
+	store(16);
+	put_n("a", 100, step_size(0));
+	ut_rc(plmc_clock_advance(3), PLMC_OK); /* its last take is older */
+	put_n("b", 10, step_size(1));
+	del_n("b", 10);
+	for (j = 2; j < 20; j++) {
+		snprintf(pfx, sizeof(pfx), "s%d", j);
+		put_n(pfx, 10, step_size(j));
+		stats(&st);
+		if (st.slabs_moved)
+			break;
+	}
+	ck_assert_msg(j < 20, "no class needed a moved page");
+	ck_assert(has(pfx, 9, step_size(j)));
+	for (i = 0; i < 100; i++)
+		ck_assert_msg(has("a", i, step_size(0)), "a:%d lost", i);
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, 0);
+	check_clean();
+}
+END_TEST
+
+/*
+ * slabs automove 0 (move.c, kv_move_for): a class with no page still
+ * gets one when no class has two, a page of a class with live items if
+ * no page is free. memcached grants it past -m; before, every set of
+ * the sizes past the store's pages was refused (16 sizes x 10 values in
+ * 16 MiB: the last ones refused while 14 pages held 140 items).
+ */
+START_TEST(am0_first)
+{
+	struct plmc_stats st;
+	char pfx[8];
+	int i, j, lost = 0;
+
+	store(16);
+	ut_rc(plmc_slabs_automove(0), PLMC_OK);
+	for (j = 0; j < 17; j++) {
+		snprintf(pfx, sizeof(pfx), "s%d", j);
+		put_n(pfx, 10, step_size(j));
+		for (i = 0; i < 10; i++)
+			ck_assert_msg(has(pfx, i, step_size(j)), "%s:%d", pfx,
+				      i);
+	}
+	for (j = 0; j < 17; j++) {
+		snprintf(pfx, sizeof(pfx), "s%d", j);
+		for (i = 0; i < 10; i++)
+			lost += !has(pfx, i, step_size(j));
+	}
+	stats(&st);
+	fprintf(stderr, "am0_first: moved %lu, lost %d of 170\n",
+		(unsigned long)st.slabs_moved, lost);
+	ck_assert_uint_gt(st.slabs_moved, 0);
+	ck_assert_uint_eq(st.slab_automove, 0);
+	/* Each first page past the store's cost one class's 10 items. */
+	ck_assert_uint_eq(st.slab_reassign_evictions_nomem, (uint64_t)lost);
+	ck_assert_int_le(lost, 10 * (int)st.slabs_moved);
+	check_clean();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("move");
@@ -910,6 +1006,8 @@ int main(void)
 	tcase_add_test(t, flush_shift);
 	tcase_add_test(t, cheap_page);
 	tcase_add_test(t, first_page);
+	tcase_add_test(t, first_free);
+	tcase_add_test(t, am0_first);
 	suite_add_tcase(s, t);
 	return ut_run(s);
 }

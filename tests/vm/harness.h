@@ -45,7 +45,10 @@
 #define SEGV_PKUERR 4
 #endif
 
-#define VM_LIMIT_S    60 /* per test; TCG is slow, but not this slow */
+/* A program whose rows wait on the module may raise it. */
+#ifndef VM_LIMIT_S
+#define VM_LIMIT_S 60 /* per test; TCG is slow, but not this slow */
+#endif
 /*
  * 16 MiB: pages are 1 MiB and the class ladder is memcached's, so a store
  * of 8 had fewer pages than the classes a test touches, and the page mover

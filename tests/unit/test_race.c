@@ -655,7 +655,11 @@ START_TEST(rmw_adopt)
 	ar_count = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ck_assert(ar_count != MAP_FAILED);
-	for (r = 0; r < AR_RUNS; r++) {
+	/* Until AR_RUNS runs kept the key, 4 x AR_RUNS runs at most: a
+	 * lone key growing through the classes of a 16 MiB store is
+	 * sometimes evicted (issue 14's open item; 7 runs in 10 on a
+	 * loaded host), and such a run tells nothing about this race. */
+	for (r = 0; r < 4 * AR_RUNS && told < AR_RUNS; r++) {
 		rc = ar_run(r);
 		ck_assert_msg(rc, "run %d: an append was lost, or answered "
 			      "NOT_STORED with the key there (see the line "

@@ -486,36 +486,38 @@ static int reuse_uffd(char *buf, size_t len)
 	return fd;
 }
 
-START_TEST(reuse_waits_for_readers)
+/* @r's reader started on a fresh buffer watched by userfaultfd and held
+ * inside its get (the copy out stopped at the buffer's first page: the
+ * fault message is the proof). Return: the userfaultfd. */
+static int reader_park(struct reuse_rd *r, pthread_t *t)
 {
-	static char v[REUSE_VLEN], zero[REUSE_VLEN];
-	struct reuse_rd r = { 0 };
-	struct uffdio_copy cp = { 0 };
 	struct uffd_msg msg;
 	struct pollfd pfd;
-	pthread_t t;
-	size_t i;
 	int fd;
 
-	memset(v, 'a', sizeof(v));
-	ut_rc(plmc_set("reuse", 5, v, sizeof(v), 0, 0), PLMC_STORED);
-	r.buf = mmap(NULL, REUSE_VLEN, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert(r.buf != MAP_FAILED);
-	fd = reuse_uffd(r.buf, REUSE_VLEN);
+	r->buf = mmap(NULL, REUSE_VLEN, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert(r->buf != MAP_FAILED);
+	fd = reuse_uffd(r->buf, REUSE_VLEN);
 	ck_assert_msg(fd >= 0, "userfaultfd: %s", strerror(errno));
-	ck_assert_int_eq(pthread_create(&t, NULL, reuse_reader, &r), 0);
+	ck_assert_int_eq(pthread_create(t, NULL, reuse_reader, r), 0);
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
 	ck_assert_msg(poll(&pfd, 1, 10000) == 1, "the reader never faulted");
 	ck_assert_int_eq(read(fd, &msg, sizeof(msg)), (int)sizeof(msg));
 	ck_assert_int_eq(msg.event, UFFD_EVENT_PAGEFAULT);
-	for (i = 0; i < REUSE_SETS; i++) {
-		memset(v, 'b' + i % 24, sizeof(v));
-		ut_rc(plmc_set("reuse", 5, v, sizeof(v), 0, 0), PLMC_STORED);
-	}
-	cp.dst = (unsigned long)r.buf;
-	cp.src = (unsigned long)zero;
-	cp.len = REUSE_VLEN;
+	return fd;
+}
+
+/* Lets the parked reader finish: its buffer filled, the thread joined. */
+static void reader_free(struct reuse_rd *r, pthread_t t, int fd)
+{
+	static const char zero[REUSE_VLEN];
+	struct uffdio_copy cp = {
+		.dst = (unsigned long)r->buf,
+		.src = (unsigned long)zero,
+		.len = REUSE_VLEN,
+	};
+
 	/* EAGAIN: a module's check of the fill could not take mmap_lock
 	 * at once (SECURITY.md); nothing was filled, try again. */
 	while (ioctl(fd, UFFDIO_COPY, &cp) && errno == EAGAIN)
@@ -523,6 +525,24 @@ START_TEST(reuse_waits_for_readers)
 	ck_assert_int_eq(cp.copy, REUSE_VLEN);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	close(fd);
+}
+
+START_TEST(reuse_waits_for_readers)
+{
+	static char v[REUSE_VLEN];
+	struct reuse_rd r = { 0 };
+	pthread_t t;
+	size_t i;
+	int fd;
+
+	memset(v, 'a', sizeof(v));
+	ut_rc(plmc_set("reuse", 5, v, sizeof(v), 0, 0), PLMC_STORED);
+	fd = reader_park(&r, &t);
+	for (i = 0; i < REUSE_SETS; i++) {
+		memset(v, 'b' + i % 24, sizeof(v));
+		ut_rc(plmc_set("reuse", 5, v, sizeof(v), 0, 0), PLMC_STORED);
+	}
+	reader_free(&r, t, fd);
 	ut_rc(r.rc, PLMC_OK);
 	ck_assert_int_eq(r.vlen, REUSE_VLEN);
 	for (i = 0; i < REUSE_VLEN && r.buf[i] == 'a'; i++)
@@ -695,12 +715,9 @@ static uint64_t used_chunks(void)
  */
 START_TEST(crawl_held_while_a_reader_is_inside)
 {
-	static char v[REUSE_VLEN], zero[REUSE_VLEN];
+	static char v[REUSE_VLEN];
 	struct plmc_walk *w = malloc(sizeof(*w));
 	struct reuse_rd r = { 0 };
-	struct uffdio_copy cp = { 0 };
-	struct uffd_msg msg;
-	struct pollfd pfd;
 	uint64_t cur = 0, after = 0, used0;
 	long reaped = 0;
 	char key[16];
@@ -713,15 +730,7 @@ START_TEST(crawl_held_while_a_reader_is_inside)
 		snprintf(key, sizeof(key), "d%d", k);
 		ut_rc(plmc_set(key, strlen(key), "ok", 2, 0, 2), PLMC_STORED);
 	}
-	r.buf = mmap(NULL, REUSE_VLEN, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ck_assert(r.buf != MAP_FAILED);
-	fd = reuse_uffd(r.buf, REUSE_VLEN);
-	ck_assert_msg(fd >= 0, "userfaultfd: %s", strerror(errno));
-	ck_assert_int_eq(pthread_create(&t, NULL, reuse_reader, &r), 0);
-	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	ck_assert_msg(poll(&pfd, 1, 10000) == 1, "the reader never faulted");
-	ck_assert_int_eq(read(fd, &msg, sizeof(msg)), (int)sizeof(msg));
+	fd = reader_park(&r, &t);
 	ut_rc(plmc_clock_advance(5), PLMC_OK);
 	used0 = used_chunks();
 	do {
@@ -733,13 +742,7 @@ START_TEST(crawl_held_while_a_reader_is_inside)
 	ck_assert_int_eq(reaped, 100);
 	ck_assert_msg(w->held, "the reader inside did not hold the chunks");
 	ck_assert_uint_eq(used_chunks(), used0); /* unlinked, not free */
-	cp.dst = (unsigned long)r.buf;
-	cp.src = (unsigned long)zero;
-	cp.len = REUSE_VLEN;
-	while (ioctl(fd, UFFDIO_COPY, &cp) && errno == EAGAIN)
-		usleep(1000);
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-	close(fd);
+	reader_free(&r, t, fd);
 	ut_rc(r.rc, PLMC_OK);
 	ut_rc(plmc_walk(0, 0, 0, 0, w), PLMC_OK);
 	ck_assert_msg(!w->held, "still held after the reader left");
